@@ -1,0 +1,97 @@
+"""Every task of the project, run the same way on a laptop and in CI.
+
+`nox` (no arguments) is the full check that `.ci/run` runs: drift, lint, lint_specs,
+typecheck, tests. Each session gets its own virtualenv synced by uv from `uv.lock`, so
+nothing depends on what happens to be installed on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["drift", "lint", "lint_specs", "typecheck", "tests"]
+
+ROOT = Path(__file__).parent
+SPECS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.yaml"))
+SPEC_LINT_TOOLS = ROOT / "tools" / "spec-lint"
+
+
+def _sync(session: nox.Session, *extra: str) -> None:
+    """Install the locked workspace (every extra, the dev group) into the session's venv."""
+    session.run_install(
+        "uv", "sync", "--locked", "--all-extras", "--all-packages", *extra,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        silent=True,
+    )
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate generated/ from specs/ (after any spec, config or template change)."""
+    _sync(session)
+    session.run("python", "scripts/generate.py", *session.posargs)
+
+
+@nox.session
+def drift(session: nox.Session) -> None:
+    """Fail with the diff if generated/ differs from a fresh generation."""
+    _sync(session)
+    session.run("python", "scripts/generate.py", "--check")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over everything hand-written."""
+    _sync(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def lint_specs(session: nox.Session) -> None:
+    """openapi-spec-validator, Spectral (spectral:oas) and Redocly over every spec."""
+    _sync(session)
+    session.run("openapi-spec-validator", *SPECS)
+    bin_dir = SPEC_LINT_TOOLS / "node_modules" / ".bin"
+    if not (bin_dir / "spectral").exists() or not (bin_dir / "redocly").exists():
+        session.run(
+            "npm", "ci", "--prefix", str(SPEC_LINT_TOOLS), "--no-audit", "--no-fund",
+            "--loglevel=error", external=True,
+        )
+    quiet = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true",
+             "SCARF_ANALYTICS": "false", "DO_NOT_TRACK": "1"}
+    session.run(str(bin_dir / "spectral"), "lint", "--fail-severity", "warn",
+                "--ruleset", "specs/.spectral.yaml", *SPECS, external=True, env=quiet)
+    session.run(str(bin_dir / "redocly"), "lint", "--config", "specs/redocly.yaml", *SPECS,
+                external=True, env=quiet)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict and pyright on the overlay, the generated clients and tests/typing."""
+    _sync(session)
+    generated = [str(p) for p in sorted((ROOT / "generated").glob("*/sms_status_*"))]
+    session.run("mypy", "--strict", "overlays/sms_status", "tests/typing")
+    for package in generated:  # one run each: every package is its own top-level module
+        session.run("mypy", "--strict", package)
+    session.run("pyright", "overlays", "tests/typing")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite: unit, integration over loopback, specs, packaging."""
+    _sync(session)
+    workers = os.environ.get("PYTEST_WORKERS", "auto")
+    session.run("pytest", "-n", workers, *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the floor; writes benchmarks/results.md."""
+    _sync(session, "--group", "bench")
+    session.run("python", "-m", "benchmarks", *session.posargs)
