@@ -17,7 +17,8 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["drift", "lint", "lint_specs", "typecheck", "tests"]
 
 ROOT = Path(__file__).parent
-SPECS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.yaml"))
+PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+SPECS = [f"specs/{key}.yaml" for key in PROVIDERS]
 SPEC_LINT_TOOLS = ROOT / "tools" / "spec-lint"
 
 
@@ -67,8 +68,11 @@ def lint_specs(session: nox.Session) -> None:
              "SCARF_ANALYTICS": "false", "DO_NOT_TRACK": "1"}
     session.run(str(bin_dir / "spectral"), "lint", "--fail-severity", "warn",
                 "--ruleset", "specs/.spectral.yaml", *SPECS, external=True, env=quiet)
-    session.run(str(bin_dir / "redocly"), "lint", "--config", "specs/redocly.yaml", *SPECS,
-                external=True, env=quiet)
+    output = session.run(str(bin_dir / "redocly"), "lint", "--config", "specs/redocly.yaml",
+                         *SPECS, external=True, env=quiet, silent=True)
+    print(output)
+    if "warning" in str(output).lower().replace("deprecation warning", ""):
+        session.error("Redocly reported warnings: fix them (they are errors here)")
 
 
 @nox.session
