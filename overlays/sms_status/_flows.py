@@ -1,0 +1,381 @@
+"""What a client does, written once for sync and async alike.
+
+Each flow (one call with retries, a status lookup, a batch, polling, history paging) is a
+generator that yields effects — `Send` a request, `Sleep`, `Emit` a report — and receives
+their results. `sms_status.client` runs the same flows with blocking or awaiting drivers, so
+the policy below is the only copy of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable, Generator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+
+from sms_status._provider import Provider, RequestKwargs
+from sms_status._responses import excerpt, interpret
+from sms_status.errors import (
+    ApiError,
+    AuthenticationError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    SmsStatusError,
+    TransportError,
+)
+from sms_status.report import DeliveryState, StatusReport
+
+log = logging.getLogger("sms_status")
+
+T = TypeVar("T")
+
+DEFAULT_RETRY_AFTER_CAP = 60.0
+"""Longest wait honoured from a Retry-After header or body, in seconds."""
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+
+
+@attrs.frozen
+class Send:
+    request: RequestKwargs
+
+
+@attrs.frozen
+class Sleep:
+    seconds: float
+
+
+@attrs.frozen
+class Emit:
+    report: StatusReport
+
+
+Effect = Send | Sleep | Emit
+Flow = Generator[Effect, Any, T]
+
+
+@attrs.frozen
+class RetryEvent:
+    """Passed to `on_retry` before each retry sleep."""
+
+    provider: str
+    attempt: int
+    """The retry about to happen: 1 for the first retry."""
+    delay: float
+    error: SmsStatusError
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """One client's settings, shared by every flow it runs."""
+
+    provider: Provider
+    secret: str = attrs.field(repr=False)
+    max_retries: int
+    retry_after_cap: float
+    clock: Callable[[], float]
+    on_retry: Callable[[RetryEvent], None] | None = None
+    jitter: Callable[[], float] = random.random
+
+
+def _backoff(attempt: int, ctx: Context) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * ctx.jitter()
+
+
+def _describe(exc: httpx.RequestError) -> str:
+    kind = type(exc).__name__
+    detail = str(exc) or "no detail"
+    return f"{kind}: {detail}"
+
+
+def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None) -> Flow[object]:
+    """Send one idempotent GET, retrying connection errors and 408/429/502/503/504.
+
+    Returns the decoded JSON body; raises an `sms_status.errors` exception otherwise. A retry
+    waits for Retry-After (capped at `retry_after_cap`) or an exponential backoff with
+    jitter, and never past `deadline`. Providers may cap 429 retries (lisoloo: one).
+    """
+    provider = ctx.provider
+    rate_limited = 0
+    attempt = 0
+    while True:
+        error: SmsStatusError
+        try:
+            response: httpx.Response = yield Send(request)
+        except httpx.RequestError as exc:
+            error = TransportError(_describe(exc), provider=provider.key)
+            delay = _backoff(attempt, ctx)
+            cause: BaseException = exc
+        else:
+            log.debug("%s %s -> %s", provider.key, request.get("url"), response.status_code)
+            try:
+                return interpret(
+                    provider,
+                    status_code=response.status_code,
+                    headers=response.headers,
+                    content=response.content,
+                    secret=ctx.secret,
+                )
+            except RateLimitError as exc:
+                error, cause = exc, exc
+                rate_limited += 1
+                limit = provider.max_rate_limit_retries
+                if limit is not None and rate_limited > limit:
+                    raise
+                delay = (
+                    min(exc.retry_after, ctx.retry_after_cap)
+                    if exc.retry_after is not None
+                    else _backoff(attempt, ctx)
+                )
+            except ApiError as exc:
+                if not exc.retryable:
+                    raise
+                error, cause = exc, exc
+                delay = _backoff(attempt, ctx)
+        if attempt >= ctx.max_retries or (
+            deadline is not None and ctx.clock() + delay > deadline
+        ):
+            raise error from cause
+        attempt += 1
+        log.info("%s: retry %d in %.2fs after %s", provider.key, attempt, delay, error)
+        if ctx.on_retry is not None:
+            ctx.on_retry(RetryEvent(provider.key, attempt, delay, error))
+        yield Sleep(delay)
+
+
+def _read(ctx: Context, data: object, reader: Callable[[], T]) -> T:
+    """Run a provider reader; any type or shape mismatch becomes MalformedResponseError."""
+    try:
+        return reader()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise MalformedResponseError(
+            f"the body does not fit the {ctx.provider.key} spec: {exc}",
+            provider=ctx.provider.key,
+            status_code=200,
+            body_excerpt=excerpt(json.dumps(data, default=str).encode(), ctx.secret),
+        ) from exc
+
+
+def failed_report(ctx: Context, message_id: str, error: SmsStatusError) -> StatusReport:
+    """The report `get_statuses` returns for an id it could not look up."""
+    return StatusReport(
+        provider=ctx.provider.key,
+        message_id=message_id,
+        state=DeliveryState.UNKNOWN,
+        is_final=False,
+        provider_status="",
+        error=error,
+    )
+
+
+def status(ctx: Context, message_id: str, *, deadline: float | None = None) -> Flow[StatusReport]:
+    if ctx.provider.batch is not None:
+        (report,) = yield from batch_statuses(ctx, [message_id], deadline=deadline)
+        if report.error is not None:
+            raise report.error
+        return report
+    data = yield from call(ctx, ctx.provider.status_request(message_id), deadline=deadline)
+    return _read(ctx, data, lambda: ctx.provider.read_status(message_id, data))
+
+
+def status_or_failure(ctx: Context, message_id: str) -> Flow[StatusReport]:
+    """One id of a bulk lookup: only a bad key stops the whole run; anything else is
+    reported on that id's `error` so the other results are kept."""
+    try:
+        return (yield from status(ctx, message_id))
+    except AuthenticationError:
+        raise
+    except SmsStatusError as exc:
+        return failed_report(ctx, message_id, exc)
+
+
+def batches(ids: Sequence[str], *, max_ids: int, max_joined_length: int) -> Iterator[list[str]]:
+    """Split ids into comma-joined batches of at most `max_ids` and `max_joined_length`."""
+    batch: list[str] = []
+    length = 0
+    for message_id in ids:
+        added = len(message_id) + (1 if batch else 0)
+        if batch and (len(batch) >= max_ids or length + added > max_joined_length):
+            yield batch
+            batch, length, added = [], 0, len(message_id)
+        batch.append(message_id)
+        length += added
+    if batch:
+        yield batch
+
+
+def batch_statuses(
+    ctx: Context, message_ids: Sequence[str], *, deadline: float | None = None
+) -> Flow[list[StatusReport]]:
+    """Look up many ids with one request per batch (seven), keeping input order.
+
+    Duplicates are looked up once. An id missing from the reply gets a NotFoundError report;
+    a batch answered with "unknown id" as a whole is split in halves until the unknown ids
+    are isolated, so they never cost the others their results.
+    """
+    lookup = ctx.provider.batch
+    assert lookup is not None
+    unique = list(dict.fromkeys(message_ids))
+    results: dict[str, StatusReport] = {}
+    for batch in batches(
+        unique, max_ids=lookup.max_ids, max_joined_length=lookup.max_joined_length
+    ):
+        yield from _lookup_batch(ctx, batch, results, deadline)
+    return [results[i] for i in message_ids]
+
+
+def _lookup_batch(
+    ctx: Context,
+    batch: list[str],
+    results: dict[str, StatusReport],
+    deadline: float | None,
+) -> Flow[None]:
+    lookup = ctx.provider.batch
+    assert lookup is not None
+    try:
+        data = yield from call(ctx, ctx.provider.status_request(",".join(batch)), deadline=deadline)
+        found = _read(ctx, data, lambda: lookup.read(batch, data))
+    except AuthenticationError:
+        raise
+    except NotFoundError as exc:
+        if len(batch) == 1:
+            results[batch[0]] = failed_report(ctx, batch[0], exc)
+            return
+        middle = len(batch) // 2
+        yield from _lookup_batch(ctx, batch[:middle], results, deadline)
+        yield from _lookup_batch(ctx, batch[middle:], results, deadline)
+        return
+    except SmsStatusError as exc:
+        for message_id in batch:
+            results[message_id] = failed_report(ctx, message_id, exc)
+        return
+    for message_id in batch:
+        report = found.get(message_id)
+        results[message_id] = report or failed_report(
+            ctx,
+            message_id,
+            NotFoundError(
+                "the provider did not report this id",
+                provider=ctx.provider.key,
+                status_code=200,
+                error_code="NOT_FOUND",
+            ),
+        )
+
+
+_TRANSIENT = (RateLimitError, ServerError, TransportError)
+
+
+def wait_for_final(
+    ctx: Context,
+    message_id: str,
+    *,
+    timeout: float | None,
+    on_update: Callable[[StatusReport], None] | None,
+) -> Flow[StatusReport]:
+    """Poll on the provider's cadence until a final status or the deadline.
+
+    Stops on a final status; on timeout returns the last report seen (not final). Transient
+    failures (429 after its retries, 5xx, transport) keep polling until the deadline; a
+    Retry-After longer than the next interval is honoured. Nothing sleeps past the deadline.
+    """
+    cadence = ctx.provider.cadence
+    limit = cadence.default_timeout if timeout is None else timeout
+    if limit < 0:
+        raise ValueError(f"timeout must be >= 0, got {timeout}")
+    deadline = ctx.clock() + limit
+    last: StatusReport | None = None
+    last_error: SmsStatusError | None = None
+    for wait in cadence.waits():
+        try:
+            report = yield from status(ctx, message_id, deadline=deadline)
+        except _TRANSIENT as exc:
+            last_error = exc
+            if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                wait = max(wait, min(exc.retry_after, ctx.retry_after_cap))
+        else:
+            if on_update is not None and report != last:
+                on_update(report)
+            last = report
+            if report.is_final:
+                return report
+        if ctx.clock() + wait > deadline:
+            break
+        yield Sleep(wait)
+    if last is None:
+        assert last_error is not None
+        raise last_error
+    return last
+
+
+def history_page(
+    ctx: Context, by: str, key: str, count: int, before: datetime | None
+) -> Flow[list[StatusReport]]:
+    history = ctx.provider.history
+    assert history is not None
+    build = history.by_phone if by == "phone" else history.by_reference
+    data = yield from call(ctx, build(key, count, before))
+    return _read(ctx, data, lambda: history.read_page(data))
+
+
+def _whole_second(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def iter_history(
+    ctx: Context,
+    by: str,
+    key: str,
+    *,
+    page_size: int,
+    before: datetime | None,
+    limit: int | None,
+) -> Flow[None]:
+    """Page backwards through history by send date, newest first, emitting each message once.
+
+    A page edge can fall among messages that share a timestamp, and the server's "before"
+    may be strict or not. So each next page asks for everything before the *next* whole
+    second after the oldest message seen, and drops ids already emitted: no gaps, no
+    duplicates. If a page brings nothing new (more than a page of messages in one second),
+    the cursor steps strictly back so the walk always ends.
+    """
+    seen: dict[str, datetime] = {}
+    emitted = 0
+    cursor = before
+    while limit is None or emitted < limit:
+        page = yield from history_page(ctx, by, key, page_size, cursor)
+        fresh = [r for r in page if r.message_id not in seen]
+        for report in fresh:
+            if report.created_at is None:
+                raise MalformedResponseError(
+                    "a history entry has no send timestamp",
+                    provider=ctx.provider.key,
+                    status_code=200,
+                )
+            seen[report.message_id] = report.created_at
+            yield Emit(report)
+            emitted += 1
+            if limit is not None and emitted >= limit:
+                return
+        if len(page) < page_size:
+            return
+        oldest = min(r.created_at for r in page if r.created_at is not None)
+        next_cursor = _whole_second(oldest) + timedelta(seconds=1)
+        if not fresh:
+            assert cursor is not None
+            log.warning(
+                "%s: more than %d messages share %s; some may be skipped",
+                ctx.provider.key, page_size, _whole_second(oldest),
+            )
+            next_cursor = min(next_cursor, cursor - timedelta(seconds=1))
+        cursor = next_cursor
+        # Only messages sent at or before the cursor can be served again: forget the rest.
+        seen = {i: t for i, t in seen.items() if t <= cursor}

@@ -1,0 +1,106 @@
+"""What a provider module supplies to the core: tables, request builders and readers.
+
+A provider module (`sms_status.providers.<key>`) builds one `Provider`; everything else —
+retries, pacing, polling, batching, pagination, error mapping — lives in the core.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import attrs
+
+from sms_status.errors import ApiError
+from sms_status.pacing import RateLimit
+from sms_status.report import DeliveryState, StatusReport
+
+RequestKwargs = dict[str, Any]
+"""Keyword arguments for `httpx.Client.request`, as the generated `_get_kwargs` returns them."""
+
+StatusTable = Mapping[str, tuple[DeliveryState, bool]]
+"""A provider's raw status value -> (normalised state, documented as final)."""
+
+
+class GeneratedClient(Protocol):
+    """The part of a generated `AuthenticatedClient` the overlay uses (`client.api`)."""
+
+    def get_httpx_client(self) -> Any: ...
+
+    def get_async_httpx_client(self) -> Any: ...
+
+
+@attrs.frozen
+class Credentials:
+    """How the key travels: `{header}: {prefix} {token}` (no prefix: the bare token)."""
+
+    header: str
+    token: str
+    prefix: str = ""
+
+
+def header_key(header: str) -> Callable[[str], Credentials]:
+    """Credentials for providers that take the bare key in one header."""
+    return lambda api_key: Credentials(header, api_key)
+
+
+@attrs.frozen(kw_only=True)
+class Cadence:
+    """A polling schedule: waits between polls (the last repeats) and the default cap."""
+
+    intervals: tuple[float, ...]
+    default_timeout: float
+    source: str = ""
+
+    def waits(self) -> Iterator[float]:
+        return itertools.chain(self.intervals, itertools.repeat(self.intervals[-1]))
+
+
+@attrs.frozen(kw_only=True)
+class BatchLookup:
+    """Providers that look up many ids in one request (seven's comma-separated `msg_id`)."""
+
+    max_ids: int
+    max_joined_length: int
+    read: Callable[[Sequence[str], object], Mapping[str, StatusReport]]
+
+
+@attrs.frozen(kw_only=True)
+class HistoryLookup:
+    """Providers with per-phone / per-reference history pages (namirial)."""
+
+    by_phone: Callable[[str, int, datetime | None], RequestKwargs]
+    by_reference: Callable[[str, int, datetime | None], RequestKwargs]
+    read_page: Callable[[object], list[StatusReport]]
+
+
+def _no_retry_after(_body: object) -> float | None:
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class Provider:
+    key: str
+    origin: str
+    credentials: Callable[[str], Credentials]
+    client_class: Callable[..., GeneratedClient]
+    status_request: Callable[[str], RequestKwargs]
+    read_status: Callable[[str, object], StatusReport]
+    statuses: StatusTable
+    error_codes: type[StrEnum]
+    error_code_from_body: Callable[[object], str | None]
+    error_message_from_body: Callable[[object], str | None]
+    cadence: Cadence
+    error_classes: Mapping[str, type[ApiError]] = attrs.field(factory=dict)
+    retry_after_from_body: Callable[[object], float | None] = _no_retry_after
+    rate_limit: RateLimit | None = None
+    max_rate_limit_retries: int | None = None
+    batch: BatchLookup | None = None
+    history: HistoryLookup | None = None
+
+    def state_of(self, provider_status: str) -> tuple[DeliveryState, bool]:
+        """Map a raw status; a value missing from the table is UNRECOGNIZED and not final."""
+        return self.statuses.get(provider_status, (DeliveryState.UNRECOGNIZED, False))

@@ -1,0 +1,146 @@
+"""Turn any HTTP response into JSON data or a documented error — never a raw exception.
+
+The generated clients raise ValueError on status codes outside HTTPStatus, JSONDecodeError
+on HTML bodies and KeyError on missing fields, so the overlay reads the response itself:
+status code, headers and bytes go in; decoded JSON or an `sms_status.errors` exception come out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sms_status.errors import (
+    BODY_EXCERPT_LIMIT,
+    ApiError,
+    AuthenticationError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
+
+if TYPE_CHECKING:
+    from sms_status._provider import Provider
+
+RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
+"""Statuses worth retrying for these idempotent GETs; anything else is answered at once."""
+
+_CODES_BY_STATUS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    402: "PAYMENT_REQUIRED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    408: "REQUEST_TIMEOUT",
+    409: "CONFLICT",
+    422: "UNPROCESSABLE_ENTITY",
+    429: "RATE_LIMITED",
+}
+
+_CLASSES_BY_STATUS: Mapping[int, type[ApiError]] = {
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+_MISSING = object()
+
+
+def excerpt(content: bytes, secret: str) -> str:
+    """A short, printable excerpt of a body with the API key scrubbed out."""
+    text = content[: BODY_EXCERPT_LIMIT * 4].decode("utf-8", errors="replace")
+    if secret:
+        text = text.replace(secret, "***")
+    return text[:BODY_EXCERPT_LIMIT]
+
+
+def decode_json(content: bytes) -> object:
+    """The JSON value of `content`, or `_MISSING` if it is not JSON."""
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _MISSING
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Parse a Retry-After header: delta-seconds or an HTTP-date. Garbage gives None."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
+        return None
+    return max(0.0, seconds)
+
+
+def interpret(
+    provider: Provider,
+    *,
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    secret: str,
+) -> object:
+    """Return the decoded JSON of a successful response; raise the documented error otherwise."""
+    data = decode_json(content)
+    body_code = provider.error_code_from_body(data) if data is not _MISSING else None
+    if 200 <= status_code < 300 and body_code is None:
+        if data is _MISSING:
+            raise MalformedResponseError(
+                "the body is not JSON",
+                provider=provider.key,
+                status_code=status_code,
+                body_excerpt=excerpt(content, secret),
+            )
+        return data
+
+    error_code = body_code or _CODES_BY_STATUS.get(status_code) or (
+        "SERVER_ERROR" if status_code >= 500 or status_code < 400 else f"HTTP_{status_code}"
+    )
+    cls = (
+        provider.error_classes.get(error_code)
+        or _CLASSES_BY_STATUS.get(status_code)
+        or (ApiError if 400 <= status_code < 500 else ServerError)
+    )
+    message = (provider.error_message_from_body(data) if data is not _MISSING else None) or (
+        f"HTTP {status_code}" if data is not _MISSING else f"HTTP {status_code} (body is not JSON)"
+    )
+    if secret:
+        message = message.replace(secret, "***")
+    retryable = status_code in RETRYABLE_STATUSES
+    body_excerpt = excerpt(content, secret)
+    if issubclass(cls, RateLimitError):
+        retry_after = retry_after_seconds(headers.get("retry-after"))
+        if retry_after is None and data is not _MISSING:
+            retry_after = provider.retry_after_from_body(data)
+        raise cls(
+            message,
+            provider=provider.key,
+            status_code=status_code,
+            error_code=error_code,
+            retryable=retryable,
+            body_excerpt=body_excerpt,
+            retry_after=retry_after,
+        )
+    raise cls(
+        message,
+        provider=provider.key,
+        status_code=status_code,
+        error_code=error_code,
+        retryable=retryable,
+        body_excerpt=body_excerpt,
+    )

@@ -1,0 +1,563 @@
+"""The clients users hold: `connect()` / `connect_async()` and what they return.
+
+Both clients run the flows of `sms_status._flows` — the sync one by blocking, the async one by
+awaiting — so retries, pacing, polling, batching and paging behave identically in both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from datetime import datetime
+from typing import Any, Literal, TypedDict, TypeVar, Unpack, overload
+
+import httpx
+
+from sms_status import _flows, _validation
+from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
+from sms_status._provider import GeneratedClient, Provider
+from sms_status._registry import load_provider
+from sms_status.pacing import RateLimiter, TokenBucket, Unlimited
+from sms_status.report import StatusReport
+
+T = TypeVar("T")
+
+DEFAULT_CONCURRENCY = 16
+"""Lookups in flight at once in the async client's bulk and polling work."""
+
+ProviderKey = Literal["telecom23", "namirial", "roycetalk", "lisoloo", "seven"]
+
+
+class ClientOptions(TypedDict, total=False):
+    """Keyword options of `connect()` beyond the documented ones."""
+
+    rate_limiter: RateLimiter | None
+    """Replaces the provider's default limiter; `None` turns pacing off."""
+    on_retry: Callable[[RetryEvent], None]
+    retry_after_cap: float
+    transport: httpx.BaseTransport
+    """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+
+
+class AsyncClientOptions(TypedDict, total=False):
+    """Keyword options of `connect_async()` beyond the documented ones."""
+
+    rate_limiter: RateLimiter | None
+    on_retry: Callable[[RetryEvent], None]
+    retry_after_cap: float
+    concurrency: int
+    transport: httpx.AsyncBaseTransport
+    clock: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
+
+
+_UNSET: Any = object()
+
+
+class _Base:
+    """Construction and settings shared by the sync and async clients."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeout: float,
+        max_retries: int,
+        rate_limiter: RateLimiter | None,
+        on_retry: Callable[[RetryEvent], None] | None,
+        retry_after_cap: float,
+        clock: Callable[[], float],
+        transport: object,
+    ) -> None:
+        if not isinstance(api_key, str) or not api_key:
+            raise ValueError("api_key must be a non-empty string")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        self.provider = provider.key
+        self.base_url = base_url or provider.origin
+        self.timeout = timeout
+        if rate_limiter is _UNSET:
+            rate_limiter = (
+                TokenBucket.for_limit(provider.rate_limit, clock=clock)
+                if provider.rate_limit is not None
+                else Unlimited()
+            )
+        self.rate_limiter: RateLimiter = rate_limiter or Unlimited()
+        self._provider = provider
+        self._clock = clock
+        self._ctx = Context(
+            provider=provider,
+            secret=api_key,
+            max_retries=max_retries,
+            retry_after_cap=retry_after_cap,
+            clock=clock,
+            on_retry=on_retry,
+        )
+        credentials = provider.credentials(api_key)
+        httpx_args: dict[str, Any] = {}
+        if transport is not None:
+            httpx_args["transport"] = transport
+        self.api: GeneratedClient = provider.client_class(
+            base_url=self.base_url,
+            token=credentials.token,
+            prefix=credentials.prefix,
+            auth_header_name=credentials.header,
+            timeout=httpx.Timeout(timeout),
+            raise_on_unexpected_status=False,
+            httpx_args=httpx_args,
+        )
+        """The generated client: the escape hatch for anything the overlay does not cover."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
+
+
+class StatusClient(_Base):
+    """A blocking client for one provider. Safe to share between threads."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        max_retries: int = 2,
+        **options: Unpack[ClientOptions],
+    ) -> None:
+        super().__init__(
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limiter=options.get("rate_limiter", _UNSET),
+            on_retry=options.get("on_retry"),
+            retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
+            clock=options.get("clock", time.monotonic),
+            transport=options.get("transport"),
+        )
+        self._sleep = options.get("sleep", time.sleep)
+        self._http: httpx.Client = self.api.get_httpx_client()
+
+    # Drivers: perform the effects a flow yields, by blocking.
+    def _perform(self, effect: Send | Sleep) -> Any:
+        if isinstance(effect, Sleep):
+            self._sleep(effect.seconds)
+            return None
+        wait = self.rate_limiter.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return self._http.request(**effect.request)
+
+    def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
+        """Run `flow`, yielding the reports it emits and returning what it returns."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value, error = None, None
+            if isinstance(effect, Emit):
+                yield effect.report
+                continue
+            try:
+                value = self._perform(effect)
+            except httpx.RequestError as exc:
+                error = exc
+
+    def _run(self, flow: Flow[T]) -> T:
+        steps = self._steps(flow)
+        try:
+            next(steps)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        raise AssertionError("a flow that returns a value emitted a report")
+
+    # The public API.
+    def get_status(self, message_id: str) -> StatusReport:
+        """The current status of one message."""
+        return self._run(_flows.status(self._ctx, _validation.message_id(message_id)))
+
+    def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
+        """Statuses of many messages, in input order. seven: one request per batch of up to
+        100 ids; others: one request per id, one after another (use the async client for
+        concurrency). An id that cannot be looked up gets a report whose `error` says why."""
+        ids = _validation.message_ids(message_ids)
+        if self._provider.batch is not None:
+            return self._run(_flows.batch_statuses(self._ctx, ids))
+        return [self._run(_flows.status_or_failure(self._ctx, i)) for i in ids]
+
+    def wait_for_final(
+        self,
+        message_id: str,
+        *,
+        timeout: float | None = None,
+        on_update: Callable[[StatusReport], None] | None = None,
+    ) -> StatusReport:
+        """Poll on the provider's cadence until the status is final or `timeout` seconds
+        pass (default: the provider's cap); then return the last report seen."""
+        flow = _flows.wait_for_final(
+            self._ctx, _validation.message_id(message_id), timeout=timeout, on_update=on_update
+        )
+        return self._run(flow)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> StatusClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class HistoryClient(StatusClient):
+    """A client for providers with message history (namirial)."""
+
+    def history_by_phone(
+        self, phone: str, *, count: int = 50, before: datetime | None = None
+    ) -> list[StatusReport]:
+        """The latest `count` (capped at 100) messages to an E.164 number sent before `before`."""
+        flow = _flows.history_page(
+            self._ctx, "phone", _validation.e164(phone), _validation.page_count(count), before
+        )
+        return self._run(flow)
+
+    def history_by_reference(
+        self, key: str, *, count: int = 50, before: datetime | None = None
+    ) -> list[StatusReport]:
+        """The latest `count` (capped at 100) messages sent with reference key `key`."""
+        flow = _flows.history_page(
+            self._ctx,
+            "reference",
+            _validation.message_id(key, what="reference key"),
+            _validation.page_count(count),
+            before,
+        )
+        return self._run(flow)
+
+    def iter_history_by_phone(
+        self,
+        phone: str,
+        *,
+        page_size: int = 100,
+        before: datetime | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StatusReport]:
+        """Every message to `phone`, newest first, paging backwards by send date."""
+        flow = _flows.iter_history(
+            self._ctx,
+            "phone",
+            _validation.e164(phone),
+            page_size=_validation.page_count(page_size, name="page_size"),
+            before=before,
+            limit=_validation.positive_limit(limit),
+        )
+        return self._steps(flow)
+
+    def iter_history_by_reference(
+        self,
+        key: str,
+        *,
+        page_size: int = 100,
+        before: datetime | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StatusReport]:
+        """Every message with reference key `key`, newest first, paging backwards."""
+        flow = _flows.iter_history(
+            self._ctx,
+            "reference",
+            _validation.message_id(key, what="reference key"),
+            page_size=_validation.page_count(page_size, name="page_size"),
+            before=before,
+            limit=_validation.positive_limit(limit),
+        )
+        return self._steps(flow)
+
+
+class AsyncStatusClient(_Base):
+    """An asyncio client for one provider. Safe to share between tasks."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        max_retries: int = 2,
+        **options: Unpack[AsyncClientOptions],
+    ) -> None:
+        super().__init__(
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limiter=options.get("rate_limiter", _UNSET),
+            on_retry=options.get("on_retry"),
+            retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
+            clock=options.get("clock", time.monotonic),
+            transport=options.get("transport"),
+        )
+        concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self.concurrency = concurrency
+        self._sleep = options.get("sleep", asyncio.sleep)
+        self._http: httpx.AsyncClient = self.api.get_async_httpx_client()
+
+    async def _perform(self, effect: Send | Sleep) -> Any:
+        if isinstance(effect, Sleep):
+            await self._sleep(effect.seconds)
+            return None
+        wait = self.rate_limiter.reserve()
+        if wait > 0:
+            await self._sleep(wait)
+        return await self._http.request(**effect.request)
+
+    async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration:
+                return
+            value, error = None, None
+            if isinstance(effect, Emit):
+                yield effect.report
+                continue
+            try:
+                value = await self._perform(effect)
+            except httpx.RequestError as exc:
+                error = exc
+
+    async def _run(self, flow: Flow[T]) -> T:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value, error = None, None
+            if isinstance(effect, Emit):
+                raise AssertionError("a flow that returns a value emitted a report")
+            try:
+                value = await self._perform(effect)
+            except httpx.RequestError as exc:
+                error = exc
+
+    async def get_status(self, message_id: str) -> StatusReport:
+        return await self._run(_flows.status(self._ctx, _validation.message_id(message_id)))
+
+    async def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
+        """Statuses of many messages, in input order, with at most `concurrency` requests in
+        flight (seven: batches of up to 100 ids). An id that cannot be looked up gets a
+        report whose `error` says why; only an authentication error raises."""
+        ids = _validation.message_ids(message_ids)
+        if self._provider.batch is not None:
+            return await self._run(_flows.batch_statuses(self._ctx, ids))
+        results: list[StatusReport | None] = [None] * len(ids)
+        positions = iter(range(len(ids)))
+
+        async def worker() -> None:
+            for position in positions:  # shared iterator: each id is taken once
+                flow = _flows.status_or_failure(self._ctx, ids[position])
+                results[position] = await self._run(flow)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(ids)))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            raise
+        return [r for r in results if r is not None]
+
+    async def wait_for_final(
+        self,
+        message_id: str,
+        *,
+        timeout: float | None = None,
+        on_update: Callable[[StatusReport], None] | None = None,
+    ) -> StatusReport:
+        flow = _flows.wait_for_final(
+            self._ctx, _validation.message_id(message_id), timeout=timeout, on_update=on_update
+        )
+        return await self._run(flow)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def close(self) -> None:
+        await self.aclose()
+
+    async def __aenter__(self) -> AsyncStatusClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class AsyncHistoryClient(AsyncStatusClient):
+    """The asyncio client for providers with message history (namirial)."""
+
+    async def history_by_phone(
+        self, phone: str, *, count: int = 50, before: datetime | None = None
+    ) -> list[StatusReport]:
+        flow = _flows.history_page(
+            self._ctx, "phone", _validation.e164(phone), _validation.page_count(count), before
+        )
+        return await self._run(flow)
+
+    async def history_by_reference(
+        self, key: str, *, count: int = 50, before: datetime | None = None
+    ) -> list[StatusReport]:
+        flow = _flows.history_page(
+            self._ctx,
+            "reference",
+            _validation.message_id(key, what="reference key"),
+            _validation.page_count(count),
+            before,
+        )
+        return await self._run(flow)
+
+    def iter_history_by_phone(
+        self,
+        phone: str,
+        *,
+        page_size: int = 100,
+        before: datetime | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StatusReport]:
+        flow = _flows.iter_history(
+            self._ctx,
+            "phone",
+            _validation.e164(phone),
+            page_size=_validation.page_count(page_size, name="page_size"),
+            before=before,
+            limit=_validation.positive_limit(limit),
+        )
+        return self._steps(flow)
+
+    def iter_history_by_reference(
+        self,
+        key: str,
+        *,
+        page_size: int = 100,
+        before: datetime | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StatusReport]:
+        flow = _flows.iter_history(
+            self._ctx,
+            "reference",
+            _validation.message_id(key, what="reference key"),
+            page_size=_validation.page_count(page_size, name="page_size"),
+            before=before,
+            limit=_validation.positive_limit(limit),
+        )
+        return self._steps(flow)
+
+
+@overload
+def connect(
+    provider: Literal["namirial"],
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> HistoryClient: ...
+@overload
+def connect(
+    provider: str,
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient: ...
+def connect(
+    provider: str,
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient:
+    """A blocking client for `provider` (a key such as "telecom23").
+
+    `base_url` is an origin, optionally with a proxy prefix; None means the provider's
+    production origin. Unknown keys raise ValueError; a provider whose extra is not installed
+    raises MissingProviderError with the install command.
+    """
+    definition = load_provider(provider)
+    cls = HistoryClient if definition.history is not None else StatusClient
+    return cls(
+        definition,
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        **options,
+    )
+
+
+@overload
+def connect_async(
+    provider: Literal["namirial"],
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncHistoryClient: ...
+@overload
+def connect_async(
+    provider: str,
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient: ...
+def connect_async(
+    provider: str,
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient:
+    """The asyncio twin of `connect()`; the same arguments, plus `concurrency`."""
+    definition = load_provider(provider)
+    cls = AsyncHistoryClient if definition.history is not None else AsyncStatusClient
+    return cls(
+        definition,
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        **options,
+    )

@@ -1,0 +1,151 @@
+"""Every failure a user of sms_status can meet, as one flat hierarchy.
+
+    SmsStatusError
+    ├── ApiError                 the provider answered with an error
+    │   ├── AuthenticationError  401, 403, and provider codes meaning a bad or blocked key
+    │   ├── NotFoundError        404 (also another tenant's id), seven 901
+    │   ├── RateLimitError       429; retry_after
+    │   └── ServerError          5xx and any other unexpected status
+    ├── MalformedResponseError   the body does not fit the spec (HTML, truncated JSON, wrong types)
+    ├── TransportError           connection failure, timeout
+    └── MissingProviderError     (also an ImportError) the provider's extra is not installed
+
+No message, repr or attribute of these ever holds the API key: bodies are scrubbed before
+they are excerpted (see `sms_status._responses`).
+"""
+
+from __future__ import annotations
+
+BODY_EXCERPT_LIMIT = 500
+"""Longest `body_excerpt` kept on an error, in characters."""
+
+
+class SmsStatusError(Exception):
+    """Base class of every error raised by sms_status."""
+
+
+class ApiError(SmsStatusError):
+    """The provider answered with an error status or an error body.
+
+    `error_code` is the provider's own code where the body has one (`"NOT_FOUND"`, lisoloo
+    `"1301"`, seven `"900"`), otherwise one derived from the HTTP status (`BAD_REQUEST`,
+    `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `RATE_LIMITED`, `SERVER_ERROR`, ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status_code: int,
+        error_code: str,
+        retryable: bool = False,
+        body_excerpt: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status_code = status_code
+        self.error_code = error_code
+        self.retryable = retryable
+        self.body_excerpt = body_excerpt[:BODY_EXCERPT_LIMIT]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: HTTP {self.status_code} {self.error_code}: {self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(provider={self.provider!r}, status_code={self.status_code}, "
+            f"error_code={self.error_code!r}, message={self.message!r})"
+        )
+
+
+class AuthenticationError(ApiError):
+    """The key is missing, invalid, expired, blocked, or lacks the permission."""
+
+
+class NotFoundError(ApiError):
+    """The provider does not know the message (or it belongs to another account)."""
+
+
+class RateLimitError(ApiError):
+    """Too many requests. `retry_after` is the provider's advice in seconds, if it gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status_code: int,
+        error_code: str,
+        retryable: bool = True,
+        body_excerpt: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            provider=provider,
+            status_code=status_code,
+            error_code=error_code,
+            retryable=retryable,
+            body_excerpt=body_excerpt,
+        )
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """A 5xx, or any status the provider does not document."""
+
+
+class MalformedResponseError(SmsStatusError):
+    """The provider's body does not fit its spec: HTML, truncated JSON, wrong types."""
+
+    def __init__(
+        self, message: str, *, provider: str, status_code: int, body_excerpt: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status_code = status_code
+        self.body_excerpt = body_excerpt[:BODY_EXCERPT_LIMIT]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: malformed response (HTTP {self.status_code}): {self.message}"
+
+
+class TransportError(SmsStatusError):
+    """The request did not complete: connection refused or reset, timeout, protocol error."""
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.message}"
+
+
+class MissingProviderError(SmsStatusError, ImportError):
+    """The provider's generated client is not installed; the message says how to install it."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.install_command = f'pip install "sms-status[{provider}]"'
+        super().__init__(
+            f"the {provider} client is not installed: {self.install_command}",
+            name=f"sms_status_{provider}",
+        )
+
+
+__all__ = [
+    "BODY_EXCERPT_LIMIT",
+    "ApiError",
+    "AuthenticationError",
+    "MalformedResponseError",
+    "MissingProviderError",
+    "NotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "SmsStatusError",
+    "TransportError",
+]

@@ -1,0 +1,79 @@
+"""The one status vocabulary every provider is mapped into: DeliveryState and StatusReport."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import attrs
+
+from sms_status.errors import SmsStatusError
+
+
+class DeliveryState(StrEnum):
+    """A message's normalised state. Each provider module documents its mapping table."""
+
+    PENDING = "pending"
+    """Accepted or queued by the provider."""
+    SENT = "sent"
+    """Handed to the carrier, in flight."""
+    DELIVERED = "delivered"
+    READ = "read"
+    """Read by the recipient (RCS)."""
+    PARTIALLY_DELIVERED = "partially_delivered"
+    """Multi-recipient message that reached some recipients (final)."""
+    UNDELIVERED = "undelivered"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    """The provider says the outcome is unknown."""
+    UNRECOGNIZED = "unrecognized"
+    """A provider value this SDK version does not know; `provider_status` keeps it."""
+
+
+@attrs.frozen
+class RecipientCounts:
+    """Per-recipient totals of a multi-recipient message (lisoloo)."""
+
+    total: int
+    delivered: int
+    failed: int
+    pending: int
+
+
+@attrs.frozen(kw_only=True)
+class StatusReport:
+    """One message's status, the same shape for every provider.
+
+    `is_final` is what the provider documents for its own status value. `raw` is the
+    generated model the report was read from. In `get_statuses` results, a message that
+    could not be looked up carries the reason in `error` (state UNKNOWN, not final).
+    """
+
+    provider: str
+    message_id: str
+    state: DeliveryState
+    is_final: bool
+    provider_status: str
+    recipient: str | None = None
+    segments: int | None = None
+    cost: Decimal | None = None
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    updated_at: datetime | None = None
+    provider_code: str | None = None
+    recipients: RecipientCounts | None = None
+    channel: str | None = None
+    raw: object = attrs.field(default=None, repr=False, eq=False)
+    error: SmsStatusError | None = attrs.field(default=None, eq=False)
+
+    @property
+    def is_delivered(self) -> bool:
+        """True when the message reached its recipient (DELIVERED or READ)."""
+        return self.state in (DeliveryState.DELIVERED, DeliveryState.READ)
+
+
+__all__ = ["DeliveryState", "RecipientCounts", "StatusReport"]
