@@ -1,10 +1,10 @@
 """sms_status: delivery status of SMS messages from five providers, in one vocabulary.
 
-    import sms_status
+import sms_status
 
-    with sms_status.connect("telecom23", api_key="sk_test_…") as client:
-        report = client.get_status("api_42_1743667200123456789_a3f8b2c1d9e45f67")
-        print(report.state, report.is_final)
+with sms_status.connect("telecom23", api_key="sk_test_…") as client:
+    report = client.get_status("api_42_1743667200123456789_a3f8b2c1d9e45f67")
+    print(report.state, report.is_final)
 """
 
 from sms_status import errors

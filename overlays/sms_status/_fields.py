@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 
 def is_unset(value: object) -> bool:
@@ -22,7 +22,7 @@ def optional_str(value: object, field: str) -> str | None:
     if value is None or is_unset(value):
         return None
     if isinstance(value, str):
-        return value
+        return str.__str__(value)  # an enum member (known or UNRECOGNIZED) -> its raw value
     raise ValueError(f"{field} should be a string, got {type(value).__name__}")
 
 
@@ -104,4 +104,18 @@ def _lenient(value: str, field: str) -> datetime:
 def as_dict(value: object, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"{field} should be an object, got {type(value).__name__}")
-    return value
+    return cast(dict[str, Any], value)
+
+
+def code_text(value: object) -> str | None:
+    """An error code from a body, as text: a non-empty string or an integer; else None."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def json_object(value: object) -> dict[str, object]:
+    """`value` if it is a JSON object, else an empty one (for reading error bodies)."""
+    return cast(dict[str, object], value) if isinstance(value, dict) else {}

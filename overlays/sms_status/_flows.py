@@ -87,7 +87,8 @@ class Context:
 
 def _backoff(attempt: int, ctx: Context) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * ctx.jitter()
+    ceiling: float = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+    return ceiling * ctx.jitter()
 
 
 def _describe(exc: httpx.RequestError) -> str:
@@ -140,9 +141,7 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                     raise
                 error, cause = exc, exc
                 delay = _backoff(attempt, ctx)
-        if attempt >= ctx.max_retries or (
-            deadline is not None and ctx.clock() + delay > deadline
-        ):
+        if attempt >= ctx.max_retries or (deadline is not None and ctx.clock() + delay > deadline):
             raise error from cause
         attempt += 1
         log.info("%s: retry %d in %.2fs after %s", provider.key, attempt, delay, error)
@@ -294,7 +293,8 @@ def wait_for_final(
     deadline = ctx.clock() + limit
     last: StatusReport | None = None
     last_error: SmsStatusError | None = None
-    for wait in cadence.waits():
+    for interval in cadence.waits():
+        wait = interval
         try:
             report = yield from status(ctx, message_id, deadline=deadline)
         except _TRANSIENT as exc:
@@ -373,7 +373,9 @@ def iter_history(
             assert cursor is not None
             log.warning(
                 "%s: more than %d messages share %s; some may be skipped",
-                ctx.provider.key, page_size, _whole_second(oldest),
+                ctx.provider.key,
+                page_size,
+                _whole_second(oldest),
             )
             next_cursor = min(next_cursor, cursor - timedelta(seconds=1))
         cursor = next_cursor

@@ -10,6 +10,7 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
+from types import ModuleType
 from typing import Any, Protocol
 
 import attrs
@@ -77,6 +78,14 @@ class HistoryLookup:
     read_page: Callable[[object], list[StatusReport]]
 
 
+def endpoint_request(endpoint: ModuleType) -> Callable[..., RequestKwargs]:
+    """A generated endpoint module's request builder, `_get_kwargs`: the URL template, path
+    encoding and query serialisation exactly as the spec says. It is private upstream; our
+    generator is pinned and drift-checked, and this is the one place the overlay reaches it."""
+    builder: Callable[..., RequestKwargs] = endpoint.__dict__["_get_kwargs"]
+    return builder
+
+
 def _no_retry_after(_body: object) -> float | None:
     return None
 
@@ -94,7 +103,7 @@ class Provider:
     error_code_from_body: Callable[[object], str | None]
     error_message_from_body: Callable[[object], str | None]
     cadence: Cadence
-    error_classes: Mapping[str, type[ApiError]] = attrs.field(factory=dict)
+    error_classes: Mapping[str, type[ApiError]] = attrs.field(factory=dict[str, type[ApiError]])
     retry_after_from_body: Callable[[object], float | None] = _no_retry_after
     rate_limit: RateLimit | None = None
     max_rate_limit_retries: int | None = None

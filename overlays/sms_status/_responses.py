@@ -8,9 +8,10 @@ status code, headers and bytes go in; decoded JSON or an `sms_status.errors` exc
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from sms_status.errors import (
@@ -82,7 +83,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
+    if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
 
@@ -108,8 +109,10 @@ def interpret(
             )
         return data
 
-    error_code = body_code or _CODES_BY_STATUS.get(status_code) or (
-        "SERVER_ERROR" if status_code >= 500 or status_code < 400 else f"HTTP_{status_code}"
+    error_code = (
+        body_code
+        or _CODES_BY_STATUS.get(status_code)
+        or ("SERVER_ERROR" if status_code >= 500 or status_code < 400 else f"HTTP_{status_code}")
     )
     cls = (
         provider.error_classes.get(error_code)

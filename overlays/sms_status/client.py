@@ -74,7 +74,7 @@ class _Base:
         clock: Callable[[], float],
         transport: object,
     ) -> None:
-        if not isinstance(api_key, str) or not api_key:
+        if not api_key:
             raise ValueError("api_key must be a non-empty string")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")

@@ -1,0 +1,146 @@
+"""Lisoloo SMS API (`lisoloo`): GET /api/v1/lisoloo/sms-api/status/{message_id}.
+
+Sources: seed 003 and PROVIDERS.md (docs.lisoloo.com: lifecycle, errors, rate limits). Key
+in `app-key`. Quirks: a 404 is either `{"detail": "Message not found"}` or the error envelope
+`{success: false, error_code: "1xxx", ...}`; `GET /status` allows 120 requests a minute per
+key and looping on 429 can suspend the key (1302), so a 429 is retried once at most.
+Multi-recipient messages carry aggregate counts (`RecipientCounts`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sms_status import _fields as f
+from sms_status._provider import Cadence, Provider, endpoint_request, header_key
+from sms_status.errors import (
+    AuthenticationError,
+    MissingProviderError,
+    RateLimitError,
+)
+from sms_status.pacing import RateLimit
+from sms_status.report import DeliveryState as S
+from sms_status.report import RecipientCounts, StatusReport
+
+try:
+    from sms_status_lisoloo import AuthenticatedClient
+    from sms_status_lisoloo.api.status import get_message_status
+    from sms_status_lisoloo.models import MessageStatusResponse
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
+    raise MissingProviderError("lisoloo") from exc
+
+KEY = "lisoloo"
+
+STATUSES = {
+    # Not final.
+    "pending": (S.PENDING, False),
+    "scheduled": (S.PENDING, False),
+    "processing": (S.PENDING, False),
+    "accepted": (S.PENDING, False),
+    "enroute": (S.SENT, False),
+    "sent": (S.SENT, False),
+    # Final; only `delivered` is success.
+    "delivered": (S.DELIVERED, True),
+    "partially_delivered": (S.PARTIALLY_DELIVERED, True),
+    "delivery_unknown": (S.UNKNOWN, True),
+    "undelivered": (S.UNDELIVERED, True),
+    "rejected": (S.REJECTED, True),
+    "expired": (S.EXPIRED, True),
+    "failed": (S.FAILED, True),
+    # `unknown` is listed without finality; `none` is an internal placeholder.
+    "unknown": (S.UNKNOWN, False),
+    "none": (S.PENDING, False),
+}
+
+
+class LisolooErrorCode(StrEnum):
+    """Named codes from docs.lisoloo.com/concepts/errors (ranges 1001–1505; others occur)."""
+
+    INVALID_APP_KEY = "1001"
+    APP_SUSPENDED = "1004"
+    INSUFFICIENT_BALANCE = "1202"
+    RATE_LIMIT_EXCEEDED = "1301"
+    SUSPICIOUS_ACTIVITY = "1302"
+
+
+# 1001–1005 are the auth range; 1302 is the suspension that follows 429 loops.
+ERROR_CLASSES = {
+    **{str(code): AuthenticationError for code in range(1001, 1006)},
+    LisolooErrorCode.RATE_LIMIT_EXCEEDED: RateLimitError,
+    LisolooErrorCode.SUSPICIOUS_ACTIVITY: AuthenticationError,
+}
+
+
+def error_code(body: object) -> str | None:
+    fields = f.json_object(body)
+    code = fields.get("error_code")
+    if (
+        fields.get("success") is False
+        and isinstance(code, str | int)
+        and code not in ("", True, False)
+    ):
+        return str(code)
+    return None
+
+
+def error_message(body: object) -> str | None:
+    fields = f.json_object(body)
+    for key in ("message", "detail"):
+        value = fields.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def retry_after(body: object) -> float | None:
+    value = f.json_object(body).get("retry_after")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
+def read_status(message_id: str, body: object) -> StatusReport:
+    raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
+    data = raw.data
+    provider_status = f.required_str(data.status, "data.status")
+    state, is_final = PROVIDER.state_of(provider_status)
+    total = f.optional_int(data.total_recipients, "data.total_recipients")
+    counts = None
+    if total is not None:
+        counts = RecipientCounts(
+            total=total,
+            delivered=f.optional_int(data.delivered, "data.delivered") or 0,
+            failed=f.optional_int(data.failed, "data.failed") or 0,
+            pending=f.optional_int(data.pending, "data.pending") or 0,
+        )
+    return StatusReport(
+        provider=KEY,
+        message_id=message_id,
+        state=state,
+        is_final=is_final,
+        provider_status=provider_status,
+        created_at=f.timestamp(data.created_at, "data.created_at"),
+        updated_at=f.timestamp(data.updated_at, "data.updated_at"),
+        recipients=counts,
+        raw=raw,
+    )
+
+
+PROVIDER = Provider(
+    key=KEY,
+    origin="https://apps.api.bloonio.com",
+    credentials=header_key("app-key"),
+    client_class=AuthenticatedClient,
+    status_request=endpoint_request(get_message_status),
+    read_status=read_status,
+    statuses=STATUSES,
+    error_codes=LisolooErrorCode,
+    error_classes=ERROR_CLASSES,
+    error_code_from_body=error_code,
+    error_message_from_body=error_message,
+    retry_after_from_body=retry_after,
+    # "Poll 3 times then give up", 2 s apart (seed 003): polls at 0, 2 and 4 s.
+    cadence=Cadence(intervals=(2.0,), default_timeout=5.0, source="seed 003"),
+    rate_limit=RateLimit(requests=120, per=60.0),
+    max_rate_limit_retries=1,
+)

@@ -1,0 +1,130 @@
+"""Namirial SMS Gateway (`namirial`): status by id, by phone number, by reference key.
+
+Sources: seed 001 (docs.namirial.app … apistatus-messagestatus) and PROVIDERS.md. Key in
+X-Api-Key. History lists take `count` (1..100, default 50, larger silently capped) and
+`sendDate` ("sent before"); the overlay pages backwards through them (core `iter_history`).
+Errors: only 403 (missing/invalid key) and 404 (unknown id) are documented, without bodies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sms_status import _fields as f
+from sms_status._provider import (
+    Cadence,
+    HistoryLookup,
+    Provider,
+    RequestKwargs,
+    endpoint_request,
+    header_key,
+)
+from sms_status.errors import MissingProviderError
+from sms_status.report import DeliveryState as S
+from sms_status.report import StatusReport
+
+try:
+    from sms_status_namirial import AuthenticatedClient
+    from sms_status_namirial.api.status import (
+        get_message_status,
+        get_message_status_by_phone_number,
+        get_message_status_by_reference,
+    )
+    from sms_status_namirial.models import (
+        MessageDetails,
+        MessageListResponse,
+        MessageStatusResponse,
+    )
+    from sms_status_namirial.types import UNSET
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
+    raise MissingProviderError("namirial") from exc
+
+KEY = "namirial"
+
+STATUSES = {
+    "PROVIDER_ACCEPTANCE": (S.PENDING, False),
+    "SENT": (S.SENT, False),
+    # Final for SMS; an RCS message may still move on to READ (PROVIDERS.md, webhooks page).
+    "DELIVERED": (S.DELIVERED, True),
+    "READ": (S.READ, True),
+    "REJECTED": (S.REJECTED, True),
+    "UNDELIVERED": (S.UNDELIVERED, True),
+}
+
+
+class NamirialErrorCode(StrEnum):
+    """namirial documents no error codes: these are derived from the HTTP status."""
+
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+
+
+def _no_code(_body: object) -> str | None:
+    return None
+
+
+def _message(body: object) -> str | None:
+    fields = f.json_object(body)
+    for key in ("message", "detail", "error", "title"):
+        value = fields.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _report(message: MessageDetails, message_id: str | None = None) -> StatusReport:
+    provider_status = f.required_str(message.status, "message.status")
+    state, is_final = PROVIDER.state_of(provider_status)
+    sms = message.sms
+    return StatusReport(
+        provider=KEY,
+        message_id=message_id or f.required_str(message.id, "message.id"),
+        state=state,
+        is_final=is_final,
+        provider_status=provider_status,
+        segments=None if sms is UNSET else f.optional_int(getattr(sms, "segments", None), "sms"),
+        created_at=f.timestamp(message.provider_acceptance_at, "message.providerAcceptanceAt"),
+        updated_at=f.timestamp(message.status_changed_at, "message.statusChangedAt"),
+        provider_code=f.code_str(message.provider.code, "message.provider.code"),
+        channel=f.optional_str(message.channel, "message.channel"),
+        raw=message,
+    )
+
+
+def read_status(message_id: str, body: object) -> StatusReport:
+    return _report(MessageStatusResponse.from_dict(f.as_dict(body, "body")).message, message_id)
+
+
+def read_page(body: object) -> list[StatusReport]:
+    listing = MessageListResponse.from_dict(f.as_dict(body, "body"))
+    return [_report(item.message) for item in listing.messages]
+
+
+def _by_phone(phone: str, count: int, before: datetime | None) -> RequestKwargs:
+    return endpoint_request(get_message_status_by_phone_number)(
+        phone, count=count, send_date=UNSET if before is None else before
+    )
+
+
+def _by_reference(key: str, count: int, before: datetime | None) -> RequestKwargs:
+    return endpoint_request(get_message_status_by_reference)(
+        key, count=count, send_date=UNSET if before is None else before
+    )
+
+
+PROVIDER = Provider(
+    key=KEY,
+    origin="https://sms-apistatus.namirialtsp.com",
+    credentials=header_key("X-Api-Key"),
+    client_class=AuthenticatedClient,
+    status_request=endpoint_request(get_message_status),
+    read_status=read_status,
+    statuses=STATUSES,
+    error_codes=NamirialErrorCode,
+    error_code_from_body=_no_code,
+    error_message_from_body=_message,
+    # Undocumented: a gentle backoff, capped at five minutes.
+    cadence=Cadence(intervals=(2.0, 4.0, 8.0, 15.0, 30.0), default_timeout=300.0),
+    history=HistoryLookup(by_phone=_by_phone, by_reference=_by_reference, read_page=read_page),
+)

@@ -1,0 +1,99 @@
+"""RoyceTalk / RoyceBulkSMS (`roycetalk`): GET /api/v1/sms-api/messages/{message_id}/.
+
+Sources: seed 002 and PROVIDERS.md. `Authorization: Bearer <key>`. Envelope `{success, data,
+message, meta, errors}`. Quirk: no error-code catalogue, and two error shapes — the page's
+own code reads a 403 as `error.error.message` and a 404 as `error.message` — so the code is
+taken from `error.code` / `code` when present, else derived from the HTTP status. The batch
+endpoints are inferred (specs/roycetalk.yaml) and reachable through `client.api`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sms_status import _fields as f
+from sms_status._provider import Cadence, Credentials, Provider, endpoint_request
+from sms_status.errors import MissingProviderError
+from sms_status.report import DeliveryState as S
+from sms_status.report import StatusReport
+
+try:
+    from sms_status_roycetalk import AuthenticatedClient
+    from sms_status_roycetalk.api.status import get_message_status
+    from sms_status_roycetalk.models import MessageStatusResponse
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
+    raise MissingProviderError("roycetalk") from exc
+
+KEY = "roycetalk"
+
+STATUSES = {
+    "pending": (S.PENDING, False),
+    "sent": (S.SENT, False),
+    "delivered": (S.DELIVERED, True),
+    "failed": (S.FAILED, True),
+    "rejected": (S.REJECTED, True),
+}
+
+
+class RoyceTalkErrorCode(StrEnum):
+    """RoyceTalk publishes no codes: these are derived from the HTTP status."""
+
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    RATE_LIMITED = "RATE_LIMITED"
+
+
+def error_code(body: object) -> str | None:
+    """A code if the body carries one (`error.code` or `code`); RoyceTalk documents none."""
+    fields = f.json_object(body)
+    if fields.get("success") is True:
+        return None
+    nested = f.json_object(fields.get("error"))
+    candidates = (nested.get("code"), fields.get("code"), fields.get("error_code"))
+    return next((code for code in map(f.code_text, candidates) if code is not None), None)
+
+
+def error_message(body: object) -> str | None:
+    """403: `error.message`; 404: `message` (both shapes from the page's own code)."""
+    fields = f.json_object(body)
+    for candidate in (f.json_object(fields.get("error")).get("message"), fields.get("message")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
+
+
+def read_status(message_id: str, body: object) -> StatusReport:
+    raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
+    data = raw.data
+    provider_status = f.required_str(data.status, "data.status")
+    state, is_final = PROVIDER.state_of(provider_status)
+    return StatusReport(
+        provider=KEY,
+        message_id=message_id,
+        state=state,
+        is_final=is_final,
+        provider_status=provider_status,
+        recipient=f.optional_str(data.recipient_phone, "data.recipient_phone"),
+        segments=f.optional_int(data.sms_units_consumed, "data.sms_units_consumed"),
+        created_at=f.timestamp(data.created_at, "data.created_at"),
+        sent_at=f.timestamp(data.sent_at, "data.sent_at"),
+        delivered_at=f.timestamp(data.delivered_at, "data.delivered_at"),
+        raw=raw,
+    )
+
+
+PROVIDER = Provider(
+    key=KEY,
+    origin="https://roycetalk.com",
+    credentials=lambda api_key: Credentials("Authorization", api_key, prefix="Bearer"),
+    client_class=AuthenticatedClient,
+    status_request=endpoint_request(get_message_status),
+    read_status=read_status,
+    statuses=STATUSES,
+    error_codes=RoyceTalkErrorCode,
+    error_code_from_body=error_code,
+    error_message_from_body=error_message,
+    # "Use exponential backoff: check after 5s, 10s, 30s, 60s" (seed 002).
+    cadence=Cadence(intervals=(5.0, 10.0, 30.0, 60.0), default_timeout=300.0, source="seed 002"),
+)

@@ -1,0 +1,171 @@
+"""seven.io (`seven`): GET /api/status?msg_id=ID1,ID2 — many ids in one request.
+
+Sources: seed 004 (seven.io "Status reports") and PROVIDERS.md (js-client, api-schemes).
+Key in X-Api-Key (`Authorization: Bearer` when the key itself starts with "Bearer ").
+Quirks: a single id may come back as a bare object instead of a list; errors are a bare
+numeric body (900 invalid key, 901 invalid message id, ...) whatever the HTTP status, 200
+included; `status_time` is "YYYY-MM-DD HH:MM:SS.fff" without an offset.
+
+Timezone assumption: `status_time` is Europe/Berlin local time. seven's DLR webhook example
+carries the same instant twice — `"timestamp": "2021-08-24 08:08:00.000000"` beside
+`"webhook_timestamp": "2021-08-24T08:08:00+02:00"` — and seven is a Berlin company.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import tzinfo
+from enum import StrEnum
+from typing import cast
+
+from sms_status import _fields as f
+from sms_status._provider import (
+    BatchLookup,
+    Cadence,
+    Credentials,
+    Provider,
+    RequestKwargs,
+    endpoint_request,
+)
+from sms_status.errors import ApiError, AuthenticationError, MissingProviderError, NotFoundError
+from sms_status.report import DeliveryState as S
+from sms_status.report import StatusReport
+
+try:
+    from sms_status_seven import AuthenticatedClient
+    from sms_status_seven.api.status import get_status
+    from sms_status_seven.models import StatusReport as SevenStatusReport
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
+    raise MissingProviderError("seven") from exc
+
+KEY = "seven"
+
+MAX_IDS_PER_REQUEST = 100
+"""API.md: one request per batch of up to 100 ids."""
+MAX_MSG_ID_LENGTH = 1800
+"""Longest comma-joined `msg_id` value, so the URL stays under the common 2,048-byte limit."""
+
+STATUSES = {
+    "DELIVERED": (S.DELIVERED, True),
+    "NOTDELIVERED": (S.UNDELIVERED, True),
+    "BUFFERED": (S.SENT, False),
+    "TRANSMITTED": (S.SENT, False),
+    "ACCEPTED": (S.PENDING, False),
+    "EXPIRED": (S.EXPIRED, True),
+    "REJECTED": (S.REJECTED, True),
+    "FAILED": (S.FAILED, True),
+    "UNKNOWN": (S.UNKNOWN, True),
+}
+
+
+class SevenErrorCode(StrEnum):
+    """The numeric error bodies (js-client `src/lib/ErrorCode.ts`), as strings."""
+
+    INSUFFICIENT_CREDITS = "500"
+    CARRIER_FAILED = "600"
+    UNKNOWN_ERROR = "700"
+    INVALID_API_KEY = "900"
+    INVALID_MESSAGE_ID = "901"
+    API_DEACTIVATED = "902"
+    IP_NOT_ALLOWED = "903"
+
+
+C = SevenErrorCode
+ERROR_CLASSES: Mapping[str, type[ApiError]] = {
+    C.INVALID_API_KEY: AuthenticationError,
+    C.API_DEACTIVATED: AuthenticationError,
+    C.IP_NOT_ALLOWED: AuthenticationError,
+    C.INVALID_MESSAGE_ID: NotFoundError,
+    C.INSUFFICIENT_CREDITS: ApiError,
+    C.CARRIER_FAILED: ApiError,
+    C.UNKNOWN_ERROR: ApiError,
+}
+
+
+def error_code(body: object) -> str | None:
+    """A bare integer body is an error code, whatever the HTTP status."""
+    if isinstance(body, int) and not isinstance(body, bool):
+        return str(body)
+    return None
+
+
+def error_message(body: object) -> str | None:
+    if isinstance(body, int) and not isinstance(body, bool) and str(body) in set(C):
+        return C(str(body)).name.lower().replace("_", " ")
+    return None
+
+
+@functools.cache
+def _berlin() -> tzinfo:
+    from dateutil import tz  # imported on demand: it costs import time
+
+    zone = tz.gettz("Europe/Berlin")
+    if zone is None:  # pragma: no cover - dateutil ships its own zone data
+        raise RuntimeError("no Europe/Berlin time zone data")
+    return zone
+
+
+def _report(item: SevenStatusReport) -> StatusReport:
+    provider_status = f.required_str(item.status, "status")
+    state, is_final = PROVIDER.state_of(provider_status)
+    return StatusReport(
+        provider=KEY,
+        message_id=f.required_str(item.id, "id"),
+        state=state,
+        is_final=is_final,
+        provider_status=provider_status,
+        updated_at=f.timestamp(item.status_time, "status_time", naive_tz=_berlin()),
+        raw=item,
+    )
+
+
+def read_batch(message_ids: Sequence[str], body: object) -> dict[str, StatusReport]:
+    """A list of items, or a bare item for a single id. Ids come back as strings or numbers."""
+    items: list[object] = cast(list[object], body) if isinstance(body, list) else [body]
+    reports: dict[str, StatusReport] = {}
+    for item in items:
+        data = dict(f.as_dict(item, "item"))
+        if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
+            data["id"] = str(data["id"])
+        report = _report(SevenStatusReport.from_dict(data))
+        reports[report.message_id] = report
+    return reports
+
+
+def read_status(message_id: str, body: object) -> StatusReport:
+    return read_batch([message_id], body)[message_id]
+
+
+_get_status = endpoint_request(get_status)
+
+
+def _status_request(joined_ids: str) -> RequestKwargs:
+    # The official clients always send Accept: application/json.
+    return _get_status(msg_id=joined_ids) | {"headers": {"Accept": "application/json"}}
+
+
+def _credentials(api_key: str) -> Credentials:
+    if api_key.startswith("Bearer "):
+        return Credentials("Authorization", api_key.removeprefix("Bearer "), prefix="Bearer")
+    return Credentials("X-Api-Key", api_key)
+
+
+PROVIDER = Provider(
+    key=KEY,
+    origin="https://gateway.seven.io",
+    credentials=_credentials,
+    client_class=AuthenticatedClient,
+    status_request=_status_request,
+    read_status=read_status,
+    statuses=STATUSES,
+    error_codes=SevenErrorCode,
+    error_classes=ERROR_CLASSES,
+    error_code_from_body=error_code,
+    error_message_from_body=error_message,
+    # Undocumented: DLRs arrive within seconds to minutes; back off to a minute, cap at 5.
+    cadence=Cadence(intervals=(5.0, 10.0, 30.0, 60.0), default_timeout=300.0),
+    batch=BatchLookup(
+        max_ids=MAX_IDS_PER_REQUEST, max_joined_length=MAX_MSG_ID_LENGTH, read=read_batch
+    ),
+)

@@ -1,0 +1,153 @@
+"""23 Telecom (`telecom23`): GET /api/v1/sms/status/{message_id}, key in X-API-Key.
+
+Sources: seed 000 (docs.23telecom.co.uk/sms/status/) and PROVIDERS.md (errors, rate limits,
+delivery statuses). Quirks: the error body's `error_code` is the thing to match; a per-IP
+429 has no body and an edge proxy's 429 is HTML (both still RateLimitError, code
+RATE_LIMITED); only the login limiter sends Retry-After.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sms_status import _fields as f
+from sms_status._provider import Cadence, Provider, endpoint_request, header_key
+from sms_status.errors import ApiError, AuthenticationError, MissingProviderError, NotFoundError
+from sms_status.pacing import RateLimit
+from sms_status.report import DeliveryState as S
+from sms_status.report import StatusReport
+
+try:
+    from sms_status_telecom23 import AuthenticatedClient
+    from sms_status_telecom23.api.status import get_message_status
+    from sms_status_telecom23.models import StatusResponse
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
+    raise MissingProviderError("telecom23") from exc
+
+KEY = "telecom23"
+
+STATUSES = {
+    # Documented on the status page, with their finality.
+    "pending": (S.PENDING, False),
+    "sent": (S.SENT, False),
+    "DELIVRD": (S.DELIVERED, True),
+    "UNDELIV": (S.UNDELIVERED, True),
+    "REJECTD": (S.REJECTED, True),
+    "EXPIRED": (S.EXPIRED, True),
+    "UNKNOWN": (S.UNKNOWN, True),
+    "failed": (S.FAILED, True),
+    # Internal, documented on the delivery-statuses page: stuck ones become UNDELIV.
+    "ENROUTE": (S.SENT, False),
+    # The rest of the SMPP 3.4 receipt vocabulary that carriers pass through.
+    "ACCEPTD": (S.SENT, False),
+    "BUFFRED": (S.SENT, False),
+    "DELETED": (S.FAILED, True),
+    "SYSERR": (S.FAILED, True),
+    "FAILED": (S.FAILED, True),
+}
+
+
+class Telecom23ErrorCode(StrEnum):
+    """The documented `error_code` values (an open set: others can appear)."""
+
+    UNAUTHORIZED = "UNAUTHORIZED"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    INVALID_API_KEY = "INVALID_API_KEY"
+    API_KEY_INACTIVE = "API_KEY_INACTIVE"
+    API_KEY_EXPIRED = "API_KEY_EXPIRED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    USER_NOT_ACTIVE = "USER_NOT_ACTIVE"
+    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
+    SIGNATURE_REQUIRED = "SIGNATURE_REQUIRED"
+    INVALID_SIGNATURE = "INVALID_SIGNATURE"
+    FORBIDDEN = "FORBIDDEN"
+    NO_SMS_ACCESS = "NO_SMS_ACCESS"
+    CONFIG_ERROR = "CONFIG_ERROR"
+    CROSS_TENANT_WORKSPACE = "CROSS_TENANT_WORKSPACE"
+    NO_MAIN_WORKSPACE = "NO_MAIN_WORKSPACE"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    NOT_FOUND = "NOT_FOUND"
+    RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    DB_ERROR = "DB_ERROR"
+
+
+C = Telecom23ErrorCode
+ERROR_CLASSES: dict[str, type[ApiError]] = {
+    **{
+        code: AuthenticationError
+        for code in (
+            C.UNAUTHORIZED,
+            C.INVALID_TOKEN,
+            C.TOKEN_EXPIRED,
+            C.INVALID_API_KEY,
+            C.API_KEY_INACTIVE,
+            C.API_KEY_EXPIRED,
+            C.INVALID_CREDENTIALS,
+            C.USER_NOT_ACTIVE,
+            C.IP_NOT_ALLOWED,
+            C.SIGNATURE_REQUIRED,
+            C.INVALID_SIGNATURE,
+            C.FORBIDDEN,
+            C.NO_SMS_ACCESS,
+            C.CROSS_TENANT_WORKSPACE,
+            C.NO_MAIN_WORKSPACE,
+        )
+    },
+    C.NOT_FOUND: NotFoundError,
+}
+
+
+def error_code(body: object) -> str | None:
+    """`{"status": false, "error_code": ...}` — only on error statuses."""
+    fields = f.json_object(body)
+    code = fields.get("error_code")
+    if fields.get("status") is False and isinstance(code, str) and code:
+        return code
+    return None
+
+
+def error_message(body: object) -> str | None:
+    description = f.json_object(body).get("description")
+    return description if isinstance(description, str) else None
+
+
+def read_status(message_id: str, body: object) -> StatusReport:
+    raw = StatusResponse.from_dict(f.as_dict(body, "body"))
+    message = raw.message
+    provider_status = f.required_str(message.status, "message.status")
+    state, is_final = PROVIDER.state_of(provider_status)
+    return StatusReport(
+        provider=KEY,
+        message_id=message_id,
+        state=state,
+        is_final=is_final,
+        provider_status=provider_status,
+        recipient=f.optional_str(message.recipient, "message.recipient"),
+        segments=f.optional_int(message.segments, "message.segments"),
+        cost=f.optional_decimal(message.cost, "message.cost"),
+        created_at=f.timestamp(message.created_at, "message.created_at"),
+        delivered_at=f.timestamp(message.delivered_at, "message.delivered_at"),
+        provider_code=f.code_str(message.status_code, "message.status_code"),
+        raw=raw,
+    )
+
+
+PROVIDER = Provider(
+    key=KEY,
+    origin="https://restlink23telecom.com",
+    credentials=header_key("X-API-Key"),
+    client_class=AuthenticatedClient,
+    status_request=endpoint_request(get_message_status),
+    read_status=read_status,
+    statuses=STATUSES,
+    error_codes=Telecom23ErrorCode,
+    error_classes=ERROR_CLASSES,
+    error_code_from_body=error_code,
+    error_message_from_body=error_message,
+    # "Poll every 3–5 seconds ... give up after a few minutes."
+    cadence=Cadence(intervals=(3.0, 4.0, 5.0), default_timeout=180.0, source="seed 000"),
+    # About 1,000 requests/s per account, shared by all its keys.
+    rate_limit=RateLimit(requests=1000, per=1.0),
+)
