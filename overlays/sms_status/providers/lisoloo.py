@@ -73,14 +73,7 @@ ERROR_CLASSES = {
 
 def error_code(body: object) -> str | None:
     fields = f.json_object(body)
-    code = fields.get("error_code")
-    if (
-        fields.get("success") is False
-        and isinstance(code, str | int)
-        and code not in ("", True, False)
-    ):
-        return str(code)
-    return None
+    return f.code_text(fields.get("error_code")) if fields.get("success") is False else None
 
 
 def error_message(body: object) -> str | None:
