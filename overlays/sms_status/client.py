@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Literal, TypedDict, TypeVar, Unpack, overload
+from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, overload
 
 import httpx
 
@@ -216,7 +216,7 @@ class StatusClient(_Base):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> StatusClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -407,7 +407,7 @@ class AsyncStatusClient(_Base):
     async def close(self) -> None:
         await self.aclose()
 
-    async def __aenter__(self) -> AsyncStatusClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

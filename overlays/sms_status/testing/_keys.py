@@ -1,0 +1,17 @@
+"""Provider keys and demo API keys: plain data, safe to import anywhere (no server deps)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+PROVIDER_KEYS: Final[tuple[str, ...]] = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+
+#: The API key each sandbox accepts unless told otherwise (``Sandbox(key, api_key=...)``).
+#: Shaped like the provider's real keys where the docs show a format.
+DEMO_KEYS: Final[dict[str, str]] = {
+    "telecom23": "sk_test_sandbox_telecom23",
+    "namirial": "sandbox-namirial-api-key",
+    "roycetalk": "SBOX_SANDBOXROYCETALKDEMOKEY0_",
+    "lisoloo": "sk_test_sandbox_lisoloo",
+    "seven": "sandbox-seven-api-key",
+}

@@ -1,0 +1,122 @@
+"""User-style code against the public API; `assert_type` pins every public return type."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import assert_type
+
+import sms_status
+from sms_status import DeliveryState, RecipientCounts, StatusReport
+from sms_status.errors import (
+    ApiError,
+    AuthenticationError,
+    MalformedResponseError,
+    MissingProviderError,
+    NotFoundError,
+    RateLimitError,
+    SmsStatusError,
+    TransportError,
+)
+from sms_status.providers.lisoloo import LisolooErrorCode
+from sms_status.providers.seven import SevenErrorCode
+from sms_status.providers.telecom23 import Telecom23ErrorCode
+
+
+def check_one(api_key: str) -> str:
+    with sms_status.connect("telecom23", api_key=api_key, timeout=5.0, max_retries=1) as client:
+        assert_type(client, sms_status.StatusClient)
+        try:
+            report = client.get_status("api_42_1743667200123456789_a3f8b2c1d9e45f67")
+        except AuthenticationError as err:
+            if err.error_code == Telecom23ErrorCode.INVALID_API_KEY:
+                return "rotate the key"
+            raise
+        except RateLimitError as err:
+            assert_type(err.retry_after, float | None)
+            return "later"
+        except NotFoundError:
+            return "unknown message"
+        except (MalformedResponseError, TransportError) as err:
+            assert_type(err, MalformedResponseError | TransportError)
+            return "try again"
+        assert_type(report, StatusReport)
+        assert_type(report.state, DeliveryState)
+        assert_type(report.is_final, bool)
+        assert_type(report.cost, Decimal | None)
+        assert_type(report.delivered_at, datetime | None)
+        assert_type(report.recipients, RecipientCounts | None)
+        assert_type(report.error, SmsStatusError | None)
+        match report.state:
+            case DeliveryState.DELIVERED | DeliveryState.READ:
+                return "arrived"
+            case DeliveryState.UNRECOGNIZED:
+                return f"new status {report.provider_status}"
+            case _:
+                return "final" if report.is_final else "in flight"
+
+
+def error_fields(err: ApiError) -> tuple[int, str, str, bool, str]:
+    return (err.status_code, err.error_code, err.provider, err.retryable, err.body_excerpt)
+
+
+def codes_are_strings(err: ApiError) -> bool:
+    return err.error_code in (LisolooErrorCode.RATE_LIMIT_EXCEEDED, SevenErrorCode.INVALID_API_KEY)
+
+
+def poll(client: sms_status.StatusClient) -> StatusReport:
+    def show(report: StatusReport) -> None:
+        print(report.state)
+
+    final = client.wait_for_final("m1", timeout=60.0, on_update=show)
+    assert_type(final, StatusReport)
+    many = client.get_statuses(["m1", "m2"])
+    assert_type(many, list[StatusReport])
+    return final
+
+
+def history(api_key: str) -> list[str]:
+    with sms_status.connect("namirial", api_key=api_key) as client:
+        assert_type(client, sms_status.HistoryClient)
+        page = client.history_by_phone("+14155551234", count=100, before=None)
+        assert_type(page, list[StatusReport])
+        walk = client.iter_history_by_reference("order-42", page_size=50, limit=500)
+        assert_type(walk, Iterator[StatusReport])
+        return [r.message_id for r in walk] + [r.message_id for r in page]
+
+
+async def bulk(api_key: str, ids: list[str]) -> int:
+    async with sms_status.connect_async("seven", api_key=api_key, concurrency=8) as client:
+        assert_type(client, sms_status.AsyncStatusClient)
+        reports = await client.get_statuses(ids)
+        assert_type(reports, list[StatusReport])
+        one = await client.wait_for_final(ids[0])
+        assert_type(one, StatusReport)
+        return sum(r.is_delivered for r in reports)
+
+
+async def async_history(api_key: str) -> int:
+    async with sms_status.connect_async("namirial", api_key=api_key) as client:
+        assert_type(client, sms_status.AsyncHistoryClient)
+        walk = client.iter_history_by_phone("+14155551234")
+        assert_type(walk, AsyncIterator[StatusReport])
+        return len([r async for r in walk])
+
+
+def missing_extra() -> str:
+    try:
+        sms_status.connect("seven", api_key="k")
+    except MissingProviderError as err:
+        assert isinstance(err, ImportError)
+        return err.install_command
+    return ""
+
+
+def shared_limiter(api_key: str) -> None:
+    limiter = sms_status.TokenBucket.for_limit(sms_status.RateLimit(requests=120, per=60.0))
+    sync_client = sms_status.connect("lisoloo", api_key=api_key, rate_limiter=limiter)
+    async_client = sms_status.connect_async("lisoloo", api_key=api_key, rate_limiter=limiter)
+    sync_client.close()
+    asyncio.run(async_client.aclose())
