@@ -25,7 +25,12 @@ SPEC_LINT_TOOLS = ROOT / "tools" / "spec-lint"
 def _sync(session: nox.Session, *extra: str) -> None:
     """Install the locked workspace (every extra, the dev group) into the session's venv."""
     session.run_install(
-        "uv", "sync", "--locked", "--all-extras", "--all-packages", *extra,
+        "uv",
+        "sync",
+        "--locked",
+        "--all-extras",
+        "--all-packages",
+        *extra,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         silent=True,
     )
@@ -61,15 +66,42 @@ def lint_specs(session: nox.Session) -> None:
     bin_dir = SPEC_LINT_TOOLS / "node_modules" / ".bin"
     if not (bin_dir / "spectral").exists() or not (bin_dir / "redocly").exists():
         session.run(
-            "npm", "ci", "--prefix", str(SPEC_LINT_TOOLS), "--no-audit", "--no-fund",
-            "--loglevel=error", external=True,
+            "npm",
+            "ci",
+            "--prefix",
+            str(SPEC_LINT_TOOLS),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            external=True,
         )
-    quiet = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true",
-             "SCARF_ANALYTICS": "false", "DO_NOT_TRACK": "1"}
-    session.run(str(bin_dir / "spectral"), "lint", "--fail-severity", "warn",
-                "--ruleset", "specs/.spectral.yaml", *SPECS, external=True, env=quiet)
-    output = session.run(str(bin_dir / "redocly"), "lint", "--config", "specs/redocly.yaml",
-                         *SPECS, external=True, env=quiet, silent=True)
+    quiet = {
+        "REDOCLY_TELEMETRY": "off",
+        "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true",
+        "SCARF_ANALYTICS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    session.run(
+        str(bin_dir / "spectral"),
+        "lint",
+        "--fail-severity",
+        "warn",
+        "--ruleset",
+        "specs/.spectral.yaml",
+        *SPECS,
+        external=True,
+        env=quiet,
+    )
+    output = session.run(
+        str(bin_dir / "redocly"),
+        "lint",
+        "--config",
+        "specs/redocly.yaml",
+        *SPECS,
+        external=True,
+        env=quiet,
+        silent=True,
+    )
     print(output)
     if "warning" in str(output).lower().replace("deprecation warning", ""):
         session.error("Redocly reported warnings: fix them (they are errors here)")
@@ -83,7 +115,14 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--strict", "overlays/sms_status", "tests/typing")
     for package in generated:  # one run each: every package is its own top-level module
         session.run("mypy", "--strict", package)
-    session.run("pyright", "overlays", "tests/typing")
+    # Check against this session's installs, not whatever .venv a developer has.
+    session.run(
+        "pyright",
+        "--pythonpath",
+        f"{session.virtualenv.location}/bin/python",
+        "overlays",
+        "tests/typing",
+    )
 
 
 @nox.session

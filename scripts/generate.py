@@ -1,7 +1,7 @@
 """Generate `generated/<key>/` from `specs/<key>.yaml`, or check that it is up to date.
 
     python scripts/generate.py            # regenerate every provider into generated/
-    python scripts/generate.py --check    # drift: regenerate into a temp dir, diff, exit 1 on change
+    python scripts/generate.py --check    # drift: regenerate in a temp dir, diff, exit 1 if stale
 
 Each provider is generated into a fresh temporary directory by the pinned
 openapi-python-client (always with --fail-on-warning: a broken endpoint is otherwise skipped
@@ -45,7 +45,8 @@ def _provenance(key: str) -> dict[str, object]:
         "spec": f"specs/{key}.yaml",
         "spec_sha256": _sha256(ROOT / "specs" / f"{key}.yaml"),
         "config_sha256": {
-            p.name: _sha256(p) for p in (GENERATOR_DIR / "common.yaml", GENERATOR_DIR / f"{key}.yaml")
+            p.name: _sha256(p)
+            for p in (GENERATOR_DIR / "common.yaml", GENERATOR_DIR / f"{key}.yaml")
         },
         "templates_sha256": {p.name: _sha256(p) for p in sorted(TEMPLATES.glob("*.jinja"))},
     }
@@ -60,17 +61,24 @@ def generate_one(key: str, workdir: Path) -> Path:
     out = workdir / key
     result = subprocess.run(
         [
-            "openapi-python-client", "generate",
-            "--path", str(ROOT / "specs" / f"{key}.yaml"),
-            "--config", str(config_path),
-            "--meta", "uv",
-            "--custom-template-path", str(TEMPLATES),
+            "openapi-python-client",
+            "generate",
+            "--path",
+            str(ROOT / "specs" / f"{key}.yaml"),
+            "--config",
+            str(config_path),
+            "--meta",
+            "uv",
+            "--custom-template-path",
+            str(TEMPLATES),
             "--fail-on-warning",
-            "--output-path", str(out),
+            "--output-path",
+            str(out),
         ],
         capture_output=True,
         text=True,
         cwd=workdir,
+        check=False,
     )
     if result.returncode != 0:
         sys.exit(f"generation of {key} failed:\n{result.stdout}\n{result.stderr}")
@@ -84,7 +92,8 @@ def _files(tree: Path) -> dict[str, Path]:
     return {
         str(p.relative_to(tree)): p
         for p in sorted(tree.rglob("*"))
-        if p.is_file() and not IGNORED.intersection(p.relative_to(tree).parts)
+        if p.is_file()
+        and not IGNORED.intersection(p.relative_to(tree).parts)
         and "__pycache__" not in p.parts
     }
 
@@ -97,14 +106,22 @@ def diff_trees(expected: Path, actual: Path, label: str) -> list[str]:
         a = committed[rel].read_text().splitlines(keepends=True) if rel in committed else []
         b = fresh[rel].read_text().splitlines(keepends=True) if rel in fresh else []
         if a != b:
-            lines += difflib.unified_diff(a, b, f"{label}/{rel} (committed)", f"{label}/{rel} (fresh)")
+            lines += difflib.unified_diff(
+                a, b, f"{label}/{rel} (committed)", f"{label}/{rel} (fresh)"
+            )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="fail with a diff if generated/ is stale")
-    parser.add_argument("--generated", type=Path, default=ROOT / "generated", help="the tree to write or check")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="fail with a diff if generated/ is stale"
+    )
+    parser.add_argument(
+        "--generated", type=Path, default=ROOT / "generated", help="the tree to write or check"
+    )
     parser.add_argument("providers", nargs="*", default=list(PROVIDERS))
     args = parser.parse_args(argv)
 
@@ -117,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                 drift += diff_trees(out, args.generated / key, f"generated/{key}")
             if drift:
                 sys.stdout.writelines(drift)
-                print("\ngenerated/ is stale: run `nox -s generate` and commit the result.", file=sys.stderr)
+                print(
+                    "\ngenerated/ is stale: run `nox -s generate` and commit the result.",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"generated/ matches the specs ({', '.join(args.providers)})")
             return 0

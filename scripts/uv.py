@@ -36,8 +36,18 @@ def find_uv() -> str:
         return on_path
     print(f"scripts/uv.py: installing uv {UV_VERSION} into {TOOLS}", file=sys.stderr)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--prefix", str(TOOLS), "--ignore-installed", f"uv=={UV_VERSION}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--prefix",
+            str(TOOLS),
+            "--ignore-installed",
+            f"uv=={UV_VERSION}",
+        ],
         check=True,
     )
     if _uv_version(str(local)) != UV_VERSION:

@@ -109,8 +109,8 @@ def missing_extra() -> str:
     try:
         sms_status.connect("seven", api_key="k")
     except MissingProviderError as err:
-        assert isinstance(err, ImportError)
-        return err.install_command
+        as_import_error: ImportError = err  # it is an ImportError too
+        return f"{err.install_command} ({as_import_error.name})"
     return ""
 
 
