@@ -22,17 +22,17 @@ SPECS = [f"specs/{key}.yaml" for key in PROVIDERS]
 SPEC_LINT_TOOLS = ROOT / "tools" / "spec-lint"
 
 
-def _sync(session: nox.Session, *extra: str) -> None:
-    """Install the locked workspace (every extra, the dev group) into the session's venv."""
+def _sync(session: nox.Session, *extra: str, compile_bytecode: bool = False) -> None:
+    """Install the locked workspace (every extra, the dev group) into the session's venv.
+
+    `compile_bytecode` for sessions that time imports: with PYTHONDONTWRITEBYTECODE set (as on
+    our CI machines) nothing would be cached and every import would compile from source.
+    """
+    env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
+    if compile_bytecode:
+        env["UV_COMPILE_BYTECODE"] = "1"
     session.run_install(
-        "uv",
-        "sync",
-        "--locked",
-        "--all-extras",
-        "--all-packages",
-        *extra,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
-        silent=True,
+        "uv", "sync", "--locked", "--all-extras", "--all-packages", *extra, env=env, silent=True
     )
 
 
@@ -128,7 +128,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: unit, integration over loopback, specs, packaging."""
-    _sync(session)
+    _sync(session, compile_bytecode=True)
     workers = os.environ.get("PYTEST_WORKERS", "auto")
     session.run("pytest", "-n", workers, *session.posargs)
 
@@ -136,5 +136,5 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against the floor; writes benchmarks/results.md."""
-    _sync(session, "--group", "bench")
+    _sync(session, "--group", "bench", compile_bytecode=True)
     session.run("python", "-m", "benchmarks", *session.posargs)
