@@ -1,0 +1,113 @@
+"""How reports look on a terminal: one plain line each, a rich table, or one JSON document."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from sms_status.report import StatusReport
+
+FIELDS = (
+    "provider",
+    "message_id",
+    "state",
+    "is_final",
+    "provider_status",
+    "recipient",
+    "segments",
+    "cost",
+    "created_at",
+    "sent_at",
+    "delivered_at",
+    "updated_at",
+    "provider_code",
+    "recipients",
+    "channel",
+)
+"""StatusReport's fields minus `raw`, in a stable order (plus `error` when set)."""
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if hasattr(value, "__attrs_attrs__"):
+        return {a.name: _jsonable(getattr(value, a.name)) for a in value.__attrs_attrs__}
+    return str(value)  # Decimal (as exact text), DeliveryState
+
+
+def as_dict(report: StatusReport) -> dict[str, Any]:
+    data = {name: _jsonable(getattr(report, name)) for name in FIELDS}
+    error = report.error
+    data["error"] = (
+        None
+        if error is None
+        else {
+            "type": type(error).__name__,
+            "error_code": getattr(error, "error_code", None),
+            "status_code": getattr(error, "status_code", None),
+            "message": str(error),
+        }
+    )
+    return data
+
+
+def as_json(reports: list[StatusReport]) -> str:
+    return json.dumps({"reports": [as_dict(r) for r in reports]}, indent=2)
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else "-"
+
+
+def line(report: StatusReport) -> str:
+    """One line a support engineer can read and grep."""
+    if report.error is not None:
+        return f"{report.message_id}  ERROR  {report.error}"
+    final = "final" if report.is_final else "in-flight"
+    cost = f"  cost={report.cost}" if report.cost is not None else ""
+    counts = report.recipients
+    recipients = (
+        f"  recipients={counts.delivered}/{counts.total} delivered, {counts.failed} failed"
+        if counts
+        else ""
+    )
+    return (
+        f"{report.message_id}  {report.state.value}  {final}  ({report.provider_status})"
+        f"  created={_when(report.created_at)}  updated={_when(report.updated_at)}"
+        f"  delivered={_when(report.delivered_at)}{cost}{recipients}"
+    )
+
+
+_STYLE = {
+    "delivered": "green",
+    "read": "green",
+    "pending": "yellow",
+    "sent": "cyan",
+    "unrecognized": "magenta",
+    "unknown": "magenta",
+}
+
+
+def table(reports: list[StatusReport], title: str | None = None) -> Table:
+    from rich.table import Table
+
+    grid = Table(title=title)
+    for column in ("message id", "state", "final", "provider status", "updated", "cost"):
+        grid.add_column(column)
+    for r in reports:
+        style = _STYLE.get(r.state.value, "red")
+        grid.add_row(
+            r.message_id,
+            f"[{style}]{r.state.value}[/{style}]" if r.error is None else "[red]error[/red]",
+            "yes" if r.is_final else "no",
+            r.provider_status if r.error is None else str(r.error),
+            _when(r.updated_at or r.delivered_at),
+            str(r.cost) if r.cost is not None else "-",
+        )
+    return grid
