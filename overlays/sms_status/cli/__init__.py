@@ -159,19 +159,36 @@ def status(
 @_api_key_option
 @_base_url_option
 @click.option("--timeout", type=click.FloatRange(min=0), help="Seconds (default: provider's).")
+@click.option(
+    "--clock-speed",
+    type=click.FloatRange(min=1),
+    default=1.0,
+    hidden=True,
+    help="Run polling time this many times faster (sandbox demos and tests).",
+)
 def watch(
     provider: str,
     message_ids: tuple[str, ...],
     api_key: str | None,
     base_url: str | None,
     timeout: float | None,
+    clock_speed: float,
 ) -> None:
     """Poll until every message is final (exit 0 all delivered, 1 a failure, 2 timeout)."""
     from sms_status.cli import _watch
 
     key = _api_key(provider, api_key)
+    clock = _watch.FastClock(clock_speed)
     with _errors_as_one_line():
-        code = _watch.run(provider, key, base_url, list(message_ids), timeout=timeout)
+        code = _watch.run(
+            provider,
+            key,
+            base_url,
+            list(message_ids),
+            timeout=timeout,
+            clock=clock.monotonic,
+            sleep=clock.async_sleep,
+        )
     sys.exit(code)
 
 

@@ -8,7 +8,6 @@ times faster than real time so the providers' polling cadences pass quickly.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,22 +23,6 @@ from sms_status.cli import _render, _watch
 if TYPE_CHECKING:
     from sms_status._flows import RetryEvent
     from sms_status.testing import Sandbox
-
-
-@attrs.frozen
-class FastClock:
-    """Time that runs `speed` times faster: polling cadences shrink, deadlines keep meaning."""
-
-    speed: float
-
-    def monotonic(self) -> float:
-        return time.monotonic() * self.speed
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds / self.speed)
-
-    async def async_sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds / self.speed)
 
 
 @attrs.define
@@ -72,7 +55,7 @@ def _sandboxes() -> Iterator[dict[str, Sandbox]]:
 def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
     import sms_status
 
-    clock = FastClock(speed)
+    clock = _watch.FastClock(speed)
     steps: list[Step] = []
     started = time.monotonic()
 

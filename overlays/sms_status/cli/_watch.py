@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import attrs
 import click
 
 from sms_status.cli import _render
@@ -19,6 +20,22 @@ if TYPE_CHECKING:
     from sms_status.report import StatusReport
 
 EXIT_DELIVERED, EXIT_FAILED, EXIT_TIMEOUT = 0, 1, 2
+
+
+@attrs.frozen
+class FastClock:
+    """Time that runs `speed` times faster: polling cadences shrink, deadlines keep meaning."""
+
+    speed: float
+
+    def monotonic(self) -> float:
+        return time.monotonic() * self.speed
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds / self.speed)
+
+    async def async_sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.speed)
 
 
 def exit_code(reports: list[StatusReport]) -> int:
