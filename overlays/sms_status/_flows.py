@@ -91,9 +91,11 @@ def _backoff(attempt: int, ctx: Context) -> float:
     return ceiling * ctx.jitter()
 
 
-def _describe(exc: httpx.RequestError) -> str:
+def _describe(exc: httpx.RequestError, secret: str) -> str:
     kind = type(exc).__name__
     detail = str(exc) or "no detail"
+    if secret:  # a transport's message may quote the request's headers
+        detail = detail.replace(secret, "***")
     return f"{kind}: {detail}"
 
 
@@ -112,7 +114,7 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
         try:
             response: httpx.Response = yield Send(request)
         except httpx.RequestError as exc:
-            error = TransportError(_describe(exc), provider=provider.key)
+            error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
             delay = _backoff(attempt, ctx)
             cause: BaseException = exc
         else:
@@ -155,8 +157,9 @@ def _read(ctx: Context, data: object, reader: Callable[[], T]) -> T:
     try:
         return reader()
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        detail = str(exc).replace(ctx.secret, "***") if ctx.secret else str(exc)
         raise MalformedResponseError(
-            f"the body does not fit the {ctx.provider.key} spec: {exc}",
+            f"the body does not fit the {ctx.provider.key} spec: {detail}",
             provider=ctx.provider.key,
             status_code=200,
             body_excerpt=excerpt(json.dumps(data, default=str).encode(), ctx.secret),

@@ -76,6 +76,13 @@ class _Base:
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
+        if api_key != api_key.strip() or not all(" " <= c <= "~" for c in api_key):
+            # It travels in a header: whitespace around it or a control or non-ASCII character
+            # would fail later with an error quoting the key. The key itself is never echoed.
+            raise ValueError(
+                "api_key must be printable ASCII without surrounding whitespace "
+                "(check for a trailing newline)"
+            )
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         if timeout <= 0:

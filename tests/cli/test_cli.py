@@ -222,7 +222,8 @@ def test_watch_on_a_terminal_draws_a_live_table_with_progress(telecom23_sandbox)
     assert "2/2" in text  # the progress bar's final / total
     assert "message id" in text  # the live table's header
     assert "\x1b[" in text  # drawn with terminal control sequences
-    assert "otp-1" in text and "delivered" in text
+    assert "otp-1" in text
+    assert "delivered" in text
 
 
 def test_sandbox_command_serves_until_interrupted():
