@@ -117,7 +117,8 @@ def interpret(
     cls = (
         provider.error_classes.get(error_code)
         or _CLASSES_BY_STATUS.get(status_code)
-        or (ApiError if 400 <= status_code < 500 else ServerError)
+        # An error in a 2xx body (seven) is the provider's answer, not a server fault.
+        or (ApiError if status_code < 500 and (status_code >= 400 or body_code) else ServerError)
     )
     message = (provider.error_message_from_body(data) if data is not _MISSING else None) or (
         f"HTTP {status_code}" if data is not _MISSING else f"HTTP {status_code} (body is not JSON)"

@@ -77,10 +77,8 @@ ERROR_CLASSES: Mapping[str, type[ApiError]] = {
     C.API_DEACTIVATED: AuthenticationError,
     C.IP_NOT_ALLOWED: AuthenticationError,
     C.INVALID_MESSAGE_ID: NotFoundError,
-    C.INSUFFICIENT_CREDITS: ApiError,
-    C.CARRIER_FAILED: ApiError,
-    C.UNKNOWN_ERROR: ApiError,
 }
+"""500/600/700 take their class from the HTTP status: ApiError at 2xx/4xx, ServerError at 5xx."""
 
 
 def error_code(body: object) -> str | None:

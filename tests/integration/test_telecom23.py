@@ -1,0 +1,56 @@
+"""telecom23 over its sandbox: the docs' example, its error codes and SMPP states."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sms_status import DeliveryState
+from sms_status.errors import AuthenticationError
+from sms_status.providers.telecom23 import Telecom23ErrorCode
+
+EXAMPLE = "api_42_1743667200123456789_a3f8b2c1d9e45f67"
+
+
+def test_the_docs_example_reads_into_a_report(telecom23_sandbox, connect):
+    with connect(telecom23_sandbox) as client:
+        report = client.get_status(EXAMPLE)
+    assert report.state is DeliveryState.DELIVERED
+    assert report.cost == Decimal("0.0085")
+    assert report.recipient == "+14155551234"
+    assert report.segments == 1
+    assert report.provider_code == "000"
+    assert report.delivered_at == datetime(2026, 2, 13, 10, 30, 4, tzinfo=UTC)
+    (request,) = telecom23_sandbox.requests
+    assert request.raw_path == f"/api/v1/sms/status/{EXAMPLE}"
+
+
+def test_an_invalid_key_matches_its_error_code(telecom23_sandbox):
+    import sms_status
+
+    client = sms_status.connect(
+        "telecom23", api_key="sk_test_bad", base_url=telecom23_sandbox.base_url
+    )
+    with client, pytest.raises(AuthenticationError) as caught:
+        client.get_status(EXAMPLE)
+    assert caught.value.error_code == Telecom23ErrorCode.INVALID_API_KEY
+    assert caught.value.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("status", "state", "final"),
+    [
+        ("ENROUTE", DeliveryState.SENT, False),
+        ("BUFFRED", DeliveryState.SENT, False),
+        ("SYSERR", DeliveryState.FAILED, True),
+        ("UNKNOWN", DeliveryState.UNKNOWN, True),
+    ],
+)
+def test_smpp_receipt_states_map_without_unrecognized(
+    telecom23_sandbox, connect, status, state, final
+):
+    telecom23_sandbox.add_message("smpp-1", statuses=(status,))
+    with connect(telecom23_sandbox) as client:
+        report = client.get_status("smpp-1")
+    assert (report.state, report.is_final) == (state, final)
