@@ -1,0 +1,59 @@
+"""Local sandbox servers for the five providers' status APIs, and a pytest plugin.
+
+    from sms_status.testing import FakeClock, Sandbox
+
+    clock = FakeClock()
+    with Sandbox("telecom23", clock=clock).serve() as sb:
+        sb.add_message("m1", statuses=("pending", "sent", "DELIVRD"))
+        ...  # point a client at sb.base_url with sb.api_key
+
+Each sandbox speaks exactly what ``specs/<key>.yaml`` says: the documented paths, auth and
+error bodies, scripted lifecycles on a controllable clock, injected faults, and a log of every
+request. Needs the ``testing`` extra (Starlette, uvicorn); importing this package does not load
+them until ``Sandbox``/``FakeClock``/... are first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sms_status.testing._keys import DEMO_KEYS, PROVIDER_KEYS
+
+if TYPE_CHECKING:
+    from sms_status.testing._core import (
+        FAULT_KINDS,
+        Clock,
+        FakeClock,
+        Fault,
+        MessageHandle,
+        RealClock,
+        RecordedRequest,
+        Sandbox,
+    )
+
+__all__ = [
+    "DEMO_KEYS",
+    "FAULT_KINDS",
+    "PROVIDER_KEYS",
+    "Clock",
+    "FakeClock",
+    "Fault",
+    "MessageHandle",
+    "RealClock",
+    "RecordedRequest",
+    "Sandbox",
+]
+
+_LAZY = frozenset(__all__) - {"DEMO_KEYS", "PROVIDER_KEYS"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from sms_status.testing import _core
+
+        return getattr(_core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)

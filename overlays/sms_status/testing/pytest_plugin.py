@@ -1,0 +1,140 @@
+"""pytest plugin (entry point ``pytest11: sms_status``): sandbox fixtures for every provider.
+
+    def test_mine(telecom23_sandbox):
+        telecom23_sandbox.add_message("m1", statuses=("pending", "DELIVRD"))
+        client = sms_status.connect("telecom23", api_key=telecom23_sandbox.api_key,
+                                    base_url=telecom23_sandbox.base_url)
+        ...
+
+Fixtures: ``telecom23_sandbox``, ``namirial_sandbox``, ``roycetalk_sandbox``,
+``lisoloo_sandbox``, ``seven_sandbox`` (a started :class:`~sms_status.testing.Sandbox` on
+``127.0.0.1``) and ``sandbox_clock`` (the :class:`~sms_status.testing.FakeClock` those
+sandboxes run on; a fresh one per test, starting 2026-02-13T10:30:00Z).
+
+One server per provider is started per session and handed out ``reset()`` to each test (fresh
+messages, faults, request log, rate windows and clock), so the fixtures cost microseconds.
+A test that needs other constructor options gets a dedicated server for itself:
+
+    @pytest.mark.sms_sandbox(rate_limit=None, history_before="inclusive")
+    def test_x(lisoloo_sandbox): ...
+
+This module loads in every pytest run of anyone who installed sms-status: it imports nothing
+beyond pytest at import time (the server stack loads when a fixture is first used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from sms_status.testing._core import FakeClock, Sandbox
+
+MARKER = "sms_sandbox"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**options): constructor options (rate_limit=..., history_before=..., "
+        "api_key=..., seed=...) for the sms-status sandbox fixtures of this test",
+    )
+
+
+class _Servers:
+    """The session's shared servers, one per provider, started on first use."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, Sandbox] = {}
+
+    def get(self, key: str) -> Sandbox:
+        sandbox = self.running.get(key)
+        if sandbox is None:
+            from sms_status.testing._core import Sandbox
+
+            sandbox = Sandbox(key).start()
+            self.running[key] = sandbox
+        return sandbox
+
+    def close(self) -> None:
+        for sandbox in self.running.values():
+            sandbox.stop()
+        self.running.clear()
+
+
+@pytest.fixture(scope="session")
+def _sms_sandbox_servers() -> Iterator[_Servers]:
+    servers = _Servers()
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def sandbox_clock() -> FakeClock:
+    """A fresh FakeClock (2026-02-13T10:30:00Z); the sandbox fixtures of the test run on it."""
+    from sms_status.testing._core import FakeClock
+
+    return FakeClock()
+
+
+def _sandbox(
+    key: str, request: pytest.FixtureRequest, servers: _Servers, clock: FakeClock
+) -> Iterator[Sandbox]:
+    marker = request.node.get_closest_marker(MARKER)
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    if options:
+        from sms_status.testing._core import Sandbox
+
+        options.setdefault("clock", clock)
+        with Sandbox(key, **options).serve() as dedicated:
+            yield dedicated
+        return
+    shared = servers.get(key)
+    shared.clock = clock
+    shared.restore_defaults()
+    try:
+        yield shared
+    finally:
+        shared.restore_defaults()
+
+
+@pytest.fixture
+def telecom23_sandbox(
+    request: pytest.FixtureRequest, _sms_sandbox_servers: _Servers, sandbox_clock: FakeClock
+) -> Iterator[Sandbox]:
+    """A started 23 Telecom sandbox (``X-API-Key: sandbox.api_key``)."""
+    yield from _sandbox("telecom23", request, _sms_sandbox_servers, sandbox_clock)
+
+
+@pytest.fixture
+def namirial_sandbox(
+    request: pytest.FixtureRequest, _sms_sandbox_servers: _Servers, sandbox_clock: FakeClock
+) -> Iterator[Sandbox]:
+    """A started Namirial sandbox (``X-Api-Key: sandbox.api_key``)."""
+    yield from _sandbox("namirial", request, _sms_sandbox_servers, sandbox_clock)
+
+
+@pytest.fixture
+def roycetalk_sandbox(
+    request: pytest.FixtureRequest, _sms_sandbox_servers: _Servers, sandbox_clock: FakeClock
+) -> Iterator[Sandbox]:
+    """A started RoyceTalk sandbox (``Authorization: Bearer sandbox.api_key``)."""
+    yield from _sandbox("roycetalk", request, _sms_sandbox_servers, sandbox_clock)
+
+
+@pytest.fixture
+def lisoloo_sandbox(
+    request: pytest.FixtureRequest, _sms_sandbox_servers: _Servers, sandbox_clock: FakeClock
+) -> Iterator[Sandbox]:
+    """A started Lisoloo sandbox (``app-key: sandbox.api_key``; 120 requests/60 s)."""
+    yield from _sandbox("lisoloo", request, _sms_sandbox_servers, sandbox_clock)
+
+
+@pytest.fixture
+def seven_sandbox(
+    request: pytest.FixtureRequest, _sms_sandbox_servers: _Servers, sandbox_clock: FakeClock
+) -> Iterator[Sandbox]:
+    """A started seven.io sandbox (``X-Api-Key: sandbox.api_key``)."""
+    yield from _sandbox("seven", request, _sms_sandbox_servers, sandbox_clock)

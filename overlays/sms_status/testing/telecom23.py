@@ -1,0 +1,161 @@
+"""23 Telecom sandbox (specs/telecom23.yaml): ``GET /api/v1/sms/status/{message_id}``.
+
+Auth: ``X-API-Key``; a missing key answers 401 ``UNAUTHORIZED``, a wrong one 401
+``INVALID_API_KEY``. Errors: ``{"status": false, "error_code", "description"}``. Rate limit: off
+unless ``Sandbox("telecom23", rate_limit=(1000, 1.0))``; its 429 is ``RATE_LIMIT_EXCEEDED``
+with no ``Retry-After`` (only the login limiter sends one).
+
+Extra ``add_message`` fields: any key of the ``message`` object (``recipient``, ``segments``,
+``cost``, ``created_at``, ``delivered_at`` (numbers/datetimes are formatted), ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from sms_status.testing._base import (
+    Ctx,
+    Example,
+    MessageView,
+    ProviderDef,
+    Reply,
+    RouteDef,
+    apply_fields,
+    iso_z,
+    stable_uuid,
+)
+
+KEY: Final = "telecom23"
+DEFAULT_STATUSES: Final = ("pending", "sent", "DELIVRD")
+
+DESCRIPTIONS: Final[Mapping[str, str]] = {
+    "UNAUTHORIZED": "Authentication required",
+    "INVALID_TOKEN": "Invalid token",
+    "TOKEN_EXPIRED": "Token expired",
+    "INVALID_API_KEY": "Invalid API key",
+    "API_KEY_INACTIVE": "API key is inactive",
+    "API_KEY_EXPIRED": "API key has expired",
+    "INVALID_CREDENTIALS": "Invalid credentials",
+    "USER_NOT_ACTIVE": "User is not active",
+    "IP_NOT_ALLOWED": "IP address not allowed",
+    "SIGNATURE_REQUIRED": "Request signature required",
+    "INVALID_SIGNATURE": "Invalid request signature",
+    "INSUFFICIENT_BALANCE": "Insufficient balance",
+    "FORBIDDEN": "Forbidden",
+    "NO_SMS_ACCESS": "No SMS access",
+    "CONFIG_ERROR": "Configuration error",
+    "CROSS_TENANT_WORKSPACE": "Workspace belongs to another account",
+    "NO_MAIN_WORKSPACE": "No main workspace",
+    "NOT_FOUND": "Message not found",
+    "RATE_LIMIT_EXCEEDED": "Rate limit exceeded",
+    "TOO_MANY_ATTEMPTS": "Too many attempts",
+    "DB_ERROR": "Internal server error",
+}
+CODE_FOR_STATUS: Final[Mapping[int, str]] = {
+    401: "INVALID_API_KEY",
+    402: "INSUFFICIENT_BALANCE",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "DB_ERROR",
+}
+# carrier status code shown per status (None until the carrier answered)
+STATUS_CODES: Final[Mapping[str, str]] = {
+    "DELIVRD": "000",
+    "UNDELIV": "001",
+    "REJECTD": "002",
+    "EXPIRED": "003",
+    "UNKNOWN": "004",
+    "failed": "005",
+}
+TIME_FIELDS: Final = ("created_at", "delivered_at")
+
+
+def error(ctx: Ctx, status: int, code: str | None) -> Reply:
+    code = code or CODE_FOR_STATUS.get(status, "INTERNAL_ERROR")
+    description = DESCRIPTIONS.get(code, code.replace("_", " ").capitalize())
+    return Reply.json({"status": False, "error_code": code, "description": description}, status)
+
+
+def present_key(headers: Mapping[str, str]) -> str | None:
+    return headers.get("x-api-key")
+
+
+def auth_error(ctx: Ctx, presented: str | None) -> Reply:
+    return error(ctx, 401, "INVALID_API_KEY" if presented else "UNAUTHORIZED")
+
+
+def rate_limited(ctx: Ctx, retry_after: str | None) -> Reply:
+    return error(ctx, 429, "RATE_LIMIT_EXCEEDED")
+
+
+def render(view: MessageView) -> Any:
+    if view.verbatim is not None:
+        return view.verbatim
+    delivered = view.reached("DELIVRD") if view.status == "DELIVRD" else None
+    message: dict[str, Any] = {
+        "message_id": view.id,
+        "telecom_message_id": stable_uuid(KEY, view.id),
+        "recipient": "+14155551234",
+        "segments": 1,
+        "message": "Your verification code is 847291",
+        "sender_id": "MyApp",
+        "status": view.status,
+        "status_code": STATUS_CODES.get(view.status),
+        "cost": 0.0085,
+        "created_at": iso_z(view.created_at),
+        "delivered_at": iso_z(delivered if delivered is not None else view.changed_at)
+        if view.status == "DELIVRD"
+        else None,
+    }
+    apply_fields(message, view.fields, times=TIME_FIELDS, fmt=iso_z)
+    return {"status": True, "message": message}
+
+
+def get_status(ctx: Ctx) -> Reply:
+    view = ctx.lookup(ctx.params["message_id"])
+    if view is None:
+        return error(ctx, 404, "NOT_FOUND")
+    return Reply.json(render(view))
+
+
+EXAMPLE_ID: Final = "api_42_1743667200123456789_a3f8b2c1d9e45f67"
+EXAMPLES: Final = (
+    Example(
+        id=EXAMPLE_ID,
+        status="DELIVRD",
+        body={
+            "status": True,
+            "message": {
+                "message_id": EXAMPLE_ID,
+                "telecom_message_id": "6946d0f5-040b-106e-42c7-49026f2b5bc1",
+                "recipient": "+14155551234",
+                "segments": 1,
+                "message": "Your verification code is 847291",
+                "sender_id": "MyApp",
+                "status": "DELIVRD",
+                "status_code": "000",
+                "cost": 0.0085,
+                "created_at": "2026-02-13T10:30:00Z",
+                "delivered_at": "2026-02-13T10:30:04Z",
+            },
+        },
+    ),
+)
+
+PROVIDER: Final = ProviderDef(
+    key=KEY,
+    routes=(RouteDef("status", "/api/v1/sms/status/{message_id}", get_status),),
+    default_statuses=DEFAULT_STATUSES,
+    present_key=present_key,
+    auth_error=auth_error,
+    error=error,
+    rate_limited=rate_limited,
+    unknown_path=lambda ctx: error(ctx, 404, "NOT_FOUND"),
+    examples=EXAMPLES,
+    default_rate_limit=None,
+    limiter_sends_retry_after=False,  # only the login limiter sends Retry-After
+    fault_retry_after=None,
+    secret_headers=frozenset({"x-api-key", "x-signature"}),
+)
