@@ -106,7 +106,8 @@ def test_odd_ids_reach_the_server_as_themselves_in_one_segment(per_id_sandbox, c
     (request,) = per_id_sandbox.requests
     segments = [s for s in request.raw_path.split("/") if s]
     assert unquote(segments[-1]) == message_id
-    assert "?" not in request.raw_path and "#" not in request.raw_path
+    assert "?" not in request.raw_path
+    assert "#" not in request.raw_path
 
 
 @pytest.mark.parametrize("message_id", ["", ".", "..", "a\nb"])
@@ -164,7 +165,7 @@ def test_broken_answers_become_documented_errors(sandbox, connect, kind, params,
             (report,) = client.get_statuses(["broken-1"])
             caught = report.error
         else:
-            with pytest.raises(Exception) as info:
+            with pytest.raises(error) as info:
                 client.get_status("broken-1")
             caught = info.value
     assert isinstance(caught, error)
@@ -172,7 +173,7 @@ def test_broken_answers_become_documented_errors(sandbox, connect, kind, params,
 
 
 def test_an_unknown_status_value_is_unrecognized_not_an_error(sandbox, connect):
-    first, _ = FIRST_AND_FINAL[sandbox.key]
+    _first, _ = FIRST_AND_FINAL[sandbox.key]
     sandbox.add_message("new-1", statuses=("QUANTUM_DELIVERED",))
     with connect(sandbox) as client:
         (report,) = client.get_statuses(["new-1"])
@@ -184,9 +185,9 @@ def test_an_unknown_status_value_is_unrecognized_not_an_error(sandbox, connect):
 
 def test_a_stall_longer_than_the_timeout_is_a_transport_error(per_id_sandbox, connect):
     per_id_sandbox.inject_fault("stall", seconds=5.0, times=None)
-    with connect(per_id_sandbox, timeout=0.3, max_retries=1) as client:
-        with pytest.raises(TransportError) as caught:
-            client.get_status("slow")
+    client = connect(per_id_sandbox, timeout=0.3, max_retries=1)
+    with client, pytest.raises(TransportError) as caught:
+        client.get_status("slow")
     assert "Timeout" in str(caught.value)
 
 
@@ -199,7 +200,7 @@ def test_a_connection_reset_mid_body_is_retried(per_id_sandbox, connect):
 
 
 def test_async_bulk_keeps_order_and_reports_unknown_ids(sandbox, connect_async):
-    first, final = FIRST_AND_FINAL[sandbox.key]
+    _first, final = FIRST_AND_FINAL[sandbox.key]
     ids = [f"bulk-{i}" for i in range(40)]
     for message_id in ids:
         sandbox.add_message(message_id, statuses=(final,))

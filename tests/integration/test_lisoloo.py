@@ -41,9 +41,9 @@ def test_multi_recipient_message_reports_its_totals(lisoloo_sandbox, connect):
 def test_a_429_is_retried_once_at_most(lisoloo_sandbox, connect):
     lisoloo_sandbox.inject_fault("rate_limit", times=None)
     slept = []
-    with connect(lisoloo_sandbox, sleep=slept.append) as client:
-        with pytest.raises(RateLimitError) as caught:
-            client.get_status("507f1f77bcf86cd799439011")
+    client = connect(lisoloo_sandbox, sleep=slept.append)
+    with client, pytest.raises(RateLimitError) as caught:
+        client.get_status("507f1f77bcf86cd799439011")
     assert len(lisoloo_sandbox.requests) == 2
     assert caught.value.error_code == "1301"
     assert caught.value.retry_after is not None

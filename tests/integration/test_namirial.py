@@ -39,7 +39,7 @@ def test_count_below_1_and_bad_numbers_never_reach_the_server(namirial_sandbox, 
     with connect(namirial_sandbox) as client:
         with pytest.raises(ValueError, match="at least 1"):
             client.history_by_phone(PHONE, count=0)
-        with pytest.raises(ValueError, match="E.164"):
+        with pytest.raises(ValueError, match=r"E\.164"):
             client.history_by_phone("0041 79 123")
     assert namirial_sandbox.requests == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sms_status import DeliveryState
 from sms_status.errors import NotFoundError
 
@@ -44,10 +45,6 @@ def test_unknown_ids_are_reported_without_losing_the_others(seven_sandbox, conne
 
 
 def test_an_unknown_single_id_raises_not_found_901(seven_sandbox, connect):
-    with connect(seven_sandbox) as client:
-        try:
-            client.get_status("nope")
-        except NotFoundError as err:
-            assert err.error_code in {"901", "NOT_FOUND"}
-        else:
-            raise AssertionError("no NotFoundError")
+    with connect(seven_sandbox) as client, pytest.raises(NotFoundError) as caught:
+        client.get_status("nope")
+    assert caught.value.error_code in {"901", "NOT_FOUND"}
