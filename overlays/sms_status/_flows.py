@@ -353,8 +353,20 @@ def iter_history(
     seen: dict[str, datetime] = {}
     emitted = 0
     cursor = before
+    own_cursor = False  # True once the cursor is one we computed (aware, UTC)
     while limit is None or emitted < limit:
         page = yield from history_page(ctx, by, key, page_size, cursor)
+        if own_cursor and cursor is not None:
+            ignored = [r for r in page if r.created_at is not None and r.created_at > cursor]
+            if ignored:
+                # The server does not honour sendDate: paging on would loop forever and
+                # repeat messages once they are forgotten below.
+                raise MalformedResponseError(
+                    f"a history page asked for messages sent before {cursor.isoformat()} "
+                    f"holds one sent at {ignored[0].created_at}: sendDate was not honoured",
+                    provider=ctx.provider.key,
+                    status_code=200,
+                )
         fresh = [r for r in page if r.message_id not in seen]
         for report in fresh:
             if report.created_at is None:
@@ -381,6 +393,6 @@ def iter_history(
                 _whole_second(oldest),
             )
             next_cursor = min(next_cursor, cursor - timedelta(seconds=1))
-        cursor = next_cursor
+        cursor, own_cursor = next_cursor, True
         # Only messages sent at or before the cursor can be served again: forget the rest.
         seen = {i: t for i, t in seen.items() if t <= cursor}
