@@ -98,7 +98,7 @@ def _lenient(value: str, field: str) -> datetime:
     try:
         return parser.isoparse(value)
     except (ValueError, OverflowError) as exc:
-        raise ValueError(f"{field} is not a timestamp: {value[:40]!r}") from exc
+        raise ValueError(f"{field} is not a timestamp: {value!r}") from exc
 
 
 def as_dict(value: object, field: str) -> dict[str, Any]:

@@ -45,6 +45,13 @@ BACKOFF_CAP = 8.0
 @attrs.frozen
 class Send:
     request: RequestKwargs
+    deadline: float | None = None
+    """No request goes out after this clock time: a driver whose rate limiter would make it
+    wait past the deadline throws `DeadlineReached` into the flow instead."""
+
+
+class DeadlineReached(Exception):
+    """Thrown into a flow when its request could not be sent before its deadline."""
 
 
 @attrs.frozen
@@ -112,7 +119,12 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
     while True:
         error: SmsStatusError
         try:
-            response: httpx.Response = yield Send(request)
+            response: httpx.Response = yield Send(request, deadline)
+        except DeadlineReached as exc:
+            raise TransportError(
+                "no request slot before the deadline (client-side rate limit)",
+                provider=provider.key,
+            ) from exc
         except httpx.RequestError as exc:
             error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
             delay = _backoff(attempt, ctx)
@@ -157,7 +169,7 @@ def _read(ctx: Context, data: object, reader: Callable[[], T]) -> T:
     try:
         return reader()
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        detail = str(exc).replace(ctx.secret, "***") if ctx.secret else str(exc)
+        detail = (str(exc).replace(ctx.secret, "***") if ctx.secret else str(exc))[:200]
         raise MalformedResponseError(
             f"the body does not fit the {ctx.provider.key} spec: {detail}",
             provider=ctx.provider.key,
@@ -243,7 +255,8 @@ def _lookup_batch(
     lookup = ctx.provider.batch
     assert lookup is not None
     try:
-        data = yield from call(ctx, ctx.provider.status_request(",".join(batch)), deadline=deadline)
+        joined = lookup.separator.join(batch)
+        data = yield from call(ctx, ctx.provider.status_request(joined), deadline=deadline)
         found = _read(ctx, data, lambda: lookup.read(batch, data))
     except AuthenticationError:
         raise

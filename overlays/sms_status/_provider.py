@@ -66,6 +66,7 @@ class BatchLookup:
 
     max_ids: int
     max_joined_length: int
+    separator: str = ","
     read: Callable[[Sequence[str], object], Mapping[str, StatusReport]]
 
 

@@ -117,8 +117,13 @@ def interpret(
     cls = (
         provider.error_classes.get(error_code)
         or _CLASSES_BY_STATUS.get(status_code)
-        # An error in a 2xx body (seven) is the provider's answer, not a server fault.
-        or (ApiError if status_code < 500 and (status_code >= 400 or body_code) else ServerError)
+        # A documented 4xx, or an error in a 2xx body (seven), is the provider's answer;
+        # 5xx and any other unexpected status (499, 3xx, 1xx) is a server-side fault.
+        or (
+            ApiError
+            if status_code in _CODES_BY_STATUS or (body_code and status_code < 400)
+            else ServerError
+        )
     )
     message = (provider.error_message_from_body(data) if data is not _MISSING else None) or (
         f"HTTP {status_code}" if data is not _MISSING else f"HTTP {status_code} (body is not JSON)"

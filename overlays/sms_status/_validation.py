@@ -12,7 +12,7 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def message_id(value: object, *, what: str = "message id") -> str:
+def message_id(value: object, *, what: str = "message id", separator: str | None = None) -> str:
     """Return `value` if it can be sent as one path segment, else raise ValueError.
 
     Only empty ids, `.`, `..` and ids with control characters are refused: the first three
@@ -25,14 +25,17 @@ def message_id(value: object, *, what: str = "message id") -> str:
         raise ValueError(f"invalid {what} {value!r}: empty, '.' and '..' are never sent")
     if _CONTROL.search(value):
         raise ValueError(f"invalid {what} {value!r}: control characters are not allowed")
+    if separator and separator in value:
+        # seven joins ids with commas into one msg_id: such an id would be split in two.
+        raise ValueError(f"invalid {what} {value!r}: {separator!r} separates ids here")
     return value
 
 
-def message_ids(values: Iterable[str]) -> list[str]:
+def message_ids(values: Iterable[str], *, separator: str | None = None) -> list[str]:
     """Validate every id before the first request; a bare string is refused, not split."""
     if isinstance(values, str):
         raise TypeError("message_ids must be a list of ids, not a single str")
-    return [message_id(v) for v in values]
+    return [message_id(v, separator=separator) for v in values]
 
 
 def e164(value: object) -> str:

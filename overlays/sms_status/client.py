@@ -98,6 +98,7 @@ class _Base:
             )
         self.rate_limiter: RateLimiter = rate_limiter or Unlimited()
         self._provider = provider
+        self._separator = provider.batch.separator if provider.batch is not None else None
         self._clock = clock
         self._ctx = Context(
             provider=provider,
@@ -121,6 +122,16 @@ class _Base:
             httpx_args=httpx_args,
         )
         """The generated client: the escape hatch for anything the overlay does not cover."""
+
+    def _message_id(self, value: str) -> str:
+        return _validation.message_id(value, separator=self._separator)
+
+    def _slot_wait(self, send: Send) -> float:
+        """Book a request slot; how long to wait for it (DeadlineReached if past the deadline)."""
+        wait = self.rate_limiter.reserve()
+        if send.deadline is not None and self._clock() + wait > send.deadline:
+            raise _flows.DeadlineReached
+        return wait
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -159,7 +170,7 @@ class StatusClient(_Base):
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
-        wait = self.rate_limiter.reserve()
+        wait = self._slot_wait(effect)
         if wait > 0:
             self._sleep(wait)
         return self._http.request(**effect.request)
@@ -180,7 +191,7 @@ class StatusClient(_Base):
                 continue
             try:
                 value = self._perform(effect)
-            except httpx.RequestError as exc:
+            except (httpx.RequestError, _flows.DeadlineReached) as exc:
                 error = exc
 
     def _run(self, flow: Flow[T]) -> T:
@@ -195,13 +206,13 @@ class StatusClient(_Base):
     # The public API.
     def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
-        return self._run(_flows.status(self._ctx, _validation.message_id(message_id)))
+        return self._run(_flows.status(self._ctx, self._message_id(message_id)))
 
     def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
         """Statuses of many messages, in input order. seven: one request per batch of up to
         100 ids; others: one request per id, one after another (use the async client for
         concurrency). An id that cannot be looked up gets a report whose `error` says why."""
-        ids = _validation.message_ids(message_ids)
+        ids = _validation.message_ids(message_ids, separator=self._separator)
         if self._provider.batch is not None:
             return self._run(_flows.batch_statuses(self._ctx, ids))
         return [self._run(_flows.status_or_failure(self._ctx, i)) for i in ids]
@@ -216,7 +227,7 @@ class StatusClient(_Base):
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen."""
         flow = _flows.wait_for_final(
-            self._ctx, _validation.message_id(message_id), timeout=timeout, on_update=on_update
+            self._ctx, self._message_id(message_id), timeout=timeout, on_update=on_update
         )
         return self._run(flow)
 
@@ -330,7 +341,7 @@ class AsyncStatusClient(_Base):
         if isinstance(effect, Sleep):
             await self._sleep(effect.seconds)
             return None
-        wait = self.rate_limiter.reserve()
+        wait = self._slot_wait(effect)
         if wait > 0:
             await self._sleep(wait)
         return await self._http.request(**effect.request)
@@ -349,7 +360,7 @@ class AsyncStatusClient(_Base):
                 continue
             try:
                 value = await self._perform(effect)
-            except httpx.RequestError as exc:
+            except (httpx.RequestError, _flows.DeadlineReached) as exc:
                 error = exc
 
     async def _run(self, flow: Flow[T]) -> T:
@@ -366,17 +377,17 @@ class AsyncStatusClient(_Base):
                 raise AssertionError("a flow that returns a value emitted a report")
             try:
                 value = await self._perform(effect)
-            except httpx.RequestError as exc:
+            except (httpx.RequestError, _flows.DeadlineReached) as exc:
                 error = exc
 
     async def get_status(self, message_id: str) -> StatusReport:
-        return await self._run(_flows.status(self._ctx, _validation.message_id(message_id)))
+        return await self._run(_flows.status(self._ctx, self._message_id(message_id)))
 
     async def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
         """Statuses of many messages, in input order, with at most `concurrency` requests in
         flight (seven: batches of up to 100 ids). An id that cannot be looked up gets a
         report whose `error` says why; only an authentication error raises."""
-        ids = _validation.message_ids(message_ids)
+        ids = _validation.message_ids(message_ids, separator=self._separator)
         if self._provider.batch is not None:
             return await self._run(_flows.batch_statuses(self._ctx, ids))
         results: list[StatusReport | None] = [None] * len(ids)
@@ -404,7 +415,7 @@ class AsyncStatusClient(_Base):
         on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
         flow = _flows.wait_for_final(
-            self._ctx, _validation.message_id(message_id), timeout=timeout, on_update=on_update
+            self._ctx, self._message_id(message_id), timeout=timeout, on_update=on_update
         )
         return await self._run(flow)
 

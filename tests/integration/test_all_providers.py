@@ -8,7 +8,6 @@ from urllib.parse import unquote
 import pytest
 from sms_status import DeliveryState
 from sms_status.errors import (
-    ApiError,
     AuthenticationError,
     MalformedResponseError,
     NotFoundError,
@@ -152,7 +151,7 @@ def test_a_proxy_502_html_page_is_retried(per_id_sandbox, connect):
         ("wrong_types", {}, MalformedResponseError),
         ("not_json", {}, MalformedResponseError),
         ("status_code", {"status": 520}, ServerError),
-        ("status_code", {"status": 499}, ApiError),
+        ("status_code", {"status": 499}, ServerError),
         ("server_error", {"status": 500}, ServerError),
     ],
 )

@@ -110,18 +110,20 @@ def mutated(draw: st.DrawFn, body: Any) -> Any:
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         paths = _paths(body)
         if not paths:
-            return draw(wrong_values)
+            return copy.deepcopy(draw(wrong_values))
         path = draw(st.sampled_from(paths))
         parent = body
         for key in path[:-1]:
             parent = parent[key]
         operation = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
+        # Copies: sampled_from hands out the same objects, and mutating them would leak
+        # between examples (and can build a cycle).
         if operation == "replace":
-            parent[path[-1]] = draw(wrong_values)
+            parent[path[-1]] = copy.deepcopy(draw(wrong_values))
         elif operation == "delete":
             del parent[path[-1]]
         elif isinstance(parent, dict):
-            parent[draw(st.text(max_size=8))] = draw(json_values)
+            parent[draw(st.text(max_size=8))] = copy.deepcopy(draw(json_values))
     return body
 
 

@@ -32,7 +32,7 @@ DOCUMENTED = [
     ("telecom23", "UNKNOWN", S.UNKNOWN, True),
     ("telecom23", "failed", S.FAILED, True),
     # SMPP 3.4 receipt states that "may appear as well" (spec MessageStatus description).
-    ("telecom23", "ACCEPTD", S.SENT, False),
+    ("telecom23", "ACCEPTD", S.DELIVERED, True),  # SMPP 3.4: final
     ("telecom23", "BUFFRED", S.SENT, False),
     ("telecom23", "DELETED", S.FAILED, True),
     ("telecom23", "SYSERR", S.FAILED, True),

@@ -39,7 +39,8 @@ STATUSES = {
     # Internal, documented on the delivery-statuses page: stuck ones become UNDELIV.
     "ENROUTE": (S.SENT, False),
     # The rest of the SMPP 3.4 receipt vocabulary that carriers pass through.
-    "ACCEPTD": (S.SENT, False),
+    # SMPP 3.4: ACCEPTD is final, "read on behalf of the subscriber by customer service".
+    "ACCEPTD": (S.DELIVERED, True),
     "BUFFRED": (S.SENT, False),
     "DELETED": (S.FAILED, True),
     "SYSERR": (S.FAILED, True),
