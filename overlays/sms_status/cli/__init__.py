@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
@@ -79,7 +79,7 @@ def _advice(error: BaseException) -> str:
 
 
 @contextmanager
-def _errors_as_one_line() -> Iterator[None]:
+def _errors_as_one_line() -> Generator[None]:
     """Turn any failure into one clear line (and an exit code); --debug adds the traceback."""
     from sms_status import errors
 

@@ -9,7 +9,7 @@ times faster than real time so the providers' polling cadences pass quickly.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -40,7 +40,7 @@ def _heading(text: str) -> None:
 
 
 @contextmanager
-def _sandboxes() -> Iterator[dict[str, Sandbox]]:
+def _sandboxes() -> Generator[dict[str, Sandbox]]:
     from sms_status.testing import Sandbox
 
     with ExitStack() as stack:

@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -36,8 +38,8 @@ def _jsonable(value: object) -> Any:
         return value.isoformat()
     if value is None or isinstance(value, bool | int | str):
         return value
-    if hasattr(value, "__attrs_attrs__"):
-        return {a.name: _jsonable(getattr(value, a.name)) for a in value.__attrs_attrs__}
+    if attrs.has(type(value)):
+        return {name: _jsonable(item) for name, item in attrs.asdict(value).items()}
     return str(value)  # Decimal (as exact text), DeliveryState
 
 

@@ -22,7 +22,7 @@ def serve_forever(providers: Sequence[str], first_port: int) -> None:
             click.echo(f"{key:10} {sandbox.base_url}  api key: {sandbox.api_key}")
         click.echo("Serving; press Ctrl-C to stop.")
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     finally:
