@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import yaml
-
 from sms_status.testing import PROVIDER_KEYS, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +59,11 @@ def is_not_found(key: str, response: httpx.Response) -> bool:
     if response.status_code != 404:
         return False
     expected: Any = {
-        "telecom23": {"status": False, "error_code": "NOT_FOUND", "description": "Message not found"},
+        "telecom23": {
+            "status": False,
+            "error_code": "NOT_FOUND",
+            "description": "Message not found",
+        },
         "namirial": None,
         "roycetalk": {"success": False, "message": "Message not found"},
         "lisoloo": {"detail": "Message not found"},

@@ -16,7 +16,6 @@ from sandbox_support import (
     status_of,
     status_path,
 )
-
 from sms_status.testing import DEMO_KEYS, PROVIDER_KEYS, FakeClock, Sandbox
 
 LIFECYCLES = {
@@ -43,7 +42,10 @@ def get(sb: Sandbox, raw_id: str, *, key: str | None = None, **kw: object) -> ht
 
 
 AUTH_FAILURES = {
-    "telecom23": (401, {"status": False, "error_code": "INVALID_API_KEY", "description": "Invalid API key"}),
+    "telecom23": (
+        401,
+        {"status": False, "error_code": "INVALID_API_KEY", "description": "Invalid API key"},
+    ),
     "namirial": (403, None),
     "roycetalk": (403, {"success": False, "error": {"message": "Invalid API key"}}),
     "seven": (200, 900),
@@ -321,7 +323,9 @@ def test_status_code_fault(sb: Sandbox, status: int) -> None:
 
 
 def test_status_code_fault_with_a_body(sb: Sandbox) -> None:
-    sb.inject_fault("status_code", status=520, body="<h1>origin error</h1>", content_type="text/html")
+    sb.inject_fault(
+        "status_code", status=520, body="<h1>origin error</h1>", content_type="text/html"
+    )
     r = get(sb, "m1")
     assert (r.status_code, r.text) == (520, "<h1>origin error</h1>")
 
@@ -375,13 +379,19 @@ def test_faults_apply_in_injection_order(sb: Sandbox) -> None:
     assert [get(sb, "m1").status_code for _ in range(3)] == [520, 502, *[get(sb, "m1").status_code]]
 
 
-def test_error_fault_gives_documented_errors(telecom23_sandbox: Sandbox, lisoloo_sandbox: Sandbox) -> None:
+def test_error_fault_gives_documented_errors(
+    telecom23_sandbox: Sandbox, lisoloo_sandbox: Sandbox
+) -> None:
     telecom23_sandbox.inject_fault("error", status=402)
     body = get(telecom23_sandbox, "m1").json()
     assert body["error_code"] == "INSUFFICIENT_BALANCE"
     lisoloo_sandbox.inject_fault("error", status=401, code="1004")
     r = get(lisoloo_sandbox, "m1")
-    assert (r.status_code, r.json()["error_code"], r.json()["message"]) == (401, "1004", "App suspended")
+    assert (r.status_code, r.json()["error_code"], r.json()["message"]) == (
+        401,
+        "1004",
+        "App suspended",
+    )
 
 
 def test_bad_fault_arguments_are_refused(sb: Sandbox) -> None:

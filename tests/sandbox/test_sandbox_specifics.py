@@ -6,7 +6,6 @@ from __future__ import annotations
 import httpx
 import pytest
 from sandbox_support import client
-
 from sms_status.testing import FakeClock, Sandbox
 
 # -- namirial ------------------------------------------------------------------------------------
@@ -117,7 +116,10 @@ def test_seven_batch_lookup_is_one_request(seven_sandbox: Sandbox) -> None:
     sb.add_message("1001", statuses=("DELIVERED",))
     sb.add_message("1002", statuses=("BUFFERED",))
     r = _seven(sb, "msg_id=1001,1002")
-    assert [(i["id"], i["status"]) for i in r.json()] == [("1001", "DELIVERED"), ("1002", "BUFFERED")]
+    assert [(i["id"], i["status"]) for i in r.json()] == [
+        ("1001", "DELIVERED"),
+        ("1002", "BUFFERED"),
+    ]
     assert len(sb.requests) == 1
     r = _seven(sb, "msg_id=1002%2C1001")
     assert [i["id"] for i in r.json()] == ["1002", "1001"]
@@ -292,3 +294,46 @@ def test_roycetalk_bearer_scheme_is_required(roycetalk_sandbox: Sandbox) -> None
     r = httpx.get(url, headers={"Authorization": roycetalk_sandbox.api_key})
     assert r.status_code == 403
     assert r.json()["error"]["message"] == "Authentication credentials were not provided."
+
+
+# -- telecom23 -----------------------------------------------------------------------------------
+
+
+def _signed(secret: str, path: str, timestamp: str) -> dict[str, str]:
+    import hashlib
+    import hmac
+
+    message = f"GET|{path}|{timestamp}|".encode()
+    return {
+        "X-Timestamp": timestamp,
+        "X-Signature": hmac.new(secret.encode(), message, hashlib.sha256).hexdigest(),
+    }
+
+
+@pytest.mark.sms_sandbox(signing_secret="s3cret")
+def test_telecom23_request_signing(telecom23_sandbox: Sandbox, sandbox_clock: FakeClock) -> None:
+    sb = telecom23_sandbox
+    sb.add_message("m1")
+    path = "/api/v1/sms/status/m1"
+    now = str(int(sandbox_clock.now()))
+    with client(sb) as c:
+        assert c.get(path).json()["error_code"] == "SIGNATURE_REQUIRED"
+        signed = _signed("s3cret", path, now)
+        assert c.get(path, headers=signed).status_code == 200
+        replayed = c.get(path, headers=signed)
+        assert (replayed.status_code, replayed.json()["error_code"]) == (401, "INVALID_SIGNATURE")
+        wrong = _signed("other", path, now)
+        assert c.get(path, headers=wrong).json()["error_code"] == "INVALID_SIGNATURE"
+        stale = _signed("s3cret", path, str(int(sandbox_clock.now()) - 301))
+        assert c.get(path, headers=stale).json()["error_code"] == "INVALID_SIGNATURE"
+    assert sb.requests[1].headers["x-signature"] == "***"
+
+
+def test_api_key_can_be_changed(telecom23_sandbox: Sandbox) -> None:
+    sb = telecom23_sandbox
+    old = sb.api_key
+    sb.api_key = "sk_test_rotated"
+    with client(sb) as c:
+        assert c.get("/api/v1/sms/status/x").status_code == 404
+    with client(sb, key=old) as c:
+        assert c.get("/api/v1/sms/status/x").status_code == 401

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from sms_status.report import RecipientCounts
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -38,8 +40,8 @@ def _jsonable(value: object) -> Any:
         return value.isoformat()
     if value is None or isinstance(value, bool | int | str):
         return value
-    if attrs.has(type(value)):
-        return {name: _jsonable(item) for name, item in attrs.asdict(value).items()}
+    if isinstance(value, RecipientCounts):
+        return attrs.asdict(value)
     return str(value)  # Decimal (as exact text), DeliveryState
 
 

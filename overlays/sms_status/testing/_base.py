@@ -120,6 +120,14 @@ class Ctx(Protocol):
     @property
     def raw_query(self) -> str: ...
 
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Scratch state of the sandbox for provider modules (cleared by ``reset()``)."""
+        ...
+
     def now(self) -> float:
         """The sandbox clock (epoch seconds)."""
         ...
@@ -168,7 +176,7 @@ class Example:
     id: str
     body: Any
     status: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,8 @@ class ProviderDef:
     rate_limited: Callable[[Ctx, str | None], Reply]
     """The provider's 429 JSON answer given the Retry-After value (the core adds the header)."""
     unknown_path: Callable[[Ctx], Reply]
+    verify_request: Callable[[Ctx], Reply | None] | None = None
+    """Further checks once the key is accepted (e.g. request signatures): a refusal or None."""
     examples: tuple[Example, ...] = ()
     default_rate_limit: tuple[int, float] | None = None
     limiter_sends_retry_after: bool = True

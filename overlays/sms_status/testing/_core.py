@@ -17,10 +17,10 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol, Self
+from typing import TYPE_CHECKING, Any, Final, Protocol, Self, cast
 from urllib.parse import parse_qs, unquote
 
 from starlette.applications import Starlette
@@ -226,7 +226,7 @@ class Fault:
     def cancel(self) -> None:
         self.cancelled = True
 
-    def _matches(self, route: str, ids: Sequence[str]) -> bool:
+    def matches(self, route: str, ids: Sequence[str]) -> bool:
         if self.route is not None and self.route != route:
             return False
         return self.message_id is None or self.message_id in ids
@@ -242,7 +242,7 @@ def _steps(statuses: Sequence[str | Mapping[str, Any]]) -> list[tuple[str, dict[
     for item in statuses:
         if isinstance(item, str):
             steps.append((item, {}))
-        elif isinstance(item, Mapping) and isinstance(item.get("status"), str):
+        elif isinstance(item, Mapping) and isinstance(item.get("status"), str):  # pyright: ignore[reportUnnecessaryIsInstance]
             extra = {k: v for k, v in item.items() if k != "status"}
             steps.append((item["status"], extra))
         else:
@@ -265,7 +265,7 @@ class _Message:
     seq: int
     verbatim: Any = None
     polls: int = 0
-    step_times: list[float] = field(default_factory=list)
+    step_times: list[float] = field(default_factory=list[float])
 
     def step_at(self, now: float) -> int:
         last = len(self.steps) - 1
@@ -307,9 +307,10 @@ class _Message:
 class MessageHandle:
     """What ``Sandbox.add_message`` returns: a live view of one stored message."""
 
-    def __init__(self, sandbox: Sandbox, message: _Message) -> None:
+    def __init__(self, sandbox: Sandbox, message: _Message, lock: threading.RLock) -> None:
         self._sandbox = sandbox
         self._message = message
+        self._lock = lock
 
     @property
     def id(self) -> str:
@@ -322,13 +323,13 @@ class MessageHandle:
     @property
     def polls(self) -> int:
         """Status GETs of this message so far."""
-        with self._sandbox._lock:
+        with self._lock:
             return self._message.polls
 
     @property
     def status(self) -> str:
         """The status the next GET would see (without counting a poll)."""
-        with self._sandbox._lock:
+        with self._lock:
             return self._message.steps[self._message.step_at(self._sandbox.clock.now())][0]
 
     def __repr__(self) -> str:
@@ -348,8 +349,15 @@ class _Ctx:
         request_id: str,
         raw_path: str = "",
         raw_query: str = "",
+        method: str = "GET",
+        *,
+        messages: dict[tuple[str, str], _Message],
+        state: dict[str, Any],
     ) -> None:
         self._sandbox = sandbox
+        self._messages = messages
+        self._state = state
+        self._method = method
         self._raw_path = raw_path
         self._raw_query = raw_query
         self._params = params
@@ -383,6 +391,14 @@ class _Ctx:
     def raw_query(self) -> str:
         return self._raw_query
 
+    @property
+    def method(self) -> str:
+        return self._method
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self._state
+
     def now(self) -> float:
         return self._sandbox.clock.now()
 
@@ -396,7 +412,7 @@ class _Ctx:
         return value if target is None or target == message_id else None
 
     def lookup(self, message_id: str, *, advance: bool = True) -> MessageView | None:
-        message = self._sandbox._messages.get((self.tenant or DEFAULT_TENANT, message_id))
+        message = self._messages.get((self.tenant or DEFAULT_TENANT, message_id))
         if message is None:
             return None
         return message.view(
@@ -407,7 +423,7 @@ class _Ctx:
         tenant, now = self.tenant or DEFAULT_TENANT, self.now()
         return [
             m.view(now, advance=False, status_override=self._override_for(m.id))
-            for (t, _), m in self._sandbox._messages.items()
+            for (t, _), m in self._messages.items()
             if t == tenant
         ]
 
@@ -457,7 +473,7 @@ class Sandbox:
     """A local, spec-faithful server for one provider's status API.
 
     ``Sandbox(key, api_key=None, clock=None, *, rate_limit=<provider default>,
-    history_before="strict", invalid_query="lenient", seed=True)``
+    history_before="strict", invalid_query="lenient", signing_secret=None, seed=True)``
 
     - ``api_key``: the key the default tenant authenticates with (``DEMO_KEYS[key]``).
     - ``clock``: anything with ``now()``/``monotonic()``/``sleep()``; ``FakeClock()`` in tests,
@@ -469,6 +485,9 @@ class Sandbox:
       documented: "sent before") or ``"inclusive"`` (<=).
     - ``invalid_query``: namirial ``count``/``sendDate`` outside the spec: ``"lenient"``
       (clamped/ignored: no 400 is documented) or ``"reject"`` (400, no body).
+    - ``signing_secret``: telecom23 HMAC request signing: when set, every request must carry
+      a valid ``X-Timestamp``/``X-Signature`` pair (401 ``SIGNATURE_REQUIRED`` /
+      ``INVALID_SIGNATURE`` otherwise).
     - ``seed``: serve the spec's example messages for their own ids (``seed_examples``).
 
     Tenants: the primary key belongs to tenant ``"default"``. ``add_tenant_key(key, tenant)``
@@ -485,6 +504,7 @@ class Sandbox:
         rate_limit: tuple[int, float] | _Default | None = _DEFAULT,
         history_before: str = "strict",
         invalid_query: str = "lenient",
+        signing_secret: str | None = None,
         seed: bool = True,
     ) -> None:
         if history_before not in ("strict", "inclusive"):
@@ -493,7 +513,7 @@ class Sandbox:
             raise ValueError("invalid_query must be 'lenient' or 'reject'")
         self.provider: ProviderDef = load_provider(key)
         self.key = key
-        self.api_key = api_key if api_key is not None else DEMO_KEYS[key]
+        self._api_key = api_key if api_key is not None else DEMO_KEYS[key]
         self.clock: Clock = clock if clock is not None else RealClock()
         if isinstance(rate_limit, _Default):
             rate_limit = self.provider.default_rate_limit
@@ -503,13 +523,15 @@ class Sandbox:
         self.options: dict[str, Any] = {
             "history_before": history_before,
             "invalid_query": invalid_query,
+            "signing_secret": signing_secret,
         }
         self._seed = seed
         self._defaults = (self.api_key, rate_limit, dict(self.options))
         self._lock = threading.RLock()
         self._routes = [(r, _compile(r.template)) for r in self.provider.routes]
         self._route_names = {r.name for r in self.provider.routes}
-        self._tenants: dict[str, str] = {self.api_key: DEFAULT_TENANT}
+        self._tenants: dict[str, str] = {self._api_key: DEFAULT_TENANT}
+        self._state: dict[str, Any] = {}
         self._messages: dict[tuple[str, str], _Message] = {}
         self._faults: list[Fault] = []
         self._requests: list[RecordedRequest] = []
@@ -521,13 +543,28 @@ class Sandbox:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
-        self.app: Starlette = Starlette(routes=[Route("/{path:path}", endpoint=_Endpoint(self))])
+        self.app: Starlette = Starlette(
+            routes=[Route("/{path:path}", endpoint=_Endpoint(self._handle))]
+        )
         if seed:
             self.seed_examples()
 
     def __repr__(self) -> str:
         where = self._base_url or "not serving"
         return f"Sandbox({self.key!r}, {where})"
+
+    @property
+    def api_key(self) -> str:
+        """The default tenant's key (settable: the old one stops working)."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        with self._lock:
+            if self._tenants.get(self._api_key) == DEFAULT_TENANT:
+                del self._tenants[self._api_key]
+            self._api_key = value
+            self._tenants[value] = DEFAULT_TENANT
 
     # -- tenants and messages ----------------------------------------------------------------
 
@@ -551,7 +588,8 @@ class Sandbox:
 
         ``statuses``: the steps (default: the provider's ``pending -> sent -> delivered``); a
         step is a status string or a mapping ``{"status": ..., <field>: value}`` whose fields
-        apply to that step only (over the message's own ``fields``). Any string is allowed (unknown values included).
+        apply to that step only (over the message's own ``fields``). Any string is allowed
+        (unknown values included).
         ``advance="poll"``: each status GET of the id moves one step, the first GET sees step
         0; ``advance=N`` seconds: step ``min(int(elapsed / N), last)`` on the sandbox clock.
         ``fields`` override the rendered fields (see the provider module for the extra ones
@@ -590,7 +628,7 @@ class Sandbox:
                 verbatim=verbatim,
             )
             self._messages[(message.tenant, message_id)] = message
-        return MessageHandle(self, message)
+        return MessageHandle(self, message, self._lock)
 
     def remove_message(self, message_id: str, tenant: str | None = None) -> None:
         with self._lock:
@@ -619,7 +657,8 @@ class Sandbox:
         """Make the next ``times`` matching requests fail as ``kind`` (None: forever).
 
         Kinds and params: ``rate_limit`` (retry_after: str | None, body: json|html|empty),
-        ``server_error`` (status=500), ``error`` (status, code: a documented error),
+        ``server_error`` (status=500), ``error`` (status, code: a documented error; both take
+        ``fields={...}`` to override keys of a JSON object body),
         ``proxy_502_html`` (status=502), ``truncated_json`` (length), ``wrong_types``
         (fields: names to corrupt, default all), ``unknown_status`` (value),
         ``status_code`` (status, body, content_type), ``stall`` (seconds=30.0),
@@ -657,7 +696,7 @@ class Sandbox:
 
     def _take_fault(self, route: str, ids: Sequence[str]) -> Fault | None:
         for fault in self._faults:
-            if fault.active and fault._matches(route, ids):
+            if fault.active and fault.matches(route, ids):
                 fault.hits += 1
                 if fault.times is not None:
                     fault.times -= 1
@@ -686,7 +725,8 @@ class Sandbox:
             self._faults.clear()
             self._requests.clear()
             self._windows.clear()
-            self._tenants = {self.api_key: DEFAULT_TENANT}
+            self._tenants = {self._api_key: DEFAULT_TENANT}
+            self._state.clear()
         if self._seed:
             self.seed_examples()
 
@@ -694,7 +734,7 @@ class Sandbox:
         """Put ``api_key``, ``rate_limit`` and ``options`` back as constructed, then ``reset()``."""
         api_key, rate_limit, options = self._defaults
         with self._lock:
-            self.api_key, self.rate_limit, self.options = api_key, rate_limit, dict(options)
+            self._api_key, self.rate_limit, self.options = api_key, rate_limit, dict(options)
         self.reset()
 
     # -- serving -----------------------------------------------------------------------------
@@ -777,7 +817,7 @@ class Sandbox:
         self._base_url = None
 
     @contextlib.contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[Self]:
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Generator[Self, None, None]:
         self.start(host, port)
         try:
             yield self
@@ -799,7 +839,9 @@ class Sandbox:
                 return route, {k: unquote(v) for k, v in m.groupdict().items()}
         return None
 
-    def _answer(self, ctx: _Ctx, route: RouteDef, fault: Fault | None) -> Reply:  # noqa: PLR0911
+    def _answer(  # noqa: PLR0911, PLR0912
+        self, ctx: _Ctx, route: RouteDef, fault: Fault | None
+    ) -> Reply:
         """The real answer, shaped by ``fault`` (not by ``stall``/``reset``: see _Endpoint)."""
         provider = self.provider
         kind = fault.kind if fault else None
@@ -810,6 +852,10 @@ class Sandbox:
             tenant = self._tenants.get(presented) if presented is not None else None
             if tenant is None:
                 return provider.auth_error(ctx, presented)
+            if provider.verify_request is not None:
+                refused = provider.verify_request(ctx)
+                if refused is not None:
+                    return refused
             ctx.tenant = tenant
             if route.rate_limited and self.rate_limit is not None:
                 retry = self._rate_check(presented or "")
@@ -845,7 +891,7 @@ class Sandbox:
             return Reply(status, reply.body, reply.content_type, reply.headers)
         return reply
 
-    def _fault_reply(self, ctx: _Ctx, fault: Fault) -> Reply:  # noqa: PLR0911
+    def _fault_reply(self, ctx: _Ctx, fault: Fault) -> Reply:
         p = fault.params
         if fault.kind == "rate_limit":
             retry_after: str | None = None if p["retry_after"] is None else str(p["retry_after"])
@@ -856,16 +902,80 @@ class Sandbox:
                 return Reply.empty(429, headers)
             reply = self.provider.rate_limited(ctx, retry_after)
             return _with_header(reply, "Retry-After", retry_after) if retry_after else reply
-        if fault.kind == "server_error":
-            return self.provider.error(ctx, int(p.get("status", 500)), p.get("code"))
-        if fault.kind == "error":
-            return self.provider.error(ctx, int(p["status"]), p.get("code"))
+        if fault.kind in ("server_error", "error"):
+            status = int(p.get("status", 500))
+            return _merge_fields(self.provider.error(ctx, status, p.get("code")), p.get("fields"))
         if fault.kind == "proxy_502_html":
             return Reply(int(p.get("status", 502)), _PROXY_502_HTML.encode(), "text/html")
         # not_json
         raw = p.get("body", _NOT_JSON_HTML)
         body = raw.encode() if isinstance(raw, str) else bytes(raw)
         return Reply(int(p.get("status", 200)), body, p.get("content_type", "text/html"))
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request (the whole of ``Sandbox.app``): routes on the raw path."""
+        generation = self._generation
+        raw_bytes: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        raw_path = raw_bytes.split(b"?", 1)[0].decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers = Headers(scope=scope)
+        query_params = parse_qs(query, keep_blank_values=True)
+        with self._lock:
+            self._request_counter += 1
+            request_id = f"req_{self._request_counter:016x}"
+            matched = self._match(raw_path)
+            params = matched[1] if matched else {}
+            ctx = _Ctx(
+                self,
+                params,
+                query_params,
+                headers,
+                request_id,
+                raw_path,
+                query,
+                scope["method"],
+                messages=self._messages,
+                state=self._state,
+            )
+            fault: Fault | None = None
+            reply: Reply | None = None
+            route: RouteDef | None = None
+            if matched is None:
+                reply = self.provider.unknown_path(ctx)
+            else:
+                route = matched[0]
+                if scope["method"] not in route.methods:
+                    reply = Reply.empty(405, [("Allow", ", ".join(route.methods))])
+                else:
+                    fault = self._take_fault(route.name, route.ids(ctx))
+        if fault is not None and fault.kind == "stall":
+            deadline = time.monotonic() + float(fault.params.get("seconds", 30.0))
+            while time.monotonic() < deadline:
+                if self._stopping.is_set() or self._generation != generation:
+                    break
+                await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+        with self._lock:
+            if self._generation != generation:
+                reply = Reply.empty(503)  # the sandbox was reset under this request
+            elif reply is None:
+                assert route is not None
+                reply = self._answer(ctx, route, fault)
+            if self._generation == generation:
+                self._record(
+                    scope,
+                    raw_path,
+                    query,
+                    headers,
+                    reply.status,
+                    route.name if route else None,
+                    fault,
+                )
+        await _send(
+            send,
+            reply,
+            reset=fault is not None and fault.kind == "reset",
+            reset_length=fault.params.get("length") if fault else None,
+        )
 
     def _rate_check(self, key: str) -> int | None:
         """Sliding window on the sandbox clock; the seconds to wait, or None if allowed."""
@@ -911,6 +1021,16 @@ class Sandbox:
         )
 
 
+def _merge_fields(reply: Reply, fields: Mapping[str, Any] | None) -> Reply:
+    """Override top-level keys of a JSON object body (e.g. an error's ``message``)."""
+    if not fields or not reply.body:
+        return reply
+    body: Any = json.loads(reply.body)
+    if not isinstance(body, dict):
+        return reply
+    return Reply.json({**cast(dict[str, Any], body), **fields}, reply.status, reply.headers)
+
+
 def _with_header(reply: Reply, name: str, value: str | None) -> Reply:
     if value is None:
         return reply
@@ -921,11 +1041,13 @@ def _with_header(reply: Reply, name: str, value: str | None) -> Reply:
 def _corrupt(value: Any, names: set[str] | None, inside: bool = False) -> Any:  # noqa: PLR0911
     """Every (or every named) leaf gets a plausible value of the wrong JSON type."""
     if isinstance(value, dict):
+        items = cast(dict[str, Any], value)
         return {
-            k: _corrupt(v, names, inside or names is None or k in names) for k, v in value.items()
+            k: _corrupt(v, names, inside or names is None or k in names) for k, v in items.items()
         }
     if isinstance(value, list):
-        return [_corrupt(v, names, inside) for v in value]
+        elements: list[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return [_corrupt(v, names, inside) for v in elements]
     if not inside:
         return value
     if isinstance(value, bool):
@@ -938,69 +1060,19 @@ def _corrupt(value: Any, names: set[str] | None, inside: bool = False) -> Any:  
 
 
 class _Endpoint:
-    """The single ASGI endpoint behind ``Sandbox.app``: routes on the raw path."""
+    """An ASGI callable (not a function, so Starlette hands it the raw scope)."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+    def __init__(self, handler: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sb = self.sandbox
-        generation = sb._generation
-        raw_bytes: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
-        raw_path = raw_bytes.split(b"?", 1)[0].decode("latin-1")
-        query = scope.get("query_string", b"").decode("latin-1")
-        headers = Headers(scope=scope)
-        query_params = parse_qs(query, keep_blank_values=True)
-        with sb._lock:
-            sb._request_counter += 1
-            request_id = f"req_{sb._request_counter:016x}"
-            matched = sb._match(raw_path)
-            params = matched[1] if matched else {}
-            ctx = _Ctx(sb, params, query_params, headers, request_id, raw_path, query)
-            fault: Fault | None = None
-            reply: Reply | None = None
-            route: RouteDef | None = None
-            if matched is None:
-                reply = sb.provider.unknown_path(ctx)
-            else:
-                route = matched[0]
-                if scope["method"] not in route.methods:
-                    reply = Reply.empty(405, [("Allow", ", ".join(route.methods))])
-                else:
-                    fault = sb._take_fault(route.name, route.ids(ctx))
-        if fault is not None and fault.kind == "stall":
-            deadline = time.monotonic() + float(fault.params.get("seconds", 30.0))
-            while time.monotonic() < deadline:
-                if sb._stopping.is_set() or sb._generation != generation:
-                    break
-                await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
-        with sb._lock:
-            if sb._generation != generation:
-                reply = Reply.empty(503)  # the sandbox was reset under this request
-            elif reply is None:
-                assert route is not None
-                reply = sb._answer(ctx, route, fault)
-            if sb._generation == generation:
-                sb._record(
-                    scope,
-                    raw_path,
-                    query,
-                    headers,
-                    reply.status,
-                    route.name if route else None,
-                    fault,
-                )
-        await _send(
-            send,
-            reply,
-            reset=fault is not None and fault.kind == "reset",
-            reset_length=fault.params.get("length") if fault else None,
-        )
+        await self.handler(scope, receive, send)
 
 
 async def _send(send: Send, reply: Reply, *, reset: bool, reset_length: Any) -> None:
     body = reply.body
     declared = len(body)
+    cut = declared
     if reset:
         if declared < 2:
             declared = len(body) + 64

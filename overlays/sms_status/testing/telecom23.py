@@ -3,7 +3,8 @@
 Auth: ``X-API-Key``; a missing key answers 401 ``UNAUTHORIZED``, a wrong one 401
 ``INVALID_API_KEY``. Errors: ``{"status": false, "error_code", "description"}``. Rate limit: off
 unless ``Sandbox("telecom23", rate_limit=(1000, 1.0))``; its 429 is ``RATE_LIMIT_EXCEEDED``
-with no ``Retry-After`` (only the login limiter sends one).
+with no ``Retry-After`` (only the login limiter sends one). Optional HMAC request signing:
+``Sandbox("telecom23", signing_secret="...")`` (see ``verify_signature``).
 
 Extra ``add_message`` fields: any key of the ``message`` object (``recipient``, ``segments``,
 ``cost``, ``created_at``, ``delivered_at`` (numbers/datetimes are formatted), ...).
@@ -11,6 +12,8 @@ Extra ``add_message`` fields: any key of the ``message`` object (``recipient``, 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -90,6 +93,35 @@ def rate_limited(ctx: Ctx, retry_after: str | None) -> Reply:
     return error(ctx, 429, "RATE_LIMIT_EXCEEDED")
 
 
+SIGNATURE_WINDOW: Final = 300.0
+
+
+def verify_signature(ctx: Ctx) -> Reply | None:
+    """Optional HMAC signing, on when ``Sandbox("telecom23", signing_secret=...)``.
+
+    ``X-Signature`` = hex HMAC-SHA256(secret, "{METHOD}|{path}|{timestamp}|{body}"), the path
+    as sent without the query, body "" for GET; ``X-Timestamp`` (epoch seconds) within 5
+    minutes of the sandbox clock; each (timestamp, signature) pair usable once.
+    """
+    secret = ctx.option("signing_secret")
+    if secret is None:
+        return None
+    timestamp, signature = ctx.headers.get("x-timestamp"), ctx.headers.get("x-signature")
+    if not timestamp or not signature:
+        return error(ctx, 401, "SIGNATURE_REQUIRED")
+    try:
+        fresh = abs(ctx.now() - float(timestamp)) <= SIGNATURE_WINDOW
+    except ValueError:
+        fresh = False
+    message = f"{ctx.method}|{ctx.raw_path}|{timestamp}|".encode()
+    expected = hmac.new(str(secret).encode(), message, hashlib.sha256).hexdigest()
+    used: set[tuple[str, str]] = ctx.state.setdefault("telecom23_used_signatures", set())
+    if not fresh or not hmac.compare_digest(expected, signature) or (timestamp, signature) in used:
+        return error(ctx, 401, "INVALID_SIGNATURE")
+    used.add((timestamp, signature))
+    return None
+
+
 def render(view: MessageView) -> Any:
     if view.verbatim is not None:
         return view.verbatim
@@ -153,6 +185,7 @@ PROVIDER: Final = ProviderDef(
     error=error,
     rate_limited=rate_limited,
     unknown_path=lambda ctx: error(ctx, 404, "NOT_FOUND"),
+    verify_request=verify_signature,
     examples=EXAMPLES,
     default_rate_limit=None,
     limiter_sends_retry_after=False,  # only the login limiter sends Retry-After
