@@ -110,6 +110,8 @@ class Provider:
     max_rate_limit_retries: int | None = None
     batch: BatchLookup | None = None
     history: HistoryLookup | None = None
+    sign: Callable[[str, str, str, str], dict[str, str]] | None = None
+    """Optional request signing: (secret, method, path, timestamp) -> headers to add."""
 
     def state_of(self, provider_status: str) -> tuple[DeliveryState, bool]:
         """Map a raw status; a value missing from the table is UNRECOGNIZED and not final."""

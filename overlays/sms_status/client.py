@@ -7,6 +7,7 @@ awaiting — so retries, pacing, polling, batching and paging behave identically
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from datetime import datetime
@@ -38,6 +39,8 @@ class ClientOptions(TypedDict, total=False):
     retry_after_cap: float
     transport: httpx.BaseTransport
     """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
+    signing_secret: str
+    """telecom23 only: sign every request (X-Timestamp, X-Signature) with this secret."""
     clock: Callable[[], float]
     sleep: Callable[[float], None]
 
@@ -50,6 +53,7 @@ class AsyncClientOptions(TypedDict, total=False):
     retry_after_cap: float
     concurrency: int
     transport: httpx.AsyncBaseTransport
+    signing_secret: str
     clock: Callable[[], float]
     sleep: Callable[[float], Awaitable[None]]
 
@@ -73,6 +77,7 @@ class _Base:
         retry_after_cap: float,
         clock: Callable[[], float],
         transport: object,
+        signing_secret: str | None,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
@@ -108,6 +113,11 @@ class _Base:
             clock=clock,
             on_retry=on_retry,
         )
+        if signing_secret is not None and provider.sign is None:
+            raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")
+        self._signing_secret = signing_secret
+        self._signing_lock = threading.Lock()
+        self._last_stamp: dict[str, int] = {}
         credentials = provider.credentials(api_key)
         httpx_args: dict[str, Any] = {}
         if transport is not None:
@@ -122,6 +132,25 @@ class _Base:
             httpx_args=httpx_args,
         )
         """The generated client: the escape hatch for anything the overlay does not cover."""
+
+    def _signed(self, request: httpx.Request) -> httpx.Request:
+        """Add the provider's request signature, fresh per attempt.
+
+        A (timestamp, signature) pair is accepted once, and a retry of the same path within
+        the same second would repeat it: such a retry is stamped one second later.
+        """
+        if self._signing_secret is None or self._provider.sign is None:
+            return request
+        path = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
+        now = int(time.time())
+        with self._signing_lock:
+            if len(self._last_stamp) > 10_000:  # keep only stamps that could still collide
+                self._last_stamp = {p: t for p, t in self._last_stamp.items() if t >= now}
+            stamp = max(now, self._last_stamp.get(path, now - 1) + 1)
+            self._last_stamp[path] = stamp
+        headers = self._provider.sign(self._signing_secret, request.method, path, str(stamp))
+        request.headers.update(headers)
+        return request
 
     def _message_id(self, value: str) -> str:
         return _validation.message_id(value, separator=self._separator)
@@ -161,6 +190,7 @@ class StatusClient(_Base):
             retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
             clock=options.get("clock", time.monotonic),
             transport=options.get("transport"),
+            signing_secret=options.get("signing_secret"),
         )
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self.api.get_httpx_client()
@@ -173,7 +203,7 @@ class StatusClient(_Base):
         wait = self._slot_wait(effect)
         if wait > 0:
             self._sleep(wait)
-        return self._http.request(**effect.request)
+        return self._http.send(self._signed(self._http.build_request(**effect.request)))
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""
@@ -329,6 +359,7 @@ class AsyncStatusClient(_Base):
             retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
             clock=options.get("clock", time.monotonic),
             transport=options.get("transport"),
+            signing_secret=options.get("signing_secret"),
         )
         concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
         if concurrency < 1:
@@ -344,7 +375,7 @@ class AsyncStatusClient(_Base):
         wait = self._slot_wait(effect)
         if wait > 0:
             await self._sleep(wait)
-        return await self._http.request(**effect.request)
+        return await self._http.send(self._signed(self._http.build_request(**effect.request)))
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         value: Any = None

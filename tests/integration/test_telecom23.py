@@ -54,3 +54,48 @@ def test_smpp_receipt_states_map_without_unrecognized(
     with connect(telecom23_sandbox) as client:
         report = client.get_status("smpp-1")
     assert (report.state, report.is_final) == (state, final)
+
+
+@pytest.fixture
+def signing_sandbox():  # type: ignore[no-untyped-def]
+    from sms_status.testing import Sandbox
+
+    with Sandbox("telecom23", signing_secret="whsec_demo_signing").serve() as sandbox:
+        yield sandbox
+
+
+def test_signed_requests_are_accepted_and_retries_are_signed_afresh(signing_sandbox):
+    import sms_status
+
+    signing_sandbox.inject_fault("proxy_502_html", message_id=EXAMPLE, times=1)
+    client = sms_status.connect(
+        "telecom23",
+        api_key=signing_sandbox.api_key,
+        base_url=signing_sandbox.base_url,
+        signing_secret="whsec_demo_signing",
+        sleep=lambda _seconds: None,
+    )
+    with client:
+        assert client.get_status(EXAMPLE).state is DeliveryState.DELIVERED
+        assert client.get_status(EXAMPLE).state is DeliveryState.DELIVERED  # same path again
+    stamps = [r.headers["x-timestamp"] for r in signing_sandbox.requests]
+    assert len(stamps) == 3
+    assert len(set(stamps)) == 3  # every attempt carries its own single-use pair
+
+
+def test_an_unsigned_request_is_refused_when_signing_is_required(signing_sandbox):
+    import sms_status
+
+    client = sms_status.connect(
+        "telecom23", api_key=signing_sandbox.api_key, base_url=signing_sandbox.base_url
+    )
+    with client, pytest.raises(AuthenticationError) as caught:
+        client.get_status(EXAMPLE)
+    assert caught.value.error_code == Telecom23ErrorCode.SIGNATURE_REQUIRED
+
+
+def test_only_telecom23_signs_requests():
+    import sms_status
+
+    with pytest.raises(ValueError, match="does not sign"):
+        sms_status.connect("seven", api_key="k", signing_secret="s")

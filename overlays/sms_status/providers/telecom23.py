@@ -8,6 +8,8 @@ RATE_LIMITED); only the login limiter sends Retry-After.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from enum import StrEnum
 
 from sms_status import _fields as f
@@ -135,6 +137,14 @@ def read_status(message_id: str, body: object) -> StatusReport:
     )
 
 
+def sign(secret: str, method: str, path: str, timestamp: str) -> dict[str, str]:
+    """Optional HMAC signing (docs …/authentication): hex HMAC-SHA256 of
+    "{METHOD}|{path}|{timestamp}|{body}" (path without query, body "" for GET)."""
+    message = f"{method}|{path}|{timestamp}|".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return {"X-Timestamp": timestamp, "X-Signature": digest}
+
+
 PROVIDER = Provider(
     key=KEY,
     origin="https://restlink23telecom.com",
@@ -151,4 +161,5 @@ PROVIDER = Provider(
     cadence=Cadence(intervals=(3.0, 4.0, 5.0), default_timeout=180.0, source="seed 000"),
     # About 1,000 requests/s per account, shared by all its keys.
     rate_limit=RateLimit(requests=1000, per=1.0),
+    sign=sign,
 )
