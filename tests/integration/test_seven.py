@@ -48,3 +48,13 @@ def test_an_unknown_single_id_raises_not_found_901(seven_sandbox, connect):
     with connect(seven_sandbox) as client, pytest.raises(NotFoundError) as caught:
         client.get_status("nope")
     assert caught.value.error_code in {"901", "NOT_FOUND"}
+
+
+def test_status_time_of_a_new_message_reads_back_as_the_same_instant(
+    seven_sandbox, connect, sandbox_clock
+):
+    seven_sandbox.add_message("90000000001", statuses=("DELIVERED",))
+    with connect(seven_sandbox) as client:
+        report = client.get_status("90000000001")
+    assert report.updated_at is not None
+    assert abs(report.updated_at.timestamp() - sandbox_clock.now()) < 1

@@ -132,7 +132,7 @@ def test_seven_single_id_is_a_bare_object(seven_sandbox: Sandbox) -> None:
     assert isinstance(body, dict)
     assert body["id"] == "1001"
     assert len(body["status_time"]) == len("2026-02-13 10:30:00.000")
-    assert body["status_time"] == "2026-02-13 10:30:00.000"
+    assert body["status_time"] == "2026-02-13 11:30:00.000"  # 10:30Z in Berlin (CET)
 
 
 def test_seven_unknown_ids_are_left_out(seven_sandbox: Sandbox) -> None:

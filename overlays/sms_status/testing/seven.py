@@ -10,15 +10,18 @@ report object; several -> a list in the order asked, ids the store does not know
 tenant's) left out; none known, or no id at all -> HTTP 200 with the numeric body ``901``
 (invalid message id). Each id in a request counts as one poll of that message.
 
-Items: ``{"id", "status", "status_time": "YYYY-MM-DD HH:MM:SS.fff"}`` (UTC: the time zone is
-not documented). Fields override item keys (``status_time`` as a number/datetime is formatted).
+Items: ``{"id", "status", "status_time": "YYYY-MM-DD HH:MM:SS.fff"}`` in Europe/Berlin local
+time, without an offset (seven's DLR webhook example pairs the same wall time with +02:00).
+Fields override item keys (``status_time`` as a number/datetime is formatted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
+
+from dateutil import tz
 
 from sms_status.testing._base import (
     Ctx,
@@ -37,8 +40,11 @@ INVALID_MESSAGE_ID: Final = 901
 UNKNOWN_ERROR: Final = 700
 
 
+BERLIN: Final = tz.gettz("Europe/Berlin")
+
+
 def status_time(t: float) -> str:
-    dt = datetime.fromtimestamp(t, UTC)
+    dt = datetime.fromtimestamp(t, BERLIN)
     return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
 
 

@@ -1,0 +1,196 @@
+"""The provider-independent core: clock, API contracts, in-process use, serving."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import sms_status.testing as testing
+from sms_status.testing import (
+    DEMO_KEYS,
+    PROVIDER_KEYS,
+    FakeClock,
+    Fault,
+    RecordedRequest,
+    Sandbox,
+)
+
+
+def test_exports() -> None:
+    assert PROVIDER_KEYS == ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+    assert DEMO_KEYS["telecom23"] == "sk_test_sandbox_telecom23"
+    assert set(DEMO_KEYS) == set(PROVIDER_KEYS)
+    assert Fault.__name__ == "Fault"
+    assert RecordedRequest.__name__ == "RecordedRequest"
+    with pytest.raises(AttributeError):
+        _ = testing.Nope  # type: ignore[attr-defined]
+
+
+def test_fake_clock() -> None:
+    clock = FakeClock()
+    assert clock.now() == datetime(2026, 2, 13, 10, 30, tzinfo=UTC).timestamp()
+    assert clock.monotonic() == clock.now()
+    clock.advance(1.5)
+    clock.sleep(2)
+    clock.sleep(-1)
+    assert clock.now() == FakeClock.DEFAULT_START + 3.5
+    assert clock.datetime().isoformat() == "2026-02-13T10:30:03.500000+00:00"
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(-1)
+    assert FakeClock(datetime(2030, 1, 1)).now() == datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+    asyncio.run(clock.async_sleep(10))
+    assert clock.now() == FakeClock.DEFAULT_START + 13.5
+
+
+def test_fake_clock_is_thread_safe() -> None:
+    clock = FakeClock(0)
+
+    def work() -> None:
+        for _ in range(10_000):
+            clock.advance(1)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert clock.now() == 40_000
+
+
+def test_constructor_contract() -> None:
+    sb = Sandbox("telecom23")
+    assert (sb.key, sb.api_key) == ("telecom23", DEMO_KEYS["telecom23"])
+    assert abs(sb.clock.now() - time.time()) < 5
+    assert Sandbox("seven", api_key="k").api_key == "k"
+    with pytest.raises(ValueError, match="unknown provider"):
+        Sandbox("acme")
+    with pytest.raises(ValueError, match="history_before"):
+        Sandbox("namirial", history_before="sometimes")
+    with pytest.raises(ValueError, match="rate_limit"):
+        Sandbox("lisoloo", rate_limit=(0, 60.0))
+    with pytest.raises(RuntimeError, match="not serving"):
+        _ = sb.base_url
+    assert Sandbox("lisoloo").rate_limit == (120, 60.0)
+
+
+def test_add_message_contract() -> None:
+    sb = Sandbox("telecom23", clock=FakeClock())
+    with pytest.raises(ValueError, match="advance"):
+        sb.add_message("m", advance="sometimes")
+    with pytest.raises(ValueError, match="at least one"):
+        sb.add_message("m", statuses=())
+    with pytest.raises(TypeError, match="sequence"):
+        sb.add_message("m", statuses="DELIVRD")
+    handle = sb.add_message("m", statuses=("a", "b"), advance=0)
+    assert handle.status == "b"
+    assert "m" in repr(handle)
+
+
+def test_in_process_with_asgi_transport() -> None:
+    sb = Sandbox("roycetalk", clock=FakeClock())
+    sb.add_message("x/y", statuses=("sent",))
+
+    async def main() -> httpx.Response:
+        transport = httpx.ASGITransport(app=sb.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+            return await c.get(
+                "/api/v1/sms-api/messages/x%2Fy/",
+                headers={"Authorization": f"Bearer {sb.api_key}"},
+                params={"a": "1"},
+            )
+
+    response = asyncio.run(main())
+    assert response.json()["data"]["status"] == "sent"
+    (recorded,) = sb.requests
+    assert recorded.raw_path == "/api/v1/sms-api/messages/x%2Fy/"
+    assert (recorded.query, recorded.query_params) == ("a=1", {"a": ["1"]})
+    assert recorded.headers["authorization"] == "***"
+
+
+def test_serve_start_stop() -> None:
+    sb = Sandbox("telecom23", clock=FakeClock())
+    started = time.perf_counter()
+    with sb.serve() as served:
+        elapsed = time.perf_counter() - started
+        assert served is sb
+        assert sb.serving
+        url = sb.base_url
+        assert url.startswith("http://127.0.0.1:")
+        r = httpx.get(url + "/api/v1/sms/status/x", headers={"X-API-Key": sb.api_key})
+        assert r.status_code == 404
+        with pytest.raises(RuntimeError, match="already serving"):
+            sb.start()
+    assert elapsed < 2
+    assert not sb.serving
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/api/v1/sms/status/x")
+    sb.stop()  # idempotent
+    sb.start()
+    try:
+        assert httpx.get(sb.base_url + "/api/v1/sms/status/x").status_code == 401
+    finally:
+        sb.stop()
+
+
+def test_stop_cuts_a_stalled_request_short() -> None:
+    sb = Sandbox("telecom23", clock=FakeClock()).start()
+    sb.inject_fault("stall", seconds=60)
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            httpx.get(sb.base_url + "/api/v1/sms/status/x", timeout=30)
+        except httpx.HTTPError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(0.2)
+    started = time.perf_counter()
+    sb.stop()
+    assert time.perf_counter() - started < 3
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_reset_drops_stalled_requests_unrecorded(telecom23_sandbox: Sandbox) -> None:
+    sb = telecom23_sandbox
+    sb.inject_fault("stall", seconds=60)
+    result: list[int] = []
+    thread = threading.Thread(
+        target=lambda: result.append(
+            httpx.get(sb.base_url + "/api/v1/sms/status/x", timeout=10).status_code
+        )
+    )
+    thread.start()
+    time.sleep(0.2)
+    sb.reset()
+    thread.join(5)
+    assert result == [503]
+    assert sb.requests == []
+
+
+def test_restore_defaults(lisoloo_sandbox: Sandbox) -> None:
+    lisoloo_sandbox.rate_limit = None
+    lisoloo_sandbox.options["history_before"] = "inclusive"
+    lisoloo_sandbox.restore_defaults()
+    assert lisoloo_sandbox.rate_limit == (120, 60.0)
+    assert lisoloo_sandbox.options["history_before"] == "strict"
+
+
+def test_concurrent_clients(seven_sandbox: Sandbox) -> None:
+    seven_sandbox.add_message("1", statuses=("DELIVERED",))
+    url = seven_sandbox.base_url + "/api/status?msg_id=1"
+    headers = {"X-Api-Key": seven_sandbox.api_key}
+
+    async def main() -> list[int]:
+        async with httpx.AsyncClient() as c:
+            responses = await asyncio.gather(*(c.get(url, headers=headers) for _ in range(50)))
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(main()) == [200] * 50
+    assert len(seven_sandbox.requests) == 50

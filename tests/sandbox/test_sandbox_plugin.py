@@ -1,0 +1,83 @@
+"""The pytest plugin, as a user of sms-status meets it: installed, loaded by its entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+USER_TESTS = """
+import httpx
+import pytest
+
+
+def test_mine(telecom23_sandbox):
+    telecom23_sandbox.add_message("m1", statuses=("pending", "DELIVRD"))
+    url = telecom23_sandbox.base_url + "/api/v1/sms/status/m1"
+    headers = {"X-API-Key": telecom23_sandbox.api_key}
+    assert httpx.get(url, headers=headers).json()["message"]["status"] == "pending"
+    assert httpx.get(url, headers=headers).json()["message"]["status"] == "DELIVRD"
+    assert [r.raw_path for r in telecom23_sandbox.requests] == ["/api/v1/sms/status/m1"] * 2
+
+
+def test_isolated_from_the_previous_test(telecom23_sandbox):
+    assert telecom23_sandbox.requests == []
+    headers = {"X-API-Key": telecom23_sandbox.api_key}
+    r = httpx.get(telecom23_sandbox.base_url + "/api/v1/sms/status/m1", headers=headers)
+    assert r.status_code == 404
+
+
+def test_clock_and_faults(lisoloo_sandbox, sandbox_clock):
+    lisoloo_sandbox.add_message("m", advance=5)
+    lisoloo_sandbox.inject_fault("rate_limit")
+    url = lisoloo_sandbox.base_url + "/api/v1/lisoloo/sms-api/status/m"
+    headers = {"app-key": lisoloo_sandbox.api_key}
+    assert httpx.get(url, headers=headers).status_code == 429
+    sandbox_clock.advance(10)
+    assert httpx.get(url, headers=headers).json()["data"]["status"] == "delivered"
+
+
+@pytest.mark.sms_sandbox(api_key="my-own-key")
+def test_options(seven_sandbox, namirial_sandbox, roycetalk_sandbox):
+    assert seven_sandbox.api_key == "my-own-key"
+    assert namirial_sandbox.base_url.startswith("http://127.0.0.1:")
+"""
+
+
+def _pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_user_project_gets_the_fixtures(tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
+    result = _pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+
+
+def test_the_fixtures_come_from_the_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
+    result = _pytest(tmp_path, "-p", "no:sms_status")
+    assert result.returncode != 0
+    assert "fixture 'telecom23_sandbox' not found" in result.stdout
+
+
+def test_the_plugin_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, sms_status.testing.pytest_plugin, sms_status.testing as t;"
+        "t.DEMO_KEYS, t.PROVIDER_KEYS;"
+        "heavy = {'starlette', 'uvicorn', 'sms_status.testing._core'} & set(sys.modules);"
+        "print(sorted(heavy)); sys.exit(1 if heavy else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
