@@ -162,6 +162,31 @@ class _Base:
             raise _flows.DeadlineReached
         return wait
 
+    def _history_flow(
+        self, by: str, key: str, count: int, before: datetime | None
+    ) -> Flow[list[StatusReport]]:
+        return _flows.history_page(
+            self._ctx, by, self._history_key(by, key), _validation.page_count(count), before
+        )
+
+    def _history_walk(
+        self, by: str, key: str, page_size: int, before: datetime | None, limit: int | None
+    ) -> Flow[None]:
+        return _flows.iter_history(
+            self._ctx,
+            by,
+            self._history_key(by, key),
+            page_size=_validation.page_count(page_size, name="page_size"),
+            before=before,
+            limit=_validation.positive_limit(limit),
+        )
+
+    @staticmethod
+    def _history_key(by: str, key: str) -> str:
+        if by == "phone":
+            return _validation.e164(key)
+        return _validation.message_id(key, what="reference key")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
 
@@ -278,23 +303,13 @@ class HistoryClient(StatusClient):
         self, phone: str, *, count: int = 50, before: datetime | None = None
     ) -> list[StatusReport]:
         """The latest `count` (capped at 100) messages to an E.164 number sent before `before`."""
-        flow = _flows.history_page(
-            self._ctx, "phone", _validation.e164(phone), _validation.page_count(count), before
-        )
-        return self._run(flow)
+        return self._run(self._history_flow("phone", phone, count, before))
 
     def history_by_reference(
         self, key: str, *, count: int = 50, before: datetime | None = None
     ) -> list[StatusReport]:
         """The latest `count` (capped at 100) messages sent with reference key `key`."""
-        flow = _flows.history_page(
-            self._ctx,
-            "reference",
-            _validation.message_id(key, what="reference key"),
-            _validation.page_count(count),
-            before,
-        )
-        return self._run(flow)
+        return self._run(self._history_flow("reference", key, count, before))
 
     def iter_history_by_phone(
         self,
@@ -305,15 +320,7 @@ class HistoryClient(StatusClient):
         limit: int | None = None,
     ) -> Iterator[StatusReport]:
         """Every message to `phone`, newest first, paging backwards by send date."""
-        flow = _flows.iter_history(
-            self._ctx,
-            "phone",
-            _validation.e164(phone),
-            page_size=_validation.page_count(page_size, name="page_size"),
-            before=before,
-            limit=_validation.positive_limit(limit),
-        )
-        return self._steps(flow)
+        return self._steps(self._history_walk("phone", phone, page_size, before, limit))
 
     def iter_history_by_reference(
         self,
@@ -324,15 +331,7 @@ class HistoryClient(StatusClient):
         limit: int | None = None,
     ) -> Iterator[StatusReport]:
         """Every message with reference key `key`, newest first, paging backwards."""
-        flow = _flows.iter_history(
-            self._ctx,
-            "reference",
-            _validation.message_id(key, what="reference key"),
-            page_size=_validation.page_count(page_size, name="page_size"),
-            before=before,
-            limit=_validation.positive_limit(limit),
-        )
-        return self._steps(flow)
+        return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
 class AsyncStatusClient(_Base):
@@ -469,22 +468,12 @@ class AsyncHistoryClient(AsyncStatusClient):
     async def history_by_phone(
         self, phone: str, *, count: int = 50, before: datetime | None = None
     ) -> list[StatusReport]:
-        flow = _flows.history_page(
-            self._ctx, "phone", _validation.e164(phone), _validation.page_count(count), before
-        )
-        return await self._run(flow)
+        return await self._run(self._history_flow("phone", phone, count, before))
 
     async def history_by_reference(
         self, key: str, *, count: int = 50, before: datetime | None = None
     ) -> list[StatusReport]:
-        flow = _flows.history_page(
-            self._ctx,
-            "reference",
-            _validation.message_id(key, what="reference key"),
-            _validation.page_count(count),
-            before,
-        )
-        return await self._run(flow)
+        return await self._run(self._history_flow("reference", key, count, before))
 
     def iter_history_by_phone(
         self,
@@ -494,15 +483,7 @@ class AsyncHistoryClient(AsyncStatusClient):
         before: datetime | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StatusReport]:
-        flow = _flows.iter_history(
-            self._ctx,
-            "phone",
-            _validation.e164(phone),
-            page_size=_validation.page_count(page_size, name="page_size"),
-            before=before,
-            limit=_validation.positive_limit(limit),
-        )
-        return self._steps(flow)
+        return self._steps(self._history_walk("phone", phone, page_size, before, limit))
 
     def iter_history_by_reference(
         self,
@@ -512,15 +493,7 @@ class AsyncHistoryClient(AsyncStatusClient):
         before: datetime | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StatusReport]:
-        flow = _flows.iter_history(
-            self._ctx,
-            "reference",
-            _validation.message_id(key, what="reference key"),
-            page_size=_validation.page_count(page_size, name="page_size"),
-            before=before,
-            limit=_validation.positive_limit(limit),
-        )
-        return self._steps(flow)
+        return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
 @overload
