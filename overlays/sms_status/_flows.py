@@ -128,7 +128,7 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
         except httpx.RequestError as exc:
             error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
             delay = _backoff(attempt, ctx)
-            cause: BaseException = exc
+            cause: BaseException | None = exc
         else:
             log.debug("%s %s -> %s", provider.key, request.get("url"), response.status_code)
             try:
@@ -140,7 +140,7 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                     secret=ctx.secret,
                 )
             except RateLimitError as exc:
-                error, cause = exc, exc
+                error, cause = exc, None
                 rate_limited += 1
                 limit = provider.max_rate_limit_retries
                 if limit is not None and rate_limited > limit:
@@ -153,7 +153,7 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
             except ApiError as exc:
                 if not exc.retryable:
                     raise
-                error, cause = exc, exc
+                error, cause = exc, None
                 delay = _backoff(attempt, ctx)
         if attempt >= ctx.max_retries or (deadline is not None and ctx.clock() + delay > deadline):
             raise error from cause

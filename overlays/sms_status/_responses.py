@@ -88,6 +88,12 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     return max(0.0, seconds)
 
 
+def _body_note(content: bytes, data: object) -> str:
+    if data is not _MISSING:
+        return ""
+    return " (empty body)" if not content.strip() else " (body is not JSON)"
+
+
 def interpret(
     provider: Provider,
     *,
@@ -126,7 +132,7 @@ def interpret(
         )
     )
     message = (provider.error_message_from_body(data) if data is not _MISSING else None) or (
-        f"HTTP {status_code}" if data is not _MISSING else f"HTTP {status_code} (body is not JSON)"
+        f"HTTP {status_code}" + _body_note(content, data)
     )
     if secret:
         message = message.replace(secret, "***")
