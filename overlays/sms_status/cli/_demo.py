@@ -154,7 +154,7 @@ def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
         record(
             "watch",
             "telecom23",
-            f"exit code {code} (1: a final failure)",
+            f"exit {code}: 2 delivered, 1 undelivered",
             box,
             code == _watch.EXIT_FAILED,
         )
