@@ -191,3 +191,42 @@ def test_the_overlay_names_the_missing_extra(installed: Installed, action: str) 
     assert 'pip install "sms-status[seven]"' in result["message"]
     assert result["is_import_error"] is True
     assert result["provider"] == "seven"
+
+
+USER_TEST = """
+import sms_status
+
+
+def test_mine(telecom23_sandbox):
+    telecom23_sandbox.add_message("m1", statuses=("pending", "DELIVRD"))
+    client = sms_status.connect(
+        "telecom23", api_key=telecom23_sandbox.api_key, base_url=telecom23_sandbox.base_url
+    )
+    with client:
+        assert client.get_status("m1").is_final is False
+        assert client.get_status("m1").is_delivered
+"""
+
+
+def test_a_user_with_only_the_telecom23_extra_gets_the_sandbox_fixture(
+    installed: Installed,
+) -> None:
+    import importlib.metadata
+
+    pytest_version = importlib.metadata.version("pytest")
+    _run(_uv(), "pip", "install", "-p", installed.python, f"pytest=={pytest_version}",
+         cwd=installed.workdir)  # fmt: skip
+    project = installed.workdir / "user_project"
+    project.mkdir(exist_ok=True)
+    (project / "test_mine.py").write_text(textwrap.dedent(USER_TEST))
+    result = subprocess.run(
+        [str(installed.python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
