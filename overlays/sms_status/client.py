@@ -6,7 +6,6 @@ awaiting — so retries, pacing, polling, batching and paging behave identically
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
@@ -17,7 +16,7 @@ import httpx
 
 from sms_status import _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
-from sms_status._provider import GeneratedClient, Provider
+from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import load_provider
 from sms_status.pacing import RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
@@ -59,6 +58,21 @@ class AsyncClientOptions(TypedDict, total=False):
 
 
 _UNSET: Any = object()
+
+
+def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
+    """`request` with its path ("/api/...") joined to the base URL here.
+
+    httpx would parse the relative URL and then parse the merge again; handing it the joined
+    string costs one parse (~50 µs less per call, a fifth of the overlay's overhead over raw
+    httpx: benchmarks/). The URL is the same: httpx's merge is base path + path without its
+    leading "/", and both routes quote and normalise the result alike.
+    """
+    url = request.get("url")
+    if not (isinstance(url, str) and url.startswith("/")):
+        return request
+    base = str(base_url)
+    return {**request, "url": (base if base.endswith("/") else base + "/") + url[1:]}
 
 
 class _Base:
@@ -228,7 +242,8 @@ class StatusClient(_Base):
         wait = self._slot_wait(effect)
         if wait > 0:
             self._sleep(wait)
-        return self._http.send(self._signed(self._http.build_request(**effect.request)))
+        request = _joined(effect.request, self._http.base_url)
+        return self._http.send(self._signed(self._http.build_request(**request)))
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""
@@ -364,6 +379,10 @@ class AsyncStatusClient(_Base):
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self.concurrency = concurrency
+        # asyncio is imported here, not at the top: it costs ~50 ms to import, and users of
+        # the sync client should not pay for it (benchmarks: import time).
+        import asyncio
+
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self.api.get_async_httpx_client()
 
@@ -374,7 +393,8 @@ class AsyncStatusClient(_Base):
         wait = self._slot_wait(effect)
         if wait > 0:
             await self._sleep(wait)
-        return await self._http.send(self._signed(self._http.build_request(**effect.request)))
+        request = _joined(effect.request, self._http.base_url)
+        return await self._http.send(self._signed(self._http.build_request(**request)))
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         value: Any = None
@@ -427,6 +447,8 @@ class AsyncStatusClient(_Base):
             for position in positions:  # shared iterator: each id is taken once
                 flow = _flows.status_or_failure(self._ctx, ids[position])
                 results[position] = await self._run(flow)
+
+        import asyncio  # see __init__: kept off the sync client's import path
 
         workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(ids)))]
         try:
