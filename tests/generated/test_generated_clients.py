@@ -451,7 +451,8 @@ def root_pins() -> dict[str, str]:
     extras: dict[str, list[str]] = pyproject["project"]["optional-dependencies"]
     pins = {}
     for key in PROVIDERS:
-        [requirement] = extras[key]
+        # The extra pins its client exactly (and also brings the sandbox's dependencies).
+        [requirement] = [r for r in extras[key] if r.startswith(f"sms-status-{key}")]
         name, _, version = requirement.partition("==")
         assert name == f"sms-status-{key}", requirement
         pins[key] = version
