@@ -6,6 +6,7 @@ awaiting — so retries, pacing, polling, batching and paging behave identically
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
@@ -25,6 +26,8 @@ T = TypeVar("T")
 
 DEFAULT_CONCURRENCY = 16
 """Lookups in flight at once in the async client's bulk and polling work."""
+CONNECTIONS_PER_POOL = 4
+"""Connections per httpx client in the async client's pool of clients (see its __init__)."""
 
 ProviderKey = Literal["telecom23", "namirial", "roycetalk", "lisoloo", "seven"]
 
@@ -385,6 +388,22 @@ class AsyncStatusClient(_Base):
 
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self.api.get_async_httpx_client()
+        # httpcore walks its whole pool on every request, so one pool of 16 connections costs
+        # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
+        # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
+        shards = -(-concurrency // CONNECTIONS_PER_POOL)
+        self._pool = [self._http] + [
+            httpx.AsyncClient(
+                base_url=self._http.base_url,
+                headers=self._http.headers,
+                timeout=self._http.timeout,
+                follow_redirects=self._http.follow_redirects,
+                transport=options.get("transport"),
+                limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
+            )
+            for _ in range(shards - 1)
+        ]
+        self._turn = itertools.count()
 
     async def _perform(self, effect: Send | Sleep) -> Any:
         if isinstance(effect, Sleep):
@@ -393,8 +412,9 @@ class AsyncStatusClient(_Base):
         wait = self._slot_wait(effect)
         if wait > 0:
             await self._sleep(wait)
-        request = _joined(effect.request, self._http.base_url)
-        return await self._http.send(self._signed(self._http.build_request(**request)))
+        http = self._pool[next(self._turn) % len(self._pool)]
+        request = _joined(effect.request, http.base_url)
+        return await http.send(self._signed(http.build_request(**request)))
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         value: Any = None
@@ -472,7 +492,8 @@ class AsyncStatusClient(_Base):
         return await self._run(flow)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for http in self._pool:
+            await http.aclose()
 
     async def close(self) -> None:
         await self.aclose()
