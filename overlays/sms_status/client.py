@@ -29,8 +29,6 @@ DEFAULT_CONCURRENCY = 16
 CONNECTIONS_PER_POOL = 4
 """Connections per httpx client in the async client's pool of clients (see its __init__)."""
 
-ProviderKey = Literal["telecom23", "namirial", "roycetalk", "lisoloo", "seven"]
-
 
 class ClientOptions(TypedDict, total=False):
     """Keyword options of `connect()` beyond the documented ones."""
