@@ -48,13 +48,6 @@ def optional_int(value: object, field: str) -> int | None:
     raise ValueError(f"{field} should be an integer, got {type(value).__name__}")
 
 
-def required_int(value: object, field: str) -> int:
-    result = optional_int(value, field)
-    if result is None:
-        raise ValueError(f"{field} is missing")
-    return result
-
-
 def optional_decimal(value: object, field: str) -> Decimal | None:
     """The JSON number as a Decimal: ints exactly, floats by their shortest repr (which is
     the JSON text for any price a provider sends)."""

@@ -30,31 +30,29 @@ CONNECTIONS_PER_POOL = 4
 """Connections per httpx client in the async client's pool of clients (see its __init__)."""
 
 
-class ClientOptions(TypedDict, total=False):
-    """Keyword options of `connect()` beyond the documented ones."""
-
+class _SharedOptions(TypedDict, total=False):
     rate_limiter: RateLimiter | None
     """Replaces the provider's default limiter; `None` turns pacing off."""
     on_retry: Callable[[RetryEvent], None]
     retry_after_cap: float
-    transport: httpx.BaseTransport
-    """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
     signing_secret: str
     """telecom23 only: sign every request (X-Timestamp, X-Signature) with this secret."""
     clock: Callable[[], float]
+
+
+class ClientOptions(_SharedOptions, total=False):
+    """Keyword options of `connect()` beyond the documented ones."""
+
+    transport: httpx.BaseTransport
+    """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
     sleep: Callable[[float], None]
 
 
-class AsyncClientOptions(TypedDict, total=False):
+class AsyncClientOptions(_SharedOptions, total=False):
     """Keyword options of `connect_async()` beyond the documented ones."""
 
-    rate_limiter: RateLimiter | None
-    on_retry: Callable[[RetryEvent], None]
-    retry_after_cap: float
     concurrency: int
     transport: httpx.AsyncBaseTransport
-    signing_secret: str
-    clock: Callable[[], float]
     sleep: Callable[[float], Awaitable[None]]
 
 
@@ -87,13 +85,12 @@ class _Base:
         base_url: str | None,
         timeout: float,
         max_retries: int,
-        rate_limiter: RateLimiter | None,
-        on_retry: Callable[[RetryEvent], None] | None,
-        retry_after_cap: float,
-        clock: Callable[[], float],
+        options: _SharedOptions,
         transport: object,
-        signing_secret: str | None,
     ) -> None:
+        rate_limiter = options.get("rate_limiter", _UNSET)
+        clock = options.get("clock", time.monotonic)
+        signing_secret = options.get("signing_secret")
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
         if api_key != api_key.strip() or not all(" " <= c <= "~" for c in api_key):
@@ -124,9 +121,9 @@ class _Base:
             provider=provider,
             secret=api_key,
             max_retries=max_retries,
-            retry_after_cap=retry_after_cap,
+            retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
             clock=clock,
-            on_retry=on_retry,
+            on_retry=options.get("on_retry"),
         )
         if signing_secret is not None and provider.sign is None:
             raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")
@@ -225,12 +222,8 @@ class StatusClient(_Base):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
-            rate_limiter=options.get("rate_limiter", _UNSET),
-            on_retry=options.get("on_retry"),
-            retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
-            clock=options.get("clock", time.monotonic),
+            options=options,
             transport=options.get("transport"),
-            signing_secret=options.get("signing_secret"),
         )
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self.api.get_httpx_client()
@@ -369,12 +362,8 @@ class AsyncStatusClient(_Base):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
-            rate_limiter=options.get("rate_limiter", _UNSET),
-            on_retry=options.get("on_retry"),
-            retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
-            clock=options.get("clock", time.monotonic),
+            options=options,
             transport=options.get("transport"),
-            signing_secret=options.get("signing_secret"),
         )
         concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
         if concurrency < 1:
