@@ -136,26 +136,16 @@ def interpret(
     )
     if secret:
         message = message.replace(secret, "***")
-    retryable = status_code in RETRYABLE_STATUSES
-    body_excerpt = excerpt(content, secret)
-    if issubclass(cls, RateLimitError):
-        retry_after = retry_after_seconds(headers.get("retry-after"))
-        if retry_after is None and data is not _MISSING:
-            retry_after = provider.retry_after_from_body(data)
-        raise cls(
-            message,
-            provider=provider.key,
-            status_code=status_code,
-            error_code=error_code,
-            retryable=retryable,
-            body_excerpt=body_excerpt,
-            retry_after=retry_after,
-        )
-    raise cls(
+    error = cls(
         message,
         provider=provider.key,
         status_code=status_code,
         error_code=error_code,
-        retryable=retryable,
-        body_excerpt=body_excerpt,
+        retryable=status_code in RETRYABLE_STATUSES,
+        body_excerpt=excerpt(content, secret),
     )
+    if isinstance(error, RateLimitError):
+        error.retry_after = retry_after_seconds(headers.get("retry-after"))
+        if error.retry_after is None and data is not _MISSING:
+            error.retry_after = provider.retry_after_from_body(data)
+    raise error
