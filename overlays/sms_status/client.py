@@ -11,11 +11,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, overload
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, cast, overload
 
 import httpx
 
-from sms_status import _flows, _validation
+from sms_status import _attempt, _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import load_provider
@@ -38,6 +39,9 @@ class _SharedOptions(TypedDict, total=False):
     signing_secret: str
     """telecom23 only: sign every request (X-Timestamp, X-Signature) with this secret."""
     clock: Callable[[], float]
+    max_response_bytes: int
+    """Cap on a response body after decompression (default 4 MiB): past it the call ends
+    with MalformedResponseError, having read no more than the cap."""
 
 
 class ClientOptions(_SharedOptions, total=False):
@@ -57,6 +61,11 @@ class AsyncClientOptions(_SharedOptions, total=False):
 
 
 _UNSET: Any = object()
+
+
+def _no_cookies() -> httpx.Cookies:
+    """A jar that keeps nothing: a server's cookies are never stored nor sent back."""
+    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
 
 
 def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
@@ -83,7 +92,7 @@ class _Base:
         *,
         api_key: str,
         base_url: str | None,
-        timeout: float,
+        timeout: float | httpx.Timeout,
         max_retries: int,
         options: _SharedOptions,
         transport: object,
@@ -91,19 +100,14 @@ class _Base:
         rate_limiter = options.get("rate_limiter", _UNSET)
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
-        if not api_key:
-            raise ValueError("api_key must be a non-empty string")
-        if api_key != api_key.strip() or not all(" " <= c <= "~" for c in api_key):
-            # It travels in a header: whitespace around it or a control or non-ASCII character
-            # would fail later with an error quoting the key. The key itself is never echoed.
-            raise ValueError(
-                "api_key must be printable ASCII without surrounding whitespace "
-                "(check for a trailing newline)"
-            )
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-        if timeout <= 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        api_key = _validation.api_key(api_key)
+        max_retries = _validation.max_retries(max_retries)
+        self._phases = _validation.timeout(timeout)
+        self._attempt_limit = _validation.attempt_limit(self._phases)
+        """No attempt (connect, send, the whole body) lasts longer than this, in seconds."""
+        self._max_response_bytes = _validation.max_response_bytes(
+            options.get("max_response_bytes", _validation.DEFAULT_MAX_RESPONSE_BYTES)
+        )
         self.provider = provider.key
         self.base_url = base_url or provider.origin
         self.timeout = timeout
@@ -139,7 +143,7 @@ class _Base:
             token=credentials.token,
             prefix=credentials.prefix,
             auth_header_name=credentials.header,
-            timeout=httpx.Timeout(timeout),
+            timeout=self._phases,
             raise_on_unexpected_status=False,
             httpx_args=httpx_args,
         )
@@ -174,11 +178,24 @@ class _Base:
             raise _flows.DeadlineReached
         return wait
 
+    def _time_left(self, send: Send) -> float:
+        """How long this attempt may take: the client's timeout, cut to the flow's deadline."""
+        left = self._attempt_limit
+        if send.deadline is not None:
+            left = min(left, send.deadline - self._clock())
+            if left <= 0:
+                raise _flows.DeadlineReached
+        return left
+
     def _history_flow(
         self, by: str, key: str, count: int, before: datetime | None
     ) -> Flow[list[StatusReport]]:
         return _flows.history_page(
-            self._ctx, by, self._history_key(by, key), _validation.page_count(count), before
+            self._ctx,
+            by,
+            self._history_key(by, key),
+            _validation.page_count(count),
+            _validation.before(before),
         )
 
     def _history_walk(
@@ -189,7 +206,7 @@ class _Base:
             by,
             self._history_key(by, key),
             page_size=_validation.page_count(page_size, name="page_size"),
-            before=before,
+            before=_validation.before(before),
             limit=_validation.positive_limit(limit),
         )
 
@@ -212,10 +229,11 @@ class StatusClient(_Base):
         *,
         api_key: str,
         base_url: str | None = None,
-        timeout: float = 10.0,
+        timeout: float | httpx.Timeout = 10.0,
         max_retries: int = 2,
         **options: Unpack[ClientOptions],
     ) -> None:
+        _validation.known_options(options, ClientOptions.__optional_keys__, "connect")
         super().__init__(
             provider,
             api_key=api_key,
@@ -223,10 +241,12 @@ class StatusClient(_Base):
             timeout=timeout,
             max_retries=max_retries,
             options=options,
-            transport=options.get("transport"),
+            # The default transport's sockets are cut to each attempt's deadline.
+            transport=options.get("transport") or _attempt.DeadlineTransport(),
         )
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self.api.get_httpx_client()
+        self._http.cookies = _no_cookies()
 
     # Drivers: perform the effects a flow yields, by blocking.
     def _perform(self, effect: Send | Sleep) -> Any:
@@ -236,8 +256,13 @@ class StatusClient(_Base):
         wait = self._slot_wait(effect)
         if wait > 0:
             self._sleep(wait)
-        request = _joined(effect.request, self._http.base_url)
-        return self._http.send(self._signed(self._http.build_request(**request)))
+        left = self._time_left(effect)
+        request = _attempt.build(
+            self._http, _joined(effect.request, self._http.base_url), self._phases, left
+        )
+        return _attempt.send(
+            self._http, self._signed(request), left=left, cap=self._max_response_bytes
+        )
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""
@@ -255,7 +280,7 @@ class StatusClient(_Base):
                 continue
             try:
                 value = self._perform(effect)
-            except (httpx.RequestError, _flows.DeadlineReached) as exc:
+            except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
 
     def _run(self, flow: Flow[T]) -> T:
@@ -291,7 +316,10 @@ class StatusClient(_Base):
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen."""
         flow = _flows.wait_for_final(
-            self._ctx, self._message_id(message_id), timeout=timeout, on_update=on_update
+            self._ctx,
+            self._message_id(message_id),
+            timeout=_validation.wait_timeout(timeout),
+            on_update=on_update,
         )
         return self._run(flow)
 
@@ -352,10 +380,11 @@ class AsyncStatusClient(_Base):
         *,
         api_key: str,
         base_url: str | None = None,
-        timeout: float = 10.0,
+        timeout: float | httpx.Timeout = 10.0,
         max_retries: int = 2,
         **options: Unpack[AsyncClientOptions],
     ) -> None:
+        _validation.known_options(options, AsyncClientOptions.__optional_keys__, "connect_async")
         super().__init__(
             provider,
             api_key=api_key,
@@ -375,18 +404,18 @@ class AsyncStatusClient(_Base):
 
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self.api.get_async_httpx_client()
+        self._http.cookies = _no_cookies()
         # httpcore walks its whole pool on every request, so one pool of 16 connections costs
         # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
         # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
+        # Every request is built by `api`'s client (base URL, headers, key, timeouts): the
+        # others only lend their connections, so there is one configuration, not copies.
         shards = -(-concurrency // CONNECTIONS_PER_POOL)
         self._pool = [self._http] + [
             httpx.AsyncClient(
-                base_url=self._http.base_url,
-                headers=self._http.headers,
-                timeout=self._http.timeout,
-                follow_redirects=self._http.follow_redirects,
                 transport=options.get("transport"),
                 limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
+                cookies=_no_cookies(),
             )
             for _ in range(shards - 1)
         ]
@@ -399,9 +428,14 @@ class AsyncStatusClient(_Base):
         wait = self._slot_wait(effect)
         if wait > 0:
             await self._sleep(wait)
+        left = self._time_left(effect)
+        request = _attempt.build(
+            self._http, _joined(effect.request, self._http.base_url), self._phases, left
+        )
         http = self._pool[next(self._turn) % len(self._pool)]
-        request = _joined(effect.request, http.base_url)
-        return await http.send(self._signed(http.build_request(**request)))
+        return await _attempt.send_async(
+            http, self._signed(request), left=left, cap=self._max_response_bytes
+        )
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         value: Any = None
@@ -417,7 +451,7 @@ class AsyncStatusClient(_Base):
                 continue
             try:
                 value = await self._perform(effect)
-            except (httpx.RequestError, _flows.DeadlineReached) as exc:
+            except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
 
     async def _run(self, flow: Flow[T]) -> T:
@@ -434,7 +468,7 @@ class AsyncStatusClient(_Base):
                 raise AssertionError("a flow that returns a value emitted a report")
             try:
                 value = await self._perform(effect)
-            except (httpx.RequestError, _flows.DeadlineReached) as exc:
+            except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
 
     async def get_status(self, message_id: str) -> StatusReport:
@@ -463,8 +497,13 @@ class AsyncStatusClient(_Base):
         except BaseException:
             for task in workers:
                 task.cancel()
+            # Let the cancelled workers finish (closing their responses) before raising.
+            await asyncio.gather(*workers, return_exceptions=True)
             raise
-        return [r for r in results if r is not None]
+        missing = [ids[i] for i, report in enumerate(results) if report is None]
+        if missing:  # every worker ended normally, so every id must have its report
+            raise AssertionError(f"get_statuses lost the results of {len(missing)} id(s)")
+        return cast(list[StatusReport], results)
 
     async def wait_for_final(
         self,
@@ -474,7 +513,10 @@ class AsyncStatusClient(_Base):
         on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
         flow = _flows.wait_for_final(
-            self._ctx, self._message_id(message_id), timeout=timeout, on_update=on_update
+            self._ctx,
+            self._message_id(message_id),
+            timeout=_validation.wait_timeout(timeout),
+            on_update=on_update,
         )
         return await self._run(flow)
 
@@ -532,7 +574,7 @@ def connect(
     *,
     api_key: str,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> HistoryClient: ...
@@ -542,7 +584,7 @@ def connect(
     *,
     api_key: str,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient: ...
@@ -551,7 +593,7 @@ def connect(
     *,
     api_key: str,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient:
@@ -579,7 +621,7 @@ def connect_async(
     *,
     api_key: str,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncHistoryClient: ...
@@ -589,7 +631,7 @@ def connect_async(
     *,
     api_key: str,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient: ...
@@ -598,7 +640,7 @@ def connect_async(
     *,
     api_key: str,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient:
