@@ -63,9 +63,12 @@ class AsyncClientOptions(_SharedOptions, total=False):
 _UNSET: Any = object()
 
 
-def _no_cookies() -> httpx.Cookies:
-    """A jar that keeps nothing: a server's cookies are never stored nor sent back."""
-    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: a server's cookies are never stored nor sent back.
+
+    (A `CookieJar`, not `httpx.Cookies`: httpx copies the latter into a default jar.)
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
