@@ -8,16 +8,20 @@ nothing depends on what happens to be installed on the machine.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import nox
+
+sys.path.insert(0, str(Path(__file__).parent / "scripts"))
+from _providers import provider_keys
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["drift", "lint", "lint_specs", "typecheck", "tests"]
 
 ROOT = Path(__file__).parent
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+PROVIDERS = provider_keys(ROOT)
 SPECS = [f"specs/{key}.yaml" for key in PROVIDERS]
 SPEC_LINT_TOOLS = ROOT / "tools" / "spec-lint"
 
