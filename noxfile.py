@@ -8,6 +8,7 @@ nothing depends on what happens to be installed on the machine.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -142,3 +143,29 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the floor; writes benchmarks/results.md."""
     _sync(session, "--group", "bench", compile_bytecode=True)
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+
+def _usage_error(message: str) -> None:
+    """Exit 2, as API.md's "Maintainer tools" promises for bad arguments (nox's own is 1)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+@nox.session
+def spec_diff(session: nox.Session) -> None:
+    """`nox -s spec_diff -- <key> [<git ref>]`: what changed in specs/<key>.yaml since the ref
+    (default HEAD), each change breaking/compatible, the proposed bump, a CHANGELOG draft."""
+    if not 1 <= len(session.posargs) <= 2 or session.posargs[0] not in PROVIDERS:
+        _usage_error(f"usage: nox -s spec_diff -- <{'|'.join(PROVIDERS)}> [<git ref>]")
+    ref = session.posargs[1] if len(session.posargs) == 2 else "HEAD"
+    known = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if known.returncode != 0:
+        _usage_error(f"not a git ref here: {ref!r}")
+    _sync(session)
+    session.run("python", "scripts/spec_diff.py", *session.posargs)
