@@ -1,7 +1,7 @@
 """Every task of the project, run the same way on a laptop and in CI.
 
-`nox` (no arguments) is the full check that `.ci/run` runs: drift, lint, lint_specs,
-typecheck, tests. Each session gets its own virtualenv synced by uv from `uv.lock`, so
+`nox` (no arguments) is the full check that `.ci/run` runs: drift, release_check, lint,
+lint_specs, typecheck, tests. Each session gets its own virtualenv synced by uv from `uv.lock`, so
 nothing depends on what happens to be installed on the machine.
 """
 
@@ -19,7 +19,7 @@ from _providers import provider_keys
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["drift", "lint", "lint_specs", "typecheck", "tests"]
+nox.options.sessions = ["drift", "release_check", "lint", "lint_specs", "typecheck", "tests"]
 
 ROOT = Path(__file__).parent
 PROVIDERS = provider_keys(ROOT)
@@ -145,7 +145,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 
-
 def _usage_error(message: str) -> None:
     """Exit 2, as API.md's "Maintainer tools" promises for bad arguments (nox's own is 1)."""
     print(f"error: {message}", file=sys.stderr)
@@ -169,3 +168,30 @@ def spec_diff(session: nox.Session) -> None:
         _usage_error(f"not a git ref here: {ref!r}")
     _sync(session)
     session.run("python", "scripts/spec_diff.py", *session.posargs)
+
+
+@nox.session
+def bump(session: nox.Session) -> None:
+    """`nox -s bump -- <key|sms-status> <major|minor|patch>`: the version in generator/<key>.yaml,
+    the exact pin in pyproject.toml's extra, the regenerated tree, uv.lock and a CHANGELOG.md
+    placeholder, together (docs/versioning.md)."""
+    if len(session.posargs) != 2:
+        _usage_error("usage: nox -s bump -- <key|sms-status> <major|minor|patch>")
+    _sync(session)
+    session.run("python", "scripts/versions.py", "bump", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def release_check(session: nox.Session) -> None:
+    """Versions agree (config, pin, generated tree, uv.lock); a released generated/<key>/ is
+    unchanged, and an unreleased version has a CHANGELOG.md entry (standard library only)."""
+    session.run(sys.executable, "scripts/versions.py", "check", external=True)
+
+
+@nox.session(venv_backend="none")
+def record_release(session: nox.Session) -> None:
+    """`nox -s record_release -- <key|sms-status>` at publish time: records the version and
+    the sha256 of what it was built from in releases.toml, for release_check."""
+    if len(session.posargs) != 1:
+        _usage_error("usage: nox -s record_release -- <key|sms-status>")
+    session.run(sys.executable, "scripts/versions.py", "record", *session.posargs, external=True)
