@@ -33,7 +33,9 @@ UMBRELLA = "sms-status"
 PARTS = ("major", "minor", "patch")
 # Left by tools next to generated code; never part of a distribution.
 IGNORED = {".ruff_cache", ".mypy_cache", ".pytest_cache", "__pycache__"}
-VERSION_LINE = re.compile(r'^package_version_override:\s*"?([0-9][^"\s]*)"?\s*$', re.MULTILINE)
+VERSION_LINE = re.compile(
+    r'^package_version_override:[ \t]*"?([0-9][^"\s]*)"?[ \t]*$', re.MULTILINE
+)
 PLACEHOLDER = "(describe the change"
 RUN = "python3 scripts/uv.py run --frozen nox -s"
 
@@ -181,7 +183,8 @@ def check(repo: Repo) -> list[str]:
         if entry is None or PLACEHOLDER in entry:
             problems.append(
                 f"{name} {version} (unreleased) has no entry in CHANGELOG.md; fix: add "
-                f"`- {name} {version}: <what changed>` under ## [Unreleased]"
+                f"`- {name} {version}: <what changed>` under ## [Unreleased] (replacing the "
+                "placeholder `nox -s bump` leaves)"
             )
     return problems
 

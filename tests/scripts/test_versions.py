@@ -63,6 +63,8 @@ def test_bump_moves_config_pin_and_changelog_and_the_umbrella_follows(repo: Repo
     assert bump(repo, "seven", "minor", regenerate=False, lock=False) == "0.2.0"
 
     assert repo.client_version("seven") == "0.2.0"
+    config = (repo.root / "generator" / "seven.yaml").read_text()
+    assert config.endswith('package_version_override: "0.2.0"\n')
     assert repo.pins()["seven"] == "0.2.0"
     assert repo.pins()["namirial"] == "0.1.0"  # per distribution: the others stay
     assert repo.umbrella_version() == "0.1.1"  # its released pins moved
@@ -105,7 +107,8 @@ def test_an_unreleased_version_needs_a_changelog_entry(repo: Repo) -> None:
     changelog.write_text(changelog.read_text().replace("sms-status-lisoloo 0.1.0", "lisoloo"))
     assert check(repo) == [
         "sms-status-lisoloo 0.1.0 (unreleased) has no entry in CHANGELOG.md; fix: add "
-        "`- sms-status-lisoloo 0.1.0: <what changed>` under ## [Unreleased]"
+        "`- sms-status-lisoloo 0.1.0: <what changed>` under ## [Unreleased] (replacing the "
+        "placeholder `nox -s bump` leaves)"
     ]
 
 
