@@ -82,6 +82,12 @@ def _sms_sandbox_servers() -> Iterator[_Servers]:
 @pytest.fixture
 def sandbox_clock() -> FakeClock:
     """A fresh FakeClock (2026-02-13T10:30:00Z); the sandbox fixtures of the test run on it."""
+    from sms_status.testing import require_testing_extra
+
+    try:
+        require_testing_extra()
+    except ModuleNotFoundError as missing:  # one line that says what to install, no traceback
+        pytest.fail(str(missing), pytrace=False)
     from sms_status.testing._core import FakeClock
 
     return FakeClock()
