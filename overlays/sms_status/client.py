@@ -16,7 +16,7 @@ from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, cast, overloa
 
 import httpx
 
-from sms_status import _attempt, _flows, _validation
+from sms_status import _attempt, _environment, _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import load_provider
@@ -572,7 +572,7 @@ class AsyncHistoryClient(AsyncStatusClient):
 def connect(
     provider: Literal["namirial"],
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -582,7 +582,7 @@ def connect(
 def connect(
     provider: str,
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -591,7 +591,7 @@ def connect(
 def connect(
     provider: str,
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -599,16 +599,18 @@ def connect(
 ) -> StatusClient:
     """A blocking client for `provider` (a key such as "telecom23").
 
-    `base_url` is an origin, optionally with a proxy prefix; None means the provider's
-    production origin. Unknown keys raise ValueError; a provider whose extra is not installed
-    raises MissingProviderError with the install command.
+    `api_key` None reads `SMS_STATUS_<KEY>_API_KEY` (ValueError if that is unset too).
+    `base_url` is an origin, optionally with a proxy prefix; None reads
+    `SMS_STATUS_<KEY>_BASE_URL`, and without it means the provider's production origin.
+    Unknown keys raise ValueError; a provider whose extra is not installed raises
+    MissingProviderError with the install command.
     """
     definition = load_provider(provider)
     cls = HistoryClient if definition.history is not None else StatusClient
     return cls(
         definition,
-        api_key=api_key,
-        base_url=base_url,
+        api_key=_environment.api_key(provider, api_key),
+        base_url=_environment.base_url(provider, base_url),
         timeout=timeout,
         max_retries=max_retries,
         **options,
@@ -619,7 +621,7 @@ def connect(
 def connect_async(
     provider: Literal["namirial"],
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -629,7 +631,7 @@ def connect_async(
 def connect_async(
     provider: str,
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -638,7 +640,7 @@ def connect_async(
 def connect_async(
     provider: str,
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -649,8 +651,8 @@ def connect_async(
     cls = AsyncHistoryClient if definition.history is not None else AsyncStatusClient
     return cls(
         definition,
-        api_key=api_key,
-        base_url=base_url,
+        api_key=_environment.api_key(provider, api_key),
+        base_url=_environment.base_url(provider, base_url),
         timeout=timeout,
         max_retries=max_retries,
         **options,
