@@ -6,12 +6,13 @@ awaiting — so retries, pacing, polling, batching and paging behave identically
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, overload
+from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, cast, overload
 
 import httpx
 
@@ -19,7 +20,7 @@ from sms_status import _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import load_provider
-from sms_status.pacing import RateLimiter, TokenBucket, Unlimited
+from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
 T = TypeVar("T")
@@ -31,8 +32,6 @@ CONNECTIONS_PER_POOL = 4
 
 
 class _SharedOptions(TypedDict, total=False):
-    rate_limiter: RateLimiter | None
-    """Replaces the provider's default limiter; `None` turns pacing off."""
     on_retry: Callable[[RetryEvent], None]
     retry_after_cap: float
     signing_secret: str
@@ -46,6 +45,8 @@ class ClientOptions(_SharedOptions, total=False):
     transport: httpx.BaseTransport
     """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
     sleep: Callable[[float], None]
+    rate_limiter: RateLimiter | None
+    """Replaces the provider's default limiter; `None` turns pacing off."""
 
 
 class AsyncClientOptions(_SharedOptions, total=False):
@@ -54,6 +55,9 @@ class AsyncClientOptions(_SharedOptions, total=False):
     concurrency: int
     transport: httpx.AsyncBaseTransport
     sleep: Callable[[float], Awaitable[None]]
+    rate_limiter: RateLimiter | AsyncRateLimiter | None
+    """Replaces the provider's default limiter (one whose `reserve()` is awaited, too);
+    `None` turns pacing off."""
 
 
 _UNSET: Any = object()
@@ -87,8 +91,8 @@ class _Base:
         max_retries: int,
         options: _SharedOptions,
         transport: object,
+        rate_limiter: RateLimiter | AsyncRateLimiter | None,
     ) -> None:
-        rate_limiter = options.get("rate_limiter", _UNSET)
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
         if not api_key:
@@ -113,7 +117,7 @@ class _Base:
                 if provider.rate_limit is not None
                 else Unlimited()
             )
-        self.rate_limiter: RateLimiter = rate_limiter or Unlimited()
+        self.rate_limiter: RateLimiter | AsyncRateLimiter = rate_limiter or Unlimited()
         self._provider = provider
         self._separator = provider.batch.separator if provider.batch is not None else None
         self._clock = clock
@@ -167,9 +171,8 @@ class _Base:
     def _message_id(self, value: str) -> str:
         return _validation.message_id(value, separator=self._separator)
 
-    def _slot_wait(self, send: Send) -> float:
-        """Book a request slot; how long to wait for it (DeadlineReached if past the deadline)."""
-        wait = self.rate_limiter.reserve()
+    def _slot_wait(self, send: Send, wait: float) -> float:
+        """How long to wait for a booked slot (DeadlineReached if past the deadline)."""
         if send.deadline is not None and self._clock() + wait > send.deadline:
             raise _flows.DeadlineReached
         return wait
@@ -224,7 +227,11 @@ class StatusClient(_Base):
             max_retries=max_retries,
             options=options,
             transport=options.get("transport"),
+            rate_limiter=options.get("rate_limiter", _UNSET),
         )
+        if inspect.iscoroutinefunction(self.rate_limiter.reserve):
+            raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
+        self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self.api.get_httpx_client()
 
@@ -233,7 +240,7 @@ class StatusClient(_Base):
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
-        wait = self._slot_wait(effect)
+        wait = self._slot_wait(effect, self._limiter.reserve())
         if wait > 0:
             self._sleep(wait)
         request = _joined(effect.request, self._http.base_url)
@@ -364,6 +371,7 @@ class AsyncStatusClient(_Base):
             max_retries=max_retries,
             options=options,
             transport=options.get("transport"),
+            rate_limiter=options.get("rate_limiter", _UNSET),
         )
         concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
         if concurrency < 1:
@@ -396,7 +404,8 @@ class AsyncStatusClient(_Base):
         if isinstance(effect, Sleep):
             await self._sleep(effect.seconds)
             return None
-        wait = self._slot_wait(effect)
+        booked = self.rate_limiter.reserve()  # a float, or an awaitable one (AsyncRateLimiter)
+        wait = self._slot_wait(effect, booked if isinstance(booked, float | int) else await booked)
         if wait > 0:
             await self._sleep(wait)
         http = self._pool[next(self._turn) % len(self._pool)]
