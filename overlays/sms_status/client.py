@@ -20,6 +20,7 @@ from sms_status import _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import load_provider
+from sms_status._transports import HttpBackend, async_transport
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
@@ -54,6 +55,10 @@ class AsyncClientOptions(_SharedOptions, total=False):
 
     concurrency: int
     transport: httpx.AsyncBaseTransport
+    """Wins over `http_backend`."""
+    http_backend: HttpBackend
+    """"aiohttp" (the default with `sms-status[fast]` installed) or "httpx"; the environment
+    variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transports)."""
     sleep: Callable[[float], Awaitable[None]]
     rate_limiter: RateLimiter | AsyncRateLimiter | None
     """Replaces the provider's default limiter (one whose `reserve()` is awaited, too);
@@ -363,6 +368,7 @@ class AsyncStatusClient(_Base):
         max_retries: int = 2,
         **options: Unpack[AsyncClientOptions],
     ) -> None:
+        transport = options.get("transport") or async_transport(options.get("http_backend"))
         super().__init__(
             provider,
             api_key=api_key,
@@ -370,7 +376,7 @@ class AsyncStatusClient(_Base):
             timeout=timeout,
             max_retries=max_retries,
             options=options,
-            transport=options.get("transport"),
+            transport=transport,
             rate_limiter=options.get("rate_limiter", _UNSET),
         )
         concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
@@ -393,7 +399,7 @@ class AsyncStatusClient(_Base):
                 headers=self._http.headers,
                 timeout=self._http.timeout,
                 follow_redirects=self._http.follow_redirects,
-                transport=options.get("transport"),
+                transport=transport,
                 limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
             )
             for _ in range(shards - 1)
