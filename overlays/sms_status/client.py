@@ -6,6 +6,7 @@ awaiting — so retries, pacing, polling, batching and paging behave identically
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import threading
 import time
@@ -16,11 +17,12 @@ from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, cast, overloa
 
 import httpx
 
-from sms_status import _attempt, _flows, _validation
+from sms_status import _attempt, _environment, _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import load_provider
-from sms_status.pacing import RateLimiter, TokenBucket, Unlimited
+from sms_status._transports import HttpBackend, async_transport
+from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
 T = TypeVar("T")
@@ -32,8 +34,6 @@ CONNECTIONS_PER_POOL = 4
 
 
 class _SharedOptions(TypedDict, total=False):
-    rate_limiter: RateLimiter | None
-    """Replaces the provider's default limiter; `None` turns pacing off."""
     on_retry: Callable[[RetryEvent], None]
     retry_after_cap: float
     signing_secret: str
@@ -50,6 +50,8 @@ class ClientOptions(_SharedOptions, total=False):
     transport: httpx.BaseTransport
     """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
     sleep: Callable[[float], None]
+    rate_limiter: RateLimiter | None
+    """Replaces the provider's default limiter; `None` turns pacing off."""
 
 
 class AsyncClientOptions(_SharedOptions, total=False):
@@ -57,7 +59,14 @@ class AsyncClientOptions(_SharedOptions, total=False):
 
     concurrency: int
     transport: httpx.AsyncBaseTransport
+    """Wins over `http_backend`."""
+    http_backend: HttpBackend
+    """"aiohttp" (the default with `sms-status[fast]` installed) or "httpx"; the environment
+    variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transports)."""
     sleep: Callable[[float], Awaitable[None]]
+    rate_limiter: RateLimiter | AsyncRateLimiter | None
+    """Replaces the provider's default limiter (one whose `reserve()` is awaited, too);
+    `None` turns pacing off."""
 
 
 _UNSET: Any = object()
@@ -99,8 +108,8 @@ class _Base:
         max_retries: int,
         options: _SharedOptions,
         transport: object,
+        rate_limiter: RateLimiter | AsyncRateLimiter | None,
     ) -> None:
-        rate_limiter = options.get("rate_limiter", _UNSET)
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
         api_key = _validation.api_key(api_key)
@@ -120,7 +129,7 @@ class _Base:
                 if provider.rate_limit is not None
                 else Unlimited()
             )
-        self.rate_limiter: RateLimiter = rate_limiter or Unlimited()
+        self.rate_limiter: RateLimiter | AsyncRateLimiter = rate_limiter or Unlimited()
         self._provider = provider
         self._separator = provider.batch.separator if provider.batch is not None else None
         self._clock = clock
@@ -174,9 +183,8 @@ class _Base:
     def _message_id(self, value: str) -> str:
         return _validation.message_id(value, separator=self._separator)
 
-    def _slot_wait(self, send: Send) -> float:
-        """Book a request slot; how long to wait for it (DeadlineReached if past the deadline)."""
-        wait = self.rate_limiter.reserve()
+    def _slot_wait(self, send: Send, wait: float) -> float:
+        """How long to wait for a booked slot (DeadlineReached if past the deadline)."""
         if send.deadline is not None and self._clock() + wait > send.deadline:
             raise _flows.DeadlineReached
         return wait
@@ -246,7 +254,11 @@ class StatusClient(_Base):
             options=options,
             # The default transport's sockets are cut to each attempt's deadline.
             transport=options.get("transport") or _attempt.DeadlineTransport(),
+            rate_limiter=options.get("rate_limiter", _UNSET),
         )
+        if inspect.iscoroutinefunction(self.rate_limiter.reserve):
+            raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
+        self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self.api.get_httpx_client()
         self._http.cookies = _no_cookies()
@@ -256,7 +268,7 @@ class StatusClient(_Base):
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
-        wait = self._slot_wait(effect)
+        wait = self._slot_wait(effect, self._limiter.reserve())
         if wait > 0:
             self._sleep(wait)
         left = self._time_left(effect)
@@ -388,6 +400,7 @@ class AsyncStatusClient(_Base):
         **options: Unpack[AsyncClientOptions],
     ) -> None:
         _validation.known_options(options, AsyncClientOptions.__optional_keys__, "connect_async")
+        transport = options.get("transport") or async_transport(options.get("http_backend"))
         super().__init__(
             provider,
             api_key=api_key,
@@ -395,7 +408,8 @@ class AsyncStatusClient(_Base):
             timeout=timeout,
             max_retries=max_retries,
             options=options,
-            transport=options.get("transport"),
+            transport=transport,
+            rate_limiter=options.get("rate_limiter", _UNSET),
         )
         concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
         if concurrency < 1:
@@ -416,7 +430,7 @@ class AsyncStatusClient(_Base):
         shards = -(-concurrency // CONNECTIONS_PER_POOL)
         self._pool = [self._http] + [
             httpx.AsyncClient(
-                transport=options.get("transport"),
+                transport=transport,
                 limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
                 cookies=_no_cookies(),
             )
@@ -428,7 +442,8 @@ class AsyncStatusClient(_Base):
         if isinstance(effect, Sleep):
             await self._sleep(effect.seconds)
             return None
-        wait = self._slot_wait(effect)
+        booked = self.rate_limiter.reserve()  # a float, or an awaitable one (AsyncRateLimiter)
+        wait = self._slot_wait(effect, booked if isinstance(booked, float | int) else await booked)
         if wait > 0:
             await self._sleep(wait)
         left = self._time_left(effect)
@@ -575,7 +590,7 @@ class AsyncHistoryClient(AsyncStatusClient):
 def connect(
     provider: Literal["namirial"],
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -585,7 +600,7 @@ def connect(
 def connect(
     provider: str,
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -594,7 +609,7 @@ def connect(
 def connect(
     provider: str,
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -602,16 +617,18 @@ def connect(
 ) -> StatusClient:
     """A blocking client for `provider` (a key such as "telecom23").
 
-    `base_url` is an origin, optionally with a proxy prefix; None means the provider's
-    production origin. Unknown keys raise ValueError; a provider whose extra is not installed
-    raises MissingProviderError with the install command.
+    `api_key` None reads `SMS_STATUS_<KEY>_API_KEY` (ValueError if that is unset too).
+    `base_url` is an origin, optionally with a proxy prefix; None reads
+    `SMS_STATUS_<KEY>_BASE_URL`, and without it means the provider's production origin.
+    Unknown keys raise ValueError; a provider whose extra is not installed raises
+    MissingProviderError with the install command.
     """
     definition = load_provider(provider)
     cls = HistoryClient if definition.history is not None else StatusClient
     return cls(
         definition,
-        api_key=api_key,
-        base_url=base_url,
+        api_key=_environment.api_key(provider, api_key),
+        base_url=_environment.base_url(provider, base_url),
         timeout=timeout,
         max_retries=max_retries,
         **options,
@@ -622,7 +639,7 @@ def connect(
 def connect_async(
     provider: Literal["namirial"],
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -632,7 +649,7 @@ def connect_async(
 def connect_async(
     provider: str,
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -641,7 +658,7 @@ def connect_async(
 def connect_async(
     provider: str,
     *,
-    api_key: str,
+    api_key: str | None = None,
     base_url: str | None = None,
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
@@ -652,8 +669,8 @@ def connect_async(
     cls = AsyncHistoryClient if definition.history is not None else AsyncStatusClient
     return cls(
         definition,
-        api_key=api_key,
-        base_url=base_url,
+        api_key=_environment.api_key(provider, api_key),
+        base_url=_environment.base_url(provider, base_url),
         timeout=timeout,
         max_retries=max_retries,
         **options,

@@ -8,6 +8,10 @@
     │   └── ServerError          5xx and any other unexpected status
     ├── MalformedResponseError   the body does not fit the spec (HTML, truncated JSON, wrong types)
     ├── TransportError           connection failure, timeout
+    ├── InvalidWebhookError      a pushed delivery report that must not be trusted or read
+    │   ├── WebhookSignatureError  missing/invalid signature or credentials, stale timestamp
+    │   │   └── WebhookReplayError   the same signed delivery seen again
+    │   └── MalformedWebhookError  authentic, but the body does not fit the documented payload
     └── MissingProviderError     (also an ImportError) the provider's extra is not installed
 
 No message, repr or attribute of these ever holds the API key: every string is scrubbed
@@ -170,6 +174,46 @@ class TransportError(SmsStatusError):
         return f"{self.provider}: {self.message}"
 
 
+def _rebuild_webhook_error(
+    cls: type[InvalidWebhookError], message: str, provider: str
+) -> InvalidWebhookError:
+    return cls(message, provider=provider)
+
+
+class InvalidWebhookError(SmsStatusError):
+    """A pushed delivery report (`sms_status.webhooks`) that must not be trusted or read.
+
+    The message says what was wrong, never with the secret or the credentials presented.
+    """
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+
+    def __str__(self) -> str:
+        return f"{self.provider} webhook: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r}, message={self.message!r})"
+
+    def __reduce__(self) -> tuple[object, tuple[type[InvalidWebhookError], str, str]]:
+        # Keyword-only __init__: pickle and deepcopy need the rebuild spelt out.
+        return (_rebuild_webhook_error, (type(self), self.message, self.provider))
+
+
+class WebhookSignatureError(InvalidWebhookError):
+    """Missing or invalid signature or credentials, or a timestamp outside the tolerance."""
+
+
+class WebhookReplayError(WebhookSignatureError):
+    """The same signed delivery was seen before (by the replay guard given to `parse`)."""
+
+
+class MalformedWebhookError(InvalidWebhookError):
+    """Authentic, but the body does not fit the provider's documented payload."""
+
+
 class MissingProviderError(SmsStatusError, ImportError):
     """The provider's generated client is not installed; the message says how to install it."""
 
@@ -189,11 +233,15 @@ __all__ = [
     "BODY_EXCERPT_LIMIT",
     "ApiError",
     "AuthenticationError",
+    "InvalidWebhookError",
     "MalformedResponseError",
+    "MalformedWebhookError",
     "MissingProviderError",
     "NotFoundError",
     "RateLimitError",
     "ServerError",
     "SmsStatusError",
     "TransportError",
+    "WebhookReplayError",
+    "WebhookSignatureError",
 ]
