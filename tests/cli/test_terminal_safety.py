@@ -89,10 +89,21 @@ def test_an_error_description_and_code_are_escaped_in_the_error_line(telecom23_s
     )
     code, out, err = invoke("status", *common(telecom23_sandbox), "m1")
     assert code == 1
+    assert err == ""
+    assert len(out.splitlines()) == 1
+    assert_terminal_safe(out)
+    assert "NOT\\x1b[2JFOUND" in out
+    assert "\\x1b]0;owned\\x07" in out
+
+    # The same description as a whole-command error line (a refused key).
+    telecom23_sandbox.inject_fault(
+        "error", status=401, code="INVALID_API_KEY", fields={"description": HOSTILE}
+    )
+    code, out, err = invoke("status", *common(telecom23_sandbox), "m1")
+    assert code == 4
     assert out == ""
     assert len(err.splitlines()) == 1
     assert_terminal_safe(err)
-    assert "NOT\\x1b[2JFOUND" in err
     assert "\\x1b]0;owned\\x07" in err
 
 
@@ -140,7 +151,7 @@ def test_an_unexpected_failure_is_one_line_and_its_traceback_only_with_debug(
 
     monkeypatch.setattr(client_module.StatusClient, "get_statuses", broken)
     code, _, err = invoke("status", *common(telecom23_sandbox), "m1", "m2")
-    assert code != 0
+    assert code == 70
     assert err.splitlines() == [
         "error: unexpected RuntimeError: a bug\\x1b[2J (run with --debug and report it)"
     ]

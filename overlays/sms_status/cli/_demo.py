@@ -18,7 +18,7 @@ import attrs
 import click
 
 from sms_status._registry import PROVIDERS
-from sms_status.cli import _render, _watch
+from sms_status.cli import _exit, _render, _watch
 
 if TYPE_CHECKING:
     from sms_status._flows import RetryEvent
@@ -141,22 +141,22 @@ def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
 
         _heading("5. watch: three OTPs until final (provider cadence, fast clock)")
         box = boxes["telecom23"]
-        code = _watch.run(
+        watched = _watch.run(
             "telecom23",
             box.api_key,
             box.base_url,
             WATCHED,
             timeout=None,
-            clock=clock.monotonic,
-            sleep=clock.async_sleep,
+            clock=clock,
             interactive=interactive,
         )
+        code = _exit.for_watch(watched)
         record(
             "watch",
             "telecom23",
             f"exit {code}: 2 delivered, 1 undelivered",
             box,
-            code == _watch.EXIT_FAILED,
+            code == _exit.FAILED,
         )
 
     _summary(steps, time.monotonic() - started)

@@ -1,6 +1,8 @@
 """`sms-status watch`: poll many messages on the provider's cadence until all are final.
 
-A live table with a progress bar on a terminal; one plain line per change otherwise.
+A live table with a progress bar on a terminal; one plain line per change otherwise. Each id
+is watched on its own: an unknown id or a failing lookup is reported on its line while the
+others go on, as `status` does.
 """
 
 from __future__ import annotations
@@ -8,18 +10,31 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 import click
 
-from sms_status.cli import _render
+from sms_status.cli import _exit, _render
 
 if TYPE_CHECKING:
     from sms_status.report import StatusReport
 
-EXIT_DELIVERED, EXIT_FAILED, EXIT_TIMEOUT = 0, 1, 2
+EXIT_DELIVERED, EXIT_FAILED, EXIT_TIMEOUT = _exit.OK, _exit.FAILED, _exit.TIMEOUT
+
+LAST_ANSWER_GRACE = 1.0
+"""Real seconds the poll made at the deadline may take to answer: past `--timeout` plus this,
+the watch ends whatever is still in flight."""
+
+
+@runtime_checkable
+class WatchClock(Protocol):
+    """The time a watch runs on: `FastClock`, or a test's `sms_status.testing.FakeClock`."""
+
+    def monotonic(self) -> float: ...
+
+    async def async_sleep(self, seconds: float) -> None: ...
 
 
 @attrs.frozen
@@ -37,14 +52,13 @@ class FastClock:
     async def async_sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds / self.speed)
 
+    def real_seconds(self, seconds: float) -> float:
+        return seconds / self.speed
+
 
 def exit_code(reports: list[StatusReport]) -> int:
     """0 when all delivered, 1 when any final failure, 2 when some are still in flight."""
-    if any(r.is_final and not r.is_delivered for r in reports):
-        return EXIT_FAILED
-    if any(not r.is_final for r in reports):
-        return EXIT_TIMEOUT
-    return EXIT_DELIVERED
+    return _exit.for_watch(reports)
 
 
 def run(
@@ -54,12 +68,14 @@ def run(
     message_ids: list[str],
     *,
     timeout: float | None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: WatchClock,
     interactive: bool | None = None,
-) -> int:
+) -> list[StatusReport]:
+    """Watch every id until final or `timeout`; the last report of each id, in input order
+    (duplicates once), an id that could not be looked up with its `error` set."""
     tty = sys.stdout.isatty() if interactive is None else interactive
-    return asyncio.run(_watch(provider, api_key, base_url, message_ids, timeout, clock, sleep, tty))
+    ids = list(dict.fromkeys(message_ids))
+    return asyncio.run(_watch(provider, api_key, base_url, ids, timeout, clock, tty))
 
 
 async def _watch(
@@ -68,44 +84,66 @@ async def _watch(
     base_url: str | None,
     message_ids: list[str],
     timeout: float | None,
-    clock: Callable[[], float],
-    sleep: Callable[[float], Awaitable[None]],
+    clock: WatchClock,
     tty: bool,
-) -> int:
+) -> list[StatusReport]:
     import sms_status
+    from sms_status import errors
 
     latest: dict[str, StatusReport] = {}
-    started = clock()
-    live = _Live(message_ids, started, clock) if tty else None
+    started = clock.monotonic()
+    live = _Live(message_ids, started, clock.monotonic) if tty else None
 
     def on_update(report: StatusReport) -> None:
         latest[report.message_id] = report
         if live is not None:
             live.update(latest)
         else:
-            elapsed = clock() - started
+            elapsed = clock.monotonic() - started
             click.echo(f"[{elapsed:7.1f}s] {_render.line(report)}")
 
+    # On real time, a request in flight at the deadline is cut (the SDK's own timeout is per
+    # request); on a test's fake clock, sleeping is instant and nothing needs cutting.
+    budget = (
+        clock.real_seconds(timeout) + LAST_ANSWER_GRACE
+        if timeout is not None and isinstance(clock, FastClock)
+        else None
+    )
+
+    async def watch_one(message_id: str) -> StatusReport:
+        try:
+            async with asyncio.timeout(budget):
+                return await client.wait_for_final(message_id, timeout=timeout, on_update=on_update)
+        except TimeoutError:
+            if message_id in latest:
+                return latest[message_id]
+            error: errors.SmsStatusError = errors.TransportError(
+                f"no answer within --timeout {timeout:g} s", provider=provider
+            )
+        except errors.SmsStatusError as exc:
+            error = exc
+        report = _render.failed(provider, message_id, error)
+        on_update(report)
+        return report
+
     client = sms_status.connect_async(
-        provider, api_key=api_key, base_url=base_url, clock=clock, sleep=sleep
+        provider, api_key=api_key, base_url=base_url, clock=clock.monotonic, sleep=clock.async_sleep
     )
     async with client:
         if live is not None:
             live.start()
         try:
-            finals = await asyncio.gather(
-                *(
-                    client.wait_for_final(i, timeout=timeout, on_update=on_update)
-                    for i in dict.fromkeys(message_ids)
-                )
-            )
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(watch_one(i)) for i in message_ids]
+        except BaseExceptionGroup as failures:  # an invalid id (ValueError) or a bug
+            raise failures.exceptions[0] from None
         finally:
             if live is not None:
                 live.stop()
-    reports = list(finals)
+    reports = [task.result() for task in tasks]
     done = sum(r.is_final for r in reports)
-    click.echo(f"{done}/{len(reports)} final after {clock() - started:.1f}s")
-    return exit_code(reports)
+    click.echo(f"{done}/{len(reports)} final after {clock.monotonic() - started:.1f}s")
+    return reports
 
 
 class _Live:
