@@ -6,6 +6,7 @@ the command says what to install instead of dying with a ModuleNotFoundError.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 CLI_EXTRA_MISSING = 'sms-status needs the cli extra: pip install "sms-status[cli]"'
@@ -15,8 +16,8 @@ EXIT_USAGE = 3
 
 def main() -> None:
     try:
-        import click  # noqa: F401
-        import rich  # noqa: F401
+        for module in ("click", "rich"):
+            importlib.import_module(module)
     except ImportError:
         print(CLI_EXTRA_MISSING, file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
