@@ -19,6 +19,7 @@ import click
 from sms_status.cli import _exit, _render
 
 if TYPE_CHECKING:
+    from sms_status.client import AsyncStatusClient
     from sms_status.report import StatusReport
 
 EXIT_DELIVERED, EXIT_FAILED, EXIT_TIMEOUT = _exit.OK, _exit.FAILED, _exit.TIMEOUT
@@ -73,77 +74,117 @@ def run(
 ) -> list[StatusReport]:
     """Watch every id until final or `timeout`; the last report of each id, in input order
     (duplicates once), an id that could not be looked up with its `error` set."""
+    import sms_status
+
     tty = sys.stdout.isatty() if interactive is None else interactive
     ids = list(dict.fromkeys(message_ids))
-    return asyncio.run(_watch(provider, api_key, base_url, ids, timeout, clock, tty))
+
+    async def main() -> list[StatusReport]:
+        client = sms_status.connect_async(
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            clock=clock.monotonic,
+            sleep=clock.async_sleep,
+        )
+        async with client:
+            return await _Watch(client, clock, timeout, ids, tty).run()
+
+    return asyncio.run(main())
 
 
-async def _watch(
-    provider: str,
-    api_key: str,
-    base_url: str | None,
-    message_ids: list[str],
-    timeout: float | None,
-    clock: WatchClock,
-    tty: bool,
-) -> list[StatusReport]:
-    import sms_status
-    from sms_status import errors
+class _Watch:
+    """One watch: every id polled on its own, each change shown as it comes."""
 
-    latest: dict[str, StatusReport] = {}
-    started = clock.monotonic()
-    live = _Live(message_ids, started, clock.monotonic) if tty else None
+    def __init__(
+        self,
+        client: AsyncStatusClient,
+        clock: WatchClock,
+        timeout: float | None,
+        message_ids: list[str],
+        tty: bool,
+    ) -> None:
+        self._client, self._clock, self._timeout, self._ids = client, clock, timeout, message_ids
+        self._latest: dict[str, StatusReport] = {}
+        self._started = clock.monotonic()
+        self._deadline = None if timeout is None else self._started + timeout
+        # On real time, a request in flight at the deadline is cut (the SDK's own timeout is
+        # per request); on a test's fake clock sleeping is instant and nothing needs cutting.
+        self._budget = (
+            clock.real_seconds(timeout) + LAST_ANSWER_GRACE
+            if timeout is not None and isinstance(clock, FastClock)
+            else None
+        )
+        self._live = _Live(message_ids, self._started, clock.monotonic) if tty else None
 
-    def on_update(report: StatusReport) -> None:
-        latest[report.message_id] = report
-        if live is not None:
-            live.update(latest)
+    async def run(self) -> list[StatusReport]:
+        if self._live is not None:
+            self._live.start()
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._watch_one(i)) for i in self._ids]
+        except BaseExceptionGroup as failures:  # an invalid id (ValueError) or a bug
+            raise failures.exceptions[0] from None
+        finally:
+            if self._live is not None:
+                self._live.stop()
+        reports = [task.result() for task in tasks]
+        done = sum(r.is_final for r in reports)
+        elapsed = self._clock.monotonic() - self._started
+        click.echo(f"{done}/{len(reports)} final after {elapsed:.1f}s")
+        return reports
+
+    def _show(self, report: StatusReport) -> None:
+        self._latest[report.message_id] = report
+        if self._live is not None:
+            self._live.update(self._latest)
         else:
-            elapsed = clock.monotonic() - started
+            elapsed = self._clock.monotonic() - self._started
             click.echo(f"[{elapsed:7.1f}s] {_render.line(report)}")
 
-    # On real time, a request in flight at the deadline is cut (the SDK's own timeout is per
-    # request); on a test's fake clock, sleeping is instant and nothing needs cutting.
-    budget = (
-        clock.real_seconds(timeout) + LAST_ANSWER_GRACE
-        if timeout is not None and isinstance(clock, FastClock)
-        else None
-    )
+    async def _watch_one(self, message_id: str) -> StatusReport:
+        from sms_status import errors
 
-    async def watch_one(message_id: str) -> StatusReport:
+        provider = self._client.provider
         try:
-            async with asyncio.timeout(budget):
-                return await client.wait_for_final(message_id, timeout=timeout, on_update=on_update)
+            async with asyncio.timeout(self._budget):
+                report = await self._client.wait_for_final(
+                    message_id, timeout=self._timeout, on_update=self._show
+                )
+                return await self._last_look(report)
         except TimeoutError:
-            if message_id in latest:
-                return latest[message_id]
+            if message_id in self._latest:
+                return self._latest[message_id]
             error: errors.SmsStatusError = errors.TransportError(
-                f"no answer within --timeout {timeout:g} s", provider=provider
+                f"no answer within --timeout {self._timeout:g} s", provider=provider
             )
         except errors.SmsStatusError as exc:
             error = exc
         report = _render.failed(provider, message_id, error)
-        on_update(report)
+        self._show(report)
         return report
 
-    client = sms_status.connect_async(
-        provider, api_key=api_key, base_url=base_url, clock=clock.monotonic, sleep=clock.async_sleep
-    )
-    async with client:
-        if live is not None:
-            live.start()
+    async def _last_look(self, report: StatusReport) -> StatusReport:
+        """wait_for_final stops when its next interval would pass the deadline; the user gave
+        the whole budget, so look once more at the deadline itself (a message turning final
+        at 8 s of `--timeout 12` on a 5 s, 10 s cadence is then seen, not a timeout)."""
+        from sms_status import errors
+
+        if report.is_final or self._deadline is None:
+            return report
+        left = self._deadline - self._clock.monotonic()
+        if left <= 0:
+            return report
+        await self._clock.async_sleep(left)
         try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(watch_one(i)) for i in message_ids]
-        except BaseExceptionGroup as failures:  # an invalid id (ValueError) or a bug
-            raise failures.exceptions[0] from None
-        finally:
-            if live is not None:
-                live.stop()
-    reports = [task.result() for task in tasks]
-    done = sum(r.is_final for r in reports)
-    click.echo(f"{done}/{len(reports)} final after {clock.monotonic() - started:.1f}s")
-    return reports
+            last = await self._client.get_status(report.message_id)
+        except errors.AuthenticationError:
+            raise
+        except errors.SmsStatusError:  # the earlier report still says what is known
+            return report
+        if last != report:
+            self._show(last)
+        return last
 
 
 class _Live:
