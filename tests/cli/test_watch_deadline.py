@@ -62,5 +62,8 @@ def test_a_request_stalled_at_the_deadline_is_cut(roycetalk_sandbox):
     )
     elapsed = time.monotonic() - started
     assert result.returncode == _exit.UNAVAILABLE, result.stderr
-    assert "m1  ERROR  roycetalk: no answer within --timeout 1 s" in result.stdout
+    # Cut by the SDK's own deadline, or else by the watch's guard 1 s later.
+    assert re.search(
+        r"m1  ERROR  roycetalk: .*(no complete response|no answer) within", result.stdout
+    )
     assert elapsed < 9.0  # well under the client's 10 s per request (about 2 s unloaded)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import click
 
+from sms_status._redact import redact
+
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f"  # C0 (ESC, CR, LF, BS, ...), DEL and C1 (CSI, OSC, ST as one byte)
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides
@@ -39,14 +41,8 @@ def safe_lines(text: str) -> str:
 
 
 def mask(text: str, secret: str) -> str:
-    """`text` without `secret`, also as it appears percent-encoded in a URL."""
-    if not secret:
-        return text
-    from urllib.parse import quote
-
-    for form in dict.fromkeys((secret, quote(secret, safe=""), quote(secret))):
-        text = text.replace(form, "***")
-    return text
+    """`text` without `secret` (raw or percent-encoded), as the SDK scrubs its own strings."""
+    return redact(text, secret)
 
 
 def printable(text: str, secret: str) -> str:
