@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ from sms_status.testing import Sandbox
 
 README = Path(__file__).parents[2] / "README.md"
 TELECOM23_EXAMPLE = "api_42_1743667200123456789_a3f8b2c1d9e45f67"
+SMS_STATUS = str(Path(sys.executable).parent / "sms-status")
 
 
 def invoke(*args: str, obj: object = None, env: dict[str, str] | None = None) -> Result:
@@ -253,3 +257,49 @@ def test_debug_log_masks_a_key_echoed_in_response_headers(capsys):
     assert "\x1b" not in err
     assert "key=***%2F" in err
     assert not logging.getLogger("httpcore").handlers
+
+
+def test_an_empty_history_says_so_on_stderr(namirial_sandbox):
+    result = invoke("history", *common(namirial_sandbox), "--phone", "+14155550999")
+    assert result.exit_code == _exit.OK
+    assert result.stdout == ""
+    assert result.stderr == "no messages for +14155550999\n"
+
+
+def test_the_origin_can_come_from_the_environment_like_the_key(telecom23_sandbox):
+    env = {
+        "SMS_STATUS_TELECOM23_API_KEY": telecom23_sandbox.api_key,
+        "SMS_STATUS_TELECOM23_BASE_URL": telecom23_sandbox.base_url,
+    }
+    result = invoke("status", "--provider", "telecom23", TELECOM23_EXAMPLE, env=env)
+    assert result.exit_code == _exit.OK, result.output
+    assert len(telecom23_sandbox.requests) == 1
+
+
+def test_an_error_line_names_the_code_and_http_status_once(telecom23_sandbox):
+    args = ["--provider", "telecom23", "--api-key", "wrong", "--base-url"]
+    result = invoke("status", *args, telecom23_sandbox.base_url, "m1")
+    (line,) = result.stderr.splitlines()
+    assert line.count("INVALID_API_KEY") == 1
+    assert line.count("HTTP 401") == 1
+    assert line.endswith("— check the API key and its permissions")
+
+
+def test_ctrl_c_during_a_watch_exits_130_without_a_traceback(telecom23_sandbox):
+    telecom23_sandbox.add_message("m1", statuses=("pending",))
+    process = subprocess.Popen(
+        [SMS_STATUS, "watch", *common(telecom23_sandbox), "m1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the first poll answered: now it waits 3 s
+        assert "m1  pending" in first
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == _exit.INTERRUPTED
+    assert "Traceback" not in err

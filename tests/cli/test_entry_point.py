@@ -62,3 +62,19 @@ def test_without_the_cli_extra_one_line_says_what_to_install(module, how):
     assert result.returncode == 3
     assert result.stderr == MISSING
     assert result.stdout == ""
+
+
+def test_demo_without_every_provider_says_what_to_install_before_starting(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['sms_status_namirial'] = None\nsys.modules['uvicorn'] = None\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [SMS_STATUS, "demo"], capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+    assert result.returncode == 3
+    assert result.stdout == ""  # no sandbox was started
+    assert result.stderr == (
+        "error: the demo runs every provider's sandbox; missing: namirial, testing: "
+        'pip install "sms-status[cli]"\n'
+    )

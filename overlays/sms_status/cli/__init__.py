@@ -45,7 +45,11 @@ _api_key_option = click.option(
     ),
 )
 _base_url_option = click.option(
-    "--base-url", help="Origin to call instead of the provider's production one."
+    "--base-url",
+    help=(
+        "Origin to call instead of the provider's production one "
+        "(default: $SMS_STATUS_<PROVIDER>_BASE_URL)."
+    ),
 )
 
 

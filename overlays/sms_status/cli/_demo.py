@@ -8,6 +8,7 @@ times faster than real time so the providers' polling cadences pass quickly.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Generator
 from contextlib import ExitStack, contextmanager
@@ -52,9 +53,36 @@ def _sandboxes() -> Generator[dict[str, Sandbox]]:
         yield running
 
 
+class MissingPiecesError(ValueError):
+    """The demo needs every provider and the sandbox; said before anything starts."""
+
+
+def _check_installed() -> None:
+    from sms_status._registry import load_provider
+    from sms_status.errors import MissingProviderError
+
+    missing: list[str] = []
+    for key in PROVIDERS:
+        try:
+            load_provider(key)
+        except MissingProviderError:
+            missing.append(key)
+    try:
+        for module in ("starlette", "uvicorn"):  # the sandbox servers
+            importlib.import_module(module)
+    except ImportError:
+        missing.append("testing")
+    if missing:
+        raise MissingPiecesError(
+            f"the demo runs every provider's sandbox; missing: {', '.join(missing)}: "
+            'pip install "sms-status[cli]"'
+        )
+
+
 def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
     import sms_status
 
+    _check_installed()
     clock = _watch.FastClock(speed)
     steps: list[Step] = []
     started = time.monotonic()
