@@ -303,3 +303,37 @@ def test_ctrl_c_during_a_watch_exits_130_without_a_traceback(telecom23_sandbox):
         process.kill()
     assert process.returncode == _exit.INTERRUPTED
     assert "Traceback" not in err
+
+
+def test_watch_json_prints_only_one_document_with_every_id(telecom23_sandbox, sandbox_clock):
+    telecom23_sandbox.add_message("otp", statuses=("pending", "DELIVRD"))
+    args = [*common(telecom23_sandbox), "--json", "otp", "nope-1"]
+    result = invoke("watch", *args, obj=sandbox_clock)
+    assert result.exit_code == _exit.FAILED
+    reports = json.loads(result.stdout)["reports"]
+    assert [(r["message_id"], r["state"]) for r in reports] == [
+        ("otp", "delivered"),
+        ("nope-1", "unknown"),
+    ]
+    assert reports[1]["error"]["error_code"] == "NOT_FOUND"
+
+
+def test_output_piped_into_head_ends_quietly_with_141(seven_sandbox):
+    ids = [str(77232300000 + i) for i in range(1000)]  # ~100 KB of lines: more than a pipe holds
+    for message_id in ids:
+        seven_sandbox.add_message(message_id, statuses=("DELIVERED",))
+    process = subprocess.Popen(
+        [SMS_STATUS, "status", *common(seven_sandbox), *ids],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith(ids[0])
+    process.stdout.close()  # as `| head -1` does
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == _exit.OUTPUT_CLOSED
+    assert err == ""

@@ -124,6 +124,16 @@ def _debug_option() -> click.Option:
     )
 
 
+def _silence_stdout() -> None:
+    """The reader of our output left (`| head`): point stdout at /dev/null so the flush at
+    exit does not fail again with "Exception ignored ... BrokenPipeError"."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests' CliRunner)
+        pass
+
+
 def _usage_exit(error: click.UsageError) -> None:
     # click exits 2 on usage errors, which is watch's "timed out" here. Set on the instance
     # (click types it as a class variable) so click's own message and hints stay as they are.
@@ -172,6 +182,9 @@ class _Commands(click.Group):
         except KeyboardInterrupt:
             click.echo("", err=True)
             sys.exit(_exit.INTERRUPTED)
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(_exit.OUTPUT_CLOSED)
         except Exception as error:
             _one_line(error)
 
@@ -251,6 +264,12 @@ def status(
     hidden=True,
     help="Run polling time this many times faster (sandbox demos and tests).",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print only one JSON document at the end: each id's last report, errors included.",
+)
 @click.pass_context
 def watch(
     ctx: click.Context,
@@ -260,14 +279,25 @@ def watch(
     base_url: str | None,
     timeout: float | None,
     clock_speed: float,
+    as_json: bool,
 ) -> None:
     """Poll until every message is final: a line per change, each id on its own."""
-    from sms_status.cli import _watch
+    from sms_status.cli import _render, _watch
 
     key = _api_key(provider, api_key)
     # Tests hand in the sandbox's clock as the context object (CliRunner.invoke(obj=...)).
     clock = ctx.obj if isinstance(ctx.obj, _watch.WatchClock) else _watch.FastClock(clock_speed)
-    reports = _watch.run(provider, key, base_url, list(message_ids), timeout=timeout, clock=clock)
+    reports = _watch.run(
+        provider,
+        key,
+        base_url,
+        list(message_ids),
+        timeout=timeout,
+        clock=clock,
+        quiet=as_json,
+    )
+    if as_json:
+        click.echo(printable(_render.as_json(reports), _State.secret))
     sys.exit(_exit.for_watch(reports))
 
 

@@ -21,6 +21,7 @@ AUTHENTICATION = 4
 UNAVAILABLE = 5
 INTERNAL = 70  # sysexits EX_SOFTWARE
 INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as shells report a writer whose reader left
 
 TABLE: tuple[tuple[int, str], ...] = (
     (OK, "done: every lookup answered (watch: every message delivered)"),
@@ -31,9 +32,20 @@ TABLE: tuple[tuple[int, str], ...] = (
     (UNAVAILABLE, "could not tell: network, timeout, rate limit, server or malformed answer"),
     (INTERNAL, "a bug in sms-status (run with --debug and report it)"),
     (INTERRUPTED, "interrupted (Ctrl-C)"),
+    (OUTPUT_CLOSED, "the output was closed early (piped into head)"),
 )
 
-_PRECEDENCE = (INTERNAL, INTERRUPTED, USAGE, AUTHENTICATION, FAILED, UNAVAILABLE, TIMEOUT, OK)
+_PRECEDENCE = (
+    INTERNAL,
+    INTERRUPTED,
+    OUTPUT_CLOSED,
+    USAGE,
+    AUTHENTICATION,
+    FAILED,
+    UNAVAILABLE,
+    TIMEOUT,
+    OK,
+)
 
 
 def help_text() -> str:

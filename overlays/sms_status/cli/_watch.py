@@ -71,9 +71,11 @@ def run(
     timeout: float | None,
     clock: WatchClock,
     interactive: bool | None = None,
+    quiet: bool = False,
 ) -> list[StatusReport]:
     """Watch every id until final or `timeout`; the last report of each id, in input order
-    (duplicates once), an id that could not be looked up with its `error` set."""
+    (duplicates once), an id that could not be looked up with its `error` set. `quiet`
+    prints nothing (the caller prints the result)."""
     import sms_status
 
     tty = sys.stdout.isatty() if interactive is None else interactive
@@ -88,7 +90,7 @@ def run(
             sleep=clock.async_sleep,
         )
         async with client:
-            return await _Watch(client, clock, timeout, ids, tty).run()
+            return await _Watch(client, clock, timeout, ids, tty, quiet).run()
 
     return asyncio.run(main())
 
@@ -103,6 +105,7 @@ class _Watch:
         timeout: float | None,
         message_ids: list[str],
         tty: bool,
+        quiet: bool,
     ) -> None:
         self._client, self._clock, self._timeout, self._ids = client, clock, timeout, message_ids
         self._latest: dict[str, StatusReport] = {}
@@ -115,7 +118,10 @@ class _Watch:
             if timeout is not None and isinstance(clock, FastClock)
             else None
         )
-        self._live = _Live(message_ids, self._started, clock.monotonic) if tty else None
+        self._quiet = quiet
+        self._live = (
+            _Live(message_ids, self._started, clock.monotonic) if tty and not quiet else None
+        )
 
     async def run(self) -> list[StatusReport]:
         if self._live is not None:
@@ -129,13 +135,16 @@ class _Watch:
             if self._live is not None:
                 self._live.stop()
         reports = [task.result() for task in tasks]
-        done = sum(r.is_final for r in reports)
-        elapsed = self._clock.monotonic() - self._started
-        click.echo(f"{done}/{len(reports)} final after {elapsed:.1f}s")
+        if not self._quiet:
+            done = sum(r.is_final for r in reports)
+            elapsed = self._clock.monotonic() - self._started
+            click.echo(f"{done}/{len(reports)} final after {elapsed:.1f}s")
         return reports
 
     def _show(self, report: StatusReport) -> None:
         self._latest[report.message_id] = report
+        if self._quiet:
+            return
         if self._live is not None:
             self._live.update(self._latest)
         else:
