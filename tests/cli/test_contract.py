@@ -337,3 +337,23 @@ def test_output_piped_into_head_ends_quietly_with_141(seven_sandbox):
         process.kill()
     assert process.returncode == _exit.OUTPUT_CLOSED
     assert err == ""
+
+
+def test_a_command_added_from_another_module_gets_debug_and_one_line_errors():
+    import click
+
+    @click.command()
+    def explode() -> None:
+        raise RuntimeError("kaboom")
+
+    cli.add_command(explode, "explode-for-test")
+    try:
+        quiet = invoke("explode-for-test")
+        loud = invoke("explode-for-test", "--debug")
+    finally:
+        cli.commands.pop("explode-for-test")
+    assert quiet.exit_code == loud.exit_code == _exit.INTERNAL
+    assert (
+        quiet.stderr == "error: unexpected RuntimeError: kaboom (run with --debug and report it)\n"
+    )
+    assert "Traceback" in loud.stderr
