@@ -13,6 +13,8 @@ import unicodedata
 
 import httpx
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sms_status.cli import cli
 from sms_status.testing import Sandbox
 
@@ -158,3 +160,36 @@ def test_an_unexpected_failure_is_one_line_and_its_traceback_only_with_debug(
     code, _, err = invoke("--debug", "status", *common(telecom23_sandbox), "m1", "m2")
     assert "Traceback" in err
     assert_terminal_safe(err)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message_id=st.text(),
+    status=st.text(),
+    description=st.text(),
+    surrogate=st.integers(0xD800, 0xDFFF).map(chr),
+)
+def test_any_server_text_prints_as_one_safe_line(message_id, status, description, surrogate):
+    from sms_status.cli import _render
+    from sms_status.errors import NotFoundError
+    from sms_status.report import DeliveryState, StatusReport
+
+    status += surrogate
+    report = StatusReport(
+        provider="telecom23",
+        message_id=message_id,
+        state=DeliveryState.UNRECOGNIZED,
+        is_final=False,
+        provider_status=status,
+    )
+    error = NotFoundError(description, provider="telecom23", status_code=404, error_code=status)
+    for text in (
+        _render.line(report),
+        _render.line(_render.failed("telecom23", message_id, error)),
+    ):
+        assert "\n" not in text
+        assert_terminal_safe(text)
+        text.encode("utf-8")  # printable on any UTF-8 terminal: no surrogate left
+    document = _render.as_json([report])
+    assert document.isascii()
+    assert json.loads(document)["reports"][0]["provider_status"] == status
