@@ -108,6 +108,9 @@ def _one_line(error: Exception) -> NoReturn:
     _fail(f"unexpected {type(error).__name__}: {error} (run with --debug and report it)", code)
 
 
+_DEBUG_HELP = "Show request logs and tracebacks (the API key is masked)."
+
+
 def _enable_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and _State.debug is None:
         _State.debug = DebugLog(lambda: _State.secret)
@@ -120,7 +123,7 @@ def _debug_option() -> click.Option:
         expose_value=False,
         is_eager=True,
         callback=_enable_debug,
-        help="Show request logs and tracebacks (the API key is masked).",
+        help=_DEBUG_HELP,
     )
 
 
@@ -130,6 +133,7 @@ def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     except (OSError, ValueError, AttributeError):  # not a real file (tests' CliRunner)
         pass
 
@@ -206,7 +210,7 @@ def _connect(provider: str, api_key: str | None, base_url: str | None) -> Status
     expose_value=False,
     is_eager=True,
     callback=_enable_debug,
-    help="Show request logs and tracebacks (the API key is masked).",
+    help=_DEBUG_HELP,
 )
 @click.version_option(package_name="sms-status")
 def cli() -> None:
