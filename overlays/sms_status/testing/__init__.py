@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         RecordedRequest,
         Sandbox,
     )
+    from sms_status.testing._webhooks import WebhookDelivery
 
 __all__ = [
     "DEMO_KEYS",
@@ -42,12 +43,17 @@ __all__ = [
     "RealClock",
     "RecordedRequest",
     "Sandbox",
+    "WebhookDelivery",
 ]
 
 _LAZY = frozenset(__all__) - {"DEMO_KEYS", "PROVIDER_KEYS"}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "WebhookDelivery":
+        from sms_status.testing import _webhooks
+
+        return _webhooks.WebhookDelivery
     if name in _LAZY:
         from sms_status.testing import _core
 

@@ -11,6 +11,11 @@ Fixtures: ``telecom23_sandbox``, ``namirial_sandbox``, ``roycetalk_sandbox``,
 ``127.0.0.1``) and ``sandbox_clock`` (the :class:`~sms_status.testing.FakeClock` those
 sandboxes run on; a fresh one per test, starting 2026-02-13T10:30:00Z).
 
+Each sandbox also pushes webhooks: ``telecom23_sandbox.add_webhook(url, secret="whsec_...")``
+makes it POST every status change of its messages, signed and retried as the provider
+documents (``webhook_deliveries`` logs each attempt, ``wait_for_webhooks(n)`` waits for them);
+``reset()`` between tests removes the subscriptions.
+
 One server per provider is started per session and handed out ``reset()`` to each test (fresh
 messages, faults, request log, rate windows and clock), so the fixtures cost microseconds.
 A test that needs other constructor options gets a dedicated server for itself:
