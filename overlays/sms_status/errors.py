@@ -14,18 +14,43 @@
     │   └── MalformedWebhookError  authentic, but the body does not fit the documented payload
     └── MissingProviderError     (also an ImportError) the provider's extra is not installed
 
-No message, repr or attribute of these ever holds the API key: bodies are scrubbed before
-they are excerpted (see `sms_status._responses`).
+No message, repr or attribute of these ever holds the API key: every string is scrubbed
+(`sms_status._redact`) before an error is built. Every error pickles and deep-copies, so a
+`get_statuses` result holding one can cross a process pool or a task queue.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 BODY_EXCERPT_LIMIT = 500
 """Longest `body_excerpt` kept on an error, in characters."""
 
 
+def _restore(cls: type[SmsStatusError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an error without calling its keyword-only `__init__`."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class SmsStatusError(Exception):
-    """Base class of every error raised by sms_status."""
+    """Base class of every error raised by sms_status.
+
+    Where there was a response, `status_code` (on `ApiError` and `MalformedResponseError`),
+    `request_id` (the provider's, where it sends one) and `headers` (the response headers,
+    secrets masked) describe it.
+    """
+
+    request_id: str | None = None
+    headers: Mapping[str, str] = MappingProxyType({})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*args), which our keyword-only inits refuse.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class ApiError(SmsStatusError):
@@ -45,6 +70,8 @@ class ApiError(SmsStatusError):
         error_code: str,
         retryable: bool = False,
         body_excerpt: str = "",
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -53,6 +80,8 @@ class ApiError(SmsStatusError):
         self.error_code = error_code
         self.retryable = retryable
         self.body_excerpt = body_excerpt[:BODY_EXCERPT_LIMIT]
+        self.request_id = request_id
+        self.headers = dict(headers or {})
 
     def __str__(self) -> str:
         return f"{self.provider}: HTTP {self.status_code} {self.error_code}: {self.message}"
@@ -84,6 +113,8 @@ class RateLimitError(ApiError):
         error_code: str,
         retryable: bool = True,
         body_excerpt: str = "",
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(
@@ -93,6 +124,8 @@ class RateLimitError(ApiError):
             error_code=error_code,
             retryable=retryable,
             body_excerpt=body_excerpt,
+            request_id=request_id,
+            headers=headers,
         )
         self.retry_after = retry_after
 
@@ -105,13 +138,22 @@ class MalformedResponseError(SmsStatusError):
     """The provider's body does not fit its spec: HTML, truncated JSON, wrong types."""
 
     def __init__(
-        self, message: str, *, provider: str, status_code: int, body_excerpt: str = ""
+        self,
+        message: str,
+        *,
+        provider: str,
+        status_code: int,
+        body_excerpt: str = "",
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.status_code = status_code
         self.body_excerpt = body_excerpt[:BODY_EXCERPT_LIMIT]
+        self.request_id = request_id
+        self.headers = dict(headers or {})
 
     def __str__(self) -> str:
         return f"{self.provider}: malformed response (HTTP {self.status_code}): {self.message}"
@@ -119,6 +161,9 @@ class MalformedResponseError(SmsStatusError):
 
 class TransportError(SmsStatusError):
     """The request did not complete: connection refused or reset, timeout, protocol error."""
+
+    status_code: int | None = None
+    """Always None: there was no complete response."""
 
     def __init__(self, message: str, *, provider: str) -> None:
         super().__init__(message)
@@ -179,6 +224,9 @@ class MissingProviderError(SmsStatusError, ImportError):
             f"the {provider} client is not installed: {self.install_command}",
             name=f"sms_status_{provider}",
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.provider,))
 
 
 __all__ = [

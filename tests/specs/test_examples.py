@@ -21,9 +21,9 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from sms_status._registry import PROVIDERS
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
