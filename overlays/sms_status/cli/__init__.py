@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from sms_status._registry import PROVIDERS
+from sms_status.cli._listen import listen
 from sms_status.cli._terminal import printable
 
 if TYPE_CHECKING:
@@ -271,6 +272,9 @@ def demo(speed: float) -> None:
     from sms_status.cli import _demo
 
     sys.exit(_demo.run(speed=speed))
+
+
+cli.add_command(listen)
 
 
 def main() -> None:
