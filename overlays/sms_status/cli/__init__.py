@@ -18,6 +18,7 @@ import click
 
 from sms_status._registry import PROVIDERS
 from sms_status.cli import _exit
+from sms_status.cli._listen import listen
 from sms_status.cli._terminal import DebugLog, printable
 
 if TYPE_CHECKING:
@@ -388,6 +389,7 @@ def demo(speed: float) -> None:
 # A command kept in its own module (a plain `@click.command()`, heavy imports inside the
 # function) is registered with one line here: `cli.add_command(_module.command)`. The group
 # gives it --debug and the one-line error handling.
+cli.add_command(listen)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import attrs
 import click
 
 from sms_status._registry import PROVIDERS
-from sms_status.cli import _exit, _render, _watch
+from sms_status.cli import _exit, _listen, _render, _watch
 
 if TYPE_CHECKING:
     from sms_status._flows import RetryEvent
@@ -186,6 +186,10 @@ def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
             box,
             code == _exit.FAILED,
         )
+
+        _heading("6. webhooks: seven's sandbox pushes signed DLRs to `listen`; merged = polled")
+        outcome, ok = _listen.demo(boxes["seven"])
+        record("webhooks", "seven", outcome, boxes["seven"], ok)
 
     _summary(steps, time.monotonic() - started)
     return 0 if all(step.ok for step in steps) else 1
