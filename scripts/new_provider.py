@@ -23,6 +23,7 @@ Refuses an existing or malformed key, and touches nothing then.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -375,6 +376,11 @@ def test_an_unknown_id_is_not_found({key}_sandbox, connect):
 '''
 
 
+def _quoted(text: str) -> str:
+    """A Python string literal in ruff format's style (double quotes)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _insert_before(path: Path, marker: str, text: str) -> None:
     content = path.read_text()
     if marker not in content:
@@ -438,7 +444,9 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(template.format(**values))
     _insert_before(
-        overlay / "_registry.py", REGISTRY_MARKER, f"        ProviderEntry({key!r}, {name!r}),\n"
+        overlay / "_registry.py",
+        REGISTRY_MARKER,
+        f"        ProviderEntry({_quoted(key)}, {_quoted(name)}),\n",
     )
     demo_key = f'    "{key}": "sandbox-{key}-api-key",\n'
     _insert_before(overlay / "testing" / "_keys.py", "}\n", demo_key)
