@@ -1,5 +1,8 @@
 """Packaging: every wheel builds, and `sms-status[telecom23]` installs from them alone.
 
+A provider extra is a production install: the sandbox's web stack (Starlette, uvicorn) comes
+only with the `testing` extra, and the pytest fixtures say so in one line when it is missing.
+
 A module-scoped fixture builds all six wheels (`uv build --all-packages`), makes a fresh venv,
 installs the locked third-party dependencies (httpx, attrs, python-dateutil and theirs, from
 `uv export --frozen`), then installs `sms-status[telecom23]` with `--no-index --find-links
@@ -158,6 +161,14 @@ def test_telecom23_client_imports_from_the_installed_wheel(installed: Installed)
         assert Path(file).resolve().is_relative_to(venv), file  # not the repository's copy
 
 
+def test_the_sandbox_web_stack_stays_out_of_a_provider_install(installed: Installed) -> None:
+    listing = _run(
+        _uv(), "pip", "list", "-p", installed.python, "--format", "json", cwd=installed.workdir
+    )
+    names = {p["name"].lower() for p in json.loads(listing.stdout)}
+    assert not names & {"starlette", "uvicorn", "click"}, sorted(names)
+
+
 def test_seven_client_is_absent(installed: Installed) -> None:
     result = installed.json(
         """
@@ -217,18 +228,11 @@ def test_mine(telecom23_sandbox):
 """
 
 
-def test_a_user_with_only_the_telecom23_extra_gets_the_sandbox_fixture(
-    installed: Installed,
-) -> None:
-    import importlib.metadata
-
-    pytest_version = importlib.metadata.version("pytest")
-    _run(_uv(), "pip", "install", "-p", installed.python, f"pytest=={pytest_version}",
-         cwd=installed.workdir)  # fmt: skip
+def _run_user_tests(installed: Installed) -> subprocess.CompletedProcess[str]:
     project = installed.workdir / "user_project"
     project.mkdir(exist_ok=True)
     (project / "test_mine.py").write_text(textwrap.dedent(USER_TEST))
-    result = subprocess.run(
+    return subprocess.run(
         [str(installed.python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
         env=_env(),
@@ -237,5 +241,32 @@ def test_a_user_with_only_the_telecom23_extra_gets_the_sandbox_fixture(
         timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+
+
+def test_the_sandbox_fixture_names_the_testing_extra_then_works_with_it(
+    installed: Installed,
+) -> None:
+    import importlib.metadata
+
+    pytest_version = importlib.metadata.version("pytest")
+    _run(_uv(), "pip", "install", "-p", installed.python, f"pytest=={pytest_version}",
+         cwd=installed.workdir)  # fmt: skip
+    without = _run_user_tests(installed)
+    assert without.returncode == 1, without.stdout + without.stderr
+    assert 'needs the testing extra: pip install "sms-status[testing]"' in without.stdout
+    assert "Traceback" not in without.stdout  # one line, not a stack
+
+    requirements = installed.workdir / "testing-extra.txt"
+    _run(
+        _uv(), "export", "--frozen", "--no-emit-workspace", "--no-dev", "--no-hashes",
+        "--extra", "testing", "-o", requirements, cwd=ROOT,
+    )  # fmt: skip
+    _run(_uv(), "pip", "install", "-p", installed.python, "-r", requirements,
+         cwd=installed.workdir)  # fmt: skip
+    _run(
+        _uv(), "pip", "install", "-p", installed.python, "--no-index", "--find-links",
+        installed.dist, "sms-status[telecom23,testing]", cwd=installed.workdir,
+    )  # fmt: skip
+    with_extra = _run_user_tests(installed)
+    assert with_extra.returncode == 0, with_extra.stdout + with_extra.stderr
+    assert "1 passed" in with_extra.stdout
