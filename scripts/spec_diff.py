@@ -71,6 +71,7 @@ def diff_schema(where: str, old: Any, new: Any, out: Changes) -> None:
         out.add(BREAKING, f"{where} type {_type(old)} -> {_type(new)}")
         return
     _diff_enum(where, old.get("enum"), new.get("enum"), out)
+    _diff_finality(where, old.get("x-finality"), new.get("x-finality"), out)
     if new.get("deprecated") and not old.get("deprecated"):
         out.add(COMPATIBLE, f"{where} deprecated")
     _diff_fields(where, old, new, out)
@@ -99,6 +100,16 @@ def _diff_enum(where: str, old_enum: Any, new_enum: Any, out: Changes) -> None:
         out.add(BREAKING, f"{where} now restricted to the enum {', '.join(map(str, new_enum))}")
     elif isinstance(old_enum, list) and new_enum is None:
         out.add(COMPATIBLE, f"{where} no longer restricted to an enum")
+
+
+def _diff_finality(where: str, old: Any, new: Any, out: Changes) -> None:
+    """`x-finality` (specs/README.md): when a status is final is what `wait_for_final` and
+    `is_final` promise `sms-status` users, so a value changing sides is breaking."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return
+    for value in sorted(old.keys() & new.keys(), key=str):
+        if old[value] != new[value]:
+            out.add(BREAKING, f"{where} finality of {value}: {old[value]} -> {new[value]}")
 
 
 def _diff_fields(where: str, old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:

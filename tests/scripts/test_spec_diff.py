@@ -67,7 +67,11 @@ BASE: dict[str, Any] = {
                     "status_time": {"type": "string"},
                 },
             },
-            "DeliveryStatus": {"type": "string", "enum": ["DELIVERED", "BUFFERED", "FAILED"]},
+            "DeliveryStatus": {
+                "type": "string",
+                "enum": ["DELIVERED", "BUFFERED", "FAILED"],
+                "x-finality": {"DELIVERED": "final", "BUFFERED": "not final", "FAILED": "final"},
+            },
         },
     },
 }
@@ -213,6 +217,10 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
                 status_time={"type": "string", "format": "date-time"}
             ),
             "breaking: StatusReport.status_time type string -> string/date-time",
+        ),
+        (
+            lambda s: _schemas(s)["DeliveryStatus"]["x-finality"].update(BUFFERED="final"),
+            "breaking: DeliveryStatus finality of BUFFERED: not final -> final",
         ),
         (
             lambda s: _status_params(s)[0].update(schema={"type": "integer"}),
