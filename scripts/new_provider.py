@@ -47,12 +47,12 @@ info:
     in `info.contact.url`, then `nox -s generate`. docs/adding-a-provider.md walks through it.
   contact:
     name: {name} docs
-    url: https://example.com/{key}/docs
+    url: https://{key}.invalid/docs
   license:
     name: Description written by sms-status from the provider's public docs (MIT)
     identifier: MIT
 servers:
-  - url: https://api.{key}.example.com
+  - url: https://api.{key}.invalid
 security:
   - ApiKeyAuth: []
 tags:
@@ -229,7 +229,7 @@ def read_status(message_id: str, body: object) -> StatusReport:
 
 PROVIDER = Provider(
     key=KEY,
-    origin="https://api.{key}.example.com",
+    origin="https://api.{key}.invalid",
     credentials=header_key("X-Api-Key"),
     client_class=AuthenticatedClient,
     status_request=endpoint_request(get_message_status),
