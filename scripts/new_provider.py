@@ -336,6 +336,14 @@ def {key}_sandbox(
     yield from _sandbox("{key}", request, _sms_sandbox_servers, sandbox_clock)
 '''
 
+CLIENT_FIXTURE = '''
+
+@pytest.fixture
+def {key}_client({key}_sandbox: Sandbox) -> Iterator[StatusClient]:
+    """A blocking client of ``{key}_sandbox``, on the sandbox clock."""
+    yield from _client({key}_sandbox)
+'''
+
 INTEGRATION = '''\
 """{key} over its sandbox: the documented path, the key header, the error bodies.
 
@@ -451,7 +459,10 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
     demo_key = f'    "{key}": "sandbox-{key}-api-key",\n'
     _insert_before(overlay / "testing" / "_keys.py", "}\n", demo_key)
     plugin = overlay / "testing" / "pytest_plugin.py"
-    plugin.write_text(plugin.read_text() + FIXTURE.format(**values))
+    fixtures = FIXTURE.format(**values)
+    if "\ndef _client(" in plugin.read_text():  # the plugin also hands out ready clients
+        fixtures += CLIENT_FIXTURE.format(**values)
+    plugin.write_text(plugin.read_text() + fixtures)
     _pyproject(root, key)
     _changelog(root, key, name)
     edited = [overlay / "_registry.py", overlay / "testing" / "_keys.py", plugin]
