@@ -108,8 +108,15 @@ def _diff_finality(where: str, old: Any, new: Any, out: Changes) -> None:
     if not isinstance(old, dict) or not isinstance(new, dict):
         return
     for value in sorted(old.keys() & new.keys(), key=str):
-        if old[value] != new[value]:
-            out.add(BREAKING, f"{where} finality of {value}: {old[value]} -> {new[value]}")
+        before, after = _final(old[value]), _final(new[value])
+        if before != after:
+            out.add(BREAKING, f"{where} finality of {value}: {before} -> {after}")
+
+
+def _final(word: object) -> str:
+    """`final` / `not final`, ignoring a note after it (older specs wrote "final (assumed)")."""
+    text = str(word).strip()
+    return next((w for w in ("not final", "final") if text.startswith(w)), text)
 
 
 def _diff_fields(where: str, old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
@@ -255,6 +262,13 @@ def _diff_operation(
         out.add(BREAKING, f"operation {op} security requirement changed")
     old_params, new_params = _parameters(old_spec, a, a_shared), _parameters(new_spec, b, b_shared)
     _diff_parameters(op, old_params, new_params, out)
+    # A webhook's request body is what the SDK parses: compared like a response.
+    diff_schema(
+        f"{op} request body",
+        _json_schema(_resolve(old_spec, a.get("requestBody"))),
+        _json_schema(_resolve(new_spec, b.get("requestBody"))),
+        out,
+    )
     old_responses, new_responses = a.get("responses") or {}, b.get("responses") or {}
     for code in sorted(old_responses.keys() - new_responses.keys(), key=str):
         out.add(COMPATIBLE, f"operation {op} no longer documents response {code}")
