@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 
+from sms_status._fields import is_overlay_bug, redacting
 from sms_status._provider import Provider, RequestKwargs
 from sms_status._responses import excerpt, interpret
 from sms_status.errors import (
@@ -165,10 +166,19 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
 
 
 def _read(ctx: Context, data: object, reader: Callable[[], T]) -> T:
-    """Run a provider reader; any type or shape mismatch becomes MalformedResponseError."""
+    """Run a provider reader; any type or shape mismatch becomes MalformedResponseError.
+    A reader failing on our own objects is a bug in this SDK and propagates as such."""
     try:
-        return reader()
+        with redacting(ctx.secret):
+            return reader()
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        if is_overlay_bug(exc):
+            exc.add_note(
+                f"sms_status bug: the {ctx.provider.key} reader uses a field its generated "
+                "model lacks (spec changed? update sms_status/providers/"
+                f"{ctx.provider.key}.py); not a problem with the provider's response"
+            )
+            raise
         detail = (str(exc).replace(ctx.secret, "***") if ctx.secret else str(exc))[:200]
         raise MalformedResponseError(
             f"the body does not fit the {ctx.provider.key} spec: {detail}",

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from sms_status._fields import warn_once
 from sms_status.errors import ApiError
 from sms_status.pacing import RateLimit
 from sms_status.report import DeliveryState, StatusReport
@@ -114,5 +115,17 @@ class Provider:
     """Optional request signing: (secret, method, path, timestamp) -> headers to add."""
 
     def state_of(self, provider_status: str) -> tuple[DeliveryState, bool]:
-        """Map a raw status; a value missing from the table is UNRECOGNIZED and not final."""
-        return self.statuses.get(provider_status, (DeliveryState.UNRECOGNIZED, False))
+        """Map a raw status; a value missing from the table is UNRECOGNIZED and not final,
+        with a warning once per provider and value (a vendor change to look into)."""
+        known = self.statuses.get(provider_status)
+        if known is not None:
+            return known
+        warn_once(
+            (self.key, "unrecognized status", provider_status),
+            "%s: unrecognized status %r reported as UNRECOGNIZED, not final "
+            "(a vendor change? add it to specs/%s.yaml and the provider's STATUSES)",
+            self.key,
+            provider_status[:80],
+            self.key,
+        )
+        return DeliveryState.UNRECOGNIZED, False

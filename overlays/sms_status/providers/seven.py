@@ -40,6 +40,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packag
     raise MissingProviderError("seven") from exc
 
 KEY = "seven"
+soft = f.Secondary(KEY)
 
 MAX_IDS_PER_REQUEST = 100
 """API.md: one request per batch of up to 100 ids."""
@@ -113,7 +114,7 @@ def _report(item: SevenStatusReport) -> StatusReport:
         state=state,
         is_final=is_final,
         provider_status=provider_status,
-        updated_at=f.timestamp(item.status_time, "status_time", naive_tz=_berlin()),
+        updated_at=soft.timestamp(item.status_time, "status_time", naive_tz=_berlin()),
         raw=item,
     )
 
@@ -126,7 +127,9 @@ def read_batch(message_ids: Sequence[str], body: object) -> dict[str, StatusRepo
         data = dict(f.as_dict(item, "item"))
         if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
             data["id"] = str(data["id"])
-        report = _report(SevenStatusReport.from_dict(data))
+        model = SevenStatusReport.from_dict(data)
+        f.unknown_fields(KEY, model)
+        report = _report(model)
         reports[report.message_id] = report
     return reports
 
