@@ -23,6 +23,8 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
+from sms_status._redact import redact
+
 log = logging.getLogger("sms_status")
 
 T = TypeVar("T")
@@ -51,8 +53,8 @@ def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
     text = message % args
     secret = _secret.get()
     if secret:
-        text = text.replace(secret, "***")
-        key = tuple(part.replace(secret, "***") for part in key)
+        text = redact(text, secret)
+        key = tuple(redact(part, secret) for part in key)
     with _warned_lock:
         if key in _warned:
             return

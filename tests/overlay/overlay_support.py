@@ -16,7 +16,7 @@ import sms_status
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+PROVIDERS = sms_status.PROVIDERS  # the registry (overlays/sms_status/_registry.py)
 PER_ID_PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo")
 API_KEY = "sk_test_Zq8SECRETkey4Tests0123456789"
 

@@ -1,5 +1,8 @@
 """Packaging: every wheel builds, and `sms-status[telecom23]` installs from them alone.
 
+A provider extra is a production install: the sandbox's web stack (Starlette, uvicorn) comes
+only with the `testing` extra, and the pytest fixtures say so in one line when it is missing.
+
 A module-scoped fixture builds all six wheels (`uv build --all-packages`), makes a fresh venv,
 installs the locked third-party dependencies (httpx, attrs, python-dateutil and theirs, from
 `uv export --frozen`), then installs `sms-status[telecom23]` with `--no-index --find-links
@@ -15,15 +18,23 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sms_status._registry import PROVIDERS
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
-VERSION = "0.1.0"
+# Each distribution has its own version (docs/versioning.md): read them, never restate them.
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+CLIENT_VERSIONS = {
+    key: tomllib.loads((ROOT / "generated" / key / "pyproject.toml").read_text())["project"][
+        "version"
+    ]
+    for key in PROVIDERS
+}
 
 
 def _uv() -> str:
@@ -101,7 +112,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 def test_every_wheel_is_built(installed: Installed) -> None:
     wheels = {p.name: p for p in installed.dist.glob("*.whl")}
     expected = {f"sms_status-{VERSION}-py3-none-any.whl"} | {
-        f"sms_status_{key}-{VERSION}-py3-none-any.whl" for key in PROVIDERS
+        f"sms_status_{key}-{CLIENT_VERSIONS[key]}-py3-none-any.whl" for key in PROVIDERS
     }
     assert set(wheels) == expected
     print("\nwheel sizes:")
@@ -109,7 +120,8 @@ def test_every_wheel_is_built(installed: Installed) -> None:
         print(f"  {name}: {path.stat().st_size:,} bytes")
 
     for key in PROVIDERS:
-        with zipfile.ZipFile(wheels[f"sms_status_{key}-{VERSION}-py3-none-any.whl"]) as wheel:
+        wheel_name = f"sms_status_{key}-{CLIENT_VERSIONS[key]}-py3-none-any.whl"
+        with zipfile.ZipFile(wheels[wheel_name]) as wheel:
             names = wheel.namelist()
         assert f"sms_status_{key}/py.typed" in names
         assert f"sms_status_{key}/client.py" in names
@@ -122,7 +134,7 @@ def test_every_wheel_is_built(installed: Installed) -> None:
     assert not [n for n in names if n.startswith("sms_status_") and ".dist-info/" not in n]
     for key in PROVIDERS:
         assert f"Provides-Extra: {key}" in metadata
-        requirement = f"Requires-Dist:sms-status-{key}=={VERSION};extra=='{key}'"
+        requirement = f"Requires-Dist:sms-status-{key}=={CLIENT_VERSIONS[key]};extra=='{key}'"
         assert requirement in metadata.replace(" ", "").splitlines()
 
 
@@ -132,7 +144,7 @@ def test_only_the_telecom23_client_is_installed(installed: Installed) -> None:
     )
     versions = {p["name"]: p["version"] for p in json.loads(listing.stdout)}
     ours = {name: v for name, v in versions.items() if name.startswith("sms-status")}
-    assert ours == {"sms-status": VERSION, "sms-status-telecom23": VERSION}
+    assert ours == {"sms-status": VERSION, "sms-status-telecom23": CLIENT_VERSIONS["telecom23"]}
 
 
 def test_telecom23_client_imports_from_the_installed_wheel(installed: Installed) -> None:
@@ -147,6 +159,14 @@ def test_telecom23_client_imports_from_the_installed_wheel(installed: Installed)
     assert isinstance(files, list)
     for file in files:
         assert Path(file).resolve().is_relative_to(venv), file  # not the repository's copy
+
+
+def test_the_sandbox_web_stack_stays_out_of_a_provider_install(installed: Installed) -> None:
+    listing = _run(
+        _uv(), "pip", "list", "-p", installed.python, "--format", "json", cwd=installed.workdir
+    )
+    names = {p["name"].lower() for p in json.loads(listing.stdout)}
+    assert not names & {"starlette", "uvicorn", "click"}, sorted(names)
 
 
 def test_seven_client_is_absent(installed: Installed) -> None:
@@ -208,18 +228,11 @@ def test_mine(telecom23_sandbox):
 """
 
 
-def test_a_user_with_only_the_telecom23_extra_gets_the_sandbox_fixture(
-    installed: Installed,
-) -> None:
-    import importlib.metadata
-
-    pytest_version = importlib.metadata.version("pytest")
-    _run(_uv(), "pip", "install", "-p", installed.python, f"pytest=={pytest_version}",
-         cwd=installed.workdir)  # fmt: skip
+def _run_user_tests(installed: Installed) -> subprocess.CompletedProcess[str]:
     project = installed.workdir / "user_project"
     project.mkdir(exist_ok=True)
     (project / "test_mine.py").write_text(textwrap.dedent(USER_TEST))
-    result = subprocess.run(
+    return subprocess.run(
         [str(installed.python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
         env=_env(),
@@ -228,5 +241,32 @@ def test_a_user_with_only_the_telecom23_extra_gets_the_sandbox_fixture(
         timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+
+
+def test_the_sandbox_fixture_names_the_testing_extra_then_works_with_it(
+    installed: Installed,
+) -> None:
+    import importlib.metadata
+
+    pytest_version = importlib.metadata.version("pytest")
+    _run(_uv(), "pip", "install", "-p", installed.python, f"pytest=={pytest_version}",
+         cwd=installed.workdir)  # fmt: skip
+    without = _run_user_tests(installed)
+    assert without.returncode == 1, without.stdout + without.stderr
+    assert 'needs the testing extra: pip install "sms-status[testing]"' in without.stdout
+    assert "Traceback" not in without.stdout  # one line, not a stack
+
+    requirements = installed.workdir / "testing-extra.txt"
+    _run(
+        _uv(), "export", "--frozen", "--no-emit-workspace", "--no-dev", "--no-hashes",
+        "--extra", "testing", "-o", requirements, cwd=ROOT,
+    )  # fmt: skip
+    _run(_uv(), "pip", "install", "-p", installed.python, "-r", requirements,
+         cwd=installed.workdir)  # fmt: skip
+    _run(
+        _uv(), "pip", "install", "-p", installed.python, "--no-index", "--find-links",
+        installed.dist, "sms-status[telecom23,testing]", cwd=installed.workdir,
+    )  # fmt: skip
+    with_extra = _run_user_tests(installed)
+    assert with_extra.returncode == 0, with_extra.stdout + with_extra.stderr
+    assert "1 passed" in with_extra.stdout

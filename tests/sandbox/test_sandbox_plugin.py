@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+
+import pytest
+import sms_status
+from sms_status.testing import FakeClock, Sandbox
 
 USER_TESTS = """
 import httpx
@@ -81,3 +87,41 @@ def test_the_plugin_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _no_real_sleep(seconds: float) -> None:
+    raise AssertionError(f"slept {seconds} s on the real clock")
+
+
+def test_the_client_fixture_waits_on_the_sandbox_clock(
+    telecom23_sandbox: Sandbox,
+    telecom23_client: sms_status.StatusClient,
+    sandbox_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    telecom23_sandbox.add_message("m1", statuses=("pending", "sent", "DELIVRD"))
+    telecom23_sandbox.inject_fault("rate_limit", message_id="m1", retry_after="1")
+    monkeypatch.setattr(time, "sleep", _no_real_sleep)
+    started = sandbox_clock.monotonic()
+
+    assert telecom23_client.wait_for_final("m1").is_delivered
+    # Retry-After 1 s, then two polling waits of telecom23's 3-5 s cadence, all simulated.
+    assert sandbox_clock.monotonic() - started >= 1 + 3 + 3
+    assert telecom23_client.base_url == telecom23_sandbox.base_url
+
+
+def test_connect_async_runs_on_the_sandbox_clock(
+    roycetalk_sandbox: Sandbox, sandbox_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roycetalk_sandbox.add_message("m1", statuses=("queued", "sent", "delivered"))
+    monkeypatch.setattr(time, "sleep", _no_real_sleep)
+
+    async def wait() -> tuple[sms_status.StatusReport, bool]:
+        async with roycetalk_sandbox.connect_async(max_retries=0) as client:
+            report = await client.wait_for_final("m1")
+        return report, client._http.is_closed
+
+    report, closed = asyncio.run(wait())
+    assert report.is_delivered
+    assert closed
+    assert sandbox_clock.monotonic() - FakeClock.DEFAULT_START >= 5 + 10  # roycetalk's cadence

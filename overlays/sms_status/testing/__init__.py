@@ -15,6 +15,7 @@ them until ``Sandbox``/``FakeClock``/... are first used.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from sms_status.testing._keys import DEMO_KEYS, PROVIDER_KEYS
@@ -46,9 +47,21 @@ __all__ = [
 
 _LAZY = frozenset(__all__) - {"DEMO_KEYS", "PROVIDER_KEYS"}
 
+MISSING_TESTING_EXTRA = (
+    'the sms-status sandbox needs the testing extra: pip install "sms-status[testing]"'
+)
+
+
+def require_testing_extra() -> None:
+    """Raise ModuleNotFoundError naming the extra when Starlette or uvicorn is missing."""
+    for module in ("starlette", "uvicorn"):
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(MISSING_TESTING_EXTRA, name=module)
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        require_testing_extra()
         from sms_status.testing import _core
 
         return getattr(_core, name)

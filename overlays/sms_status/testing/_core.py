@@ -38,8 +38,17 @@ from sms_status.testing._base import (
 from sms_status.testing._keys import DEMO_KEYS, PROVIDER_KEYS
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
     import uvicorn
     from starlette.types import Receive, Scope, Send
+
+    from sms_status.client import (
+        AsyncClientOptions,
+        AsyncStatusClient,
+        ClientOptions,
+        StatusClient,
+    )
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -829,6 +838,30 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- clients -----------------------------------------------------------------------------
+
+    def connect(self, **options: Unpack[ClientOptions]) -> StatusClient:
+        """A blocking client for this sandbox: its origin and key, and its clock, so the
+        client's polling and retry waits advance a ``FakeClock`` instead of sleeping.
+        ``options`` are `sms_status.connect`'s. Close it (``with sb.connect() as client:``)."""
+        import sms_status
+
+        options.setdefault("clock", self.clock.monotonic)
+        options.setdefault("sleep", self.clock.sleep)
+        return sms_status.connect(self.key, api_key=self.api_key, base_url=self.base_url, **options)
+
+    def connect_async(self, **options: Unpack[AsyncClientOptions]) -> AsyncStatusClient:
+        """The asyncio twin of :meth:`connect` (a ``FakeClock``'s sleeps yield to the loop)."""
+        import sms_status
+
+        options.setdefault("clock", self.clock.monotonic)
+        async_sleep = getattr(self.clock, "async_sleep", None)
+        if async_sleep is not None:
+            options.setdefault("sleep", async_sleep)
+        return sms_status.connect_async(
+            self.key, api_key=self.api_key, base_url=self.base_url, **options
+        )
 
     # -- answering ---------------------------------------------------------------------------
 

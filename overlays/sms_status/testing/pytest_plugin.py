@@ -1,15 +1,20 @@
 """pytest plugin (entry point ``pytest11: sms_status``): sandbox fixtures for every provider.
 
-    def test_mine(telecom23_sandbox):
+    def test_mine(telecom23_sandbox, telecom23_client):
         telecom23_sandbox.add_message("m1", statuses=("pending", "DELIVRD"))
-        client = sms_status.connect("telecom23", api_key=telecom23_sandbox.api_key,
-                                    base_url=telecom23_sandbox.base_url)
-        ...
+        assert telecom23_client.wait_for_final("m1").is_delivered
 
 Fixtures: ``telecom23_sandbox``, ``namirial_sandbox``, ``roycetalk_sandbox``,
 ``lisoloo_sandbox``, ``seven_sandbox`` (a started :class:`~sms_status.testing.Sandbox` on
-``127.0.0.1``) and ``sandbox_clock`` (the :class:`~sms_status.testing.FakeClock` those
-sandboxes run on; a fresh one per test, starting 2026-02-13T10:30:00Z).
+``127.0.0.1``), ``sandbox_clock`` (the :class:`~sms_status.testing.FakeClock` those
+sandboxes run on; a fresh one per test, starting 2026-02-13T10:30:00Z), and
+``telecom23_client`` ... ``seven_client``: a blocking client of the provider's sandbox on that
+clock (waits between polls and retries advance it instead of sleeping), closed after the test.
+For other options or the async client: ``with telecom23_sandbox.connect(max_retries=0) as c:``
+or ``async with telecom23_sandbox.connect_async() as c:``.
+
+Needs the ``testing`` extra (Starlette, uvicorn); without it the fixtures fail with the
+``pip install`` line.
 
 One server per provider is started per session and handed out ``reset()`` to each test (fresh
 messages, faults, request log, rate windows and clock), so the fixtures cost microseconds.
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from sms_status.client import StatusClient
     from sms_status.testing._core import FakeClock, Sandbox
 
 MARKER = "sms_sandbox"
@@ -82,6 +88,12 @@ def _sms_sandbox_servers() -> Iterator[_Servers]:
 @pytest.fixture
 def sandbox_clock() -> FakeClock:
     """A fresh FakeClock (2026-02-13T10:30:00Z); the sandbox fixtures of the test run on it."""
+    from sms_status.testing import require_testing_extra
+
+    try:
+        require_testing_extra()
+    except ModuleNotFoundError as missing:  # one line that says what to install, no traceback
+        pytest.fail(str(missing), pytrace=False)
     from sms_status.testing._core import FakeClock
 
     return FakeClock()
@@ -146,3 +158,38 @@ def seven_sandbox(
 ) -> Iterator[Sandbox]:
     """A started seven.io sandbox (``X-Api-Key: sandbox.api_key``)."""
     yield from _sandbox("seven", request, _sms_sandbox_servers, sandbox_clock)
+
+
+def _client(sandbox: Sandbox) -> Iterator[StatusClient]:
+    with sandbox.connect() as client:
+        yield client
+
+
+@pytest.fixture
+def telecom23_client(telecom23_sandbox: Sandbox) -> Iterator[StatusClient]:
+    """A blocking client of ``telecom23_sandbox``, on the sandbox clock."""
+    yield from _client(telecom23_sandbox)
+
+
+@pytest.fixture
+def namirial_client(namirial_sandbox: Sandbox) -> Iterator[StatusClient]:
+    """A blocking client of ``namirial_sandbox`` (a ``HistoryClient``), on the sandbox clock."""
+    yield from _client(namirial_sandbox)
+
+
+@pytest.fixture
+def roycetalk_client(roycetalk_sandbox: Sandbox) -> Iterator[StatusClient]:
+    """A blocking client of ``roycetalk_sandbox``, on the sandbox clock."""
+    yield from _client(roycetalk_sandbox)
+
+
+@pytest.fixture
+def lisoloo_client(lisoloo_sandbox: Sandbox) -> Iterator[StatusClient]:
+    """A blocking client of ``lisoloo_sandbox``, on the sandbox clock."""
+    yield from _client(lisoloo_sandbox)
+
+
+@pytest.fixture
+def seven_client(seven_sandbox: Sandbox) -> Iterator[StatusClient]:
+    """A blocking client of ``seven_sandbox``, on the sandbox clock."""
+    yield from _client(seven_sandbox)
