@@ -122,6 +122,19 @@ def optional_decimal(value: object, field: str) -> Decimal | None:
     raise ValueError(f"{field} should be a number, got {type(value).__name__}")
 
 
+def decimal_text(value: object, field: str) -> Decimal | None:
+    """A price sent as a decimal string ("0.075"), or as a JSON number."""
+    if isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"{field} is not a decimal number") from exc
+        if not result.is_finite():
+            raise ValueError(f"{field} is not a finite number")
+        return result
+    return optional_decimal(value, field)
+
+
 def timestamp(value: object, field: str, *, naive_tz: tzinfo = UTC) -> datetime | None:
     """A timezone-aware datetime. `""` and null are None; a naive value is read in `naive_tz`
     (UTC unless the provider documents otherwise); anything unparsable raises ValueError."""
@@ -213,6 +226,9 @@ class Secondary:
 
     def number(self, value: object, field: str) -> Decimal | None:
         return self._read(lambda: optional_decimal(value, field), value, field)
+
+    def decimal_text(self, value: object, field: str) -> Decimal | None:
+        return self._read(lambda: decimal_text(value, field), value, field)
 
     def timestamp(self, value: object, field: str, *, naive_tz: tzinfo = UTC) -> datetime | None:
         return self._read(lambda: timestamp(value, field, naive_tz=naive_tz), value, field)
