@@ -42,6 +42,9 @@ class _SharedOptions(TypedDict, total=False):
     max_response_bytes: int
     """Cap on a response body after decompression (default 4 MiB): past it the call ends
     with MalformedResponseError, having read no more than the cap."""
+    lookup: Literal["status", "logbook"]
+    """seven only: "logbook" looks statuses up in the logbook from the start; by default the
+    deprecated status endpoint is used until it is gone, then the logbook."""
 
 
 class ClientOptions(_SharedOptions, total=False):
@@ -140,6 +143,7 @@ class _Base:
             retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
             clock=clock,
             on_retry=options.get("on_retry"),
+            lookup=_flows.lookup_state(provider, options.get("lookup")),
         )
         if signing_secret is not None and provider.sign is None:
             raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")
