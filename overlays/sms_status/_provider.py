@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import attrs
+import httpx
 
 from sms_status.errors import ApiError
 from sms_status.pacing import RateLimit
@@ -29,9 +30,9 @@ StatusTable = Mapping[str, tuple[DeliveryState, bool]]
 class GeneratedClient(Protocol):
     """The part of a generated `AuthenticatedClient` the overlay uses (`client.api`)."""
 
-    def get_httpx_client(self) -> Any: ...
+    def get_httpx_client(self) -> httpx.Client: ...
 
-    def get_async_httpx_client(self) -> Any: ...
+    def get_async_httpx_client(self) -> httpx.AsyncClient: ...
 
 
 @attrs.frozen

@@ -11,18 +11,62 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    Self,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    cast,
+    get_args,
+    overload,
+)
 
 import httpx
 
 from sms_status import _environment, _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
-from sms_status._registry import load_provider
+from sms_status._registry import PROVIDERS, load_provider
 from sms_status.pacing import RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
+if TYPE_CHECKING:  # each only types `client.api`; a provider's extra may be absent
+    import sms_status_lisoloo
+    import sms_status_namirial
+    import sms_status_roycetalk
+    import sms_status_seven
+    import sms_status_telecom23
+
 T = TypeVar("T")
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as TypeVarWithDefault
+
+    ApiT_co = TypeVarWithDefault(
+        "ApiT_co", bound=GeneratedClient, covariant=True, default=GeneratedClient
+    )
+else:  # the default (PEP 696) is for type checkers; typing_extensions costs ~15 ms to import
+    ApiT_co = TypeVar("ApiT_co", bound=GeneratedClient, covariant=True)
+"""The provider's generated `AuthenticatedClient`, the type of `client.api`."""
+
+ProviderKey = Literal["telecom23", "namirial", "roycetalk", "lisoloo", "seven"]
+"""Every provider key (`sms_status.PROVIDERS`, as a type): a typo fails type checking."""
+
+
+_PROVIDER_KEYS: tuple[ProviderKey, ...] = get_args(ProviderKey)
+
+
+def provider_key(value: str) -> ProviderKey:
+    """`value` as a `ProviderKey`, for keys known only at run time (a setting, a command-line
+    option); ValueError listing the keys when it is none of them."""
+    for key in _PROVIDER_KEYS:
+        if key == value:
+            return key
+    raise ValueError(f"unknown provider {value!r}; expected one of: {', '.join(PROVIDERS)}")
+
 
 DEFAULT_CONCURRENCY = 16
 """Lookups in flight at once in the async client's bulk and polling work."""
@@ -74,7 +118,7 @@ def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
     return {**request, "url": (base if base.endswith("/") else base + "/") + url[1:]}
 
 
-class _Base:
+class _Base(Generic[ApiT_co]):
     """Construction and settings shared by the sync and async clients."""
 
     def __init__(
@@ -134,7 +178,7 @@ class _Base:
         httpx_args: dict[str, Any] = {}
         if transport is not None:
             httpx_args["transport"] = transport
-        self.api: GeneratedClient = provider.client_class(
+        self._api = provider.client_class(
             base_url=self.base_url,
             token=credentials.token,
             prefix=credentials.prefix,
@@ -143,7 +187,13 @@ class _Base:
             raise_on_unexpected_status=False,
             httpx_args=httpx_args,
         )
-        """The generated client: the escape hatch for anything the overlay does not cover."""
+
+    @property
+    def api(self) -> ApiT_co:
+        """The provider's generated `AuthenticatedClient`, on this client's connection pool
+        and credentials: the escape hatch for anything the overlay does not cover (pass it as
+        `client=` to the functions of `sms_status_<key>.api`)."""
+        return cast(ApiT_co, self._api)
 
     def _signed(self, request: httpx.Request) -> httpx.Request:
         """Add the provider's request signature, fresh per attempt.
@@ -203,7 +253,7 @@ class _Base:
         return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
 
 
-class StatusClient(_Base):
+class StatusClient(_Base[ApiT_co]):
     """A blocking client for one provider. Safe to share between threads."""
 
     def __init__(
@@ -226,7 +276,7 @@ class StatusClient(_Base):
             transport=options.get("transport"),
         )
         self._sleep = options.get("sleep", time.sleep)
-        self._http: httpx.Client = self.api.get_httpx_client()
+        self._http: httpx.Client = self._api.get_httpx_client()
 
     # Drivers: perform the effects a flow yields, by blocking.
     def _perform(self, effect: Send | Sleep) -> Any:
@@ -305,7 +355,7 @@ class StatusClient(_Base):
         self.close()
 
 
-class HistoryClient(StatusClient):
+class HistoryClient(StatusClient[ApiT_co]):
     """A client for providers with message history (namirial)."""
 
     def history_by_phone(
@@ -343,7 +393,7 @@ class HistoryClient(StatusClient):
         return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
-class AsyncStatusClient(_Base):
+class AsyncStatusClient(_Base[ApiT_co]):
     """An asyncio client for one provider. Safe to share between tasks."""
 
     def __init__(
@@ -374,7 +424,7 @@ class AsyncStatusClient(_Base):
         import asyncio
 
         self._sleep = options.get("sleep", asyncio.sleep)
-        self._http: httpx.AsyncClient = self.api.get_async_httpx_client()
+        self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
         # httpcore walks its whole pool on every request, so one pool of 16 connections costs
         # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
         # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
@@ -492,7 +542,7 @@ class AsyncStatusClient(_Base):
         await self.aclose()
 
 
-class AsyncHistoryClient(AsyncStatusClient):
+class AsyncHistoryClient(AsyncStatusClient[ApiT_co]):
     """The asyncio client for providers with message history (namirial)."""
 
     async def history_by_phone(
@@ -528,6 +578,16 @@ class AsyncHistoryClient(AsyncStatusClient):
 
 @overload
 def connect(
+    provider: Literal["telecom23"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient[sms_status_telecom23.AuthenticatedClient]: ...
+@overload
+def connect(
     provider: Literal["namirial"],
     *,
     api_key: str | None = None,
@@ -535,10 +595,40 @@ def connect(
     timeout: float = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
-) -> HistoryClient: ...
+) -> HistoryClient[sms_status_namirial.AuthenticatedClient]: ...
 @overload
 def connect(
-    provider: str,
+    provider: Literal["roycetalk"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
+@overload
+def connect(
+    provider: Literal["lisoloo"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
+@overload
+def connect(
+    provider: Literal["seven"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient[sms_status_seven.AuthenticatedClient]: ...
+@overload
+def connect(
+    provider: ProviderKey,
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -547,7 +637,7 @@ def connect(
     **options: Unpack[ClientOptions],
 ) -> StatusClient: ...
 def connect(
-    provider: str,
+    provider: ProviderKey,
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -577,6 +667,16 @@ def connect(
 
 @overload
 def connect_async(
+    provider: Literal["telecom23"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient[sms_status_telecom23.AuthenticatedClient]: ...
+@overload
+def connect_async(
     provider: Literal["namirial"],
     *,
     api_key: str | None = None,
@@ -584,10 +684,40 @@ def connect_async(
     timeout: float = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
-) -> AsyncHistoryClient: ...
+) -> AsyncHistoryClient[sms_status_namirial.AuthenticatedClient]: ...
 @overload
 def connect_async(
-    provider: str,
+    provider: Literal["roycetalk"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
+@overload
+def connect_async(
+    provider: Literal["lisoloo"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
+@overload
+def connect_async(
+    provider: Literal["seven"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient[sms_status_seven.AuthenticatedClient]: ...
+@overload
+def connect_async(
+    provider: ProviderKey,
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -596,7 +726,7 @@ def connect_async(
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient: ...
 def connect_async(
-    provider: str,
+    provider: ProviderKey,
     *,
     api_key: str | None = None,
     base_url: str | None = None,

@@ -106,7 +106,8 @@ def _errors_as_one_line() -> Generator[None]:
 def _connect(provider: str, api_key: str | None, base_url: str | None) -> StatusClient:
     import sms_status
 
-    return sms_status.connect(provider, api_key=_api_key(provider, api_key), base_url=base_url)
+    key = sms_status.provider_key(provider)
+    return sms_status.connect(key, api_key=_api_key(provider, api_key), base_url=base_url)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

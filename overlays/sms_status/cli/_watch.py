@@ -87,7 +87,11 @@ async def _watch(
             click.echo(f"[{elapsed:7.1f}s] {_render.line(report)}")
 
     client = sms_status.connect_async(
-        provider, api_key=api_key, base_url=base_url, clock=clock, sleep=sleep
+        sms_status.provider_key(provider),
+        api_key=api_key,
+        base_url=base_url,
+        clock=clock,
+        sleep=sleep,
     )
     async with client:
         if live is not None:

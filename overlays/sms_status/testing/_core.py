@@ -849,7 +849,12 @@ class Sandbox:
 
         options.setdefault("clock", self.clock.monotonic)
         options.setdefault("sleep", self.clock.sleep)
-        return sms_status.connect(self.key, api_key=self.api_key, base_url=self.base_url, **options)
+        return sms_status.connect(
+            sms_status.provider_key(self.key),
+            api_key=self.api_key,
+            base_url=self.base_url,
+            **options,
+        )
 
     def connect_async(self, **options: Unpack[AsyncClientOptions]) -> AsyncStatusClient:
         """The asyncio twin of :meth:`connect` (a ``FakeClock``'s sleeps yield to the loop)."""
@@ -860,7 +865,10 @@ class Sandbox:
         if async_sleep is not None:
             options.setdefault("sleep", async_sleep)
         return sms_status.connect_async(
-            self.key, api_key=self.api_key, base_url=self.base_url, **options
+            sms_status.provider_key(self.key),
+            api_key=self.api_key,
+            base_url=self.base_url,
+            **options,
         )
 
     # -- answering ---------------------------------------------------------------------------
