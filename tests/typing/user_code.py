@@ -52,6 +52,7 @@ def check_one(api_key: str) -> str:
         assert_type(report.delivered_at, datetime | None)
         assert_type(report.recipients, RecipientCounts | None)
         assert_type(report.error, SmsStatusError | None)
+        assert_type(report.to_dict(), dict[str, object])
         match report.state:
             case DeliveryState.DELIVERED | DeliveryState.READ:
                 return "arrived"
