@@ -1,23 +1,28 @@
 """Every task of the project, run the same way on a laptop and in CI.
 
-`nox` (no arguments) is the full check that `.ci/run` runs: drift, lint, lint_specs,
-typecheck, tests. Each session gets its own virtualenv synced by uv from `uv.lock`, so
+`nox` (no arguments) is the full check that `.ci/run` runs: drift, release_check, lint,
+lint_specs, typecheck, tests. Each session gets its own virtualenv synced by uv from `uv.lock`, so
 nothing depends on what happens to be installed on the machine.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nox
 
+sys.path.insert(0, str(Path(__file__).parent / "scripts"))
+from _providers import provider_keys
+
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["drift", "lint", "lint_specs", "typecheck", "tests"]
+nox.options.sessions = ["drift", "release_check", "lint", "lint_specs", "typecheck", "tests"]
 
 ROOT = Path(__file__).parent
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+PROVIDERS = provider_keys(ROOT)
 SPECS = [f"specs/{key}.yaml" for key in PROVIDERS]
 SPEC_LINT_TOOLS = ROOT / "tools" / "spec-lint"
 
@@ -138,3 +143,55 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the floor; writes benchmarks/results.md."""
     _sync(session, "--group", "bench", compile_bytecode=True)
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+def _usage_error(message: str) -> None:
+    """Exit 2, as API.md's "Maintainer tools" promises for bad arguments (nox's own is 1)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+@nox.session
+def spec_diff(session: nox.Session) -> None:
+    """`nox -s spec_diff -- <key> [<git ref>]`: what changed in specs/<key>.yaml since the ref
+    (default HEAD), each change breaking/compatible, the proposed bump, a CHANGELOG draft."""
+    if not 1 <= len(session.posargs) <= 2 or session.posargs[0] not in PROVIDERS:
+        _usage_error(f"usage: nox -s spec_diff -- <{'|'.join(PROVIDERS)}> [<git ref>]")
+    ref = session.posargs[1] if len(session.posargs) == 2 else "HEAD"
+    known = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if known.returncode != 0:
+        _usage_error(f"not a git ref here: {ref!r}")
+    _sync(session)
+    session.run("python", "scripts/spec_diff.py", *session.posargs)
+
+
+@nox.session
+def bump(session: nox.Session) -> None:
+    """`nox -s bump -- <key|sms-status> <major|minor|patch>`: the version in generator/<key>.yaml,
+    the exact pin in pyproject.toml's extra, the regenerated tree, uv.lock and a CHANGELOG.md
+    placeholder, together (docs/versioning.md)."""
+    if len(session.posargs) != 2:
+        _usage_error("usage: nox -s bump -- <key|sms-status> <major|minor|patch>")
+    _sync(session)
+    session.run("python", "scripts/versions.py", "bump", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def release_check(session: nox.Session) -> None:
+    """Versions agree (config, pin, generated tree, uv.lock); a released generated/<key>/ is
+    unchanged, and an unreleased version has a CHANGELOG.md entry (standard library only)."""
+    session.run(sys.executable, "scripts/versions.py", "check", external=True)
+
+
+@nox.session(venv_backend="none")
+def record_release(session: nox.Session) -> None:
+    """`nox -s record_release -- <key|sms-status>` at publish time: records the version and
+    the sha256 of what it was built from in releases.toml, for release_check."""
+    if len(session.posargs) != 1:
+        _usage_error("usage: nox -s record_release -- <key|sms-status>")
+    session.run(sys.executable, "scripts/versions.py", "record", *session.posargs, external=True)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sms_status._registry import PROVIDERS
+
 from benchmarks._common import Row, Section, Target, set_ratio
 
 if TYPE_CHECKING:
     from sms_status import StatusReport
 
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
 FINALISES_AFTER = 60.0
 MESSAGE = "bench-poll-1"
 

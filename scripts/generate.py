@@ -1,7 +1,11 @@
 """Generate `generated/<key>/` from `specs/<key>.yaml`, or check that it is up to date.
 
     python scripts/generate.py            # regenerate every provider into generated/
+    python scripts/generate.py seven      # only some providers
     python scripts/generate.py --check    # drift: regenerate in a temp dir, diff, exit 1 if stale
+
+The providers are those of the registry (overlays/sms_status/_registry.py); a spec under
+specs/ that no registry entry names is an error, never silently skipped.
 
 Each provider is generated into a fresh temporary directory by the pinned
 openapi-python-client (always with --fail-on-warning: a broken endpoint is otherwise skipped
@@ -25,8 +29,11 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _providers import provider_keys, unregistered_specs
+
 ROOT = Path(__file__).resolve().parent.parent
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+PROVIDERS = provider_keys(ROOT)
 GENERATOR_DIR = ROOT / "generator"
 TEMPLATES = GENERATOR_DIR / "templates"
 PROVENANCE = "PROVENANCE.json"
@@ -124,6 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("providers", nargs="*", default=list(PROVIDERS))
     args = parser.parse_args(argv)
+    stray = unregistered_specs(ROOT)
+    if stray:
+        sys.exit(
+            f"specs without a registry entry: {', '.join(stray)}. Add each to REGISTRY in "
+            "overlays/sms_status/_registry.py (`nox -s new_provider -- <key>` scaffolds every "
+            "piece; docs/adding-a-provider.md)."
+        )
+    unknown = [key for key in args.providers if key not in PROVIDERS]
+    if unknown:
+        parser.error(
+            f"unknown provider(s) {', '.join(unknown)}; registered: {', '.join(PROVIDERS)}"
+        )
 
     with tempfile.TemporaryDirectory(prefix="sms-status-gen-") as tmp:
         with ThreadPoolExecutor() as pool:
@@ -135,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             if drift:
                 sys.stdout.writelines(drift)
                 print(
-                    "\ngenerated/ is stale: run `nox -s generate` and commit the result.",
+                    "\ngenerated/ is stale: run "
+                    "`python3 scripts/uv.py run --frozen nox -s generate` and commit the result.",
                     file=sys.stderr,
                 )
                 return 1

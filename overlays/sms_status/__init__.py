@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sms_status._registry import PROVIDERS
 
 if TYPE_CHECKING:
-    from sms_status import errors
+    from sms_status import errors, webhooks
     from sms_status._flows import RetryEvent
     from sms_status.client import (
         AsyncHistoryClient,
@@ -52,6 +52,7 @@ _LAZY = {
     "DeliveryState": "sms_status.report",
     "RecipientCounts": "sms_status.report",
     "StatusReport": "sms_status.report",
+    "webhooks": "sms_status.webhooks",
 }
 
 
@@ -87,4 +88,5 @@ __all__ = [
     "connect_async",
     "errors",
     "provider_key",
+    "webhooks",
 ]

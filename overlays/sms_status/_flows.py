@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import attrs
-import httpx
 
+from sms_status import _validation
+from sms_status._attempt import AttemptTimeout, BodyRejected, Reply
 from sms_status._provider import Provider, RequestKwargs
+from sms_status._redact import masked_headers, redact
 from sms_status._responses import excerpt, interpret
 from sms_status.errors import (
     ApiError,
@@ -98,11 +100,11 @@ def _backoff(attempt: int, ctx: Context) -> float:
     return ceiling * ctx.jitter()
 
 
-def _describe(exc: httpx.RequestError, secret: str) -> str:
-    kind = type(exc).__name__
-    detail = str(exc) or "no detail"
-    if secret:  # a transport's message may quote the request's headers
-        detail = detail.replace(secret, "***")
+def _describe(exc: BaseException, secret: str) -> str:
+    """A scrubbed one-line description of a transport failure (its text may quote the
+    request's headers, so the raw exception is never chained onto ours)."""
+    kind = "Timeout" if isinstance(exc, AttemptTimeout) else type(exc).__name__
+    detail = redact(str(exc) or "no detail", secret)[:300]
     return f"{kind}: {detail}"
 
 
@@ -119,28 +121,38 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
     while True:
         error: SmsStatusError
         try:
-            response: httpx.Response = yield Send(request, deadline)
-        except DeadlineReached as exc:
+            reply: Reply = yield Send(request, deadline)
+        except DeadlineReached:
             raise TransportError(
-                "no request slot before the deadline (client-side rate limit)",
+                "no time left for a request before the deadline",
                 provider=provider.key,
-            ) from exc
-        except httpx.RequestError as exc:
+            ) from None
+        except BodyRejected as exc:
+            raise MalformedResponseError(
+                exc.reason,
+                provider=provider.key,
+                status_code=exc.status_code,
+                headers=masked_headers(
+                    exc.headers.multi_items(),
+                    ctx.secret,
+                    extra_sensitive=(provider.credentials(ctx.secret).header,),
+                ),
+            ) from None
+        except Exception as exc:  # anything the network stack raised: connect, TLS, timeout
             error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
             delay = _backoff(attempt, ctx)
-            cause: BaseException | None = exc
         else:
-            log.debug("%s %s -> %s", provider.key, request.get("url"), response.status_code)
+            log.debug("%s %s -> %s", provider.key, request.get("url"), reply.status_code)
             try:
                 return interpret(
                     provider,
-                    status_code=response.status_code,
-                    headers=response.headers,
-                    content=response.content,
+                    status_code=reply.status_code,
+                    headers=reply.headers,
+                    content=reply.content,
                     secret=ctx.secret,
                 )
             except RateLimitError as exc:
-                error, cause = exc, None
+                error = exc
                 rate_limited += 1
                 limit = provider.max_rate_limit_retries
                 if limit is not None and rate_limited > limit:
@@ -153,10 +165,10 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
             except ApiError as exc:
                 if not exc.retryable:
                     raise
-                error, cause = exc, None
+                error = exc
                 delay = _backoff(attempt, ctx)
         if attempt >= ctx.max_retries or (deadline is not None and ctx.clock() + delay > deadline):
-            raise error from cause
+            raise error
         attempt += 1
         log.info("%s: retry %d in %.2fs after %s", provider.key, attempt, delay, error)
         if ctx.on_retry is not None:
@@ -168,14 +180,22 @@ def _read(ctx: Context, data: object, reader: Callable[[], T]) -> T:
     """Run a provider reader; any type or shape mismatch becomes MalformedResponseError."""
     try:
         return reader()
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        detail = (str(exc).replace(ctx.secret, "***") if ctx.secret else str(exc))[:200]
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        # Not chained: the reader's exception may quote a field holding an echoed key.
+        detail = redact(f"{type(exc).__name__}: {exc}", ctx.secret)[:200]
         raise MalformedResponseError(
             f"the body does not fit the {ctx.provider.key} spec: {detail}",
             provider=ctx.provider.key,
             status_code=200,
-            body_excerpt=excerpt(json.dumps(data, default=str).encode(), ctx.secret),
-        ) from exc
+            body_excerpt=excerpt(_dumped(data), ctx.secret),
+        ) from None
+
+
+def _dumped(data: object) -> bytes:
+    try:
+        return json.dumps(data, default=str)[: 4 * 500].encode("utf-8", "replace")
+    except (ValueError, RecursionError):
+        return b""
 
 
 def failed_report(ctx: Context, message_id: str, error: SmsStatusError) -> StatusReport:
@@ -211,15 +231,20 @@ def status_or_failure(ctx: Context, message_id: str) -> Flow[StatusReport]:
         return failed_report(ctx, message_id, exc)
 
 
-def batches(ids: Sequence[str], *, max_ids: int, max_joined_length: int) -> Iterator[list[str]]:
-    """Split ids into comma-joined batches of at most `max_ids` and `max_joined_length`."""
+def batches(
+    ids: Sequence[str], *, max_ids: int, max_joined_length: int, separator: str = ","
+) -> Iterator[list[str]]:
+    """Split ids into batches of at most `max_ids`, whose joined value stays within
+    `max_joined_length` bytes once percent-encoded (what the URL really carries)."""
+    separator_length = _validation.encoded_length(separator)
     batch: list[str] = []
     length = 0
     for message_id in ids:
-        added = len(message_id) + (1 if batch else 0)
+        size = _validation.encoded_length(message_id)
+        added = size + (separator_length if batch else 0)
         if batch and (len(batch) >= max_ids or length + added > max_joined_length):
             yield batch
-            batch, length, added = [], 0, len(message_id)
+            batch, length, added = [], 0, size
         batch.append(message_id)
         length += added
     if batch:
@@ -240,7 +265,10 @@ def batch_statuses(
     unique = list(dict.fromkeys(message_ids))
     results: dict[str, StatusReport] = {}
     for batch in batches(
-        unique, max_ids=lookup.max_ids, max_joined_length=lookup.max_joined_length
+        unique,
+        max_ids=lookup.max_ids,
+        max_joined_length=lookup.max_joined_length,
+        separator=lookup.separator,
     ):
         yield from _lookup_batch(ctx, batch, results, deadline)
     return [results[i] for i in message_ids]
@@ -300,19 +328,19 @@ def wait_for_final(
 
     Stops on a final status; on timeout returns the last report seen (not final). Transient
     failures (429 after its retries, 5xx, transport) keep polling until the deadline; a
-    Retry-After longer than the next interval is honoured. Nothing sleeps past the deadline.
+    Retry-After longer than the next interval is honoured. Nothing sleeps past the deadline,
+    and the request in flight when it comes is cut to the time left.
     """
     cadence = ctx.provider.cadence
     limit = cadence.default_timeout if timeout is None else timeout
-    if limit < 0:
-        raise ValueError(f"timeout must be >= 0, got {timeout}")
     deadline = ctx.clock() + limit
     last: StatusReport | None = None
     last_error: SmsStatusError | None = None
     for interval in cadence.waits():
         wait = interval
         try:
-            report = yield from status(ctx, message_id, deadline=deadline)
+            # timeout=0 means "look once": that one look is bounded by the client's timeout.
+            report = yield from status(ctx, message_id, deadline=deadline if limit else None)
         except _TRANSIENT as exc:
             last_error = exc
             if isinstance(exc, RateLimitError) and exc.retry_after is not None:

@@ -92,6 +92,10 @@ def _no_retry_after(_body: object) -> float | None:
     return None
 
 
+def _never(_body: object) -> bool:
+    return False
+
+
 @attrs.frozen(kw_only=True)
 class Provider:
     key: str
@@ -107,6 +111,9 @@ class Provider:
     cadence: Cadence
     error_classes: Mapping[str, type[ApiError]] = attrs.field(factory=dict[str, type[ApiError]])
     retry_after_from_body: Callable[[object], float | None] = _no_retry_after
+    is_error_envelope: Callable[[object], bool] = _never
+    """True for a body whose envelope says the call failed (`"success": false`), even
+    without an error code: such a body is an error, never a status."""
     rate_limit: RateLimit | None = None
     max_rate_limit_retries: int | None = None
     batch: BatchLookup | None = None

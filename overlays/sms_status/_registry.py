@@ -1,21 +1,101 @@
-"""Provider keys and lazy loading of their modules (a provider loads on first use)."""
+"""The provider registry: the one list of provider keys, and lazy loading of their modules.
+
+Every other list of providers reads `REGISTRY`: the overlay (`PROVIDERS`), the sandbox
+(`sms_status.testing.PROVIDER_KEYS`), `scripts/generate.py` (generation and drift), the
+noxfile (spec lint, the maintainer sessions) and the tests (which parametrize over it).
+`tests/test_provider_completeness.py` fails, naming the fix, when a piece of a registered
+provider is missing or a spec exists that no entry names. `nox -s new_provider -- <key>`
+adds an entry together with every piece it names (docs/adding-a-provider.md).
+
+This module is plain data on the standard library only, so scripts load it by file path
+without the package installed (`scripts/_providers.py`); keep it that way.
+"""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sms_status._provider import Provider
 
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+
+@dataclass(frozen=True)
+class ProviderEntry:
+    """Where each piece of one provider lives; every path is relative to the repository root."""
+
+    key: str
+    name: str
+    """The provider's own name, as its pages write it."""
+
+    @property
+    def spec(self) -> str:
+        """The hand-written OpenAPI document everything else is generated or checked from."""
+        return f"specs/{self.key}.yaml"
+
+    @property
+    def generator_config(self) -> str:
+        """openapi-python-client settings (names, version), merged over generator/common.yaml."""
+        return f"generator/{self.key}.yaml"
+
+    @property
+    def generated(self) -> str:
+        """The generated distribution's directory (a uv workspace member)."""
+        return f"generated/{self.key}"
+
+    @property
+    def distribution(self) -> str:
+        """The generated client's distribution name on the package index."""
+        return f"sms-status-{self.key}"
+
+    @property
+    def package(self) -> str:
+        """The generated client's import name."""
+        return f"sms_status_{self.key}"
+
+    @property
+    def overlay_module(self) -> str:
+        """The hand-written `Provider` (status table, error codes, readers)."""
+        return f"sms_status.providers.{self.key}"
+
+    @property
+    def sandbox_module(self) -> str:
+        """The sandbox fake (`ProviderDef`) serving what the spec says."""
+        return f"sms_status.testing.{self.key}"
+
+    @property
+    def sandbox_fixture(self) -> str:
+        """The pytest fixture of `sms_status.testing.pytest_plugin`."""
+        return f"{self.key}_sandbox"
+
+    @property
+    def extra(self) -> str:
+        """The extra of `sms-status` that installs this provider (`pip install sms-status[key]`)."""
+        return self.key
+
+
+REGISTRY: dict[str, ProviderEntry] = {
+    entry.key: entry
+    for entry in (
+        ProviderEntry("telecom23", "23 Telecom"),
+        ProviderEntry("namirial", "Namirial SMS Gateway"),
+        ProviderEntry("roycetalk", "RoyceTalk (RoyceBulkSMS)"),
+        ProviderEntry("lisoloo", "Lisoloo (Bloonio)"),
+        ProviderEntry("seven", "seven.io"),
+        # new providers: above this line (nox -s new_provider adds them here)
+    )
+}
+"""Every provider, in the order of the seed pages."""
+
+PROVIDERS: tuple[str, ...] = tuple(REGISTRY)
 """Every provider key, in the order of the seed pages."""
 
 
 def load_provider(key: str) -> Provider:
     """The `Provider` of `key`; ValueError lists the keys, MissingProviderError the extra."""
-    if key not in PROVIDERS:
+    if key not in REGISTRY:
         raise ValueError(f"unknown provider {key!r}; expected one of: {', '.join(PROVIDERS)}")
-    module = importlib.import_module(f"sms_status.providers.{key}")
+    module = importlib.import_module(REGISTRY[key].overlay_module)
     provider: Provider = module.PROVIDER
     return provider

@@ -14,6 +14,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
+import httpx
+
+from sms_status._fields import json_object
+from sms_status._redact import masked_headers, redact
 from sms_status.errors import (
     BODY_EXCERPT_LIMIT,
     ApiError,
@@ -55,9 +59,7 @@ _MISSING = object()
 def excerpt(content: bytes, secret: str) -> str:
     """A short, printable excerpt of a body with the API key scrubbed out."""
     text = content[: BODY_EXCERPT_LIMIT * 4].decode("utf-8", errors="replace")
-    if secret:
-        text = text.replace(secret, "***")
-    return text[:BODY_EXCERPT_LIMIT]
+    return redact(text, secret)[:BODY_EXCERPT_LIMIT]
 
 
 def decode_json(content: bytes) -> object:
@@ -78,20 +80,46 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        # Dates beyond year 9999 or with absurd fields overflow datetime: garbage too.
+        except (TypeError, ValueError, LookupError, ArithmeticError):
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
+
+
+def _scrubbed_id(headers: Mapping[str, str], data: object, secret: str) -> str | None:
+    found = request_id(headers, data)
+    return None if found is None else redact(found, secret)
+
+
+def _masked(provider: Provider, headers: Mapping[str, str], secret: str) -> dict[str, str]:
+    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
+    return masked_headers(
+        items, secret, extra_sensitive=(provider.credentials(secret or "-").header,)
+    )
 
 
 def _body_note(content: bytes, data: object) -> str:
     if data is not _MISSING:
         return ""
     return " (empty body)" if not content.strip() else " (body is not JSON)"
+
+
+def request_id(headers: Mapping[str, str], data: object) -> str | None:
+    """The provider's id for this request: a request-id header, else the body's `request_id`
+    (lisoloo sends one in every error body)."""
+    for name in ("x-request-id", "request-id", "x-correlation-id"):
+        header = headers.get(name)
+        if header:
+            return header[:200]
+    field = json_object(data).get("request_id")
+    if isinstance(field, str) and field:
+        return field[:200]
+    return None
 
 
 def interpret(
@@ -102,24 +130,34 @@ def interpret(
     content: bytes,
     secret: str,
 ) -> object:
-    """Return the decoded JSON of a successful response; raise the documented error otherwise."""
+    """Return the decoded JSON of a successful response; raise the documented error otherwise.
+
+    An error envelope (`"status": false`, `"success": false`) is an error even with a 2xx
+    status and no error code: its `data` is never read as a status.
+    """
     data = decode_json(content)
-    body_code = provider.error_code_from_body(data) if data is not _MISSING else None
-    if 200 <= status_code < 300 and body_code is None:
-        if data is _MISSING:
+    found = data is not _MISSING
+    body_code = provider.error_code_from_body(data) if found else None
+    failed = body_code is not None or (found and provider.is_error_envelope(data))
+    if 200 <= status_code < 300 and not failed:
+        if not found:
             raise MalformedResponseError(
                 "the body is not JSON",
                 provider=provider.key,
                 status_code=status_code,
                 body_excerpt=excerpt(content, secret),
+                request_id=_scrubbed_id(headers, data, secret),
+                headers=_masked(provider, headers, secret),
             )
         return data
 
-    error_code = (
+    error_code = redact(
         body_code
         or _CODES_BY_STATUS.get(status_code)
-        or ("SERVER_ERROR" if status_code >= 500 or status_code < 400 else f"HTTP_{status_code}")
-    )
+        or ("API_ERROR" if failed and status_code < 300 else None)
+        or ("SERVER_ERROR" if status_code >= 500 or status_code < 400 else f"HTTP_{status_code}"),
+        secret,
+    )[:100]
     cls = (
         provider.error_classes.get(error_code)
         or _CLASSES_BY_STATUS.get(status_code)
@@ -127,22 +165,22 @@ def interpret(
         # 5xx and any other unexpected status (499, 3xx, 1xx) is a server-side fault.
         or (
             ApiError
-            if status_code in _CODES_BY_STATUS or (body_code and status_code < 400)
+            if status_code in _CODES_BY_STATUS or (failed and status_code < 400)
             else ServerError
         )
     )
-    message = (provider.error_message_from_body(data) if data is not _MISSING else None) or (
+    message = (provider.error_message_from_body(data) if found else None) or (
         f"HTTP {status_code}" + _body_note(content, data)
     )
-    if secret:
-        message = message.replace(secret, "***")
     error = cls(
-        message,
+        redact(message, secret)[:1000],
         provider=provider.key,
         status_code=status_code,
         error_code=error_code,
         retryable=status_code in RETRYABLE_STATUSES,
         body_excerpt=excerpt(content, secret),
+        request_id=_scrubbed_id(headers, data, secret),
+        headers=_masked(provider, headers, secret),
     )
     if isinstance(error, RateLimitError):
         error.retry_after = retry_after_seconds(headers.get("retry-after"))

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
+from datetime import datetime
+from urllib.parse import quote
+
+import httpx
 
 MAX_PAGE_SIZE = 100
 """namirial's documented maximum `count`; larger values are capped like the API does."""
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+MAX_ENCODED_ID_LENGTH = 1024
+"""Longest message id once percent-encoded as UTF-8, in bytes: one id must fit a URL that
+stays well under the 2 KB that proxies and servers reliably accept."""
+
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+
+def encoded_length(value: str) -> int:
+    """Bytes `value` takes percent-encoded in a URL (an upper bound: every reserved
+    character is counted as encoded)."""
+    return len(quote(value, safe=""))
 
 
 def message_id(value: object, *, what: str = "message id", separator: str | None = None) -> str:
@@ -25,6 +42,15 @@ def message_id(value: object, *, what: str = "message id", separator: str | None
         raise ValueError(f"invalid {what} {value!r}: empty, '.' and '..' are never sent")
     if _CONTROL.search(value):
         raise ValueError(f"invalid {what} {value!r}: control characters are not allowed")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"invalid {what} {value!r}: not valid Unicode text") from None
+    if encoded_length(value) > MAX_ENCODED_ID_LENGTH:
+        raise ValueError(
+            f"invalid {what} of {len(value)} characters: longer than "
+            f"{MAX_ENCODED_ID_LENGTH} bytes once percent-encoded, it would make an over-long URL"
+        )
     if separator and separator in value:
         # seven joins ids with commas into one msg_id: such an id would be split in two.
         raise ValueError(f"invalid {what} {value!r}: {separator!r} separates ids here")
@@ -52,6 +78,92 @@ def page_count(value: object, *, name: str = "count") -> int:
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return min(value, MAX_PAGE_SIZE)
+
+
+def before(value: object) -> datetime | None:
+    if value is not None and not isinstance(value, datetime):
+        raise TypeError(f"before must be a datetime or None, not {type(value).__name__}")
+    return value
+
+
+def _seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return seconds
+
+
+def timeout(value: object) -> httpx.Timeout:
+    """The per-phase limits of one attempt: a number of seconds, or an `httpx.Timeout`
+    whose phases are each unset or finite and > 0 (at least one set: a call always ends)."""
+    if isinstance(value, httpx.Timeout):
+        phases = {
+            name: None if seconds is None else _seconds(seconds, f"timeout.{name}")
+            for name, seconds in value.as_dict().items()
+        }
+        if all(seconds is None for seconds in phases.values()):
+            raise ValueError("timeout must set at least one phase: a call must always end")
+        return httpx.Timeout(**phases)
+    return httpx.Timeout(_seconds(value, "timeout"))
+
+
+def attempt_limit(value: httpx.Timeout) -> float:
+    """The bound on one whole attempt: the longest of the phase limits that are set."""
+    return max(s for s in value.as_dict().values() if s is not None)
+
+
+def wait_timeout(value: object) -> float | None:
+    """`wait_for_final`'s timeout: None (the provider's cap) or finite seconds >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"timeout must be a number of seconds, not {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"timeout must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def api_key(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"api_key must be a str, not {type(value).__name__}")
+    if not value:
+        raise ValueError("api_key must be a non-empty string")
+    if value != value.strip() or not all(" " <= c <= "~" for c in value):
+        # It travels in a header: whitespace around it or a control or non-ASCII character
+        # would fail later with an error quoting the key. The key itself is never echoed.
+        raise ValueError(
+            "api_key must be printable ASCII without surrounding whitespace "
+            "(check for a trailing newline)"
+        )
+    return value
+
+
+def max_retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_retries must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"max_retries must be >= 0, got {value}")
+    return value
+
+
+def max_response_bytes(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_response_bytes must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"max_response_bytes must be >= 1, got {value}")
+    return value
+
+
+def known_options(options: Iterable[str], allowed: Iterable[str], function: str) -> None:
+    """Refuse keyword options `function` does not take, naming them (a typo must not pass)."""
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"{function}() got unexpected keyword option(s): {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(allowed))})"
+        )
 
 
 def positive_limit(value: int | None) -> int | None:

@@ -6,11 +6,13 @@ awaiting — so retries, pacing, polling, batching and paging behave identically
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from datetime import datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -27,11 +29,12 @@ from typing import (
 
 import httpx
 
-from sms_status import _environment, _flows, _validation
+from sms_status import _attempt, _environment, _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import PROVIDERS, load_provider
-from sms_status.pacing import RateLimiter, TokenBucket, Unlimited
+from sms_status._transports import HttpBackend, async_transport
+from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
 if TYPE_CHECKING:  # each only types `client.api`; a provider's extra may be absent
@@ -75,13 +78,14 @@ CONNECTIONS_PER_POOL = 4
 
 
 class _SharedOptions(TypedDict, total=False):
-    rate_limiter: RateLimiter | None
-    """Replaces the provider's default limiter; `None` turns pacing off."""
     on_retry: Callable[[RetryEvent], None]
     retry_after_cap: float
     signing_secret: str
     """telecom23 only: sign every request (X-Timestamp, X-Signature) with this secret."""
     clock: Callable[[], float]
+    max_response_bytes: int
+    """Cap on a response body after decompression (default 4 MiB): past it the call ends
+    with MalformedResponseError, having read no more than the cap."""
 
 
 class ClientOptions(_SharedOptions, total=False):
@@ -90,6 +94,8 @@ class ClientOptions(_SharedOptions, total=False):
     transport: httpx.BaseTransport
     """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
     sleep: Callable[[float], None]
+    rate_limiter: RateLimiter | None
+    """Replaces the provider's default limiter; `None` turns pacing off."""
 
 
 class AsyncClientOptions(_SharedOptions, total=False):
@@ -97,10 +103,22 @@ class AsyncClientOptions(_SharedOptions, total=False):
 
     concurrency: int
     transport: httpx.AsyncBaseTransport
+    """Wins over `http_backend`."""
+    http_backend: HttpBackend
+    """"aiohttp" (the default with `sms-status[fast]` installed) or "httpx"; the environment
+    variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transports)."""
     sleep: Callable[[float], Awaitable[None]]
+    rate_limiter: RateLimiter | AsyncRateLimiter | None
+    """Replaces the provider's default limiter (one whose `reserve()` is awaited, too);
+    `None` turns pacing off."""
 
 
 _UNSET: Any = object()
+
+
+def _no_cookies() -> httpx.Cookies:
+    """A jar that keeps nothing: a server's cookies are never stored nor sent back."""
+    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
 
 
 def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
@@ -127,27 +145,22 @@ class _Base(Generic[ApiT_co]):
         *,
         api_key: str,
         base_url: str | None,
-        timeout: float,
+        timeout: float | httpx.Timeout,
         max_retries: int,
         options: _SharedOptions,
         transport: object,
+        rate_limiter: RateLimiter | AsyncRateLimiter | None,
     ) -> None:
-        rate_limiter = options.get("rate_limiter", _UNSET)
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
-        if not api_key:
-            raise ValueError("api_key must be a non-empty string")
-        if api_key != api_key.strip() or not all(" " <= c <= "~" for c in api_key):
-            # It travels in a header: whitespace around it or a control or non-ASCII character
-            # would fail later with an error quoting the key. The key itself is never echoed.
-            raise ValueError(
-                "api_key must be printable ASCII without surrounding whitespace "
-                "(check for a trailing newline)"
-            )
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-        if timeout <= 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        api_key = _validation.api_key(api_key)
+        max_retries = _validation.max_retries(max_retries)
+        self._phases = _validation.timeout(timeout)
+        self._attempt_limit = _validation.attempt_limit(self._phases)
+        """No attempt (connect, send, the whole body) lasts longer than this, in seconds."""
+        self._max_response_bytes = _validation.max_response_bytes(
+            options.get("max_response_bytes", _validation.DEFAULT_MAX_RESPONSE_BYTES)
+        )
         self.provider = provider.key
         self.base_url = base_url or provider.origin
         self.timeout = timeout
@@ -157,7 +170,7 @@ class _Base(Generic[ApiT_co]):
                 if provider.rate_limit is not None
                 else Unlimited()
             )
-        self.rate_limiter: RateLimiter = rate_limiter or Unlimited()
+        self.rate_limiter: RateLimiter | AsyncRateLimiter = rate_limiter or Unlimited()
         self._provider = provider
         self._separator = provider.batch.separator if provider.batch is not None else None
         self._clock = clock
@@ -183,7 +196,7 @@ class _Base(Generic[ApiT_co]):
             token=credentials.token,
             prefix=credentials.prefix,
             auth_header_name=credentials.header,
-            timeout=httpx.Timeout(timeout),
+            timeout=self._phases,
             raise_on_unexpected_status=False,
             httpx_args=httpx_args,
         )
@@ -217,18 +230,30 @@ class _Base(Generic[ApiT_co]):
     def _message_id(self, value: str) -> str:
         return _validation.message_id(value, separator=self._separator)
 
-    def _slot_wait(self, send: Send) -> float:
-        """Book a request slot; how long to wait for it (DeadlineReached if past the deadline)."""
-        wait = self.rate_limiter.reserve()
+    def _slot_wait(self, send: Send, wait: float) -> float:
+        """How long to wait for a booked slot (DeadlineReached if past the deadline)."""
         if send.deadline is not None and self._clock() + wait > send.deadline:
             raise _flows.DeadlineReached
         return wait
+
+    def _time_left(self, send: Send) -> float:
+        """How long this attempt may take: the client's timeout, cut to the flow's deadline."""
+        left = self._attempt_limit
+        if send.deadline is not None:
+            left = min(left, send.deadline - self._clock())
+            if left <= 0:
+                raise _flows.DeadlineReached
+        return left
 
     def _history_flow(
         self, by: str, key: str, count: int, before: datetime | None
     ) -> Flow[list[StatusReport]]:
         return _flows.history_page(
-            self._ctx, by, self._history_key(by, key), _validation.page_count(count), before
+            self._ctx,
+            by,
+            self._history_key(by, key),
+            _validation.page_count(count),
+            _validation.before(before),
         )
 
     def _history_walk(
@@ -239,7 +264,7 @@ class _Base(Generic[ApiT_co]):
             by,
             self._history_key(by, key),
             page_size=_validation.page_count(page_size, name="page_size"),
-            before=before,
+            before=_validation.before(before),
             limit=_validation.positive_limit(limit),
         )
 
@@ -262,10 +287,11 @@ class StatusClient(_Base[ApiT_co]):
         *,
         api_key: str,
         base_url: str | None = None,
-        timeout: float = 10.0,
+        timeout: float | httpx.Timeout = 10.0,
         max_retries: int = 2,
         **options: Unpack[ClientOptions],
     ) -> None:
+        _validation.known_options(options, ClientOptions.__optional_keys__, "connect")
         super().__init__(
             provider,
             api_key=api_key,
@@ -273,21 +299,32 @@ class StatusClient(_Base[ApiT_co]):
             timeout=timeout,
             max_retries=max_retries,
             options=options,
-            transport=options.get("transport"),
+            # The default transport's sockets are cut to each attempt's deadline.
+            transport=options.get("transport") or _attempt.DeadlineTransport(),
+            rate_limiter=options.get("rate_limiter", _UNSET),
         )
+        if inspect.iscoroutinefunction(self.rate_limiter.reserve):
+            raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
+        self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self._api.get_httpx_client()
+        self._http.cookies = _no_cookies()
 
     # Drivers: perform the effects a flow yields, by blocking.
     def _perform(self, effect: Send | Sleep) -> Any:
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
-        wait = self._slot_wait(effect)
+        wait = self._slot_wait(effect, self._limiter.reserve())
         if wait > 0:
             self._sleep(wait)
-        request = _joined(effect.request, self._http.base_url)
-        return self._http.send(self._signed(self._http.build_request(**request)))
+        left = self._time_left(effect)
+        request = _attempt.build(
+            self._http, _joined(effect.request, self._http.base_url), self._phases, left
+        )
+        return _attempt.send(
+            self._http, self._signed(request), left=left, cap=self._max_response_bytes
+        )
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""
@@ -305,7 +342,7 @@ class StatusClient(_Base[ApiT_co]):
                 continue
             try:
                 value = self._perform(effect)
-            except (httpx.RequestError, _flows.DeadlineReached) as exc:
+            except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
 
     def _run(self, flow: Flow[T]) -> T:
@@ -341,7 +378,10 @@ class StatusClient(_Base[ApiT_co]):
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen."""
         flow = _flows.wait_for_final(
-            self._ctx, self._message_id(message_id), timeout=timeout, on_update=on_update
+            self._ctx,
+            self._message_id(message_id),
+            timeout=_validation.wait_timeout(timeout),
+            on_update=on_update,
         )
         return self._run(flow)
 
@@ -402,10 +442,12 @@ class AsyncStatusClient(_Base[ApiT_co]):
         *,
         api_key: str,
         base_url: str | None = None,
-        timeout: float = 10.0,
+        timeout: float | httpx.Timeout = 10.0,
         max_retries: int = 2,
         **options: Unpack[AsyncClientOptions],
     ) -> None:
+        _validation.known_options(options, AsyncClientOptions.__optional_keys__, "connect_async")
+        transport = options.get("transport") or async_transport(options.get("http_backend"))
         super().__init__(
             provider,
             api_key=api_key,
@@ -413,7 +455,8 @@ class AsyncStatusClient(_Base[ApiT_co]):
             timeout=timeout,
             max_retries=max_retries,
             options=options,
-            transport=options.get("transport"),
+            transport=transport,
+            rate_limiter=options.get("rate_limiter", _UNSET),
         )
         concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
         if concurrency < 1:
@@ -425,18 +468,18 @@ class AsyncStatusClient(_Base[ApiT_co]):
 
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
+        self._http.cookies = _no_cookies()
         # httpcore walks its whole pool on every request, so one pool of 16 connections costs
         # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
         # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
+        # Every request is built by `api`'s client (base URL, headers, key, timeouts): the
+        # others only lend their connections, so there is one configuration, not copies.
         shards = -(-concurrency // CONNECTIONS_PER_POOL)
         self._pool = [self._http] + [
             httpx.AsyncClient(
-                base_url=self._http.base_url,
-                headers=self._http.headers,
-                timeout=self._http.timeout,
-                follow_redirects=self._http.follow_redirects,
-                transport=options.get("transport"),
+                transport=transport,
                 limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
+                cookies=_no_cookies(),
             )
             for _ in range(shards - 1)
         ]
@@ -446,12 +489,18 @@ class AsyncStatusClient(_Base[ApiT_co]):
         if isinstance(effect, Sleep):
             await self._sleep(effect.seconds)
             return None
-        wait = self._slot_wait(effect)
+        booked = self.rate_limiter.reserve()  # a float, or an awaitable one (AsyncRateLimiter)
+        wait = self._slot_wait(effect, booked if isinstance(booked, float | int) else await booked)
         if wait > 0:
             await self._sleep(wait)
+        left = self._time_left(effect)
+        request = _attempt.build(
+            self._http, _joined(effect.request, self._http.base_url), self._phases, left
+        )
         http = self._pool[next(self._turn) % len(self._pool)]
-        request = _joined(effect.request, http.base_url)
-        return await http.send(self._signed(http.build_request(**request)))
+        return await _attempt.send_async(
+            http, self._signed(request), left=left, cap=self._max_response_bytes
+        )
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         value: Any = None
@@ -467,7 +516,7 @@ class AsyncStatusClient(_Base[ApiT_co]):
                 continue
             try:
                 value = await self._perform(effect)
-            except (httpx.RequestError, _flows.DeadlineReached) as exc:
+            except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
 
     async def _run(self, flow: Flow[T]) -> T:
@@ -484,7 +533,7 @@ class AsyncStatusClient(_Base[ApiT_co]):
                 raise AssertionError("a flow that returns a value emitted a report")
             try:
                 value = await self._perform(effect)
-            except (httpx.RequestError, _flows.DeadlineReached) as exc:
+            except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
 
     async def get_status(self, message_id: str) -> StatusReport:
@@ -513,8 +562,13 @@ class AsyncStatusClient(_Base[ApiT_co]):
         except BaseException:
             for task in workers:
                 task.cancel()
+            # Let the cancelled workers finish (closing their responses) before raising.
+            await asyncio.gather(*workers, return_exceptions=True)
             raise
-        return [r for r in results if r is not None]
+        missing = [ids[i] for i, report in enumerate(results) if report is None]
+        if missing:  # every worker ended normally, so every id must have its report
+            raise AssertionError(f"get_statuses lost the results of {len(missing)} id(s)")
+        return cast(list[StatusReport], results)
 
     async def wait_for_final(
         self,
@@ -524,7 +578,10 @@ class AsyncStatusClient(_Base[ApiT_co]):
         on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
         flow = _flows.wait_for_final(
-            self._ctx, self._message_id(message_id), timeout=timeout, on_update=on_update
+            self._ctx,
+            self._message_id(message_id),
+            timeout=_validation.wait_timeout(timeout),
+            on_update=on_update,
         )
         return await self._run(flow)
 
@@ -582,7 +639,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient[sms_status_telecom23.AuthenticatedClient]: ...
@@ -592,7 +649,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> HistoryClient[sms_status_namirial.AuthenticatedClient]: ...
@@ -602,7 +659,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
@@ -612,7 +669,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
@@ -622,7 +679,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient[sms_status_seven.AuthenticatedClient]: ...
@@ -632,7 +689,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient: ...
@@ -641,7 +698,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient:
@@ -671,7 +728,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient[sms_status_telecom23.AuthenticatedClient]: ...
@@ -681,7 +738,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncHistoryClient[sms_status_namirial.AuthenticatedClient]: ...
@@ -691,7 +748,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
@@ -701,7 +758,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
@@ -711,7 +768,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient[sms_status_seven.AuthenticatedClient]: ...
@@ -721,7 +778,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient: ...
@@ -730,7 +787,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float = 10.0,
+    timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient:

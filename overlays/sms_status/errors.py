@@ -8,20 +8,49 @@
     │   └── ServerError          5xx and any other unexpected status
     ├── MalformedResponseError   the body does not fit the spec (HTML, truncated JSON, wrong types)
     ├── TransportError           connection failure, timeout
+    ├── InvalidWebhookError      a pushed delivery report that must not be trusted or read
+    │   ├── WebhookSignatureError  missing/invalid signature or credentials, stale timestamp
+    │   │   └── WebhookReplayError   the same signed delivery seen again
+    │   └── MalformedWebhookError  authentic, but the body does not fit the documented payload
     └── MissingProviderError     (also an ImportError) the provider's extra is not installed
 
-No message, repr or attribute of these ever holds the API key: bodies are scrubbed before
-they are excerpted (see `sms_status._responses`).
+No message, repr or attribute of these ever holds the API key: every string is scrubbed
+(`sms_status._redact`) before an error is built. Every error pickles and deep-copies, so a
+`get_statuses` result holding one can cross a process pool or a task queue.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 BODY_EXCERPT_LIMIT = 500
 """Longest `body_excerpt` kept on an error, in characters."""
 
 
+def _restore(cls: type[SmsStatusError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an error without calling its keyword-only `__init__`."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class SmsStatusError(Exception):
-    """Base class of every error raised by sms_status."""
+    """Base class of every error raised by sms_status.
+
+    Where there was a response, `status_code` (on `ApiError` and `MalformedResponseError`),
+    `request_id` (the provider's, where it sends one) and `headers` (the response headers,
+    secrets masked) describe it.
+    """
+
+    request_id: str | None = None
+    headers: Mapping[str, str] = MappingProxyType({})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*args), which our keyword-only inits refuse.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class ApiError(SmsStatusError):
@@ -41,6 +70,8 @@ class ApiError(SmsStatusError):
         error_code: str,
         retryable: bool = False,
         body_excerpt: str = "",
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -49,6 +80,8 @@ class ApiError(SmsStatusError):
         self.error_code = error_code
         self.retryable = retryable
         self.body_excerpt = body_excerpt[:BODY_EXCERPT_LIMIT]
+        self.request_id = request_id
+        self.headers = dict(headers or {})
 
     def __str__(self) -> str:
         return f"{self.provider}: HTTP {self.status_code} {self.error_code}: {self.message}"
@@ -80,6 +113,8 @@ class RateLimitError(ApiError):
         error_code: str,
         retryable: bool = True,
         body_excerpt: str = "",
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(
@@ -89,6 +124,8 @@ class RateLimitError(ApiError):
             error_code=error_code,
             retryable=retryable,
             body_excerpt=body_excerpt,
+            request_id=request_id,
+            headers=headers,
         )
         self.retry_after = retry_after
 
@@ -101,13 +138,22 @@ class MalformedResponseError(SmsStatusError):
     """The provider's body does not fit its spec: HTML, truncated JSON, wrong types."""
 
     def __init__(
-        self, message: str, *, provider: str, status_code: int, body_excerpt: str = ""
+        self,
+        message: str,
+        *,
+        provider: str,
+        status_code: int,
+        body_excerpt: str = "",
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.status_code = status_code
         self.body_excerpt = body_excerpt[:BODY_EXCERPT_LIMIT]
+        self.request_id = request_id
+        self.headers = dict(headers or {})
 
     def __str__(self) -> str:
         return f"{self.provider}: malformed response (HTTP {self.status_code}): {self.message}"
@@ -116,6 +162,9 @@ class MalformedResponseError(SmsStatusError):
 class TransportError(SmsStatusError):
     """The request did not complete: connection refused or reset, timeout, protocol error."""
 
+    status_code: int | None = None
+    """Always None: there was no complete response."""
+
     def __init__(self, message: str, *, provider: str) -> None:
         super().__init__(message)
         self.message = message
@@ -123,6 +172,46 @@ class TransportError(SmsStatusError):
 
     def __str__(self) -> str:
         return f"{self.provider}: {self.message}"
+
+
+def _rebuild_webhook_error(
+    cls: type[InvalidWebhookError], message: str, provider: str
+) -> InvalidWebhookError:
+    return cls(message, provider=provider)
+
+
+class InvalidWebhookError(SmsStatusError):
+    """A pushed delivery report (`sms_status.webhooks`) that must not be trusted or read.
+
+    The message says what was wrong, never with the secret or the credentials presented.
+    """
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+
+    def __str__(self) -> str:
+        return f"{self.provider} webhook: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r}, message={self.message!r})"
+
+    def __reduce__(self) -> tuple[object, tuple[type[InvalidWebhookError], str, str]]:
+        # Keyword-only __init__: pickle and deepcopy need the rebuild spelt out.
+        return (_rebuild_webhook_error, (type(self), self.message, self.provider))
+
+
+class WebhookSignatureError(InvalidWebhookError):
+    """Missing or invalid signature or credentials, or a timestamp outside the tolerance."""
+
+
+class WebhookReplayError(WebhookSignatureError):
+    """The same signed delivery was seen before (by the replay guard given to `parse`)."""
+
+
+class MalformedWebhookError(InvalidWebhookError):
+    """Authentic, but the body does not fit the provider's documented payload."""
 
 
 class MissingProviderError(SmsStatusError, ImportError):
@@ -136,16 +225,23 @@ class MissingProviderError(SmsStatusError, ImportError):
             name=f"sms_status_{provider}",
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.provider,))
+
 
 __all__ = [
     "BODY_EXCERPT_LIMIT",
     "ApiError",
     "AuthenticationError",
+    "InvalidWebhookError",
     "MalformedResponseError",
+    "MalformedWebhookError",
     "MissingProviderError",
     "NotFoundError",
     "RateLimitError",
     "ServerError",
     "SmsStatusError",
     "TransportError",
+    "WebhookReplayError",
+    "WebhookSignatureError",
 ]

@@ -8,14 +8,19 @@ a shared limiter (say, one backed by Redis) when several processes share a key::
     limiter = TokenBucket.for_limit(RateLimit(requests=120, per=60.0))
     a = sms_status.connect("lisoloo", api_key=key, rate_limiter=limiter)
     b = sms_status.connect_async("lisoloo", api_key=key, rate_limiter=limiter)
+
+Processes or hosts that share a key share a budget through Redis: `RedisRateLimiter` (sync
+clients) and `AsyncRedisRateLimiter` (async clients, whose `reserve()` is awaited) book the
+same slots when given the same `name`.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -35,6 +40,28 @@ class RateLimiter(Protocol):
     def reserve(self) -> float:
         """Book one request; return the seconds to wait before sending it (0 for now)."""
         ...
+
+
+@runtime_checkable
+class AsyncRateLimiter(Protocol):
+    """A limiter whose booking is itself awaited (one backed by an async Redis client, say).
+
+    Only the async client accepts it."""
+
+    async def reserve(self) -> float:
+        """Book one request; return the seconds to wait before sending it (0 for now)."""
+        ...
+
+
+def _shape(limit: RateLimit) -> tuple[float, int]:
+    """(rate per second, burst) that can never exceed `limit` in any window of `limit.per`.
+
+    A GCRA admits at most `burst + rate * W + 1` requests in a window of W seconds: a small
+    burst, one slot of slack (for jitter between booking and arrival), the rest spread evenly.
+    """
+    burst = max(1, limit.requests // 24)
+    rate = max(limit.requests - burst - 1, 1) / limit.per
+    return rate, burst
 
 
 class TokenBucket:
@@ -61,8 +88,7 @@ class TokenBucket:
         cls, limit: RateLimit, *, clock: Callable[[], float] = time.monotonic
     ) -> TokenBucket:
         """A bucket that can never exceed `limit`: a small burst, the rest spread evenly."""
-        burst = max(1, limit.requests // 24)
-        rate = max(limit.requests - burst - 1, 1) / limit.per
+        rate, burst = _shape(limit)
         return cls(rate=rate, burst=burst, clock=clock)
 
     def reserve(self) -> float:
@@ -86,4 +112,94 @@ class Unlimited:
         return "Unlimited()"
 
 
-__all__ = ["RateLimit", "RateLimiter", "TokenBucket", "Unlimited"]
+# GCRA in one atomic script, timed by the Redis server's clock (TIME), so processes on hosts
+# whose clocks disagree still book from one timeline. Times are integer microseconds (exact
+# in Lua's doubles until the year 2255). The key expires once its slots are all in the past.
+_GCRA_SCRIPT = """
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local arrival = tonumber(redis.call('GET', KEYS[1]))
+if arrival == nil or arrival < now then
+    arrival = now
+end
+local booked = arrival + interval
+redis.call('SET', KEYS[1], string.format('%d', booked), 'PX',
+    math.floor((booked - now) / 1000) + 1000)
+local wait = arrival - tolerance - now
+if wait < 0 then
+    return 0
+end
+return wait
+"""
+
+_MICROSECONDS = 1_000_000
+KEY_PREFIX = "sms-status:pacing:"
+"""Redis keys of shared budgets are this prefix followed by the limiter's `name`."""
+
+
+class _RedisGcra:
+    """What the sync and async Redis limiters share: the shape, the key, the script."""
+
+    def __init__(self, redis_client: Any, name: str, limit: RateLimit) -> None:
+        if not isinstance(limit, RateLimit):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"limit must be a RateLimit, got {type(limit).__name__}")
+        if not isinstance(name, str) or not name:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError("name must be a non-empty string")
+        rate, burst = _shape(limit)
+        self.name = name
+        self.limit = limit
+        self.key = KEY_PREFIX + name
+        self._interval = math.ceil(_MICROSECONDS / rate)  # rounded up: never faster than rate
+        self._tolerance = (burst - 1) * self._interval
+        # register_script runs EVALSHA, and EVAL once if the server has not seen the script.
+        self._script: Callable[..., Any] = redis_client.register_script(_GCRA_SCRIPT)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {"keys": [self.key], "args": [self._interval, self._tolerance]}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.name!r}, "
+            f"limit={self.limit.requests}/{self.limit.per:g}s)"
+        )
+
+
+class RedisRateLimiter(_RedisGcra):
+    """A budget kept in Redis and shared by every process and host that uses the same `name`.
+
+    Give every worker that shares an API key the same `name` and `limit`; each `reserve()` is
+    one atomic EVALSHA round trip. `redis_client` is a `redis.Redis` (`sms-status[redis]`)::
+
+        limiter = RedisRateLimiter(redis.Redis.from_url(url), "lisoloo:acme", RateLimit(120, 60))
+        client = sms_status.connect("lisoloo", api_key=key, rate_limiter=limiter)
+
+    Redis errors (an unreachable server, say) propagate from `reserve()` unchanged.
+    """
+
+    def reserve(self) -> float:
+        waited: int = self._script(**self._arguments())
+        return waited / _MICROSECONDS
+
+
+class AsyncRedisRateLimiter(_RedisGcra):
+    """`RedisRateLimiter` for the async client: `redis_client` is a `redis.asyncio.Redis`,
+    and `reserve()` is awaited, so booking a slot never blocks the event loop. It books from
+    the same budget as `RedisRateLimiter` instances of the same `name`."""
+
+    async def reserve(self) -> float:
+        pending: Awaitable[int] = self._script(**self._arguments())
+        return await pending / _MICROSECONDS
+
+
+__all__ = [
+    "KEY_PREFIX",
+    "AsyncRateLimiter",
+    "AsyncRedisRateLimiter",
+    "RateLimit",
+    "RateLimiter",
+    "RedisRateLimiter",
+    "TokenBucket",
+    "Unlimited",
+]

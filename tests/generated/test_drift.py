@@ -40,6 +40,9 @@ def copy_tree(tmp_path: Path) -> Path:
             root / name,
             ignore=shutil.ignore_patterns("__pycache__", ".ruff_cache", ".mypy_cache"),
         )
+    registry = root / "overlays" / "sms_status" / "_registry.py"  # the list of providers
+    registry.parent.mkdir(parents=True)
+    shutil.copy(ROOT / "overlays" / "sms_status" / "_registry.py", registry)
     return root
 
 
@@ -83,3 +86,14 @@ def test_drift_turns_red_on_a_stray_or_edited_file(tmp_path: Path) -> None:
     assert "-LEFT_OVER = True" in result.stdout
     assert "generated/seven/sms_status_seven/client.py (committed)" in result.stdout
     assert "-# a hand edit" in result.stdout
+
+
+def test_drift_refuses_a_spec_that_no_registry_entry_names(tmp_path: Path) -> None:
+    root = copy_tree(tmp_path)
+    shutil.copy(root / "specs" / "roycetalk.yaml", root / "specs" / "acme.yaml")
+
+    result = run_check(root, "seven")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "specs without a registry entry: acme" in result.stderr
+    assert "nox -s new_provider -- <key>" in result.stderr

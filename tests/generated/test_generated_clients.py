@@ -4,7 +4,7 @@ Each provider's test serves the spec's own 200 example (the docs' payload) at th
 path, calls the generated `sync_detailed`, and checks the typed models against the example
 and the request against the documented auth header and path. Then the generator
 customisations (generator/README.md): open enums, a token-free repr, and the layout of each
-distribution (py.typed, PROVENANCE.json, name and lockstep version).
+distribution (py.typed, PROVENANCE.json, name and the version the root extra pins).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sms_status._registry import PROVIDERS
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
 TOKEN = "sk_test_S3CR3T_t0k3n_never_printed"
 UTC = dt.UTC
 

@@ -25,9 +25,14 @@ def connect(sandbox_clock: FakeClock) -> Connect:
     return make
 
 
-@pytest.fixture
-def connect_async(sandbox_clock: FakeClock) -> Callable[..., sms_status.AsyncStatusClient]:
+@pytest.fixture(params=["aiohttp", "httpx"])
+def connect_async(
+    sandbox_clock: FakeClock, request: pytest.FixtureRequest
+) -> Callable[..., sms_status.AsyncStatusClient]:
+    """`connect_async(sandbox, **options)`, once over each HTTP backend (aiohttp: `[fast]`)."""
+
     def make(sandbox: Sandbox, **options: object) -> sms_status.AsyncStatusClient:
+        options.setdefault("http_backend", request.param)
         options.setdefault("clock", sandbox_clock.monotonic)
         options.setdefault("sleep", sandbox_clock.async_sleep)
         return sms_status.connect_async(

@@ -16,7 +16,7 @@ import sms_status
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+PROVIDERS = sms_status.PROVIDERS  # the registry (overlays/sms_status/_registry.py)
 PER_ID_PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo")
 API_KEY = "sk_test_Zq8SECRETkey4Tests0123456789"
 
@@ -82,12 +82,27 @@ def seed_for(provider: str, message_id: str, status: str | None = None) -> Any:
     return body
 
 
+def status_schema(provider: str) -> dict[str, Any]:
+    """The provider's message-status schema: the one component schema with `x-finality`."""
+    schemas = spec(provider)["components"]["schemas"]
+    found = [schema for schema in schemas.values() if "x-finality" in schema]
+    assert len(found) == 1, f"specs/{provider}.yaml: expected one schema with x-finality"
+    return found[0]
+
+
 def status_enum(provider: str) -> list[str]:
     """The `enum` of the provider's message-status schema in its spec."""
-    schemas = spec(provider)["components"]["schemas"]
-    name = "DeliveryStatus" if provider == "seven" else "MessageStatus"
-    values: list[str] = schemas[name]["enum"]
+    values: list[str] = status_schema(provider)["enum"]
     return values
+
+
+def spec_finality(provider: str) -> dict[str, bool]:
+    """The spec's `x-finality` as value -> final ("final" / "not final" only)."""
+    finality: dict[str, str] = status_schema(provider)["x-finality"]
+    words = {"final": True, "not final": False}
+    bad = {value: word for value, word in finality.items() if word not in words}
+    assert not bad, f"specs/{provider}.yaml x-finality: use 'final' or 'not final': {bad}"
+    return {value: words[word] for value, word in finality.items()}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:

@@ -15,63 +15,65 @@ from overlay_support import (
     json_response,
     seed,
     seed_for,
+    spec_finality,
     status_enum,
 )
 from sms_status import DeliveryState as S
 from sms_status import RecipientCounts, StatusReport
 
-# (provider, raw status, state, documented as final) — written from the specs' finality notes.
+# (provider, raw status, state): the DeliveryState each value means to us. Finality is
+# not repeated here: it comes from the spec's `x-finality` (specs/README.md).
 DOCUMENTED = [
-    ("telecom23", "pending", S.PENDING, False),
-    ("telecom23", "sent", S.SENT, False),
-    ("telecom23", "ENROUTE", S.SENT, False),
-    ("telecom23", "DELIVRD", S.DELIVERED, True),
-    ("telecom23", "UNDELIV", S.UNDELIVERED, True),
-    ("telecom23", "REJECTD", S.REJECTED, True),
-    ("telecom23", "EXPIRED", S.EXPIRED, True),
-    ("telecom23", "UNKNOWN", S.UNKNOWN, True),
-    ("telecom23", "failed", S.FAILED, True),
+    ("telecom23", "pending", S.PENDING),
+    ("telecom23", "sent", S.SENT),
+    ("telecom23", "ENROUTE", S.SENT),
+    ("telecom23", "DELIVRD", S.DELIVERED),
+    ("telecom23", "UNDELIV", S.UNDELIVERED),
+    ("telecom23", "REJECTD", S.REJECTED),
+    ("telecom23", "EXPIRED", S.EXPIRED),
+    ("telecom23", "UNKNOWN", S.UNKNOWN),
+    ("telecom23", "failed", S.FAILED),
     # SMPP 3.4 receipt states that "may appear as well" (spec MessageStatus description).
-    ("telecom23", "ACCEPTD", S.DELIVERED, True),  # SMPP 3.4: final
-    ("telecom23", "BUFFRED", S.SENT, False),
-    ("telecom23", "DELETED", S.FAILED, True),
-    ("telecom23", "SYSERR", S.FAILED, True),
-    ("telecom23", "FAILED", S.FAILED, True),
-    ("namirial", "PROVIDER_ACCEPTANCE", S.PENDING, False),
-    ("namirial", "SENT", S.SENT, False),
-    ("namirial", "DELIVERED", S.DELIVERED, True),
-    ("namirial", "READ", S.READ, True),
-    ("namirial", "REJECTED", S.REJECTED, True),
-    ("namirial", "UNDELIVERED", S.UNDELIVERED, True),
-    ("roycetalk", "pending", S.PENDING, False),
-    ("roycetalk", "sent", S.SENT, False),
-    ("roycetalk", "delivered", S.DELIVERED, True),
-    ("roycetalk", "failed", S.FAILED, True),
-    ("roycetalk", "rejected", S.REJECTED, True),
-    ("lisoloo", "pending", S.PENDING, False),
-    ("lisoloo", "scheduled", S.PENDING, False),
-    ("lisoloo", "processing", S.PENDING, False),
-    ("lisoloo", "accepted", S.PENDING, False),
-    ("lisoloo", "enroute", S.SENT, False),
-    ("lisoloo", "sent", S.SENT, False),
-    ("lisoloo", "delivered", S.DELIVERED, True),
-    ("lisoloo", "partially_delivered", S.PARTIALLY_DELIVERED, True),
-    ("lisoloo", "delivery_unknown", S.UNKNOWN, True),
-    ("lisoloo", "undelivered", S.UNDELIVERED, True),
-    ("lisoloo", "rejected", S.REJECTED, True),
-    ("lisoloo", "expired", S.EXPIRED, True),
-    ("lisoloo", "failed", S.FAILED, True),
-    ("lisoloo", "unknown", S.UNKNOWN, False),
-    ("lisoloo", "none", S.PENDING, False),
-    ("seven", "DELIVERED", S.DELIVERED, True),
-    ("seven", "NOTDELIVERED", S.UNDELIVERED, True),
-    ("seven", "BUFFERED", S.SENT, False),
-    ("seven", "TRANSMITTED", S.SENT, False),
-    ("seven", "ACCEPTED", S.PENDING, False),
-    ("seven", "EXPIRED", S.EXPIRED, True),
-    ("seven", "REJECTED", S.REJECTED, True),
-    ("seven", "FAILED", S.FAILED, True),
-    ("seven", "UNKNOWN", S.UNKNOWN, True),
+    ("telecom23", "ACCEPTD", S.DELIVERED),  # SMPP 3.4: final
+    ("telecom23", "BUFFRED", S.SENT),
+    ("telecom23", "DELETED", S.FAILED),
+    ("telecom23", "SYSERR", S.FAILED),
+    ("telecom23", "FAILED", S.FAILED),
+    ("namirial", "PROVIDER_ACCEPTANCE", S.PENDING),
+    ("namirial", "SENT", S.SENT),
+    ("namirial", "DELIVERED", S.DELIVERED),
+    ("namirial", "READ", S.READ),
+    ("namirial", "REJECTED", S.REJECTED),
+    ("namirial", "UNDELIVERED", S.UNDELIVERED),
+    ("roycetalk", "pending", S.PENDING),
+    ("roycetalk", "sent", S.SENT),
+    ("roycetalk", "delivered", S.DELIVERED),
+    ("roycetalk", "failed", S.FAILED),
+    ("roycetalk", "rejected", S.REJECTED),
+    ("lisoloo", "pending", S.PENDING),
+    ("lisoloo", "scheduled", S.PENDING),
+    ("lisoloo", "processing", S.PENDING),
+    ("lisoloo", "accepted", S.PENDING),
+    ("lisoloo", "enroute", S.SENT),
+    ("lisoloo", "sent", S.SENT),
+    ("lisoloo", "delivered", S.DELIVERED),
+    ("lisoloo", "partially_delivered", S.PARTIALLY_DELIVERED),
+    ("lisoloo", "delivery_unknown", S.UNKNOWN),
+    ("lisoloo", "undelivered", S.UNDELIVERED),
+    ("lisoloo", "rejected", S.REJECTED),
+    ("lisoloo", "expired", S.EXPIRED),
+    ("lisoloo", "failed", S.FAILED),
+    ("lisoloo", "unknown", S.UNKNOWN),
+    ("lisoloo", "none", S.PENDING),
+    ("seven", "DELIVERED", S.DELIVERED),
+    ("seven", "NOTDELIVERED", S.UNDELIVERED),
+    ("seven", "BUFFERED", S.SENT),
+    ("seven", "TRANSMITTED", S.SENT),
+    ("seven", "ACCEPTED", S.PENDING),
+    ("seven", "EXPIRED", S.EXPIRED),
+    ("seven", "REJECTED", S.REJECTED),
+    ("seven", "FAILED", S.FAILED),
+    ("seven", "UNKNOWN", S.UNKNOWN),
 ]
 
 MESSAGE_ID = "77232007287"  # numeric, so it suits seven as well as the per-id providers
@@ -83,13 +85,13 @@ def _lookup(provider: str, body: object) -> StatusReport:
         return report
 
 
-@pytest.mark.parametrize(("provider", "raw", "state", "final"), DOCUMENTED)
-def test_documented_status_maps_to_state_and_finality(
-    provider: str, raw: str, state: S, final: bool
+@pytest.mark.parametrize(("provider", "raw", "state"), DOCUMENTED)
+def test_documented_status_maps_to_state_and_the_specs_finality(
+    provider: str, raw: str, state: S
 ) -> None:
     report = _lookup(provider, seed_for(provider, MESSAGE_ID, raw))
     assert report.state is state
-    assert report.is_final is final
+    assert report.is_final is spec_finality(provider)[raw]
     assert report.provider_status == raw
     assert type(report.provider_status) is str  # the raw text, not a generated enum member
     assert report.message_id == MESSAGE_ID
@@ -98,14 +100,30 @@ def test_documented_status_maps_to_state_and_finality(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_every_spec_enum_value_has_a_documented_mapping(provider: str) -> None:
+def test_overlay_table_agrees_with_the_specs_status_semantics(provider: str) -> None:
+    """The spec (enum + x-finality) is the source; the overlay table must match it exactly."""
     table = importlib.import_module(f"sms_status.providers.{provider}").STATUSES
-    documented = {raw for p, raw, _, _ in DOCUMENTED if p == provider}
-    for value in status_enum(provider):
-        assert value in table, f"{provider}: spec value {value!r} missing from the table"
-        assert value in documented, f"{provider}: spec value {value!r} has no expectation here"
-    # ... and the table holds nothing this test does not pin down.
-    assert set(table) == documented
+    finality = spec_finality(provider)
+    where = f"specs/{provider}.yaml vs overlays/sms_status/providers/{provider}.py STATUSES"
+    not_in_finality = set(status_enum(provider)) - set(finality)
+    assert not not_in_finality, f"{where}: enum values without x-finality: {not_in_finality}"
+    unmapped = set(finality) - set(table)
+    assert not unmapped, f"{where}: spec values missing from the table: {sorted(unmapped)}"
+    extra = set(table) - set(finality)
+    assert not extra, f"{where}: table values the spec does not document: {sorted(extra)}"
+    disagree = {
+        raw: (final, table[raw][1]) for raw, final in finality.items() if table[raw][1] != final
+    }
+    assert not disagree, f"{where}: finality differs (spec, table): {disagree}"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_spec_status_value_has_a_pinned_state(provider: str) -> None:
+    documented = {raw for p, raw, _ in DOCUMENTED if p == provider}
+    assert documented == set(spec_finality(provider)), (
+        f"{provider}: DOCUMENTED in this file must list exactly the x-finality values of "
+        f"specs/{provider}.yaml"
+    )
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -18,15 +18,23 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sms_status._registry import PROVIDERS
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
-VERSION = "0.1.0"
+# Each distribution has its own version (docs/versioning.md): read them, never restate them.
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+CLIENT_VERSIONS = {
+    key: tomllib.loads((ROOT / "generated" / key / "pyproject.toml").read_text())["project"][
+        "version"
+    ]
+    for key in PROVIDERS
+}
 
 
 def _uv() -> str:
@@ -104,7 +112,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 def test_every_wheel_is_built(installed: Installed) -> None:
     wheels = {p.name: p for p in installed.dist.glob("*.whl")}
     expected = {f"sms_status-{VERSION}-py3-none-any.whl"} | {
-        f"sms_status_{key}-{VERSION}-py3-none-any.whl" for key in PROVIDERS
+        f"sms_status_{key}-{CLIENT_VERSIONS[key]}-py3-none-any.whl" for key in PROVIDERS
     }
     assert set(wheels) == expected
     print("\nwheel sizes:")
@@ -112,7 +120,8 @@ def test_every_wheel_is_built(installed: Installed) -> None:
         print(f"  {name}: {path.stat().st_size:,} bytes")
 
     for key in PROVIDERS:
-        with zipfile.ZipFile(wheels[f"sms_status_{key}-{VERSION}-py3-none-any.whl"]) as wheel:
+        wheel_name = f"sms_status_{key}-{CLIENT_VERSIONS[key]}-py3-none-any.whl"
+        with zipfile.ZipFile(wheels[wheel_name]) as wheel:
             names = wheel.namelist()
         assert f"sms_status_{key}/py.typed" in names
         assert f"sms_status_{key}/client.py" in names
@@ -125,7 +134,7 @@ def test_every_wheel_is_built(installed: Installed) -> None:
     assert not [n for n in names if n.startswith("sms_status_") and ".dist-info/" not in n]
     for key in PROVIDERS:
         assert f"Provides-Extra: {key}" in metadata
-        requirement = f"Requires-Dist:sms-status-{key}=={VERSION};extra=='{key}'"
+        requirement = f"Requires-Dist:sms-status-{key}=={CLIENT_VERSIONS[key]};extra=='{key}'"
         assert requirement in metadata.replace(" ", "").splitlines()
 
 
@@ -135,7 +144,7 @@ def test_only_the_telecom23_client_is_installed(installed: Installed) -> None:
     )
     versions = {p["name"]: p["version"] for p in json.loads(listing.stdout)}
     ours = {name: v for name, v in versions.items() if name.startswith("sms-status")}
-    assert ours == {"sms-status": VERSION, "sms-status-telecom23": VERSION}
+    assert ours == {"sms-status": VERSION, "sms-status-telecom23": CLIENT_VERSIONS["telecom23"]}
 
 
 def test_telecom23_client_imports_from_the_installed_wheel(installed: Installed) -> None:

@@ -21,9 +21,9 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from sms_status._registry import PROVIDERS
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -83,13 +83,15 @@ def _examples_of(node: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 def collect_examples(provider: str) -> list[Example]:
     spec = load_spec(provider)
     found: list[Example] = []
-    for path, item in spec.get("paths", {}).items():
+    operations = [("paths", path, item) for path, item in spec.get("paths", {}).items()]
+    operations += [("webhooks", name, item) for name, item in spec.get("webhooks", {}).items()]
+    for section, path, item in operations:
         for method in METHODS:
             op = item.get(method)
             if op is None:
                 continue
             label = f"{provider}:{method.upper()} {path}"
-            op_ptr = _pointer("paths", path, method)
+            op_ptr = _pointer(section, path, method)
             params = [
                 (param, _pointer("paths", path, "parameters", str(i)))
                 for i, param in enumerate(item.get("parameters", []))
@@ -106,6 +108,18 @@ def collect_examples(provider: str) -> list[Example]:
                             provider,
                             f"{label}:param:{param['name']}{suffix}",
                             f"{ptr}/schema",
+                            value,
+                        )
+                    )
+            # Webhook payloads: the request bodies the provider sends us.
+            body_content = (op.get("requestBody") or {}).get("content") or {}
+            for media, media_obj in body_content.items():
+                for name, value in _examples_of(media_obj):
+                    found.append(
+                        Example(
+                            provider,
+                            f"{label}:requestBody:{name}",
+                            f"{op_ptr}/requestBody/content/{_escape(media)}/schema",
                             value,
                         )
                     )

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable, Generator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from sms_status._registry import PROVIDERS
+from sms_status.cli._terminal import printable
 
 if TYPE_CHECKING:
     from sms_status.client import StatusClient
@@ -48,7 +48,7 @@ class _State:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {printable(message, _State.secret)}", err=True)
     sys.exit(code)
 
 
@@ -78,29 +78,46 @@ def _advice(error: BaseException) -> str:
     return "retry later; if it persists, contact the provider"
 
 
-@contextmanager
-def _errors_as_one_line() -> Generator[None]:
-    """Turn any failure into one clear line (and an exit code); --debug adds the traceback."""
+def _one_line(error: Exception) -> NoReturn:
+    """Any failure as one clear line and an exit code; --debug adds the traceback."""
     from sms_status import errors
 
-    try:
-        yield
-    except errors.MissingProviderError as error:
+    _show_traceback(error)
+    if isinstance(error, errors.MissingProviderError):
         _fail(str(error))
-    except errors.SmsStatusError as error:
-        if _State.debug:
-            text = "".join(traceback.format_exception(error))
-            click.echo(text.replace(_State.secret, "***") if _State.secret else text, err=True)
-        code = getattr(error, "error_code", None)
-        status = getattr(error, "status_code", None)
-        where = " ".join(part for part in (code, f"(HTTP {status})" if status else None) if part)
-        line = f"{where}: {error}" if where else str(error)
-        if _State.secret:
-            line = line.replace(_State.secret, "***")
-        click.echo(f"error: {line} — {_advice(error)}", err=True)
-        sys.exit(EXIT_USAGE if isinstance(error, errors.AuthenticationError) else EXIT_FAILED)
-    except ValueError as error:
+    if isinstance(error, errors.SmsStatusError):
+        _fail(f"{error} — {_advice(error)}", _exit_code(error))
+    if isinstance(error, ValueError):
         _fail(str(error))
+    # A bug of ours: still one line.
+    _fail(
+        f"unexpected {type(error).__name__}: {error} (run with --debug and report it)",
+        EXIT_FAILED,
+    )
+
+
+class _Commands(click.Group):
+    """The command group: every failure inside any command ends as one line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            _one_line(error)
+
+
+def _show_traceback(error: BaseException) -> None:
+    if _State.debug:
+        text = "".join(traceback.format_exception(error)).rstrip("\n")
+        click.echo(printable(text, _State.secret), err=True)
+
+
+def _exit_code(error: BaseException) -> int:
+    from sms_status import errors
+
+    return EXIT_USAGE if isinstance(error, errors.AuthenticationError) else EXIT_FAILED
 
 
 def _connect(provider: str, api_key: str | None, base_url: str | None) -> StatusClient:
@@ -110,7 +127,7 @@ def _connect(provider: str, api_key: str | None, base_url: str | None) -> Status
     return sms_status.connect(key, api_key=_api_key(provider, api_key), base_url=base_url)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show details (the API key is masked).")
 @click.version_option(package_name="sms-status")
 def cli(debug: bool) -> None:
@@ -138,7 +155,7 @@ def status(
     """Print the status of one or more messages."""
     from sms_status.cli import _render
 
-    with _errors_as_one_line(), _connect(provider, api_key, base_url) as client:
+    with _connect(provider, api_key, base_url) as client:
         if len(message_ids) == 1:
             reports = [client.get_status(message_ids[0])]
         else:
@@ -180,16 +197,15 @@ def watch(
 
     key = _api_key(provider, api_key)
     clock = _watch.FastClock(clock_speed)
-    with _errors_as_one_line():
-        code = _watch.run(
-            provider,
-            key,
-            base_url,
-            list(message_ids),
-            timeout=timeout,
-            clock=clock.monotonic,
-            sleep=clock.async_sleep,
-        )
+    code = _watch.run(
+        provider,
+        key,
+        base_url,
+        list(message_ids),
+        timeout=timeout,
+        clock=clock.monotonic,
+        sleep=clock.async_sleep,
+    )
     sys.exit(code)
 
 
@@ -216,17 +232,14 @@ def history(
 
     if (phone is None) == (reference is None):
         _fail("give exactly one of --phone and --reference")
-    with _errors_as_one_line():
-        client = sms_status.connect(
-            "namirial", api_key=_api_key(provider, api_key), base_url=base_url
+    client = sms_status.connect("namirial", api_key=_api_key(provider, api_key), base_url=base_url)
+    with client:
+        walk = (
+            client.iter_history_by_phone(phone, limit=limit)
+            if phone is not None
+            else client.iter_history_by_reference(reference or "", limit=limit)
         )
-        with client:
-            walk = (
-                client.iter_history_by_phone(phone, limit=limit)
-                if phone is not None
-                else client.iter_history_by_reference(reference or "", limit=limit)
-            )
-            reports = list(walk)
+        reports = list(walk)
     if as_json:
         click.echo(_render.as_json(reports))
     else:
@@ -258,9 +271,7 @@ def demo(speed: float) -> None:
     """Run every command against the built-in sandbox: no account needed."""
     from sms_status.cli import _demo
 
-    with _errors_as_one_line():
-        code = _demo.run(speed=speed)
-    sys.exit(code)
+    sys.exit(_demo.run(speed=speed))
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""How reports look on a terminal: one plain line each, a rich table, or one JSON document."""
+"""How reports look on a terminal: one plain line each, a rich table, or one JSON document.
+
+Every server string goes through `_terminal.safe` in lines and tables; JSON needs nothing
+more, since `json.dumps` escapes every control character (and lone surrogates).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from sms_status.cli._terminal import safe
 from sms_status.report import RecipientCounts
 
 if TYPE_CHECKING:
@@ -71,8 +76,9 @@ def _when(value: datetime | None) -> str:
 
 def line(report: StatusReport) -> str:
     """One line a support engineer can read and grep."""
+    message_id = safe(report.message_id)
     if report.error is not None:
-        return f"{report.message_id}  ERROR  {report.error}"
+        return f"{message_id}  ERROR  {safe(str(report.error))}"
     final = "final" if report.is_final else "in-flight"
     cost = f"  cost={report.cost}" if report.cost is not None else ""
     counts = report.recipients
@@ -82,7 +88,7 @@ def line(report: StatusReport) -> str:
         else ""
     )
     return (
-        f"{report.message_id}  {report.state.value}  {final}  ({report.provider_status})"
+        f"{message_id}  {report.state.value}  {final}  ({safe(report.provider_status)})"
         f"  created={_when(report.created_at)}  updated={_when(report.updated_at)}"
         f"  delivered={_when(report.delivered_at)}{cost}{recipients}"
     )
@@ -100,17 +106,19 @@ _STYLE = {
 
 def table(reports: list[StatusReport], title: str | None = None) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table(title=title)
     for column in ("message id", "state", "final", "provider status", "updated", "cost"):
         grid.add_column(column)
     for r in reports:
         style = _STYLE.get(r.state.value, "red")
+        # Server text goes in as Text, never as markup: "[red]" in a status stays literal.
         grid.add_row(
-            r.message_id,
-            f"[{style}]{r.state.value}[/{style}]" if r.error is None else "[red]error[/red]",
+            Text(safe(r.message_id)),
+            Text(r.state.value, style=style) if r.error is None else Text("error", style="red"),
             "yes" if r.is_final else "no",
-            r.provider_status if r.error is None else str(r.error),
+            Text(safe(r.provider_status if r.error is None else str(r.error))),
             _when(r.updated_at or r.delivered_at),
             str(r.cost) if r.cost is not None else "-",
         )

@@ -76,6 +76,11 @@ def error_code(body: object) -> str | None:
     return f.code_text(fields.get("error_code")) if fields.get("success") is False else None
 
 
+def is_error_envelope(body: object) -> bool:
+    """`{"success": false, ...}` is a failure even without an error code."""
+    return f.json_object(body).get("success") is False
+
+
 def error_message(body: object) -> str | None:
     fields = f.json_object(body)
     for key in ("message", "detail"):
@@ -130,6 +135,7 @@ PROVIDER = Provider(
     error_codes=LisolooErrorCode,
     error_classes=ERROR_CLASSES,
     error_code_from_body=error_code,
+    is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
     retry_after_from_body=retry_after,
     # "Poll 3 times then give up", 2 s apart (seed 003): polls at 0, 2 and 4 s.

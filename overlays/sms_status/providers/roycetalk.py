@@ -54,6 +54,11 @@ def error_code(body: object) -> str | None:
     return next((code for code in map(f.code_text, candidates) if code is not None), None)
 
 
+def is_error_envelope(body: object) -> bool:
+    """`{"success": false, ...}` is a failure even without an error code."""
+    return f.json_object(body).get("success") is False
+
+
 def error_message(body: object) -> str | None:
     """403: `error.message`; 404: `message` (both shapes from the page's own code)."""
     fields = f.json_object(body)
@@ -93,6 +98,7 @@ PROVIDER = Provider(
     statuses=STATUSES,
     error_codes=RoyceTalkErrorCode,
     error_code_from_body=error_code,
+    is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
     # "Use exponential backoff: check after 5s, 10s, 30s, 60s" (seed 002).
     cadence=Cadence(intervals=(5.0, 10.0, 30.0, 60.0), default_timeout=300.0, source="seed 002"),

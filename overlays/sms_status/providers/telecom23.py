@@ -111,6 +111,11 @@ def error_code(body: object) -> str | None:
     return None
 
 
+def is_error_envelope(body: object) -> bool:
+    """`{"status": false, ...}` is a failure even without an error code."""
+    return f.json_object(body).get("status") is False
+
+
 def error_message(body: object) -> str | None:
     description = f.json_object(body).get("description")
     return description if isinstance(description, str) else None
@@ -156,6 +161,7 @@ PROVIDER = Provider(
     error_codes=Telecom23ErrorCode,
     error_classes=ERROR_CLASSES,
     error_code_from_body=error_code,
+    is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
     # "Poll every 3–5 seconds ... give up after a few minutes."
     cadence=Cadence(intervals=(3.0, 4.0, 5.0), default_timeout=180.0, source="seed 000"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-PROVIDER_KEYS: Final[tuple[str, ...]] = ("telecom23", "namirial", "roycetalk", "lisoloo", "seven")
+from sms_status._registry import PROVIDERS
+
+PROVIDER_KEYS: Final[tuple[str, ...]] = PROVIDERS  # the registry's keys, not a copy
 
 #: The API key each sandbox accepts unless told otherwise (``Sandbox(key, api_key=...)``).
 #: Shaped like the provider's real keys where the docs show a format.

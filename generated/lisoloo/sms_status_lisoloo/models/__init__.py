@@ -6,6 +6,8 @@ from .message_status import MessageStatus
 from .message_status_data import MessageStatusData
 from .message_status_response import MessageStatusResponse
 from .not_found_detail import NotFoundDetail
+from .webhook_event import WebhookEvent
+from .webhook_event_data import WebhookEventData
 
 __all__ = (
     "ErrorDetail",
@@ -14,4 +16,6 @@ __all__ = (
     "MessageStatusData",
     "MessageStatusResponse",
     "NotFoundDetail",
+    "WebhookEvent",
+    "WebhookEventData",
 )

@@ -9,6 +9,7 @@ from .message_status_wrapper import MessageStatusWrapper
 from .provider_info import ProviderInfo
 from .reference import Reference
 from .sms_info import SmsInfo
+from .webhook_event import WebhookEvent
 
 __all__ = (
     "Channel",
@@ -20,4 +21,5 @@ __all__ = (
     "ProviderInfo",
     "Reference",
     "SmsInfo",
+    "WebhookEvent",
 )

@@ -1,0 +1,314 @@
+"""One HTTP attempt with hard bounds: it ends by its deadline and reads at most a capped body.
+
+httpx's timeouts are per phase and per read, so a server that trickles a byte every second
+can hold a call forever; `response.content` holds the whole body, and its gzip decoder
+inflates a whole network chunk at once. Here the body is streamed raw and inflated in
+bounded steps, the async attempt runs under one `asyncio.timeout`, and the sync one reads
+through sockets whose every connect, read and write is cut to the time left
+(`DeadlineBackend`), with the deadline also checked between chunks.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import zlib
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+
+import attrs
+import httpcore
+import httpx
+
+ACCEPT_ENCODING = "gzip, deflate"
+"""The encodings `BoundedBody` can inflate in bounded steps; nothing else is asked for."""
+
+
+@attrs.frozen
+class Reply:
+    """What a flow gets back from one attempt: the status, headers and the capped body."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class AttemptTimeout(Exception):
+    """The whole attempt (connect, send, the entire body) did not finish in time."""
+
+
+class BodyRejected(Exception):
+    """The body was cut off: larger than the cap, or in an encoding that cannot be read."""
+
+    def __init__(self, reason: str, *, status_code: int, headers: httpx.Headers) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+        self.headers = headers
+
+
+class _Inflater:
+    """One content coding, inflated at most `limit` bytes per call (a bomb stays small)."""
+
+    def __init__(self, coding: str) -> None:
+        self._coding = coding
+        self._raw_deflate = False
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32 if coding != "deflate" else 15)
+        self._started = False
+
+    def inflate(self, data: bytes, limit: int) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._zlib.decompress(data, limit)
+            except zlib.error:
+                if self._coding == "deflate" and not self._started and not self._raw_deflate:
+                    # "deflate" is meant as zlib-wrapped, but many servers send it raw.
+                    self._raw_deflate = True
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise
+            self._started = True
+            rest = self._zlib.unconsumed_tail
+            if out:
+                yield out
+            # Bytes past the end of the stream are ignored, as httpx does.
+            if self._zlib.eof or (not rest and len(out) < limit) or (not out and rest == data):
+                return
+            data = rest
+
+    def flush(self) -> bytes:
+        return self._zlib.flush(1)
+
+
+class BoundedBody:
+    """Collects a body, inflating gzip/deflate in steps, and stops past `cap` bytes."""
+
+    def __init__(self, content_encoding: str | None, cap: int) -> None:
+        codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        unsupported = [c for c in codings if c not in ("gzip", "x-gzip", "deflate")]
+        if unsupported:
+            raise ValueError(f"unsupported Content-Encoding {', '.join(unsupported)!r}")
+        # Codings are listed in the order applied: undo them last to first.
+        self._inflaters = [_Inflater(c) for c in reversed(codings)]
+        self._cap = cap
+        self._body = bytearray()
+
+    def _through(self, chunks: Iterable[bytes], stage: int) -> Iterator[bytes]:
+        if stage == len(self._inflaters):
+            yield from chunks
+            return
+        inflater = self._inflaters[stage]
+        for chunk in chunks:
+            yield from self._through(inflater.inflate(chunk, self._step), stage + 1)
+
+    @property
+    def _step(self) -> int:
+        return max(1, min(64 * 1024, self._cap + 1 - len(self._body)))
+
+    def feed(self, chunk: bytes) -> None:
+        """Add raw bytes; ValueError once more than the cap has been decoded."""
+        for piece in self._through((chunk,), 0):
+            self._body += piece
+            if len(self._body) > self._cap:
+                raise OverflowError(f"the body is larger than {self._cap} bytes")
+
+    def finish(self) -> bytes:
+        for stage, inflater in enumerate(self._inflaters):
+            rest = inflater.flush()
+            if rest:
+                for piece in self._through((rest,), stage + 1):
+                    self._body += piece
+        if len(self._body) > self._cap:
+            raise OverflowError(f"the body is larger than {self._cap} bytes")
+        return bytes(self._body)
+
+
+def _in_memory(response: httpx.Response) -> bool:
+    """An `httpx.Response(content=...)` (a MockTransport's) is read, and decoded, already."""
+    return response.is_stream_consumed
+
+
+def _new_body(response: httpx.Response, cap: int) -> BoundedBody:
+    encoding = None if _in_memory(response) else response.headers.get("content-encoding")
+    try:
+        return BoundedBody(encoding, cap)
+    except ValueError as exc:
+        raise BodyRejected(
+            str(exc), status_code=response.status_code, headers=response.headers
+        ) from None
+
+
+def _feed(body: BoundedBody, chunk: bytes | None, response: httpx.Response) -> bytes | None:
+    """Feed one chunk (None: the end); the whole body at the end; BodyRejected on a bad one."""
+    try:
+        if chunk is None:
+            return body.finish()
+        body.feed(chunk)
+    except OverflowError as exc:
+        reason = f"{exc} (max_response_bytes)"
+    except zlib.error:
+        reason = "the body is not valid for its Content-Encoding"
+    else:
+        return None
+    raise BodyRejected(reason, status_code=response.status_code, headers=response.headers)
+
+
+# The sync deadline: set around one attempt, read by the sockets of `DeadlineBackend`.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "sms_status_attempt_deadline", default=None
+)
+
+
+def _cut(timeout: float | None) -> float | None:
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the attempt's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _cut(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _cut(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _cut(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sync sockets, with every connect, read and write cut to the time left."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, _cut(timeout), local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._backend.connect_unix_socket(path, _cut(timeout), socket_options)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """httpx's default transport over `DeadlineBackend` sockets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=DeadlineBackend(),
+        )
+
+
+def _timeouts(phases: httpx.Timeout, left: float) -> httpx.Timeout:
+    """Each phase limit, cut to the time left in the attempt."""
+    return httpx.Timeout(
+        **{name: left if s is None else min(s, left) for name, s in phases.as_dict().items()}
+    )
+
+
+def build(
+    http: httpx.Client | httpx.AsyncClient,
+    request: dict[str, Any],
+    phases: httpx.Timeout,
+    left: float,
+) -> httpx.Request:
+    """The request, with phase timeouts cut to `left` and only encodings we inflate asked for."""
+    built = http.build_request(**request, timeout=_timeouts(phases, left))
+    built.headers["Accept-Encoding"] = ACCEPT_ENCODING
+    return built
+
+
+def send(http: httpx.Client, request: httpx.Request, *, left: float, cap: int) -> Reply:
+    """Send `request` and read its body, all within `left` seconds and `cap` bytes."""
+    deadline = time.monotonic() + left
+    token = _deadline.set(deadline)
+    try:
+        response = http.send(request, stream=True)
+        try:
+            body = _new_body(response, cap)
+            chunks = [response.content] if _in_memory(response) else response.iter_raw()
+            for chunk in chunks:
+                if time.monotonic() > deadline:
+                    raise AttemptTimeout(f"no complete response within {left:.3g} s")
+                _feed(body, chunk, response)
+            content = _feed(body, None, response)
+            assert content is not None
+            return Reply(response.status_code, response.headers, content)
+        finally:
+            response.close()
+    except httpx.TimeoutException:
+        if time.monotonic() >= deadline - 0.001:
+            raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+        raise
+    finally:
+        _deadline.reset(token)
+
+
+async def _read_async(response: httpx.Response, cap: int) -> bytes:
+    body = _new_body(response, cap)
+    if _in_memory(response):
+        _feed(body, response.content, response)
+    else:
+        chunks: AsyncIterator[bytes] = response.aiter_raw()
+        async for chunk in chunks:
+            _feed(body, chunk, response)
+    content = _feed(body, None, response)
+    assert content is not None
+    return content
+
+
+async def send_async(
+    http: httpx.AsyncClient, request: httpx.Request, *, left: float, cap: int
+) -> Reply:
+    """The async `send`: the whole attempt runs under one `asyncio.timeout`."""
+    import asyncio  # kept off the sync client's import path (~50 ms)
+
+    try:
+        async with asyncio.timeout(left):
+            response = await http.send(request, stream=True)
+            try:
+                content = await _read_async(response, cap)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+    return Reply(response.status_code, response.headers, content)

@@ -1,0 +1,52 @@
+"""Which transport the async client sends over.
+
+With `sms-status[fast]` installed (httpx-aiohttp), the async client sends over aiohttp behind
+the same httpx interface: about half the client CPU per request of httpcore's pool
+(benchmarks/). Everything above the transport — timeouts, the response cap, retries, the
+errors users see — is the overlay's and works the same on both.
+
+An explicit `transport=` always wins; `http_backend="httpx"` or the environment variable
+`SMS_STATUS_HTTP_BACKEND=httpx` keep httpx's own transport.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import Literal
+
+import httpx
+
+HttpBackend = Literal["aiohttp", "httpx"]
+BACKENDS: tuple[HttpBackend, ...] = ("aiohttp", "httpx")
+ENVIRONMENT_VARIABLE = "SMS_STATUS_HTTP_BACKEND"
+
+
+def aiohttp_available() -> bool:
+    return importlib.util.find_spec("httpx_aiohttp") is not None
+
+
+def chosen_backend(option: str | None) -> HttpBackend:
+    """The backend named by the option, else by the environment, else the fastest installed."""
+    named = option if option is not None else os.environ.get(ENVIRONMENT_VARIABLE) or None
+    if named is None:
+        return "aiohttp" if aiohttp_available() else "httpx"
+    if named not in BACKENDS:
+        where = "http_backend" if option is not None else ENVIRONMENT_VARIABLE
+        raise ValueError(f"{where} must be 'aiohttp' or 'httpx', got {named!r}")
+    if named == "aiohttp" and not aiohttp_available():
+        raise ImportError("the aiohttp backend needs httpx-aiohttp: pip install 'sms-status[fast]'")
+    return "aiohttp" if named == "aiohttp" else "httpx"
+
+
+def async_transport(option: str | None) -> httpx.AsyncBaseTransport | None:
+    """A transport for the async client, or None for httpx's own (see the module doc)."""
+    if chosen_backend(option) == "httpx":
+        return None
+    return _aiohttp_transport()
+
+
+def _aiohttp_transport() -> httpx.AsyncBaseTransport:
+    from sms_status._aiohttp import GuardedAiohttpTransport  # aiohttp loads only when used
+
+    return GuardedAiohttpTransport()

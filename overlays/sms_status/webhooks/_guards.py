@@ -1,0 +1,84 @@
+"""Replay guards: remember each signed delivery for as long as its timestamp stays acceptable."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class ReplayGuard(Protocol):
+    """What `parse(..., replay_guard=)` needs: a set with expiry, shared by the receivers."""
+
+    def add(self, key: str, *, ttl: float) -> bool:
+        """Remember `key` for `ttl` seconds; True if it was new, False if already there."""
+        ...
+
+
+class MemoryReplayGuard:
+    """A replay guard in this process's memory (one receiver process; thread-safe).
+
+    At most `max_entries` keys are kept: expired ones are dropped first, then the oldest.
+    """
+
+    def __init__(
+        self, *, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be >= 1")
+        self._max_entries = max_entries
+        self._clock = clock
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: str, *, ttl: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            expires = self._expiry.get(key)
+            if expires is not None and expires > now:
+                return False
+            self._expiry.pop(key, None)  # re-inserted last: dict order stays oldest first
+            self._expiry[key] = now + ttl
+            if len(self._expiry) > self._max_entries:
+                self._evict(now)
+            return True
+
+    def _evict(self, now: float) -> None:
+        for stale in [k for k, expires in self._expiry.items() if expires <= now]:
+            del self._expiry[stale]
+        while len(self._expiry) > self._max_entries:
+            del self._expiry[next(iter(self._expiry))]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._expiry)
+
+    def __repr__(self) -> str:
+        return f"MemoryReplayGuard(entries={len(self)}, max_entries={self._max_entries})"
+
+
+class RedisReplayGuard:
+    """A replay guard in Redis, for receivers behind a load balancer (`sms-status[redis]`).
+
+    One `SET key 1 NX PX ttl` per delivery: atomic, so two receivers given the same delivery
+    at once cannot both accept it. Takes a synchronous `redis.Redis` client.
+    """
+
+    def __init__(self, redis_client: Any, *, prefix: str = "sms_status:webhook:") -> None:
+        self._redis = redis_client
+        self._prefix = prefix
+
+    def add(self, key: str, *, ttl: float) -> bool:
+        # Hashed: keys hold signatures and nonces; a bounded, opaque name is all Redis needs.
+        name = self._prefix + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        created = self._redis.set(name, b"1", nx=True, px=max(1, int(ttl * 1000)))
+        return bool(created)
+
+    def __repr__(self) -> str:
+        return f"RedisReplayGuard(prefix={self._prefix!r})"
+
+
+__all__ = ["MemoryReplayGuard", "RedisReplayGuard", "ReplayGuard"]

@@ -1,0 +1,370 @@
+"""Compare two versions of `specs/<key>.yaml` and say what the change means for users.
+
+    python scripts/spec_diff.py <key> [<git ref>]     # nox -s spec_diff -- <key> [<git ref>]
+
+Compares the spec at the git ref (default HEAD) with the working tree: enums, required and
+optional fields, types, parameters, security, servers, paths, deprecations. One line per
+change, `breaking:` or `compatible:` for users of `sms-status-<key>` (the generated client;
+an `sms-status` user is affected only through the overlay, which the hint names), then
+`classification: ...` and `proposed bump: sms-status-<key> <old> -> <new>`, then a draft
+CHANGELOG entry. Exit 0 either way; 2 on bad arguments (API.md, "Maintainer tools").
+
+Why in-repo: no installable differ handles OpenAPI 3.1 enums, parameters and security here
+(openapi-diff rejects 3.1 and ignores enums; oasdiff is not installable).
+
+Rules (the generated client is the contract; statuses are open enums):
+- a removed path, operation, parameter, field, enum value, server or security scheme,
+  a changed type or auth header, a new required parameter, a field that became optional
+  (its type gains `Unset`): breaking;
+- anything added that callers need not send, a field that became required, a deprecation:
+  compatible. A new status value is compatible (the SDK reports it as UNRECOGNIZED) but
+  wants a row in the overlay's STATUSES.
+Bumps: breaking -> major (minor while 0.x), compatible -> minor (patch while 0.x), nothing
+-> the same version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _providers import provider_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+BREAKING, COMPATIBLE = "breaking", "compatible"
+
+
+@dataclass
+class Changes:
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, kind: str, text: str) -> None:
+        self.lines.append((kind, text))
+
+    @property
+    def breaking(self) -> bool:
+        return any(kind == BREAKING for kind, _ in self.lines)
+
+
+def _type(schema: dict[str, Any]) -> str:
+    """A schema's type as one comparable word (`$ref` target, `string/date-time`, ...)."""
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    kind = schema.get("type")
+    text = "|".join(sorted(kind)) if isinstance(kind, list) else str(kind or "any")
+    return f"{text}/{schema['format']}" if "format" in schema else text
+
+
+def diff_schema(where: str, old: Any, new: Any, out: Changes) -> None:
+    """Types, enums, fields (added, removed, required) and deprecations, recursively."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return
+    if _type(old) != _type(new):
+        out.add(BREAKING, f"{where} type {_type(old)} -> {_type(new)}")
+        return
+    _diff_enum(where, old.get("enum"), new.get("enum"), out)
+    if new.get("deprecated") and not old.get("deprecated"):
+        out.add(COMPATIBLE, f"{where} deprecated")
+    _diff_fields(where, old, new, out)
+    diff_schema(f"{where}[]", old.get("items"), new.get("items"), out)
+    for combinator in ("oneOf", "anyOf", "allOf"):
+        old_parts, new_parts = old.get(combinator) or [], new.get(combinator) or []
+        if len(old_parts) != len(new_parts):
+            widened = combinator != "allOf" and len(new_parts) > len(old_parts)
+            out.add(
+                COMPATIBLE if widened else BREAKING,
+                f"{where} {combinator} {len(old_parts)} -> {len(new_parts)} alternatives",
+            )
+        for index, (a, b) in enumerate(zip(old_parts, new_parts, strict=False)):
+            diff_schema(f"{where} {combinator}[{index}]", a, b, out)
+
+
+def _diff_enum(where: str, old_enum: Any, new_enum: Any, out: Changes) -> None:
+    if isinstance(old_enum, list) and isinstance(new_enum, list):
+        for value in new_enum:
+            if value not in old_enum:
+                out.add(COMPATIBLE, f"{where} enum + {value}")
+        for value in old_enum:
+            if value not in new_enum:
+                out.add(BREAKING, f"{where} enum - {value}")
+    elif isinstance(new_enum, list) and old_enum is None:
+        out.add(BREAKING, f"{where} now restricted to the enum {', '.join(map(str, new_enum))}")
+    elif isinstance(old_enum, list) and new_enum is None:
+        out.add(COMPATIBLE, f"{where} no longer restricted to an enum")
+
+
+def _diff_fields(where: str, old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
+    old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
+    old_req, new_req = set(old.get("required") or ()), set(new.get("required") or ())
+    for name in sorted(new_props.keys() - old_props.keys()):
+        how = "required" if name in new_req else "optional"
+        out.add(COMPATIBLE, f"{where} new {how} field {name} ({_type(new_props[name])})")
+    for name in sorted(old_props.keys() - new_props.keys()):
+        out.add(BREAKING, f"{where} field {name} removed")
+    for name in sorted(old_props.keys() & new_props.keys()):
+        if name in old_req and name not in new_req:
+            out.add(BREAKING, f"{where}.{name} no longer required (its type gains Unset)")
+        elif name in new_req and name not in old_req:
+            out.add(COMPATIBLE, f"{where}.{name} now required")
+        diff_schema(f"{where}.{name}", old_props[name], new_props[name], out)
+
+
+def _resolve(spec: dict[str, Any], node: Any) -> Any:
+    """Follow a local `$ref` (parameters and security schemes are compared by content)."""
+    while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/"):
+        target: Any = spec
+        for part in node["$ref"][2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        node = target
+    return node
+
+
+def _operations(spec: dict[str, Any]) -> dict[str, tuple[dict[str, Any], list[Any]]]:
+    """`GET /path` -> (operation, path-level parameters), webhooks included."""
+    found: dict[str, tuple[dict[str, Any], list[Any]]] = {}
+    for section, prefix in (("paths", ""), ("webhooks", "webhook ")):
+        for path, item in (spec.get(section) or {}).items():
+            for method in METHODS:
+                if isinstance(item.get(method), dict):
+                    found[f"{prefix}{method.upper()} {path}"] = (
+                        item[method],
+                        item.get("parameters") or [],
+                    )
+    return found
+
+
+Parameters = dict[tuple[str, str], dict[str, Any]]
+
+
+def _parameters(spec: dict[str, Any], operation: dict[str, Any], shared: list[Any]) -> Parameters:
+    """(in, name) -> parameter, path-level ones first, `$ref`s followed."""
+    params: Parameters = {}
+    for raw in [*shared, *(operation.get("parameters") or [])]:
+        param = _resolve(spec, raw)
+        if isinstance(param, dict) and "name" in param:
+            params[(param.get("in", "query"), param["name"])] = param
+    return params
+
+
+def _diff_parameters(where: str, old: Parameters, new: Parameters, out: Changes) -> None:
+    for place, name in new.keys() - old.keys():
+        param = new[(place, name)]
+        if param.get("required"):
+            out.add(BREAKING, f"{where} new required {place} parameter {name}")
+        else:
+            out.add(COMPATIBLE, f"{where} new optional {place} parameter {name}")
+    for place, name in old.keys() - new.keys():
+        out.add(BREAKING, f"{where} {place} parameter {name} removed")
+    for ident in old.keys() & new.keys():
+        a, b = old[ident], new[ident]
+        label = f"{where} {ident[0]} parameter {ident[1]}"
+        if b.get("required") and not a.get("required"):
+            out.add(BREAKING, f"{label} now required")
+        elif a.get("required") and not b.get("required"):
+            out.add(COMPATIBLE, f"{label} now optional")
+        if b.get("deprecated") and not a.get("deprecated"):
+            out.add(COMPATIBLE, f"{label} deprecated")
+        diff_schema(label, a.get("schema"), b.get("schema"), out)
+
+
+def _json_schema(response: Any) -> Any:
+    content = (response or {}).get("content") or {}
+    for media, body in content.items():
+        if "json" in media:
+            return (body or {}).get("schema")
+    return None
+
+
+def _security_scheme(scheme: dict[str, Any]) -> str:
+    kind = scheme.get("type")
+    if kind == "apiKey":
+        return f"{scheme.get('in')} {scheme.get('name')}"
+    if kind == "http":
+        return f"http {scheme.get('scheme')}"
+    return str(kind)
+
+
+def _requirements(security: Any) -> set[frozenset[str]]:
+    return {frozenset(req) for req in security or []}
+
+
+def _diff_servers(old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
+    old_urls = [s.get("url") for s in old.get("servers") or []]
+    new_urls = [s.get("url") for s in new.get("servers") or []]
+    for url in old_urls:
+        if url not in new_urls:
+            out.add(BREAKING, f"server {url} removed")
+    for url in new_urls:
+        if url not in old_urls:
+            out.add(COMPATIBLE, f"server {url} added")
+
+
+def _diff_security(old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
+    old_schemes = (old.get("components") or {}).get("securitySchemes") or {}
+    new_schemes = (new.get("components") or {}).get("securitySchemes") or {}
+    for name in sorted(old_schemes.keys() - new_schemes.keys()):
+        out.add(BREAKING, f"security scheme {name} removed")
+    for name in sorted(new_schemes.keys() - old_schemes.keys()):
+        out.add(COMPATIBLE, f"security scheme {name} added ({_security_scheme(new_schemes[name])})")
+    for name in sorted(old_schemes.keys() & new_schemes.keys()):
+        a, b = _security_scheme(old_schemes[name]), _security_scheme(new_schemes[name])
+        if a != b:
+            old_place, _, old_header = a.partition(" ")
+            new_place, _, new_header = b.partition(" ")
+            same_place = old_place == new_place
+            text = f"{old_place} {old_header} -> {new_header}" if same_place else f"{a} -> {b}"
+            out.add(BREAKING, f"security scheme {name} {text}")
+    if _requirements(old.get("security")) != _requirements(new.get("security")):
+        out.add(BREAKING, "global security requirement changed")
+
+
+def _diff_operation(
+    op: str, old_spec: dict[str, Any], new_spec: dict[str, Any], out: Changes
+) -> None:
+    (a, a_shared), (b, b_shared) = _operations(old_spec)[op], _operations(new_spec)[op]
+    if b.get("deprecated") and not a.get("deprecated"):
+        out.add(COMPATIBLE, f"operation {op} deprecated")
+    elif a.get("deprecated") and not b.get("deprecated"):
+        out.add(COMPATIBLE, f"operation {op} no longer deprecated")
+    if a.get("operationId") != b.get("operationId"):
+        out.add(
+            BREAKING,
+            f"operation {op} operationId {a.get('operationId')} -> {b.get('operationId')} "
+            "(the generated function is renamed)",
+        )
+    if _requirements(a.get("security")) != _requirements(b.get("security")):
+        out.add(BREAKING, f"operation {op} security requirement changed")
+    old_params, new_params = _parameters(old_spec, a, a_shared), _parameters(new_spec, b, b_shared)
+    _diff_parameters(op, old_params, new_params, out)
+    old_responses, new_responses = a.get("responses") or {}, b.get("responses") or {}
+    for code in sorted(old_responses.keys() - new_responses.keys(), key=str):
+        out.add(COMPATIBLE, f"operation {op} no longer documents response {code}")
+    for code in sorted(new_responses.keys() - old_responses.keys(), key=str):
+        out.add(COMPATIBLE, f"operation {op} documents response {code}")
+    for code in sorted(old_responses.keys() & new_responses.keys(), key=str):
+        diff_schema(
+            f"{op} response {code}",
+            _json_schema(_resolve(old_spec, old_responses[code])),
+            _json_schema(_resolve(new_spec, new_responses[code])),
+            out,
+        )
+
+
+def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> Changes:
+    """Every change from `old` to `new`, each classified for users of the generated client."""
+    out = Changes()
+    _diff_servers(old, new, out)
+    _diff_security(old, new, out)
+    old_ops, new_ops = _operations(old), _operations(new)
+    for op in sorted(old_ops.keys() - new_ops.keys()):
+        out.add(BREAKING, f"operation {op} removed")
+    for op in sorted(new_ops.keys() - old_ops.keys()):
+        out.add(COMPATIBLE, f"operation {op} added")
+    for op in sorted(old_ops.keys() & new_ops.keys()):
+        _diff_operation(op, old, new, out)
+    old_models = (old.get("components") or {}).get("schemas") or {}
+    new_models = (new.get("components") or {}).get("schemas") or {}
+    for name in sorted(old_models.keys() - new_models.keys()):
+        out.add(BREAKING, f"schema {name} removed")
+    for name in sorted(new_models.keys() - old_models.keys()):
+        out.add(COMPATIBLE, f"schema {name} added")
+    for name in sorted(old_models.keys() & new_models.keys()):
+        diff_schema(name, old_models[name], new_models[name], out)
+    return out
+
+
+def propose(version: str, changes: Changes) -> str:
+    major, minor, patch = (int(part) for part in version.split(".")[:3])
+    if not changes.lines:
+        return version
+    if changes.breaking:
+        return f"{major + 1}.0.0" if major else f"0.{minor + 1}.0"
+    return f"{major}.{minor + 1}.0" if major else f"0.{minor}.{patch + 1}"
+
+
+def _part(version: str, bumped: str) -> str:
+    """Which part of `version` the proposed bump moves."""
+    parts = zip(("major", "minor", "patch"), version.split("."), bumped.split("."), strict=False)
+    for part, old, new in parts:
+        if old != new:
+            return part
+    return "patch"
+
+
+def current_version(key: str, root: Path = ROOT) -> str:
+    config = yaml.safe_load((root / "generator" / f"{key}.yaml").read_text()) or {}
+    return str(config.get("package_version_override", "0.0.0"))
+
+
+def changelog_draft(key: str, version: str, changes: Changes) -> str:
+    heading = "### Changed" if changes.breaking else "### Added"
+    lines = [heading, f"- sms-status-{key} {version}: specs/{key}.yaml changed:"]
+    lines += [
+        f"  - {'BREAKING: ' if kind == BREAKING else ''}{text}" for kind, text in changes.lines
+    ]
+    return "\n".join(lines)
+
+
+def _spec_at(ref: str, key: str, root: Path) -> dict[str, Any] | None:
+    shown = subprocess.run(
+        ["git", "show", f"{ref}:specs/{key}.yaml"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if shown.returncode != 0:
+        return None
+    loaded: dict[str, Any] = yaml.safe_load(shown.stdout) or {}
+    return loaded
+
+
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("key", help="a registered provider key")
+    parser.add_argument("ref", nargs="?", default="HEAD", help="git ref to compare with")
+    args = parser.parse_args(argv)  # exits 2 on bad arguments
+    keys = provider_keys(root)
+    if args.key not in keys:
+        parser.error(f"unknown provider {args.key!r}; registered: {', '.join(keys)}")
+    verify = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{args.ref}^{{commit}}"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if verify.returncode != 0:
+        parser.error(f"not a git ref here: {args.ref!r}")
+    old = _spec_at(args.ref, args.key, root) or {}
+    new = yaml.safe_load((root / "specs" / f"{args.key}.yaml").read_text()) or {}
+
+    changes = diff_specs(old, new)
+    for kind, text in changes.lines:
+        print(f"{kind}: {text}")
+    print(f"classification: {BREAKING if changes.breaking else COMPATIBLE}")
+    version = current_version(args.key, root)
+    bumped = propose(version, changes)
+    print(f"proposed bump: sms-status-{args.key} {version} -> {bumped}")
+    if changes.lines:
+        command = f"nox -s bump -- {args.key} {_part(version, bumped)}"
+        print(f"\nto apply: python3 scripts/uv.py run --frozen {command}")
+        if any(" enum + " in text for _, text in changes.lines):
+            print(
+                "new enum values: map each status value in STATUSES of "
+                f"overlays/sms_status/providers/{args.key}.py"
+            )
+        print("draft CHANGELOG.md entry (under ## [Unreleased]):\n")
+        print(changelog_draft(args.key, bumped, changes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

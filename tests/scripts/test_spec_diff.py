@@ -1,0 +1,253 @@
+"""`nox -s spec_diff` (scripts/spec_diff.py): each kind of vendor change, classified.
+
+Every case commits a small spec to a fresh git repository in tmp_path, edits the working
+copy the way a vendor change would, and reads the script's output (API.md, "Maintainer
+tools"): one `breaking:`/`compatible:` line per change, the classification, the bump.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import spec_diff  # noqa: E402
+
+STRING = {"type": "string"}
+BASE: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "seven", "version": "1"},
+    "servers": [{"url": "https://gateway.seven.io"}],
+    "security": [{"ApiKeyAuth": []}],
+    "paths": {
+        "/api/status": {
+            "get": {
+                "operationId": "getStatus",
+                "parameters": [
+                    {
+                        "name": "msg_id",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/StatusReport"}
+                            }
+                        },
+                    }
+                },
+            }
+        }
+    },
+    "components": {
+        "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+        "schemas": {
+            "StatusReport": {
+                "type": "object",
+                "required": ["id", "status"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "status": {"$ref": "#/components/schemas/DeliveryStatus"},
+                    "status_time": {"type": "string"},
+                },
+            },
+            "DeliveryStatus": {"type": "string", "enum": ["DELIVERED", "BUFFERED", "FAILED"]},
+        },
+    },
+}
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository with the registry, seven's generator config (0.1.0) and BASE."""
+    root = tmp_path / "repo"
+    registry = root / "overlays" / "sms_status" / "_registry.py"
+    registry.parent.mkdir(parents=True)
+    shutil.copy(ROOT / "overlays" / "sms_status" / "_registry.py", registry)
+    (root / "generator").mkdir()
+    (root / "generator" / "seven.yaml").write_text('package_version_override: "0.1.0"\n')
+    (root / "specs").mkdir()
+    (root / "specs" / "seven.yaml").write_text(yaml.safe_dump(BASE))
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "base")
+    return root
+
+
+def _diff(repo: Path, edit: Callable[[dict[str, Any]], None], *args: str) -> list[str]:
+    spec = copy.deepcopy(BASE)
+    edit(spec)
+    (repo / "specs" / "seven.yaml").write_text(yaml.safe_dump(spec))
+    return _run(repo, "seven", *args)
+
+
+def _run(repo: Path, *argv: str) -> list[str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert spec_diff.main(list(argv), root=repo) == 0
+    return out.getvalue().splitlines()
+
+
+def _schemas(spec: dict[str, Any]) -> dict[str, Any]:
+    return spec["components"]["schemas"]
+
+
+def _status_params(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return spec["paths"]["/api/status"]["get"]["parameters"]
+
+
+def test_added_enum_value_is_compatible_and_asks_for_a_mapping(repo: Path) -> None:
+    out = _diff(repo, lambda s: _schemas(s)["DeliveryStatus"]["enum"].append("SCHEDULED"))
+    assert out[:3] == [
+        "compatible: DeliveryStatus enum + SCHEDULED",
+        "classification: compatible",
+        "proposed bump: sms-status-seven 0.1.0 -> 0.1.1",
+    ]
+    assert any("STATUSES of overlays/sms_status/providers/seven.py" in line for line in out)
+    assert "- sms-status-seven 0.1.1: specs/seven.yaml changed:" in out
+    assert "  - DeliveryStatus enum + SCHEDULED" in out
+
+
+def test_removed_enum_value_is_breaking(repo: Path) -> None:
+    out = _diff(repo, lambda s: _schemas(s)["DeliveryStatus"]["enum"].remove("BUFFERED"))
+    assert out[:3] == [
+        "breaking: DeliveryStatus enum - BUFFERED",
+        "classification: breaking",
+        "proposed bump: sms-status-seven 0.1.0 -> 0.2.0",
+    ]
+    assert "  - BREAKING: DeliveryStatus enum - BUFFERED" in out
+
+
+def test_new_required_parameter_is_breaking_and_optional_one_compatible(repo: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        _status_params(spec).append(
+            {"name": "account", "in": "query", "required": True, "schema": {"type": "string"}}
+        )
+        _status_params(spec).append(
+            {"name": "channel", "in": "query", "schema": {"type": "string"}}
+        )
+
+    out = _diff(repo, edit)
+    assert "breaking: GET /api/status new required query parameter account" in out
+    assert "compatible: GET /api/status new optional query parameter channel" in out
+    assert "classification: breaking" in out
+
+
+def test_renamed_auth_header_is_breaking(repo: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        spec["components"]["securitySchemes"]["ApiKeyAuth"]["name"] = "X-Api-Token"
+
+    out = _diff(repo, edit)
+    assert out[:2] == [
+        "breaking: security scheme ApiKeyAuth header X-Api-Key -> X-Api-Token",
+        "classification: breaking",
+    ]
+
+
+def test_removed_field_is_breaking(repo: Path) -> None:
+    out = _diff(repo, lambda s: _schemas(s)["StatusReport"]["properties"].pop("status_time"))
+    assert out[:2] == [
+        "breaking: StatusReport field status_time removed",
+        "classification: breaking",
+    ]
+
+
+def test_new_optional_field_is_compatible(repo: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        _schemas(spec)["StatusReport"]["properties"]["price"] = {"type": "number"}
+
+    out = _diff(repo, edit)
+    assert out[:3] == [
+        "compatible: StatusReport new optional field price (number)",
+        "classification: compatible",
+        "proposed bump: sms-status-seven 0.1.0 -> 0.1.1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "line"),
+    [
+        (
+            lambda s: s.update(servers=[{"url": "https://gateway.seven.io/v2"}]),
+            "breaking: server https://gateway.seven.io removed",
+        ),
+        (
+            lambda s: s["paths"].update({"/api/v2/status": s["paths"].pop("/api/status")}),
+            "breaking: operation GET /api/status removed",
+        ),
+        (
+            lambda s: s["paths"]["/api/status"]["get"].update(deprecated=True),
+            "compatible: operation GET /api/status deprecated",
+        ),
+        (
+            lambda s: _schemas(s)["StatusReport"]["required"].remove("status"),
+            "breaking: StatusReport.status no longer required (its type gains Unset)",
+        ),
+        (
+            lambda s: _schemas(s)["StatusReport"]["properties"].update(
+                status_time={"type": "string", "format": "date-time"}
+            ),
+            "breaking: StatusReport.status_time type string -> string/date-time",
+        ),
+        (
+            lambda s: _status_params(s)[0].update(schema={"type": "integer"}),
+            "breaking: GET /api/status query parameter msg_id type string -> integer",
+        ),
+    ],
+)
+def test_other_changes_are_classified(
+    repo: Path, edit: Callable[[dict[str, Any]], None], line: str
+) -> None:
+    assert line in _diff(repo, edit)
+
+
+def test_no_change_proposes_the_same_version(repo: Path) -> None:
+    assert _run(repo, "seven") == [
+        "classification: compatible",
+        "proposed bump: sms-status-seven 0.1.0 -> 0.1.0",
+    ]
+
+
+def test_compares_with_the_given_ref(repo: Path) -> None:
+    _diff(repo, lambda s: _schemas(s)["DeliveryStatus"]["enum"].append("SCHEDULED"))
+    _git(repo, "commit", "-qam", "SCHEDULED")
+    assert _run(repo, "seven")[0] == "classification: compatible"  # HEAD has it already
+    assert _run(repo, "seven", "HEAD~1")[0] == "compatible: DeliveryStatus enum + SCHEDULED"
+
+
+@pytest.mark.parametrize("argv", [["acme"], ["seven", "no-such-ref"], []])
+def test_bad_arguments_exit_2(repo: Path, argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        spec_diff.main(argv, root=repo)
+    assert exited.value.code == 2
+
+
+def test_the_committed_specs_have_no_uncommitted_semantic_change_against_themselves() -> None:
+    for key in spec_diff.provider_keys(ROOT):
+        spec = yaml.safe_load((ROOT / "specs" / f"{key}.yaml").read_text())
+        assert spec_diff.diff_specs(spec, copy.deepcopy(spec)).lines == []

@@ -1,0 +1,159 @@
+"""webhooks.merge (one rule for out-of-order, duplicate, pushed vs polled) and replay guards."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from hypothesis import given
+from hypothesis import strategies as st
+from sms_status import DeliveryState, StatusReport, webhooks
+from sms_status.errors import WebhookReplayError
+from webhook_support import basic, spec_example
+
+T0 = datetime(2026, 2, 13, 10, 30, tzinfo=UTC)
+
+
+def report(
+    state: DeliveryState, is_final: bool, at: datetime | None, message_id: str = "m1"
+) -> StatusReport:
+    return StatusReport(
+        provider="seven",
+        message_id=message_id,
+        state=state,
+        is_final=is_final,
+        provider_status=state.value.upper(),
+        updated_at=at,
+    )
+
+
+SENT = report(DeliveryState.SENT, False, T0)
+DELIVERED = report(DeliveryState.DELIVERED, True, T0 + timedelta(seconds=5))
+
+
+def test_a_late_non_final_never_replaces_a_final() -> None:
+    late_sent = report(DeliveryState.SENT, False, T0 + timedelta(hours=1))
+    assert webhooks.merge(DELIVERED, late_sent) is DELIVERED
+    assert webhooks.merge(late_sent, DELIVERED) is DELIVERED
+
+
+def test_otherwise_the_later_update_wins_and_ties_keep_current() -> None:
+    later = report(DeliveryState.SENT, False, T0 + timedelta(seconds=1))
+    assert webhooks.merge(SENT, later) is later
+    assert webhooks.merge(later, SENT) is later
+    twin = report(DeliveryState.SENT, False, T0)
+    assert webhooks.merge(SENT, twin) is SENT
+    assert webhooks.merge(twin, SENT) is twin
+    # Two finals (an RCS DELIVERED then READ): the later one.
+    read = report(DeliveryState.READ, True, T0 + timedelta(seconds=9))
+    assert webhooks.merge(DELIVERED, read) is read
+
+
+def test_a_report_without_a_time_counts_as_older() -> None:
+    undated = report(DeliveryState.PENDING, False, None)
+    assert webhooks.merge(undated, SENT) is SENT
+    assert webhooks.merge(SENT, undated) is SENT
+    other_undated = report(DeliveryState.SENT, False, None)
+    assert webhooks.merge(undated, other_undated) is undated
+
+
+def test_reports_of_different_messages_do_not_merge() -> None:
+    with pytest.raises(ValueError, match="same provider and message"):
+        webhooks.merge(SENT, report(DeliveryState.SENT, False, T0, message_id="m2"))
+
+
+states = st.sampled_from(list(DeliveryState))
+times = st.one_of(st.none(), st.integers(0, 10_000).map(lambda s: T0 + timedelta(seconds=s)))
+reports = st.builds(report, states, st.booleans(), times)
+
+
+@given(st.lists(reports, min_size=1, max_size=12))
+def test_any_delivery_order_keeps_a_final_once_one_arrived(arrivals: list[StatusReport]) -> None:
+    kept = arrivals[0]
+    for incoming in arrivals[1:]:
+        before = kept
+        kept = webhooks.merge(kept, incoming)
+        if before.is_final:
+            assert kept.is_final
+    assert kept.is_final == any(r.is_final for r in arrivals)
+
+
+# -- replay guards --------------------------------------------------------------------------
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_memory_guard_remembers_until_the_ttl_passes() -> None:
+    clock = Ticks()
+    guard = webhooks.MemoryReplayGuard(clock=clock)
+    assert guard.add("k", ttl=10)
+    assert not guard.add("k", ttl=10)
+    clock.now = 10.5
+    assert guard.add("k", ttl=10)
+
+
+def test_memory_guard_stays_bounded() -> None:
+    guard = webhooks.MemoryReplayGuard(max_entries=3)
+    for key in "abcde":
+        assert guard.add(key, ttl=60)
+    assert len(guard) == 3
+    assert not guard.add("e", ttl=60)
+    assert guard.add("a", ttl=60)  # the oldest were forgotten first
+
+
+def test_memory_guard_admits_one_of_many_concurrent_adds() -> None:
+    guard = webhooks.MemoryReplayGuard()
+    results: list[bool] = []
+    start = threading.Barrier(8)
+
+    def add() -> None:
+        start.wait()
+        results.append(guard.add("same", ttl=60))
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_redis_guard_is_shared_by_every_client_of_the_server(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    first = webhooks.RedisReplayGuard(redis_client)
+    second = webhooks.RedisReplayGuard(redis.Redis.from_url(redis_url))
+    assert first.add("telecom23:1770978604:abc", ttl=600)
+    assert not second.add("telecom23:1770978604:abc", ttl=600)
+    assert second.add("telecom23:1770978605:def", ttl=600)
+    names = redis_client.keys("sms_status:webhook:*")
+    assert len(names) == 2
+    assert all(0 < redis_client.pttl(name) <= 600_000 for name in names)
+    assert all(b"1770978604" not in name for name in names)  # hashed names
+
+
+def test_redis_guard_forgets_after_the_ttl(redis_client: redis.Redis) -> None:
+    guard = webhooks.RedisReplayGuard(redis_client, prefix="t:")
+    assert guard.add("k", ttl=0.001)
+    [name] = redis_client.keys("t:*")
+    redis_client.pexpire(name, 1)  # expire now rather than sleeping
+    while redis_client.exists(name):
+        pass
+    assert guard.add("k", ttl=60)
+
+
+def test_parse_with_a_redis_guard_refuses_the_replay(redis_client: redis.Redis) -> None:
+    body = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
+    guard = webhooks.RedisReplayGuard(redis_client)
+    webhooks.parse("lisoloo", body=body, headers=basic("u:p"), secret="u:p", replay_guard=guard)
+    with pytest.raises(WebhookReplayError):
+        webhooks.parse("lisoloo", body=body, headers=basic("u:p"), secret="u:p", replay_guard=guard)

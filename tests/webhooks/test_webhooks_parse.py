@@ -1,0 +1,412 @@
+"""webhooks.parse: the docs' payloads read into the polling vocabulary; every tampering refused."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sms_status import DeliveryState, RecipientCounts, webhooks
+from sms_status.errors import (
+    InvalidWebhookError,
+    MalformedWebhookError,
+    SmsStatusError,
+    WebhookReplayError,
+    WebhookSignatureError,
+)
+from webhook_support import basic, seven_headers, spec_example, telecom23_headers
+
+NOW = 1_770_978_604  # 2026-02-13T10:30:04Z
+SECRET = "whsec_test_5f1c0d9e"
+SEVEN_URL = "https://example.com/hooks/seven"
+LISOLOO_CREDENTIALS = "hooks:s3cr3t-pass"
+
+
+def dump(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+# -- the docs' example payloads ---------------------------------------------------------------
+
+
+def test_telecom23_docs_example_reads_as_a_delivered_report() -> None:
+    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
+    event = webhooks.parse(
+        "telecom23",
+        body=body,
+        headers=telecom23_headers(SECRET, body, NOW),
+        secret=SECRET,
+        now=NOW,
+    )
+    report = event.report
+    assert (event.provider, event.kind) == ("telecom23", "delivery")
+    assert report.message_id == "api_42_1743667200123456789_a3f8b2c1d9e45f67"
+    assert (report.state, report.is_final, report.provider_status) == (
+        DeliveryState.DELIVERED,
+        True,
+        "DELIVRD",
+    )
+    assert report.recipient == "+14155551234"
+    assert report.segments == 1  # num_parts
+    assert report.cost == Decimal("0.0085")
+    assert report.provider_code == "000"
+    assert report.updated_at == report.delivered_at == datetime(2026, 2, 13, 10, 30, 4, tzinfo=UTC)
+    assert type(report.raw).__name__ == "DeliveryWebhook"  # the generated model
+
+
+def test_seven_docs_example_reads_as_a_delivered_report_in_berlin_time() -> None:
+    body = dump(spec_example("seven", "dlr", "dlr"))
+    event = webhooks.parse(
+        "seven",
+        body=body,
+        headers=seven_headers(SECRET, body, NOW, SEVEN_URL),
+        secret=SECRET,
+        url=SEVEN_URL,
+        now=NOW,
+    )
+    report = event.report
+    assert (event.kind, report.message_id, report.state, report.is_final) == (
+        "dlr",
+        "77232007287",
+        DeliveryState.DELIVERED,
+        True,
+    )
+    # The docs pair "2021-08-24 08:08:00.000000" with webhook_timestamp 08:08:00+02:00.
+    assert report.updated_at == datetime(2021, 8, 24, 8, 8, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert report.updated_at == datetime.fromisoformat("2021-08-24T08:08:00+02:00")
+
+
+def test_lisoloo_docs_example_is_a_per_recipient_report() -> None:
+    body = dump(spec_example("lisoloo", "smsEvent", "delivered"))
+    event = webhooks.parse(
+        "lisoloo", body=body, headers=basic(LISOLOO_CREDENTIALS), secret=LISOLOO_CREDENTIALS
+    )
+    report = event.report
+    assert event.event_id == "f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c"
+    assert event.kind == "sms.delivered"
+    assert report.message_id == "507f1f77bcf86cd799439011"
+    assert (report.state, report.is_final, report.provider_status) == (
+        DeliveryState.DELIVERED,
+        True,
+        "sms.delivered",
+    )
+    assert report.recipient == "+254712345678"
+    assert report.segments == 1
+    assert report.delivered_at == report.updated_at == datetime(2026, 5, 27, 10, 15, 8, tzinfo=UTC)
+
+
+def test_lisoloo_queued_is_message_level_with_everyone_pending() -> None:
+    body = dump(spec_example("lisoloo", "smsEvent", "queued"))
+    report = webhooks.parse(
+        "lisoloo", body=body, headers=basic(LISOLOO_CREDENTIALS), secret=LISOLOO_CREDENTIALS
+    ).report
+    assert (report.state, report.is_final, report.recipient) == (DeliveryState.PENDING, False, None)
+    assert report.recipients == RecipientCounts(total=1, delivered=0, failed=0, pending=1)
+
+
+def test_namirial_docs_example_reads_like_the_status_endpoint() -> None:
+    body = dump(spec_example("namirial", "statusUpdate", "statusUpdate"))
+    event = webhooks.parse("namirial", body=body, headers={}, secret=None)
+    report = event.report
+    assert (event.kind, event.event_id) == ("STATUS_UPDATE", "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c")
+    assert report.message_id == "011d9d6e-b5b9-4cb9-be13-2bc336a923ce"
+    assert (report.state, report.is_final, report.channel) == (DeliveryState.DELIVERED, True, "SMS")
+    assert report.updated_at == datetime(2026, 2, 4, 6, 54, 55, tzinfo=UTC)
+    assert report.segments == 1
+
+
+def test_roycetalk_callback_reads_the_status_object_bare_or_enveloped() -> None:
+    spec_body = {
+        "success": True,
+        "data": {"id": "f2672215-c20b-452a-9b6b-1ba51884c55e", "status": "failed"},
+    }
+    for body in (spec_body, spec_body["data"]):
+        report = webhooks.parse("roycetalk", body=dump(body), headers={}, secret=None).report
+        assert (report.message_id, report.state, report.is_final) == (
+            "f2672215-c20b-452a-9b6b-1ba51884c55e",
+            DeliveryState.FAILED,
+            True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("provider", "status", "expected"),
+    [
+        ("telecom23", "UNDELIV", (DeliveryState.UNDELIVERED, True)),
+        ("telecom23", "NEWSTAT", (DeliveryState.UNRECOGNIZED, False)),
+        ("seven", "BUFFERED", (DeliveryState.SENT, False)),
+        ("seven", "SOMETHING_NEW", (DeliveryState.UNRECOGNIZED, False)),
+    ],
+)
+def test_statuses_map_through_the_polling_table(
+    provider: str, status: str, expected: tuple[DeliveryState, bool]
+) -> None:
+    if provider == "telecom23":
+        payload = spec_example("telecom23", "deliveryReport", "delivered")
+        payload["status"] = status
+        body = dump(payload)
+        headers = telecom23_headers(SECRET, body, NOW)
+    else:
+        payload = spec_example("seven", "dlr", "dlr")
+        payload["data"]["status"] = status
+        body = dump(payload)
+        headers = seven_headers(SECRET, body, NOW, SEVEN_URL)
+    report = webhooks.parse(
+        provider, body=body, headers=headers, secret=SECRET, url=SEVEN_URL, now=NOW
+    ).report
+    assert (report.state, report.is_final) == expected
+    assert report.provider_status == status
+
+
+# -- tampering --------------------------------------------------------------------------------
+
+
+def _telecom23() -> tuple[bytes, dict[str, str]]:
+    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
+    return body, telecom23_headers(SECRET, body, NOW)
+
+
+def _seven(method: str = "POST", url: str = SEVEN_URL) -> tuple[bytes, dict[str, str]]:
+    body = dump(spec_example("seven", "dlr", "dlr"))
+    return body, seven_headers(SECRET, body, NOW, url, method)
+
+
+def _parse(provider: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> Any:
+    options: dict[str, Any] = {"secret": SECRET, "now": NOW}
+    if provider == "seven":
+        options["url"] = SEVEN_URL
+    options.update(kwargs)
+    return webhooks.parse(provider, body=body, headers=headers, **options)
+
+
+def test_header_names_are_case_insensitive() -> None:
+    body, headers = _telecom23()
+    for transform in (str.lower, str.upper):
+        _parse("telecom23", body, {transform(k): v for k, v in headers.items()})
+    body, headers = _seven()
+    _parse("seven", body, {k.upper(): v for k, v in headers.items()})
+
+
+@pytest.mark.parametrize("provider", ["telecom23", "seven"])
+def test_a_changed_body_is_refused(provider: str) -> None:
+    body, headers = _telecom23() if provider == "telecom23" else _seven()
+    tampered = body.replace(b"DELIVRD", b"UNDELIV").replace(b"DELIVERED", b"REJECTED")
+    assert tampered != body
+    with pytest.raises(WebhookSignatureError, match="does not match"):
+        _parse(provider, tampered, headers)
+    # Re-serialised JSON (same data, other bytes) is not the signed body either.
+    reserialised = json.dumps(json.loads(body), indent=1).encode()
+    with pytest.raises(WebhookSignatureError):
+        _parse(provider, reserialised, headers)
+
+
+@pytest.mark.parametrize("provider", ["telecom23", "seven"])
+def test_another_secret_is_refused_and_never_shown(provider: str) -> None:
+    body, headers = _telecom23() if provider == "telecom23" else _seven()
+    with pytest.raises(WebhookSignatureError) as caught:
+        _parse(provider, body, headers, secret="whsec_other_7a7a7a")
+    shown = str(caught.value) + repr(caught.value) + repr(caught.value.args)
+    assert "whsec" not in shown
+    assert headers[next(k for k in headers if k.lower().endswith("signature"))] not in shown
+
+
+def test_lisoloo_wrong_or_missing_credentials_are_refused_and_never_shown() -> None:
+    body = dump(spec_example("lisoloo", "smsEvent", "delivered"))
+    for headers in (basic("hooks:wrong"), basic("hooks"), {"Authorization": "Basic !!!"}, {}):
+        with pytest.raises(WebhookSignatureError) as caught:
+            webhooks.parse("lisoloo", body=body, headers=headers, secret=LISOLOO_CREDENTIALS)
+        assert "s3cr3t" not in str(caught.value) + repr(caught.value)
+    with pytest.raises(WebhookSignatureError):
+        webhooks.parse(
+            "lisoloo",
+            body=body,
+            headers={
+                "Authorization": basic(LISOLOO_CREDENTIALS)["Authorization"].replace(
+                    "Basic", "Bearer"
+                )
+            },
+            secret=LISOLOO_CREDENTIALS,
+        )
+
+
+def test_seven_refuses_another_url_or_method() -> None:
+    body, headers = _seven()
+    with pytest.raises(WebhookSignatureError):
+        _parse("seven", body, headers, url=SEVEN_URL + "?x=1")
+    with pytest.raises(WebhookSignatureError):
+        _parse("seven", body, headers, url="https://evil.example/hooks/seven")
+    with pytest.raises(WebhookSignatureError):
+        _parse("seven", body, headers, method="PUT")
+    body, headers = _seven(method="GET")
+    with pytest.raises(WebhookSignatureError):
+        _parse("seven", body, headers)  # signed for GET, received as POST
+    _parse("seven", body, headers, method="get")  # the method is compared upper-cased
+
+
+@pytest.mark.parametrize(
+    ("provider", "header"),
+    [
+        ("telecom23", "X-Webhook-Signature"),
+        ("telecom23", "X-Webhook-Timestamp"),
+        ("seven", "X-Signature"),
+        ("seven", "X-Timestamp"),
+        ("seven", "X-Nonce"),
+    ],
+)
+def test_a_missing_header_is_refused(provider: str, header: str) -> None:
+    body, headers = _telecom23() if provider == "telecom23" else _seven()
+    del headers[header]
+    with pytest.raises(WebhookSignatureError):
+        _parse(provider, body, headers)
+
+
+def test_telecom23_requires_the_sha256_prefix() -> None:
+    body, headers = _telecom23()
+    headers["X-Webhook-Signature"] = headers["X-Webhook-Signature"].removeprefix("sha256=")
+    with pytest.raises(WebhookSignatureError, match="sha256="):
+        _parse("telecom23", body, headers)
+
+
+@pytest.mark.parametrize("provider", ["telecom23", "seven"])
+@pytest.mark.parametrize("offset", [-301, 301, -10_000, 10_000])
+def test_stale_or_future_timestamps_are_refused(provider: str, offset: int) -> None:
+    body, headers = _telecom23() if provider == "telecom23" else _seven()
+    with pytest.raises(WebhookSignatureError, match="tolerance"):
+        _parse(provider, body, headers, now=NOW + offset)
+
+
+@pytest.mark.parametrize("provider", ["telecom23", "seven"])
+def test_timestamps_inside_the_tolerance_are_accepted_both_ways(provider: str) -> None:
+    body, headers = _telecom23() if provider == "telecom23" else _seven()
+    for offset in (-300, 300, -59, 59):
+        _parse(provider, body, headers, now=NOW + offset)
+    with pytest.raises(WebhookSignatureError):
+        _parse(provider, body, headers, now=NOW + 61, tolerance=60)
+
+
+@pytest.mark.parametrize("provider", ["telecom23", "seven", "lisoloo", "namirial"])
+def test_the_same_delivery_twice_is_a_replay(provider: str) -> None:
+    guard = webhooks.MemoryReplayGuard()
+    if provider == "telecom23":
+        body, headers = _telecom23()
+    elif provider == "seven":
+        body, headers = _seven()
+    elif provider == "lisoloo":
+        body, headers = (
+            dump(spec_example("lisoloo", "smsEvent", "delivered")),
+            basic(LISOLOO_CREDENTIALS),
+        )
+    else:
+        body, headers = dump(spec_example("namirial", "statusUpdate", "statusUpdate")), {}
+    secret = {"lisoloo": LISOLOO_CREDENTIALS, "namirial": None}.get(provider, SECRET)
+    first = _parse(provider, body, headers, secret=secret, replay_guard=guard)
+    with pytest.raises(WebhookReplayError):
+        _parse(provider, body, headers, secret=secret, replay_guard=guard)
+    assert isinstance(first, webhooks.WebhookEvent)
+
+
+def test_a_provider_retry_is_not_a_replay_and_keeps_its_event_id() -> None:
+    guard = webhooks.MemoryReplayGuard()
+    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
+    first = _parse("telecom23", body, telecom23_headers(SECRET, body, NOW), replay_guard=guard)
+    retry = _parse(
+        "telecom23",
+        body,
+        telecom23_headers(SECRET, body, NOW + 10),
+        now=NOW + 10,
+        replay_guard=guard,
+    )
+    assert first.event_id == retry.event_id
+    body, headers = _seven()
+    _parse("seven", body, headers, replay_guard=guard)
+    _parse("seven", body, seven_headers(SECRET, body, NOW, SEVEN_URL), replay_guard=guard)
+
+
+def test_a_refused_delivery_is_not_remembered_by_the_guard() -> None:
+    guard = webhooks.MemoryReplayGuard()
+    body, headers = _telecom23()
+    with pytest.raises(WebhookSignatureError):
+        _parse("telecom23", body, headers, now=NOW + 1000, replay_guard=guard)
+    assert len(guard) == 0
+
+
+@pytest.mark.parametrize(
+    ("provider", "payload"),
+    [
+        ("telecom23", b"not json"),
+        ("telecom23", b"[1, 2]"),
+        ("telecom23", b'{"status": "DELIVRD"}'),
+        ("telecom23", b'{"message_id": 7, "status": "DELIVRD"}'),
+        ("telecom23", b'{"message_id": "m", "status": "DELIVRD", "timestamp": "yesterday"}'),
+        ("seven", b'{"data": {"msg_id": "1"}, "webhook_event": "dlr"}'),
+        ("seven", b'{"data": {"msg_id": "1", "status": "DELIVERED"}, "webhook_event": "sms_mo"}'),
+        ("telecom23", b"\xff\xfe"),
+    ],
+)
+def test_an_authentic_body_that_does_not_fit_is_malformed(provider: str, payload: bytes) -> None:
+    if provider == "telecom23":
+        headers = telecom23_headers(SECRET, payload, NOW)
+    else:
+        headers = seven_headers(SECRET, payload, NOW, SEVEN_URL)
+    with pytest.raises(MalformedWebhookError):
+        _parse(provider, payload, headers)
+
+
+def test_namirial_and_lisoloo_malformed_bodies() -> None:
+    with pytest.raises(MalformedWebhookError):
+        webhooks.parse(
+            "namirial", body=b'{"id": "x", "type": "STATUS_UPDATE"}', headers={}, secret=None
+        )
+    with pytest.raises(MalformedWebhookError):
+        webhooks.parse(
+            "lisoloo",
+            body=b'{"event_type": "sms.sent"}',
+            headers=basic(LISOLOO_CREDENTIALS),
+            secret=LISOLOO_CREDENTIALS,
+        )
+
+
+def test_bad_arguments_are_value_or_type_errors() -> None:
+    body, headers = _telecom23()
+    with pytest.raises(ValueError, match="unknown provider"):
+        webhooks.parse("nope", body=body, headers=headers, secret=SECRET)
+    with pytest.raises(ValueError, match="secret"):
+        webhooks.parse("telecom23", body=body, headers=headers, secret=None)
+    with pytest.raises(ValueError, match="secret=None"):
+        webhooks.parse("namirial", body=body, headers={}, secret="something")
+    with pytest.raises(ValueError, match="user:password"):
+        webhooks.parse("lisoloo", body=body, headers={}, secret="nocolon")
+    with pytest.raises(ValueError, match="url="):
+        webhooks.parse("seven", body=body, headers=headers, secret=SECRET)
+    with pytest.raises(TypeError, match="raw bytes"):
+        webhooks.parse("telecom23", body=body.decode(), headers=headers, secret=SECRET)  # type: ignore[arg-type]
+    for tolerance in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="tolerance"):
+            webhooks.parse(
+                "telecom23", body=body, headers=headers, secret=SECRET, tolerance=tolerance
+            )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InvalidWebhookError("x", provider="seven"),
+        WebhookSignatureError("the signature does not match", provider="telecom23"),
+        WebhookReplayError("seen before", provider="seven"),
+        MalformedWebhookError("not json", provider="lisoloo"),
+    ],
+)
+def test_webhook_errors_pickle_and_deepcopy(error: InvalidWebhookError) -> None:
+    for clone in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert type(clone) is type(error)
+        assert (clone.message, clone.provider, str(clone)) == (
+            error.message,
+            error.provider,
+            str(error),
+        )
+        assert isinstance(clone, SmsStatusError)
