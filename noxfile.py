@@ -114,10 +114,10 @@ def lint_specs(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict and pyright on the overlay, the generated clients and tests/typing."""
+    """mypy --strict and pyright on the overlay, the generated clients, tests/typing, examples/."""
     _sync(session)
     generated = [str(p) for p in sorted((ROOT / "generated").glob("*/sms_status_*"))]
-    session.run("mypy", "--strict", "overlays/sms_status", "tests/typing")
+    session.run("mypy", "--strict", "overlays/sms_status", "tests/typing", "examples")
     for package in generated:  # one run each: every package is its own top-level module
         session.run("mypy", "--strict", package)
     # Check against this session's installs, not whatever .venv a developer has.
@@ -127,6 +127,7 @@ def typecheck(session: nox.Session) -> None:
         f"{session.virtualenv.location}/bin/python",
         "overlays",
         "tests/typing",
+        "examples",
     )
 
 
