@@ -386,6 +386,7 @@ class StatusClient(_Base[ApiT_co]):
         return self._run(flow)
 
     def close(self) -> None:
+        """Close the connection pool (also on leaving a `with` block)."""
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -537,6 +538,7 @@ class AsyncStatusClient(_Base[ApiT_co]):
                 error = exc
 
     async def get_status(self, message_id: str) -> StatusReport:
+        """The current status of one message."""
         return await self._run(_flows.status(self._ctx, self._message_id(message_id)))
 
     async def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
@@ -577,6 +579,8 @@ class AsyncStatusClient(_Base[ApiT_co]):
         timeout: float | None = None,
         on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
+        """Poll on the provider's cadence until the status is final or `timeout` seconds
+        pass (default: the provider's cap); then return the last report seen."""
         flow = _flows.wait_for_final(
             self._ctx,
             self._message_id(message_id),
@@ -586,10 +590,12 @@ class AsyncStatusClient(_Base[ApiT_co]):
         return await self._run(flow)
 
     async def aclose(self) -> None:
+        """Close the connection pools (also on leaving an `async with` block)."""
         for http in self._pool:
             await http.aclose()
 
     async def close(self) -> None:
+        """The same as `aclose()`."""
         await self.aclose()
 
     async def __aenter__(self) -> Self:
@@ -605,11 +611,13 @@ class AsyncHistoryClient(AsyncStatusClient[ApiT_co]):
     async def history_by_phone(
         self, phone: str, *, count: int = 50, before: datetime | None = None
     ) -> list[StatusReport]:
+        """The latest `count` (capped at 100) messages to an E.164 number sent before `before`."""
         return await self._run(self._history_flow("phone", phone, count, before))
 
     async def history_by_reference(
         self, key: str, *, count: int = 50, before: datetime | None = None
     ) -> list[StatusReport]:
+        """The latest `count` (capped at 100) messages sent with reference key `key`."""
         return await self._run(self._history_flow("reference", key, count, before))
 
     def iter_history_by_phone(
@@ -620,6 +628,7 @@ class AsyncHistoryClient(AsyncStatusClient[ApiT_co]):
         before: datetime | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StatusReport]:
+        """Every message to `phone`, newest first, paging backwards by send date."""
         return self._steps(self._history_walk("phone", phone, page_size, before, limit))
 
     def iter_history_by_reference(
@@ -630,6 +639,7 @@ class AsyncHistoryClient(AsyncStatusClient[ApiT_co]):
         before: datetime | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StatusReport]:
+        """Every message with reference key `key`, newest first, paging backwards."""
         return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 

@@ -74,6 +74,8 @@ SECRET_HEADERS: Final = frozenset(
 
 
 class Clock(Protocol):
+    """What a sandbox reads time from: ``FakeClock`` in tests, ``RealClock`` otherwise."""
+
     def now(self) -> float: ...
     def monotonic(self) -> float: ...
     def sleep(self, seconds: float) -> None: ...
@@ -183,6 +185,7 @@ FAULT_KINDS: Final = frozenset(
         "not_json",
     }
 )
+"""Every fault ``inject_fault(kind, ...)`` accepts."""
 # answered before auth, instead of the real answer
 _PRE_FAULTS: Final = frozenset(
     {"rate_limit", "server_error", "error", "proxy_502_html", "not_json"}
