@@ -130,6 +130,10 @@ def test_every_wheel_is_built(installed: Installed) -> None:
         names = wheel.namelist()
         metadata = wheel.read(f"sms_status-{VERSION}.dist-info/METADATA").decode()
     assert "sms_status/py.typed" in names
+    assert "License-Expression: MIT" in metadata
+    assert "License-File: LICENSE" in metadata
+    assert "Classifier: Typing :: Typed" in metadata
+    assert f"sms_status-{VERSION}.dist-info/licenses/LICENSE" in names
     # The umbrella carries the overlay only; each client is its own distribution.
     assert not [n for n in names if n.startswith("sms_status_") and ".dist-info/" not in n]
     for key in PROVIDERS:

@@ -197,7 +197,8 @@ class _Commands(click.Group):
 def _connect(provider: str, api_key: str | None, base_url: str | None) -> StatusClient:
     import sms_status
 
-    return sms_status.connect(provider, api_key=_api_key(provider, api_key), base_url=base_url)
+    key = sms_status.provider_key(provider)
+    return sms_status.connect(key, api_key=_api_key(provider, api_key), base_url=base_url)
 
 
 @click.group(

@@ -95,7 +95,7 @@ def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
         sandbox: Sandbox, on_retry: Callable[[RetryEvent], None] | None = None
     ) -> sms_status.StatusClient:
         return sms_status.connect(
-            sandbox.key,
+            sms_status.provider_key(sandbox.key),
             api_key=sandbox.api_key,
             base_url=sandbox.base_url,
             clock=clock.monotonic,

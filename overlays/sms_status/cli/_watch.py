@@ -83,7 +83,7 @@ def run(
 
     async def main() -> list[StatusReport]:
         client = sms_status.connect_async(
-            provider,
+            sms_status.provider_key(provider),
             api_key=api_key,
             base_url=base_url,
             clock=clock.monotonic,
