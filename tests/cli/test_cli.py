@@ -246,6 +246,19 @@ def test_sandbox_command_serves_until_interrupted():
         )
         assert reply.status_code == 200
         assert reply.json()["data"]["status"] == "delivered"
+        assert "example ids: 507f1f77bcf86cd799439011" in first
+        # The hint it prints runs as written.
+        hint = process.stdout.readline()
+        assert hint.startswith("Try: ")
+        words = hint.removeprefix("Try: ").split()
+        assignments, program, args = words[:2], words[2], words[3:]
+        env = {**os.environ, **dict(a.split("=", 1) for a in assignments)}
+        assert program == "sms-status"
+        tried = subprocess.run(
+            [SMS_STATUS, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert tried.returncode == 0, tried.stderr
+        assert tried.stdout.startswith("507f1f77bcf86cd799439011  delivered  final")
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=20)
     finally:
