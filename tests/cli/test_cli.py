@@ -204,8 +204,11 @@ def test_watch_on_a_terminal_draws_a_live_table_with_progress(telecom23_sandbox)
     telecom23_sandbox.add_message("otp-2", statuses=("pending", "DELIVRD"))
     primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color"}
+    # A real process runs on real time (sped up): a deadline far off (100 s real) keeps a
+    # loaded machine from turning this into a timeout; it ends when both are final.
+    speed_and_deadline = ["--clock-speed", "100", "--timeout", "10000"]
     process = subprocess.Popen(
-        [SMS_STATUS, "watch", *common(telecom23_sandbox), "--clock-speed", "100", "otp-1", "otp-2"],
+        [SMS_STATUS, "watch", *common(telecom23_sandbox), *speed_and_deadline, "otp-1", "otp-2"],
         stdin=secondary,
         stdout=secondary,
         stderr=secondary,
