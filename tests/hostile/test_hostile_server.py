@@ -40,7 +40,15 @@ from sms_status.errors import (
 from sms_status.report import StatusReport
 
 Start = Callable[[Script], HostileServer]
-MODES = ("sync", "async")
+MODES = ("sync", "async", "async-httpx")
+"""The sync client, and the async one over its default transport (aiohttp with
+`sms-status[fast]`) and over httpx's own."""
+
+
+def _backend(mode: str) -> dict[str, Any]:
+    return {"http_backend": "httpx"} if mode == "async-httpx" else {}
+
+
 TIMEOUT = 1.0
 MARGIN = 1.5
 """Slack over the timeout for a loaded machine; a drip or silence would otherwise hang."""
@@ -58,7 +66,7 @@ def _lookup(mode: str, server: HostileServer, **options: Any) -> StatusReport | 
 
         async def main() -> StatusReport:
             async with sms_status.connect_async(
-                "telecom23", api_key=API_KEY, base_url=server.base_url, **options
+                "telecom23", api_key=API_KEY, base_url=server.base_url, **options, **_backend(mode)
             ) as client:
                 return await client.get_status(MESSAGE_ID)
 
@@ -112,7 +120,9 @@ def test_wait_for_final_returns_within_its_timeout_against_a_silent_server(
                     return client.wait_for_final(MESSAGE_ID, timeout=1.0)
 
             async def main() -> StatusReport:
-                async with sms_status.connect_async("telecom23", **options) as client:
+                async with sms_status.connect_async(
+                    "telecom23", **options, **_backend(mode)
+                ) as client:
                     return await client.wait_for_final(MESSAGE_ID, timeout=1.0)
 
             return asyncio.run(main())
@@ -316,7 +326,7 @@ def test_cookies_from_a_server_are_never_sent_back(hostile: Start, mode: str) ->
     else:
 
         async def main() -> None:
-            async with sms_status.connect_async("telecom23", **options) as client:
+            async with sms_status.connect_async("telecom23", **options, **_backend(mode)) as client:
                 await client.get_status("m1")
                 await client.get_status("m2")
 
