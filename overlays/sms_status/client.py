@@ -17,7 +17,7 @@ from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, cast, overloa
 
 import httpx
 
-from sms_status import _attempt, _environment, _flows, _validation
+from sms_status import _attempt, _environment, _flows, _redact, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import load_provider
@@ -113,6 +113,7 @@ class _Base:
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
         api_key = _validation.api_key(api_key)
+        _redact.scrub_logs(api_key)
         max_retries = _validation.max_retries(max_retries)
         self._phases = _validation.timeout(timeout)
         self._attempt_limit = _validation.attempt_limit(self._phases)
