@@ -29,7 +29,7 @@ from typing import (
 
 import httpx
 
-from sms_status import _attempt, _environment, _flows, _validation
+from sms_status import _attempt, _environment, _flows, _redact, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import PROVIDERS, load_provider
@@ -160,6 +160,7 @@ class _Base(Generic[ApiT_co]):
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
         api_key = _validation.api_key(api_key)
+        _redact.scrub_logs(api_key)
         max_retries = _validation.max_retries(max_retries)
         self._phases = _validation.timeout(timeout)
         self._attempt_limit = _validation.attempt_limit(self._phases)
