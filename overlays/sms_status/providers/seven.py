@@ -169,13 +169,15 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
     an entry has no `dlr`: the message is then PENDING, not final, with provider_status ""."""
     if not isinstance(body, list):
         raise ValueError(f"the logbook answer should be a list, got {type(body).__name__}")
-    for item in cast(list[object], body):
+    entries: list[JournalEntry] = []
+    for item in cast(list[object], body):  # every entry is read: a bad one is a bad body
         data = dict(f.as_dict(item, "entry"))
         if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
             data["id"] = str(data["id"])
-        if data.get("id") != message_id:
+        entries.append(JournalEntry.from_dict(data))
+    for entry in entries:
+        if entry.id != message_id:
             continue
-        entry = JournalEntry.from_dict(data)
         f.unknown_fields(KEY, entry)
         dlr = f.optional_str(entry.dlr, "dlr") or ""
         state, is_final = PROVIDER.state_of(dlr) if dlr else (S.PENDING, False)
