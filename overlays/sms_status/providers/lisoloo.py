@@ -54,6 +54,12 @@ STATUSES = {
 }
 
 
+SPEC_PARAMETERS = {
+    "getMessageStatus.message_id": "exposed: get_status(message_id)",
+}
+"""Every parameter of specs/lisoloo.yaml: how the overlay exposes it, or why it does not."""
+
+
 class LisolooErrorCode(StrEnum):
     """Named codes from docs.lisoloo.com/concepts/errors (ranges 1001–1505; others occur)."""
 

@@ -54,6 +54,19 @@ STATUSES = {
 }
 
 
+SPEC_PARAMETERS = {
+    "getMessageStatus.messageid": "exposed: get_status(message_id)",
+    "getMessageStatusByPhoneNumber.phonenumber": "exposed: history_by_phone(phone)",
+    "getMessageStatusByPhoneNumber.count": "exposed: history_by_phone(count)",
+    "getMessageStatusByPhoneNumber.sendDate": "exposed: history_by_phone(before)",
+    "getMessageStatusByReference.referencekey": "exposed: history_by_reference(key)",
+    "getMessageStatusByReference.count": "exposed: history_by_reference(count)",
+    "getMessageStatusByReference.sendDate": "exposed: history_by_reference(before)",
+}
+"""Every parameter of specs/namirial.yaml: how the overlay exposes it, or why it does not.
+(`iter_history_by_*` drive `count`/`sendDate` themselves, as `page_size`/`before`.)"""
+
+
 class NamirialErrorCode(StrEnum):
     """namirial documents no error codes: these are derived from the HTTP status."""
 

@@ -36,6 +36,16 @@ STATUSES = {
 }
 
 
+SPEC_PARAMETERS = {
+    "getMessageStatus.message_id": "exposed: get_status(message_id)",
+    "getBatchStatus.batch_id": "not exposed: the batch endpoints are inferred, not documented "
+    "(client.api reaches them)",
+    "listMessages.batch_id": "not exposed: the batch endpoints are inferred, not documented "
+    "(client.api reaches them)",
+}
+"""Every parameter of specs/roycetalk.yaml: how the overlay exposes it, or why it does not."""
+
+
 class RoyceTalkErrorCode(StrEnum):
     """RoyceTalk publishes no codes: these are derived from the HTTP status."""
 

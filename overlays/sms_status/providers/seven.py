@@ -68,6 +68,18 @@ STATUSES = {
 }
 
 
+SPEC_PARAMETERS = {
+    "getStatus.msg_id": "exposed: get_statuses(message_ids)",
+    "getJournalOutbound.id": "exposed: get_status(message_id)",
+    **{
+        f"getJournalOutbound.{name}": "not exposed: the logbook serves only as the status "
+        "lookup's successor, by id (client.api reaches its search)"
+        for name in ("date_from", "date_to", "to", "state", "limit", "offset")
+    },
+}
+"""Every parameter of specs/seven.yaml: how the overlay exposes it, or why it does not."""
+
+
 class SevenErrorCode(StrEnum):
     """The numeric error bodies (js-client `src/lib/ErrorCode.ts`), as strings."""
 

@@ -51,6 +51,12 @@ STATUSES = {
 }
 
 
+SPEC_PARAMETERS = {
+    "getMessageStatus.message_id": "exposed: get_status(message_id)",
+}
+"""Every parameter of specs/telecom23.yaml: how the overlay exposes it, or why it does not."""
+
+
 class Telecom23ErrorCode(StrEnum):
     """The documented `error_code` values (an open set: others can appear)."""
 
