@@ -1,6 +1,7 @@
 """Namirial SMS Gateway (`namirial`): status by id, by phone number, by reference key.
 
-Sources: seed 001 (docs.namirial.app … apistatus-messagestatus) and PROVIDERS.md. Key in
+Sources: docs.namirial.app … api-references/apistatus-messagestatus and its webhook pages
+(docs/providers/namirial.md). Key in
 X-Api-Key. History lists take `count` (1..100, default 50, larger silently capped) and
 `sendDate` ("sent before"); the overlay pages backwards through them (core `iter_history`).
 Errors: only 403 (missing/invalid key) and 404 (unknown id) are documented, without bodies.
@@ -46,7 +47,7 @@ soft = f.Secondary(KEY)
 STATUSES = {
     "PROVIDER_ACCEPTANCE": (S.PENDING, False),
     "SENT": (S.SENT, False),
-    # Final for SMS; an RCS message may still move on to READ (PROVIDERS.md, webhooks page).
+    # Final for SMS; an RCS message may still move on to READ (Namirial's webhook page).
     "DELIVERED": (S.DELIVERED, True),
     "READ": (S.READ, True),
     "REJECTED": (S.REJECTED, True),

@@ -51,7 +51,7 @@ KEY = "seven"
 soft = f.Secondary(KEY)
 
 MAX_IDS_PER_REQUEST = 100
-"""API.md: one request per batch of up to 100 ids."""
+"""One request per batch of up to 100 ids (our bound: seven documents none)."""
 MAX_MSG_ID_LENGTH = 1800
 """Longest comma-joined `msg_id` value, so the URL stays under the common 2,048-byte limit."""
 
