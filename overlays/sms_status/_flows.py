@@ -142,16 +142,18 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
     attempt = 0
     while True:
         error: SmsStatusError
+        # Errors are raised after the handlers, never inside them: the raw exception (whose
+        # text or headers may quote the key) must not stay reachable as __context__.
+        final: SmsStatusError | None = None
         try:
             reply: Reply = yield Send(request, deadline)
         except DeadlineReached:
-            raise TransportError(
-                "no time left for a request before the deadline",
-                provider=provider.key,
-            ) from None
+            final = TransportError(
+                "no time left for a request before the deadline", provider=provider.key
+            )
         except BodyRejected as exc:
-            raise MalformedResponseError(
-                exc.reason,
+            final = MalformedResponseError(
+                redact(exc.reason, ctx.secret),
                 provider=provider.key,
                 status_code=exc.status_code,
                 headers=masked_headers(
@@ -159,7 +161,7 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                     ctx.secret,
                     extra_sensitive=(provider.credentials(ctx.secret).header,),
                 ),
-            ) from None
+            )
         except Exception as exc:  # anything the network stack raised: connect, TLS, timeout
             error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
             delay = _backoff(attempt, ctx)
@@ -189,6 +191,8 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                     raise
                 error = exc
                 delay = _backoff(attempt, ctx)
+        if final is not None:
+            raise final
         if attempt >= ctx.max_retries or (deadline is not None and ctx.clock() + delay > deadline):
             raise error
         attempt += 1
@@ -212,14 +216,15 @@ def _read(ctx: Context, data: object, reader: Callable[[], T]) -> T:
                 f"{ctx.provider.key}.py); not a problem with the provider's response"
             )
             raise
-        # Not chained: the reader's exception may quote a field holding an echoed key.
         detail = redact(f"{type(exc).__name__}: {exc}", ctx.secret)[:200]
-        raise MalformedResponseError(
-            f"the body does not fit the {ctx.provider.key} spec: {detail}",
-            provider=ctx.provider.key,
-            status_code=200,
-            body_excerpt=excerpt(_dumped(data), ctx.secret),
-        ) from None
+    # Raised outside the handler so that neither __cause__ nor __context__ keeps the reader's
+    # exception: its text may quote a field holding an echoed key.
+    raise MalformedResponseError(
+        f"the body does not fit the {ctx.provider.key} spec: {detail}",
+        provider=ctx.provider.key,
+        status_code=200,
+        body_excerpt=excerpt(_dumped(data), ctx.secret),
+    )
 
 
 def _dumped(data: object) -> bytes:

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import attrs
+import httpx
 
 from sms_status._fields import warn_once
 from sms_status.errors import ApiError
@@ -30,9 +31,9 @@ StatusTable = Mapping[str, tuple[DeliveryState, bool]]
 class GeneratedClient(Protocol):
     """The part of a generated `AuthenticatedClient` the overlay uses (`client.api`)."""
 
-    def get_httpx_client(self) -> Any: ...
+    def get_httpx_client(self) -> httpx.Client: ...
 
-    def get_async_httpx_client(self) -> Any: ...
+    def get_async_httpx_client(self) -> httpx.AsyncClient: ...
 
 
 @attrs.frozen
