@@ -203,3 +203,14 @@ def record_release(session: nox.Session) -> None:
     if len(session.posargs) != 1:
         _usage_error("usage: nox -s record_release -- <key|sms-status>")
     session.run(sys.executable, "scripts/versions.py", "record", *session.posargs, external=True)
+
+
+@nox.session
+def new_provider(session: nox.Session) -> None:
+    """`nox -s new_provider -- <key> ["Provider Name"]`: scaffold every piece of a provider
+    (spec, registry entry, generator config, overlay, sandbox fake, fixture, tests, extras),
+    generate its client and lock (docs/adding-a-provider.md)."""
+    if not 1 <= len(session.posargs) <= 2:
+        _usage_error('usage: nox -s new_provider -- <key> ["Provider Name"]')
+    _sync(session)
+    session.run("python", "scripts/new_provider.py", *session.posargs)

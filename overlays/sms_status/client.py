@@ -95,6 +95,9 @@ class _SharedOptions(TypedDict, total=False):
     max_response_bytes: int
     """Cap on a response body after decompression (default 4 MiB): past it the call ends
     with MalformedResponseError, having read no more than the cap."""
+    lookup: Literal["status", "logbook"]
+    """seven only: "logbook" looks statuses up in the logbook from the start; by default the
+    deprecated status endpoint is used until it is gone, then the logbook."""
 
 
 class ClientOptions(_SharedOptions, total=False):
@@ -132,9 +135,12 @@ class AsyncClientOptions(_SharedOptions, total=False):
 _UNSET: Any = object()
 
 
-def _no_cookies() -> httpx.Cookies:
-    """A jar that keeps nothing: a server's cookies are never stored nor sent back."""
-    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: a server's cookies are never stored nor sent back.
+
+    (A `CookieJar`, not `httpx.Cookies`: httpx copies the latter into a default jar.)
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _connection_options(
@@ -214,6 +220,7 @@ class _Base(Generic[ApiT_co]):
             retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
             clock=clock,
             on_retry=options.get("on_retry"),
+            lookup=_flows.lookup_state(provider, options.get("lookup")),
         )
         if signing_secret is not None and provider.sign is None:
             raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")
