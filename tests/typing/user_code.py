@@ -1,5 +1,7 @@
 """User-style code against the public API; `assert_type` pins every public return type."""
 
+# pyright: reportUnnecessaryTypeIgnoreComment=error
+
 from __future__ import annotations
 
 import asyncio
