@@ -95,10 +95,15 @@ _filter = _SecretFilter()
 _filter_lock = threading.Lock()
 
 
+MIN_LOGGED_SECRET_LENGTH = 8
+"""Shorter "keys" (test stand-ins such as "k") are not masked in logs: the filter is
+process-wide, and masking every "k" would garble every other record."""
+
+
 def scrub_logs(secret: str) -> None:
     """Mask `secret` in every record of `LOGGERS`, from now on."""
     with _filter_lock:
-        if secret in _filter.secrets:
+        if len(secret) < MIN_LOGGED_SECRET_LENGTH or secret in _filter.secrets:
             return
         _filter.secrets = _filter.secrets | {secret}
         for name in LOGGERS:

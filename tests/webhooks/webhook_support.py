@@ -5,13 +5,16 @@ test proves nothing)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +99,51 @@ def seven_verify(
 
 def basic(credentials: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+
+# -- a receiver on a real loopback socket ---------------------------------------------------
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run an ASGI app under uvicorn on 127.0.0.1; yields its origin."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    ready = threading.Event()
+    while not server.started:  # uvicorn's own flag; checked every few ms, no fixed sleep
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        ready.wait(0.002)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+class Recorder:
+    """An ASGI receiver that keeps every request raw and answers from a script of statuses."""
+
+    def __init__(self, answers: tuple[int, ...] = (200,)) -> None:
+        self.answers = answers  # the last one repeats
+        self.received: list[tuple[str, str, dict[str, str], bytes]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        url = f"http://{host}{scope['path']}"
+        status = self.answers[min(len(self.received), len(self.answers) - 1)]
+        self.received.append((scope["method"], url, headers, body))
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})

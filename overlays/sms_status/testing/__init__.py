@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         RecordedRequest,
         Sandbox,
     )
+    from sms_status.testing._webhooks import WebhookDelivery
 
 __all__ = [
     "DEMO_KEYS",
@@ -43,6 +44,7 @@ __all__ = [
     "RealClock",
     "RecordedRequest",
     "Sandbox",
+    "WebhookDelivery",
 ]
 
 _LAZY = frozenset(__all__) - {"DEMO_KEYS", "PROVIDER_KEYS"}
@@ -60,6 +62,10 @@ def require_testing_extra() -> None:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "WebhookDelivery":
+        from sms_status.testing import _webhooks
+
+        return _webhooks.WebhookDelivery
     if name in _LAZY:
         require_testing_extra()
         from sms_status.testing import _core

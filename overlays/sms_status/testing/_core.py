@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         ClientOptions,
         StatusClient,
     )
+    from sms_status.testing._webhooks import WebhookDelivery, WebhookDispatcher
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -74,6 +75,8 @@ SECRET_HEADERS: Final = frozenset(
 
 
 class Clock(Protocol):
+    """What a sandbox reads time from: ``FakeClock`` in tests, ``RealClock`` otherwise."""
+
     def now(self) -> float: ...
     def monotonic(self) -> float: ...
     def sleep(self, seconds: float) -> None: ...
@@ -183,6 +186,7 @@ FAULT_KINDS: Final = frozenset(
         "not_json",
     }
 )
+"""Every fault ``inject_fault(kind, ...)`` accepts."""
 # answered before auth, instead of the real answer
 _PRE_FAULTS: Final = frozenset(
     {"rate_limit", "server_error", "error", "proxy_502_html", "not_json"}
@@ -555,6 +559,7 @@ class Sandbox:
         self.app: Starlette = Starlette(
             routes=[Route("/{path:path}", endpoint=_Endpoint(self._handle))]
         )
+        self._webhooks: WebhookDispatcher | None = None
         if seed:
             self.seed_examples()
 
@@ -724,10 +729,11 @@ class Sandbox:
             self._requests.clear()
 
     def reset(self) -> None:
-        """Forget messages, faults, requests and rate windows (examples are re-seeded).
+        """Forget messages, faults, requests, rate windows and webhooks (examples are re-seeded).
 
         Requests still in flight (e.g. stalled) are dropped without an answer.
         """
+        self._close_webhooks()  # outside the lock: its thread takes the lock to read the store
         with self._lock:
             self._generation += 1
             self._messages.clear()
@@ -745,6 +751,44 @@ class Sandbox:
         with self._lock:
             self._api_key, self.rate_limit, self.options = api_key, rate_limit, dict(options)
         self.reset()
+
+    # -- webhooks (sms_status.testing._webhooks) --------------------------------------------
+
+    def add_webhook(self, url: str, *, secret: str | None = None) -> None:
+        """POST each status change of this sandbox's messages to ``url``, as the provider does.
+
+        Driven by the sandbox clock (nobody needs to poll): shaped, signed (telecom23, seven:
+        signing secret; lisoloo: ``"user:password"`` for Basic auth; namirial, roycetalk:
+        unsigned, ``secret=None``) and retried on non-2xx as the provider documents. Every
+        attempt lands in ``webhook_deliveries``; ``wait_for_webhooks`` blocks until they do.
+        """
+        from sms_status.testing._webhooks import WebhookDispatcher
+
+        if self._webhooks is None:
+            self._webhooks = WebhookDispatcher(self)
+        self._webhooks.add(url, secret)
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook POST attempt so far, oldest first (``Authorization`` masked)."""
+        return [] if self._webhooks is None else self._webhooks.deliveries
+
+    def wait_for_webhooks(
+        self,
+        count: int = 1,
+        *,
+        timeout: float = 10.0,
+        where: Callable[[WebhookDelivery], bool] | None = None,
+    ) -> list[WebhookDelivery]:
+        """Block until ``count`` attempts (matching ``where``) are logged; TimeoutError if not."""
+        if self._webhooks is None:
+            raise RuntimeError("no webhook was added: use sandbox.add_webhook(url)")
+        return self._webhooks.wait(count, timeout, where)
+
+    def _close_webhooks(self) -> None:
+        dispatcher, self._webhooks = self._webhooks, None
+        if dispatcher is not None:
+            dispatcher.close()
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -811,7 +855,8 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Stop serving (idempotent); stalled requests are cut short."""
+        """Stop serving and sending webhooks (idempotent); stalled requests are cut short."""
+        self._close_webhooks()
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
@@ -849,7 +894,12 @@ class Sandbox:
 
         options.setdefault("clock", self.clock.monotonic)
         options.setdefault("sleep", self.clock.sleep)
-        return sms_status.connect(self.key, api_key=self.api_key, base_url=self.base_url, **options)
+        return sms_status.connect(
+            sms_status.provider_key(self.key),
+            api_key=self.api_key,
+            base_url=self.base_url,
+            **options,
+        )
 
     def connect_async(self, **options: Unpack[AsyncClientOptions]) -> AsyncStatusClient:
         """The asyncio twin of :meth:`connect` (a ``FakeClock``'s sleeps yield to the loop)."""
@@ -860,7 +910,10 @@ class Sandbox:
         if async_sleep is not None:
             options.setdefault("sleep", async_sleep)
         return sms_status.connect_async(
-            self.key, api_key=self.api_key, base_url=self.base_url, **options
+            sms_status.provider_key(self.key),
+            api_key=self.api_key,
+            base_url=self.base_url,
+            **options,
         )
 
     # -- answering ---------------------------------------------------------------------------

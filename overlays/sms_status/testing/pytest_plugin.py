@@ -16,6 +16,11 @@ or ``async with telecom23_sandbox.connect_async() as c:``.
 Needs the ``testing`` extra (Starlette, uvicorn); without it the fixtures fail with the
 ``pip install`` line.
 
+Each sandbox also pushes webhooks: ``telecom23_sandbox.add_webhook(url, secret="whsec_...")``
+makes it POST every status change of its messages, signed and retried as the provider
+documents (``webhook_deliveries`` logs each attempt, ``wait_for_webhooks(n)`` waits for them);
+``reset()`` between tests removes the subscriptions.
+
 One server per provider is started per session and handed out ``reset()`` to each test (fresh
 messages, faults, request log, rate windows and clock), so the fixtures cost microseconds.
 A test that needs other constructor options gets a dedicated server for itself:

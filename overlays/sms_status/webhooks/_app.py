@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -37,9 +38,9 @@ def build_app(
     replay_guard: ReplayGuard | None,
     clock: Callable[[], float] | None,
 ) -> Starlette:
-    from sms_status.webhooks import _verify
+    from sms_status.webhooks import verify_and_read
 
-    is_async = asyncio.iscoroutinefunction(on_report) or asyncio.iscoroutinefunction(
+    is_async = inspect.iscoroutinefunction(on_report) or inspect.iscoroutinefunction(
         getattr(on_report, "__call__", None)  # noqa: B004 - an object with an async __call__
     )
 
@@ -74,7 +75,7 @@ def build_app(
                 return Response(status_code=413)
             chunks.append(chunk)
         try:
-            event, replay_key = _verify(
+            event, replay_key = verify_and_read(
                 provider,
                 body=b"".join(chunks),
                 headers=request.headers,

@@ -1,0 +1,201 @@
+"""`sms-status listen`: receive a provider's webhooks and print each verified report live.
+
+Runs `sms_status.webhooks.app` under uvicorn. Each verified delivery is printed at once: a
+coloured line on a terminal, a plain line otherwise, one JSON object per line with `--json`.
+Refused deliveries (401/400/413) are counted, never printed with their content. The merged
+view (`webhooks.merge`, one report per message) is kept for `Receiver.latest`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sms_status._registry import PROVIDERS
+
+if TYPE_CHECKING:
+    from sms_status.report import StatusReport
+    from sms_status.testing import Sandbox
+    from sms_status.webhooks import WebhookEvent
+
+SIGNED = ("telecom23", "seven", "lisoloo")
+
+
+class Receiver:
+    """The state behind `listen`: the merged view of every report received so far."""
+
+    def __init__(self, show: Callable[[WebhookEvent, StatusReport], None] | None = None) -> None:
+        self._show = show
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self.latest: dict[str, StatusReport] = {}
+        """message id -> the report `webhooks.merge` keeps."""
+        self.received = 0
+
+    def __call__(self, event: WebhookEvent) -> None:
+        from sms_status import webhooks
+
+        with self._arrived:
+            current = self.latest.get(event.report.message_id)
+            kept = event.report if current is None else webhooks.merge(current, event.report)
+            self.latest[event.report.message_id] = kept
+            self.received += 1
+            self._arrived.notify_all()
+        if self._show is not None:
+            self._show(event, kept)
+
+    def wait_until(self, done: Callable[[dict[str, StatusReport]], bool], timeout: float) -> bool:
+        """Block until `done(latest)` holds (True) or `timeout` seconds pass (False)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: done(dict(self.latest)), timeout)
+
+
+def printer(as_json: bool, interactive: bool) -> Callable[[WebhookEvent, StatusReport], None]:
+    from sms_status.cli import _render
+
+    if as_json:
+
+        def show_json(event: WebhookEvent, kept: StatusReport) -> None:
+            data: dict[str, Any] = {
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "report": _render.as_dict(event.report),
+                "kept": kept is event.report,
+            }
+            click.echo(json.dumps(data))
+
+        return show_json
+    if interactive:
+        from rich.console import Console
+        from rich.text import Text
+
+        console = Console()
+
+        def show_rich(event: WebhookEvent, kept: StatusReport) -> None:
+            state = event.report.state.value
+            style = (
+                "green" if event.report.is_delivered else "red" if event.report.is_final else "cyan"
+            )
+            style = "magenta" if state in ("unknown", "unrecognized") else style
+            line = Text(f"{event.provider:10} ")
+            line.append(_render.line(event.report), style=style)
+            if kept is not event.report:
+                line.append("  (older than the report kept)", style="dim")
+            console.print(line)
+
+        return show_rich
+
+    def show_line(event: WebhookEvent, kept: StatusReport) -> None:
+        late = "  (older than the report kept)" if kept is not event.report else ""
+        click.echo(f"{event.provider} {_render.line(event.report)}{late}")
+
+    return show_line
+
+
+def build(
+    provider: str,
+    secret: str | None,
+    receiver: Receiver,
+    *,
+    url: str | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Any:
+    """The ASGI app `listen` serves (also used by `demo`)."""
+    from sms_status import webhooks
+
+    return webhooks.app(provider, secret=secret, on_report=receiver, url=url, clock=clock)
+
+
+@click.command()
+@click.option("--provider", "-p", type=click.Choice(PROVIDERS), required=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--secret",
+    help="Signing secret (lisoloo: user:password); default $SMS_STATUS_<PROVIDER>_WEBHOOK_SECRET.",
+)
+@click.option("--url", help="seven: the public URL seven calls (it is signed).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per report.")
+def listen(
+    provider: str, port: int, host: str, secret: str | None, url: str | None, as_json: bool
+) -> None:
+    """Receive webhooks and print each verified delivery report live."""
+    import uvicorn
+
+    variable = f"SMS_STATUS_{provider.upper()}_WEBHOOK_SECRET"
+    secret = secret or os.environ.get(variable) or None
+    if provider in SIGNED and not secret:
+        raise click.UsageError(f"{provider} webhooks are signed: pass --secret or set {variable}")
+    if provider not in SIGNED and secret:
+        raise click.UsageError(f"{provider} documents no webhook signature: drop --secret")
+    receiver = Receiver(printer(as_json, sys.stdout.isatty()))
+    app = build(provider, secret, receiver, url=url)
+    click.echo(f"listening for {provider} webhooks on http://{host}:{port}/", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")
+
+
+@contextlib.contextmanager
+def serving(app: Any, host: str = "127.0.0.1") -> Generator[str]:
+    """Serve `app` under uvicorn from a background thread; yields its origin."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="sms-status-listen", daemon=True)
+    thread.start()
+    while not server.started:  # uvicorn's own readiness flag
+        if not thread.is_alive():
+            raise RuntimeError("the webhook receiver failed to start")
+        time.sleep(0.002)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+DEMO_LIFECYCLES = {
+    "77990000001": ("ACCEPTED", "TRANSMITTED", "DELIVERED"),
+    "77990000002": ("ACCEPTED", "NOTDELIVERED"),
+    "77990000003": ("ACCEPTED", "BUFFERED", "TRANSMITTED", "DELIVERED"),
+}
+
+
+def demo(sandbox: Sandbox, *, step_seconds: float = 0.2, timeout: float = 30.0) -> tuple[str, bool]:
+    """`demo`'s webhook step: seven's sandbox pushes signed DLRs to `listen`'s app (nobody
+    polls); once every message is final there, one poll must agree with the merged view."""
+    import secrets
+
+    import sms_status
+
+    sandbox.reset()  # only this step's messages: the sandbox pushes every change it holds
+    secret = "whsec_demo_" + secrets.token_hex(8)
+    receiver = Receiver(printer(as_json=False, interactive=False))
+    app = build(sandbox.key, secret, receiver, clock=sandbox.clock.now)
+    with serving(app) as origin:
+        sandbox.add_webhook(f"{origin}/hooks/{sandbox.key}", secret=secret)
+        for message_id, statuses in DEMO_LIFECYCLES.items():
+            sandbox.add_message(message_id, statuses=statuses, advance=step_seconds)
+        ids = list(DEMO_LIFECYCLES)
+        finished = receiver.wait_until(
+            lambda latest: all(i in latest and latest[i].is_final for i in ids), timeout
+        )
+    with sms_status.connect(sandbox.key, api_key=sandbox.api_key, base_url=sandbox.base_url) as c:
+        polled = c.get_statuses(ids)
+    agree = finished and all(
+        (receiver.latest[r.message_id].state, receiver.latest[r.message_id].is_final)
+        == (r.state, r.is_final)
+        for r in polled
+    )
+    verdict = "agrees with" if agree else "DIFFERS from"
+    click.echo(f"{receiver.received} webhooks received; the merged view {verdict} polling")
+    return f"{receiver.received} pushed, merged = polled", agree

@@ -1,0 +1,139 @@
+"""`sms-status listen`: the sandbox pushes, listen verifies, merges and prints each report."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+from sms_status import DeliveryState
+from sms_status.cli import _listen, cli
+from sms_status.testing import FakeClock, Sandbox
+
+SECRET = "whsec_listen_test"
+
+
+def test_signed_providers_need_a_secret_and_unsigned_ones_refuse_it() -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["listen", "--provider", "telecom23"], env={})
+    assert result.exit_code == 2
+    assert "--secret" in result.output
+    result = runner.invoke(cli, ["listen", "--provider", "namirial", "--secret", "x"])
+    assert result.exit_code == 2
+    assert "no webhook signature" in result.output
+
+
+def test_listen_prints_each_verified_report_as_json_and_merges_them(
+    telecom23_sandbox: Sandbox, sandbox_clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receiver = _listen.Receiver(_listen.printer(as_json=True, interactive=False))
+    app = _listen.build("telecom23", SECRET, receiver, clock=sandbox_clock.now)
+    with _listen.serving(app) as origin:
+        telecom23_sandbox.add_webhook(origin + "/hooks", secret=SECRET)
+        telecom23_sandbox.add_message("m-a", statuses=("sent", "DELIVRD"), advance=5)
+        telecom23_sandbox.add_message("m-b", statuses=("sent", "UNDELIV"), advance=5)
+        sandbox_clock.advance(5)
+        assert receiver.wait_until(lambda latest: len(latest) == 2, timeout=10)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(line["report"]["provider_status"] for line in lines) == ["DELIVRD", "UNDELIV"]
+    assert receiver.latest["m-a"].state is DeliveryState.DELIVERED
+    assert receiver.latest["m-b"].state is DeliveryState.UNDELIVERED
+
+
+def test_demo_step_agrees_with_polling(seven_sandbox: Sandbox, sandbox_clock: FakeClock) -> None:
+    # The fixture's clock is fake: let it run on real time while the step waits.
+    sandbox_clock.advance(0)
+    seven_sandbox.clock = _Ticking(sandbox_clock)
+    outcome, ok = _listen.demo(seven_sandbox, step_seconds=0.05)
+    assert ok, outcome
+    assert outcome.startswith("9 pushed")  # 3 + 2 + 4 lifecycle steps, one DLR each
+
+
+class _Ticking:
+    """Real time offset onto a FakeClock's start (for a step that waits on real time)."""
+
+    def __init__(self, start: FakeClock) -> None:
+        self._offset = start.now() - time.time()
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    def monotonic(self) -> float:
+        return self.now()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+# -- the real command, as a user runs it -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[str]) -> None:
+    """Until listen accepts connections (each try blocks on the connect itself)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "listen exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.01)  # refused at once: the server is still binding
+    raise TimeoutError("listen did not start")
+
+
+@pytest.fixture
+def listening() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = _free_port()
+    env = {**os.environ, "SMS_STATUS_SEVEN_WEBHOOK_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from sms_status.cli import main; main()",
+            "listen",
+            "--provider",
+            "seven",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process, port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_listen_command_end_to_end_with_a_real_clock_sandbox(
+    listening: tuple[subprocess.Popen[str], int],
+) -> None:
+    process, port = listening
+    assert process.stderr is not None
+    assert "listening for seven webhooks" in process.stderr.readline()
+    _wait_for_port(port, process)
+    with Sandbox("seven").serve() as sandbox:  # real clock: listen checks timestamps on it
+        sandbox.add_webhook(f"http://127.0.0.1:{port}/", secret=SECRET)
+        sandbox.add_message("77120000001", statuses=("TRANSMITTED", "DELIVERED"), advance=0.05)
+        deliveries = sandbox.wait_for_webhooks(2, timeout=30)
+    assert [d.http_status for d in deliveries] == [200, 200]
+    assert process.stdout is not None
+    lines = [process.stdout.readline().strip() for _ in range(2)]
+    assert "(TRANSMITTED)" in lines[0]
+    assert "delivered  final  (DELIVERED)" in lines[1]

@@ -1,0 +1,221 @@
+"""webhooks.app: verify, answer at once, report; 401 / 400 / 413 with nothing reported."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sms_status import DeliveryState, webhooks
+from webhook_support import basic, seven_headers, spec_example, telecom23_headers
+
+NOW = 1_770_978_604
+SECRET = "whsec_app_test"
+TELECOM23_BODY = json.dumps(spec_example("telecom23", "deliveryReport", "delivered")).encode()
+
+
+def receiver(
+    provider: str = "telecom23", **options: Any
+) -> tuple[Any, list[webhooks.WebhookEvent]]:
+    seen: list[webhooks.WebhookEvent] = []
+    options.setdefault("secret", SECRET)
+    options.setdefault("clock", lambda: float(NOW))
+    return webhooks.app(provider, on_report=seen.append, **options), seen
+
+
+async def post(app: Any, body: Any, headers: dict[str, str], path: str = "/hook") -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        return await client.post(path, content=body, headers=headers)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_a_verified_delivery_is_acknowledged_then_reported() -> None:
+    app, seen = receiver()
+    response = await post(app, TELECOM23_BODY, telecom23_headers(SECRET, TELECOM23_BODY, NOW))
+    assert (response.status_code, response.content) == (200, b"")
+    [event] = seen
+    assert event.report.state is DeliveryState.DELIVERED
+    assert event.report.message_id == "api_42_1743667200123456789_a3f8b2c1d9e45f67"
+
+
+@pytest.mark.anyio
+async def test_an_async_on_report_is_awaited() -> None:
+    got: list[str] = []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        await asyncio.sleep(0)
+        got.append(event.event_id)
+
+    app = webhooks.app("telecom23", secret=SECRET, on_report=on_report, clock=lambda: NOW)
+    await post(app, TELECOM23_BODY, telecom23_headers(SECRET, TELECOM23_BODY, NOW))
+    assert len(got) == 1
+
+
+@pytest.mark.anyio
+async def test_a_failing_on_report_does_not_change_the_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        raise RuntimeError("database down")
+
+    app = webhooks.app("telecom23", secret=SECRET, on_report=on_report, clock=lambda: NOW)
+    response = await post(app, TELECOM23_BODY, telecom23_headers(SECRET, TELECOM23_BODY, NOW))
+    assert response.status_code == 200
+    assert "on_report failed" in caplog.text
+    assert SECRET not in caplog.text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        telecom23_headers("whsec_wrong", TELECOM23_BODY, NOW),
+        telecom23_headers(SECRET, TELECOM23_BODY, NOW - 3600),
+    ],
+    ids=["missing", "wrong-secret", "stale"],
+)
+async def test_bad_credentials_answer_401_with_an_empty_body(headers: dict[str, str]) -> None:
+    app, seen = receiver()
+    response = await post(app, TELECOM23_BODY, headers)
+    assert (response.status_code, response.content, seen) == (401, b"", [])
+
+
+@pytest.mark.anyio
+async def test_a_malformed_payload_answers_400() -> None:
+    app, seen = receiver()
+    body = b'{"status": "DELIVRD"}'
+    response = await post(app, body, telecom23_headers(SECRET, body, NOW))
+    assert (response.status_code, seen) == (400, [])
+
+
+@pytest.mark.anyio
+async def test_a_declared_oversized_body_answers_413() -> None:
+    app, seen = receiver(max_body_bytes=100)
+    response = await post(app, TELECOM23_BODY, telecom23_headers(SECRET, TELECOM23_BODY, NOW))
+    assert len(TELECOM23_BODY) > 100
+    assert (response.status_code, seen) == (413, [])
+
+
+@pytest.mark.anyio
+async def test_an_endless_chunked_body_is_cut_at_the_cap_while_reading() -> None:
+    app, seen = receiver(max_body_bytes=64 * 1024)
+    pulled = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        while pulled < 10_000:  # 80 MB if read to the end
+            pulled += 1
+            yield b"x" * 8192
+
+    response = await post(app, endless(), telecom23_headers(SECRET, b"", NOW))
+    assert (response.status_code, seen) == (413, [])
+    assert pulled <= 64 * 1024 // 8192 + 2  # stopped at the cap, not after the whole body
+
+
+@pytest.mark.anyio
+async def test_a_replayed_delivery_is_acknowledged_but_not_reported_twice() -> None:
+    app, seen = receiver(replay_guard=webhooks.MemoryReplayGuard())
+    headers = telecom23_headers(SECRET, TELECOM23_BODY, NOW)
+    assert (await post(app, TELECOM23_BODY, headers)).status_code == 200
+    assert (await post(app, TELECOM23_BODY, headers)).status_code == 200
+    assert len(seen) == 1
+
+
+@pytest.mark.anyio
+async def test_seven_is_verified_against_the_url_it_called() -> None:
+    body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
+    app, seen = receiver("seven")
+    called = "https://example.com/hooks/seven?account=7"
+    response = await post(
+        app, body, seven_headers(SECRET, body, NOW, called), "/hooks/seven?account=7"
+    )
+    assert response.status_code == 200
+    public = "https://public.example/hooks/seven"  # behind a proxy: the URL seven was given
+    app, seen = receiver("seven", url=public)
+    assert (await post(app, body, seven_headers(SECRET, body, NOW, called))).status_code == 401
+    assert (await post(app, body, seven_headers(SECRET, body, NOW, public))).status_code == 200
+    assert len(seen) == 1
+
+
+@pytest.mark.anyio
+async def test_lisoloo_basic_auth_and_other_methods() -> None:
+    body = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
+    app, seen = receiver("lisoloo", secret="u:p")
+    assert (await post(app, body, basic("u:p"))).status_code == 200
+    assert (await post(app, body, basic("u:q"))).status_code == 401
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        assert (await client.get("/")).status_code == 405
+    assert len(seen) == 1
+
+
+def test_bad_arguments_fail_when_the_app_is_built() -> None:
+    with pytest.raises(ValueError, match="secret"):
+        webhooks.app("seven", secret=None, on_report=print)
+    with pytest.raises(ValueError, match="max_body_bytes"):
+        webhooks.app("namirial", secret=None, on_report=print, max_body_bytes=0)
+    with pytest.raises(TypeError, match="callable"):
+        webhooks.app("namirial", secret=None, on_report="print")  # type: ignore[arg-type]
+
+
+# -- over a real loopback socket ------------------------------------------------------------
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, list[webhooks.WebhookEvent], threading.Event]]:
+    arrived = threading.Event()
+    seen: list[webhooks.WebhookEvent] = []
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        seen.append(event)
+        arrived.set()
+
+    app = webhooks.app("telecom23", secret=SECRET, on_report=on_report, clock=lambda: NOW)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    started = threading.Event()
+    while not server.started:  # uvicorn says when it listens; no fixed sleep
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        started.wait(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/hooks/telecom23", seen, arrived
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_over_loopback_a_delivery_is_reported_and_a_forgery_refused(
+    served: tuple[str, list[webhooks.WebhookEvent], threading.Event],
+) -> None:
+    url, seen, arrived = served
+    with httpx.Client() as client:
+        forged = client.post(
+            url, content=TELECOM23_BODY, headers=telecom23_headers("x", TELECOM23_BODY, NOW)
+        )
+        assert (forged.status_code, forged.content) == (401, b"")
+        big = client.post(
+            url, content=b"x" * (65 * 1024), headers=telecom23_headers(SECRET, b"", NOW)
+        )
+        assert big.status_code == 413
+        ok = client.post(
+            url, content=TELECOM23_BODY, headers=telecom23_headers(SECRET, TELECOM23_BODY, NOW)
+        )
+        assert ok.status_code == 200
+    assert arrived.wait(10)
+    assert [event.report.provider_status for event in seen] == ["DELIVRD"]
