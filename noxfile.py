@@ -114,10 +114,10 @@ def lint_specs(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict and pyright on the overlay, the generated clients and tests/typing."""
+    """mypy --strict and pyright on the overlay, the generated clients, tests/typing, examples/."""
     _sync(session)
     generated = [str(p) for p in sorted((ROOT / "generated").glob("*/sms_status_*"))]
-    session.run("mypy", "--strict", "overlays/sms_status", "tests/typing")
+    session.run("mypy", "--strict", "overlays/sms_status", "tests/typing", "examples")
     for package in generated:  # one run each: every package is its own top-level module
         session.run("mypy", "--strict", package)
     # Check against this session's installs, not whatever .venv a developer has.
@@ -127,15 +127,23 @@ def typecheck(session: nox.Session) -> None:
         f"{session.virtualenv.location}/bin/python",
         "overlays",
         "tests/typing",
+        "examples",
     )
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: unit, integration over loopback, specs, packaging."""
-    _sync(session, compile_bytecode=True)
+    _sync(session, "--group", "docs", compile_bytecode=True)  # tests/docs builds the site
     workers = os.environ.get("PYTEST_WORKERS", "auto")
     session.run("pytest", "-n", workers, *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, API reference from the docstrings, into site/ (--strict)."""
+    _sync(session, "--group", "docs")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session
@@ -195,3 +203,14 @@ def record_release(session: nox.Session) -> None:
     if len(session.posargs) != 1:
         _usage_error("usage: nox -s record_release -- <key|sms-status>")
     session.run(sys.executable, "scripts/versions.py", "record", *session.posargs, external=True)
+
+
+@nox.session
+def new_provider(session: nox.Session) -> None:
+    """`nox -s new_provider -- <key> ["Provider Name"]`: scaffold every piece of a provider
+    (spec, registry entry, generator config, overlay, sandbox fake, fixture, tests, extras),
+    generate its client and lock (docs/adding-a-provider.md)."""
+    if not 1 <= len(session.posargs) <= 2:
+        _usage_error('usage: nox -s new_provider -- <key> ["Provider Name"]')
+    _sync(session)
+    session.run("python", "scripts/new_provider.py", *session.posargs)

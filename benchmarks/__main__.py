@@ -9,11 +9,24 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import batching, bulk, generation, imports, percall, polling
+from benchmarks import batching, bulk, generation, imports, percall, polling, scale
 from benchmarks._common import HERE, Row, Section, fmt, machine, versions
 
-PACKAGES = ("httpx", "httpcore", "anyio", "h11", "sniffio", "requests", "uvicorn", "httptools")
-SECTIONS = ("percall", "bulk", "batching", "imports", "generation", "polling")
+PACKAGES = (
+    "httpx",
+    "httpcore",
+    "anyio",
+    "h11",
+    "sniffio",
+    "requests",
+    "urllib3",
+    "aiohttp",
+    "httpx-aiohttp",
+    "redis",
+    "uvicorn",
+    "httptools",
+)
+SECTIONS = ("percall", "bulk", "batching", "imports", "generation", "polling", "scale")
 
 
 def _ratio(row: Row) -> str:
@@ -157,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "imports": lambda: [imports.run(**({"repetitions": 2} if args.quick else {}))],
         "generation": lambda: [generation.run(**({"repetitions": 1} if args.quick else {}))],
         "polling": lambda: [polling.run()],
+        "scale": lambda: scale.run(quick=args.quick),
     }
     started = time.perf_counter()
     sections: list[Section] = []

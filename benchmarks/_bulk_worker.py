@@ -3,8 +3,10 @@
     python -m benchmarks._bulk_worker CONTENDER BASE_URL API_KEY N [--concurrency C]
         [--sniffio-standin]
 
-Contenders (telecom23): `ours` (`connect_async(...).get_statuses`, pacing off), `ours-paced`
+Contenders (telecom23): `ours` (`connect_async(...).get_statuses`, pacing off, the default
+transport), `ours-httpx` / `ours-aiohttp` (the same on a named `http_backend`), `ours-paced`
 (the provider's default token bucket), `raw` (`httpx.AsyncClient`, C workers, `json.loads`),
+`raw-aiohttp` (`aiohttp.ClientSession`, C workers, `json.loads`: the fastest floor),
 `raw-sharded` (the same C workers spread over C/4 clients of 4 connections each: what a
 sharded pool would save), `seq` (the seed pages' loop: `requests.get` + `.json()` per id,
 one after another). Prints one
@@ -66,10 +68,14 @@ def rss_now() -> int:
     return pages * resource.getpagesize()
 
 
-async def run_ours(base: str, key: str, ids: list[str], concurrency: int, paced: bool) -> int:
+async def run_ours(
+    base: str, key: str, ids: list[str], concurrency: int, paced: bool, backend: str | None = None
+) -> int:
     import sms_status
 
     options: dict[str, Any] = {} if paced else {"rate_limiter": None}
+    if backend is not None:
+        options["http_backend"] = backend
     async with sms_status.connect_async(
         KEY, api_key=key, base_url=base, concurrency=concurrency, **options
     ) as client:
@@ -98,6 +104,26 @@ async def run_raw(base: str, key: str, ids: list[str], concurrency: int, shards:
     return sum(1 for r in results if r is not None and r.get("status") is True)
 
 
+async def run_raw_aiohttp(base: str, key: str, ids: list[str], concurrency: int) -> int:
+    """C workers sharing one `aiohttp.ClientSession` (its connector keeps C connections)."""
+    import aiohttp
+
+    results: list[Any] = [None] * len(ids)
+    positions = iter(range(len(ids)))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(
+        base_url=base, headers={"X-API-Key": key}, connector=connector
+    ) as session:
+
+        async def worker() -> None:
+            for i in positions:
+                async with session.get(f"{PATH}{ids[i]}") as response:
+                    results[i] = json.loads(await response.read())
+
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(ids)))))
+    return sum(1 for r in results if r is not None and r.get("status") is True)
+
+
 def run_seq(base: str, key: str, ids: list[str]) -> int:
     import requests
 
@@ -111,7 +137,19 @@ def run_seq(base: str, key: str, ids: list[str]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("contender", choices=("ours", "ours-paced", "raw", "raw-sharded", "seq"))
+    parser.add_argument(
+        "contender",
+        choices=(
+            "ours",
+            "ours-httpx",
+            "ours-aiohttp",
+            "ours-paced",
+            "raw",
+            "raw-aiohttp",
+            "raw-sharded",
+            "seq",
+        ),
+    )
     parser.add_argument("base_url")
     parser.add_argument("api_key")
     parser.add_argument("n", type=int)
@@ -122,6 +160,10 @@ def main() -> None:
     # Import what the contender needs before the clock starts.
     import httpx  # noqa: F401
     import requests  # noqa: F401
+
+    if args.contender.endswith("aiohttp"):
+        import aiohttp  # noqa: F401
+        import httpx_aiohttp  # noqa: F401
     import sms_status.client  # noqa: F401
     from sms_status._registry import load_provider
 
@@ -132,12 +174,17 @@ def main() -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     if args.contender == "seq":
         ok = run_seq(args.base_url, args.api_key, ids)
+    elif args.contender == "raw-aiohttp":
+        ok = asyncio.run(run_raw_aiohttp(args.base_url, args.api_key, ids, args.concurrency))
     elif args.contender in ("raw", "raw-sharded"):
         shards = max(1, args.concurrency // 4) if args.contender == "raw-sharded" else 1
         ok = asyncio.run(run_raw(args.base_url, args.api_key, ids, args.concurrency, shards))
     else:
         paced = args.contender == "ours-paced"
-        ok = asyncio.run(run_ours(args.base_url, args.api_key, ids, args.concurrency, paced))
+        backend = args.contender.removeprefix("ours-") if "-http" in args.contender else None
+        ok = asyncio.run(
+            run_ours(args.base_url, args.api_key, ids, args.concurrency, paced, backend)
+        )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(

@@ -30,11 +30,14 @@ def child_env(**extra: str) -> dict[str, str]:
 class Server:
     """A sandbox served from its own process (`benchmarks._serve`)."""
 
-    def __init__(self, key: str, messages: int) -> None:
+    def __init__(
+        self, key: str, messages: int, rate_limit: tuple[int, float] | None = None
+    ) -> None:
         self.key = key
         self.messages = messages
+        limit = [f"{rate_limit[0]}/{rate_limit[1]}"] if rate_limit is not None else []
         self._proc = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "benchmarks._serve", key, str(messages)],
+            [sys.executable, "-m", "benchmarks._serve", key, str(messages), *limit],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -82,8 +85,8 @@ class Server:
 
 
 @contextmanager
-def serve(key: str, messages: int) -> Iterator[Server]:
-    server = Server(key, messages)
+def serve(key: str, messages: int, rate_limit: tuple[int, float] | None = None) -> Iterator[Server]:
+    server = Server(key, messages, rate_limit)
     try:
         yield server
     finally:

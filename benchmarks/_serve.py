@@ -1,11 +1,13 @@
 """A sandbox in its own process, so it never shares the GIL with the client under test.
 
-Run as ``python -m benchmarks._serve KEY N_MESSAGES``. It stores N messages (ids from
-`message_id`, already final), serves on 127.0.0.1 with rate limiting off, prints one JSON line
+Run as ``python -m benchmarks._serve KEY N_MESSAGES [REQUESTS/SECONDS]``. It stores N messages
+(ids from `message_id`, already final), serves on 127.0.0.1 with rate limiting off (or
+enforcing REQUESTS per sliding window of SECONDS per key, on the real clock), prints one JSON line
 ``{"base_url", "api_key"}`` and then obeys one command per stdin line, answering each with one
 JSON line:
 
 - ``count``: requests logged since the last ``clear``; ``clear``: empty the log;
+- ``statuses``: ``{status code: requests}`` since the last ``clear``;
 - ``rtt SECONDS``: simulate a network round trip — every request is answered SECONDS later,
   and the first request on a new connection one more SECONDS later (the TCP handshake's
   round trip; TLS would add more, so this flatters new-connection-per-call clients); 0 = off;
@@ -19,6 +21,7 @@ import json
 import resource
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 SEVEN_BASE = 77_232_000_000
@@ -50,9 +53,13 @@ class SimulatedRtt:
 
 def main() -> None:
     key, count = sys.argv[1], int(sys.argv[2])
+    rate_limit = None
+    if len(sys.argv) > 3:
+        requests, seconds = sys.argv[3].split("/")
+        rate_limit = (int(requests), float(seconds))
     from sms_status.testing import Sandbox
 
-    sandbox = Sandbox(key, rate_limit=None, seed=False)
+    sandbox = Sandbox(key, rate_limit=rate_limit, seed=False)
     final = sandbox.provider.default_statuses[-1]
     for i in range(count):
         sandbox.add_message(message_id(key, i), statuses=(final,), advance=0.0)
@@ -66,6 +73,9 @@ def main() -> None:
             if command == "count":
                 with sandbox._lock:
                     answer = len(sandbox._requests)
+            elif command == "statuses":
+                with sandbox._lock:
+                    answer = dict(Counter(r.status for r in sandbox._requests))
             elif command == "clear":
                 sandbox.clear_requests()
             elif command == "rtt":

@@ -71,6 +71,7 @@ def diff_schema(where: str, old: Any, new: Any, out: Changes) -> None:
         out.add(BREAKING, f"{where} type {_type(old)} -> {_type(new)}")
         return
     _diff_enum(where, old.get("enum"), new.get("enum"), out)
+    _diff_finality(where, old.get("x-finality"), new.get("x-finality"), out)
     if new.get("deprecated") and not old.get("deprecated"):
         out.add(COMPATIBLE, f"{where} deprecated")
     _diff_fields(where, old, new, out)
@@ -99,6 +100,23 @@ def _diff_enum(where: str, old_enum: Any, new_enum: Any, out: Changes) -> None:
         out.add(BREAKING, f"{where} now restricted to the enum {', '.join(map(str, new_enum))}")
     elif isinstance(old_enum, list) and new_enum is None:
         out.add(COMPATIBLE, f"{where} no longer restricted to an enum")
+
+
+def _diff_finality(where: str, old: Any, new: Any, out: Changes) -> None:
+    """`x-finality` (specs/README.md): when a status is final is what `wait_for_final` and
+    `is_final` promise `sms-status` users, so a value changing sides is breaking."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return
+    for value in sorted(old.keys() & new.keys(), key=str):
+        before, after = _final(old[value]), _final(new[value])
+        if before != after:
+            out.add(BREAKING, f"{where} finality of {value}: {before} -> {after}")
+
+
+def _final(word: object) -> str:
+    """`final` / `not final`, ignoring a note after it (older specs wrote "final (assumed)")."""
+    text = str(word).strip()
+    return next((w for w in ("not final", "final") if text.startswith(w)), text)
 
 
 def _diff_fields(where: str, old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
@@ -244,6 +262,13 @@ def _diff_operation(
         out.add(BREAKING, f"operation {op} security requirement changed")
     old_params, new_params = _parameters(old_spec, a, a_shared), _parameters(new_spec, b, b_shared)
     _diff_parameters(op, old_params, new_params, out)
+    # A webhook's request body is what the SDK parses: compared like a response.
+    diff_schema(
+        f"{op} request body",
+        _json_schema(_resolve(old_spec, a.get("requestBody"))),
+        _json_schema(_resolve(new_spec, b.get("requestBody"))),
+        out,
+    )
     old_responses, new_responses = a.get("responses") or {}, b.get("responses") or {}
     for code in sorted(old_responses.keys() - new_responses.keys(), key=str):
         out.add(COMPATIBLE, f"operation {op} no longer documents response {code}")

@@ -149,10 +149,12 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         "no demo API key for the sandbox",
         f"add {key!r} to DEMO_KEYS in overlays/sms_status/testing/_keys.py",
     )
+    plugin = _top_level_names(OVERLAY / "testing" / "pytest_plugin.py")
+    fixtures = [entry.sandbox_fixture] + ([f"{key}_client"] if "_client" in plugin else [])
     check(
-        entry.sandbox_fixture in _top_level_names(OVERLAY / "testing" / "pytest_plugin.py"),
-        f"no pytest fixture {entry.sandbox_fixture}",
-        "add it to overlays/sms_status/testing/pytest_plugin.py beside the others",
+        set(fixtures) <= plugin,
+        f"no pytest fixture(s) {', '.join(sorted(set(fixtures) - plugin))}",
+        "add them to overlays/sms_status/testing/pytest_plugin.py beside the others",
     )
 
     pyproject = _pyproject()

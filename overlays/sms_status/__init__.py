@@ -24,9 +24,11 @@ if TYPE_CHECKING:
         AsyncHistoryClient,
         AsyncStatusClient,
         HistoryClient,
+        ProviderKey,
         StatusClient,
         connect,
         connect_async,
+        provider_key,
     )
     from sms_status.pacing import RateLimit, RateLimiter, TokenBucket
     from sms_status.report import DeliveryState, RecipientCounts, StatusReport
@@ -39,6 +41,8 @@ _LAZY = {
     "AsyncHistoryClient": "sms_status.client",
     "AsyncStatusClient": "sms_status.client",
     "HistoryClient": "sms_status.client",
+    "ProviderKey": "sms_status.client",
+    "provider_key": "sms_status.client",
     "StatusClient": "sms_status.client",
     "connect": "sms_status.client",
     "connect_async": "sms_status.client",
@@ -72,6 +76,7 @@ __all__ = [
     "AsyncStatusClient",
     "DeliveryState",
     "HistoryClient",
+    "ProviderKey",
     "RateLimit",
     "RateLimiter",
     "RecipientCounts",
@@ -82,5 +87,6 @@ __all__ = [
     "connect",
     "connect_async",
     "errors",
+    "provider_key",
     "webhooks",
 ]

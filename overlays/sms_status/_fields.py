@@ -3,13 +3,69 @@
 The generated models do not check scalar types (`"3"` stays a str where an int is declared)
 and let garbage timestamps through as str, so provider modules read every field through
 these. A wrong type raises ValueError, which the core turns into MalformedResponseError.
+
+That is right for what a report cannot do without — the status and the message id. The
+other fields (times, cost, counts, recipient, codes) are read through `Secondary`: an
+unreadable value becomes None and a warning on the `sms_status` logger, so a vendor's odd
+timestamp never costs the user the status.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Generator, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any, TypeVar, cast
+
+import attrs
+
+from sms_status._redact import redact
+
+log = logging.getLogger("sms_status")
+
+T = TypeVar("T")
+
+_WARNED_LIMIT = 10_000
+"""At most this many distinct warnings are remembered (then they are all logged)."""
+_warned: set[tuple[str, ...]] = set()
+_warned_lock = threading.Lock()
+
+
+_secret: ContextVar[str] = ContextVar("sms_status_reading_secret", default="")
+
+
+@contextlib.contextmanager
+def redacting(secret: str) -> Generator[None]:
+    """While reading a response, warnings replace `secret` (a server may echo the key)."""
+    token = _secret.set(secret)
+    try:
+        yield
+    finally:
+        _secret.reset(token)
+
+
+def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
+    """Log a warning on the `sms_status` logger once per `key` in this process."""
+    text = message % args
+    secret = _secret.get()
+    if secret:
+        text = redact(text, secret)
+        key = tuple(redact(part, secret) for part in key)
+    with _warned_lock:
+        if key in _warned:
+            return
+        if len(_warned) < _WARNED_LIMIT:
+            _warned.add(key)
+    log.warning("%s", text)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def is_unset(value: object) -> bool:
@@ -66,6 +122,19 @@ def optional_decimal(value: object, field: str) -> Decimal | None:
     raise ValueError(f"{field} should be a number, got {type(value).__name__}")
 
 
+def decimal_text(value: object, field: str) -> Decimal | None:
+    """A price sent as a decimal string ("0.075"), or as a JSON number."""
+    if isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"{field} is not a decimal number") from exc
+        if not result.is_finite():
+            raise ValueError(f"{field} is not a finite number")
+        return result
+    return optional_decimal(value, field)
+
+
 def timestamp(value: object, field: str, *, naive_tz: tzinfo = UTC) -> datetime | None:
     """A timezone-aware datetime. `""` and null are None; a naive value is read in `naive_tz`
     (UTC unless the provider documents otherwise); anything unparsable raises ValueError."""
@@ -112,3 +181,131 @@ def code_text(value: object) -> str | None:
 def json_object(value: object) -> dict[str, object]:
     """`value` if it is a JSON object, else an empty one (for reading error bodies)."""
     return cast(dict[str, object], value) if isinstance(value, dict) else {}
+
+
+@attrs.frozen
+class Secondary:
+    """Lenient readers for a report's secondary fields: None and a warning (once per
+    provider, field and value) instead of ValueError."""
+
+    provider: str
+
+    def _read(self, read: Callable[[], T], value: object, field: str) -> T | None:
+        try:
+            return read()
+        except ValueError as exc:
+            warn_once(
+                (self.provider, "unreadable", field, _short(value)),
+                "%s: ignoring unreadable %s %s (%s); the rest of the report is kept",
+                self.provider,
+                field,
+                _short(value),
+                exc,
+            )
+            return None
+
+    def text(self, value: object, field: str) -> str | None:
+        return self._read(lambda: optional_str(value, field), value, field)
+
+    def code(self, value: object, field: str) -> str | None:
+        return self._read(lambda: code_str(value, field), value, field)
+
+    def integer(self, value: object, field: str) -> int | None:
+        return self._read(lambda: optional_int(value, field), value, field)
+
+    def count(self, value: object, field: str) -> int | None:
+        """A non-negative integer (recipients, segments)."""
+
+        def read() -> int | None:
+            result = optional_int(value, field)
+            if result is not None and result < 0:
+                raise ValueError(f"{field} should not be negative")
+            return result
+
+        return self._read(read, value, field)
+
+    def number(self, value: object, field: str) -> Decimal | None:
+        return self._read(lambda: optional_decimal(value, field), value, field)
+
+    def decimal_text(self, value: object, field: str) -> Decimal | None:
+        return self._read(lambda: decimal_text(value, field), value, field)
+
+    def timestamp(self, value: object, field: str, *, naive_tz: tzinfo = UTC) -> datetime | None:
+        return self._read(lambda: timestamp(value, field, naive_tz=naive_tz), value, field)
+
+    def times_before_parsing(
+        self, body: object, path: Sequence[str], fields: Sequence[str]
+    ) -> object:
+        """`body` with unreadable optional date-times under `path` dropped (with a warning)
+        or rewritten in ISO form, so the generated model's strict `fromisoformat` keeps the
+        report. Only for fields the spec makes optional: a dropped one reads as unset."""
+        unchanged: object = body
+        if not isinstance(body, dict):
+            return unchanged
+        outer = dict(cast(dict[str, Any], body))
+        container: dict[str, Any] = outer
+        for key in path:
+            inner = container.get(key)
+            if not isinstance(inner, dict):
+                return unchanged
+            container[key] = container = dict(cast(dict[str, Any], inner))
+        for field in fields:
+            if field not in container or container[field] is None:
+                continue  # absent, or null: the generated model decides
+            value = container[field]
+            if isinstance(value, str):
+                try:
+                    datetime.fromisoformat(value)
+                    continue
+                except ValueError:
+                    pass
+            name = ".".join((*path, field))
+            parsed = self.timestamp(value, name)
+            if parsed is None:
+                del container[field]
+            else:
+                container[field] = parsed.isoformat()
+        return outer
+
+
+_JSON_VALUES = (dict, list, str, int, float, bool, type(None))
+
+
+def is_overlay_bug(exc: BaseException) -> bool:
+    """True when a reader failed on our own objects, not on the body's data.
+
+    An AttributeError on a generated model, a report or any non-JSON object means the
+    overlay reads a field the generated model lacks (e.g. the spec renamed it and the
+    provider module was not updated): a bug in this SDK, not a malformed response. One on
+    a JSON value or the UNSET sentinel is the body's shape (a string where an object was
+    expected, an absent optional field).
+    """
+    if not isinstance(exc, AttributeError):
+        return False
+    target = getattr(exc, "obj", None)
+    return not (isinstance(target, _JSON_VALUES) or is_unset(target))
+
+
+def unknown_fields(provider: str, model: object, path: str = "") -> None:
+    """Warn (once per provider and field) about response fields the spec does not know:
+    the generated models keep them in `additional_properties`."""
+    extra = getattr(model, "additional_properties", None)
+    if not isinstance(extra, dict) or not attrs.has(type(model)):
+        return
+    for name in cast(Mapping[str, object], extra):
+        field = f"{path}{name}"
+        warn_once(
+            (provider, "unknown field", field),
+            "%s: the response has a field the spec does not describe: %s "
+            "(a vendor change? see specs/%s.yaml)",
+            provider,
+            field,
+            provider,
+        )
+    for attribute in attrs.fields(cast(Any, type(model))):
+        if attribute.name == "additional_properties":
+            continue
+        value = getattr(model, attribute.name)
+        items = cast(list[object], value) if isinstance(value, list) else [value]
+        for item in items:
+            unknown_fields(provider, item, f"{path}{attribute.name}.")

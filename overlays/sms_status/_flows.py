@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ import attrs
 
 from sms_status import _validation
 from sms_status._attempt import AttemptTimeout, BodyRejected, Reply
+from sms_status._fields import is_overlay_bug, redacting
 from sms_status._provider import Provider, RequestKwargs
 from sms_status._redact import masked_headers, redact
 from sms_status._responses import excerpt, interpret
@@ -81,6 +83,25 @@ class RetryEvent:
     error: SmsStatusError
 
 
+@attrs.define
+class LookupState:
+    """Which endpoint a client's status lookups use; remembered for the client's life."""
+
+    on_successor: bool = False
+
+
+def lookup_state(provider: Provider, choice: str | None) -> LookupState:
+    """The starting state for `connect(..., lookup=choice)`: None or "status" start on the
+    status endpoint; the successor's name (seven: "logbook") starts on the successor."""
+    names = ("status",) if provider.successor is None else ("status", provider.successor.name)
+    if choice is not None and choice not in names:
+        raise ValueError(
+            f"lookup must be one of {', '.join(map(repr, names))} for {provider.key}, "
+            f"got {choice!r}"
+        )
+    return LookupState(on_successor=choice is not None and choice != "status")
+
+
 @attrs.frozen(kw_only=True)
 class Context:
     """One client's settings, shared by every flow it runs."""
@@ -92,6 +113,7 @@ class Context:
     clock: Callable[[], float]
     on_retry: Callable[[RetryEvent], None] | None = None
     jitter: Callable[[], float] = random.random
+    lookup: LookupState = attrs.field(factory=LookupState)
 
 
 def _backoff(attempt: int, ctx: Context) -> float:
@@ -120,16 +142,18 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
     attempt = 0
     while True:
         error: SmsStatusError
+        # Errors are raised after the handlers, never inside them: the raw exception (whose
+        # text or headers may quote the key) must not stay reachable as __context__.
+        final: SmsStatusError | None = None
         try:
             reply: Reply = yield Send(request, deadline)
         except DeadlineReached:
-            raise TransportError(
-                "no time left for a request before the deadline",
-                provider=provider.key,
-            ) from None
+            final = TransportError(
+                "no time left for a request before the deadline", provider=provider.key
+            )
         except BodyRejected as exc:
-            raise MalformedResponseError(
-                exc.reason,
+            final = MalformedResponseError(
+                redact(exc.reason, ctx.secret),
                 provider=provider.key,
                 status_code=exc.status_code,
                 headers=masked_headers(
@@ -137,7 +161,7 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                     ctx.secret,
                     extra_sensitive=(provider.credentials(ctx.secret).header,),
                 ),
-            ) from None
+            )
         except Exception as exc:  # anything the network stack raised: connect, TLS, timeout
             error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
             delay = _backoff(attempt, ctx)
@@ -167,6 +191,8 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                     raise
                 error = exc
                 delay = _backoff(attempt, ctx)
+        if final is not None:
+            raise final
         if attempt >= ctx.max_retries or (deadline is not None and ctx.clock() + delay > deadline):
             raise error
         attempt += 1
@@ -177,18 +203,28 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
 
 
 def _read(ctx: Context, data: object, reader: Callable[[], T]) -> T:
-    """Run a provider reader; any type or shape mismatch becomes MalformedResponseError."""
+    """Run a provider reader; any type or shape mismatch becomes MalformedResponseError.
+    A reader failing on our own objects is a bug in this SDK and propagates as such."""
     try:
-        return reader()
+        with redacting(ctx.secret):
+            return reader()
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
-        # Not chained: the reader's exception may quote a field holding an echoed key.
+        if is_overlay_bug(exc):
+            exc.add_note(
+                f"sms_status bug: the {ctx.provider.key} reader uses a field its generated "
+                "model lacks (spec changed? update sms_status/providers/"
+                f"{ctx.provider.key}.py); not a problem with the provider's response"
+            )
+            raise
         detail = redact(f"{type(exc).__name__}: {exc}", ctx.secret)[:200]
-        raise MalformedResponseError(
-            f"the body does not fit the {ctx.provider.key} spec: {detail}",
-            provider=ctx.provider.key,
-            status_code=200,
-            body_excerpt=excerpt(_dumped(data), ctx.secret),
-        ) from None
+    # Raised outside the handler so that neither __cause__ nor __context__ keeps the reader's
+    # exception: its text may quote a field holding an echoed key.
+    raise MalformedResponseError(
+        f"the body does not fit the {ctx.provider.key} spec: {detail}",
+        provider=ctx.provider.key,
+        status_code=200,
+        body_excerpt=excerpt(_dumped(data), ctx.secret),
+    )
 
 
 def _dumped(data: object) -> bytes:
@@ -211,12 +247,17 @@ def failed_report(ctx: Context, message_id: str, error: SmsStatusError) -> Statu
 
 
 def status(ctx: Context, message_id: str, *, deadline: float | None = None) -> Flow[StatusReport]:
+    if ctx.lookup.on_successor:
+        return (yield from successor_status(ctx, message_id, deadline=deadline))
     if ctx.provider.batch is not None:
         (report,) = yield from batch_statuses(ctx, [message_id], deadline=deadline)
         if report.error is not None:
             raise report.error
         return report
-    data = yield from call(ctx, ctx.provider.status_request(message_id), deadline=deadline)
+    try:
+        data = yield from _status_call(ctx, ctx.provider.status_request(message_id), deadline)
+    except _StatusEndpointGone:
+        return (yield from successor_status(ctx, message_id, deadline=deadline))
     return _read(ctx, data, lambda: ctx.provider.read_status(message_id, data))
 
 
@@ -262,15 +303,20 @@ def batch_statuses(
     """
     lookup = ctx.provider.batch
     assert lookup is not None
+    if ctx.lookup.on_successor:
+        return (yield from successor_statuses(ctx, message_ids, deadline=deadline))
     unique = list(dict.fromkeys(message_ids))
     results: dict[str, StatusReport] = {}
-    for batch in batches(
-        unique,
-        max_ids=lookup.max_ids,
-        max_joined_length=lookup.max_joined_length,
-        separator=lookup.separator,
-    ):
-        yield from _lookup_batch(ctx, batch, results, deadline)
+    try:
+        for batch in batches(
+            unique,
+            max_ids=lookup.max_ids,
+            max_joined_length=lookup.max_joined_length,
+            separator=lookup.separator,
+        ):
+            yield from _lookup_batch(ctx, batch, results, deadline)
+    except _StatusEndpointGone:
+        return (yield from successor_statuses(ctx, message_ids, deadline=deadline))
     return [results[i] for i in message_ids]
 
 
@@ -284,7 +330,7 @@ def _lookup_batch(
     assert lookup is not None
     try:
         joined = lookup.separator.join(batch)
-        data = yield from call(ctx, ctx.provider.status_request(joined), deadline=deadline)
+        data = yield from _status_call(ctx, ctx.provider.status_request(joined), deadline)
         found = _read(ctx, data, lambda: lookup.read(batch, data))
     except AuthenticationError:
         raise
@@ -437,3 +483,72 @@ def iter_history(
         cursor, own_cursor = next_cursor, True
         # Only messages sent at or before the cursor can be served again: forget the rest.
         seen = {i: t for i, t in seen.items() if t <= cursor}
+
+
+# A deprecated status endpoint and its successor (seven's /api/status and logbook).
+
+_deprecation_warned: set[str] = set()
+
+
+class _StatusEndpointGone(Exception):
+    """The status endpoint was switched off; the client has moved to the successor."""
+
+
+def _status_call(ctx: Context, request: RequestKwargs, deadline: float | None) -> Flow[object]:
+    """`call` on the status endpoint; for a provider with a successor, warn that the endpoint
+    is deprecated (once per process) and move this client over when it is gone."""
+    successor = ctx.provider.successor
+    if successor is None:
+        return (yield from call(ctx, request, deadline=deadline))
+    if ctx.provider.key not in _deprecation_warned:
+        _deprecation_warned.add(ctx.provider.key)
+        warnings.warn(successor.deprecation, DeprecationWarning, stacklevel=2)
+    try:
+        return (yield from call(ctx, request, deadline=deadline))
+    except ApiError as exc:
+        if not successor.is_gone(exc):
+            raise
+        ctx.lookup.on_successor = True
+        log.warning(
+            "%s: the status endpoint is gone (HTTP %d); this client uses the %s from now on",
+            ctx.provider.key,
+            exc.status_code,
+            successor.name,
+        )
+        raise _StatusEndpointGone from exc
+
+
+def successor_status(
+    ctx: Context, message_id: str, *, deadline: float | None = None
+) -> Flow[StatusReport]:
+    """One id looked up on the successor endpoint (seven: the logbook, one id a request)."""
+    successor = ctx.provider.successor
+    assert successor is not None
+    request = successor.request(message_id)
+    if request is not None:
+        data = yield from call(ctx, request, deadline=deadline)
+        report = _read(ctx, data, lambda: successor.read(message_id, data))
+        if report is not None:
+            return report
+    raise NotFoundError(
+        f"the {successor.name} has no message with this id",
+        provider=ctx.provider.key,
+        status_code=200,
+        error_code="NOT_FOUND",
+    )
+
+
+def successor_statuses(
+    ctx: Context, message_ids: Sequence[str], *, deadline: float | None = None
+) -> Flow[list[StatusReport]]:
+    """Many ids on the successor, one request each, in input order; as in a batch, only an
+    authentication error stops the run, any other failure is that id's `error`."""
+    results: dict[str, StatusReport] = {}
+    for message_id in dict.fromkeys(message_ids):
+        try:
+            results[message_id] = yield from successor_status(ctx, message_id, deadline=deadline)
+        except AuthenticationError:
+            raise
+        except SmsStatusError as exc:
+            results[message_id] = failed_report(ctx, message_id, exc)
+    return [results[i] for i in message_ids]

@@ -14,7 +14,9 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import attrs
+import httpx
 
+from sms_status._fields import warn_once
 from sms_status.errors import ApiError
 from sms_status.pacing import RateLimit
 from sms_status.report import DeliveryState, StatusReport
@@ -29,9 +31,9 @@ StatusTable = Mapping[str, tuple[DeliveryState, bool]]
 class GeneratedClient(Protocol):
     """The part of a generated `AuthenticatedClient` the overlay uses (`client.api`)."""
 
-    def get_httpx_client(self) -> Any: ...
+    def get_httpx_client(self) -> httpx.Client: ...
 
-    def get_async_httpx_client(self) -> Any: ...
+    def get_async_httpx_client(self) -> httpx.AsyncClient: ...
 
 
 @attrs.frozen
@@ -79,6 +81,26 @@ class HistoryLookup:
     read_page: Callable[[object], list[StatusReport]]
 
 
+@attrs.frozen(kw_only=True)
+class Successor:
+    """The endpoint that replaces a deprecated status endpoint (seven's logbook).
+
+    Clients use the status endpoint while it answers, with a DeprecationWarning once per
+    process, and move to the successor for good (per client) once `is_gone` says the status
+    endpoint was switched off; `connect(key, lookup=name)` chooses the successor up front.
+    """
+
+    name: str
+    request: Callable[[str], RequestKwargs | None]
+    """The lookup of one id; None when the successor cannot hold such an id (not found)."""
+    read: Callable[[str, object], StatusReport | None]
+    """The report for the id from a decoded body; None when the id is not in it."""
+    is_gone: Callable[[ApiError], bool]
+    """Whether an error from the status endpoint means that endpoint no longer exists."""
+    deprecation: str
+    """The DeprecationWarning's text."""
+
+
 def endpoint_request(endpoint: ModuleType) -> Callable[..., RequestKwargs]:
     """A generated endpoint module's request builder, `_get_kwargs`: the URL template, path
     encoding and query serialisation exactly as the spec says. It is private upstream; our
@@ -119,7 +141,21 @@ class Provider:
     history: HistoryLookup | None = None
     sign: Callable[[str, str, str, str], dict[str, str]] | None = None
     """Optional request signing: (secret, method, path, timestamp) -> headers to add."""
+    successor: Successor | None = None
+    """Where status lookups go once the (deprecated) status endpoint is switched off."""
 
     def state_of(self, provider_status: str) -> tuple[DeliveryState, bool]:
-        """Map a raw status; a value missing from the table is UNRECOGNIZED and not final."""
-        return self.statuses.get(provider_status, (DeliveryState.UNRECOGNIZED, False))
+        """Map a raw status; a value missing from the table is UNRECOGNIZED and not final,
+        with a warning once per provider and value (a vendor change to look into)."""
+        known = self.statuses.get(provider_status)
+        if known is not None:
+            return known
+        warn_once(
+            (self.key, "unrecognized status", provider_status),
+            "%s: unrecognized status %r reported as UNRECOGNIZED, not final "
+            "(a vendor change? add it to specs/%s.yaml and the provider's STATUSES)",
+            self.key,
+            provider_status[:80],
+            self.key,
+        )
+        return DeliveryState.UNRECOGNIZED, False

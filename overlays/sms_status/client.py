@@ -13,19 +13,63 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from datetime import datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    Self,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    cast,
+    get_args,
+    overload,
+)
 
 import httpx
 
 from sms_status import _attempt, _environment, _flows, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
-from sms_status._registry import load_provider
+from sms_status._registry import PROVIDERS, load_provider
 from sms_status._transports import HttpBackend, async_transport
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
+if TYPE_CHECKING:  # each only types `client.api`; a provider's extra may be absent
+    import sms_status_lisoloo
+    import sms_status_namirial
+    import sms_status_roycetalk
+    import sms_status_seven
+    import sms_status_telecom23
+
 T = TypeVar("T")
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as TypeVarWithDefault
+
+    ApiT_co = TypeVarWithDefault(
+        "ApiT_co", bound=GeneratedClient, covariant=True, default=GeneratedClient
+    )
+else:  # the default (PEP 696) is for type checkers; typing_extensions costs ~15 ms to import
+    ApiT_co = TypeVar("ApiT_co", bound=GeneratedClient, covariant=True)
+"""The provider's generated `AuthenticatedClient`, the type of `client.api`."""
+
+ProviderKey = Literal["telecom23", "namirial", "roycetalk", "lisoloo", "seven"]
+"""Every provider key (`sms_status.PROVIDERS`, as a type): a typo fails type checking."""
+
+
+_PROVIDER_KEYS: tuple[ProviderKey, ...] = get_args(ProviderKey)
+
+
+def provider_key(value: str) -> ProviderKey:
+    """`value` as a `ProviderKey`, for keys known only at run time (a setting, a command-line
+    option); ValueError listing the keys when it is none of them."""
+    for key in _PROVIDER_KEYS:
+        if key == value:
+            return key
+    raise ValueError(f"unknown provider {value!r}; expected one of: {', '.join(PROVIDERS)}")
+
 
 DEFAULT_CONCURRENCY = 16
 """Lookups in flight at once in the async client's bulk and polling work."""
@@ -42,6 +86,9 @@ class _SharedOptions(TypedDict, total=False):
     max_response_bytes: int
     """Cap on a response body after decompression (default 4 MiB): past it the call ends
     with MalformedResponseError, having read no more than the cap."""
+    lookup: Literal["status", "logbook"]
+    """seven only: "logbook" looks statuses up in the logbook from the start; by default the
+    deprecated status endpoint is used until it is gone, then the logbook."""
 
 
 class ClientOptions(_SharedOptions, total=False):
@@ -72,9 +119,12 @@ class AsyncClientOptions(_SharedOptions, total=False):
 _UNSET: Any = object()
 
 
-def _no_cookies() -> httpx.Cookies:
-    """A jar that keeps nothing: a server's cookies are never stored nor sent back."""
-    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: a server's cookies are never stored nor sent back.
+
+    (A `CookieJar`, not `httpx.Cookies`: httpx copies the latter into a default jar.)
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
@@ -92,7 +142,7 @@ def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
     return {**request, "url": (base if base.endswith("/") else base + "/") + url[1:]}
 
 
-class _Base:
+class _Base(Generic[ApiT_co]):
     """Construction and settings shared by the sync and async clients."""
 
     def __init__(
@@ -137,6 +187,7 @@ class _Base:
             retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
             clock=clock,
             on_retry=options.get("on_retry"),
+            lookup=_flows.lookup_state(provider, options.get("lookup")),
         )
         if signing_secret is not None and provider.sign is None:
             raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")
@@ -147,7 +198,7 @@ class _Base:
         httpx_args: dict[str, Any] = {}
         if transport is not None:
             httpx_args["transport"] = transport
-        self.api: GeneratedClient = provider.client_class(
+        self._api = provider.client_class(
             base_url=self.base_url,
             token=credentials.token,
             prefix=credentials.prefix,
@@ -156,7 +207,13 @@ class _Base:
             raise_on_unexpected_status=False,
             httpx_args=httpx_args,
         )
-        """The generated client: the escape hatch for anything the overlay does not cover."""
+
+    @property
+    def api(self) -> ApiT_co:
+        """The provider's generated `AuthenticatedClient`, on this client's connection pool
+        and credentials: the escape hatch for anything the overlay does not cover (pass it as
+        `client=` to the functions of `sms_status_<key>.api`)."""
+        return cast(ApiT_co, self._api)
 
     def _signed(self, request: httpx.Request) -> httpx.Request:
         """Add the provider's request signature, fresh per attempt.
@@ -228,7 +285,7 @@ class _Base:
         return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
 
 
-class StatusClient(_Base):
+class StatusClient(_Base[ApiT_co]):
     """A blocking client for one provider. Safe to share between threads."""
 
     def __init__(
@@ -257,7 +314,7 @@ class StatusClient(_Base):
             raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
-        self._http: httpx.Client = self.api.get_httpx_client()
+        self._http: httpx.Client = self._api.get_httpx_client()
         self._http.cookies = _no_cookies()
 
     # Drivers: perform the effects a flow yields, by blocking.
@@ -336,6 +393,7 @@ class StatusClient(_Base):
         return self._run(flow)
 
     def close(self) -> None:
+        """Close the connection pool (also on leaving a `with` block)."""
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -345,7 +403,7 @@ class StatusClient(_Base):
         self.close()
 
 
-class HistoryClient(StatusClient):
+class HistoryClient(StatusClient[ApiT_co]):
     """A client for providers with message history (namirial)."""
 
     def history_by_phone(
@@ -383,7 +441,7 @@ class HistoryClient(StatusClient):
         return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
-class AsyncStatusClient(_Base):
+class AsyncStatusClient(_Base[ApiT_co]):
     """An asyncio client for one provider. Safe to share between tasks."""
 
     def __init__(
@@ -417,7 +475,7 @@ class AsyncStatusClient(_Base):
         import asyncio
 
         self._sleep = options.get("sleep", asyncio.sleep)
-        self._http: httpx.AsyncClient = self.api.get_async_httpx_client()
+        self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
         self._http.cookies = _no_cookies()
         # httpcore walks its whole pool on every request, so one pool of 16 connections costs
         # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
@@ -487,6 +545,7 @@ class AsyncStatusClient(_Base):
                 error = exc
 
     async def get_status(self, message_id: str) -> StatusReport:
+        """The current status of one message."""
         return await self._run(_flows.status(self._ctx, self._message_id(message_id)))
 
     async def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
@@ -527,6 +586,8 @@ class AsyncStatusClient(_Base):
         timeout: float | None = None,
         on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
+        """Poll on the provider's cadence until the status is final or `timeout` seconds
+        pass (default: the provider's cap); then return the last report seen."""
         flow = _flows.wait_for_final(
             self._ctx,
             self._message_id(message_id),
@@ -536,10 +597,12 @@ class AsyncStatusClient(_Base):
         return await self._run(flow)
 
     async def aclose(self) -> None:
+        """Close the connection pools (also on leaving an `async with` block)."""
         for http in self._pool:
             await http.aclose()
 
     async def close(self) -> None:
+        """The same as `aclose()`."""
         await self.aclose()
 
     async def __aenter__(self) -> Self:
@@ -549,17 +612,19 @@ class AsyncStatusClient(_Base):
         await self.aclose()
 
 
-class AsyncHistoryClient(AsyncStatusClient):
+class AsyncHistoryClient(AsyncStatusClient[ApiT_co]):
     """The asyncio client for providers with message history (namirial)."""
 
     async def history_by_phone(
         self, phone: str, *, count: int = 50, before: datetime | None = None
     ) -> list[StatusReport]:
+        """The latest `count` (capped at 100) messages to an E.164 number sent before `before`."""
         return await self._run(self._history_flow("phone", phone, count, before))
 
     async def history_by_reference(
         self, key: str, *, count: int = 50, before: datetime | None = None
     ) -> list[StatusReport]:
+        """The latest `count` (capped at 100) messages sent with reference key `key`."""
         return await self._run(self._history_flow("reference", key, count, before))
 
     def iter_history_by_phone(
@@ -570,6 +635,7 @@ class AsyncHistoryClient(AsyncStatusClient):
         before: datetime | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StatusReport]:
+        """Every message to `phone`, newest first, paging backwards by send date."""
         return self._steps(self._history_walk("phone", phone, page_size, before, limit))
 
     def iter_history_by_reference(
@@ -580,9 +646,20 @@ class AsyncHistoryClient(AsyncStatusClient):
         before: datetime | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StatusReport]:
+        """Every message with reference key `key`, newest first, paging backwards."""
         return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
+@overload
+def connect(
+    provider: Literal["telecom23"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient[sms_status_telecom23.AuthenticatedClient]: ...
 @overload
 def connect(
     provider: Literal["namirial"],
@@ -592,10 +669,40 @@ def connect(
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
-) -> HistoryClient: ...
+) -> HistoryClient[sms_status_namirial.AuthenticatedClient]: ...
 @overload
 def connect(
-    provider: str,
+    provider: Literal["roycetalk"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
+@overload
+def connect(
+    provider: Literal["lisoloo"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
+@overload
+def connect(
+    provider: Literal["seven"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[ClientOptions],
+) -> StatusClient[sms_status_seven.AuthenticatedClient]: ...
+@overload
+def connect(
+    provider: ProviderKey,
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -604,7 +711,7 @@ def connect(
     **options: Unpack[ClientOptions],
 ) -> StatusClient: ...
 def connect(
-    provider: str,
+    provider: ProviderKey,
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -634,6 +741,16 @@ def connect(
 
 @overload
 def connect_async(
+    provider: Literal["telecom23"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient[sms_status_telecom23.AuthenticatedClient]: ...
+@overload
+def connect_async(
     provider: Literal["namirial"],
     *,
     api_key: str | None = None,
@@ -641,10 +758,40 @@ def connect_async(
     timeout: float | httpx.Timeout = 10.0,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
-) -> AsyncHistoryClient: ...
+) -> AsyncHistoryClient[sms_status_namirial.AuthenticatedClient]: ...
 @overload
 def connect_async(
-    provider: str,
+    provider: Literal["roycetalk"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
+@overload
+def connect_async(
+    provider: Literal["lisoloo"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
+@overload
+def connect_async(
+    provider: Literal["seven"],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = 10.0,
+    max_retries: int = 2,
+    **options: Unpack[AsyncClientOptions],
+) -> AsyncStatusClient[sms_status_seven.AuthenticatedClient]: ...
+@overload
+def connect_async(
+    provider: ProviderKey,
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -653,7 +800,7 @@ def connect_async(
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient: ...
 def connect_async(
-    provider: str,
+    provider: ProviderKey,
     *,
     api_key: str | None = None,
     base_url: str | None = None,

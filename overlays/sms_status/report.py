@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final
 
 import attrs
 
@@ -74,6 +75,45 @@ class StatusReport:
     def is_delivered(self) -> bool:
         """True when the message reached its recipient (DELIVERED or READ)."""
         return self.state in (DeliveryState.DELIVERED, DeliveryState.READ)
+
+    def to_dict(self) -> dict[str, object]:
+        """The report as JSON-safe data: `json.dumps(report.to_dict())` works as is.
+
+        `state` is its string value, `cost` exact decimal text (`"0.0085"`, never a float),
+        datetimes ISO 8601 with their offset, `recipients` a dict. `error` is None or
+        `{"type", "error_code", "status_code", "message"}` (the codes None where the error has
+        none). `raw` is left out: it is the provider's own model, reachable on the report.
+        """
+        data: dict[str, object] = {name: _jsonable(getattr(self, name)) for name in _DICT_FIELDS}
+        error = self.error
+        data["error"] = (
+            None
+            if error is None
+            else {
+                "type": type(error).__name__,
+                "error_code": getattr(error, "error_code", None),
+                "status_code": getattr(error, "status_code", None),
+                "message": str(error),
+            }
+        )
+        return data
+
+
+_DICT_FIELDS: Final = tuple(
+    f.name for f in attrs.fields(StatusReport) if f.name not in {"raw", "error"}
+)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, RecipientCounts):
+        return attrs.asdict(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
 
 
 __all__ = ["DeliveryState", "RecipientCounts", "StatusReport"]

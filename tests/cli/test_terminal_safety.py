@@ -13,6 +13,8 @@ import unicodedata
 
 import httpx
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sms_status.cli import cli
 from sms_status.testing import Sandbox
 
@@ -89,10 +91,21 @@ def test_an_error_description_and_code_are_escaped_in_the_error_line(telecom23_s
     )
     code, out, err = invoke("status", *common(telecom23_sandbox), "m1")
     assert code == 1
+    assert err == ""
+    assert len(out.splitlines()) == 1
+    assert_terminal_safe(out)
+    assert "NOT\\x1b[2JFOUND" in out
+    assert "\\x1b]0;owned\\x07" in out
+
+    # The same description as a whole-command error line (a refused key).
+    telecom23_sandbox.inject_fault(
+        "error", status=401, code="INVALID_API_KEY", fields={"description": HOSTILE}
+    )
+    code, out, err = invoke("status", *common(telecom23_sandbox), "m1")
+    assert code == 4
     assert out == ""
     assert len(err.splitlines()) == 1
     assert_terminal_safe(err)
-    assert "NOT\\x1b[2JFOUND" in err
     assert "\\x1b]0;owned\\x07" in err
 
 
@@ -140,10 +153,43 @@ def test_an_unexpected_failure_is_one_line_and_its_traceback_only_with_debug(
 
     monkeypatch.setattr(client_module.StatusClient, "get_statuses", broken)
     code, _, err = invoke("status", *common(telecom23_sandbox), "m1", "m2")
-    assert code != 0
+    assert code == 70
     assert err.splitlines() == [
         "error: unexpected RuntimeError: a bug\\x1b[2J (run with --debug and report it)"
     ]
     code, _, err = invoke("--debug", "status", *common(telecom23_sandbox), "m1", "m2")
     assert "Traceback" in err
     assert_terminal_safe(err)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message_id=st.text(),
+    status=st.text(),
+    description=st.text(),
+    surrogate=st.integers(0xD800, 0xDFFF).map(chr),
+)
+def test_any_server_text_prints_as_one_safe_line(message_id, status, description, surrogate):
+    from sms_status.cli import _render
+    from sms_status.errors import NotFoundError
+    from sms_status.report import DeliveryState, StatusReport
+
+    status += surrogate
+    report = StatusReport(
+        provider="telecom23",
+        message_id=message_id,
+        state=DeliveryState.UNRECOGNIZED,
+        is_final=False,
+        provider_status=status,
+    )
+    error = NotFoundError(description, provider="telecom23", status_code=404, error_code=status)
+    for text in (
+        _render.line(report),
+        _render.line(_render.failed("telecom23", message_id, error)),
+    ):
+        assert "\n" not in text
+        assert_terminal_safe(text)
+        text.encode("utf-8")  # printable on any UTF-8 terminal: no surrogate left
+    document = _render.as_json([report])
+    assert document.isascii()
+    assert json.loads(document)["reports"][0]["provider_status"] == status

@@ -9,16 +9,14 @@ block runs as a script. Each must exit 0, print something, and leave no unclosed
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sms_status.testing import PROVIDER_KEYS, Sandbox
+from sms_status.testing import PROVIDER_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -66,20 +64,6 @@ def test_the_readme_has_the_snippets_this_test_runs() -> None:
     assert len(BLOCKS) >= 7
     for key in PROVIDER_KEYS:
         assert any(f'"{key}"' in block for block in BLOCKS), key
-
-
-@pytest.fixture(scope="module")
-def sandbox_env() -> Iterator[dict[str, str]]:
-    sandboxes = [Sandbox(key).start() for key in PROVIDER_KEYS]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMS_STATUS_")}
-    for sandbox in sandboxes:
-        env[f"SMS_STATUS_{sandbox.key.upper()}_API_KEY"] = sandbox.api_key
-        env[f"SMS_STATUS_{sandbox.key.upper()}_BASE_URL"] = sandbox.base_url
-    try:
-        yield env
-    finally:
-        for sandbox in sandboxes:
-            sandbox.stop()
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[_block_id(b) for b in BLOCKS])

@@ -6,7 +6,7 @@ import asyncio
 from urllib.parse import unquote
 
 import pytest
-from sms_status import DeliveryState
+from sms_status import PROVIDERS, DeliveryState
 from sms_status.errors import (
     AuthenticationError,
     MalformedResponseError,
@@ -17,7 +17,7 @@ from sms_status.errors import (
 )
 
 PER_ID = ["telecom23", "namirial", "roycetalk", "lisoloo"]
-ALL = [*PER_ID, "seven"]
+ALL = list(PROVIDERS)  # the registry: a new provider is covered here at once
 FIRST_AND_FINAL = {
     "telecom23": ("pending", "DELIVRD"),
     "namirial": ("PROVIDER_ACCEPTANCE", "DELIVERED"),

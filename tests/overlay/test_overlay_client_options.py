@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import typing
 
 import httpx
 import pytest
@@ -85,3 +86,21 @@ def test_the_async_client_reads_the_environment_too(monkeypatch: pytest.MonkeyPa
         return seen[0].headers["X-Api-Key"]
 
     assert asyncio.run(key_sent()) == ENV_KEY
+
+
+def test_the_provider_key_type_lists_every_provider() -> None:
+    assert typing.get_args(sms_status.ProviderKey) == sms_status.PROVIDERS
+
+
+def test_provider_key_narrows_a_runtime_string_or_lists_the_keys() -> None:
+    assert sms_status.provider_key("seven") == "seven"
+    with pytest.raises(ValueError, match="expected one of: telecom23, namirial"):
+        sms_status.provider_key("telcom23")
+
+
+def test_api_is_the_providers_generated_client() -> None:
+    import sms_status_telecom23
+
+    with sms_status.connect("telecom23", api_key="k") as client:
+        assert isinstance(client.api, sms_status_telecom23.AuthenticatedClient)
+        assert client.api.get_httpx_client() is client._http

@@ -310,23 +310,24 @@ def test_body_excerpt_is_bounded_at_500_characters(provider: str, status: int) -
 
 
 def _echoing_bodies(provider: str) -> list[tuple[int, bytes]]:
-    """Bodies a misbehaving server might send that repeat the key back."""
+    """Bodies a misbehaving server might send that repeat the key back. The malformed 200
+    echoes it in the status (a bad secondary field is read leniently, not an error)."""
     key = API_KEY
     malformed = seed_for(provider, MESSAGE_ID, None)
     if provider == "telecom23":
-        malformed["message"]["created_at"] = key
+        malformed["message"]["status"] = {"echo": key}
         error_body: object = {"status": False, "error_code": "INVALID_API_KEY", "description": key}
     elif provider == "namirial":
-        malformed["message"]["statusChangedAt"] = key
+        malformed["message"]["statusChangedAt"] = key  # required: read strictly
         error_body = {"message": f"bad key {key}"}
     elif provider == "roycetalk":
-        malformed["data"]["sent_at"] = key
+        malformed["data"]["status"] = {"echo": key}
         error_body = {"error": {"message": f"Invalid API key {key}"}}
     elif provider == "lisoloo":
-        malformed["data"]["updated_at"] = f"at {key}"
+        malformed["data"]["status"] = [f"at {key}"]
         error_body = {"success": False, "error_code": "1001", "message": f"Invalid key {key}"}
     else:
-        malformed["status_time"] = key
+        malformed["status"] = {"echo": key}
         error_body = {"error": key}
     return [
         (200, _body(malformed)),

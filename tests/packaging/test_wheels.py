@@ -130,6 +130,10 @@ def test_every_wheel_is_built(installed: Installed) -> None:
         names = wheel.namelist()
         metadata = wheel.read(f"sms_status-{VERSION}.dist-info/METADATA").decode()
     assert "sms_status/py.typed" in names
+    assert "License-Expression: MIT" in metadata
+    assert "License-File: LICENSE" in metadata
+    assert "Classifier: Typing :: Typed" in metadata
+    assert f"sms_status-{VERSION}.dist-info/licenses/LICENSE" in names
     # The umbrella carries the overlay only; each client is its own distribution.
     assert not [n for n in names if n.startswith("sms_status_") and ".dist-info/" not in n]
     for key in PROVIDERS:
@@ -270,3 +274,20 @@ def test_the_sandbox_fixture_names_the_testing_extra_then_works_with_it(
     with_extra = _run_user_tests(installed)
     assert with_extra.returncode == 0, with_extra.stdout + with_extra.stderr
     assert "1 passed" in with_extra.stdout
+
+
+def test_the_command_without_the_cli_extra_says_which_extra_to_install(
+    installed: Installed,
+) -> None:
+    # sms-status[telecom23] has neither click nor rich, yet every install gets the command.
+    result = subprocess.run(
+        [str(installed.python.parent / "sms-status"), "status", "--help"],
+        cwd=installed.workdir,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (3, "")
+    assert result.stderr == 'sms-status needs the cli extra: pip install "sms-status[cli]"\n'

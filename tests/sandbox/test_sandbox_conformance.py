@@ -1,7 +1,10 @@
 """schemathesis (4.x CLI) against every provider's served sandbox, using that provider's spec.
 
 All five runs start together (one subprocess each, against five sandboxes served from this
-process) and take ~6 s in all; each provider's test then waits for its own run.
+process) and take ~6 s in all on an idle machine; each provider's test then waits for its own
+run to end. No wall-clock budget is asserted: under load (more workers than cores) a run can
+take minutes, and that says nothing about conformance. `HANG_GUARD_SECONDS` only stops a run
+that hangs.
 
 Checks: ``--checks all`` minus those that cannot apply, per provider:
 
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +37,7 @@ EXCLUDED = {
     "lisoloo": (),
     "seven": ("ignored_auth", "missing_required_header", "negative_data_rejection"),
 }
-BUDGET_SECONDS = 50
+HANG_GUARD_SECONDS = 600
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
@@ -57,7 +59,7 @@ def _command(key: str, sb: Sandbox) -> list[str]:
         "--checks",
         "all",
         "--request-timeout",
-        "5",
+        "60",
     ]
     if EXCLUDED[key]:
         command += ["--exclude-checks", ",".join(EXCLUDED[key])]
@@ -92,15 +94,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subproc
 
 @pytest.mark.parametrize("key", PROVIDER_KEYS)
 def test_schemathesis_finds_no_issue(key: str, runs: dict[str, subprocess.Popen[str]]) -> None:
-    started = time.monotonic()
     try:
-        output, _ = runs[key].communicate(timeout=BUDGET_SECONDS)
+        output, _ = runs[key].communicate(timeout=HANG_GUARD_SECONDS)
     except subprocess.TimeoutExpired:
         runs[key].kill()
-        pytest.fail(f"schemathesis on {key} took over {BUDGET_SECONDS} s")
+        pytest.fail(f"schemathesis on {key} hung for {HANG_GUARD_SECONDS} s")
     assert runs[key].returncode == 0, output
     summary = output.strip().splitlines()[-1]
     assert "failure" not in summary, output
     assert "error" not in summary, output
     assert "Test cases:" in output, output
-    assert time.monotonic() - started < BUDGET_SECONDS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -158,19 +159,30 @@ def test_stop_cuts_a_stalled_request_short() -> None:
     assert not thread.is_alive()
 
 
+def _wait_until(condition: Callable[[], bool], limit: float = 60.0) -> None:
+    """Wait for `condition` to hold (re-checked every few ms), failing after `limit` s."""
+    ticks = threading.Event()
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        ticks.wait(0.005)
+
+
 def test_reset_drops_stalled_requests_unrecorded(telecom23_sandbox: Sandbox) -> None:
     sb = telecom23_sandbox
-    sb.inject_fault("stall", seconds=60)
+    stall = sb.inject_fault("stall", seconds=60)
     result: list[int] = []
     thread = threading.Thread(
         target=lambda: result.append(
-            httpx.get(sb.base_url + "/api/v1/sms/status/x", timeout=10).status_code
+            httpx.get(sb.base_url + "/api/v1/sms/status/x", timeout=60).status_code
         )
     )
     thread.start()
-    time.sleep(0.2)
+    # Reset only once the request is stalled in the sandbox (its fault has shaped it): a
+    # reset before it arrives would answer it as an unknown key (401), not drop it (503).
+    _wait_until(lambda: stall.hits == 1)
     sb.reset()
-    thread.join(5)
+    thread.join(60)
     assert result == [503]
     assert sb.requests == []
 

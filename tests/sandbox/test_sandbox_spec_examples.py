@@ -43,6 +43,9 @@ def _request_for(sb: Sandbox, path: str, status: str, name: str, value: Any) -> 
                 return bad.get("/api/status", params={"msg_id": "77232007287"})
             if value == 901:
                 return c.get("/api/status", params={"msg_id": "404404404"})
+            if path == "/api/journal/outbound":
+                journal_id = value[0]["id"] if value else "404404404"
+                return c.get(path, params={"id": journal_id})
             ids = [item["id"] for item in value] if isinstance(value, list) else [value["id"]]
             return c.get("/api/status?msg_id=" + ",".join(ids))
         if status == wrong[key]:

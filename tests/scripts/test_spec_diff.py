@@ -67,7 +67,11 @@ BASE: dict[str, Any] = {
                     "status_time": {"type": "string"},
                 },
             },
-            "DeliveryStatus": {"type": "string", "enum": ["DELIVERED", "BUFFERED", "FAILED"]},
+            "DeliveryStatus": {
+                "type": "string",
+                "enum": ["DELIVERED", "BUFFERED", "FAILED"],
+                "x-finality": {"DELIVERED": "final", "BUFFERED": "not final", "FAILED": "final"},
+            },
         },
     },
 }
@@ -215,6 +219,10 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
             "breaking: StatusReport.status_time type string -> string/date-time",
         ),
         (
+            lambda s: _schemas(s)["DeliveryStatus"]["x-finality"].update(BUFFERED="final"),
+            "breaking: DeliveryStatus finality of BUFFERED: not final -> final",
+        ),
+        (
             lambda s: _status_params(s)[0].update(schema={"type": "integer"}),
             "breaking: GET /api/status query parameter msg_id type string -> integer",
         ),
@@ -224,6 +232,33 @@ def test_other_changes_are_classified(
     repo: Path, edit: Callable[[dict[str, Any]], None], line: str
 ) -> None:
     assert line in _diff(repo, edit)
+
+
+def test_webhook_payload_changes_are_classified(repo: Path) -> None:
+    payload = {"type": "object", "required": ["id"], "properties": {"id": STRING}}
+    body = {"content": {"application/json": {"schema": payload}}}
+    hook = {"post": {"operationId": "dlr", "requestBody": body, "responses": {"200": {}}}}
+    BASE["webhooks"] = {"dlr": hook}
+    try:
+        (repo / "specs" / "seven.yaml").write_text(yaml.safe_dump(BASE))
+        _git(repo, "commit", "-qam", "webhook")
+
+        def edit(spec: dict[str, Any]) -> None:
+            schema = spec["webhooks"]["dlr"]["post"]["requestBody"]["content"]
+            schema["application/json"]["schema"]["properties"] = {"status": STRING}
+
+        out = _diff(repo, edit)
+    finally:
+        del BASE["webhooks"]
+    assert "breaking: webhook POST dlr request body field id removed" in out
+    assert "compatible: webhook POST dlr request body new optional field status (string)" in out
+
+
+def test_a_note_beside_the_finality_is_not_a_change(repo: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        _schemas(spec)["DeliveryStatus"]["x-finality"]["DELIVERED"] = "final (assumed)"
+
+    assert _diff(repo, edit)[0] == "classification: compatible"
 
 
 def test_no_change_proposes_the_same_version(repo: Path) -> None:

@@ -9,6 +9,9 @@ from decimal import Decimal
 from typing import assert_type
 
 import sms_status
+import sms_status_namirial
+import sms_status_seven
+import sms_status_telecom23
 from sms_status import DeliveryState, RecipientCounts, StatusReport
 from sms_status.errors import (
     ApiError,
@@ -27,7 +30,7 @@ from sms_status.providers.telecom23 import Telecom23ErrorCode
 
 def check_one(api_key: str) -> str:
     with sms_status.connect("telecom23", api_key=api_key, timeout=5.0, max_retries=1) as client:
-        assert_type(client, sms_status.StatusClient)
+        assert_type(client, sms_status.StatusClient[sms_status_telecom23.AuthenticatedClient])
         try:
             report = client.get_status("api_42_1743667200123456789_a3f8b2c1d9e45f67")
         except AuthenticationError as err:
@@ -49,6 +52,7 @@ def check_one(api_key: str) -> str:
         assert_type(report.delivered_at, datetime | None)
         assert_type(report.recipients, RecipientCounts | None)
         assert_type(report.error, SmsStatusError | None)
+        assert_type(report.to_dict(), dict[str, object])
         match report.state:
             case DeliveryState.DELIVERED | DeliveryState.READ:
                 return "arrived"
@@ -79,7 +83,7 @@ def poll(client: sms_status.StatusClient) -> StatusReport:
 
 def history(api_key: str) -> list[str]:
     with sms_status.connect("namirial", api_key=api_key) as client:
-        assert_type(client, sms_status.HistoryClient)
+        assert_type(client, sms_status.HistoryClient[sms_status_namirial.AuthenticatedClient])
         page = client.history_by_phone("+14155551234", count=100, before=None)
         assert_type(page, list[StatusReport])
         walk = client.iter_history_by_reference("order-42", page_size=50, limit=500)
@@ -89,7 +93,7 @@ def history(api_key: str) -> list[str]:
 
 async def bulk(api_key: str, ids: list[str]) -> int:
     async with sms_status.connect_async("seven", api_key=api_key, concurrency=8) as client:
-        assert_type(client, sms_status.AsyncStatusClient)
+        assert_type(client, sms_status.AsyncStatusClient[sms_status_seven.AuthenticatedClient])
         reports = await client.get_statuses(ids)
         assert_type(reports, list[StatusReport])
         one = await client.wait_for_final(ids[0])
@@ -99,7 +103,7 @@ async def bulk(api_key: str, ids: list[str]) -> int:
 
 async def async_history(api_key: str) -> int:
     async with sms_status.connect_async("namirial", api_key=api_key) as client:
-        assert_type(client, sms_status.AsyncHistoryClient)
+        assert_type(client, sms_status.AsyncHistoryClient[sms_status_namirial.AuthenticatedClient])
         walk = client.iter_history_by_phone("+14155551234")
         assert_type(walk, AsyncIterator[StatusReport])
         return len([r async for r in walk])

@@ -1,7 +1,9 @@
 """The `sms-status` command: status, watch, history, sandbox and demo.
 
 Only click is imported up front so `sms-status --help` answers at once; the SDK, httpx and
-rich load inside the command that needs them.
+rich load inside the command that needs them. Every command is registered on `cli` with
+`@cli.command()` (or `cli.add_command(...)`) and gets `--debug` and the one-line error
+handling from the group.
 """
 
 from __future__ import annotations
@@ -9,22 +11,24 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from sms_status._registry import PROVIDERS
+from sms_status.cli import _exit
 from sms_status.cli._listen import listen
-from sms_status.cli._terminal import printable
+from sms_status.cli._terminal import DebugLog, printable
 
 if TYPE_CHECKING:
     from sms_status.client import StatusClient
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_TIMEOUT = 2
-EXIT_USAGE = 3
+# Kept under their old names for code that imported them.
+EXIT_OK = _exit.OK
+EXIT_FAILED = _exit.FAILED
+EXIT_TIMEOUT = _exit.TIMEOUT
+EXIT_USAGE = _exit.USAGE
 
 _provider_option = click.option(
     "--provider",
@@ -36,19 +40,28 @@ _provider_option = click.option(
 _api_key_option = click.option(
     "--api-key",
     envvar=None,
-    help="API key (default: $SMS_STATUS_<PROVIDER>_API_KEY).",
+    help=(
+        "API key. Prefer the environment variable SMS_STATUS_<PROVIDER>_API_KEY: a key on "
+        "the command line is seen by other users in the process list and kept in shell history."
+    ),
 )
 _base_url_option = click.option(
-    "--base-url", help="Origin to call instead of the provider's production one."
+    "--base-url",
+    help=(
+        "Origin to call instead of the provider's production one "
+        "(default: $SMS_STATUS_<PROVIDER>_BASE_URL)."
+    ),
 )
 
 
 class _State:
-    debug = False
+    """One invocation's settings; `_Commands.main` resets them (tests invoke many times)."""
+
     secret = ""
+    debug: DebugLog | None = None
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+def _fail(message: str, code: int = _exit.USAGE) -> NoReturn:
     click.echo(f"error: {printable(message, _State.secret)}", err=True)
     sys.exit(code)
 
@@ -57,7 +70,7 @@ def _api_key(provider: str, given: str | None) -> str:
     variable = f"SMS_STATUS_{provider.upper()}_API_KEY"
     key = given or os.environ.get(variable, "")
     if not key:
-        _fail(f"no API key for {provider}: pass --api-key or set {variable}")
+        _fail(f"no API key for {provider}: set {variable} (or pass --api-key)")
     _State.secret = key
     return key
 
@@ -80,71 +93,138 @@ def _advice(error: BaseException) -> str:
 
 
 def _one_line(error: Exception) -> NoReturn:
-    """Any failure as one clear line and an exit code; --debug adds the traceback."""
+    """Any failure as one clear line and its exit code; --debug adds the traceback first."""
     from sms_status import errors
 
-    _show_traceback(error)
+    if _State.debug is not None:
+        text = "".join(traceback.format_exception(error)).rstrip("\n")
+        click.echo(printable(text, _State.secret), err=True)
+    code = _exit.for_error(error)
     if isinstance(error, errors.MissingProviderError):
-        _fail(str(error))
+        _fail(str(error), code)
     if isinstance(error, errors.SmsStatusError):
-        _fail(f"{error} — {_advice(error)}", _exit_code(error))
-    if isinstance(error, ValueError):
-        _fail(str(error))
-    # A bug of ours: still one line.
-    _fail(
-        f"unexpected {type(error).__name__}: {error} (run with --debug and report it)",
-        EXIT_FAILED,
+        _fail(f"{error} — {_advice(error)}", code)
+    if code == _exit.USAGE:
+        _fail(str(error), code)
+    _fail(f"unexpected {type(error).__name__}: {error} (run with --debug and report it)", code)
+
+
+_DEBUG_HELP = "Show request logs and tracebacks (the API key is masked)."
+
+
+def _enable_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and _State.debug is None:
+        _State.debug = DebugLog(lambda: _State.secret)
+
+
+def _debug_option() -> click.Option:
+    return click.Option(
+        ["--debug"],
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_enable_debug,
+        help=_DEBUG_HELP,
     )
 
 
-class _Commands(click.Group):
-    """The command group: every failure inside any command ends as one line."""
+def _silence_stdout() -> None:
+    """The reader of our output left (`| head`): point stdout at /dev/null so the flush at
+    exit does not fail again with "Exception ignored ... BrokenPipeError"."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests' CliRunner)
+        pass
 
-    def invoke(self, ctx: click.Context) -> object:
+
+def _usage_exit(error: click.UsageError) -> None:
+    # click exits 2 on usage errors, which is watch's "timed out" here. Set on the instance
+    # (click types it as a class variable) so click's own message and hints stay as they are.
+    setattr(error, "exit_code", _exit.USAGE)  # noqa: B010
+
+
+class _Commands(click.Group):
+    """The command group: `--debug` before or after the command, usage errors exit 3, and any
+    failure inside a command ends as one line with its exit code."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not any(param.name == "debug" for param in cmd.params):
+            cmd.params.append(_debug_option())
+        super().add_command(cmd, name)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _State.secret, _State.debug = "", None
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            if _State.debug is not None:
+                _State.debug.close()
+            _State.secret, _State.debug = "", None
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            _usage_exit(error)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            _usage_exit(error)
+            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+            sys.exit(_exit.INTERRUPTED)
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(_exit.OUTPUT_CLOSED)
         except Exception as error:
             _one_line(error)
-
-
-def _show_traceback(error: BaseException) -> None:
-    if _State.debug:
-        text = "".join(traceback.format_exception(error)).rstrip("\n")
-        click.echo(printable(text, _State.secret), err=True)
-
-
-def _exit_code(error: BaseException) -> int:
-    from sms_status import errors
-
-    return EXIT_USAGE if isinstance(error, errors.AuthenticationError) else EXIT_FAILED
 
 
 def _connect(provider: str, api_key: str | None, base_url: str | None) -> StatusClient:
     import sms_status
 
-    return sms_status.connect(provider, api_key=_api_key(provider, api_key), base_url=base_url)
+    key = sms_status.provider_key(provider)
+    return sms_status.connect(key, api_key=_api_key(provider, api_key), base_url=base_url)
 
 
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show details (the API key is masked).")
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_exit.help_text(),
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_enable_debug,
+    help=_DEBUG_HELP,
+)
 @click.version_option(package_name="sms-status")
-def cli(debug: bool) -> None:
+def cli() -> None:
     """Delivery status of SMS messages from five providers, in one vocabulary."""
-    _State.debug = debug
-    if debug:
-        import logging
-
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
 
 
-@cli.command()
+@cli.command(epilog=_exit.help_text())
 @_provider_option
 @click.argument("message_ids", nargs=-1, required=True)
 @_api_key_option
 @_base_url_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, errors included.")
 def status(
     provider: str,
     message_ids: tuple[str, ...],
@@ -152,31 +232,37 @@ def status(
     base_url: str | None,
     as_json: bool,
 ) -> None:
-    """Print the status of one or more messages."""
+    """Print the status of one or more messages: one line (or JSON object) per id."""
+    from sms_status import errors
     from sms_status.cli import _render
 
     with _connect(provider, api_key, base_url) as client:
-        if len(message_ids) == 1:
-            reports = [client.get_status(message_ids[0])]
-        else:
+        try:
             reports = client.get_statuses(list(message_ids))
-            fatal = next((r.error for r in reports if r.error is not None), None)
-            if fatal is not None and all(r.error is not None for r in reports):
-                raise fatal
+        except errors.AuthenticationError as error:
+            # A refused key fails every id: JSON readers still get one entry per id.
+            if as_json:
+                failed = [_render.failed(provider, i, error) for i in message_ids]
+                click.echo(printable(_render.as_json(failed), _State.secret))
+            raise
     if as_json:
-        click.echo(_render.as_json(reports))
+        click.echo(printable(_render.as_json(reports), _State.secret))
     else:
         for report in reports:
-            click.echo(_render.line(report))
-    sys.exit(EXIT_FAILED if any(r.error is not None for r in reports) else EXIT_OK)
+            click.echo(printable(_render.line(report), _State.secret))
+    sys.exit(_exit.for_lookups(reports))
 
 
-@cli.command()
+@cli.command(epilog=_exit.help_text())
 @_provider_option
 @click.argument("message_ids", nargs=-1, required=True)
 @_api_key_option
 @_base_url_option
-@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds (default: provider's).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds to keep polling; the last poll is at the deadline (default: provider's).",
+)
 @click.option(
     "--clock-speed",
     type=click.FloatRange(min=1),
@@ -184,36 +270,54 @@ def status(
     hidden=True,
     help="Run polling time this many times faster (sandbox demos and tests).",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print only one JSON document at the end: each id's last report, errors included.",
+)
+@click.pass_context
 def watch(
+    ctx: click.Context,
     provider: str,
     message_ids: tuple[str, ...],
     api_key: str | None,
     base_url: str | None,
     timeout: float | None,
     clock_speed: float,
+    as_json: bool,
 ) -> None:
-    """Poll until every message is final (exit 0 all delivered, 1 a failure, 2 timeout)."""
-    from sms_status.cli import _watch
+    """Poll until every message is final: a line per change, each id on its own."""
+    from sms_status.cli import _render, _watch
 
     key = _api_key(provider, api_key)
-    clock = _watch.FastClock(clock_speed)
-    code = _watch.run(
+    # Tests hand in the sandbox's clock as the context object (CliRunner.invoke(obj=...)).
+    clock = ctx.obj if isinstance(ctx.obj, _watch.WatchClock) else _watch.FastClock(clock_speed)
+    reports = _watch.run(
         provider,
         key,
         base_url,
         list(message_ids),
         timeout=timeout,
-        clock=clock.monotonic,
-        sleep=clock.async_sleep,
+        clock=clock,
+        quiet=as_json,
     )
-    sys.exit(code)
+    if as_json:
+        click.echo(printable(_render.as_json(reports), _State.secret))
+    sys.exit(_exit.for_watch(reports))
 
 
-@cli.command()
+@cli.command(epilog=_exit.help_text())
 @click.option("--provider", "-p", type=click.Choice(["namirial"]), default="namirial")
 @click.option("--phone", help="E.164 phone number.")
 @click.option("--reference", help="Reference key given at send time.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Most messages to list.",
+)
 @_api_key_option
 @_base_url_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -241,22 +345,31 @@ def history(
         )
         reports = list(walk)
     if as_json:
-        click.echo(_render.as_json(reports))
+        click.echo(printable(_render.as_json(reports), _State.secret))
     else:
         for report in reports:
-            click.echo(_render.line(report))
+            click.echo(printable(_render.line(report), _State.secret))
+        if not reports:
+            click.echo(printable(f"no messages for {phone or reference}", ""), err=True)
+    sys.exit(_exit.for_lookups(reports))
 
 
 @cli.command()
 @click.option(
     "--provider", "-p", type=click.Choice([*PROVIDERS, "all"]), default="all", show_default=True
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="First port (0: any).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="First port; the others follow it (0: any free ports).",
+)
 def sandbox(provider: str, port: int) -> None:
     """Run local sandbox servers in the foreground until Ctrl-C."""
     from sms_status.cli import _sandbox
 
-    _sandbox.serve_forever(PROVIDERS if provider == "all" else (provider,), port)
+    keys: Sequence[str] = PROVIDERS if provider == "all" else (provider,)
+    _sandbox.serve_forever(keys, port)
 
 
 @cli.command()
@@ -274,6 +387,9 @@ def demo(speed: float) -> None:
     sys.exit(_demo.run(speed=speed))
 
 
+# A command kept in its own module (a plain `@click.command()`, heavy imports inside the
+# function) is registered with one line here: `cli.add_command(_module.command)`. The group
+# gives it --debug and the one-line error handling.
 cli.add_command(listen)
 
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from sms_status.cli._terminal import safe
-from sms_status.report import RecipientCounts
+from sms_status.report import DeliveryState, RecipientCounts, StatusReport
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from sms_status.report import StatusReport
+    from sms_status.errors import SmsStatusError
 
 FIELDS = (
     "provider",
@@ -64,6 +64,18 @@ def as_dict(report: StatusReport) -> dict[str, Any]:
         }
     )
     return data
+
+
+def failed(provider: str, message_id: str, error: SmsStatusError) -> StatusReport:
+    """The report shown for an id that could not be looked up (as `get_statuses` gives)."""
+    return StatusReport(
+        provider=provider,
+        message_id=message_id,
+        state=DeliveryState.UNKNOWN,
+        is_final=False,
+        provider_status="",
+        error=error,
+    )
 
 
 def as_json(reports: list[StatusReport]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import signal
 import threading
 from collections.abc import Sequence
@@ -10,14 +11,32 @@ from collections.abc import Sequence
 import click
 
 
+class PortUnavailableError(ValueError):
+    """A port the user chose cannot be listened on (a usage problem, shown as one line)."""
+
+
 def serve_forever(providers: Sequence[str], first_port: int) -> None:
     from sms_status.testing import Sandbox
 
+    if first_port and first_port + len(providers) - 1 > 65535:
+        raise PortUnavailableError(
+            f"--port {first_port} leaves no room for {len(providers)} servers "
+            f"(ports {first_port}-{first_port + len(providers) - 1}); pick one <= "
+            f"{65536 - len(providers)}"
+        )
     started: list[Sandbox] = []
     try:
         for offset, key in enumerate(providers):
             sandbox = Sandbox(key)
-            sandbox.start(port=first_port + offset if first_port else 0)
+            port = first_port + offset if first_port else 0
+            try:
+                sandbox.start(port=port)
+            except OSError as exc:
+                reason = "it is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+                raise PortUnavailableError(
+                    f"cannot serve {key} on port {port}: {reason or exc} "
+                    "(choose another --port, or 0 for any free ports)"
+                ) from exc
             started.append(sandbox)
             click.echo(f"{key:10} {sandbox.base_url}  api key: {sandbox.api_key}")
         click.echo("Serving; press Ctrl-C to stop.")
@@ -28,4 +47,5 @@ def serve_forever(providers: Sequence[str], first_port: int) -> None:
     finally:
         for sandbox in started:
             sandbox.stop()
-        click.echo("Stopped.")
+        if started:
+            click.echo("Stopped.")

@@ -8,7 +8,13 @@ cannot be encoded at all.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
+
+import click
+
+from sms_status._redact import redact
 
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f"  # C0 (ESC, CR, LF, BS, ...), DEL and C1 (CSI, OSC, ST as one byte)
@@ -35,16 +41,65 @@ def safe_lines(text: str) -> str:
 
 
 def mask(text: str, secret: str) -> str:
-    """`text` without `secret`, also as it appears percent-encoded in a URL."""
-    if not secret:
-        return text
-    from urllib.parse import quote
-
-    for form in dict.fromkeys((secret, quote(secret, safe=""), quote(secret))):
-        text = text.replace(form, "***")
-    return text
+    """`text` without `secret` (raw or percent-encoded), as the SDK scrubs its own strings."""
+    return redact(text, secret)
 
 
 def printable(text: str, secret: str) -> str:
     """Any text for stderr (one line or a traceback): key masked, each line made safe."""
     return safe_lines(mask(text, secret))
+
+
+class _Redact(logging.Filter):
+    """Rewrites each record's message with the key masked and its args folded in, so no
+    handler can format the key back from the args (httpcore logs response headers there)."""
+
+    def __init__(self, secret: Callable[[], str]) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask(record.getMessage(), self._secret())
+        record.args = None
+        return True
+
+
+class _ToStderr(logging.Handler):
+    """Writes to the current stderr (click's, so tests capture it), each line made safe."""
+
+    def __init__(self, secret: Callable[[], str]) -> None:
+        super().__init__(logging.DEBUG)
+        self._secret = secret
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)  # the traceback too, if the record has one
+        except Exception:
+            self.handleError(record)
+            return
+        click.echo(printable(text, self._secret()), err=True)
+
+
+DEBUG_LOGGERS = ("sms_status", "httpx", "httpcore")
+"""What --debug shows: the SDK's own lines and the HTTP stack's (requests, headers)."""
+
+
+class DebugLog:
+    """`--debug` logging for one command run; `close` puts the loggers back as they were."""
+
+    def __init__(self, secret: Callable[[], str]) -> None:
+        self._handler = _ToStderr(secret)
+        self._handler.addFilter(_Redact(secret))
+        self._handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self._levels: dict[str, int] = {}
+        for name in DEBUG_LOGGERS:
+            logger = logging.getLogger(name)
+            self._levels[name] = logger.level
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(self._handler)
+
+    def close(self) -> None:
+        for name, level in self._levels.items():
+            logger = logging.getLogger(name)
+            logger.removeHandler(self._handler)
+            logger.setLevel(level)

@@ -1,6 +1,8 @@
 """`sms-status watch`: poll many messages on the provider's cadence until all are final.
 
-A live table with a progress bar on a terminal; one plain line per change otherwise.
+A live table with a progress bar on a terminal; one plain line per change otherwise. Each id
+is watched on its own: an unknown id or a failing lookup is reported on its line while the
+others go on, as `status` does.
 """
 
 from __future__ import annotations
@@ -8,18 +10,32 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 import click
 
-from sms_status.cli import _render
+from sms_status.cli import _exit, _render
 
 if TYPE_CHECKING:
+    from sms_status.client import AsyncStatusClient
     from sms_status.report import StatusReport
 
-EXIT_DELIVERED, EXIT_FAILED, EXIT_TIMEOUT = 0, 1, 2
+EXIT_DELIVERED, EXIT_FAILED, EXIT_TIMEOUT = _exit.OK, _exit.FAILED, _exit.TIMEOUT
+
+LAST_ANSWER_GRACE = 1.0
+"""Real seconds the poll made at the deadline may take to answer: past `--timeout` plus this,
+the watch ends whatever is still in flight."""
+
+
+@runtime_checkable
+class WatchClock(Protocol):
+    """The time a watch runs on: `FastClock`, or a test's `sms_status.testing.FakeClock`."""
+
+    def monotonic(self) -> float: ...
+
+    async def async_sleep(self, seconds: float) -> None: ...
 
 
 @attrs.frozen
@@ -37,14 +53,13 @@ class FastClock:
     async def async_sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds / self.speed)
 
+    def real_seconds(self, seconds: float) -> float:
+        return seconds / self.speed
+
 
 def exit_code(reports: list[StatusReport]) -> int:
     """0 when all delivered, 1 when any final failure, 2 when some are still in flight."""
-    if any(r.is_final and not r.is_delivered for r in reports):
-        return EXIT_FAILED
-    if any(not r.is_final for r in reports):
-        return EXIT_TIMEOUT
-    return EXIT_DELIVERED
+    return _exit.for_watch(reports)
 
 
 def run(
@@ -54,58 +69,131 @@ def run(
     message_ids: list[str],
     *,
     timeout: float | None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: WatchClock,
     interactive: bool | None = None,
-) -> int:
-    tty = sys.stdout.isatty() if interactive is None else interactive
-    return asyncio.run(_watch(provider, api_key, base_url, message_ids, timeout, clock, sleep, tty))
-
-
-async def _watch(
-    provider: str,
-    api_key: str,
-    base_url: str | None,
-    message_ids: list[str],
-    timeout: float | None,
-    clock: Callable[[], float],
-    sleep: Callable[[float], Awaitable[None]],
-    tty: bool,
-) -> int:
+    quiet: bool = False,
+) -> list[StatusReport]:
+    """Watch every id until final or `timeout`; the last report of each id, in input order
+    (duplicates once), an id that could not be looked up with its `error` set. `quiet`
+    prints nothing (the caller prints the result)."""
     import sms_status
 
-    latest: dict[str, StatusReport] = {}
-    started = clock()
-    live = _Live(message_ids, started, clock) if tty else None
+    tty = sys.stdout.isatty() if interactive is None else interactive
+    ids = list(dict.fromkeys(message_ids))
 
-    def on_update(report: StatusReport) -> None:
-        latest[report.message_id] = report
-        if live is not None:
-            live.update(latest)
+    async def main() -> list[StatusReport]:
+        client = sms_status.connect_async(
+            sms_status.provider_key(provider),
+            api_key=api_key,
+            base_url=base_url,
+            clock=clock.monotonic,
+            sleep=clock.async_sleep,
+        )
+        async with client:
+            return await _Watch(client, clock, timeout, ids, tty, quiet).run()
+
+    return asyncio.run(main())
+
+
+class _Watch:
+    """One watch: every id polled on its own, each change shown as it comes."""
+
+    def __init__(
+        self,
+        client: AsyncStatusClient,
+        clock: WatchClock,
+        timeout: float | None,
+        message_ids: list[str],
+        tty: bool,
+        quiet: bool,
+    ) -> None:
+        self._client, self._clock, self._timeout, self._ids = client, clock, timeout, message_ids
+        self._latest: dict[str, StatusReport] = {}
+        self._started = clock.monotonic()
+        self._deadline = None if timeout is None else self._started + timeout
+        # On real time, a request in flight at the deadline is cut (the SDK's own timeout is
+        # per request); on a test's fake clock sleeping is instant and nothing needs cutting.
+        self._budget = (
+            clock.real_seconds(timeout) + LAST_ANSWER_GRACE
+            if timeout is not None and isinstance(clock, FastClock)
+            else None
+        )
+        self._quiet = quiet
+        self._live = (
+            _Live(message_ids, self._started, clock.monotonic) if tty and not quiet else None
+        )
+
+    async def run(self) -> list[StatusReport]:
+        if self._live is not None:
+            self._live.start()
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._watch_one(i)) for i in self._ids]
+        except BaseExceptionGroup as failures:  # an invalid id (ValueError) or a bug
+            raise failures.exceptions[0] from None
+        finally:
+            if self._live is not None:
+                self._live.stop()
+        reports = [task.result() for task in tasks]
+        if not self._quiet:
+            done = sum(r.is_final for r in reports)
+            elapsed = self._clock.monotonic() - self._started
+            click.echo(f"{done}/{len(reports)} final after {elapsed:.1f}s")
+        return reports
+
+    def _show(self, report: StatusReport) -> None:
+        self._latest[report.message_id] = report
+        if self._quiet:
+            return
+        if self._live is not None:
+            self._live.update(self._latest)
         else:
-            elapsed = clock() - started
+            elapsed = self._clock.monotonic() - self._started
             click.echo(f"[{elapsed:7.1f}s] {_render.line(report)}")
 
-    client = sms_status.connect_async(
-        provider, api_key=api_key, base_url=base_url, clock=clock, sleep=sleep
-    )
-    async with client:
-        if live is not None:
-            live.start()
+    async def _watch_one(self, message_id: str) -> StatusReport:
+        from sms_status import errors
+
+        provider = self._client.provider
         try:
-            finals = await asyncio.gather(
-                *(
-                    client.wait_for_final(i, timeout=timeout, on_update=on_update)
-                    for i in dict.fromkeys(message_ids)
+            async with asyncio.timeout(self._budget):
+                report = await self._client.wait_for_final(
+                    message_id, timeout=self._timeout, on_update=self._show
                 )
+                return await self._last_look(report)
+        except TimeoutError:
+            if message_id in self._latest:
+                return self._latest[message_id]
+            error: errors.SmsStatusError = errors.TransportError(
+                f"no answer within --timeout {self._timeout:g} s", provider=provider
             )
-        finally:
-            if live is not None:
-                live.stop()
-    reports = list(finals)
-    done = sum(r.is_final for r in reports)
-    click.echo(f"{done}/{len(reports)} final after {clock() - started:.1f}s")
-    return exit_code(reports)
+        except errors.SmsStatusError as exc:
+            error = exc
+        report = _render.failed(provider, message_id, error)
+        self._show(report)
+        return report
+
+    async def _last_look(self, report: StatusReport) -> StatusReport:
+        """wait_for_final stops when its next interval would pass the deadline; the user gave
+        the whole budget, so look once more at the deadline itself (a message turning final
+        at 8 s of `--timeout 12` on a 5 s, 10 s cadence is then seen, not a timeout)."""
+        from sms_status import errors
+
+        if report.is_final or self._deadline is None:
+            return report
+        left = self._deadline - self._clock.monotonic()
+        if left <= 0:
+            return report
+        await self._clock.async_sleep(left)
+        try:
+            last = await self._client.get_status(report.message_id)
+        except errors.AuthenticationError:
+            raise
+        except errors.SmsStatusError:  # the earlier report still says what is known
+            return report
+        if last != report:
+            self._show(last)
+        return last
 
 
 class _Live:

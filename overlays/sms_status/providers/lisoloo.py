@@ -30,6 +30,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packag
     raise MissingProviderError("lisoloo") from exc
 
 KEY = "lisoloo"
+soft = f.Secondary(KEY)
 
 STATUSES = {
     # Not final.
@@ -98,18 +99,20 @@ def retry_after(body: object) -> float | None:
 
 
 def read_status(message_id: str, body: object) -> StatusReport:
+    body = soft.times_before_parsing(body, ("data",), ("created_at", "updated_at"))
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
+    f.unknown_fields(KEY, raw)
     data = raw.data
     provider_status = f.required_str(data.status, "data.status")
     state, is_final = PROVIDER.state_of(provider_status)
-    total = f.optional_int(data.total_recipients, "data.total_recipients")
+    total = soft.count(data.total_recipients, "data.total_recipients")
     counts = None
     if total is not None:
         counts = RecipientCounts(
             total=total,
-            delivered=f.optional_int(data.delivered, "data.delivered") or 0,
-            failed=f.optional_int(data.failed, "data.failed") or 0,
-            pending=f.optional_int(data.pending, "data.pending") or 0,
+            delivered=soft.count(data.delivered, "data.delivered") or 0,
+            failed=soft.count(data.failed, "data.failed") or 0,
+            pending=soft.count(data.pending, "data.pending") or 0,
         )
     return StatusReport(
         provider=KEY,
@@ -117,8 +120,8 @@ def read_status(message_id: str, body: object) -> StatusReport:
         state=state,
         is_final=is_final,
         provider_status=provider_status,
-        created_at=f.timestamp(data.created_at, "data.created_at"),
-        updated_at=f.timestamp(data.updated_at, "data.updated_at"),
+        created_at=soft.timestamp(data.created_at, "data.created_at"),
+        updated_at=soft.timestamp(data.updated_at, "data.updated_at"),
         recipients=counts,
         raw=raw,
     )

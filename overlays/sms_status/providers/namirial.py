@@ -41,6 +41,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packag
     raise MissingProviderError("namirial") from exc
 
 KEY = "namirial"
+soft = f.Secondary(KEY)
 
 STATUSES = {
     "PROVIDER_ACCEPTANCE": (S.PENDING, False),
@@ -83,21 +84,27 @@ def _report(message: MessageDetails, message_id: str | None = None) -> StatusRep
         state=state,
         is_final=is_final,
         provider_status=provider_status,
-        segments=None if sms is UNSET else f.optional_int(getattr(sms, "segments", None), "sms"),
+        segments=None
+        if sms is UNSET
+        else soft.count(getattr(sms, "segments", None), "message.sms.segments"),
+        # Strict: the generated model requires both, and history paging runs on the first.
         created_at=f.timestamp(message.provider_acceptance_at, "message.providerAcceptanceAt"),
         updated_at=f.timestamp(message.status_changed_at, "message.statusChangedAt"),
-        provider_code=f.code_str(message.provider.code, "message.provider.code"),
-        channel=f.optional_str(message.channel, "message.channel"),
+        provider_code=soft.code(message.provider.code, "message.provider.code"),
+        channel=soft.text(message.channel, "message.channel"),
         raw=message,
     )
 
 
 def read_status(message_id: str, body: object) -> StatusReport:
-    return _report(MessageStatusResponse.from_dict(f.as_dict(body, "body")).message, message_id)
+    raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
+    f.unknown_fields(KEY, raw)
+    return _report(raw.message, message_id)
 
 
 def read_page(body: object) -> list[StatusReport]:
     listing = MessageListResponse.from_dict(f.as_dict(body, "body"))
+    f.unknown_fields(KEY, listing)
     return [_report(item.message) for item in listing.messages]
 
 

@@ -25,6 +25,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packag
     raise MissingProviderError("roycetalk") from exc
 
 KEY = "roycetalk"
+soft = f.Secondary(KEY)
 
 STATUSES = {
     "pending": (S.PENDING, False),
@@ -69,7 +70,10 @@ def error_message(body: object) -> str | None:
 
 
 def read_status(message_id: str, body: object) -> StatusReport:
+    body = soft.times_before_parsing(body, ("data",), ("created_at",))
+    body = soft.times_before_parsing(body, ("meta",), ("timestamp",))
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
+    f.unknown_fields(KEY, raw)
     data = raw.data
     provider_status = f.required_str(data.status, "data.status")
     state, is_final = PROVIDER.state_of(provider_status)
@@ -79,11 +83,11 @@ def read_status(message_id: str, body: object) -> StatusReport:
         state=state,
         is_final=is_final,
         provider_status=provider_status,
-        recipient=f.optional_str(data.recipient_phone, "data.recipient_phone"),
-        segments=f.optional_int(data.sms_units_consumed, "data.sms_units_consumed"),
-        created_at=f.timestamp(data.created_at, "data.created_at"),
-        sent_at=f.timestamp(data.sent_at, "data.sent_at"),
-        delivered_at=f.timestamp(data.delivered_at, "data.delivered_at"),
+        recipient=soft.text(data.recipient_phone, "data.recipient_phone"),
+        segments=soft.count(data.sms_units_consumed, "data.sms_units_consumed"),
+        created_at=soft.timestamp(data.created_at, "data.created_at"),
+        sent_at=soft.timestamp(data.sent_at, "data.sent_at"),
+        delivered_at=soft.timestamp(data.delivered_at, "data.delivered_at"),
         raw=raw,
     )
 

@@ -1,6 +1,11 @@
-"""seven.io (`seven`): GET /api/status?msg_id=ID1,ID2 — many ids in one request.
+"""seven.io (`seven`): GET /api/status?msg_id=ID1,ID2 — many ids in one request — and its
+successor, the logbook GET /api/journal/outbound?id=ID (one id a request).
 
-Sources: seed 004 (seven.io "Status reports") and PROVIDERS.md (js-client, api-schemes).
+Sources: docs.seven.io/en/rest-api/endpoints/sms#status-reports, .../endpoints/logbook and
+.../webhooks; github.com/seven-io/js-client and seven-io/api-schemes (docs/providers/seven.md).
+The status endpoint is deprecated ("may soon be switched off"): clients use it while it
+answers, warn once (DeprecationWarning), and move to the logbook for good when it answers
+404/410 without a seven error code; `connect("seven", lookup="logbook")` starts there.
 Key in X-Api-Key (`Authorization: Bearer` when the key itself starts with "Bearer ").
 Quirks: a single id may come back as a bare object instead of a list; errors are a bare
 numeric body (900 invalid key, 901 invalid message id, ...) whatever the HTTP status, 200
@@ -26,6 +31,7 @@ from sms_status._provider import (
     Credentials,
     Provider,
     RequestKwargs,
+    Successor,
     endpoint_request,
 )
 from sms_status.errors import ApiError, AuthenticationError, MissingProviderError, NotFoundError
@@ -34,12 +40,15 @@ from sms_status.report import StatusReport
 
 try:
     from sms_status_seven import AuthenticatedClient
+    from sms_status_seven.api.journal import get_journal_outbound
     from sms_status_seven.api.status import get_status
+    from sms_status_seven.models import JournalEntry
     from sms_status_seven.models import StatusReport as SevenStatusReport
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
     raise MissingProviderError("seven") from exc
 
 KEY = "seven"
+soft = f.Secondary(KEY)
 
 MAX_IDS_PER_REQUEST = 100
 """API.md: one request per batch of up to 100 ids."""
@@ -113,7 +122,7 @@ def _report(item: SevenStatusReport) -> StatusReport:
         state=state,
         is_final=is_final,
         provider_status=provider_status,
-        updated_at=f.timestamp(item.status_time, "status_time", naive_tz=_berlin()),
+        updated_at=soft.timestamp(item.status_time, "status_time", naive_tz=_berlin()),
         raw=item,
     )
 
@@ -126,7 +135,9 @@ def read_batch(message_ids: Sequence[str], body: object) -> dict[str, StatusRepo
         data = dict(f.as_dict(item, "item"))
         if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
             data["id"] = str(data["id"])
-        report = _report(SevenStatusReport.from_dict(data))
+        model = SevenStatusReport.from_dict(data)
+        f.unknown_fields(KEY, model)
+        report = _report(model)
         reports[report.message_id] = report
     return reports
 
@@ -141,6 +152,65 @@ _get_status = endpoint_request(get_status)
 def _status_request(joined_ids: str) -> RequestKwargs:
     # The official clients always send Accept: application/json.
     return _get_status(msg_id=joined_ids) | {"headers": {"Accept": "application/json"}}
+
+
+_get_journal = endpoint_request(get_journal_outbound)
+
+
+def _journal_request(message_id: str) -> RequestKwargs | None:
+    """The logbook takes one numeric `id`; any other id cannot be in it."""
+    if not (message_id.isascii() and message_id.isdigit()):
+        return None
+    return _get_journal(id=int(message_id)) | {"headers": {"Accept": "application/json"}}
+
+
+def read_journal(message_id: str, body: object) -> StatusReport | None:
+    """The logbook entry of `message_id` (None if absent). Before its first delivery report
+    an entry has no `dlr`: the message is then PENDING, not final, with provider_status ""."""
+    if not isinstance(body, list):
+        raise ValueError(f"the logbook answer should be a list, got {type(body).__name__}")
+    for item in cast(list[object], body):
+        data = dict(f.as_dict(item, "entry"))
+        if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
+            data["id"] = str(data["id"])
+        if data.get("id") != message_id:
+            continue
+        entry = JournalEntry.from_dict(data)
+        f.unknown_fields(KEY, entry)
+        dlr = f.optional_str(entry.dlr, "dlr") or ""
+        state, is_final = PROVIDER.state_of(dlr) if dlr else (S.PENDING, False)
+        return StatusReport(
+            provider=KEY,
+            message_id=message_id,
+            state=state,
+            is_final=is_final,
+            provider_status=dlr,
+            recipient=soft.text(entry.to, "to"),
+            cost=soft.decimal_text(entry.price, "price"),
+            created_at=soft.timestamp(entry.timestamp, "timestamp", naive_tz=_berlin()),
+            updated_at=soft.timestamp(entry.dlr_timestamp, "dlr_timestamp", naive_tz=_berlin()),
+            channel=soft.text(entry.channel, "channel"),
+            raw=entry,
+        )
+    return None
+
+
+def _status_endpoint_gone(error: ApiError) -> bool:
+    """404/410 without one of seven's numeric codes: the path itself no longer exists."""
+    return error.status_code in (404, 410) and error.error_code in ("NOT_FOUND", "HTTP_410")
+
+
+LOGBOOK = Successor(
+    name="logbook",
+    request=_journal_request,
+    read=read_journal,
+    is_gone=_status_endpoint_gone,
+    deprecation=(
+        "seven's status endpoint (GET /api/status) is deprecated and may soon be switched "
+        "off; sms_status moves to the logbook when it is. "
+        'connect("seven", lookup="logbook") uses the logbook now.'
+    ),
+)
 
 
 def _credentials(api_key: str) -> Credentials:
@@ -166,4 +236,5 @@ PROVIDER = Provider(
     batch=BatchLookup(
         max_ids=MAX_IDS_PER_REQUEST, max_joined_length=MAX_MSG_ID_LENGTH, read=read_batch
     ),
+    successor=LOGBOOK,
 )

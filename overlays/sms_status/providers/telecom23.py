@@ -27,6 +27,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packag
     raise MissingProviderError("telecom23") from exc
 
 KEY = "telecom23"
+soft = f.Secondary(KEY)
 
 STATUSES = {
     # Documented on the status page, with their finality.
@@ -123,6 +124,7 @@ def error_message(body: object) -> str | None:
 
 def read_status(message_id: str, body: object) -> StatusReport:
     raw = StatusResponse.from_dict(f.as_dict(body, "body"))
+    f.unknown_fields(KEY, raw)
     message = raw.message
     provider_status = f.required_str(message.status, "message.status")
     state, is_final = PROVIDER.state_of(provider_status)
@@ -132,12 +134,12 @@ def read_status(message_id: str, body: object) -> StatusReport:
         state=state,
         is_final=is_final,
         provider_status=provider_status,
-        recipient=f.optional_str(message.recipient, "message.recipient"),
-        segments=f.optional_int(message.segments, "message.segments"),
-        cost=f.optional_decimal(message.cost, "message.cost"),
-        created_at=f.timestamp(message.created_at, "message.created_at"),
-        delivered_at=f.timestamp(message.delivered_at, "message.delivered_at"),
-        provider_code=f.code_str(message.status_code, "message.status_code"),
+        recipient=soft.text(message.recipient, "message.recipient"),
+        segments=soft.count(message.segments, "message.segments"),
+        cost=soft.number(message.cost, "message.cost"),
+        created_at=soft.timestamp(message.created_at, "message.created_at"),
+        delivered_at=soft.timestamp(message.delivered_at, "message.delivered_at"),
+        provider_code=soft.code(message.status_code, "message.status_code"),
         raw=raw,
     )
 

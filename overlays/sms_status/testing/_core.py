@@ -75,6 +75,8 @@ SECRET_HEADERS: Final = frozenset(
 
 
 class Clock(Protocol):
+    """What a sandbox reads time from: ``FakeClock`` in tests, ``RealClock`` otherwise."""
+
     def now(self) -> float: ...
     def monotonic(self) -> float: ...
     def sleep(self, seconds: float) -> None: ...
@@ -184,6 +186,7 @@ FAULT_KINDS: Final = frozenset(
         "not_json",
     }
 )
+"""Every fault ``inject_fault(kind, ...)`` accepts."""
 # answered before auth, instead of the real answer
 _PRE_FAULTS: Final = frozenset(
     {"rate_limit", "server_error", "error", "proxy_502_html", "not_json"}
@@ -891,7 +894,12 @@ class Sandbox:
 
         options.setdefault("clock", self.clock.monotonic)
         options.setdefault("sleep", self.clock.sleep)
-        return sms_status.connect(self.key, api_key=self.api_key, base_url=self.base_url, **options)
+        return sms_status.connect(
+            sms_status.provider_key(self.key),
+            api_key=self.api_key,
+            base_url=self.base_url,
+            **options,
+        )
 
     def connect_async(self, **options: Unpack[AsyncClientOptions]) -> AsyncStatusClient:
         """The asyncio twin of :meth:`connect` (a ``FakeClock``'s sleeps yield to the loop)."""
@@ -902,7 +910,10 @@ class Sandbox:
         if async_sleep is not None:
             options.setdefault("sleep", async_sleep)
         return sms_status.connect_async(
-            self.key, api_key=self.api_key, base_url=self.base_url, **options
+            sms_status.provider_key(self.key),
+            api_key=self.api_key,
+            base_url=self.base_url,
+            **options,
         )
 
     # -- answering ---------------------------------------------------------------------------

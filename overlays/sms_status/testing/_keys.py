@@ -7,9 +7,8 @@ from typing import Final
 from sms_status._registry import PROVIDERS
 
 PROVIDER_KEYS: Final[tuple[str, ...]] = PROVIDERS  # the registry's keys, not a copy
+"""Every provider a sandbox can play (`sms_status.PROVIDERS`)."""
 
-#: The API key each sandbox accepts unless told otherwise (``Sandbox(key, api_key=...)``).
-#: Shaped like the provider's real keys where the docs show a format.
 DEMO_KEYS: Final[dict[str, str]] = {
     "telecom23": "sk_test_sandbox_telecom23",
     "namirial": "sandbox-namirial-api-key",
@@ -17,3 +16,5 @@ DEMO_KEYS: Final[dict[str, str]] = {
     "lisoloo": "sk_test_sandbox_lisoloo",
     "seven": "sandbox-seven-api-key",
 }
+"""The API key each sandbox accepts unless told otherwise (``Sandbox(key, api_key=...)``),
+shaped like the provider's real keys where the docs show a format."""

@@ -13,6 +13,16 @@ tenant's) left out; none known, or no id at all -> HTTP 200 with the numeric bod
 Items: ``{"id", "status", "status_time": "YYYY-MM-DD HH:MM:SS.fff"}`` in Europe/Berlin local
 time, without an offset (seven's DLR webhook example pairs the same wall time with +02:00).
 Fields override item keys (``status_time`` as a number/datetime is formatted).
+
+The logbook, ``GET /api/journal/outbound`` (the status endpoint's successor): ``id`` picks one
+message (``[]`` when unknown), else the tenant's messages newest first, filtered by ``state``
+and ``to`` and paged by ``offset``/``limit`` (default 100). Entries carry ``dlr`` (the current
+status) and ``dlr_timestamp``; fields override entry keys (``timestamp``/``dlr_timestamp`` as
+numbers/datetimes are formatted). Fields named after only one endpoint's keys stay there.
+
+Switching the status endpoint off (seven says it "may soon be switched off"):
+``sb.options["status_endpoint"] = "off"`` answers it 404 ``Not Found`` like any unknown path,
+``"gone"`` 410; ``"on"`` (or unset) serves it. ``reset_defaults()`` turns it back on.
 """
 
 from __future__ import annotations
@@ -78,6 +88,13 @@ def requested_ids(ctx: Ctx) -> tuple[str, ...]:
     return tuple(ids)
 
 
+STATUS_KEYS: Final = frozenset({"id", "status", "status_time"})
+JOURNAL_KEYS: Final = frozenset(
+    {"id", "from", "to", "text", "timestamp", "price", "dlr", "dlr_timestamp", "mccmnc"}
+    | {"latency", "type", "connection", "label", "foreign_id", "channel"}
+)
+
+
 def render(view: MessageView) -> Any:
     if view.verbatim is not None:
         return view.verbatim
@@ -86,10 +103,86 @@ def render(view: MessageView) -> Any:
         "status": view.status,
         "status_time": status_time(view.changed_at),
     }
-    return apply_fields(item, view.fields, times=("status_time",), fmt=status_time)
+    return apply_fields(
+        item,
+        view.fields,
+        times=("status_time",),
+        fmt=status_time,
+        skip=JOURNAL_KEYS - STATUS_KEYS,
+    )
+
+
+def render_journal(view: MessageView) -> dict[str, Any]:
+    """A logbook entry; seven's own document types every field as a string. A seeded example
+    message is served as the spec's logbook example, verbatim."""
+    if view.verbatim is not None and view.id in JOURNAL_EXAMPLES:
+        return dict(JOURNAL_EXAMPLES[view.id])
+    entry: dict[str, Any] = {
+        "id": view.id,
+        "from": "seven",
+        "to": "4917612345678",
+        "text": "Hello from the sandbox",
+        "timestamp": status_time(view.created_at)[:19],
+        "price": "0.075",
+        "dlr": view.status,
+        "dlr_timestamp": status_time(view.changed_at),
+        "mccmnc": "26203",
+        "latency": f"{max(0.0, view.changed_at - view.created_at):.3f}",
+        "type": "direct",
+        "connection": "http",
+        "label": None,
+        "foreign_id": None,
+        "channel": "SMS",
+    }
+    return apply_fields(
+        entry,
+        view.fields,
+        times=("timestamp", "dlr_timestamp"),
+        fmt=status_time,
+        skip=STATUS_KEYS - JOURNAL_KEYS,
+    )
+
+
+def _status_endpoint_off(ctx: Ctx) -> Reply | None:
+    setting = ctx.option("status_endpoint") or "on"
+    if setting == "off":
+        return Reply(404, b"Not Found", "text/plain")
+    if setting == "gone":
+        return Reply(410, b"Gone", "text/plain")
+    return None
+
+
+def _int_query(ctx: Ctx, name: str, default: int) -> int:
+    values = ctx.query.get(name, [])
+    try:
+        return int(values[0]) if values else default
+    except ValueError:
+        return default
+
+
+def journal_ids(ctx: Ctx) -> tuple[str, ...]:
+    return tuple(v for v in ctx.query.get("id", [])[:1] if v)
+
+
+def get_journal(ctx: Ctx) -> Reply:
+    ids = journal_ids(ctx)
+    if ids:
+        view = ctx.lookup(ids[0])
+        return Reply.json([] if view is None else [render_journal(view)])
+    views = sorted(ctx.messages(), key=lambda v: (v.created_at, v.seq), reverse=True)
+    entries = [render_journal(v) for v in views]
+    for name, key in (("state", "dlr"), ("to", "to")):
+        wanted = ctx.query.get(name, [])[:1]
+        entries = [e for e in entries if not wanted or e[key] == wanted[0]]
+    offset = max(0, _int_query(ctx, "offset", 0))
+    limit = min(100, max(1, _int_query(ctx, "limit", 100)))
+    return Reply.json(entries[offset : offset + limit])
 
 
 def get_status(ctx: Ctx) -> Reply:
+    switched_off = _status_endpoint_off(ctx)
+    if switched_off is not None:
+        return switched_off
     ids = requested_ids(ctx)
     views = [ctx.lookup(i) for i in ids]
     known = [render(v) for v in views if v is not None]
@@ -99,6 +192,27 @@ def get_status(ctx: Ctx) -> Reply:
         return Reply.json(known[0])
     return Reply.json(known)
 
+
+JOURNAL_EXAMPLES: Final[Mapping[str, Mapping[str, Any]]] = {
+    "77232007287": {
+        "id": "77232007287",
+        "from": "seven",
+        "to": "4917612345678",
+        "text": "Hello",
+        "timestamp": "2024-02-16 15:43:14",
+        "price": "0.075",
+        "dlr": "DELIVERED",
+        "dlr_timestamp": "2024-02-16 15:43:16.905",
+        "mccmnc": "26203",
+        "latency": "2.905",
+        "type": "direct",
+        "connection": "http",
+        "label": None,
+        "foreign_id": None,
+        "channel": "SMS",
+    }
+}
+"""The spec's logbook example (specs/seven.yaml `/api/journal/outbound` `delivered`)."""
 
 EXAMPLES: Final = (
     Example(
@@ -115,7 +229,10 @@ EXAMPLES: Final = (
 
 PROVIDER: Final = ProviderDef(
     key=KEY,
-    routes=(RouteDef("status", "/api/status", get_status, ids=requested_ids),),
+    routes=(
+        RouteDef("status", "/api/status", get_status, ids=requested_ids),
+        RouteDef("journal", "/api/journal/outbound", get_journal, ids=journal_ids),
+    ),
     default_statuses=DEFAULT_STATUSES,
     present_key=present_key,
     auth_error=auth_error,

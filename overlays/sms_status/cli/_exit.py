@@ -1,0 +1,93 @@
+"""Exit codes of `sms-status`: one meaning each, so scripts can branch on them.
+
+When several ids end differently, the most pressing code wins: a usage or key problem first
+(nothing else can be trusted), then a message that failed, then "could not tell", then a
+timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sms_status.report import StatusReport
+
+OK = 0
+FAILED = 1
+TIMEOUT = 2
+USAGE = 3
+AUTHENTICATION = 4
+UNAVAILABLE = 5
+INTERNAL = 70  # sysexits EX_SOFTWARE
+INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as shells report a writer whose reader left
+
+TABLE: tuple[tuple[int, str], ...] = (
+    (OK, "done: every lookup answered (watch: every message delivered)"),
+    (FAILED, "a message ended undelivered, or the provider does not know an id"),
+    (TIMEOUT, "watch: the deadline passed before every message was final"),
+    (USAGE, "usage: bad option or id, no API key, missing extra, busy port"),
+    (AUTHENTICATION, "the provider refused the API key"),
+    (UNAVAILABLE, "could not tell: network, timeout, rate limit, server or malformed answer"),
+    (INTERNAL, "a bug in sms-status (run with --debug and report it)"),
+    (INTERRUPTED, "interrupted (Ctrl-C)"),
+    (OUTPUT_CLOSED, "the output was closed early (piped into head)"),
+)
+
+_PRECEDENCE = (
+    INTERNAL,
+    INTERRUPTED,
+    OUTPUT_CLOSED,
+    USAGE,
+    AUTHENTICATION,
+    FAILED,
+    UNAVAILABLE,
+    TIMEOUT,
+    OK,
+)
+
+
+def help_text() -> str:
+    """The table for `--help` (click keeps a paragraph that starts with \\b as written)."""
+    rows = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in TABLE)
+    return f"\b\nExit codes:\n{rows}"
+
+
+def worst(codes: Iterable[int]) -> int:
+    present = set(codes)
+    return next((code for code in _PRECEDENCE if code in present), OK)
+
+
+def for_error(error: BaseException) -> int:
+    from sms_status import errors
+
+    if isinstance(error, errors.AuthenticationError):
+        return AUTHENTICATION
+    if isinstance(error, errors.NotFoundError):
+        return FAILED
+    if isinstance(error, errors.MissingProviderError | ValueError | TypeError):
+        return USAGE
+    if isinstance(error, errors.SmsStatusError):
+        return UNAVAILABLE
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED
+    return INTERNAL
+
+
+def for_lookups(reports: Iterable[StatusReport]) -> int:
+    """`status` and `history`: OK when every id was answered, whatever its state."""
+    return worst(for_error(r.error) for r in reports if r.error is not None)
+
+
+def for_watch(reports: Iterable[StatusReport]) -> int:
+    """`watch`: OK only when every message was delivered."""
+
+    def one(report: StatusReport) -> int:
+        if report.error is not None:
+            return for_error(report.error)
+        if not report.is_final:
+            return TIMEOUT
+        return OK if report.is_delivered else FAILED
+
+    return worst(one(r) for r in reports)

@@ -1,0 +1,335 @@
+"""Whatever a server sends, every call ends by its timeout, memory stays bounded, and only
+`SmsStatusError`s escape — sync and async alike, over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import pickle
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sms_status
+from hostile_support import (
+    API_KEY,
+    MESSAGE_ID,
+    TELECOM23_DELIVERED,
+    HostileServer,
+    Script,
+    bomb,
+    drip,
+    endless_chunked,
+    header_value,
+    huge,
+    json_response,
+    raw,
+    reset,
+    sequence,
+    silent,
+)
+from sms_status.errors import (
+    MalformedResponseError,
+    RateLimitError,
+    SmsStatusError,
+    TransportError,
+)
+from sms_status.report import StatusReport
+
+Start = Callable[[Script], HostileServer]
+MODES = ("sync", "async")
+TIMEOUT = 1.0
+MARGIN = 1.5
+"""Slack over the timeout for a loaded machine; a drip or silence would otherwise hang."""
+
+
+def _lookup(mode: str, server: HostileServer, **options: Any) -> StatusReport | SmsStatusError:
+    """get_status against `server`; the SmsStatusError it raised, if any (others propagate)."""
+    options = {"timeout": TIMEOUT, "max_retries": 0, "rate_limiter": None, **options}
+    try:
+        if mode == "sync":
+            with sms_status.connect(
+                "telecom23", api_key=API_KEY, base_url=server.base_url, **options
+            ) as client:
+                return client.get_status(MESSAGE_ID)
+
+        async def main() -> StatusReport:
+            async with sms_status.connect_async(
+                "telecom23", api_key=API_KEY, base_url=server.base_url, **options
+            ) as client:
+                return await client.get_status(MESSAGE_ID)
+
+        return asyncio.run(main())
+    except SmsStatusError as exc:
+        return exc
+
+
+def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "script", [drip(0.2), drip(0.2, head_first=False), silent], ids=["body", "head", "silent"]
+)
+def test_a_trickling_or_silent_server_cannot_hold_a_call_past_its_timeout(
+    hostile: Start, mode: str, script: Script
+) -> None:
+    server = hostile(script)
+    error, elapsed = _timed(lambda: _lookup(mode, server))
+    assert isinstance(error, TransportError)
+    assert "within" in str(error) or "timed out" in str(error).lower()
+    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + MARGIN
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_timeout_bounds_every_retry_attempt_not_only_each_read(
+    hostile: Start, mode: str
+) -> None:
+    server = hostile(drip(0.2))
+    error, elapsed = _timed(lambda: _lookup(mode, server, max_retries=1))
+    assert isinstance(error, TransportError)
+    assert len(server.requests) == 2
+    assert elapsed < 2 * TIMEOUT + 8.0 + MARGIN  # two attempts and at most one backoff
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wait_for_final_returns_within_its_timeout_against_a_silent_server(
+    hostile: Start, mode: str
+) -> None:
+    server = hostile(silent)
+    options: dict[str, Any] = {"api_key": API_KEY, "base_url": server.base_url, "timeout": 30}
+
+    def wait() -> object:
+        try:
+            if mode == "sync":
+                with sms_status.connect("telecom23", **options) as client:
+                    return client.wait_for_final(MESSAGE_ID, timeout=1.0)
+
+            async def main() -> StatusReport:
+                async with sms_status.connect_async("telecom23", **options) as client:
+                    return await client.wait_for_final(MESSAGE_ID, timeout=1.0)
+
+            return asyncio.run(main())
+        except SmsStatusError as exc:
+            return exc
+
+    error, elapsed = _timed(wait)
+    assert isinstance(error, TransportError)
+    assert elapsed < 1.0 + MARGIN
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "script", [huge(200 * 1024 * 1024), endless_chunked, bomb], ids=["200MB", "endless", "bomb"]
+)
+def test_a_body_past_max_response_bytes_is_refused_having_read_at_most_the_cap(
+    hostile: Start, mode: str, script: Script
+) -> None:
+    cap = 256 * 1024
+    server = hostile(script)
+    error = _lookup(mode, server, max_response_bytes=cap, timeout=20)
+    assert isinstance(error, MalformedResponseError)
+    assert "max_response_bytes" in str(error)
+    # The rest stays unsent in the socket buffers: a few MB at most, never the 200 MB.
+    assert server.bytes_sent < 32 * 1024 * 1024
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_body_within_the_cap_is_read_whole_gzipped_or_not(hostile: Start, mode: str) -> None:
+    import gzip
+    import json
+
+    body = gzip.compress(json.dumps(TELECOM23_DELIVERED).encode())
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    server = hostile(
+        raw(
+            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
+            + b"\r\n"
+            + body
+        )
+    )
+    report = _lookup(mode, server)
+    assert isinstance(report, StatusReport)
+    assert report.provider_status == "DELIVRD"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "script",
+    [
+        reset,
+        raw(b""),
+        raw(b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"status": true'),
+        raw(b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n{}"),
+        raw(b"HTTP/1.1 200 OK\r\nBad Header Line\r\n\r\n"),
+        raw(b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n"),
+        raw(b"SMTP ready\r\n\r\n"),
+        raw(b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 2\r\n\r\n{}"),
+        raw(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope"),
+        raw(b"HTTP/1.1 200 OK\r\nX-Odd: \xff\xfe\r\nContent-Length: 4\r\n\r\n\xff\xfe\xfd\xfc"),
+        raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+    ],
+    ids=[
+        "reset",
+        "closed",
+        "truncated",
+        "bad-length",
+        "bad-header",
+        "bad-status",
+        "not-http",
+        "brotli",
+        "bad-gzip",
+        "non-utf8",
+        "bad-chunk",
+    ],
+)
+def test_broken_answers_raise_only_sms_status_errors(
+    hostile: Start, mode: str, script: Script
+) -> None:
+    server = hostile(script)
+    error = _lookup(mode, server)
+    assert isinstance(error, SmsStatusError)
+    assert server.request_seen.is_set()
+
+
+HOSTILE_RETRY_AFTER = [
+    "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Mon, 01 Jan 0000 00:00:00 GMT",
+    "-1",
+    "nan",
+    "inf",
+    "1e309",
+    "99999999999999999999999999",
+    "\u00e9t\u00e9",
+    "",
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("value", HOSTILE_RETRY_AFTER)
+def test_hostile_retry_after_values_give_a_rate_limit_error_or_a_retry(
+    hostile: Start, mode: str, value: str
+) -> None:
+    limited = json_response(
+        429, {"status": False, "error_code": "RATE_LIMIT_EXCEEDED"}, {"Retry-After": value}
+    )
+    server = hostile(sequence(raw(limited), raw(json_response(200, TELECOM23_DELIVERED))))
+    result = _lookup(mode, server, max_retries=1, retry_after_cap=0.01)
+    assert isinstance(result, StatusReport | RateLimitError)
+    if isinstance(result, StatusReport):
+        assert result.provider_status == "DELIVRD"
+
+
+def test_one_hostile_id_in_an_async_bulk_lookup_never_costs_the_others(
+    hostile: Start,
+) -> None:
+    limited = json_response(
+        429, {}, {"Retry-After": "Mon, 01 Jan 99999999999999999999 00:00:00 GMT"}
+    )
+    delivered = json_response(200, TELECOM23_DELIVERED)
+
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        server.send(connection, limited if b"/bad" in head.split(b"\r\n")[0] else delivered)
+
+    server = hostile(script)
+
+    async def main() -> list[StatusReport]:
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=API_KEY,
+            base_url=server.base_url,
+            max_retries=0,
+            rate_limiter=None,
+        ) as client:
+            return await client.get_statuses(["a", "bad", "c"])
+
+    reports = asyncio.run(main())
+    assert [r.message_id for r in reports] == ["a", "bad", "c"]
+    assert reports[0].error is None
+    assert reports[2].error is None
+    assert isinstance(reports[1].error, RateLimitError)
+
+
+def _echo_key(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+    key = header_value(head, "X-API-Key")
+    body = {
+        "status": False,
+        "error_code": f"BAD_{key}",
+        "description": f"key {key} refused",
+        "request_id": key,
+    }
+    server.send(connection, json_response(401, body, {"X-Echo": key, "Set-Cookie": f"k={key}"}))
+
+
+def _echo_key_malformed(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+    key = header_value(head, "X-API-Key")
+    body = {"status": True, "message": {"message_id": key, "status": {"k": key}}}
+    server.send(connection, json_response(200, body, {"X-Request-Id": key}))
+
+
+def _everything_said(error: BaseException) -> str:
+    """Every string a user could see: str, repr, attributes, the chain, the traceback."""
+    parts = [str(error), repr(error), repr(vars(error)), repr(error.args)]
+    parts += traceback.format_exception(error)
+    cause: BaseException | None = error
+    while cause is not None:
+        parts += [str(cause), repr(cause), repr(getattr(cause, "__dict__", {}))]
+        cause = cause.__cause__ or cause.__context__
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("script", [_echo_key, _echo_key_malformed], ids=["error", "malformed"])
+def test_a_server_echoing_the_key_never_gets_it_into_an_error(
+    hostile: Start, mode: str, script: Script
+) -> None:
+    server = hostile(script)
+    error = _lookup(mode, server)
+    assert isinstance(error, SmsStatusError)
+    assert API_KEY in server.requests[0].decode("latin-1")  # it was sent, and echoed
+    assert API_KEY not in _everything_said(error)
+    assert API_KEY not in repr(pickle.loads(pickle.dumps(error)).__dict__)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cookies_from_a_server_are_never_sent_back(hostile: Start, mode: str) -> None:
+    answer = json_response(200, TELECOM23_DELIVERED, {"Set-Cookie": "session=abc; Path=/"})
+
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        server.send(connection, answer)
+
+    server = hostile(script)
+    options: dict[str, Any] = {"api_key": API_KEY, "base_url": server.base_url}
+
+    if mode == "sync":
+        with sms_status.connect("telecom23", **options) as client:
+            client.get_status("m1")
+            client.get_status("m2")
+    else:
+
+        async def main() -> None:
+            async with sms_status.connect_async("telecom23", **options) as client:
+                await client.get_status("m1")
+                await client.get_status("m2")
+
+        asyncio.run(main())
+    assert len(server.requests) == 2
+    assert all(header_value(head, "Cookie") == "" for head in server.requests)
+
+
+def test_errors_from_a_hostile_server_pickle_and_deep_copy(hostile: Start) -> None:
+    server = hostile(_echo_key)
+    error = _lookup("sync", server)
+    assert isinstance(error, SmsStatusError)
+    for clone in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert type(clone) is type(error)
+        assert vars(clone) == vars(error)
+        assert str(clone) == str(error)

@@ -1,0 +1,122 @@
+"""`nox -s new_provider` (scripts/new_provider.py) in a temporary copy of the repository.
+
+The copy holds only what the scaffold and the completeness test read. A spec alone is
+refused by the completeness test; the scaffold (with the real generator and `uv lock`)
+makes it pass; removing one scaffolded piece makes it fail again, naming that piece.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import new_provider  # noqa: E402
+
+KEY = "zeta"  # not "acme": tests/sandbox uses that as the example of an unknown key
+NEEDED = ("overlays", "specs", "generator", "generated", "scripts", "tests/integration")
+NEEDED_FILES = (
+    "pyproject.toml",
+    "uv.lock",
+    "CHANGELOG.md",
+    "releases.toml",
+    "tests/test_provider_completeness.py",
+)
+
+
+def _env() -> dict[str, str]:
+    """This interpreter's bin dir first, so the pinned generator, ruff and uv resolve."""
+    bin_dir = Path(sys.executable).parent
+    return {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    ignore = shutil.ignore_patterns("__pycache__", ".ruff_cache", ".mypy_cache", "node_modules")
+    for name in NEEDED:
+        shutil.copytree(ROOT / name, root / name, ignore=ignore)
+    for name in NEEDED_FILES:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, root / name)
+    return root
+
+
+def _completeness(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-v",
+            str(root / "tests" / "test_provider_completeness.py"),
+        ],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_a_scaffolded_provider_passes_the_completeness_test(copy: Path) -> None:
+    # A spec nobody registered: refused, and the message names the scaffold.
+    shutil.copy(copy / "specs" / "roycetalk.yaml", copy / "specs" / f"{KEY}.yaml")
+    refused = _completeness(copy)
+    assert refused.returncode == 1, refused.stdout
+    assert (
+        f"specs without a registry entry (generation, drift and spec lint would skip them): {KEY}"
+        in refused.stdout
+    )
+    assert f"nox -s new_provider -- {KEY}" in refused.stdout
+    (copy / "specs" / f"{KEY}.yaml").unlink()
+
+    scaffolded = subprocess.run(
+        [sys.executable, str(copy / "scripts" / "new_provider.py"), KEY, "Zeta SMS"],
+        cwd=copy,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert scaffolded.returncode == 0, scaffolded.stdout + scaffolded.stderr
+    assert (copy / "generated" / KEY / f"sms_status_{KEY}" / "py.typed").is_file()
+    assert f'name = "sms-status-{KEY}"' in (copy / "uv.lock").read_text()
+
+    passed = _completeness(copy)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert f"test_registered_provider_has_every_piece[{KEY}] PASSED" in passed.stdout
+
+    # Every piece counts: without its sandbox fake the provider is incomplete again.
+    (copy / "overlays" / "sms_status" / "testing" / f"{KEY}.py").unlink()
+    incomplete = _completeness(copy)
+    assert incomplete.returncode == 1
+    assert f"{KEY}: no sandbox fake overlays/sms_status/testing/{KEY}.py" in incomplete.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["seven"], "already registered"), (["Bad-Key"], "lower-case letters and digits")],
+)
+def test_bad_keys_are_refused_and_nothing_is_written(
+    copy: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    with pytest.raises(SystemExit) as exited:
+        new_provider.main([*argv, "--no-generate"], root=copy)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before

@@ -1,0 +1,59 @@
+"""The typed edges: `client.api` with the generated functions, provider keys as a Literal.
+
+A `# type: ignore[...]` here marks a line that MUST fail type checking: mypy (warn_unused_ignores
+under --strict) and pyright (reportUnnecessaryTypeIgnoreComment) both fail if it does not.
+"""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+import httpx
+import sms_status
+import sms_status_namirial
+import sms_status_telecom23
+from sms_status_namirial.api.status import get_message_status_by_phone_number
+from sms_status_telecom23.api.status import get_message_status
+from sms_status_telecom23.models import StatusResponse
+
+
+def generated_endpoint_on_the_overlay_client(api_key: str) -> int:
+    with sms_status.connect("telecom23", api_key=api_key) as client:
+        assert_type(client.api, sms_status_telecom23.AuthenticatedClient)
+        response = get_message_status.sync_detailed("m1", client=client.api)
+        if isinstance(response.parsed, StatusResponse):
+            return 1
+        return int(response.status_code)
+
+
+async def generated_async_endpoint(api_key: str) -> object:
+    async with sms_status.connect_async("namirial", api_key=api_key) as client:
+        assert_type(client.api, sms_status_namirial.AuthenticatedClient)
+        return await get_message_status_by_phone_number.asyncio("+1234567890", client=client.api)
+
+
+def a_client_for_any_provider(client: sms_status.StatusClient) -> sms_status.StatusClient:
+    # Unparameterised annotations keep working (the generated client type has a default),
+    # and every provider's client fits them.
+    assert_type(client.api.get_httpx_client(), httpx.Client)
+    return sms_status.connect("seven", api_key="k")
+
+
+def keys_known_at_run_time(setting: str) -> sms_status.StatusClient:
+    key = sms_status.provider_key(setting)
+    assert_type(key, sms_status.ProviderKey)
+    return sms_status.connect(key, api_key="k")
+
+
+def a_mistyped_key_fails_type_checking() -> None:
+    sms_status.connect("telcom23", api_key="k")  # type: ignore[call-overload]
+    sms_status.connect_async("Seven", api_key="k")  # type: ignore[call-overload]
+
+
+def a_str_is_not_a_key(setting: str) -> None:
+    sms_status.connect(setting, api_key="k")  # type: ignore[call-overload]
+
+
+def history_needs_namirial() -> None:
+    client = sms_status.connect("seven", api_key="k")
+    client.history_by_phone("+1234567890")  # type: ignore[attr-defined]
