@@ -11,7 +11,9 @@ MESSAGE_IDS = ["77232007287", "77232007195", "77232000000"]
 
 
 async def main() -> None:
-    async with sms_status.connect_async("seven") as client:
+    # The batched status endpoint is deprecated: lookup="status" keeps it while it answers
+    # (the client moves to the logbook by itself when it is switched off).
+    async with sms_status.connect_async("seven", lookup="status") as client:
         reports = await client.get_statuses(MESSAGE_IDS)
     for report in reports:
         print(json.dumps(report.to_dict()))
