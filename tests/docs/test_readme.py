@@ -2,9 +2,9 @@
 
 The blocks are not edited: the test starts one sandbox per provider (wall-clock time, the
 docs' example messages seeded) and points the library at them the way a user would, through
-`SMS_STATUS_<KEY>_API_KEY` and `SMS_STATUS_<KEY>_BASE_URL`. A block that defines `test_*`
-functions is a user's test file and runs under pytest (with the shipped plugin); any other
-block runs as a script. Each must exit 0, print something, and leave no unclosed socket.
+`SMS_STATUS_<KEY>_API_KEY` and `SMS_STATUS_<KEY>_BASE_URL` (and `REDIS_URL` at the suite's
+redis-server). A block that defines `test_*` functions is a user's test file and runs under
+pytest (with the shipped plugin); any other block runs as a script. Each must exit 0, print something, and leave no unclosed socket.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_the_readme_has_the_snippets_this_test_runs() -> None:
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[_block_id(b) for b in BLOCKS])
 def test_readme_block_runs_as_written(
-    block: str, sandbox_env: dict[str, str], tmp_path: Path
+    block: str, sandbox_env: dict[str, str], redis_url: str, tmp_path: Path
 ) -> None:
     if re.search(r"^def test_", block, re.MULTILINE):
         (tmp_path / "conftest.py").write_text(textwrap.dedent(REAL_SLEEP_GUARD))
@@ -81,7 +81,7 @@ def test_readme_block_runs_as_written(
     result = subprocess.run(
         command,
         cwd=tmp_path,
-        env=sandbox_env,
+        env={**sandbox_env, "REDIS_URL": redis_url},  # the suite's own redis-server
         capture_output=True,
         text=True,
         timeout=120,
