@@ -4,7 +4,8 @@ The blocks are not edited: the test starts one sandbox per provider (wall-clock 
 docs' example messages seeded) and points the library at them the way a user would, through
 `SMS_STATUS_<KEY>_API_KEY` and `SMS_STATUS_<KEY>_BASE_URL` (and `REDIS_URL` at the suite's
 redis-server). A block that defines `test_*` functions is a user's test file and runs under
-pytest (with the shipped plugin); any other block runs as a script. Each must exit 0, print something, and leave no unclosed socket.
+pytest (with the shipped plugin); any other block runs as a script. Each must exit 0, print
+something, and leave no unclosed socket.
 """
 
 from __future__ import annotations
