@@ -118,6 +118,7 @@ def typecheck(session: nox.Session) -> None:
     _sync(session)
     generated = [str(p) for p in sorted((ROOT / "generated").glob("*/sms_status_*"))]
     session.run("mypy", "--strict", "overlays/sms_status", "tests/typing", "examples")
+    session.run("mypy", "--strict", "scripts", "noxfile.py")  # the maintainer tools
     for package in generated:  # one run each: every package is its own top-level module
         session.run("mypy", "--strict", package)
     # Check against this session's installs, not whatever .venv a developer has.

@@ -32,7 +32,7 @@ from typing import (
 import attrs
 import httpx
 
-from sms_status import __version__, _attempt, _environment, _flows, _validation
+from sms_status import __version__, _attempt, _environment, _flows, _redact, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import PROVIDERS, load_provider
@@ -196,6 +196,7 @@ class _Base(Generic[ApiT_co]):
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
         api_key = _validation.api_key(api_key)
+        _redact.scrub_logs(api_key)
         max_retries = _validation.max_retries(max_retries)
         self._set_timeout(timeout)
         self._max_response_bytes = _validation.max_response_bytes(
