@@ -6,6 +6,8 @@ back (in a body, an error code, a header) or a transport quotes from the request
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable
 from urllib.parse import quote
 
@@ -53,3 +55,53 @@ def masked_headers(
         shown = MASK if lowered in sensitive else redact(value, secret)
         masked[lowered] = f"{masked[lowered]}, {shown}" if lowered in masked else shown
     return masked
+
+
+LOGGERS = (
+    "sms_status",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+"""The SDK's logger and its HTTP stack's (httpcore logs response headers at DEBUG, and a
+server may echo the key in one). Filters do not propagate to child loggers: each is named."""
+
+
+class _SecretFilter(logging.Filter):
+    """Masks every registered key in a record's message. It only runs for records a logger
+    is enabled for, so it costs nothing while DEBUG logging is off."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: frozenset[str] = frozenset()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self.secrets
+        if not secrets:
+            return True
+        message = record.getMessage()
+        scrubbed = message
+        for secret in secrets:
+            scrubbed = redact(scrubbed, secret)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+_filter = _SecretFilter()
+_filter_lock = threading.Lock()
+
+
+def scrub_logs(secret: str) -> None:
+    """Mask `secret` in every record of `LOGGERS`, from now on."""
+    with _filter_lock:
+        if secret in _filter.secrets:
+            return
+        _filter.secrets = _filter.secrets | {secret}
+        for name in LOGGERS:
+            logger = logging.getLogger(name)
+            if _filter not in logger.filters:
+                logger.addFilter(_filter)
