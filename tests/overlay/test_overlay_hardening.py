@@ -60,7 +60,6 @@ def _never_called(_request: httpx.Request) -> httpx.Response:
         ({"timeout": 0}, ValueError, "timeout"),
         ({"timeout": -1.5}, ValueError, "timeout"),
         ({"timeout": "5"}, TypeError, "timeout"),
-        ({"timeout": None}, TypeError, "timeout"),
         ({"timeout": True}, TypeError, "timeout"),
         ({"timeout": httpx.Timeout(None)}, ValueError, "at least one phase"),
         ({"timeout": httpx.Timeout(5.0, connect=float("inf"))}, ValueError, "timeout.connect"),
