@@ -504,7 +504,7 @@ def app(
         raise TypeError("max_body_bytes must be an int")
     if size < 1:
         raise ValueError("max_body_bytes must be >= 1")
-    if not callable(on_report):  # pyright: ignore[reportUnnecessaryComparison]
+    if not callable(on_report):
         raise TypeError("on_report must be callable")
     return build_app(
         provider,
