@@ -88,6 +88,8 @@ class LookupState:
     """Which endpoint a client's status lookups use; remembered for the client's life."""
 
     on_successor: bool = False
+    chosen: bool = False
+    """The user named the endpoint (`lookup=`): no DeprecationWarning then."""
 
 
 def lookup_state(provider: Provider, choice: str | None) -> LookupState:
@@ -99,7 +101,7 @@ def lookup_state(provider: Provider, choice: str | None) -> LookupState:
             f"lookup must be one of {', '.join(map(repr, names))} for {provider.key}, "
             f"got {choice!r}"
         )
-    return LookupState(on_successor=choice is not None and choice != "status")
+    return LookupState(on_successor=choice not in (None, "status"), chosen=choice is not None)
 
 
 @attrs.frozen(kw_only=True)
@@ -141,18 +143,21 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
     rate_limited = 0
     attempt = 0
     while True:
-        error: SmsStatusError
         # Errors are raised after the handlers, never inside them: the raw exception (whose
         # text or headers may quote the key) must not stay reachable as __context__.
-        final: SmsStatusError | None = None
+        error: SmsStatusError
+        delay = 0.0
+        retryable = True
         try:
             reply: Reply = yield Send(request, deadline)
         except DeadlineReached:
-            final = TransportError(
+            retryable = False
+            error = TransportError(
                 "no time left for a request before the deadline", provider=provider.key
             )
         except BodyRejected as exc:
-            final = MalformedResponseError(
+            retryable = False
+            error = MalformedResponseError(
                 redact(exc.reason, ctx.secret),
                 provider=provider.key,
                 status_code=exc.status_code,
@@ -191,9 +196,11 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                     raise
                 error = exc
                 delay = _backoff(attempt, ctx)
-        if final is not None:
-            raise final
-        if attempt >= ctx.max_retries or (deadline is not None and ctx.clock() + delay > deadline):
+        if (
+            not retryable
+            or attempt >= ctx.max_retries
+            or (deadline is not None and ctx.clock() + delay > deadline)
+        ):
             raise error
         attempt += 1
         log.info("%s: retry %d in %.2fs after %s", provider.key, attempt, delay, error)
@@ -496,11 +503,12 @@ class _StatusEndpointGone(Exception):
 
 def _status_call(ctx: Context, request: RequestKwargs, deadline: float | None) -> Flow[object]:
     """`call` on the status endpoint; for a provider with a successor, warn that the endpoint
-    is deprecated (once per process) and move this client over when it is gone."""
+    is deprecated (once per process, unless the user chose it with `lookup="status"`) and
+    move this client over when it is gone."""
     successor = ctx.provider.successor
     if successor is None:
         return (yield from call(ctx, request, deadline=deadline))
-    if ctx.provider.key not in _deprecation_warned:
+    if not ctx.lookup.chosen and ctx.provider.key not in _deprecation_warned:
         _deprecation_warned.add(ctx.provider.key)
         warnings.warn(successor.deprecation, DeprecationWarning, stacklevel=2)
     try:

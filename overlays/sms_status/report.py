@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
 from sms_status.errors import SmsStatusError
+
+Model = TypeVar("Model")
 
 
 class DeliveryState(StrEnum):
@@ -70,6 +72,22 @@ class StatusReport:
     channel: str | None = None
     raw: object = attrs.field(default=None, repr=False, eq=False)
     error: SmsStatusError | None = attrs.field(default=None, eq=False)
+
+    def raw_as(self, model: type[Model]) -> Model:
+        """`raw` as the generated model type you expect, checked at run time, so typed code
+        reaches fields the unified report does not carry (new optional ones included)
+        without a cast: `report.raw_as(sms_status_namirial.models.MessageDetails)`.
+
+        The types: telecom23 `StatusResponse`, namirial `MessageDetails`, roycetalk and
+        lisoloo `MessageStatusResponse`, seven `StatusReport` (status endpoint) or
+        `JournalEntry` (logbook) — each from `sms_status_<key>.models`. TypeError if `raw`
+        is another type (or None, as on a `get_statuses` failure)."""
+        if not isinstance(self.raw, model):
+            raise TypeError(
+                f"this {self.provider} report's raw is {type(self.raw).__name__}, "
+                f"not {model.__name__}"
+            )
+        return self.raw
 
     @property
     def is_delivered(self) -> bool:

@@ -1,6 +1,7 @@
 """Lisoloo SMS API (`lisoloo`): GET /api/v1/lisoloo/sms-api/status/{message_id}.
 
-Sources: seed 003 and PROVIDERS.md (docs.lisoloo.com: lifecycle, errors, rate limits). Key
+Sources: docs.lisoloo.com (check message status, concepts/message-lifecycle, concepts/errors,
+concepts/rate-limits; docs/providers/lisoloo.md). Key
 in `app-key`. Quirks: a 404 is either `{"detail": "Message not found"}` or the error envelope
 `{success: false, error_code: "1xxx", ...}`; `GET /status` allows 120 requests a minute per
 key and looping on 429 can suspend the key (1302), so a 429 is retried once at most.
@@ -52,6 +53,12 @@ STATUSES = {
     "unknown": (S.UNKNOWN, False),
     "none": (S.PENDING, False),
 }
+
+
+SPEC_PARAMETERS = {
+    "getMessageStatus.message_id": "exposed: get_status(message_id)",
+}
+"""Every parameter of specs/lisoloo.yaml: how the overlay exposes it, or why it does not."""
 
 
 class LisolooErrorCode(StrEnum):
@@ -141,8 +148,10 @@ PROVIDER = Provider(
     is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
     retry_after_from_body=retry_after,
-    # "Poll 3 times then give up", 2 s apart (seed 003): polls at 0, 2 and 4 s.
-    cadence=Cadence(intervals=(2.0,), default_timeout=5.0, source="seed 003"),
+    # "Poll 3 times then give up", 2 s apart (the status page): polls at 0, 2 and 4 s.
+    cadence=Cadence(
+        intervals=(2.0,), default_timeout=5.0, source="docs.lisoloo.com: Check message status"
+    ),
     rate_limit=RateLimit(requests=120, per=60.0),
     max_rate_limit_retries=1,
 )

@@ -1,6 +1,7 @@
 """Namirial SMS Gateway (`namirial`): status by id, by phone number, by reference key.
 
-Sources: seed 001 (docs.namirial.app … apistatus-messagestatus) and PROVIDERS.md. Key in
+Sources: docs.namirial.app … api-references/apistatus-messagestatus and its webhook pages
+(docs/providers/namirial.md). Key in
 X-Api-Key. History lists take `count` (1..100, default 50, larger silently capped) and
 `sendDate` ("sent before"); the overlay pages backwards through them (core `iter_history`).
 Errors: only 403 (missing/invalid key) and 404 (unknown id) are documented, without bodies.
@@ -46,12 +47,25 @@ soft = f.Secondary(KEY)
 STATUSES = {
     "PROVIDER_ACCEPTANCE": (S.PENDING, False),
     "SENT": (S.SENT, False),
-    # Final for SMS; an RCS message may still move on to READ (PROVIDERS.md, webhooks page).
+    # Final for SMS; an RCS message may still move on to READ (Namirial's webhook page).
     "DELIVERED": (S.DELIVERED, True),
     "READ": (S.READ, True),
     "REJECTED": (S.REJECTED, True),
     "UNDELIVERED": (S.UNDELIVERED, True),
 }
+
+
+SPEC_PARAMETERS = {
+    "getMessageStatus.messageid": "exposed: get_status(message_id)",
+    "getMessageStatusByPhoneNumber.phonenumber": "exposed: history_by_phone(phone)",
+    "getMessageStatusByPhoneNumber.count": "exposed: history_by_phone(count)",
+    "getMessageStatusByPhoneNumber.sendDate": "exposed: history_by_phone(before)",
+    "getMessageStatusByReference.referencekey": "exposed: history_by_reference(key)",
+    "getMessageStatusByReference.count": "exposed: history_by_reference(count)",
+    "getMessageStatusByReference.sendDate": "exposed: history_by_reference(before)",
+}
+"""Every parameter of specs/namirial.yaml: how the overlay exposes it, or why it does not.
+(`iter_history_by_*` drive `count`/`sendDate` themselves, as `page_size`/`before`.)"""
 
 
 class NamirialErrorCode(StrEnum):

@@ -1,6 +1,7 @@
 """RoyceTalk / RoyceBulkSMS (`roycetalk`): GET /api/v1/sms-api/messages/{message_id}/.
 
-Sources: seed 002 and PROVIDERS.md. `Authorization: Bearer <key>`. Envelope `{success, data,
+Sources: the "Get Message Status" page of docs.roycetalk.com and its authentication page
+(docs/providers/roycetalk.md). `Authorization: Bearer <key>`. Envelope `{success, data,
 message, meta, errors}`. Quirk: no error-code catalogue, and two error shapes — the page's
 own code reads a 403 as `error.error.message` and a 404 as `error.message` — so the code is
 taken from `error.code` / `code` when present, else derived from the HTTP status. The batch
@@ -34,6 +35,16 @@ STATUSES = {
     "failed": (S.FAILED, True),
     "rejected": (S.REJECTED, True),
 }
+
+
+SPEC_PARAMETERS = {
+    "getMessageStatus.message_id": "exposed: get_status(message_id)",
+    "getBatchStatus.batch_id": "not exposed: the batch endpoints are inferred, not documented "
+    "(client.api reaches them)",
+    "listMessages.batch_id": "not exposed: the batch endpoints are inferred, not documented "
+    "(client.api reaches them)",
+}
+"""Every parameter of specs/roycetalk.yaml: how the overlay exposes it, or why it does not."""
 
 
 class RoyceTalkErrorCode(StrEnum):
@@ -104,6 +115,10 @@ PROVIDER = Provider(
     error_code_from_body=error_code,
     is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
-    # "Use exponential backoff: check after 5s, 10s, 30s, 60s" (seed 002).
-    cadence=Cadence(intervals=(5.0, 10.0, 30.0, 60.0), default_timeout=300.0, source="seed 002"),
+    # "Use exponential backoff: check after 5s, 10s, 30s, 60s" (the status page).
+    cadence=Cadence(
+        intervals=(5.0, 10.0, 30.0, 60.0),
+        default_timeout=300.0,
+        source="docs.roycetalk.com: Get Message Status",
+    ),
 )

@@ -51,7 +51,7 @@ KEY = "seven"
 soft = f.Secondary(KEY)
 
 MAX_IDS_PER_REQUEST = 100
-"""API.md: one request per batch of up to 100 ids."""
+"""One request per batch of up to 100 ids (our bound: seven documents none)."""
 MAX_MSG_ID_LENGTH = 1800
 """Longest comma-joined `msg_id` value, so the URL stays under the common 2,048-byte limit."""
 
@@ -66,6 +66,18 @@ STATUSES = {
     "FAILED": (S.FAILED, True),
     "UNKNOWN": (S.UNKNOWN, True),
 }
+
+
+SPEC_PARAMETERS = {
+    "getStatus.msg_id": "exposed: get_statuses(message_ids)",
+    "getJournalOutbound.id": "exposed: get_status(message_id)",
+    **{
+        f"getJournalOutbound.{name}": "not exposed: the logbook serves only as the status "
+        "lookup's successor, by id (client.api reaches its search)"
+        for name in ("date_from", "date_to", "to", "state", "limit", "offset")
+    },
+}
+"""Every parameter of specs/seven.yaml: how the overlay exposes it, or why it does not."""
 
 
 class SevenErrorCode(StrEnum):
@@ -169,13 +181,15 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
     an entry has no `dlr`: the message is then PENDING, not final, with provider_status ""."""
     if not isinstance(body, list):
         raise ValueError(f"the logbook answer should be a list, got {type(body).__name__}")
-    for item in cast(list[object], body):
+    entries: list[JournalEntry] = []
+    for item in cast(list[object], body):  # every entry is read: a bad one is a bad body
         data = dict(f.as_dict(item, "entry"))
         if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
             data["id"] = str(data["id"])
-        if data.get("id") != message_id:
+        entries.append(JournalEntry.from_dict(data))
+    for entry in entries:
+        if entry.id != message_id:
             continue
-        entry = JournalEntry.from_dict(data)
         f.unknown_fields(KEY, entry)
         dlr = f.optional_str(entry.dlr, "dlr") or ""
         state, is_final = PROVIDER.state_of(dlr) if dlr else (S.PENDING, False)
@@ -208,7 +222,8 @@ LOGBOOK = Successor(
     deprecation=(
         "seven's status endpoint (GET /api/status) is deprecated and may soon be switched "
         "off; sms_status moves to the logbook when it is. "
-        'connect("seven", lookup="logbook") uses the logbook now.'
+        'connect("seven", lookup="logbook") uses the logbook now; lookup="status" keeps '
+        "the status endpoint while it lasts, without this warning."
     ),
 )
 

@@ -1,9 +1,9 @@
 """23 Telecom (`telecom23`): GET /api/v1/sms/status/{message_id}, key in X-API-Key.
 
-Sources: seed 000 (docs.23telecom.co.uk/sms/status/) and PROVIDERS.md (errors, rate limits,
-delivery statuses). Quirks: the error body's `error_code` is the thing to match; a per-IP
-429 has no body and an edge proxy's 429 is HTML (both still RateLimitError, code
-RATE_LIMITED); only the login limiter sends Retry-After.
+Sources: docs.23telecom.co.uk/sms/status/ and its reference pages on errors, rate limits and
+delivery statuses (docs/providers/telecom23.md). Quirks: the error body's `error_code` is
+the thing to match; a per-IP 429 has no body and an edge proxy's 429 is HTML (both still
+RateLimitError, code RATE_LIMITED); only the login limiter sends Retry-After.
 """
 
 from __future__ import annotations
@@ -49,6 +49,12 @@ STATUSES = {
     "SYSERR": (S.FAILED, True),
     "FAILED": (S.FAILED, True),
 }
+
+
+SPEC_PARAMETERS = {
+    "getMessageStatus.message_id": "exposed: get_status(message_id)",
+}
+"""Every parameter of specs/telecom23.yaml: how the overlay exposes it, or why it does not."""
 
 
 class Telecom23ErrorCode(StrEnum):
@@ -166,7 +172,9 @@ PROVIDER = Provider(
     is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
     # "Poll every 3–5 seconds ... give up after a few minutes."
-    cadence=Cadence(intervals=(3.0, 4.0, 5.0), default_timeout=180.0, source="seed 000"),
+    cadence=Cadence(
+        intervals=(3.0, 4.0, 5.0), default_timeout=180.0, source="docs.23telecom.co.uk/sms/status/"
+    ),
     # About 1,000 requests/s per account, shared by all its keys.
     rate_limit=RateLimit(requests=1000, per=1.0),
     sign=sign,

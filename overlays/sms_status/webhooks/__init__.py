@@ -6,8 +6,8 @@
     event.report      # a StatusReport, exactly as polling would give it
     event.event_id    # deduplicate on this (a provider retry carries the same one)
 
-What each provider signs (PROVIDERS.md; every comparison is constant-time, over the raw
-bytes as received, never re-serialised JSON):
+What each provider signs (their webhook pages, cited in docs/providers/<key>.md; every
+comparison is constant-time, over the raw bytes as received, never re-serialised JSON):
 
 - telecom23: `X-Webhook-Signature: sha256=<hex>` = HMAC-SHA256(secret,
   "{X-Webhook-Timestamp}.{body}"); `secret` is the portal's signing secret.

@@ -26,7 +26,7 @@ class DlrWebhookData:
             arrive soon (not final); `ACCEPTED` accepted by the SMSC (not final); `EXPIRED` not
             received before the validity period expired (final); `REJECTED` rejected by the
             operator (final); `FAILED` an error occurred while sending (final); `UNKNOWN` not on
-            the page, returned by the API per PROVIDERS.md (treated as final). The set is open.
+            the page, listed in seven's OpenAPI document seven-io/api-schemes (treated as final). The set is open.
         timestamp (str | Unset): Time of the status, `YYYY-MM-DD HH:MM:SS.ffffff`, Berlin local time without an offset
             (like `status_time`).
     """

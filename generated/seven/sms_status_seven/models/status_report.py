@@ -26,7 +26,7 @@ class StatusReport:
             arrive soon (not final); `ACCEPTED` accepted by the SMSC (not final); `EXPIRED` not
             received before the validity period expired (final); `REJECTED` rejected by the
             operator (final); `FAILED` an error occurred while sending (final); `UNKNOWN` not on
-            the page, returned by the API per PROVIDERS.md (treated as final). The set is open.
+            the page, listed in seven's OpenAPI document seven-io/api-schemes (treated as final). The set is open.
         status_time (str): Time of the status, formatted `YYYY-MM-DD HH:MM:SS.fff` (e.g.
             `2024-02-16 15:43:16.905`). Not ISO 8601: a space instead of `T` and no UTC offset
             (the time zone is not documented), hence a plain string rather than `date-time`.
