@@ -118,6 +118,7 @@ def typecheck(session: nox.Session) -> None:
     _sync(session)
     generated = [str(p) for p in sorted((ROOT / "generated").glob("*/sms_status_*"))]
     session.run("mypy", "--strict", "overlays/sms_status", "tests/typing", "examples")
+    session.run("mypy", "--strict", "scripts", "noxfile.py")  # the maintainer tools
     for package in generated:  # one run each: every package is its own top-level module
         session.run("mypy", "--strict", package)
     # Check against this session's installs, not whatever .venv a developer has.
@@ -154,7 +155,7 @@ def bench(session: nox.Session) -> None:
 
 
 def _usage_error(message: str) -> None:
-    """Exit 2, as API.md's "Maintainer tools" promises for bad arguments (nox's own is 1)."""
+    """Exit 2 on bad arguments, as the maintainer tools document (nox's own code is 1)."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
 

@@ -11,10 +11,12 @@ provider's (docs/adding-a-provider.md). Pieces, all named by the registry:
     overlays/sms_status/providers/<key>.py         the overlay `Provider` (STATUSES, errors, reader)
     overlays/sms_status/testing/<key>.py           the sandbox fake (`ProviderDef`)
     overlays/sms_status/testing/_keys.py           the sandbox's demo API key
-    overlays/sms_status/testing/pytest_plugin.py   the `<key>_sandbox` fixture
+    overlays/sms_status/testing/pytest_plugin.py   the `<key>_sandbox` (and `<key>_client`) fixture
+    overlays/sms_status/client.py                  `ProviderKey` and typed `connect` overloads
     tests/integration/test_<key>.py                integration tests over the sandbox
     pyproject.toml                                 extra, `all`, workspace member, uv source
     CHANGELOG.md                                   an [Unreleased] bullet
+    README.md                                      a row in the table of providers
 then `scripts/generate.py <key>` (generated/<key>/) and `uv lock`.
 
 Refuses an existing or malformed key, and touches nothing then.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -396,6 +399,35 @@ def _insert_before(path: Path, marker: str, text: str) -> None:
     path.write_text(content.replace(marker, text + marker, 1))
 
 
+def _typed_connect(root: Path, key: str) -> None:
+    """`ProviderKey`, the TYPE_CHECKING import and a `connect`/`connect_async` overload each,
+    so `sms_status.connect("<key>")` type-checks with the provider's generated client."""
+    path = root / "overlays" / "sms_status" / "client.py"
+    text = path.read_text()
+    text, literal = re.subn(
+        r"^(ProviderKey = Literal\[[^\]]*)\]", rf'\1, "{key}"]', text, count=1, flags=re.M
+    )
+    text, imported = re.subn(
+        r"^(if TYPE_CHECKING:[^\n]*\n(?:    import sms_status_\w+\n)+)",
+        rf"\1    import sms_status_{key}\n",
+        text,
+        count=1,
+        flags=re.M,
+    )
+    overloads = 0
+    for function, client in (("connect", "StatusClient"), ("connect_async", "AsyncStatusClient")):
+        generic = f"@overload\ndef {function}(\n    provider: ProviderKey,\n"
+        if generic in text:
+            ours = generic.replace("ProviderKey", f'Literal["{key}"]')
+            signature = text[text.index(generic) + len(generic) :].split("\n) -> ", 1)[0]
+            ours += signature + f"\n) -> {client}[sms_status_{key}.AuthenticatedClient]: ...\n"
+            text = text.replace(generic, ours + generic, 1)
+            overloads += 1
+    if not (literal and imported and overloads == 2):
+        raise SystemExit("overlays/sms_status/client.py: ProviderKey or the overloads moved")
+    path.write_text(text)
+
+
 def _pyproject(root: Path, key: str) -> None:
     path = root / "pyproject.toml"
     text = path.read_text()
@@ -419,6 +451,20 @@ def _pyproject(root: Path, key: str) -> None:
     if not (found and found_all and found_member and found_source):
         raise SystemExit("pyproject.toml: extras, workspace or sources not where expected")
     path.write_text(text)
+
+
+def _readme_row(root: Path, key: str, name: str) -> None:
+    """A row in the README's table of providers (after its last row)."""
+    path = root / "README.md"
+    lines = path.read_text().splitlines(keepends=True)
+    header = next((i for i, line in enumerate(lines) if line.startswith("| key |")), None)
+    if header is None:
+        raise SystemExit("README.md: no table of providers (a line starting '| key |')")
+    end = header + 2
+    while end < len(lines) and lines[end].startswith("| `"):
+        end += 1
+    lines.insert(end, f"| `{key}` | {name} | `GET /v1/messages/{{message_id}}/status` |\n")
+    path.write_text("".join(lines))
 
 
 def _changelog(root: Path, key: str, name: str) -> None:
@@ -465,8 +511,24 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
     plugin.write_text(plugin.read_text() + fixtures)
     _pyproject(root, key)
     _changelog(root, key, name)
-    edited = [overlay / "_registry.py", overlay / "testing" / "_keys.py", plugin]
-    return [*created, *edited, root / "pyproject.toml", root / "CHANGELOG.md"]
+    _readme_row(root, key, name)
+    client = overlay / "client.py"
+    if "\nProviderKey = Literal[" in client.read_text():
+        _typed_connect(root, key)
+    edited = [overlay / "_registry.py", overlay / "client.py", overlay / "testing" / "_keys.py"]
+    edited.append(plugin)
+    return [*created, *edited, root / "pyproject.toml", root / "CHANGELOG.md", root / "README.md"]
+
+
+def _tidy(root: Path, written: list[Path]) -> None:
+    """The project's ruff over the Python it wrote (import order, line length)."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    python = [str(p) for p in written if p.suffix == ".py"]
+    if ruff is None:
+        print("ruff not found: run `nox -s lint` before committing")
+        return
+    subprocess.run([ruff, "check", "--fix", "--quiet", *python], cwd=root, check=False)
+    subprocess.run([ruff, "format", "--quiet", *python], cwd=root, check=False)
 
 
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
@@ -479,8 +541,10 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         parser.error(f"{args.key!r}: a key is 2-31 lower-case letters and digits")
     if args.key in provider_keys(root):
         parser.error(f"{args.key!r} is already registered")
-    for path in scaffold(root, args.key, args.name or args.key):
+    written = scaffold(root, args.key, args.name or args.key)
+    for path in written:
         print(f"wrote {path.relative_to(root)}")
+    _tidy(root, written)
     if not args.no_generate:
         scripts = root / "scripts"
         subprocess.run([sys.executable, str(scripts / "generate.py"), args.key], check=True)

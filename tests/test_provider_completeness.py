@@ -71,6 +71,57 @@ class Problems:
         return f"{len(self.found)} piece(s) missing:\n" + "\n".join(self.found)
 
 
+def _literal_keys(annotation: ast.expr) -> set[str]:
+    """The strings of `Literal["a", "b"]` (one string or a tuple of them)."""
+    if not (
+        isinstance(annotation, ast.Subscript) and getattr(annotation.value, "id", "") == "Literal"
+    ):
+        return set()
+    inner = annotation.slice
+    items = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+    return {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)}
+
+
+def _check_typed_connect(entry: Any, check: Any) -> None:
+    """`ProviderKey` and one `connect`/`connect_async` overload per key: a type cannot be read
+    from the registry, so the copy in client.py is held to it here."""
+    client = OVERLAY / "client.py"
+    tree = ast.parse(client.read_text())
+    provider_key: set[str] | None = None
+    overloads: dict[str, set[str]] = {"connect": set(), "connect_async": set()}
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [
+            "ProviderKey"
+        ]:
+            provider_key = _literal_keys(node.value)
+        elif isinstance(node, ast.FunctionDef) and node.name in overloads and node.args.args:
+            annotation = node.args.args[0].annotation
+            if annotation is not None:
+                overloads[node.name] |= _literal_keys(annotation)
+        elif isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+    if provider_key is None:  # the typed connect() is optional; without it nothing to check
+        return
+    fix = "`nox -s new_provider` writes these; by hand, copy seven's lines in client.py"
+    check(
+        entry.key in provider_key,
+        f"ProviderKey in overlays/sms_status/client.py lacks {entry.key!r}",
+        f'add "{entry.key}" to the Literal ({fix})',
+    )
+    for function, keys in overloads.items():
+        check(
+            entry.key in keys,
+            f"no `{function}` overload for Literal[{entry.key!r}] in overlays/sms_status/client.py",
+            f"add one returning the client typed by {entry.package}.AuthenticatedClient ({fix})",
+        )
+    check(
+        entry.package in imported,
+        f"client.py does not import {entry.package} under TYPE_CHECKING",
+        f"add `import {entry.package}` to its TYPE_CHECKING block ({fix})",
+    )
+
+
 def _pyproject() -> dict[str, Any]:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
@@ -157,6 +208,8 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         "add them to overlays/sms_status/testing/pytest_plugin.py beside the others",
     )
 
+    _check_typed_connect(entry, check)
+
     pyproject = _pyproject()
     extras: dict[str, list[str]] = pyproject["project"]["optional-dependencies"]
     pin = f"{entry.distribution}=={version}"
@@ -190,6 +243,11 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         (ROOT / "tests" / "integration" / f"test_{key}.py").is_file(),
         f"no integration tests tests/integration/test_{key}.py",
         "write them against the sandbox fixture (see tests/integration/test_roycetalk.py)",
+    )
+    check(
+        f"| `{key}` |" in (ROOT / "README.md").read_text(),
+        "no row in the README's table of providers",
+        f"add `| `{key}` | {entry.name} | <endpoint> |` to the table at the top of README.md",
     )
     changelog = ROOT / "CHANGELOG.md"
     check(

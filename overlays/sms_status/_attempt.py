@@ -11,6 +11,7 @@ through sockets whose every connect, read and write is cut to the time left
 from __future__ import annotations
 
 import contextvars
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -224,17 +225,40 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
 
 class DeadlineTransport(httpx.HTTPTransport):
-    """httpx's default transport over `DeadlineBackend` sockets."""
+    """httpx's default transport over `DeadlineBackend` sockets; `verify` and an HTTP(S)
+    `proxy` as httpx's own transport takes them."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, verify: ssl.SSLContext | str | bool = True, proxy: httpx.Proxy | None = None
+    ) -> None:
         super().__init__()
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
+        ssl_context = httpx.create_ssl_context(verify=verify)
+        pool_limits: dict[str, Any] = {
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+        }
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(
+                ssl_context=ssl_context, network_backend=DeadlineBackend(), **pool_limits
+            )
+            return
+        if proxy.url.scheme not in ("http", "https"):
+            raise ValueError(f"proxy must be an http:// or https:// URL, got {proxy.url.scheme}://")
+        self._pool = httpcore.HTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=proxy.url.raw_scheme,
+                host=proxy.url.raw_host,
+                port=proxy.url.port,
+                target=proxy.url.raw_path,
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            ssl_context=ssl_context,
+            proxy_ssl_context=proxy.ssl_context,
             network_backend=DeadlineBackend(),
+            **pool_limits,
         )
 
 

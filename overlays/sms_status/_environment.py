@@ -2,12 +2,18 @@
 
 `SMS_STATUS_<KEY>_API_KEY` and `SMS_STATUS_<KEY>_BASE_URL` (e.g. `SMS_STATUS_TELECOM23_API_KEY`),
 the names the command line reads too, so a key lives in one place and staging or a test run can
-point every client at a sandbox without touching code.
+point every client at a sandbox without touching code. `SMS_STATUS_LOG=debug` (or `info`)
+switches on the `sms_status` logger, as `OPENAI_LOG` and `STRIPE_LOG` do for those SDKs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+
+LOG_VARIABLE = "SMS_STATUS_LOG"
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
 
 
 def variable(provider: str, setting: str) -> str:
@@ -31,3 +37,24 @@ def base_url(provider: str, given: str | None) -> str | None:
     if given is not None:
         return given
     return os.environ.get(variable(provider, "BASE_URL")) or None
+
+
+class _EnvironmentHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler `SMS_STATUS_LOG` adds (marked, so it is added once)."""
+
+
+def configure_logging() -> None:
+    """`SMS_STATUS_LOG=debug|info`: the `sms_status` logger at that level, to stderr.
+
+    debug: one line per request (method, URL, status) and per retry; info: retries only.
+    Lines never contain the API key. Unset or another value: logging is left as it is.
+    """
+    level = _LOG_LEVELS.get(os.environ.get(LOG_VARIABLE, "").strip().lower())
+    if level is None:
+        return
+    logger = logging.getLogger("sms_status")
+    logger.setLevel(level)
+    if not any(isinstance(h, _EnvironmentHandler) for h in logger.handlers):
+        handler = _EnvironmentHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)

@@ -145,18 +145,21 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
     rate_limited = 0
     attempt = 0
     while True:
-        error: SmsStatusError
         # Errors are raised after the handlers, never inside them: the raw exception (whose
         # text or headers may quote the key) must not stay reachable as __context__.
-        final: SmsStatusError | None = None
+        error: SmsStatusError
+        delay = 0.0
+        retryable = True
         try:
             reply: Reply = yield Send(request, deadline)
         except DeadlineReached:
-            final = TransportError(
+            retryable = False
+            error = TransportError(
                 "no time left for a request before the deadline", provider=provider.key
             )
         except BodyRejected as exc:
-            final = MalformedResponseError(
+            retryable = False
+            error = MalformedResponseError(
                 redact(exc.reason, ctx.secret),
                 provider=provider.key,
                 status_code=exc.status_code,
@@ -195,9 +198,11 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                     raise
                 error = exc
                 delay = _backoff(attempt, ctx)
-        if final is not None:
-            raise final
-        if attempt >= ctx.max_retries or (deadline is not None and ctx.clock() + delay > deadline):
+        if (
+            not retryable
+            or attempt >= ctx.max_retries
+            or (deadline is not None and ctx.clock() + delay > deadline)
+        ):
             raise error
         attempt += 1
         log.info("%s: retry %d in %.2fs after %s", provider.key, attempt, delay, error)

@@ -6,6 +6,8 @@ back (in a body, an error code, a header) or a transport quotes from the request
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable
 from urllib.parse import quote
 
@@ -53,3 +55,75 @@ def masked_headers(
         shown = MASK if lowered in sensitive else redact(value, secret)
         masked[lowered] = f"{masked[lowered]}, {shown}" if lowered in masked else shown
     return masked
+
+
+LOGGERS = (
+    "sms_status",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+"""The SDK's logger and its HTTP stack's (httpcore logs response headers at DEBUG, and a
+server may echo the key in one). Filters do not propagate to child loggers: each is named."""
+
+
+class _SecretFilter(logging.Filter):
+    """Masks every registered key in a record's message. It only runs for records a logger
+    is enabled for, so it costs nothing while DEBUG logging is off."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: frozenset[str] = frozenset()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self.secrets
+        if not secrets:
+            return True
+        message = record.getMessage()
+        scrubbed = message
+        for secret in secrets:
+            scrubbed = redact(scrubbed, secret)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+_filter = _SecretFilter()
+_filter_lock = threading.Lock()
+_holders: dict[str, int] = {}
+"""How many open clients use each key: a key is masked until the last of them closes, so a
+service that makes a client per tenant does not grow this set (or the filter's cost) forever."""
+
+
+MIN_LOGGED_SECRET_LENGTH = 8
+"""Shorter "keys" (test stand-ins such as "k") are not masked in logs: the filter is
+process-wide, and masking every "k" would garble every other record."""
+
+
+def scrub_logs(secret: str) -> None:
+    """Mask `secret` in every record of `LOGGERS` until a matching `release_logs`."""
+    with _filter_lock:
+        if len(secret) < MIN_LOGGED_SECRET_LENGTH:
+            return
+        _holders[secret] = _holders.get(secret, 0) + 1
+        if secret in _filter.secrets:
+            return
+        _filter.secrets = _filter.secrets | {secret}
+        for name in LOGGERS:
+            logger = logging.getLogger(name)
+            if _filter not in logger.filters:
+                logger.addFilter(_filter)
+
+
+def release_logs(secret: str) -> None:
+    """A client using `secret` closed; stop masking it once no open client uses it."""
+    with _filter_lock:
+        left = _holders.get(secret, 0) - 1
+        if left > 0:
+            _holders[secret] = left
+            return
+        _holders.pop(secret, None)
+        _filter.secrets = _filter.secrets - {secret}

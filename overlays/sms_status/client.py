@@ -6,8 +6,10 @@ awaiting — so retries, pacing, polling, batching and paging behave identically
 
 from __future__ import annotations
 
+import copy
 import inspect
 import itertools
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
@@ -27,9 +29,10 @@ from typing import (
     overload,
 )
 
+import attrs
 import httpx
 
-from sms_status import _attempt, _environment, _flows, _validation
+from sms_status import __version__, _attempt, _environment, _flows, _redact, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import PROVIDERS, load_provider
@@ -71,6 +74,8 @@ def provider_key(value: str) -> ProviderKey:
     raise ValueError(f"unknown provider {value!r}; expected one of: {', '.join(PROVIDERS)}")
 
 
+DEFAULT_TIMEOUT = 10.0
+"""Seconds one attempt may take when `timeout` is not given (or None)."""
 DEFAULT_CONCURRENCY = 16
 """Lookups in flight at once in the async client's bulk and polling work."""
 CONNECTIONS_PER_POOL = 4
@@ -78,6 +83,10 @@ CONNECTIONS_PER_POOL = 4
 
 
 class _SharedOptions(TypedDict, total=False):
+    proxy: str | httpx.URL | httpx.Proxy
+    """An HTTP(S) proxy for every request, as httpx's `proxy=` takes it."""
+    verify: bool | str | ssl.SSLContext
+    """TLS verification, as httpx's `verify=`: a CA bundle path, an `ssl.SSLContext`, or False."""
     on_retry: Callable[[RetryEvent], None]
     retry_after_cap: float
     signing_secret: str
@@ -97,6 +106,10 @@ class ClientOptions(_SharedOptions, total=False):
 
     transport: httpx.BaseTransport
     """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
+    http_client: httpx.Client
+    """Your own `httpx.Client` (proxies, certificates, limits, event hooks) to send every
+    request through; the SDK still sets the URL, credentials, User-Agent and timeouts of each
+    request. It stays yours: `close()` does not close it."""
     sleep: Callable[[float], None]
     rate_limiter: RateLimiter | None
     """Replaces the provider's default limiter; `None` turns pacing off."""
@@ -108,6 +121,9 @@ class AsyncClientOptions(_SharedOptions, total=False):
     concurrency: int
     transport: httpx.AsyncBaseTransport
     """Wins over `http_backend`."""
+    http_client: httpx.AsyncClient
+    """Your own `httpx.AsyncClient` to send every request through (see `ClientOptions`); it
+    stays yours: `aclose()` does not close it."""
     http_backend: HttpBackend
     """"aiohttp" (the default with `sms-status[fast]` installed) or "httpx"; the environment
     variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transports)."""
@@ -126,6 +142,25 @@ def _no_cookies() -> CookieJar:
     (A `CookieJar`, not `httpx.Cookies`: httpx copies the latter into a default jar.)
     """
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def _connection_options(
+    options: _SharedOptions, own: tuple[str, ...]
+) -> tuple[httpx.Proxy | None, bool | str | ssl.SSLContext]:
+    """`proxy` and `verify` for the SDK's own transport; ValueError when they, `transport` or
+    `http_client` would contradict each other (one of them would be silently ignored)."""
+    given = [name for name in own if name in options]
+    if len(given) > 1:
+        raise ValueError("pass transport= or http_client=, not both")
+    if given and ("proxy" in options or "verify" in options):
+        raise ValueError(
+            f"proxy= and verify= set up the SDK's own transport: with {given[0]}=, "
+            f"configure them on it instead"
+        )
+    proxy = options.get("proxy")
+    if proxy is not None and not isinstance(proxy, httpx.Proxy):
+        proxy = httpx.Proxy(proxy)
+    return proxy, options.get("verify", True)
 
 
 def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
@@ -152,25 +187,26 @@ class _Base(Generic[ApiT_co]):
         *,
         api_key: str,
         base_url: str | None,
-        timeout: float | httpx.Timeout,
+        timeout: float | httpx.Timeout | None,
         max_retries: int,
         options: _SharedOptions,
         transport: object,
         rate_limiter: RateLimiter | AsyncRateLimiter | None,
+        client_args: dict[str, Any] | None = None,
     ) -> None:
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
         api_key = _validation.api_key(api_key)
+        _redact.scrub_logs(api_key)
+        self._log_scrub: str | None = api_key
+        """The key this client masks in logs until it closes (None: a copy, or closed)."""
         max_retries = _validation.max_retries(max_retries)
-        self._phases = _validation.timeout(timeout)
-        self._attempt_limit = _validation.attempt_limit(self._phases)
-        """No attempt (connect, send, the whole body) lasts longer than this, in seconds."""
+        self._set_timeout(timeout)
         self._max_response_bytes = _validation.max_response_bytes(
             options.get("max_response_bytes", _validation.DEFAULT_MAX_RESPONSE_BYTES)
         )
         self.provider = provider.key
         self.base_url = base_url or provider.origin
-        self.timeout = timeout
         if rate_limiter is _UNSET:
             rate_limiter = (
                 TokenBucket.for_limit(provider.rate_limit, clock=clock)
@@ -196,7 +232,8 @@ class _Base(Generic[ApiT_co]):
         self._signing_lock = threading.Lock()
         self._last_stamp: dict[str, int] = {}
         credentials = provider.credentials(api_key)
-        httpx_args: dict[str, Any] = {}
+        httpx_args: dict[str, Any] = dict(client_args or {})
+        verify = httpx_args.pop("verify", True)  # the generated client's own argument
         if transport is not None:
             httpx_args["transport"] = transport
         self._api = provider.client_class(
@@ -204,10 +241,43 @@ class _Base(Generic[ApiT_co]):
             token=credentials.token,
             prefix=credentials.prefix,
             auth_header_name=credentials.header,
+            headers={"User-Agent": f"sms-status/{__version__} ({provider.key})"},
+            verify_ssl=verify,
             timeout=self._phases,
             raise_on_unexpected_status=False,
             httpx_args=httpx_args,
         )
+
+    def _set_timeout(self, timeout: float | httpx.Timeout | None) -> None:
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self._phases = _validation.timeout(self.timeout)
+        self._attempt_limit = _validation.attempt_limit(self._phases)
+        """No attempt (connect, send, the whole body) lasts longer than this, in seconds."""
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = _UNSET,
+        max_retries: int = _UNSET,
+    ) -> Self:
+        """A client like this one but with another `timeout` (None: the default) and/or
+        `max_retries`, for some calls: `client.with_options(timeout=2).get_status(id)`.
+
+        It shares this client's connections, rate limiter and settings, so it costs nothing
+        to make; close this client, not the copy, when done with both.
+        """
+        derived = copy.copy(self)
+        derived._log_scrub = None  # the original's close() ends the masking it started
+        if timeout is not _UNSET:
+            derived._set_timeout(timeout)
+        if max_retries is not _UNSET:
+            derived._ctx = attrs.evolve(self._ctx, max_retries=_validation.max_retries(max_retries))
+        return derived
+
+    def _release_logs(self) -> None:
+        if self._log_scrub is not None:
+            _redact.release_logs(self._log_scrub)
+            self._log_scrub = None
 
     @property
     def api(self) -> ApiT_co:
@@ -295,11 +365,17 @@ class StatusClient(_Base[ApiT_co]):
         *,
         api_key: str,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = 10.0,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         **options: Unpack[ClientOptions],
     ) -> None:
         _validation.known_options(options, ClientOptions.__optional_keys__, "connect")
+        proxy, verify = _connection_options(options, ("transport", "http_client"))
+        http_client = options.get("http_client")
+        transport = options.get("transport")
+        if transport is None and http_client is None:
+            # The default transport's sockets are cut to each attempt's deadline.
+            transport = _attempt.DeadlineTransport(verify=verify, proxy=proxy)
         super().__init__(
             provider,
             api_key=api_key,
@@ -307,8 +383,7 @@ class StatusClient(_Base[ApiT_co]):
             timeout=timeout,
             max_retries=max_retries,
             options=options,
-            # The default transport's sockets are cut to each attempt's deadline.
-            transport=options.get("transport") or _attempt.DeadlineTransport(),
+            transport=transport,
             rate_limiter=options.get("rate_limiter", _UNSET),
         )
         if inspect.iscoroutinefunction(self.rate_limiter.reserve):
@@ -317,6 +392,9 @@ class StatusClient(_Base[ApiT_co]):
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self._api.get_httpx_client()
         self._http.cookies = _no_cookies()
+        # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
+        # http_client only sends them.
+        self._sender: httpx.Client = http_client if http_client is not None else self._http
 
     # Drivers: perform the effects a flow yields, by blocking.
     def _perform(self, effect: Send | Sleep) -> Any:
@@ -331,7 +409,7 @@ class StatusClient(_Base[ApiT_co]):
             self._http, _joined(effect.request, self._http.base_url), self._phases, left
         )
         return _attempt.send(
-            self._http, self._signed(request), left=left, cap=self._max_response_bytes
+            self._sender, self._signed(request), left=left, cap=self._max_response_bytes
         )
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
@@ -396,6 +474,7 @@ class StatusClient(_Base[ApiT_co]):
     def close(self) -> None:
         """Close the connection pool (also on leaving a `with` block)."""
         self._http.close()
+        self._release_logs()
 
     def __enter__(self) -> Self:
         return self
@@ -451,12 +530,20 @@ class AsyncStatusClient(_Base[ApiT_co]):
         *,
         api_key: str,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = 10.0,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         **options: Unpack[AsyncClientOptions],
     ) -> None:
         _validation.known_options(options, AsyncClientOptions.__optional_keys__, "connect_async")
-        transport = options.get("transport") or async_transport(options.get("http_backend"))
+        proxy, verify = _connection_options(options, ("transport", "http_client"))
+        http_client = options.get("http_client")
+        # proxy= and verify= are httpx's own transport's (each connection pool gets them).
+        connection: dict[str, Any] = (
+            {"proxy": proxy, "verify": verify} if "proxy" in options or "verify" in options else {}
+        )
+        transport = options.get("transport")
+        if transport is None and http_client is None and not connection:
+            transport = async_transport(options.get("http_backend"))
         super().__init__(
             provider,
             api_key=api_key,
@@ -466,6 +553,7 @@ class AsyncStatusClient(_Base[ApiT_co]):
             options=options,
             transport=transport,
             rate_limiter=options.get("rate_limiter", _UNSET),
+            client_args=connection,
         )
         concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
         if concurrency < 1:
@@ -483,15 +571,19 @@ class AsyncStatusClient(_Base[ApiT_co]):
         # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
         # Every request is built by `api`'s client (base URL, headers, key, timeouts): the
         # others only lend their connections, so there is one configuration, not copies.
-        shards = -(-concurrency // CONNECTIONS_PER_POOL)
+        shards = 1 if http_client is not None else -(-concurrency // CONNECTIONS_PER_POOL)
         self._pool = [self._http] + [
             httpx.AsyncClient(
                 transport=transport,
                 limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
                 cookies=_no_cookies(),
+                **connection,
             )
             for _ in range(shards - 1)
         ]
+        self._owned = list(self._pool)
+        if http_client is not None:  # a user's client sends everything; it stays theirs
+            self._pool = [http_client]
         self._turn = itertools.count()
 
     async def _perform(self, effect: Send | Sleep) -> Any:
@@ -599,8 +691,9 @@ class AsyncStatusClient(_Base[ApiT_co]):
 
     async def aclose(self) -> None:
         """Close the connection pools (also on leaving an `async with` block)."""
-        for http in self._pool:
+        for http in self._owned:
             await http.aclose()
+        self._release_logs()
 
     async def close(self) -> None:
         """The same as `aclose()`."""
@@ -657,7 +750,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient[sms_status_telecom23.AuthenticatedClient]: ...
@@ -667,7 +760,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> HistoryClient[sms_status_namirial.AuthenticatedClient]: ...
@@ -677,7 +770,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
@@ -687,7 +780,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
@@ -697,7 +790,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient[sms_status_seven.AuthenticatedClient]: ...
@@ -707,7 +800,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient: ...
@@ -716,7 +809,7 @@ def connect(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[ClientOptions],
 ) -> StatusClient:
@@ -725,9 +818,13 @@ def connect(
     `api_key` None reads `SMS_STATUS_<KEY>_API_KEY` (ValueError if that is unset too).
     `base_url` is an origin, optionally with a proxy prefix; None reads
     `SMS_STATUS_<KEY>_BASE_URL`, and without it means the provider's production origin.
+    `timeout` bounds each attempt: seconds, an `httpx.Timeout` for per-phase limits, or None
+    for the default (10 s; a call always ends). `SMS_STATUS_LOG=debug` switches on the
+    `sms_status` logger. Every request says `User-Agent: sms-status/<version> (<provider>)`.
     Unknown keys raise ValueError; a provider whose extra is not installed raises
     MissingProviderError with the install command.
     """
+    _environment.configure_logging()
     definition = load_provider(provider)
     cls = HistoryClient if definition.history is not None else StatusClient
     return cls(
@@ -746,7 +843,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient[sms_status_telecom23.AuthenticatedClient]: ...
@@ -756,7 +853,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncHistoryClient[sms_status_namirial.AuthenticatedClient]: ...
@@ -766,7 +863,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
@@ -776,7 +873,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
@@ -786,7 +883,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient[sms_status_seven.AuthenticatedClient]: ...
@@ -796,7 +893,7 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient: ...
@@ -805,11 +902,12 @@ def connect_async(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    timeout: float | httpx.Timeout = 10.0,
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
     max_retries: int = 2,
     **options: Unpack[AsyncClientOptions],
 ) -> AsyncStatusClient:
     """The asyncio twin of `connect()`; the same arguments, plus `concurrency`."""
+    _environment.configure_logging()
     definition = load_provider(provider)
     cls = AsyncHistoryClient if definition.history is not None else AsyncStatusClient
     return cls(

@@ -204,8 +204,11 @@ def test_watch_on_a_terminal_draws_a_live_table_with_progress(telecom23_sandbox)
     telecom23_sandbox.add_message("otp-2", statuses=("pending", "DELIVRD"))
     primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color"}
+    # A real process runs on real time (sped up): a deadline far off (100 s real) keeps a
+    # loaded machine from turning this into a timeout; it ends when both are final.
+    speed_and_deadline = ["--clock-speed", "100", "--timeout", "10000"]
     process = subprocess.Popen(
-        [SMS_STATUS, "watch", *common(telecom23_sandbox), "--clock-speed", "100", "otp-1", "otp-2"],
+        [SMS_STATUS, "watch", *common(telecom23_sandbox), *speed_and_deadline, "otp-1", "otp-2"],
         stdin=secondary,
         stdout=secondary,
         stderr=secondary,
@@ -246,6 +249,19 @@ def test_sandbox_command_serves_until_interrupted():
         )
         assert reply.status_code == 200
         assert reply.json()["data"]["status"] == "delivered"
+        assert "example ids: 507f1f77bcf86cd799439011" in first
+        # The hint it prints runs as written.
+        hint = process.stdout.readline()
+        assert hint.startswith("Try: ")
+        words = hint.removeprefix("Try: ").split()
+        assignments, program, args = words[:2], words[2], words[3:]
+        env = {**os.environ, **dict(a.split("=", 1) for a in assignments)}
+        assert program == "sms-status"
+        tried = subprocess.run(
+            [SMS_STATUS, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert tried.returncode == 0, tried.stderr
+        assert tried.stdout.startswith("507f1f77bcf86cd799439011  delivered  final")
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=20)
     finally:

@@ -30,8 +30,8 @@ def assert_terminal_safe(text: str) -> None:
         assert char not in BIDI, f"raw {char!r} in {text!r}"
 
 
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def invoke(*args: str, obj: object = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), obj=obj, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -109,9 +109,9 @@ def test_an_error_description_and_code_are_escaped_in_the_error_line(telecom23_s
     assert "\\x1b]0;owned\\x07" in err
 
 
-def test_watch_lines_escape_each_update(telecom23_sandbox):
+def test_watch_lines_escape_each_update(telecom23_sandbox, sandbox_clock):
     telecom23_sandbox.add_message("m1", statuses=(HOSTILE, "DELIVRD"))
-    code, out, _ = invoke("watch", *common(telecom23_sandbox), "--clock-speed", "1000", "m1")
+    code, out, _ = invoke("watch", *common(telecom23_sandbox), "m1", obj=sandbox_clock)
     assert code == 0, out
     assert_terminal_safe(out)
     assert "\\x1b]0;owned" in out

@@ -133,13 +133,15 @@ def json_response(status: int, body: object, headers: dict[str, str] | None = No
 
 
 def drip(interval: float, *, head_first: bool = True) -> Script:
-    """One byte every `interval` seconds, forever: in the body, or in the status line."""
+    """One byte every `interval` seconds, forever: in the body, or in a header's value."""
 
     def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
         if head_first:
             server.send(connection, b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        else:
+            server.send(connection, b"HTTP/1.1 200 OK\r\nX-Slow: ")
         while not server.stopped.wait(interval):
-            server.send(connection, b"H" if not head_first else b" ")
+            server.send(connection, b" " if head_first else b"a")
 
     return script
 

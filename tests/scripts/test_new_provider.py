@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import new_provider  # noqa: E402
 
-KEY = "zeta"  # not "acme": tests/sandbox uses that as the example of an unknown key
+KEY = "zeta"
 NEEDED = ("overlays", "specs", "generator", "generated", "scripts", "tests/integration")
 NEEDED_FILES = (
     "pyproject.toml",
@@ -27,6 +27,7 @@ NEEDED_FILES = (
     "CHANGELOG.md",
     "releases.toml",
     "tests/test_provider_completeness.py",
+    "README.md",
 )
 
 

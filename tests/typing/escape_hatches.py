@@ -1,8 +1,11 @@
 """The typed edges: `client.api` with the generated functions, provider keys as a Literal.
 
 A `# type: ignore[...]` here marks a line that MUST fail type checking: mypy (warn_unused_ignores
-under --strict) and pyright (reportUnnecessaryTypeIgnoreComment) both fail if it does not.
+under --strict) and pyright (reportUnnecessaryTypeIgnoreComment, switched on below) both fail
+if it does not.
 """
+
+# pyright: reportUnnecessaryTypeIgnoreComment=error
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """User-style code against the public API; `assert_type` pins every public return type."""
 
+# pyright: reportUnnecessaryTypeIgnoreComment=error
+
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import assert_type
 
+import httpx
 import sms_status
 import sms_status_namirial
 import sms_status_seven
@@ -144,3 +147,21 @@ def typed_raw_fields(api_key: str) -> str | None:
         entry = client.get_status("77232007287").raw_as(JournalEntry)
         mccmnc = entry.mccmnc
         return mccmnc if isinstance(mccmnc, str) else None
+
+
+def client_options(api_key: str, mine: httpx.Client, mine_async: httpx.AsyncClient) -> None:
+    with sms_status.connect(
+        "telecom23", api_key=api_key, timeout=httpx.Timeout(5.0, connect=2.0), http_client=mine
+    ) as client:
+        quick = client.with_options(timeout=None, max_retries=0)
+        assert_type(quick, sms_status.StatusClient[sms_status_telecom23.AuthenticatedClient])
+        assert_type(quick.get_status("m1"), StatusReport)
+    from_env = sms_status.connect("namirial", proxy="http://proxy.internal:3128", verify=False)
+    assert_type(
+        from_env.with_options(timeout=2.5),
+        sms_status.HistoryClient[sms_status_namirial.AuthenticatedClient],
+    )
+    from_env.close()
+    sms_status.connect_async("seven", api_key=api_key, http_client=mine_async, timeout=None)
+    sms_status.connect("seven", api_key=api_key, http_client=mine_async)  # type: ignore[call-overload]
+    sms_status.connect("seven", api_key=api_key, proxy=3128)  # type: ignore[call-overload]

@@ -219,3 +219,16 @@ def test_over_loopback_a_delivery_is_reported_and_a_forgery_refused(
         assert ok.status_code == 200
     assert arrived.wait(10)
     assert [event.report.provider_status for event in seen] == ["DELIVRD"]
+
+
+@pytest.mark.anyio
+async def test_it_answers_under_a_route_or_a_mount_of_a_starlette_app() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount, Route
+
+    app, seen = receiver()
+    host = Starlette(routes=[Route("/hooks/telecom23", app), Mount("/mounted", app=app)])
+    headers = telecom23_headers(SECRET, TELECOM23_BODY, NOW)
+    for path in ("/hooks/telecom23", "/mounted/", "/mounted/any/thing"):
+        assert (await post(host, TELECOM23_BODY, headers, path)).status_code == 200, path
+    assert len(seen) == 3

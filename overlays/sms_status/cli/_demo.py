@@ -174,7 +174,9 @@ def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
             box.api_key,
             box.base_url,
             WATCHED,
-            timeout=None,
+            # Every watched message turns final within seconds of sandbox time; a deadline far
+            # beyond telecom23's 180 s default keeps a loaded machine from making it a timeout.
+            timeout=3600,
             clock=clock,
             interactive=interactive,
         )

@@ -189,7 +189,8 @@ def demo(sandbox: Sandbox, *, step_seconds: float = 0.2, timeout: float = 30.0) 
         finished = receiver.wait_until(
             lambda latest: all(i in latest and latest[i].is_final for i in ids), timeout
         )
-    with sms_status.connect(sandbox.key, api_key=sandbox.api_key, base_url=sandbox.base_url) as c:
+    key = sms_status.provider_key(sandbox.key)
+    with sms_status.connect(key, api_key=sandbox.api_key, base_url=sandbox.base_url) as c:
         polled = c.get_statuses(ids)
     agree = finished and all(
         (receiver.latest[r.message_id].state, receiver.latest[r.message_id].is_final)

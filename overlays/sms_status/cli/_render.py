@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from sms_status.cli._terminal import safe
+from sms_status.cli._terminal import mask, safe
 from sms_status.report import DeliveryState, RecipientCounts, StatusReport
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ _STYLE = {
 }
 
 
-def table(reports: list[StatusReport], title: str | None = None) -> Table:
+def table(reports: list[StatusReport], title: str | None = None, secret: str = "") -> Table:
     from rich.table import Table
     from rich.text import Text
 
@@ -127,10 +127,10 @@ def table(reports: list[StatusReport], title: str | None = None) -> Table:
         style = _STYLE.get(r.state.value, "red")
         # Server text goes in as Text, never as markup: "[red]" in a status stays literal.
         grid.add_row(
-            Text(safe(r.message_id)),
+            Text(safe(mask(r.message_id, secret))),
             Text(r.state.value, style=style) if r.error is None else Text("error", style="red"),
             "yes" if r.is_final else "no",
-            Text(safe(r.provider_status if r.error is None else str(r.error))),
+            Text(safe(mask(r.provider_status if r.error is None else str(r.error), secret))),
             _when(r.updated_at or r.delivered_at),
             str(r.cost) if r.cost is not None else "-",
         )

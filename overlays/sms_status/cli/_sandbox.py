@@ -7,12 +7,24 @@ import errno
 import signal
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from sms_status.testing import Sandbox
 
 
 class PortUnavailableError(ValueError):
     """A port the user chose cannot be listened on (a usage problem, shown as one line)."""
+
+
+def _try_it(sandbox: Sandbox) -> str:
+    prefix = f"SMS_STATUS_{sandbox.key.upper()}"
+    return (
+        f"Try: {prefix}_API_KEY={sandbox.api_key} {prefix}_BASE_URL={sandbox.base_url} "
+        f"sms-status status -p {sandbox.key} {sandbox.provider.examples[0].id}"
+    )
 
 
 def serve_forever(providers: Sequence[str], first_port: int) -> None:
@@ -38,7 +50,11 @@ def serve_forever(providers: Sequence[str], first_port: int) -> None:
                     "(choose another --port, or 0 for any free ports)"
                 ) from exc
             started.append(sandbox)
-            click.echo(f"{key:10} {sandbox.base_url}  api key: {sandbox.api_key}")
+            examples = ", ".join(example.id for example in sandbox.provider.examples)
+            click.echo(
+                f"{key:10} {sandbox.base_url}  api key: {sandbox.api_key}  example ids: {examples}"
+            )
+        click.echo(_try_it(started[0]))
         click.echo("Serving; press Ctrl-C to stop.")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())

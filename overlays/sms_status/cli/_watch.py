@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import attrs
 import click
 
-from sms_status.cli import _exit, _render
+from sms_status.cli import _render
+from sms_status.cli._terminal import printable
 
 if TYPE_CHECKING:
     from sms_status.client import AsyncStatusClient
     from sms_status.report import StatusReport
-
-EXIT_DELIVERED, EXIT_FAILED, EXIT_TIMEOUT = _exit.OK, _exit.FAILED, _exit.TIMEOUT
 
 LAST_ANSWER_GRACE = 1.0
 """Real seconds the poll made at the deadline may take to answer: past `--timeout` plus this,
@@ -57,11 +56,6 @@ class FastClock:
         return seconds / self.speed
 
 
-def exit_code(reports: list[StatusReport]) -> int:
-    """0 when all delivered, 1 when any final failure, 2 when some are still in flight."""
-    return _exit.for_watch(reports)
-
-
 def run(
     provider: str,
     api_key: str,
@@ -90,7 +84,7 @@ def run(
             sleep=clock.async_sleep,
         )
         async with client:
-            return await _Watch(client, clock, timeout, ids, tty, quiet).run()
+            return await _Watch(client, clock, timeout, ids, tty, quiet, api_key).run()
 
     return asyncio.run(main())
 
@@ -106,6 +100,7 @@ class _Watch:
         message_ids: list[str],
         tty: bool,
         quiet: bool,
+        secret: str,
     ) -> None:
         self._client, self._clock, self._timeout, self._ids = client, clock, timeout, message_ids
         self._latest: dict[str, StatusReport] = {}
@@ -118,9 +113,11 @@ class _Watch:
             if timeout is not None and isinstance(clock, FastClock)
             else None
         )
-        self._quiet = quiet
+        self._quiet, self._secret = quiet, secret
         self._live = (
-            _Live(message_ids, self._started, clock.monotonic) if tty and not quiet else None
+            _Live(message_ids, self._started, clock.monotonic, secret)
+            if tty and not quiet
+            else None
         )
 
     async def run(self) -> list[StatusReport]:
@@ -149,7 +146,7 @@ class _Watch:
             self._live.update(self._latest)
         else:
             elapsed = self._clock.monotonic() - self._started
-            click.echo(f"[{elapsed:7.1f}s] {_render.line(report)}")
+            click.echo(printable(f"[{elapsed:7.1f}s] {_render.line(report)}", self._secret))
 
     async def _watch_one(self, message_id: str) -> StatusReport:
         from sms_status import errors
@@ -199,14 +196,16 @@ class _Watch:
 class _Live:
     """The terminal view: a progress bar (final / total, elapsed) over a status table."""
 
-    def __init__(self, message_ids: list[str], started: float, clock: Callable[[], float]):
+    def __init__(
+        self, message_ids: list[str], started: float, clock: Callable[[], float], secret: str
+    ) -> None:
         from rich.console import Group
         from rich.live import Live
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self._group = Group
         self._ids = list(dict.fromkeys(message_ids))
-        self._started, self._clock = started, clock
+        self._started, self._clock, self._secret = started, clock, secret
         self._progress = Progress(
             TextColumn("final"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[t]}")
         )
@@ -226,4 +225,4 @@ class _Live:
         self._progress.update(
             self._task, completed=sum(r.is_final for r in reports), t=f"{elapsed:.1f}s"
         )
-        self._live.update(self._group(self._progress, _render.table(reports)))
+        self._live.update(self._group(self._progress, _render.table(reports, secret=self._secret)))

@@ -1,4 +1,5 @@
-"""The receiver: a Starlette app that verifies each POST, answers at once, then reports it."""
+"""The receiver: an ASGI app (Starlette requests and responses) that verifies each POST,
+answers at once, then reports it. It answers on any path, so it mounts under any prefix."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
@@ -37,7 +37,7 @@ def build_app(
     tolerance: float,
     replay_guard: ReplayGuard | None,
     clock: Callable[[], float] | None,
-) -> Starlette:
+) -> ASGIApp:
     from sms_status.webhooks import verify_and_read
 
     is_async = inspect.iscoroutinefunction(on_report) or inspect.iscoroutinefunction(
@@ -93,4 +93,31 @@ def build_app(
             return Response(status_code=200)  # seen before: acknowledged, not reported again
         return Response(status_code=200, background=BackgroundTask(hand_over, event))
 
-    return Starlette(routes=[Route("/{path:path}", receive, methods=["POST"])])
+    return _Receiver(receive)
+
+
+class _Receiver:
+    """The ASGI callable (an object, not a function, so Starlette's `Route(path, receiver)`
+    hands it the raw request, and `Mount(prefix, app=receiver)` works as well). Answers on
+    any path."""
+
+    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
+        self._handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        if request.method == "POST":
+            response = await self._handle(request)
+        else:
+            response = Response(status_code=405, headers={"Allow": "POST"})
+        await response(scope, receive, send)
