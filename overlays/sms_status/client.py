@@ -646,7 +646,8 @@ class AsyncStatusClient(_Base[ApiT_co]):
         flight (seven: batches of up to 100 ids). An id that cannot be looked up gets a
         report whose `error` says why; only an authentication error raises."""
         ids = _validation.message_ids(message_ids, separator=self._separator)
-        if self._provider.batch is not None:
+        # seven on its logbook looks ids up one a request: concurrently, like the others.
+        if self._provider.batch is not None and not self._ctx.lookup.on_successor:
             return await self._run(_flows.batch_statuses(self._ctx, ids))
         results: list[StatusReport | None] = [None] * len(ids)
         positions = iter(range(len(ids)))
