@@ -96,8 +96,9 @@ class _SharedOptions(TypedDict, total=False):
     """Cap on a response body after decompression (default 4 MiB): past it the call ends
     with MalformedResponseError, having read no more than the cap."""
     lookup: Literal["status", "logbook"]
-    """seven only: "logbook" looks statuses up in the logbook from the start; by default the
-    deprecated status endpoint is used until it is gone, then the logbook."""
+    """seven only: "logbook" looks statuses up in the logbook from the start. Otherwise the
+    deprecated status endpoint is used until it is gone, then the logbook; "status" says so
+    explicitly and silences the DeprecationWarning."""
 
 
 class ClientOptions(_SharedOptions, total=False):
