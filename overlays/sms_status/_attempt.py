@@ -87,9 +87,12 @@ class BoundedBody:
     """Collects a body, inflating gzip/deflate in steps, and stops past `cap` bytes."""
 
     def __init__(self, content_encoding: str | None, cap: int) -> None:
-        codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-        codings = [c for c in codings if c != "identity"]
-        unsupported = [c for c in codings if c not in ("gzip", "x-gzip", "deflate")]
+        sent = [c.strip() for c in (content_encoding or "").split(",") if c.strip()]
+        codings = [c.lower() for c in sent if c.lower() != "identity"]
+        # Named as sent: a lowercased echo of the key would slip past `redact`.
+        unsupported = [
+            c for c in sent if c.lower() not in ("identity", "gzip", "x-gzip", "deflate")
+        ]
         if unsupported:
             raise ValueError(f"unsupported Content-Encoding {', '.join(unsupported)!r}")
         # Codings are listed in the order applied: undo them last to first.
