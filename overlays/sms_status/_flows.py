@@ -88,6 +88,8 @@ class LookupState:
     """Which endpoint a client's status lookups use; remembered for the client's life."""
 
     on_successor: bool = False
+    chosen: bool = False
+    """The user named the endpoint (`lookup=`): no DeprecationWarning then."""
 
 
 def lookup_state(provider: Provider, choice: str | None) -> LookupState:
@@ -99,7 +101,7 @@ def lookup_state(provider: Provider, choice: str | None) -> LookupState:
             f"lookup must be one of {', '.join(map(repr, names))} for {provider.key}, "
             f"got {choice!r}"
         )
-    return LookupState(on_successor=choice is not None and choice != "status")
+    return LookupState(on_successor=choice not in (None, "status"), chosen=choice is not None)
 
 
 @attrs.frozen(kw_only=True)
@@ -501,11 +503,12 @@ class _StatusEndpointGone(Exception):
 
 def _status_call(ctx: Context, request: RequestKwargs, deadline: float | None) -> Flow[object]:
     """`call` on the status endpoint; for a provider with a successor, warn that the endpoint
-    is deprecated (once per process) and move this client over when it is gone."""
+    is deprecated (once per process, unless the user chose it with `lookup="status"`) and
+    move this client over when it is gone."""
     successor = ctx.provider.successor
     if successor is None:
         return (yield from call(ctx, request, deadline=deadline))
-    if ctx.provider.key not in _deprecation_warned:
+    if not ctx.lookup.chosen and ctx.provider.key not in _deprecation_warned:
         _deprecation_warned.add(ctx.provider.key)
         warnings.warn(successor.deprecation, DeprecationWarning, stacklevel=2)
     try:

@@ -93,6 +93,9 @@ class _SecretFilter(logging.Filter):
 
 _filter = _SecretFilter()
 _filter_lock = threading.Lock()
+_holders: dict[str, int] = {}
+"""How many open clients use each key: a key is masked until the last of them closes, so a
+service that makes a client per tenant does not grow this set (or the filter's cost) forever."""
 
 
 MIN_LOGGED_SECRET_LENGTH = 8
@@ -101,12 +104,26 @@ process-wide, and masking every "k" would garble every other record."""
 
 
 def scrub_logs(secret: str) -> None:
-    """Mask `secret` in every record of `LOGGERS`, from now on."""
+    """Mask `secret` in every record of `LOGGERS` until a matching `release_logs`."""
     with _filter_lock:
-        if len(secret) < MIN_LOGGED_SECRET_LENGTH or secret in _filter.secrets:
+        if len(secret) < MIN_LOGGED_SECRET_LENGTH:
+            return
+        _holders[secret] = _holders.get(secret, 0) + 1
+        if secret in _filter.secrets:
             return
         _filter.secrets = _filter.secrets | {secret}
         for name in LOGGERS:
             logger = logging.getLogger(name)
             if _filter not in logger.filters:
                 logger.addFilter(_filter)
+
+
+def release_logs(secret: str) -> None:
+    """A client using `secret` closed; stop masking it once no open client uses it."""
+    with _filter_lock:
+        left = _holders.get(secret, 0) - 1
+        if left > 0:
+            _holders[secret] = left
+            return
+        _holders.pop(secret, None)
+        _filter.secrets = _filter.secrets - {secret}

@@ -96,8 +96,9 @@ class _SharedOptions(TypedDict, total=False):
     """Cap on a response body after decompression (default 4 MiB): past it the call ends
     with MalformedResponseError, having read no more than the cap."""
     lookup: Literal["status", "logbook"]
-    """seven only: "logbook" looks statuses up in the logbook from the start; by default the
-    deprecated status endpoint is used until it is gone, then the logbook."""
+    """seven only: "logbook" looks statuses up in the logbook from the start. Otherwise the
+    deprecated status endpoint is used until it is gone, then the logbook; "status" says so
+    explicitly and silences the DeprecationWarning."""
 
 
 class ClientOptions(_SharedOptions, total=False):
@@ -197,6 +198,8 @@ class _Base(Generic[ApiT_co]):
         signing_secret = options.get("signing_secret")
         api_key = _validation.api_key(api_key)
         _redact.scrub_logs(api_key)
+        self._log_scrub: str | None = api_key
+        """The key this client masks in logs until it closes (None: a copy, or closed)."""
         max_retries = _validation.max_retries(max_retries)
         self._set_timeout(timeout)
         self._max_response_bytes = _validation.max_response_bytes(
@@ -264,11 +267,17 @@ class _Base(Generic[ApiT_co]):
         to make; close this client, not the copy, when done with both.
         """
         derived = copy.copy(self)
+        derived._log_scrub = None  # the original's close() ends the masking it started
         if timeout is not _UNSET:
             derived._set_timeout(timeout)
         if max_retries is not _UNSET:
             derived._ctx = attrs.evolve(self._ctx, max_retries=_validation.max_retries(max_retries))
         return derived
+
+    def _release_logs(self) -> None:
+        if self._log_scrub is not None:
+            _redact.release_logs(self._log_scrub)
+            self._log_scrub = None
 
     @property
     def api(self) -> ApiT_co:
@@ -465,6 +474,7 @@ class StatusClient(_Base[ApiT_co]):
     def close(self) -> None:
         """Close the connection pool (also on leaving a `with` block)."""
         self._http.close()
+        self._release_logs()
 
     def __enter__(self) -> Self:
         return self
@@ -683,6 +693,7 @@ class AsyncStatusClient(_Base[ApiT_co]):
         """Close the connection pools (also on leaving an `async with` block)."""
         for http in self._owned:
             await http.aclose()
+        self._release_logs()
 
     async def close(self) -> None:
         """The same as `aclose()`."""

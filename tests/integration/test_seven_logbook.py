@@ -96,6 +96,17 @@ def test_the_logbook_report_is_read_like_the_status_one(seven_sandbox, connect):
     assert _paths(seven_sandbox) == [JOURNAL]
 
 
+def test_lookup_status_keeps_the_status_endpoint_without_the_warning(seven_sandbox, connect):
+    seven_sandbox.add_message("90000000005", statuses=("DELIVERED",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        with connect(seven_sandbox, lookup="status") as client:
+            client.get_status("90000000005")
+            seven_sandbox.options["status_endpoint"] = "off"
+            assert client.get_status("90000000005").is_final  # still moves when it is gone
+    assert _paths(seven_sandbox) == [STATUS, STATUS, JOURNAL]
+
+
 def test_lookup_logbook_never_touches_the_status_endpoint_nor_warns(seven_sandbox, connect):
     seven_sandbox.add_message("90000000002", statuses=("DELIVERED",))
     with warnings.catch_warnings():

@@ -393,6 +393,26 @@ def test_retry_after_dates_beyond_year_9999_are_ignored_not_raised() -> None:
     assert math.isfinite(far)
 
 
+def test_log_masking_of_a_key_ends_when_its_last_client_closes() -> None:
+    """A service making a client per tenant key must not grow the process-wide log filter
+    (its memory, and its cost on every log record) without bound."""
+    from sms_status import _redact
+
+    before = set(_redact._filter.secrets)
+    for tenant in range(200):
+        key = f"tenant-key-{tenant:04d}-abcdefgh"
+        first = sms_status.connect("telecom23", api_key=key)
+        second = sms_status.connect("telecom23", api_key=key)
+        assert key in _redact._filter.secrets
+        first.close()
+        assert key in _redact._filter.secrets  # still used by an open client
+        second.with_options(timeout=1.0).close()  # a copy's close ends nothing
+        assert key in _redact._filter.secrets
+        second.close()
+        assert key not in _redact._filter.secrets
+    assert set(_redact._filter.secrets) <= before
+
+
 # --- bounded decoding ---------------------------------------------------------------------
 
 

@@ -24,12 +24,6 @@ from sms_status.cli._terminal import DebugLog, printable
 if TYPE_CHECKING:
     from sms_status.client import StatusClient
 
-# Kept under their old names for code that imported them.
-EXIT_OK = _exit.OK
-EXIT_FAILED = _exit.FAILED
-EXIT_TIMEOUT = _exit.TIMEOUT
-EXIT_USAGE = _exit.USAGE
-
 _provider_option = click.option(
     "--provider",
     "-p",

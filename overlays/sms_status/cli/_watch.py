@@ -16,14 +16,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import attrs
 import click
 
-from sms_status.cli import _exit, _render
+from sms_status.cli import _render
 from sms_status.cli._terminal import printable
 
 if TYPE_CHECKING:
     from sms_status.client import AsyncStatusClient
     from sms_status.report import StatusReport
-
-EXIT_DELIVERED, EXIT_FAILED, EXIT_TIMEOUT = _exit.OK, _exit.FAILED, _exit.TIMEOUT
 
 LAST_ANSWER_GRACE = 1.0
 """Real seconds the poll made at the deadline may take to answer: past `--timeout` plus this,
@@ -56,11 +54,6 @@ class FastClock:
 
     def real_seconds(self, seconds: float) -> float:
         return seconds / self.speed
-
-
-def exit_code(reports: list[StatusReport]) -> int:
-    """0 when all delivered, 1 when any final failure, 2 when some are still in flight."""
-    return _exit.for_watch(reports)
 
 
 def run(

@@ -652,6 +652,12 @@ class Sandbox:
         """Store the spec's example messages; each is served byte-for-byte for its own id."""
         return [self._seed_one(example) for example in self.provider.examples]
 
+    @property
+    def example_ids(self) -> tuple[str, ...]:
+        """The ids of the spec's example messages (served when ``seed`` is on): ids to try,
+        e.g. ``sms-status status --provider KEY <id>`` against ``sms-status sandbox``."""
+        return tuple(example.id for example in self.provider.examples)
+
     def _seed_one(self, example: Example) -> MessageHandle:
         return self._store(
             example.id, [(example.status, {})], None, None, dict(example.fields), example.body

@@ -6,7 +6,7 @@ renders that provider's payload, signs it as the provider documents, and POSTs i
 answers are retried on the provider's schedule, measured on the sandbox clock (so a test with
 a FakeClock advances the clock to trigger a retry). Every attempt is logged.
 
-Per provider (PROVIDERS.md):
+Per provider (their webhook pages, cited in docs/providers/<key>.md):
 - telecom23: final statuses only (DELIVRD, UNDELIV, REJECTD, EXPIRED, UNKNOWN); signed
   ``X-Webhook-Timestamp`` / ``X-Webhook-Signature: sha256=...`` when a secret is given;
   3 attempts in total (10 s, 30 s) on any non-2xx.
