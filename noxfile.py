@@ -155,7 +155,7 @@ def bench(session: nox.Session) -> None:
 
 
 def _usage_error(message: str) -> None:
-    """Exit 2, as API.md's "Maintainer tools" promises for bad arguments (nox's own is 1)."""
+    """Exit 2 on bad arguments, as the maintainer tools document (nox's own code is 1)."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
 

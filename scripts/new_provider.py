@@ -16,6 +16,7 @@ provider's (docs/adding-a-provider.md). Pieces, all named by the registry:
     tests/integration/test_<key>.py                integration tests over the sandbox
     pyproject.toml                                 extra, `all`, workspace member, uv source
     CHANGELOG.md                                   an [Unreleased] bullet
+    README.md                                      a row in the table of providers
 then `scripts/generate.py <key>` (generated/<key>/) and `uv lock`.
 
 Refuses an existing or malformed key, and touches nothing then.
@@ -452,6 +453,20 @@ def _pyproject(root: Path, key: str) -> None:
     path.write_text(text)
 
 
+def _readme_row(root: Path, key: str, name: str) -> None:
+    """A row in the README's table of providers (after its last row)."""
+    path = root / "README.md"
+    lines = path.read_text().splitlines(keepends=True)
+    header = next((i for i, line in enumerate(lines) if line.startswith("| key |")), None)
+    if header is None:
+        raise SystemExit("README.md: no table of providers (a line starting '| key |')")
+    end = header + 2
+    while end < len(lines) and lines[end].startswith("| `"):
+        end += 1
+    lines.insert(end, f"| `{key}` | {name} | `GET /v1/messages/{{message_id}}/status` |\n")
+    path.write_text("".join(lines))
+
+
 def _changelog(root: Path, key: str, name: str) -> None:
     path = root / "CHANGELOG.md"
     text = path.read_text()
@@ -496,12 +511,13 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
     plugin.write_text(plugin.read_text() + fixtures)
     _pyproject(root, key)
     _changelog(root, key, name)
+    _readme_row(root, key, name)
     client = overlay / "client.py"
     if "\nProviderKey = Literal[" in client.read_text():
         _typed_connect(root, key)
     edited = [overlay / "_registry.py", overlay / "client.py", overlay / "testing" / "_keys.py"]
     edited.append(plugin)
-    return [*created, *edited, root / "pyproject.toml", root / "CHANGELOG.md"]
+    return [*created, *edited, root / "pyproject.toml", root / "CHANGELOG.md", root / "README.md"]
 
 
 def _tidy(root: Path, written: list[Path]) -> None:

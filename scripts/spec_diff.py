@@ -7,7 +7,7 @@ optional fields, types, parameters, security, servers, paths, deprecations. One 
 change, `breaking:` or `compatible:` for users of `sms-status-<key>` (the generated client;
 an `sms-status` user is affected only through the overlay, which the hint names), then
 `classification: ...` and `proposed bump: sms-status-<key> <old> -> <new>`, then a draft
-CHANGELOG entry. Exit 0 either way; 2 on bad arguments (API.md, "Maintainer tools").
+CHANGELOG entry. Exit 0 either way; 2 on bad arguments (a format scripts rely on: keep it).
 
 Why in-repo: no installable differ handles OpenAPI 3.1 enums, parameters and security here
 (openapi-diff rejects 3.1 and ignores enums; oasdiff is not installable).

@@ -244,6 +244,11 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         f"no integration tests tests/integration/test_{key}.py",
         "write them against the sandbox fixture (see tests/integration/test_roycetalk.py)",
     )
+    check(
+        f"| `{key}` |" in (ROOT / "README.md").read_text(),
+        "no row in the README's table of providers",
+        f"add `| `{key}` | {entry.name} | <endpoint> |` to the table at the top of README.md",
+    )
     changelog = ROOT / "CHANGELOG.md"
     check(
         changelog.is_file() and entry.distribution in changelog.read_text(),

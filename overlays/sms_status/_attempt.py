@@ -14,7 +14,7 @@ import contextvars
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -57,8 +57,10 @@ class _Inflater:
         self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32 if coding != "deflate" else 15)
         self._started = False
 
-    def inflate(self, data: bytes, limit: int) -> Iterator[bytes]:
+    def inflate(self, data: bytes, step: Callable[[], int]) -> Iterator[bytes]:
+        """Inflate `data`, `step()` bytes at most at a time (asked afresh for each piece)."""
         while True:
+            limit = step()
             try:
                 out = self._zlib.decompress(data, limit)
             except zlib.error:
@@ -106,12 +108,11 @@ class BoundedBody:
         for chunk in chunks:
             yield from self._through(inflater.inflate(chunk, self._step), stage + 1)
 
-    @property
     def _step(self) -> int:
         return max(1, min(64 * 1024, self._cap + 1 - len(self._body)))
 
     def feed(self, chunk: bytes) -> None:
-        """Add raw bytes; ValueError once more than the cap has been decoded."""
+        """Add raw bytes; OverflowError once more than the cap has been decoded."""
         for piece in self._through((chunk,), 0):
             self._body += piece
             if len(self._body) > self._cap:

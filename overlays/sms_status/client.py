@@ -96,8 +96,9 @@ class _SharedOptions(TypedDict, total=False):
     """Cap on a response body after decompression (default 4 MiB): past it the call ends
     with MalformedResponseError, having read no more than the cap."""
     lookup: Literal["status", "logbook"]
-    """seven only: "logbook" looks statuses up in the logbook from the start; by default the
-    deprecated status endpoint is used until it is gone, then the logbook."""
+    """seven only: "logbook" looks statuses up in the logbook from the start. Otherwise the
+    deprecated status endpoint is used until it is gone, then the logbook; "status" says so
+    explicitly and silences the DeprecationWarning."""
 
 
 class ClientOptions(_SharedOptions, total=False):
@@ -648,7 +649,8 @@ class AsyncStatusClient(_Base[ApiT_co]):
         flight (seven: batches of up to 100 ids). An id that cannot be looked up gets a
         report whose `error` says why; only an authentication error raises."""
         ids = _validation.message_ids(message_ids, separator=self._separator)
-        if self._provider.batch is not None:
+        # seven on its logbook looks ids up one a request: concurrently, like the others.
+        if self._provider.batch is not None and not self._ctx.lookup.on_successor:
             return await self._run(_flows.batch_statuses(self._ctx, ids))
         results: list[StatusReport | None] = [None] * len(ids)
         positions = iter(range(len(ids)))

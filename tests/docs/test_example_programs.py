@@ -29,7 +29,7 @@ EXPECTED = {
         "507f1f77bcf86cd799439011: delivered, 1/1 delivered, 0 failed, 0 pending",
         "507f1f77bcf86cd799439099: NotFoundError",
     ],
-    "seven_batch.py": [
+    "seven_bulk.py": [
         '"message_id": "77232007287", "state": "delivered"',
         '"message_id": "77232000000", "state": "unknown"',
         '"error_code": "NOT_FOUND"',

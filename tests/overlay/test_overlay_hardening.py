@@ -391,3 +391,73 @@ def test_retry_after_dates_beyond_year_9999_are_ignored_not_raised() -> None:
     far = retry_after_seconds("Fri, 31 Dec 9999 23:59:59 GMT", now=now)
     assert far is not None
     assert math.isfinite(far)
+
+
+def test_log_masking_of_a_key_ends_when_its_last_client_closes() -> None:
+    """A service making a client per tenant key must not grow the process-wide log filter
+    (its memory, and its cost on every log record) without bound."""
+    from sms_status import _redact
+
+    before = set(_redact._filter.secrets)
+    for tenant in range(200):
+        key = f"tenant-key-{tenant:04d}-abcdefgh"
+        first = sms_status.connect("telecom23", api_key=key)
+        second = sms_status.connect("telecom23", api_key=key)
+        assert key in _redact._filter.secrets
+        first.close()
+        assert key in _redact._filter.secrets  # still used by an open client
+        second.with_options(timeout=1.0).close()  # a copy's close ends nothing
+        assert key in _redact._filter.secrets
+        second.close()
+        assert key not in _redact._filter.secrets
+    assert set(_redact._filter.secrets) <= before
+
+
+# --- bounded decoding ---------------------------------------------------------------------
+
+
+def _deflate(data: bytes, wbits: int) -> bytes:
+    import zlib
+
+    compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        (None, lambda d: d),
+        ("identity", lambda d: d),
+        ("gzip", lambda d: _deflate(d, 31)),
+        ("x-gzip", lambda d: _deflate(d, 31)),
+        ("deflate", lambda d: _deflate(d, 15)),  # zlib-wrapped, as the RFC says
+        ("deflate", lambda d: _deflate(d, -15)),  # raw, as many servers send it
+        ("gzip, gzip", lambda d: _deflate(_deflate(d, 31), 31)),
+        ("GZip ", lambda d: _deflate(d, 31)),
+    ],
+)
+def test_bounded_body_decodes_what_it_accepts(encoding: str | None, encode: Any) -> None:
+    from sms_status._attempt import BoundedBody
+
+    data = b'{"status": true, "padding": "' + b"x" * 300_000 + b'"}'
+    encoded = encode(data)
+    body = BoundedBody(encoding, cap=len(data))
+    for start in range(0, len(encoded), 1000):  # network-sized chunks
+        body.feed(encoded[start : start + 1000])
+    assert body.finish() == data
+
+
+def test_bounded_body_stops_a_bomb_after_at_most_one_step_past_the_cap() -> None:
+    import zlib
+
+    from sms_status._attempt import BoundedBody
+
+    bomb = _deflate(b"\0" * (64 * 1024 * 1024), 31)
+    body = BoundedBody("gzip", cap=100_000)
+    with pytest.raises(OverflowError, match="larger than 100000 bytes"):
+        body.feed(bomb)
+    assert len(body._body) <= 100_001  # inflated in steps no larger than what is left
+    with pytest.raises(ValueError, match="unsupported Content-Encoding 'br'"):
+        BoundedBody("gzip, br", cap=10)
+    with pytest.raises(zlib.error):
+        BoundedBody("gzip", cap=10).feed(b"not gzip at all")

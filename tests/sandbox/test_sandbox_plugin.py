@@ -125,3 +125,11 @@ def test_connect_async_runs_on_the_sandbox_clock(
     assert report.is_delivered
     assert closed
     assert sandbox_clock.monotonic() - FakeClock.DEFAULT_START >= 5 + 10  # roycetalk's cadence
+
+
+def test_example_ids_are_served_by_a_seeded_sandbox(
+    roycetalk_sandbox: Sandbox, roycetalk_client: sms_status.StatusClient
+) -> None:
+    assert roycetalk_sandbox.example_ids == ("f2672215-c20b-452a-9b6b-1ba51884c55e",)
+    reports = roycetalk_client.get_statuses(roycetalk_sandbox.example_ids)
+    assert [(r.error, r.is_delivered) for r in reports] == [(None, True)]

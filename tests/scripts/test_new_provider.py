@@ -27,6 +27,7 @@ NEEDED_FILES = (
     "CHANGELOG.md",
     "releases.toml",
     "tests/test_provider_completeness.py",
+    "README.md",
 )
 
 

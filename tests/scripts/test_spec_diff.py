@@ -1,8 +1,8 @@
 """`nox -s spec_diff` (scripts/spec_diff.py): each kind of vendor change, classified.
 
 Every case commits a small spec to a fresh git repository in tmp_path, edits the working
-copy the way a vendor change would, and reads the script's output (API.md, "Maintainer
-tools"): one `breaking:`/`compatible:` line per change, the classification, the bump.
+copy the way a vendor change would, and reads the script's output, a format others script
+against: one `breaking:`/`compatible:` line per change, the classification, the bump.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sms_status import DeliveryState, StatusReport, webhooks
 from sms_status.errors import WebhookReplayError
@@ -70,6 +70,7 @@ times = st.one_of(st.none(), st.integers(0, 10_000).map(lambda s: T0 + timedelta
 reports = st.builds(report, states, st.booleans(), times)
 
 
+@settings(deadline=None)
 @given(st.lists(reports, min_size=1, max_size=12))
 def test_any_delivery_order_keeps_a_final_once_one_arrived(arrivals: list[StatusReport]) -> None:
     kept = arrivals[0]

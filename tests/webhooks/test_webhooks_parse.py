@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from sms_status import DeliveryState, RecipientCounts, webhooks
 from sms_status.errors import (
     InvalidWebhookError,
@@ -410,3 +412,101 @@ def test_webhook_errors_pickle_and_deepcopy(error: InvalidWebhookError) -> None:
             str(error),
         )
         assert isinstance(clone, SmsStatusError)
+
+
+# -- whatever an authentic sender puts in the body, only our errors come out ----------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
+    ),
+    max_leaves=20,
+)
+
+
+# Wall-clock deadlines mean nothing on a loaded machine; the examples count is what matters.
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _mutated(provider: str, webhook: str, example: str) -> st.SearchStrategy[bytes]:
+    """The docs' example with some keys replaced by arbitrary JSON, or arbitrary bytes."""
+    base = spec_example(provider, webhook, example)
+
+    def mutate(changes: dict[str, Any]) -> bytes:
+        value = copy.deepcopy(base)
+        for key, new in changes.items():
+            target = (
+                value.get("data")
+                if key.startswith("data.") and isinstance(value.get("data"), dict)
+                else value
+            )
+            target[key.removeprefix("data.")] = new
+        return json.dumps(value).encode()
+
+    keys = [*base, *(f"data.{k}" for k in (base.get("data") or {}))]
+    return st.one_of(
+        st.dictionaries(st.sampled_from(keys), json_values, max_size=3).map(mutate),
+        st.binary(max_size=64),
+        json_values.map(lambda v: json.dumps(v).encode()),
+    )
+
+
+@FUZZ
+@given(body=_mutated("telecom23", "deliveryReport", "delivered"))
+def test_telecom23_any_signed_body_is_a_report_or_malformed(body: bytes) -> None:
+    _only_our_errors("telecom23", body, telecom23_headers(SECRET, body, NOW))
+
+
+@FUZZ
+@given(body=_mutated("seven", "dlr", "dlr"))
+def test_seven_any_signed_body_is_a_report_or_malformed(body: bytes) -> None:
+    # Our signer hashes the body as the js-client does, after a UTF-8 decode (invalid bytes
+    # become U+FFFD); parse hashes the raw bytes, as a sender does. They agree on UTF-8.
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        assume(False)
+    _only_our_errors("seven", body, seven_headers(SECRET, body, NOW, SEVEN_URL))
+
+
+@FUZZ
+@given(body=_mutated("lisoloo", "smsEvent", "delivered"))
+def test_lisoloo_any_authenticated_body_is_a_report_or_malformed(body: bytes) -> None:
+    _only_our_errors("lisoloo", body, basic(LISOLOO_CREDENTIALS), secret=LISOLOO_CREDENTIALS)
+
+
+@FUZZ
+@given(body=_mutated("namirial", "statusUpdate", "statusUpdate"))
+def test_namirial_any_body_is_a_report_or_malformed(body: bytes) -> None:
+    _only_our_errors("namirial", body, {}, secret=None)
+
+
+def _only_our_errors(provider: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> None:
+    try:
+        event = _parse(provider, body, headers, **kwargs)
+    except MalformedWebhookError:
+        return
+    assert isinstance(event.report.message_id, str)
+    assert event.report.message_id
+    assert isinstance(event.event_id, str)
+
+
+def test_payloads_are_read_through_the_generated_models() -> None:
+    from sms_status_lisoloo.models import WebhookEvent as LisolooEvent
+    from sms_status_namirial.models import WebhookEvent as NamirialEvent
+    from sms_status_seven.models import DlrWebhook
+    from sms_status_telecom23.models import DeliveryWebhook
+
+    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
+    raw = _parse("telecom23", body, telecom23_headers(SECRET, body, NOW)).report.raw
+    assert isinstance(raw, DeliveryWebhook)
+    body = dump(spec_example("seven", "dlr", "dlr"))
+    assert isinstance(
+        _parse("seven", body, seven_headers(SECRET, body, NOW, SEVEN_URL)).report.raw, DlrWebhook
+    )
+    body = dump(spec_example("lisoloo", "smsEvent", "delivered"))
+    raw = _parse("lisoloo", body, basic(LISOLOO_CREDENTIALS), secret=LISOLOO_CREDENTIALS).report.raw
+    assert isinstance(raw, LisolooEvent)
+    body = dump(spec_example("namirial", "statusUpdate", "statusUpdate"))
+    assert isinstance(_parse("namirial", body, {}, secret=None).report.raw, NamirialEvent)

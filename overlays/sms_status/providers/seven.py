@@ -222,7 +222,8 @@ LOGBOOK = Successor(
     deprecation=(
         "seven's status endpoint (GET /api/status) is deprecated and may soon be switched "
         "off; sms_status moves to the logbook when it is. "
-        'connect("seven", lookup="logbook") uses the logbook now.'
+        'connect("seven", lookup="logbook") uses the logbook now; lookup="status" keeps '
+        "the status endpoint while it lasts, without this warning."
     ),
 )
 

@@ -1,4 +1,9 @@
-"""seven.io: many ids in batched requests (up to 100 per request), printed as JSON lines."""
+"""seven.io: many ids at once, printed as JSON lines.
+
+seven deprecated its batched status endpoint (up to 100 ids a request, still the default, with
+a DeprecationWarning); `lookup="logbook"` uses its successor, one id a request, `concurrency`
+at once.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ MESSAGE_IDS = ["77232007287", "77232007195", "77232000000"]
 
 
 async def main() -> None:
-    async with sms_status.connect_async("seven") as client:
+    async with sms_status.connect_async("seven", lookup="logbook", concurrency=8) as client:
         reports = await client.get_statuses(MESSAGE_IDS)
     for report in reports:
         print(json.dumps(report.to_dict()))
