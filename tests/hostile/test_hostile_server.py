@@ -374,3 +374,14 @@ def test_debug_logs_of_the_sdk_and_its_http_stack_never_show_an_echoed_key(
     if mode != "async":  # aiohttp (the async default) does not log headers; httpcore does
         assert "httpcore" in names
     assert API_KEY not in "\n".join(record.getMessage() for record in caplog.records)
+
+
+def test_a_users_own_sync_http_client_is_bounded_by_the_timeout_too(hostile: Start) -> None:
+    """Its sockets are not ours to cut, so the deadline is checked between body chunks."""
+    import httpx
+
+    server = hostile(drip(0.2))
+    with httpx.Client() as own:
+        error, elapsed = _timed(lambda: _lookup("sync", server, http_client=own))
+    assert isinstance(error, TransportError)
+    assert elapsed < TIMEOUT + MARGIN
