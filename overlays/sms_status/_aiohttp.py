@@ -2,6 +2,8 @@
 
 httpx-aiohttp maps the usual aiohttp errors to httpx's; these classes catch the rest (a
 malformed status line, say) so that nothing but `httpx.TransportError` reaches the overlay.
+Its `ClientSession` keeps a cookie jar of its own, below httpx's (which the client empties):
+here it keeps nothing, so a server's cookies are never sent back on either transport.
 """
 
 from __future__ import annotations
@@ -48,6 +50,20 @@ class _GuardedStream(httpx.AsyncByteStream):
 
 
 class GuardedAiohttpTransport(AiohttpTransport):
+    def get_client(self) -> aiohttp.ClientSession:
+        """httpx-aiohttp's session, with a jar that keeps nothing (aiohttp's default jar
+        refuses cookies from IP addresses only: a test on 127.0.0.1 would not see this)."""
+        if self.client is not None:
+            return super().get_client()  # one the caller passed in: theirs to configure
+        limit = self.limits.max_connections
+        connector = aiohttp.TCPConnector(
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+            local_addr=(self.local_address, 0) if self.local_address else None,
+            limit=100 if limit is None else limit,  # aiohttp's default, as httpx-aiohttp has it
+        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             response = await super().handle_async_request(request)

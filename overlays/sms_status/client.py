@@ -197,9 +197,6 @@ class _Base(Generic[ApiT_co]):
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
         api_key = _validation.api_key(api_key)
-        _redact.scrub_logs(api_key)
-        self._log_scrub: str | None = api_key
-        """The key this client masks in logs until it closes (None: a copy, or closed)."""
         max_retries = _validation.max_retries(max_retries)
         self._set_timeout(timeout)
         self._max_response_bytes = _validation.max_response_bytes(
@@ -247,6 +244,11 @@ class _Base(Generic[ApiT_co]):
             raise_on_unexpected_status=False,
             httpx_args=httpx_args,
         )
+        # Last, once nothing can raise: a client that fails to construct is never closed,
+        # and would keep its key in the process-wide log filter for good.
+        _redact.scrub_logs(api_key)
+        self._log_scrub: str | None = api_key
+        """The key this client masks in logs until it closes (None: a copy, or closed)."""
 
     def _set_timeout(self, timeout: float | httpx.Timeout | None) -> None:
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -372,6 +374,9 @@ class StatusClient(_Base[ApiT_co]):
         _validation.known_options(options, ClientOptions.__optional_keys__, "connect")
         proxy, verify = _connection_options(options, ("transport", "http_client"))
         http_client = options.get("http_client")
+        limiter = options.get("rate_limiter")
+        if inspect.iscoroutinefunction(getattr(limiter, "reserve", None)):
+            raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
         transport = options.get("transport")
         if transport is None and http_client is None:
             # The default transport's sockets are cut to each attempt's deadline.
@@ -386,8 +391,6 @@ class StatusClient(_Base[ApiT_co]):
             transport=transport,
             rate_limiter=options.get("rate_limiter", _UNSET),
         )
-        if inspect.iscoroutinefunction(self.rate_limiter.reserve):
-            raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self._api.get_httpx_client()
@@ -541,6 +544,9 @@ class AsyncStatusClient(_Base[ApiT_co]):
         connection: dict[str, Any] = (
             {"proxy": proxy, "verify": verify} if "proxy" in options or "verify" in options else {}
         )
+        concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         transport = options.get("transport")
         fast = False
         if transport is None and http_client is None and not connection:
@@ -557,9 +563,6 @@ class AsyncStatusClient(_Base[ApiT_co]):
             rate_limiter=options.get("rate_limiter", _UNSET),
             client_args=connection,
         )
-        concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self.concurrency = concurrency
         # asyncio is imported here, not at the top: it costs ~50 ms to import, and users of
         # the sync client should not pay for it (benchmarks: import time).
@@ -660,7 +663,8 @@ class AsyncStatusClient(_Base[ApiT_co]):
         flight (seven: batches of up to 100 ids). An id that cannot be looked up gets a
         report whose `error` says why; only an authentication error raises."""
         ids = _validation.message_ids(message_ids, separator=self._separator)
-        if self._provider.batch is not None:
+        # seven on its logbook looks ids up one a request: concurrently, like the others.
+        if self._provider.batch is not None and not self._ctx.lookup.on_successor:
             return await self._run(_flows.batch_statuses(self._ctx, ids))
         results: list[StatusReport | None] = [None] * len(ids)
         positions = iter(range(len(ids)))

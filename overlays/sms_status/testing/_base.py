@@ -2,7 +2,8 @@
 
 A provider module (``testing/<key>.py``) holds only tables and small functions: its routes, how
 it reads the presented key, its error bodies and how it renders a stored message. Everything
-stateful (store, clock, faults, rate windows, request log, server) lives in ``_core``.
+stateful lives beside it: ``_store``, ``_clock``, ``_faults``, ``_dispatch``, ``_server`` and
+the ``Sandbox`` in ``_core``.
 """
 
 from __future__ import annotations

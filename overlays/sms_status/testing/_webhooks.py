@@ -37,10 +37,8 @@ from typing import TYPE_CHECKING, Any, Final
 from sms_status.testing._base import MessageView, iso_micro, iso_z, stable_uuid
 
 if TYPE_CHECKING:
-    from sms_status.testing._core import (
-        Sandbox,
-        _Message,  # pyright: ignore[reportPrivateUsage]
-    )
+    from sms_status.testing._core import Sandbox
+    from sms_status.testing._store import StoredMessage
 
 TICK: Final = 0.01
 """Real seconds between two looks at the store (the sandbox clock decides what is due)."""
@@ -268,7 +266,7 @@ def sign(provider: str, secret: str | None, url: str, body: bytes, now: float) -
 # -- the dispatcher ------------------------------------------------------------------------------
 
 
-def _view_of_step(message: _Message, index: int, now: float) -> MessageView:
+def _view_of_step(message: StoredMessage, index: int, now: float) -> MessageView:
     if message.advance is None:
         began = list(message.step_times[: index + 1])
         while len(began) <= index:

@@ -1,0 +1,81 @@
+"""Clocks the sandbox reads time from: ``FakeClock`` in tests, ``RealClock`` otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Final, Protocol
+
+__all__ = ["Clock", "FakeClock", "RealClock"]
+
+
+class Clock(Protocol):
+    """What a sandbox reads time from: ``FakeClock`` in tests, ``RealClock`` otherwise."""
+
+    def now(self) -> float: ...
+    def monotonic(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class RealClock:
+    """Wall-clock time (``time.time``); the default when no clock is given."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    def __repr__(self) -> str:
+        return "RealClock()"
+
+
+class FakeClock:
+    """A controllable clock, thread-safe. ``sleep`` advances instantly.
+
+    ``now()`` is epoch seconds starting at 2026-02-13T10:30:00Z unless ``start`` is given;
+    ``monotonic()`` reads the same timeline.
+    """
+
+    DEFAULT_START: Final = datetime(2026, 2, 13, 10, 30, tzinfo=UTC).timestamp()
+
+    def __init__(self, start: float | datetime | None = None) -> None:
+        if start is None:
+            start = self.DEFAULT_START
+        elif isinstance(start, datetime):
+            start = (start if start.tzinfo else start.replace(tzinfo=UTC)).timestamp()
+        self._now = float(start)
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def monotonic(self) -> float:
+        return self.now()
+
+    def datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), UTC)
+
+    def advance(self, seconds: float) -> float:
+        """Move forward by ``seconds`` (>= 0); returns the new time."""
+        if seconds < 0:
+            raise ValueError("a FakeClock never goes backwards")
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(max(0.0, seconds))
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)
+
+    def __repr__(self) -> str:
+        return f"FakeClock({self.datetime().isoformat()})"
