@@ -308,4 +308,5 @@ def unknown_fields(provider: str, model: object, path: str = "") -> None:
         value = getattr(model, attribute.name)
         items = cast(list[object], value) if isinstance(value, list) else [value]
         for item in items:
-            unknown_fields(provider, item, f"{path}{attribute.name}.")
+            if attrs.has(item.__class__):  # only models hold unknown fields: skip the rest
+                unknown_fields(provider, item, f"{path}{attribute.name}.")
