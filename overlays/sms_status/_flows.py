@@ -8,8 +8,10 @@ the policy below is the only copy of it.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import os
 import random
 import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -495,6 +497,17 @@ def iter_history(
 # A deprecated status endpoint and its successor (seven's /api/status and logbook).
 
 _deprecation_warned: set[str] = set()
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _first_caller_outside_the_package() -> int:
+    """The `stacklevel` that points a warning at the user's line (sync or async), so
+    Python's default filters show it when that line is in `__main__`."""
+    current = inspect.currentframe()
+    level, frame = 1, current.f_back if current is not None else None
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class _StatusEndpointGone(Exception):
@@ -510,7 +523,8 @@ def _status_call(ctx: Context, request: RequestKwargs, deadline: float | None) -
         return (yield from call(ctx, request, deadline=deadline))
     if not ctx.lookup.chosen and ctx.provider.key not in _deprecation_warned:
         _deprecation_warned.add(ctx.provider.key)
-        warnings.warn(successor.deprecation, DeprecationWarning, stacklevel=2)
+        level = _first_caller_outside_the_package()
+        warnings.warn(successor.deprecation, DeprecationWarning, stacklevel=level)
     try:
         return (yield from call(ctx, request, deadline=deadline))
     except ApiError as exc:

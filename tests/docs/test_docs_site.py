@@ -132,3 +132,10 @@ def sms_status_connect() -> object:
     import sms_status
 
     return sms_status.connect
+
+
+@pytest.mark.parametrize("key", ["telecom23", "namirial", "roycetalk", "lisoloo", "seven"])
+def test_each_providers_facts_page_is_on_the_site(site: Path, key: str) -> None:
+    facts = page(site, f"providers/{key}")
+    assert facts.title.strip()
+    assert any(link.startswith("http") for link in facts.links)  # its sources are cited

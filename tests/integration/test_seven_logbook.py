@@ -42,6 +42,7 @@ def test_the_status_endpoint_is_used_while_it_answers_with_one_deprecation_warni
         client.get_statuses(["77232007287", "77232007195"])
     (warning,) = [w for w in caught if issubclass(w.category, DeprecationWarning)]
     assert 'lookup="logbook"' in str(warning.message)
+    assert warning.filename == __file__  # the user's line, not the SDK's
     assert _paths(seven_sandbox) == [STATUS, STATUS]
 
 
@@ -163,8 +164,12 @@ def test_the_async_client_moves_to_the_logbook_too(seven_sandbox, connect_async)
             assert (await client.get_status("77232007287")).is_final
             return await client.get_statuses(["77232007287", "77232007195"])
 
-    reports = asyncio.run(lookups())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        reports = asyncio.run(lookups())
     assert all(r.error is None for r in reports)
+    (warning,) = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert warning.filename == __file__  # the awaiting line in the user's coroutine
     assert _paths(seven_sandbox) == [STATUS, JOURNAL, JOURNAL, JOURNAL]
 
 

@@ -10,6 +10,10 @@ import httpx
 import pytest
 import sms_status
 
+# Keys are long and distinctive: the SDK masks every key it has seen in all log lines, so a
+# key such as "k" would mask that letter in other tests' logs.
+KEY = "sk_test_clientOptionsKey0123456789"
+GIVEN_KEY = "sk_test_givenExplicitly0123456789"
 ENV_KEY = "sk_test_fromTheEnvironment0123"
 SANDBOXED = "http://sandbox.invalid:8080"
 
@@ -46,11 +50,11 @@ def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     seen: list[httpx.Request] = []
 
     client = sms_status.connect(
-        "roycetalk", api_key="given", base_url="http://given.invalid", transport=_recorder(seen)
+        "roycetalk", api_key=GIVEN_KEY, base_url="http://given.invalid", transport=_recorder(seen)
     )
     _lookup(client)
 
-    assert seen[0].headers["Authorization"] == "Bearer given"
+    assert seen[0].headers["Authorization"] == f"Bearer {GIVEN_KEY}"
     assert seen[0].url.host == "given.invalid"
 
 
@@ -58,7 +62,7 @@ def test_without_a_base_url_anywhere_the_production_origin_is_used(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("SMS_STATUS_SEVEN_BASE_URL", raising=False)
-    with sms_status.connect("seven", api_key="k") as client:
+    with sms_status.connect("seven", api_key=KEY) as client:
         assert client.base_url.startswith("https://")
 
 
@@ -102,7 +106,7 @@ def test_provider_key_narrows_a_runtime_string_or_lists_the_keys() -> None:
 def test_api_is_the_providers_generated_client() -> None:
     import sms_status_telecom23
 
-    with sms_status.connect("telecom23", api_key="k") as client:
+    with sms_status.connect("telecom23", api_key=KEY) as client:
         assert isinstance(client.api, sms_status_telecom23.AuthenticatedClient)
         assert client.api.get_httpx_client() is client._http
 
@@ -120,22 +124,22 @@ def _answering(status: int, seen: list[httpx.Request]) -> httpx.MockTransport:
 
 def test_every_request_names_the_sdk_version_and_provider() -> None:
     seen: list[httpx.Request] = []
-    _lookup(sms_status.connect("telecom23", api_key="k", transport=_answering(404, seen)))
+    _lookup(sms_status.connect("telecom23", api_key=KEY, transport=_answering(404, seen)))
     assert seen[0].headers["User-Agent"] == f"sms-status/{sms_status.__version__} (telecom23)"
 
 
 def test_timeout_none_means_the_default_and_a_timeout_object_is_kept() -> None:
-    with sms_status.connect("seven", api_key="k", timeout=None) as client:
+    with sms_status.connect("seven", api_key=KEY, timeout=None) as client:
         assert client.timeout == 10.0
     phases = httpx.Timeout(5.0, connect=2.0)
-    with sms_status.connect("seven", api_key="k", timeout=phases) as client:
+    with sms_status.connect("seven", api_key=KEY, timeout=phases) as client:
         assert client.timeout == phases
 
 
 def test_with_options_changes_retries_and_timeout_for_some_calls_only() -> None:
     seen: list[httpx.Request] = []
     client = sms_status.connect(
-        "roycetalk", api_key="k", transport=_answering(503, seen), sleep=lambda _s: None
+        "roycetalk", api_key=KEY, transport=_answering(503, seen), sleep=lambda _s: None
     )
     with client:
         quick = client.with_options(max_retries=0, timeout=2.5)
@@ -160,10 +164,10 @@ def test_http_client_sends_every_request_and_stays_open() -> None:
         event_hooks={"request": [lambda request: hooked.append(str(request.url))]},
     )
     with mine:
-        _lookup(sms_status.connect("telecom23", api_key="k", http_client=mine))
+        _lookup(sms_status.connect("telecom23", api_key=KEY, http_client=mine))
         assert hooked == [str(seen[0].url)]  # through the user's client, hooks and all
         assert seen[0].url.path == "/api/v1/sms/status/m1"
-        assert seen[0].headers["X-API-Key"] == "k"
+        assert seen[0].headers["X-API-Key"] == KEY
         assert seen[0].headers["User-Agent"].startswith("sms-status/")
         assert not mine.is_closed  # the SDK's close() left it alone
 
@@ -177,13 +181,13 @@ def test_async_http_client_sends_every_request() -> None:
             return httpx.Response(404, json={"message": "not found"})
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as mine:
-            async with sms_status.connect_async("namirial", api_key="k", http_client=mine) as c:
+            async with sms_status.connect_async("namirial", api_key=KEY, http_client=mine) as c:
                 with pytest.raises(sms_status.errors.NotFoundError):
                     await c.get_status("m1")
             return seen, mine.is_closed
 
     seen, closed = asyncio.run(run())
-    assert seen[0].headers["X-Api-Key"] == "k"
+    assert seen[0].headers["X-Api-Key"] == KEY
     assert not closed
 
 
@@ -200,16 +204,16 @@ def test_connection_options_that_would_be_ignored_are_refused(options: dict[str,
     if "http_client" in options:
         options["http_client"] = httpx.Client()
     with pytest.raises(ValueError, match=r"not both|configure them on it"):
-        sms_status.connect("seven", api_key="k", **options)  # type: ignore[arg-type]
+        sms_status.connect("seven", api_key=KEY, **options)  # type: ignore[arg-type]
 
 
 def test_verify_false_reaches_the_sdk_transport() -> None:
     import ssl
 
-    with sms_status.connect("seven", api_key="k", verify=False) as client:
+    with sms_status.connect("seven", api_key=KEY, verify=False) as client:
         pool = client._http._transport._pool  # type: ignore[attr-defined]
         assert pool._ssl_context.verify_mode == ssl.CERT_NONE
-    with sms_status.connect("seven", api_key="k") as client:
+    with sms_status.connect("seven", api_key=KEY) as client:
         pool = client._http._transport._pool  # type: ignore[attr-defined]
         assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
 
@@ -257,7 +261,7 @@ def test_proxy_carries_sync_and_async_requests(recording_proxy: _RecordingProxy)
     origin = "http://status.provider.invalid"
     with (
         sms_status.connect(
-            "telecom23", api_key="k", base_url=origin, proxy=recording_proxy.url
+            "telecom23", api_key=KEY, base_url=origin, proxy=recording_proxy.url
         ) as c,
         pytest.raises(sms_status.errors.NotFoundError),
     ):
@@ -265,7 +269,7 @@ def test_proxy_carries_sync_and_async_requests(recording_proxy: _RecordingProxy)
 
     async def run() -> None:
         async with sms_status.connect_async(
-            "telecom23", api_key="k", base_url=origin, proxy=recording_proxy.url
+            "telecom23", api_key=KEY, base_url=origin, proxy=recording_proxy.url
         ) as c:
             with pytest.raises(sms_status.errors.NotFoundError):
                 await c.get_status("m2")

@@ -271,7 +271,7 @@ def test_seven_batch_urls_stay_under_2_kb_even_when_ids_need_encoding(make_id: A
             ]
         )
 
-    with connect("seven", handler) as client:
+    with connect("seven", handler, lookup="status") as client:
         reports = client.get_statuses(ids)
     assert [r.message_id for r in reports] == ids
     assert all(r.error is None for r in reports)
@@ -368,7 +368,8 @@ def test_any_status_headers_and_bytes_give_a_report_or_an_sms_status_error(provi
         def handler(_request: httpx.Request) -> httpx.Response:
             return httpx.Response(status, headers=pairs, content=content)
 
-        with connect(provider, handler, max_retries=1, retry_after_cap=0.0) as client:
+        lookup: dict[str, Any] = {"lookup": "status"} if provider == "seven" else {}
+        with connect(provider, handler, max_retries=1, retry_after_cap=0.0, **lookup) as client:
             try:
                 result: object = client.get_status(MESSAGE_ID)
             except SmsStatusError as exc:
@@ -411,3 +412,53 @@ def test_log_masking_of_a_key_ends_when_its_last_client_closes() -> None:
         second.close()
         assert key not in _redact._filter.secrets
     assert set(_redact._filter.secrets) <= before
+
+
+# --- bounded decoding ---------------------------------------------------------------------
+
+
+def _deflate(data: bytes, wbits: int) -> bytes:
+    import zlib
+
+    compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        (None, lambda d: d),
+        ("identity", lambda d: d),
+        ("gzip", lambda d: _deflate(d, 31)),
+        ("x-gzip", lambda d: _deflate(d, 31)),
+        ("deflate", lambda d: _deflate(d, 15)),  # zlib-wrapped, as the RFC says
+        ("deflate", lambda d: _deflate(d, -15)),  # raw, as many servers send it
+        ("gzip, gzip", lambda d: _deflate(_deflate(d, 31), 31)),
+        ("GZip ", lambda d: _deflate(d, 31)),
+    ],
+)
+def test_bounded_body_decodes_what_it_accepts(encoding: str | None, encode: Any) -> None:
+    from sms_status._attempt import BoundedBody
+
+    data = b'{"status": true, "padding": "' + b"x" * 300_000 + b'"}'
+    encoded = encode(data)
+    body = BoundedBody(encoding, cap=len(data))
+    for start in range(0, len(encoded), 1000):  # network-sized chunks
+        body.feed(encoded[start : start + 1000])
+    assert body.finish() == data
+
+
+def test_bounded_body_stops_a_bomb_after_at_most_one_step_past_the_cap() -> None:
+    import zlib
+
+    from sms_status._attempt import BoundedBody
+
+    bomb = _deflate(b"\0" * (64 * 1024 * 1024), 31)
+    body = BoundedBody("gzip", cap=100_000)
+    with pytest.raises(OverflowError, match="larger than 100000 bytes"):
+        body.feed(bomb)
+    assert len(body._body) <= 100_001  # inflated in steps no larger than what is left
+    with pytest.raises(ValueError, match="unsupported Content-Encoding 'br'"):
+        BoundedBody("gzip, br", cap=10)
+    with pytest.raises(zlib.error):
+        BoundedBody("gzip", cap=10).feed(b"not gzip at all")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 from sms_status import DeliveryState
-from sms_status.cli import EXIT_USAGE, _listen, cli
+from sms_status.cli import _exit, _listen, cli
 from sms_status.testing import FakeClock, Sandbox
 
 SECRET = "whsec_listen_test"
@@ -22,10 +22,10 @@ SECRET = "whsec_listen_test"
 def test_signed_providers_need_a_secret_and_unsigned_ones_refuse_it() -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["listen", "--provider", "telecom23"], env={})
-    assert result.exit_code == EXIT_USAGE
+    assert result.exit_code == _exit.USAGE
     assert "--secret" in result.output
     result = runner.invoke(cli, ["listen", "--provider", "namirial", "--secret", "x"])
-    assert result.exit_code == EXIT_USAGE
+    assert result.exit_code == _exit.USAGE
     assert "no webhook signature" in result.output
 
 

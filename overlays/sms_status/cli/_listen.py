@@ -175,8 +175,6 @@ def demo(sandbox: Sandbox, *, step_seconds: float = 0.2, timeout: float = 30.0) 
     polls); once every message is final there, one poll must agree with the merged view."""
     import secrets
 
-    import sms_status
-
     sandbox.reset()  # only this step's messages: the sandbox pushes every change it holds
     secret = "whsec_demo_" + secrets.token_hex(8)
     receiver = Receiver(printer(as_json=False, interactive=False))
@@ -189,9 +187,8 @@ def demo(sandbox: Sandbox, *, step_seconds: float = 0.2, timeout: float = 30.0) 
         finished = receiver.wait_until(
             lambda latest: all(i in latest and latest[i].is_final for i in ids), timeout
         )
-    key = sms_status.provider_key(sandbox.key)
-    with sms_status.connect(key, api_key=sandbox.api_key, base_url=sandbox.base_url) as c:
-        polled = c.get_statuses(ids)
+    with sandbox.connect() as client:
+        polled = client.get_statuses(ids)
     agree = finished and all(
         (receiver.latest[r.message_id].state, receiver.latest[r.message_id].is_final)
         == (r.state, r.is_final)

@@ -494,15 +494,17 @@ def app(
     (default: the URL of the request as the app sees it); `clock` gives unix seconds
     (default `time.time`), e.g. a sandbox's `clock.now`.
     """
+    from sms_status._registry import load_provider
     from sms_status.webhooks._app import build_app
 
     _check_arguments(provider, secret, tolerance)
+    load_provider(provider)  # a missing extra is MissingProviderError now, not a 500 later
     size: object = max_body_bytes
     if isinstance(size, bool) or not isinstance(size, int):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError("max_body_bytes must be an int")
     if size < 1:
         raise ValueError("max_body_bytes must be >= 1")
-    if not callable(on_report):  # pyright: ignore[reportUnnecessaryComparison]
+    if not callable(on_report):
         raise TypeError("on_report must be callable")
     return build_app(
         provider,
