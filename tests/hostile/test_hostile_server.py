@@ -232,8 +232,12 @@ HOSTILE_RETRY_AFTER = [
 def test_hostile_retry_after_values_give_a_rate_limit_error_or_a_retry(
     hostile: Start, mode: str, value: str
 ) -> None:
+    # `raw` closes the connection after its answer: "Connection: close" says so, or the
+    # retry may be sent on it before its FIN arrives (under load) and find it closed.
     limited = json_response(
-        429, {"status": False, "error_code": "RATE_LIMIT_EXCEEDED"}, {"Retry-After": value}
+        429,
+        {"status": False, "error_code": "RATE_LIMIT_EXCEEDED"},
+        {"Retry-After": value, "Connection": "close"},
     )
     server = hostile(sequence(raw(limited), raw(json_response(200, TELECOM23_DELIVERED))))
     result = _lookup(mode, server, max_retries=1, retry_after_cap=0.01)
