@@ -8,13 +8,19 @@ here it keeps nothing, so a server's cookies are never sent back on either trans
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import aiohttp
 import httpx
+import yarl
 from httpx_aiohttp import AiohttpTransport
 
+from sms_status._attempt import ACCEPT_ENCODING, AttemptTimeout, Reply
+from sms_status._reading import bounded_body, feed
+
 _UNMAPPED = (aiohttp.ClientError, TimeoutError)
+_PLAIN_KEYS = frozenset({"method", "url", "params"})
 
 
 def _read_error(exc: BaseException) -> httpx.ReadError:
@@ -68,3 +74,117 @@ class GuardedAiohttpTransport(AiohttpTransport):
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _GuardedStream(response.stream)
         return response
+
+
+def _environment_names_a_proxy() -> bool:
+    import urllib.request
+
+    return bool(urllib.request.getproxies())
+
+
+class AiohttpSender:
+    """The async client's attempts sent on aiohttp directly, without httpx's client layers.
+
+    httpx's AsyncClient wraps each request in URL parsing, auth, redirect, cookie, logging
+    and stream layers, which together cost more CPU than aiohttp itself (benchmarks/, section
+    6). Plain requests (a method, a path the generated client has already quoted, query
+    parameters) go straight to aiohttp with the client's headers; any other request is built by
+    httpx as before (a signed one, say) and only sent here. Either way the body is read through
+    the same bounded reader as every attempt (`_attempt`), under the same whole-attempt
+    deadline and phase timeouts.
+    """
+
+    def __init__(self, *, connections: int, base_url: httpx.URL, headers: httpx.Headers) -> None:
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        base = str(base_url)  # as httpx normalised it
+        self._base = base if base.endswith("/") else base + "/"
+        plain = httpx.Headers(headers)
+        plain["Accept-Encoding"] = ACCEPT_ENCODING
+        self._headers = plain.multi_items()
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session, made on first use: aiohttp sessions belong to a running loop."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._connections, ssl=httpx.create_ssl_context()
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,  # the bounded reader inflates, in bounded steps
+                cookie_jar=aiohttp.DummyCookieJar(),  # cookies are never kept
+                # Proxies from the environment, as httpx honours them; aiohttp then looks
+                # them up in a thread on every request, so only when there are any.
+                trust_env=_environment_names_a_proxy(),
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),  # ours are sent
+            )
+        return self._session
+
+    def plain_url(self, request: Mapping[str, Any]) -> str | None:
+        """The URL of a plain GET (path joined to the base, query encoded as httpx does), or
+        None for a request that httpx must build."""
+        path = request.get("url")
+        if (
+            request.get("method", "").lower() != "get"
+            or not isinstance(path, str)
+            or not path.startswith("/")
+            or request.keys() - _PLAIN_KEYS
+        ):
+            return None
+        params = request.get("params")
+        query = f"?{httpx.QueryParams(params)}" if params else ""
+        return f"{self._base}{path[1:]}{query}"
+
+    async def send_plain(self, url: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
+        return await self._send("GET", url, self._headers, None, left, cap, phases)
+
+    async def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        headers = request.headers.multi_items()
+        return await self._send(
+            request.method, str(request.url), headers, request.content or None, left, cap, phases
+        )
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        content: bytes | None,
+        left: float,
+        cap: int,
+        phases: httpx.Timeout,
+    ) -> Reply:
+        import asyncio
+
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=left if phases.connect is None else min(phases.connect, left),
+            sock_read=left if phases.read is None else min(phases.read, left),
+        )
+        try:
+            async with (
+                asyncio.timeout(left),
+                self.session().request(
+                    method,
+                    yarl.URL(url, encoded=True),  # sent as quoted, never re-quoted
+                    headers=headers,
+                    data=content,
+                    allow_redirects=False,
+                    timeout=timeout,
+                ) as response,
+            ):
+                reply_headers = httpx.Headers(response.raw_headers)
+                body = bounded_body(response.status, reply_headers, cap)
+                async for chunk in response.content.iter_any():
+                    feed(body, chunk, response.status, reply_headers)
+                data = feed(body, None, response.status, reply_headers)
+        except TimeoutError:
+            raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+        assert data is not None
+        return Reply(response.status, reply_headers, data)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,9 +1,11 @@
 """Which transport the async client sends over.
 
-With `sms-status[fast]` installed (httpx-aiohttp), the async client sends over aiohttp behind
-the same httpx interface: about half the client CPU per request of httpcore's pool
-(benchmarks/). Everything above the transport — timeouts, the response cap, retries, the
-errors users see — is the overlay's and works the same on both.
+With `sms-status[fast]` installed, the async client sends over aiohttp: `client.api`'s httpx
+client on httpx-aiohttp's transport, and the overlay's own attempts on aiohttp directly,
+skipping httpx's client layers (`_aiohttp.AiohttpSender`; benchmarks/, section 6). The
+request is built as httpx would, and the body read through the same bounded reader under the
+same whole-attempt deadline (`_attempt`): timeouts, the response cap, retries and the errors
+users see are the overlay's and work the same on both.
 
 An explicit `transport=` always wins; `http_backend="httpx"` or the environment variable
 `SMS_STATUS_HTTP_BACKEND=httpx` keep httpx's own transport.
@@ -13,9 +15,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
+
+if TYPE_CHECKING:
+    from sms_status._aiohttp import AiohttpSender
 
 HttpBackend = Literal["aiohttp", "httpx"]
 BACKENDS: tuple[HttpBackend, ...] = ("aiohttp", "httpx")
@@ -50,3 +55,11 @@ def _aiohttp_transport() -> httpx.AsyncBaseTransport:
     from sms_status._aiohttp import GuardedAiohttpTransport  # aiohttp loads only when used
 
     return GuardedAiohttpTransport()
+
+
+def async_sender(http: httpx.AsyncClient, connections: int) -> AiohttpSender:
+    """What sends the overlay's own attempts when `client.api` runs on the aiohttp transport:
+    aiohttp directly, without httpx's client layers (see `_aiohttp.AiohttpSender`)."""
+    from sms_status._aiohttp import AiohttpSender
+
+    return AiohttpSender(connections=connections, base_url=http.base_url, headers=http.headers)

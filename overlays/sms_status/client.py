@@ -36,7 +36,7 @@ from sms_status import __version__, _attempt, _environment, _flows, _redact, _va
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import PROVIDERS, load_provider
-from sms_status._transports import HttpBackend, async_transport
+from sms_status._transports import HttpBackend, async_sender, async_transport
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
@@ -548,8 +548,10 @@ class AsyncStatusClient(_Base[ApiT_co]):
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         transport = options.get("transport")
+        fast = False
         if transport is None and http_client is None and not connection:
             transport = async_transport(options.get("http_backend"))
+            fast = transport is not None
         super().__init__(
             provider,
             api_key=api_key,
@@ -569,12 +571,15 @@ class AsyncStatusClient(_Base[ApiT_co]):
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
         self._http.cookies = _no_cookies()
+        # On aiohttp, the overlay's own attempts skip httpx's client layers (and its pools).
+        self._sender = async_sender(self._http, concurrency) if fast else None
         # httpcore walks its whole pool on every request, so one pool of 16 connections costs
         # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
         # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
         # Every request is built by `api`'s client (base URL, headers, key, timeouts): the
         # others only lend their connections, so there is one configuration, not copies.
-        shards = 1 if http_client is not None else -(-concurrency // CONNECTIONS_PER_POOL)
+        sharded = http_client is None and self._sender is None
+        shards = -(-concurrency // CONNECTIONS_PER_POOL) if sharded else 1
         self._pool = [self._http] + [
             httpx.AsyncClient(
                 transport=transport,
@@ -598,13 +603,20 @@ class AsyncStatusClient(_Base[ApiT_co]):
         if wait > 0:
             await self._sleep(wait)
         left = self._time_left(effect)
+        cap = self._max_response_bytes
+        if self._sender is not None and self._signing_secret is None:
+            url = self._sender.plain_url(effect.request)
+            if url is not None:  # no httpx.Request to build: a third of the CPU saved
+                return await self._sender.send_plain(url, left=left, cap=cap, phases=self._phases)
         request = _attempt.build(
             self._http, _joined(effect.request, self._http.base_url), self._phases, left
         )
+        if self._sender is not None:
+            return await self._sender.send(
+                self._signed(request), left=left, cap=cap, phases=self._phases
+            )
         http = self._pool[next(self._turn) % len(self._pool)]
-        return await _attempt.send_async(
-            http, self._signed(request), left=left, cap=self._max_response_bytes
-        )
+        return await _attempt.send_async(http, self._signed(request), left=left, cap=cap)
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         value: Any = None
@@ -697,6 +709,8 @@ class AsyncStatusClient(_Base[ApiT_co]):
         """Close the connection pools (also on leaving an `async with` block)."""
         for http in self._owned:
             await http.aclose()
+        if self._sender is not None:
+            await self._sender.aclose()
         self._release_logs()
 
     async def close(self) -> None:

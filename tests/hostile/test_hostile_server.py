@@ -421,3 +421,14 @@ def test_a_key_echoed_where_the_sdk_truncates_never_leaks_in_part(
         said.append(_everything_said(result))
     assert said  # an error, or a warning about the echoed value: something to look into
     assert API_KEY[:12].lower() not in "\n".join(said).lower()
+
+
+def test_a_users_own_sync_http_client_is_bounded_by_the_timeout_too(hostile: Start) -> None:
+    """Its sockets are not ours to cut, so the deadline is checked between body chunks."""
+    import httpx
+
+    server = hostile(drip(0.2))
+    with httpx.Client() as own:
+        error, elapsed = _timed(lambda: _lookup("sync", server, http_client=own))
+    assert isinstance(error, TransportError)
+    assert elapsed < TIMEOUT + MARGIN

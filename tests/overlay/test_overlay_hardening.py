@@ -271,7 +271,7 @@ def test_seven_batch_urls_stay_under_2_kb_even_when_ids_need_encoding(make_id: A
             ]
         )
 
-    with connect("seven", handler) as client:
+    with connect("seven", handler, lookup="status") as client:
         reports = client.get_statuses(ids)
     assert [r.message_id for r in reports] == ids
     assert all(r.error is None for r in reports)
@@ -368,7 +368,8 @@ def test_any_status_headers_and_bytes_give_a_report_or_an_sms_status_error(provi
         def handler(_request: httpx.Request) -> httpx.Response:
             return httpx.Response(status, headers=pairs, content=content)
 
-        with connect(provider, handler, max_retries=1, retry_after_cap=0.0) as client:
+        lookup: dict[str, Any] = {"lookup": "status"} if provider == "seven" else {}
+        with connect(provider, handler, max_retries=1, retry_after_cap=0.0, **lookup) as client:
             try:
                 result: object = client.get_status(MESSAGE_ID)
             except SmsStatusError as exc:

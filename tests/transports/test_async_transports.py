@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
 import sms_status
 from sms_status._aiohttp import GuardedAiohttpTransport
 from sms_status.errors import TransportError
+from sms_status.testing import Sandbox
 
 API_KEY = "sk_test_transport_key_0123456789"
 StreamHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -109,3 +111,80 @@ def test_a_broken_server_is_a_transport_error_on_both_backends(
     with pytest.raises(TransportError) as caught:
         asyncio.run(look_up())
     assert API_KEY not in str(caught.value)
+
+
+def _requests_seen(
+    backend: str, key: str, look_up: Callable[[Any], Awaitable[object]]
+) -> list[Any]:
+    sandbox = Sandbox(key, rate_limit=None)
+    for message_id in ("a b/1", "m-2"):
+        sandbox.add_message(message_id, statuses=(sandbox.provider.default_statuses[-1],))
+
+    async def run() -> None:
+        async with sms_status.connect_async(
+            key,
+            api_key=sandbox.api_key,
+            base_url=sandbox.base_url,
+            http_backend=backend,  # type: ignore[arg-type]
+        ) as client:
+            await look_up(client)
+
+    with sandbox.serve():
+        asyncio.run(run())
+    return sorted(  # bulk lookups run concurrently: compare as sets
+        (
+            (
+                r.method,
+                r.raw_path,
+                r.query,
+                sorted((k, v) for k, v in r.headers.items() if k in _COMPARED),
+            )
+            for r in sandbox.requests
+        ),
+        key=repr,
+    )
+
+
+_COMPARED = ("accept", "accept-encoding", "authorization", "x-api-key", "user-agent")
+
+
+@pytest.mark.parametrize(
+    ("key", "look_up"),
+    [
+        ("telecom23", lambda client: client.get_statuses(["a b/1", "m-2"])),
+        ("seven", lambda client: client.get_statuses(["1234567", "7654321"])),
+        ("namirial", lambda client: client.history_by_phone("+14155551234", count=5)),
+    ],
+    ids=["path-ids", "query-ids", "query-params"],
+)
+def test_aiohttp_sends_what_httpx_sends(key: str, look_up: Callable[[Any], Any]) -> None:
+    on_aiohttp = _requests_seen("aiohttp", key, look_up)
+    assert on_aiohttp == _requests_seen("httpx", key, look_up)
+    assert on_aiohttp  # something was sent
+
+
+def test_signed_requests_on_aiohttp_are_signed_afresh_per_attempt() -> None:
+    sandbox = Sandbox("telecom23", signing_secret="whsec_demo_signing", rate_limit=None)
+    sandbox.add_message("signed-1", statuses=("DELIVRD",))
+    sandbox.inject_fault("proxy_502_html", message_id="signed-1", times=1)
+
+    async def look_up() -> sms_status.StatusReport:
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=sandbox.api_key,
+            base_url=sandbox.base_url,
+            signing_secret="whsec_demo_signing",
+            http_backend="aiohttp",
+            sleep=_no_sleep,
+        ) as client:
+            return await client.get_status("signed-1")
+
+    with sandbox.serve():
+        report = asyncio.run(look_up())
+    assert report.is_delivered
+    stamps = [r.headers["x-timestamp"] for r in sandbox.requests]
+    assert len(stamps) == len(set(stamps)) == 2
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
