@@ -63,8 +63,9 @@ def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
     log.warning("%s", text)
 
 
-def _short(value: object) -> str:
-    text = repr(value)
+def short(value: object) -> str:
+    """`repr(value)` for a warning, at most 80 characters, scrubbed before it is cut."""
+    text = redact(repr(value), _secret.get())
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -195,11 +196,11 @@ class Secondary:
             return read()
         except ValueError as exc:
             warn_once(
-                (self.provider, "unreadable", field, _short(value)),
+                (self.provider, "unreadable", field, short(value)),
                 "%s: ignoring unreadable %s %s (%s); the rest of the report is kept",
                 self.provider,
                 field,
-                _short(value),
+                short(value),
                 exc,
             )
             return None

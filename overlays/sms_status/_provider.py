@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import attrs
 import httpx
 
-from sms_status._fields import warn_once
+from sms_status._fields import short, warn_once
 from sms_status.errors import ApiError
 from sms_status.pacing import RateLimit
 from sms_status.report import DeliveryState, StatusReport
@@ -152,10 +152,10 @@ class Provider:
             return known
         warn_once(
             (self.key, "unrecognized status", provider_status),
-            "%s: unrecognized status %r reported as UNRECOGNIZED, not final "
+            "%s: unrecognized status %s reported as UNRECOGNIZED, not final "
             "(a vendor change? add it to specs/%s.yaml and the provider's STATUSES)",
             self.key,
-            provider_status[:80],
+            short(provider_status),
             self.key,
         )
         return DeliveryState.UNRECOGNIZED, False

@@ -37,6 +37,22 @@ def redact(text: str, secret: str) -> str:
     return text.replace(encoded, MASK) if encoded != secret else text
 
 
+def clip(text: str, secret: str, limit: int) -> str:
+    """`text` scrubbed, then cut to `limit` characters: cut first, an echoed key would be
+    split where the text is, no longer match, and keep its first characters."""
+    return redact(text, secret)[:limit]
+
+
+def drop_cut_secret(text: str, secret: str) -> str:
+    """`text`, the end of a longer one, without a trailing start of `secret` (raw or
+    percent-encoded) that the cut left behind, so `redact` can no longer see it."""
+    for form in {secret, quote(secret, safe="")}:
+        for length in range(min(len(form) - 1, len(text)), 0, -1):
+            if text.endswith(form[:length]):
+                return text[:-length]
+    return text
+
+
 def masked_headers(
     headers: Iterable[tuple[str, str]],
     secret: str,

@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-import httpx
-
+from sms_status._exchange import header_items
 from sms_status._fields import json_object
-from sms_status._redact import masked_headers, redact
+from sms_status._redact import clip, drop_cut_secret, masked_headers, redact
 from sms_status.errors import (
     BODY_EXCERPT_LIMIT,
     ApiError,
@@ -58,8 +57,11 @@ _MISSING = object()
 
 def excerpt(content: bytes, secret: str) -> str:
     """A short, printable excerpt of a body with the API key scrubbed out."""
-    text = content[: BODY_EXCERPT_LIMIT * 4].decode("utf-8", errors="replace")
-    return redact(text, secret)[:BODY_EXCERPT_LIMIT]
+    head = content[: BODY_EXCERPT_LIMIT * 4]
+    text = head.decode("utf-8", errors="replace")
+    if len(head) < len(content):  # a key echoed across the cut would be missed by redact
+        text = drop_cut_secret(text, secret)
+    return clip(text, secret, BODY_EXCERPT_LIMIT)
 
 
 def decode_json(content: bytes) -> object:
@@ -93,11 +95,11 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
 
 def _scrubbed_id(headers: Mapping[str, str], data: object, secret: str) -> str | None:
     found = request_id(headers, data)
-    return None if found is None else redact(found, secret)
+    return None if found is None else clip(found, secret, 200)
 
 
 def _masked(provider: Provider, headers: Mapping[str, str], secret: str) -> dict[str, str]:
-    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
+    items = header_items(headers)
     return masked_headers(
         items, secret, extra_sensitive=(provider.credentials(secret or "-").header,)
     )
@@ -115,10 +117,10 @@ def request_id(headers: Mapping[str, str], data: object) -> str | None:
     for name in ("x-request-id", "request-id", "x-correlation-id"):
         header = headers.get(name)
         if header:
-            return header[:200]
+            return header
     field = json_object(data).get("request_id")
     if isinstance(field, str) and field:
-        return field[:200]
+        return field
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import pickle
 import socket
@@ -231,8 +232,12 @@ HOSTILE_RETRY_AFTER = [
 def test_hostile_retry_after_values_give_a_rate_limit_error_or_a_retry(
     hostile: Start, mode: str, value: str
 ) -> None:
+    # `raw` closes the connection after its answer: "Connection: close" says so, or the
+    # retry may be sent on it before its FIN arrives (under load) and find it closed.
     limited = json_response(
-        429, {"status": False, "error_code": "RATE_LIMIT_EXCEEDED"}, {"Retry-After": value}
+        429,
+        {"status": False, "error_code": "RATE_LIMIT_EXCEEDED"},
+        {"Retry-After": value, "Connection": "close"},
     )
     server = hostile(sequence(raw(limited), raw(json_response(200, TELECOM23_DELIVERED))))
     result = _lookup(mode, server, max_retries=1, retry_after_cap=0.01)
@@ -374,6 +379,48 @@ def test_debug_logs_of_the_sdk_and_its_http_stack_never_show_an_echoed_key(
     if mode != "async":  # aiohttp (the async default) does not log headers; httpcore does
         assert "httpcore" in names
     assert API_KEY not in "\n".join(record.getMessage() for record in caplog.records)
+
+
+def _answer_with(status: int, body: bytes, headers: dict[str, str] | None = None) -> Script:
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        server.send(connection, response(status, body, headers))
+
+    return script
+
+
+def _delivered_with(**fields: str) -> bytes:
+    return json.dumps(
+        {**TELECOM23_DELIVERED, "message": {**TELECOM23_DELIVERED["message"], **fields}}
+    ).encode()
+
+
+KEY_CUT_AT_200 = "r" * 180 + API_KEY
+"""Where the SDK keeps the first 200 characters, the key would be cut after 20."""
+
+ECHOES_THAT_GET_TRUNCATED = {
+    "request-id": _answer_with(401, b"{}", {"X-Request-Id": KEY_CUT_AT_200}),
+    "body-excerpt": _answer_with(500, API_KEY.encode() * 200),
+    "status": _answer_with(200, _delivered_with(status="s" * 60 + API_KEY)),
+    "unreadable-field": _answer_with(200, _delivered_with(delivered_at="d" * 50 + API_KEY)),
+}
+
+
+@pytest.mark.parametrize(
+    "script", ECHOES_THAT_GET_TRUNCATED.values(), ids=ECHOES_THAT_GET_TRUNCATED.keys()
+)
+def test_a_key_echoed_where_the_sdk_truncates_never_leaks_in_part(
+    hostile: Start, script: Script, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Scrubbing must come before truncating: the other way round, the key is cut where the
+    text is, no longer matches, and its first characters stay in the error or the log."""
+    server = hostile(script)
+    with caplog.at_level(logging.DEBUG):
+        result = _lookup("sync", server)
+    said = [record.getMessage() for record in caplog.records]
+    if isinstance(result, SmsStatusError):
+        said.append(_everything_said(result))
+    assert said  # an error, or a warning about the echoed value: something to look into
+    assert API_KEY[:12].lower() not in "\n".join(said).lower()
 
 
 def test_a_users_own_sync_http_client_is_bounded_by_the_timeout_too(hostile: Start) -> None:
