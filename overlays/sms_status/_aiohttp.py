@@ -16,7 +16,8 @@ import httpx
 import yarl
 from httpx_aiohttp import AiohttpTransport
 
-from sms_status._attempt import ACCEPT_ENCODING, AttemptTimeout, Reply
+from sms_status._attempt import ACCEPT_ENCODING
+from sms_status._exchange import AttemptTimeout, Reply
 from sms_status._reading import bounded_body, feed
 
 _UNMAPPED = (aiohttp.ClientError, TimeoutError)

@@ -19,35 +19,13 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
-import attrs
 import httpcore
 import httpx
 
+from sms_status._exchange import AttemptTimeout, BodyRejected, Reply
+
 ACCEPT_ENCODING = "gzip, deflate"
 """The encodings `BoundedBody` can inflate in bounded steps; nothing else is asked for."""
-
-
-@attrs.frozen
-class Reply:
-    """What a flow gets back from one attempt: the status, headers and the capped body."""
-
-    status_code: int
-    headers: httpx.Headers
-    content: bytes
-
-
-class AttemptTimeout(Exception):
-    """The whole attempt (connect, send, the entire body) did not finish in time."""
-
-
-class BodyRejected(Exception):
-    """The body was cut off: larger than the cap, or in an encoding that cannot be read."""
-
-    def __init__(self, reason: str, *, status_code: int, headers: httpx.Headers) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status_code = status_code
-        self.headers = headers
 
 
 class _Inflater:

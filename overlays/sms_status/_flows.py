@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import attrs
 
 from sms_status import _validation
-from sms_status._attempt import AttemptTimeout, BodyRejected, Reply
+from sms_status._exchange import AttemptTimeout, BodyRejected, Reply, header_items
 from sms_status._fields import is_overlay_bug, redacting
 from sms_status._provider import Provider, RequestKwargs
 from sms_status._redact import masked_headers, redact
@@ -164,7 +164,7 @@ def call(ctx: Context, request: RequestKwargs, *, deadline: float | None = None)
                 provider=provider.key,
                 status_code=exc.status_code,
                 headers=masked_headers(
-                    exc.headers.multi_items(),
+                    header_items(exc.headers),
                     ctx.secret,
                     extra_sensitive=(provider.credentials(ctx.secret).header,),
                 ),

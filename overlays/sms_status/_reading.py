@@ -6,7 +6,8 @@ import zlib
 
 import httpx
 
-from sms_status._attempt import BodyRejected, BoundedBody
+from sms_status._attempt import BoundedBody
+from sms_status._exchange import BodyRejected
 
 
 def bounded_body(status: int, headers: httpx.Headers, cap: int) -> BoundedBody:

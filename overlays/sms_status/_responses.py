@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-import httpx
-
+from sms_status._exchange import header_items
 from sms_status._fields import json_object
 from sms_status._redact import clip, drop_cut_secret, masked_headers, redact
 from sms_status.errors import (
@@ -100,7 +99,7 @@ def _scrubbed_id(headers: Mapping[str, str], data: object, secret: str) -> str |
 
 
 def _masked(provider: Provider, headers: Mapping[str, str], secret: str) -> dict[str, str]:
-    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
+    items = header_items(headers)
     return masked_headers(
         items, secret, extra_sensitive=(provider.credentials(secret or "-").header,)
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Literal
 
 import httpx
@@ -63,3 +64,30 @@ def async_sender(http: httpx.AsyncClient, connections: int) -> AiohttpSender:
     from sms_status._aiohttp import AiohttpSender
 
     return AiohttpSender(connections=connections, base_url=http.base_url, headers=http.headers)
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies never read from a response nor sent with a request.
+
+    httpx parses every response's headers for cookies through `http.cookiejar` (a urllib
+    request and an email message built per response): about a tenth of a sync call's CPU
+    (benchmarks/, section 6b), for cookies the SDK refuses to keep anyway.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+def never_cookies(http: httpx.Client | httpx.AsyncClient, jar: CookieJar) -> None:
+    """Give `http` cookies that are never kept nor sent, backed by `jar` (one that keeps none).
+
+    httpx copies any `Cookies` given to it into a plain one, so the client's own attribute is
+    replaced; where it is missing (another httpx version) the client keeps `jar` alone.
+    """
+    if hasattr(http, "_cookies"):
+        setattr(http, "_cookies", _NoCookies(jar))  # noqa: B010 - httpx offers no public way
+    else:
+        http.cookies = jar

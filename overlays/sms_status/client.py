@@ -36,7 +36,7 @@ from sms_status import __version__, _attempt, _environment, _flows, _redact, _va
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import PROVIDERS, load_provider
-from sms_status._transports import HttpBackend, async_sender, async_transport
+from sms_status._transports import HttpBackend, async_sender, async_transport, never_cookies
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
@@ -394,7 +394,7 @@ class StatusClient(_Base[ApiT_co]):
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self._api.get_httpx_client()
-        self._http.cookies = _no_cookies()
+        never_cookies(self._http, _no_cookies())
         # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
         # http_client only sends them.
         self._sender: httpx.Client = http_client if http_client is not None else self._http
@@ -570,15 +570,15 @@ class AsyncStatusClient(_Base[ApiT_co]):
 
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
-        self._http.cookies = _no_cookies()
+        never_cookies(self._http, _no_cookies())
         # On aiohttp, the overlay's own attempts skip httpx's client layers (and its pools).
-        self._sender = async_sender(self._http, concurrency) if fast else None
+        self._aiohttp = async_sender(self._http, concurrency) if fast else None
         # httpcore walks its whole pool on every request, so one pool of 16 connections costs
         # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
         # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
         # Every request is built by `api`'s client (base URL, headers, key, timeouts): the
         # others only lend their connections, so there is one configuration, not copies.
-        sharded = http_client is None and self._sender is None
+        sharded = http_client is None and self._aiohttp is None
         shards = -(-concurrency // CONNECTIONS_PER_POOL) if sharded else 1
         self._pool = [self._http] + [
             httpx.AsyncClient(
@@ -589,6 +589,8 @@ class AsyncStatusClient(_Base[ApiT_co]):
             )
             for _ in range(shards - 1)
         ]
+        for shard in self._pool[1:]:
+            never_cookies(shard, _no_cookies())
         self._owned = list(self._pool)
         if http_client is not None:  # a user's client sends everything; it stays theirs
             self._pool = [http_client]
@@ -604,15 +606,15 @@ class AsyncStatusClient(_Base[ApiT_co]):
             await self._sleep(wait)
         left = self._time_left(effect)
         cap = self._max_response_bytes
-        if self._sender is not None and self._signing_secret is None:
-            url = self._sender.plain_url(effect.request)
+        if self._aiohttp is not None and self._signing_secret is None:
+            url = self._aiohttp.plain_url(effect.request)
             if url is not None:  # no httpx.Request to build: a third of the CPU saved
-                return await self._sender.send_plain(url, left=left, cap=cap, phases=self._phases)
+                return await self._aiohttp.send_plain(url, left=left, cap=cap, phases=self._phases)
         request = _attempt.build(
             self._http, _joined(effect.request, self._http.base_url), self._phases, left
         )
-        if self._sender is not None:
-            return await self._sender.send(
+        if self._aiohttp is not None:
+            return await self._aiohttp.send(
                 self._signed(request), left=left, cap=cap, phases=self._phases
             )
         http = self._pool[next(self._turn) % len(self._pool)]
@@ -709,8 +711,8 @@ class AsyncStatusClient(_Base[ApiT_co]):
         """Close the connection pools (also on leaving an `async with` block)."""
         for http in self._owned:
             await http.aclose()
-        if self._sender is not None:
-            await self._sender.aclose()
+        if self._aiohttp is not None:
+            await self._aiohttp.aclose()
         self._release_logs()
 
     async def close(self) -> None:

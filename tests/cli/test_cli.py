@@ -271,6 +271,7 @@ def test_sandbox_command_serves_until_interrupted():
     assert "Traceback" not in rest
 
 
+@pytest.mark.slow  # 13 s: the whole demo
 def test_demo_runs_to_its_summary_with_exit_code_0():
     result = subprocess.run(
         [SMS_STATUS, "demo"], capture_output=True, text=True, timeout=120, check=False

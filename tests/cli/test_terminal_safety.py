@@ -12,6 +12,7 @@ import json
 import unicodedata
 
 import httpx
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -162,6 +163,7 @@ def test_an_unexpected_failure_is_one_line_and_its_traceback_only_with_debug(
     assert_terminal_safe(err)
 
 
+@pytest.mark.slow  # 8 s: 300 hypothesis examples
 @settings(max_examples=300, deadline=None)
 @given(
     message_id=st.text(),

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sms_status.cli import _exit, cli
 from sms_status.cli._watch import LAST_ANSWER_GRACE
@@ -47,6 +48,7 @@ def test_no_poll_happens_after_the_deadline(roycetalk_sandbox, sandbox_clock):
     ]
 
 
+@pytest.mark.slow  # 6 s: waits for a real stall
 def test_a_request_stalled_at_the_deadline_is_cut(roycetalk_sandbox):
     # Real time here: the sandbox holds the request for 30 s, the client's own timeout is 10 s;
     # with --timeout 1 the watch ends about 1 s (+1 s grace) after it started.

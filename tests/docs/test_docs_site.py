@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the site build in the module fixture: 30 s
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Public modules whose `__all__` is the API, and the page that documents each.

@@ -44,6 +44,7 @@ def test_every_provider_has_an_example_and_every_example_is_checked() -> None:
         assert any(name.startswith(key) for name in scripts), key
 
 
+@pytest.mark.slow  # 4-6 s each: a subprocess
 @pytest.mark.parametrize("script", sorted(EXPECTED))
 def test_example_runs_against_the_sandbox(script: str, sandbox_env: dict[str, str]) -> None:
     result = subprocess.run(

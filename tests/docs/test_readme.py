@@ -70,6 +70,7 @@ def test_the_readme_has_the_snippets_this_test_runs() -> None:
         assert any(f'"{key}"' in block for block in BLOCKS), key
 
 
+@pytest.mark.slow  # 4-28 s a block: each runs in a subprocess
 @pytest.mark.parametrize("block", BLOCKS, ids=[_block_id(b) for b in BLOCKS])
 def test_readme_block_runs_as_written(
     block: str, sandbox_env: dict[str, str], redis_url: str, tmp_path: Path

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -46,12 +48,14 @@ def copy_tree(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow  # 22 s: regenerates every client
 def test_drift_is_green_on_the_committed_tree() -> None:
     result = run_check(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "generated/ matches the specs" in result.stdout
 
 
+@pytest.mark.slow  # 21 s: regenerates every client
 def test_drift_turns_red_when_a_spec_changes_without_regeneration(tmp_path: Path) -> None:
     root = copy_tree(tmp_path)
     spec = root / "specs" / "telecom23.yaml"
@@ -72,6 +76,7 @@ def test_drift_turns_red_when_a_spec_changes_without_regeneration(tmp_path: Path
     assert "generated/ is stale" in result.stderr
 
 
+@pytest.mark.slow  # 10 s: regenerates every client
 def test_drift_turns_red_on_a_stray_or_edited_file(tmp_path: Path) -> None:
     root = copy_tree(tmp_path)
     package = root / "generated" / "seven" / "sms_status_seven"

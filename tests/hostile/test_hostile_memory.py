@@ -62,6 +62,7 @@ def measure(case: str, mode: str) -> dict[str, float | str]:
     return result
 
 
+@pytest.mark.slow  # 5.5-7.3 s each: 200 MB through the reader
 @pytest.mark.parametrize("mode", ["sync", "async", "async-httpx"])
 @pytest.mark.parametrize("case", ["200MB", "bomb", "endless"])
 def test_a_huge_body_or_a_gzip_bomb_costs_a_few_mb_at_most(case: str, mode: str) -> None:

@@ -7,6 +7,7 @@ from sms_status import DeliveryState, RecipientCounts
 from sms_status.errors import NotFoundError, RateLimitError
 
 
+@pytest.mark.slow  # 9.5 s: 500 requests
 def test_500_lookups_stay_within_120_a_minute_and_meet_no_429(lisoloo_sandbox, connect):
     ids = [f"bulk-{i}" for i in range(500)]
     for message_id in ids:

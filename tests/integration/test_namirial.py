@@ -44,6 +44,7 @@ def test_count_below_1_and_bad_numbers_never_reach_the_server(namirial_sandbox, 
     assert namirial_sandbox.requests == []
 
 
+@pytest.mark.slow  # 5-6.5 s with page_size 7
 @pytest.mark.parametrize("before", ["strict", "inclusive"])
 @pytest.mark.parametrize("page_size", [100, 7])
 def test_walking_all_history_yields_each_message_once_newest_first(

@@ -394,6 +394,7 @@ def test_retry_after_dates_beyond_year_9999_are_ignored_not_raised() -> None:
     assert math.isfinite(far)
 
 
+@pytest.mark.slow  # 191 s
 def test_log_masking_of_a_key_ends_when_its_last_client_closes() -> None:
     """A service making a client per tenant key must not grow the process-wide log filter
     (its memory, and its cost on every log record) without bound."""

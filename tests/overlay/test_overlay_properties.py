@@ -205,6 +205,7 @@ def _client(provider: str, replay: Replay) -> Any:
     return connect(provider, replay, clock, rate_limiter=None)
 
 
+@pytest.mark.slow  # 4-7 s each: hypothesis
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_get_status_only_ever_returns_a_report_or_a_documented_error(provider: str) -> None:
     replay = Replay()
@@ -242,6 +243,7 @@ def test_seed_body_survives_any_2xx_status(provider: str) -> None:
         check()
 
 
+@pytest.mark.slow  # 10 s: hypothesis
 def test_seven_get_statuses_only_ever_returns_reports_or_a_documented_error() -> None:
     replay = Replay()
     two = [

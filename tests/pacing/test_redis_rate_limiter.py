@@ -60,6 +60,7 @@ def _slot_numbers(slots: list[float]) -> list[int]:
     return sorted(round((s - first) / INTERVAL) for s in slots)
 
 
+@pytest.mark.slow  # 7 s: four processes
 def test_four_processes_share_one_budget_and_never_get_the_same_slot(redis_url: str) -> None:
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(PROCESSES)

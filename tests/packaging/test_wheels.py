@@ -247,6 +247,7 @@ def _run_user_tests(installed: Installed) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # 21 s: installs the testing extra
 def test_the_sandbox_fixture_names_the_testing_extra_then_works_with_it(
     installed: Installed,
 ) -> None:

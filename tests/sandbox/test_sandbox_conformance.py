@@ -92,6 +92,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subproc
             sb.stop()
 
 
+@pytest.mark.slow  # 13-34 s each: schemathesis
 @pytest.mark.parametrize("key", PROVIDER_KEYS)
 def test_schemathesis_finds_no_issue(key: str, runs: dict[str, subprocess.Popen[str]]) -> None:
     try:

@@ -62,6 +62,7 @@ def _pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # 35 s: a pytest run in a fresh project
 def test_a_user_project_gets_the_fixtures(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
     result = _pytest(tmp_path)
@@ -69,6 +70,7 @@ def test_a_user_project_gets_the_fixtures(tmp_path: Path) -> None:
     assert "4 passed" in result.stdout
 
 
+@pytest.mark.slow  # 31 s: a pytest run in a fresh project
 def test_the_fixtures_come_from_the_entry_point(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
     result = _pytest(tmp_path, "-p", "no:sms_status")

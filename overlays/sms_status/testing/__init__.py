@@ -11,6 +11,12 @@ Each sandbox speaks exactly what ``specs/<key>.yaml`` says: the documented paths
 error bodies, scripted lifecycles on a controllable clock, injected faults, and a log of every
 request. Needs the ``testing`` extra (Starlette, uvicorn); importing this package does not load
 them until ``Sandbox``/``FakeClock``/... are first used.
+
+Layout: ``_core`` holds the ``Sandbox`` and its public controls; beside it ``_clock``,
+``_store`` (messages, lifecycles), ``_faults``, ``_dispatch`` (routing, auth, rate windows,
+the request log), ``_server`` (the uvicorn thread) and ``_webhooks``. ``_base`` is what a
+provider's fake declares, and ``<key>.py`` is that fake, mirroring
+``sms_status/providers/<key>.py``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, unquote
@@ -258,25 +258,34 @@ def answer(
 ) -> Reply:
     """The answer to a matched request, shaped by ``fault`` (``stall``/``reset``: _server)."""
     if fault is not None and fault.kind in PRE_AUTH_FAULTS:
-        return fault_reply(provider, ctx, fault)
+        return _observed(ctx, route, fault_reply(provider, ctx, fault), fault)
     if route.auth:
         presented = provider.present_key(ctx.headers)
         tenant = tenants.get(presented) if presented is not None else None
         if tenant is None:
-            return provider.auth_error(ctx, presented)
+            return _observed(ctx, route, provider.auth_error(ctx, presented), None)
         if provider.verify_request is not None:
             refused = provider.verify_request(ctx)
             if refused is not None:
-                return refused
+                return _observed(ctx, route, refused, None)
         ctx.tenant = tenant
         if route.rate_limited and rate_limit is not None:
             retry = windows.check(presented or "", rate_limit, ctx.now())
             if retry is not None:
                 reply = provider.rate_limited(ctx, str(retry))
-                if not provider.limiter_sends_retry_after:
-                    return reply
-                return with_header(reply, "Retry-After", str(retry))
+                if provider.limiter_sends_retry_after:
+                    reply = with_header(reply, "Retry-After", str(retry))
+                return _observed(ctx, route, reply, None)
     if fault is not None and fault.kind == "unknown_status":
         ctx.status_override = (fault.message_id, str(fault.params.get("value", "SANDBOX_NEW")))
     reply = route.handler(ctx)
-    return reply if fault is None else shape_reply(reply, fault)
+    return _observed(ctx, route, reply if fault is None else shape_reply(reply, fault), fault)
+
+
+def _observed(ctx: RequestContext, route: RouteDef, reply: Reply, fault: Fault | None) -> Reply:
+    """Hand the answer to the ``reply_observer`` option, if set: a test suite's strict
+    conformance check of every body the sandbox serves (``tests/strict_conformance.py``)."""
+    observer: Callable[[RouteDef, Reply, Fault | None], None] | None = ctx.option("reply_observer")
+    if observer is not None:
+        observer(route, reply, fault)
+    return reply

@@ -1,0 +1,109 @@
+"""`iter_history` driven directly with scripted pages (namirial): page edges among messages
+that share a second, a server whose "before" is inclusive, `limit`, and a server that
+ignores the cursor."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flows_support import Clock, Script, context, json_reply
+from sms_status import _flows
+from sms_status.errors import MalformedResponseError
+from sms_status.providers import namirial
+from sms_status.testing import namirial as namirial_fake
+
+PHONE = "+393331234567"
+T0 = datetime(2026, 2, 4, 6, 54, 35, tzinfo=UTC)
+
+
+def message(message_id: str, sent: datetime) -> dict[str, Any]:
+    """namirial's documented example message, with another id and send time."""
+    item: dict[str, Any] = copy.deepcopy(namirial_fake.PROVIDER.examples[0].body["message"])
+    item["id"] = message_id
+    item["providerAcceptanceAt"] = sent.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return item
+
+
+def page(*messages: dict[str, Any]) -> Any:
+    return json_reply({"messages": [{"message": m} for m in messages]})
+
+
+def history(clock: Clock, *, page_size: int, limit: int | None = None) -> _flows.Flow[None]:
+    ctx = context(namirial.PROVIDER, clock)
+    return _flows.iter_history(ctx, "phone", PHONE, page_size=page_size, before=None, limit=limit)
+
+
+def cursors(script: Script) -> list[object]:
+    return [send.request["params"].get("sendDate") for send in script.sent]
+
+
+def test_pages_walk_back_by_whole_seconds_without_gaps_or_duplicates() -> None:
+    clock = Clock()
+    a, b = (
+        message("a", T0 + timedelta(seconds=2, microseconds=500)),
+        message("b", T0 + timedelta(seconds=2)),
+    )
+    c, d = message("c", T0 + timedelta(seconds=1)), message("d", T0)
+    script = Script(clock, [page(a, b), page(b, c), page(d)])
+    script.run(history(clock, page_size=2))
+    assert [r.message_id for r in script.emitted] == ["a", "b", "c", "d"]
+    # Each cursor is the next whole second after the oldest message seen: an edge inside a
+    # second is asked for again, and what was already emitted is dropped.
+    assert cursors(script) == [
+        None,
+        (T0 + timedelta(seconds=3)).isoformat(),
+        (T0 + timedelta(seconds=2)).isoformat(),
+    ]
+
+
+def test_a_page_with_nothing_new_steps_the_cursor_strictly_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    a, b = message("a", T0 + timedelta(seconds=5)), message("b", T0 + timedelta(seconds=5))
+    older = message("c", T0)
+    # More than a page of messages in one second: the second page repeats the first.
+    script = Script(clock, [page(a, b), page(a, b), page(older)])
+    with caplog.at_level(logging.WARNING, logger="sms_status"):
+        script.run(history(clock, page_size=2))
+    assert [r.message_id for r in script.emitted] == ["a", "b", "c"]
+    assert cursors(script)[1:] == [
+        (T0 + timedelta(seconds=6)).isoformat(),
+        (T0 + timedelta(seconds=5)).isoformat(),
+    ]
+    assert "share" in caplog.text
+
+
+def test_limit_stops_mid_page_without_another_request() -> None:
+    clock = Clock()
+    first = [message(str(n), T0 - timedelta(seconds=n)) for n in range(3)]
+    script = Script(clock, [page(*first), page(message("9", T0 - timedelta(days=1)))])
+    script.run(history(clock, page_size=3, limit=2))
+    assert [r.message_id for r in script.emitted] == ["0", "1"]
+    assert len(script.sent) == 1
+    assert script.unused == 1
+
+
+def test_a_short_page_is_the_last() -> None:
+    clock = Clock()
+    script = Script(clock, [page(message("only", T0))])
+    script.run(history(clock, page_size=5))
+    assert [r.message_id for r in script.emitted] == ["only"]
+    assert len(script.sent) == 1
+
+
+def test_a_server_that_ignores_the_cursor_is_malformed_not_an_endless_walk() -> None:
+    clock = Clock()
+    newest = [
+        message("a", T0 + timedelta(seconds=9, microseconds=500_000)),
+        message("b", T0 + timedelta(seconds=8)),
+    ]
+    # The second page asks for messages sent before T0+9s and still holds "a" (T0+9.5s).
+    script = Script(clock, [page(*newest), page(*newest)])
+    with pytest.raises(MalformedResponseError, match="sendDate was not honoured"):
+        script.run(history(clock, page_size=2))
+    assert [r.message_id for r in script.emitted] == ["a", "b"]

@@ -1,0 +1,149 @@
+"""`wait_for_final` and seven's batch lookups driven directly with scripted replies: polling
+follows the provider's cadence and stops at a final status or the deadline; a batch answered
+"unknown id" is split until the unknown ids are isolated."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from flows_support import Clock, Script, context, empty_reply, json_reply
+from sms_status import _flows
+from sms_status.errors import AuthenticationError, NotFoundError, ServerError
+from sms_status.providers import seven, telecom23
+from sms_status.report import DeliveryState, StatusReport
+from sms_status.testing import telecom23 as telecom23_fake
+
+MESSAGE_ID = telecom23_fake.PROVIDER.examples[0].id
+CADENCE = telecom23.PROVIDER.cadence.intervals  # (3.0, 4.0, 5.0): then 5.0 for ever
+
+
+def telecom23_with_status(status: str) -> Any:
+    body = copy.deepcopy(telecom23_fake.PROVIDER.examples[0].body)
+    body["message"]["status"] = status
+    return body
+
+
+def wait(clock: Clock, timeout: float, updates: list[StatusReport]) -> _flows.Flow[StatusReport]:
+    ctx = context(telecom23.PROVIDER, clock)
+    return _flows.wait_for_final(ctx, MESSAGE_ID, timeout=timeout, on_update=updates.append)
+
+
+def test_polling_follows_the_cadence_and_stops_at_a_final_status() -> None:
+    clock = Clock()
+    updates: list[StatusReport] = []
+    statuses = ["pending", "pending", "sent", "ENROUTE", "DELIVRD"]
+    script = Script(clock, [json_reply(telecom23_with_status(s)) for s in statuses])
+    report = script.run(wait(clock, 60.0, updates))
+    assert report.is_final
+    assert report.state is DeliveryState.DELIVERED
+    assert script.sleeps == [3.0, 4.0, 5.0, 5.0]
+    assert [u.provider_status for u in updates] == ["pending", "sent", "ENROUTE", "DELIVRD"]
+
+
+def test_at_the_deadline_the_last_report_is_returned_and_nothing_sleeps_past_it() -> None:
+    clock = Clock()
+    script = Script(clock, [json_reply(telecom23_with_status("ENROUTE"))] * 3)
+    report = script.run(wait(clock, 10.0, []))
+    assert not report.is_final
+    assert report.provider_status == "ENROUTE"
+    assert script.sleeps == [3.0, 4.0]  # a third wait (5 s) would end at 12 s > 10 s
+    assert clock.now <= 10.0
+    assert all(send.deadline == 10.0 for send in script.sent)
+
+
+def test_transient_failures_keep_polling_and_a_long_retry_after_stretches_the_wait() -> None:
+    clock = Clock()
+    ctx = context(telecom23.PROVIDER, clock, max_retries=0)
+    limited = empty_reply(429, {"Retry-After": "20"})
+    script = Script(
+        clock, [empty_reply(503), limited, json_reply(telecom23_with_status("DELIVRD"))]
+    )
+    report = script.run(_flows.wait_for_final(ctx, MESSAGE_ID, timeout=60.0, on_update=None))
+    assert report.is_final
+    assert script.sleeps == [3.0, 20.0]
+
+
+def test_a_deadline_with_only_failures_raises_the_last_failure() -> None:
+    clock = Clock()
+    ctx = context(telecom23.PROVIDER, clock, max_retries=0)
+    script = Script(clock, [empty_reply(503)] * 2)
+    with pytest.raises(ServerError):
+        script.run(_flows.wait_for_final(ctx, MESSAGE_ID, timeout=5.0, on_update=None))
+    assert script.sleeps == [3.0]
+
+
+# -- seven: many ids per request ---------------------------------------------------------------
+
+UNKNOWN_ID = 901  # seven's bare numeric error body: "invalid message id"
+
+
+def seven_items(*ids: str) -> list[dict[str, str]]:
+    return [{"id": i, "status": "DELIVERED", "status_time": "2024-02-16 15:43:16.905"} for i in ids]
+
+
+def seven_batch(clock: Clock, ids: list[str]) -> _flows.Flow[list[StatusReport]]:
+    ctx = context(seven.PROVIDER, clock)
+    ctx.lookup.chosen = True  # as connect(lookup="status"): no DeprecationWarning here
+    return _flows.batch_statuses(ctx, ids)
+
+
+def asked(script: Script) -> list[str]:
+    return [str(send.request["params"]["msg_id"]) for send in script.sent]
+
+
+def test_an_unknown_id_is_isolated_by_halving_and_costs_the_others_nothing() -> None:
+    clock = Clock()
+    script = Script(
+        clock,
+        [
+            json_reply(UNKNOWN_ID),  # 1,2,3,4
+            json_reply(seven_items("1", "2")),  # 1,2
+            json_reply(UNKNOWN_ID),  # 3,4
+            json_reply(seven_items("3")),  # 3
+            json_reply(UNKNOWN_ID),  # 4
+        ],
+    )
+    reports = script.run(seven_batch(clock, ["1", "2", "3", "4"]))
+    assert asked(script) == ["1,2,3,4", "1,2", "3,4", "3", "4"]
+    assert [r.message_id for r in reports] == ["1", "2", "3", "4"]
+    assert [r.state for r in reports[:3]] == [DeliveryState.DELIVERED] * 3
+    assert isinstance(reports[3].error, NotFoundError)
+    assert script.sleeps == []
+
+
+def test_an_id_missing_from_the_answer_is_not_found_without_another_request() -> None:
+    clock = Clock()
+    script = Script(clock, [json_reply(seven_items("1"))])
+    reports = script.run(seven_batch(clock, ["1", "2", "1"]))
+    assert asked(script) == ["1,2"]  # duplicates looked up once, results in input order
+    assert [r.message_id for r in reports] == ["1", "2", "1"]
+    assert reports[0].error is None
+    assert isinstance(reports[1].error, NotFoundError)
+
+
+def test_a_bad_key_stops_the_whole_batch() -> None:
+    clock = Clock()
+    script = Script(clock, [json_reply(900)])
+    with pytest.raises(AuthenticationError):
+        script.run(seven_batch(clock, ["1", "2"]))
+
+
+def test_a_failed_batch_marks_only_its_own_ids() -> None:
+    clock = Clock()
+    ids = [str(n) for n in range(seven.MAX_IDS_PER_REQUEST + 1)]
+    script = Script(clock, [empty_reply(400), json_reply(seven_items(ids[-1]))])
+    reports = script.run(seven_batch(clock, ids))
+    assert [len(a.split(",")) for a in asked(script)] == [seven.MAX_IDS_PER_REQUEST, 1]
+    assert all(r.error is not None for r in reports[:-1])
+    assert reports[-1].error is None
+
+
+def test_batches_respect_both_the_id_count_and_the_encoded_length() -> None:
+    by_count = list(_flows.batches(["a", "b", "c"], max_ids=2, max_joined_length=100))
+    assert by_count == [["a", "b"], ["c"]]
+    # "é" is 6 bytes percent-encoded and "," 3: "é,é" is 15 bytes, over a 14-byte limit,
+    # while "é,x" (10 bytes) fits.
+    by_length = list(_flows.batches(["é", "é", "é", "x"], max_ids=10, max_joined_length=14))
+    assert by_length == [["é"], ["é"], ["é", "x"]]

@@ -1,0 +1,171 @@
+"""`_flows.call` and `status` driven directly: which answers are retried, how long each wait
+is (backoff, Retry-After honoured and capped), and that no wait or request passes a deadline."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from flows_support import SECRET, Clock, Script, context, empty_reply, json_reply
+from sms_status import _flows
+from sms_status._exchange import AttemptTimeout, BodyRejected
+from sms_status._flows import DeadlineReached, Send
+from sms_status.errors import (
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from sms_status.providers import lisoloo, telecom23
+from sms_status.report import DeliveryState
+from sms_status.testing import telecom23 as telecom23_fake
+
+MESSAGE_ID = telecom23_fake.PROVIDER.examples[0].id
+
+
+def delivered() -> Any:
+    """telecom23's own documented example answer (status DELIVRD)."""
+    return copy.deepcopy(telecom23_fake.PROVIDER.examples[0].body)
+
+
+def telecom23_error(code: str) -> dict[str, object]:
+    return {"status": False, "error_code": code, "description": "scripted"}
+
+
+def status_flow(clock: Clock, **options: Any) -> _flows.Flow[Any]:
+    return _flows.status(context(telecom23.PROVIDER, clock, **options), MESSAGE_ID)
+
+
+def test_server_errors_are_retried_with_doubling_backoff_until_an_answer() -> None:
+    clock = Clock()
+    script = Script(
+        clock,
+        [
+            empty_reply(503),
+            empty_reply(502),
+            json_reply(telecom23_error("DB_ERROR"), 504),
+            json_reply(delivered()),
+        ],
+    )
+    report = script.run(status_flow(clock))
+    assert report.state is DeliveryState.DELIVERED
+    assert report.message_id == MESSAGE_ID
+    assert len(script.sent) == 4
+    assert script.sleeps == [0.5, 1.0, 2.0]  # BACKOFF_BASE * 2**attempt, jitter pinned to 1
+
+
+def test_backoff_is_capped() -> None:
+    clock = Clock()
+    script = Script(clock, [empty_reply(503)] * 7 + [json_reply(delivered())])
+    script.run(status_flow(clock, max_retries=7))
+    assert script.sleeps == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+
+
+def test_the_last_error_is_raised_once_the_retries_are_spent() -> None:
+    clock = Clock()
+    script = Script(clock, [empty_reply(503)] * 3)
+    with pytest.raises(ServerError) as caught:
+        script.run(status_flow(clock, max_retries=2))
+    assert caught.value.status_code == 503
+    assert len(script.sent) == 3
+    assert script.sleeps == [0.5, 1.0]
+
+
+def test_a_not_found_is_not_retried() -> None:
+    clock = Clock()
+    script = Script(clock, [json_reply(telecom23_error("NOT_FOUND"), 404)])
+    with pytest.raises(NotFoundError):
+        script.run(status_flow(clock))
+    assert script.sleeps == []
+
+
+@pytest.mark.parametrize(("retry_after", "waited"), [("7", 7.0), ("0", 0.0), ("3600", 60.0)])
+def test_retry_after_is_honoured_up_to_the_cap(retry_after: str, waited: float) -> None:
+    clock = Clock()
+    limited = json_reply(telecom23_error("RATE_LIMIT_EXCEEDED"), 429, {"Retry-After": retry_after})
+    script = Script(clock, [limited, json_reply(delivered())])
+    script.run(status_flow(clock))
+    assert script.sleeps == [waited]
+
+
+def test_a_429_without_retry_after_backs_off() -> None:
+    clock = Clock()
+    script = Script(clock, [empty_reply(429), empty_reply(429), json_reply(delivered())])
+    script.run(status_flow(clock))
+    assert script.sleeps == [0.5, 1.0]
+
+
+def test_lisoloo_retries_a_429_only_once() -> None:
+    clock = Clock()
+    ctx = context(lisoloo.PROVIDER, clock)
+    limited = empty_reply(429, {"Retry-After": "2"})
+    script = Script(clock, [limited, limited, limited])
+    with pytest.raises(RateLimitError):
+        script.run(_flows.call(ctx, lisoloo.PROVIDER.status_request("m1")))
+    assert script.sleeps == [2.0]
+    assert script.unused == 1
+
+
+def test_transport_failures_are_retried_and_described_without_the_key() -> None:
+    clock = Clock()
+    failure = AttemptTimeout(f"no answer (key {SECRET})")
+    script = Script(clock, [failure, OSError("connection refused"), failure])
+    with pytest.raises(TransportError) as caught:
+        script.run(status_flow(clock, max_retries=2))
+    assert str(caught.value).count("Timeout") == 1
+    assert SECRET not in str(caught.value)
+    assert script.sleeps == [0.5, 1.0]
+
+
+def test_a_rejected_body_is_malformed_and_not_retried() -> None:
+    clock = Clock()
+    rejected = BodyRejected(
+        "the body is larger than 10 bytes", status_code=200, headers={"x-api-key": SECRET}
+    )
+    script = Script(clock, [rejected])
+    with pytest.raises(MalformedResponseError) as caught:
+        script.run(status_flow(clock))
+    assert caught.value.headers == {"x-api-key": "***"}
+    assert script.sleeps == []
+
+
+def test_no_wait_ends_past_the_deadline() -> None:
+    clock = Clock()
+    ctx = context(telecom23.PROVIDER, clock)
+    request = telecom23.PROVIDER.status_request(MESSAGE_ID)
+    script = Script(clock, [empty_reply(503), empty_reply(503)])
+    with pytest.raises(ServerError):
+        # The first backoff (0.5 s) fits before 1.2 s; the second (1.0 s) would end past it.
+        script.run(_flows.call(ctx, request, deadline=1.2))
+    assert script.sleeps == [0.5]
+    assert all(send.deadline == 1.2 for send in script.sent)
+
+
+def test_a_request_that_cannot_go_out_before_the_deadline_ends_the_call() -> None:
+    clock = Clock()
+    script = Script(clock, [DeadlineReached(), json_reply(delivered())])
+    with pytest.raises(TransportError, match="no time left"):
+        script.run(status_flow(clock))
+    assert script.sleeps == []
+    assert script.unused == 1
+
+
+def test_on_retry_hears_each_retry_before_its_wait() -> None:
+    clock = Clock()
+    events: list[_flows.RetryEvent] = []
+    ctx = _flows.Context(
+        provider=telecom23.PROVIDER,
+        secret=SECRET,
+        max_retries=3,
+        retry_after_cap=60.0,
+        clock=clock,
+        jitter=lambda: 1.0,
+        on_retry=events.append,
+    )
+    script = Script(clock, [empty_reply(503), empty_reply(503), json_reply(delivered())])
+    script.run(_flows.status(ctx, MESSAGE_ID))
+    assert [(e.attempt, e.delay) for e in events] == [(1, 0.5), (2, 1.0)]
+    assert all(isinstance(e.error, ServerError) for e in events)
+    assert isinstance(script.effects[0], Send)
