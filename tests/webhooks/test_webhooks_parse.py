@@ -186,6 +186,16 @@ def _parse(provider: str, body: bytes, headers: dict[str, str], **kwargs: Any) -
     return webhooks.parse(provider, body=body, headers=headers, **options)
 
 
+def test_a_signed_payload_naming_no_message_is_malformed() -> None:
+    # Found by the fuzz test below: an authentic delivery with message_id "" was a report
+    # that no polled report or stored message could ever be matched to.
+    payload = spec_example("telecom23", "deliveryReport", "delivered")
+    payload["message_id"] = ""
+    body = dump(payload)
+    with pytest.raises(MalformedWebhookError, match="names no message"):
+        _parse("telecom23", body, telecom23_headers(SECRET, body, NOW))
+
+
 def test_header_names_are_case_insensitive() -> None:
     body, headers = _telecom23()
     for transform in (str.lower, str.upper):

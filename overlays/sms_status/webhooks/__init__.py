@@ -412,6 +412,10 @@ def verify_and_read(
             f"the body does not fit the documented payload ({type(exc).__name__}: {exc})"[:300],
             provider=provider,
         ) from None
+    if not report.message_id:  # a report that names no message cannot be matched to one
+        raise MalformedWebhookError(
+            "the payload names no message (empty message id)", provider=provider
+        )
     event = WebhookEvent(provider=provider, report=report, event_id=event_id, kind=kind)
     return event, f"{provider}:{replay_key}"
 
