@@ -34,6 +34,7 @@ import httpx
 
 from sms_status import __version__, _attempt, _environment, _flows, _redact, _validation
 from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
+from sms_status._httpclient import HttpClientSender
 from sms_status._provider import GeneratedClient, Provider, RequestKwargs
 from sms_status._registry import PROVIDERS, load_provider
 from sms_status._transports import HttpBackend, async_sender, async_transport, never_cookies
@@ -161,6 +162,13 @@ def _connection_options(
     if proxy is not None and not isinstance(proxy, httpx.Proxy):
         proxy = httpx.Proxy(proxy)
     return proxy, options.get("verify", True)
+
+
+def _env_proxies() -> bool:
+    """Whether the environment names a proxy (httpx would honour it: the SDK does too)."""
+    import urllib.request
+
+    return bool(urllib.request.getproxies())
 
 
 def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
@@ -383,7 +391,8 @@ class StatusClient(_Base[ApiT_co]):
         if inspect.iscoroutinefunction(getattr(limiter, "reserve", None)):
             raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
         transport = options.get("transport")
-        if transport is None and http_client is None:
+        default = transport is None and http_client is None
+        if default:
             # The default transport's sockets are cut to each attempt's deadline.
             transport = _attempt.DeadlineTransport(verify=verify, proxy=proxy)
         super().__init__(
@@ -403,6 +412,13 @@ class StatusClient(_Base[ApiT_co]):
         # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
         # http_client only sends them.
         self._sender: httpx.Client = http_client if http_client is not None else self._http
+        # With no connection option, attempts skip httpx's client layers (`_httpclient`).
+        plain = default and not ({"proxy", "verify"} & options.keys()) and not _env_proxies()
+        self._direct = (
+            HttpClientSender(base_url=self._http.base_url, headers=self._http.headers)
+            if plain
+            else None
+        )
 
     # Drivers: perform the effects a flow yields, by blocking.
     def _perform(self, effect: Send | Sleep) -> Any:
@@ -413,12 +429,22 @@ class StatusClient(_Base[ApiT_co]):
         if wait > 0:
             self._sleep(wait)
         left = self._time_left(effect)
+        cap = self._max_response_bytes
+        direct = self._direct
+        if direct is not None and self._signing_secret is None:
+            target = direct.plain_target(effect.request)
+            if target is not None:  # no httpx.Request to build
+                return direct.send_plain(target, left=left, cap=cap, phases=self._phases)
         request = _attempt.build(
             self._http, _joined(effect.request, self._http.base_url), self._phases, left
         )
-        return _attempt.send(
-            self._sender, self._signed(request), left=left, cap=self._max_response_bytes
-        )
+        base = self._http.base_url
+        if direct is not None and (request.url.scheme, request.url.netloc) == (
+            base.scheme,
+            base.netloc,
+        ):
+            return direct.send(self._signed(request), left=left, cap=cap, phases=self._phases)
+        return _attempt.send(self._sender, self._signed(request), left=left, cap=cap)
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""
@@ -482,6 +508,8 @@ class StatusClient(_Base[ApiT_co]):
     def close(self) -> None:
         """Close the connection pool (also on leaving a `with` block)."""
         self._http.close()
+        if self._direct is not None:
+            self._direct.close()
         self._release_logs()
 
     def __enter__(self) -> Self:
