@@ -15,7 +15,6 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -33,13 +32,19 @@ from typing import (
 import attrs
 import httpx
 
-from sms_status import __version__, _attempt, _environment, _flows, _redact, _validation
+from sms_status import __version__, _attempt, _environment, _flows, _pools, _redact, _validation
 from sms_status._drivers import AsyncDriver, SyncDriver
 from sms_status._flows import Context, Flow, RetryEvent
 from sms_status._provider import GeneratedClient, Provider
 from sms_status._registry import PROVIDERS, load_provider
 from sms_status._signing import RequestSigner
-from sms_status._transports import HttpBackend, async_sender, async_transport, never_cookies
+from sms_status._transports import (
+    HttpBackend,
+    async_sender,
+    async_transport,
+    never_cookies,
+    no_cookies,
+)
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
@@ -80,8 +85,8 @@ DEFAULT_TIMEOUT = 10.0
 """Seconds one attempt may take when `timeout` is not given (or None)."""
 DEFAULT_CONCURRENCY = 16
 """Lookups in flight at once in the async client's bulk and polling work."""
-CONNECTIONS_PER_POOL = 4
-"""Connections per httpx client in the async client's pool of clients (see its __init__)."""
+CONNECTIONS_PER_POOL = _pools.CONNECTIONS_PER_POOL
+"""Connections per httpx client in the async client's pool of clients (`sms_status._pools`)."""
 
 
 class _SharedOptions(TypedDict, total=False):
@@ -136,14 +141,6 @@ class AsyncClientOptions(_SharedOptions, total=False):
 
 
 _UNSET: Any = object()
-
-
-def _no_cookies() -> CookieJar:
-    """A jar that keeps nothing: a server's cookies are never stored nor sent back.
-
-    (A `CookieJar`, not `httpx.Cookies`: httpx copies the latter into a default jar.)
-    """
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _connection_options(
@@ -350,7 +347,7 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self._api.get_httpx_client()
-        never_cookies(self._http, _no_cookies())
+        never_cookies(self._http, no_cookies())
         # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
         # http_client only sends them.
         self._sender: httpx.Client = http_client if http_client is not None else self._http
@@ -481,27 +478,15 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
 
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
-        never_cookies(self._http, _no_cookies())
+        never_cookies(self._http, no_cookies())
         # On aiohttp, the overlay's own attempts skip httpx's client layers (and its pools).
         self._aiohttp = async_sender(self._http, concurrency) if fast else None
-        # httpcore walks its whole pool on every request, so one pool of 16 connections costs
-        # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
-        # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
-        # Every request is built by `api`'s client (base URL, headers, key, timeouts): the
-        # others only lend their connections, so there is one configuration, not copies.
+        # httpx sends the overlay's own attempts over several small pools (sms_status._pools),
+        # unless aiohttp or the user's http_client sends them.
         sharded = http_client is None and self._aiohttp is None
-        shards = -(-concurrency // CONNECTIONS_PER_POOL) if sharded else 1
-        self._pool = [self._http] + [
-            httpx.AsyncClient(
-                transport=transport,
-                limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
-                cookies=_no_cookies(),
-                **connection,
-            )
-            for _ in range(shards - 1)
-        ]
-        for shard in self._pool[1:]:
-            never_cookies(shard, _no_cookies())
+        self._pool = _pools.pools(
+            self._http, concurrency if sharded else 1, transport=transport, connection=connection
+        )
         self._owned = list(self._pool)
         if http_client is not None:  # a user's client sends everything; it stays theirs
             self._pool = [http_client]
