@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 
 def advance(
-    flow: Flow[Any], value: object, error: Exception | None
+    flow: Flow[Any], value: object, error: BaseException | None
 ) -> Send | Sleep | Emit | StopIteration:
     """Hand `flow` the outcome of its last effect — `value`, or `error` thrown in — and return
     its next effect, or the StopIteration whose `value` is what the flow returned."""
