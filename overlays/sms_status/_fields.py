@@ -303,10 +303,26 @@ def unknown_fields(provider: str, model: object, path: str = "") -> None:
             field,
             provider,
         )
-    for attribute in attrs.fields(cast(Any, type(model))):
-        if attribute.name == "additional_properties":
-            continue
-        value = getattr(model, attribute.name)
+    for name in _model_fields(type(model)):
+        value = getattr(model, name)
         items = cast(list[object], value) if isinstance(value, list) else [value]
         for item in items:
-            unknown_fields(provider, item, f"{path}{attribute.name}.")
+            # Only models hold unknown fields: anything else is skipped before any recursion
+            # (this walk was the overlay's top CPU entry on the bulk path: benchmarks/, 6).
+            if getattr(item.__class__, "__attrs_attrs__", None) is not None:
+                unknown_fields(provider, item, f"{path}{name}.")
+
+
+_MODEL_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _model_fields(model: type) -> tuple[str, ...]:
+    """A generated model's field names but `additional_properties`, computed once per model
+    (two threads may both compute them once: the same tuple)."""
+    names = _MODEL_FIELDS.get(model)
+    if names is None:
+        fields = attrs.fields(cast(Any, model))
+        names = _MODEL_FIELDS[model] = tuple(
+            a.name for a in fields if a.name != "additional_properties"
+        )
+    return names

@@ -181,6 +181,12 @@ class _Base(Generic[ApiT_co]):
         clock = options.get("clock", time.monotonic)
         signing_secret = options.get("signing_secret")
         api_key = _validation.api_key(api_key)
+        credentials = provider.credentials(api_key)
+        # What goes on the wire is the secret a server can echo: seven's "Bearer <token>"
+        # key sends only the token, which scrubbing the whole key would never match.
+        secret = (
+            credentials.token if credentials.token and credentials.token in api_key else api_key
+        )
         max_retries = _validation.max_retries(max_retries)
         self._set_timeout(timeout)
         self._max_response_bytes = _validation.max_response_bytes(
@@ -200,7 +206,7 @@ class _Base(Generic[ApiT_co]):
         self._clock = clock
         self._ctx = Context(
             provider=provider,
-            secret=api_key,
+            secret=secret,
             max_retries=max_retries,
             retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
             clock=clock,
@@ -215,7 +221,6 @@ class _Base(Generic[ApiT_co]):
             else None
         )
         """Signs each attempt (telecom23 with `signing_secret`); None: requests go unsigned."""
-        credentials = provider.credentials(api_key)
         httpx_args: dict[str, Any] = dict(client_args or {})
         verify = httpx_args.pop("verify", True)  # the generated client's own argument
         if transport is not None:
@@ -233,8 +238,8 @@ class _Base(Generic[ApiT_co]):
         )
         # Last, once nothing can raise: a client that fails to construct is never closed,
         # and would keep its key in the process-wide log filter for good.
-        _redact.scrub_logs(api_key)
-        self._log_scrub: str | None = api_key
+        _redact.scrub_logs(secret)
+        self._log_scrub: str | None = secret
         """The key this client masks in logs until it closes (None: a copy, or closed)."""
 
     def _set_timeout(self, timeout: float | httpx.Timeout | None) -> None:

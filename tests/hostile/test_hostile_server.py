@@ -432,3 +432,33 @@ def test_a_users_own_sync_http_client_is_bounded_by_the_timeout_too(hostile: Sta
         error, elapsed = _timed(lambda: _lookup("sync", server, http_client=own))
     assert isinstance(error, TransportError)
     assert elapsed < TIMEOUT + MARGIN
+
+
+def test_a_bearer_token_echoed_without_its_prefix_never_leaks(
+    hostile: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """seven takes `api_key="Bearer <token>"` and sends only the token: that is what a
+    server echoes, and what must be scrubbed (the whole key would never match it)."""
+    token = "oauthTOKEN0secret0123456789abcdef"
+
+    def echo_token(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        sent = header_value(head, "Authorization").removeprefix("Bearer ")
+        body = {"success": "900", "error": f"invalid token {sent}", "request_id": sent}
+        server.send(connection, json_response(401, body, {"X-Echo": sent}))
+
+    server = hostile(echo_token)
+    with (
+        caplog.at_level(logging.DEBUG),
+        sms_status.connect(
+            "seven",
+            api_key=f"Bearer {token}",
+            base_url=server.base_url,
+            max_retries=0,
+            lookup="status",  # the status endpoint, without its deprecation warning
+        ) as client,
+        pytest.raises(SmsStatusError) as raised,
+    ):
+        client.get_status("77120000001")
+    assert token in server.requests[0].decode("latin-1")  # it was sent, and echoed
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert token not in _everything_said(raised.value) + logged

@@ -302,3 +302,26 @@ def test_sms_status_log_debug_logs_each_request_without_the_key(
     assert "sms_status DEBUG telecom23" in logged
     assert "/api/v1/sms/status/m1" in logged
     assert secret not in logged
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+def test_a_proxy_from_the_environment_carries_async_requests_on_either_backend(
+    recording_proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """HTTP(S)_PROXY is honoured whichever backend is chosen (httpx mounts the environment's
+    proxies over the aiohttp transport), so installing `sms-status[fast]` behind a corporate
+    proxy does not quietly go around it."""
+    for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
+    origin = "http://status.provider.invalid"
+
+    async def run() -> None:
+        async with sms_status.connect_async(
+            "telecom23", api_key=KEY, base_url=origin, http_backend=backend
+        ) as c:
+            with pytest.raises(sms_status.errors.NotFoundError):
+                await c.get_status("m3")
+
+    asyncio.run(run())
+    assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
