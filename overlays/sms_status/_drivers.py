@@ -31,6 +31,7 @@ from sms_status.report import StatusReport
 
 if TYPE_CHECKING:
     from sms_status._aiohttp import AiohttpSender
+    from sms_status._httpclient import HttpClientSender
 
 T = TypeVar("T")
 
@@ -91,7 +92,8 @@ class _Driver:
 
 
 class SyncDriver(_Driver):
-    """Runs flows by blocking: `time.sleep` (or the `sleep` option) and `httpx.Client.send`."""
+    """Runs flows by blocking: `time.sleep` (or the `sleep` option), and http.client
+    (`sms_status._httpclient`) or `httpx.Client.send`."""
 
     _limiter: RateLimiter
     _sleep: Callable[[float], None]
@@ -99,6 +101,9 @@ class SyncDriver(_Driver):
     """Builds every request (URL, credentials, headers, timeouts): `client.api`'s client."""
     _sender: httpx.Client
     """Sends them: `_http`, or the user's `http_client`."""
+    _direct: HttpClientSender | None
+    """Sends attempts to the base URL on http.client, skipping httpx's client layers
+    (`sms_status._httpclient`); None when a connection option or a proxy applies."""
 
     def _perform(self, effect: Send | Sleep) -> Any:
         if isinstance(effect, Sleep):
@@ -108,12 +113,24 @@ class SyncDriver(_Driver):
         if wait > 0:
             self._sleep(wait)
         left = self._time_left(effect)
+        cap = self._max_response_bytes
+        direct = self._direct
+        if direct is not None and self._signer is None:
+            target = direct.plain_target(effect.request)
+            if target is not None:  # no httpx.Request to build
+                return direct.send_plain(target, left=left, cap=cap, phases=self._phases)
         request = _attempt.build(
             self._http, joined(effect.request, self._http.base_url), self._phases, left
         )
         if self._signer is not None:
             self._signer.sign(request)
-        return _attempt.send(self._sender, request, left=left, cap=self._max_response_bytes)
+        base = self._http.base_url
+        if direct is not None and (request.url.scheme, request.url.netloc) == (
+            base.scheme,
+            base.netloc,
+        ):
+            return direct.send(request, left=left, cap=cap, phases=self._phases)
+        return _attempt.send(self._sender, request, left=left, cap=cap)
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""

@@ -35,6 +35,7 @@ import httpx
 from sms_status import __version__, _attempt, _environment, _flows, _pools, _redact, _validation
 from sms_status._drivers import AsyncDriver, SyncDriver
 from sms_status._flows import Context, Flow, RetryEvent
+from sms_status._httpclient import HttpClientSender
 from sms_status._provider import GeneratedClient, Provider
 from sms_status._registry import PROVIDERS, load_provider
 from sms_status._signing import RequestSigner
@@ -160,6 +161,13 @@ def _connection_options(
     if proxy is not None and not isinstance(proxy, httpx.Proxy):
         proxy = httpx.Proxy(proxy)
     return proxy, options.get("verify", True)
+
+
+def _env_proxies() -> bool:
+    """Whether the environment names a proxy (httpx would honour it: the SDK does too)."""
+    import urllib.request
+
+    return bool(urllib.request.getproxies())
 
 
 class _Base(Generic[ApiT_co]):
@@ -336,7 +344,8 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
         if inspect.iscoroutinefunction(getattr(limiter, "reserve", None)):
             raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
         transport = options.get("transport")
-        if transport is None and http_client is None:
+        default = transport is None and http_client is None
+        if default:
             # The default transport's sockets are cut to each attempt's deadline.
             transport = _attempt.DeadlineTransport(verify=verify, proxy=proxy)
         super().__init__(
@@ -356,6 +365,13 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
         # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
         # http_client only sends them.
         self._sender: httpx.Client = http_client if http_client is not None else self._http
+        # With no connection option, attempts skip httpx's client layers (`_httpclient`).
+        plain = default and not ({"proxy", "verify"} & options.keys()) and not _env_proxies()
+        self._direct = (
+            HttpClientSender(base_url=self._http.base_url, headers=self._http.headers)
+            if plain
+            else None
+        )
 
     def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
@@ -390,6 +406,8 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
     def close(self) -> None:
         """Close the connection pool (also on leaving a `with` block)."""
         self._http.close()
+        if self._direct is not None:
+            self._direct.close()
         self._release_logs()
 
     def __enter__(self) -> Self:
