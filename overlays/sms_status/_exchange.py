@@ -1,6 +1,6 @@
 """What one HTTP attempt hands a flow: plain data, in no HTTP library's types.
 
-A driver (`sms_status.client`) turns whatever its transport returned into a `Reply` and
+A driver (`sms_status._drivers`) turns whatever its transport returned into a `Reply` and
 whatever it raised into `AttemptTimeout`, `BodyRejected` or another exception thrown into the
 flow, so `sms_status._flows` can be run, and tested, with scripted replies and no network.
 """

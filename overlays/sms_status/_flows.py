@@ -2,7 +2,7 @@
 
 Each flow (one call with retries, a status lookup, a batch, polling, history paging) is a
 generator that yields effects — `Send` a request, `Sleep`, `Emit` a report — and receives
-their results. `sms_status.client` runs the same flows with blocking or awaiting drivers, so
+their results. `sms_status._drivers` runs the same flows by blocking or by awaiting, so
 the policy below is the only copy of it.
 """
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from http.cookiejar import CookieJar
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Literal
 
 import httpx
@@ -79,6 +79,14 @@ class _NoCookies(httpx.Cookies):
 
     def set_cookie_header(self, request: httpx.Request) -> None:
         return None
+
+
+def no_cookies() -> CookieJar:
+    """A jar that keeps nothing: a server's cookies are never stored nor sent back.
+
+    (A `CookieJar`, not `httpx.Cookies`: httpx copies the latter into a default jar.)
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def never_cookies(http: httpx.Client | httpx.AsyncClient, jar: CookieJar) -> None:

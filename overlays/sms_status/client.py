@@ -1,7 +1,9 @@
 """The clients users hold: `connect()` / `connect_async()` and what they return.
 
-Both clients run the flows of `sms_status._flows` — the sync one by blocking, the async one by
-awaiting — so retries, pacing, polling, batching and paging behave identically in both.
+Both clients run the flows of `sms_status._flows` through the drivers they inherit
+(`sms_status._drivers`: the sync one blocks, the async one awaits), so retries, pacing,
+polling, batching and paging behave identically in both. This module is construction and
+the public methods.
 """
 
 from __future__ import annotations
@@ -10,11 +12,9 @@ import copy
 import inspect
 import itertools
 import ssl
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -32,12 +32,20 @@ from typing import (
 import attrs
 import httpx
 
-from sms_status import __version__, _attempt, _environment, _flows, _redact, _validation
-from sms_status._flows import Context, Emit, Flow, RetryEvent, Send, Sleep
+from sms_status import __version__, _attempt, _environment, _flows, _pools, _redact, _validation
+from sms_status._drivers import AsyncDriver, SyncDriver
+from sms_status._flows import Context, Flow, RetryEvent
 from sms_status._httpclient import HttpClientSender
-from sms_status._provider import GeneratedClient, Provider, RequestKwargs
+from sms_status._provider import GeneratedClient, Provider
 from sms_status._registry import PROVIDERS, load_provider
-from sms_status._transports import HttpBackend, async_sender, async_transport, never_cookies
+from sms_status._signing import RequestSigner
+from sms_status._transports import (
+    HttpBackend,
+    async_sender,
+    async_transport,
+    never_cookies,
+    no_cookies,
+)
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
@@ -48,7 +56,6 @@ if TYPE_CHECKING:  # each only types `client.api`; a provider's extra may be abs
     import sms_status_seven
     import sms_status_telecom23
 
-T = TypeVar("T")
 if TYPE_CHECKING:
     from typing_extensions import TypeVar as TypeVarWithDefault
 
@@ -79,8 +86,8 @@ DEFAULT_TIMEOUT = 10.0
 """Seconds one attempt may take when `timeout` is not given (or None)."""
 DEFAULT_CONCURRENCY = 16
 """Lookups in flight at once in the async client's bulk and polling work."""
-CONNECTIONS_PER_POOL = 4
-"""Connections per httpx client in the async client's pool of clients (see its __init__)."""
+CONNECTIONS_PER_POOL = _pools.CONNECTIONS_PER_POOL
+"""Connections per httpx client in the async client's pool of clients (`sms_status._pools`)."""
 
 
 class _SharedOptions(TypedDict, total=False):
@@ -137,14 +144,6 @@ class AsyncClientOptions(_SharedOptions, total=False):
 _UNSET: Any = object()
 
 
-def _no_cookies() -> CookieJar:
-    """A jar that keeps nothing: a server's cookies are never stored nor sent back.
-
-    (A `CookieJar`, not `httpx.Cookies`: httpx copies the latter into a default jar.)
-    """
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-
-
 def _connection_options(
     options: _SharedOptions, own: tuple[str, ...]
 ) -> tuple[httpx.Proxy | None, bool | str | ssl.SSLContext]:
@@ -169,21 +168,6 @@ def _env_proxies() -> bool:
     import urllib.request
 
     return bool(urllib.request.getproxies())
-
-
-def _joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
-    """`request` with its path ("/api/...") joined to the base URL here.
-
-    httpx would parse the relative URL and then parse the merge again; handing it the joined
-    string costs one parse (~50 µs less per call, a fifth of the overlay's overhead over raw
-    httpx: benchmarks/). The URL is the same: httpx's merge is base path + path without its
-    leading "/", and both routes quote and normalise the result alike.
-    """
-    url = request.get("url")
-    if not (isinstance(url, str) and url.startswith("/")):
-        return request
-    base = str(base_url)
-    return {**request, "url": (base if base.endswith("/") else base + "/") + url[1:]}
 
 
 class _Base(Generic[ApiT_co]):
@@ -239,9 +223,12 @@ class _Base(Generic[ApiT_co]):
         )
         if signing_secret is not None and provider.sign is None:
             raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")
-        self._signing_secret = signing_secret
-        self._signing_lock = threading.Lock()
-        self._last_stamp: dict[str, int] = {}
+        self._signer = (
+            RequestSigner(provider.sign, signing_secret)
+            if signing_secret is not None and provider.sign is not None
+            else None
+        )
+        """Signs each attempt (telecom23 with `signing_secret`); None: requests go unsigned."""
         httpx_args: dict[str, Any] = dict(client_args or {})
         verify = httpx_args.pop("verify", True)  # the generated client's own argument
         if transport is not None:
@@ -301,42 +288,8 @@ class _Base(Generic[ApiT_co]):
         `client=` to the functions of `sms_status_<key>.api`)."""
         return cast(ApiT_co, self._api)
 
-    def _signed(self, request: httpx.Request) -> httpx.Request:
-        """Add the provider's request signature, fresh per attempt.
-
-        A (timestamp, signature) pair is accepted once, and a retry of the same path within
-        the same second would repeat it: such a retry is stamped one second later.
-        """
-        if self._signing_secret is None or self._provider.sign is None:
-            return request
-        path = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
-        now = int(time.time())
-        with self._signing_lock:
-            if len(self._last_stamp) > 10_000:  # keep only stamps that could still collide
-                self._last_stamp = {p: t for p, t in self._last_stamp.items() if t >= now}
-            stamp = max(now, self._last_stamp.get(path, now - 1) + 1)
-            self._last_stamp[path] = stamp
-        headers = self._provider.sign(self._signing_secret, request.method, path, str(stamp))
-        request.headers.update(headers)
-        return request
-
     def _message_id(self, value: str) -> str:
         return _validation.message_id(value, separator=self._separator)
-
-    def _slot_wait(self, send: Send, wait: float) -> float:
-        """How long to wait for a booked slot (DeadlineReached if past the deadline)."""
-        if send.deadline is not None and self._clock() + wait > send.deadline:
-            raise _flows.DeadlineReached
-        return wait
-
-    def _time_left(self, send: Send) -> float:
-        """How long this attempt may take: the client's timeout, cut to the flow's deadline."""
-        left = self._attempt_limit
-        if send.deadline is not None:
-            left = min(left, send.deadline - self._clock())
-            if left <= 0:
-                raise _flows.DeadlineReached
-        return left
 
     def _history_flow(
         self, by: str, key: str, count: int, before: datetime | None
@@ -371,7 +324,7 @@ class _Base(Generic[ApiT_co]):
         return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
 
 
-class StatusClient(_Base[ApiT_co]):
+class StatusClient(_Base[ApiT_co], SyncDriver):
     """A blocking client for one provider. Safe to share between threads."""
 
     def __init__(
@@ -408,7 +361,7 @@ class StatusClient(_Base[ApiT_co]):
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
         self._http: httpx.Client = self._api.get_httpx_client()
-        never_cookies(self._http, _no_cookies())
+        never_cookies(self._http, no_cookies())
         # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
         # http_client only sends them.
         self._sender: httpx.Client = http_client if http_client is not None else self._http
@@ -420,61 +373,6 @@ class StatusClient(_Base[ApiT_co]):
             else None
         )
 
-    # Drivers: perform the effects a flow yields, by blocking.
-    def _perform(self, effect: Send | Sleep) -> Any:
-        if isinstance(effect, Sleep):
-            self._sleep(effect.seconds)
-            return None
-        wait = self._slot_wait(effect, self._limiter.reserve())
-        if wait > 0:
-            self._sleep(wait)
-        left = self._time_left(effect)
-        cap = self._max_response_bytes
-        direct = self._direct
-        if direct is not None and self._signing_secret is None:
-            target = direct.plain_target(effect.request)
-            if target is not None:  # no httpx.Request to build
-                return direct.send_plain(target, left=left, cap=cap, phases=self._phases)
-        request = _attempt.build(
-            self._http, _joined(effect.request, self._http.base_url), self._phases, left
-        )
-        base = self._http.base_url
-        if direct is not None and (request.url.scheme, request.url.netloc) == (
-            base.scheme,
-            base.netloc,
-        ):
-            return direct.send(self._signed(request), left=left, cap=cap, phases=self._phases)
-        return _attempt.send(self._sender, self._signed(request), left=left, cap=cap)
-
-    def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
-        """Run `flow`, yielding the reports it emits and returning what it returns."""
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value, error = None, None
-            if isinstance(effect, Emit):
-                yield effect.report
-                continue
-            try:
-                value = self._perform(effect)
-            except Exception as exc:  # the flow turns it into an SmsStatusError
-                error = exc
-
-    def _run(self, flow: Flow[T]) -> T:
-        steps = self._steps(flow)
-        try:
-            next(steps)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        raise AssertionError("a flow that returns a value emitted a report")
-
-    # The public API.
     def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
         return self._run(_flows.status(self._ctx, self._message_id(message_id)))
@@ -557,7 +455,7 @@ class HistoryClient(StatusClient[ApiT_co]):
         return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
-class AsyncStatusClient(_Base[ApiT_co]):
+class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
     """An asyncio client for one provider. Safe to share between tasks."""
 
     def __init__(
@@ -603,89 +501,19 @@ class AsyncStatusClient(_Base[ApiT_co]):
 
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
-        never_cookies(self._http, _no_cookies())
+        never_cookies(self._http, no_cookies())
         # On aiohttp, the overlay's own attempts skip httpx's client layers (and its pools).
         self._aiohttp = async_sender(self._http, concurrency) if fast else None
-        # httpcore walks its whole pool on every request, so one pool of 16 connections costs
-        # far more CPU than four pools of four (benchmarks/: ~2x the bulk throughput). Bulk
-        # lookups are spread over ceil(concurrency / 4) clients; `api`'s client is the first.
-        # Every request is built by `api`'s client (base URL, headers, key, timeouts): the
-        # others only lend their connections, so there is one configuration, not copies.
+        # httpx sends the overlay's own attempts over several small pools (sms_status._pools),
+        # unless aiohttp or the user's http_client sends them.
         sharded = http_client is None and self._aiohttp is None
-        shards = -(-concurrency // CONNECTIONS_PER_POOL) if sharded else 1
-        self._pool = [self._http] + [
-            httpx.AsyncClient(
-                transport=transport,
-                limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
-                cookies=_no_cookies(),
-                **connection,
-            )
-            for _ in range(shards - 1)
-        ]
-        for shard in self._pool[1:]:
-            never_cookies(shard, _no_cookies())
+        self._pool = _pools.pools(
+            self._http, concurrency if sharded else 1, transport=transport, connection=connection
+        )
         self._owned = list(self._pool)
         if http_client is not None:  # a user's client sends everything; it stays theirs
             self._pool = [http_client]
         self._turn = itertools.count()
-
-    async def _perform(self, effect: Send | Sleep) -> Any:
-        if isinstance(effect, Sleep):
-            await self._sleep(effect.seconds)
-            return None
-        booked = self.rate_limiter.reserve()  # a float, or an awaitable one (AsyncRateLimiter)
-        wait = self._slot_wait(effect, booked if isinstance(booked, float | int) else await booked)
-        if wait > 0:
-            await self._sleep(wait)
-        left = self._time_left(effect)
-        cap = self._max_response_bytes
-        if self._aiohttp is not None and self._signing_secret is None:
-            url = self._aiohttp.plain_url(effect.request)
-            if url is not None:  # no httpx.Request to build: a third of the CPU saved
-                return await self._aiohttp.send_plain(url, left=left, cap=cap, phases=self._phases)
-        request = _attempt.build(
-            self._http, _joined(effect.request, self._http.base_url), self._phases, left
-        )
-        if self._aiohttp is not None:
-            return await self._aiohttp.send(
-                self._signed(request), left=left, cap=cap, phases=self._phases
-            )
-        http = self._pool[next(self._turn) % len(self._pool)]
-        return await _attempt.send_async(http, self._signed(request), left=left, cap=cap)
-
-    async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration:
-                return
-            value, error = None, None
-            if isinstance(effect, Emit):
-                yield effect.report
-                continue
-            try:
-                value = await self._perform(effect)
-            except Exception as exc:  # the flow turns it into an SmsStatusError
-                error = exc
-
-    async def _run(self, flow: Flow[T]) -> T:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value, error = None, None
-            if isinstance(effect, Emit):
-                raise AssertionError("a flow that returns a value emitted a report")
-            try:
-                value = await self._perform(effect)
-            except Exception as exc:  # the flow turns it into an SmsStatusError
-                error = exc
 
     async def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""

@@ -1,17 +1,19 @@
 """Running `sms_status._flows` with scripted replies: no HTTP, no sockets, no sleeping.
 
-`Script.run(flow)` plays the driver: each `Send` takes the next scripted item (a `Reply` is
-sent into the flow, an exception is thrown into it), each `Sleep` advances `clock`, each
-`Emit` is only recorded. Every effect the flow yielded is kept in `effects`, also when the
-flow ends with an exception, so a test asserts on what the flow *did*.
+`Script.run(flow)` plays the driver, stepping the flow with the drivers' own `advance`: each
+`Send` takes the next scripted item (a `Reply` is sent into the flow, an exception is thrown
+into it), each `Sleep` advances `clock`, each `Emit` is only recorded. Every effect the flow
+yielded is kept in `effects`, also when the flow ends with an exception, so a test asserts on
+what the flow *did*.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from sms_status._drivers import advance
 from sms_status._exchange import Reply
 from sms_status._flows import Context, Effect, Emit, Flow, Send, Sleep
 from sms_status._provider import Provider
@@ -69,12 +71,7 @@ class Script:
     def run(self, flow: Flow[T]) -> T:
         value: Any = None
         error: BaseException | None = None
-        while True:
-            try:
-                effect = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
+        while not isinstance(effect := advance(flow, value, error), StopIteration):
             self.effects.append(effect)
             value, error = None, None
             if isinstance(effect, Send):
@@ -87,6 +84,7 @@ class Script:
                     value = answer
             elif isinstance(effect, Sleep):
                 self.clock.now += effect.seconds
+        return cast(T, effect.value)
 
     @property
     def unused(self) -> int:

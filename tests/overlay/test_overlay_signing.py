@@ -1,0 +1,66 @@
+"""Request signing (`sms_status._signing`): every attempt gets its own (timestamp, signature)
+pair, also for retries within one second and from many threads, and the secret never shows."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+from sms_status._signing import RequestSigner
+from sms_status.providers import telecom23
+
+SECRET = "whsec-signing-test-5b1e"
+
+
+def stamp(signer: RequestSigner, url: str) -> int:
+    request = signer.sign(httpx.Request("GET", url))
+    timestamp = request.headers["x-timestamp"]
+    path = httpx.URL(url).path
+    assert (
+        request.headers["x-signature"]
+        == (telecom23.sign(SECRET, "GET", path, timestamp)["X-Signature"])
+    )
+    return int(timestamp)
+
+
+def test_each_request_to_a_path_gets_a_later_stamp_and_the_query_is_not_signed() -> None:
+    signer = RequestSigner(telecom23.sign, SECRET)
+    before = int(time.time())
+    stamps = [stamp(signer, f"https://x.test/api/v1/messages/m1?try={n}") for n in range(5)]
+    assert stamps == sorted(set(stamps))  # strictly increasing: no pair is sent twice
+    assert stamps[0] >= before
+
+
+def test_another_path_is_stamped_with_the_current_time() -> None:
+    signer = RequestSigner(telecom23.sign, SECRET)
+    for _ in range(5):
+        stamp(signer, "https://x.test/api/v1/messages/m1")
+    before = int(time.time())
+    other = stamp(signer, "https://x.test/api/v1/messages/m2")
+    assert before <= other <= int(time.time())
+
+
+def test_threads_signing_one_path_never_share_a_stamp() -> None:
+    signer = RequestSigner(telecom23.sign, SECRET)
+    stamps: list[int] = []
+    start = threading.Barrier(8)
+
+    def sign_many() -> None:
+        start.wait()
+        mine = [stamp(signer, "https://x.test/api/v1/messages/m1") for _ in range(25)]
+        stamps.extend(mine)
+
+    threads = [threading.Thread(target=sign_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(stamps) == 200
+    assert len(set(stamps)) == 200
+
+
+def test_the_secret_is_not_in_the_signers_repr() -> None:
+    signer = RequestSigner(telecom23.sign, SECRET)
+    assert SECRET not in repr(signer)
+    assert SECRET not in str(signer)
