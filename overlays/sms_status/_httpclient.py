@@ -20,6 +20,7 @@ leave `send` — what `_flows.call` turns into `SmsStatusError`s.
 from __future__ import annotations
 
 import http.client
+import logging
 import select
 import socket
 import ssl
@@ -33,6 +34,8 @@ import httpx
 from sms_status._attempt import ACCEPT_ENCODING
 from sms_status._exchange import AttemptTimeout, Reply
 from sms_status._reading import bounded_body, feed
+
+log = logging.getLogger("sms_status")
 
 _PLAIN_KEYS = frozenset({"method", "url", "params"})
 _CHUNK = 64 * 1024
@@ -266,6 +269,16 @@ class HttpClientSender:
         connection.request(method, target, body=content, headers=headers)
         deadline.phase = phases.read
         response = connection.getresponse()
+        if log.isEnabledFor(logging.INFO):  # the line httpx logs, so --debug reads the same
+            origin = f"{'https' if self._tls else 'http'}://{self._host}:{self._port}"
+            log.info(
+                'HTTP Request: %s %s%s "HTTP/1.1 %d %s"',
+                method,
+                origin,
+                target,
+                response.status,
+                response.reason,
+            )
         reply_headers = httpx.Headers(response.getheaders())
         body = bounded_body(response.status, reply_headers, cap)
         while True:

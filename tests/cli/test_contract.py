@@ -198,7 +198,8 @@ def test_status_on_an_unreachable_provider_exits_5_not_1(closed_port):
     args = ["--provider", "lisoloo", "--api-key", UNUSED_KEY, "--base-url"]
     result = invoke("status", *args, f"http://127.0.0.1:{closed_port}", "m1")
     assert result.exit_code == _exit.UNAVAILABLE
-    assert "m1  ERROR  lisoloo: ConnectError" in result.stdout
+    assert "m1  ERROR  lisoloo: " in result.stdout
+    assert "Connection refused" in result.stdout
 
 
 def test_watch_on_a_failing_server_exits_5_and_still_reports_the_others(
@@ -232,8 +233,8 @@ def test_debug_works_before_or_after_the_command_and_masks_the_key_in_http_logs(
     args = ["status", *common(telecom23_sandbox), f"id-{secret}"]
     result = invoke(*(["--debug", *args] if where == "before" else [*args, "--debug"]))
     assert result.exit_code == _exit.FAILED
-    assert "INFO httpx: HTTP Request: GET" in result.stderr
-    assert "DEBUG httpcore.http11: receive_response_headers.complete" in result.stderr
+    # The sync client logs the request line itself on http.client (as httpx would).
+    assert "HTTP Request: GET" in result.stderr
     request_line = next(x for x in result.stderr.splitlines() if "HTTP Request: GET" in x)
     assert "/id-" in request_line
     assert "***" in request_line
