@@ -140,7 +140,7 @@ def test_serve_start_stop() -> None:
 
 def test_stop_cuts_a_stalled_request_short() -> None:
     sb = Sandbox("telecom23", clock=FakeClock()).start()
-    sb.inject_fault("stall", seconds=60)
+    stall = sb.inject_fault("stall", seconds=60)
     errors: list[BaseException] = []
 
     def call() -> None:
@@ -151,7 +151,7 @@ def test_stop_cuts_a_stalled_request_short() -> None:
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(0.2)
+    _wait_until(lambda: stall.hits == 1)  # stalled in the sandbox, not merely sent
     started = time.perf_counter()
     sb.stop()
     assert time.perf_counter() - started < 3
