@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
+import typing
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, tzinfo
@@ -305,24 +307,62 @@ def unknown_fields(provider: str, model: object, path: str = "") -> None:
         )
     for name in _model_fields(type(model)):
         value = getattr(model, name)
-        items = cast(list[object], value) if isinstance(value, list) else [value]
-        for item in items:
-            # Only models hold unknown fields: anything else is skipped before any recursion
-            # (this walk was the overlay's top CPU entry on the bulk path: benchmarks/, 6).
-            if getattr(item.__class__, "__attrs_attrs__", None) is not None:
-                unknown_fields(provider, item, f"{path}{name}.")
+        # Only models hold unknown fields: anything else is skipped before any recursion
+        # (this walk was the overlay's top CPU entry on the bulk path: benchmarks/, 6).
+        if isinstance(value, list):
+            for item in cast(list[object], value):
+                if getattr(item.__class__, "__attrs_attrs__", None) is not None:
+                    unknown_fields(provider, item, f"{path}{name}.")
+        elif getattr(value.__class__, "__attrs_attrs__", None) is not None:
+            unknown_fields(provider, value, f"{path}{name}.")
 
 
 _MODEL_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _model_fields(model: type) -> tuple[str, ...]:
-    """A generated model's field names but `additional_properties`, computed once per model
-    (two threads may both compute them once: the same tuple)."""
+    """The fields of a generated model that can hold a model (so may hide unknown fields),
+    computed once per model (two threads may both compute them once: the same tuple).
+
+    Scalar fields (`bool`, `str`, `Unset | datetime`) are left out of the per-response walk;
+    a field whose annotation cannot be resolved is kept, so nothing is ever missed."""
     names = _MODEL_FIELDS.get(model)
     if names is None:
-        fields = attrs.fields(cast(Any, model))
+        hints = _type_hints(model)
         names = _MODEL_FIELDS[model] = tuple(
-            a.name for a in fields if a.name != "additional_properties"
+            a.name
+            for a in attrs.fields(cast(Any, model))
+            if a.name != "additional_properties"
+            and (hints is None or a.name not in hints or _may_hold_model(hints[a.name]))
         )
     return names
+
+
+def _type_hints(model: type) -> dict[str, object] | None:
+    """The model's resolved annotations, or None. The generated modules import the models
+    they refer to only under TYPE_CHECKING, so names are looked up in their `models`
+    package too, which exports every model."""
+    module = sys.modules.get(model.__module__)
+    package = sys.modules.get(model.__module__.rpartition(".")[0])
+    namespace: dict[str, Any] = {}
+    for source in (package, module):
+        if source is not None:
+            namespace.update(vars(source))
+    try:
+        return typing.get_type_hints(model, globalns=namespace)
+    except Exception:  # an unresolvable annotation (NameError, TypeError): walk every field
+        return None
+
+
+def _may_hold_model(hint: object) -> bool:
+    """False only for an annotation that provably holds no attrs model (conservative:
+    `Any`, forward references and anything unrecognised count as maybe)."""
+    if hint is Any or isinstance(hint, str | typing.ForwardRef | typing.TypeVar):
+        return True
+    if isinstance(hint, type) and attrs.has(hint):
+        return True
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is None:
+        return not isinstance(hint, type)  # a plain class (bool, str, Unset) holds none
+    return any(_may_hold_model(arg) for arg in args) or not args

@@ -219,3 +219,32 @@ def test_only_attribute_errors_on_our_own_objects_count_as_bugs(target: object, 
         _ = target.no_such_attribute  # type: ignore[attr-defined]
     assert is_overlay_bug(info.value) is bug
     assert is_overlay_bug(ValueError("x")) is False
+
+
+@attrs.define
+class _Nested:
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class _Unresolvable:
+    child: NoSuchModel  # type: ignore[name-defined]  # noqa: F821 - cannot be resolved
+    children: list[_Nested]
+    flag: bool
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+
+
+def test_unknown_fields_walks_every_field_when_annotations_cannot_be_resolved(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The walk skips fields typed as scalars; a model it cannot type is walked in full.
+    model = _Unresolvable(
+        child=_Nested(additional_properties={"renamed": 1}),
+        children=[_Nested(additional_properties={"added": 2})],
+        flag=True,
+    )
+    sms_status._fields.unknown_fields("acme", model)
+    warnings = _warnings(caplog)
+    assert len(warnings) == 2
+    assert "child.renamed" in warnings[0]
+    assert "children.added" in warnings[1]
