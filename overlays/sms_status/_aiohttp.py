@@ -17,11 +17,10 @@ import yarl
 from httpx_aiohttp import AiohttpTransport
 
 from sms_status._attempt import ACCEPT_ENCODING
-from sms_status._exchange import AttemptTimeout, Reply
+from sms_status._exchange import AttemptTimeout, Reply, plain_get_target
 from sms_status._reading import bounded_body, feed
 
 _UNMAPPED = (aiohttp.ClientError, TimeoutError)
-_PLAIN_KEYS = frozenset({"method", "url", "params"})
 
 
 def _read_error(exc: BaseException) -> httpx.ReadError:
@@ -124,17 +123,7 @@ class AiohttpSender:
     def plain_url(self, request: Mapping[str, Any]) -> str | None:
         """The URL of a plain GET (path joined to the base, query encoded as httpx does), or
         None for a request that httpx must build."""
-        path = request.get("url")
-        if (
-            request.get("method", "").lower() != "get"
-            or not isinstance(path, str)
-            or not path.startswith("/")
-            or request.keys() - _PLAIN_KEYS
-        ):
-            return None
-        params = request.get("params")
-        query = f"?{httpx.QueryParams(params)}" if params else ""
-        return f"{self._base}{path[1:]}{query}"
+        return plain_get_target(request, self._base)
 
     async def send_plain(self, url: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
         return await self._send("GET", url, self._headers, None, left, cap, phases)

@@ -32,12 +32,11 @@ from typing import Any
 import httpx
 
 from sms_status._attempt import ACCEPT_ENCODING
-from sms_status._exchange import AttemptTimeout, Reply
+from sms_status._exchange import AttemptTimeout, Reply, plain_get_target
 from sms_status._reading import bounded_body, feed
 
 log = logging.getLogger("sms_status")
 
-_PLAIN_KEYS = frozenset({"method", "url", "params"})
 _CHUNK = 64 * 1024
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 """What a kept-alive connection the server has closed meanwhile raises on reuse."""
@@ -160,17 +159,7 @@ class HttpClientSender:
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
         """The request target of a plain GET (path joined to the base, query encoded as
         httpx does), or None for a request that httpx must build."""
-        path = request.get("url")
-        if (
-            request.get("method", "").lower() != "get"
-            or not isinstance(path, str)
-            or not path.startswith("/")
-            or request.keys() - _PLAIN_KEYS
-        ):
-            return None
-        params = request.get("params")
-        query = f"?{httpx.QueryParams(params)}" if params else ""
-        return f"{self._prefix}{path[1:]}{query}"
+        return plain_get_target(request, self._prefix)
 
     def send_plain(self, target: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
         return self._send("GET", target, self._headers, None, left, cap, phases)
