@@ -81,19 +81,6 @@ def _free_port() -> int:
         return port
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[str]) -> None:
-    """Until listen accepts connections (each try blocks on the connect itself)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "listen exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.01)  # refused at once: the server is still binding
-    raise TimeoutError("listen did not start")
-
-
 @pytest.fixture
 def listening() -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = _free_port()
@@ -126,8 +113,8 @@ def test_listen_command_end_to_end_with_a_real_clock_sandbox(
 ) -> None:
     process, port = listening
     assert process.stderr is not None
+    # listen binds before it prints this line: from here connections are accepted.
     assert "listening for seven webhooks" in process.stderr.readline()
-    _wait_for_port(port, process)
     with Sandbox("seven").serve() as sandbox:  # real clock: listen checks timestamps on it
         sandbox.add_webhook(f"http://127.0.0.1:{port}/", secret=SECRET)
         sandbox.add_message("77120000001", statuses=("TRANSMITTED", "DELIVERED"), advance=0.05)
@@ -140,3 +127,14 @@ def test_listen_command_end_to_end_with_a_real_clock_sandbox(
     assert sum("(TRANSMITTED)" in line for line in lines) == 1, lines
     (delivered,) = [line for line in lines if "delivered  final  (DELIVERED)" in line]
     assert "older than the report kept" not in delivered
+
+
+def test_a_busy_port_is_one_usage_line() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            cli, ["listen", "--provider", "namirial", "--port", str(port)], env={}
+        )
+    assert result.exit_code == _exit.USAGE
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output

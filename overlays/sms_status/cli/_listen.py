@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -138,8 +139,13 @@ def listen(
         raise click.UsageError(f"{provider} documents no webhook signature: drop --secret")
     receiver = Receiver(printer(as_json, sys.stdout.isatty()))
     app = build(provider, secret, receiver, url=url)
+    try:  # bound before the banner, so the banner means "connections are accepted"
+        listener = socket.create_server((host, port))
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     click.echo(f"listening for {provider} webhooks on http://{host}:{port}/", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 @contextlib.contextmanager
