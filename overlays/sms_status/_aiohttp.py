@@ -19,8 +19,29 @@ from httpx_aiohttp import AiohttpTransport
 from sms_status._attempt import ACCEPT_ENCODING
 from sms_status._exchange import AttemptTimeout, Reply, plain_get_target
 from sms_status._reading import bounded_body, feed
+from sms_status._transports import default_ssl_context
 
 _UNMAPPED = (aiohttp.ClientError, TimeoutError)
+_NEVER_ROUND = float("inf")
+"""aiohttp rounds timeouts of 5 s and more up to a whole second unless told otherwise."""
+
+
+def _shorter(phase: float | None, left: float) -> float | None:
+    """A phase limit worth its own timer: one shorter than the whole attempt's."""
+    return phase if phase is not None and phase < left else None
+
+
+def _fits(headers: Mapping[str, str], cap: int) -> bool:
+    """Whether a body may be read whole: not encoded, not chunked, declared within the cap."""
+    length = headers.get("Content-Length")
+    return (
+        length is not None
+        and length.isascii()
+        and length.isdigit()  # no sign, spaces or "1_000"
+        and int(length) <= cap
+        and "Content-Encoding" not in headers
+        and "Transfer-Encoding" not in headers
+    )
 
 
 def _read_error(exc: BaseException) -> httpx.ReadError:
@@ -106,9 +127,7 @@ class AiohttpSender:
     def session(self) -> aiohttp.ClientSession:
         """The session, made on first use: aiohttp sessions belong to a running loop."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self._connections, ssl=httpx.create_ssl_context()
-            )
+            connector = aiohttp.TCPConnector(limit=self._connections, ssl=default_ssl_context())
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,  # the bounded reader inflates, in bounded steps
@@ -146,34 +165,42 @@ class AiohttpSender:
         cap: int,
         phases: httpx.Timeout,
     ) -> Reply:
-        import asyncio
-
+        # aiohttp's `total` bounds the whole attempt (pool wait, connect, send, every body
+        # read) on the timer its reads and connects already check: one timer per attempt,
+        # not an `asyncio.timeout` around aiohttp's own. Phase limits only where shorter.
         timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=left if phases.connect is None else min(phases.connect, left),
-            sock_read=left if phases.read is None else min(phases.read, left),
+            total=left,
+            sock_connect=_shorter(phases.connect, left),
+            sock_read=_shorter(phases.read, left),
+            ceil_threshold=_NEVER_ROUND,
         )
+        session = self._session
+        if session is None or session.closed:
+            session = self.session()
         try:
-            async with (
-                asyncio.timeout(left),
-                self.session().request(
-                    method,
-                    yarl.URL(url, encoded=True),  # sent as quoted, never re-quoted
-                    headers=headers,
-                    data=content,
-                    allow_redirects=False,
-                    timeout=timeout,
-                ) as response,
-            ):
-                reply_headers = httpx.Headers(response.raw_headers)
-                body = bounded_body(response.status, reply_headers, cap)
-                async for chunk in response.content.iter_any():
-                    feed(body, chunk, response.status, reply_headers)
-                data = feed(body, None, response.status, reply_headers)
+            async with session.request(
+                method,
+                yarl.URL(url, encoded=True),  # sent as quoted, never re-quoted
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                timeout=timeout,
+            ) as response:
+                status = response.status
+                reply_headers = response.headers  # case-insensitive, repeated names kept
+                if _fits(reply_headers, cap):
+                    # Plain and of a declared size within the cap: aiohttp's parser stops
+                    # at Content-Length, so reading it whole is bounded too.
+                    data: bytes | None = await response.read()
+                else:
+                    body = bounded_body(status, reply_headers, cap)
+                    async for chunk in response.content.iter_any():
+                        feed(body, chunk, status, reply_headers)
+                    data = feed(body, None, status, reply_headers)
         except TimeoutError:
             raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
         assert data is not None
-        return Reply(response.status, reply_headers, data)
+        return Reply(status, reply_headers, data)
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -4,9 +4,7 @@ small): one reader for every sender (httpx, aiohttp, http.client)."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-
-import httpx
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from sms_status._exchange import BodyRejected
 
@@ -92,7 +90,7 @@ class BoundedBody:
         return bytes(self._body)
 
 
-def bounded_body(status: int, headers: httpx.Headers, cap: int) -> BoundedBody:
+def bounded_body(status: int, headers: Mapping[str, str], cap: int) -> BoundedBody:
     try:
         return BoundedBody(headers.get("content-encoding"), cap)
     except ValueError as exc:
@@ -100,7 +98,7 @@ def bounded_body(status: int, headers: httpx.Headers, cap: int) -> BoundedBody:
 
 
 def feed(
-    body: BoundedBody, chunk: bytes | None, status: int, headers: httpx.Headers
+    body: BoundedBody, chunk: bytes | None, status: int, headers: Mapping[str, str]
 ) -> bytes | None:
     """Feed one chunk (None: the end); the whole body at the end; BodyRejected on a bad one."""
     try:

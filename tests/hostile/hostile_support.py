@@ -164,11 +164,20 @@ def huge(size: int) -> Script:
     return script
 
 
-def endless_chunked(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
-    server.send(connection, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+def endless_chunked(
+    connection: socket.socket, _head: bytes, server: HostileServer, *, declared: bytes = b""
+) -> None:
+    server.send(connection, b"HTTP/1.1 200 OK\r\n%sTransfer-Encoding: chunked\r\n\r\n" % declared)
     chunk = b"%x\r\n%s\r\n" % (65536, b"[" * 65536)
     while not server.stopped.is_set():
         server.send(connection, chunk)
+
+
+def endless_chunked_declared_small(
+    connection: socket.socket, head: bytes, server: HostileServer
+) -> None:
+    """Endless chunks behind a small Content-Length: a reader trusting the length is fooled."""
+    endless_chunked(connection, head, server, declared=b"Content-Length: 2\r\n")
 
 
 @cache

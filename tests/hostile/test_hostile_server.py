@@ -25,6 +25,7 @@ from hostile_support import (
     bomb,
     drip,
     endless_chunked,
+    endless_chunked_declared_small,
     header_value,
     huge,
     json_response,
@@ -152,6 +153,20 @@ def test_a_body_past_max_response_bytes_is_refused_having_read_at_most_the_cap(
     assert "max_response_bytes" in str(error)
     # The rest stays unsent in the socket buffers: a few MB at most, never the 200 MB.
     assert server.bytes_sent < 32 * 1024 * 1024
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_small_content_length_cannot_smuggle_an_endless_chunked_body(
+    hostile: Start, mode: str
+) -> None:
+    server = hostile(endless_chunked_declared_small)
+    error, elapsed = _timed(
+        lambda: _lookup(mode, server, max_response_bytes=256 * 1024, timeout=20)
+    )
+    # Refused as framing (both headers at once) or cut at the cap: never read on and on.
+    assert isinstance(error, MalformedResponseError | TransportError)
+    assert server.bytes_sent < 32 * 1024 * 1024
+    assert elapsed < 20
 
 
 @pytest.mark.parametrize("mode", MODES)
