@@ -135,6 +135,7 @@ class AiohttpSender:
                 # Proxies from the environment, as httpx honours them; aiohttp then looks
                 # them up in a thread on every request, so only when there are any.
                 trust_env=_environment_names_a_proxy(),
+                headers=self._headers,  # a request's own headers replace these by name
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),  # ours are sent
             )
         return self._session
@@ -145,7 +146,7 @@ class AiohttpSender:
         return plain_get_target(request, self._base)
 
     async def send_plain(self, url: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
-        return await self._send("GET", url, self._headers, None, left, cap, phases)
+        return await self._send("GET", url, None, None, left, cap, phases)
 
     async def send(
         self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
@@ -159,7 +160,7 @@ class AiohttpSender:
         self,
         method: str,
         url: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[str, str]] | None,
         content: bytes | None,
         left: float,
         cap: int,

@@ -3,7 +3,8 @@
 httpx's timeouts are per phase and per read, so a server that trickles a byte every second
 can hold a call forever; `response.content` holds the whole body, and its gzip decoder
 inflates a whole network chunk at once. Here the body is streamed raw and inflated in
-bounded steps, the async attempt runs under one `asyncio.timeout`, and the sync one, when it
+bounded steps, the async attempt runs under one `asyncio.timeout` (on aiohttp, under aiohttp's
+own whole-request timer: `sms_status._aiohttp`), and the sync one, when it
 goes through httpx (`transport=`, `proxy=`, `verify=` or an environment proxy; otherwise
 `sms_status._httpclient` sends it the same way on `http.client`), reads through sockets whose
 every connect, read and write is cut to the time left (`DeadlineBackend`), with the deadline
