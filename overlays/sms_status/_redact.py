@@ -53,6 +53,22 @@ def drop_cut_secret(text: str, secret: str) -> str:
     return text
 
 
+def header_text(value: str) -> str:
+    """A header value without lone surrogates: aiohttp keeps bytes that are not UTF-8 as
+    surrogate escapes, which no UTF-8 terminal, file or encoder takes; those values are read
+    as Latin-1 instead, as httpx and http.client read them."""
+    if value.isascii():
+        return value
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        try:
+            return value.encode(errors="surrogateescape").decode("latin-1")
+        except UnicodeEncodeError:  # a surrogate no byte stands for
+            return value.encode(errors="backslashreplace").decode()
+    return value
+
+
 def masked_headers(
     headers: Iterable[tuple[str, str]],
     secret: str,
@@ -62,13 +78,13 @@ def masked_headers(
     """A plain (picklable) copy of response headers with secrets masked.
 
     Credential and cookie headers are masked whole; every other value is scrubbed of the key.
-    Repeated headers are joined with ", " as HTTP allows.
+    Repeated headers are joined with ", " as HTTP allows; values are `header_text`.
     """
     sensitive = SENSITIVE_HEADERS | {name.lower() for name in extra_sensitive}
     masked: dict[str, str] = {}
     for name, value in headers:
         lowered = name.lower()
-        shown = MASK if lowered in sensitive else redact(value, secret)
+        shown = MASK if lowered in sensitive else redact(header_text(value), secret)
         masked[lowered] = f"{masked[lowered]}, {shown}" if lowered in masked else shown
     return masked
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sms_status._exchange import header_items
 from sms_status._fields import json_object
-from sms_status._redact import clip, drop_cut_secret, masked_headers, redact
+from sms_status._redact import clip, drop_cut_secret, header_text, masked_headers, redact
 from sms_status.errors import (
     BODY_EXCERPT_LIMIT,
     ApiError,
@@ -117,7 +117,7 @@ def request_id(headers: Mapping[str, str], data: object) -> str | None:
     for name in ("x-request-id", "request-id", "x-correlation-id"):
         header = headers.get(name)
         if header:
-            return header
+            return header_text(header)
     field = json_object(data).get("request_id")
     if isinstance(field, str) and field:
         return field

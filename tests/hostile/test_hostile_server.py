@@ -228,6 +228,27 @@ def test_broken_answers_raise_only_sms_status_errors(
     assert server.request_seen.is_set()
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_header_bytes_that_are_not_utf8_reach_an_error_as_printable_text(
+    hostile: Start, mode: str
+) -> None:
+    """aiohttp keeps such bytes as lone surrogates, which print() or a UTF-8 log cannot
+    encode: an error's headers and request id must hold text any encoder takes."""
+    server = hostile(
+        raw(
+            b"HTTP/1.1 500 X\r\nX-Request-Id: caf\xe9\r\nX-Odd: \xff\xfe\r\n"
+            b"Content-Length: 2\r\n\r\n{}"
+        )
+    )
+    error = _lookup(mode, server)
+    assert isinstance(error, SmsStatusError)
+    shown = [str(error), error.request_id or "", *error.headers.values()]
+    assert "\n".join(shown).encode("utf-8")  # no UnicodeEncodeError
+    if mode != "sync":  # http.client refuses the head outright
+        assert error.request_id == "caf\u00e9"
+        assert error.headers["x-odd"] == "\u00ff\u00fe"
+
+
 HOSTILE_RETRY_AFTER = [
     "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
     "Fri, 31 Dec 9999 23:59:59 GMT",
