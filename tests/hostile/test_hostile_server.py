@@ -112,6 +112,19 @@ def test_the_timeout_bounds_every_retry_attempt_not_only_each_read(
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_read_timeout_shorter_than_the_others_ends_a_silent_wait_by_itself(
+    hostile: Start, mode: str
+) -> None:
+    """The whole attempt may take 30 s here, but no wait for a byte more than 0.3 s."""
+    import httpx
+
+    server = hostile(silent)
+    error, elapsed = _timed(lambda: _lookup(mode, server, timeout=httpx.Timeout(30.0, read=0.3)))
+    assert isinstance(error, TransportError)
+    assert elapsed < 0.3 + MARGIN
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_wait_for_final_returns_within_its_timeout_against_a_silent_server(
     hostile: Start, mode: str
 ) -> None:

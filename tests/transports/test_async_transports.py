@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -188,3 +189,24 @@ def test_signed_requests_on_aiohttp_are_signed_afresh_per_attempt() -> None:
 
 async def _no_sleep(_seconds: float) -> None:
     return None
+
+
+def test_the_cached_ssl_context_follows_ssl_cert_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Built once per CA setting, never reused across settings: a client made after
+    SSL_CERT_FILE changes trusts the new bundle only."""
+    import certifi
+    from sms_status._transports import default_ssl_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    certifi_context = default_ssl_context()
+    assert default_ssl_context() is certifi_context
+    first = Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")[0]
+    bundle = tmp_path / "one-ca.pem"
+    bundle.write_text(first + "-----END CERTIFICATE-----\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    assert default_ssl_context().cert_store_stats()["x509_ca"] == 1
+    monkeypatch.delenv("SSL_CERT_FILE")
+    assert default_ssl_context() is certifi_context
