@@ -9,7 +9,7 @@ here it keeps nothing, so a server's cookies are never sent back on either trans
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -20,6 +20,11 @@ from sms_status._attempt import ACCEPT_ENCODING
 from sms_status._exchange import AttemptTimeout, Reply, plain_get_target
 from sms_status._reading import bounded_body, feed
 from sms_status._transports import default_ssl_context
+
+if TYPE_CHECKING:
+    from aiohttp.client_reqrep import ConnectionKey
+    from aiohttp.connector import Connection
+    from aiohttp.tracing import Trace
 
 _UNMAPPED = (aiohttp.ClientError, TimeoutError)
 _NEVER_ROUND = float("inf")
@@ -42,6 +47,20 @@ def _fits(headers: Mapping[str, str], cap: int) -> bool:
         and "Content-Encoding" not in headers
         and "Transfer-Encoding" not in headers
     )
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, never reusing a connection the server wrote to while it sat idle.
+
+    aiohttp parses such bytes as they arrive and hands them to the next request on that
+    connection as its answer (a stale reply read as another message's status); httpcore and
+    `sms_status._httpclient` drop such a connection, and so does this."""
+
+    async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
+        for protocol, _ in self._conns.get(key, ()):
+            if protocol.should_close:  # bytes or an error arrived while idle
+                protocol.close()  # then aiohttp's own check finds it closed and drops it
+        return await super()._get(key, traces)
 
 
 def _read_error(exc: BaseException) -> httpx.ReadError:
@@ -77,7 +96,7 @@ class GuardedAiohttpTransport(AiohttpTransport):
         if self.client is not None:
             return super().get_client()  # one the caller passed in: theirs to configure
         limit = self.limits.max_connections
-        connector = aiohttp.TCPConnector(
+        connector = _Connector(
             keepalive_timeout=self.limits.keepalive_expiry,
             ssl=self.ssl_context,
             local_addr=(self.local_address, 0) if self.local_address else None,
@@ -127,7 +146,7 @@ class AiohttpSender:
     def session(self) -> aiohttp.ClientSession:
         """The session, made on first use: aiohttp sessions belong to a running loop."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._connections, ssl=default_ssl_context())
+            connector = _Connector(limit=self._connections, ssl=default_ssl_context())
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,  # the bounded reader inflates, in bounded steps

@@ -9,6 +9,7 @@ import json
 import logging
 import pickle
 import socket
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -404,6 +405,49 @@ def test_cookies_from_a_server_are_never_sent_back(hostile: Start, mode: str, ho
         asyncio.run(main())
     assert len(server.requests) == 2
     assert all(header_value(head, "Cookie") == "" for head in server.requests)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
+    hostile: Start, mode: str
+) -> None:
+    """A server that writes to a pooled connection between requests (a stale answer, a late
+    408) has desynchronised it: the next request must not take those bytes for its answer."""
+    answered, stale_sent = threading.Event(), threading.Event()
+    first = threading.Lock()
+
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        server.send(connection, json_response(200, TELECOM23_DELIVERED))
+        if first.acquire(blocking=False):  # the first connection only, once answered
+            answered.wait(10)
+            server.send(connection, json_response(503, {"status": False}))
+            stale_sent.set()
+
+    server = hostile(script)
+    options: dict[str, Any] = {
+        "api_key": API_KEY,
+        "base_url": server.base_url,
+        "max_retries": 0,
+        "rate_limiter": None,
+    }
+    if mode == "sync":
+        with sms_status.connect("telecom23", **options) as client:
+            client.get_status(MESSAGE_ID)
+            answered.set()
+            stale_sent.wait(10)
+            report = client.get_status(MESSAGE_ID)
+    else:
+
+        async def main() -> StatusReport:
+            async with sms_status.connect_async("telecom23", **options, **_backend(mode)) as client:
+                await client.get_status(MESSAGE_ID)
+                answered.set()
+                await asyncio.to_thread(stale_sent.wait, 10)  # the loop sees the bytes arrive
+                return await client.get_status(MESSAGE_ID)
+
+        report = asyncio.run(main())
+    assert stale_sent.is_set()
+    assert report.provider_status == "DELIVRD"  # not the stale 503
 
 
 def test_errors_from_a_hostile_server_pickle_and_deep_copy(hostile: Start) -> None:
