@@ -461,6 +461,27 @@ def test_errors_from_a_hostile_server_pickle_and_deep_copy(hostile: Start) -> No
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_an_errors_headers_are_read_case_blind_joined_masked_and_copyable(
+    hostile: Start, mode: str
+) -> None:
+    """Each sender hands the flow its own header mapping (aiohttp's CIMultiDictProxy, say):
+    the error must come out the same from every one."""
+    head = (
+        "HTTP/1.1 429 X\r\nRETRY-AFTER: 7\r\nX-REQUEST-ID: req-1\r\nX-Dup: a\r\nx-dup: b\r\n"
+        f"X-API-KEY: {API_KEY}\r\nX-Echo: [{API_KEY}]\r\nContent-Length: 2\r\n\r\n{{}}"
+    )
+    server = hostile(raw(head.encode()))
+    error = _lookup(mode, server)
+    assert isinstance(error, RateLimitError)
+    assert (error.retry_after, error.request_id) == (7.0, "req-1")
+    assert error.headers["x-dup"] == "a, b"
+    assert (error.headers["x-api-key"], error.headers["x-echo"]) == ("***", "[***]")
+    assert API_KEY not in _everything_said(error)
+    for clone in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert vars(clone) == vars(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_debug_logs_of_the_sdk_and_its_http_stack_never_show_an_echoed_key(
     hostile: Start, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
