@@ -268,7 +268,8 @@ class HttpClientSender:
                 response.status,
                 response.reason,
             )
-        reply_headers = httpx.Headers(response.getheaders())
+        # http.client reads header bytes as Latin-1: so must httpx, or any other byte fails
+        reply_headers = httpx.Headers(response.getheaders(), encoding="latin-1")
         body = bounded_body(response.status, reply_headers, cap)
         while True:
             chunk = response.read1(_CHUNK)
