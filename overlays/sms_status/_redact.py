@@ -77,13 +77,15 @@ def masked_headers(
 ) -> dict[str, str]:
     """A plain (picklable) copy of response headers with secrets masked.
 
-    Credential and cookie headers are masked whole; every other value is scrubbed of the key.
+    Credential and cookie headers are masked whole; every other value, and every name, is
+    scrubbed of the key.
     Repeated headers are joined with ", " as HTTP allows; values are `header_text`.
     """
     sensitive = SENSITIVE_HEADERS | {name.lower() for name in extra_sensitive}
+    lowered_secret = secret.lower()  # names are lower-cased: a key echoed in one, too
     masked: dict[str, str] = {}
     for name, value in headers:
-        lowered = name.lower()
+        lowered = redact(name.lower(), lowered_secret)
         shown = MASK if lowered in sensitive else redact(header_text(value), secret)
         masked[lowered] = f"{masked[lowered]}, {shown}" if lowered in masked else shown
     return masked

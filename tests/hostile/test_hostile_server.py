@@ -336,7 +336,8 @@ def _echo_key(connection: socket.socket, head: bytes, server: HostileServer) -> 
         "description": f"key {key} refused",
         "request_id": key,
     }
-    server.send(connection, json_response(401, body, {"X-Echo": key, "Set-Cookie": f"k={key}"}))
+    headers = {"X-Echo": key, "Set-Cookie": f"k={key}", f"X-Echo-{key}": "in the name"}
+    server.send(connection, json_response(401, body, headers))
 
 
 def _echo_key_malformed(connection: socket.socket, head: bytes, server: HostileServer) -> None:
