@@ -6,6 +6,7 @@ back (in a body, an error code, a header) or a transport quotes from the request
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterable
@@ -29,12 +30,30 @@ SENSITIVE_HEADERS = frozenset(
 
 
 def redact(text: str, secret: str) -> str:
-    """`text` with every occurrence of `secret`, raw or percent-encoded, replaced by ***."""
+    """`text` with every occurrence of `secret` (raw, percent-encoded, or escaped as repr
+    escapes it) replaced by ***."""
     if not secret:
         return text
-    text = text.replace(secret, MASK)
-    encoded = quote(secret, safe="")
-    return text.replace(encoded, MASK) if encoded != secret else text
+    for form in _forms(secret):
+        text = text.replace(form, MASK)
+    return text
+
+
+_ESCAPED_BY_REPR = frozenset("\\'\"")
+
+
+@functools.lru_cache(maxsize=64)
+def _forms(secret: str) -> tuple[str, ...]:
+    """How a text may quote `secret`: raw, percent-encoded and, for a key with a backslash or
+    a quote, as repr() escapes it, once or twice (a transport's error quotes the bytes it
+    read, as aiohttp's does in a repr of a repr); longest first."""
+    forms = {secret, quote(secret, safe="")}
+    if _ESCAPED_BY_REPR.intersection(secret):
+        for _ in range(2):
+            escaped = {form.replace("\\", "\\\\") for form in forms}
+            forms |= escaped
+            forms |= {form.replace(mark, "\\" + mark) for form in escaped for mark in "'\""}
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def clip(text: str, secret: str, limit: int) -> str:

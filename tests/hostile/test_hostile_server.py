@@ -63,17 +63,21 @@ a drip holds a call forever, and wait_for_final would wait for the client's 30 s
 
 def _lookup(mode: str, server: HostileServer, **options: Any) -> StatusReport | SmsStatusError:
     """get_status against `server`; the SmsStatusError it raised, if any (others propagate)."""
-    options = {"timeout": TIMEOUT, "max_retries": 0, "rate_limiter": None, **options}
+    options = {
+        "api_key": API_KEY,
+        "timeout": TIMEOUT,
+        "max_retries": 0,
+        "rate_limiter": None,
+        **options,
+    }
     try:
         if mode == "sync":
-            with sms_status.connect(
-                "telecom23", api_key=API_KEY, base_url=server.base_url, **options
-            ) as client:
+            with sms_status.connect("telecom23", base_url=server.base_url, **options) as client:
                 return client.get_status(MESSAGE_ID)
 
         async def main() -> StatusReport:
             async with sms_status.connect_async(
-                "telecom23", api_key=API_KEY, base_url=server.base_url, **options, **_backend(mode)
+                "telecom23", base_url=server.base_url, **options, **_backend(mode)
             ) as client:
                 return await client.get_status(MESSAGE_ID)
 
@@ -378,6 +382,27 @@ def test_a_server_echoing_the_key_never_gets_it_into_an_error(
     # Case-blind: a lowercased or uppercased echo gives the key away as well.
     assert API_KEY.lower() not in _everything_said(error).lower()
     assert API_KEY.lower() not in repr(pickle.loads(pickle.dumps(error)).__dict__).lower()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_key_with_a_backslash_and_a_quote_echoed_in_a_broken_header_never_leaks(
+    hostile: Start, mode: str
+) -> None:
+    """A transport's error quotes the header line it could not parse as repr() shows it
+    (aiohttp a repr of a repr): the key comes out escaped, and must be masked escaped too."""
+    key = "sk_test_back\\slash'quote\"0SECRET0tail"
+
+    def echo_in_a_broken_line(
+        connection: socket.socket, head: bytes, server: HostileServer
+    ) -> None:
+        echoed = header_value(head, "X-API-Key").encode("latin-1")
+        server.send(connection, b"HTTP/1.1 200 OK\r\nX-Echo: %s\rx\r\n\r\n{}" % echoed)
+        connection.shutdown(socket.SHUT_WR)
+
+    server = hostile(echo_in_a_broken_line)
+    error = _lookup(mode, server, api_key=key)
+    assert isinstance(error, SmsStatusError)
+    assert "SECRET0tail" not in _everything_said(error)
 
 
 @pytest.mark.parametrize("mode", MODES)
