@@ -57,10 +57,13 @@ class _Connector(aiohttp.TCPConnector):
     `sms_status._httpclient` drop such a connection, and so does this."""
 
     async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
-        for protocol, _ in self._conns.get(key, ()):
-            if protocol.should_close:  # bytes or an error arrived while idle
-                protocol.close()  # then aiohttp's own check finds it closed and drops it
-        return await super()._get(key, traces)
+        # Only the connection about to be reused is checked: one property read per request.
+        while (connection := await super()._get(key, traces)) is not None:
+            protocol = connection.protocol
+            if protocol is None or not protocol.should_close:
+                return connection
+            connection.close()  # bytes or an error arrived while it was idle
+        return None
 
 
 def _read_error(exc: BaseException) -> httpx.ReadError:
