@@ -220,6 +220,8 @@ class AiohttpSender:
                     async for chunk in response.content.iter_any():
                         feed(body, chunk, status, reply_headers)
                     data = feed(body, None, status, reply_headers)
+        except aiohttp.ServerTimeoutError as exc:  # a phase's own limit, shorter than `left`
+            raise AttemptTimeout(str(exc)) from None
         except TimeoutError:
             raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
         assert data is not None
