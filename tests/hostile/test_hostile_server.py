@@ -61,7 +61,9 @@ MARGIN = 4.0
 a drip holds a call forever, and wait_for_final would wait for the client's 30 s."""
 
 
-def _lookup(mode: str, server: HostileServer, **options: Any) -> StatusReport | SmsStatusError:
+def _lookup(
+    mode: str, server: HostileServer, *, provider: str = "telecom23", **options: Any
+) -> StatusReport | SmsStatusError:
     """get_status against `server`; the SmsStatusError it raised, if any (others propagate)."""
     options = {
         "api_key": API_KEY,
@@ -72,12 +74,12 @@ def _lookup(mode: str, server: HostileServer, **options: Any) -> StatusReport | 
     }
     try:
         if mode == "sync":
-            with sms_status.connect("telecom23", base_url=server.base_url, **options) as client:
+            with sms_status.connect(provider, base_url=server.base_url, **options) as client:
                 return client.get_status(MESSAGE_ID)
 
         async def main() -> StatusReport:
             async with sms_status.connect_async(
-                "telecom23", base_url=server.base_url, **options, **_backend(mode)
+                provider, base_url=server.base_url, **options, **_backend(mode)
             ) as client:
                 return await client.get_status(MESSAGE_ID)
 
@@ -404,6 +406,26 @@ def test_a_key_with_a_backslash_and_a_quote_echoed_in_a_broken_header_never_leak
     error = _lookup(mode, server, api_key=key)
     assert isinstance(error, SmsStatusError)
     assert "SECRET0tail" not in _everything_said(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("key", "options"),
+    [("seven", {"lookup": "status"}), ("telecom23", {"signing_secret": "whsec_x"})],
+    ids=["own-accept", "signed"],
+)
+def test_a_requests_own_headers_replace_the_clients_never_repeat_them(
+    hostile: Start, mode: str, key: str, options: dict[str, Any]
+) -> None:
+    """On aiohttp the client's headers are session defaults, and a built request (seven's
+    Accept, a signature) passes its own: each name must go out once, the request's value."""
+    server = hostile(raw(json_response(500, {})))
+    _lookup(mode, server, provider=key, **options)
+    lines = server.requests[0].decode("latin-1").split("\r\n")[1:]
+    names = [line.partition(":")[0].strip().lower() for line in lines]
+    assert len(names) == len(set(names)), names
+    if key == "seven":
+        assert header_value(server.requests[0], "Accept") == "application/json"
 
 
 @pytest.mark.parametrize("mode", MODES)
