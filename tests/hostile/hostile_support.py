@@ -54,6 +54,11 @@ class HostileServer:
         self._acceptor.start()
 
     @property
+    def connections_accepted(self) -> int:
+        with self._lock:
+            return len(self._connections)
+
+    @property
     def base_url(self) -> str:
         host, port = self._listener.getsockname()[:2]
         return f"http://{host}:{port}"

@@ -463,7 +463,8 @@ def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
     hostile: Start, mode: str
 ) -> None:
     """A server that writes to a pooled connection between requests (a stale answer, a late
-    408) has desynchronised it: the next request must not take those bytes for its answer."""
+    408) has desynchronised it: the next request must not take those bytes for its answer,
+    and a healthy connection is still reused."""
     answered, stale_sent = threading.Event(), threading.Event()
     first = threading.Lock()
 
@@ -487,6 +488,7 @@ def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
             answered.set()
             stale_sent.wait(10)
             report = client.get_status(MESSAGE_ID)
+            client.get_status(MESSAGE_ID)
     else:
 
         async def main() -> StatusReport:
@@ -494,11 +496,15 @@ def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
                 await client.get_status(MESSAGE_ID)
                 answered.set()
                 await asyncio.to_thread(stale_sent.wait, 10)  # the loop sees the bytes arrive
-                return await client.get_status(MESSAGE_ID)
+                after_stale = await client.get_status(MESSAGE_ID)
+                await client.get_status(MESSAGE_ID)
+                return after_stale
 
         report = asyncio.run(main())
     assert stale_sent.is_set()
     assert report.provider_status == "DELIVRD"  # not the stale 503
+    if mode != "async-httpx":  # httpx's requests take turns over several pools
+        assert server.connections_accepted == 2  # the third call reused the second's
 
 
 def test_errors_from_a_hostile_server_pickle_and_deep_copy(hostile: Start) -> None:
