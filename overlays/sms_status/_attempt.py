@@ -25,6 +25,7 @@ import httpx
 
 from sms_status._exchange import AttemptTimeout, Reply
 from sms_status._reading import BoundedBody, bounded_body, feed
+from sms_status._transports import default_ssl_context
 
 ACCEPT_ENCODING = "gzip, deflate"
 """The encodings `BoundedBody` can inflate in bounded steps; nothing else is asked for."""
@@ -121,9 +122,11 @@ class DeadlineTransport(httpx.HTTPTransport):
     def __init__(
         self, *, verify: ssl.SSLContext | str | bool = True, proxy: httpx.Proxy | None = None
     ) -> None:
-        super().__init__()
+        # The default CAs load once per process (`default_ssl_context`); httpx's own __init__
+        # is handed the same context, so it loads none either (its pool is replaced below).
+        ssl_context = default_ssl_context() if verify is True else httpx.create_ssl_context(verify)
+        super().__init__(verify=ssl_context)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        ssl_context = httpx.create_ssl_context(verify=verify)
         pool_limits: dict[str, Any] = {
             "max_connections": limits.max_connections,
             "max_keepalive_connections": limits.max_keepalive_connections,

@@ -34,6 +34,7 @@ import httpx
 from sms_status._attempt import ACCEPT_ENCODING
 from sms_status._exchange import AttemptTimeout, Reply, plain_get_target
 from sms_status._reading import bounded_body, feed
+from sms_status._transports import default_ssl_context
 
 log = logging.getLogger("sms_status")
 
@@ -178,9 +179,7 @@ class HttpClientSender:
         if not self._tls:
             return _Connection(self._host, self._port, connect)
         if self._context is None:
-            context = httpx.create_ssl_context()
-            context.sslsocket_class = _DeadlineSSLSocket
-            self._context = context
+            self._context = default_ssl_context(_DeadlineSSLSocket)
         return _TLSConnection(self._host, self._port, connect, self._context)
 
     def _checkout(self, connect: float | None) -> tuple[http.client.HTTPConnection, bool]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from sms_status._transports import never_cookies, no_cookies
+from sms_status._transports import default_ssl_context, never_cookies, no_cookies
 
 CONNECTIONS_PER_POOL = 4
 """Connections per httpx client in the async client's pool of clients."""
@@ -31,12 +31,16 @@ def pools(
     `CONNECTIONS_PER_POOL` for `concurrency` requests in flight. `transport` and `connection`
     (proxy=, verify=) are the ones `api_client` was made with."""
     count = -(-concurrency // CONNECTIONS_PER_POOL)
+    # The default CAs as `api_client` has them: loaded once per process, not once per pool.
+    options = {**connection, "verify": connection.get("verify", True)}
+    if options["verify"] is True:
+        options["verify"] = default_ssl_context()
     lenders = [
         httpx.AsyncClient(
             transport=transport,
             limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
             cookies=no_cookies(),
-            **connection,
+            **options,
         )
         for _ in range(count - 1)
     ]

@@ -13,7 +13,6 @@ An explicit `transport=` always wins; `http_backend="httpx"` or the environment 
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 import ssl
@@ -60,15 +59,20 @@ def _aiohttp_transport() -> httpx.AsyncBaseTransport:
     return GuardedAiohttpTransport(verify=default_ssl_context())
 
 
-def default_ssl_context() -> ssl.SSLContext:
+def default_ssl_context(socket_class: type[ssl.SSLSocket] = ssl.SSLSocket) -> ssl.SSLContext:
     """The verifying context httpx would build (certifi's CAs, or SSL_CERT_FILE/SSL_CERT_DIR),
-    built once per CA setting: loading the CAs costs ~20 ms, more than 100 requests' CPU."""
-    return _ssl_context_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    built once per CA setting and socket class: loading the CAs costs ~20 ms, more than 100
+    requests' CPU, and every client would pay it again."""
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), socket_class)
+    context = _ssl_contexts.get(key)
+    if context is None:
+        context = httpx.create_ssl_context()  # reads the same two variables
+        context.sslsocket_class = socket_class
+        context = _ssl_contexts.setdefault(key, context)  # two threads at once: one wins
+    return context
 
 
-@functools.cache
-def _ssl_context_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    return httpx.create_ssl_context()  # reads the same two variables
+_ssl_contexts: dict[tuple[str | None, str | None, type[ssl.SSLSocket]], ssl.SSLContext] = {}
 
 
 def async_sender(http: httpx.AsyncClient, connections: int) -> AiohttpSender:

@@ -43,6 +43,7 @@ from sms_status._transports import (
     HttpBackend,
     async_sender,
     async_transport,
+    default_ssl_context,
     never_cookies,
     no_cookies,
 )
@@ -231,6 +232,8 @@ class _Base(Generic[ApiT_co]):
         """Signs each attempt (telecom23 with `signing_secret`); None: requests go unsigned."""
         httpx_args: dict[str, Any] = dict(client_args or {})
         verify = httpx_args.pop("verify", True)  # the generated client's own argument
+        if verify is True:  # the default CAs, loaded once per process (not once per client)
+            verify = default_ssl_context()
         if transport is not None:
             httpx_args["transport"] = transport
         self._api = provider.client_class(
