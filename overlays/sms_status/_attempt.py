@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -117,15 +118,39 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
 class DeadlineTransport(httpx.HTTPTransport):
     """httpx's default transport over `DeadlineBackend` sockets; `verify` and an HTTP(S)
-    `proxy` as httpx's own transport takes them."""
+    `proxy` as httpx's own transport takes them.
+
+    Its pool, and with it the CA bundle (~20 ms to load), is made on first use: the sync
+    client sends its own plain requests over `sms_status._httpclient`, so this transport
+    often serves only `client.api` calls, or none. httpx's own __init__ is not run: it would
+    build a pool (loading the CAs) for this class to replace."""
 
     def __init__(
         self, *, verify: ssl.SSLContext | str | bool = True, proxy: httpx.Proxy | None = None
     ) -> None:
-        # The default CAs load once per process (`default_ssl_context`); httpx's own __init__
-        # is handed the same context, so it loads none either (its pool is replaced below).
+        if proxy is not None and proxy.url.scheme not in ("http", "https"):
+            raise ValueError(f"proxy must be an http:// or https:// URL, got {proxy.url.scheme}://")
+        self._verify = verify
+        self._proxy = proxy
+        self._made: httpcore.ConnectionPool | httpcore.HTTPProxy | None = None
+        self._making = threading.Lock()
+
+    @property
+    def _pool(self) -> httpcore.ConnectionPool | httpcore.HTTPProxy:
+        """What httpx.HTTPTransport's methods send through, made on first use."""
+        if self._made is None:
+            with self._making:
+                if self._made is None:
+                    self._made = self._make_pool()
+        return self._made
+
+    @_pool.setter
+    def _pool(self, pool: httpcore.ConnectionPool | httpcore.HTTPProxy) -> None:
+        self._made = pool
+
+    def _make_pool(self) -> httpcore.ConnectionPool | httpcore.HTTPProxy:
+        verify, proxy = self._verify, self._proxy
         ssl_context = default_ssl_context() if verify is True else httpx.create_ssl_context(verify)
-        super().__init__(verify=ssl_context)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         pool_limits: dict[str, Any] = {
             "max_connections": limits.max_connections,
@@ -133,13 +158,10 @@ class DeadlineTransport(httpx.HTTPTransport):
             "keepalive_expiry": limits.keepalive_expiry,
         }
         if proxy is None:
-            self._pool = httpcore.ConnectionPool(
+            return httpcore.ConnectionPool(
                 ssl_context=ssl_context, network_backend=DeadlineBackend(), **pool_limits
             )
-            return
-        if proxy.url.scheme not in ("http", "https"):
-            raise ValueError(f"proxy must be an http:// or https:// URL, got {proxy.url.scheme}://")
-        self._pool = httpcore.HTTPProxy(
+        return httpcore.HTTPProxy(
             proxy_url=httpcore.URL(
                 scheme=proxy.url.raw_scheme,
                 host=proxy.url.raw_host,
@@ -153,6 +175,14 @@ class DeadlineTransport(httpx.HTTPTransport):
             network_backend=DeadlineBackend(),
             **pool_limits,
         )
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._made is not None:  # never made: nothing to close
+            super().__exit__(*exc_info)
+
+    def close(self) -> None:
+        if self._made is not None:
+            super().close()
 
 
 def _timeouts(phases: httpx.Timeout, left: float) -> httpx.Timeout:

@@ -232,7 +232,9 @@ class _Base(Generic[ApiT_co]):
         """Signs each attempt (telecom23 with `signing_secret`); None: requests go unsigned."""
         httpx_args: dict[str, Any] = dict(client_args or {})
         verify = httpx_args.pop("verify", True)  # the generated client's own argument
-        if verify is True:  # the default CAs, loaded once per process (not once per client)
+        # httpx loads the default CAs for its own transport (none passed) and for proxies
+        # from the environment: those get the process's one copy (`default_ssl_context`).
+        if verify is True and (transport is None or _env_proxies()):
             verify = default_ssl_context()
         if transport is not None:
             httpx_args["transport"] = transport
