@@ -234,17 +234,16 @@ def run(  # noqa: PLR0915 - one linear script of measurements
     raw_cpu = fixes["floor: httpx.AsyncClient (as above)"]["cpu"] / fix_n * 1e6
     sharded_cpu = fixes["floor, pool sharded 4 × 4 connections"]["cpu"] / fix_n * 1e6
     fix_section.notes.append(
-        "“sniffio importable” runs with a stand-in `sniffio` module (see Findings). "
+        "“sniffio importable” adds a stand-in `sniffio` module where sniffio is missing (it is "
+        "a dependency now, so those rows match the others). "
         "“pool sharded” spreads the same 16 workers over 4 `httpx.AsyncClient`s of 4 "
         "connections each. httpcore 1.0's `AsyncConnectionPool._assign_requests_to_connections` "
         "runs at least twice per request and walks every connection: `has_expired()` on each "
         "(a `poll()` syscall plus anyio's `extra_attributes`, rebuilt per call) and, for each "
         "idle one, a count of all connections — quadratic in the pool size. pyinstrument put "
         "about 30 % of the client's CPU there at 16 connections; sharding cut client CPU per "
-        f"request from {raw_cpu:,.0f} to {sharded_cpu:,.0f} µs here. Proposed fix in "
-        "`overlays/sms_status/client.py` (`AsyncStatusClient.__init__` / `_perform`): keep "
-        "`ceil(concurrency / 4)` httpx clients built like `api`'s and spread requests over "
-        "them (closing all in `aclose`)."
+        f"request from {raw_cpu:,.0f} to {sharded_cpu:,.0f} µs here. The async client on "
+        "httpx's transport shards its pool so (`sms_status._pools`)."
     )
 
     # -- round trip -------------------------------------------------------------------------
@@ -323,9 +322,8 @@ def run(  # noqa: PLR0915 - one linear script of measurements
     )
     growth_section.notes.append(
         "`get_statuses` returns a list, so memory grows with the reports held (each keeps its "
-        "typed `raw` model): linearly. The sizes fit a few minutes on 2 cores at the async "
-        "client's current ~250 req/s; `python -m benchmarks --full` adds 30,000 and 100,000 ids "
-        "(about 2 and 7 minutes more)."
+        "typed `raw` model): linearly. `python -m benchmarks --full` adds 30,000 and 100,000 "
+        "ids (at the rate of 2b, well under a minute more)."
     )
     if plot_path is not None:
         try:
