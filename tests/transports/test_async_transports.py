@@ -212,13 +212,11 @@ def test_the_cached_ssl_context_follows_ssl_cert_file(
     assert default_ssl_context() is certifi_context
 
 
-def test_clients_after_the_first_load_no_certificates(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clients_after_the_first_load_no_certificates(
+    count_ca_loads: Callable[[], list[object]],
+) -> None:
     """Loading the CA bundle costs ~20 ms: a process making a client per job pays it once,
     not once (or twice) per client, sync or async, whatever the backend."""
-    import ssl
-
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
 
     async def make_async(**options: Any) -> None:
         await sms_status.connect_async("telecom23", api_key=API_KEY, **options).aclose()
@@ -229,13 +227,6 @@ def test_clients_after_the_first_load_no_certificates(monkeypatch: pytest.Monkey
         asyncio.run(make_async(http_backend="httpx"))
 
     make_all()  # the first may load them
-    loads: list[object] = []
-    original = ssl.SSLContext.load_verify_locations
-
-    def counting(context: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
-        loads.append(args or kwargs)
-        original(context, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    loads = count_ca_loads()
     make_all()
     assert loads == []

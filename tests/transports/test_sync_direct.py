@@ -183,26 +183,15 @@ def test_threads_share_one_client(keep_alive: Callable[[bool], _KeepAliveServer]
 
 
 def test_a_sync_client_loads_no_certificates_until_it_needs_them(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, count_ca_loads: Callable[[], list[object]]
 ) -> None:
     """A sync client sends its plain requests over http.client: constructing one (a CLI run,
     a job) loads no CA bundle; only a first TLS connection does."""
-    import ssl
-
     from sms_status import _transports
 
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(_transports, "_ssl_contexts", {})  # as in a fresh process
-    loads: list[object] = []
-    original = ssl.SSLContext.load_verify_locations
-
-    def counting(context: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
-        loads.append(args or kwargs)
-        original(context, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    loads = count_ca_loads()
     sms_status.connect("telecom23", api_key="sk_test_direct_key_0123456789").close()
     assert loads == []
