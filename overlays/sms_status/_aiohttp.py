@@ -43,6 +43,7 @@ def _fits(headers: Mapping[str, str], cap: int) -> bool:
         length is not None
         and length.isascii()
         and length.isdigit()  # no sign, spaces or "1_000"
+        and len(length) <= 18  # int() of it stays cheap (a parser refuses longer ones anyway)
         and int(length) <= cap
         and "Content-Encoding" not in headers
         and "Transfer-Encoding" not in headers
