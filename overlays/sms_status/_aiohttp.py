@@ -8,6 +8,7 @@ here it keeps nothing, so a server's cookies are never sent back on either trans
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,12 @@ class _GuardedStream(httpx.AsyncByteStream):
 
 
 class GuardedAiohttpTransport(AiohttpTransport):
+    def __init__(self) -> None:
+        # httpx-aiohttp builds its TLS context here, loading the CAs (~20 ms) for a client that
+        # may never open a TLS connection; handed one that trusts nothing, it loads none.
+        # `get_client` uses the process's shared context instead, when the session is made.
+        super().__init__(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+
     def get_client(self) -> aiohttp.ClientSession:
         """httpx-aiohttp's session, with a jar that keeps nothing (aiohttp's default jar
         refuses cookies from IP addresses only: a test on 127.0.0.1 would not see this)."""
@@ -102,7 +109,7 @@ class GuardedAiohttpTransport(AiohttpTransport):
         limit = self.limits.max_connections
         connector = _Connector(
             keepalive_timeout=self.limits.keepalive_expiry,
-            ssl=self.ssl_context,
+            ssl=default_ssl_context(),
             local_addr=(self.local_address, 0) if self.local_address else None,
             limit=100 if limit is None else limit,  # aiohttp's default, as httpx-aiohttp has it
         )
@@ -150,14 +157,20 @@ class AiohttpSender:
     def session(self) -> aiohttp.ClientSession:
         """The session, made on first use: aiohttp sessions belong to a running loop."""
         if self._session is None or self._session.closed:
-            connector = _Connector(limit=self._connections, ssl=default_ssl_context())
+            # Proxies from the environment, as httpx honours them; aiohttp then looks them
+            # up in a thread on every request, so only when there are any.
+            trust_env = _environment_names_a_proxy()
+            # Requests go to the base URL's origin only (no redirects): for an http:// one
+            # without a proxy no TLS connection is ever made, and no CAs need loading.
+            tls = self._base.startswith("https:") or trust_env
+            connector = _Connector(
+                limit=self._connections, ssl=default_ssl_context() if tls else True
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,  # the bounded reader inflates, in bounded steps
                 cookie_jar=aiohttp.DummyCookieJar(),  # cookies are never kept
-                # Proxies from the environment, as httpx honours them; aiohttp then looks
-                # them up in a thread on every request, so only when there are any.
-                trust_env=_environment_names_a_proxy(),
+                trust_env=trust_env,
                 headers=self._headers,  # a request's own headers replace these by name
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),  # ours are sent
             )

@@ -33,7 +33,7 @@ def pools(
     count = -(-concurrency // CONNECTIONS_PER_POOL)
     # The default CAs as `api_client` has them: loaded once per process, not once per pool.
     options = {**connection, "verify": connection.get("verify", True)}
-    if options["verify"] is True:
+    if options["verify"] is True and count > 1:
         options["verify"] = default_ssl_context()
     lenders = [
         httpx.AsyncClient(

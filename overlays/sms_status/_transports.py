@@ -56,7 +56,7 @@ def async_transport(option: str | None) -> httpx.AsyncBaseTransport | None:
 def _aiohttp_transport() -> httpx.AsyncBaseTransport:
     from sms_status._aiohttp import GuardedAiohttpTransport  # aiohttp loads only when used
 
-    return GuardedAiohttpTransport(verify=default_ssl_context())
+    return GuardedAiohttpTransport()
 
 
 def default_ssl_context(socket_class: type[ssl.SSLSocket] = ssl.SSLSocket) -> ssl.SSLContext:

@@ -230,3 +230,29 @@ def test_clients_after_the_first_load_no_certificates(
     loads = count_ca_loads()
     make_all()
     assert loads == []
+
+
+def test_an_async_client_on_an_http_origin_loads_no_certificates(
+    monkeypatch: pytest.MonkeyPatch, count_ca_loads: Callable[[], list[object]]
+) -> None:
+    """No TLS connection, no CA bundle: an async client on aiohttp looking statuses up from an
+    http:// origin (a sandbox, a gateway on the host) never loads one. (`client.api`'s
+    transport may be sent anywhere: it loads them with its first request.)"""
+    from sms_status import _transports
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(_transports, "_ssl_contexts", {})  # as in a fresh process
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message("plain-1", statuses=("DELIVRD",))
+    loads = count_ca_loads()
+
+    async def look_up() -> sms_status.StatusReport:
+        async with sms_status.connect_async(
+            "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url
+        ) as client:
+            return await client.get_status("plain-1")
+
+    with sandbox.serve():
+        assert asyncio.run(look_up()).is_delivered
+    assert loads == []
