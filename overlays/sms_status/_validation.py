@@ -130,13 +130,20 @@ def api_key(value: object) -> str:
         raise TypeError(f"api_key must be a str, not {type(value).__name__}")
     if not value:
         raise ValueError("api_key must be a non-empty string")
-    if value != value.strip() or not all(" " <= c <= "~" for c in value):
-        # It travels in a header: whitespace around it or a control or non-ASCII character
-        # would fail later with an error quoting the key. The key itself is never echoed.
+    # It travels in a header: whitespace around it or a control or non-ASCII character
+    # would fail later with an error quoting the key. The key itself is never echoed: only
+    # the offending character's code point and position are named.
+    if value != value.strip():
         raise ValueError(
-            "api_key must be printable ASCII without surrounding whitespace "
-            "(check for a trailing newline)"
+            "api_key must not have whitespace around it (check for a trailing newline)"
         )
+    for position, char in enumerate(value):
+        if not " " <= char <= "~":
+            kind = "a non-ASCII" if char > "\x7f" else "a control"
+            raise ValueError(
+                f"api_key must be printable ASCII: it has {kind} character "
+                f"U+{ord(char):04X} at position {position}"
+            )
     return value
 
 

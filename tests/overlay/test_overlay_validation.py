@@ -191,3 +191,20 @@ def test_the_key_travels_in_the_documented_header(provider: str, header: str, va
     assert request.headers[header] == value.format(key=API_KEY)
     if provider == "seven":
         assert request.headers["accept"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("api_key", "message"),
+    [
+        ("sk_test_\u2026", "non-ASCII character U\\+2026 at position 8"),
+        ("sk_test\tx", "control character U\\+0009 at position 7"),
+        ("sk_test_x\n", "whitespace around it"),
+    ],
+)
+def test_a_malformed_api_key_is_refused_naming_the_character_not_the_key(
+    api_key: str, message: str
+) -> None:
+    # The README's "sk_test_…" pasted as is used to be blamed on a trailing newline.
+    with pytest.raises(ValueError, match=message) as info:
+        sms_status.connect("telecom23", api_key=api_key)
+    assert "sk_test" not in str(info.value)
