@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -144,6 +144,19 @@ def api_key(value: object) -> str:
                 f"api_key must be printable ASCII: it has {kind} character "
                 f"U+{ord(char):04X} at position {position}"
             )
+    return value
+
+
+def base_url(value: str) -> str:
+    """`value` if it is an http(s) URL with a host: anything else can never be sent, and
+    would otherwise surface only at the first request, as a retried TransportError."""
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        # Not echoed: a URL can carry credentials.
+        raise ValueError(
+            "base_url must start with http:// or https:// and name a host "
+            "(for example http://127.0.0.1:8000)"
+        )
     return value
 
 

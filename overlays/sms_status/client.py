@@ -202,7 +202,7 @@ class _Base(Generic[ApiT_co]):
             options.get("max_response_bytes", _validation.DEFAULT_MAX_RESPONSE_BYTES)
         )
         self.provider = provider.key
-        self.base_url = base_url or provider.origin
+        self.base_url = _validation.base_url(base_url) if base_url else provider.origin
         if rate_limiter is _UNSET:
             rate_limiter = (
                 TokenBucket.for_limit(provider.rate_limit, clock=clock)

@@ -208,3 +208,20 @@ def test_a_malformed_api_key_is_refused_naming_the_character_not_the_key(
     with pytest.raises(ValueError, match=message) as info:
         sms_status.connect("telecom23", api_key=api_key)
     assert "sk_test" not in str(info.value)
+
+
+@pytest.mark.parametrize("connect_fn", [sms_status.connect, sms_status.connect_async])
+@pytest.mark.parametrize("base_url", ["127.0.0.1:18100", "localhost:8080", "ftp://host", "http://"])
+def test_a_base_url_that_can_never_be_sent_is_refused_at_connect(
+    connect_fn: object, base_url: str
+) -> None:
+    # It used to be retried twice at the first request and surface as a TransportError.
+    assert callable(connect_fn)
+    with pytest.raises(ValueError, match="base_url must start with http:// or https://"):
+        connect_fn("telecom23", api_key="sk_test_x", base_url=base_url)
+
+
+def test_an_http_or_https_base_url_is_kept_as_given() -> None:
+    for base_url in ("http://127.0.0.1:18100", "HTTPS://gateway.example.com/prefix"):
+        with sms_status.connect("telecom23", api_key="sk_test_x", base_url=base_url) as client:
+            assert client.base_url == base_url
