@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import tomllib
 import typing
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -126,6 +128,13 @@ def test_every_request_names_the_sdk_version_and_provider() -> None:
     seen: list[httpx.Request] = []
     _lookup(sms_status.connect("telecom23", api_key=KEY, transport=_answering(404, seen)))
     assert seen[0].headers["User-Agent"] == f"sms-status/{sms_status.__version__} (telecom23)"
+
+
+def test_the_version_in_the_user_agent_is_the_distributions() -> None:
+    # __version__ is written by hand in sms_status/__init__.py: a release that bumps only
+    # pyproject.toml would otherwise tell providers' support desks the old version.
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    assert sms_status.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
 
 
 def test_timeout_none_means_the_default_and_a_timeout_object_is_kept() -> None:
