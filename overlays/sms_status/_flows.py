@@ -44,6 +44,8 @@ T = TypeVar("T")
 
 DEFAULT_RETRY_AFTER_CAP = 60.0
 """Longest wait honoured from a Retry-After header or body, in seconds."""
+LAST_LOOK_RESERVE = 1.0
+"""Seconds before `wait_for_final`'s deadline that its last look starts, for the answer."""
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
@@ -381,10 +383,13 @@ def wait_for_final(
 ) -> Flow[StatusReport]:
     """Poll on the provider's cadence until a final status or the deadline.
 
-    Stops on a final status; on timeout returns the last report seen (not final). Transient
-    failures (429 after its retries, 5xx, transport) keep polling until the deadline; a
-    Retry-After longer than the next interval is honoured. Nothing sleeps past the deadline,
-    and the request in flight when it comes is cut to the time left.
+    Stops on a final status; on timeout returns the last report seen (not final). When the
+    next interval would pass the deadline, one last look is made `LAST_LOOK_RESERVE` before
+    it, so the whole budget is used (roycetalk's 5, 10 s cadence with `timeout=12` looks at
+    0, 5 and 11 s). Transient failures (429 after its retries, 5xx, transport) keep polling
+    until the deadline; a Retry-After longer than the next interval is honoured, and one
+    reaching past the deadline ends the wait. Nothing sleeps past the deadline, and the
+    request in flight when it comes is cut to the time left.
     """
     cadence = ctx.provider.cadence
     limit = cadence.default_timeout if timeout is None else timeout
@@ -406,8 +411,14 @@ def wait_for_final(
             last = report
             if report.is_final:
                 return report
-        if ctx.clock() + wait > deadline:
-            break
+        left = deadline - ctx.clock()
+        if wait > left:
+            # The next look would come after the deadline: look once more just before it,
+            # unless there is no room left for one (this was it) or the server asked for a
+            # longer pause than the cadence's (Retry-After).
+            if wait > interval or left <= LAST_LOOK_RESERVE:
+                break
+            wait = left - LAST_LOOK_RESERVE
         yield Sleep(wait)
     if last is None:
         assert last_error is not None

@@ -1,5 +1,6 @@
-"""`watch --timeout` spends the whole budget: a last poll at the deadline, and a request still
-in flight then is cut (#13: `--timeout 12` used to give up at 5.6 s without a last look)."""
+"""`watch --timeout` spends the whole budget: wait_for_final's last look comes just before the
+deadline, and a request still in flight then is cut (#13: `--timeout 12` used to give up at
+5.6 s without a last look)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sms_status._flows import LAST_LOOK_RESERVE
 from sms_status.cli import _exit, cli
 from sms_status.cli._watch import LAST_ANSWER_GRACE
 from sms_status.testing import Sandbox
@@ -21,18 +23,18 @@ def common(sandbox: Sandbox) -> list[str]:
     return ["--provider", sandbox.key, "--api-key", sandbox.api_key, "--base-url", sandbox.base_url]
 
 
-def test_the_last_poll_is_at_the_deadline_not_when_the_next_interval_would_pass_it(
+def test_the_last_poll_is_just_before_the_deadline_not_when_the_next_interval_would_pass_it(
     roycetalk_sandbox, sandbox_clock
 ):
-    # roycetalk's cadence is 5, 10, 30 s: polls at 0 and 5, then wait_for_final alone would
-    # stop (15 > 12). The third poll, at 12, sees the message delivered.
+    # roycetalk's cadence is 5, 10, 30 s: polls at 0 and 5; the next interval would pass the
+    # deadline (15 > 12), so the last look comes at 11 and sees the message delivered.
     roycetalk_sandbox.add_message("m1", statuses=("pending", "sent", "delivered"))
     args = ["watch", *common(roycetalk_sandbox), "--timeout", "12", "m1"]
     result = CliRunner().invoke(cli, args, obj=sandbox_clock, catch_exceptions=False)
     assert result.exit_code == _exit.OK, result.output
     lines = result.stdout.splitlines()
-    assert re.match(r"\[\s+12\.0s\] m1  delivered  final", lines[-2]), lines
-    assert lines[-1] == "1/1 final after 12.0s"
+    assert re.match(r"\[\s+11\.0s\] m1  delivered  final", lines[-2]), lines
+    assert lines[-1] == "1/1 final after 11.0s"
     assert len(roycetalk_sandbox.requests) == 3
 
 
@@ -44,7 +46,7 @@ def test_no_poll_happens_after_the_deadline(roycetalk_sandbox, sandbox_clock):
     assert [r.at - roycetalk_sandbox.requests[0].at for r in roycetalk_sandbox.requests] == [
         0.0,
         5.0,
-        12.0,
+        12.0 - LAST_LOOK_RESERVE,
     ]
 
 

@@ -44,11 +44,12 @@ def test_polling_follows_the_cadence_and_stops_at_a_final_status() -> None:
 
 def test_at_the_deadline_the_last_report_is_returned_and_nothing_sleeps_past_it() -> None:
     clock = Clock()
-    script = Script(clock, [json_reply(telecom23_with_status("ENROUTE"))] * 3)
+    script = Script(clock, [json_reply(telecom23_with_status("ENROUTE"))] * 4)
     report = script.run(wait(clock, 10.0, []))
     assert not report.is_final
     assert report.provider_status == "ENROUTE"
-    assert script.sleeps == [3.0, 4.0]  # a third wait (5 s) would end at 12 s > 10 s
+    # A third wait (5 s) would end at 12 s > 10 s: one last look instead, 1 s before 10 s.
+    assert script.sleeps == [3.0, 4.0, 10.0 - 7.0 - _flows.LAST_LOOK_RESERVE]
     assert clock.now <= 10.0
     assert all(send.deadline == 10.0 for send in script.sent)
 
@@ -68,10 +69,10 @@ def test_transient_failures_keep_polling_and_a_long_retry_after_stretches_the_wa
 def test_a_deadline_with_only_failures_raises_the_last_failure() -> None:
     clock = Clock()
     ctx = context(telecom23.PROVIDER, clock, max_retries=0)
-    script = Script(clock, [empty_reply(503)] * 2)
+    script = Script(clock, [empty_reply(503)] * 3)
     with pytest.raises(ServerError):
         script.run(_flows.wait_for_final(ctx, MESSAGE_ID, timeout=5.0, on_update=None))
-    assert script.sleeps == [3.0]
+    assert script.sleeps == [3.0, 5.0 - 3.0 - _flows.LAST_LOOK_RESERVE]  # the last look at 4 s
 
 
 # -- seven: many ids per request ---------------------------------------------------------------

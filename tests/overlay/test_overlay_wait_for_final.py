@@ -20,6 +20,7 @@ from overlay_support import (
     seed_for,
 )
 from sms_status import StatusReport
+from sms_status._flows import LAST_LOOK_RESERVE
 from sms_status.errors import NotFoundError, ServerError
 
 MESSAGE_ID = "77232007287"
@@ -68,8 +69,9 @@ def _expected_sleeps(provider: str, timeout: float) -> list[float]:
     sleeps: list[float] = []
     elapsed = 0.0
     for wait in waits:
-        if elapsed + wait > timeout:
-            return sleeps
+        left = timeout - elapsed
+        if wait > left:  # one last look, LAST_LOOK_RESERVE before the deadline, if room
+            return sleeps + ([left - LAST_LOOK_RESERVE] if left > LAST_LOOK_RESERVE else [])
         sleeps.append(wait)
         elapsed += wait
     raise AssertionError("unreachable")
@@ -116,7 +118,7 @@ def test_polls_follow_the_provider_cadence(provider: str, timeout: float, clock:
     with connect(provider, server, clock) as client:
         report = client.wait_for_final(MESSAGE_ID, timeout=timeout)
     assert not report.is_final
-    assert clock.sleeps == _expected_sleeps(provider, timeout)
+    assert clock.sleeps == pytest.approx(_expected_sleeps(provider, timeout))
     assert len(server.requests) == len(clock.sleeps) + 1
 
 
@@ -124,14 +126,28 @@ def test_telecom23_polls_every_3_to_5_seconds(clock: FakeClock) -> None:
     server = _script("telecom23", ["sent"])
     with connect("telecom23", server, clock) as client:
         client.wait_for_final(MESSAGE_ID, timeout=30)
-    assert clock.sleeps == [3.0, 4.0, 5.0, 5.0, 5.0, 5.0]
+    # The next 5 s would pass the deadline at 27 s: a last look at 29 s instead.
+    assert clock.sleeps == pytest.approx([3.0, 4.0, 5.0, 5.0, 5.0, 5.0, 2.0])
 
 
 def test_roycetalk_backs_off_5_10_30_60_seconds(clock: FakeClock) -> None:
     server = _script("roycetalk", ["sent"])
     with connect("roycetalk", server, clock) as client:
         client.wait_for_final(MESSAGE_ID, timeout=200)
-    assert clock.sleeps == [5.0, 10.0, 30.0, 60.0, 60.0]
+    assert clock.sleeps == pytest.approx([5.0, 10.0, 30.0, 60.0, 60.0, 34.0])
+
+
+def test_the_whole_timeout_is_used_with_a_last_look_before_the_deadline(
+    clock: FakeClock,
+) -> None:
+    # roycetalk waits 5, then 10 s: with timeout=12 the third look would come at 15 s. It
+    # comes at 11 s instead and sees the message delivered (it stopped at 5 s before).
+    server = _script("roycetalk", ["pending", "sent", "delivered"])
+    with connect("roycetalk", server, clock) as client:
+        report = client.wait_for_final(MESSAGE_ID, timeout=12)
+    assert report.is_final
+    assert clock.sleeps == pytest.approx([5.0, 12.0 - 5.0 - LAST_LOOK_RESERVE])
+    assert clock.elapsed <= 12
 
 
 def test_lisoloo_polls_three_times_two_seconds_apart_by_default(clock: FakeClock) -> None:
@@ -152,7 +168,7 @@ def test_default_cap_applies_when_no_timeout_is_given(provider: str, clock: Fake
     assert not report.is_final
     assert report.provider_status == NOT_FINAL[provider][1]
     assert clock.elapsed <= cap
-    assert clock.sleeps == _expected_sleeps(provider, cap)
+    assert clock.sleeps == pytest.approx(_expected_sleeps(provider, cap))
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from sms_status.report import StatusReport
 
 LAST_ANSWER_GRACE = 1.0
-"""Real seconds the poll made at the deadline may take to answer: past `--timeout` plus this,
-the watch ends whatever is still in flight."""
+"""Real seconds past `--timeout` that a look still in flight may take (wait_for_final cuts its
+own request at the deadline; this guards the rest): then the watch ends whatever is left."""
 
 
 @runtime_checkable
@@ -154,10 +154,9 @@ class _Watch:
         provider = self._client.provider
         try:
             async with asyncio.timeout(self._budget):
-                report = await self._client.wait_for_final(
+                return await self._client.wait_for_final(
                     message_id, timeout=self._timeout, on_update=self._show
                 )
-                return await self._last_look(report)
         except TimeoutError:
             if message_id in self._latest:
                 return self._latest[message_id]
@@ -169,28 +168,6 @@ class _Watch:
         report = _render.failed(provider, message_id, error)
         self._show(report)
         return report
-
-    async def _last_look(self, report: StatusReport) -> StatusReport:
-        """wait_for_final stops when its next interval would pass the deadline; the user gave
-        the whole budget, so look once more at the deadline itself (a message turning final
-        at 8 s of `--timeout 12` on a 5 s, 10 s cadence is then seen, not a timeout)."""
-        from sms_status import errors
-
-        if report.is_final or self._deadline is None:
-            return report
-        left = self._deadline - self._clock.monotonic()
-        if left <= 0:
-            return report
-        await self._clock.async_sleep(left)
-        try:
-            last = await self._client.get_status(report.message_id)
-        except errors.AuthenticationError:
-            raise
-        except errors.SmsStatusError:  # the earlier report still says what is known
-            return report
-        if last != report:
-            self._show(last)
-        return last
 
 
 class _Live:
