@@ -98,7 +98,7 @@ if sys.argv[3] == "floor":  # the same server answering 200 without reading anyt
     async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", lifespan="off")
+uvicorn.run(app, fd=int(sys.argv[1]), log_level="warning", lifespan="off")
 """
 
 
@@ -137,22 +137,18 @@ def throughput(
     seconds: float, concurrency: int, which: str = "receiver"
 ) -> tuple[float, int, float]:
     """(requests/s answered, non-200 answers, server CPU µs per request)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # The socket listens before the server starts: connections wait in its backlog until
+    # uvicorn accepts them, so nothing polls for the server to be up.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(port), SECRET, which], env=os.environ
+        [sys.executable, "-c", SERVER, str(listener.fileno()), SECRET, which],
+        env=os.environ,
+        pass_fds=(listener.fileno(),),
     )
+    listener.close()  # the server holds its own copy
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=30)  # answered once the server is up
         ok, failed, cpu = asyncio.run(_load(port, seconds, concurrency, server.pid))
     finally:
         server.terminate()

@@ -68,7 +68,9 @@ class _Ticking:
         return self.now()
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+        self._offset += (
+            seconds  # a client's pause (pacing, backoff) jumps ahead, as a fake clock does
+        )
 
 
 # -- the real command, as a user runs it -------------------------------------------------------
