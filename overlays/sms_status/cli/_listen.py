@@ -68,7 +68,7 @@ def printer(as_json: bool, interactive: bool) -> Callable[[WebhookEvent, StatusR
             data: dict[str, Any] = {
                 "event_id": event.event_id,
                 "kind": event.kind,
-                "report": _render.as_dict(event.report),
+                "report": event.report.to_dict(),
                 "kept": kept is event.report,
             }
             click.echo(json.dumps(data))

@@ -8,62 +8,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from typing import TYPE_CHECKING
 
 from sms_status.cli._terminal import mask, safe
-from sms_status.report import DeliveryState, RecipientCounts, StatusReport
+from sms_status.report import DeliveryState, StatusReport
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from sms_status.errors import SmsStatusError
-
-FIELDS = (
-    "provider",
-    "message_id",
-    "state",
-    "is_final",
-    "provider_status",
-    "recipient",
-    "segments",
-    "cost",
-    "created_at",
-    "sent_at",
-    "delivered_at",
-    "updated_at",
-    "provider_code",
-    "recipients",
-    "channel",
-)
-"""StatusReport's fields minus `raw`, in a stable order (plus `error` when set)."""
-
-
-def _jsonable(value: object) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, RecipientCounts):
-        return attrs.asdict(value)
-    return str(value)  # Decimal (as exact text), DeliveryState
-
-
-def as_dict(report: StatusReport) -> dict[str, Any]:
-    data = {name: _jsonable(getattr(report, name)) for name in FIELDS}
-    error = report.error
-    data["error"] = (
-        None
-        if error is None
-        else {
-            "type": type(error).__name__,
-            "error_code": getattr(error, "error_code", None),
-            "status_code": getattr(error, "status_code", None),
-            "message": str(error),
-        }
-    )
-    return data
 
 
 def failed(provider: str, message_id: str, error: SmsStatusError) -> StatusReport:
@@ -79,7 +32,7 @@ def failed(provider: str, message_id: str, error: SmsStatusError) -> StatusRepor
 
 
 def as_json(reports: list[StatusReport]) -> str:
-    return json.dumps({"reports": [as_dict(r) for r in reports]}, indent=2)
+    return json.dumps({"reports": [r.to_dict() for r in reports]}, indent=2)
 
 
 def _when(value: datetime | None) -> str:
