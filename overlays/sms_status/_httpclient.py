@@ -226,9 +226,9 @@ class HttpClientSender:
                 reply = self._exchange(
                     connection, deadline_at, method, target, headers, content, cap, phases
                 )
-        except TimeoutError:
+        except (TimeoutError, AttemptTimeout):  # a socket's timeout, or `_Deadline.left()`
             connection.close()
-            if time.monotonic() >= deadline_at - 0.001:
+            if time.monotonic() >= deadline_at - 0.001:  # one message, whichever noticed
                 raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
             raise
         except BaseException:
