@@ -1,0 +1,43 @@
+"""Every message you sent, to its final outcome, once: push first, polls as the safety net.
+
+    from sms_status import tracking
+
+    with tracking.Tracker("deliveries.db", on_final=save) as tracker:
+        tracker.add("telecom23", message_id, tag="order-1234")
+        tracker.run()                # until every id is settled and handed to save()
+
+Register ids as you send them; the tracker settles each one — by a pushed report
+(`ingest`, e.g. `webhooks.app(..., on_report=tracker.ingest)`), a poll on the provider's
+cadence, or its deadline — and calls `on_final` with its `Outcome`. All state lives in the
+store (SQLite by default; `RedisStore` for many workers), so a restart, or a `kill -9`,
+loses nothing, and a million ids in flight cost a database, not memory.
+"""
+
+from __future__ import annotations
+
+from sms_status.tracking._model import Counts, Outcome, Tracked
+from sms_status.tracking._rules import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_INTERVAL,
+    EARLY_PUSH_TTL,
+    NOT_FOUND_AFTER,
+)
+from sms_status.tracking._sqlite import SqliteStore, StoreBusyError, StoreVersionError
+from sms_status.tracking._store import Store
+from sms_status.tracking._tracker import AsyncTracker, Tracker
+
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_INTERVAL",
+    "EARLY_PUSH_TTL",
+    "NOT_FOUND_AFTER",
+    "AsyncTracker",
+    "Counts",
+    "Outcome",
+    "SqliteStore",
+    "Store",
+    "StoreBusyError",
+    "StoreVersionError",
+    "Tracked",
+    "Tracker",
+]

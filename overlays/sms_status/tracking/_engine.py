@@ -1,0 +1,307 @@
+"""What a tracker does, written once for `Tracker` and `AsyncTracker`.
+
+`Engine` holds the store, the clock and the per-provider schedules; its `run` is a generator
+that yields effects — `Poll` ids, `HandOver` an outcome to `on_final`, `Wait` — and receives
+their results, as the clients' flows do (`sms_status._flows`). The two trackers only carry
+effects out, by blocking or by awaiting.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from sms_status import _validation
+from sms_status._registry import PROVIDERS, load_provider
+from sms_status.errors import RateLimitError
+from sms_status.report import StatusReport
+from sms_status.tracking import _rules as rules
+from sms_status.tracking._model import (
+    Counts,
+    Outcome,
+    Row,
+    Tracked,
+    decode_report,
+    encode_report,
+    outcome_of,
+    tracked_of,
+)
+from sms_status.tracking._store import Store
+
+log = logging.getLogger("sms_status.tracking")
+
+BATCH = 500
+"""Rows read from the store per look (due polls, due hand-overs): memory stays flat."""
+IDLE_LOOK = 1.0
+"""Real seconds between looks at the store when nothing is due in this process: another
+process (a webhook receiver calling `ingest`) may have recorded an outcome meanwhile."""
+PURGE_EVERY = 60.0
+RATE_LIMIT_PAUSE = 1.0
+"""Seconds a provider rests after a 429 that named no Retry-After."""
+
+
+@attrs.frozen
+class Poll:
+    provider: str
+    message_ids: list[str]
+
+
+@attrs.frozen
+class HandOver:
+    outcome: Outcome
+
+
+@attrs.frozen
+class Wait:
+    seconds: float
+    """How long until something is due; `IDLE_LOOK` at most is waited in real time."""
+
+
+Effect = Poll | HandOver | Wait
+Flow = Generator[Effect, Any, None]
+
+
+def _provider(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"provider must be a str, not {type(value).__name__}")
+    if value not in PROVIDERS:
+        raise ValueError(f"unknown provider {value!r}; expected one of: {', '.join(PROVIDERS)}")
+    return value
+
+
+class Engine:
+    """A tracker's state outside its store: settings, schedules, rate-limit pauses."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], float],
+        deadline: float,
+        max_interval: float,
+        poll_chunk: int,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.deadline = rules.valid_deadline(deadline)
+        self.max_interval = rules.valid_deadline(max_interval)
+        self.poll_chunk = poll_chunk
+        """Ids per poll for providers that look ids up one a request."""
+        self.stopping = threading.Event()
+        self.woken = threading.Event()
+        self._schedules: dict[str, rules.Schedule] = {}
+        self._separators: dict[str, str | None] = {}
+        self._paused: dict[str, float] = {}
+
+    def schedule(self, provider: str) -> rules.Schedule:
+        found = self._schedules.get(provider)
+        if found is None:
+            found = rules.Schedule(load_provider(provider).cadence, self.max_interval)
+            self._schedules[provider] = found
+        return found
+
+    def _chunk(self, provider: str) -> int:
+        batch = load_provider(provider).batch
+        return batch.max_ids if batch is not None else self.poll_chunk
+
+    def _separator(self, provider: str) -> str | None:
+        if provider not in self._separators:
+            batch = load_provider(provider).batch
+            self._separators[provider] = batch.separator if batch is not None else None
+        return self._separators[provider]
+
+    # -- add, ingest, look -------------------------------------------------------------------
+
+    def add(
+        self,
+        provider: object,
+        message_ids: Iterable[object],
+        *,
+        tag: object,
+        deadline: object,
+    ) -> int:
+        key = _provider(provider)
+        label = rules.valid_tag(tag)
+        seconds = self.deadline if deadline is None else rules.valid_deadline(deadline)
+        separator = self._separator(key)
+        if isinstance(message_ids, str | bytes):
+            raise TypeError("message_ids must be an iterable of ids, not one string")
+        ids = [_validation.message_id(i, separator=separator) for i in message_ids]
+        now = self.clock()
+        first = self.schedule(key).first_wait
+        rows = (
+            rules.new_row(key, i, tag=label, now=now, deadline=seconds, first=first) for i in ids
+        )
+        new = self.store.insert(rows, now=now, apply_early=self._early(now))
+        self.woken.set()
+        return new
+
+    def _early(self, now: float) -> Callable[[Row, str], Row | None]:
+        def apply(row: Row, report: str) -> Row | None:
+            found = decode_report(report)
+            assert found is not None
+            changed = rules.apply_push(row, found, now, self.schedule(row.provider))
+            _log_settled(changed, "an early push")
+            return changed
+
+        return apply
+
+    def ingest(self, item: object) -> bool:
+        report = getattr(item, "report", item)
+        if not isinstance(report, StatusReport):
+            raise TypeError(
+                "ingest() takes a webhooks.WebhookEvent or a StatusReport, "
+                f"not {type(item).__name__}"
+            )
+        if report.error is not None:
+            return False  # a failed lookup, not a report
+        provider = _provider(report.provider)
+        now = self.clock()
+        schedule = self.schedule(provider)
+        settled: list[Row] = []
+
+        def change(row: Row) -> Row | None:
+            changed = rules.apply_push(row, report, now, schedule)
+            if changed is not None and changed.settled:
+                settled.append(changed)
+            return changed
+
+        def keep_early(current: str | None) -> str | None:
+            if current is not None:
+                kept = decode_report(current)
+                assert kept is not None
+                if _merge(kept, report) is kept:
+                    return None
+            return encode_report(report)
+
+        written = self.store.push(provider, report.message_id, change, keep_early, now)
+        for row in settled:
+            _log_settled(row, "a push")
+        if written:
+            self.woken.set()
+        return written
+
+    def get(self, provider: object, message_id: object) -> Tracked | None:
+        key = _provider(provider)
+        if not isinstance(message_id, str):
+            raise TypeError(f"message id must be a str, not {type(message_id).__name__}")
+        row = self.store.get(key, message_id)
+        return None if row is None else tracked_of(row)
+
+    def counts(self) -> Counts:
+        return self.store.counts()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.woken.set()
+
+    # -- run ---------------------------------------------------------------------------------
+
+    def run(self, *, until_idle: bool) -> Flow:
+        """Hand over what is recorded, poll what is due, wait; until idle or stopped."""
+        last_purge = float("-inf")
+        while not self.stopping.is_set():
+            now = self.clock()
+            if now - last_purge >= PURGE_EVERY:
+                self.store.purge(now)
+                last_purge = now
+            worked = False
+            for row in self.store.handovers_due(now, BATCH):
+                worked = True
+                yield from self._hand_over(row)
+                if self.stopping.is_set():
+                    return
+            for provider, ids in self._due(now):
+                worked = True
+                yield from self._poll(provider, ids)
+                if self.stopping.is_set():
+                    return
+            if worked:
+                continue
+            wake = self.store.next_wake()
+            if wake is None and until_idle:
+                return
+            now = self.clock()
+            if wake is not None and wake <= now:  # due, but its provider rests (429)
+                wake = min((t for t in self._paused.values() if t > now), default=now + 1.0)
+            yield Wait(IDLE_LOOK if wake is None else max(0.0, wake - now))
+
+    def _due(self, now: float) -> list[tuple[str, list[str]]]:
+        due = self.store.due(now, BATCH)
+        groups: list[tuple[str, list[str]]] = []
+        for provider, rows in itertools.groupby(
+            sorted(due, key=lambda r: r.provider), key=lambda r: r.provider
+        ):
+            if self._paused.get(provider, float("-inf")) > now:
+                continue
+            ids = [r.message_id for r in rows]
+            size = self._chunk(provider)
+            groups.extend((provider, ids[i : i + size]) for i in range(0, len(ids), size))
+        return groups
+
+    def _poll(self, provider: str, message_ids: list[str]) -> Flow:
+        if self._paused.get(provider, float("-inf")) > self.clock():
+            return  # a 429 earlier in this round: the rest waits for the pause to end
+        reports: Sequence[StatusReport] = yield Poll(provider, message_ids)
+        now = self.clock()
+        by_id = {r.message_id: r for r in reports}
+        schedule = self.schedule(provider)
+        for report in reports:
+            if isinstance(report.error, RateLimitError):
+                rest = report.error.retry_after or RATE_LIMIT_PAUSE
+                self._paused[provider] = max(self._paused.get(provider, now), now + rest)
+                log.warning("%s: rate limited; polling rests %.1f s", provider, rest)
+                break
+
+        def change(row: Row) -> Row | None:
+            report = by_id.get(row.message_id)
+            return None if report is None else rules.apply_poll(row, report, now, schedule)
+
+        for row in self.store.change(provider, message_ids, change):
+            _log_settled(row, "a poll")
+
+    def _hand_over(self, row: Row) -> Flow:
+        started = self.store.change(row.provider, [row.message_id], rules.begin_handover)
+        if not started:
+            return
+        delivery = started[0].delivery
+        error: BaseException | None = yield HandOver(outcome_of(started[0]))
+        now = self.clock()
+        if error is None:
+            self.store.change(
+                row.provider, [row.message_id], lambda r: rules.end_handover(r, delivery)
+            )
+            return
+        log.error(
+            "on_final raised for %s (delivery %d); handed over again later: %s: %s",
+            row.key,
+            delivery,
+            type(error).__name__,
+            error,
+        )
+        self.store.change(
+            row.provider, [row.message_id], lambda r: rules.retry_handover(r, delivery, now)
+        )
+
+
+def _merge(current: StatusReport, incoming: StatusReport) -> StatusReport:
+    from sms_status.webhooks import merge
+
+    return merge(current, incoming)
+
+
+def _log_settled(row: Row | None, by: str) -> None:
+    if row is not None and row.settled and row.delivery == 0:
+        log.info(
+            "%s settled: %s (%s, by %s, %d polls)",
+            row.key,
+            row.state or "unknown",
+            row.reason,
+            by,
+            row.polls,
+        )

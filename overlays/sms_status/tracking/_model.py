@@ -1,0 +1,275 @@
+"""What the tracker hands out: `Outcome`, `Tracked`, `Counts`, and the stored `Row` they come from.
+
+A `Row` is one tracked message exactly as a store keeps it (numbers, strings and the last
+report as JSON text), so every store persists the same fields and the rules in `_rules` stay
+the only place that decides what a change means.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import attrs
+
+from sms_status.report import DeliveryState, RecipientCounts, StatusReport
+
+Reason = Literal["final", "deadline", "not_found"]
+Source = Literal["push", "poll"]
+
+
+@attrs.frozen(kw_only=True)
+class Row:
+    """One tracked message as stored. Times are the tracker clock's epoch seconds."""
+
+    provider: str
+    message_id: str
+    tag: str | None
+    added_at: float
+    deadline_at: float
+    next_poll_at: float | None
+    """When the next poll is due; None once settled."""
+    interval: float = 0.0
+    """The last wait between two polls (the doubling phase doubles it)."""
+    polls: int = 0
+    known: bool = False
+    """The provider has answered with a status (or pushed one) at least once."""
+    report: str | None = None
+    """The last report as JSON (`encode_report`)."""
+    source: Source | None = None
+    state: str | None = None
+    """The last report's state, or the outcome's."""
+    is_final: bool = False
+    """Whether the last report is final (kept beside `report` so rules need not decode it)."""
+    updated_at: float | None = None
+    """The last report's `updated_at` as epoch seconds, for `webhooks.merge` order."""
+    settled_at: float | None = None
+    reason: Reason | None = None
+    delivery: int = 0
+    """How many times the outcome was handed to `on_final` (or started to be)."""
+    handover_at: float | None = None
+    """When the next hand-over attempt is due; None when none is pending."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}:{self.message_id}"
+
+    @property
+    def settled(self) -> bool:
+        return self.reason is not None
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """A message's final outcome, as `on_final` receives it. Make `on_final` idempotent on
+    `key`: after a crash between the record and the callback's return, the same outcome is
+    handed over again with `delivery` + 1."""
+
+    provider: str
+    message_id: str
+    tag: str | None
+    state: DeliveryState
+    """The final state; for "deadline" and "not_found" the last state seen (UNKNOWN if none)."""
+    reason: Reason
+    report: StatusReport | None
+    """The report that settled it, or the last one seen; None if the id was never read."""
+    source: Source | None
+    """Where `report` came from: "push" (a webhook) or "poll"; None without a report."""
+    polls: int
+    """Requests this id cost."""
+    added_at: datetime
+    settled_at: datetime
+    delivery: int
+    """1 the first time `on_final` sees this outcome; 2, 3, … when handed over again."""
+    key: str
+    """`"<provider>:<message_id>"`: stable, the idempotency key for `on_final`."""
+
+    @property
+    def is_delivered(self) -> bool:
+        return self.state in (DeliveryState.DELIVERED, DeliveryState.READ)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe data (`sms-status track --json` prints one per line)."""
+        return {
+            "key": self.key,
+            "provider": self.provider,
+            "message_id": self.message_id,
+            "tag": self.tag,
+            "state": self.state.value,
+            "reason": self.reason,
+            "source": self.source,
+            "polls": self.polls,
+            "delivery": self.delivery,
+            "added_at": self.added_at.isoformat(),
+            "settled_at": self.settled_at.isoformat(),
+            "report": None if self.report is None else self.report.to_dict(),
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Tracked:
+    """Where one tracked message stands (`tracker.get`)."""
+
+    provider: str
+    message_id: str
+    tag: str | None
+    state: DeliveryState
+    """The outcome's state once settled, else the last state seen (UNKNOWN if none)."""
+    report: StatusReport | None
+    """The last report seen (pushed or polled)."""
+    polls: int
+    added_at: datetime
+    next_poll_at: datetime | None
+    """None once settled."""
+    deadline_at: datetime
+    outcome: Outcome | None
+
+
+@attrs.frozen(kw_only=True)
+class Counts:
+    """How many messages are where (`tracker.counts()`)."""
+
+    in_flight: int
+    settled: int
+    by_state: dict[str, int] = attrs.field(factory=dict[str, int])
+    """Settled messages by their outcome's state."""
+    by_reason: dict[str, int] = attrs.field(factory=dict[str, int])
+    """Settled messages by reason: "final", "deadline", "not_found"."""
+    awaiting_handover: int = 0
+    """Settled messages whose `on_final` has not yet returned."""
+
+    @property
+    def total(self) -> int:
+        return self.in_flight + self.settled
+
+    def __repr__(self) -> str:
+        states = ", ".join(f"{k}={v}" for k, v in sorted(self.by_state.items()))
+        return (
+            f"Counts(in_flight={self.in_flight}, settled={self.settled} ({states}), "
+            f"awaiting_handover={self.awaiting_handover})"
+        )
+
+
+def moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def state_of(row: Row) -> DeliveryState:
+    return _state(row.state) if row.state is not None else DeliveryState.UNKNOWN
+
+
+def _state(value: str) -> DeliveryState:
+    try:
+        return DeliveryState(value)
+    except ValueError:  # written by a newer version with a state this one lacks
+        return DeliveryState.UNRECOGNIZED
+
+
+def outcome_of(row: Row) -> Outcome:
+    assert row.reason is not None
+    assert row.settled_at is not None
+    return Outcome(
+        provider=row.provider,
+        message_id=row.message_id,
+        tag=row.tag,
+        state=state_of(row),
+        reason=row.reason,
+        report=decode_report(row.report),
+        source=row.source,
+        polls=row.polls,
+        added_at=moment(row.added_at),
+        settled_at=moment(row.settled_at),
+        delivery=row.delivery,
+        key=row.key,
+    )
+
+
+def tracked_of(row: Row) -> Tracked:
+    return Tracked(
+        provider=row.provider,
+        message_id=row.message_id,
+        tag=row.tag,
+        state=state_of(row),
+        report=decode_report(row.report),
+        polls=row.polls,
+        added_at=moment(row.added_at),
+        next_poll_at=None if row.next_poll_at is None else moment(row.next_poll_at),
+        deadline_at=moment(row.deadline_at),
+        outcome=outcome_of(row) if row.settled else None,
+    )
+
+
+# -- reports as stored text ------------------------------------------------------------------
+
+
+def encode_report(report: StatusReport) -> str:
+    """The report as JSON text: `to_dict()` plus the generated model (`raw`) when it can be
+    rebuilt (`from_dict`), so a report read back from the store is the one that was stored."""
+    data = report.to_dict()
+    data.pop("error", None)
+    raw = report.raw
+    to_dict = getattr(raw, "to_dict", None)
+    if raw is not None and callable(to_dict) and hasattr(type(raw), "from_dict"):
+        try:
+            data["raw"] = {
+                "model": f"{type(raw).__module__}:{type(raw).__qualname__}",
+                "data": to_dict(),
+            }
+            return json.dumps(data, separators=(",", ":"), default=str)
+        except (TypeError, ValueError):
+            data.pop("raw", None)
+    return json.dumps(data, separators=(",", ":"), default=str)
+
+
+def decode_report(text: str | None) -> StatusReport | None:
+    """A stored report back as a `StatusReport`; fields a newer version wrote are ignored, and
+    a `raw` that cannot be rebuilt (its provider's extra is gone) is None."""
+    if text is None:
+        return None
+    data: dict[str, Any] = json.loads(text)
+    recipients: dict[str, int] | None = data.get("recipients")
+    return StatusReport(
+        provider=data["provider"],
+        message_id=data["message_id"],
+        state=_state(data["state"]),
+        is_final=bool(data["is_final"]),
+        provider_status=data["provider_status"],
+        recipient=data.get("recipient"),
+        segments=data.get("segments"),
+        cost=_decimal(data.get("cost")),
+        created_at=_datetime(data.get("created_at")),
+        sent_at=_datetime(data.get("sent_at")),
+        delivered_at=_datetime(data.get("delivered_at")),
+        updated_at=_datetime(data.get("updated_at")),
+        provider_code=data.get("provider_code"),
+        recipients=RecipientCounts(**recipients) if isinstance(recipients, dict) else None,
+        channel=data.get("channel"),
+        raw=_raw(data.get("raw")),
+    )
+
+
+def _decimal(value: object) -> Decimal | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None
+
+
+def _datetime(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _raw(value: dict[str, Any] | None) -> object:
+    if not isinstance(value, dict) or not isinstance(value.get("model"), str):
+        return None
+    module_name, _, name = str(value["model"]).partition(":")
+    try:
+        model = getattr(importlib.import_module(module_name), name)
+        return model.from_dict(value["data"])
+    except Exception:  # a raw we cannot rebuild is left out, never an error
+        return None

@@ -1,0 +1,200 @@
+"""The tracker's rules, as pure functions of a stored `Row`: when to poll next, and what a
+pushed report, a poll's answer or the deadline does to a message. Stores only persist what
+these return, so every store behaves the same.
+
+Each function returns the changed row, or None when the event changes nothing (the message
+is settled already, or a report is older than the one kept): the caller writes nothing then.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import attrs
+
+from sms_status._provider import Cadence
+from sms_status.errors import NotFoundError, RateLimitError
+from sms_status.report import StatusReport
+from sms_status.tracking._model import Reason, Row, Source, encode_report
+
+DEFAULT_DEADLINE = 72 * 3600.0
+"""Seconds from `add()` to give up on a final: what Vonage and GOV.UK Notify settle on."""
+DEFAULT_MAX_INTERVAL = 15 * 60.0
+"""Longest wait between two polls of one id, once the provider's cadence has run its course."""
+NOT_FOUND_AFTER = 15 * 60.0
+"""An id the provider has only ever answered "not found" for is settled this long after add()."""
+EARLY_PUSH_TTL = 3600.0
+"""How long a push for an id not yet added is kept for the `add()` it beat."""
+HANDOVER_BACKOFF_CAP = 300.0
+"""Longest wait before handing an outcome to an `on_final` that raised, again."""
+
+PER_RECIPIENT_PUSHES: Mapping[str, frozenset[str]] = {
+    # lisoloo's per-recipient events report one recipient, not the message: a final one is a
+    # hint to look (one poll, now) at the message-level totals, never a settlement.
+    "lisoloo": frozenset({"sms.processing", "sms.sent", "sms.delivered", "sms.failed"}),
+}
+
+
+@attrs.frozen
+class Schedule:
+    """One provider's polling schedule: its documented cadence (what `wait_for_final` uses)
+    for as long as `wait_for_final`'s default cap, then doubling up to `max_interval`."""
+
+    cadence: Cadence
+    max_interval: float = DEFAULT_MAX_INTERVAL
+
+    @property
+    def first_wait(self) -> float:
+        return min(self.cadence.intervals[0], self.max_interval)
+
+    def wait_after(self, row: Row, now: float) -> float:
+        """Seconds from `now` to the next poll of `row` (whose `polls` counts this one)."""
+        intervals = self.cadence.intervals
+        if now - row.added_at < self.cadence.default_timeout:
+            wait = intervals[min(row.polls, len(intervals) - 1)]
+        else:
+            wait = max(row.interval, intervals[-1]) * 2
+        return min(wait, self.max_interval)
+
+
+def new_row(
+    provider: str, message_id: str, *, tag: str | None, now: float, deadline: float, first: float
+) -> Row:
+    deadline_at = now + deadline
+    return Row(
+        provider=provider,
+        message_id=message_id,
+        tag=tag,
+        added_at=now,
+        deadline_at=deadline_at,
+        next_poll_at=min(now + first, deadline_at),
+        interval=first,
+    )
+
+
+def settle(row: Row, reason: Reason, now: float) -> Row:
+    return attrs.evolve(row, reason=reason, settled_at=now, next_poll_at=None, handover_at=now)
+
+
+def _with_report(row: Row, report: StatusReport, source: Source) -> Row:
+    return attrs.evolve(
+        row,
+        report=encode_report(report),
+        source=source,
+        state=report.state.value,
+        is_final=report.is_final,
+        updated_at=None if report.updated_at is None else report.updated_at.timestamp(),
+        known=True,
+    )
+
+
+def _keeps_current(row: Row, incoming: StatusReport) -> bool:
+    """`webhooks.merge` on what the row keeps of its report: True when it keeps the current
+    one. (The same rule as `merge`, read from the row's columns instead of a decoded report.)"""
+    if row.report is None:
+        return False
+    if row.is_final != incoming.is_final:
+        return row.is_final
+    incoming_at = None if incoming.updated_at is None else incoming.updated_at.timestamp()
+    return not (
+        incoming_at is not None and (row.updated_at is None or incoming_at > row.updated_at)
+    )
+
+
+def is_per_recipient(report: StatusReport) -> bool:
+    return report.provider_status in PER_RECIPIENT_PUSHES.get(report.provider, frozenset())
+
+
+def apply_push(row: Row, report: StatusReport, now: float, schedule: Schedule) -> Row | None:
+    """A pushed report (a webhook): a final one settles the message at once; a non-final one
+    defers the next poll to `max_interval` (webhooks work: polling is only the safety net)."""
+    if row.settled:
+        return None
+    if is_per_recipient(report):
+        if not report.is_final or row.next_poll_at is None or row.next_poll_at <= now:
+            return None
+        return attrs.evolve(row, next_poll_at=now, known=True)
+    if _keeps_current(row, report):
+        return None
+    changed = _with_report(row, report, "push")
+    if report.is_final:
+        return settle(changed, "final", now)
+    return attrs.evolve(
+        changed,
+        next_poll_at=min(now + schedule.max_interval, row.deadline_at),
+        interval=schedule.max_interval,
+    )
+
+
+def apply_poll(row: Row, report: StatusReport, now: float, schedule: Schedule) -> Row | None:
+    """A poll's answer for one id: `report.error` set means the lookup failed (as
+    `get_statuses` reports it). A final report settles; "not found" for an id the provider
+    never knew settles 15 minutes after add(); any other failure is transient. Whatever
+    happens, a message still unsettled at its deadline is settled with reason "deadline"."""
+    if row.settled:
+        return None  # settled meanwhile (a push): a late poll changes nothing
+    row = attrs.evolve(row, polls=row.polls + 1)
+    error = report.error
+    not_before = now
+    if error is None:
+        if row.source == "push" and _keeps_current(row, report):
+            row = attrs.evolve(row, known=True)
+        else:
+            row = _with_report(row, report, "poll")
+            if report.is_final:
+                return settle(row, "final", now)
+    elif isinstance(error, NotFoundError):
+        if not row.known and now - row.added_at >= NOT_FOUND_AFTER:
+            return settle(row, "not_found", now)
+    elif isinstance(error, RateLimitError) and error.retry_after is not None:
+        not_before = now + error.retry_after
+    if now >= row.deadline_at:
+        return settle(row, "deadline", now)
+    wait = schedule.wait_after(row, now)
+    due = max(now + wait, not_before)
+    if not row.known and now - row.added_at < NOT_FOUND_AFTER:
+        due = min(due, row.added_at + NOT_FOUND_AFTER)  # settle "not found" on time
+    return attrs.evolve(row, next_poll_at=min(due, row.deadline_at), interval=wait)
+
+
+def begin_handover(row: Row) -> Row | None:
+    if row.handover_at is None:
+        return None
+    return attrs.evolve(row, delivery=row.delivery + 1)
+
+
+def end_handover(row: Row, delivery: int) -> Row | None:
+    if row.handover_at is None or row.delivery != delivery:
+        return None
+    return attrs.evolve(row, handover_at=None)
+
+
+def retry_handover(row: Row, delivery: int, now: float) -> Row | None:
+    """`on_final` raised: hand the outcome over again after a backoff (1, 2, 4 … 300 s)."""
+    if row.handover_at is None or row.delivery != delivery:
+        return None
+    wait = min(HANDOVER_BACKOFF_CAP, 2.0 ** min(max(delivery - 1, 0), 16))
+    return attrs.evolve(row, handover_at=now + wait)
+
+
+def valid_deadline(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"deadline must be a number of seconds, not {type(value).__name__}")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"deadline must be a finite number of seconds > 0, got {value!r}")
+    return seconds
+
+
+MAX_TAG_LENGTH = 256
+
+
+def valid_tag(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"tag must be a str or None, not {type(value).__name__}")
+    if len(value) > MAX_TAG_LENGTH:
+        raise ValueError(f"tag is {len(value)} characters long; at most {MAX_TAG_LENGTH}")
+    return value

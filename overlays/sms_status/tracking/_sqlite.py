@@ -1,0 +1,425 @@
+"""`SqliteStore`: the tracker's default store, one SQLite file (standard library, WAL).
+
+Every change is one `BEGIN IMMEDIATE` transaction (no lock upgrade between processes sharing
+the file), so a process killed at any moment leaves each message as it was before or after a
+change. With WAL and `synchronous=NORMAL` a committed transaction survives the process being
+killed; a power cut may lose the last few (use `synchronous="FULL"` to rule that out).
+
+Any number of processes may `add` and `ingest` on one file (webhook receivers beside the
+sender); one `run()` at a time polls and hands over — a second one is refused with an error
+naming the first's pid, and the lock goes with its process, `kill -9` included. For many
+workers, use `RedisStore`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Generator, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal, cast
+
+from sms_status import __version__
+from sms_status.tracking._model import Counts, Row
+from sms_status.tracking._rules import EARLY_PUSH_TTL
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly
+
+SCHEMA_VERSION: Final = 1
+"""The layout this version writes. A store of a newer layout is refused (never rewritten by
+an older tracker); an older one is migrated in place (`_MIGRATIONS`)."""
+
+_COLUMNS: Final = (
+    "provider",
+    "message_id",
+    "tag",
+    "added_at",
+    "deadline_at",
+    "next_poll_at",
+    "interval",
+    "polls",
+    "known",
+    "report",
+    "source",
+    "state",
+    "is_final",
+    "updated_at",
+    "settled_at",
+    "reason",
+    "delivery",
+    "handover_at",
+)
+# Column names are ours, never input: the f-strings build constant statements.
+_SELECT: Final = f"SELECT {', '.join(_COLUMNS)} FROM messages"  # noqa: S608
+_UPSERT: Final = (
+    f"INSERT OR REPLACE INTO messages ({', '.join(_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
+_INSERT_NEW: Final = _UPSERT.replace("OR REPLACE", "OR IGNORE")
+
+_SCHEMA_1: Final = """
+CREATE TABLE messages (
+    provider     TEXT NOT NULL,
+    message_id   TEXT NOT NULL,
+    tag          TEXT,
+    added_at     REAL NOT NULL,
+    deadline_at  REAL NOT NULL,
+    next_poll_at REAL,              -- NULL once settled
+    interval     REAL NOT NULL,
+    polls        INTEGER NOT NULL,
+    known        INTEGER NOT NULL,
+    report       TEXT,              -- the last report, JSON
+    source       TEXT,              -- 'push' | 'poll'
+    state        TEXT,
+    is_final     INTEGER NOT NULL,
+    updated_at   REAL,
+    settled_at   REAL,
+    reason       TEXT,              -- 'final' | 'deadline' | 'not_found', NULL in flight
+    delivery     INTEGER NOT NULL,  -- hand-overs to on_final started
+    handover_at  REAL,              -- next hand-over due, NULL when none is pending
+    PRIMARY KEY (provider, message_id)
+) WITHOUT ROWID;
+CREATE INDEX messages_due ON messages (next_poll_at) WHERE next_poll_at IS NOT NULL;
+CREATE INDEX messages_handover ON messages (handover_at) WHERE handover_at IS NOT NULL;
+CREATE INDEX messages_settled ON messages (reason, state) WHERE reason IS NOT NULL;
+CREATE TABLE early_pushes (
+    provider    TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    report      TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (provider, message_id)
+) WITHOUT ROWID;
+CREATE INDEX early_pushes_age ON early_pushes (received_at);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_1}
+"""From schema N to N + 1; 0 is a new file. A future layout adds `{1: "ALTER TABLE …"}`."""
+
+
+class StoreVersionError(RuntimeError):
+    """The store was written by a newer sms-status whose layout this version cannot read."""
+
+
+class StoreBusyError(RuntimeError):
+    """Another tracker is running (`run()`) on this SQLite store."""
+
+
+def _row(values: Sequence[Any]) -> Row:
+    (
+        provider,
+        message_id,
+        tag,
+        added_at,
+        deadline_at,
+        next_poll_at,
+        interval,
+        polls,
+        known,
+        report,
+        source,
+        state,
+        is_final,
+        updated_at,
+        settled_at,
+        reason,
+        delivery,
+        handover_at,
+    ) = values
+    return Row(
+        provider=provider,
+        message_id=message_id,
+        tag=tag,
+        added_at=added_at,
+        deadline_at=deadline_at,
+        next_poll_at=next_poll_at,
+        interval=interval,
+        polls=polls,
+        known=bool(known),
+        report=report,
+        source=source,
+        state=state,
+        is_final=bool(is_final),
+        updated_at=updated_at,
+        settled_at=settled_at,
+        reason=reason,
+        delivery=delivery,
+        handover_at=handover_at,
+    )
+
+
+def _values(row: Row) -> tuple[Any, ...]:
+    return (
+        row.provider,
+        row.message_id,
+        row.tag,
+        row.added_at,
+        row.deadline_at,
+        row.next_poll_at,
+        row.interval,
+        row.polls,
+        int(row.known),
+        row.report,
+        row.source,
+        row.state,
+        int(row.is_final),
+        row.updated_at,
+        row.settled_at,
+        row.reason,
+        row.delivery,
+        row.handover_at,
+    )
+
+
+class SqliteStore:
+    """The tracker's state in one SQLite file: `tracking.SqliteStore("deliveries.db")`.
+
+    `synchronous`: "NORMAL" (default; survives a killed process) or "FULL" (also a power
+    cut). `busy_timeout`: seconds to wait for another process's write to finish.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        busy_timeout: float = 30.0,
+    ) -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError("synchronous must be 'NORMAL' or 'FULL'")
+        self.path = os.fspath(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        self._run_lock: int | None = None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    # -- the layout --------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                written_by = _meta(db, "written_by")
+                raise StoreVersionError(
+                    f"{self.path} has tracker schema {version} (written by sms-status "
+                    f"{written_by or 'newer'}); sms-status {__version__} reads schema "
+                    f"{SCHEMA_VERSION} and older: upgrade sms-status on every tracker that "
+                    f"shares this store"
+                )
+            if version == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise StoreVersionError(f"{self.path} is an SQLite file, but not a tracker store")
+            while version < SCHEMA_VERSION:
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                version += 1
+                db.execute(f"PRAGMA user_version={version}")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('written_by', ?)", (__version__,))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Generator[sqlite3.Connection, None, None]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, query: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(query, args).fetchall()
+
+    # -- Store -------------------------------------------------------------------------------
+
+    def insert(self, rows: Iterable[Row], *, now: float, apply_early: ApplyEarly) -> int:
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(_INSERT_NEW, (_values(row) for row in rows))
+            new = db.total_changes - before
+            early = db.execute(
+                "SELECT e.provider, e.message_id, e.report, e.received_at FROM early_pushes e "
+                "JOIN messages m ON m.provider = e.provider AND m.message_id = e.message_id"
+            ).fetchall()
+            for provider, message_id, report, received_at in early:
+                db.execute(
+                    "DELETE FROM early_pushes WHERE provider = ? AND message_id = ?",
+                    (provider, message_id),
+                )
+                if received_at + EARLY_PUSH_TTL < now:
+                    continue
+                found = db.execute(
+                    f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
+                ).fetchone()
+                changed = apply_early(_row(found), report)
+                if changed is not None:
+                    db.execute(_UPSERT, _values(changed))
+        return new
+
+    def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
+        written: list[Row] = []
+        with self._transaction() as db:
+            for message_id in message_ids:
+                found = db.execute(
+                    f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
+                ).fetchone()
+                if found is None:
+                    continue
+                changed = change(_row(found))
+                if changed is not None:
+                    db.execute(_UPSERT, _values(changed))
+                    written.append(changed)
+        return written
+
+    def push(
+        self, provider: str, message_id: str, change: Change, keep_early: KeepEarly, now: float
+    ) -> bool:
+        with self._transaction() as db:
+            found = db.execute(
+                f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
+            ).fetchone()
+            if found is not None:
+                changed = change(_row(found))
+                if changed is None:
+                    return False
+                db.execute(_UPSERT, _values(changed))
+                return True
+            early = db.execute(
+                "SELECT report, received_at FROM early_pushes "
+                "WHERE provider = ? AND message_id = ?",
+                (provider, message_id),
+            ).fetchone()
+            kept = keep_early(None if early is None else early[0])
+            if kept is None:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO early_pushes VALUES (?, ?, ?, ?)",
+                (provider, message_id, kept, now if early is None else early[1]),
+            )
+            return True
+
+    def due(self, now: float, limit: int) -> list[Row]:
+        found = self._read(
+            f"{_SELECT} WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? "
+            "ORDER BY next_poll_at LIMIT ?",
+            (now, limit),
+        )
+        return [_row(values) for values in found]
+
+    def handovers_due(self, now: float, limit: int) -> list[Row]:
+        found = self._read(
+            f"{_SELECT} WHERE handover_at IS NOT NULL AND handover_at <= ? "
+            "ORDER BY handover_at LIMIT ?",
+            (now, limit),
+        )
+        return [_row(values) for values in found]
+
+    def next_wake(self) -> float | None:
+        poll, handover = self._read(
+            "SELECT (SELECT min(next_poll_at) FROM messages WHERE next_poll_at IS NOT NULL), "
+            "(SELECT min(handover_at) FROM messages WHERE handover_at IS NOT NULL)"
+        )[0]
+        times = [t for t in (poll, handover) if t is not None]
+        return min(times) if times else None
+
+    def get(self, provider: str, message_id: str) -> Row | None:
+        found = self._read(
+            f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
+        )
+        return _row(found[0]) if found else None
+
+    def counts(self) -> Counts:
+        with self._lock:
+            in_flight = self._scalar("SELECT count(*) FROM messages WHERE next_poll_at IS NOT NULL")
+            awaiting = self._scalar("SELECT count(*) FROM messages WHERE handover_at IS NOT NULL")
+            groups = self._db.execute(
+                "SELECT reason, state, count(*) FROM messages WHERE reason IS NOT NULL "
+                "GROUP BY reason, state"
+            ).fetchall()
+        by_state: dict[str, int] = {}
+        by_reason: dict[str, int] = {}
+        for reason, state, count in groups:
+            name = state or "unknown"
+            by_state[name] = by_state.get(name, 0) + count
+            by_reason[reason] = by_reason.get(reason, 0) + count
+        return Counts(
+            in_flight=in_flight,
+            settled=sum(by_reason.values()),
+            by_state=by_state,
+            by_reason=by_reason,
+            awaiting_handover=awaiting,
+        )
+
+    def _scalar(self, query: str) -> int:
+        return cast(int, self._db.execute(query).fetchone()[0])
+
+    def purge(self, now: float) -> int:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM early_pushes WHERE received_at < ?", (now - EARLY_PUSH_TTL,)
+            )
+            return cursor.rowcount
+
+    @contextlib.contextmanager
+    def running(self) -> Generator[None, None, None]:
+        """Hold the store's run lock (an exclusive `flock` on `<path>.run-lock`, released by
+        the kernel when the process ends, however it ends)."""
+        with self._lock:
+            if self._run_lock is not None:
+                raise StoreBusyError(f"run() is already running on {self.path} in this process")
+            fd = _lock_file(Path(f"{self.path}.run-lock"))
+            self._run_lock = fd
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._run_lock = None
+            os.close(fd)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _lock_file(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock; one run() per store is up to the user
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreBusyError(
+            f"another tracker is running on this store (pid {holder}): one run() at a time "
+            f"per SQLite store; for many workers use tracking.RedisStore"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+    return fd
+
+
+def _meta(db: sqlite3.Connection, key: str) -> str | None:
+    try:
+        found = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if found is None else cast(str, found[0])
+
+
+__all__ = ["SqliteStore", "StoreBusyError", "StoreVersionError"]

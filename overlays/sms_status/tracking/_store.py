@@ -1,0 +1,65 @@
+"""What the tracker needs from a store: `SqliteStore` (the default) and `RedisStore` both
+provide it. Every method is one atomic step: a crash (`kill -9`) leaves each either done or
+not done, never half done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from sms_status.tracking._model import Counts, Row
+
+Change = Callable[[Row], "Row | None"]
+"""A rule applied to one stored row: the row to write, or None to leave it as it is."""
+KeepEarly = Callable[["str | None"], "str | None"]
+"""Given the early push already kept for an id (its report JSON, or None), the one to keep."""
+ApplyEarly = Callable[[Row, str], "Row | None"]
+"""Apply an early push (report JSON) to a row just added."""
+
+
+class Store(Protocol):
+    """Persistent tracker state. Methods are called from any thread; each is atomic."""
+
+    def insert(self, rows: Iterable[Row], *, now: float, apply_early: ApplyEarly) -> int:
+        """Store the rows whose (provider, message_id) is new, in one transaction, and apply
+        any unexpired early push of theirs (`apply_early`); returns how many were new."""
+        ...
+
+    def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
+        """Apply `change` to each existing row of `message_ids` and write what it returns, all
+        in one transaction; returns the rows written."""
+        ...
+
+    def push(
+        self, provider: str, message_id: str, change: Change, keep_early: KeepEarly, now: float
+    ) -> bool:
+        """One pushed report, atomically: `change` the row if the id is tracked, else keep the
+        report for the `add()` it beat (`keep_early`). True when something was written."""
+        ...
+
+    def due(self, now: float, limit: int) -> list[Row]:
+        """Up to `limit` unsettled rows whose next poll is due at `now`, earliest first."""
+        ...
+
+    def handovers_due(self, now: float, limit: int) -> list[Row]:
+        """Up to `limit` settled rows whose hand-over to `on_final` is due at `now`."""
+        ...
+
+    def next_wake(self) -> float | None:
+        """The earliest time a poll or a hand-over is due; None when none is pending."""
+        ...
+
+    def get(self, provider: str, message_id: str) -> Row | None: ...
+
+    def counts(self) -> Counts: ...
+
+    def purge(self, now: float) -> int:
+        """Forget early pushes older than an hour; returns how many."""
+        ...
+
+    def running(self) -> AbstractContextManager[None]:
+        """Held by `run()` for as long as it runs."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,339 @@
+"""`Tracker` and `AsyncTracker`: the engine's effects carried out by blocking or by awaiting."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Self
+
+from sms_status.tracking import _rules as rules
+from sms_status.tracking._engine import IDLE_LOOK, Effect, Engine, Flow, HandOver, Poll, Wait
+from sms_status.tracking._model import Counts, Outcome, Tracked
+from sms_status.tracking._sqlite import SqliteStore
+from sms_status.tracking._store import Store
+
+if TYPE_CHECKING:
+    from sms_status.client import AsyncStatusClient, StatusClient
+    from sms_status.report import StatusReport
+    from sms_status.webhooks import WebhookEvent
+
+SYNC_POLL_CHUNK = 10
+"""Ids per poll round for providers looked up one a request, in the blocking tracker: a 429
+storm costs at most this many ids' retries before polling that provider rests."""
+ASYNC_POLL_CHUNK = 64
+"""The same for the asyncio tracker, whose client looks up `concurrency` ids at once."""
+
+
+def _open(store: str | os.PathLike[str] | Store) -> tuple[Store, bool]:
+    if isinstance(store, str | os.PathLike):
+        return SqliteStore(store), True
+    for method in ("insert", "change", "push", "due", "running"):
+        if not callable(getattr(store, method, None)):
+            raise TypeError(
+                "store must be a path (SQLite) or a tracking store "
+                f"(SqliteStore, RedisStore), not {type(store).__name__}"
+            )
+    return store, False
+
+
+def _summary(store: Store, counts: Counts) -> str:
+    return (
+        f"store={store!r}, in_flight={counts.in_flight}, settled={counts.settled}, "
+        f"awaiting_handover={counts.awaiting_handover}"
+    )
+
+
+class Tracker:
+    """Settle every message you sent — by push, by poll or by its deadline — and hand each
+    outcome to `on_final` once (again only after a crash before it returned). See API.md
+    ("Tracking") and the README's "Tracking deliveries"."""
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | Store,
+        *,
+        on_final: Callable[[Outcome], object],
+        clients: Mapping[str, StatusClient[Any]] | None = None,
+        deadline: float = rules.DEFAULT_DEADLINE,
+        max_interval: float = rules.DEFAULT_MAX_INTERVAL,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if not callable(on_final):
+            raise TypeError("on_final must be callable")
+        if inspect.iscoroutinefunction(on_final):
+            raise TypeError("on_final is a coroutine function: use tracking.AsyncTracker")
+        self._store, self._owns_store = _open(store)
+        self._engine = Engine(
+            self._store,
+            clock=clock or time.time,
+            deadline=deadline,
+            max_interval=max_interval,
+            poll_chunk=SYNC_POLL_CHUNK,
+        )
+        self._on_final = on_final
+        self._clients: dict[str, StatusClient[Any]] = dict(clients or {})
+        self._owned: list[StatusClient[Any]] = []
+        self._sleep = sleep
+
+    def add(
+        self,
+        provider: str,
+        message_id: str,
+        *,
+        tag: str | None = None,
+        deadline: float | None = None,
+    ) -> bool:
+        """Track one sent message; True if it is new (adding it again changes nothing)."""
+        return self._engine.add(provider, [message_id], tag=tag, deadline=deadline) == 1
+
+    def add_many(
+        self,
+        provider: str,
+        message_ids: Iterable[str],
+        *,
+        tag: str | None = None,
+        deadline: float | None = None,
+    ) -> int:
+        """Track many sent messages in one transaction; how many were new. Every id is
+        checked before any is stored."""
+        return self._engine.add(provider, message_ids, tag=tag, deadline=deadline)
+
+    def ingest(self, event: WebhookEvent | StatusReport) -> bool:
+        """A pushed report (what `webhooks.parse` returns, or `webhooks.app`'s `on_report`
+        hands over): True when it changed the store. Never calls `on_final`; `run()` does."""
+        return self._engine.ingest(event)
+
+    def run(self, *, until_idle: bool = True) -> None:
+        """Poll what is due, settle, hand outcomes to `on_final`. `until_idle`: return once
+        nothing is in flight and every outcome was handed over; otherwise run until `stop()`.
+        A refused key (`AuthenticationError`) is raised here; every id stays tracked."""
+        self._engine.stopping.clear()
+        with self._store.running():
+            self._drive(self._engine.run(until_idle=until_idle))
+
+    def _drive(self, flow: Flow) -> None:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = flow.send(result) if error is None else flow.throw(error)
+            except StopIteration:
+                return
+            result, error = None, None
+            try:
+                if isinstance(effect, Poll):
+                    result = self._client(effect.provider).get_statuses(effect.message_ids)
+                elif isinstance(effect, HandOver):
+                    result = _call(self._on_final, effect.outcome)
+                else:
+                    self._wait(effect)
+            except Exception as exc:  # thrown into the flow, which decides
+                error = exc
+
+    def _wait(self, wait: Wait) -> None:
+        if self._sleep is not None:
+            self._sleep(wait.seconds)
+            return
+        self._engine.woken.wait(min(wait.seconds, IDLE_LOOK))
+        self._engine.woken.clear()
+
+    def _client(self, provider: str) -> StatusClient[Any]:
+        client = self._clients.get(provider)
+        if client is None:
+            import sms_status
+
+            client = sms_status.connect(sms_status.provider_key(provider))
+            self._clients[provider] = client
+            self._owned.append(client)
+        return client
+
+    def stop(self) -> None:
+        """End `run()` soon (from any thread or a signal handler); state stays in the store."""
+        self._engine.stop()
+
+    def get(self, provider: str, message_id: str) -> Tracked | None:
+        """Where one message stands, or None if it is not tracked."""
+        return self._engine.get(provider, message_id)
+
+    def counts(self) -> Counts:
+        return self._engine.counts()
+
+    def close(self) -> None:
+        """Close the clients this tracker connected, and the store it opened from a path."""
+        for client in self._owned:
+            client.close()
+        self._owned.clear()
+        if self._owns_store:
+            self._store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Tracker({_summary(self._store, self.counts())})"
+
+
+def _call(on_final: Callable[[Outcome], object], outcome: Outcome) -> BaseException | None:
+    try:
+        on_final(outcome)
+    except Exception as exc:  # logged and handed over again, never dropped
+        return exc
+    return None
+
+
+class AsyncTracker:
+    """The asyncio twin of `Tracker`: `async with`, `await tracker.add(...)`, `await
+    tracker.run()`; `on_final` may be a coroutine function. Store work runs in a worker
+    thread, so a busy store never blocks the event loop."""
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | Store,
+        *,
+        on_final: Callable[[Outcome], Awaitable[object] | object],
+        clients: Mapping[str, AsyncStatusClient[Any]] | None = None,
+        deadline: float = rules.DEFAULT_DEADLINE,
+        max_interval: float = rules.DEFAULT_MAX_INTERVAL,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        if not callable(on_final):
+            raise TypeError("on_final must be callable")
+        self._store, self._owns_store = _open(store)
+        self._engine = Engine(
+            self._store,
+            clock=clock or time.time,
+            deadline=deadline,
+            max_interval=max_interval,
+            poll_chunk=ASYNC_POLL_CHUNK,
+        )
+        self._on_final = on_final
+        self._clients: dict[str, AsyncStatusClient[Any]] = dict(clients or {})
+        self._owned: list[AsyncStatusClient[Any]] = []
+        self._sleep = sleep
+
+    async def add(
+        self,
+        provider: str,
+        message_id: str,
+        *,
+        tag: str | None = None,
+        deadline: float | None = None,
+    ) -> bool:
+        new = await asyncio.to_thread(
+            self._engine.add, provider, [message_id], tag=tag, deadline=deadline
+        )
+        return new == 1
+
+    async def add_many(
+        self,
+        provider: str,
+        message_ids: Iterable[str],
+        *,
+        tag: str | None = None,
+        deadline: float | None = None,
+    ) -> int:
+        return await asyncio.to_thread(
+            self._engine.add, provider, message_ids, tag=tag, deadline=deadline
+        )
+
+    async def ingest(self, event: WebhookEvent | StatusReport) -> bool:
+        return await asyncio.to_thread(self._engine.ingest, event)
+
+    async def run(self, *, until_idle: bool = True) -> None:
+        self._engine.stopping.clear()
+        with self._store.running():
+            await self._drive(self._engine.run(until_idle=until_idle))
+
+    async def _drive(self, flow: Flow) -> None:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                # Each step runs the flow's store work in a worker thread, off the loop.
+                effect = await asyncio.to_thread(_step, flow, result, error)
+            except _FlowDone:
+                return
+            result, error = None, None
+            try:
+                if isinstance(effect, Poll):
+                    client = self._client(effect.provider)
+                    result = await client.get_statuses(effect.message_ids)
+                elif isinstance(effect, HandOver):
+                    result = await _call_async(self._on_final, effect.outcome)
+                else:
+                    await self._wait(effect)
+            except Exception as exc:  # thrown into the flow, which decides
+                error = exc
+
+    async def _wait(self, wait: Wait) -> None:
+        if self._sleep is not None:
+            await self._sleep(wait.seconds)
+            return
+        await asyncio.to_thread(self._engine.woken.wait, min(wait.seconds, IDLE_LOOK))
+        self._engine.woken.clear()
+
+    def _client(self, provider: str) -> AsyncStatusClient[Any]:
+        client = self._clients.get(provider)
+        if client is None:
+            import sms_status
+
+            client = sms_status.connect_async(sms_status.provider_key(provider))
+            self._clients[provider] = client
+            self._owned.append(client)
+        return client
+
+    def stop(self) -> None:
+        self._engine.stop()
+
+    async def get(self, provider: str, message_id: str) -> Tracked | None:
+        return await asyncio.to_thread(self._engine.get, provider, message_id)
+
+    async def counts(self) -> Counts:
+        return await asyncio.to_thread(self._engine.counts)
+
+    async def aclose(self) -> None:
+        for client in self._owned:
+            await client.aclose()
+        self._owned.clear()
+        if self._owns_store:
+            self._store.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncTracker(store={self._store!r})"
+
+
+class _FlowDone(Exception):
+    """The flow returned (StopIteration cannot cross a thread's future)."""
+
+
+def _step(flow: Flow, result: object, error: BaseException | None) -> Effect:
+    try:
+        return flow.send(result) if error is None else flow.throw(error)
+    except StopIteration:
+        raise _FlowDone from None
+
+
+async def _call_async(
+    on_final: Callable[[Outcome], Awaitable[object] | object], outcome: Outcome
+) -> BaseException | None:
+    try:
+        result = on_final(outcome)
+        if inspect.isawaitable(result):
+            await result
+    except Exception as exc:  # logged and handed over again, never dropped
+        return exc
+    return None
