@@ -15,6 +15,8 @@ loses nothing, and a million ids in flight cost a database, not memory.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sms_status.tracking._model import Counts, Outcome, Tracked
 from sms_status.tracking._rules import (
     DEFAULT_DEADLINE,
@@ -26,6 +28,19 @@ from sms_status.tracking._sqlite import SqliteStore, StoreBusyError, StoreVersio
 from sms_status.tracking._store import Store
 from sms_status.tracking._tracker import AsyncTracker, Tracker
 
+if TYPE_CHECKING:
+    from sms_status.tracking._redis import RedisStore, StoreUnavailableError
+
+
+def __getattr__(name: str) -> object:
+    # RedisStore on first use: `import sms_status.tracking` never imports redis (an extra).
+    if name in ("RedisStore", "StoreUnavailableError"):
+        from sms_status.tracking import _redis
+
+        return getattr(_redis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_INTERVAL",
@@ -34,9 +49,11 @@ __all__ = [
     "AsyncTracker",
     "Counts",
     "Outcome",
+    "RedisStore",
     "SqliteStore",
     "Store",
     "StoreBusyError",
+    "StoreUnavailableError",
     "StoreVersionError",
     "Tracked",
     "Tracker",

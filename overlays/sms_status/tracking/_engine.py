@@ -237,16 +237,20 @@ class Engine:
         for provider, rows in itertools.groupby(
             sorted(due, key=lambda r: r.provider), key=lambda r: r.provider
         ):
-            if self._paused.get(provider, float("-inf")) > now:
-                continue
             ids = [r.message_id for r in rows]
+            if self._paused.get(provider, float("-inf")) > now:
+                self.store.change(provider, ids, _unchanged)  # a store that claims: give back
+                continue
             size = self._chunk(provider)
             groups.extend((provider, ids[i : i + size]) for i in range(0, len(ids), size))
         return groups
 
     def _poll(self, provider: str, message_ids: list[str]) -> Flow:
         if self._paused.get(provider, float("-inf")) > self.clock():
-            return  # a 429 earlier in this round: the rest waits for the pause to end
+            # A 429 earlier in this round: the rest waits for the pause to end (given back
+            # unchanged, for a store whose `due()` claims what it returns).
+            self.store.change(provider, message_ids, _unchanged)
+            return
         reports: Sequence[StatusReport] = yield Poll(provider, message_ids)
         now = self.clock()
         by_id = {r.message_id: r for r in reports}
@@ -287,6 +291,10 @@ class Engine:
         self.store.change(
             row.provider, [row.message_id], lambda r: rules.retry_handover(r, delivery, now)
         )
+
+
+def _unchanged(row: Row) -> Row | None:
+    return None
 
 
 def _merge(current: StatusReport, incoming: StatusReport) -> StatusReport:

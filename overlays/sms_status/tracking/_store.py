@@ -28,7 +28,9 @@ class Store(Protocol):
 
     def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
         """Apply `change` to each existing row of `message_ids` and write what it returns, all
-        in one transaction; returns the rows written."""
+        in one transaction; returns the rows written. A store whose `due()` and
+        `handovers_due()` claim rows (`RedisStore`) gives the claims of these rows back here,
+        except a hand-over claim whose row keeps its `handover_at` (a hand-over started)."""
         ...
 
     def push(
@@ -39,7 +41,9 @@ class Store(Protocol):
         ...
 
     def due(self, now: float, limit: int) -> list[Row]:
-        """Up to `limit` unsettled rows whose next poll is due at `now`, earliest first."""
+        """Up to `limit` unsettled rows whose next poll is due at `now`, earliest first. A
+        store shared by many workers claims them for this one until `change()` (or its lease
+        ends); the engine passes every row it gets to `change()`, unchanged if it skips it."""
         ...
 
     def handovers_due(self, now: float, limit: int) -> list[Row]:
@@ -59,7 +63,8 @@ class Store(Protocol):
         ...
 
     def running(self) -> AbstractContextManager[None]:
-        """Held by `run()` for as long as it runs."""
+        """Held by `run()` for as long as it runs (exclusive for SQLite; for Redis, not: its
+        end gives back whatever this worker still holds)."""
         ...
 
     def close(self) -> None: ...
