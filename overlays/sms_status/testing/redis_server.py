@@ -46,22 +46,29 @@ def _free_port() -> int:
         return port
 
 
-def start(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start redis-server on a free loopback port; return once it accepts connections."""
+def start(
+    workdir: Path, *, port: int | None = None, persist: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start redis-server on a free loopback port (or `port`, to restart a server where it
+    was); return once it accepts connections. `persist`: an append-only file in `workdir`,
+    written before each reply (`appendfsync always`), so a server killed and started again
+    on the same `workdir` has every acknowledged write."""
     binary = server_binary()
     for _ in range(START_ATTEMPTS):  # the free port can be taken between probe and bind
-        port = _free_port()
+        chosen = port if port is not None else _free_port()
         server = subprocess.Popen(  # noqa: S603 - a fixed binary and our own arguments
             [
                 binary,
                 "--bind",
                 "127.0.0.1",
                 "--port",
-                str(port),
+                str(chosen),
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if persist else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
                 str(workdir),
                 "--loglevel",
@@ -74,7 +81,7 @@ def start(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
         for line in server.stdout:  # the server says when it is ready: no polling, no sleep
             if READY_LINE in line:
                 server.stdout.close()
-                return server, port
+                return server, chosen
         server.wait()
     raise RuntimeError("redis-server did not start on a free loopback port")
 

@@ -53,7 +53,8 @@ DEFAULT_TIMEOUT: Final = 10.0
 """Socket timeout for a client given without one: a Redis that stops answering is an error
 after this long, never a hang."""
 ATTEMPTS: Final = 3
-"""Tries of one call when the connection fails (a restart, a failover), with a short pause."""
+"""Tries of one call when the connection fails (a restart, a failover), with a short pause;
+a timeout (a server that stopped answering) is raised at once."""
 INSERT_CHUNK: Final = 2_000
 """Rows per insert script: `add_many` of a million ids never blocks Redis for long."""
 PURGE_CHUNK: Final = 1_000
@@ -259,7 +260,9 @@ return {new, early}
 _PEEK = (
     _PRELUDE
     + """
-return {redis.call('HGET', P .. 'rows', ARGV[4]) or '', redis.call('GET', P .. 'e:' .. ARGV[4]) or ''}
+local row = redis.call('HGET', P .. 'rows', ARGV[4])
+local early = redis.call('GET', P .. 'e:' .. ARGV[4])
+return {row or '', early or ''}
 """
 )
 
@@ -435,7 +438,11 @@ def _own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    settings: dict[str, Any] = dict(kwargs)
+    settings: dict[str, Any] = {  # the pool's own bookkeeping is left for the new pool
+        k: v
+        for k, v in kwargs.items()
+        if not k.startswith("orig_") and k != "maint_notifications_pool_handler"
+    }
     for key in ("socket_timeout", "socket_connect_timeout"):
         if settings.get(key) is None:
             settings[key] = timeout
@@ -537,7 +544,7 @@ class RedisStore:
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 if rotate:
                     self._rotate(token)
-                if attempt + 1 == ATTEMPTS:
+                if attempt + 1 == ATTEMPTS or isinstance(exc, redis.TimeoutError):
                     raise StoreUnavailableError(
                         f"the tracker's Redis at {self._where} did not answer "
                         f"({type(exc).__name__}: {exc}); nothing was half done: call again "
@@ -676,7 +683,7 @@ class RedisStore:
             try:
                 return call()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                if attempt + 1 == ATTEMPTS:
+                if attempt + 1 == ATTEMPTS or isinstance(exc, redis.TimeoutError):
                     raise StoreUnavailableError(
                         f"the tracker's Redis at {self._where} did not answer "
                         f"({type(exc).__name__}: {exc}); call again once it is back"

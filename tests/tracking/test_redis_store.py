@@ -1,0 +1,634 @@
+"""tracking.RedisStore against a real redis-server (never a mock): one store, many workers.
+
+The single-process tests drive the store as two workers would (two `RedisStore` objects on
+one `name`) and stand in for a dead worker by ending its lease on the server. The slow ones
+run worker processes (`_redis_worker.py`) over real loopback against a telecom23 sandbox:
+with skewed clocks, SIGKILLed at random points, and with Redis killed and restarted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sms_status import tracking
+from sms_status.report import DeliveryState, StatusReport
+from sms_status.testing import FakeClock, Sandbox
+from sms_status.testing.redis_server import start as start_redis
+from sms_status.tracking import _rules as rules
+from sms_status.tracking._model import Row
+
+WORKER = Path(__file__).with_name("_redis_worker.py")
+PROVIDER = "telecom23"
+SPEED = 20.0
+"""Worker clocks run this many times faster than real time (telecom23 polls every 3–5 s)."""
+EXIT_TIMEOUT = 240.0
+
+
+def _name(request: pytest.FixtureRequest) -> str:
+    return f"t-{request.node.name[:40]}-{os.getpid()}"
+
+
+@pytest.fixture
+def name(request: pytest.FixtureRequest) -> str:
+    return _name(request)
+
+
+def _final(message_id: str, *, at: float | None = None) -> StatusReport:
+    return StatusReport(
+        provider=PROVIDER,
+        message_id=message_id,
+        state=DeliveryState.DELIVERED,
+        is_final=True,
+        provider_status="DELIVRD",
+    )
+
+
+def _recount(client: redis.Redis, name: str) -> tracking.Counts:
+    """Counts from a scan of every row: what the maintained counters must equal."""
+    from sms_status.tracking._redis import KEY_PREFIX, _decode
+
+    rows = [_decode(v)[1] for v in client.hvals(f"{KEY_PREFIX}{{{name}}}:rows")]
+    by_state: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
+    for row in rows:
+        if row.reason is not None:
+            by_state[row.state or "unknown"] += 1
+            by_reason[row.reason] += 1
+    return tracking.Counts(
+        in_flight=sum(1 for r in rows if r.next_poll_at is not None),
+        settled=sum(by_reason.values()),
+        by_state=dict(by_state),
+        by_reason=dict(by_reason),
+        awaiting_handover=sum(1 for r in rows if r.handover_at is not None),
+    )
+
+
+def _end_lease(client: redis.Redis, store: Any) -> None:
+    """What a worker's death looks like once its lease has run out: its lease end is past."""
+    client.zadd(f"{store.prefix}leases", {store._token: 0})
+
+
+# -- one process ------------------------------------------------------------------------------
+
+
+def test_importing_tracking_does_not_import_redis() -> None:
+    code = (
+        "import sys, sms_status.tracking as t; assert 'redis' not in sys.modules, 'imported'; "
+        "assert t.RedisStore.__name__ == 'RedisStore'; print('ok')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_tracker_over_redis_settles_every_id_and_hands_each_over_once(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    clock = FakeClock()
+    ids = [f"api_{i}" for i in range(40)]
+    outcomes: list[tracking.Outcome] = []
+    with Sandbox(PROVIDER, clock=clock).serve() as sb:
+        for i in ids:
+            sb.add_message(i, advance="poll")
+        store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+        with (
+            sb.connect() as client,
+            tracking.Tracker(
+                store,
+                on_final=outcomes.append,
+                clients={PROVIDER: client},
+                clock=clock.now,
+                sleep=clock.sleep,
+            ) as tracker,
+        ):
+            assert tracker.add_many(PROVIDER, ids, tag="batch") == len(ids)
+            assert tracker.add(PROVIDER, ids[0]) is False
+            assert tracker.counts().in_flight == len(ids)
+            tracker.run()
+            counts = tracker.counts()
+            found = tracker.get(PROVIDER, ids[3])
+        requests = Counter(r.raw_path.rsplit("/", 1)[-1] for r in sb.requests)
+    store.close()
+    assert sorted(o.message_id for o in outcomes) == sorted(ids)
+    assert {o.delivery for o in outcomes} == {1}
+    assert {o.state for o in outcomes} == {DeliveryState.DELIVERED}
+    assert {o.tag for o in outcomes} == {"batch"}
+    assert requests == dict.fromkeys(ids, 3)  # pending, sent, DELIVRD: one poll per due time
+    assert counts == tracking.Counts(
+        in_flight=0,
+        settled=len(ids),
+        by_state={"delivered": len(ids)},
+        by_reason={"final": len(ids)},
+        awaiting_handover=0,
+    )
+    assert counts == _recount(redis_client, name)
+    assert found is not None and found.outcome is not None and found.polls == 3
+
+
+def _store(redis_url: str, name: str, **options: Any) -> tracking.RedisStore:
+    return tracking.RedisStore(redis.Redis.from_url(redis_url), name=name, **options)
+
+
+def _add(store: tracking.RedisStore, ids: list[str], now: float) -> int:
+    schedule = rules.Schedule(_cadence())
+    rows = (
+        rules.new_row(PROVIDER, i, tag=None, now=now, deadline=3600.0, first=schedule.first_wait)
+        for i in ids
+    )
+    return store.insert(rows, now=now, apply_early=lambda row, report: None)
+
+
+def _cadence() -> Any:
+    from sms_status._registry import load_provider
+
+    return load_provider(PROVIDER).cadence
+
+
+def test_a_due_id_is_claimed_by_one_worker_and_taken_over_when_its_lease_ends(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    a, b = _store(redis_url, name), _store(redis_url, name)
+    now = FakeClock().now()
+    assert _add(a, ["m1", "m2", "m3"], now) == 3
+    claimed = a.due(now + 10, 2)
+    assert [r.message_id for r in claimed] == ["m1", "m2"]
+    assert [r.message_id for r in b.due(now + 10, 10)] == ["m3"]
+    assert b.due(now + 10, 10) == []  # held by a and b: nothing left to claim
+    assert a.next_wake() is not None  # held rows keep an idle worker looking
+    # b gives its claim back unchanged; a dies holding m1 and m2.
+    assert b.change(PROVIDER, ["m3"], lambda row: None) == []
+    _end_lease(redis_client, a)
+    taken = b.due(now + 10, 10)
+    assert sorted(r.message_id for r in taken) == ["m1", "m2", "m3"]
+    # a, not dead after all, finds its writes still checked against the row's version.
+    poll = _final("m1")
+    schedule = rules.Schedule(_cadence())
+    written = a.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 10, schedule))
+    assert len(written) == 1 and written[0].settled
+    # b's poll of m1 (same due time) lands on the settled row: nothing recorded twice.
+    assert b.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 11, schedule)) == []
+    counts = b.counts()
+    assert (counts.settled, counts.in_flight, counts.awaiting_handover) == (1, 2, 1)
+    assert counts == _recount(redis_client, name)
+    a.close()
+    b.close()
+
+
+def test_a_push_and_a_poll_racing_for_one_id_settle_it_once(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    worker, receiver = _store(redis_url, name), _store(redis_url, name)
+    now = FakeClock().now()
+    schedule = rules.Schedule(_cadence())
+    _add(worker, ["m1"], now)
+    [row] = worker.due(now + 5, 10)  # the worker polls m1 ...
+    pushed = _final("m1")
+    assert receiver.push(  # ... while a webhook receiver records a final push for it
+        PROVIDER,
+        "m1",
+        lambda r: rules.apply_push(r, pushed, now + 5, schedule),
+        lambda kept: None,
+        now + 5,
+    )
+    polled = _final("m1")
+    assert worker.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, polled, now + 6, schedule)) == []
+    stored = worker.get(PROVIDER, "m1")
+    assert stored is not None and stored.source == "push" and stored.polls == 0
+    assert worker.due(now + 3600, 10) == []  # settled: never due again
+    # Its hand-over is claimed by one worker; another sees nothing to hand over.
+    assert [r.key for r in receiver.handovers_due(now + 6, 10)] == ["telecom23:m1"]
+    assert worker.handovers_due(now + 6, 10) == []
+    assert worker.counts() == _recount(redis_client, name)
+    worker.close()
+    receiver.close()
+
+
+def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    a, b = _store(redis_url, name), _store(redis_url, name)
+    now = FakeClock().now()
+    schedule = rules.Schedule(_cadence())
+    _add(a, ["m1"], now)
+    b.push(
+        PROVIDER,
+        "m1",
+        lambda r: rules.apply_push(r, _final("m1"), now, schedule),
+        lambda kept: None,
+        now,
+    )
+    [row] = a.handovers_due(now, 10)
+    [started] = a.change(PROVIDER, ["m1"], rules.begin_handover)
+    assert started.delivery == 1
+    assert b.handovers_due(now + 1, 10) == []  # a started it and still holds it
+    _end_lease(redis_client, a)  # a died inside on_final
+    [again] = b.handovers_due(now + 1, 10)
+    [restarted] = b.change(PROVIDER, ["m1"], rules.begin_handover)
+    assert restarted.delivery == 2
+    # a's late end of delivery 1 changes nothing; b's end of delivery 2 completes it.
+    assert a.change(PROVIDER, ["m1"], lambda r: rules.end_handover(r, 1)) == []
+    assert len(b.change(PROVIDER, ["m1"], lambda r: rules.end_handover(r, 2))) == 1
+    counts = b.counts()
+    assert counts.awaiting_handover == 0 and counts.settled == 1
+    assert counts == _recount(redis_client, name)
+    assert b.next_wake() is None
+    a.close()
+    b.close()
+
+
+def test_a_write_sent_again_after_a_lost_answer_is_applied_once(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    from sms_status.tracking._redis import _delta, _done_at, _encode, _time
+
+    store = _store(redis_url, name)
+    now = FakeClock().now()
+    _add(store, ["m1"], now)
+    row = store.get(PROVIDER, "m1")
+    assert row is not None
+    new = rules.settle(row, "deadline", now)
+    args = [
+        "telecom23:m1",
+        "1",
+        _encode(new, 2, "w.1"),
+        _time(new.next_poll_at),
+        _time(new.handover_at),
+        _done_at(new),
+        _delta(row, new),
+        "",
+    ]
+    for _ in range(2):  # the same script, twice: Redis ran the first, its answer was lost
+        conflicts, gone = store._call(store._change, *args)
+        assert (conflicts, gone) == ([], [])
+    counts = store.counts()
+    assert (counts.in_flight, counts.settled, counts.awaiting_handover) == (0, 1, 1)
+    assert counts == _recount(redis_client, name)
+    store.close()
+
+
+def test_an_early_push_waits_an_hour_in_redis_for_its_add(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    clock = FakeClock()
+    store = _store(redis_url, name)
+    with tracking.Tracker(store, on_final=lambda o: None, clock=clock.now) as tracker:
+        assert tracker.ingest(_final("early-1")) is True
+        assert tracker.ingest(_final("early-2")) is True
+        ttl = redis_client.pttl(f"{store.prefix}e:telecom23:early-1")
+        assert 3_590_000 < ttl <= 3_600_000  # expires on its own, on the server's clock
+        assert tracker.add(PROVIDER, "early-1") is True
+        got = tracker.get(PROVIDER, "early-1")
+        assert got is not None and got.outcome is not None and got.outcome.source == "push"
+        assert not redis_client.exists(f"{store.prefix}e:telecom23:early-1")
+        clock.advance(rules.EARLY_PUSH_TTL + 1)  # an hour on: the push is stale
+        assert tracker.add(PROVIDER, "early-2") is True
+        late = tracker.get(PROVIDER, "early-2")
+        assert late is not None and late.outcome is None
+        assert tracker.counts() == _recount(redis_client, name)
+    store.close()
+
+
+def test_handed_over_outcomes_are_forgotten_after_the_retention(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    clock = FakeClock()
+    store = _store(redis_url, name, retention=3600.0)
+    with tracking.Tracker(store, on_final=lambda o: None, clock=clock.now, sleep=clock.sleep) as t:
+        t.add_many(PROVIDER, ["a", "b"])
+        t.ingest(_final("a"))
+        t.ingest(_final("b"))
+        t.run()
+        assert t.counts().settled == 2
+        assert store.purge(clock.now() + 3599) == 0
+        t.add(PROVIDER, "c")
+        assert store.purge(clock.now() + 3601) == 2
+        assert t.get(PROVIDER, "a") is None
+        counts = t.counts()
+        assert (counts.settled, counts.in_flight, counts.by_state) == (0, 1, {})
+        assert counts == _recount(redis_client, name)
+    store.close()
+
+
+def test_a_store_written_by_a_newer_schema_is_refused(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    redis_client.hset(f"sms-status:tracking:{{{name}}}:meta", mapping={"schema": 9})
+    with pytest.raises(tracking.StoreVersionError, match="schema 9"):
+        _store(redis_url, name)
+
+
+def test_bad_arguments_are_refused(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    with pytest.raises(ValueError, match="name"):
+        tracking.RedisStore(client, name="a{b}")
+    with pytest.raises(ValueError, match="lease"):
+        tracking.RedisStore(client, lease=0)
+    with pytest.raises(TypeError, match="redis_client"):
+        tracking.RedisStore("redis://localhost")
+    client.close()
+
+
+def test_an_unreachable_redis_is_a_clear_error_not_a_hang(tmp_path: Path, name: str) -> None:
+    server, port = start_redis(tmp_path)
+    store = tracking.RedisStore(redis.Redis(port=port), name=name, timeout=0.5)
+    server.kill()
+    server.wait()
+    started = time.monotonic()
+    with pytest.raises(tracking.StoreUnavailableError, match=f"127.0.0.1:{port}|localhost:{port}"):
+        store.counts()
+    assert time.monotonic() - started < 10
+    # A server that accepts connections but never answers: the socket timeout ends it.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        client = redis.Redis(port=silent.getsockname()[1], socket_timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(tracking.StoreUnavailableError, match="TimeoutError"):
+            tracking.RedisStore(client, name=name, timeout=0.5)
+        assert time.monotonic() - started < 10
+    store.close()
+
+
+def test_redis_killed_mid_run_and_restarted_loses_nothing_and_records_nothing_twice(
+    tmp_path: Path, name: str
+) -> None:
+    server, port = start_redis(tmp_path, persist=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    clock = FakeClock()
+    ids = [f"api_{i}" for i in range(60)]
+    seen: list[tuple[str, int]] = []
+
+    def on_final(outcome: tracking.Outcome) -> None:
+        seen.append((outcome.key, outcome.delivery))
+        if len(seen) == 20:  # mid-run, inside a hand-over
+            server.kill()
+            server.wait()
+
+    try:
+        with Sandbox(PROVIDER, clock=clock).serve() as sb:
+            for i in ids:
+                sb.add_message(i, advance="poll")
+            with sb.connect() as client:
+                store = tracking.RedisStore(
+                    redis.Redis.from_url(url), name=name, lease=0.5, timeout=1.0
+                )
+                tracker = tracking.Tracker(
+                    store,
+                    on_final=on_final,
+                    clients={PROVIDER: client},
+                    clock=clock.now,
+                    sleep=clock.sleep,
+                )
+                tracker.add_many(PROVIDER, ids)
+                with pytest.raises(tracking.StoreUnavailableError, match="did not answer"):
+                    tracker.run()
+                server, _ = start_redis(tmp_path, port=port, persist=True)
+                tracker.run()
+                counts = tracker.counts()
+                tracker.close()
+                store.close()
+    finally:
+        server.kill()
+        server.wait()
+    keys = [k for k, _ in seen]
+    assert sorted(set(keys)) == sorted(f"{PROVIDER}:{i}" for i in ids)
+    assert len(seen) == len(set(seen))  # no (key, delivery) twice
+    repeated = [k for k, n in Counter(keys).items() if n > 1]
+    assert len(repeated) <= 1  # only the outcome whose hand-over Redis's death cut short
+    for key in repeated:  # handed over again after the restart, as delivery 2
+        assert sorted(d for k, d in seen if k == key) == [1, 2]
+    assert counts.settled == len(ids) and counts.in_flight == 0
+    assert counts.awaiting_handover == 0
+
+
+# -- many processes ---------------------------------------------------------------------------
+
+
+class _Counted:
+    """ASGI middleware: counts the sandbox's requests and wakes whoever waits on them."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+        self.changed = threading.Condition()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            with self.changed:
+                self.count += 1
+                self.changed.notify_all()
+
+    def poke(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+
+class _Fleet:
+    """Worker processes over one store; each one's exit wakes the test."""
+
+    def __init__(self, tmp: Path, counted: _Counted, config: dict[str, Any]) -> None:
+        self.tmp = tmp
+        self.counted = counted
+        self.config = config
+        self.live: dict[int, subprocess.Popen[bytes]] = {}
+        self.started = 0
+
+    def spawn(self, **extra: Any) -> None:
+        self.started += 1
+        config = {**self.config, "seed": self.started, **extra}
+        proc = subprocess.Popen([sys.executable, str(WORKER), json.dumps(config)])
+        self.live[proc.pid] = proc
+
+        def reap() -> None:
+            proc.wait()
+            self.counted.poke()
+
+        threading.Thread(target=reap, daemon=True).start()
+
+    def reaped(self) -> list[subprocess.Popen[bytes]]:
+        done = [p for p in self.live.values() if p.poll() is not None]
+        for p in done:
+            del self.live[p.pid]
+        return done
+
+    def wait_all(self) -> list[subprocess.Popen[bytes]]:
+        for proc in list(self.live.values()):
+            proc.wait(timeout=EXIT_TIMEOUT)
+        return self.reaped()
+
+    def kill_all(self) -> None:
+        for proc in self.live.values():
+            proc.kill()
+            proc.wait()
+
+
+def _lines(path: Path) -> list[list[Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+@pytest.fixture
+def fleet_sandbox() -> Iterator[tuple[Sandbox, _Counted]]:
+    sb = Sandbox(PROVIDER, clock=FakeClock(), rate_limit=None)
+    counted = _Counted(sb.app)
+    sb.app = counted  # type: ignore[assignment]  # serve() serves whatever `app` is
+    with sb.serve():
+        yield sb, counted
+
+
+def _config(sb: Sandbox, tmp: Path, redis_url: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "redis": redis_url,
+        "name": name,
+        "base_url": sb.base_url,
+        "api_key": sb.api_key,
+        "base": time.time(),
+        "speed": SPEED,
+        "skew": 0.0,
+        "lease": 30.0,
+        "batch": 25,
+        "log": str(tmp / "outcomes.jsonl"),
+        "claims": str(tmp / "claims.jsonl"),
+        **extra,
+    }
+
+
+def _true_clock(config: dict[str, Any]) -> float:
+    return float(config["base"] + (time.time() - config["base"]) * config["speed"])
+
+
+@pytest.mark.slow  # three worker processes
+def test_workers_with_clocks_minutes_apart_poll_each_id_once_per_due_time(
+    fleet_sandbox: tuple[Sandbox, _Counted],
+    tmp_path: Path,
+    redis_url: str,
+    redis_client: redis.Redis,
+    name: str,
+) -> None:
+    sb, counted = fleet_sandbox
+    ids = [f"api_{i}" for i in range(300)]
+    for i in ids:
+        sb.add_message(i, advance="poll")  # pending, sent, DELIVRD: three due times each
+    config = _config(sb, tmp_path, redis_url, name)
+    store = _store(redis_url, name)
+    # Added ten minutes ago: due at once on every worker's clock, so all three contend.
+    with tracking.Tracker(
+        store, on_final=lambda o: None, clock=lambda: _true_clock(config) - 600
+    ) as tracker:
+        tracker.add_many(PROVIDER, ids)
+    fleet = _Fleet(tmp_path, counted, config)
+    for skew in (-240.0, 0.0, 180.0):  # hosts minutes apart; leases of 30 s
+        fleet.spawn(skew=skew)
+    assert [p.returncode for p in fleet.wait_all()] == [0, 0, 0]
+    outcomes = _lines(tmp_path / "outcomes.jsonl")
+    claims = _lines(tmp_path / "claims.jsonl")
+    requests = Counter(r.raw_path.rsplit("/", 1)[-1] for r in sb.requests)
+    # Every id handed over once; no (id, due time) ever claimed by two workers; and the
+    # sandbox saw exactly one request per claim: one poll per id per due time.
+    assert sorted(k for k, *_ in outcomes) == sorted(f"{PROVIDER}:{i}" for i in ids)
+    assert {d for _, d, *_ in outcomes} == {1}
+    assert len({(k, p) for k, p in claims}) == len(claims)
+    assert requests == dict.fromkeys(ids, 3)
+    assert Counter(k.split(":", 1)[1] for k, _ in claims) == requests
+    counts = store.counts()
+    assert counts == _recount(redis_client, name)
+    assert (counts.settled, counts.in_flight, counts.awaiting_handover) == (len(ids), 0, 0)
+    store.close()
+
+
+@pytest.mark.slow  # worker processes killed and replaced many times
+def test_workers_sigkilled_at_random_points_settle_every_id_and_repeat_no_delivery(
+    fleet_sandbox: tuple[Sandbox, _Counted], tmp_path: Path, name: str
+) -> None:
+    sb, counted = fleet_sandbox
+    rng = random.Random(os.getpid())
+    ids = [f"api_{i}" for i in range(300)]
+    for i in ids:
+        sb.add_message(i, advance="poll")
+    data = tmp_path / "redis"
+    data.mkdir()
+    server, port = start_redis(data, persist=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    config = _config(sb, tmp_path, url, name, lease=1.0, die=0.03)
+    store = _store(url, name, timeout=2.0)
+    receiver = tracking.Tracker(store, on_final=lambda o: None, clock=lambda: _true_clock(config))
+    receiver.add_many(PROVIDER, ids)
+    pushed = ids[::5]  # a webhook receiver settles every fifth id by push, racing the polls
+    expected = len(ids) * 3
+    # Random points, by the sandbox's request count: SIGKILL a worker (or, once, Redis).
+    events = sorted(rng.sample(range(20, expected * 3 // 4), 16))
+    redis_restart = events[len(events) // 2]
+    fleet = _Fleet(tmp_path, counted, config)
+    for _ in range(3):
+        fleet.spawn()
+    kills = restarts = 0
+    give_up = time.monotonic() + EXIT_TIMEOUT
+    try:
+        while True:
+            assert time.monotonic() < give_up, "the workers did not finish"
+            with counted.changed:
+                counted.changed.wait_for(
+                    lambda: bool(events and counted.count >= events[0])
+                    or any(p.poll() is not None for p in fleet.live.values()),
+                    timeout=EXIT_TIMEOUT,
+                )
+            for proc in fleet.reaped():
+                if proc.returncode != 0:  # killed, by the test or in on_final: replaced
+                    fleet.spawn()
+            if events and counted.count >= events[0]:
+                point = events.pop(0)
+                if pushed:
+                    receiver.ingest(_final(pushed.pop()))
+                if point == redis_restart:
+                    server.kill()  # Redis dies mid-run (appendfsync always) and comes back
+                    server.wait()
+                    server, _ = start_redis(data, port=port, persist=True)
+                    restarts += 1
+                elif fleet.live:
+                    with contextlib.suppress(ProcessLookupError):  # it may have just ended
+                        os.kill(rng.choice(list(fleet.live)), signal.SIGKILL)
+                        kills += 1
+            if not fleet.live:
+                counts = store.counts()
+                if not counts.in_flight and not counts.awaiting_handover:
+                    break
+                fleet.spawn()  # every worker exited between a push and its hand-over
+        outcomes = _lines(tmp_path / "outcomes.jsonl")
+        recount = _recount(redis.Redis.from_url(url), name)
+    finally:
+        fleet.kill_all()
+        receiver.close()
+        store.close()
+        server.kill()
+        server.wait()
+    assert kills >= 8 and restarts == 1
+    by_key: dict[str, list[list[Any]]] = defaultdict(list)
+    for line in outcomes:
+        by_key[line[0]].append(line)
+    assert sorted(by_key) == sorted(f"{PROVIDER}:{i}" for i in ids)  # every id handed over
+    for key, lines in by_key.items():
+        deliveries = [d for _, d, *_ in lines]
+        assert len(deliveries) == len(set(deliveries)), (key, lines)  # no delivery repeated
+        assert len({(state, settled_at) for _, _, state, settled_at, *_ in lines}) == 1
+    assert counts == recount
+    assert counts.settled == len(ids) and counts.in_flight == 0
+    assert counts.awaiting_handover == 0
+    assert counts.by_state == {"delivered": len(ids)}
