@@ -30,7 +30,6 @@ from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import start as start_redis
 from sms_status.tracking import _rules as rules
-from sms_status.tracking._model import Row
 
 WORKER = Path(__file__).with_name("_redis_worker.py")
 PROVIDER = "telecom23"
@@ -138,7 +137,9 @@ def test_a_tracker_over_redis_settles_every_id_and_hands_each_over_once(
         awaiting_handover=0,
     )
     assert counts == _recount(redis_client, name)
-    assert found is not None and found.outcome is not None and found.polls == 3
+    assert found is not None
+    assert found.outcome is not None
+    assert found.polls == 3
 
 
 def _store(redis_url: str, name: str, **options: Any) -> tracking.RedisStore:
@@ -180,7 +181,8 @@ def test_a_due_id_is_claimed_by_one_worker_and_taken_over_when_its_lease_ends(
     poll = _final("m1")
     schedule = rules.Schedule(_cadence())
     written = a.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 10, schedule))
-    assert len(written) == 1 and written[0].settled
+    assert len(written) == 1
+    assert written[0].settled
     # b's poll of m1 (same due time) lands on the settled row: nothing recorded twice.
     assert b.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 11, schedule)) == []
     counts = b.counts()
@@ -197,7 +199,7 @@ def test_a_push_and_a_poll_racing_for_one_id_settle_it_once(
     now = FakeClock().now()
     schedule = rules.Schedule(_cadence())
     _add(worker, ["m1"], now)
-    [row] = worker.due(now + 5, 10)  # the worker polls m1 ...
+    [_row] = worker.due(now + 5, 10)  # the worker polls m1 ...
     pushed = _final("m1")
     assert receiver.push(  # ... while a webhook receiver records a final push for it
         PROVIDER,
@@ -207,9 +209,14 @@ def test_a_push_and_a_poll_racing_for_one_id_settle_it_once(
         now + 5,
     )
     polled = _final("m1")
-    assert worker.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, polled, now + 6, schedule)) == []
+    assert (
+        worker.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, polled, now + 6, schedule))
+        == []
+    )
     stored = worker.get(PROVIDER, "m1")
-    assert stored is not None and stored.source == "push" and stored.polls == 0
+    assert stored is not None
+    assert stored.source == "push"
+    assert stored.polls == 0
     assert worker.due(now + 3600, 10) == []  # settled: never due again
     # Its hand-over is claimed by one worker; another sees nothing to hand over.
     assert [r.key for r in receiver.handovers_due(now + 6, 10)] == ["telecom23:m1"]
@@ -233,19 +240,20 @@ def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(
         lambda kept: None,
         now,
     )
-    [row] = a.handovers_due(now, 10)
+    [_row] = a.handovers_due(now, 10)
     [started] = a.change(PROVIDER, ["m1"], rules.begin_handover)
     assert started.delivery == 1
     assert b.handovers_due(now + 1, 10) == []  # a started it and still holds it
     _end_lease(redis_client, a)  # a died inside on_final
-    [again] = b.handovers_due(now + 1, 10)
+    [_again] = b.handovers_due(now + 1, 10)
     [restarted] = b.change(PROVIDER, ["m1"], rules.begin_handover)
     assert restarted.delivery == 2
     # a's late end of delivery 1 changes nothing; b's end of delivery 2 completes it.
     assert a.change(PROVIDER, ["m1"], lambda r: rules.end_handover(r, 1)) == []
     assert len(b.change(PROVIDER, ["m1"], lambda r: rules.end_handover(r, 2))) == 1
     counts = b.counts()
-    assert counts.awaiting_handover == 0 and counts.settled == 1
+    assert counts.awaiting_handover == 0
+    assert counts.settled == 1
     assert counts == _recount(redis_client, name)
     assert b.next_wake() is None
     a.close()
@@ -294,12 +302,15 @@ def test_an_early_push_waits_an_hour_in_redis_for_its_add(
         assert 3_590_000 < ttl <= 3_600_000  # expires on its own, on the server's clock
         assert tracker.add(PROVIDER, "early-1") is True
         got = tracker.get(PROVIDER, "early-1")
-        assert got is not None and got.outcome is not None and got.outcome.source == "push"
+        assert got is not None
+        assert got.outcome is not None
+        assert got.outcome.source == "push"
         assert not redis_client.exists(f"{store.prefix}e:telecom23:early-1")
         clock.advance(rules.EARLY_PUSH_TTL + 1)  # an hour on: the push is stale
         assert tracker.add(PROVIDER, "early-2") is True
         late = tracker.get(PROVIDER, "early-2")
-        assert late is not None and late.outcome is None
+        assert late is not None
+        assert late.outcome is None
         assert tracker.counts() == _recount(redis_client, name)
     store.close()
 
@@ -413,7 +424,8 @@ def test_redis_killed_mid_run_and_restarted_loses_nothing_and_records_nothing_tw
     assert len(repeated) <= 1  # only the outcome whose hand-over Redis's death cut short
     for key in repeated:  # handed over again after the restart, as delivery 2
         assert sorted(d for k, d in seen if k == key) == [1, 2]
-    assert counts.settled == len(ids) and counts.in_flight == 0
+    assert counts.settled == len(ids)
+    assert counts.in_flight == 0
     assert counts.awaiting_handover == 0
 
 
@@ -586,8 +598,10 @@ def test_workers_sigkilled_at_random_points_settle_every_id_and_repeat_no_delive
             assert time.monotonic() < give_up, "the workers did not finish"
             with counted.changed:
                 counted.changed.wait_for(
-                    lambda: bool(events and counted.count >= events[0])
-                    or any(p.poll() is not None for p in fleet.live.values()),
+                    lambda: (
+                        bool(events and counted.count >= events[0])
+                        or any(p.poll() is not None for p in fleet.live.values())
+                    ),
                     timeout=EXIT_TIMEOUT,
                 )
             for proc in fleet.reaped():
@@ -619,7 +633,8 @@ def test_workers_sigkilled_at_random_points_settle_every_id_and_repeat_no_delive
         store.close()
         server.kill()
         server.wait()
-    assert kills >= 8 and restarts == 1
+    assert kills >= 8
+    assert restarts == 1
     by_key: dict[str, list[list[Any]]] = defaultdict(list)
     for line in outcomes:
         by_key[line[0]].append(line)
@@ -629,6 +644,7 @@ def test_workers_sigkilled_at_random_points_settle_every_id_and_repeat_no_delive
         assert len(deliveries) == len(set(deliveries)), (key, lines)  # no delivery repeated
         assert len({(state, settled_at) for _, _, state, settled_at, *_ in lines}) == 1
     assert counts == recount
-    assert counts.settled == len(ids) and counts.in_flight == 0
+    assert counts.settled == len(ids)
+    assert counts.in_flight == 0
     assert counts.awaiting_handover == 0
     assert counts.by_state == {"delivered": len(ids)}

@@ -35,7 +35,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sms_status import __version__
 from sms_status.tracking._model import Counts, Row
@@ -430,17 +430,18 @@ def _own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
     send again). The caller's client is never changed. A client whose pool cannot be copied
     (a cluster client, say) is used as it is."""
     pool = getattr(redis_client, "connection_pool", None)
-    kwargs = getattr(pool, "connection_kwargs", None)
+    kwargs: object = getattr(pool, "connection_kwargs", None)
     connection_class = getattr(pool, "connection_class", None)
     if not isinstance(kwargs, dict) or connection_class is None:
         return redis_client, False
+    given = cast(dict[str, Any], kwargs)
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     settings: dict[str, Any] = {  # the pool's own bookkeeping is left for the new pool
         k: v
-        for k, v in kwargs.items()
+        for k, v in given.items()
         if not k.startswith("orig_") and k != "maint_notifications_pool_handler"
     }
     for key in ("socket_timeout", "socket_connect_timeout"):
@@ -524,9 +525,7 @@ class RedisStore:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _call(
-        self, script: Callable[..., Any], *args: object, rotate: bool = False
-    ) -> Any:
+    def _call(self, script: Callable[..., Any], *args: object, rotate: bool = False) -> Any:
         """Run one script, sent again (up to `ATTEMPTS` times) if the connection fails.
         `rotate`: the script claims rows: a new worker token before sending it again, so a
         first send that ran leaves claims nobody renews (they expire with the old lease)."""
@@ -839,8 +838,9 @@ def _new_token() -> str:
 
 
 def _where(client: Any) -> str:
-    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
-    if isinstance(kwargs, dict):
+    found: object = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
+    if isinstance(found, dict):
+        kwargs = cast(dict[str, Any], found)
         if kwargs.get("path"):
             return f"unix:{kwargs['path']}"
         return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
