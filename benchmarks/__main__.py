@@ -9,7 +9,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import batching, bulk, generation, imports, percall, polling, scale
+from benchmarks import (
+    batching,
+    bulk,
+    generation,
+    imports,
+    percall,
+    polling,
+    scale,
+    tracking_redis,
+)
 from benchmarks._common import HERE, Row, Section, fmt, machine, versions
 
 PACKAGES = (
@@ -26,7 +35,16 @@ PACKAGES = (
     "uvicorn",
     "httptools",
 )
-SECTIONS = ("percall", "bulk", "batching", "imports", "generation", "polling", "scale")
+SECTIONS = (
+    "percall",
+    "bulk",
+    "batching",
+    "imports",
+    "generation",
+    "polling",
+    "scale",
+    "tracking",
+)
 
 
 def _ratio(row: Row) -> str:
@@ -137,6 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where to write the results (default: benchmarks/results.md; "
         "with --only or --quick nothing is written unless this is given)",
     )
+    parser.add_argument(
+        "--tracking-n",
+        type=int,
+        help="ids the tracking section settles (default 100,000; 2,000 with --quick)",
+    )
     args = parser.parse_args(argv)
     chosen = args.only.split(",") if args.only else list(SECTIONS)
     unknown = set(chosen) - set(SECTIONS)
@@ -171,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generation": lambda: [generation.run(**({"repetitions": 1} if args.quick else {}))],
         "polling": lambda: [polling.run()],
         "scale": lambda: scale.run(quick=args.quick),
+        "tracking": lambda: tracking_redis.run(quick=args.quick, n=args.tracking_n),
     }
     started = time.perf_counter()
     sections: list[Section] = []
