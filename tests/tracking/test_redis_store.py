@@ -142,6 +142,40 @@ def test_a_tracker_over_redis_settles_every_id_and_hands_each_over_once(
     assert found.polls == 3
 
 
+def test_ids_claimed_while_their_provider_rests_after_a_429_are_given_back_at_once(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    clock = FakeClock()
+    ids = [f"api_{i}" for i in range(30)]
+    outcomes: list[tracking.Outcome] = []
+    with Sandbox(PROVIDER, clock=clock).serve() as sb:
+        for i in ids:
+            sb.add_message(i, statuses=("DELIVRD",), advance="poll")
+        sb.inject_fault("rate_limit", times=1, retry_after="5")
+        # A lease far longer than the test: ids the engine claimed but skipped while telecom23
+        # rests must come back through change(), not at lease end.
+        store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name, lease=3600.0)
+        with (
+            sb.connect(max_retries=0) as client,
+            tracking.Tracker(
+                store,
+                on_final=outcomes.append,
+                clients={PROVIDER: client},
+                clock=clock.now,
+                sleep=clock.sleep,
+            ) as tracker,
+        ):
+            tracker.add_many(PROVIDER, ids)
+            tracker.run()
+            counts = tracker.counts()
+        statuses = Counter(r.status for r in sb.requests)
+    store.close()
+    assert statuses == {429: 1, 200: len(ids)}
+    assert sorted(o.message_id for o in outcomes) == sorted(ids)
+    assert (counts.settled, counts.awaiting_handover) == (len(ids), 0)
+    assert not redis_client.hlen(f"{store.prefix}pheld")
+
+
 def _store(redis_url: str, name: str, **options: Any) -> tracking.RedisStore:
     return tracking.RedisStore(redis.Redis.from_url(redis_url), name=name, **options)
 
