@@ -4,10 +4,10 @@
 
 Waits until the wall-clock time START (so every worker begins together), then runs
 `Tracker(RedisStore(...)).run()` until the store is idle, polling the telecom23 sandbox at
-BASE_URL with one sync client — paced by a `RedisRateLimiter(REQUESTS per PER)` shared with
-the other workers when REQUESTS is given (retries off, so a 429 would show). Prints one JSON
-line: the keys it handed to `on_final`, the store's Redis round trips, and when its first and
-last outcomes came (429s are counted by the sandbox).
+BASE_URL with one sync client: paced by a `RedisRateLimiter(REQUESTS per PER)` shared with the
+other workers when REQUESTS is given, else unpaced; retries off, so a 429 would show. Prints
+one JSON line: the keys it handed to `on_final`, the store's Redis round trips, and when its
+first and last outcomes came (429s are counted by the sandbox).
 """
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ def main() -> None:
     from sms_status import tracking
     from sms_status.pacing import RateLimit, RedisRateLimiter
 
-    options: dict[str, object] = {"max_retries": 0}
+    limiter = None  # unlimited: the store's own speed, not a client-side budget
     if len(sys.argv) > 7:
         limit = RateLimit(int(sys.argv[6]), float(sys.argv[7]))
-        options["rate_limiter"] = RedisRateLimiter(
-            redis.Redis.from_url(redis_url), f"{name}:budget", limit
-        )
+        limiter = RedisRateLimiter(redis.Redis.from_url(redis_url), f"{name}:budget", limit)
     keys: list[str] = []
     times: list[float] = []
 
@@ -41,7 +39,9 @@ def main() -> None:
         times.append(time.time())
 
     store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
-    client = sms_status.connect(KEY, api_key=api_key, base_url=base_url, **options)  # type: ignore[arg-type]
+    client = sms_status.connect(
+        KEY, api_key=api_key, base_url=base_url, rate_limiter=limiter, max_retries=0
+    )
     with tracking.Tracker(store, on_final=on_final, clients={KEY: client}) as tracker:
         time.sleep(max(0.0, start - time.time()))
         store.round_trips = 0

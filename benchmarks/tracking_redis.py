@@ -85,6 +85,8 @@ def _settle(
     store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
     counts = store.counts()
     store.close()
+    with redis.Redis.from_url(redis_url) as client:
+        client.flushdb()  # 100,000 rows with their reports: not kept for the next run
     handed = Counter(k for r in results for k in r["keys"])
     last = max(r["last"] for r in results)
     first = min(r["first"] for r in results if r["keys"])
