@@ -8,6 +8,7 @@ with skewed clocks, SIGKILLed at random points, and with Redis killed and restar
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -174,6 +175,44 @@ def test_ids_claimed_while_their_provider_rests_after_a_429_are_given_back_at_on
     assert sorted(o.message_id for o in outcomes) == sorted(ids)
     assert (counts.settled, counts.awaiting_handover) == (len(ids), 0)
     assert not redis_client.hlen(f"{store.prefix}pheld")
+
+
+def test_the_asyncio_tracker_runs_over_a_redis_store_too(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    clock = FakeClock()
+    ids = [f"api_{i}" for i in range(20)]
+    outcomes: list[tracking.Outcome] = []
+
+    async def on_final(outcome: tracking.Outcome) -> None:
+        outcomes.append(outcome)
+
+    async def main(sb: Sandbox) -> tracking.Counts:
+        store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+        async with (
+            sb.connect_async() as client,
+            tracking.AsyncTracker(
+                store,
+                on_final=on_final,
+                clients={PROVIDER: client},
+                clock=clock.now,
+                sleep=clock.async_sleep,
+            ) as tracker,
+        ):
+            await tracker.add_many(PROVIDER, ids)
+            await tracker.run()
+            counts = await tracker.counts()
+        store.close()
+        return counts
+
+    with Sandbox(PROVIDER, clock=clock).serve() as sb:
+        for i in ids:
+            sb.add_message(i, advance="poll")
+        counts = asyncio.run(main(sb))
+    assert sorted(o.message_id for o in outcomes) == sorted(ids)
+    assert {o.delivery for o in outcomes} == {1}
+    assert counts == _recount(redis_client, name)
+    assert counts.settled == len(ids)
 
 
 def _store(redis_url: str, name: str, **options: Any) -> tracking.RedisStore:
