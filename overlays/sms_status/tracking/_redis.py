@@ -444,9 +444,10 @@ def _own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
         for k, v in given.items()
         if not k.startswith("orig_") and k != "maint_notifications_pool_handler"
     }
-    for key in ("socket_timeout", "socket_connect_timeout"):
-        if settings.get(key) is None:
-            settings[key] = timeout
+    if settings.get("socket_timeout") is None:
+        settings["socket_timeout"] = timeout
+    if "socket_connect_timeout" in settings and settings["socket_connect_timeout"] is None:
+        settings["socket_connect_timeout"] = timeout  # TCP only: a unix socket has none
     settings["retry"] = Retry(NoBackoff(), 0, (redis.ConnectionError, redis.TimeoutError))
     settings["retry_on_error"] = []
     settings.pop("retry_on_timeout", None)
