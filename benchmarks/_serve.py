@@ -7,7 +7,8 @@ enforcing REQUESTS per sliding window of SECONDS per key, on the real clock), pr
 JSON line:
 
 - ``count``: requests logged since the last ``clear``; ``clear``: empty the log;
-- ``statuses``: ``{status code: requests}`` since the last ``clear``;
+- ``statuses``: ``{status code: requests}`` since the last ``clear``; ``span``: when the first
+  and the last of them arrived (epoch seconds), or null;
 - ``rtt SECONDS``: simulate a network round trip — every request is answered SECONDS later,
   and the first request on a new connection one more SECONDS later (the TCP handshake's
   round trip; TLS would add more, so this flatters new-connection-per-call clients); 0 = off;
@@ -76,6 +77,10 @@ def main() -> None:
             elif command == "statuses":
                 with sandbox._lock:
                     answer = dict(Counter(r.status for r in sandbox._requests))
+            elif command == "span":
+                with sandbox._lock:
+                    times = [r.at for r in sandbox._requests]
+                answer = [min(times), max(times)] if times else None
             elif command == "clear":
                 sandbox.clear_requests()
             elif command == "rtt":
