@@ -172,10 +172,12 @@ class Engine:
             return changed
 
         def keep_early(current: str | None) -> str | None:
+            # As for a tracked id: the first final stands (a second, conflicting final does
+            # not replace it); otherwise `webhooks.merge` picks the report to keep.
             if current is not None:
                 kept = decode_report(current)
                 assert kept is not None
-                if _merge(kept, report) is kept:
+                if kept.is_final or _merge(kept, report) is kept:
                     return None
             return encode_report(report)
 
