@@ -272,3 +272,40 @@ def test_once_under_every_arrival_order(
         assert outcome.reason == ("final" if poll_answers_delivered else "deadline")
     else:
         assert (outcome.state, outcome.source, outcome.reason) == (*expected, "final")
+
+
+def test_while_webhooks_arrive_polling_is_only_the_safety_net(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    """telecom23 pushes finals only, so no non-final push defers polling: once its webhooks
+    are seen to arrive, a new id's first poll (and any next one) is `max_interval` away."""
+    telecom23_sandbox.add_message("before", statuses=("sent", "sent", "DELIVRD"))
+    telecom23_sandbox.add_message("unpushed", statuses=("sent", "DELIVRD"))
+    start = sandbox_clock.now()
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add("telecom23", "before")  # no webhook seen yet: the cadence, 3 s
+        before = tracker.get("telecom23", "before")
+        assert before is not None
+        assert before.next_poll_at is not None
+        assert before.next_poll_at.timestamp() - start == 3.0
+        tracker.ingest(pushed("other", DeliveryState.DELIVERED, final=True, at=1))  # a webhook
+        tracker.add("telecom23", "unpushed")
+        tracker.add("telecom23", "pushed")
+        unpushed = tracker.get("telecom23", "unpushed")
+        assert unpushed is not None
+        assert unpushed.next_poll_at is not None
+        assert unpushed.next_poll_at.timestamp() - start == DEFAULT_MAX_INTERVAL
+        tracker.ingest(pushed("pushed", DeliveryState.DELIVERED, final=True, at=2))
+        tracker.run()
+    by_id = {o.message_id: o for o in outcomes}
+    assert by_id["pushed"].polls == 0
+    assert by_id["unpushed"].polls == 2
+    polls = [r.at - start for r in telecom23_sandbox.requests if r.path.endswith("/unpushed")]
+    assert polls == [DEFAULT_MAX_INTERVAL, 2 * DEFAULT_MAX_INTERVAL]
+    # "before" was polled at 3 s, then (webhooks live) 15 minutes later, and so on.
+    early = [r.at - start for r in telecom23_sandbox.requests if r.path.endswith("/before")]
+    assert early == [3.0, 3.0 + DEFAULT_MAX_INTERVAL, 3.0 + 2 * DEFAULT_MAX_INTERVAL]

@@ -133,13 +133,21 @@ class Engine:
             raise TypeError("message_ids must be an iterable of ids, not one string")
         ids = [_validation.message_id(i, separator=separator) for i in message_ids]
         now = self.clock()
-        first = self.schedule(key).first_wait
+        schedule = self.schedule(key)
+        # Webhooks are arriving for this provider: a push will most likely settle these ids,
+        # so their first poll is the safety net's, not the cadence's.
+        first = schedule.max_interval if self._pushes_live(key, now) else schedule.first_wait
         rows = (
             rules.new_row(key, i, tag=label, now=now, deadline=seconds, first=first) for i in ids
         )
         new = self.store.insert(rows, now=now, apply_early=self._early(now))
         self.woken.set()
         return new
+
+    def _pushes_live(self, provider: str, now: float) -> bool:
+        """Whether `provider`'s webhooks arrive: a push seen within `max_interval`."""
+        last = self.store.last_push(provider)
+        return last is not None and now - last <= self.max_interval
 
     def _early(self, now: float) -> Callable[[Row, str], Row | None]:
         def apply(row: Row, report: str) -> Row | None:
@@ -260,9 +268,13 @@ class Engine:
                 log.warning("%s: rate limited; polling rests %.1f s", provider, rest)
                 break
 
+        live = self._pushes_live(provider, now)
+
         def change(row: Row) -> Row | None:
             report = by_id.get(row.message_id)
-            return None if report is None else rules.apply_poll(row, report, now, schedule)
+            if report is None:
+                return None
+            return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
         for row in self.store.change(provider, message_ids, change):
             _log_settled(row, "a poll")

@@ -127,11 +127,15 @@ def apply_push(row: Row, report: StatusReport, now: float, schedule: Schedule) -
     )
 
 
-def apply_poll(row: Row, report: StatusReport, now: float, schedule: Schedule) -> Row | None:
+def apply_poll(
+    row: Row, report: StatusReport, now: float, schedule: Schedule, *, pushes_live: bool = False
+) -> Row | None:
     """A poll's answer for one id: `report.error` set means the lookup failed (as
     `get_statuses` reports it). A final report settles; "not found" for an id the provider
     never knew settles 15 minutes after add(); any other failure is transient. Whatever
-    happens, a message still unsettled at its deadline is settled with reason "deadline"."""
+    happens, a message still unsettled at its deadline is settled with reason "deadline".
+    `pushes_live`: the provider's webhooks are arriving, so the next poll is only the safety
+    net, `max_interval` away."""
     if row.settled:
         return None  # settled meanwhile (a push): a late poll changes nothing
     row = attrs.evolve(row, polls=row.polls + 1)
@@ -152,6 +156,8 @@ def apply_poll(row: Row, report: StatusReport, now: float, schedule: Schedule) -
     if now >= row.deadline_at:
         return settle(row, "deadline", now)
     wait = schedule.wait_after(row, now)
+    if pushes_live:
+        wait = max(wait, schedule.max_interval)
     due = max(now + wait, not_before)
     if not row.known and now - row.added_at < NOT_FOUND_AFTER:
         due = min(due, row.added_at + NOT_FOUND_AFTER)  # settle "not found" on time

@@ -288,6 +288,9 @@ class SqliteStore:
         self, provider: str, message_id: str, change: Change, keep_early: KeepEarly, now: float
     ) -> bool:
         with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"last_push:{provider}", repr(now))
+            )
             found = db.execute(
                 f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
             ).fetchone()
@@ -310,6 +313,10 @@ class SqliteStore:
                 (provider, message_id, kept, now if early is None else early[1]),
             )
             return True
+
+    def last_push(self, provider: str) -> float | None:
+        found = self._read("SELECT value FROM meta WHERE key = ?", (f"last_push:{provider}",))
+        return float(found[0][0]) if found else None
 
     def due(self, now: float, limit: int) -> list[Row]:
         found = self._read(

@@ -35,7 +35,12 @@ class Store(Protocol):
         self, provider: str, message_id: str, change: Change, keep_early: KeepEarly, now: float
     ) -> bool:
         """One pushed report, atomically: `change` the row if the id is tracked, else keep the
-        report for the `add()` it beat (`keep_early`). True when something was written."""
+        report for the `add()` it beat (`keep_early`); and note that `provider`'s webhooks
+        arrive (`last_push`). True when the row or an early push was written."""
+        ...
+
+    def last_push(self, provider: str) -> float | None:
+        """When the last push of `provider` was received (recorded by `push`), if ever."""
         ...
 
     def due(self, now: float, limit: int) -> list[Row]:
