@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import batching, bulk, generation, imports, percall, polling, scale
+from benchmarks import batching, bulk, generation, imports, percall, polling, scale, tracking
 from benchmarks._common import HERE, Row, Section, fmt, machine, versions
 
 PACKAGES = (
@@ -26,7 +26,16 @@ PACKAGES = (
     "uvicorn",
     "httptools",
 )
-SECTIONS = ("percall", "bulk", "batching", "imports", "generation", "polling", "scale")
+SECTIONS = (
+    "percall",
+    "bulk",
+    "batching",
+    "imports",
+    "generation",
+    "polling",
+    "scale",
+    "tracking",
+)
 
 
 def _ratio(row: Row) -> str:
@@ -171,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generation": lambda: [generation.run(**({"repetitions": 1} if args.quick else {}))],
         "polling": lambda: [polling.run()],
         "scale": lambda: scale.run(quick=args.quick),
+        "tracking": lambda: tracking.run(quick=args.quick),
     }
     started = time.perf_counter()
     sections: list[Section] = []

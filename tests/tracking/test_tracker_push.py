@@ -306,6 +306,29 @@ def test_while_webhooks_arrive_polling_is_only_the_safety_net(
     assert by_id["unpushed"].polls == 2
     polls = [r.at - start for r in telecom23_sandbox.requests if r.path.endswith("/unpushed")]
     assert polls == [DEFAULT_MAX_INTERVAL, 2 * DEFAULT_MAX_INTERVAL]
-    # "before" was polled at 3 s, then (webhooks live) 15 minutes later, and so on.
+    # "before" was due at 3 s on the cadence; by then webhooks were seen to arrive, so it
+    # too waits for its push until 15 minutes after its add.
     early = [r.at - start for r in telecom23_sandbox.requests if r.path.endswith("/before")]
-    assert early == [3.0, 3.0 + DEFAULT_MAX_INTERVAL, 3.0 + 2 * DEFAULT_MAX_INTERVAL]
+    assert early == [DEFAULT_MAX_INTERVAL, 2 * DEFAULT_MAX_INTERVAL, 3 * DEFAULT_MAX_INTERVAL]
+
+
+def test_providers_named_in_webhooks_are_polled_as_a_safety_net_from_the_first_id(
+    telecom23_sandbox: Sandbox,
+    seven_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    telecom23_sandbox.add_message("t", statuses=("sent", "DELIVRD"))
+    seven_sandbox.add_message("77", statuses=("DELIVERED",))
+    start = sandbox_clock.now()
+    with telecom23_sandbox.connect() as t23, seven_sandbox.connect(lookup="status") as seven:
+        tracker = make_tracker({"telecom23": t23, "seven": seven}, webhooks=["telecom23"])
+        tracker.add("telecom23", "t")
+        tracker.add("seven", "77")
+        tracker.run()
+    by_id = {o.message_id: o for o in outcomes}
+    assert by_id["77"].settled_at.timestamp() - start == 5.0  # seven: its cadence
+    assert by_id["t"].settled_at.timestamp() - start == 2 * DEFAULT_MAX_INTERVAL
+    with pytest.raises(ValueError, match="unknown provider"):
+        make_tracker(webhooks=["telecom42"])

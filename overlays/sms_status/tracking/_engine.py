@@ -85,7 +85,12 @@ class Engine:
         deadline: float,
         max_interval: float,
         poll_chunk: int,
+        webhooks: Iterable[str] = (),
     ) -> None:
+        if isinstance(webhooks, str):
+            raise TypeError("webhooks is a collection of provider keys, not one string")
+        self.webhooks = frozenset(_provider(key) for key in webhooks)
+        """Providers whose webhooks the user receives: polled as a safety net from the start."""
         self.store = store
         self.clock = clock
         self.deadline = rules.valid_deadline(deadline)
@@ -131,21 +136,33 @@ class Engine:
         separator = self._separator(key)
         if isinstance(message_ids, str | bytes):
             raise TypeError("message_ids must be an iterable of ids, not one string")
-        ids = [_validation.message_id(i, separator=separator) for i in message_ids]
         now = self.clock()
         schedule = self.schedule(key)
         # Webhooks are arriving for this provider: a push will most likely settle these ids,
         # so their first poll is the safety net's, not the cadence's.
         first = schedule.max_interval if self._pushes_live(key, now) else schedule.first_wait
+        # Checked as they are stored, in the store's one transaction: a bad id raises from
+        # inside it, so nothing is stored, and a million ids never sit in a list here.
         rows = (
-            rules.new_row(key, i, tag=label, now=now, deadline=seconds, first=first) for i in ids
+            rules.new_row(
+                key,
+                _validation.message_id(i, separator=separator),
+                tag=label,
+                now=now,
+                deadline=seconds,
+                first=first,
+            )
+            for i in message_ids
         )
         new = self.store.insert(rows, now=now, apply_early=self._early(now))
         self.woken.set()
         return new
 
     def _pushes_live(self, provider: str, now: float) -> bool:
-        """Whether `provider`'s webhooks arrive: a push seen within `max_interval`."""
+        """Whether `provider`'s webhooks arrive: named in `webhooks`, or a push of it was
+        seen within `max_interval`."""
+        if provider in self.webhooks:
+            return True
         last = self.store.last_push(provider)
         return last is not None and now - last <= self.max_interval
 
@@ -250,9 +267,23 @@ class Engine:
             if self._paused.get(provider, float("-inf")) > now:
                 continue
             ids = [r.message_id for r in rows]
+            if self._pushes_live(provider, now):
+                ids = self._defer_young(provider, ids, now)
             size = self._chunk(provider)
             groups.extend((provider, ids[i : i + size]) for i in range(0, len(ids), size))
         return groups
+
+    def _defer_young(self, provider: str, message_ids: list[str], now: float) -> list[str]:
+        """Webhooks arrive for `provider`: ids added less than `max_interval` ago (before the
+        first push was seen, on the cadence) wait for theirs; the rest are polled."""
+        schedule = self.schedule(provider)
+        deferred = {
+            row.message_id
+            for row in self.store.change(
+                provider, message_ids, lambda row: rules.defer_for_push(row, now, schedule)
+            )
+        }
+        return [i for i in message_ids if i not in deferred]
 
     def _poll(self, provider: str, message_ids: list[str]) -> Flow:
         if self._paused.get(provider, float("-inf")) > self.clock():

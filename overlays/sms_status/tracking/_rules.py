@@ -164,6 +164,17 @@ def apply_poll(
     return attrs.evolve(row, next_poll_at=min(due, row.deadline_at), interval=wait)
 
 
+def defer_for_push(row: Row, now: float, schedule: Schedule) -> Row | None:
+    """Webhooks arrive for the row's provider: a message added less than `max_interval` ago
+    is not polled now but `max_interval` after its add, by when its push should have come."""
+    if row.settled or now - row.added_at >= schedule.max_interval:
+        return None
+    due = min(row.added_at + schedule.max_interval, row.deadline_at)
+    if not row.known:
+        due = min(due, row.added_at + NOT_FOUND_AFTER)
+    return attrs.evolve(row, next_poll_at=max(due, now), interval=schedule.max_interval)
+
+
 def begin_handover(row: Row) -> Row | None:
     if row.handover_at is None:
         return None

@@ -23,7 +23,8 @@ class Store(Protocol):
 
     def insert(self, rows: Iterable[Row], *, now: float, apply_early: ApplyEarly) -> int:
         """Store the rows whose (provider, message_id) is new, in one transaction, and apply
-        any unexpired early push of theirs (`apply_early`); returns how many were new."""
+        any unexpired early push of theirs (`apply_early`); returns how many were new. `rows`
+        may raise while it is read (a bad id): then nothing is stored."""
         ...
 
     def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:

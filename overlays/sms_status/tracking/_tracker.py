@@ -48,8 +48,17 @@ def _summary(store: Store, counts: Counts) -> str:
 
 class Tracker:
     """Settle every message you sent — by push, by poll or by its deadline — and hand each
-    outcome to `on_final` once (again only after a crash before it returned). See API.md
-    ("Tracking") and the README's "Tracking deliveries"."""
+    outcome to `on_final` once (again only after a crash before it returned).
+
+    `store`: a path (SQLite) or a store object. `clients`: the clients to poll with, by
+    provider key (their rate limiters apply); a provider not given is connected from the
+    environment on first need, and closed with the tracker. `deadline`: default seconds from
+    `add()` to give up. `max_interval`: longest wait between two polls once a provider's
+    cadence has run its course (15 minutes). `clock`/`sleep`: epoch seconds and the wait
+    between looks (tests pass a FakeClock's). `webhooks`: providers whose webhooks reach
+    `ingest()`: their ids are polled only as a safety net (`max_interval` apart) from the
+    first one on; without it that starts once a push of theirs is seen.
+    """
 
     def __init__(
         self,
@@ -61,6 +70,7 @@ class Tracker:
         max_interval: float = rules.DEFAULT_MAX_INTERVAL,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        webhooks: Iterable[str] = (),
     ) -> None:
         if not callable(on_final):
             raise TypeError("on_final must be callable")
@@ -73,6 +83,7 @@ class Tracker:
             deadline=deadline,
             max_interval=max_interval,
             poll_chunk=SYNC_POLL_CHUNK,
+            webhooks=webhooks,
         )
         self._on_final = on_final
         self._clients: dict[str, StatusClient[Any]] = dict(clients or {})
@@ -203,6 +214,7 @@ class AsyncTracker:
         max_interval: float = rules.DEFAULT_MAX_INTERVAL,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        webhooks: Iterable[str] = (),
     ) -> None:
         if not callable(on_final):
             raise TypeError("on_final must be callable")
@@ -213,6 +225,7 @@ class AsyncTracker:
             deadline=deadline,
             max_interval=max_interval,
             poll_chunk=ASYNC_POLL_CHUNK,
+            webhooks=webhooks,
         )
         self._on_final = on_final
         self._clients: dict[str, AsyncStatusClient[Any]] = dict(clients or {})
