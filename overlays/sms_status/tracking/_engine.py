@@ -31,7 +31,7 @@ from sms_status.tracking._model import (
     outcome_of,
     tracked_of,
 )
-from sms_status.tracking._store import Store
+from sms_status.tracking._store import Change, Store
 
 log = logging.getLogger("sms_status.tracking")
 
@@ -41,6 +41,8 @@ IDLE_LOOK = 1.0
 """Real seconds between looks at the store when nothing is due in this process: another
 process (a webhook receiver calling `ingest`) may have recorded an outcome meanwhile."""
 PURGE_EVERY = 60.0
+POLL_ROUND = 100
+"""Due ids polled before their answers are recorded (in one transaction)."""
 RATE_LIMIT_PAUSE = 1.0
 """Seconds a provider rests after a 429 that named no Retry-After."""
 
@@ -84,7 +86,7 @@ class Engine:
         clock: Callable[[], float],
         deadline: float,
         max_interval: float,
-        poll_chunk: int,
+        poll_step: int,
         webhooks: Iterable[str] = (),
     ) -> None:
         if isinstance(webhooks, str):
@@ -95,13 +97,15 @@ class Engine:
         self.clock = clock
         self.deadline = rules.valid_deadline(deadline)
         self.max_interval = rules.valid_deadline(max_interval)
-        self.poll_chunk = poll_chunk
-        """Ids per poll for providers that look ids up one a request."""
+        self.poll_step = poll_step
+        """Ids per `Poll` effect for providers that look ids up one a request."""
         self.stopping = threading.Event()
         self.woken = threading.Event()
         self._schedules: dict[str, rules.Schedule] = {}
         self._separators: dict[str, str | None] = {}
         self._paused: dict[str, float] = {}
+        self._settled_reports: dict[str, StatusReport] = {}
+        """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
 
     def schedule(self, provider: str) -> rules.Schedule:
         found = self._schedules.get(provider)
@@ -109,10 +113,6 @@ class Engine:
             found = rules.Schedule(load_provider(provider).cadence, self.max_interval)
             self._schedules[provider] = found
         return found
-
-    def _chunk(self, provider: str) -> int:
-        batch = load_provider(provider).batch
-        return batch.max_ids if batch is not None else self.poll_chunk
 
     def _separator(self, provider: str) -> str | None:
         if provider not in self._separators:
@@ -238,9 +238,12 @@ class Engine:
                 self.store.purge(now)
                 last_purge = now
             worked = False
-            for row in self.store.handovers_due(now, BATCH):
+            if len(self._settled_reports) > BATCH:
+                self._settled_reports.clear()  # their hand-overs are not due yet (a raise)
+            handovers = self.store.handovers_due(now, BATCH)
+            if handovers:
                 worked = True
-                yield from self._hand_over(row)
+                yield from self._hand_over(handovers)
                 if self.stopping.is_set():
                     return
             for provider, ids in self._due(now):
@@ -269,8 +272,9 @@ class Engine:
             ids = [r.message_id for r in rows]
             if self._pushes_live(provider, now):
                 ids = self._defer_young(provider, ids, now)
-            size = self._chunk(provider)
-            groups.extend((provider, ids[i : i + size]) for i in range(0, len(ids), size))
+            groups.extend(
+                (provider, ids[i : i + POLL_ROUND]) for i in range(0, len(ids), POLL_ROUND)
+            )
         return groups
 
     def _defer_young(self, provider: str, message_ids: list[str], now: float) -> list[str]:
@@ -286,19 +290,23 @@ class Engine:
         return [i for i in message_ids if i not in deferred]
 
     def _poll(self, provider: str, message_ids: list[str]) -> Flow:
+        """Poll one round of due ids (one request per batch, or per id), then record every
+        answer in one transaction. A 429 ends the round: the rest waits for the pause."""
         if self._paused.get(provider, float("-inf")) > self.clock():
-            return  # a 429 earlier in this round: the rest waits for the pause to end
-        reports: Sequence[StatusReport] = yield Poll(provider, message_ids)
+            return
+        batch = load_provider(provider).batch
+        step = batch.max_ids if batch is not None else self.poll_step
+        reports: list[StatusReport] = []
+        for start in range(0, len(message_ids), step):
+            answered: Sequence[StatusReport] = yield Poll(
+                provider, message_ids[start : start + step]
+            )
+            reports.extend(answered)
+            if self._rate_limited(provider, answered):
+                break
         now = self.clock()
         by_id = {r.message_id: r for r in reports}
         schedule = self.schedule(provider)
-        for report in reports:
-            if isinstance(report.error, RateLimitError):
-                rest = report.error.retry_after or RATE_LIMIT_PAUSE
-                self._paused[provider] = max(self._paused.get(provider, now), now + rest)
-                log.warning("%s: rate limited; polling rests %.1f s", provider, rest)
-                break
-
         live = self._pushes_live(provider, now)
 
         def change(row: Row) -> Row | None:
@@ -307,21 +315,49 @@ class Engine:
                 return None
             return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
-        for row in self.store.change(provider, message_ids, change):
+        for row in self.store.change(provider, list(by_id), change):
             _log_settled(row, "a poll")
+            if row.settled and row.source == "poll":
+                # Its hand-over comes next: the report need not be read back from the store.
+                self._settled_reports[row.key] = by_id[row.message_id]
 
-    def _hand_over(self, row: Row) -> Flow:
-        started = self.store.change(row.provider, [row.message_id], rules.begin_handover)
-        if not started:
-            return
-        delivery = started[0].delivery
-        error: BaseException | None = yield HandOver(outcome_of(started[0]))
-        now = self.clock()
+    def _rate_limited(self, provider: str, reports: Sequence[StatusReport]) -> bool:
+        for report in reports:
+            if isinstance(report.error, RateLimitError):
+                now = self.clock()
+                rest = report.error.retry_after or RATE_LIMIT_PAUSE
+                self._paused[provider] = max(self._paused.get(provider, now), now + rest)
+                log.warning("%s: rate limited; polling rests %.1f s", provider, rest)
+                return True
+        return False
+
+    def _hand_over(self, rows: list[Row]) -> Flow:
+        """Hand each outcome to `on_final`: its `delivery` + 1 is committed before the call,
+        and its end (or its retry time, when it raised) after the return — together with
+        the next one's start, so each hand-over costs one transaction."""
+        finish: tuple[str, str, Change] | None = None
+        try:
+            for row in rows:
+                start = (row.provider, row.message_id, rules.begin_handover)
+                started = self.store.apply([finish, start] if finish else [start])[-1]
+                finish = None
+                if started is None:
+                    continue  # handed over meanwhile (another worker)
+                delivery = started.delivery
+                report = self._settled_reports.pop(started.key, None)
+                error: BaseException | None = yield HandOver(outcome_of(started, report))
+                finish = (row.provider, row.message_id, self._finish(row, delivery, error))
+                if self.stopping.is_set():
+                    return
+        finally:
+            # Also when the run is closed mid-way: a callback that returned is never handed
+            # the same outcome again.
+            if finish is not None:
+                self.store.apply([finish])
+
+    def _finish(self, row: Row, delivery: int, error: BaseException | None) -> Change:
         if error is None:
-            self.store.change(
-                row.provider, [row.message_id], lambda r: rules.end_handover(r, delivery)
-            )
-            return
+            return lambda r: rules.end_handover(r, delivery)
         log.error(
             "on_final raised for %s (delivery %d); handed over again later: %s: %s",
             row.key,
@@ -329,9 +365,8 @@ class Engine:
             type(error).__name__,
             error,
         )
-        self.store.change(
-            row.provider, [row.message_id], lambda r: rules.retry_handover(r, delivery, now)
-        )
+        now = self.clock()
+        return lambda r: rules.retry_handover(r, delivery, now)
 
 
 def _merge(current: StatusReport, incoming: StatusReport) -> StatusReport:

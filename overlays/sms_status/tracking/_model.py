@@ -11,7 +11,7 @@ import importlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
@@ -21,9 +21,9 @@ Reason = Literal["final", "deadline", "not_found"]
 Source = Literal["push", "poll"]
 
 
-@attrs.frozen(kw_only=True)
-class Row:
-    """One tracked message as stored. Times are the tracker clock's epoch seconds."""
+class Row(NamedTuple):
+    """One tracked message as stored, its fields in the store's column order. Times are the
+    tracker clock's epoch seconds. (A tuple: rules change it with `_replace`, cheaply.)"""
 
     provider: str
     message_id: str
@@ -168,7 +168,8 @@ def _state(value: str) -> DeliveryState:
         return DeliveryState.UNRECOGNIZED
 
 
-def outcome_of(row: Row) -> Outcome:
+def outcome_of(row: Row, report: StatusReport | None = None) -> Outcome:
+    """The row's outcome; `report`: its last report when the caller holds it already."""
     assert row.reason is not None
     assert row.settled_at is not None
     return Outcome(
@@ -177,7 +178,7 @@ def outcome_of(row: Row) -> Outcome:
         tag=row.tag,
         state=state_of(row),
         reason=row.reason,
-        report=decode_report(row.report),
+        report=report if report is not None else decode_report(row.report),
         source=row.source,
         polls=row.polls,
         added_at=moment(row.added_at),

@@ -27,6 +27,11 @@ class Store(Protocol):
         may raise while it is read (a bad id): then nothing is stored."""
         ...
 
+    def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
+        """Apply each `(provider, message_id, change)` to its row (skipping ids not stored),
+        all in one transaction; the row written for each, or None where nothing was."""
+        ...
+
     def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
         """Apply `change` to each existing row of `message_ids` and write what it returns, all
         in one transaction; returns the rows written."""

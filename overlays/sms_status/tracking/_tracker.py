@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import time
@@ -20,10 +21,10 @@ if TYPE_CHECKING:
     from sms_status.report import StatusReport
     from sms_status.webhooks import WebhookEvent
 
-SYNC_POLL_CHUNK = 10
-"""Ids per poll round for providers looked up one a request, in the blocking tracker: a 429
-storm costs at most this many ids' retries before polling that provider rests."""
-ASYNC_POLL_CHUNK = 64
+SYNC_POLL_STEP = 1
+"""Ids per `get_statuses` call for providers looked up one a request, in the blocking
+tracker: the first 429 stops the round, so a 429 storm costs one id's retries."""
+ASYNC_POLL_STEP = 32
 """The same for the asyncio tracker, whose client looks up `concurrency` ids at once."""
 
 
@@ -82,7 +83,7 @@ class Tracker:
             clock=clock or time.time,
             deadline=deadline,
             max_interval=max_interval,
-            poll_chunk=SYNC_POLL_CHUNK,
+            poll_step=SYNC_POLL_STEP,
             webhooks=webhooks,
         )
         self._on_final = on_final
@@ -127,6 +128,10 @@ class Tracker:
             self._drive(self._engine.run(until_idle=until_idle))
 
     def _drive(self, flow: Flow) -> None:
+        with contextlib.closing(flow):  # its pending store writes run even on Ctrl-C
+            self._steps(flow)
+
+    def _steps(self, flow: Flow) -> None:
         result: Any = None
         error: BaseException | None = None
         while True:
@@ -224,7 +229,7 @@ class AsyncTracker:
             clock=clock or time.time,
             deadline=deadline,
             max_interval=max_interval,
-            poll_chunk=ASYNC_POLL_CHUNK,
+            poll_step=ASYNC_POLL_STEP,
             webhooks=webhooks,
         )
         self._on_final = on_final
@@ -266,6 +271,12 @@ class AsyncTracker:
             await self._drive(self._engine.run(until_idle=until_idle))
 
     async def _drive(self, flow: Flow) -> None:
+        try:
+            await self._steps(flow)
+        finally:
+            await asyncio.to_thread(flow.close)  # its pending store writes, off the loop
+
+    async def _steps(self, flow: Flow) -> None:
         result: Any = None
         error: BaseException | None = None
         while True:
