@@ -201,7 +201,7 @@ class SqliteStore:
                     f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
                 ).fetchone()
                 changed = None if found is None else change(_row(found))
-                if changed is not None:
+                if found is not None and changed is not None:
                     _update(db, found, _values(changed))
                 written.append(changed)
         return written
