@@ -264,35 +264,41 @@ class Engine:
     def _due(self, now: float) -> list[tuple[str, list[str]]]:
         due = self.store.due(now, BATCH)
         groups: list[tuple[str, list[str]]] = []
-        for provider, rows in itertools.groupby(
+        for provider, grouped in itertools.groupby(
             sorted(due, key=lambda r: r.provider), key=lambda r: r.provider
         ):
+            rows = list(grouped)
             if self._paused.get(provider, float("-inf")) > now:
+                self._give_back(provider, [r.message_id for r in rows])
                 continue
-            ids = [r.message_id for r in rows]
             if self._pushes_live(provider, now):
-                ids = self._defer_young(provider, ids, now)
+                rows = self._defer_young(provider, rows, now)
+            ids = [r.message_id for r in rows]
             groups.extend(
                 (provider, ids[i : i + POLL_ROUND]) for i in range(0, len(ids), POLL_ROUND)
             )
         return groups
 
-    def _defer_young(self, provider: str, message_ids: list[str], now: float) -> list[str]:
+    def _give_back(self, provider: str, message_ids: list[str]) -> None:
+        """Ids `due()` returned that are not polled now: unchanged, but passed to `change()`
+        (a store that claims what `due()` returns, `RedisStore`, releases them there)."""
+        if message_ids:
+            self.store.change(provider, message_ids, _unchanged)
+
+    def _defer_young(self, provider: str, rows: list[Row], now: float) -> list[Row]:
         """Webhooks arrive for `provider`: ids added less than `max_interval` ago (before the
         first push was seen, on the cadence) wait for theirs; the rest are polled."""
         schedule = self.schedule(provider)
-        deferred = {
-            row.message_id
-            for row in self.store.change(
-                provider, message_ids, lambda row: rules.defer_for_push(row, now, schedule)
-            )
-        }
-        return [i for i in message_ids if i not in deferred]
+        young = [r.message_id for r in rows if now - r.added_at < schedule.max_interval]
+        if young:
+            self.store.change(provider, young, lambda row: rules.defer_for_push(row, now, schedule))
+        return [r for r in rows if now - r.added_at >= schedule.max_interval]
 
     def _poll(self, provider: str, message_ids: list[str]) -> Flow:
         """Poll one round of due ids (one request per batch, or per id), then record every
         answer in one transaction. A 429 ends the round: the rest waits for the pause."""
         if self._paused.get(provider, float("-inf")) > self.clock():
+            self._give_back(provider, message_ids)  # a 429 earlier in this round
             return
         batch = load_provider(provider).batch
         step = batch.max_ids if batch is not None else self.poll_step
@@ -315,6 +321,7 @@ class Engine:
                 return None
             return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
+        self._give_back(provider, [i for i in message_ids if i not in by_id])  # after a 429
         for row in self.store.change(provider, list(by_id), change):
             _log_settled(row, "a poll")
             if row.settled and row.source == "poll":
@@ -367,6 +374,10 @@ class Engine:
         )
         now = self.clock()
         return lambda r: rules.retry_handover(r, delivery, now)
+
+
+def _unchanged(_row: Row) -> Row | None:
+    return None
 
 
 def _merge(current: StatusReport, incoming: StatusReport) -> StatusReport:
