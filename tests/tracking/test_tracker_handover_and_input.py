@@ -180,3 +180,20 @@ def test_repr_shows_counts_and_never_a_key(
     assert repr(tracker.counts()) == (
         "Counts(in_flight=1, settled=1 (delivered=1), awaiting_handover=1)"
     )
+
+
+def test_a_stored_report_reads_back_equal_with_every_field(
+    lisoloo_sandbox: Sandbox, seven_sandbox: Sandbox
+) -> None:
+    from sms_status.tracking._model import decode_report, encode_report
+
+    lisoloo_sandbox.add_message("multi", statuses=("delivered",))
+    seven_sandbox.add_message("77", statuses=("DELIVERED",))
+    with lisoloo_sandbox.connect() as lisoloo, seven_sandbox.connect(lookup="status") as seven:
+        reports = [lisoloo.get_status("multi"), seven.get_status("77")]
+    for report in reports:
+        again = decode_report(encode_report(report))
+        assert again == report
+        assert again is not None
+        assert again.to_dict() == report.to_dict()
+        assert type(again.raw) is type(report.raw)
