@@ -197,3 +197,28 @@ def test_a_stored_report_reads_back_equal_with_every_field(
         assert again is not None
         assert again.to_dict() == report.to_dict()
         assert type(again.raw) is type(report.raw)
+
+
+def test_a_run_on_real_time_hands_over_a_push_from_another_thread_at_once_and_stops(
+    store_path: Path,
+) -> None:
+    import threading
+
+    handed = threading.Event()
+    got: list[tracking.Outcome] = []
+
+    def on_final(outcome: tracking.Outcome) -> None:
+        got.append(outcome)
+        handed.set()
+
+    # Real clock and sleep; with webhooks= its first poll is 15 minutes away: only the push acts.
+    with tracking.Tracker(store_path, on_final=on_final, webhooks=["telecom23"]) as tracker:
+        tracker.add("telecom23", "m1", deadline=3600)
+        runner = threading.Thread(target=tracker.run, kwargs={"until_idle": False})
+        runner.start()
+        tracker.ingest(_final("m1"))  # a webhook thread, as webhooks.app runs on_report
+        assert handed.wait(30), "the push was not handed over"
+        tracker.stop()
+        runner.join(30)
+        assert not runner.is_alive()
+    assert [o.source for o in got] == ["push"]

@@ -337,7 +337,7 @@ class AsyncTracker:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncTracker(store={self._store!r})"
+        return f"AsyncTracker({_summary(self._store, self._engine.counts())})"
 
 
 class _FlowDone(Exception):
