@@ -71,7 +71,12 @@ def store(tmp_path: Path) -> Path:
         ({"a": ("pending", "DELIVRD"), "b": ("sent",)}, "30s", _exit.TIMEOUT),
         ({"a": ("sent", "UNDELIV"), "b": ("sent",)}, "30s", _exit.FAILED),
     ],
-    ids=["all-delivered", "one-undelivered", "one-at-its-deadline", "undelivered-outranks-deadline"],
+    ids=[
+        "all-delivered",
+        "one-undelivered",
+        "one-at-its-deadline",
+        "undelivered-outranks-deadline",
+    ],
 )
 def test_the_exit_code_says_delivered_failed_or_deadline(
     telecom23_sandbox, sandbox_clock, tmp_path, store, lifecycles, deadline, expected
@@ -335,9 +340,7 @@ def test_a_bad_id_names_its_line_and_stores_nothing(telecom23_sandbox, tmp_path,
     assert telecom23_sandbox.requests == []
 
 
-def test_a_comma_in_a_seven_id_is_refused_before_anything_is_stored(
-    seven_sandbox, tmp_path, store
-):
+def test_a_comma_in_a_seven_id_is_refused_before_anything_is_stored(seven_sandbox, tmp_path, store):
     args = [*common(seven_sandbox), "--store", str(store)]
     result = invoke("track", *args, ids_file(tmp_path, "77233300001", "1,2"))
     assert result.exit_code == _exit.USAGE
@@ -463,7 +466,11 @@ def test_a_refused_key_exits_4_and_the_ids_stay_tracked(
 
 def _env(sandbox: Sandbox) -> dict[str, str]:
     prefix = f"SMS_STATUS_{sandbox.key.upper()}"
-    return {**os.environ, f"{prefix}_API_KEY": sandbox.api_key, f"{prefix}_BASE_URL": sandbox.base_url}  # fmt: skip
+    return {
+        **os.environ,
+        f"{prefix}_API_KEY": sandbox.api_key,
+        f"{prefix}_BASE_URL": sandbox.base_url,
+    }
 
 
 def test_ctrl_c_keeps_the_state_and_the_same_command_resumes(telecom23_sandbox, tmp_path, store):
