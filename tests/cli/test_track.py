@@ -486,6 +486,7 @@ def test_ctrl_c_keeps_the_state_and_the_same_command_resumes(telecom23_sandbox, 
     try:
         assert process.stderr is not None
         assert process.stderr.readline().startswith("3 ids: 3 new")
+        assert process.stderr.readline().startswith("[")  # a progress line: it runs and waits
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:

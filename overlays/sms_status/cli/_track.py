@@ -525,15 +525,16 @@ def run(
             sleep=state.pause,
         )
         stack.callback(tracker.close)
-        new = tracker.add_many(provider, ids)
-        click.echo(
-            f"{len(ids)} ids: {new} new, {len(ids) - new} already tracked in {safe(store_path)}",
-            err=as_json,
-        )
-        if webhook is not None:
-            origin = stack.enter_context(_webhooks(provider, webhook, tracker, state))
-            click.echo(f"receiving {provider} webhooks on {origin}/", err=True)
-        try:
+        try:  # from here a Ctrl-C leaves a store worth resuming: say so
+            new = tracker.add_many(provider, ids)
+            click.echo(
+                f"{len(ids)} ids: {new} new, {len(ids) - new} already tracked in "
+                f"{safe(store_path)}",
+                err=as_json,
+            )
+            if webhook is not None:
+                origin = stack.enter_context(_webhooks(provider, webhook, tracker, state))
+                click.echo(f"receiving {provider} webhooks on {origin}/", err=True)
             if tty:
                 from rich.live import Live
 
