@@ -461,7 +461,18 @@ def test_a_refused_key_exits_4_and_the_ids_stay_tracked(
     assert fixed.exit_code == _exit.OK, fixed.output
 
 
-# -- real processes: Ctrl-C then resume, the live view ------------------------------------------
+def test_an_id_repeated_in_the_file_is_tracked_once(
+    telecom23_sandbox, sandbox_clock, tmp_path, store
+):
+    telecom23_sandbox.add_message("r", statuses=("DELIVRD",))
+    args = [*common(telecom23_sandbox), "--store", str(store), "--json"]
+    result = invoke("track", *args, ids_file(tmp_path, "r", "r", "r"), obj=sandbox_clock)
+    assert result.exit_code == _exit.OK, result.output
+    assert result.stderr.startswith("1 ids: 1 new, 0 already tracked")
+    assert [o["message_id"] for o in outcomes(result)] == ["r"]
+
+
+# -- real processes: Ctrl-C then resume, output closed, the live view ---------------------------
 
 
 def _env(sandbox: Sandbox) -> dict[str, str]:
@@ -506,6 +517,41 @@ def test_ctrl_c_keeps_the_state_and_the_same_command_resumes(telecom23_sandbox, 
     lines = [json.loads(line) for line in again.stdout.splitlines()]
     assert sorted(o["message_id"] for o in lines) == ids
     assert {o["delivery"] for o in lines} == {1}
+
+
+def test_json_piped_into_head_ends_with_141_and_keeps_the_rest_for_a_rerun(
+    seven_sandbox, tmp_path, store
+):
+    ids = [str(77233400000 + i) for i in range(300)]
+    for message_id in ids:
+        seven_sandbox.add_message(message_id, statuses=("DELIVERED",))
+    command = [SMS_STATUS, "track", "-p", "seven", "--store", str(store), "--json",
+               "--clock-speed", "100", ids_file(tmp_path, *ids)]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=_env(seven_sandbox), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    first = json.loads(process.stdout.readline())
+    process.stdout.close()  # as `| head -1` does
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == _exit.OUTPUT_CLOSED, err
+    assert "Traceback" not in err
+    left = counts(store)
+    assert left.settled == 300  # every id settled; what was not read is kept for a rerun
+    assert 1 <= left.awaiting_handover < 300
+    again = subprocess.run(
+        command, env=_env(seven_sandbox), capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert again.returncode == _exit.OK, again.stderr
+    handed = [json.loads(line) for line in again.stdout.splitlines()]
+    assert first["message_id"] not in {o["message_id"] for o in handed if o["delivery"] == 1}
+    assert len(handed) == left.awaiting_handover
+    assert counts(store).awaiting_handover == 0
 
 
 def _read_until(fd: int, pattern: bytes, timeout: float) -> bytes:

@@ -140,23 +140,24 @@ class Duration(click.ParamType[float]):
 
 
 def read_ids(lines: Iterable[str], provider: str) -> list[str]:
-    """The ids of an IDS_FILE, one a line (surrounding blanks dropped, blank lines skipped),
-    each checked as the client would before anything is stored: ValueError names the line."""
+    """The ids of an IDS_FILE, one a line (surrounding blanks dropped, blank lines skipped,
+    repeats once), each checked as the client would before anything is stored: ValueError
+    names the line."""
     from sms_status import _validation
     from sms_status._registry import load_provider
 
     batch = load_provider(provider).batch
     separator = batch.separator if batch is not None else None
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # in file order, each once
     for number, line in enumerate(lines, start=1):
         value = line.strip()
         if not value:
             continue
         try:
-            ids.append(_validation.message_id(value, separator=separator))
+            ids[_validation.message_id(value, separator=separator)] = None
         except ValueError as error:
             raise ValueError(f"line {number}: {error}") from None
-    return ids
+    return list(ids)
 
 
 # -- the view ---------------------------------------------------------------------------------
@@ -439,6 +440,9 @@ class _Run:
         self.wake = threading.Event()
         """Set when a push changed the store: the tracker looks again at once."""
         self.progress: _Progress | None = None
+        self.stop: Callable[[], None] = lambda: None
+        """Ends the tracker's run (set once it exists)."""
+        self.output_closed = False
 
     def count_request(self, _request: httpx.Request) -> None:
         with self._lock:
@@ -446,7 +450,14 @@ class _Run:
 
     def on_final(self, outcome: Outcome) -> None:
         if self.as_json:
-            click.echo(mask(json.dumps(outcome.to_dict()), self.secret))
+            try:
+                click.echo(mask(json.dumps(outcome.to_dict()), self.secret))
+            except BrokenPipeError:
+                # The reader left (`| head`): this outcome was not handed over (the store
+                # keeps it for the next run); end the run instead of retrying into the void.
+                self.output_closed = True
+                self.stop()
+                raise
         assert self.progress is not None
         self.progress.handed_over += 1
         if not self.tty:
@@ -525,6 +536,7 @@ def run(
             sleep=state.pause,
         )
         stack.callback(tracker.close)
+        state.stop = tracker.stop
         try:  # from here a Ctrl-C leaves a store worth resuming: say so
             new = tracker.add_many(provider, ids)
             click.echo(
@@ -556,6 +568,8 @@ def run(
         except sqlite3.OperationalError as error:
             click.echo(f"error: the store {safe(store_path)} failed: {error}", err=True)
             return _exit.UNAVAILABLE
+        if state.output_closed:
+            raise BrokenPipeError  # the command group ends it quietly, exit 141
         return state.finished()
     raise AssertionError("unreachable")  # pragma: no cover - the with block returns
 
