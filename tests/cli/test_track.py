@@ -324,7 +324,7 @@ def test_a_busy_webhook_port_is_a_usage_error(telecom23_sandbox, tmp_path, store
         result = invoke("track", *args, *webhook, ids_file(tmp_path, "a"))
     assert result.exit_code == _exit.USAGE
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
-    assert telecom23_sandbox.requests == []
+    assert not store.exists()
 
 
 # -- bad input: exit 3, nothing stored ---------------------------------------------------------

@@ -320,18 +320,23 @@ def webhook_options(
     return WebhookOptions(port, host, secret, url)
 
 
-@contextlib.contextmanager
-def _receiving(app: Any, options: WebhookOptions) -> Generator[str]:
-    """Serve `app` under uvicorn from a thread on a socket bound first (a busy port is a usage
-    error before anything runs); yields its origin once it accepts connections."""
-    import uvicorn
-
+def _bind(options: WebhookOptions) -> socket.socket:
+    """The webhook receiver's socket, bound before anything is stored: a busy port is a usage
+    error that leaves the store as it was."""
     try:
-        listener = socket.create_server((options.host, options.port))
+        return socket.create_server((options.host, options.port))
     except OSError as exc:
         raise click.UsageError(
             f"cannot listen on {options.host}:{options.port}: {exc.strerror}"
         ) from None
+
+
+@contextlib.contextmanager
+def _receiving(app: Any, listener: socket.socket, host: str) -> Generator[str]:
+    """Serve `app` under uvicorn from a thread on `listener`; yields its origin once it
+    accepts connections."""
+    import uvicorn
+
     port = listener.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
@@ -345,7 +350,7 @@ def _receiving(app: Any, options: WebhookOptions) -> Generator[str]:
             if not thread.is_alive():
                 raise RuntimeError("the webhook receiver failed to start")
             time.sleep(0.002)
-        yield f"http://{options.host}:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
@@ -518,8 +523,9 @@ def run(
     from sms_status.errors import AuthenticationError
 
     tty = (sys.stdout.isatty() if interactive is None else interactive) and not as_json
-    store = _open_store(store_path, create=True)
     with contextlib.ExitStack() as stack:
+        listener = None if webhook is None else stack.enter_context(_bind(webhook))
+        store = _open_store(store_path, create=True)
         stack.callback(store.close)
         state = _Run(store, store_path, clock, as_json=as_json, tty=tty, secret=api_key)
         clients = _clients(stack, provider, api_key, base_url, clock, state.count_request)
@@ -544,8 +550,9 @@ def run(
                 f"{safe(store_path)}",
                 err=as_json,
             )
-            if webhook is not None:
-                origin = stack.enter_context(_webhooks(provider, webhook, tracker, state))
+            if webhook is not None and listener is not None:
+                receiving = _webhooks(provider, webhook, listener, tracker, state)
+                origin = stack.enter_context(receiving)
                 click.echo(f"receiving {provider} webhooks on {origin}/", err=True)
             if tty:
                 from rich.live import Live
@@ -576,7 +583,11 @@ def run(
 
 @contextlib.contextmanager
 def _webhooks(
-    provider: str, options: WebhookOptions, tracker: Tracker, state: _Run
+    provider: str,
+    options: WebhookOptions,
+    listener: socket.socket,
+    tracker: Tracker,
+    state: _Run,
 ) -> Generator[str]:
     """`webhooks.app(provider, on_report=tracker.ingest)` served in this process."""
     from sms_status import webhooks
@@ -596,7 +607,7 @@ def _webhooks(
         url=options.url,
         clock=state.clock.now,
     )
-    with _receiving(app, options) as origin:
+    with _receiving(app, listener, options.host) as origin:
         progress.receiving = True
         yield origin
 
