@@ -417,6 +417,15 @@ def test_a_file_that_is_not_a_tracker_store_is_refused(telecom23_sandbox, tmp_pa
     assert not_a_store.read_text(encoding="utf-8") == "a\n"
 
 
+def test_a_store_in_a_missing_directory_is_one_usage_line(telecom23_sandbox, tmp_path):
+    store = tmp_path / "no-such-dir" / "deliveries.db"
+    args = [*common(telecom23_sandbox), "--store", str(store)]
+    result = invoke("track", *args, ids_file(tmp_path, "a"))
+    assert result.exit_code == _exit.USAGE
+    assert result.stderr.startswith(f"error: cannot open the store {store}: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_a_store_another_tracker_runs_on_is_a_usage_error(
     telecom23_sandbox, sandbox_clock, tmp_path, store
 ):

@@ -369,6 +369,8 @@ def _open_store(path: str, *, create: bool) -> SqliteStore:
         return tracking.SqliteStore(path)
     except tracking.StoreVersionError as error:
         raise StoreError(str(error)) from None
+    except sqlite3.OperationalError as error:  # no such directory, no permission
+        raise StoreError(f"cannot open the store {path}: {error}") from None
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path} is not a tracker store: {error}") from None
 
@@ -617,7 +619,10 @@ def _webhooks(
 
 @click.command(epilog=_exit.help_text())
 @click.option(
-    "--provider", "-p", type=click.Choice(PROVIDERS), help="Provider of the ids in IDS_FILE."
+    "--provider",
+    "-p",
+    type=click.Choice(PROVIDERS),
+    help="Provider of the ids in IDS_FILE (not needed with --summary).",
 )
 @click.argument("ids_file", type=click.File("r", encoding="utf-8"), required=False)
 @click.option(
@@ -638,7 +643,7 @@ def _webhooks(
     "--json",
     "as_json",
     is_flag=True,
-    help="One JSON object per outcome on stdout, as each is settled (progress on stderr).",
+    help="One JSON object per outcome on stdout, as each is handed over (progress on stderr).",
 )
 @click.option("--summary", is_flag=True, help="Print the store's counts and exit.")
 @click.option(
