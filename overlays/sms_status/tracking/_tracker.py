@@ -48,8 +48,8 @@ def _summary(store: Store, counts: Counts) -> str:
 
 class Tracker:
     """Settle every message you sent — by push, by poll or by its deadline — and hand each
-    outcome to `on_final` once (again only after a crash before it returned). See API.md
-    ("Tracking") and the README's "Tracking deliveries"."""
+    outcome to `on_final` once (again only after a crash before it returned). See
+    docs/tracking.md and the README's "Tracking deliveries"."""
 
     def __init__(
         self,
