@@ -49,7 +49,8 @@ def _summary(store: Store, counts: Counts) -> str:
 
 class Tracker:
     """Settle every message you sent — by push, by poll or by its deadline — and hand each
-    outcome to `on_final` once (again only after a crash before it returned).
+    outcome to `on_final` once (again only after a crash before it returned). See
+    docs/tracking.md and the README's "Tracking deliveries".
 
     `store`: a path (SQLite) or a store object. `clients`: the clients to poll with, by
     provider key (their rate limiters apply); a provider not given is connected from the
