@@ -542,6 +542,8 @@ def run(
             deadline=deadline,
             clock=clock.now,
             sleep=state.pause,
+            # Receiving its webhooks here: polling is only the safety net from the start.
+            webhooks=() if webhook is None else (provider,),
         )
         stack.callback(tracker.close)
         state.stop = tracker.stop
