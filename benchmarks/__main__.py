@@ -17,6 +17,7 @@ from benchmarks import (
     percall,
     polling,
     scale,
+    tracking,
     tracking_redis,
 )
 from benchmarks._common import HERE, Row, Section, fmt, machine, versions
@@ -44,6 +45,7 @@ SECTIONS = (
     "polling",
     "scale",
     "tracking",
+    "tracking_redis",
 )
 
 
@@ -156,9 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "with --only or --quick nothing is written unless this is given)",
     )
     parser.add_argument(
-        "--tracking-n",
+        "--tracking-redis-n",
         type=int,
-        help="ids the tracking section settles (default 100,000; 2,000 with --quick)",
+        help="ids section tracking_redis settles (default 100,000; 2,000 with --quick)",
     )
     args = parser.parse_args(argv)
     chosen = args.only.split(",") if args.only else list(SECTIONS)
@@ -194,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generation": lambda: [generation.run(**({"repetitions": 1} if args.quick else {}))],
         "polling": lambda: [polling.run()],
         "scale": lambda: scale.run(quick=args.quick),
-        "tracking": lambda: tracking_redis.run(quick=args.quick, n=args.tracking_n),
+        "tracking": lambda: tracking.run(quick=args.quick),
+        "tracking_redis": lambda: tracking_redis.run(quick=args.quick, n=args.tracking_redis_n),
     }
     started = time.perf_counter()
     sections: list[Section] = []

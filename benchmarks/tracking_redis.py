@@ -1,17 +1,17 @@
-"""7. Tracking over one Redis store (issue #18): worker processes settling ids together.
+"""9. Tracking over one Redis store (issue #18): worker processes settling ids together.
 
-- 7a: `n` telecom23 ids (each final at its first poll) are added to one `RedisStore`, due at
+- 9a: `n` telecom23 ids (each final at its first poll) are added to one `RedisStore`, due at
   once; then 1, 2 and 4 `benchmarks._tracking_worker` processes, each a sync `Tracker` with its
   own client and Redis connection, run until the store is idle, against a sandbox in its own
   process (rate limiting off). Outcomes/s is `n` over the time from the common start to the
   last outcome; round trips are the store's calls to Redis (scripts and reads) while settling,
   over `n`; duplicates are hand-overs beyond one per id plus requests beyond one per id.
-- 7b: the same with 4 workers sharing one `pacing.RedisRateLimiter` against a sandbox that
+- 9b: the same with 4 workers sharing one `pacing.RedisRateLimiter` against a sandbox that
   enforces REQUESTS per WINDOW (retries off, so any 429 shows). The share of the budget used
   is the requests the sandbox answered over REQUESTS × (time from its first request to its
   last) / WINDOW: the budget while the workers poll (the share from the common start to the
   last outcome, start-up and the last hand-overs included, is in the note). The budget is set
-  below what four sync workers reach unpaced on a small machine (7a), so it is the limit.
+  below what four sync workers reach unpaced on a small machine (9a), so it is the limit.
 
 `n` defaults to 100,000 (`--quick`: 2,000). Each worker claims up to the engine's BATCH (500)
 due ids a time under a lease on the Redis server's clock.
@@ -113,7 +113,7 @@ def _settle(
 def run_workers(*, n: int = 100_000, workers: tuple[int, ...] = (1, 2, 4)) -> Section:
     from sms_status.testing.redis_server import redis_server
 
-    section = Section(f"7a. Tracking {n:,} ids over one RedisStore (telecom23 sandbox, loopback)")
+    section = Section(f"9a. Tracking {n:,} ids over one RedisStore (telecom23 sandbox, loopback)")
     results: dict[int, dict[str, Any]] = {}
     with redis_server() as redis_url, serve(KEY, n) as server:
         for count in workers:
@@ -166,7 +166,7 @@ def run_budget(
     from sms_status.testing.redis_server import redis_server
 
     section = Section(
-        f"7b. {workers} tracker workers sharing one RedisRateLimiter ({requests} per "
+        f"9b. {workers} tracker workers sharing one RedisRateLimiter ({requests} per "
         f"{window:g} s, enforced by the sandbox), {n:,} ids"
     )
     with redis_server() as redis_url, serve(KEY, n, (requests, window)) as server:

@@ -280,6 +280,15 @@ def test_demo_runs_to_its_summary_with_exit_code_0():
     assert "Summary" in result.stdout
     assert "250 ids / 3 requests" in result.stdout
     assert "30 messages" in result.stdout
+    # The tracker killed halfway (SIGKILL) and restarted: every outcome once, and again only
+    # for a hand-over the kill cut.
+    assert re.search(
+        r"^400 messages, 400 settled: every outcome (exactly once \(the kill cut no hand-over\)"
+        r"|once, but \d+ again with delivery 2: exactly the ones the kill cut)$",
+        result.stdout,
+        re.MULTILINE,
+    ), result.stdout
+    assert "track, kill -9" in result.stdout
     assert " no " not in result.stdout.split("Summary")[1]
 
 

@@ -28,6 +28,7 @@ MODULE_PAGES = {
     "sms_status.webhooks": "reference/webhooks",
     "sms_status.testing": "reference/testing",
     "sms_status.report": "reference/report",
+    "sms_status.tracking": "reference/tracking",
 }
 CLIENT_CLASSES = ("StatusClient", "HistoryClient", "AsyncStatusClient", "AsyncHistoryClient")
 

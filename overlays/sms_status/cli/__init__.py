@@ -20,6 +20,7 @@ from sms_status._registry import PROVIDERS
 from sms_status.cli import _exit
 from sms_status.cli._listen import listen
 from sms_status.cli._terminal import DebugLog, printable
+from sms_status.cli._track import track
 
 if TYPE_CHECKING:
     from sms_status.client import StatusClient
@@ -385,6 +386,7 @@ def demo(speed: float) -> None:
 # function) is registered with one line here: `cli.add_command(_module.command)`. The group
 # gives it --debug and the one-line error handling.
 cli.add_command(listen)
+cli.add_command(track)
 
 
 def main() -> None:

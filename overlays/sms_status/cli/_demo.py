@@ -2,8 +2,9 @@
 
 Starts a sandbox per provider on loopback, seeds realistic messages (delivered, failing,
 slow, rate-limited), then runs a status lookup per provider, a batched seven lookup, a
-namirial history walk and a watch — real HTTP throughout, with a clock running `speed`
-times faster than real time so the providers' polling cadences pass quickly.
+namirial history walk, a watch, a webhook receiver and a tracker killed halfway and
+restarted — real HTTP throughout, with a clock running `speed` times faster than real time
+so the providers' polling cadences pass quickly.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import attrs
 import click
 
 from sms_status._registry import PROVIDERS
-from sms_status.cli import _exit, _listen, _render, _watch
+from sms_status.cli import _exit, _listen, _render, _track, _watch
 
 if TYPE_CHECKING:
     from sms_status._flows import RetryEvent
@@ -193,6 +194,15 @@ def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
         outcome, ok = _listen.demo(boxes["seven"])
         record("webhooks", "seven", outcome, boxes["seven"], ok)
 
+        _heading(
+            f"7. track: {TRACKED} messages to their outcomes (telecom23 by signed webhook, seven "
+            "by polling); the tracker is killed (SIGKILL) halfway and restarted"
+        )
+        tracked = _track.demo(boxes["telecom23"], boxes["seven"], messages=TRACKED)
+        steps.append(
+            Step("track, kill -9", "t23+seven", tracked.summary, tracked.requests, tracked.ok)
+        )
+
     _summary(steps, time.monotonic() - started)
     return 0 if all(step.ok for step in steps) else 1
 
@@ -208,6 +218,7 @@ SEVEN_BATCH = [str(77232100000 + i) for i in range(250)]
 DEMO_PHONE = "+14155550100"
 HISTORY_SIZE = 30
 WATCHED = ["demo-otp-fast", "demo-otp-slow", "demo-otp-undelivered"]
+TRACKED = 400
 
 
 def _seed(boxes: dict[str, Sandbox]) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sms_status.report import StatusReport
+    from sms_status.tracking import Counts
 
 OK = 0
 FAILED = 1
@@ -24,14 +25,14 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as shells report a writer whose reader left
 
 TABLE: tuple[tuple[int, str], ...] = (
-    (OK, "done: every lookup answered (watch: every message delivered)"),
+    (OK, "done: every lookup answered (watch, track: every message delivered)"),
     (FAILED, "a message ended undelivered, or the provider does not know an id"),
-    (TIMEOUT, "watch: the deadline passed before every message was final"),
-    (USAGE, "usage: bad option or id, no API key, missing extra, busy port"),
+    (TIMEOUT, "watch, track: the deadline passed before every message was final"),
+    (USAGE, "usage: bad option or id, no API key, missing extra, busy port or store"),
     (AUTHENTICATION, "the provider refused the API key"),
     (UNAVAILABLE, "could not tell: network, timeout, rate limit, server or malformed answer"),
     (INTERNAL, "a bug in sms-status (run with --debug and report it)"),
-    (INTERRUPTED, "interrupted (Ctrl-C)"),
+    (INTERRUPTED, "interrupted (Ctrl-C); track keeps its state: run it again to resume"),
     (OUTPUT_CLOSED, "the output was closed early (piped into head)"),
 )
 
@@ -91,3 +92,16 @@ def for_watch(reports: Iterable[StatusReport]) -> int:
         return OK if report.is_delivered else FAILED
 
     return worst(one(r) for r in reports)
+
+
+def for_track(counts: Counts) -> int:
+    """`track`: over every message settled in the store, OK only when each was delivered; a
+    message undelivered or unknown to the provider outranks one that hit its deadline."""
+    delivered = counts.by_state.get("delivered", 0) + counts.by_state.get("read", 0)
+    failed = counts.by_reason.get("not_found", 0) + counts.by_reason.get("final", 0) - delivered
+    codes: list[int] = []
+    if failed > 0:
+        codes.append(FAILED)
+    if counts.by_reason.get("deadline", 0) > 0:
+        codes.append(TIMEOUT)
+    return worst(codes)

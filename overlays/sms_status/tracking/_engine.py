@@ -31,7 +31,7 @@ from sms_status.tracking._model import (
     outcome_of,
     tracked_of,
 )
-from sms_status.tracking._store import Store
+from sms_status.tracking._store import Change, Store
 
 log = logging.getLogger("sms_status.tracking")
 
@@ -41,6 +41,8 @@ IDLE_LOOK = 1.0
 """Real seconds between looks at the store when nothing is due in this process: another
 process (a webhook receiver calling `ingest`) may have recorded an outcome meanwhile."""
 PURGE_EVERY = 60.0
+POLL_ROUND = 100
+"""Due ids polled before their answers are recorded (in one transaction)."""
 RATE_LIMIT_PAUSE = 1.0
 """Seconds a provider rests after a 429 that named no Retry-After."""
 
@@ -84,19 +86,26 @@ class Engine:
         clock: Callable[[], float],
         deadline: float,
         max_interval: float,
-        poll_chunk: int,
+        poll_step: int,
+        webhooks: Iterable[str] = (),
     ) -> None:
+        if isinstance(webhooks, str):
+            raise TypeError("webhooks is a collection of provider keys, not one string")
+        self.webhooks = frozenset(_provider(key) for key in webhooks)
+        """Providers whose webhooks the user receives: polled as a safety net from the start."""
         self.store = store
         self.clock = clock
         self.deadline = rules.valid_deadline(deadline)
         self.max_interval = rules.valid_deadline(max_interval)
-        self.poll_chunk = poll_chunk
-        """Ids per poll for providers that look ids up one a request."""
+        self.poll_step = poll_step
+        """Ids per `Poll` effect for providers that look ids up one a request."""
         self.stopping = threading.Event()
         self.woken = threading.Event()
         self._schedules: dict[str, rules.Schedule] = {}
         self._separators: dict[str, str | None] = {}
         self._paused: dict[str, float] = {}
+        self._settled_reports: dict[str, StatusReport] = {}
+        """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
 
     def schedule(self, provider: str) -> rules.Schedule:
         found = self._schedules.get(provider)
@@ -104,10 +113,6 @@ class Engine:
             found = rules.Schedule(load_provider(provider).cadence, self.max_interval)
             self._schedules[provider] = found
         return found
-
-    def _chunk(self, provider: str) -> int:
-        batch = load_provider(provider).batch
-        return batch.max_ids if batch is not None else self.poll_chunk
 
     def _separator(self, provider: str) -> str | None:
         if provider not in self._separators:
@@ -131,15 +136,35 @@ class Engine:
         separator = self._separator(key)
         if isinstance(message_ids, str | bytes):
             raise TypeError("message_ids must be an iterable of ids, not one string")
-        ids = [_validation.message_id(i, separator=separator) for i in message_ids]
         now = self.clock()
-        first = self.schedule(key).first_wait
+        schedule = self.schedule(key)
+        # Webhooks are arriving for this provider: a push will most likely settle these ids,
+        # so their first poll is the safety net's, not the cadence's.
+        first = schedule.max_interval if self._pushes_live(key, now) else schedule.first_wait
+        # Checked as they are stored, in the store's one transaction: a bad id raises from
+        # inside it, so nothing is stored, and a million ids never sit in a list here.
         rows = (
-            rules.new_row(key, i, tag=label, now=now, deadline=seconds, first=first) for i in ids
+            rules.new_row(
+                key,
+                _validation.message_id(i, separator=separator),
+                tag=label,
+                now=now,
+                deadline=seconds,
+                first=first,
+            )
+            for i in message_ids
         )
         new = self.store.insert(rows, now=now, apply_early=self._early(now))
         self.woken.set()
         return new
+
+    def _pushes_live(self, provider: str, now: float) -> bool:
+        """Whether `provider`'s webhooks arrive: named in `webhooks`, or a push of it was
+        seen within `max_interval`."""
+        if provider in self.webhooks:
+            return True
+        last = self.store.last_push(provider)
+        return last is not None and now - last <= self.max_interval
 
     def _early(self, now: float) -> Callable[[Row, str], Row | None]:
         def apply(row: Row, report: str) -> Row | None:
@@ -172,10 +197,12 @@ class Engine:
             return changed
 
         def keep_early(current: str | None) -> str | None:
+            # As for a tracked id: the first final stands (a second, conflicting final does
+            # not replace it); otherwise `webhooks.merge` picks the report to keep.
             if current is not None:
                 kept = decode_report(current)
                 assert kept is not None
-                if _merge(kept, report) is kept:
+                if kept.is_final or _merge(kept, report) is kept:
                     return None
             return encode_report(report)
 
@@ -211,9 +238,12 @@ class Engine:
                 self.store.purge(now)
                 last_purge = now
             worked = False
-            for row in self.store.handovers_due(now, BATCH):
+            if len(self._settled_reports) > BATCH:
+                self._settled_reports.clear()  # their hand-overs are not due yet (a raise)
+            handovers = self.store.handovers_due(now, BATCH)
+            if handovers:
                 worked = True
-                yield from self._hand_over(row)
+                yield from self._hand_over(handovers)
                 if self.stopping.is_set():
                     return
             for provider, ids in self._due(now):
@@ -234,53 +264,107 @@ class Engine:
     def _due(self, now: float) -> list[tuple[str, list[str]]]:
         due = self.store.due(now, BATCH)
         groups: list[tuple[str, list[str]]] = []
-        for provider, rows in itertools.groupby(
+        for provider, grouped in itertools.groupby(
             sorted(due, key=lambda r: r.provider), key=lambda r: r.provider
         ):
-            ids = [r.message_id for r in rows]
+            rows = list(grouped)
             if self._paused.get(provider, float("-inf")) > now:
-                self.store.change(provider, ids, _unchanged)  # a store that claims: give back
+                self._give_back(provider, [r.message_id for r in rows])
                 continue
-            size = self._chunk(provider)
-            groups.extend((provider, ids[i : i + size]) for i in range(0, len(ids), size))
+            if self._pushes_live(provider, now):
+                rows = self._defer_young(provider, rows, now)
+            ids = [r.message_id for r in rows]
+            groups.extend(
+                (provider, ids[i : i + POLL_ROUND]) for i in range(0, len(ids), POLL_ROUND)
+            )
         return groups
 
-    def _poll(self, provider: str, message_ids: list[str]) -> Flow:
-        if self._paused.get(provider, float("-inf")) > self.clock():
-            # A 429 earlier in this round: the rest waits for the pause to end (given back
-            # unchanged, for a store whose `due()` claims what it returns).
+    def _give_back(self, provider: str, message_ids: list[str]) -> None:
+        """Ids `due()` returned that are not polled now: unchanged, but passed to `change()`
+        (a store that claims what `due()` returns, `RedisStore`, releases them there)."""
+        if message_ids:
             self.store.change(provider, message_ids, _unchanged)
+
+    def _defer_young(self, provider: str, rows: list[Row], now: float) -> list[Row]:
+        """Webhooks arrive for `provider`: ids added less than `max_interval` ago (before the
+        first push was seen, on the cadence) wait for theirs; the rest are polled."""
+        schedule = self.schedule(provider)
+        young = [r.message_id for r in rows if now - r.added_at < schedule.max_interval]
+        if young:
+            self.store.change(provider, young, lambda row: rules.defer_for_push(row, now, schedule))
+        return [r for r in rows if now - r.added_at >= schedule.max_interval]
+
+    def _poll(self, provider: str, message_ids: list[str]) -> Flow:
+        """Poll one round of due ids (one request per batch, or per id), then record every
+        answer in one transaction. A 429 ends the round: the rest waits for the pause."""
+        if self._paused.get(provider, float("-inf")) > self.clock():
+            self._give_back(provider, message_ids)  # a 429 earlier in this round
             return
-        reports: Sequence[StatusReport] = yield Poll(provider, message_ids)
+        batch = load_provider(provider).batch
+        step = batch.max_ids if batch is not None else self.poll_step
+        reports: list[StatusReport] = []
+        for start in range(0, len(message_ids), step):
+            answered: Sequence[StatusReport] = yield Poll(
+                provider, message_ids[start : start + step]
+            )
+            reports.extend(answered)
+            if self._rate_limited(provider, answered):
+                break
         now = self.clock()
         by_id = {r.message_id: r for r in reports}
         schedule = self.schedule(provider)
-        for report in reports:
-            if isinstance(report.error, RateLimitError):
-                rest = report.error.retry_after or RATE_LIMIT_PAUSE
-                self._paused[provider] = max(self._paused.get(provider, now), now + rest)
-                log.warning("%s: rate limited; polling rests %.1f s", provider, rest)
-                break
+        live = self._pushes_live(provider, now)
 
         def change(row: Row) -> Row | None:
             report = by_id.get(row.message_id)
-            return None if report is None else rules.apply_poll(row, report, now, schedule)
+            if report is None:
+                return None
+            return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
-        for row in self.store.change(provider, message_ids, change):
+        self._give_back(provider, [i for i in message_ids if i not in by_id])  # after a 429
+        for row in self.store.change(provider, list(by_id), change):
             _log_settled(row, "a poll")
+            if row.settled and row.source == "poll":
+                # Its hand-over comes next: the report need not be read back from the store.
+                self._settled_reports[row.key] = by_id[row.message_id]
 
-    def _hand_over(self, row: Row) -> Flow:
-        started = self.store.change(row.provider, [row.message_id], rules.begin_handover)
-        if not started:
-            return
-        delivery = started[0].delivery
-        error: BaseException | None = yield HandOver(outcome_of(started[0]))
-        now = self.clock()
+    def _rate_limited(self, provider: str, reports: Sequence[StatusReport]) -> bool:
+        for report in reports:
+            if isinstance(report.error, RateLimitError):
+                now = self.clock()
+                rest = report.error.retry_after or RATE_LIMIT_PAUSE
+                self._paused[provider] = max(self._paused.get(provider, now), now + rest)
+                log.warning("%s: rate limited; polling rests %.1f s", provider, rest)
+                return True
+        return False
+
+    def _hand_over(self, rows: list[Row]) -> Flow:
+        """Hand each outcome to `on_final`: its `delivery` + 1 is committed before the call,
+        and its end (or its retry time, when it raised) after the return — together with
+        the next one's start, so each hand-over costs one transaction."""
+        finish: tuple[str, str, Change] | None = None
+        try:
+            for row in rows:
+                start = (row.provider, row.message_id, rules.begin_handover)
+                started = self.store.apply([finish, start] if finish else [start])[-1]
+                finish = None
+                if started is None:
+                    continue  # handed over meanwhile (another worker)
+                delivery = started.delivery
+                report = self._settled_reports.pop(started.key, None)
+                error: BaseException | None = yield HandOver(outcome_of(started, report))
+                finish = (row.provider, row.message_id, self._finish(row, delivery, error))
+                if self.stopping.is_set():
+                    return
+        finally:
+            # Also when the run is closed mid-way: a callback that returned is never handed
+            # the same outcome again.
+            if finish is not None:
+                self.store.apply([finish])
+
+    def _finish(self, row: Row, delivery: int, error: BaseException | None) -> Change:
         if error is None:
-            self.store.change(
-                row.provider, [row.message_id], lambda r: rules.end_handover(r, delivery)
-            )
-            return
+            return lambda r: rules.end_handover(r, delivery)
         log.error(
             "on_final raised for %s (delivery %d); handed over again later: %s: %s",
             row.key,
@@ -288,12 +372,11 @@ class Engine:
             type(error).__name__,
             error,
         )
-        self.store.change(
-            row.provider, [row.message_id], lambda r: rules.retry_handover(r, delivery, now)
-        )
+        now = self.clock()
+        return lambda r: rules.retry_handover(r, delivery, now)
 
 
-def _unchanged(row: Row) -> Row | None:
+def _unchanged(_row: Row) -> Row | None:
     return None
 
 

@@ -11,7 +11,7 @@ import importlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
@@ -21,9 +21,9 @@ Reason = Literal["final", "deadline", "not_found"]
 Source = Literal["push", "poll"]
 
 
-@attrs.frozen(kw_only=True)
-class Row:
-    """One tracked message as stored. Times are the tracker clock's epoch seconds."""
+class Row(NamedTuple):
+    """One tracked message as stored, its fields in the store's column order. Times are the
+    tracker clock's epoch seconds. (A tuple: rules change it with `_replace`, cheaply.)"""
 
     provider: str
     message_id: str
@@ -168,7 +168,8 @@ def _state(value: str) -> DeliveryState:
         return DeliveryState.UNRECOGNIZED
 
 
-def outcome_of(row: Row) -> Outcome:
+def outcome_of(row: Row, report: StatusReport | None = None) -> Outcome:
+    """The row's outcome; `report`: its last report when the caller holds it already."""
     assert row.reason is not None
     assert row.settled_at is not None
     return Outcome(
@@ -177,7 +178,7 @@ def outcome_of(row: Row) -> Outcome:
         tag=row.tag,
         state=state_of(row),
         reason=row.reason,
-        report=decode_report(row.report),
+        report=report if report is not None else decode_report(row.report),
         source=row.source,
         polls=row.polls,
         added_at=moment(row.added_at),
@@ -206,10 +207,27 @@ def tracked_of(row: Row) -> Tracked:
 
 
 def encode_report(report: StatusReport) -> str:
-    """The report as JSON text: `to_dict()` plus the generated model (`raw`) when it can be
-    rebuilt (`from_dict`), so a report read back from the store is the one that was stored."""
-    data = report.to_dict()
-    data.pop("error", None)
+    """The report as JSON text: the fields of `to_dict()` (written out here: this runs once per
+    poll) plus the generated model (`raw`) when it can be rebuilt (`from_dict`), so a report
+    read back from the store is the one that was stored."""
+    counts = report.recipients
+    data: dict[str, object] = {
+        "provider": report.provider,
+        "message_id": report.message_id,
+        "state": report.state.value,
+        "is_final": report.is_final,
+        "provider_status": report.provider_status,
+        "recipient": report.recipient,
+        "segments": report.segments,
+        "cost": None if report.cost is None else str(report.cost),
+        "created_at": _iso(report.created_at),
+        "sent_at": _iso(report.sent_at),
+        "delivered_at": _iso(report.delivered_at),
+        "updated_at": _iso(report.updated_at),
+        "provider_code": report.provider_code,
+        "recipients": None if counts is None else attrs.asdict(counts),
+        "channel": report.channel,
+    }
     raw = report.raw
     to_dict = getattr(raw, "to_dict", None)
     if raw is not None and callable(to_dict) and hasattr(type(raw), "from_dict"):
@@ -222,6 +240,10 @@ def encode_report(report: StatusReport) -> str:
         except (TypeError, ValueError):
             data.pop("raw", None)
     return json.dumps(data, separators=(",", ":"), default=str)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def decode_report(text: str | None) -> StatusReport | None:

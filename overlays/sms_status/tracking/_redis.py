@@ -57,6 +57,8 @@ ATTEMPTS: Final = 3
 a timeout (a server that stopped answering) is raised at once."""
 INSERT_CHUNK: Final = 2_000
 """Rows per insert script: `add_many` of a million ids never blocks Redis for long."""
+STAGING_TTL: Final = 3600.0
+"""Seconds a large `add_many`'s staged rows live in Redis if the process adding dies."""
 PURGE_CHUNK: Final = 1_000
 CACHE_LIMIT: Final = 5_000
 
@@ -230,18 +232,34 @@ return {conflicts, gone}
 """
 )
 
-# Triples from ARGV[4]: key, value, poll time. New rows are stored and queued; returns how
-# many were new, and every given key's early push (key, value, ...).
+# ARGV[4] a staging list ('' for none) and ARGV[5] how many of its items to take (a
+# multiple of 3); then triples from ARGV[6]: key, value, poll time. The triples (the list's
+# first ones, then the given ones) are stored and queued if new. Returns how many were new,
+# every given key's early push (key, value, ...), and 1 while the staging list has more.
 _INSERT = (
     _PRELUDE
     + """
+local items = {}
+local more = 1
+if ARGV[4] ~= '' then
+    local take = tonumber(ARGV[5])
+    items = redis.call('LRANGE', ARGV[4], 0, take - 1)
+    redis.call('LTRIM', ARGV[4], take, -1)
+    if redis.call('LLEN', ARGV[4]) == 0 then
+        more = 0
+        redis.call('DEL', ARGV[4])
+    end
+end
+for i = 6, #ARGV do
+    items[#items + 1] = ARGV[i]
+end
 local new = 0
 local early = {}
-for i = 4, #ARGV, 3 do
-    local k = ARGV[i]
-    if redis.call('HSETNX', P .. 'rows', k, ARGV[i + 1]) == 1 then
+for i = 1, #items, 3 do
+    local k = items[i]
+    if redis.call('HSETNX', P .. 'rows', k, items[i + 1]) == 1 then
         new = new + 1
-        redis.call('ZADD', P .. 'due', ARGV[i + 2], k)
+        redis.call('ZADD', P .. 'due', items[i + 2], k)
     end
     local e = redis.call('GET', P .. 'e:' .. k)
     if e then
@@ -252,14 +270,16 @@ end
 if new > 0 then
     redis.call('HINCRBY', P .. 'counts', 'in_flight', new)
 end
-return {new, early}
+return {new, early, more}
 """
 )
 
-# ARGV[4] key: the row and the early push kept for it.
+# ARGV[4] key, ARGV[5] provider, ARGV[6] now: notes that the provider's webhooks arrive
+# (`last_push`); returns the row and the early push kept for it.
 _PEEK = (
     _PRELUDE
     + """
+redis.call('HSET', P .. 'pushes', ARGV[5], ARGV[6])
 local row = redis.call('HGET', P .. 'rows', ARGV[4])
 local early = redis.call('GET', P .. 'e:' .. ARGV[4])
 return {row or '', early or ''}
@@ -579,61 +599,97 @@ class RedisStore:
     # -- Store -------------------------------------------------------------------------------
 
     def insert(self, rows: Iterable[Row], *, now: float, apply_early: ApplyEarly) -> int:
-        new = 0
-        chunk: list[Row] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) == INSERT_CHUNK:
-                new += self._insert_chunk(chunk, now, apply_early)
-                chunk = []
-        if chunk:
-            new += self._insert_chunk(chunk, now, apply_early)
-        return new
-
-    def _insert_chunk(self, rows: list[Row], now: float, apply_early: ApplyEarly) -> int:
-        args: list[str] = []
+        """New rows are stored in scripts of `INSERT_CHUNK`. When there are more than one
+        chunk's worth, they are staged in Redis first (a list that expires, so a process that
+        dies meanwhile leaves nothing for long) and stored only once `rows` has been read to
+        its end: a bad id anywhere (`rows` raising) stores nothing."""
         write_id = self._write_id()
-        for row in rows:
-            args += [row.key, _encode(row, 1, write_id), _time(row.next_poll_at)]
-        new, early = self._call(self._insert, *args)
+        chunk: list[str] = []
+        staged: str | None = None
+        try:
+            for row in rows:
+                chunk += [row.key, _encode(row, 1, write_id), _time(row.next_poll_at)]
+                if len(chunk) == 3 * INSERT_CHUNK:
+                    staged = staged or f"{self.prefix}staging:{write_id}"
+                    self._stage(staged, chunk)
+                    chunk = []
+        except BaseException:
+            if staged is not None:
+                self._plain(lambda: self._client.delete(staged))
+            raise
+        if staged is None:
+            return self._insert_chunk(chunk, [], now, apply_early) if chunk else 0
+        if chunk:
+            self._stage(staged, chunk)
+        new = 0
+        while True:
+            stored = self._insert_chunk([], [staged, str(3 * INSERT_CHUNK)], now, apply_early)
+            if stored < 0:  # the staging list is used up (and deleted)
+                return new + (-stored - 1)
+            new += stored
+
+    def _stage(self, staged: str, values: list[str]) -> None:
+        with self._lock:
+            self.round_trips += 1
+
+        def send() -> None:
+            with self._client.pipeline(transaction=True) as pipe:
+                pipe.rpush(staged, *values)
+                pipe.expire(staged, int(STAGING_TTL))
+                pipe.execute()
+
+        self._plain(send)
+
+    def _insert_chunk(
+        self, values: list[str], staged: list[str], now: float, apply_early: ApplyEarly
+    ) -> int:
+        new, early, more = self._call(self._insert, *(staged or ["", "0"]), *values)
         pending = [(_text(early[i]), _text(early[i + 1])) for i in range(0, len(early), 2)]
         for key, value in pending:
             received_at, _, report = value.partition(" ")
-            provider, _, message_id = key.partition(":")
             expired = float(received_at) + EARLY_PUSH_TTL < now
-            self._apply(
-                provider, [message_id], _early_change(apply_early, report, expired), drop_early=True
-            )
-        return int(new)
+            self._apply([(key, _early_change(apply_early, report, expired))], drop_early=True)
+        return int(new) if int(more) else -int(new) - 1
+
+    def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
+        """Apply each change to its row, all in one script (several when an id comes twice);
+        gives back this worker's claims on the rows as `change()` does."""
+        keyed = [(f"{provider}:{message_id}", change) for provider, message_id, change in changes]
+        if len({k for k, _ in keyed}) == len(keyed):
+            done = self._apply(keyed, release=True)
+            return [done.get(k) for k, _ in keyed]
+        return [self._apply([entry], release=True).get(entry[0]) for entry in keyed]
 
     def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
-        return self._apply(provider, message_ids, change, release=True)
+        keys = list(dict.fromkeys(f"{provider}:{m}" for m in message_ids))
+        done = self._apply([(k, change) for k in keys], release=True)
+        return [done[k] for k in keys if k in done]
 
     def _apply(
         self,
-        provider: str,
-        message_ids: Sequence[str],
-        change: Change,
+        entries: list[tuple[str, Change]],
         *,
         release: bool = False,
         drop_early: bool = False,
-    ) -> list[Row]:
-        """Apply `change` to each row and write the results in one script; rows another
-        worker changed meanwhile are read again and changed again (their next script)."""
-        keys = list(dict.fromkeys(f"{provider}:{m}" for m in message_ids))
+    ) -> dict[str, Row]:
+        """Apply each `(key, change)` and write the results in one script (keys distinct);
+        rows another worker changed meanwhile are read again and changed again (in the next
+        script). Returns the rows written, by key."""
+        changes = dict(entries)
+        keys = list(changes)
         with self._lock:
             current = {k: self._cache.pop(k) for k in keys if k in self._cache}
         missing = [k for k in keys if k not in current]
         if missing:
             current.update(self._read(missing))
-        written: list[Row] = []
+        written: dict[str, Row] = {}
         while keys:
             args: list[str] = []
             planned: dict[str, tuple[int, Row]] = {}
             for key in keys:
                 found = current.get(key)
                 old = None if found is None else found[1]
-                new = None if old is None else change(old)
+                new = None if old is None else changes[key](old)
                 flags = "e" if drop_early else ""
                 if release:
                     if new is None or old is None or old.next_poll_at != new.next_poll_at:
@@ -661,7 +717,7 @@ class RedisStore:
             with self._lock:
                 for key, entry in planned.items():
                     if key not in lost:
-                        written.append(entry[1])
+                        written[key] = entry[1]
                         if len(self._cache) >= CACHE_LIMIT:
                             self._cache.clear()
                         self._cache[key] = entry
@@ -696,7 +752,7 @@ class RedisStore:
     ) -> bool:
         key = f"{provider}:{message_id}"
         while True:
-            stored, early = (_text(v) for v in self._call(self._peek, key))
+            stored, early = (_text(v) for v in self._call(self._peek, key, provider, repr(now)))
             if stored:
                 version, row = _decode(stored)
                 new = change(row)
@@ -724,6 +780,12 @@ class RedisStore:
             ttl = int(EARLY_PUSH_TTL * 1000)
             if _text(self._call(self._early, key, early, value, ttl)) == "ok":
                 return True
+
+    def last_push(self, provider: str) -> float | None:
+        with self._lock:
+            self.round_trips += 1
+        found = self._plain(lambda: self._client.hget(self.prefix + "pushes", provider))
+        return None if found is None else float(_text(found))
 
     def _claimed(self, queue: str, now: float, limit: int) -> list[Row]:
         with self._lock:

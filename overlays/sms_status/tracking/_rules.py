@@ -74,12 +74,11 @@ def new_row(
 
 
 def settle(row: Row, reason: Reason, now: float) -> Row:
-    return attrs.evolve(row, reason=reason, settled_at=now, next_poll_at=None, handover_at=now)
+    return row._replace(reason=reason, settled_at=now, next_poll_at=None, handover_at=now)
 
 
 def _with_report(row: Row, report: StatusReport, source: Source) -> Row:
-    return attrs.evolve(
-        row,
+    return row._replace(
         report=encode_report(report),
         source=source,
         state=report.state.value,
@@ -114,32 +113,35 @@ def apply_push(row: Row, report: StatusReport, now: float, schedule: Schedule) -
     if is_per_recipient(report):
         if not report.is_final or row.next_poll_at is None or row.next_poll_at <= now:
             return None
-        return attrs.evolve(row, next_poll_at=now, known=True)
+        return row._replace(next_poll_at=now, known=True)
     if _keeps_current(row, report):
         return None
     changed = _with_report(row, report, "push")
     if report.is_final:
         return settle(changed, "final", now)
-    return attrs.evolve(
-        changed,
+    return changed._replace(
         next_poll_at=min(now + schedule.max_interval, row.deadline_at),
         interval=schedule.max_interval,
     )
 
 
-def apply_poll(row: Row, report: StatusReport, now: float, schedule: Schedule) -> Row | None:
+def apply_poll(
+    row: Row, report: StatusReport, now: float, schedule: Schedule, *, pushes_live: bool = False
+) -> Row | None:
     """A poll's answer for one id: `report.error` set means the lookup failed (as
     `get_statuses` reports it). A final report settles; "not found" for an id the provider
     never knew settles 15 minutes after add(); any other failure is transient. Whatever
-    happens, a message still unsettled at its deadline is settled with reason "deadline"."""
+    happens, a message still unsettled at its deadline is settled with reason "deadline".
+    `pushes_live`: the provider's webhooks are arriving, so the next poll is only the safety
+    net, `max_interval` away."""
     if row.settled:
         return None  # settled meanwhile (a push): a late poll changes nothing
-    row = attrs.evolve(row, polls=row.polls + 1)
+    row = row._replace(polls=row.polls + 1)
     error = report.error
     not_before = now
     if error is None:
         if row.source == "push" and _keeps_current(row, report):
-            row = attrs.evolve(row, known=True)
+            row = row._replace(known=True)
         else:
             row = _with_report(row, report, "poll")
             if report.is_final:
@@ -152,22 +154,35 @@ def apply_poll(row: Row, report: StatusReport, now: float, schedule: Schedule) -
     if now >= row.deadline_at:
         return settle(row, "deadline", now)
     wait = schedule.wait_after(row, now)
+    if pushes_live:
+        wait = max(wait, schedule.max_interval)
     due = max(now + wait, not_before)
     if not row.known and now - row.added_at < NOT_FOUND_AFTER:
         due = min(due, row.added_at + NOT_FOUND_AFTER)  # settle "not found" on time
-    return attrs.evolve(row, next_poll_at=min(due, row.deadline_at), interval=wait)
+    return row._replace(next_poll_at=min(due, row.deadline_at), interval=wait)
+
+
+def defer_for_push(row: Row, now: float, schedule: Schedule) -> Row | None:
+    """Webhooks arrive for the row's provider: a message added less than `max_interval` ago
+    is not polled now but `max_interval` after its add, by when its push should have come."""
+    if row.settled or now - row.added_at >= schedule.max_interval:
+        return None
+    due = min(row.added_at + schedule.max_interval, row.deadline_at)
+    if not row.known:
+        due = min(due, row.added_at + NOT_FOUND_AFTER)
+    return row._replace(next_poll_at=max(due, now), interval=schedule.max_interval)
 
 
 def begin_handover(row: Row) -> Row | None:
     if row.handover_at is None:
         return None
-    return attrs.evolve(row, delivery=row.delivery + 1)
+    return row._replace(delivery=row.delivery + 1)
 
 
 def end_handover(row: Row, delivery: int) -> Row | None:
     if row.handover_at is None or row.delivery != delivery:
         return None
-    return attrs.evolve(row, handover_at=None)
+    return row._replace(handover_at=None)
 
 
 def retry_handover(row: Row, delivery: int, now: float) -> Row | None:
@@ -175,7 +190,7 @@ def retry_handover(row: Row, delivery: int, now: float) -> Row | None:
     if row.handover_at is None or row.delivery != delivery:
         return None
     wait = min(HANDOVER_BACKOFF_CAP, 2.0 ** min(max(delivery - 1, 0), 16))
-    return attrs.evolve(row, handover_at=now + wait)
+    return row._replace(handover_at=now + wait)
 
 
 def valid_deadline(value: object) -> float:

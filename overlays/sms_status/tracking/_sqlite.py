@@ -30,26 +30,7 @@ SCHEMA_VERSION: Final = 1
 """The layout this version writes. A store of a newer layout is refused (never rewritten by
 an older tracker); an older one is migrated in place (`_MIGRATIONS`)."""
 
-_COLUMNS: Final = (
-    "provider",
-    "message_id",
-    "tag",
-    "added_at",
-    "deadline_at",
-    "next_poll_at",
-    "interval",
-    "polls",
-    "known",
-    "report",
-    "source",
-    "state",
-    "is_final",
-    "updated_at",
-    "settled_at",
-    "reason",
-    "delivery",
-    "handover_at",
-)
+_COLUMNS: Final = Row._fields
 # Column names are ours, never input: the f-strings build constant statements.
 _SELECT: Final = f"SELECT {', '.join(_COLUMNS)} FROM messages"  # noqa: S608
 _UPSERT: Final = (
@@ -107,69 +88,12 @@ class StoreBusyError(RuntimeError):
 
 
 def _row(values: Sequence[Any]) -> Row:
-    (
-        provider,
-        message_id,
-        tag,
-        added_at,
-        deadline_at,
-        next_poll_at,
-        interval,
-        polls,
-        known,
-        report,
-        source,
-        state,
-        is_final,
-        updated_at,
-        settled_at,
-        reason,
-        delivery,
-        handover_at,
-    ) = values
-    return Row(
-        provider=provider,
-        message_id=message_id,
-        tag=tag,
-        added_at=added_at,
-        deadline_at=deadline_at,
-        next_poll_at=next_poll_at,
-        interval=interval,
-        polls=polls,
-        known=bool(known),
-        report=report,
-        source=source,
-        state=state,
-        is_final=bool(is_final),
-        updated_at=updated_at,
-        settled_at=settled_at,
-        reason=reason,
-        delivery=delivery,
-        handover_at=handover_at,
-    )
+    row = Row._make(values)
+    return row._replace(known=bool(row.known), is_final=bool(row.is_final))
 
 
 def _values(row: Row) -> tuple[Any, ...]:
-    return (
-        row.provider,
-        row.message_id,
-        row.tag,
-        row.added_at,
-        row.deadline_at,
-        row.next_poll_at,
-        row.interval,
-        row.polls,
-        int(row.known),
-        row.report,
-        row.source,
-        row.state,
-        int(row.is_final),
-        row.updated_at,
-        row.settled_at,
-        row.reason,
-        row.delivery,
-        row.handover_at,
-    )
+    return tuple(row)  # the columns, in order (sqlite3 stores a bool as 0 or 1)
 
 
 class SqliteStore:
@@ -269,25 +193,30 @@ class SqliteStore:
                     db.execute(_UPSERT, _values(changed))
         return new
 
-    def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
-        written: list[Row] = []
+    def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
+        written: list[Row | None] = []
         with self._transaction() as db:
-            for message_id in message_ids:
+            for provider, message_id, change in changes:
                 found = db.execute(
                     f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
                 ).fetchone()
-                if found is None:
-                    continue
-                changed = change(_row(found))
-                if changed is not None:
-                    db.execute(_UPSERT, _values(changed))
-                    written.append(changed)
+                changed = None if found is None else change(_row(found))
+                if found is not None and changed is not None:
+                    _update(db, found, _values(changed))
+                written.append(changed)
         return written
+
+    def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
+        written = self.apply([(provider, message_id, change) for message_id in message_ids])
+        return [row for row in written if row is not None]
 
     def push(
         self, provider: str, message_id: str, change: Change, keep_early: KeepEarly, now: float
     ) -> bool:
         with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"last_push:{provider}", repr(now))
+            )
             found = db.execute(
                 f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
             ).fetchone()
@@ -295,7 +224,7 @@ class SqliteStore:
                 changed = change(_row(found))
                 if changed is None:
                     return False
-                db.execute(_UPSERT, _values(changed))
+                _update(db, found, _values(changed))
                 return True
             early = db.execute(
                 "SELECT report, received_at FROM early_pushes "
@@ -310,6 +239,10 @@ class SqliteStore:
                 (provider, message_id, kept, now if early is None else early[1]),
             )
             return True
+
+    def last_push(self, provider: str) -> float | None:
+        found = self._read("SELECT value FROM meta WHERE key = ?", (f"last_push:{provider}",))
+        return float(found[0][0]) if found else None
 
     def due(self, now: float, limit: int) -> list[Row]:
         found = self._read(
@@ -392,6 +325,18 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _update(db: sqlite3.Connection, old: Sequence[Any], new: Sequence[Any]) -> None:
+    """Write only the columns that changed: an index is touched only when its column is."""
+    changed = [i for i in range(2, len(_COLUMNS)) if old[i] != new[i]]
+    if not changed:
+        return
+    assignments = ", ".join(f"{_COLUMNS[i]} = ?" for i in changed)
+    db.execute(
+        f"UPDATE messages SET {assignments} WHERE provider = ? AND message_id = ?",  # noqa: S608
+        [*(new[i] for i in changed), new[0], new[1]],
+    )
 
 
 def _lock_file(path: Path) -> int:

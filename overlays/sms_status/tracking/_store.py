@@ -23,21 +23,33 @@ class Store(Protocol):
 
     def insert(self, rows: Iterable[Row], *, now: float, apply_early: ApplyEarly) -> int:
         """Store the rows whose (provider, message_id) is new, in one transaction, and apply
-        any unexpired early push of theirs (`apply_early`); returns how many were new."""
+        any unexpired early push of theirs (`apply_early`); returns how many were new. `rows`
+        may raise while it is read (a bad id): then nothing is stored."""
+        ...
+
+    def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
+        """Apply each `(provider, message_id, change)` to its row (skipping ids not stored),
+        all in one transaction; the row written for each, or None where nothing was."""
         ...
 
     def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
         """Apply `change` to each existing row of `message_ids` and write what it returns, all
         in one transaction; returns the rows written. A store whose `due()` and
-        `handovers_due()` claim rows (`RedisStore`) gives the claims of these rows back here,
-        except a hand-over claim whose row keeps its `handover_at` (a hand-over started)."""
+        `handovers_due()` claim rows (`RedisStore`) gives the claims of these rows back here
+        and in `apply()`, except a hand-over claim whose row keeps its `handover_at` (a
+        hand-over started: it is ended or rescheduled by a later change)."""
         ...
 
     def push(
         self, provider: str, message_id: str, change: Change, keep_early: KeepEarly, now: float
     ) -> bool:
         """One pushed report, atomically: `change` the row if the id is tracked, else keep the
-        report for the `add()` it beat (`keep_early`). True when something was written."""
+        report for the `add()` it beat (`keep_early`); and note that `provider`'s webhooks
+        arrive (`last_push`). True when the row or an early push was written."""
+        ...
+
+    def last_push(self, provider: str) -> float | None:
+        """When the last push of `provider` was received (recorded by `push`), if ever."""
         ...
 
     def due(self, now: float, limit: int) -> list[Row]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import time
@@ -20,10 +21,10 @@ if TYPE_CHECKING:
     from sms_status.report import StatusReport
     from sms_status.webhooks import WebhookEvent
 
-SYNC_POLL_CHUNK = 10
-"""Ids per poll round for providers looked up one a request, in the blocking tracker: a 429
-storm costs at most this many ids' retries before polling that provider rests."""
-ASYNC_POLL_CHUNK = 64
+SYNC_POLL_STEP = 1
+"""Ids per `get_statuses` call for providers looked up one a request, in the blocking
+tracker: the first 429 stops the round, so a 429 storm costs one id's retries."""
+ASYNC_POLL_STEP = 32
 """The same for the asyncio tracker, whose client looks up `concurrency` ids at once."""
 
 
@@ -48,8 +49,18 @@ def _summary(store: Store, counts: Counts) -> str:
 
 class Tracker:
     """Settle every message you sent — by push, by poll or by its deadline — and hand each
-    outcome to `on_final` once (again only after a crash before it returned). See API.md
-    ("Tracking") and the README's "Tracking deliveries"."""
+    outcome to `on_final` once (again only after a crash before it returned). See
+    docs/tracking.md and the README's "Tracking deliveries".
+
+    `store`: a path (SQLite) or a store object. `clients`: the clients to poll with, by
+    provider key (their rate limiters apply); a provider not given is connected from the
+    environment on first need, and closed with the tracker. `deadline`: default seconds from
+    `add()` to give up. `max_interval`: longest wait between two polls once a provider's
+    cadence has run its course (15 minutes). `clock`/`sleep`: epoch seconds and the wait
+    between looks (tests pass a FakeClock's). `webhooks`: providers whose webhooks reach
+    `ingest()`: their ids are polled only as a safety net (`max_interval` apart) from the
+    first one on; without it that starts once a push of theirs is seen.
+    """
 
     def __init__(
         self,
@@ -61,6 +72,7 @@ class Tracker:
         max_interval: float = rules.DEFAULT_MAX_INTERVAL,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        webhooks: Iterable[str] = (),
     ) -> None:
         if not callable(on_final):
             raise TypeError("on_final must be callable")
@@ -72,7 +84,8 @@ class Tracker:
             clock=clock or time.time,
             deadline=deadline,
             max_interval=max_interval,
-            poll_chunk=SYNC_POLL_CHUNK,
+            poll_step=SYNC_POLL_STEP,
+            webhooks=webhooks,
         )
         self._on_final = on_final
         self._clients: dict[str, StatusClient[Any]] = dict(clients or {})
@@ -116,6 +129,10 @@ class Tracker:
             self._drive(self._engine.run(until_idle=until_idle))
 
     def _drive(self, flow: Flow) -> None:
+        with contextlib.closing(flow):  # its pending store writes run even on Ctrl-C
+            self._steps(flow)
+
+    def _steps(self, flow: Flow) -> None:
         result: Any = None
         error: BaseException | None = None
         while True:
@@ -203,6 +220,7 @@ class AsyncTracker:
         max_interval: float = rules.DEFAULT_MAX_INTERVAL,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        webhooks: Iterable[str] = (),
     ) -> None:
         if not callable(on_final):
             raise TypeError("on_final must be callable")
@@ -212,7 +230,8 @@ class AsyncTracker:
             clock=clock or time.time,
             deadline=deadline,
             max_interval=max_interval,
-            poll_chunk=ASYNC_POLL_CHUNK,
+            poll_step=ASYNC_POLL_STEP,
+            webhooks=webhooks,
         )
         self._on_final = on_final
         self._clients: dict[str, AsyncStatusClient[Any]] = dict(clients or {})
@@ -253,6 +272,12 @@ class AsyncTracker:
             await self._drive(self._engine.run(until_idle=until_idle))
 
     async def _drive(self, flow: Flow) -> None:
+        try:
+            await self._steps(flow)
+        finally:
+            await asyncio.to_thread(flow.close)  # its pending store writes, off the loop
+
+    async def _steps(self, flow: Flow) -> None:
         result: Any = None
         error: BaseException | None = None
         while True:
@@ -313,7 +338,7 @@ class AsyncTracker:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncTracker(store={self._store!r})"
+        return f"AsyncTracker({_summary(self._store, self._engine.counts())})"
 
 
 class _FlowDone(Exception):

@@ -1,0 +1,113 @@
+"""The asyncio twin: the same contract through `AsyncTracker`, with coroutine callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sms_status import errors, tracking
+from sms_status.report import DeliveryState, StatusReport
+from sms_status.testing import FakeClock, Sandbox
+
+
+def test_async_tracker_settles_by_push_and_poll_and_awaits_on_final(
+    telecom23_sandbox: Sandbox, seven_sandbox: Sandbox, sandbox_clock: FakeClock, store_path: Path
+) -> None:
+    telecom23_sandbox.add_message("t-1", statuses=("pending", "DELIVRD"))
+    telecom23_sandbox.add_message("t-2", statuses=("pending", "sent"))
+    sevens = [str(77232007100 + n) for n in range(120)]
+    for message_id in sevens:
+        seven_sandbox.add_message(message_id, statuses=("DELIVERED",))
+    got: list[tracking.Outcome] = []
+
+    async def on_final(outcome: tracking.Outcome) -> None:
+        await asyncio.sleep(0)
+        got.append(outcome)
+
+    async def main() -> tracking.Counts:
+        async with (
+            telecom23_sandbox.connect_async() as t23,
+            seven_sandbox.connect_async(lookup="status") as seven,
+            tracking.AsyncTracker(
+                store_path,
+                on_final=on_final,
+                clients={"telecom23": t23, "seven": seven},
+                clock=sandbox_clock.now,
+                sleep=sandbox_clock.async_sleep,
+            ) as tracker,
+        ):
+            assert await tracker.add("telecom23", "t-1")
+            assert await tracker.add("telecom23", "t-2", deadline=60)
+            assert await tracker.add_many("seven", sevens) == 120
+            pushed = StatusReport(
+                provider="telecom23",
+                message_id="t-2",
+                state=DeliveryState.UNDELIVERED,
+                is_final=True,
+                provider_status="UNDELIV",
+            )
+            assert await tracker.ingest(pushed)
+            await tracker.run()
+            tracked = await tracker.get("telecom23", "t-1")
+            assert tracked is not None
+            assert tracked.state is DeliveryState.DELIVERED
+            return await tracker.counts()
+
+    counts = asyncio.run(main())
+    assert counts.settled == 122
+    assert counts.by_reason == {"final": 122}
+    by_key = {o.key: o for o in got}
+    assert len(got) == 122
+    assert by_key["telecom23:t-2"].source == "push"
+    assert by_key["telecom23:t-2"].polls == 0
+    assert by_key["telecom23:t-1"].polls == 2
+    assert [len(r.query_params["msg_id"][0].split(",")) for r in seven_sandbox.requests] == [
+        100,
+        20,
+    ]
+
+
+def test_async_tracker_retries_a_raising_coroutine_and_raises_a_refused_key(
+    telecom23_sandbox: Sandbox, sandbox_clock: FakeClock, store_path: Path
+) -> None:
+    telecom23_sandbox.add_message("m", statuses=("DELIVRD",))
+    deliveries: list[int] = []
+
+    async def flaky(outcome: tracking.Outcome) -> None:
+        deliveries.append(outcome.delivery)
+        if outcome.delivery < 3:
+            raise RuntimeError("not yet")
+
+    async def main() -> None:
+        async with (
+            telecom23_sandbox.connect_async() as client,
+            tracking.AsyncTracker(
+                store_path,
+                on_final=flaky,
+                clients={"telecom23": client},
+                clock=sandbox_clock.now,
+                sleep=sandbox_clock.async_sleep,
+            ) as tracker,
+        ):
+            await tracker.add("telecom23", "m")
+            await tracker.run()
+            telecom23_sandbox.api_key = "sk_test_rotated"  # the client's key is refused now
+            await tracker.add("telecom23", "later")
+            with pytest.raises(errors.AuthenticationError):
+                await tracker.run()
+            assert (await tracker.counts()).in_flight == 1
+
+    asyncio.run(main())
+    assert deliveries == [1, 2, 3]
+
+
+def test_stop_ends_a_run_that_waits_for_work(store_path: Path) -> None:
+    async def main() -> None:
+        async with tracking.AsyncTracker(store_path, on_final=print) as tracker:
+            running = asyncio.ensure_future(tracker.run(until_idle=False))
+            await asyncio.sleep(0)
+            tracker.stop()
+            await asyncio.wait_for(running, timeout=30)
+
+    asyncio.run(main())

@@ -1,0 +1,224 @@
+"""Hand-over to `on_final` (retried with backoff, never dropped, never from add/ingest), bad
+input at `add()` (nothing stored), and the store's versioned layout and run lock."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import MakeTracker
+from sms_status import tracking
+from sms_status.report import DeliveryState, StatusReport
+from sms_status.testing import FakeClock, Sandbox
+
+
+def _final(message_id: str, provider: str = "telecom23") -> StatusReport:
+    return StatusReport(
+        provider=provider,
+        message_id=message_id,
+        state=DeliveryState.DELIVERED,
+        is_final=True,
+        provider_status="DELIVRD",
+    )
+
+
+def test_a_raising_on_final_is_retried_with_backoff_and_never_dropped(
+    make_tracker: MakeTracker, sandbox_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[tuple[int, float]] = []
+
+    def flaky(outcome: tracking.Outcome) -> None:
+        calls.append((outcome.delivery, sandbox_clock.now()))
+        if len(calls) < 4:
+            raise ConnectionError("the orders database is down")
+
+    tracker = make_tracker(on_final=flaky)
+    tracker.add("telecom23", "m1")
+    tracker.ingest(_final("m1"))
+    with caplog.at_level(logging.ERROR, logger="sms_status.tracking"):
+        tracker.run()
+    assert [delivery for delivery, _ in calls] == [1, 2, 3, 4]
+    waits = [b - a for (_, a), (_, b) in itertools.pairwise(calls)]
+    assert waits == [1.0, 2.0, 4.0]
+    assert "on_final raised for telecom23:m1 (delivery 1)" in caplog.text
+    assert "ConnectionError: the orders database is down" in caplog.text
+    assert tracker.counts().awaiting_handover == 0
+
+
+def test_on_final_is_never_called_from_add_or_ingest(make_tracker: MakeTracker) -> None:
+    def refuse(_outcome: tracking.Outcome) -> None:
+        raise AssertionError("on_final called outside run()")
+
+    tracker = make_tracker(on_final=refuse)
+    tracker.ingest(_final("early"))
+    tracker.add("telecom23", "early")
+    tracker.add("telecom23", "m2")
+    tracker.ingest(_final("m2"))
+    counts = tracker.counts()
+    assert (counts.settled, counts.awaiting_handover) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("provider", "message_id", "options", "error"),
+    [
+        ("telecom42", "m1", {}, ValueError),
+        (None, "m1", {}, TypeError),
+        ("telecom23", "", {}, ValueError),
+        ("telecom23", ".", {}, ValueError),
+        ("telecom23", "..", {}, ValueError),
+        ("telecom23", "a\nb", {}, ValueError),
+        ("telecom23", 42, {}, TypeError),
+        ("seven", "1,2", {}, ValueError),
+        ("telecom23", "m1", {"deadline": -1}, ValueError),
+        ("telecom23", "m1", {"deadline": 0}, ValueError),
+        ("telecom23", "m1", {"deadline": float("nan")}, ValueError),
+        ("telecom23", "m1", {"deadline": float("inf")}, ValueError),
+        ("telecom23", "m1", {"deadline": "3600"}, TypeError),
+        ("telecom23", "m1", {"deadline": True}, TypeError),
+        ("telecom23", "m1", {"tag": 1234}, TypeError),
+        ("telecom23", "m1", {"tag": "x" * 257}, ValueError),
+    ],
+)
+def test_bad_input_at_add_is_an_error_and_stores_nothing(
+    make_tracker: MakeTracker,
+    provider: object,
+    message_id: object,
+    options: dict[str, object],
+    error: type[Exception],
+) -> None:
+    tracker = make_tracker()
+    with pytest.raises(error):
+        tracker.add(provider, message_id, **options)  # type: ignore[arg-type]
+    with pytest.raises(error):
+        tracker.add_many(provider, ["ok-1", message_id, "ok-2"], **options)  # type: ignore[arg-type,list-item]
+    assert tracker.counts().total == 0
+
+
+def test_add_many_reads_an_iterable_once_and_checks_every_id_first(
+    make_tracker: MakeTracker,
+) -> None:
+    tracker = make_tracker()
+    ids = (f"gen-{n}" for n in range(1000))
+    assert tracker.add_many("telecom23", ids, tag="bulk") == 1000
+    assert tracker.counts().in_flight == 1000
+    with pytest.raises(ValueError, match="control characters"):
+        tracker.add_many("telecom23", [f"more-{n}" for n in range(10)] + ["bad\x00id"])
+    assert tracker.counts().in_flight == 1000
+    with pytest.raises(TypeError, match="not one string"):
+        tracker.add_many("telecom23", "abc")
+    assert tracker.add("telecom23", "x" * 256, tag="x" * 256)
+
+
+def test_a_store_written_by_a_newer_version_is_refused_with_a_clear_error(
+    store_path: Path,
+) -> None:
+    tracking.SqliteStore(store_path).close()
+    with sqlite3.connect(store_path) as db:
+        db.execute("PRAGMA user_version=99")
+        db.execute("UPDATE meta SET value = '9.0.0' WHERE key = 'written_by'")
+    with pytest.raises(
+        tracking.StoreVersionError, match=r"schema 99 \(written by sms-status 9\.0\.0\)"
+    ):
+        tracking.SqliteStore(store_path)
+
+
+def test_an_sqlite_file_that_is_not_a_tracker_store_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "app.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE users (id INTEGER)")
+    with pytest.raises(tracking.StoreVersionError, match="not a tracker store"):
+        tracking.SqliteStore(other)
+    with sqlite3.connect(other) as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("users",)]
+
+
+def test_one_run_at_a_time_per_sqlite_store_even_across_processes(
+    make_tracker: MakeTracker, store_path: Path
+) -> None:
+    tracker = make_tracker()
+    tracker.add("telecom23", "m1")
+    tracker.ingest(_final("m1"))
+    script = (
+        "import sys\n"
+        "from sms_status import tracking\n"
+        "t = tracking.Tracker(sys.argv[1], on_final=print)\n"
+        "try:\n"
+        "    t.run()\n"
+        "except tracking.StoreBusyError as e:\n"
+        "    print('busy:', e)\n"
+    )
+    with tracker._store.running():  # hold the lock as a running tracker does
+        other = subprocess.run(
+            [sys.executable, "-c", script, str(store_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        with pytest.raises(tracking.StoreBusyError, match="already running"):
+            tracker.run()
+    assert other.stdout.startswith("busy: another tracker is running on this store (pid ")
+    assert "RedisStore" in other.stdout
+    tracker.run()  # the lock is free again
+
+
+def test_repr_shows_counts_and_never_a_key(
+    telecom23_sandbox: Sandbox, make_tracker: MakeTracker
+) -> None:
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add_many("telecom23", ["a", "b"])
+        tracker.ingest(_final("a"))
+        text = repr(tracker)
+    assert "in_flight=1, settled=1, awaiting_handover=1" in text
+    assert telecom23_sandbox.api_key not in text
+    assert repr(tracker.counts()) == (
+        "Counts(in_flight=1, settled=1 (delivered=1), awaiting_handover=1)"
+    )
+
+
+def test_a_stored_report_reads_back_equal_with_every_field(
+    lisoloo_sandbox: Sandbox, seven_sandbox: Sandbox
+) -> None:
+    from sms_status.tracking._model import decode_report, encode_report
+
+    lisoloo_sandbox.add_message("multi", statuses=("delivered",))
+    seven_sandbox.add_message("77", statuses=("DELIVERED",))
+    with lisoloo_sandbox.connect() as lisoloo, seven_sandbox.connect(lookup="status") as seven:
+        reports = [lisoloo.get_status("multi"), seven.get_status("77")]
+    for report in reports:
+        again = decode_report(encode_report(report))
+        assert again == report
+        assert again is not None
+        assert again.to_dict() == report.to_dict()
+        assert type(again.raw) is type(report.raw)
+
+
+def test_a_run_on_real_time_hands_over_a_push_from_another_thread_at_once_and_stops(
+    store_path: Path,
+) -> None:
+    import threading
+
+    handed = threading.Event()
+    got: list[tracking.Outcome] = []
+
+    def on_final(outcome: tracking.Outcome) -> None:
+        got.append(outcome)
+        handed.set()
+
+    # Real clock and sleep; with webhooks= its first poll is 15 minutes away: only the push acts.
+    with tracking.Tracker(store_path, on_final=on_final, webhooks=["telecom23"]) as tracker:
+        tracker.add("telecom23", "m1", deadline=3600)
+        runner = threading.Thread(target=tracker.run, kwargs={"until_idle": False})
+        runner.start()
+        tracker.ingest(_final("m1"))  # a webhook thread, as webhooks.app runs on_report
+        assert handed.wait(30), "the push was not handed over"
+        tracker.stop()
+        runner.join(30)
+        assert not runner.is_alive()
+    assert [o.source for o in got] == ["push"]

@@ -1,0 +1,310 @@
+"""Polling: the provider's cadence, then doubling to the cap, seven's batches, deadlines,
+"not found", transient failures and refused keys — on real loopback sandboxes and a real
+SQLite file, on the sandbox clock."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sms_status
+from conftest import MakeTracker
+from sms_status import errors, tracking
+from sms_status.report import DeliveryState
+from sms_status.testing import FakeClock, Sandbox
+from sms_status.tracking._rules import DEFAULT_MAX_INTERVAL, NOT_FOUND_AFTER
+
+
+def _poll_times(sandbox: Sandbox, message_id: str, start: float) -> list[float]:
+    return [
+        round(r.at - start, 3)
+        for r in sandbox.requests
+        if r.route == "status" and r.path.endswith(f"/{message_id}")
+    ]
+
+
+def _expected_schedule(
+    intervals: tuple[float, ...], cadence_span: float, deadline: float
+) -> list[float]:
+    """The documented schedule written out plainly: the cadence for as long as
+    wait_for_final's default cap, then doubling up to 15 minutes, then the deadline."""
+    times: list[float] = []
+    now, polls, wait = intervals[0], 0, intervals[0]
+    while now < deadline:
+        times.append(now)
+        polls += 1
+        if now < cadence_span:
+            wait = intervals[min(polls, len(intervals) - 1)]
+        else:
+            wait = min(max(wait, intervals[-1]) * 2, DEFAULT_MAX_INTERVAL)
+        now += wait
+    times.append(deadline)
+    return times
+
+
+def test_a_message_that_never_settles_is_polled_on_the_cadence_then_doubling_then_deadline(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    telecom23_sandbox.add_message("stuck", statuses=("pending", "sent"))
+    start = sandbox_clock.now()
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client}, deadline=2 * 3600)
+        assert tracker.add("telecom23", "stuck", tag="order-1")
+        tracker.run()
+
+    times = _poll_times(telecom23_sandbox, "stuck", start)
+    assert times == _expected_schedule((3.0, 4.0, 5.0), 180.0, 2 * 3600.0)
+    # Spelled out: 3, 4, 5 s apart at first; after 180 s 10, 20, 40 … 640, then 900 s apart.
+    assert times[:4] == [3.0, 7.0, 12.0, 17.0]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps) == DEFAULT_MAX_INTERVAL
+    assert [g for g in gaps if g > 5.0][:3] == [10.0, 20.0, 40.0]
+    (outcome,) = outcomes
+    assert outcome.reason == "deadline"
+    assert outcome.state is DeliveryState.SENT  # the last state seen
+    assert outcome.polls == len(times)
+    assert outcome.tag == "order-1"
+    assert outcome.source == "poll"
+    assert outcome.key == "telecom23:stuck"
+    assert outcome.delivery == 1
+    assert (outcome.settled_at - outcome.added_at).total_seconds() == 2 * 3600
+
+
+def test_each_message_settles_once_on_its_final_status_and_on_final_gets_it(
+    telecom23_sandbox: Sandbox, make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
+) -> None:
+    telecom23_sandbox.add_message("ok", statuses=("pending", "sent", "DELIVRD"))
+    telecom23_sandbox.add_message("bad", statuses=("pending", "UNDELIV"))
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client})
+        assert tracker.add_many("telecom23", ["ok", "bad", "ok"]) == 2
+        assert tracker.add("telecom23", "ok") is False  # idempotent
+        tracker.run()
+        tracker.run()  # nothing left: returns at once, hands nothing over again
+
+    by_key = {o.key: o for o in outcomes}
+    assert len(outcomes) == 2
+    assert by_key["telecom23:ok"].state is DeliveryState.DELIVERED
+    assert by_key["telecom23:ok"].polls == 3
+    assert by_key["telecom23:ok"].report is not None
+    assert by_key["telecom23:ok"].report.provider_status == "DELIVRD"
+    assert by_key["telecom23:bad"].state is DeliveryState.UNDELIVERED
+    assert by_key["telecom23:bad"].polls == 2
+    counts = tracker.counts()
+    assert (counts.in_flight, counts.settled, counts.awaiting_handover) == (0, 2, 0)
+    assert counts.by_state == {"delivered": 1, "undelivered": 1}
+    assert counts.by_reason == {"final": 2}
+    tracked = tracker.get("telecom23", "ok")
+    assert tracked is not None
+    assert tracked.outcome is not None
+    assert tracked.outcome.state is DeliveryState.DELIVERED
+    assert tracked.next_poll_at is None
+    assert tracker.get("telecom23", "never-added") is None
+
+
+def test_a_report_read_back_from_the_store_keeps_its_typed_raw_model(
+    telecom23_sandbox: Sandbox, make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
+) -> None:
+    import sms_status_telecom23
+
+    telecom23_sandbox.add_message("ok", statuses=("DELIVRD",))
+    with telecom23_sandbox.connect() as client:
+        expected = client.get_status("ok")
+        tracker = make_tracker({"telecom23": client})
+        tracker.add("telecom23", "ok")
+        tracker.run()
+    (outcome,) = outcomes
+    assert outcome.report == expected
+    model = sms_status_telecom23.models.StatusResponse
+    assert outcome.report is not None
+    assert outcome.report.raw_as(model).to_dict() == expected.raw_as(model).to_dict()
+
+
+def test_seven_due_ids_go_in_batches_of_up_to_100_per_request(
+    seven_sandbox: Sandbox, make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
+) -> None:
+    ids = [str(77232007000 + n) for n in range(250)]
+    for message_id in ids:
+        seven_sandbox.add_message(message_id, statuses=("DELIVERED",))
+    with seven_sandbox.connect(lookup="status") as client:
+        tracker = make_tracker({"seven": client})
+        assert tracker.add_many("seven", ids) == 250
+        tracker.run()
+    lookups = [r for r in seven_sandbox.requests if r.route == "status"]
+    assert [len(r.query_params["msg_id"][0].split(",")) for r in lookups] == [100, 100, 50]
+    assert sorted(o.message_id for o in outcomes) == sorted(ids)
+    assert all(o.polls == 1 and o.state is DeliveryState.DELIVERED for o in outcomes)
+
+
+def test_an_id_the_provider_never_knew_settles_not_found_15_minutes_after_add(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    start = sandbox_clock.now()
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add("telecom23", "ghost")
+        tracker.run()
+    (outcome,) = outcomes
+    assert outcome.reason == "not_found"
+    assert outcome.state is DeliveryState.UNKNOWN
+    assert outcome.report is None
+    assert outcome.source is None
+    assert (outcome.settled_at.timestamp() - start) == NOT_FOUND_AFTER
+    assert _poll_times(telecom23_sandbox, "ghost", start)[-1] == NOT_FOUND_AFTER
+
+
+def test_a_deadline_under_15_minutes_comes_before_not_found(
+    telecom23_sandbox: Sandbox, make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
+) -> None:
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add("telecom23", "ghost", deadline=60)
+        tracker.run()
+    (outcome,) = outcomes
+    assert outcome.reason == "deadline"
+    assert (outcome.settled_at - outcome.added_at).total_seconds() == 60
+
+
+def test_not_found_after_the_provider_knew_the_id_is_transient(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    telecom23_sandbox.add_message("flaky", statuses=("sent",))
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        # The first wait is for the first poll (which answers "sent"); from the second on,
+        # the provider answers 404 for good.
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            telecom23_sandbox.inject_fault("error", status=404, code="NOT_FOUND", times=None)
+        sandbox_clock.sleep(seconds)
+
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client}, sleep=sleep)
+        tracker.add("telecom23", "flaky", deadline=3600)
+        tracker.run()
+    assert [r.status for r in telecom23_sandbox.requests][:2] == [200, 404]
+    (outcome,) = outcomes
+    assert outcome.reason == "deadline"  # never "not_found": the provider had known it
+    assert outcome.state is DeliveryState.SENT
+
+
+def test_a_provider_down_for_an_hour_loses_nothing_and_settles_after(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    ids = [f"down-{n}" for n in range(5)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("sent", "DELIVRD"))
+    telecom23_sandbox.inject_fault("server_error", status=503, times=None)
+    recovered_at = sandbox_clock.now() + 3600
+
+    def on_retry(_event: object) -> None:
+        if sandbox_clock.now() >= recovered_at:
+            telecom23_sandbox.clear_faults()
+
+    with telecom23_sandbox.connect(on_retry=on_retry) as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add_many("telecom23", ids)
+        tracker.run()
+    assert sorted(o.message_id for o in outcomes) == ids
+    assert all(o.reason == "final" and o.state is DeliveryState.DELIVERED for o in outcomes)
+    assert all(o.settled_at.timestamp() >= recovered_at for o in outcomes)
+    failed = [r for r in telecom23_sandbox.requests if r.status == 503]
+    assert failed, "the outage was real"
+
+
+def test_429_storm_rests_the_provider_for_retry_after_and_loses_no_id(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    ids = [f"busy-{n}" for n in range(30)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault("rate_limit", retry_after="120", times=40)
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add_many("telecom23", ids)
+        tracker.run()
+    assert sorted(o.message_id for o in outcomes) == sorted(ids)
+    assert all(o.state is DeliveryState.DELIVERED for o in outcomes)
+    limited = [r.at for r in telecom23_sandbox.requests if r.status == 429]
+    assert len(limited) == 40
+    # After each 429 the provider rests for its Retry-After: no request within 120 s of it.
+    for at in limited:
+        later = [r.at for r in telecom23_sandbox.requests if at < r.at < at + 120]
+        assert later == [], f"requests {later} came within Retry-After of the 429 at {at}"
+
+
+def test_a_refused_key_is_raised_from_run_and_every_id_settles_once_it_is_fixed(
+    telecom23_sandbox: Sandbox, make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
+) -> None:
+    ids = [f"key-{n}" for n in range(3)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    revoked = sms_status.connect(
+        "telecom23",
+        api_key="sk_test_revoked",
+        base_url=telecom23_sandbox.base_url,
+        clock=telecom23_sandbox.clock.monotonic,
+        sleep=telecom23_sandbox.clock.sleep,
+    )
+    with revoked as refused:
+        tracker = make_tracker({"telecom23": refused})
+        tracker.add_many("telecom23", ids)
+        with pytest.raises(errors.AuthenticationError):
+            tracker.run()
+    assert outcomes == []
+    assert tracker.counts().in_flight == 3
+    assert all((t := tracker.get("telecom23", i)) is not None and t.polls == 0 for i in ids)
+    tracker.close()
+    with telecom23_sandbox.connect() as fixed:
+        make_tracker({"telecom23": fixed}).run()
+    assert sorted(o.message_id for o in outcomes) == ids
+
+
+def test_a_new_tracker_on_the_same_store_resumes_where_the_last_stopped(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    telecom23_sandbox.add_message("a", statuses=("pending", "sent", "DELIVRD"))
+    telecom23_sandbox.add_message("b", statuses=("pending", "sent", "sent", "sent", "DELIVRD"))
+    with telecom23_sandbox.connect() as client:
+        running: list[tracking.Tracker] = []
+
+        def stop_after_a(outcome: tracking.Outcome) -> None:
+            outcomes.append(outcome)
+            running[0].stop()
+
+        first = make_tracker({"telecom23": client}, on_final=stop_after_a)
+        running.append(first)
+        first.add_many("telecom23", ["a", "b"], tag="batch-1")
+        first.run()
+        assert [o.message_id for o in outcomes] == ["a"]
+        b = first.get("telecom23", "b")
+        assert b is not None
+        polls_so_far = b.polls
+        first.close()
+
+        second = make_tracker({"telecom23": client})
+        assert second.add("telecom23", "b") is False
+        second.run()
+    assert [o.message_id for o in outcomes] == ["a", "b"]
+    assert outcomes[1].polls == 5 >= polls_so_far
+    assert outcomes[1].tag == "batch-1"
+    assert [o.delivery for o in outcomes] == [1, 1]
