@@ -7,7 +7,8 @@ the test serves. Its clock runs `speed` times faster than real time from `base`,
 `skew` seconds (another host's clock). It appends one JSON line per `on_final` call to `log`
 — `[key, delivery, state, settled_at, source, pid]` — and one per claimed row to `claims` —
 `[key, polls]` (a row's poll count names the due time it was claimed for); `batch` rows are
-claimed at a time (the engine's `BATCH`, made small so that workers contend). With `die` > 0,
+claimed at a time (the engine's `BATCH`, made small so that workers contend); `max_interval`
+is the tracker's (pushes arriving defer young ids' polls that long). With `die` > 0,
 `on_final` SIGKILLs its own process at random, before or after writing its line: a worker
 dying mid-hand-over. A Redis that went away is waited for: `run()` is started again.
 """
@@ -85,7 +86,12 @@ def main() -> None:
         except tracking.StoreUnavailableError:
             continue
     tracker = tracking.Tracker(
-        store, on_final=on_final, clients={"telecom23": client}, clock=clock, sleep=wait
+        store,
+        on_final=on_final,
+        clients={"telecom23": client},
+        clock=clock,
+        sleep=wait,
+        max_interval=float(config.get("max_interval", tracking.DEFAULT_MAX_INTERVAL)),
     )
     while True:
         try:

@@ -234,6 +234,45 @@ def _cadence() -> Any:
     return load_provider(PROVIDER).cadence
 
 
+def test_add_many_beyond_one_script_stores_all_or_nothing(
+    redis_url: str,
+    redis_client: redis.Redis,
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sms_status.tracking import _redis
+
+    monkeypatch.setattr(_redis, "INSERT_CHUNK", 4)  # 10 ids: staged in three chunks
+    store = _store(redis_url, name)
+    with tracking.Tracker(store, on_final=lambda o: None, clock=FakeClock().now) as tracker:
+        tracker.ingest(_final("m7"))  # an early push, applied when m7 is stored
+        with pytest.raises(ValueError, match="message id"):
+            tracker.add_many(PROVIDER, [*(f"m{i}" for i in range(10)), ""])
+        assert tracker.counts().total == 0
+        assert not redis_client.keys(f"{store.prefix}staging:*")
+        assert tracker.add_many(PROVIDER, (f"m{i}" for i in range(10))) == 10
+        assert tracker.add_many(PROVIDER, (f"m{i}" for i in range(12))) == 2
+        pushed = tracker.get(PROVIDER, "m7")
+        counts = tracker.counts()
+    store.close()
+    assert pushed is not None
+    assert pushed.outcome is not None
+    assert (counts.in_flight, counts.settled) == (11, 1)
+    assert counts == _recount(redis_client, name)
+    assert not redis_client.keys(f"{store.prefix}staging:*")
+
+
+def test_a_push_notes_that_the_providers_webhooks_arrive(redis_url: str, name: str) -> None:
+    store = _store(redis_url, name)
+    assert store.last_push(PROVIDER) is None
+    with tracking.Tracker(store, on_final=lambda o: None, clock=lambda: 1234.5) as tracker:
+        tracker.ingest(_final("never-added"))
+    assert store.last_push(PROVIDER) == 1234.5
+    assert _store(redis_url, name).last_push(PROVIDER) == 1234.5  # any worker sees it
+    assert store.last_push("seven") is None
+    store.close()
+
+
 def test_a_due_id_is_claimed_by_one_worker_and_taken_over_when_its_lease_ends(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:
@@ -652,7 +691,9 @@ def test_workers_sigkilled_at_random_points_settle_every_id_and_repeat_no_delive
     data.mkdir()
     server, port = start_redis(data, persist=True)
     url = f"redis://127.0.0.1:{port}/0"
-    config = _config(sb, tmp_path, url, name, lease=1.0, die=0.03)
+    # Pushes arriving make polling a safety net (young ids wait max_interval for theirs):
+    # a minute of the workers' clock, three real seconds.
+    config = _config(sb, tmp_path, url, name, lease=1.0, die=0.03, max_interval=60.0)
     store = _store(url, name, timeout=2.0)
     receiver = tracking.Tracker(store, on_final=lambda o: None, clock=lambda: _true_clock(config))
     receiver.add_many(PROVIDER, ids)
