@@ -153,9 +153,10 @@ def run_workers(*, n: int = 100_000, workers: tuple[int, ...] = (1, 2, 4)) -> Se
         )
     )
     section.notes.append(
-        "Round trips count every call the store makes (claims, compare-and-set writes, "
-        "reads, the idle look for work); a hand-over costs two (start, end), a poll's write "
-        "is shared by the ten ids of a sync poll round, a claim by up to 500 ids."
+        "Round trips count every call the store makes (claims, compare-and-set writes, reads, "
+        "the idle look for work): a hand-over is one (the end of one and the start of the "
+        "next share a script), a poll round's write is shared by its 100 ids, a claim by up "
+        "to 500."
     )
     return section
 
