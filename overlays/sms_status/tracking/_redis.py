@@ -16,6 +16,8 @@ Layout (every key starts with `sms-status:tracking:{<name>}:`, one hash slot):
 - `counts` (hash): maintained counters (`counts()` is one HGETALL, exact: each changes in the
   script that changes the row). `done` (sorted set): handed-over rows by settle time, deleted
   after `retention` by `purge()`. `e:<key>` (string): an early push, expiring after an hour.
+  `pushes` (hash): provider -> when its last push came (`last_push`). `staging:<id>` (list):
+  a large `add_many` being read, stored once it is read to its end (expires if abandoned).
 
 Every state change is one Lua script. A change is computed in Python by the rules
 (`_rules`) from the row as read, then written by a compare-and-set script on the row's
