@@ -36,6 +36,7 @@ import click
 
 from sms_status._registry import PROVIDERS
 from sms_status.cli import _exit
+from sms_status.cli._invocation import read_api_key
 from sms_status.cli._terminal import mask, safe
 
 if TYPE_CHECKING:
@@ -719,9 +720,7 @@ def track(
     if ids_file is None:
         raise click.UsageError("Missing argument 'IDS_FILE' (one id a line; - for stdin).")
     webhook = webhook_options(provider, webhook_port, webhook_host, secret, webhook_url)
-    from sms_status.cli import _api_key  # pyright: ignore[reportPrivateUsage]
-
-    key = _api_key(provider, api_key)
+    key = read_api_key(provider, api_key)
     ids = read_ids(ids_file, provider)
     # Tests hand in the sandbox's clock as the context object (CliRunner.invoke(obj=...)).
     clock = ctx.obj if isinstance(ctx.obj, TrackClock) else SpedClock(clock_speed)
