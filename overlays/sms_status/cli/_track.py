@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 import click
@@ -38,6 +38,7 @@ from sms_status._registry import PROVIDERS
 from sms_status.cli import _exit
 from sms_status.cli._invocation import read_api_key
 from sms_status.cli._terminal import mask, safe
+from sms_status.cli._track_clock import SpedClock, TrackClock
 
 if TYPE_CHECKING:
     import httpx
@@ -53,53 +54,11 @@ PROGRESS_EVERY = 1.0
 IDLE_LOOK = 1.0
 """Real seconds the tracker waits at most before it looks at the store (and the view) again."""
 SIGNED = ("telecom23", "seven", "lisoloo")
-CLOCK_ANCHOR = 1_767_225_600.0
-"""2026-01-01T00:00:00Z: where a `SpedClock` leaves real time (see there)."""
 
 
 class StoreError(ValueError):
     """The store cannot be used (not a tracker store, newer layout, another tracker runs on
     it, none at that path): a usage problem, shown as one line, exit 3."""
-
-
-# -- time ---------------------------------------------------------------------------------------
-
-
-@runtime_checkable
-class TrackClock(Protocol):
-    """The time a track runs on: `SpedClock`, or a test's `sms_status.testing.FakeClock`
-    (handed in as click's context object)."""
-
-    def now(self) -> float: ...
-
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-@attrs.frozen
-class SpedClock:
-    """Unix time, `speed` times faster than the wall clock from `CLOCK_ANCHOR` on.
-
-    Every process that uses the same speed reads the same time, so a demo's sandbox, a
-    tracker and the tracker restarted after a kill agree on due times, deadlines and webhook
-    timestamps. Speed 1 (the default, and anything real) is plain `time.time`.
-    """
-
-    speed: float = 1.0
-
-    def now(self) -> float:
-        wall = time.time()
-        return wall if self.speed == 1 else CLOCK_ANCHOR + (wall - CLOCK_ANCHOR) * self.speed
-
-    def monotonic(self) -> float:
-        return time.monotonic() if self.speed == 1 else self.now()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds) / self.speed)
-
-    def real_seconds(self, seconds: float) -> float:
-        return seconds / self.speed
 
 
 # -- input ----------------------------------------------------------------------------------------
