@@ -21,13 +21,11 @@ import json
 import math
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -40,18 +38,18 @@ from sms_status.cli._invocation import read_api_key
 from sms_status.cli._terminal import mask, safe
 from sms_status.cli._track_clock import SpedClock, TrackClock
 from sms_status.cli._track_view import Progress, listing, summary_json, summary_lines
+from sms_status.cli._track_webhooks import WebhookOptions, bind, serve, webhook_options
 
 if TYPE_CHECKING:
     import httpx
 
     from sms_status.client import StatusClient
     from sms_status.testing import Sandbox
-    from sms_status.tracking import Counts, Outcome, SqliteStore, Tracker
+    from sms_status.tracking import Counts, Outcome, SqliteStore
 
 DEFAULT_STORE = "sms-status-track.db"
 IDLE_LOOK = 1.0
 """Real seconds the tracker waits at most before it looks at the store (and the view) again."""
-SIGNED = ("telecom23", "seven", "lisoloo")
 
 
 class StoreError(ValueError):
@@ -116,71 +114,6 @@ def read_ids(lines: Iterable[str], provider: str) -> list[str]:
         except ValueError as error:
             raise ValueError(f"line {number}: {error}") from None
     return list(ids)
-
-
-# -- webhooks in the same process -------------------------------------------------------------
-
-
-@attrs.frozen
-class WebhookOptions:
-    port: int
-    host: str
-    secret: str | None
-    url: str | None
-
-
-def webhook_options(
-    provider: str, port: int | None, host: str, secret: str | None, url: str | None
-) -> WebhookOptions | None:
-    """`--webhook-port`/`--secret` checked as `listen` checks them (a usage error if not)."""
-    variable = f"SMS_STATUS_{provider.upper()}_WEBHOOK_SECRET"
-    if port is None:
-        if secret is not None or url is not None:
-            raise click.UsageError("--secret and --webhook-url go with --webhook-port")
-        return None
-    secret = secret or os.environ.get(variable) or None
-    if provider in SIGNED and not secret:
-        raise click.UsageError(f"{provider} webhooks are signed: pass --secret or set {variable}")
-    if provider not in SIGNED and secret:
-        raise click.UsageError(f"{provider} documents no webhook signature: drop --secret")
-    return WebhookOptions(port, host, secret, url)
-
-
-def _bind(options: WebhookOptions) -> socket.socket:
-    """The webhook receiver's socket, bound before anything is stored: a busy port is a usage
-    error that leaves the store as it was."""
-    try:
-        return socket.create_server((options.host, options.port))
-    except OSError as exc:
-        raise click.UsageError(
-            f"cannot listen on {options.host}:{options.port}: {exc.strerror}"
-        ) from None
-
-
-@contextlib.contextmanager
-def _receiving(app: Any, listener: socket.socket, host: str) -> Generator[str]:
-    """Serve `app` under uvicorn from a thread on `listener`; yields its origin once it
-    accepts connections."""
-    import uvicorn
-
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name="sms-status-track-webhooks"
-    )
-    thread.daemon = True
-    thread.start()
-    try:
-        while not server.started:  # uvicorn's own readiness flag
-            if not thread.is_alive():
-                raise RuntimeError("the webhook receiver failed to start")
-            time.sleep(0.002)
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        listener.close()
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -352,7 +285,7 @@ def run(
 
     tty = (sys.stdout.isatty() if interactive is None else interactive) and not as_json
     with contextlib.ExitStack() as stack:
-        listener = None if webhook is None else stack.enter_context(_bind(webhook))
+        listener = None if webhook is None else stack.enter_context(bind(webhook))
         store = _open_store(store_path, create=True)
         stack.callback(store.close)
         state = _Run(store, store_path, clock, as_json=as_json, tty=tty, secret=api_key)
@@ -379,7 +312,9 @@ def run(
                 err=as_json,
             )
             if webhook is not None and listener is not None:
-                receiving = _webhooks(provider, webhook, listener, tracker, state)
+                receiving = serve(
+                    provider, webhook, listener, tracker, progress, state.wake, clock.now
+                )
                 origin = stack.enter_context(receiving)
                 click.echo(f"receiving {provider} webhooks on {origin}/", err=True)
             if tty:
@@ -407,37 +342,6 @@ def run(
             raise BrokenPipeError  # the command group ends it quietly, exit 141
         return state.finished()
     raise AssertionError("unreachable")  # pragma: no cover - the with block returns
-
-
-@contextlib.contextmanager
-def _webhooks(
-    provider: str,
-    options: WebhookOptions,
-    listener: socket.socket,
-    tracker: Tracker,
-    state: _Run,
-) -> Generator[str]:
-    """`webhooks.app(provider, on_report=tracker.ingest)` served in this process."""
-    from sms_status import webhooks
-
-    assert state.progress is not None
-    progress = state.progress
-
-    def on_report(event: webhooks.WebhookEvent) -> None:
-        progress.on_report()
-        if tracker.ingest(event):
-            state.wake.set()
-
-    app = webhooks.app(
-        provider,
-        secret=options.secret,
-        on_report=on_report,
-        url=options.url,
-        clock=state.clock.now,
-    )
-    with _receiving(app, listener, options.host) as origin:
-        progress.receiving = True
-        yield origin
 
 
 # -- the command -------------------------------------------------------------------------------
