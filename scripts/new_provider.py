@@ -8,12 +8,14 @@ provider's (docs/adding-a-provider.md). Pieces, all named by the registry:
     specs/<key>.yaml                               the OpenAPI skeleton (status enum + x-finality)
     generator/<key>.yaml                           distribution name, package name, version 0.1.0
     overlays/sms_status/_registry.py               the REGISTRY entry
-    overlays/sms_status/providers/<key>.py         the overlay `Provider` (STATUSES, errors, reader)
-    overlays/sms_status/testing/<key>.py           the sandbox fake (`ProviderDef`)
+    overlays/sms_status/providers/<key>.py         the overlay `Provider` (STATUSES, errors, reader,
+                                                   its signed webhook: verify_webhook, read_webhook)
+    overlays/sms_status/testing/<key>.py           the sandbox fake (`ProviderDef`; its webhook:
+                                                   render_webhook, sign_webhook, retry policy)
     overlays/sms_status/testing/_keys.py           the sandbox's demo API key
     overlays/sms_status/testing/pytest_plugin.py   the `<key>_sandbox` (and `<key>_client`) fixture
     overlays/sms_status/client.py                  `ProviderKey` and typed `connect` overloads
-    tests/integration/test_<key>.py                integration tests over the sandbox
+    tests/integration/test_<key>.py                integration tests over the sandbox, a webhook too
     pyproject.toml                                 extra, `all`, workspace member, uv source
     CHANGELOG.md                                   an [Unreleased] bullet
     README.md                                      a row in the table of providers
@@ -175,10 +177,20 @@ public pages here), keeping STATUSES equal to the spec's enum and x-finality.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sms_status import _fields as f
 from sms_status._provider import Cadence, Provider, endpoint_request, header_key
-from sms_status.errors import MissingProviderError
+from sms_status._pushed import (
+    Pushed,
+    PushedRequest,
+    Webhook,
+    event_id_of,
+    fresh,
+    hmac_sha256_hex,
+    matches,
+)
+from sms_status.errors import MissingProviderError, WebhookSignatureError
 from sms_status.report import DeliveryState as S
 from sms_status.report import StatusReport
 
@@ -190,6 +202,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packag
     raise MissingProviderError("{key}") from exc
 
 KEY = "{key}"
+soft = f.Secondary(KEY)
 
 STATUSES = {{
     "queued": (S.PENDING, False),
@@ -219,15 +232,42 @@ def read_status(message_id: str, body: object) -> StatusReport:
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
     provider_status = f.required_str(raw.status, "status")
     state, is_final = PROVIDER.state_of(provider_status)
+    updated_at = soft.timestamp(raw.updated_at, "updated_at")
     return StatusReport(
         provider=KEY,
         message_id=message_id,
         state=state,
         is_final=is_final,
         provider_status=provider_status,
-        delivered_at=f.timestamp(raw.updated_at, "updated_at") if is_final else None,
+        delivered_at=updated_at if provider_status == "delivered" else None,
+        updated_at=updated_at,
         raw=raw,
     )
+
+
+def verify_webhook(request: PushedRequest) -> str:
+    """SKELETON: `X-Webhook-Signature` = hex HMAC-SHA256(secret,
+    "{{X-Webhook-Timestamp}}.{{body}}"). Replace with the provider's documented scheme,
+    cited (an unsigned provider: `unsigned` from sms_status._pushed, and
+    webhooks="unsigned" in its registry entry)."""
+    signature = request.headers.get("x-webhook-signature")
+    if signature is None:
+        raise WebhookSignatureError("the X-Webhook-Signature header is missing", provider=KEY)
+    timestamp = request.headers.get("x-webhook-timestamp")
+    fresh(request, timestamp)
+    assert timestamp is not None
+    assert request.secret is not None
+    expected = hmac_sha256_hex(request.secret, timestamp.encode() + b"." + request.body)
+    if not matches(expected, signature.strip().lower()):
+        raise WebhookSignatureError("the signature does not match", provider=KEY)
+    return f"{{timestamp}}:{{signature.strip().lower()}}"
+
+
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """SKELETON: the pushed body is the status object itself, read by `read_status` (so its
+    secondary fields read as polling reads them)."""
+    report = read_status(f.required_str(body.get("id"), "id"), body)
+    return Pushed(report=report, event_id=event_id_of(report, report.updated_at), kind="status")
 
 
 PROVIDER = Provider(
@@ -243,6 +283,7 @@ PROVIDER = Provider(
     error_message_from_body=error_message,
     # SKELETON: the provider's documented polling advice, cited.
     cadence=Cadence(intervals=(5.0, 10.0, 30.0), default_timeout=300.0, source="skeleton"),
+    webhook=Webhook(verify=verify_webhook, read=read_webhook),
 )
 '''
 
@@ -256,17 +297,22 @@ SKELETON written by `nox -s new_provider`: serve exactly what the spec says.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any, Final
 
 from sms_status.testing._base import (
     Ctx,
     Example,
+    FakeWebhook,
     MessageView,
     ProviderDef,
     Reply,
+    RetryPolicy,
     RouteDef,
     apply_fields,
+    dump_json,
     iso_z,
 )
 
@@ -307,6 +353,26 @@ def get_status(ctx: Ctx) -> Reply:
     return Reply.json(render(view))
 
 
+def render_webhook(view: MessageView) -> list[tuple[str, bytes]]:
+    """SKELETON: the status object, once per change."""
+    return [("status", dump_json(render(view)))]
+
+
+def sign_webhook(secret: str | None, url: str, body: bytes, now: float) -> dict[str, str]:
+    """SKELETON: hex HMAC-SHA256(secret, "{{timestamp}}.{{body}}"), as the overlay verifies it."""
+    if secret is None:
+        return {{}}
+    timestamp = str(int(now))
+    mac = hmac.new(secret.encode(), f"{{timestamp}}.".encode() + body, hashlib.sha256)
+    return {{"X-Webhook-Timestamp": timestamp, "X-Webhook-Signature": mac.hexdigest()}}
+
+
+WEBHOOK: Final = FakeWebhook(
+    render=render_webhook,
+    sign=sign_webhook,
+    retry=RetryPolicy(3, (10.0, 60.0)),  # SKELETON: the provider's documented retries
+)
+
 EXAMPLES: Final = (
     Example(
         id="msg-0001",
@@ -326,6 +392,7 @@ PROVIDER: Final = ProviderDef(
     unknown_path=lambda ctx: Reply.json({{"code": "NOT_FOUND", "message": "Not found"}}, 404),
     examples=EXAMPLES,
     secret_headers=frozenset({{"x-api-key"}}),
+    webhook=WEBHOOK,
 )
 '''
 
@@ -384,6 +451,19 @@ def test_an_unknown_id_is_not_found({key}_sandbox, connect):
     with connect({key}_sandbox) as client, pytest.raises(NotFoundError) as caught:
         client.get_status("nope")
     assert caught.value.error_code == "NOT_FOUND"
+
+
+def test_its_signed_webhooks_parse_and_agree_with_polling({key}_sandbox, sandbox_webhooks, connect):
+    {key}_sandbox.add_message("m-2", statuses=("queued", "delivered"), advance=5)
+    queued, delivered = sandbox_webhooks({key}_sandbox, 2, secret="whsec_skeleton")
+    assert [queued.report.provider_status, delivered.report.provider_status] == [
+        "queued",
+        "delivered",
+    ]
+    with connect({key}_sandbox) as client:
+        polled = client.get_status("m-2")
+    assert delivered.report.state is polled.state is DeliveryState.DELIVERED
+    assert delivered.report.updated_at == polled.updated_at
 '''
 
 
@@ -500,7 +580,7 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
     _insert_before(
         overlay / "_registry.py",
         REGISTRY_MARKER,
-        f"        ProviderEntry({_quoted(key)}, {_quoted(name)}),\n",
+        f'        ProviderEntry({_quoted(key)}, {_quoted(name)}, webhooks="signed"),\n',
     )
     demo_key = f'    "{key}": "sandbox-{key}-api-key",\n'
     _insert_before(overlay / "testing" / "_keys.py", "}\n", demo_key)

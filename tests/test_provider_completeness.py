@@ -58,6 +58,18 @@ def _dict_keys(path: Path, name: str) -> set[str]:
     return set()
 
 
+def _keywords(path: Path, name: str) -> set[str]:
+    """The keyword names of the call assigned to the top-level `name` (`PROVIDER = X(...)`)."""
+    for node in ast.parse(path.read_text()).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and target.id == name and isinstance(value, ast.Call):
+            return {k.arg for k in value.keywords if k.arg is not None}
+    return set()
+
+
 @dataclass
 class Problems:
     key: str
@@ -119,6 +131,53 @@ def _check_typed_connect(entry: Any, check: Any) -> None:
         entry.package in imported,
         f"client.py does not import {entry.package} under TYPE_CHECKING",
         f"add `import {entry.package}` to its TYPE_CHECKING block ({fix})",
+    )
+
+
+def _check_webhooks(entry: Any, check: Any) -> None:
+    """A provider that pushes reports (`webhooks=` in its registry entry) owns them: its
+    overlay module verifies and reads them beside its polling reader, its sandbox fake
+    renders, signs and retries them, and its integration tests parse one the sandbox sent."""
+    kind = getattr(entry, "webhooks", "none")
+    if kind == "none":
+        return
+    signed = kind == "signed"
+    pieces = (
+        # module, the functions it defines (signed, always), the PROVIDER class, the fix
+        (
+            _module_file(entry.overlay_module),
+            ("verify_webhook", "read_webhook"),
+            "Provider",
+            "define read_webhook (payload -> Pushed, secondary fields through `soft`), "
+            "verify_webhook (the documented signature; unsigned: verify=unsigned, as "
+            "providers/namirial.py), and pass webhook=Webhook(...) (see providers/telecom23.py)",
+        ),
+        (
+            _module_file(entry.sandbox_module),
+            ("sign_webhook", "render_webhook"),
+            "ProviderDef",
+            "define render_webhook (a step -> payloads), sign_webhook (the documented "
+            "credentials), and pass webhook=FakeWebhook(...) (see testing/telecom23.py)",
+        ),
+    )
+    for module, (signing, always), cls, fix in pieces:
+        if not module.is_file():
+            continue  # named by its own check
+        needed = {always, signing} if signed else {always}
+        missing = sorted(needed - _top_level_names(module))
+        if "webhook" not in _keywords(module, "PROVIDER"):
+            missing.append(f"{cls}(webhook=...)")
+        check(
+            not missing,
+            f"{module.relative_to(ROOT)} lacks its {kind} webhook: {', '.join(missing)}",
+            fix,
+        )
+    tests = ROOT / "tests" / "integration" / f"test_{entry.key}.py"
+    check(
+        not tests.is_file() or "sandbox_webhooks" in tests.read_text(),
+        f"tests/integration/test_{entry.key}.py never receives a webhook from the sandbox",
+        "add a test that parses one with the `sandbox_webhooks` fixture (see "
+        "tests/integration/test_roycetalk.py)",
     )
 
 
@@ -208,6 +267,7 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         "add them to overlays/sms_status/testing/pytest_plugin.py beside the others",
     )
 
+    _check_webhooks(entry, check)
     _check_typed_connect(entry, check)
 
     pyproject = _pyproject()

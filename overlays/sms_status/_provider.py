@@ -17,6 +17,7 @@ import attrs
 import httpx
 
 from sms_status._fields import short, warn_once
+from sms_status._pushed import Webhook
 from sms_status.errors import ApiError
 from sms_status.pacing import RateLimit
 from sms_status.report import DeliveryState, StatusReport
@@ -143,6 +144,8 @@ class Provider:
     """Optional request signing: (secret, method, path, timestamp) -> headers to add."""
     successor: Successor | None = None
     """Where status lookups go once the (deprecated) status endpoint is switched off."""
+    webhook: Webhook | None = None
+    """Pushed delivery reports: verified and read beside the polling reader."""
 
     def state_of(self, provider_status: str) -> tuple[DeliveryState, bool]:
         """Map a raw status; a value missing from the table is UNRECOGNIZED and not final,

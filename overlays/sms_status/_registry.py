@@ -15,19 +15,30 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from sms_status._provider import Provider
 
 
+WebhookKind = Literal["signed", "unsigned", "none"]
+"""How a provider pushes delivery reports: with credentials to verify (an HMAC signature,
+Basic auth), without any (the receiver must authenticate the sender some other way), or not
+at all."""
+
+
 @dataclass(frozen=True)
 class ProviderEntry:
-    """Where each piece of one provider lives; every path is relative to the repository root."""
+    """Where each piece of one provider lives, and what it can do; every path is relative to
+    the repository root."""
 
     key: str
     name: str
     """The provider's own name, as its pages write it."""
+    webhooks: WebhookKind = "none"
+    """Pushed delivery reports: `signed` ones need `secret=` in `webhooks.parse`, `unsigned`
+    ones refuse it; the provider module's `Webhook` verifies and reads them, its sandbox fake
+    renders, signs and retries them."""
 
     @property
     def spec(self) -> str:
@@ -78,11 +89,11 @@ class ProviderEntry:
 REGISTRY: dict[str, ProviderEntry] = {
     entry.key: entry
     for entry in (
-        ProviderEntry("telecom23", "23 Telecom"),
-        ProviderEntry("namirial", "Namirial SMS Gateway"),
-        ProviderEntry("roycetalk", "RoyceTalk (RoyceBulkSMS)"),
-        ProviderEntry("lisoloo", "Lisoloo (Bloonio)"),
-        ProviderEntry("seven", "seven.io"),
+        ProviderEntry("telecom23", "23 Telecom", webhooks="signed"),
+        ProviderEntry("namirial", "Namirial SMS Gateway", webhooks="unsigned"),
+        ProviderEntry("roycetalk", "RoyceTalk (RoyceBulkSMS)", webhooks="unsigned"),
+        ProviderEntry("lisoloo", "Lisoloo (Bloonio)", webhooks="signed"),
+        ProviderEntry("seven", "seven.io", webhooks="signed"),
         # new providers: above this line (nox -s new_provider adds them here)
     )
 }
@@ -90,6 +101,11 @@ REGISTRY: dict[str, ProviderEntry] = {
 
 PROVIDERS: tuple[str, ...] = tuple(REGISTRY)
 """Every provider key, in the order of the seed pages."""
+
+
+def with_webhooks(kind: WebhookKind) -> tuple[str, ...]:
+    """The keys of the providers whose webhooks are `kind`, in registry order."""
+    return tuple(key for key, entry in REGISTRY.items() if entry.webhooks == kind)
 
 
 def load_provider(key: str) -> Provider:

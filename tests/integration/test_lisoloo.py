@@ -55,3 +55,13 @@ def test_the_detail_shaped_404_is_not_found(lisoloo_sandbox, connect):
     with connect(lisoloo_sandbox) as client, pytest.raises(NotFoundError) as caught:
         client.get_status("507f1f77bcf86cd799439099")
     assert caught.value.message == "Message not found"
+
+
+def test_its_basic_auth_webhooks_name_each_recipient(lisoloo_sandbox, sandbox_webhooks):
+    lisoloo_sandbox.add_message(
+        "m-hook", statuses=("pending", "delivered"), advance=5, recipients=["+254700000001"]
+    )
+    queued, delivered = sandbox_webhooks(lisoloo_sandbox, 2, secret="hooks:pass")
+    assert (queued.kind, queued.report.recipients.total) == ("sms.queued", 1)
+    assert (delivered.kind, delivered.report.recipient) == ("sms.delivered", "+254700000001")
+    assert delivered.report.state is DeliveryState.DELIVERED

@@ -78,3 +78,11 @@ def test_async_history_walk_matches_the_sync_one(namirial_sandbox, connect, conn
 
     assert asyncio.run(walk()) == sync_ids
     assert len(sync_ids) == 60
+
+
+def test_its_unsigned_webhook_reads_like_the_status_endpoint(namirial_sandbox, sandbox_webhooks):
+    namirial_sandbox.add_message("0b9d6e00-0000-4000-8000-00000000000a", advance=5)
+    sent, delivered = sandbox_webhooks(namirial_sandbox, 2)  # none for PROVIDER_ACCEPTANCE
+    assert [sent.kind, delivered.kind] == ["STATUS_UPDATE", "STATUS_UPDATE"]
+    assert [sent.report.provider_status, delivered.report.provider_status] == ["SENT", "DELIVERED"]
+    assert delivered.report.is_final

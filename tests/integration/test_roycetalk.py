@@ -33,3 +33,11 @@ def test_the_404_shape_gives_its_top_level_message(roycetalk_sandbox, connect):
         client.get_status("00000000-0000-0000-0000-000000000000")
     assert caught.value.error_code == "NOT_FOUND"
     assert caught.value.message != "HTTP 404"  # read from error.message
+
+
+def test_its_inferred_callback_reads_as_the_status_object(roycetalk_sandbox, sandbox_webhooks):
+    roycetalk_sandbox.add_message("f2672215-0000-4000-8000-00000000000b", advance=5)
+    events = sandbox_webhooks(roycetalk_sandbox, 3)
+    assert [e.report.provider_status for e in events] == ["pending", "sent", "delivered"]
+    assert {e.kind for e in events} == {"callback"}
+    assert events[-1].report.is_final

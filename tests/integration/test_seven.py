@@ -58,3 +58,11 @@ def test_status_time_of_a_new_message_reads_back_as_the_same_instant(
         report = client.get_status("90000000001")
     assert report.updated_at is not None
     assert abs(report.updated_at.timestamp() - sandbox_clock.now()) < 1
+
+
+def test_its_signed_dlr_webhooks_follow_every_change(seven_sandbox, sandbox_webhooks):
+    seven_sandbox.add_message("77232000001", advance=5)
+    events = sandbox_webhooks(seven_sandbox, 3, secret="seven-signing-secret")
+    assert [e.report.provider_status for e in events] == ["ACCEPTED", "TRANSMITTED", "DELIVERED"]
+    assert {e.kind for e in events} == {"dlr"}
+    assert events[-1].report.state is DeliveryState.DELIVERED

@@ -99,3 +99,15 @@ def test_only_telecom23_signs_requests():
 
     with pytest.raises(ValueError, match="does not sign"):
         sms_status.connect("seven", api_key="k", signing_secret="s")
+
+
+def test_its_signed_webhook_is_the_final_report_polling_gives(
+    telecom23_sandbox, sandbox_webhooks, connect
+):
+    telecom23_sandbox.add_message("m-hook", statuses=("pending", "sent", "DELIVRD"), advance=5)
+    [event] = sandbox_webhooks(telecom23_sandbox, 1, secret="whsec_it")  # finals only
+    with connect(telecom23_sandbox) as client:
+        polled = client.get_status("m-hook")
+    assert (event.kind, event.report.provider_status) == ("delivery", "DELIVRD")
+    assert event.report.state is polled.state is DeliveryState.DELIVERED
+    assert (event.report.cost, event.report.segments) == (polled.cost, polled.segments)

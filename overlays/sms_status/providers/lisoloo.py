@@ -10,14 +10,20 @@ Multi-recipient messages carry aggregate counts (`RecipientCounts`).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 from enum import StrEnum
+from typing import Any
 
 from sms_status import _fields as f
 from sms_status._provider import Cadence, Provider, endpoint_request, header_key
+from sms_status._pushed import Pushed, PushedRequest, Webhook, unsigned
 from sms_status.errors import (
     AuthenticationError,
     MissingProviderError,
     RateLimitError,
+    WebhookSignatureError,
 )
 from sms_status.pacing import RateLimit
 from sms_status.report import DeliveryState as S
@@ -26,7 +32,8 @@ from sms_status.report import RecipientCounts, StatusReport
 try:
     from sms_status_lisoloo import AuthenticatedClient
     from sms_status_lisoloo.api.status import get_message_status
-    from sms_status_lisoloo.models import MessageStatusResponse
+    from sms_status_lisoloo.models import MessageStatusResponse, WebhookEventData
+    from sms_status_lisoloo.models import WebhookEvent as LisolooEvent
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
     raise MissingProviderError("lisoloo") from exc
 
@@ -134,6 +141,65 @@ def read_status(message_id: str, body: object) -> StatusReport:
     )
 
 
+EVENT_STATUSES = {
+    "sms.queued": "pending",
+    "sms.processing": "processing",
+    "sms.sent": "sent",
+    "sms.delivered": "delivered",
+    "sms.failed": "failed",
+}
+"""Webhook event type -> the lifecycle status it reports (then mapped by STATUSES)."""
+
+
+def verify_webhook(request: PushedRequest) -> str:
+    """HTTP Basic credentials (docs.lisoloo.com/webhooks/overview): no signature, no
+    timestamp, so the body's digest is the replay key."""
+    scheme, _, token = (request.headers.get("authorization") or "").strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        raise WebhookSignatureError("Basic credentials are missing", provider=KEY)
+    try:
+        presented = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise WebhookSignatureError("the Basic credentials are not base64", provider=KEY) from None
+    assert request.secret is not None
+    if not hmac.compare_digest(presented, request.secret.encode()):
+        raise WebhookSignatureError("the Basic credentials do not match", provider=KEY)
+    return unsigned(request)
+
+
+def _webhook_secret(secret: str) -> str | None:
+    return None if ":" in secret else "lisoloo's secret is the Basic credentials 'user:password'"
+
+
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """`sms.queued` is message-level (everyone pending); the other events are one
+    recipient's, so the report names that recipient and its state."""
+    raw = LisolooEvent.from_dict(body)
+    kind = f.required_str(raw.event_type, "event_type")
+    status = EVENT_STATUSES.get(kind)
+    state, is_final = PROVIDER.state_of(status if status is not None else kind)
+    data = raw.data if isinstance(raw.data, WebhookEventData) else WebhookEventData()
+    counts = None
+    total = soft.count(data.total_recipients, "data.total_recipients")
+    if kind == "sms.queued" and total is not None:
+        counts = RecipientCounts(total=total, delivered=0, failed=0, pending=total)
+    report = StatusReport(
+        provider=KEY,
+        message_id=f.required_str(raw.message_id, "message_id"),
+        state=state,
+        is_final=is_final,
+        provider_status=kind,
+        recipient=soft.text(data.recipient_phone, "data.recipient_phone"),
+        segments=soft.count(data.segments, "data.segments"),
+        sent_at=soft.timestamp(data.sent_at, "data.sent_at"),
+        delivered_at=soft.timestamp(data.delivered_at, "data.delivered_at"),
+        updated_at=soft.timestamp(raw.timestamp, "timestamp"),
+        recipients=counts,
+        raw=raw,
+    )
+    return Pushed(report=report, event_id=f.required_str(raw.event_id, "event_id"), kind=kind)
+
+
 PROVIDER = Provider(
     key=KEY,
     origin="https://apps.api.bloonio.com",
@@ -154,4 +220,5 @@ PROVIDER = Provider(
     ),
     rate_limit=RateLimit(requests=120, per=60.0),
     max_rate_limit_retries=1,
+    webhook=Webhook(verify=verify_webhook, read=read_webhook, check_secret=_webhook_secret),
 )

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+import attrs
 
 from sms_status import _fields as f
 from sms_status._provider import (
@@ -21,6 +24,7 @@ from sms_status._provider import (
     endpoint_request,
     header_key,
 )
+from sms_status._pushed import Pushed, Webhook, unsigned
 from sms_status.errors import MissingProviderError
 from sms_status.report import DeliveryState as S
 from sms_status.report import StatusReport
@@ -37,6 +41,7 @@ try:
         MessageListResponse,
         MessageStatusResponse,
     )
+    from sms_status_namirial.models import WebhookEvent as NamirialEvent
     from sms_status_namirial.types import UNSET
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
     raise MissingProviderError("namirial") from exc
@@ -134,6 +139,17 @@ def _by_reference(key: str, count: int, before: datetime | None) -> RequestKwarg
     )
 
 
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """A `STATUS_UPDATE`: its envelope wraps the very message object the status endpoint
+    returns, read by the same `_report`. Namirial documents no signature (`unsigned`)."""
+    raw = NamirialEvent.from_dict(body)
+    kind = f.required_str(raw.type_, "type")
+    if kind != "STATUS_UPDATE":
+        raise ValueError(f"type {kind!r} is not a STATUS_UPDATE")
+    report = attrs.evolve(_report(raw.message), raw=raw)
+    return Pushed(report=report, event_id=f.required_str(raw.id, "id"), kind=kind)
+
+
 PROVIDER = Provider(
     key=KEY,
     origin="https://sms-apistatus.namirialtsp.com",
@@ -148,4 +164,5 @@ PROVIDER = Provider(
     # Undocumented: a gentle backoff, capped at five minutes.
     cadence=Cadence(intervals=(2.0, 4.0, 8.0, 15.0, 30.0), default_timeout=300.0),
     history=HistoryLookup(by_phone=_by_phone, by_reference=_by_reference, read_page=read_page),
+    webhook=Webhook(verify=unsigned, read=read_webhook),
 )

@@ -11,9 +11,11 @@ endpoints are inferred (specs/roycetalk.yaml) and reachable through `client.api`
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sms_status import _fields as f
 from sms_status._provider import Cadence, Credentials, Provider, endpoint_request
+from sms_status._pushed import Pushed, Webhook, event_id_of, unsigned
 from sms_status.errors import MissingProviderError
 from sms_status.report import DeliveryState as S
 from sms_status.report import StatusReport
@@ -103,6 +105,20 @@ def read_status(message_id: str, body: object) -> StatusReport:
     )
 
 
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """RoyceTalk documents a `callback_url` but no payload: the only status object it
+    publishes is the status endpoint's, so the callback is read as that (the envelope, or its
+    bare `data` object) by `read_status`; the shape is `x-inferred` in specs/roycetalk.yaml.
+    Unsigned (`unsigned`): treat its finals as hints worth one `get_status`."""
+    envelope = body if "data" in body else {"success": True, "data": body}
+    data = f.as_dict(envelope["data"], "data")
+    if envelope.get("success") is False:
+        raise ValueError("an error envelope is not a status")
+    report = read_status(f.required_str(data.get("id"), "data.id"), envelope)
+    stamp = report.delivered_at or report.sent_at or report.created_at
+    return Pushed(report=report, event_id=event_id_of(report, stamp), kind="callback")
+
+
 PROVIDER = Provider(
     key=KEY,
     origin="https://roycetalk.com",
@@ -121,4 +137,5 @@ PROVIDER = Provider(
         default_timeout=300.0,
         source="docs.roycetalk.com: Get Message Status",
     ),
+    webhook=Webhook(verify=unsigned, read=read_webhook),
 )
