@@ -134,6 +134,33 @@ def _check_typed_connect(entry: Any, check: Any) -> None:
     )
 
 
+CAPABILITIES = {
+    # registry field: (the Provider(...) keyword that implements it, what it is)
+    "batch_lookup": ("batch", "BatchLookup"),
+    "history": ("history", "HistoryLookup"),
+    "successor": ("successor", "Successor"),
+}
+
+
+def _check_capabilities(entry: Any, check: Any) -> None:
+    """What the registry says a provider can do is what its module's `PROVIDER` wires up
+    (the CLI, the typed `connect` and the tests read the registry, not the module)."""
+    overlay = _module_file(entry.overlay_module)
+    if not overlay.is_file():
+        return  # named by its own check
+    wired = _keywords(overlay, "PROVIDER")
+    for field_name, (keyword, kind) in CAPABILITIES.items():
+        claimed = bool(getattr(entry, field_name, None))
+        check(
+            claimed == (keyword in wired),
+            f"the registry says {field_name}={getattr(entry, field_name, None)!r} but "
+            f"{overlay.relative_to(ROOT)} {'does not pass' if claimed else 'passes'} "
+            f"{keyword}= to Provider",
+            f"make them agree: the registry entry's {field_name}, or PROVIDER's {keyword}= "
+            f"(a {kind})",
+        )
+
+
 def _check_webhooks(entry: Any, check: Any) -> None:
     """A provider that pushes reports (`webhooks=` in its registry entry) owns them: its
     overlay module verifies and reads them beside its polling reader, its sandbox fake
@@ -267,6 +294,7 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         "add them to overlays/sms_status/testing/pytest_plugin.py beside the others",
     )
 
+    _check_capabilities(entry, check)
     _check_webhooks(entry, check)
     _check_typed_connect(entry, check)
 

@@ -1,8 +1,10 @@
-"""The provider registry: the one list of provider keys, and lazy loading of their modules.
+"""The provider registry: the one list of provider keys and of what each can do (webhooks,
+batch lookups, history, a successor endpoint), and lazy loading of their modules.
 
 Every other list of providers reads `REGISTRY`: the overlay (`PROVIDERS`), the sandbox
 (`sms_status.testing.PROVIDER_KEYS`), `scripts/generate.py` (generation and drift), the
-noxfile (spec lint, the maintainer sessions) and the tests (which parametrize over it).
+noxfile (spec lint, the maintainer sessions), the CLI and the tests (which parametrize over
+it and over the capability lists below).
 `tests/test_provider_completeness.py` fails, naming the fix, when a piece of a registered
 provider is missing or a spec exists that no entry names. `nox -s new_provider -- <key>`
 adds an entry together with every piece it names (docs/adding-a-provider.md).
@@ -39,6 +41,15 @@ class ProviderEntry:
     """Pushed delivery reports: `signed` ones need `secret=` in `webhooks.parse`, `unsigned`
     ones refuse it; the provider module's `Webhook` verifies and reads them, its sandbox fake
     renders, signs and retries them."""
+    batch_lookup: bool = False
+    """Many ids in one request: `get_statuses` batches them (the module's `BatchLookup`);
+    the others look each id up on its own."""
+    history: bool = False
+    """Message history by phone and by reference: `connect()` gives a history client
+    (the module's `HistoryLookup`), and `sms-status history` offers the provider."""
+    successor: str | None = None
+    """The name of the endpoint that replaces a deprecated status endpoint
+    (`connect(key, lookup=name)`; the module's `Successor`)."""
 
     @property
     def spec(self) -> str:
@@ -90,10 +101,12 @@ REGISTRY: dict[str, ProviderEntry] = {
     entry.key: entry
     for entry in (
         ProviderEntry("telecom23", "23 Telecom", webhooks="signed"),
-        ProviderEntry("namirial", "Namirial SMS Gateway", webhooks="unsigned"),
+        ProviderEntry("namirial", "Namirial SMS Gateway", webhooks="unsigned", history=True),
         ProviderEntry("roycetalk", "RoyceTalk (RoyceBulkSMS)", webhooks="unsigned"),
         ProviderEntry("lisoloo", "Lisoloo (Bloonio)", webhooks="signed"),
-        ProviderEntry("seven", "seven.io", webhooks="signed"),
+        ProviderEntry(
+            "seven", "seven.io", webhooks="signed", batch_lookup=True, successor="logbook"
+        ),
         # new providers: above this line (nox -s new_provider adds them here)
     )
 }
@@ -106,6 +119,14 @@ PROVIDERS: tuple[str, ...] = tuple(REGISTRY)
 def with_webhooks(kind: WebhookKind) -> tuple[str, ...]:
     """The keys of the providers whose webhooks are `kind`, in registry order."""
     return tuple(key for key, entry in REGISTRY.items() if entry.webhooks == kind)
+
+
+BATCH_LOOKUP: tuple[str, ...] = tuple(k for k, e in REGISTRY.items() if e.batch_lookup)
+"""Providers that look up many ids in one request."""
+PER_ID_LOOKUP: tuple[str, ...] = tuple(k for k, e in REGISTRY.items() if not e.batch_lookup)
+"""Providers that look up one id per request."""
+HISTORY: tuple[str, ...] = tuple(k for k, e in REGISTRY.items() if e.history)
+"""Providers with message history by phone and by reference."""
 
 
 def load_provider(key: str) -> Provider:

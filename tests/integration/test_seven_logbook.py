@@ -15,6 +15,7 @@ import pytest
 import sms_status
 import sms_status._flows
 from sms_status import DeliveryState
+from sms_status._registry import REGISTRY
 from sms_status.errors import AuthenticationError, NotFoundError
 
 STATUS, JOURNAL = "/api/status", "/api/journal/outbound"
@@ -173,7 +174,7 @@ def test_the_async_client_moves_to_the_logbook_too(seven_sandbox, connect_async)
     assert _paths(seven_sandbox) == [STATUS, JOURNAL, JOURNAL, JOURNAL]
 
 
-@pytest.mark.parametrize("provider", ["telecom23", "namirial", "roycetalk", "lisoloo"])
+@pytest.mark.parametrize("provider", [k for k, e in REGISTRY.items() if e.successor is None])
 def test_lookup_is_refused_for_providers_with_one_endpoint(provider):
     with pytest.raises(ValueError, match="lookup must be one of 'status'"):
         sms_status.connect(provider, api_key="k", lookup="logbook")

@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import sms_status
 import yaml
+from sms_status._registry import PER_ID_LOOKUP
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDERS = sms_status.PROVIDERS  # the registry (overlays/sms_status/_registry.py)
-PER_ID_PROVIDERS = ("telecom23", "namirial", "roycetalk", "lisoloo")
+PER_ID_PROVIDERS = PER_ID_LOOKUP  # the registry's providers without batch lookups
 API_KEY = "sk_test_Zq8SECRETkey4Tests0123456789"
 
 # The path of each provider's status lookup, and where its 200 example lives.

@@ -114,7 +114,12 @@ def build(
 
 
 @click.command()
-@click.option("--provider", "-p", type=click.Choice(PROVIDERS), required=True)
+@click.option(
+    "--provider",
+    "-p",
+    type=click.Choice([k for k in PROVIDERS if REGISTRY[k].webhooks != "none"]),
+    required=True,
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
