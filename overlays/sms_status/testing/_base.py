@@ -3,7 +3,7 @@
 A provider module (``testing/<key>.py``) holds only tables and small functions: its routes, how
 it reads the presented key, its error bodies and how it renders a stored message. Everything
 stateful lives beside it: ``_store``, ``_clock``, ``_faults``, ``_dispatch``, ``_server`` and
-the ``Sandbox`` in ``_core``.
+the ``Sandbox`` in ``_sandbox``.
 """
 
 from __future__ import annotations

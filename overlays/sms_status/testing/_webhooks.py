@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from sms_status._registry import REGISTRY
-from sms_status.testing._base import FakeWebhook, MessageView, RetryPolicy
+from sms_status.testing._base import FakeWebhook, RetryPolicy
 
 if TYPE_CHECKING:
-    from sms_status.testing._core import Sandbox
-    from sms_status.testing._store import StoredMessage
+    from sms_status.testing._store import MessageStore
 
 TICK: Final = 0.01
 """Real seconds between two looks at the store (the sandbox clock decides what is due)."""
@@ -73,38 +72,14 @@ class _Subscription:
 # -- the dispatcher ------------------------------------------------------------------------------
 
 
-def _view_of_step(message: StoredMessage, index: int, now: float) -> MessageView:
-    if message.advance is None:
-        began = list(message.step_times[: index + 1])
-        while len(began) <= index:
-            began.append(now if began else message.created)
-    else:
-        step = message.advance if message.advance > 0 else 0.0
-        began = [message.created + i * step for i in range(index + 1)]
-    return MessageView(
-        id=message.id,
-        status=message.steps[index][0],
-        step=index,
-        final_step=index == len(message.steps) - 1,
-        created_at=message.created,
-        changed_at=began[index],
-        timeline=tuple((message.steps[i][0], began[i]) for i in range(index + 1)),
-        fields={**message.fields, **message.steps[index][1]},
-        verbatim=None,
-        polls=message.polls,
-        seq=message.seq,
-    )
-
-
 class WebhookDispatcher:
-    """Owned by one Sandbox; started by its first ``add_webhook``."""
+    """Owned by one Sandbox (started by its first ``add_webhook``): watches its message store
+    and sends what the provider's fake renders for each step reached."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self._sandbox = sandbox
-        webhook = sandbox.provider.webhook
-        if webhook is None:
-            raise ValueError(f"{sandbox.key} documents no webhooks")
-        self._webhook: FakeWebhook = webhook
+    def __init__(self, key: str, webhook: FakeWebhook, store: MessageStore) -> None:
+        self._key = key
+        self._webhook = webhook
+        self._store = store
         self._subscriptions: list[_Subscription] = []
         self._queue: list[_Pending] = []
         self._log: list[WebhookDelivery] = []
@@ -113,7 +88,7 @@ class WebhookDispatcher:
         self._thread: threading.Thread | None = None
 
     def add(self, url: str, secret: str | None) -> None:
-        key = self._sandbox.key
+        key = self._key
         if not url.startswith(("http://", "https://")):
             raise ValueError("the webhook url must be an http(s) URL")
         if secret is not None:
@@ -169,21 +144,16 @@ class WebhookDispatcher:
 
     def _collect(self) -> None:
         """Queue a delivery for every step a message reached since the last look."""
-        sandbox = self._sandbox
         render = self._webhook.render
-        # The dispatcher is part of the sandbox core: it reads the store under the store's lock.
-        with sandbox._lock:  # pyright: ignore[reportPrivateUsage]
-            now = sandbox.clock.now()
-            store = sandbox._messages  # pyright: ignore[reportPrivateUsage]
-            messages = [m for m in store.values() if m.verbatim is None]
-            reached = [(m, m.step_at(now)) for m in messages]
+        with self._store.lock:  # the messages stay as they are while their steps render
+            now, reached = self._store.steps_reached()
             new: list[_Pending] = []
             for subscription in self._subscriptions:
                 for message, index in reached:
                     key = (message.tenant, message.id)
                     start = subscription.progress.get(key, -1) + 1
                     for step in range(start, index + 1):
-                        view = _view_of_step(message, step, now)
+                        view = message.view_at_step(step, now)
                         for kind, body in render(view):
                             new.append(
                                 _Pending(
@@ -202,7 +172,7 @@ class WebhookDispatcher:
                 self._queue.extend(new)
 
     def _due(self) -> list[_Pending]:
-        now = self._sandbox.clock.now()
+        now = self._store.now()
         with self._changed:
             due = [p for p in self._queue if p.due <= now]
             self._queue = [p for p in self._queue if p.due > now]
@@ -211,7 +181,7 @@ class WebhookDispatcher:
     def _send(self, client: Any, pending: _Pending) -> None:
         import httpx
 
-        now = self._sandbox.clock.now()
+        now = self._store.now()
         headers = {"Content-Type": "application/json"}
         headers |= self._webhook.sign(pending.secret, pending.url, pending.body, now)
         status: int | None = None

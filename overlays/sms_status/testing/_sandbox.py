@@ -2,9 +2,11 @@
 
 Written once for all providers; each provider module (``testing/<key>.py``) declares a
 :class:`~sms_status.testing._base.ProviderDef` that a ``Sandbox`` serves. The parts live beside
-this module: ``_clock`` (clocks), ``_store`` (messages and lifecycles), ``_faults`` (injected
-faults), ``_dispatch`` (routing, auth, rate windows, the request log) and ``_server`` (the
-uvicorn thread and the ASGI edge). The names they export are re-exported here too.
+this module: ``_clock`` (clocks), ``_store`` (the ``MessageStore``: messages, lifecycles and
+the lock), ``_faults`` (injected faults), ``_dispatch`` (routing, auth, rate windows, the
+request log), ``_webhooks`` (the webhook sender) and ``_server`` (the uvicorn thread and the
+ASGI edge). Each is handed what it needs (the store, the clock, the provider's fake), never
+the ``Sandbox``. The names they export are re-exported here too.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from sms_status.testing._store import (
     DEFAULT_TENANT,
     Lifecycle,
     MessageHandle,
-    StoredMessage,
+    MessageStore,
     parse_lifecycle,
 )
 
@@ -148,15 +150,14 @@ class Sandbox:
         }
         self._seed = seed
         self._defaults = (self.api_key, rate_limit, dict(self.options))
-        self._lock = threading.RLock()
+        self._store = MessageStore(self._now)
+        self._lock = self._store.lock  # the sandbox's other state shares the store's lock
         self._router = Router(self.provider.routes)
         self._tenants: dict[str, str] = {self._api_key: DEFAULT_TENANT}
         self._state: dict[str, Any] = {}
-        self._messages: dict[tuple[str, str], StoredMessage] = {}
         self._faults: list[Fault] = []
         self._requests: list[RecordedRequest] = []
         self._windows = RateWindows()
-        self._seq = 0
         self._request_counter = 0
         self._generation = 0
         self._stopping = threading.Event()
@@ -226,9 +227,9 @@ class Sandbox:
             step_seconds = float(advance)
         else:
             raise ValueError("advance is 'poll' or a number of seconds")
-        return self._store(message_id, steps, step_seconds, tenant, fields, None)
+        return self._add(message_id, steps, step_seconds, tenant, fields, None)
 
-    def _store(
+    def _add(
         self,
         message_id: str,
         steps: Lifecycle,
@@ -237,28 +238,14 @@ class Sandbox:
         fields: dict[str, Any],
         verbatim: Any,
     ) -> MessageHandle:
-        with self._lock:
-            self._seq += 1
-            message = StoredMessage(
-                id=message_id,
-                tenant=tenant if tenant is not None else DEFAULT_TENANT,
-                steps=steps,
-                advance=step_seconds,
-                fields=dict(fields),
-                created=self.clock.now(),
-                seq=self._seq,
-                verbatim=verbatim,
-            )
-            self._messages[(message.tenant, message_id)] = message
-        return MessageHandle(message, self._lock, self._now)
+        return self._store.add(message_id, steps, step_seconds, tenant, fields, verbatim)
 
     def _now(self) -> float:
         # Read through ``self.clock`` each time: the clock is settable after construction.
         return self.clock.now()
 
     def remove_message(self, message_id: str, tenant: str | None = None) -> None:
-        with self._lock:
-            self._messages.pop((tenant if tenant is not None else DEFAULT_TENANT, message_id), None)
+        self._store.remove(message_id, tenant)
 
     def seed_examples(self) -> list[MessageHandle]:
         """Store the spec's example messages; each is served byte-for-byte for its own id."""
@@ -271,7 +258,7 @@ class Sandbox:
         return tuple(example.id for example in self.provider.examples)
 
     def _seed_one(self, example: Example) -> MessageHandle:
-        return self._store(
+        return self._add(
             example.id, [(example.status, {})], None, None, dict(example.fields), example.body
         )
 
@@ -332,7 +319,7 @@ class Sandbox:
         self._close_webhooks()  # outside the lock: its thread takes the lock to read the store
         with self._lock:
             self._generation += 1
-            self._messages.clear()
+            self._store.clear()
             self._faults.clear()
             self._requests.clear()
             self._windows.clear()
@@ -348,7 +335,7 @@ class Sandbox:
             self._api_key, self.rate_limit, self.options = api_key, rate_limit, dict(options)
         self.reset()
 
-    # -- webhooks (sms_status.testing._webhooks) --------------------------------------------
+    # -- webhooks (sent by sms_status.testing._webhooks) ----------------------------------------
 
     def add_webhook(self, url: str, *, secret: str | None = None) -> None:
         """POST each status change of this sandbox's messages to ``url``, as the provider does.
@@ -360,8 +347,10 @@ class Sandbox:
         """
         from sms_status.testing._webhooks import WebhookDispatcher
 
+        if self.provider.webhook is None:
+            raise ValueError(f"{self.key} documents no webhooks")
         if self._webhooks is None:
-            self._webhooks = WebhookDispatcher(self)
+            self._webhooks = WebhookDispatcher(self.key, self.provider.webhook, self._store)
         self._webhooks.add(url, secret)
 
     @property
@@ -485,7 +474,7 @@ class Sandbox:
                 scope["method"],
                 clock=self.clock,
                 options=self.options,
-                messages=self._messages,
+                messages=self._store,
                 state=self._state,
             )
             fault: Fault | None = None
