@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import itertools
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -32,21 +31,14 @@ from typing import (
 import attrs
 import httpx
 
-from sms_status import __version__, _attempt, _environment, _flows, _pools, _redact, _validation
+from sms_status import __version__, _environment, _flows, _redact, _transport, _validation
 from sms_status._drivers import AsyncDriver, SyncDriver
 from sms_status._flows import Context, Flow, RetryEvent
-from sms_status._httpclient import HttpClientSender
 from sms_status._provider import GeneratedClient, Provider
 from sms_status._registry import PROVIDERS, load_provider
 from sms_status._signing import RequestSigner
-from sms_status._transports import (
-    HttpBackend,
-    async_sender,
-    async_transport,
-    default_ssl_context,
-    never_cookies,
-    no_cookies,
-)
+from sms_status._transport import HttpBackend
+from sms_status._transport.tls import default_ssl_context, env_proxies
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
@@ -87,8 +79,6 @@ DEFAULT_TIMEOUT = 10.0
 """Seconds one attempt may take when `timeout` is not given (or None)."""
 DEFAULT_CONCURRENCY = 16
 """Lookups in flight at once in the async client's bulk and polling work."""
-CONNECTIONS_PER_POOL = _pools.CONNECTIONS_PER_POOL
-"""Connections per httpx client in the async client's pool of clients (`sms_status._pools`)."""
 
 
 class _SharedOptions(TypedDict, total=False):
@@ -135,7 +125,7 @@ class AsyncClientOptions(_SharedOptions, total=False):
     stays yours: `aclose()` does not close it."""
     http_backend: HttpBackend
     """"aiohttp" (the default with `sms-status[fast]` installed) or "httpx"; the environment
-    variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transports)."""
+    variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transport)."""
     sleep: Callable[[float], Awaitable[None]]
     rate_limiter: RateLimiter | AsyncRateLimiter | None
     """Replaces the provider's default limiter (one whose `reserve()` is awaited, too);
@@ -162,13 +152,6 @@ def _connection_options(
     if proxy is not None and not isinstance(proxy, httpx.Proxy):
         proxy = httpx.Proxy(proxy)
     return proxy, options.get("verify", True)
-
-
-def _env_proxies() -> bool:
-    """Whether the environment names a proxy (httpx would honour it: the SDK does too)."""
-    import urllib.request
-
-    return bool(urllib.request.getproxies())
 
 
 class _Base(Generic[ApiT_co]):
@@ -234,7 +217,7 @@ class _Base(Generic[ApiT_co]):
         verify = httpx_args.pop("verify", True)  # the generated client's own argument
         # httpx loads the default CAs for its own transport (none passed) and for proxies
         # from the environment: those get the process's one copy (`default_ssl_context`).
-        if verify is True and (transport is None or _env_proxies()):
+        if verify is True and (transport is None or env_proxies()):
             verify = default_ssl_context()
         if transport is not None:
             httpx_args["transport"] = transport
@@ -348,11 +331,9 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
         limiter = options.get("rate_limiter")
         if inspect.iscoroutinefunction(getattr(limiter, "reserve", None)):
             raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
-        transport = options.get("transport")
-        default = transport is None and http_client is None
-        if default:
-            # The default transport's sockets are cut to each attempt's deadline.
-            transport = _attempt.DeadlineTransport(verify=verify, proxy=proxy)
+        transport = _transport.sync_transport(
+            options.get("transport"), http_client, proxy=proxy, verify=verify
+        )
         super().__init__(
             provider,
             api_key=api_key,
@@ -365,17 +346,13 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
         )
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
-        self._http: httpx.Client = self._api.get_httpx_client()
-        never_cookies(self._http, no_cookies())
         # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
-        # http_client only sends them.
-        self._sender: httpx.Client = http_client if http_client is not None else self._http
-        # With no connection option, attempts skip httpx's client layers (`_httpclient`).
-        plain = default and not ({"proxy", "verify"} & options.keys()) and not _env_proxies()
-        self._direct = (
-            HttpClientSender(base_url=self._http.base_url, headers=self._http.headers)
-            if plain
-            else None
+        # http_client only sends them. With no connection option, plain attempts skip
+        # httpx's client layers.
+        self._http: httpx.Client = self._api.get_httpx_client()
+        no_option = not ({"transport", "http_client", "proxy", "verify"} & options.keys())
+        self._fast, self._httpx = _transport.sync_senders(
+            self._http, http_client=http_client, direct=no_option
         )
 
     def get_status(self, message_id: str) -> StatusReport:
@@ -411,8 +388,8 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
     def close(self) -> None:
         """Close the connection pool (also on leaving a `with` block)."""
         self._http.close()
-        if self._direct is not None:
-            self._direct.close()
+        if self._fast is not None:
+            self._fast.close()
         self._release_logs()
 
     def __enter__(self) -> Self:
@@ -486,7 +463,7 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
         transport = options.get("transport")
         fast = False
         if transport is None and http_client is None and not connection:
-            transport = async_transport(options.get("http_backend"))
+            transport = _transport.async_transport(options.get("http_backend"))
             fast = transport is not None
         super().__init__(
             provider,
@@ -506,19 +483,15 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
 
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
-        never_cookies(self._http, no_cookies())
         # On aiohttp, the overlay's own attempts skip httpx's client layers (and its pools).
-        self._aiohttp = async_sender(self._http, concurrency) if fast else None
-        # httpx sends the overlay's own attempts over several small pools (sms_status._pools),
-        # unless aiohttp or the user's http_client sends them.
-        sharded = http_client is None and self._aiohttp is None
-        self._pool = _pools.pools(
-            self._http, concurrency if sharded else 1, transport=transport, connection=connection
+        self._fast, self._httpx, self._owned = _transport.async_senders(
+            self._http,
+            http_client=http_client,
+            fast=fast,
+            concurrency=concurrency,
+            transport=transport,
+            connection=connection,
         )
-        self._owned = list(self._pool)
-        if http_client is not None:  # a user's client sends everything; it stays theirs
-            self._pool = [http_client]
-        self._turn = itertools.count()
 
     async def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
@@ -577,8 +550,8 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
         """Close the connection pools (also on leaving an `async with` block)."""
         for http in self._owned:
             await http.aclose()
-        if self._aiohttp is not None:
-            await self._aiohttp.aclose()
+        if self._fast is not None:
+            await self._fast.aclose()
         self._release_logs()
 
     async def close(self) -> None:

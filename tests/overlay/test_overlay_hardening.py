@@ -290,7 +290,7 @@ def test_async_pools_send_what_the_api_client_is_configured_with() -> None:
 
     async def main() -> list[StatusReport]:
         async with connect_async("telecom23", handler, concurrency=16) as client:
-            assert len(client._pool) == 4
+            assert len(client._owned) == 4  # api's client and three lending theirs
             # Configured after construction, on the documented escape hatch only.
             client.api.get_async_httpx_client().headers["X-Tenant"] = "t1"
             return await client.get_statuses([f"m{n}" for n in range(32)])
@@ -439,7 +439,7 @@ def _deflate(data: bytes, wbits: int) -> bytes:
     ],
 )
 def test_bounded_body_decodes_what_it_accepts(encoding: str | None, encode: Any) -> None:
-    from sms_status._attempt import BoundedBody
+    from sms_status._transport.body import BoundedBody
 
     data = b'{"status": true, "padding": "' + b"x" * 300_000 + b'"}'
     encoded = encode(data)
@@ -452,7 +452,7 @@ def test_bounded_body_decodes_what_it_accepts(encoding: str | None, encode: Any)
 def test_bounded_body_stops_a_bomb_after_at_most_one_step_past_the_cap() -> None:
     import zlib
 
-    from sms_status._attempt import BoundedBody
+    from sms_status._transport.body import BoundedBody
 
     bomb = _deflate(b"\0" * (64 * 1024 * 1024), 31)
     body = BoundedBody("gzip", cap=100_000)

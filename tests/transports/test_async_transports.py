@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import sms_status
-from sms_status._aiohttp import GuardedAiohttpTransport
+from sms_status._transport.aiohttp import GuardedAiohttpTransport
 from sms_status.errors import TransportError
 from sms_status.testing import Sandbox
 
@@ -197,7 +197,7 @@ def test_the_cached_ssl_context_follows_ssl_cert_file(
     """Built once per CA setting, never reused across settings: a client made after
     SSL_CERT_FILE changes trusts the new bundle only."""
     import certifi
-    from sms_status._transports import default_ssl_context
+    from sms_status._transport.tls import default_ssl_context
 
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
@@ -238,7 +238,7 @@ def test_an_async_client_on_an_http_origin_loads_no_certificates(
     """No TLS connection, no CA bundle: an async client on aiohttp looking statuses up from an
     http:// origin (a sandbox, a gateway on the host) never loads one. (`client.api`'s
     transport may be sent anywhere: it loads them with its first request.)"""
-    from sms_status import _transports
+    from sms_status._transport import tls as _transports
 
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)

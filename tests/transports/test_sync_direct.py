@@ -1,5 +1,5 @@
-"""The sync client's default sender (`http.client` directly, `_httpclient`): it sends what
-httpx sends, keeps connections alive, recovers from one the server closed while idle, and
+"""The sync client's default sender (`http.client` directly: `_transport/httpclient.py`): it sends
+what httpx sends, keeps connections alive, recovers from one the server closed while idle, and
 serves many threads at once. Its bounds (deadline, cap) are tests/hostile's."""
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def test_a_sync_client_loads_no_certificates_until_it_needs_them(
 ) -> None:
     """A sync client sends its plain requests over http.client: constructing one (a CLI run,
     a job) loads no CA bundle; only a first TLS connection does."""
-    from sms_status import _transports
+    from sms_status._transport import tls as _transports
 
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)

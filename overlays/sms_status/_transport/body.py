@@ -1,12 +1,28 @@
 """Reading a body under a size cap, gzip/deflate inflated in bounded steps (a bomb stays
-small): one reader for every sender (httpx, aiohttp, http.client)."""
+small): one reader for every sender (httpx, aiohttp, http.client).
+
+`DECODERS` is the one list of what can be inflated; `ACCEPT_ENCODING`, the header every
+sender asks with, is derived from it, so a server is never asked for a coding that the
+reader would refuse.
+"""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Final
 
 from sms_status._exchange import BodyRejected
+
+DECODERS: Final[Mapping[str, int]] = {
+    "gzip": zlib.MAX_WBITS | 32,  # gzip or zlib framing, detected from the header
+    "x-gzip": zlib.MAX_WBITS | 32,  # the old name of gzip (RFC 9110, 8.4.1.3)
+    "deflate": zlib.MAX_WBITS,  # zlib-wrapped as meant; raw deflate is retried below
+}
+"""Content codings inflated in bounded steps -> zlib's `wbits` for each."""
+
+ACCEPT_ENCODING: Final = ", ".join(coding for coding in DECODERS if not coding.startswith("x-"))
+"""What every sender asks for: the codings of `DECODERS` (their old aliases aside)."""
 
 
 class _Inflater:
@@ -15,7 +31,7 @@ class _Inflater:
     def __init__(self, coding: str) -> None:
         self._coding = coding
         self._raw_deflate = False
-        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32 if coding != "deflate" else 15)
+        self._zlib = zlib.decompressobj(DECODERS[coding])
         self._started = False
 
     def inflate(self, data: bytes, step: Callable[[], int]) -> Iterator[bytes]:
@@ -51,9 +67,7 @@ class BoundedBody:
         sent = [c.strip() for c in (content_encoding or "").split(",") if c.strip()]
         codings = [c.lower() for c in sent if c.lower() != "identity"]
         # Named as sent: a lowercased echo of the key would slip past `redact`.
-        unsupported = [
-            c for c in sent if c.lower() not in ("identity", "gzip", "x-gzip", "deflate")
-        ]
+        unsupported = [c for c in sent if c.lower() != "identity" and c.lower() not in DECODERS]
         if unsupported:
             raise ValueError(f"unsupported Content-Encoding {', '.join(unsupported)!r}")
         # Codings are listed in the order applied: undo them last to first.

@@ -1,4 +1,5 @@
-"""The aiohttp transport (httpx-aiohttp), made to fail only as httpx transports do.
+"""The aiohttp backend (`sms-status[fast]`): `client.api`'s transport (httpx-aiohttp) and the
+async client's own sender (`AiohttpSender`), both made to fail only as httpx transports do.
 
 httpx-aiohttp maps the usual aiohttp errors to httpx's; these classes catch the rest (a
 malformed status line, say) so that nothing but `httpx.TransportError` reaches the overlay.
@@ -17,10 +18,10 @@ import httpx
 import yarl
 from httpx_aiohttp import AiohttpTransport
 
-from sms_status._attempt import ACCEPT_ENCODING
-from sms_status._exchange import AttemptTimeout, Reply, plain_get_target
-from sms_status._reading import bounded_body, feed
-from sms_status._transports import default_ssl_context
+from sms_status._exchange import AttemptTimeout, Reply
+from sms_status._transport.base import plain_get_target
+from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
+from sms_status._transport.tls import default_ssl_context, env_proxies
 
 if TYPE_CHECKING:
     from aiohttp.client_reqrep import ConnectionKey
@@ -56,7 +57,7 @@ class _Connector(aiohttp.TCPConnector):
 
     aiohttp parses such bytes as they arrive and hands them to the next request on that
     connection as its answer (a stale reply read as another message's status); httpcore and
-    `sms_status._httpclient` drop such a connection, and so does this."""
+    `httpclient.HttpClientSender` drop such a connection, and so does this."""
 
     async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
         # Only the connection about to be reused is checked: one property read per request.
@@ -127,12 +128,6 @@ class GuardedAiohttpTransport(AiohttpTransport):
         return response
 
 
-def _environment_names_a_proxy() -> bool:
-    import urllib.request
-
-    return bool(urllib.request.getproxies())
-
-
 class AiohttpSender:
     """The async client's attempts sent on aiohttp directly, without httpx's client layers.
 
@@ -141,7 +136,7 @@ class AiohttpSender:
     6). Plain requests (a method, a path the generated client has already quoted, query
     parameters) go straight to aiohttp with the client's headers; any other request is built by
     httpx as before (a signed one, say) and only sent here. Either way the body is read through
-    the same bounded reader as every attempt (`_attempt`), under the same whole-attempt
+    the same bounded reader as every attempt (`body.py`), under the same whole-attempt
     deadline and phase timeouts.
     """
 
@@ -159,7 +154,7 @@ class AiohttpSender:
         if self._session is None or self._session.closed:
             # Proxies from the environment, as httpx honours them; aiohttp then looks them
             # up in a thread on every request, so only when there are any.
-            trust_env = _environment_names_a_proxy()
+            trust_env = env_proxies()
             # Requests go to the base URL's origin only (no redirects): for an http:// one
             # without a proxy no TLS connection is ever made, and no CAs need loading.
             tls = self._base.startswith("https:") or trust_env
@@ -176,13 +171,18 @@ class AiohttpSender:
             )
         return self._session
 
-    def plain_url(self, request: Mapping[str, Any]) -> str | None:
+    def plain_target(self, request: Mapping[str, Any]) -> str | None:
         """The URL of a plain GET (path joined to the base, query encoded as httpx does), or
         None for a request that httpx must build."""
         return plain_get_target(request, self._base)
 
-    async def send_plain(self, url: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
-        return await self._send("GET", url, None, None, left, cap, phases)
+    def accepts(self, request: httpx.Request) -> bool:
+        return True  # any URL: aiohttp resolves and connects it itself
+
+    async def send_plain(
+        self, target: str, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        return await self._send("GET", target, None, None, left, cap, phases)
 
     async def send(
         self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout

@@ -1,12 +1,13 @@
-"""One HTTP attempt with hard bounds: it ends by its deadline and reads at most a capped body.
+"""The httpx senders: one HTTP attempt with hard bounds, ending by its deadline and reading
+at most a capped body, for `client.api`'s transport and whenever httpx sends.
 
 httpx's timeouts are per phase and per read, so a server that trickles a byte every second
 can hold a call forever; `response.content` holds the whole body, and its gzip decoder
 inflates a whole network chunk at once. Here the body is streamed raw and inflated in
 bounded steps, the async attempt runs under one `asyncio.timeout` (on aiohttp, under aiohttp's
-own whole-request timer: `sms_status._aiohttp`), and the sync one, when it
+own whole-request timer: `aiohttp.py`), and the sync one, when it
 goes through httpx (`transport=`, `proxy=`, `verify=` or an environment proxy; otherwise
-`sms_status._httpclient` sends it the same way on `http.client`), reads through sockets whose
+`httpclient.py` sends it the same way on `http.client`), reads through sockets whose
 every connect, read and write is cut to the time left (`DeadlineBackend`), with the deadline
 also checked between chunks. A sync `http_client=` of the user's own has httpx's sockets:
 only the check between body chunks bounds it.
@@ -15,21 +16,19 @@ only the check between body chunks bounds it.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpcore
 import httpx
 
 from sms_status._exchange import AttemptTimeout, Reply
-from sms_status._reading import BoundedBody, bounded_body, feed
-from sms_status._transports import default_ssl_context
-
-ACCEPT_ENCODING = "gzip, deflate"
-"""The encodings `BoundedBody` can inflate in bounded steps; nothing else is asked for."""
+from sms_status._transport.body import ACCEPT_ENCODING, BoundedBody, bounded_body, feed
+from sms_status._transport.tls import default_ssl_context, never_cookies, no_cookies
 
 
 def _in_memory(response: httpx.Response) -> bool:
@@ -121,7 +120,7 @@ class DeadlineTransport(httpx.HTTPTransport):
     `proxy` as httpx's own transport takes them.
 
     Its pool, and with it the CA bundle (~20 ms to load), is made on first use: the sync
-    client sends its own plain requests over `sms_status._httpclient`, so this transport
+    client sends its own plain requests over `httpclient.py`, so this transport
     often serves only `client.api` calls, or none. httpx's own __init__ is not run: it would
     build a pool (loading the CAs) for this class to replace."""
 
@@ -259,3 +258,94 @@ async def send_async(
     except TimeoutError:
         raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
     return Reply(response.status_code, response.headers, content)
+
+
+class HttpxSender:
+    """Sends the sync client's attempts on an `httpx.Client` (its transport, or the user's
+    `http_client`): any request, built by httpx."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def plain_target(self, request: Mapping[str, Any]) -> str | None:
+        return None
+
+    def accepts(self, request: httpx.Request) -> bool:
+        return True
+
+    def send_plain(self, target: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
+        raise AssertionError("httpx sends only the requests it built")  # pragma: no cover
+
+    def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        return send(self._http, request, left=left, cap=cap)
+
+    def close(self) -> None:
+        return None  # the client it was handed is closed by its owner
+
+
+CONNECTIONS_PER_POOL = 4
+"""Connections per httpx client in the async client's pool of clients."""
+
+
+class AsyncHttpxSender:
+    """Sends the async client's attempts on httpx, over several small connection pools.
+
+    httpcore walks its whole pool on every request, so one pool of 16 connections costs far
+    more CPU than four pools of four (benchmarks/: ~2x the bulk throughput): attempts take
+    turns over `pools`. Every request is built by `client.api`'s client (base URL, headers,
+    key, timeouts); the others only lend their connections, so there is one configuration,
+    not copies."""
+
+    def __init__(self, pools: list[httpx.AsyncClient]) -> None:
+        self._pools = pools
+        self._turn = itertools.count()
+
+    def plain_target(self, request: Mapping[str, Any]) -> str | None:
+        return None
+
+    def accepts(self, request: httpx.Request) -> bool:
+        return True
+
+    async def send_plain(
+        self, target: str, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        raise AssertionError("httpx sends only the requests it built")  # pragma: no cover
+
+    async def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        http = self._pools[next(self._turn) % len(self._pools)]
+        return await send_async(http, request, left=left, cap=cap)
+
+    async def aclose(self) -> None:
+        return None  # the clients it was handed are closed by their owner
+
+
+def lenders(
+    concurrency: int,
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+    connection: Mapping[str, Any],
+) -> list[httpx.AsyncClient]:
+    """The clients that lend `client.api`'s client their connections: with it, enough pools
+    of `CONNECTIONS_PER_POOL` for `concurrency` requests in flight. `transport` and
+    `connection` (proxy=, verify=) are the ones `client.api`'s client was made with."""
+    count = -(-concurrency // CONNECTIONS_PER_POOL)
+    # The default CAs as `api_client` has them: loaded once per process, not once per pool.
+    options = {**connection, "verify": connection.get("verify", True)}
+    if options["verify"] is True and count > 1:
+        options["verify"] = default_ssl_context()
+    made = [
+        httpx.AsyncClient(
+            transport=transport,
+            limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
+            cookies=no_cookies(),
+            **options,
+        )
+        for _ in range(count - 1)
+    ]
+    for lender in made:
+        never_cookies(lender)
+    return made

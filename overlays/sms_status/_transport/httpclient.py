@@ -4,7 +4,7 @@ httpx's Client wraps each request in URL parsing, auth, redirect, cookie, loggin
 stream layers that cost about as much CPU as the rest of a call (benchmarks/, section 6b).
 Here a plain GET goes straight to a pooled `http.client` connection with the client's
 headers; any other request (a signed one, say) is built by httpx as before and only sent
-here. The bounds are the same as on httpx's transport (`_attempt`):
+here. The bounds are the same as on httpx's transport (`httpx.py`):
 
 - every connect, TLS handshake, send and receive on the socket is cut to the time left in
   the attempt (`_DeadlineSocket`, `_DeadlineSSLSocket`), so a server that drips the status
@@ -31,10 +31,10 @@ from typing import Any
 
 import httpx
 
-from sms_status._attempt import ACCEPT_ENCODING
-from sms_status._exchange import AttemptTimeout, Reply, plain_get_target
-from sms_status._reading import bounded_body, feed
-from sms_status._transports import default_ssl_context
+from sms_status._exchange import AttemptTimeout, Reply
+from sms_status._transport.base import plain_get_target
+from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
+from sms_status._transport.tls import default_ssl_context
 
 log = logging.getLogger("sms_status")
 
@@ -147,6 +147,7 @@ class HttpClientSender:
         self._tls = url.scheme == "https"
         self._host = url.host
         self._port = url.port or (443 if self._tls else 80)
+        self._origin = (base_url.scheme, base_url.netloc)
         self._prefix = url.raw_path.decode("ascii")  # ends with "/"
         plain = httpx.Headers(headers)
         plain["Accept-Encoding"] = ACCEPT_ENCODING
@@ -161,6 +162,10 @@ class HttpClientSender:
         """The request target of a plain GET (path joined to the base, query encoded as
         httpx does), or None for a request that httpx must build."""
         return plain_get_target(request, self._prefix)
+
+    def accepts(self, request: httpx.Request) -> bool:
+        """Only requests for this client's own origin: its connections go there."""
+        return (request.url.scheme, request.url.netloc) == self._origin
 
     def send_plain(self, target: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
         return self._send("GET", target, self._headers, None, left, cap, phases)
