@@ -31,7 +31,7 @@ from typing import (
 import attrs
 import httpx
 
-from sms_status import __version__, _environment, _flows, _redact, _transport, _validation
+from sms_status import _environment, _flows, _redact, _transport, _validation
 from sms_status._drivers import AsyncDriver, SyncDriver
 from sms_status._flows import Context, Flow, RetryEvent
 from sms_status._provider import GeneratedClient, Provider
@@ -39,6 +39,7 @@ from sms_status._registry import PROVIDERS, load_provider
 from sms_status._signing import RequestSigner
 from sms_status._transport import HttpBackend
 from sms_status._transport.tls import default_ssl_context, env_proxies
+from sms_status._version import __version__
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 

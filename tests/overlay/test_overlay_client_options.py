@@ -131,7 +131,7 @@ def test_every_request_names_the_sdk_version_and_provider() -> None:
 
 
 def test_the_version_in_the_user_agent_is_the_distributions() -> None:
-    # __version__ is written by hand in sms_status/__init__.py: a release that bumps only
+    # __version__ is written by hand in sms_status/_version.py: a release that bumps only
     # pyproject.toml would otherwise tell providers' support desks the old version.
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     assert sms_status.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
