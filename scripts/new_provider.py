@@ -14,7 +14,8 @@ provider's (docs/adding-a-provider.md). Pieces, all named by the registry:
                                                    render_webhook, sign_webhook, retry policy)
     overlays/sms_status/testing/_keys.py           the sandbox's demo API key
     overlays/sms_status/testing/pytest_plugin.py   the `<key>_sandbox` (and `<key>_client`) fixture
-    overlays/sms_status/client.py                  `ProviderKey` and typed `connect` overloads
+    overlays/sms_status/client.py                  `ProviderKey` and typed `connect` overloads,
+                                                   rewritten from the registry (typed_connect.py)
     tests/integration/test_<key>.py                integration tests over the sandbox, a webhook too
     pyproject.toml                                 extra, `all`, workspace member, uv source
     CHANGELOG.md                                   an [Unreleased] bullet
@@ -35,6 +36,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import typed_connect
 from _providers import provider_keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -479,35 +481,6 @@ def _insert_before(path: Path, marker: str, text: str) -> None:
     path.write_text(content.replace(marker, text + marker, 1))
 
 
-def _typed_connect(root: Path, key: str) -> None:
-    """`ProviderKey`, the TYPE_CHECKING import and a `connect`/`connect_async` overload each,
-    so `sms_status.connect("<key>")` type-checks with the provider's generated client."""
-    path = root / "overlays" / "sms_status" / "client.py"
-    text = path.read_text()
-    text, literal = re.subn(
-        r"^(ProviderKey = Literal\[[^\]]*)\]", rf'\1, "{key}"]', text, count=1, flags=re.M
-    )
-    text, imported = re.subn(
-        r"^(if TYPE_CHECKING:[^\n]*\n(?:    import sms_status_\w+\n)+)",
-        rf"\1    import sms_status_{key}\n",
-        text,
-        count=1,
-        flags=re.M,
-    )
-    overloads = 0
-    for function, client in (("connect", "StatusClient"), ("connect_async", "AsyncStatusClient")):
-        generic = f"@overload\ndef {function}(\n    provider: ProviderKey,\n"
-        if generic in text:
-            ours = generic.replace("ProviderKey", f'Literal["{key}"]')
-            signature = text[text.index(generic) + len(generic) :].split("\n) -> ", 1)[0]
-            ours += signature + f"\n) -> {client}[sms_status_{key}.AuthenticatedClient]: ...\n"
-            text = text.replace(generic, ours + generic, 1)
-            overloads += 1
-    if not (literal and imported and overloads == 2):
-        raise SystemExit("overlays/sms_status/client.py: ProviderKey or the overloads moved")
-    path.write_text(text)
-
-
 def _pyproject(root: Path, key: str) -> None:
     path = root / "pyproject.toml"
     text = path.read_text()
@@ -592,9 +565,7 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
     _pyproject(root, key)
     _changelog(root, key, name)
     _readme_row(root, key, name)
-    client = overlay / "client.py"
-    if "\nProviderKey = Literal[" in client.read_text():
-        _typed_connect(root, key)
+    typed_connect.main([], root=root)  # ProviderKey and the overloads, from the registry
     edited = [overlay / "_registry.py", overlay / "client.py", overlay / "testing" / "_keys.py"]
     edited.append(plugin)
     return [*created, *edited, root / "pyproject.toml", root / "CHANGELOG.md", root / "README.md"]

@@ -115,7 +115,7 @@ def _check_typed_connect(entry: Any, check: Any) -> None:
             imported |= {alias.name for alias in node.names}
     if provider_key is None:  # the typed connect() is optional; without it nothing to check
         return
-    fix = "`nox -s new_provider` writes these; by hand, copy seven's lines in client.py"
+    fix = "`python3 scripts/typed_connect.py` writes them from the registry"
     check(
         entry.key in provider_key,
         f"ProviderKey in overlays/sms_status/client.py lacks {entry.key!r}",

@@ -18,8 +18,8 @@ the client's own settings with no layer in between.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
@@ -198,6 +198,33 @@ class AsyncDriver(_Driver[AsyncSender]):
                 value = await self._perform(effect)
             except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
+
+    async def _run_each(self, flows: Iterator[Flow[T]], count: int, concurrency: int) -> list[T]:
+        """Run `count` flows, at most `concurrency` at once, and return what each returns, in
+        their order. The first error (one a flow raises: an authentication error) cancels
+        the others, which finish closing their responses before it is raised."""
+        import asyncio  # kept off the sync client's import path (~50 ms)
+
+        results: list[T | None] = [None] * count
+        done = [False] * count
+        numbered = enumerate(flows)
+
+        async def worker() -> None:
+            for position, flow in numbered:  # shared iterator: each flow is taken once
+                results[position] = await self._run(flow)
+                done[position] = True
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, count))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        if not all(done):  # every worker ended normally, so every flow must have returned
+            raise AssertionError(f"lost the results of {done.count(False)} flow(s)")
+        return cast(list[T], results)
 
     async def _run(self, flow: Flow[T]) -> T:
         """Run `flow` (one that emits no report) and return what it returns."""
