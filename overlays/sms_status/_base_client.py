@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 import attrs
 import httpx
 
-from sms_status import _flows, _redact, _validation
+from sms_status import _flows, _redact, _successor, _validation
 from sms_status._flows import Context, Flow
 from sms_status._options import DEFAULT_TIMEOUT, SharedOptions
 from sms_status._provider import GeneratedClient, Provider
@@ -88,7 +88,7 @@ class BaseClient(Generic[ApiT_co]):
             retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
             clock=clock,
             on_retry=options.get("on_retry"),
-            lookup=_flows.lookup_state(provider, options.get("lookup")),
+            lookup=_successor.lookup_state(provider, options.get("lookup")),
         )
         if signing_secret is not None and provider.sign is None:
             raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")

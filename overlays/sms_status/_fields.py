@@ -108,7 +108,7 @@ def required_str(value: object, field: str) -> str:
     return result
 
 
-def code_str(value: object, field: str) -> str | None:
+def optional_code(value: object, field: str) -> str | None:
     """A provider code that may come as a string or a number; kept as text."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -188,7 +188,7 @@ def as_dict(value: object, field: str) -> dict[str, Any]:
     return cast(dict[str, Any], value)
 
 
-def code_text(value: object) -> str | None:
+def error_code_in(value: object) -> str | None:
     """An error code from a body, as text: a non-empty string or an integer; else None."""
     if isinstance(value, str):
         return value or None
@@ -234,7 +234,7 @@ class Secondary:
     def code(self, value: object, field: str) -> str | None:
         if value is None or type(value) is str:
             return value
-        return self._read(lambda: code_str(value, field), value, field)
+        return self._read(lambda: optional_code(value, field), value, field)
 
     def integer(self, value: object, field: str) -> int | None:
         return self._read(lambda: optional_int(value, field), value, field)

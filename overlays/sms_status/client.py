@@ -119,7 +119,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
 
     def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
-        return self._run(_flows.status(self._ctx, self._message_id(message_id)))
+        return self._run(_flows.lookup(self._ctx, self._message_id(message_id)))
 
     def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
         """Statuses of many messages, in input order. seven: one request per batch of up to
@@ -128,7 +128,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         ids = _validation.message_ids(message_ids, separator=self._separator)
         if self._provider.batch is not None:
             return self._run(_flows.batch_statuses(self._ctx, ids))
-        return [self._run(_flows.status_or_failure(self._ctx, i)) for i in ids]
+        return [self._run(_flows.lookup_or_report_failure(self._ctx, i)) for i in ids]
 
     def wait_for_final(
         self,
@@ -257,7 +257,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
 
     async def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
-        return await self._run(_flows.status(self._ctx, self._message_id(message_id)))
+        return await self._run(_flows.lookup(self._ctx, self._message_id(message_id)))
 
     async def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
         """Statuses of many messages, in input order, with at most `concurrency` requests in
@@ -267,7 +267,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         # seven on its logbook looks ids up one a request: concurrently, like the others.
         if self._provider.batch is not None and not self._ctx.lookup.on_successor:
             return await self._run(_flows.batch_statuses(self._ctx, ids))
-        flows = (_flows.status_or_failure(self._ctx, i) for i in ids)
+        flows = (_flows.lookup_or_report_failure(self._ctx, i) for i in ids)
         return await self._run_each(flows, len(ids), self.concurrency)
 
     async def wait_for_final(

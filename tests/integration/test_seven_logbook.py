@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sms_status
-import sms_status._flows
+import sms_status._successor
 from sms_status import DeliveryState
 from sms_status._registry import REGISTRY
 from sms_status.errors import AuthenticationError, NotFoundError
@@ -24,7 +24,7 @@ STATUS, JOURNAL = "/api/status", "/api/journal/outbound"
 @pytest.fixture(autouse=True)
 def fresh_deprecation(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts as a fresh process would: the deprecation not yet announced."""
-    monkeypatch.setattr(sms_status._flows, "_deprecation_warned", set())
+    monkeypatch.setattr(sms_status._successor, "_deprecation_warned", set())
     with warnings.catch_warnings():
         warnings.simplefilter("always", DeprecationWarning)
         yield

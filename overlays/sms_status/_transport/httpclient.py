@@ -14,7 +14,7 @@ here. The bounds are the same as on httpx's transport (`httpx.py`):
 
 Connections are kept alive in a pool shared by threads (a connection is used by one thread
 at a time). Only `AttemptTimeout`, `BodyRejected` and `OSError`/`http.client.HTTPException`
-leave `send` — what `_flows.call` turns into `SmsStatusError`s.
+leave `send` — what `_request.request_with_retries` turns into `SmsStatusError`s.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ ERROR_CLASSES = {
 
 def error_code(body: object) -> str | None:
     fields = f.json_object(body)
-    return f.code_text(fields.get("error_code")) if fields.get("success") is False else None
+    return f.error_code_in(fields.get("error_code")) if fields.get("success") is False else None
 
 
 def is_error_envelope(body: object) -> bool:

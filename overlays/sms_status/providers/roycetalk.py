@@ -65,7 +65,7 @@ def error_code(body: object) -> str | None:
         return None
     nested = f.json_object(fields.get("error"))
     candidates = (nested.get("code"), fields.get("code"), fields.get("error_code"))
-    return next((code for code in map(f.code_text, candidates) if code is not None), None)
+    return next((code for code in map(f.error_code_in, candidates) if code is not None), None)
 
 
 def is_error_envelope(body: object) -> bool:

@@ -3,42 +3,30 @@
 Written once for all providers; each provider module (``testing/<key>.py``) declares a
 :class:`~sms_status.testing._base.ProviderDef` that a ``Sandbox`` serves. The parts live beside
 this module: ``_clock`` (clocks), ``_store`` (the ``MessageStore``: messages, lifecycles and
-the lock), ``_faults`` (injected faults), ``_dispatch`` (routing, auth, rate windows, the
-request log), ``_webhooks`` (the webhook sender) and ``_server`` (the uvicorn thread and the
-ASGI edge). Each is handed what it needs (the store, the clock, the provider's fake), never
-the ``Sandbox``. The names they export are re-exported here too.
+the lock), ``_answer`` (answering requests: the router, faults, the request log),
+``_faults`` (injected faults), ``_dispatch`` (routing, auth, rate windows), ``_webhooks``
+(the webhook sender) and ``_server`` (the uvicorn thread and the ASGI edge). Each is handed
+what it needs (the store, the settings, the provider's fake), never the ``Sandbox``. The
+names they export are re-exported here too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
-import threading
-import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Self
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.routing import Route
 
-from sms_status.testing._base import Example, ProviderDef, Reply, RouteDef
+from sms_status.testing._answer import Answering, Settings
+from sms_status.testing._base import Example, ProviderDef
 from sms_status.testing._clock import Clock, FakeClock, RealClock
-from sms_status.testing._dispatch import (
-    SECRET_HEADERS,
-    RateWindows,
-    RecordedRequest,
-    RequestContext,
-    Router,
-    answer,
-    masked_headers,
-    recorded,
-)
-from sms_status.testing._faults import FAULT_KINDS, Fault, make_fault, take_fault
+from sms_status.testing._dispatch import SECRET_HEADERS, RecordedRequest
+from sms_status.testing._faults import FAULT_KINDS, Fault, make_fault
 from sms_status.testing._keys import DEMO_KEYS, PROVIDER_KEYS
-from sms_status.testing._server import AsgiEndpoint, ServerThread, send_reply
+from sms_status.testing._server import AsgiEndpoint, ServerThread
 from sms_status.testing._store import (
     DEFAULT_TENANT,
     Lifecycle,
@@ -49,8 +37,6 @@ from sms_status.testing._store import (
 
 if TYPE_CHECKING:
     from typing import Unpack
-
-    from starlette.types import Receive, Scope, Send
 
     from sms_status.client import (
         AsyncClientOptions,
@@ -137,34 +123,30 @@ class Sandbox:
         self.provider: ProviderDef = load_provider(key)
         self.key = key
         self._api_key = api_key if api_key is not None else DEMO_KEYS[key]
-        self.clock: Clock = clock if clock is not None else RealClock()
         if isinstance(rate_limit, _Default):
             rate_limit = self.provider.default_rate_limit
         if rate_limit is not None and (rate_limit[0] < 1 or rate_limit[1] <= 0):
             raise ValueError("rate_limit is (requests >= 1, window_seconds > 0) or None")
-        self.rate_limit: tuple[int, float] | None = rate_limit
-        self.options: dict[str, Any] = {
+        options = {
             "history_before": history_before,
             "invalid_query": invalid_query,
             "signing_secret": signing_secret,
         }
+        self._settings = Settings(
+            clock=clock if clock is not None else RealClock(),
+            options=options,
+            rate_limit=rate_limit,
+            tenants={self._api_key: DEFAULT_TENANT},
+        )
         self._seed = seed
-        self._defaults = (self.api_key, rate_limit, dict(self.options))
+        self._defaults = (self.api_key, rate_limit, dict(options))
         self._store = MessageStore(self._now)
         self._lock = self._store.lock  # the sandbox's other state shares the store's lock
-        self._router = Router(self.provider.routes)
-        self._tenants: dict[str, str] = {self._api_key: DEFAULT_TENANT}
-        self._state: dict[str, Any] = {}
-        self._faults: list[Fault] = []
-        self._requests: list[RecordedRequest] = []
-        self._windows = RateWindows()
-        self._request_counter = 0
-        self._generation = 0
-        self._stopping = threading.Event()
+        self._answering = Answering(self.provider, self._store, self._settings)
         self._server = ServerThread(key)
         self._base_url: str | None = None
         self.app: Starlette = Starlette(
-            routes=[Route("/{path:path}", endpoint=AsgiEndpoint(self._handle))]
+            routes=[Route("/{path:path}", endpoint=AsgiEndpoint(self._answering))]
         )
         self._webhooks: WebhookDispatcher | None = None
         if seed:
@@ -175,6 +157,29 @@ class Sandbox:
         return f"Sandbox({self.key!r}, {where})"
 
     @property
+    def clock(self) -> Clock:
+        """The sandbox clock (settable, e.g. ``sb.clock = FakeClock()``)."""
+        return self._settings.clock
+
+    @clock.setter
+    def clock(self, value: Clock) -> None:
+        self._settings.clock = value
+
+    @property
+    def rate_limit(self) -> tuple[int, float] | None:
+        """``(requests, window_seconds)`` per key on the rate-limited routes, or None."""
+        return self._settings.rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: tuple[int, float] | None) -> None:
+        self._settings.rate_limit = value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The sandbox's options (``history_before``, ``signing_secret``, ...), changeable."""
+        return self._settings.options
+
+    @property
     def api_key(self) -> str:
         """The default tenant's key (settable: the old one stops working)."""
         return self._api_key
@@ -182,10 +187,11 @@ class Sandbox:
     @api_key.setter
     def api_key(self, value: str) -> None:
         with self._lock:
-            if self._tenants.get(self._api_key) == DEFAULT_TENANT:
-                del self._tenants[self._api_key]
+            tenants = self._settings.tenants
+            if tenants.get(self._api_key) == DEFAULT_TENANT:
+                del tenants[self._api_key]
             self._api_key = value
-            self._tenants[value] = DEFAULT_TENANT
+            tenants[value] = DEFAULT_TENANT
 
     # -- tenants and messages ----------------------------------------------------------------
 
@@ -193,7 +199,7 @@ class Sandbox:
         """Accept ``api_key`` too, as tenant ``tenant`` (default: a tenant of its own)."""
         name = tenant if tenant is not None else api_key
         with self._lock:
-            self._tenants[api_key] = name
+            self._settings.tenants[api_key] = name
         return name
 
     def add_message(
@@ -285,31 +291,26 @@ class Sandbox:
         content_type). Faults are tried in injection order; one fault shapes a request.
         """
         fault = make_fault(
-            self.provider, self._router.names, kind, message_id, route, times, params
+            self.provider, self._answering.route_names, kind, message_id, route, times, params
         )
-        with self._lock:
-            self._faults.append(fault)
+        self._answering.add_fault(fault)
         return fault
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        self._answering.clear_faults()
 
     @property
     def faults(self) -> list[Fault]:
-        with self._lock:
-            return [f for f in self._faults if f.active]
+        return self._answering.active_faults()
 
     # -- request log and reset ---------------------------------------------------------------
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
+        return self._answering.requests()
 
     def clear_requests(self) -> None:
-        with self._lock:
-            self._requests.clear()
+        self._answering.clear_requests()
 
     def reset(self) -> None:
         """Forget messages, faults, requests, rate windows and webhooks (examples are re-seeded).
@@ -318,13 +319,10 @@ class Sandbox:
         """
         self._close_webhooks()  # outside the lock: its thread takes the lock to read the store
         with self._lock:
-            self._generation += 1
+            self._answering.reset()
             self._store.clear()
-            self._faults.clear()
-            self._requests.clear()
-            self._windows.clear()
-            self._tenants = {self._api_key: DEFAULT_TENANT}
-            self._state.clear()
+            self._settings.tenants.clear()
+            self._settings.tenants[self._api_key] = DEFAULT_TENANT
         if self._seed:
             self.seed_examples()
 
@@ -332,7 +330,8 @@ class Sandbox:
         """Put ``api_key``, ``rate_limit`` and ``options`` back as constructed, then ``reset()``."""
         api_key, rate_limit, options = self._defaults
         with self._lock:
-            self._api_key, self.rate_limit, self.options = api_key, rate_limit, dict(options)
+            self._api_key, self.rate_limit = api_key, rate_limit
+            self._settings.options = dict(options)
         self.reset()
 
     # -- webhooks (sent by sms_status.testing._webhooks) ----------------------------------------
@@ -390,7 +389,7 @@ class Sandbox:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         """Serve on a real socket from a background thread; returns once it accepts."""
-        self._stopping.clear()
+        self._answering.stopping.clear()
         self._base_url = self._server.start(self.app, host, port)
         return self
 
@@ -399,7 +398,7 @@ class Sandbox:
         self._close_webhooks()
         if not self._server.running:
             return
-        self._stopping.set()
+        self._answering.stopping.set()
         self._server.stop()
         self._base_url = None
 
@@ -447,104 +446,4 @@ class Sandbox:
             api_key=self.api_key,
             base_url=self.base_url,
             **options,
-        )
-
-    # -- answering ---------------------------------------------------------------------------
-
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer one HTTP request (the whole of ``Sandbox.app``): routes on the raw path."""
-        generation = self._generation
-        raw_bytes: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
-        raw_path = raw_bytes.split(b"?", 1)[0].decode("latin-1")
-        query = scope.get("query_string", b"").decode("latin-1")
-        headers = Headers(scope=scope)
-        query_params = parse_qs(query, keep_blank_values=True)
-        with self._lock:
-            self._request_counter += 1
-            request_id = f"req_{self._request_counter:016x}"
-            matched = self._router.match(raw_path)
-            params = matched[1] if matched else {}
-            ctx = RequestContext(
-                params,
-                query_params,
-                headers,
-                request_id,
-                raw_path,
-                query,
-                scope["method"],
-                clock=self.clock,
-                options=self.options,
-                messages=self._store,
-                state=self._state,
-            )
-            fault: Fault | None = None
-            reply: Reply | None = None
-            route: RouteDef | None = None
-            if matched is None:
-                reply = self.provider.unknown_path(ctx)
-            else:
-                route = matched[0]
-                if scope["method"] not in route.methods:
-                    reply = Reply.empty(405, [("Allow", ", ".join(route.methods))])
-                else:
-                    fault = take_fault(self._faults, route.name, route.ids(ctx))
-        if fault is not None and fault.kind == "stall":
-            deadline = time.monotonic() + float(fault.params.get("seconds", 30.0))
-            while time.monotonic() < deadline:
-                if self._stopping.is_set() or self._generation != generation:
-                    break
-                await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
-        with self._lock:
-            if self._generation != generation:
-                reply = Reply.empty(503)  # the sandbox was reset under this request
-            elif reply is None:
-                assert route is not None
-                reply = answer(
-                    self.provider,
-                    ctx,
-                    route,
-                    fault,
-                    tenants=self._tenants,
-                    rate_limit=self.rate_limit,
-                    windows=self._windows,
-                )
-            if self._generation == generation:
-                self._record(
-                    scope,
-                    raw_path,
-                    query,
-                    headers,
-                    reply.status,
-                    route.name if route else None,
-                    fault,
-                )
-        await send_reply(
-            send,
-            reply,
-            reset=fault is not None and fault.kind == "reset",
-            reset_length=fault.params.get("length") if fault else None,
-        )
-
-    def _record(
-        self,
-        scope: Scope,
-        raw_path: str,
-        query: str,
-        headers: Headers,
-        status: int,
-        route: str | None,
-        fault: Fault | None,
-    ) -> None:
-        self._requests.append(
-            recorded(
-                scope["method"],
-                raw_path,
-                scope["path"],
-                query,
-                masked_headers(headers, self.provider.secret_headers),
-                status,
-                route,
-                fault,
-                self.clock.now(),
-            )
         )
