@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import attrs
 import httpx
 
-from sms_status._fields import short, warn_once
 from sms_status._pushed import Webhook
+from sms_status._warnings import short, warn_once
 from sms_status.errors import ApiError
 from sms_status.pacing import RateLimit
 from sms_status.report import DeliveryState, StatusReport

@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 import attrs
 
 from sms_status._exchange import AttemptTimeout, BodyRejected, Reply, header_items
-from sms_status._fields import is_overlay_bug, redacting
+from sms_status._generated import is_overlay_bug
 from sms_status._provider import Provider, RequestKwargs
 from sms_status._redact import masked_headers, redact
 from sms_status._responses import decode_or_raise, excerpt
+from sms_status._warnings import redacting
 from sms_status.errors import (
     ApiError,
     MalformedResponseError,

@@ -10,11 +10,12 @@ from typing import Any
 
 import attrs
 import pytest
-import sms_status._fields
+import sms_status._generated
+import sms_status._warnings
 from overlay_support import API_KEY, connect, json_response, seed, seed_for
 from sms_status import DeliveryState as S
 from sms_status import StatusReport
-from sms_status._fields import is_overlay_bug
+from sms_status._generated import is_overlay_bug
 from sms_status.errors import MalformedResponseError
 from sms_status.providers import telecom23
 
@@ -24,7 +25,7 @@ MESSAGE_ID = "77232007287"
 @pytest.fixture(autouse=True)
 def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no warning remembered as already given."""
-    monkeypatch.setattr(sms_status._fields, "_warned", set())
+    monkeypatch.setattr(sms_status._warnings, "_warned", set())
 
 
 def _lookup(provider: str, body: object) -> StatusReport:
@@ -243,7 +244,7 @@ def test_unknown_fields_walks_every_field_when_annotations_cannot_be_resolved(
         children=[_Nested(additional_properties={"added": 2})],
         flag=True,
     )
-    sms_status._fields.unknown_fields("acme", model)
+    sms_status._generated.unknown_fields("acme", model)
     warnings = _warnings(caplog)
     assert len(warnings) == 2
     assert "child.renamed" in warnings[0]

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sms_status import DeliveryState, RecipientCounts, webhooks
+from sms_status._registry import load_provider
 from sms_status.errors import (
     InvalidWebhookError,
     MalformedWebhookError,
@@ -196,12 +197,41 @@ def test_a_signed_payload_naming_no_message_is_malformed() -> None:
         _parse("telecom23", body, telecom23_headers(SECRET, body, NOW))
 
 
-def test_header_names_are_case_insensitive() -> None:
-    body, headers = _telecom23()
-    for transform in (str.lower, str.upper):
-        _parse("telecom23", body, {transform(k): v for k, v in headers.items()})
-    body, headers = _seven()
-    _parse("seven", body, {k.upper(): v for k, v in headers.items()})
+@pytest.mark.parametrize("field", ["event_id", "event_type"])
+def test_a_lisoloo_event_without_an_id_or_type_is_malformed(field: str) -> None:
+    # Found by the fuzz test below: an empty event_id is nothing to deduplicate on, and an
+    # empty event_type says nothing of what happened.
+    payload = spec_example("lisoloo", "smsEvent", "delivered")
+    payload[field] = ""
+    with pytest.raises(MalformedWebhookError, match="names no event"):
+        webhooks.parse(
+            "lisoloo",
+            body=dump(payload),
+            headers=basic(LISOLOO_CREDENTIALS),
+            secret=LISOLOO_CREDENTIALS,
+        )
+
+
+def _same_event(one: webhooks.WebhookEvent, other: webhooks.WebhookEvent) -> bool:
+    return (one.provider, one.kind, one.event_id, one.report.to_dict()) == (
+        other.provider,
+        other.kind,
+        other.event_id,
+        other.report.to_dict(),
+    )
+
+
+@pytest.mark.parametrize("provider", ["telecom23", "seven"])
+def test_header_names_are_case_insensitive(provider: str) -> None:
+    body, headers = _telecom23() if provider == "telecom23" else _seven()
+    as_sent = _parse(provider, body, headers)
+    for transform in (str.lower, str.upper, str.title):
+        renamed = {transform(k): v for k, v in headers.items()}
+        assert set(renamed) != set(headers) or transform is str.title
+        assert _same_event(_parse(provider, body, renamed), as_sent)
+    # and the names are the documented ones: without them, nothing verifies
+    with pytest.raises(WebhookSignatureError):
+        _parse(provider, body, {f"X-Not-{k}": v for k, v in headers.items()})
 
 
 @pytest.mark.parametrize("provider", ["telecom23", "seven"])
@@ -493,13 +523,31 @@ def test_namirial_any_body_is_a_report_or_malformed(body: bytes) -> None:
 
 
 def _only_our_errors(provider: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> None:
+    """Whatever an authentic sender puts in the body: a MalformedWebhookError, or an event
+    that is a well-formed report of this provider, read the same way every time."""
     try:
         event = _parse(provider, body, headers, **kwargs)
     except MalformedWebhookError:
         return
-    assert isinstance(event.report.message_id, str)
-    assert event.report.message_id
+    report = event.report
+    assert (event.provider, report.provider) == (provider, provider)
+    assert isinstance(report.message_id, str)
+    assert report.message_id
     assert isinstance(event.event_id, str)
+    assert event.event_id
+    assert isinstance(event.kind, str)
+    assert event.kind
+    assert isinstance(report.state, DeliveryState)
+    assert isinstance(report.is_final, bool)
+    table = load_provider(provider).statuses
+    if report.provider_status in table:  # a known status maps through the polling table
+        assert (report.state, report.is_final) == table[report.provider_status]
+    elif provider != "lisoloo":  # lisoloo's event types map through its event table
+        assert (report.state, report.is_final) == (DeliveryState.UNRECOGNIZED, False)
+    for moment in (report.created_at, report.sent_at, report.delivered_at, report.updated_at):
+        assert moment is None or moment.tzinfo is not None
+    json.dumps(report.to_dict())  # JSON-safe, whatever came in
+    assert _same_event(_parse(provider, body, headers, **kwargs), event)  # deterministic
 
 
 def test_payloads_are_read_through_the_generated_models() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import (
     Cadence,
     HistoryLookup,
@@ -117,13 +118,13 @@ def _report(message: MessageDetails, message_id: str | None = None) -> StatusRep
 
 def read_status(message_id: str, body: object) -> StatusReport:
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, raw)
+    unknown_fields(KEY, raw)
     return _report(raw.message, message_id)
 
 
 def read_page(body: object) -> list[StatusReport]:
     listing = MessageListResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, listing)
+    unknown_fields(KEY, listing)
     return [_report(item.message) for item in listing.messages]
 
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import Cadence, Credentials, Provider, endpoint_request
 from sms_status._pushed import Pushed, Webhook, event_id_of, unsigned
 from sms_status.errors import MissingProviderError
@@ -86,7 +87,7 @@ def read_status(message_id: str, body: object) -> StatusReport:
     body = soft.times_before_parsing(body, ("data",), ("created_at",))
     body = soft.times_before_parsing(body, ("meta",), ("timestamp",))
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, raw)
+    unknown_fields(KEY, raw)
     data = raw.data
     provider_status = f.required_str(data.status, "data.status")
     state, is_final = PROVIDER.state_of(provider_status)

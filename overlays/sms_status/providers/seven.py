@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import (
     BatchLookup,
     Cadence,
@@ -164,7 +165,7 @@ def read_batch(message_ids: Sequence[str], body: object) -> dict[str, StatusRepo
         if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
             data["id"] = str(data["id"])
         model = SevenStatusReport.from_dict(data)
-        f.unknown_fields(KEY, model)
+        unknown_fields(KEY, model)
         report = _report(model)
         reports[report.message_id] = report
     return reports
@@ -206,7 +207,7 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
     for entry in entries:
         if entry.id != message_id:
             continue
-        f.unknown_fields(KEY, entry)
+        unknown_fields(KEY, entry)
         dlr = f.optional_str(entry.dlr, "dlr") or ""
         state, is_final = PROVIDER.state_of(dlr) if dlr else (S.PENDING, False)
         return StatusReport(

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import Cadence, Provider, endpoint_request, header_key
 from sms_status._pushed import (
     Pushed,
@@ -146,7 +147,7 @@ def error_message(body: object) -> str | None:
 
 def read_status(message_id: str, body: object) -> StatusReport:
     raw = StatusResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, raw)
+    unknown_fields(KEY, raw)
     message = raw.message
     provider_status = f.required_str(message.status, "message.status")
     state, is_final = PROVIDER.state_of(provider_status)

@@ -115,6 +115,10 @@ def verify_and_read(
         raise MalformedWebhookError(
             "the payload names no message (empty message id)", provider=provider
         )
+    if not pushed.event_id or not pushed.kind:  # nothing to deduplicate or tell events by
+        raise MalformedWebhookError(
+            "the payload names no event (empty event id or event type)", provider=provider
+        )
     event = WebhookEvent(
         provider=provider, report=report, event_id=pushed.event_id, kind=pushed.kind
     )
