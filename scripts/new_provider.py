@@ -16,7 +16,7 @@ provider's (docs/adding-a-provider.md). Pieces, all named by the registry:
     overlays/sms_status/testing/pytest_plugin.py   the `<key>_sandbox` (and `<key>_client`) fixture
     overlays/sms_status/client.py                  `ProviderKey` and typed `connect` overloads,
                                                    rewritten from the registry (typed_connect.py)
-    tests/integration/test_<key>.py                integration tests over the sandbox, a webhook too
+    tests/providers/<key>/test_<key>_integration.py  over the sandbox, a webhook too
     pyproject.toml                                 extra, `all`, workspace member, uv source
     CHANGELOG.md                                   an [Unreleased] bullet
     README.md                                      a row in the table of providers
@@ -126,7 +126,7 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
         root / "generator" / f"{key}.yaml": GENERATOR,
         overlay / "providers" / f"{key}.py": OVERLAY,
         overlay / "testing" / f"{key}.py": SANDBOX,
-        root / "tests" / "integration" / f"test_{key}.py": INTEGRATION,
+        root / "tests" / "providers" / key / f"test_{key}_integration.py": INTEGRATION,
     }
     clash = [str(p.relative_to(root)) for p in created if p.exists()]
     if clash:

@@ -199,12 +199,13 @@ def _check_webhooks(entry: Any, check: Any) -> None:
             f"{module.relative_to(ROOT)} lacks its {kind} webhook: {', '.join(missing)}",
             fix,
         )
-    tests = ROOT / "tests" / "integration" / f"test_{entry.key}.py"
+    tests = ROOT / "tests" / "providers" / entry.key / f"test_{entry.key}_integration.py"
     check(
         not tests.is_file() or "sandbox_webhooks" in tests.read_text(),
-        f"tests/integration/test_{entry.key}.py never receives a webhook from the sandbox",
+        f"tests/providers/{entry.key}/test_{entry.key}_integration.py never receives a "
+        "webhook from the sandbox",
         "add a test that parses one with the `sandbox_webhooks` fixture (see "
-        "tests/integration/test_roycetalk.py)",
+        "tests/providers/roycetalk/test_roycetalk_integration.py)",
     )
 
 
@@ -328,9 +329,10 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         "run `python3 scripts/uv.py lock` and commit uv.lock",
     )
     check(
-        (ROOT / "tests" / "integration" / f"test_{key}.py").is_file(),
-        f"no integration tests tests/integration/test_{key}.py",
-        "write them against the sandbox fixture (see tests/integration/test_roycetalk.py)",
+        (ROOT / "tests" / "providers" / key / f"test_{key}_integration.py").is_file(),
+        f"no integration tests tests/providers/{key}/test_{key}_integration.py",
+        "write them against the sandbox fixture "
+        "(see tests/providers/roycetalk/test_roycetalk_integration.py)",
     )
     check(
         f"| `{key}` |" in (ROOT / "README.md").read_text(),

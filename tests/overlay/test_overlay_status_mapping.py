@@ -4,22 +4,20 @@ finality; unknown values never raise; the specs' example bodies fill StatusRepor
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import httpx
 import pytest
 from overlay_support import (
+    MESSAGE_ID,
     PROVIDERS,
     connect,
-    json_response,
+    read_served,
     seed,
     seed_for,
     spec_finality,
     status_enum,
 )
 from sms_status import DeliveryState as S
-from sms_status import RecipientCounts, StatusReport
 
 # (provider, raw status, state): the DeliveryState each value means to us. Finality is
 # not repeated here: it comes from the spec's `x-finality` (specs/README.md).
@@ -76,20 +74,12 @@ DOCUMENTED = [
     ("seven", "UNKNOWN", S.UNKNOWN),
 ]
 
-MESSAGE_ID = "77232007287"  # numeric, so it suits seven as well as the per-id providers
-
-
-def _lookup(provider: str, body: object) -> StatusReport:
-    with connect(provider, lambda _request: json_response(body)) as client:
-        report: StatusReport = client.get_status(MESSAGE_ID)
-        return report
-
 
 @pytest.mark.parametrize(("provider", "raw", "state"), DOCUMENTED)
 def test_documented_status_maps_to_state_and_the_specs_finality(
     provider: str, raw: str, state: S
 ) -> None:
-    report = _lookup(provider, seed_for(provider, MESSAGE_ID, raw))
+    report = read_served(provider, seed_for(provider, MESSAGE_ID, raw))
     assert report.state is state
     assert report.is_final is spec_finality(provider)[raw]
     assert report.provider_status == raw
@@ -129,139 +119,16 @@ def test_every_spec_status_value_has_a_pinned_state(provider: str) -> None:
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("raw", ["QUEUED_AT_MARS", "delivered ", "Delivrd", "ÜBERMITTELT"])
 def test_unknown_status_is_unrecognized_and_not_final(provider: str, raw: str) -> None:
-    report = _lookup(provider, seed_for(provider, MESSAGE_ID, raw))
+    report = read_served(provider, seed_for(provider, MESSAGE_ID, raw))
     assert report.state is S.UNRECOGNIZED
     assert report.is_final is False
     assert report.provider_status == raw
 
 
-def test_telecom23_seed_body_fills_the_report() -> None:
-    report = _lookup("telecom23", seed("telecom23"))
-    assert report.state is S.DELIVERED
-    assert report.is_final is True
-    assert report.is_delivered
-    assert report.recipient == "+14155551234"
-    assert report.segments == 1
-    assert report.cost == Decimal("0.0085")
-    assert str(report.cost) == "0.0085"  # exact, not a binary-float approximation
-    assert report.provider_code == "000"
-    assert report.created_at == datetime(2026, 2, 13, 10, 30, tzinfo=UTC)
-    assert report.delivered_at == datetime(2026, 2, 13, 10, 30, 4, tzinfo=UTC)
-    assert report.created_at.utcoffset() == timedelta(0)
-    assert report.raw is not None
-    assert type(report.raw).__module__.startswith("sms_status_telecom23")
-
-
-@pytest.mark.parametrize(("cost", "expected"), [(12, Decimal(12)), (0.1, Decimal("0.1"))])
-def test_telecom23_cost_is_the_exact_decimal_of_the_json_number(
-    cost: float, expected: Decimal
-) -> None:
-    body = seed("telecom23")
-    body["message"]["cost"] = cost
-    assert _lookup("telecom23", body).cost == expected
-
-
-def test_namirial_seed_body_fills_the_report() -> None:
-    report = _lookup("namirial", seed("namirial"))
-    assert report.state is S.DELIVERED
-    assert report.is_final is True
-    assert report.channel == "SMS"
-    assert type(report.channel) is str
-    assert report.segments == 1
-    assert report.provider_code == "0"
-    assert report.created_at == datetime(2026, 2, 4, 6, 54, 35, tzinfo=UTC)
-    assert report.updated_at == datetime(2026, 2, 4, 6, 54, 55, tzinfo=UTC)
-    assert report.created_at.tzinfo is not None
-    assert report.updated_at.tzinfo is not None
-
-
-def test_namirial_rcs_channel_and_missing_sms_block() -> None:
-    body = seed_for("namirial", MESSAGE_ID, "READ")
-    body["message"]["channel"] = "RCS"
-    del body["message"]["sms"]
-    report = _lookup("namirial", body)
-    assert report.channel == "RCS"
-    assert report.segments is None
-    assert report.state is S.READ
-    assert report.is_delivered
-
-
-def test_roycetalk_seed_body_fills_the_report() -> None:
-    report = _lookup("roycetalk", seed("roycetalk"))
-    assert report.state is S.DELIVERED
-    assert report.recipient == "+254712345678"
-    assert report.segments == 1
-    assert report.created_at == datetime(2025, 11, 28, 13, 49, 13, 265444, tzinfo=UTC)
-    assert report.sent_at == datetime(2025, 11, 28, 13, 49, 15, 123456, tzinfo=UTC)
-    assert report.delivered_at == datetime(2025, 11, 28, 13, 49, 20, 789012, tzinfo=UTC)
-
-
-def test_roycetalk_pending_message_has_no_sent_or_delivered_time() -> None:
-    body = seed_for("roycetalk", MESSAGE_ID, "pending")
-    body["data"]["sent_at"] = None
-    body["data"]["delivered_at"] = None
-    report = _lookup("roycetalk", body)
-    assert report.sent_at is None
-    assert report.delivered_at is None
-    assert report.is_final is False
-
-
-def test_lisoloo_seed_body_fills_the_report_with_recipient_counts() -> None:
-    report = _lookup("lisoloo", seed("lisoloo"))
-    assert report.state is S.DELIVERED
-    assert report.recipients == RecipientCounts(total=1, delivered=1, failed=0, pending=0)
-    assert report.created_at == datetime(2026, 5, 27, 10, 15, tzinfo=UTC)
-    assert report.updated_at == datetime(2026, 5, 27, 10, 15, 8, tzinfo=UTC)
-
-
-def test_lisoloo_partial_delivery_reports_the_split() -> None:
-    body = seed_for("lisoloo", MESSAGE_ID, "partially_delivered")
-    body["data"].update(total_recipients=5, delivered=3, failed=2, pending=0)
-    report = _lookup("lisoloo", body)
-    assert report.state is S.PARTIALLY_DELIVERED
-    assert report.is_final
-    assert report.recipients == RecipientCounts(total=5, delivered=3, failed=2, pending=0)
-
-
-def test_seven_status_time_is_read_as_berlin_local_time() -> None:
-    report = _lookup("seven", seed("seven"))
-    assert report.state is S.DELIVERED
-    assert report.message_id == MESSAGE_ID
-    assert report.updated_at is not None
-    assert report.updated_at.utcoffset() == timedelta(hours=1)  # CET in February
-    assert report.updated_at.astimezone(UTC) == datetime(2024, 2, 16, 14, 43, 16, 905000, UTC)
-
-
-def test_seven_summer_status_time_is_central_european_summer_time() -> None:
-    body = seed("seven")
-    body["status_time"] = "2024-08-24 08:08:00.000"
-    report = _lookup("seven", body)
-    assert report.updated_at is not None
-    assert report.updated_at.utcoffset() == timedelta(hours=2)
-
-
-def test_seven_documented_list_example_reads_both_messages() -> None:
-    from overlay_support import example
-
-    body = example("seven", "200", "list")
-    with connect("seven", lambda _request: json_response(body)) as client:
-        first, second = client.get_statuses(["77232007287", "77232007195"])
-    assert (first.message_id, second.message_id) == ("77232007287", "77232007195")
-    assert first.updated_at is not None
-    assert second.updated_at is not None
-    assert first.updated_at - second.updated_at == timedelta(seconds=56, microseconds=916000)
-
-
 def test_reports_are_immutable() -> None:
-    report = _lookup("roycetalk", seed("roycetalk"))
+    report = read_served("roycetalk", seed("roycetalk"))
     with pytest.raises(AttributeError):
         report.state = S.FAILED  # type: ignore[misc]
-
-
-def test_seven_numeric_ids_in_the_reply_match_the_string_ids_asked_for() -> None:
-    body = seed("seven")
-    body["id"] = int(MESSAGE_ID)
-    assert _lookup("seven", body).message_id == MESSAGE_ID
 
 
 def test_json_body_served_with_a_wrong_content_type_is_still_read() -> None:

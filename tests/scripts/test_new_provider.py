@@ -20,13 +20,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import new_provider  # noqa: E402
 
 KEY = "zeta"
-NEEDED = ("overlays", "specs", "generator", "generated", "scripts", "tests/integration")
+NEEDED = ("overlays", "specs", "generator", "generated", "scripts", "tests/providers")
 NEEDED_FILES = (
     "pyproject.toml",
     "uv.lock",
     "CHANGELOG.md",
     "releases.toml",
     "tests/test_provider_completeness.py",
+    "tests/sandbox_clients.py",
     "README.md",
 )
 
@@ -67,12 +68,14 @@ def _completeness(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _integration(root: Path) -> subprocess.CompletedProcess[str]:
-    """The copy's tests/integration/test_<key>.py, importing the copy's overlay and the
-    scaffolded provider's generated client ahead of the installed ones."""
+    """The copy's tests/providers/<key>/test_<key>_integration.py, importing the copy's
+    overlay and the scaffolded provider's generated client ahead of the installed ones (and
+    the shared sandbox fixtures of tests/)."""
     env = _env()
-    paths = [str(root / "overlays"), str(root / "generated" / KEY), env.get("PYTHONPATH", "")]
+    paths = [str(root / "overlays"), str(root / "generated" / KEY), str(root / "tests")]
+    paths.append(env.get("PYTHONPATH", ""))
     env["PYTHONPATH"] = os.pathsep.join(paths)
-    return _pytest(root, root / "tests" / "integration" / f"test_{KEY}.py", env)
+    return _pytest(root, root / "tests" / "providers" / KEY / f"test_{KEY}_integration.py", env)
 
 
 @pytest.mark.slow

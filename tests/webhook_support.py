@@ -1,6 +1,7 @@
 """Signers and verifiers written from the providers' own descriptions, independently of
 `sms_status.webhooks` (they must not share its code: a test that signs with the code under
-test proves nothing)."""
+test proves nothing); and, at the end, the docs' examples signed that way and the one call
+that parses them (`parse_signed`), shared by tests/webhooks and tests/providers/<key>."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import json
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -16,8 +18,9 @@ from typing import Any
 
 import uvicorn
 import yaml
+from sms_status import webhooks
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def spec_example(provider: str, webhook: str, name: str) -> dict[str, Any]:
@@ -147,3 +150,33 @@ class Recorder:
         self.received.append((scope["method"], url, headers, body))
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+
+
+# -- signed deliveries of the docs' examples, and parsing them ------------------------------
+
+NOW = 1_770_978_604  # 2026-02-13T10:30:04Z
+SECRET = "whsec_test_5f1c0d9e"
+SEVEN_URL = "https://example.com/hooks/seven"
+LISOLOO_CREDENTIALS = "hooks:s3cr3t-pass"
+
+
+def dump(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def signed_telecom23() -> tuple[bytes, dict[str, str]]:
+    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
+    return body, telecom23_headers(SECRET, body, NOW)
+
+
+def signed_seven(method: str = "POST", url: str = SEVEN_URL) -> tuple[bytes, dict[str, str]]:
+    body = dump(spec_example("seven", "dlr", "dlr"))
+    return body, seven_headers(SECRET, body, NOW, url, method)
+
+
+def parse_signed(provider: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> Any:
+    options: dict[str, Any] = {"secret": SECRET, "now": NOW}
+    if provider == "seven":
+        options["url"] = SEVEN_URL
+    options.update(kwargs)
+    return webhooks.parse(provider, body=body, headers=headers, **options)

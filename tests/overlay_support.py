@@ -16,7 +16,7 @@ import sms_status
 import yaml
 from sms_status._registry import PER_ID_LOOKUP
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PROVIDERS = sms_status.PROVIDERS  # the registry (overlays/sms_status/_registry.py)
 PER_ID_PROVIDERS = PER_ID_LOOKUP  # the registry's providers without batch lookups
 API_KEY = "sk_test_Zq8SECRETkey4Tests0123456789"
@@ -190,3 +190,12 @@ def last_segment_id(provider: str, request: httpx.Request) -> str:
     assert raw.startswith(prefix), raw
     assert raw.endswith(suffix), raw
     return raw[len(prefix) : len(raw) - len(suffix)]
+
+
+MESSAGE_ID = "77232007287"  # numeric, so it suits seven as well as the per-id providers
+
+
+def read_served(provider: str, body: object, message_id: str = MESSAGE_ID) -> Any:
+    """The report a sync client reads from `body` served for `message_id` (a StatusReport)."""
+    with connect(provider, lambda _request: json_response(body)) as client:
+        return client.get_status(message_id)
