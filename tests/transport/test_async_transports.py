@@ -238,11 +238,11 @@ def test_an_async_client_on_an_http_origin_loads_no_certificates(
     """No TLS connection, no CA bundle: an async client on aiohttp looking statuses up from an
     http:// origin (a sandbox, a gateway on the host) never loads one. (`client.api`'s
     transport may be sent anywhere: it loads them with its first request.)"""
-    from sms_status._transport import tls as _transports
+    from sms_status._transport import tls
 
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(_transports, "_ssl_contexts", {})  # as in a fresh process
+    monkeypatch.setattr(tls, "_ssl_contexts", {})  # as in a fresh process
     sandbox = Sandbox("telecom23", rate_limit=None)
     sandbox.add_message("plain-1", statuses=("DELIVRD",))
     loads = count_ca_loads()

@@ -187,11 +187,11 @@ def test_a_sync_client_loads_no_certificates_until_it_needs_them(
 ) -> None:
     """A sync client sends its plain requests over http.client: constructing one (a CLI run,
     a job) loads no CA bundle; only a first TLS connection does."""
-    from sms_status._transport import tls as _transports
+    from sms_status._transport import tls
 
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(_transports, "_ssl_contexts", {})  # as in a fresh process
+    monkeypatch.setattr(tls, "_ssl_contexts", {})  # as in a fresh process
     loads = count_ca_loads()
     sms_status.connect("telecom23", api_key="sk_test_direct_key_0123456789").close()
     assert loads == []
