@@ -193,17 +193,13 @@ def error_message(body: object) -> str | None:
 def read_status(message_id: str, body: object) -> StatusReport:
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
     provider_status = f.required_str(raw.status, "status")
-    state, is_final = PROVIDER.state_of(provider_status)
     updated_at = soft.timestamp(raw.updated_at, "updated_at")
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id,
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id,
+        provider_status,
+        raw,
         delivered_at=updated_at if provider_status == "delivered" else None,
         updated_at=updated_at,
-        raw=raw,
     )
 
 

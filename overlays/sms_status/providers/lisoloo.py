@@ -118,8 +118,6 @@ def read_status(message_id: str, body: object) -> StatusReport:
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
     unknown_fields(KEY, raw)
     data = raw.data
-    provider_status = f.required_str(data.status, "data.status")
-    state, is_final = PROVIDER.state_of(provider_status)
     total = soft.count(data.total_recipients, "data.total_recipients")
     counts = None
     if total is not None:
@@ -129,16 +127,13 @@ def read_status(message_id: str, body: object) -> StatusReport:
             failed=soft.count(data.failed, "data.failed") or 0,
             pending=soft.count(data.pending, "data.pending") or 0,
         )
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id,
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id,
+        f.required_str(data.status, "data.status"),
+        raw,
         created_at=soft.timestamp(data.created_at, "data.created_at"),
         updated_at=soft.timestamp(data.updated_at, "data.updated_at"),
         recipients=counts,
-        raw=raw,
     )
 
 
@@ -177,26 +172,22 @@ def read_webhook(body: dict[str, Any]) -> Pushed:
     recipient's, so the report names that recipient and its state."""
     raw = LisolooEvent.from_dict(body)
     kind = f.required_str(raw.event_type, "event_type")
-    status = EVENT_STATUSES.get(kind)
-    state, is_final = PROVIDER.state_of(status if status is not None else kind)
     data = raw.data if isinstance(raw.data, WebhookEventData) else WebhookEventData()
     counts = None
     total = soft.count(data.total_recipients, "data.total_recipients")
     if kind == "sms.queued" and total is not None:
         counts = RecipientCounts(total=total, delivered=0, failed=0, pending=total)
-    report = StatusReport(
-        provider=KEY,
-        message_id=f.required_str(raw.message_id, "message_id"),
-        state=state,
-        is_final=is_final,
-        provider_status=kind,
+    report = PROVIDER.report(
+        f.required_str(raw.message_id, "message_id"),
+        kind,
+        raw,
+        mapped_as=EVENT_STATUSES.get(kind),
         recipient=soft.text(data.recipient_phone, "data.recipient_phone"),
         segments=soft.count(data.segments, "data.segments"),
         sent_at=soft.timestamp(data.sent_at, "data.sent_at"),
         delivered_at=soft.timestamp(data.delivered_at, "data.delivered_at"),
         updated_at=soft.timestamp(raw.timestamp, "timestamp"),
         recipients=counts,
-        raw=raw,
     )
     return Pushed(report=report, event_id=f.required_str(raw.event_id, "event_id"), kind=kind)
 

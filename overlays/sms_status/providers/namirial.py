@@ -95,15 +95,11 @@ def _message(body: object) -> str | None:
 
 
 def _report(message: MessageDetails, message_id: str | None = None) -> StatusReport:
-    provider_status = f.required_str(message.status, "message.status")
-    state, is_final = PROVIDER.state_of(provider_status)
     sms = message.sms
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id or f.required_str(message.id, "message.id"),
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id or f.required_str(message.id, "message.id"),
+        f.required_str(message.status, "message.status"),
+        message,
         segments=None
         if sms is UNSET
         else soft.count(getattr(sms, "segments", None), "message.sms.segments"),
@@ -112,7 +108,6 @@ def _report(message: MessageDetails, message_id: str | None = None) -> StatusRep
         updated_at=f.timestamp(message.status_changed_at, "message.statusChangedAt"),
         provider_code=soft.code(message.provider.code, "message.provider.code"),
         channel=soft.text(message.channel, "message.channel"),
-        raw=message,
     )
 
 

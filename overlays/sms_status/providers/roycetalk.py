@@ -89,20 +89,15 @@ def read_status(message_id: str, body: object) -> StatusReport:
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
     unknown_fields(KEY, raw)
     data = raw.data
-    provider_status = f.required_str(data.status, "data.status")
-    state, is_final = PROVIDER.state_of(provider_status)
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id,
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id,
+        f.required_str(data.status, "data.status"),
+        raw,
         recipient=soft.text(data.recipient_phone, "data.recipient_phone"),
         segments=soft.count(data.sms_units_consumed, "data.sms_units_consumed"),
         created_at=soft.timestamp(data.created_at, "data.created_at"),
         sent_at=soft.timestamp(data.sent_at, "data.sent_at"),
         delivered_at=soft.timestamp(data.delivered_at, "data.delivered_at"),
-        raw=raw,
     )
 
 

@@ -143,16 +143,11 @@ def _berlin() -> tzinfo:
 
 
 def _report(item: SevenStatusReport) -> StatusReport:
-    provider_status = f.required_str(item.status, "status")
-    state, is_final = PROVIDER.state_of(provider_status)
-    return StatusReport(
-        provider=KEY,
-        message_id=f.required_str(item.id, "id"),
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        f.required_str(item.id, "id"),
+        f.required_str(item.status, "status"),
+        item,
         updated_at=soft.timestamp(item.status_time, "status_time", naive_tz=_berlin()),
-        raw=item,
     )
 
 
@@ -283,17 +278,9 @@ def read_webhook(body: dict[str, Any]) -> Pushed:
     msg_id: object = raw.data.msg_id  # declared int | str; JSON may bring anything
     if isinstance(msg_id, bool) or not isinstance(msg_id, int | str) or msg_id == "":  # pyright: ignore[reportUnnecessaryIsInstance]
         raise ValueError("data.msg_id should be a non-empty string or an integer")
-    provider_status = f.required_str(raw.data.status, "data.status")
-    state, is_final = PROVIDER.state_of(provider_status)
     at = soft.timestamp(raw.data.timestamp, "data.timestamp", naive_tz=_berlin())
-    report = StatusReport(
-        provider=KEY,
-        message_id=str(msg_id),
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
-        updated_at=at,
-        raw=raw,
+    report = PROVIDER.report(
+        str(msg_id), f.required_str(raw.data.status, "data.status"), raw, updated_at=at
     )
     return Pushed(report=report, event_id=event_id_of(report, at), kind=kind)
 

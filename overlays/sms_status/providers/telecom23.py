@@ -149,21 +149,16 @@ def read_status(message_id: str, body: object) -> StatusReport:
     raw = StatusResponse.from_dict(f.as_dict(body, "body"))
     unknown_fields(KEY, raw)
     message = raw.message
-    provider_status = f.required_str(message.status, "message.status")
-    state, is_final = PROVIDER.state_of(provider_status)
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id,
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id,
+        f.required_str(message.status, "message.status"),
+        raw,
         recipient=soft.text(message.recipient, "message.recipient"),
         segments=soft.count(message.segments, "message.segments"),
         cost=soft.number(message.cost, "message.cost"),
         created_at=soft.timestamp(message.created_at, "message.created_at"),
         delivered_at=soft.timestamp(message.delivered_at, "message.delivered_at"),
         provider_code=soft.code(message.status_code, "message.status_code"),
-        raw=raw,
     )
 
 
@@ -199,21 +194,17 @@ def read_webhook(body: dict[str, Any]) -> Pushed:
     them, with `num_parts` as the segments and `timestamp` as when the status was set."""
     raw = DeliveryWebhook.from_dict(body)
     provider_status = f.required_str(raw.status, "status")
-    state, is_final = PROVIDER.state_of(provider_status)
     at = soft.timestamp(raw.timestamp, "timestamp")
-    report = StatusReport(
-        provider=KEY,
-        message_id=f.required_str(raw.message_id, "message_id"),
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    report = PROVIDER.report(
+        f.required_str(raw.message_id, "message_id"),
+        provider_status,
+        raw,
         recipient=soft.text(raw.recipient, "recipient"),
         segments=soft.count(raw.num_parts, "num_parts"),
         cost=soft.number(raw.cost, "cost"),
         delivered_at=at if provider_status == "DELIVRD" else None,
         updated_at=at,
         provider_code=soft.code(raw.status_code, "status_code"),
-        raw=raw,
     )
     return Pushed(report=report, event_id=event_id_of(report, at), kind="delivery")
 
