@@ -68,6 +68,11 @@ NEVER: tuple[tuple[str, str, str], ...] = (
     ("sms_status.providers", "sms_status.client", "a provider supplies tables to the core"),
     ("sms_status.webhooks", "sms_status.testing", "webhooks are verified the same anywhere"),
     ("sms_status.testing", "sms_status.cli", "the sandbox runs without the command line"),
+    # inside the sandbox: its parts are handed the MessageStore, never the Sandbox
+    ("sms_status.testing._webhooks", "sms_status.testing._sandbox", "it is handed the store"),
+    ("sms_status.testing._answer", "sms_status.testing._sandbox", "it is handed the store"),
+    ("sms_status.testing._dispatch", "sms_status.testing._sandbox", "it is handed the store"),
+    ("sms_status.testing._store", "sms_status.testing._sandbox", "the store knows no sandbox"),
 )
 
 MAX_LINES = 500

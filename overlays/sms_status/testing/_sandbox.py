@@ -179,6 +179,10 @@ class Sandbox:
         """The sandbox's options (``history_before``, ``signing_secret``, ...), changeable."""
         return self._settings.options
 
+    @options.setter
+    def options(self, value: dict[str, Any]) -> None:
+        self._settings.options = value
+
     @property
     def api_key(self) -> str:
         """The default tenant's key (settable: the old one stops working)."""
@@ -330,8 +334,7 @@ class Sandbox:
         """Put ``api_key``, ``rate_limit`` and ``options`` back as constructed, then ``reset()``."""
         api_key, rate_limit, options = self._defaults
         with self._lock:
-            self._api_key, self.rate_limit = api_key, rate_limit
-            self._settings.options = dict(options)
+            self._api_key, self.rate_limit, self.options = api_key, rate_limit, dict(options)
         self.reset()
 
     # -- webhooks (sent by sms_status.testing._webhooks) ----------------------------------------
