@@ -1,11 +1,11 @@
 """Namirial's polling reader: the spec's example bodies and the provider's quirks read into
-a StatusReport. (What every provider's reader shares is tests/overlay/.)"""
+a StatusReport. (What every provider's reader shares is tests/client/.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from overlay_support import MESSAGE_ID, read_served, seed, seed_for
+from client_support import MESSAGE_ID, read_served, seed, seed_for
 from sms_status import DeliveryState as S
 
 

@@ -1,11 +1,11 @@
 """seven's polling reader: the spec's example bodies and the provider's quirks read into
-a StatusReport. (What every provider's reader shares is tests/overlay/.)"""
+a StatusReport. (What every provider's reader shares is tests/client/.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from overlay_support import MESSAGE_ID, connect, json_response, read_served, seed
+from client_support import MESSAGE_ID, connect, json_response, read_served, seed
 from sms_status import DeliveryState as S
 
 
@@ -27,7 +27,7 @@ def test_seven_summer_status_time_is_central_european_summer_time() -> None:
 
 
 def test_seven_documented_list_example_reads_both_messages() -> None:
-    from overlay_support import example
+    from client_support import example
 
     body = example("seven", "200", "list")
     with connect("seven", lambda _request: json_response(body)) as client:

@@ -1,5 +1,5 @@
 """23 Telecom's polling reader: the spec's example bodies and the provider's quirks read into
-a StatusReport. (What every provider's reader shares is tests/overlay/.)"""
+a StatusReport. (What every provider's reader shares is tests/client/.)"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from overlay_support import read_served, seed
+from client_support import read_served, seed
 from sms_status import DeliveryState as S
 
 

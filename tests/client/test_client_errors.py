@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import sms_status
-from overlay_support import (
+from client_support import (
     API_KEY,
     PER_ID_PROVIDERS,
     PROVIDERS,

@@ -1,9 +1,10 @@
-"""Fixtures for the overlay's unit tests (helpers live in overlay_support.py)."""
+"""Fixtures for the tests of the public client over `httpx.MockTransport` (helpers live in
+tests/client_support.py)."""
 
 from __future__ import annotations
 
 import pytest
-from overlay_support import FakeClock
+from client_support import FakeClock
 
 
 @pytest.fixture

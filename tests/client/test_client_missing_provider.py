@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import sms_status
-from overlay_support import PROVIDERS
+from client_support import PROVIDERS
 from sms_status.errors import MissingProviderError, SmsStatusError
 
 

@@ -15,9 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import sms_status
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from overlay_support import (
+from client_support import (
     API_KEY,
     PROVIDERS,
     Recorder,
@@ -27,6 +25,8 @@ from overlay_support import (
     seed,
     seed_for,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sms_status.errors import (
     ApiError,
     AuthenticationError,

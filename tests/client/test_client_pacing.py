@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from overlay_support import FakeClock, connect, connect_async, json_response, seed_for
+from client_support import FakeClock, connect, connect_async, json_response, seed_for
 from sms_status import RateLimit, RateLimiter, TokenBucket
 
 LISOLOO_LIMIT = 120  # GET /status: 120 requests a minute per key

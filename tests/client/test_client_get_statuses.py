@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from overlay_support import (
+from client_support import (
     PER_ID_PROVIDERS,
     PROVIDERS,
     FakeClock,

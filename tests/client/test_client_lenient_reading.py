@@ -12,7 +12,7 @@ import attrs
 import pytest
 import sms_status._generated
 import sms_status._warnings
-from overlay_support import API_KEY, connect, json_response, seed, seed_for
+from client_support import API_KEY, connect, json_response, seed, seed_for
 from sms_status import DeliveryState as S
 from sms_status import StatusReport
 from sms_status._generated import is_overlay_bug

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from overlay_support import Recorder, connect, connect_async, json_response, seed
+from client_support import Recorder, connect, connect_async, json_response, seed
 from sms_status import DeliveryState, StatusReport
 from sms_status.errors import MalformedResponseError
 
@@ -230,7 +230,7 @@ def test_history_default_count_is_50() -> None:
 
 
 def test_history_page_reads_the_documented_example() -> None:
-    from overlay_support import example
+    from client_support import example
 
     body = example("namirial", "200", "delivered", "/api/messagestatus/phonenumber/{phonenumber}")
     with connect("namirial", lambda _request: json_response(body)) as client:

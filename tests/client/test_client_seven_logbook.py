@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from overlay_support import connect_async, example, json_response
+from client_support import connect_async, example, json_response
 
 IDS = ["90000000001", "90000000002", "90000000003", "90000000004"]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from client_support import API_KEY, PROVIDERS, FakeClock, connect, seed, seed_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from overlay_support import API_KEY, PROVIDERS, FakeClock, connect, seed, seed_for
 from sms_status import DeliveryState, StatusReport
 from sms_status.errors import (
     BODY_EXCERPT_LIMIT,

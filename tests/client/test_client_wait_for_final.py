@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import httpx
 import pytest
-from overlay_support import (
+from client_support import (
     PROVIDERS,
     FakeClock,
     Recorder,

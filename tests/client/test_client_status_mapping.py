@@ -7,7 +7,7 @@ import importlib
 
 import httpx
 import pytest
-from overlay_support import (
+from client_support import (
     MESSAGE_ID,
     PROVIDERS,
     connect,

@@ -10,7 +10,7 @@ import re
 
 import pytest
 import sms_status
-from overlay_support import PROVIDERS, connect, json_response, seed_for, spec
+from client_support import PROVIDERS, connect, json_response, seed_for, spec
 
 EXPOSED = re.compile(r"exposed: (\w+)\((\w+)\)")
 

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 import sms_status
-from overlay_support import (
+from client_support import (
     PER_ID_PROVIDERS,
     PROVIDERS,
     Recorder,
@@ -182,7 +182,7 @@ def test_requests_go_to_the_production_origin_unless_base_url_is_given(
     ],
 )
 def test_the_key_travels_in_the_documented_header(provider: str, header: str, value: str) -> None:
-    from overlay_support import API_KEY
+    from client_support import API_KEY
 
     server = _echo(provider)
     with connect(provider, server) as client:
