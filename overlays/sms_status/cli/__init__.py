@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from sms_status._registry import PROVIDERS
+from sms_status._registry import HISTORY, PROVIDERS
 from sms_status.cli import _exit
 from sms_status.cli._invocation import State, fail, read_api_key
 from sms_status.cli._listen import listen
@@ -283,7 +283,7 @@ def watch(
 
 
 @cli.command(epilog=_exit.help_text())
-@click.option("--provider", "-p", type=click.Choice(["namirial"]), default="namirial")
+@click.option("--provider", "-p", type=click.Choice(HISTORY), default=HISTORY[0])
 @click.option("--phone", help="E.164 phone number.")
 @click.option("--reference", help="Reference key given at send time.")
 @click.option(
@@ -306,14 +306,13 @@ def history(
     as_json: bool,
 ) -> None:
     """List a phone number's or reference key's messages, newest first."""
-    import sms_status
     from sms_status.cli import _render
+    from sms_status.client import HistoryClient
 
     if (phone is None) == (reference is None):
         fail("give exactly one of --phone and --reference")
-    client = sms_status.connect(
-        "namirial", api_key=read_api_key(provider, api_key), base_url=base_url
-    )
+    client = _connect(provider, api_key, base_url)
+    assert isinstance(client, HistoryClient)  # the registry's `history` capability
     with client:
         walk = (
             client.iter_history_by_phone(phone, limit=limit)
