@@ -243,7 +243,7 @@ def run(  # noqa: PLR0915 - one linear script of measurements
         "idle one, a count of all connections — quadratic in the pool size. pyinstrument put "
         "about 30 % of the client's CPU there at 16 connections; sharding cut client CPU per "
         f"request from {raw_cpu:,.0f} to {sharded_cpu:,.0f} µs here. The async client on "
-        "httpx's transport shards its pool so (`sms_status._pools`)."
+        "httpx's transport shards its pool so (`sms_status._transport.httpx`)."
     )
 
     # -- round trip -------------------------------------------------------------------------

@@ -8,12 +8,15 @@ provider's (docs/adding-a-provider.md). Pieces, all named by the registry:
     specs/<key>.yaml                               the OpenAPI skeleton (status enum + x-finality)
     generator/<key>.yaml                           distribution name, package name, version 0.1.0
     overlays/sms_status/_registry.py               the REGISTRY entry
-    overlays/sms_status/providers/<key>.py         the overlay `Provider` (STATUSES, errors, reader)
-    overlays/sms_status/testing/<key>.py           the sandbox fake (`ProviderDef`)
+    overlays/sms_status/providers/<key>.py         the overlay `Provider` (STATUSES, errors, reader,
+                                                   its signed webhook: verify_webhook, read_webhook)
+    overlays/sms_status/testing/<key>.py           the sandbox fake (`ProviderDef`; its webhook:
+                                                   render_webhook, sign_webhook, retry policy)
     overlays/sms_status/testing/_keys.py           the sandbox's demo API key
     overlays/sms_status/testing/pytest_plugin.py   the `<key>_sandbox` (and `<key>_client`) fixture
-    overlays/sms_status/client.py                  `ProviderKey` and typed `connect` overloads
-    tests/integration/test_<key>.py                integration tests over the sandbox
+    overlays/sms_status/client.py                  `ProviderKey` and typed `connect` overloads,
+                                                   rewritten from the registry (typed_connect.py)
+    tests/providers/<key>/test_<key>_integration.py  over the sandbox, a webhook too
     pyproject.toml                                 extra, `all`, workspace member, uv source
     CHANGELOG.md                                   an [Unreleased] bullet
     README.md                                      a row in the table of providers
@@ -33,358 +36,21 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import typed_connect
 from _providers import provider_keys
+from _skeleton import (
+    CLIENT_FIXTURE,
+    FIXTURE,
+    GENERATOR,
+    INTEGRATION,
+    OVERLAY,
+    SANDBOX,
+    SPEC,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,30}$")
 REGISTRY_MARKER = "        # new providers: above this line (nox -s new_provider adds them here)\n"
-
-SPEC = """\
-openapi: 3.1.0
-info:
-  title: {name} — message status
-  version: "1"
-  description: |
-    SKELETON written by `nox -s new_provider`: replace every fact here (paths, auth, statuses,
-    fields, errors, examples) with what {name}'s public documentation says, cite its pages
-    in `info.contact.url`, then `nox -s generate`. docs/adding-a-provider.md walks through it.
-  contact:
-    name: {name} docs
-    url: https://{key}.invalid/docs
-  license:
-    name: Description written by sms-status from the provider's public docs (MIT)
-    identifier: MIT
-servers:
-  - url: https://api.{key}.invalid
-security:
-  - ApiKeyAuth: []
-tags:
-  - name: status
-    description: Delivery status of sent messages.
-paths:
-  /v1/messages/{{message_id}}/status:
-    get:
-      tags: [status]
-      operationId: getMessageStatus
-      summary: Get message status
-      description: The current delivery status of one message.
-      parameters:
-        - name: message_id
-          in: path
-          required: true
-          description: The id returned when the message was sent.
-          schema:
-            type: string
-          example: msg-0001
-      responses:
-        "200":
-          description: The message and its current status.
-          content:
-            application/json:
-              schema:
-                $ref: "#/components/schemas/MessageStatusResponse"
-              examples:
-                delivered:
-                  summary: A delivered message
-                  value:
-                    id: msg-0001
-                    status: delivered
-                    updated_at: "2026-02-13T10:30:00Z"
-        "401":
-          description: Missing or invalid API key.
-          content:
-            application/json:
-              schema:
-                $ref: "#/components/schemas/Error"
-              examples:
-                unauthorized:
-                  summary: A wrong key
-                  value:
-                    code: UNAUTHORIZED
-                    message: Invalid API key
-        "404":
-          description: No message with this id.
-          content:
-            application/json:
-              schema:
-                $ref: "#/components/schemas/Error"
-              examples:
-                not_found:
-                  summary: An unknown id
-                  value:
-                    code: NOT_FOUND
-                    message: Message not found
-components:
-  securitySchemes:
-    ApiKeyAuth:
-      type: apiKey
-      in: header
-      name: X-Api-Key
-      description: The account's API key.
-  schemas:
-    MessageStatus:
-      type: string
-      description: Delivery status of a message.
-      enum: [queued, sent, delivered, failed]
-      x-finality:
-        queued: not final
-        sent: not final
-        delivered: final
-        failed: final
-    MessageStatusResponse:
-      type: object
-      required: [id, status]
-      properties:
-        id:
-          type: string
-          description: The message id.
-        status:
-          $ref: "#/components/schemas/MessageStatus"
-        updated_at:
-          type: string
-          format: date-time
-          description: When the status last changed.
-    Error:
-      type: object
-      required: [code, message]
-      properties:
-        code:
-          type: string
-          description: Machine-readable error code.
-        message:
-          type: string
-          description: Human-readable explanation.
-"""
-
-GENERATOR = """\
-# openapi-python-client settings for {key} (shared ones: generator/common.yaml).
-project_name_override: sms-status-{key}
-package_name_override: sms_status_{key}
-# This distribution's version: per-distribution (docs/versioning.md); change it with
-# `nox -s bump -- {key} <major|minor|patch>`, which also moves the pin and uv.lock.
-package_version_override: "0.1.0"
-"""
-
-OVERLAY = '''\
-"""{name} (`{key}`): GET /v1/messages/{{message_id}}/status.
-
-SKELETON written by `nox -s new_provider`: replace its facts with the provider's (cite the
-public pages here), keeping STATUSES equal to the spec's enum and x-finality.
-"""
-
-from __future__ import annotations
-
-from enum import StrEnum
-
-from sms_status import _fields as f
-from sms_status._provider import Cadence, Provider, endpoint_request, header_key
-from sms_status.errors import MissingProviderError
-from sms_status.report import DeliveryState as S
-from sms_status.report import StatusReport
-
-try:
-    from sms_status_{key} import AuthenticatedClient
-    from sms_status_{key}.api.status import get_message_status
-    from sms_status_{key}.models import MessageStatusResponse
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
-    raise MissingProviderError("{key}") from exc
-
-KEY = "{key}"
-
-STATUSES = {{
-    "queued": (S.PENDING, False),
-    "sent": (S.SENT, False),
-    "delivered": (S.DELIVERED, True),
-    "failed": (S.FAILED, True),
-}}
-
-
-class {cls}ErrorCode(StrEnum):
-    """The error codes of the spec's `Error.code`."""
-
-    UNAUTHORIZED = "UNAUTHORIZED"
-    NOT_FOUND = "NOT_FOUND"
-
-
-def error_code(body: object) -> str | None:
-    return f.code_text(f.json_object(body).get("code"))
-
-
-def error_message(body: object) -> str | None:
-    message = f.json_object(body).get("message")
-    return message if isinstance(message, str) and message else None
-
-
-def read_status(message_id: str, body: object) -> StatusReport:
-    raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    provider_status = f.required_str(raw.status, "status")
-    state, is_final = PROVIDER.state_of(provider_status)
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id,
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
-        delivered_at=f.timestamp(raw.updated_at, "updated_at") if is_final else None,
-        raw=raw,
-    )
-
-
-PROVIDER = Provider(
-    key=KEY,
-    origin="https://api.{key}.invalid",
-    credentials=header_key("X-Api-Key"),
-    client_class=AuthenticatedClient,
-    status_request=endpoint_request(get_message_status),
-    read_status=read_status,
-    statuses=STATUSES,
-    error_codes={cls}ErrorCode,
-    error_code_from_body=error_code,
-    error_message_from_body=error_message,
-    # SKELETON: the provider's documented polling advice, cited.
-    cadence=Cadence(intervals=(5.0, 10.0, 30.0), default_timeout=300.0, source="skeleton"),
-)
-'''
-
-SANDBOX = '''\
-"""{name} sandbox (specs/{key}.yaml).
-
-Routes: ``status`` ``GET /v1/messages/{{message_id}}/status``. Auth: ``X-Api-Key``; missing or
-wrong -> 401 ``{{"code": "UNAUTHORIZED", ...}}``; unknown id -> 404 ``{{"code": "NOT_FOUND"}}``.
-SKELETON written by `nox -s new_provider`: serve exactly what the spec says.
-"""
-
-from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any, Final
-
-from sms_status.testing._base import (
-    Ctx,
-    Example,
-    MessageView,
-    ProviderDef,
-    Reply,
-    RouteDef,
-    apply_fields,
-    iso_z,
-)
-
-KEY: Final = "{key}"
-DEFAULT_STATUSES: Final = ("queued", "sent", "delivered")
-TIME_FIELDS: Final = ("updated_at",)
-ERROR_CODES: Final[Mapping[int, str]] = {{401: "UNAUTHORIZED", 404: "NOT_FOUND"}}
-
-
-def error(ctx: Ctx, status: int, code: str | None) -> Reply:
-    code = code or ERROR_CODES.get(status, f"HTTP_{{status}}")
-    return Reply.json({{"code": code, "message": f"Error {{status}}"}}, status)
-
-
-def present_key(headers: Mapping[str, str]) -> str | None:
-    return headers.get("x-api-key")
-
-
-def auth_error(ctx: Ctx, presented: str | None) -> Reply:
-    return Reply.json({{"code": "UNAUTHORIZED", "message": "Invalid API key"}}, 401)
-
-
-def rate_limited(ctx: Ctx, retry_after: str | None) -> Reply:
-    return error(ctx, 429, None)
-
-
-def render(view: MessageView) -> dict[str, Any]:
-    body = {{"id": view.id, "status": view.status, "updated_at": iso_z(view.changed_at)}}
-    return apply_fields(body, view.fields, times=TIME_FIELDS, fmt=iso_z)
-
-
-def get_status(ctx: Ctx) -> Reply:
-    view = ctx.lookup(ctx.params["message_id"])
-    if view is None:
-        return Reply.json({{"code": "NOT_FOUND", "message": "Message not found"}}, 404)
-    if view.verbatim is not None:
-        return Reply.json(view.verbatim)
-    return Reply.json(render(view))
-
-
-EXAMPLES: Final = (
-    Example(
-        id="msg-0001",
-        status="delivered",
-        body={{"id": "msg-0001", "status": "delivered", "updated_at": "2026-02-13T10:30:00Z"}},
-    ),
-)
-
-PROVIDER: Final = ProviderDef(
-    key=KEY,
-    routes=(RouteDef("status", "/v1/messages/{{message_id}}/status", get_status),),
-    default_statuses=DEFAULT_STATUSES,
-    present_key=present_key,
-    auth_error=auth_error,
-    error=error,
-    rate_limited=rate_limited,
-    unknown_path=lambda ctx: Reply.json({{"code": "NOT_FOUND", "message": "Not found"}}, 404),
-    examples=EXAMPLES,
-    secret_headers=frozenset({{"x-api-key"}}),
-)
-'''
-
-FIXTURE = '''
-
-@pytest.fixture
-def {key}_sandbox(
-    request: pytest.FixtureRequest, _sms_sandbox_servers: _Servers, sandbox_clock: FakeClock
-) -> Iterator[Sandbox]:
-    """A started {name} sandbox (``X-Api-Key: sandbox.api_key``)."""
-    yield from _sandbox("{key}", request, _sms_sandbox_servers, sandbox_clock)
-'''
-
-CLIENT_FIXTURE = '''
-
-@pytest.fixture
-def {key}_client({key}_sandbox: Sandbox) -> Iterator[StatusClient]:
-    """A blocking client of ``{key}_sandbox``, on the sandbox clock."""
-    yield from _client({key}_sandbox)
-'''
-
-INTEGRATION = '''\
-"""{key} over its sandbox: the documented path, the key header, the error bodies.
-
-SKELETON written by `nox -s new_provider`: extend with the provider's own quirks.
-"""
-
-from __future__ import annotations
-
-import pytest
-import sms_status
-from sms_status import DeliveryState
-from sms_status.errors import AuthenticationError, NotFoundError
-
-
-def test_a_message_is_read_over_the_documented_path({key}_sandbox, connect):
-    {key}_sandbox.add_message("m-1", statuses=("queued", "delivered"))
-    with connect({key}_sandbox) as client:
-        report = client.get_status("m-1")
-    assert report.provider_status == "queued"
-    assert report.state is DeliveryState.PENDING
-    assert not report.is_final
-    (request,) = {key}_sandbox.requests
-    assert request.raw_path == "/v1/messages/m-1/status"
-
-
-def test_a_wrong_key_is_an_authentication_error({key}_sandbox):
-    client = sms_status.connect("{key}", api_key="nope", base_url={key}_sandbox.base_url)
-    with client, pytest.raises(AuthenticationError) as caught:
-        client.get_status("m-1")
-    assert caught.value.status_code == 401
-    assert caught.value.error_code == "UNAUTHORIZED"
-
-
-def test_an_unknown_id_is_not_found({key}_sandbox, connect):
-    with connect({key}_sandbox) as client, pytest.raises(NotFoundError) as caught:
-        client.get_status("nope")
-    assert caught.value.error_code == "NOT_FOUND"
-'''
 
 
 def _quoted(text: str) -> str:
@@ -397,35 +63,6 @@ def _insert_before(path: Path, marker: str, text: str) -> None:
     if marker not in content:
         raise SystemExit(f"{path}: cannot find where to add the entry ({marker.strip()!r})")
     path.write_text(content.replace(marker, text + marker, 1))
-
-
-def _typed_connect(root: Path, key: str) -> None:
-    """`ProviderKey`, the TYPE_CHECKING import and a `connect`/`connect_async` overload each,
-    so `sms_status.connect("<key>")` type-checks with the provider's generated client."""
-    path = root / "overlays" / "sms_status" / "client.py"
-    text = path.read_text()
-    text, literal = re.subn(
-        r"^(ProviderKey = Literal\[[^\]]*)\]", rf'\1, "{key}"]', text, count=1, flags=re.M
-    )
-    text, imported = re.subn(
-        r"^(if TYPE_CHECKING:[^\n]*\n(?:    import sms_status_\w+\n)+)",
-        rf"\1    import sms_status_{key}\n",
-        text,
-        count=1,
-        flags=re.M,
-    )
-    overloads = 0
-    for function, client in (("connect", "StatusClient"), ("connect_async", "AsyncStatusClient")):
-        generic = f"@overload\ndef {function}(\n    provider: ProviderKey,\n"
-        if generic in text:
-            ours = generic.replace("ProviderKey", f'Literal["{key}"]')
-            signature = text[text.index(generic) + len(generic) :].split("\n) -> ", 1)[0]
-            ours += signature + f"\n) -> {client}[sms_status_{key}.AuthenticatedClient]: ...\n"
-            text = text.replace(generic, ours + generic, 1)
-            overloads += 1
-    if not (literal and imported and overloads == 2):
-        raise SystemExit("overlays/sms_status/client.py: ProviderKey or the overloads moved")
-    path.write_text(text)
 
 
 def _pyproject(root: Path, key: str) -> None:
@@ -489,7 +126,7 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
         root / "generator" / f"{key}.yaml": GENERATOR,
         overlay / "providers" / f"{key}.py": OVERLAY,
         overlay / "testing" / f"{key}.py": SANDBOX,
-        root / "tests" / "integration" / f"test_{key}.py": INTEGRATION,
+        root / "tests" / "providers" / key / f"test_{key}_integration.py": INTEGRATION,
     }
     clash = [str(p.relative_to(root)) for p in created if p.exists()]
     if clash:
@@ -500,7 +137,7 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
     _insert_before(
         overlay / "_registry.py",
         REGISTRY_MARKER,
-        f"        ProviderEntry({_quoted(key)}, {_quoted(name)}),\n",
+        f'        ProviderEntry({_quoted(key)}, {_quoted(name)}, webhooks="signed"),\n',
     )
     demo_key = f'    "{key}": "sandbox-{key}-api-key",\n'
     _insert_before(overlay / "testing" / "_keys.py", "}\n", demo_key)
@@ -512,9 +149,7 @@ def scaffold(root: Path, key: str, name: str) -> list[Path]:
     _pyproject(root, key)
     _changelog(root, key, name)
     _readme_row(root, key, name)
-    client = overlay / "client.py"
-    if "\nProviderKey = Literal[" in client.read_text():
-        _typed_connect(root, key)
+    typed_connect.main([], root=root)  # ProviderKey and the overloads, from the registry
     edited = [overlay / "_registry.py", overlay / "client.py", overlay / "testing" / "_keys.py"]
     edited.append(plugin)
     return [*created, *edited, root / "pyproject.toml", root / "CHANGELOG.md", root / "README.md"]

@@ -58,6 +58,18 @@ def _dict_keys(path: Path, name: str) -> set[str]:
     return set()
 
 
+def _keywords(path: Path, name: str) -> set[str]:
+    """The keyword names of the call assigned to the top-level `name` (`PROVIDER = X(...)`)."""
+    for node in ast.parse(path.read_text()).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and target.id == name and isinstance(value, ast.Call):
+            return {k.arg for k in value.keywords if k.arg is not None}
+    return set()
+
+
 @dataclass
 class Problems:
     key: str
@@ -103,7 +115,7 @@ def _check_typed_connect(entry: Any, check: Any) -> None:
             imported |= {alias.name for alias in node.names}
     if provider_key is None:  # the typed connect() is optional; without it nothing to check
         return
-    fix = "`nox -s new_provider` writes these; by hand, copy seven's lines in client.py"
+    fix = "`python3 scripts/typed_connect.py` writes them from the registry"
     check(
         entry.key in provider_key,
         f"ProviderKey in overlays/sms_status/client.py lacks {entry.key!r}",
@@ -119,6 +131,81 @@ def _check_typed_connect(entry: Any, check: Any) -> None:
         entry.package in imported,
         f"client.py does not import {entry.package} under TYPE_CHECKING",
         f"add `import {entry.package}` to its TYPE_CHECKING block ({fix})",
+    )
+
+
+CAPABILITIES = {
+    # registry field: (the Provider(...) keyword that implements it, what it is)
+    "batch_lookup": ("batch", "BatchLookup"),
+    "history": ("history", "HistoryLookup"),
+    "successor": ("successor", "Successor"),
+}
+
+
+def _check_capabilities(entry: Any, check: Any) -> None:
+    """What the registry says a provider can do is what its module's `PROVIDER` wires up
+    (the CLI, the typed `connect` and the tests read the registry, not the module)."""
+    overlay = _module_file(entry.overlay_module)
+    if not overlay.is_file():
+        return  # named by its own check
+    wired = _keywords(overlay, "PROVIDER")
+    for field_name, (keyword, kind) in CAPABILITIES.items():
+        claimed = bool(getattr(entry, field_name, None))
+        check(
+            claimed == (keyword in wired),
+            f"the registry says {field_name}={getattr(entry, field_name, None)!r} but "
+            f"{overlay.relative_to(ROOT)} {'does not pass' if claimed else 'passes'} "
+            f"{keyword}= to Provider",
+            f"make them agree: the registry entry's {field_name}, or PROVIDER's {keyword}= "
+            f"(a {kind})",
+        )
+
+
+def _check_webhooks(entry: Any, check: Any) -> None:
+    """A provider that pushes reports (`webhooks=` in its registry entry) owns them: its
+    overlay module verifies and reads them beside its polling reader, its sandbox fake
+    renders, signs and retries them, and its integration tests parse one the sandbox sent."""
+    kind = getattr(entry, "webhooks", "none")
+    if kind == "none":
+        return
+    signed = kind == "signed"
+    pieces = (
+        # module, the functions it defines (signed, always), the PROVIDER class, the fix
+        (
+            _module_file(entry.overlay_module),
+            ("verify_webhook", "read_webhook"),
+            "Provider",
+            "define read_webhook (payload -> Pushed, secondary fields through `soft`), "
+            "verify_webhook (the documented signature; unsigned: verify=unsigned, as "
+            "providers/namirial.py), and pass webhook=Webhook(...) (see providers/telecom23.py)",
+        ),
+        (
+            _module_file(entry.sandbox_module),
+            ("sign_webhook", "render_webhook"),
+            "ProviderDef",
+            "define render_webhook (a step -> payloads), sign_webhook (the documented "
+            "credentials), and pass webhook=FakeWebhook(...) (see testing/telecom23.py)",
+        ),
+    )
+    for module, (signing, always), cls, fix in pieces:
+        if not module.is_file():
+            continue  # named by its own check
+        needed = {always, signing} if signed else {always}
+        missing = sorted(needed - _top_level_names(module))
+        if "webhook" not in _keywords(module, "PROVIDER"):
+            missing.append(f"{cls}(webhook=...)")
+        check(
+            not missing,
+            f"{module.relative_to(ROOT)} lacks its {kind} webhook: {', '.join(missing)}",
+            fix,
+        )
+    tests = ROOT / "tests" / "providers" / entry.key / f"test_{entry.key}_integration.py"
+    check(
+        not tests.is_file() or "sandbox_webhooks" in tests.read_text(),
+        f"tests/providers/{entry.key}/test_{entry.key}_integration.py never receives a "
+        "webhook from the sandbox",
+        "add a test that parses one with the `sandbox_webhooks` fixture (see "
+        "tests/providers/roycetalk/test_roycetalk_integration.py)",
     )
 
 
@@ -208,6 +295,8 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         "add them to overlays/sms_status/testing/pytest_plugin.py beside the others",
     )
 
+    _check_capabilities(entry, check)
+    _check_webhooks(entry, check)
     _check_typed_connect(entry, check)
 
     pyproject = _pyproject()
@@ -240,9 +329,10 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         "run `python3 scripts/uv.py lock` and commit uv.lock",
     )
     check(
-        (ROOT / "tests" / "integration" / f"test_{key}.py").is_file(),
-        f"no integration tests tests/integration/test_{key}.py",
-        "write them against the sandbox fixture (see tests/integration/test_roycetalk.py)",
+        (ROOT / "tests" / "providers" / key / f"test_{key}_integration.py").is_file(),
+        f"no integration tests tests/providers/{key}/test_{key}_integration.py",
+        "write them against the sandbox fixture "
+        "(see tests/providers/roycetalk/test_roycetalk_integration.py)",
     )
     check(
         f"| `{key}` |" in (ROOT / "README.md").read_text(),

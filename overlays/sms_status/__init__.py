@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from sms_status._registry import PROVIDERS
+from sms_status._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from sms_status import errors, webhooks
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     )
     from sms_status.pacing import RateLimit, RateLimiter, TokenBucket
     from sms_status.report import DeliveryState, RecipientCounts, StatusReport
-
-__version__ = "0.1.0"
 
 _LAZY = {
     "errors": "sms_status.errors",

@@ -9,31 +9,31 @@ A flow is a generator of effects; a driver performs each one and hands back its 
     yield Emit(report)             # an iterating driver hands `report` to its caller
     return report                  # the flow's result: what `run` returns
 
-`advance` is that protocol, written once; the two drivers differ only in how they perform a
-Send or a Sleep. The clients inherit a driver, so the hot path reads the client's own
-settings with no layer in between.
+`advance` is that protocol, written once; so is the decision of how an attempt is sent
+(`_Driver._route`: the fast sender for a plain GET, else a request httpx builds and the
+signer signs, sent by the fast sender when it accepts it, else by httpx). The two drivers
+differ only in blocking or awaiting. The clients inherit a driver, so the hot path reads
+the client's own settings with no layer in between.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
-from sms_status import _attempt, _flows
+from sms_status import _flows
 from sms_status._flows import Emit, Flow, Send, Sleep
 from sms_status._provider import RequestKwargs
 from sms_status._signing import RequestSigner
+from sms_status._transport.base import AsyncSender, Sender
+from sms_status._transport.httpx import build
 from sms_status.pacing import AsyncRateLimiter, RateLimiter
 from sms_status.report import StatusReport
 
-if TYPE_CHECKING:
-    from sms_status._aiohttp import AiohttpSender
-    from sms_status._httpclient import HttpClientSender
-
 T = TypeVar("T")
+S = TypeVar("S", Sender, AsyncSender)
 
 
 def advance(
@@ -65,7 +65,7 @@ def joined(request: RequestKwargs, base_url: httpx.URL) -> RequestKwargs:
     return {**request, "url": (base if base.endswith("/") else base + "/") + url[1:]}
 
 
-class _Driver:
+class _Driver(Generic[S]):
     """What both drivers read from the client that inherits them (set by its constructor)."""
 
     _clock: Callable[[], float]
@@ -74,6 +74,26 @@ class _Driver:
     _phases: httpx.Timeout
     _max_response_bytes: int
     _signer: RequestSigner | None
+    _fast: S | None
+    """Sends plain GETs (and the requests it accepts) without httpx's client layers
+    (`sms_status._transport`: http.client, or aiohttp); None: httpx sends everything."""
+    _httpx: S
+    """Sends any request httpx built: `client.api`'s client, its pools, or the user's."""
+
+    def _route(
+        self, http: httpx.Client | httpx.AsyncClient, request: RequestKwargs, left: float
+    ) -> tuple[S, str | httpx.Request]:
+        """Which sender sends this attempt, and what: a plain GET's target, or the request
+        `http` built (phase timeouts cut to `left`) and the signer signed."""
+        fast = self._fast
+        if fast is not None and self._signer is None:
+            target = fast.plain_target(request)
+            if target is not None:  # no httpx.Request to build: a third of the CPU saved
+                return fast, target
+        built = build(http, joined(request, http.base_url), self._phases, left)
+        if self._signer is not None:
+            self._signer.sign(built)
+        return (fast if fast is not None and fast.accepts(built) else self._httpx), built
 
     def _slot_wait(self, send: Send, wait: float) -> float:
         """How long to wait for a booked slot (DeadlineReached if past the deadline)."""
@@ -91,19 +111,14 @@ class _Driver:
         return left
 
 
-class SyncDriver(_Driver):
-    """Runs flows by blocking: `time.sleep` (or the `sleep` option), and http.client
-    (`sms_status._httpclient`) or `httpx.Client.send`."""
+class SyncDriver(_Driver[Sender]):
+    """Runs flows by blocking: `time.sleep` (or the `sleep` option), and the sync senders
+    (http.client directly, or httpx)."""
 
     _limiter: RateLimiter
     _sleep: Callable[[float], None]
     _http: httpx.Client
     """Builds every request (URL, credentials, headers, timeouts): `client.api`'s client."""
-    _sender: httpx.Client
-    """Sends them: `_http`, or the user's `http_client`."""
-    _direct: HttpClientSender | None
-    """Sends attempts to the base URL on http.client, skipping httpx's client layers
-    (`sms_status._httpclient`); None when a connection option or a proxy applies."""
 
     def _perform(self, effect: Send | Sleep) -> Any:
         if isinstance(effect, Sleep):
@@ -113,24 +128,11 @@ class SyncDriver(_Driver):
         if wait > 0:
             self._sleep(wait)
         left = self._time_left(effect)
-        cap = self._max_response_bytes
-        direct = self._direct
-        if direct is not None and self._signer is None:
-            target = direct.plain_target(effect.request)
-            if target is not None:  # no httpx.Request to build
-                return direct.send_plain(target, left=left, cap=cap, phases=self._phases)
-        request = _attempt.build(
-            self._http, joined(effect.request, self._http.base_url), self._phases, left
-        )
-        if self._signer is not None:
-            self._signer.sign(request)
-        base = self._http.base_url
-        if direct is not None and (request.url.scheme, request.url.netloc) == (
-            base.scheme,
-            base.netloc,
-        ):
-            return direct.send(request, left=left, cap=cap, phases=self._phases)
-        return _attempt.send(self._sender, request, left=left, cap=cap)
+        cap, phases = self._max_response_bytes, self._phases
+        sender, what = self._route(self._http, effect.request, left)
+        if isinstance(what, str):
+            return sender.send_plain(what, left=left, cap=cap, phases=phases)
+        return sender.send(what, left=left, cap=cap, phases=phases)
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""
@@ -159,19 +161,14 @@ class SyncDriver(_Driver):
         raise AssertionError("a flow that returns a value emitted a report")
 
 
-class AsyncDriver(_Driver):
-    """Runs flows by awaiting: `asyncio.sleep` (or the `sleep` option) and the async client's
-    pools, or aiohttp directly (`_aiohttp.AiohttpSender`)."""
+class AsyncDriver(_Driver[AsyncSender]):
+    """Runs flows by awaiting: `asyncio.sleep` (or the `sleep` option) and the async senders
+    (aiohttp directly, or httpx over several small pools)."""
 
     rate_limiter: RateLimiter | AsyncRateLimiter
     _sleep: Callable[[float], Awaitable[None]]
     _http: httpx.AsyncClient
     """Builds every request (see `SyncDriver._http`)."""
-    _aiohttp: AiohttpSender | None
-    """Sends the overlay's own attempts on the aiohttp backend; None: httpx sends them."""
-    _pool: list[httpx.AsyncClient]
-    """The httpx clients that take turns sending (`sms_status._pools`)."""
-    _turn: itertools.count[int]
 
     async def _perform(self, effect: Send | Sleep) -> Any:
         if isinstance(effect, Sleep):
@@ -182,20 +179,11 @@ class AsyncDriver(_Driver):
         if wait > 0:
             await self._sleep(wait)
         left = self._time_left(effect)
-        cap = self._max_response_bytes
-        if self._aiohttp is not None and self._signer is None:
-            url = self._aiohttp.plain_url(effect.request)
-            if url is not None:  # no httpx.Request to build: a third of the CPU saved
-                return await self._aiohttp.send_plain(url, left=left, cap=cap, phases=self._phases)
-        request = _attempt.build(
-            self._http, joined(effect.request, self._http.base_url), self._phases, left
-        )
-        if self._signer is not None:
-            self._signer.sign(request)
-        if self._aiohttp is not None:
-            return await self._aiohttp.send(request, left=left, cap=cap, phases=self._phases)
-        http = self._pool[next(self._turn) % len(self._pool)]
-        return await _attempt.send_async(http, request, left=left, cap=cap)
+        cap, phases = self._max_response_bytes, self._phases
+        sender, what = self._route(self._http, effect.request, left)
+        if isinstance(what, str):
+            return await sender.send_plain(what, left=left, cap=cap, phases=phases)
+        return await sender.send(what, left=left, cap=cap, phases=phases)
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         """Run `flow`, yielding the reports it emits (what it returns is dropped)."""
@@ -210,6 +198,33 @@ class AsyncDriver(_Driver):
                 value = await self._perform(effect)
             except Exception as exc:  # the flow turns it into an SmsStatusError
                 error = exc
+
+    async def _run_each(self, flows: Iterator[Flow[T]], count: int, concurrency: int) -> list[T]:
+        """Run `count` flows, at most `concurrency` at once, and return what each returns, in
+        their order. The first error (one a flow raises: an authentication error) cancels
+        the others, which finish closing their responses before it is raised."""
+        import asyncio  # kept off the sync client's import path (~50 ms)
+
+        results: list[T | None] = [None] * count
+        done = [False] * count
+        numbered = enumerate(flows)
+
+        async def worker() -> None:
+            for position, flow in numbered:  # shared iterator: each flow is taken once
+                results[position] = await self._run(flow)
+                done[position] = True
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, count))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        if not all(done):  # every worker ended normally, so every flow must have returned
+            raise AssertionError(f"lost the results of {done.count(False)} flow(s)")
+        return cast(list[T], results)
 
     async def _run(self, flow: Flow[T]) -> T:
         """Run `flow` (one that emits no report) and return what it returns."""

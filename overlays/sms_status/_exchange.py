@@ -8,7 +8,7 @@ flow, so `sms_status._flows` can be run, and tested, with scripted replies and n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -51,24 +51,3 @@ def header_items(headers: Mapping[str, str]) -> Iterable[tuple[str, str]]:
     if isinstance(headers, _MultiMapping):
         return headers.multi_items()
     return headers.items()
-
-
-_PLAIN_KEYS = frozenset({"method", "url", "params"})
-
-
-def plain_get_target(request: Mapping[str, Any], prefix: str) -> str | None:
-    """`prefix` + the path and query of a plain GET (query encoded as httpx does), or None for
-    a request that httpx must build. The fast senders send plain GETs without httpx."""
-    path = request.get("url")
-    if (
-        request.get("method", "").lower() != "get"
-        or not isinstance(path, str)
-        or not path.startswith("/")
-        or request.keys() - _PLAIN_KEYS
-    ):
-        return None
-    import httpx  # already loaded by every sender; kept off this module's import
-
-    params = request.get("params")
-    query = f"?{httpx.QueryParams(params)}" if params else ""
-    return f"{prefix}{path[1:]}{query}"

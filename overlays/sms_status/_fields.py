@@ -1,4 +1,7 @@
-"""Typed readers for values taken out of generated models.
+"""Typed readers for values taken out of generated models: strict ones for what a report
+cannot do without, lenient ones (`Secondary`) for the rest, used alike by polling readers
+and webhook readers. (Warnings are `_warnings`'; the generated models' UNSET and unknown
+fields are `_generated`'s.)
 
 The generated models do not check scalar types (`"3"` stays a str where an int is declared)
 and let garbage timestamps through as str, so provider modules read every field through
@@ -12,85 +15,17 @@ timestamp never costs the user the status.
 
 from __future__ import annotations
 
-import logging
-import sys
-import threading
-import typing
-from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, cast
 
 import attrs
 
-from sms_status._redact import redact
-
-log = logging.getLogger("sms_status")
+from sms_status._generated import is_unset
+from sms_status._warnings import short, warn_once
 
 T = TypeVar("T")
-
-_WARNED_LIMIT = 10_000
-"""At most this many distinct warnings are remembered (then they are all logged)."""
-_warned: set[tuple[str, ...]] = set()
-_warned_lock = threading.Lock()
-
-
-_secret: ContextVar[str] = ContextVar("sms_status_reading_secret", default="")
-
-
-class redacting:
-    """While reading a response, warnings replace `secret` (a server may echo the key).
-
-    A class, not a `contextlib.contextmanager`: it runs once per response read, and a
-    generator-based one costs four times as much."""
-
-    __slots__ = ("_secret", "_token")
-
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
-
-    def __enter__(self) -> None:
-        self._token = _secret.set(self._secret)
-
-    def __exit__(self, *exc_info: object) -> None:
-        _secret.reset(self._token)
-
-
-def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
-    """Log a warning on the `sms_status` logger once per `key` in this process."""
-    text = message % args
-    secret = _secret.get()
-    if secret:
-        text = redact(text, secret)
-        key = tuple(redact(part, secret) for part in key)
-    with _warned_lock:
-        if key in _warned:
-            return
-        if len(_warned) < _WARNED_LIMIT:
-            _warned.add(key)
-    log.warning("%s", text)
-
-
-def short(value: object) -> str:
-    """`repr(value)` for a warning, at most 80 characters, scrubbed before it is cut."""
-    text = redact(repr(value), _secret.get())
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def is_unset(value: object) -> bool:
-    """True for the generated clients' UNSET sentinel (each package has its own class)."""
-    cls = type(value)
-    if cls in _unset_types:
-        return True
-    if cls.__name__ == "Unset" and cls.__module__.startswith("sms_status_"):
-        _unset_types.add(cls)
-        return True
-    return False
-
-
-_unset_types: set[type] = set()
-"""The Unset classes met so far (one per generated package): a set lookup per field read."""
 
 
 def optional_str(value: object, field: str) -> str | None:
@@ -108,7 +43,7 @@ def required_str(value: object, field: str) -> str:
     return result
 
 
-def code_str(value: object, field: str) -> str | None:
+def optional_code(value: object, field: str) -> str | None:
     """A provider code that may come as a string or a number; kept as text."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -188,7 +123,7 @@ def as_dict(value: object, field: str) -> dict[str, Any]:
     return cast(dict[str, Any], value)
 
 
-def code_text(value: object) -> str | None:
+def error_code_in(value: object) -> str | None:
     """An error code from a body, as text: a non-empty string or an integer; else None."""
     if isinstance(value, str):
         return value or None
@@ -234,7 +169,7 @@ class Secondary:
     def code(self, value: object, field: str) -> str | None:
         if value is None or type(value) is str:
             return value
-        return self._read(lambda: code_str(value, field), value, field)
+        return self._read(lambda: optional_code(value, field), value, field)
 
     def integer(self, value: object, field: str) -> int | None:
         return self._read(lambda: optional_int(value, field), value, field)
@@ -298,100 +233,3 @@ class Secondary:
             else:
                 container[field] = parsed.isoformat()
         return outer
-
-
-_JSON_VALUES = (dict, list, str, int, float, bool, type(None))
-
-
-def is_overlay_bug(exc: BaseException) -> bool:
-    """True when a reader failed on our own objects, not on the body's data.
-
-    An AttributeError on a generated model, a report or any non-JSON object means the
-    overlay reads a field the generated model lacks (e.g. the spec renamed it and the
-    provider module was not updated): a bug in this SDK, not a malformed response. One on
-    a JSON value or the UNSET sentinel is the body's shape (a string where an object was
-    expected, an absent optional field).
-    """
-    if not isinstance(exc, AttributeError):
-        return False
-    target = getattr(exc, "obj", None)
-    return not (isinstance(target, _JSON_VALUES) or is_unset(target))
-
-
-def unknown_fields(provider: str, model: object, path: str = "") -> None:
-    """Warn (once per provider and field) about response fields the spec does not know:
-    the generated models keep them in `additional_properties`."""
-    extra = getattr(model, "additional_properties", None)
-    if not isinstance(extra, dict) or not attrs.has(type(model)):
-        return
-    for name in cast(Mapping[str, object], extra):
-        field = f"{path}{name}"
-        warn_once(
-            (provider, "unknown field", field),
-            "%s: the response has a field the spec does not describe: %s "
-            "(a vendor change? see specs/%s.yaml)",
-            provider,
-            field,
-            provider,
-        )
-    for name in _model_fields(type(model)):
-        value = getattr(model, name)
-        # Only models hold unknown fields: anything else is skipped before any recursion
-        # (this walk was the overlay's top CPU entry on the bulk path: benchmarks/, 6).
-        if isinstance(value, list):
-            for item in cast(list[object], value):
-                if getattr(item.__class__, "__attrs_attrs__", None) is not None:
-                    unknown_fields(provider, item, f"{path}{name}.")
-        elif getattr(value.__class__, "__attrs_attrs__", None) is not None:
-            unknown_fields(provider, value, f"{path}{name}.")
-
-
-_MODEL_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _model_fields(model: type) -> tuple[str, ...]:
-    """The fields of a generated model that can hold a model (so may hide unknown fields),
-    computed once per model (two threads may both compute them once: the same tuple).
-
-    Scalar fields (`bool`, `str`, `Unset | datetime`) are left out of the per-response walk;
-    a field whose annotation cannot be resolved is kept, so nothing is ever missed."""
-    names = _MODEL_FIELDS.get(model)
-    if names is None:
-        hints = _type_hints(model)
-        names = _MODEL_FIELDS[model] = tuple(
-            a.name
-            for a in attrs.fields(cast(Any, model))
-            if a.name != "additional_properties"
-            and (hints is None or a.name not in hints or _may_hold_model(hints[a.name]))
-        )
-    return names
-
-
-def _type_hints(model: type) -> dict[str, object] | None:
-    """The model's resolved annotations, or None. The generated modules import the models
-    they refer to only under TYPE_CHECKING, so names are looked up in their `models`
-    package too, which exports every model."""
-    module = sys.modules.get(model.__module__)
-    package = sys.modules.get(model.__module__.rpartition(".")[0])
-    namespace: dict[str, Any] = {}
-    for source in (package, module):
-        if source is not None:
-            namespace.update(vars(source))
-    try:
-        return typing.get_type_hints(model, globalns=namespace)
-    except Exception:  # an unresolvable annotation (NameError, TypeError): walk every field
-        return None
-
-
-def _may_hold_model(hint: object) -> bool:
-    """False only for an annotation that provably holds no attrs model (conservative:
-    `Any`, forward references and anything unrecognised count as maybe)."""
-    if hint is Any or isinstance(hint, str | typing.ForwardRef | typing.TypeVar):
-        return True
-    if isinstance(hint, type) and attrs.has(hint):
-        return True
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is None:
-        return not isinstance(hint, type)  # a plain class (bool, str, Unset) holds none
-    return any(_may_hold_model(arg) for arg in args) or not args

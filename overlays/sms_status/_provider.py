@@ -9,17 +9,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 import attrs
 import httpx
 
-from sms_status._fields import short, warn_once
+from sms_status._pushed import Webhook
+from sms_status._warnings import short, warn_once
 from sms_status.errors import ApiError
 from sms_status.pacing import RateLimit
-from sms_status.report import DeliveryState, StatusReport
+from sms_status.report import DeliveryState, RecipientCounts, StatusReport
 
 RequestKwargs = dict[str, Any]
 """Keyword arguments for `httpx.Client.request`, as the generated `_get_kwargs` returns them."""
@@ -101,6 +103,21 @@ class Successor:
     """The DeprecationWarning's text."""
 
 
+class ReportFields(TypedDict, total=False):
+    """A report's secondary fields, as a provider's reader fills them (`Provider.report`)."""
+
+    recipient: str | None
+    segments: int | None
+    cost: Decimal | None
+    created_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    updated_at: datetime | None
+    provider_code: str | None
+    recipients: RecipientCounts | None
+    channel: str | None
+
+
 def endpoint_request(endpoint: ModuleType) -> Callable[..., RequestKwargs]:
     """A generated endpoint module's request builder, `_get_kwargs`: the URL template, path
     encoding and query serialisation exactly as the spec says. It is private upstream; our
@@ -143,6 +160,32 @@ class Provider:
     """Optional request signing: (secret, method, path, timestamp) -> headers to add."""
     successor: Successor | None = None
     """Where status lookups go once the (deprecated) status endpoint is switched off."""
+    webhook: Webhook | None = None
+    """Pushed delivery reports: verified and read beside the polling reader."""
+
+    def report(
+        self,
+        message_id: str,
+        provider_status: str,
+        raw: object,
+        *,
+        mapped_as: str | None = None,
+        **fields: Unpack[ReportFields],
+    ) -> StatusReport:
+        """The report of `message_id` in `provider_status`, its state and finality from the
+        status table (`mapped_as`: the table value it stands for, when the raw value is
+        another name for it, as lisoloo's webhook event types are); what every reader, polled
+        or pushed, returns."""
+        state, is_final = self.state_of(provider_status if mapped_as is None else mapped_as)
+        return StatusReport(
+            provider=self.key,
+            message_id=message_id,
+            state=state,
+            is_final=is_final,
+            provider_status=provider_status,
+            raw=raw,
+            **fields,
+        )
 
     def state_of(self, provider_status: str) -> tuple[DeliveryState, bool]:
         """Map a raw status; a value missing from the table is UNRECOGNIZED and not final,

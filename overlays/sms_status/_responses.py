@@ -124,7 +124,7 @@ def request_id(headers: Mapping[str, str], data: object) -> str | None:
     return None
 
 
-def interpret(
+def decode_or_raise(
     provider: Provider,
     *,
     status_code: int,

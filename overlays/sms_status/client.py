@@ -2,54 +2,55 @@
 
 Both clients run the flows of `sms_status._flows` through the drivers they inherit
 (`sms_status._drivers`: the sync one blocks, the async one awaits), so retries, pacing,
-polling, batching and paging behave identically in both. This module is construction and
-the public methods.
+polling, batching and paging behave identically in both. This module is only the public
+surface: construction is `_base_client.BaseClient`'s, the options are `_options`', the
+senders `_transport`'s. The typed `connect()` overloads and `ProviderKey` are written from
+the registry by scripts/typed_connect.py, between the marker comments.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
-import itertools
-import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Generic,
-    Literal,
-    Self,
-    TypedDict,
-    TypeVar,
-    Unpack,
-    cast,
-    get_args,
-    overload,
-)
+from typing import TYPE_CHECKING, Any, Literal, Self, Unpack, cast, get_args, overload
 
-import attrs
 import httpx
 
-from sms_status import __version__, _attempt, _environment, _flows, _pools, _redact, _validation
+from sms_status import _environment, _flows, _transport, _validation
+from sms_status._base_client import UNSET, ApiT_co, BaseClient
 from sms_status._drivers import AsyncDriver, SyncDriver
-from sms_status._flows import Context, Flow, RetryEvent
-from sms_status._httpclient import HttpClientSender
-from sms_status._provider import GeneratedClient, Provider
-from sms_status._registry import PROVIDERS, load_provider
-from sms_status._signing import RequestSigner
-from sms_status._transports import (
-    HttpBackend,
-    async_sender,
-    async_transport,
-    default_ssl_context,
-    never_cookies,
-    no_cookies,
+from sms_status._options import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT,
+    AsyncClientOptions,
+    AsyncConnectArguments,
+    ClientOptions,
+    ConnectArguments,
+    connection_options,
 )
-from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
+from sms_status._provider import Provider
+from sms_status._registry import PROVIDERS, load_provider
+from sms_status.pacing import RateLimiter
 from sms_status.report import StatusReport
 
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_TIMEOUT",
+    "AsyncClientOptions",
+    "AsyncHistoryClient",
+    "AsyncStatusClient",
+    "ClientOptions",
+    "HistoryClient",
+    "ProviderKey",
+    "StatusClient",
+    "connect",
+    "connect_async",
+    "provider_key",
+]
+
+# -- generated from the registry by scripts/typed_connect.py: provider keys --
 if TYPE_CHECKING:  # each only types `client.api`; a provider's extra may be absent
     import sms_status_lisoloo
     import sms_status_namirial
@@ -57,19 +58,9 @@ if TYPE_CHECKING:  # each only types `client.api`; a provider's extra may be abs
     import sms_status_seven
     import sms_status_telecom23
 
-if TYPE_CHECKING:
-    from typing_extensions import TypeVar as TypeVarWithDefault
-
-    ApiT_co = TypeVarWithDefault(
-        "ApiT_co", bound=GeneratedClient, covariant=True, default=GeneratedClient
-    )
-else:  # the default (PEP 696) is for type checkers; typing_extensions costs ~15 ms to import
-    ApiT_co = TypeVar("ApiT_co", bound=GeneratedClient, covariant=True)
-"""The provider's generated `AuthenticatedClient`, the type of `client.api`."""
-
 ProviderKey = Literal["telecom23", "namirial", "roycetalk", "lisoloo", "seven"]
 """Every provider key (`sms_status.PROVIDERS`, as a type): a typo fails type checking."""
-
+# -- end of the generated provider keys --
 
 _PROVIDER_KEYS: tuple[ProviderKey, ...] = get_args(ProviderKey)
 
@@ -83,253 +74,7 @@ def provider_key(value: str) -> ProviderKey:
     raise ValueError(f"unknown provider {value!r}; expected one of: {', '.join(PROVIDERS)}")
 
 
-DEFAULT_TIMEOUT = 10.0
-"""Seconds one attempt may take when `timeout` is not given (or None)."""
-DEFAULT_CONCURRENCY = 16
-"""Lookups in flight at once in the async client's bulk and polling work."""
-CONNECTIONS_PER_POOL = _pools.CONNECTIONS_PER_POOL
-"""Connections per httpx client in the async client's pool of clients (`sms_status._pools`)."""
-
-
-class _SharedOptions(TypedDict, total=False):
-    proxy: str | httpx.URL | httpx.Proxy
-    """An HTTP(S) proxy for every request, as httpx's `proxy=` takes it."""
-    verify: bool | str | ssl.SSLContext
-    """TLS verification, as httpx's `verify=`: a CA bundle path, an `ssl.SSLContext`, or False."""
-    on_retry: Callable[[RetryEvent], None]
-    retry_after_cap: float
-    signing_secret: str
-    """telecom23 only: sign every request (X-Timestamp, X-Signature) with this secret."""
-    clock: Callable[[], float]
-    max_response_bytes: int
-    """Cap on a response body after decompression (default 4 MiB): past it the call ends
-    with MalformedResponseError, having read no more than the cap."""
-    lookup: Literal["status", "logbook"]
-    """seven only: "logbook" looks statuses up in the logbook from the start. Otherwise the
-    deprecated status endpoint is used until it is gone, then the logbook; "status" says so
-    explicitly and silences the DeprecationWarning."""
-
-
-class ClientOptions(_SharedOptions, total=False):
-    """Keyword options of `connect()` beyond the documented ones."""
-
-    transport: httpx.BaseTransport
-    """An httpx transport, e.g. `httpx.MockTransport` in unit tests."""
-    http_client: httpx.Client
-    """Your own `httpx.Client` (proxies, certificates, limits, event hooks) to send every
-    request through; the SDK still sets the URL, credentials, User-Agent and timeouts of each
-    request. It stays yours: `close()` does not close it."""
-    sleep: Callable[[float], None]
-    rate_limiter: RateLimiter | None
-    """Replaces the provider's default limiter; `None` turns pacing off."""
-
-
-class AsyncClientOptions(_SharedOptions, total=False):
-    """Keyword options of `connect_async()` beyond the documented ones."""
-
-    concurrency: int
-    transport: httpx.AsyncBaseTransport
-    """Wins over `http_backend`."""
-    http_client: httpx.AsyncClient
-    """Your own `httpx.AsyncClient` to send every request through (see `ClientOptions`); it
-    stays yours: `aclose()` does not close it."""
-    http_backend: HttpBackend
-    """"aiohttp" (the default with `sms-status[fast]` installed) or "httpx"; the environment
-    variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transports)."""
-    sleep: Callable[[float], Awaitable[None]]
-    rate_limiter: RateLimiter | AsyncRateLimiter | None
-    """Replaces the provider's default limiter (one whose `reserve()` is awaited, too);
-    `None` turns pacing off."""
-
-
-_UNSET: Any = object()
-
-
-def _connection_options(
-    options: _SharedOptions, own: tuple[str, ...]
-) -> tuple[httpx.Proxy | None, bool | str | ssl.SSLContext]:
-    """`proxy` and `verify` for the SDK's own transport; ValueError when they, `transport` or
-    `http_client` would contradict each other (one of them would be silently ignored)."""
-    given = [name for name in own if name in options]
-    if len(given) > 1:
-        raise ValueError("pass transport= or http_client=, not both")
-    if given and ("proxy" in options or "verify" in options):
-        raise ValueError(
-            f"proxy= and verify= set up the SDK's own transport: with {given[0]}=, "
-            f"configure them on it instead"
-        )
-    proxy = options.get("proxy")
-    if proxy is not None and not isinstance(proxy, httpx.Proxy):
-        proxy = httpx.Proxy(proxy)
-    return proxy, options.get("verify", True)
-
-
-def _env_proxies() -> bool:
-    """Whether the environment names a proxy (httpx would honour it: the SDK does too)."""
-    import urllib.request
-
-    return bool(urllib.request.getproxies())
-
-
-class _Base(Generic[ApiT_co]):
-    """Construction and settings shared by the sync and async clients."""
-
-    def __init__(
-        self,
-        provider: Provider,
-        *,
-        api_key: str,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        options: _SharedOptions,
-        transport: object,
-        rate_limiter: RateLimiter | AsyncRateLimiter | None,
-        client_args: dict[str, Any] | None = None,
-    ) -> None:
-        clock = options.get("clock", time.monotonic)
-        signing_secret = options.get("signing_secret")
-        api_key = _validation.api_key(api_key)
-        credentials = provider.credentials(api_key)
-        # What goes on the wire is the secret a server can echo: seven's "Bearer <token>"
-        # key sends only the token, which scrubbing the whole key would never match.
-        secret = (
-            credentials.token if credentials.token and credentials.token in api_key else api_key
-        )
-        max_retries = _validation.max_retries(max_retries)
-        self._set_timeout(timeout)
-        self._max_response_bytes = _validation.max_response_bytes(
-            options.get("max_response_bytes", _validation.DEFAULT_MAX_RESPONSE_BYTES)
-        )
-        self.provider = provider.key
-        self.base_url = _validation.base_url(base_url) if base_url else provider.origin
-        if rate_limiter is _UNSET:
-            rate_limiter = (
-                TokenBucket.for_limit(provider.rate_limit, clock=clock)
-                if provider.rate_limit is not None
-                else Unlimited()
-            )
-        self.rate_limiter: RateLimiter | AsyncRateLimiter = rate_limiter or Unlimited()
-        self._provider = provider
-        self._separator = provider.batch.separator if provider.batch is not None else None
-        self._clock = clock
-        self._ctx = Context(
-            provider=provider,
-            secret=secret,
-            max_retries=max_retries,
-            retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
-            clock=clock,
-            on_retry=options.get("on_retry"),
-            lookup=_flows.lookup_state(provider, options.get("lookup")),
-        )
-        if signing_secret is not None and provider.sign is None:
-            raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")
-        self._signer = (
-            RequestSigner(provider.sign, signing_secret)
-            if signing_secret is not None and provider.sign is not None
-            else None
-        )
-        """Signs each attempt (telecom23 with `signing_secret`); None: requests go unsigned."""
-        httpx_args: dict[str, Any] = dict(client_args or {})
-        verify = httpx_args.pop("verify", True)  # the generated client's own argument
-        # httpx loads the default CAs for its own transport (none passed) and for proxies
-        # from the environment: those get the process's one copy (`default_ssl_context`).
-        if verify is True and (transport is None or _env_proxies()):
-            verify = default_ssl_context()
-        if transport is not None:
-            httpx_args["transport"] = transport
-        self._api = provider.client_class(
-            base_url=self.base_url,
-            token=credentials.token,
-            prefix=credentials.prefix,
-            auth_header_name=credentials.header,
-            headers={"User-Agent": f"sms-status/{__version__} ({provider.key})"},
-            verify_ssl=verify,
-            timeout=self._phases,
-            raise_on_unexpected_status=False,
-            httpx_args=httpx_args,
-        )
-        # Last, once nothing can raise: a client that fails to construct is never closed,
-        # and would keep its key in the process-wide log filter for good.
-        _redact.scrub_logs(secret)
-        self._log_scrub: str | None = secret
-        """The key this client masks in logs until it closes (None: a copy, or closed)."""
-
-    def _set_timeout(self, timeout: float | httpx.Timeout | None) -> None:
-        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
-        self._phases = _validation.timeout(self.timeout)
-        self._attempt_limit = _validation.attempt_limit(self._phases)
-        """No attempt (connect, send, the whole body) lasts longer than this, in seconds."""
-
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        max_retries: int = _UNSET,
-    ) -> Self:
-        """A client like this one but with another `timeout` (None: the default) and/or
-        `max_retries`, for some calls: `client.with_options(timeout=2).get_status(id)`.
-
-        It shares this client's connections, rate limiter and settings, so it costs nothing
-        to make; close this client, not the copy, when done with both.
-        """
-        derived = copy.copy(self)
-        derived._log_scrub = None  # the original's close() ends the masking it started
-        if timeout is not _UNSET:
-            derived._set_timeout(timeout)
-        if max_retries is not _UNSET:
-            derived._ctx = attrs.evolve(self._ctx, max_retries=_validation.max_retries(max_retries))
-        return derived
-
-    def _release_logs(self) -> None:
-        if self._log_scrub is not None:
-            _redact.release_logs(self._log_scrub)
-            self._log_scrub = None
-
-    @property
-    def api(self) -> ApiT_co:
-        """The provider's generated `AuthenticatedClient`, on this client's connection pool
-        and credentials: the escape hatch for anything the overlay does not cover (pass it as
-        `client=` to the functions of `sms_status_<key>.api`)."""
-        return cast(ApiT_co, self._api)
-
-    def _message_id(self, value: str) -> str:
-        return _validation.message_id(value, separator=self._separator)
-
-    def _history_flow(
-        self, by: str, key: str, count: int, before: datetime | None
-    ) -> Flow[list[StatusReport]]:
-        return _flows.history_page(
-            self._ctx,
-            by,
-            self._history_key(by, key),
-            _validation.page_count(count),
-            _validation.before(before),
-        )
-
-    def _history_walk(
-        self, by: str, key: str, page_size: int, before: datetime | None, limit: int | None
-    ) -> Flow[None]:
-        return _flows.iter_history(
-            self._ctx,
-            by,
-            self._history_key(by, key),
-            page_size=_validation.page_count(page_size, name="page_size"),
-            before=_validation.before(before),
-            limit=_validation.positive_limit(limit),
-        )
-
-    @staticmethod
-    def _history_key(by: str, key: str) -> str:
-        if by == "phone":
-            return _validation.e164(key)
-        return _validation.message_id(key, what="reference key")
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
-
-
-class StatusClient(_Base[ApiT_co], SyncDriver):
+class StatusClient(BaseClient[ApiT_co], SyncDriver):
     """A blocking client for one provider. Safe to share between threads."""
 
     def __init__(
@@ -343,16 +88,14 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
         **options: Unpack[ClientOptions],
     ) -> None:
         _validation.known_options(options, ClientOptions.__optional_keys__, "connect")
-        proxy, verify = _connection_options(options, ("transport", "http_client"))
+        proxy, verify = connection_options(options, ("transport", "http_client"))
         http_client = options.get("http_client")
         limiter = options.get("rate_limiter")
         if inspect.iscoroutinefunction(getattr(limiter, "reserve", None)):
             raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
-        transport = options.get("transport")
-        default = transport is None and http_client is None
-        if default:
-            # The default transport's sockets are cut to each attempt's deadline.
-            transport = _attempt.DeadlineTransport(verify=verify, proxy=proxy)
+        transport = _transport.sync_transport(
+            options.get("transport"), http_client, proxy=proxy, verify=verify
+        )
         super().__init__(
             provider,
             api_key=api_key,
@@ -361,26 +104,22 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
             max_retries=max_retries,
             options=options,
             transport=transport,
-            rate_limiter=options.get("rate_limiter", _UNSET),
+            rate_limiter=options.get("rate_limiter", UNSET),
         )
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
-        self._http: httpx.Client = self._api.get_httpx_client()
-        never_cookies(self._http, no_cookies())
         # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
-        # http_client only sends them.
-        self._sender: httpx.Client = http_client if http_client is not None else self._http
-        # With no connection option, attempts skip httpx's client layers (`_httpclient`).
-        plain = default and not ({"proxy", "verify"} & options.keys()) and not _env_proxies()
-        self._direct = (
-            HttpClientSender(base_url=self._http.base_url, headers=self._http.headers)
-            if plain
-            else None
+        # http_client only sends them. With no connection option, plain attempts skip
+        # httpx's client layers.
+        self._http: httpx.Client = self._api.get_httpx_client()
+        no_option = not ({"transport", "http_client", "proxy", "verify"} & options.keys())
+        self._fast, self._httpx = _transport.sync_senders(
+            self._http, http_client=http_client, direct=no_option
         )
 
     def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
-        return self._run(_flows.status(self._ctx, self._message_id(message_id)))
+        return self._run(_flows.lookup(self._ctx, self._message_id(message_id)))
 
     def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
         """Statuses of many messages, in input order. seven: one request per batch of up to
@@ -389,7 +128,7 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
         ids = _validation.message_ids(message_ids, separator=self._separator)
         if self._provider.batch is not None:
             return self._run(_flows.batch_statuses(self._ctx, ids))
-        return [self._run(_flows.status_or_failure(self._ctx, i)) for i in ids]
+        return [self._run(_flows.lookup_or_report_failure(self._ctx, i)) for i in ids]
 
     def wait_for_final(
         self,
@@ -411,8 +150,8 @@ class StatusClient(_Base[ApiT_co], SyncDriver):
     def close(self) -> None:
         """Close the connection pool (also on leaving a `with` block)."""
         self._http.close()
-        if self._direct is not None:
-            self._direct.close()
+        if self._fast is not None:
+            self._fast.close()
         self._release_logs()
 
     def __enter__(self) -> Self:
@@ -460,7 +199,7 @@ class HistoryClient(StatusClient[ApiT_co]):
         return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
-class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
+class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
     """An asyncio client for one provider. Safe to share between tasks."""
 
     def __init__(
@@ -474,7 +213,7 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
         **options: Unpack[AsyncClientOptions],
     ) -> None:
         _validation.known_options(options, AsyncClientOptions.__optional_keys__, "connect_async")
-        proxy, verify = _connection_options(options, ("transport", "http_client"))
+        proxy, verify = connection_options(options, ("transport", "http_client"))
         http_client = options.get("http_client")
         # proxy= and verify= are httpx's own transport's (each connection pool gets them).
         connection: dict[str, Any] = (
@@ -486,7 +225,7 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
         transport = options.get("transport")
         fast = False
         if transport is None and http_client is None and not connection:
-            transport = async_transport(options.get("http_backend"))
+            transport = _transport.async_transport(options.get("http_backend"))
             fast = transport is not None
         super().__init__(
             provider,
@@ -496,7 +235,7 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
             max_retries=max_retries,
             options=options,
             transport=transport,
-            rate_limiter=options.get("rate_limiter", _UNSET),
+            rate_limiter=options.get("rate_limiter", UNSET),
             client_args=connection,
         )
         self.concurrency = concurrency
@@ -506,23 +245,19 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
 
         self._sleep = options.get("sleep", asyncio.sleep)
         self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
-        never_cookies(self._http, no_cookies())
         # On aiohttp, the overlay's own attempts skip httpx's client layers (and its pools).
-        self._aiohttp = async_sender(self._http, concurrency) if fast else None
-        # httpx sends the overlay's own attempts over several small pools (sms_status._pools),
-        # unless aiohttp or the user's http_client sends them.
-        sharded = http_client is None and self._aiohttp is None
-        self._pool = _pools.pools(
-            self._http, concurrency if sharded else 1, transport=transport, connection=connection
+        self._fast, self._httpx, self._owned = _transport.async_senders(
+            self._http,
+            http_client=http_client,
+            fast=fast,
+            concurrency=concurrency,
+            transport=transport,
+            connection=connection,
         )
-        self._owned = list(self._pool)
-        if http_client is not None:  # a user's client sends everything; it stays theirs
-            self._pool = [http_client]
-        self._turn = itertools.count()
 
     async def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
-        return await self._run(_flows.status(self._ctx, self._message_id(message_id)))
+        return await self._run(_flows.lookup(self._ctx, self._message_id(message_id)))
 
     async def get_statuses(self, message_ids: Iterable[str]) -> list[StatusReport]:
         """Statuses of many messages, in input order, with at most `concurrency` requests in
@@ -532,29 +267,8 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
         # seven on its logbook looks ids up one a request: concurrently, like the others.
         if self._provider.batch is not None and not self._ctx.lookup.on_successor:
             return await self._run(_flows.batch_statuses(self._ctx, ids))
-        results: list[StatusReport | None] = [None] * len(ids)
-        positions = iter(range(len(ids)))
-
-        async def worker() -> None:
-            for position in positions:  # shared iterator: each id is taken once
-                flow = _flows.status_or_failure(self._ctx, ids[position])
-                results[position] = await self._run(flow)
-
-        import asyncio  # see __init__: kept off the sync client's import path
-
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(ids)))]
-        try:
-            await asyncio.gather(*workers)
-        except BaseException:
-            for task in workers:
-                task.cancel()
-            # Let the cancelled workers finish (closing their responses) before raising.
-            await asyncio.gather(*workers, return_exceptions=True)
-            raise
-        missing = [ids[i] for i, report in enumerate(results) if report is None]
-        if missing:  # every worker ended normally, so every id must have its report
-            raise AssertionError(f"get_statuses lost the results of {len(missing)} id(s)")
-        return cast(list[StatusReport], results)
+        flows = (_flows.lookup_or_report_failure(self._ctx, i) for i in ids)
+        return await self._run_each(flows, len(ids), self.concurrency)
 
     async def wait_for_final(
         self,
@@ -577,8 +291,8 @@ class AsyncStatusClient(_Base[ApiT_co], AsyncDriver):
         """Close the connection pools (also on leaving an `async with` block)."""
         for http in self._owned:
             await http.aclose()
-        if self._aiohttp is not None:
-            await self._aiohttp.aclose()
+        if self._fast is not None:
+            await self._fast.aclose()
         self._release_logs()
 
     async def close(self) -> None:
@@ -630,66 +344,30 @@ class AsyncHistoryClient(AsyncStatusClient[ApiT_co]):
         return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
+# -- generated from the registry by scripts/typed_connect.py: connect overloads --
 @overload
 def connect(
-    provider: Literal["telecom23"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[ClientOptions],
+    provider: Literal["telecom23"], **arguments: Unpack[ConnectArguments]
 ) -> StatusClient[sms_status_telecom23.AuthenticatedClient]: ...
 @overload
 def connect(
-    provider: Literal["namirial"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[ClientOptions],
+    provider: Literal["namirial"], **arguments: Unpack[ConnectArguments]
 ) -> HistoryClient[sms_status_namirial.AuthenticatedClient]: ...
 @overload
 def connect(
-    provider: Literal["roycetalk"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[ClientOptions],
+    provider: Literal["roycetalk"], **arguments: Unpack[ConnectArguments]
 ) -> StatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
 @overload
 def connect(
-    provider: Literal["lisoloo"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[ClientOptions],
+    provider: Literal["lisoloo"], **arguments: Unpack[ConnectArguments]
 ) -> StatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
 @overload
 def connect(
-    provider: Literal["seven"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[ClientOptions],
+    provider: Literal["seven"], **arguments: Unpack[ConnectArguments]
 ) -> StatusClient[sms_status_seven.AuthenticatedClient]: ...
 @overload
-def connect(
-    provider: ProviderKey,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[ClientOptions],
-) -> StatusClient: ...
+def connect(provider: ProviderKey, **arguments: Unpack[ConnectArguments]) -> StatusClient: ...
+# -- end of the generated connect overloads --
 def connect(
     provider: ProviderKey,
     *,
@@ -723,66 +401,32 @@ def connect(
     )
 
 
+# -- generated from the registry by scripts/typed_connect.py: connect_async overloads --
 @overload
 def connect_async(
-    provider: Literal["telecom23"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[AsyncClientOptions],
+    provider: Literal["telecom23"], **arguments: Unpack[AsyncConnectArguments]
 ) -> AsyncStatusClient[sms_status_telecom23.AuthenticatedClient]: ...
 @overload
 def connect_async(
-    provider: Literal["namirial"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[AsyncClientOptions],
+    provider: Literal["namirial"], **arguments: Unpack[AsyncConnectArguments]
 ) -> AsyncHistoryClient[sms_status_namirial.AuthenticatedClient]: ...
 @overload
 def connect_async(
-    provider: Literal["roycetalk"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[AsyncClientOptions],
+    provider: Literal["roycetalk"], **arguments: Unpack[AsyncConnectArguments]
 ) -> AsyncStatusClient[sms_status_roycetalk.AuthenticatedClient]: ...
 @overload
 def connect_async(
-    provider: Literal["lisoloo"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[AsyncClientOptions],
+    provider: Literal["lisoloo"], **arguments: Unpack[AsyncConnectArguments]
 ) -> AsyncStatusClient[sms_status_lisoloo.AuthenticatedClient]: ...
 @overload
 def connect_async(
-    provider: Literal["seven"],
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[AsyncClientOptions],
+    provider: Literal["seven"], **arguments: Unpack[AsyncConnectArguments]
 ) -> AsyncStatusClient[sms_status_seven.AuthenticatedClient]: ...
 @overload
 def connect_async(
-    provider: ProviderKey,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-    max_retries: int = 2,
-    **options: Unpack[AsyncClientOptions],
+    provider: ProviderKey, **arguments: Unpack[AsyncConnectArguments]
 ) -> AsyncStatusClient: ...
+# -- end of the generated connect_async overloads --
 def connect_async(
     provider: ProviderKey,
     *,

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from sms_status import tracking
-from sms_status.cli import _exit, _track, cli
+from sms_status.cli import _demo_tracking, _exit, _track, cli
 from sms_status.testing import FakeClock, Sandbox
 
 SMS_STATUS = str(Path(sys.executable).parent / "sms-status")
@@ -611,7 +611,7 @@ def test_on_a_terminal_track_draws_a_live_view(telecom23_sandbox, tmp_path, stor
 def test_the_demo_step_kills_the_tracker_and_every_outcome_comes_once(
     telecom23_sandbox, seven_sandbox
 ):
-    result = _track.demo(telecom23_sandbox, seven_sandbox, messages=120)
+    result = _demo_tracking.demo(telecom23_sandbox, seven_sandbox, messages=120)
     assert result.ok, result.lines
     assert result.outcomes >= 120
     assert result.missing == 0

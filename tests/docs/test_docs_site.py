@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from sms_status import PROVIDERS
 
 pytestmark = pytest.mark.slow  # the site build in the module fixture: 30 s
 
@@ -137,7 +138,7 @@ def sms_status_connect() -> object:
     return sms_status.connect
 
 
-@pytest.mark.parametrize("key", ["telecom23", "namirial", "roycetalk", "lisoloo", "seven"])
+@pytest.mark.parametrize("key", PROVIDERS)
 def test_each_providers_facts_page_is_on_the_site(site: Path, key: str) -> None:
     facts = page(site, f"providers/{key}")
     assert facts.title.strip()

@@ -2,7 +2,7 @@
 raised is thrown in, reports are emitted in order, and the flow's result comes back.
 
 Each driver runs here with its `_perform` scripted, so only the stepping is under test (the
-performing is covered over HTTP by tests/overlay and tests/integration)."""
+performing is covered over HTTP by tests/client and tests/integration)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""`_flows.call` and `status` driven directly: which answers are retried, how long each wait
-is (backoff, Retry-After honoured and capped), and that no wait or request passes a deadline."""
+"""`_request.request_with_retries` and `_flows.lookup` driven directly: which answers are
+retried, how long each wait is (backoff, Retry-After honoured and capped), and that no wait
+or request passes a deadline."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 from flows_support import SECRET, Clock, Script, context, empty_reply, json_reply
-from sms_status import _flows
+from sms_status import _flows, _request
 from sms_status._exchange import AttemptTimeout, BodyRejected
 from sms_status._flows import DeadlineReached, Send
 from sms_status.errors import (
@@ -35,7 +36,7 @@ def telecom23_error(code: str) -> dict[str, object]:
 
 
 def status_flow(clock: Clock, **options: Any) -> _flows.Flow[Any]:
-    return _flows.status(context(telecom23.PROVIDER, clock, **options), MESSAGE_ID)
+    return _flows.lookup(context(telecom23.PROVIDER, clock, **options), MESSAGE_ID)
 
 
 def test_server_errors_are_retried_with_doubling_backoff_until_an_answer() -> None:
@@ -103,7 +104,7 @@ def test_lisoloo_retries_a_429_only_once() -> None:
     limited = empty_reply(429, {"Retry-After": "2"})
     script = Script(clock, [limited, limited, limited])
     with pytest.raises(RateLimitError):
-        script.run(_flows.call(ctx, lisoloo.PROVIDER.status_request("m1")))
+        script.run(_request.request_with_retries(ctx, lisoloo.PROVIDER.status_request("m1")))
     assert script.sleeps == [2.0]
     assert script.unused == 1
 
@@ -138,7 +139,7 @@ def test_no_wait_ends_past_the_deadline() -> None:
     script = Script(clock, [empty_reply(503), empty_reply(503)])
     with pytest.raises(ServerError):
         # The first backoff (0.5 s) fits before 1.2 s; the second (1.0 s) would end past it.
-        script.run(_flows.call(ctx, request, deadline=1.2))
+        script.run(_request.request_with_retries(ctx, request, deadline=1.2))
     assert script.sleeps == [0.5]
     assert all(send.deadline == 1.2 for send in script.sent)
 
@@ -165,7 +166,7 @@ def test_on_retry_hears_each_retry_before_its_wait() -> None:
         on_retry=events.append,
     )
     script = Script(clock, [empty_reply(503), empty_reply(503), json_reply(delivered())])
-    script.run(_flows.status(ctx, MESSAGE_ID))
+    script.run(_flows.lookup(ctx, MESSAGE_ID))
     assert [(e.attempt, e.delay) for e in events] == [(1, 0.5), (2, 1.0)]
     assert all(isinstance(e.error, ServerError) for e in events)
     assert isinstance(script.effects[0], Send)

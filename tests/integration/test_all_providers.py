@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 from sms_status import PROVIDERS, DeliveryState
+from sms_status._registry import PER_ID_LOOKUP
 from sms_status.errors import (
     AuthenticationError,
     MalformedResponseError,
@@ -16,7 +17,7 @@ from sms_status.errors import (
     TransportError,
 )
 
-PER_ID = ["telecom23", "namirial", "roycetalk", "lisoloo"]
+PER_ID = list(PER_ID_LOOKUP)  # the registry's providers without batch lookups
 ALL = list(PROVIDERS)  # the registry: a new provider is covered here at once
 FIRST_AND_FINAL = {
     "telecom23": ("pending", "DELIVRD"),

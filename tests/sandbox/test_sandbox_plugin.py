@@ -82,7 +82,7 @@ def test_the_plugin_imports_nothing_heavy() -> None:
     code = (
         "import sys, sms_status.testing.pytest_plugin, sms_status.testing as t;"
         "t.DEMO_KEYS, t.PROVIDER_KEYS;"
-        "heavy = {'starlette', 'uvicorn', 'sms_status.testing._core'} & set(sys.modules);"
+        "heavy = {'starlette', 'uvicorn', 'sms_status.testing._sandbox'} & set(sys.modules);"
         "print(sorted(heavy)); sys.exit(1 if heavy else 0)"
     )
     result = subprocess.run(

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import sms_status
-import sms_status._fields
+import sms_status._generated
+import sms_status._warnings
 import yaml
 from sandbox_support import ROOT
 from sms_status.testing import PROVIDER_KEYS
@@ -20,7 +21,7 @@ PHONE, REFERENCE = "+14155550100", "ref-strict-1"
 
 @pytest.fixture(autouse=True)
 def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sms_status._fields, "_warned", set())
+    monkeypatch.setattr(sms_status._warnings, "_warned", set())
 
 
 def _documented_statuses(key: str) -> list[str]:

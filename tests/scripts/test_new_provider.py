@@ -20,13 +20,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import new_provider  # noqa: E402
 
 KEY = "zeta"
-NEEDED = ("overlays", "specs", "generator", "generated", "scripts", "tests/integration")
+NEEDED = ("overlays", "specs", "generator", "generated", "scripts", "tests/providers")
 NEEDED_FILES = (
     "pyproject.toml",
     "uv.lock",
     "CHANGELOG.md",
     "releases.toml",
     "tests/test_provider_completeness.py",
+    "tests/sandbox_clients.py",
     "README.md",
 )
 
@@ -49,26 +50,32 @@ def copy(tmp_path: Path) -> Path:
     return root
 
 
-def _completeness(root: Path) -> subprocess.CompletedProcess[str]:
+def _pytest(root: Path, tests: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-v"]
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            "-v",
-            str(root / "tests" / "test_provider_completeness.py"),
-        ],
+        [*command, str(tests)],
         cwd=root,
-        env=_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def _completeness(root: Path) -> subprocess.CompletedProcess[str]:
+    return _pytest(root, root / "tests" / "test_provider_completeness.py", _env())
+
+
+def _integration(root: Path) -> subprocess.CompletedProcess[str]:
+    """The copy's tests/providers/<key>/test_<key>_integration.py, importing the copy's
+    overlay and the scaffolded provider's generated client ahead of the installed ones (and
+    the shared sandbox fixtures of tests/)."""
+    env = _env()
+    paths = [str(root / "overlays"), str(root / "generated" / KEY), str(root / "tests")]
+    paths.append(env.get("PYTHONPATH", ""))
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return _pytest(root, root / "tests" / "providers" / KEY / f"test_{KEY}_integration.py", env)
 
 
 @pytest.mark.slow
@@ -101,8 +108,24 @@ def test_a_scaffolded_provider_passes_the_completeness_test(copy: Path) -> None:
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert f"test_registered_provider_has_every_piece[{KEY}] PASSED" in passed.stdout
 
-    # Every piece counts: without its sandbox fake the provider is incomplete again.
-    (copy / "overlays" / "sms_status" / "testing" / f"{KEY}.py").unlink()
+    # Filled in, it works: its integration tests pass against its sandbox, the signed
+    # webhooks the sandbox pushes included (parsed by `webhooks.parse`).
+    integration = _integration(copy)
+    assert integration.returncode == 0, integration.stdout + integration.stderr
+    assert "test_its_signed_webhooks_parse_and_agree_with_polling PASSED" in integration.stdout
+
+    # Every piece counts, its webhook's too: without one the provider is incomplete again.
+    overlay = copy / "overlays" / "sms_status" / "providers" / f"{KEY}.py"
+    overlay.write_text(overlay.read_text().replace("def verify_webhook(", "def _verify("))
+    fake = copy / "overlays" / "sms_status" / "testing" / f"{KEY}.py"
+    fake.write_text(fake.read_text().replace("    webhook=WEBHOOK,\n", ""))
+    incomplete = _completeness(copy)
+    assert incomplete.returncode == 1
+    assert "lacks its signed webhook: verify_webhook" in incomplete.stdout
+    assert (
+        f"testing/{KEY}.py lacks its signed webhook: ProviderDef(webhook=...)" in incomplete.stdout
+    )
+    fake.unlink()
     incomplete = _completeness(copy)
     assert incomplete.returncode == 1
     assert f"{KEY}: no sandbox fake overlays/sms_status/testing/{KEY}.py" in incomplete.stdout

@@ -332,3 +332,20 @@ def test_providers_named_in_webhooks_are_polled_as_a_safety_net_from_the_first_i
     assert by_id["t"].settled_at.timestamp() - start == 2 * DEFAULT_MAX_INTERVAL
     with pytest.raises(ValueError, match="unknown provider"):
         make_tracker(webhooks=["telecom42"])
+
+
+def test_early_pushes_apply_to_a_large_add_many_as_to_a_single_add(
+    make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
+) -> None:
+    tracker = make_tracker()
+    for n in range(0, 200, 2):
+        tracker.ingest(pushed(f"big-{n}", DeliveryState.DELIVERED, final=True, at=1))
+    tracker.ingest(pushed("one", DeliveryState.DELIVERED, final=True, at=1))
+    assert tracker.add_many("telecom23", [f"big-{n}" for n in range(200)]) == 200
+    assert tracker.add("telecom23", "one")
+    counts = tracker.counts()
+    assert (counts.settled, counts.in_flight) == (101, 100)
+    settled = tracker.get("telecom23", "big-198")
+    assert settled is not None
+    assert settled.outcome is not None
+    assert settled.outcome.source == "push"

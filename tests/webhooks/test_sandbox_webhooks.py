@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 import sms_status
 from sms_status import DeliveryState, webhooks
+from sms_status._registry import with_webhooks
 from sms_status.testing import FakeClock, Sandbox
 from webhook_support import Recorder, serve, seven_verify, telecom23_verify
 
@@ -117,7 +118,7 @@ def test_lisoloo_sends_basic_auth_and_one_event_per_recipient(
         webhooks.parse("lisoloo", body=body, headers=headers, secret="hooks:other")
 
 
-@pytest.mark.parametrize("key", ["namirial", "roycetalk"])
+@pytest.mark.parametrize("key", with_webhooks("unsigned"))
 def test_unsigned_providers_push_reports_that_agree_with_polling(
     key: str,
     request: pytest.FixtureRequest,

@@ -5,15 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sms_status import DeliveryState, RecipientCounts, webhooks
+from sms_status import DeliveryState, webhooks
+from sms_status._registry import load_provider
 from sms_status.errors import (
     InvalidWebhookError,
     MalformedWebhookError,
@@ -21,119 +19,22 @@ from sms_status.errors import (
     WebhookReplayError,
     WebhookSignatureError,
 )
-from webhook_support import basic, seven_headers, spec_example, telecom23_headers
-
-NOW = 1_770_978_604  # 2026-02-13T10:30:04Z
-SECRET = "whsec_test_5f1c0d9e"
-SEVEN_URL = "https://example.com/hooks/seven"
-LISOLOO_CREDENTIALS = "hooks:s3cr3t-pass"
-
-
-def dump(value: Any) -> bytes:
-    return json.dumps(value).encode()
-
+from webhook_support import (
+    LISOLOO_CREDENTIALS,
+    NOW,
+    SECRET,
+    SEVEN_URL,
+    basic,
+    dump,
+    seven_headers,
+    spec_example,
+    telecom23_headers,
+)
+from webhook_support import parse_signed as _parse
+from webhook_support import signed_seven as _seven
+from webhook_support import signed_telecom23 as _telecom23
 
 # -- the docs' example payloads ---------------------------------------------------------------
-
-
-def test_telecom23_docs_example_reads_as_a_delivered_report() -> None:
-    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
-    event = webhooks.parse(
-        "telecom23",
-        body=body,
-        headers=telecom23_headers(SECRET, body, NOW),
-        secret=SECRET,
-        now=NOW,
-    )
-    report = event.report
-    assert (event.provider, event.kind) == ("telecom23", "delivery")
-    assert report.message_id == "api_42_1743667200123456789_a3f8b2c1d9e45f67"
-    assert (report.state, report.is_final, report.provider_status) == (
-        DeliveryState.DELIVERED,
-        True,
-        "DELIVRD",
-    )
-    assert report.recipient == "+14155551234"
-    assert report.segments == 1  # num_parts
-    assert report.cost == Decimal("0.0085")
-    assert report.provider_code == "000"
-    assert report.updated_at == report.delivered_at == datetime(2026, 2, 13, 10, 30, 4, tzinfo=UTC)
-    assert type(report.raw).__name__ == "DeliveryWebhook"  # the generated model
-
-
-def test_seven_docs_example_reads_as_a_delivered_report_in_berlin_time() -> None:
-    body = dump(spec_example("seven", "dlr", "dlr"))
-    event = webhooks.parse(
-        "seven",
-        body=body,
-        headers=seven_headers(SECRET, body, NOW, SEVEN_URL),
-        secret=SECRET,
-        url=SEVEN_URL,
-        now=NOW,
-    )
-    report = event.report
-    assert (event.kind, report.message_id, report.state, report.is_final) == (
-        "dlr",
-        "77232007287",
-        DeliveryState.DELIVERED,
-        True,
-    )
-    # The docs pair "2021-08-24 08:08:00.000000" with webhook_timestamp 08:08:00+02:00.
-    assert report.updated_at == datetime(2021, 8, 24, 8, 8, tzinfo=ZoneInfo("Europe/Berlin"))
-    assert report.updated_at == datetime.fromisoformat("2021-08-24T08:08:00+02:00")
-
-
-def test_lisoloo_docs_example_is_a_per_recipient_report() -> None:
-    body = dump(spec_example("lisoloo", "smsEvent", "delivered"))
-    event = webhooks.parse(
-        "lisoloo", body=body, headers=basic(LISOLOO_CREDENTIALS), secret=LISOLOO_CREDENTIALS
-    )
-    report = event.report
-    assert event.event_id == "f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c"
-    assert event.kind == "sms.delivered"
-    assert report.message_id == "507f1f77bcf86cd799439011"
-    assert (report.state, report.is_final, report.provider_status) == (
-        DeliveryState.DELIVERED,
-        True,
-        "sms.delivered",
-    )
-    assert report.recipient == "+254712345678"
-    assert report.segments == 1
-    assert report.delivered_at == report.updated_at == datetime(2026, 5, 27, 10, 15, 8, tzinfo=UTC)
-
-
-def test_lisoloo_queued_is_message_level_with_everyone_pending() -> None:
-    body = dump(spec_example("lisoloo", "smsEvent", "queued"))
-    report = webhooks.parse(
-        "lisoloo", body=body, headers=basic(LISOLOO_CREDENTIALS), secret=LISOLOO_CREDENTIALS
-    ).report
-    assert (report.state, report.is_final, report.recipient) == (DeliveryState.PENDING, False, None)
-    assert report.recipients == RecipientCounts(total=1, delivered=0, failed=0, pending=1)
-
-
-def test_namirial_docs_example_reads_like_the_status_endpoint() -> None:
-    body = dump(spec_example("namirial", "statusUpdate", "statusUpdate"))
-    event = webhooks.parse("namirial", body=body, headers={}, secret=None)
-    report = event.report
-    assert (event.kind, event.event_id) == ("STATUS_UPDATE", "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c")
-    assert report.message_id == "011d9d6e-b5b9-4cb9-be13-2bc336a923ce"
-    assert (report.state, report.is_final, report.channel) == (DeliveryState.DELIVERED, True, "SMS")
-    assert report.updated_at == datetime(2026, 2, 4, 6, 54, 55, tzinfo=UTC)
-    assert report.segments == 1
-
-
-def test_roycetalk_callback_reads_the_status_object_bare_or_enveloped() -> None:
-    spec_body = {
-        "success": True,
-        "data": {"id": "f2672215-c20b-452a-9b6b-1ba51884c55e", "status": "failed"},
-    }
-    for body in (spec_body, spec_body["data"]):
-        report = webhooks.parse("roycetalk", body=dump(body), headers={}, secret=None).report
-        assert (report.message_id, report.state, report.is_final) == (
-            "f2672215-c20b-452a-9b6b-1ba51884c55e",
-            DeliveryState.FAILED,
-            True,
-        )
 
 
 @pytest.mark.parametrize(
@@ -168,24 +69,6 @@ def test_statuses_map_through_the_polling_table(
 # -- tampering --------------------------------------------------------------------------------
 
 
-def _telecom23() -> tuple[bytes, dict[str, str]]:
-    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
-    return body, telecom23_headers(SECRET, body, NOW)
-
-
-def _seven(method: str = "POST", url: str = SEVEN_URL) -> tuple[bytes, dict[str, str]]:
-    body = dump(spec_example("seven", "dlr", "dlr"))
-    return body, seven_headers(SECRET, body, NOW, url, method)
-
-
-def _parse(provider: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> Any:
-    options: dict[str, Any] = {"secret": SECRET, "now": NOW}
-    if provider == "seven":
-        options["url"] = SEVEN_URL
-    options.update(kwargs)
-    return webhooks.parse(provider, body=body, headers=headers, **options)
-
-
 def test_a_signed_payload_naming_no_message_is_malformed() -> None:
     # Found by the fuzz test below: an authentic delivery with message_id "" was a report
     # that no polled report or stored message could ever be matched to.
@@ -196,12 +79,26 @@ def test_a_signed_payload_naming_no_message_is_malformed() -> None:
         _parse("telecom23", body, telecom23_headers(SECRET, body, NOW))
 
 
-def test_header_names_are_case_insensitive() -> None:
-    body, headers = _telecom23()
-    for transform in (str.lower, str.upper):
-        _parse("telecom23", body, {transform(k): v for k, v in headers.items()})
-    body, headers = _seven()
-    _parse("seven", body, {k.upper(): v for k, v in headers.items()})
+def _same_event(one: webhooks.WebhookEvent, other: webhooks.WebhookEvent) -> bool:
+    return (one.provider, one.kind, one.event_id, one.report.to_dict()) == (
+        other.provider,
+        other.kind,
+        other.event_id,
+        other.report.to_dict(),
+    )
+
+
+@pytest.mark.parametrize("provider", ["telecom23", "seven"])
+def test_header_names_are_case_insensitive(provider: str) -> None:
+    body, headers = _telecom23() if provider == "telecom23" else _seven()
+    as_sent = _parse(provider, body, headers)
+    for transform in (str.lower, str.upper, str.title):
+        renamed = {transform(k): v for k, v in headers.items()}
+        assert set(renamed) != set(headers) or transform is str.title
+        assert _same_event(_parse(provider, body, renamed), as_sent)
+    # and the names are the documented ones: without them, nothing verifies
+    with pytest.raises(WebhookSignatureError):
+        _parse(provider, body, {f"X-Not-{k}": v for k, v in headers.items()})
 
 
 @pytest.mark.parametrize("provider", ["telecom23", "seven"])
@@ -227,39 +124,6 @@ def test_another_secret_is_refused_and_never_shown(provider: str) -> None:
     assert headers[next(k for k in headers if k.lower().endswith("signature"))] not in shown
 
 
-def test_lisoloo_wrong_or_missing_credentials_are_refused_and_never_shown() -> None:
-    body = dump(spec_example("lisoloo", "smsEvent", "delivered"))
-    for headers in (basic("hooks:wrong"), basic("hooks"), {"Authorization": "Basic !!!"}, {}):
-        with pytest.raises(WebhookSignatureError) as caught:
-            webhooks.parse("lisoloo", body=body, headers=headers, secret=LISOLOO_CREDENTIALS)
-        assert "s3cr3t" not in str(caught.value) + repr(caught.value)
-    with pytest.raises(WebhookSignatureError):
-        webhooks.parse(
-            "lisoloo",
-            body=body,
-            headers={
-                "Authorization": basic(LISOLOO_CREDENTIALS)["Authorization"].replace(
-                    "Basic", "Bearer"
-                )
-            },
-            secret=LISOLOO_CREDENTIALS,
-        )
-
-
-def test_seven_refuses_another_url_or_method() -> None:
-    body, headers = _seven()
-    with pytest.raises(WebhookSignatureError):
-        _parse("seven", body, headers, url=SEVEN_URL + "?x=1")
-    with pytest.raises(WebhookSignatureError):
-        _parse("seven", body, headers, url="https://evil.example/hooks/seven")
-    with pytest.raises(WebhookSignatureError):
-        _parse("seven", body, headers, method="PUT")
-    body, headers = _seven(method="GET")
-    with pytest.raises(WebhookSignatureError):
-        _parse("seven", body, headers)  # signed for GET, received as POST
-    _parse("seven", body, headers, method="get")  # the method is compared upper-cased
-
-
 @pytest.mark.parametrize(
     ("provider", "header"),
     [
@@ -275,13 +139,6 @@ def test_a_missing_header_is_refused(provider: str, header: str) -> None:
     del headers[header]
     with pytest.raises(WebhookSignatureError):
         _parse(provider, body, headers)
-
-
-def test_telecom23_requires_the_sha256_prefix() -> None:
-    body, headers = _telecom23()
-    headers["X-Webhook-Signature"] = headers["X-Webhook-Signature"].removeprefix("sha256=")
-    with pytest.raises(WebhookSignatureError, match="sha256="):
-        _parse("telecom23", body, headers)
 
 
 @pytest.mark.parametrize("provider", ["telecom23", "seven"])
@@ -354,7 +211,7 @@ def test_a_refused_delivery_is_not_remembered_by_the_guard() -> None:
         ("telecom23", b"[1, 2]"),
         ("telecom23", b'{"status": "DELIVRD"}'),
         ("telecom23", b'{"message_id": 7, "status": "DELIVRD"}'),
-        ("telecom23", b'{"message_id": "m", "status": "DELIVRD", "timestamp": "yesterday"}'),
+        ("telecom23", b'{"message_id": "m", "status": 7}'),
         ("seven", b'{"data": {"msg_id": "1"}, "webhook_event": "dlr"}'),
         ("seven", b'{"data": {"msg_id": "1", "status": "DELIVERED"}, "webhook_event": "sms_mo"}'),
         ("telecom23", b"\xff\xfe"),
@@ -493,13 +350,31 @@ def test_namirial_any_body_is_a_report_or_malformed(body: bytes) -> None:
 
 
 def _only_our_errors(provider: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> None:
+    """Whatever an authentic sender puts in the body: a MalformedWebhookError, or an event
+    that is a well-formed report of this provider, read the same way every time."""
     try:
         event = _parse(provider, body, headers, **kwargs)
     except MalformedWebhookError:
         return
-    assert isinstance(event.report.message_id, str)
-    assert event.report.message_id
+    report = event.report
+    assert (event.provider, report.provider) == (provider, provider)
+    assert isinstance(report.message_id, str)
+    assert report.message_id
     assert isinstance(event.event_id, str)
+    assert event.event_id
+    assert isinstance(event.kind, str)
+    assert event.kind
+    assert isinstance(report.state, DeliveryState)
+    assert isinstance(report.is_final, bool)
+    table = load_provider(provider).statuses
+    if report.provider_status in table:  # a known status maps through the polling table
+        assert (report.state, report.is_final) == table[report.provider_status]
+    elif provider != "lisoloo":  # lisoloo's event types map through its event table
+        assert (report.state, report.is_final) == (DeliveryState.UNRECOGNIZED, False)
+    for moment in (report.created_at, report.sent_at, report.delivered_at, report.updated_at):
+        assert moment is None or moment.tzinfo is not None
+    json.dumps(report.to_dict())  # JSON-safe, whatever came in
+    assert _same_event(_parse(provider, body, headers, **kwargs), event)  # deterministic
 
 
 def test_payloads_are_read_through_the_generated_models() -> None:

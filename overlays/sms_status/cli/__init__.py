@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from sms_status._registry import PROVIDERS
+from sms_status._registry import HISTORY, PROVIDERS
 from sms_status.cli import _exit
+from sms_status.cli._invocation import State, fail, read_api_key
 from sms_status.cli._listen import listen
 from sms_status.cli._terminal import DebugLog, printable
 from sms_status.cli._track import track
@@ -49,27 +50,6 @@ _base_url_option = click.option(
 )
 
 
-class _State:
-    """One invocation's settings; `_Commands.main` resets them (tests invoke many times)."""
-
-    secret = ""
-    debug: DebugLog | None = None
-
-
-def _fail(message: str, code: int = _exit.USAGE) -> NoReturn:
-    click.echo(f"error: {printable(message, _State.secret)}", err=True)
-    sys.exit(code)
-
-
-def _api_key(provider: str, given: str | None) -> str:
-    variable = f"SMS_STATUS_{provider.upper()}_API_KEY"
-    key = given or os.environ.get(variable, "")
-    if not key:
-        _fail(f"no API key for {provider}: set {variable} (or pass --api-key)")
-    _State.secret = key
-    return key
-
-
 def _advice(error: BaseException) -> str:
     from sms_status import errors
 
@@ -91,25 +71,25 @@ def _one_line(error: Exception) -> NoReturn:
     """Any failure as one clear line and its exit code; --debug adds the traceback first."""
     from sms_status import errors
 
-    if _State.debug is not None:
+    if State.debug is not None:
         text = "".join(traceback.format_exception(error)).rstrip("\n")
-        click.echo(printable(text, _State.secret), err=True)
+        click.echo(printable(text, State.secret), err=True)
     code = _exit.for_error(error)
     if isinstance(error, errors.MissingProviderError):
-        _fail(str(error), code)
+        fail(str(error), code)
     if isinstance(error, errors.SmsStatusError):
-        _fail(f"{error} — {_advice(error)}", code)
+        fail(f"{error} — {_advice(error)}", code)
     if code == _exit.USAGE:
-        _fail(str(error), code)
-    _fail(f"unexpected {type(error).__name__}: {error} (run with --debug and report it)", code)
+        fail(str(error), code)
+    fail(f"unexpected {type(error).__name__}: {error} (run with --debug and report it)", code)
 
 
 _DEBUG_HELP = "Show request logs and tracebacks (the API key is masked)."
 
 
 def _enable_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value and _State.debug is None:
-        _State.debug = DebugLog(lambda: _State.secret)
+    if value and State.debug is None:
+        State.debug = DebugLog(lambda: State.secret)
 
 
 def _debug_option() -> click.Option:
@@ -150,13 +130,13 @@ class _Commands(click.Group):
         super().add_command(cmd, name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        _State.secret, _State.debug = "", None
+        State.secret, State.debug = "", None
         try:
             return super().main(*args, **kwargs)
         finally:
-            if _State.debug is not None:
-                _State.debug.close()
-            _State.secret, _State.debug = "", None
+            if State.debug is not None:
+                State.debug.close()
+            State.secret, State.debug = "", None
 
     def make_context(
         self,
@@ -193,7 +173,7 @@ def _connect(provider: str, api_key: str | None, base_url: str | None) -> Status
     import sms_status
 
     key = sms_status.provider_key(provider)
-    return sms_status.connect(key, api_key=_api_key(provider, api_key), base_url=base_url)
+    return sms_status.connect(key, api_key=read_api_key(provider, api_key), base_url=base_url)
 
 
 @click.group(
@@ -238,13 +218,13 @@ def status(
             # A refused key fails every id: JSON readers still get one entry per id.
             if as_json:
                 failed = [_render.failed(provider, i, error) for i in message_ids]
-                click.echo(printable(_render.as_json(failed), _State.secret))
+                click.echo(printable(_render.as_json(failed), State.secret))
             raise
     if as_json:
-        click.echo(printable(_render.as_json(reports), _State.secret))
+        click.echo(printable(_render.as_json(reports), State.secret))
     else:
         for report in reports:
-            click.echo(printable(_render.line(report), _State.secret))
+            click.echo(printable(_render.line(report), State.secret))
     sys.exit(_exit.for_lookups(reports))
 
 
@@ -285,7 +265,7 @@ def watch(
     """Poll until every message is final: a line per change, each id on its own."""
     from sms_status.cli import _render, _watch
 
-    key = _api_key(provider, api_key)
+    key = read_api_key(provider, api_key)
     # Tests hand in the sandbox's clock as the context object (CliRunner.invoke(obj=...)).
     clock = ctx.obj if isinstance(ctx.obj, _watch.WatchClock) else _watch.FastClock(clock_speed)
     reports = _watch.run(
@@ -298,12 +278,12 @@ def watch(
         quiet=as_json,
     )
     if as_json:
-        click.echo(printable(_render.as_json(reports), _State.secret))
+        click.echo(printable(_render.as_json(reports), State.secret))
     sys.exit(_exit.for_watch(reports))
 
 
 @cli.command(epilog=_exit.help_text())
-@click.option("--provider", "-p", type=click.Choice(["namirial"]), default="namirial")
+@click.option("--provider", "-p", type=click.Choice(HISTORY), default=HISTORY[0])
 @click.option("--phone", help="E.164 phone number.")
 @click.option("--reference", help="Reference key given at send time.")
 @click.option(
@@ -326,12 +306,13 @@ def history(
     as_json: bool,
 ) -> None:
     """List a phone number's or reference key's messages, newest first."""
-    import sms_status
     from sms_status.cli import _render
+    from sms_status.client import HistoryClient
 
     if (phone is None) == (reference is None):
-        _fail("give exactly one of --phone and --reference")
-    client = sms_status.connect("namirial", api_key=_api_key(provider, api_key), base_url=base_url)
+        fail("give exactly one of --phone and --reference")
+    client = _connect(provider, api_key, base_url)
+    assert isinstance(client, HistoryClient)  # the registry's `history` capability
     with client:
         walk = (
             client.iter_history_by_phone(phone, limit=limit)
@@ -340,10 +321,10 @@ def history(
         )
         reports = list(walk)
     if as_json:
-        click.echo(printable(_render.as_json(reports), _State.secret))
+        click.echo(printable(_render.as_json(reports), State.secret))
     else:
         for report in reports:
-            click.echo(printable(_render.line(report), _State.secret))
+            click.echo(printable(_render.line(report), State.secret))
         if not reports:
             click.echo(printable(f"no messages for {phone or reference}", ""), err=True)
     sys.exit(_exit.for_lookups(reports))

@@ -20,7 +20,7 @@ import attrs
 import click
 
 from sms_status._registry import PROVIDERS
-from sms_status.cli import _exit, _listen, _render, _track, _watch
+from sms_status.cli import _demo_tracking, _exit, _listen, _render, _watch
 
 if TYPE_CHECKING:
     from sms_status._flows import RetryEvent
@@ -198,7 +198,7 @@ def run(*, speed: float = 50.0, interactive: bool | None = None) -> int:
             f"7. track: {TRACKED} messages to their outcomes (telecom23 by signed webhook, seven "
             "by polling); the tracker is killed (SIGKILL) halfway and restarted"
         )
-        tracked = _track.demo(boxes["telecom23"], boxes["seven"], messages=TRACKED)
+        tracked = _demo_tracking.demo(boxes["telecom23"], boxes["seven"], messages=TRACKED)
         steps.append(
             Step("track, kill -9", "t23+seven", tracked.summary, tracked.requests, tracked.ok)
         )

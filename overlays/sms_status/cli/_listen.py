@@ -20,14 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sms_status._registry import PROVIDERS
+from sms_status._registry import PROVIDERS, REGISTRY
 
 if TYPE_CHECKING:
     from sms_status.report import StatusReport
     from sms_status.testing import Sandbox
     from sms_status.webhooks import WebhookEvent
-
-SIGNED = ("telecom23", "seven", "lisoloo")
 
 
 class Receiver:
@@ -116,7 +114,12 @@ def build(
 
 
 @click.command()
-@click.option("--provider", "-p", type=click.Choice(PROVIDERS), required=True)
+@click.option(
+    "--provider",
+    "-p",
+    type=click.Choice([k for k in PROVIDERS if REGISTRY[k].webhooks != "none"]),
+    required=True,
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -133,9 +136,10 @@ def listen(
 
     variable = f"SMS_STATUS_{provider.upper()}_WEBHOOK_SECRET"
     secret = secret or os.environ.get(variable) or None
-    if provider in SIGNED and not secret:
+    signed = REGISTRY[provider].webhooks == "signed"
+    if signed and not secret:
         raise click.UsageError(f"{provider} webhooks are signed: pass --secret or set {variable}")
-    if provider not in SIGNED and secret:
+    if not signed and secret:
         raise click.UsageError(f"{provider} documents no webhook signature: drop --secret")
     receiver = Receiver(printer(as_json, sys.stdout.isatty()))
     app = build(provider, secret, receiver, url=url)

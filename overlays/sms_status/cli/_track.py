@@ -12,6 +12,10 @@ the store: Ctrl-C (or a kill) loses nothing, and the same command run again resu
 The exit code speaks for the whole store, as `--summary` shows it: 0 when every message was
 delivered, 1 when one ended undelivered or unknown to the provider, 2 when one hit its
 deadline (`_exit.for_track`).
+
+Here: the command and the run. What a run shows is in `_track_view`, the webhook receiver in
+`_track_webhooks`, the time it runs on in `_track_clock`; the demo's step that kills and
+restarts it is `_demo_tracking`.
 """
 
 from __future__ import annotations
@@ -21,84 +25,37 @@ import json
 import math
 import os
 import re
-import socket
 import sqlite3
-import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any
 
-import attrs
 import click
 
 from sms_status._registry import PROVIDERS
 from sms_status.cli import _exit
+from sms_status.cli._invocation import read_api_key
 from sms_status.cli._terminal import mask, safe
+from sms_status.cli._track_clock import SpedClock, TrackClock
+from sms_status.cli._track_view import Progress, summary_json, summary_lines
+from sms_status.cli._track_webhooks import WebhookOptions, bind, serve, webhook_options
 
 if TYPE_CHECKING:
     import httpx
-    from rich.console import RenderableType
 
     from sms_status.client import StatusClient
-    from sms_status.testing import Sandbox
-    from sms_status.tracking import Counts, Outcome, SqliteStore, Tracker
+    from sms_status.tracking import Outcome, SqliteStore
 
 DEFAULT_STORE = "sms-status-track.db"
-PROGRESS_EVERY = 1.0
-"""Real seconds between two plain progress lines."""
 IDLE_LOOK = 1.0
 """Real seconds the tracker waits at most before it looks at the store (and the view) again."""
-SIGNED = ("telecom23", "seven", "lisoloo")
-CLOCK_ANCHOR = 1_767_225_600.0
-"""2026-01-01T00:00:00Z: where a `SpedClock` leaves real time (see there)."""
 
 
 class StoreError(ValueError):
     """The store cannot be used (not a tracker store, newer layout, another tracker runs on
     it, none at that path): a usage problem, shown as one line, exit 3."""
-
-
-# -- time ---------------------------------------------------------------------------------------
-
-
-@runtime_checkable
-class TrackClock(Protocol):
-    """The time a track runs on: `SpedClock`, or a test's `sms_status.testing.FakeClock`
-    (handed in as click's context object)."""
-
-    def now(self) -> float: ...
-
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-@attrs.frozen
-class SpedClock:
-    """Unix time, `speed` times faster than the wall clock from `CLOCK_ANCHOR` on.
-
-    Every process that uses the same speed reads the same time, so a demo's sandbox, a
-    tracker and the tracker restarted after a kill agree on due times, deadlines and webhook
-    timestamps. Speed 1 (the default, and anything real) is plain `time.time`.
-    """
-
-    speed: float = 1.0
-
-    def now(self) -> float:
-        wall = time.time()
-        return wall if self.speed == 1 else CLOCK_ANCHOR + (wall - CLOCK_ANCHOR) * self.speed
-
-    def monotonic(self) -> float:
-        return time.monotonic() if self.speed == 1 else self.now()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds) / self.speed)
-
-    def real_seconds(self, seconds: float) -> float:
-        return seconds / self.speed
 
 
 # -- input ----------------------------------------------------------------------------------------
@@ -158,203 +115,6 @@ def read_ids(lines: Iterable[str], provider: str) -> list[str]:
         except ValueError as error:
             raise ValueError(f"line {number}: {error}") from None
     return list(ids)
-
-
-# -- the view ---------------------------------------------------------------------------------
-
-
-def _by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-
-
-def _listing(counts: dict[str, int]) -> str:
-    return ", ".join(f"{name} {n}" for name, n in _by_count(counts)) or "-"
-
-
-def summary_lines(store: str, counts: Counts) -> list[str]:
-    """What `--summary` prints (and a run prints at its end)."""
-    return [
-        f"{safe(store)}: {counts.total} tracked, {counts.settled} settled, "
-        f"{counts.in_flight} in flight, {counts.awaiting_handover} awaiting hand-over",
-        f"  by state:  {_listing(counts.by_state)}",
-        f"  by reason: {_listing(counts.by_reason)}",
-    ]
-
-
-def summary_json(store: str, counts: Counts) -> str:
-    return json.dumps(
-        {
-            "store": store,
-            "total": counts.total,
-            "in_flight": counts.in_flight,
-            "settled": counts.settled,
-            "awaiting_handover": counts.awaiting_handover,
-            "by_state": dict(_by_count(counts.by_state)),
-            "by_reason": dict(_by_count(counts.by_reason)),
-        }
-    )
-
-
-class _Progress:
-    """What a run shows while it goes: counts from the store, requests, rates, next due."""
-
-    def __init__(
-        self,
-        store: SqliteStore,
-        path: str,
-        provider: str,
-        clock: TrackClock,
-        requests: Callable[[], int],
-        err: bool,
-    ) -> None:
-        self._store, self._path, self._provider = store, path, provider
-        self._clock, self._requests, self._err = clock, requests, err
-        self._started = clock.now()
-        self._settled_before = store.counts().settled
-        self._last_line = -math.inf
-        self._lock = threading.Lock()
-        self.handed_over = 0
-        self.received = 0
-        self.receiving = False
-
-    def on_report(self) -> None:
-        with self._lock:
-            self.received += 1
-
-    def elapsed(self) -> float:
-        return self._clock.now() - self._started
-
-    def _rates(self, counts: Counts) -> tuple[float, float]:
-        elapsed = self.elapsed()
-        if elapsed <= 0:
-            return 0.0, 0.0
-        settled = max(0, counts.settled - self._settled_before)
-        return settled / elapsed, self._requests() / elapsed
-
-    def next_due(self) -> str:
-        wake = self._store.next_wake()
-        if wake is None:
-            return "nothing due"
-        left = wake - self._clock.now()
-        return "now" if left <= 0 else f"in {left:.1f}s"
-
-    def line(self) -> str:
-        """One progress line (plain output)."""
-        counts = self._store.counts()
-        settled_rate, _ = self._rates(counts)
-        pushed = f" · {self.received} webhooks" if self.receiving else ""
-        return (
-            f"[{self.elapsed():7.1f}s] {counts.settled}/{counts.total} settled "
-            f"({_listing(counts.by_state)}) · {counts.in_flight} in flight · "
-            f"{self._requests()} requests{pushed} · {settled_rate:.1f} settled/s · "
-            f"next due {self.next_due()}"
-        )
-
-    def maybe_print(self) -> None:
-        """A plain progress line, at most one a second (real time)."""
-        now = time.monotonic()
-        if now - self._last_line < PROGRESS_EVERY:
-            return
-        self._last_line = now
-        click.echo(self.line(), err=self._err)
-
-    def __rich__(self) -> RenderableType:
-        """The live view: rich calls this on every refresh, so it reads the store afresh."""
-        from rich.console import Group
-        from rich.progress_bar import ProgressBar
-        from rich.table import Table
-        from rich.text import Text
-
-        counts = self._store.counts()
-        settled_rate, request_rate = self._rates(counts)
-        head = Text(f"tracking {self._provider} · {safe(self._path)} · {self.elapsed():.1f}s")
-        bar = Table.grid(padding=(0, 1))
-        bar.add_row(
-            ProgressBar(total=max(counts.total, 1), completed=counts.settled, width=40),
-            Text(f"{counts.settled}/{counts.total} settled"),
-        )
-        grid = Table.grid(padding=(0, 4))
-        by_state = Table("state", "messages", box=None)
-        for name, n in _by_count(counts.by_state):
-            style = "green" if name in ("delivered", "read") else "red"
-            by_state.add_row(Text(name, style=style), str(n))
-        by_state.add_row(Text("in flight", style="cyan"), str(counts.in_flight))
-        by_reason = Table("reason", "messages", box=None)
-        for name, n in _by_count(counts.by_reason):
-            by_reason.add_row(name, str(n))
-        grid.add_row(by_state, by_reason)
-        pushed = f" · {self.received} webhooks received" if self.receiving else ""
-        foot = Text(
-            f"{self._requests()} requests ({request_rate:.1f}/s) · {settled_rate:.1f} settled/s"
-            f"{pushed} · {counts.awaiting_handover} awaiting hand-over · "
-            f"next due {self.next_due()}"
-        )
-        return Group(head, bar, grid, foot)
-
-
-# -- webhooks in the same process -------------------------------------------------------------
-
-
-@attrs.frozen
-class WebhookOptions:
-    port: int
-    host: str
-    secret: str | None
-    url: str | None
-
-
-def webhook_options(
-    provider: str, port: int | None, host: str, secret: str | None, url: str | None
-) -> WebhookOptions | None:
-    """`--webhook-port`/`--secret` checked as `listen` checks them (a usage error if not)."""
-    variable = f"SMS_STATUS_{provider.upper()}_WEBHOOK_SECRET"
-    if port is None:
-        if secret is not None or url is not None:
-            raise click.UsageError("--secret and --webhook-url go with --webhook-port")
-        return None
-    secret = secret or os.environ.get(variable) or None
-    if provider in SIGNED and not secret:
-        raise click.UsageError(f"{provider} webhooks are signed: pass --secret or set {variable}")
-    if provider not in SIGNED and secret:
-        raise click.UsageError(f"{provider} documents no webhook signature: drop --secret")
-    return WebhookOptions(port, host, secret, url)
-
-
-def _bind(options: WebhookOptions) -> socket.socket:
-    """The webhook receiver's socket, bound before anything is stored: a busy port is a usage
-    error that leaves the store as it was."""
-    try:
-        return socket.create_server((options.host, options.port))
-    except OSError as exc:
-        raise click.UsageError(
-            f"cannot listen on {options.host}:{options.port}: {exc.strerror}"
-        ) from None
-
-
-@contextlib.contextmanager
-def _receiving(app: Any, listener: socket.socket, host: str) -> Generator[str]:
-    """Serve `app` under uvicorn from a thread on `listener`; yields its origin once it
-    accepts connections."""
-    import uvicorn
-
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name="sms-status-track-webhooks"
-    )
-    thread.daemon = True
-    thread.start()
-    try:
-        while not server.started:  # uvicorn's own readiness flag
-            if not thread.is_alive():
-                raise RuntimeError("the webhook receiver failed to start")
-            time.sleep(0.002)
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        listener.close()
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -446,7 +206,7 @@ class _Run:
         self._lock = threading.Lock()
         self.wake = threading.Event()
         """Set when a push changed the store: the tracker looks again at once."""
-        self.progress: _Progress | None = None
+        self.progress: Progress | None = None
         self.stop: Callable[[], None] = lambda: None
         """Ends the tracker's run (set once it exists)."""
         self.output_closed = False
@@ -526,14 +286,12 @@ def run(
 
     tty = (sys.stdout.isatty() if interactive is None else interactive) and not as_json
     with contextlib.ExitStack() as stack:
-        listener = None if webhook is None else stack.enter_context(_bind(webhook))
+        listener = None if webhook is None else stack.enter_context(bind(webhook))
         store = _open_store(store_path, create=True)
         stack.callback(store.close)
         state = _Run(store, store_path, clock, as_json=as_json, tty=tty, secret=api_key)
         clients = _clients(stack, provider, api_key, base_url, clock, state.count_request)
-        progress = _Progress(
-            store, store_path, provider, clock, lambda: state.requests, err=as_json
-        )
+        progress = Progress(store, store_path, provider, clock, lambda: state.requests, err=as_json)
         state.progress = progress
         tracker = tracking.Tracker(
             store,
@@ -555,7 +313,9 @@ def run(
                 err=as_json,
             )
             if webhook is not None and listener is not None:
-                receiving = _webhooks(provider, webhook, listener, tracker, state)
+                receiving = serve(
+                    provider, webhook, listener, tracker, progress, state.wake, clock.now
+                )
                 origin = stack.enter_context(receiving)
                 click.echo(f"receiving {provider} webhooks on {origin}/", err=True)
             if tty:
@@ -583,37 +343,6 @@ def run(
             raise BrokenPipeError  # the command group ends it quietly, exit 141
         return state.finished()
     raise AssertionError("unreachable")  # pragma: no cover - the with block returns
-
-
-@contextlib.contextmanager
-def _webhooks(
-    provider: str,
-    options: WebhookOptions,
-    listener: socket.socket,
-    tracker: Tracker,
-    state: _Run,
-) -> Generator[str]:
-    """`webhooks.app(provider, on_report=tracker.ingest)` served in this process."""
-    from sms_status import webhooks
-
-    assert state.progress is not None
-    progress = state.progress
-
-    def on_report(event: webhooks.WebhookEvent) -> None:
-        progress.on_report()
-        if tracker.ingest(event):
-            state.wake.set()
-
-    app = webhooks.app(
-        provider,
-        secret=options.secret,
-        on_report=on_report,
-        url=options.url,
-        clock=state.clock.now,
-    )
-    with _receiving(app, listener, options.host) as origin:
-        progress.receiving = True
-        yield origin
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -719,9 +448,7 @@ def track(
     if ids_file is None:
         raise click.UsageError("Missing argument 'IDS_FILE' (one id a line; - for stdin).")
     webhook = webhook_options(provider, webhook_port, webhook_host, secret, webhook_url)
-    from sms_status.cli import _api_key  # pyright: ignore[reportPrivateUsage]
-
-    key = _api_key(provider, api_key)
+    key = read_api_key(provider, api_key)
     ids = read_ids(ids_file, provider)
     # Tests hand in the sandbox's clock as the context object (CliRunner.invoke(obj=...)).
     clock = ctx.obj if isinstance(ctx.obj, TrackClock) else SpedClock(clock_speed)
@@ -737,294 +464,3 @@ def track(
         webhook=webhook,
     )
     sys.exit(code)
-
-
-# -- the demo's step ----------------------------------------------------------------------------
-
-DEMO_SPEED = 20.0
-"""The demo's tracker and sandboxes run this many times faster than real time."""
-
-
-@attrs.define
-class DemoResult:
-    ok: bool
-    messages: int
-    outcomes: int
-    """JSON lines read from both runs (an outcome handed over twice counts twice)."""
-    missing: int
-    """Messages no run handed over."""
-    again: set[str]
-    """Keys handed over with `delivery` > 1."""
-    interrupted: set[str]
-    """Keys whose hand-over had begun and not ended when the tracker was killed."""
-    requests: int
-    summary: str
-    lines: list[str] = attrs.field(factory=list[str])
-
-
-class _Child:
-    """One `sms-status track --json` process: its outcome lines and its stderr, read by
-    threads as they come, so nothing it wrote before a kill is lost."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        # Our own interpreter and module (`python -m sms_status track`), our arguments.
-        self.process = subprocess.Popen(  # noqa: S603
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-        self.outcomes: list[dict[str, Any]] = []
-        self.errors: list[str] = []
-        self._open = 2
-        self._changed = threading.Condition()
-        assert self.process.stdout is not None
-        assert self.process.stderr is not None
-        self._readers = [
-            threading.Thread(target=self._read, args=(self.process.stdout, True), daemon=True),
-            threading.Thread(target=self._read, args=(self.process.stderr, False), daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read(self, stream: IO[str], outcomes: bool) -> None:
-        for line in stream:
-            with self._changed:
-                if not outcomes:
-                    self.errors.append(line.rstrip("\n"))
-                else:
-                    with contextlib.suppress(ValueError):  # a line cut short by the kill
-                        self.outcomes.append(json.loads(line))
-                self._changed.notify_all()
-        with self._changed:
-            self._open -= 1
-            self._changed.notify_all()
-
-    def wait_for(self, done: Callable[[], bool], timeout: float) -> bool:
-        """Block until `done()` holds (True), or the process has closed its output or
-        `timeout` real seconds passed (False)."""
-        with self._changed:
-            return self._changed.wait_for(lambda: done() or self._open == 0, timeout) and done()
-
-    def origin(self, timeout: float) -> str | None:
-        """Where it receives webhooks (its stderr says so once it accepts connections)."""
-        found: list[str] = []
-
-        def said() -> bool:
-            found[:] = [m[1] for m in map(_RECEIVING.search, self.errors) if m]
-            return bool(found)
-
-        return found[0] if self.wait_for(said, timeout) else None
-
-    def kill(self) -> None:
-        self.process.kill()  # SIGKILL: no handler, no cleanup, no flush
-        self.finish(30)
-
-    def finish(self, timeout: float) -> int | None:
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            code = None
-        for reader in self._readers:
-            reader.join(10)
-        return code
-
-
-_RECEIVING = re.compile(r"receiving \w+ webhooks on (http://[^/\s]+)/")
-
-
-def _cut_hand_overs(store_path: Path, limit: int) -> set[str]:
-    """Keys whose hand-over began (delivery counted) and never ended: a kill's victims."""
-    from sms_status import tracking
-
-    store = tracking.SqliteStore(store_path)
-    try:
-        rows = store.handovers_due(math.inf, limit)
-    finally:
-        store.close()
-    return {row.key for row in rows if row.delivery >= 1}
-
-
-@attrs.define
-class _Runs:
-    """What the two tracker processes of the demo's step did."""
-
-    first: _Child
-    second: _Child
-    interrupted: set[str]
-    code: int | None
-    counts: Counts
-
-
-class _DemoFailedError(Exception):
-    """A step of the demo did not happen in time."""
-
-
-def _seed_outcomes(
-    telecom23: Sandbox, seven: Sandbox, pushed: list[str], polled: list[str]
-) -> None:
-    """From now on each message reaches its outcome within seconds (sandbox time); one in
-    ten fails."""
-    for n, message_id in enumerate(pushed):
-        final = "UNDELIV" if n % 10 == 0 else "DELIVRD"
-        telecom23.add_message(message_id, statuses=("sent", final), advance=1 + n % 6)
-    for n, message_id in enumerate(polled):
-        final = "NOTDELIVERED" if n % 10 == 0 else "DELIVERED"
-        seven.add_message(message_id, statuses=("TRANSMITTED", final), advance=1 + n % 8)
-
-
-def _kill_and_restart(
-    telecom23: Sandbox,
-    seven: Sandbox,
-    pushed: list[str],
-    polled: list[str],
-    *,
-    clock: SpedClock,
-    say: Callable[[str], None],
-    timeout: float,
-) -> _Runs:
-    import secrets
-    import tempfile
-
-    from sms_status import tracking
-
-    secret = "whsec_demo_" + secrets.token_hex(8)
-    env = {**os.environ, "SMS_STATUS_TELECOM23_WEBHOOK_SECRET": secret}
-    for box in (telecom23, seven):
-        env[f"SMS_STATUS_{box.key.upper()}_API_KEY"] = box.api_key
-        env[f"SMS_STATUS_{box.key.upper()}_BASE_URL"] = box.base_url
-    total = len(pushed) + len(polled)
-    with tempfile.TemporaryDirectory(prefix="sms-status-demo-") as workdir:
-        store = Path(workdir) / "deliveries.db"
-        ids = Path(workdir) / "telecom23-ids.txt"
-        ids.write_text("".join(f"{i}\n" for i in pushed), encoding="utf-8")
-        with tracking.Tracker(store, on_final=lambda _o: None, clock=clock.now) as sender:
-            sender.add_many("seven", polled, tag="demo")
-        say(f'the sender added {len(polled)} seven ids: tracker.add_many("seven", ids)')
-        say(
-            "$ sms-status track --provider telecom23 --store deliveries.db --json "
-            f"--webhook-port 0 telecom23-ids.txt   ({len(pushed)} ids)"
-        )
-        speed = f"{clock.speed:g}"
-        command = [sys.executable, "-m", "sms_status", "track", "--provider", "telecom23",
-                   "--store", str(store), "--json", "--clock-speed", speed]  # fmt: skip
-        first = _Child([*command, "--webhook-port", "0", str(ids)], env)
-        origin = first.origin(timeout)
-        if origin is None:
-            first.kill()
-            raise _DemoFailedError("the tracker did not start: " + " / ".join(first.errors[-3:]))
-        say(f"tracker pid {first.process.pid} receives telecom23 webhooks on {origin}/")
-        telecom23.add_webhook(f"{origin}/hooks/telecom23", secret=secret)
-        _seed_outcomes(telecom23, seven, pushed, polled)
-        halfway = first.wait_for(lambda: len(first.outcomes) >= total // 2, timeout)
-        first.kill()
-        if not halfway:
-            raise _DemoFailedError("half the outcomes did not come in time")
-        interrupted = _cut_hand_overs(store, total)
-        say(
-            f"killed it (SIGKILL) after {len(first.outcomes)} outcomes; "
-            f"{len(interrupted)} hand-over(s) cut mid-way"
-        )
-        port = origin.rsplit(":", 1)[1]
-        second = _Child([*command, "--webhook-port", port, str(ids)], env)
-        code = second.finish(timeout)
-        if code is None:
-            raise _DemoFailedError("the restarted tracker did not finish in time")
-        say(f"restarted the same command: {len(second.outcomes)} more outcomes, exit {code}")
-        with tracking.Tracker(store, on_final=lambda _o: None) as reader:
-            counts = reader.counts()
-    return _Runs(first, second, interrupted, code, counts)
-
-
-def demo(
-    telecom23: Sandbox,
-    seven: Sandbox,
-    *,
-    messages: int = 400,
-    speed: float = DEMO_SPEED,
-    timeout: float = 60.0,
-) -> DemoResult:
-    """`demo`'s tracking step. Half the messages are telecom23's, which pushes signed
-    webhooks to the tracker; half are seven's, polled (their ids added to the same store by
-    the "sender" through the library). `sms-status track` runs as a child process; once it
-    has handed over half the outcomes it is killed with SIGKILL, then the same command runs
-    again on the same store. Every message's outcome must come out once, except those whose
-    hand-over the kill cut, which come again with `delivery` 2."""
-    clock = SpedClock(speed)
-    saved = [(box, box.clock) for box in (telecom23, seven)]
-    pushed = [f"demo-track-{i:04d}" for i in range(messages // 2)]
-    polled = [str(77234000000 + i) for i in range(messages - len(pushed))]
-    lines: list[str] = []
-
-    def say(text: str) -> None:
-        click.echo(text)
-        lines.append(text)
-
-    for box in (telecom23, seven):
-        box.reset()  # only this step's messages: the sandbox pushes every change it holds
-        box.clock = clock
-    # Sent: the providers know every message; none has an outcome yet.
-    for message_id in pushed:
-        telecom23.add_message(message_id, statuses=("pending",))
-    for message_id in polled:
-        seven.add_message(message_id, statuses=("TRANSMITTED",))
-    try:
-        runs = _kill_and_restart(
-            telecom23, seven, pushed, polled, clock=clock, say=say, timeout=timeout
-        )
-        requests = len(telecom23.requests) + len(seven.requests)
-    except _DemoFailedError as error:
-        say(f"FAILED: {error}")
-        return DemoResult(False, messages, 0, messages, set(), set(), 0, str(error), lines)
-    finally:
-        for box, before in saved:
-            box.reset()
-            box.clock = before
-    keys = {f"telecom23:{i}" for i in pushed} | {f"seven:{i}" for i in polled}
-    return _verdict(runs, keys, requests, say, lines)
-
-
-def _verdict(
-    runs: _Runs, keys: set[str], requests: int, say: Callable[[str], None], lines: list[str]
-) -> DemoResult:
-    """Each key's outcome once, except the ones the kill cut: those again, delivery 2."""
-    seen: dict[str, list[int]] = {}
-    last: dict[str, dict[str, Any]] = {}
-    for outcome in runs.first.outcomes + runs.second.outcomes:
-        key = str(outcome["key"])
-        seen.setdefault(key, []).append(int(outcome["delivery"]))
-        last[key] = outcome
-    missing = keys - set(seen)
-    again = {key for key, deliveries in seen.items() if max(deliveries) > 1}
-    once = all(d == [1] for key, d in seen.items() if key not in again)
-    distinct = all(len(d) == len(set(d)) for d in seen.values())
-    ok = (
-        not missing
-        and set(seen) == keys
-        and once
-        and distinct
-        and again == runs.interrupted
-        and runs.code == _exit.for_track(runs.counts)
-    )
-    if again:
-        verdict = (
-            f"every outcome once, but {len(again)} again with delivery 2: "
-            f"{'exactly' if again == runs.interrupted else 'NOT'} the ones the kill cut"
-        )
-    else:
-        verdict = "every outcome exactly once (the kill cut no hand-over)"
-    say(f"{len(keys)} messages, {len(keys) - len(missing)} settled: {verdict}")
-    sources: dict[str, int] = {}
-    for outcome in last.values():
-        name = f"{outcome['provider']} by {outcome['source']}"
-        sources[name] = sources.get(name, 0) + 1
-    say(f"{_listing(sources)} · {_listing(runs.counts.by_state)} · {requests} requests")
-    summary = f"{len(keys) - len(missing)}/{len(keys)} once, {len(again)} again after kill"
-    return DemoResult(
-        ok, len(keys), len(seen), len(missing), again, runs.interrupted, requests, summary, lines
-    )

@@ -10,14 +10,21 @@ Multi-recipient messages carry aggregate counts (`RecipientCounts`).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 from enum import StrEnum
+from typing import Any
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import Cadence, Provider, endpoint_request, header_key
+from sms_status._pushed import Pushed, PushedRequest, Webhook, unsigned
 from sms_status.errors import (
     AuthenticationError,
     MissingProviderError,
     RateLimitError,
+    WebhookSignatureError,
 )
 from sms_status.pacing import RateLimit
 from sms_status.report import DeliveryState as S
@@ -26,7 +33,8 @@ from sms_status.report import RecipientCounts, StatusReport
 try:
     from sms_status_lisoloo import AuthenticatedClient
     from sms_status_lisoloo.api.status import get_message_status
-    from sms_status_lisoloo.models import MessageStatusResponse
+    from sms_status_lisoloo.models import MessageStatusResponse, WebhookEventData
+    from sms_status_lisoloo.models import WebhookEvent as LisolooEvent
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
     raise MissingProviderError("lisoloo") from exc
 
@@ -81,7 +89,7 @@ ERROR_CLASSES = {
 
 def error_code(body: object) -> str | None:
     fields = f.json_object(body)
-    return f.code_text(fields.get("error_code")) if fields.get("success") is False else None
+    return f.error_code_in(fields.get("error_code")) if fields.get("success") is False else None
 
 
 def is_error_envelope(body: object) -> bool:
@@ -108,10 +116,8 @@ def retry_after(body: object) -> float | None:
 def read_status(message_id: str, body: object) -> StatusReport:
     body = soft.times_before_parsing(body, ("data",), ("created_at", "updated_at"))
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, raw)
+    unknown_fields(KEY, raw)
     data = raw.data
-    provider_status = f.required_str(data.status, "data.status")
-    state, is_final = PROVIDER.state_of(provider_status)
     total = soft.count(data.total_recipients, "data.total_recipients")
     counts = None
     if total is not None:
@@ -121,17 +127,69 @@ def read_status(message_id: str, body: object) -> StatusReport:
             failed=soft.count(data.failed, "data.failed") or 0,
             pending=soft.count(data.pending, "data.pending") or 0,
         )
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id,
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id,
+        f.required_str(data.status, "data.status"),
+        raw,
         created_at=soft.timestamp(data.created_at, "data.created_at"),
         updated_at=soft.timestamp(data.updated_at, "data.updated_at"),
         recipients=counts,
-        raw=raw,
     )
+
+
+EVENT_STATUSES = {
+    "sms.queued": "pending",
+    "sms.processing": "processing",
+    "sms.sent": "sent",
+    "sms.delivered": "delivered",
+    "sms.failed": "failed",
+}
+"""Webhook event type -> the lifecycle status it reports (then mapped by STATUSES)."""
+
+
+def verify_webhook(request: PushedRequest) -> str:
+    """HTTP Basic credentials (docs.lisoloo.com/webhooks/overview): no signature, no
+    timestamp, so the body's digest is the replay key."""
+    scheme, _, token = (request.headers.get("authorization") or "").strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        raise WebhookSignatureError("Basic credentials are missing", provider=KEY)
+    try:
+        presented = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise WebhookSignatureError("the Basic credentials are not base64", provider=KEY) from None
+    assert request.secret is not None
+    if not hmac.compare_digest(presented, request.secret.encode()):
+        raise WebhookSignatureError("the Basic credentials do not match", provider=KEY)
+    return unsigned(request)
+
+
+def _webhook_secret(secret: str) -> str | None:
+    return None if ":" in secret else "lisoloo's secret is the Basic credentials 'user:password'"
+
+
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """`sms.queued` is message-level (everyone pending); the other events are one
+    recipient's, so the report names that recipient and its state."""
+    raw = LisolooEvent.from_dict(body)
+    kind = f.required_str(raw.event_type, "event_type")
+    data = raw.data if isinstance(raw.data, WebhookEventData) else WebhookEventData()
+    counts = None
+    total = soft.count(data.total_recipients, "data.total_recipients")
+    if kind == "sms.queued" and total is not None:
+        counts = RecipientCounts(total=total, delivered=0, failed=0, pending=total)
+    report = PROVIDER.report(
+        f.required_str(raw.message_id, "message_id"),
+        kind,
+        raw,
+        mapped_as=EVENT_STATUSES.get(kind),
+        recipient=soft.text(data.recipient_phone, "data.recipient_phone"),
+        segments=soft.count(data.segments, "data.segments"),
+        sent_at=soft.timestamp(data.sent_at, "data.sent_at"),
+        delivered_at=soft.timestamp(data.delivered_at, "data.delivered_at"),
+        updated_at=soft.timestamp(raw.timestamp, "timestamp"),
+        recipients=counts,
+    )
+    return Pushed(report=report, event_id=f.required_str(raw.event_id, "event_id"), kind=kind)
 
 
 PROVIDER = Provider(
@@ -154,4 +212,5 @@ PROVIDER = Provider(
     ),
     rate_limit=RateLimit(requests=120, per=60.0),
     max_rate_limit_retries=1,
+    webhook=Webhook(verify=verify_webhook, read=read_webhook, check_secret=_webhook_secret),
 )

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+import attrs
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import (
     Cadence,
     HistoryLookup,
@@ -21,6 +25,7 @@ from sms_status._provider import (
     endpoint_request,
     header_key,
 )
+from sms_status._pushed import Pushed, Webhook, unsigned
 from sms_status.errors import MissingProviderError
 from sms_status.report import DeliveryState as S
 from sms_status.report import StatusReport
@@ -37,6 +42,7 @@ try:
         MessageListResponse,
         MessageStatusResponse,
     )
+    from sms_status_namirial.models import WebhookEvent as NamirialEvent
     from sms_status_namirial.types import UNSET
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
     raise MissingProviderError("namirial") from exc
@@ -89,15 +95,11 @@ def _message(body: object) -> str | None:
 
 
 def _report(message: MessageDetails, message_id: str | None = None) -> StatusReport:
-    provider_status = f.required_str(message.status, "message.status")
-    state, is_final = PROVIDER.state_of(provider_status)
     sms = message.sms
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id or f.required_str(message.id, "message.id"),
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id or f.required_str(message.id, "message.id"),
+        f.required_str(message.status, "message.status"),
+        message,
         segments=None
         if sms is UNSET
         else soft.count(getattr(sms, "segments", None), "message.sms.segments"),
@@ -106,19 +108,18 @@ def _report(message: MessageDetails, message_id: str | None = None) -> StatusRep
         updated_at=f.timestamp(message.status_changed_at, "message.statusChangedAt"),
         provider_code=soft.code(message.provider.code, "message.provider.code"),
         channel=soft.text(message.channel, "message.channel"),
-        raw=message,
     )
 
 
 def read_status(message_id: str, body: object) -> StatusReport:
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, raw)
+    unknown_fields(KEY, raw)
     return _report(raw.message, message_id)
 
 
 def read_page(body: object) -> list[StatusReport]:
     listing = MessageListResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, listing)
+    unknown_fields(KEY, listing)
     return [_report(item.message) for item in listing.messages]
 
 
@@ -132,6 +133,17 @@ def _by_reference(key: str, count: int, before: datetime | None) -> RequestKwarg
     return endpoint_request(get_message_status_by_reference)(
         key, count=count, send_date=UNSET if before is None else before
     )
+
+
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """A `STATUS_UPDATE`: its envelope wraps the very message object the status endpoint
+    returns, read by the same `_report`. Namirial documents no signature (`unsigned`)."""
+    raw = NamirialEvent.from_dict(body)
+    kind = f.required_str(raw.type_, "type")
+    if kind != "STATUS_UPDATE":
+        raise ValueError(f"type {kind!r} is not a STATUS_UPDATE")
+    report = attrs.evolve(_report(raw.message), raw=raw)
+    return Pushed(report=report, event_id=f.required_str(raw.id, "id"), kind=kind)
 
 
 PROVIDER = Provider(
@@ -148,4 +160,5 @@ PROVIDER = Provider(
     # Undocumented: a gentle backoff, capped at five minutes.
     cadence=Cadence(intervals=(2.0, 4.0, 8.0, 15.0, 30.0), default_timeout=300.0),
     history=HistoryLookup(by_phone=_by_phone, by_reference=_by_reference, read_page=read_page),
+    webhook=Webhook(verify=unsigned, read=read_webhook),
 )

@@ -11,9 +11,12 @@ endpoints are inferred (specs/roycetalk.yaml) and reachable through `client.api`
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import Cadence, Credentials, Provider, endpoint_request
+from sms_status._pushed import Pushed, Webhook, event_id_of, unsigned
 from sms_status.errors import MissingProviderError
 from sms_status.report import DeliveryState as S
 from sms_status.report import StatusReport
@@ -63,7 +66,7 @@ def error_code(body: object) -> str | None:
         return None
     nested = f.json_object(fields.get("error"))
     candidates = (nested.get("code"), fields.get("code"), fields.get("error_code"))
-    return next((code for code in map(f.code_text, candidates) if code is not None), None)
+    return next((code for code in map(f.error_code_in, candidates) if code is not None), None)
 
 
 def is_error_envelope(body: object) -> bool:
@@ -84,23 +87,32 @@ def read_status(message_id: str, body: object) -> StatusReport:
     body = soft.times_before_parsing(body, ("data",), ("created_at",))
     body = soft.times_before_parsing(body, ("meta",), ("timestamp",))
     raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, raw)
+    unknown_fields(KEY, raw)
     data = raw.data
-    provider_status = f.required_str(data.status, "data.status")
-    state, is_final = PROVIDER.state_of(provider_status)
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id,
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id,
+        f.required_str(data.status, "data.status"),
+        raw,
         recipient=soft.text(data.recipient_phone, "data.recipient_phone"),
         segments=soft.count(data.sms_units_consumed, "data.sms_units_consumed"),
         created_at=soft.timestamp(data.created_at, "data.created_at"),
         sent_at=soft.timestamp(data.sent_at, "data.sent_at"),
         delivered_at=soft.timestamp(data.delivered_at, "data.delivered_at"),
-        raw=raw,
     )
+
+
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """RoyceTalk documents a `callback_url` but no payload: the only status object it
+    publishes is the status endpoint's, so the callback is read as that (the envelope, or its
+    bare `data` object) by `read_status`; the shape is `x-inferred` in specs/roycetalk.yaml.
+    Unsigned (`unsigned`): treat its finals as hints worth one `get_status`."""
+    envelope = body if "data" in body else {"success": True, "data": body}
+    data = f.as_dict(envelope["data"], "data")
+    if envelope.get("success") is False:
+        raise ValueError("an error envelope is not a status")
+    report = read_status(f.required_str(data.get("id"), "data.id"), envelope)
+    stamp = report.delivered_at or report.sent_at or report.created_at
+    return Pushed(report=report, event_id=event_id_of(report, stamp), kind="callback")
 
 
 PROVIDER = Provider(
@@ -121,4 +133,5 @@ PROVIDER = Provider(
         default_timeout=300.0,
         source="docs.roycetalk.com: Get Message Status",
     ),
+    webhook=Webhook(verify=unsigned, read=read_webhook),
 )

@@ -19,12 +19,14 @@ carries the same instant twice — `"timestamp": "2021-08-24 08:08:00.000000"` b
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import (
     BatchLookup,
     Cadence,
@@ -34,7 +36,22 @@ from sms_status._provider import (
     Successor,
     endpoint_request,
 )
-from sms_status.errors import ApiError, AuthenticationError, MissingProviderError, NotFoundError
+from sms_status._pushed import (
+    Pushed,
+    PushedRequest,
+    Webhook,
+    event_id_of,
+    fresh,
+    hmac_sha256_hex,
+    matches,
+)
+from sms_status.errors import (
+    ApiError,
+    AuthenticationError,
+    MissingProviderError,
+    NotFoundError,
+    WebhookSignatureError,
+)
 from sms_status.report import DeliveryState as S
 from sms_status.report import StatusReport
 
@@ -42,7 +59,7 @@ try:
     from sms_status_seven import AuthenticatedClient
     from sms_status_seven.api.journal import get_journal_outbound
     from sms_status_seven.api.status import get_status
-    from sms_status_seven.models import JournalEntry
+    from sms_status_seven.models import DlrWebhook, JournalEntry
     from sms_status_seven.models import StatusReport as SevenStatusReport
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
     raise MissingProviderError("seven") from exc
@@ -126,16 +143,11 @@ def _berlin() -> tzinfo:
 
 
 def _report(item: SevenStatusReport) -> StatusReport:
-    provider_status = f.required_str(item.status, "status")
-    state, is_final = PROVIDER.state_of(provider_status)
-    return StatusReport(
-        provider=KEY,
-        message_id=f.required_str(item.id, "id"),
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        f.required_str(item.id, "id"),
+        f.required_str(item.status, "status"),
+        item,
         updated_at=soft.timestamp(item.status_time, "status_time", naive_tz=_berlin()),
-        raw=item,
     )
 
 
@@ -148,7 +160,7 @@ def read_batch(message_ids: Sequence[str], body: object) -> dict[str, StatusRepo
         if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
             data["id"] = str(data["id"])
         model = SevenStatusReport.from_dict(data)
-        f.unknown_fields(KEY, model)
+        unknown_fields(KEY, model)
         report = _report(model)
         reports[report.message_id] = report
     return reports
@@ -190,7 +202,7 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
     for entry in entries:
         if entry.id != message_id:
             continue
-        f.unknown_fields(KEY, entry)
+        unknown_fields(KEY, entry)
         dlr = f.optional_str(entry.dlr, "dlr") or ""
         state, is_final = PROVIDER.state_of(dlr) if dlr else (S.PENDING, False)
         return StatusReport(
@@ -234,6 +246,45 @@ def _credentials(api_key: str) -> Credentials:
     return Credentials("X-Api-Key", api_key)
 
 
+def verify_webhook(request: PushedRequest) -> str:
+    """hex HMAC-SHA256(secret, "{ts}\\n{nonce}\\n{METHOD}\\n{url}\\n{md5_hex(body)}"), as
+    seven-io/js-client's WebhookVerifier computes it (the timestamp as an integer)."""
+    if request.url is None:
+        raise ValueError("seven signs the URL it called: pass url= (the public URL of this hook)")
+    headers = request.headers
+    timestamp, nonce = headers.get("x-timestamp"), headers.get("x-nonce")
+    signature = headers.get("x-signature")
+    if timestamp is None or nonce is None or signature is None:
+        raise WebhookSignatureError(
+            "X-Timestamp, X-Nonce and X-Signature are required", provider=KEY
+        )
+    seconds = fresh(request, timestamp)
+    if not timestamp.strip().isdigit():
+        raise WebhookSignatureError("the timestamp is not whole seconds", provider=KEY)
+    md5 = hashlib.md5(request.body).hexdigest()  # noqa: S324 - seven's scheme
+    to_sign = "\n".join((str(int(seconds)), nonce, request.method.upper(), request.url, md5))
+    assert request.secret is not None
+    if not matches(hmac_sha256_hex(request.secret, to_sign.encode()), signature.strip().lower()):
+        raise WebhookSignatureError("the signature does not match", provider=KEY)
+    return f"{int(seconds)}:{nonce}"
+
+
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """A `dlr` event; `data.timestamp` is read as polling reads `status_time` (Berlin)."""
+    raw = DlrWebhook.from_dict(body)
+    kind = f.required_str(raw.webhook_event, "webhook_event")
+    if kind != "dlr":
+        raise ValueError(f"webhook_event {kind!r} is not a delivery report ('dlr')")
+    msg_id: object = raw.data.msg_id  # declared int | str; JSON may bring anything
+    if isinstance(msg_id, bool) or not isinstance(msg_id, int | str) or msg_id == "":  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ValueError("data.msg_id should be a non-empty string or an integer")
+    at = soft.timestamp(raw.data.timestamp, "data.timestamp", naive_tz=_berlin())
+    report = PROVIDER.report(
+        str(msg_id), f.required_str(raw.data.status, "data.status"), raw, updated_at=at
+    )
+    return Pushed(report=report, event_id=event_id_of(report, at), kind=kind)
+
+
 PROVIDER = Provider(
     key=KEY,
     origin="https://gateway.seven.io",
@@ -252,4 +303,5 @@ PROVIDER = Provider(
         max_ids=MAX_IDS_PER_REQUEST, max_joined_length=MAX_MSG_ID_LENGTH, read=read_batch
     ),
     successor=LOGBOOK,
+    webhook=Webhook(verify=verify_webhook, read=read_webhook),
 )

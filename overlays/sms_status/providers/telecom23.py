@@ -11,10 +11,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 from enum import StrEnum
+from typing import Any
 
 from sms_status import _fields as f
+from sms_status._generated import unknown_fields
 from sms_status._provider import Cadence, Provider, endpoint_request, header_key
-from sms_status.errors import ApiError, AuthenticationError, MissingProviderError, NotFoundError
+from sms_status._pushed import (
+    Pushed,
+    PushedRequest,
+    Webhook,
+    event_id_of,
+    fresh,
+    hmac_sha256_hex,
+    matches,
+)
+from sms_status.errors import (
+    ApiError,
+    AuthenticationError,
+    MissingProviderError,
+    NotFoundError,
+    WebhookSignatureError,
+)
 from sms_status.pacing import RateLimit
 from sms_status.report import DeliveryState as S
 from sms_status.report import StatusReport
@@ -22,7 +39,7 @@ from sms_status.report import StatusReport
 try:
     from sms_status_telecom23 import AuthenticatedClient
     from sms_status_telecom23.api.status import get_message_status
-    from sms_status_telecom23.models import StatusResponse
+    from sms_status_telecom23.models import DeliveryWebhook, StatusResponse
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
     raise MissingProviderError("telecom23") from exc
 
@@ -130,23 +147,18 @@ def error_message(body: object) -> str | None:
 
 def read_status(message_id: str, body: object) -> StatusReport:
     raw = StatusResponse.from_dict(f.as_dict(body, "body"))
-    f.unknown_fields(KEY, raw)
+    unknown_fields(KEY, raw)
     message = raw.message
-    provider_status = f.required_str(message.status, "message.status")
-    state, is_final = PROVIDER.state_of(provider_status)
-    return StatusReport(
-        provider=KEY,
-        message_id=message_id,
-        state=state,
-        is_final=is_final,
-        provider_status=provider_status,
+    return PROVIDER.report(
+        message_id,
+        f.required_str(message.status, "message.status"),
+        raw,
         recipient=soft.text(message.recipient, "message.recipient"),
         segments=soft.count(message.segments, "message.segments"),
         cost=soft.number(message.cost, "message.cost"),
         created_at=soft.timestamp(message.created_at, "message.created_at"),
         delivered_at=soft.timestamp(message.delivered_at, "message.delivered_at"),
         provider_code=soft.code(message.status_code, "message.status_code"),
-        raw=raw,
     )
 
 
@@ -156,6 +168,45 @@ def sign(secret: str, method: str, path: str, timestamp: str) -> dict[str, str]:
     message = f"{method}|{path}|{timestamp}|".encode()
     digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
     return {"X-Timestamp": timestamp, "X-Signature": digest}
+
+
+def verify_webhook(request: PushedRequest) -> str:
+    """`X-Webhook-Signature: sha256=<hex>` of HMAC-SHA256(secret, "{timestamp}.{raw_body}")
+    (docs …/webhooks/security); the prefix is required."""
+    signature = request.headers.get("x-webhook-signature")
+    if signature is None:
+        raise WebhookSignatureError("the X-Webhook-Signature header is missing", provider=KEY)
+    prefix, _, given = signature.strip().partition("=")
+    if prefix.lower() != "sha256" or not given:
+        raise WebhookSignatureError("the signature lacks its 'sha256=' prefix", provider=KEY)
+    timestamp = request.headers.get("x-webhook-timestamp")
+    fresh(request, timestamp)
+    assert timestamp is not None
+    assert request.secret is not None
+    expected = hmac_sha256_hex(request.secret, timestamp.encode() + b"." + request.body)
+    if not matches(expected, given.lower()):
+        raise WebhookSignatureError("the signature does not match", provider=KEY)
+    return f"{timestamp}:{given.lower()}"
+
+
+def read_webhook(body: dict[str, Any]) -> Pushed:
+    """A delivery report (final statuses only); the secondary fields read as polling reads
+    them, with `num_parts` as the segments and `timestamp` as when the status was set."""
+    raw = DeliveryWebhook.from_dict(body)
+    provider_status = f.required_str(raw.status, "status")
+    at = soft.timestamp(raw.timestamp, "timestamp")
+    report = PROVIDER.report(
+        f.required_str(raw.message_id, "message_id"),
+        provider_status,
+        raw,
+        recipient=soft.text(raw.recipient, "recipient"),
+        segments=soft.count(raw.num_parts, "num_parts"),
+        cost=soft.number(raw.cost, "cost"),
+        delivered_at=at if provider_status == "DELIVRD" else None,
+        updated_at=at,
+        provider_code=soft.code(raw.status_code, "status_code"),
+    )
+    return Pushed(report=report, event_id=event_id_of(report, at), kind="delivery")
 
 
 PROVIDER = Provider(
@@ -178,4 +229,5 @@ PROVIDER = Provider(
     # About 1,000 requests/s per account, shared by all its keys.
     rate_limit=RateLimit(requests=1000, per=1.0),
     sign=sign,
+    webhook=Webhook(verify=verify_webhook, read=read_webhook),
 )

@@ -12,7 +12,7 @@ error bodies, scripted lifecycles on a controllable clock, injected faults, and 
 request. Needs the ``testing`` extra (Starlette, uvicorn); importing this package does not load
 them until ``Sandbox``/``FakeClock``/... are first used.
 
-Layout: ``_core`` holds the ``Sandbox`` and its public controls; beside it ``_clock``,
+Layout: ``_sandbox`` holds the ``Sandbox`` and its public controls; beside it ``_clock``,
 ``_store`` (messages, lifecycles), ``_faults``, ``_dispatch`` (routing, auth, rate windows,
 the request log), ``_server`` (the uvicorn thread) and ``_webhooks``. ``_base`` is what a
 provider's fake declares, and ``<key>.py`` is that fake, mirroring
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sms_status.testing._keys import DEMO_KEYS, PROVIDER_KEYS
 
 if TYPE_CHECKING:
-    from sms_status.testing._core import (
+    from sms_status.testing._sandbox import (
         FAULT_KINDS,
         Clock,
         FakeClock,
@@ -74,9 +74,9 @@ def __getattr__(name: str) -> Any:
         return _webhooks.WebhookDelivery
     if name in _LAZY:
         require_testing_extra()
-        from sms_status.testing import _core
+        from sms_status.testing import _sandbox
 
-        return getattr(_core, name)
+        return getattr(_sandbox, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -3,7 +3,7 @@
 A provider module (``testing/<key>.py``) holds only tables and small functions: its routes, how
 it reads the presented key, its error bodies and how it renders a stored message. Everything
 stateful lives beside it: ``_store``, ``_clock``, ``_faults``, ``_dispatch``, ``_server`` and
-the ``Sandbox`` in ``_core``.
+the ``Sandbox`` in ``_sandbox``.
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 __all__ = [
     "Ctx",
     "Example",
+    "FakeWebhook",
     "MessageView",
     "ProviderDef",
     "Reply",
+    "RetryPolicy",
     "RouteDef",
     "apply_fields",
     "dump_json",
@@ -181,6 +183,45 @@ class Example:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """When the provider tries a webhook delivery again."""
+
+    attempts: int
+    """In total, the first included."""
+    waits: tuple[float, ...]
+    """Sandbox-clock seconds before attempt 2, 3, ..."""
+    retry_on_4xx: bool = True
+    """False: only a 5xx or a failed connection is tried again."""
+
+
+UNDOCUMENTED_RETRIES: Final = RetryPolicy(3, (10.0, 60.0))
+"""The sandbox's assumption where a provider documents no retry policy."""
+
+
+def _no_credentials(secret: str | None, url: str, body: bytes, now: float) -> dict[str, str]:
+    return {}
+
+
+def _any_secret(secret: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class FakeWebhook:
+    """How a fake pushes status changes (``sandbox.add_webhook``): the payloads of each
+    lifecycle step, their credentials and the retry policy, as the provider documents them.
+    The generic sender (``_webhooks``) watches the store and POSTs what this renders."""
+
+    render: Callable[[MessageView], list[tuple[str, bytes]]]
+    """The deliveries, ``(event kind, body)``, for a message that just reached a step."""
+    sign: Callable[[str | None, str, bytes, float], dict[str, str]] = _no_credentials
+    """``(secret, url, body, now)`` -> headers to send besides ``Content-Type``."""
+    retry: RetryPolicy = UNDOCUMENTED_RETRIES
+    check_secret: Callable[[str], str | None] = _any_secret
+    """What is wrong with a subscription's secret (lisoloo: not 'user:password'), or None."""
+
+
+@dataclass(frozen=True)
 class ProviderDef:
     key: str
     routes: tuple[RouteDef, ...]
@@ -204,6 +245,8 @@ class ProviderDef:
     """Retry-After of an injected ``rate_limit`` fault unless given."""
     fault_rate_limit_body: str = "json"
     secret_headers: frozenset[str] = frozenset()
+    webhook: FakeWebhook | None = None
+    """Pushed status changes; None for a provider without webhooks."""
 
 
 # -- helpers for provider modules ------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 ``answer`` is the order every request goes through: pre-auth fault, auth (key, then the
 provider's request check), rate window, handler, post-handler fault. ``Sandbox._handle``
-(in ``_core``) wraps it with locking, the ``stall`` fault and recording.
+(in ``_sandbox``) wraps it with locking, the ``stall`` fault and recording.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sms_status.testing._faults import (
     shape_reply,
     with_header,
 )
-from sms_status.testing._store import DEFAULT_TENANT, StoredMessage
+from sms_status.testing._store import DEFAULT_TENANT, MessageStore
 
 if TYPE_CHECKING:
     from sms_status.testing._clock import Clock
@@ -119,7 +119,7 @@ class RequestContext:
         *,
         clock: Clock,
         options: Mapping[str, Any],
-        messages: dict[tuple[str, str], StoredMessage],
+        messages: MessageStore,
         state: dict[str, Any],
     ) -> None:
         self._clock = clock
@@ -182,7 +182,7 @@ class RequestContext:
         return value if target is None or target == message_id else None
 
     def lookup(self, message_id: str, *, advance: bool = True) -> MessageView | None:
-        message = self._messages.get((self.tenant or DEFAULT_TENANT, message_id))
+        message = self._messages.get(self.tenant or DEFAULT_TENANT, message_id)
         if message is None:
             return None
         return message.view(
@@ -193,8 +193,7 @@ class RequestContext:
         tenant, now = self.tenant or DEFAULT_TENANT, self.now()
         return [
             m.view(now, advance=False, status_override=self._override_for(m.id))
-            for (t, _), m in self._messages.items()
-            if t == tenant
+            for m in self._messages.of_tenant(tenant)
         ]
 
 

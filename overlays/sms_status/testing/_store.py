@@ -1,7 +1,10 @@
 """The sandbox's message store: scripted lifecycles, stored messages and their live handles.
 
 A message is a list of steps (a status, plus fields for that step only) that advance either
-one per status poll or one per ``advance`` seconds of the sandbox clock.
+one per status poll or one per ``advance`` seconds of the sandbox clock. ``MessageStore``
+owns the messages and the lock every reader takes: the request handlers (through
+``_dispatch.RequestContext``) and the webhook sender (``_webhooks``) are handed the store,
+never the ``Sandbox``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,14 @@ from typing import Any, Final
 
 from sms_status.testing._base import MessageView
 
-__all__ = ["DEFAULT_TENANT", "Lifecycle", "MessageHandle", "StoredMessage", "parse_lifecycle"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "Lifecycle",
+    "MessageHandle",
+    "MessageStore",
+    "StoredMessage",
+    "parse_lifecycle",
+]
 
 DEFAULT_TENANT: Final = "default"
 
@@ -64,6 +74,29 @@ class StoredMessage:
             return last
         return max(0, min(int((now - self.created) / self.advance), last))
 
+    def view_at_step(self, index: int, now: float) -> MessageView:
+        """The message as it was when it reached step ``index`` (the webhook of that step)."""
+        if self.advance is None:
+            began = list(self.step_times[: index + 1])
+            while len(began) <= index:
+                began.append(now if began else self.created)
+        else:
+            step = self.advance if self.advance > 0 else 0.0
+            began = [self.created + i * step for i in range(index + 1)]
+        return MessageView(
+            id=self.id,
+            status=self.steps[index][0],
+            step=index,
+            final_step=index == len(self.steps) - 1,
+            created_at=self.created,
+            changed_at=began[index],
+            timeline=tuple((self.steps[i][0], began[i]) for i in range(index + 1)),
+            fields={**self.fields, **self.steps[index][1]},
+            verbatim=None,
+            polls=self.polls,
+            seq=self.seq,
+        )
+
     def view(self, now: float, *, advance: bool, status_override: str | None) -> MessageView:
         index = self.step_at(now)
         if self.advance is None:
@@ -91,6 +124,73 @@ class StoredMessage:
             polls=self.polls,
             seq=self.seq,
         )
+
+
+class MessageStore:
+    """Every stored message, keyed by ``(tenant, id)``, and the lock that guards them.
+
+    The lock is re-entrant: the sandbox holds it while it answers a request (its own state —
+    tenants, faults, the request log — shares it, so one request sees one consistent
+    sandbox), and the handlers read messages through the store under it.
+    """
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        self.lock = threading.RLock()
+        self._now = now
+        self._messages: dict[tuple[str, str], StoredMessage] = {}
+        self._seq = 0
+
+    def now(self) -> float:
+        """The sandbox clock (read through the callable: the clock is settable)."""
+        return self._now()
+
+    def add(
+        self,
+        message_id: str,
+        steps: Lifecycle,
+        advance: float | None,
+        tenant: str | None,
+        fields: Mapping[str, Any],
+        verbatim: Any,
+    ) -> MessageHandle:
+        """Store a message (replacing one with the same tenant and id)."""
+        with self.lock:
+            self._seq += 1
+            message = StoredMessage(
+                id=message_id,
+                tenant=tenant if tenant is not None else DEFAULT_TENANT,
+                steps=steps,
+                advance=advance,
+                fields=dict(fields),
+                created=self._now(),
+                seq=self._seq,
+                verbatim=verbatim,
+            )
+            self._messages[(message.tenant, message_id)] = message
+        return MessageHandle(message, self.lock, self._now)
+
+    def remove(self, message_id: str, tenant: str | None = None) -> None:
+        with self.lock:
+            self._messages.pop((tenant if tenant is not None else DEFAULT_TENANT, message_id), None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self._messages.clear()
+
+    def get(self, tenant: str, message_id: str) -> StoredMessage | None:
+        with self.lock:
+            return self._messages.get((tenant, message_id))
+
+    def of_tenant(self, tenant: str) -> list[StoredMessage]:
+        with self.lock:
+            return [m for (t, _), m in self._messages.items() if t == tenant]
+
+    def steps_reached(self) -> tuple[float, list[tuple[StoredMessage, int]]]:
+        """The clock time and, for every scripted (not seeded-verbatim) message, the index
+        of the step it has reached: what the webhook sender compares with what it sent."""
+        with self.lock:
+            now = self._now()
+            return now, [(m, m.step_at(now)) for m in self._messages.values() if m.verbatim is None]
 
 
 class MessageHandle:

@@ -15,18 +15,23 @@ as fields or per lifecycle step (``statuses=[{"status": "processing", "delivered
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any, Final
 
 from sms_status.testing._base import (
     Ctx,
     Example,
+    FakeWebhook,
     MessageView,
     ProviderDef,
     Reply,
+    RetryPolicy,
     RouteDef,
     apply_fields,
+    dump_json,
     iso_z,
+    stable_uuid,
 )
 
 KEY: Final = "lisoloo"
@@ -152,6 +157,81 @@ EXAMPLES: Final = (
     ),
 )
 
+WEBHOOK_EVENTS: Final[Mapping[str, str]] = {
+    "pending": "sms.queued",
+    "scheduled": "sms.queued",
+    "accepted": "sms.queued",
+    "processing": "sms.processing",
+    "enroute": "sms.sent",
+    "sent": "sms.sent",
+    "delivered": "sms.delivered",
+    "undelivered": "sms.failed",
+    "rejected": "sms.failed",
+    "expired": "sms.failed",
+    "failed": "sms.failed",
+}
+"""Lifecycle status -> the webhook event it sends (none for the others)."""
+
+
+def render_webhook(view: MessageView) -> list[tuple[str, bytes]]:
+    """``sms.queued`` once per message; the other events once per recipient
+    (``add_message(..., recipients=[...])``, default one)."""
+    kind = WEBHOOK_EVENTS.get(view.status)
+    if kind is None:
+        return []
+    at = iso_z(view.changed_at)
+    recipients: list[str] = list(view.fields.get("recipients") or ["+254712345678"])
+
+    def event(data: dict[str, Any], *parts: str) -> tuple[str, bytes]:
+        body = {
+            "event_id": stable_uuid(KEY, "event", view.id, str(view.step), *parts),
+            "event_type": kind,
+            "timestamp": at,
+            "message_id": view.id,
+            "data": data,
+        }
+        return kind, dump_json(body)
+
+    if kind == "sms.queued":
+        data = {
+            "total_recipients": len(recipients),
+            "total_messages": len(recipients),
+            "total_cost": 0.8 * len(recipients),
+            "currency": "KES",
+            "scheduled_at": None,
+        }
+        return [event(data)]
+    stamp = {"sms.delivered": "delivered_at", "sms.sent": "sent_at"}.get(kind)
+    out: list[tuple[str, bytes]] = []
+    for phone in recipients:
+        data = {"recipient_phone": phone, "carrier": "Safaricom", "segments": 1}
+        if stamp:
+            data[stamp] = at
+        out.append(event(data, phone))
+    return out
+
+
+def sign_webhook(secret: str | None, url: str, body: bytes, now: float) -> dict[str, str]:
+    """HTTP Basic with ``secret="user:password"``."""
+    if secret is None:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+
+def _webhook_secret(secret: str) -> str | None:
+    if ":" in secret:
+        return None
+    return "lisoloo webhooks carry Basic credentials: secret='user:password'"
+
+
+WEBHOOK: Final = FakeWebhook(
+    render=render_webhook,
+    sign=sign_webhook,
+    # 4 attempts in all (30 s, 2 m, 10 m) on a 5xx or a failed connection; a 4xx is dropped.
+    retry=RetryPolicy(4, (30.0, 120.0, 600.0), retry_on_4xx=False),
+    check_secret=_webhook_secret,
+)
+
 PROVIDER: Final = ProviderDef(
     key=KEY,
     routes=(RouteDef("status", "/api/v1/lisoloo/sms-api/status/{message_id}", get_status),),
@@ -165,4 +245,5 @@ PROVIDER: Final = ProviderDef(
     default_rate_limit=(120, 60.0),
     fault_retry_after="30",
     secret_headers=frozenset({"app-key"}),
+    webhook=WEBHOOK,
 )

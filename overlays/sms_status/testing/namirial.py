@@ -33,11 +33,13 @@ from typing import Any, Final
 from sms_status.testing._base import (
     Ctx,
     Example,
+    FakeWebhook,
     MessageView,
     ProviderDef,
     Reply,
     RouteDef,
     apply_fields,
+    dump_json,
     iso_z,
     stable_uuid,
     to_epoch,
@@ -212,6 +214,22 @@ EXAMPLES: Final = (
     ),
 )
 
+
+def render_webhook(view: MessageView) -> list[tuple[str, bytes]]:
+    """``STATUS_UPDATE`` per change, wrapping the status endpoint's message object; "no
+    notification for the initial PROVIDER_ACCEPTANCE". Unsigned; retries undocumented."""
+    if view.status == "PROVIDER_ACCEPTANCE":
+        return []
+    body = {
+        "id": stable_uuid(KEY, "webhook", view.id, str(view.step)),
+        "webhookConfigurationId": stable_uuid(KEY, "webhook-configuration"),
+        "type": "STATUS_UPDATE",
+        "createdAt": iso_z(view.changed_at),
+        "message": render(view)["message"],
+    }
+    return [("STATUS_UPDATE", dump_json(body))]
+
+
 PROVIDER: Final = ProviderDef(
     key=KEY,
     routes=(
@@ -228,4 +246,5 @@ PROVIDER: Final = ProviderDef(
     examples=EXAMPLES,
     fault_rate_limit_body="empty",
     secret_headers=frozenset({"x-api-key"}),
+    webhook=FakeWebhook(render=render_webhook),
 )

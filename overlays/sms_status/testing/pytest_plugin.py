@@ -44,7 +44,7 @@ import pytest
 
 if TYPE_CHECKING:
     from sms_status.client import StatusClient
-    from sms_status.testing._core import FakeClock, Sandbox
+    from sms_status.testing._sandbox import FakeClock, Sandbox
 
 MARKER = "sms_sandbox"
 
@@ -66,7 +66,7 @@ class _Servers:
     def get(self, key: str) -> Sandbox:
         sandbox = self.running.get(key)
         if sandbox is None:
-            from sms_status.testing._core import Sandbox
+            from sms_status.testing._sandbox import Sandbox
 
             sandbox = Sandbox(key).start()
             self.running[key] = sandbox
@@ -99,7 +99,7 @@ def sandbox_clock() -> FakeClock:
         require_testing_extra()
     except ModuleNotFoundError as missing:  # one line that says what to install, no traceback
         pytest.fail(str(missing), pytrace=False)
-    from sms_status.testing._core import FakeClock
+    from sms_status.testing._sandbox import FakeClock
 
     return FakeClock()
 
@@ -110,7 +110,7 @@ def _sandbox(
     marker = request.node.get_closest_marker(MARKER)
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     if options:
-        from sms_status.testing._core import Sandbox
+        from sms_status.testing._sandbox import Sandbox
 
         options.setdefault("clock", clock)
         with Sandbox(key, **options).serve() as dedicated:

@@ -24,11 +24,13 @@ from typing import Any, Final
 from sms_status.testing._base import (
     Ctx,
     Example,
+    FakeWebhook,
     MessageView,
     ProviderDef,
     Reply,
     RouteDef,
     apply_fields,
+    dump_json,
     iso_micro,
     stable_int,
 )
@@ -194,6 +196,19 @@ def _no_slash_ids(ctx: Ctx) -> tuple[str, ...]:
     return (ctx.params["message_id"],)
 
 
+def render_webhook(view: MessageView) -> list[tuple[str, bytes]]:
+    """Inferred (RoyceTalk publishes no callback payload): the status envelope per change.
+    Unsigned; retries undocumented."""
+    body: dict[str, Any] = {
+        "success": True,
+        "data": data(view),
+        "message": "Message status updated",
+        "meta": {"timestamp": iso_micro(view.changed_at), "api_version": "v1"},
+        "errors": [],
+    }
+    return [("callback", dump_json(body))]
+
+
 PROVIDER: Final = ProviderDef(
     key=KEY,
     routes=(
@@ -217,4 +232,5 @@ PROVIDER: Final = ProviderDef(
     unknown_path=lambda ctx: Reply.json({"success": False, "message": "Not found"}, 404),
     examples=EXAMPLES,
     secret_headers=frozenset({"authorization"}),
+    webhook=FakeWebhook(render=render_webhook),
 )

@@ -27,6 +27,9 @@ Switching the status endpoint off (seven says it "may soon be switched off"):
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -36,11 +39,13 @@ from dateutil import tz
 from sms_status.testing._base import (
     Ctx,
     Example,
+    FakeWebhook,
     MessageView,
     ProviderDef,
     Reply,
     RouteDef,
     apply_fields,
+    dump_json,
 )
 
 KEY: Final = "seven"
@@ -227,6 +232,33 @@ EXAMPLES: Final = (
     ),
 )
 
+
+def render_webhook(view: MessageView) -> list[tuple[str, bytes]]:
+    """A ``dlr`` per change, its time in Berlin local time (as the docs' example)."""
+    local = datetime.fromtimestamp(view.changed_at, BERLIN)
+    body = {
+        "data": {
+            "msg_id": view.id,
+            "status": view.status,
+            "timestamp": local.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        },
+        "webhook_event": "dlr",
+        "webhook_timestamp": local.isoformat(timespec="seconds"),
+    }
+    return [("dlr", dump_json(body))]
+
+
+def sign_webhook(secret: str | None, url: str, body: bytes, now: float) -> dict[str, str]:
+    """``X-Signature`` = hex HMAC-SHA256(secret, "{ts}\\n{nonce}\\nPOST\\n{url}\\n{md5(body)}")."""
+    if secret is None:
+        return {}
+    timestamp, nonce = str(int(now)), uuid.uuid4().hex
+    md5 = hashlib.md5(body).hexdigest()  # noqa: S324 - seven's documented scheme
+    to_sign = f"{timestamp}\n{nonce}\nPOST\n{url}\n{md5}"
+    signature = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+    return {"X-Timestamp": timestamp, "X-Nonce": nonce, "X-Signature": signature}
+
+
 PROVIDER: Final = ProviderDef(
     key=KEY,
     routes=(
@@ -241,4 +273,5 @@ PROVIDER: Final = ProviderDef(
     unknown_path=lambda ctx: Reply(404, b"Not Found", "text/plain"),
     examples=EXAMPLES,
     secret_headers=frozenset({"x-api-key", "authorization"}),
+    webhook=FakeWebhook(render=render_webhook, sign=sign_webhook),  # retries undocumented
 )

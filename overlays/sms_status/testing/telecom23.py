@@ -20,11 +20,14 @@ from typing import Any, Final
 from sms_status.testing._base import (
     Ctx,
     Example,
+    FakeWebhook,
     MessageView,
     ProviderDef,
     Reply,
+    RetryPolicy,
     RouteDef,
     apply_fields,
+    dump_json,
     iso_z,
     stable_uuid,
 )
@@ -152,6 +155,44 @@ def get_status(ctx: Ctx) -> Reply:
     return Reply.json(render(view))
 
 
+WEBHOOK_STATUSES: Final = frozenset({"DELIVRD", "UNDELIV", "REJECTD", "EXPIRED", "UNKNOWN"})
+"""23 Telecom pushes final statuses only (docs …/webhooks)."""
+
+
+def render_webhook(view: MessageView) -> list[tuple[str, bytes]]:
+    if view.status not in WEBHOOK_STATUSES:
+        return []
+    message = render(view)["message"]
+    body = {
+        "message_id": view.id,
+        "recipient": message.get("recipient"),
+        "sender_id": message.get("sender_id"),
+        "status": view.status,
+        "status_code": message.get("status_code"),
+        "num_parts": message.get("segments"),
+        "cost": message.get("cost"),
+        "timestamp": iso_z(view.changed_at),
+    }
+    return [("delivery", dump_json(body))]
+
+
+def sign_webhook(secret: str | None, url: str, body: bytes, now: float) -> dict[str, str]:
+    """``X-Webhook-Signature: sha256=`` HMAC-SHA256(secret, "{timestamp}.{body}")."""
+    headers = {"User-Agent": "23Telecom-Webhooks/1.0"}
+    if secret is not None:
+        timestamp = str(int(now))
+        mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+        headers["X-Webhook-Timestamp"] = timestamp
+        headers["X-Webhook-Signature"] = "sha256=" + mac.hexdigest()
+    return headers
+
+
+WEBHOOK: Final = FakeWebhook(
+    render=render_webhook,
+    sign=sign_webhook,
+    retry=RetryPolicy(3, (10.0, 30.0)),  # 3 attempts in all, on any non-2xx
+)
+
 EXAMPLE_ID: Final = "api_42_1743667200123456789_a3f8b2c1d9e45f67"
 EXAMPLES: Final = (
     Example(
@@ -191,4 +232,5 @@ PROVIDER: Final = ProviderDef(
     limiter_sends_retry_after=False,  # only the login limiter sends Retry-After
     fault_retry_after=None,
     secret_headers=frozenset({"x-api-key", "x-signature"}),
+    webhook=WEBHOOK,
 )

@@ -75,6 +75,9 @@ CREATE INDEX early_pushes_age ON early_pushes (received_at);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+_FEW: Final = 64
+"""Up to this many ids, an add looks their early pushes up one by one; past it, one join."""
+
 _MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_1}
 """From schema N to N + 1; 0 is a new file. A future layout adds `{1: "ALTER TABLE …"}`."""
 
@@ -132,6 +135,10 @@ class SqliteStore:
     # -- the layout --------------------------------------------------------------------------
 
     def _migrate(self) -> None:
+        with self._lock:  # the usual case, a store of this layout and version: no write lock
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION and _meta(self._db, "written_by") == __version__:
+                return
         with self._transaction() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -170,14 +177,34 @@ class SqliteStore:
     # -- Store -------------------------------------------------------------------------------
 
     def insert(self, rows: Iterable[Row], *, now: float, apply_early: ApplyEarly) -> int:
+        few: list[tuple[str, str]] = []  # the ids of a small add, to look their pushes up
+
+        def values() -> Iterable[tuple[Any, ...]]:
+            for row in rows:
+                if len(few) <= _FEW:
+                    few.append((row.provider, row.message_id))
+                yield _values(row)
+
         with self._transaction() as db:
             before = db.total_changes
-            db.executemany(_INSERT_NEW, (_values(row) for row in rows))
+            db.executemany(_INSERT_NEW, values())
             new = db.total_changes - before
-            early = db.execute(
-                "SELECT e.provider, e.message_id, e.report, e.received_at FROM early_pushes e "
-                "JOIN messages m ON m.provider = e.provider AND m.message_id = e.message_id"
-            ).fetchall()
+            if len(few) <= _FEW:
+                early = [
+                    found
+                    for key in few
+                    for found in db.execute(
+                        "SELECT provider, message_id, report, received_at FROM early_pushes "
+                        "WHERE provider = ? AND message_id = ?",
+                        key,
+                    )
+                ]
+            else:
+                early = db.execute(
+                    "SELECT e.provider, e.message_id, e.report, e.received_at "
+                    "FROM early_pushes e JOIN messages m "
+                    "ON m.provider = e.provider AND m.message_id = e.message_id"
+                ).fetchall()
             for provider, message_id, report, received_at in early:
                 db.execute(
                     "DELETE FROM early_pushes WHERE provider = ? AND message_id = ?",

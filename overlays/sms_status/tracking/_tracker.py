@@ -57,7 +57,8 @@ class Tracker:
     environment on first need, and closed with the tracker. `deadline`: default seconds from
     `add()` to give up. `max_interval`: longest wait between two polls once a provider's
     cadence has run its course (15 minutes). `clock`/`sleep`: epoch seconds and the wait
-    between looks (tests pass a FakeClock's). `webhooks`: providers whose webhooks reach
+    between looks (tests pass a FakeClock's; a given `sleep` is not cut short by a push or
+    `stop()`, the default one is). `webhooks`: providers whose webhooks reach
     `ingest()`: their ids are polled only as a safety net (`max_interval` apart) from the
     first one on; without it that starts once a push of theirs is seen.
     """
@@ -153,6 +154,11 @@ class Tracker:
 
     def _wait(self, wait: Wait) -> None:
         if self._sleep is not None:
+            # A given sleep cannot be cut short; at least a push or add since the last look
+            # is acted on before it starts.
+            if self._engine.woken.is_set():
+                self._engine.woken.clear()
+                return
             self._sleep(wait.seconds)
             return
         self._engine.woken.wait(min(wait.seconds, IDLE_LOOK))
@@ -300,6 +306,9 @@ class AsyncTracker:
 
     async def _wait(self, wait: Wait) -> None:
         if self._sleep is not None:
+            if self._engine.woken.is_set():  # see Tracker._wait
+                self._engine.woken.clear()
+                return
             await self._sleep(wait.seconds)
             return
         await asyncio.to_thread(self._engine.woken.wait, min(wait.seconds, IDLE_LOOK))

@@ -19,7 +19,7 @@ from sms_status.errors import MalformedWebhookError, WebhookSignatureError
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
 
 if TYPE_CHECKING:
-    from sms_status.webhooks import WebhookEvent
+    from sms_status.webhooks._parse import WebhookEvent
 
 OnReport = Callable[["WebhookEvent"], "Awaitable[object] | object"]
 """`on_report(event)`: a plain function (run in a worker thread) or an async one."""
@@ -38,7 +38,7 @@ def build_app(
     replay_guard: ReplayGuard | None,
     clock: Callable[[], float] | None,
 ) -> ASGIApp:
-    from sms_status.webhooks import verify_and_read
+    from sms_status.webhooks._parse import verify_and_read
 
     is_async = inspect.iscoroutinefunction(on_report) or inspect.iscoroutinefunction(
         getattr(on_report, "__call__", None)  # noqa: B004 - an object with an async __call__

@@ -1,0 +1,125 @@
+"""What a provider's webhook is made of: the request as received, and the checks shared by
+the providers' signature schemes.
+
+A provider module (`providers/<key>.py`) builds one `Webhook` beside its polling reader:
+`verify` authenticates a delivery (and names it for the replay guard), `read` turns its
+payload into a report with the same lenient secondary readers as polling. The generic
+parts — arguments, JSON decoding, errors, replay guards, the receiver app — live in
+`sms_status.webhooks`, which providers never import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from sms_status.errors import WebhookSignatureError
+from sms_status.report import StatusReport
+
+
+class Headers:
+    """Case-insensitive view of any str -> str mapping (Starlette, httpx, a plain dict);
+    an empty value counts as absent."""
+
+    __slots__ = ("_lower",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._lower = {str(k).lower(): v for k, v in headers.items()}
+
+    def get(self, name: str) -> str | None:
+        value = self._lower.get(name.lower())
+        return value if isinstance(value, str) and value != "" else None
+
+
+@attrs.frozen(kw_only=True)
+class PushedRequest:
+    """One webhook delivery as received, with what its verification needs."""
+
+    provider: str
+    body: bytes
+    """Exactly as received: signatures are over these bytes, never re-serialised JSON."""
+    headers: Headers
+    secret: str | None
+    url: str | None
+    """The URL the provider called (seven signs it)."""
+    method: str
+    now: float
+    """Unix seconds."""
+    tolerance: float
+    """Seconds a signed timestamp may be old, or ahead."""
+
+
+@attrs.frozen(kw_only=True)
+class Pushed:
+    """A read delivery: the report in the polling vocabulary and how to deduplicate it."""
+
+    report: StatusReport
+    event_id: str
+    kind: str
+
+
+def _any_secret(_secret: str) -> str | None:
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class Webhook:
+    """How one provider pushes delivery reports. Whether they are signed is the registry's
+    `webhooks` capability; an unsigned provider's `verify` is `unsigned`."""
+
+    verify: Callable[[PushedRequest], str]
+    """Raises WebhookSignatureError unless the delivery is authentic (constant-time); returns
+    its replay key (what makes this delivery, not this event, unique)."""
+    read: Callable[[dict[str, Any]], Pushed]
+    """The decoded JSON object -> a report; ValueError/KeyError/TypeError for a payload that
+    does not fit (MalformedWebhookError to the caller)."""
+    check_secret: Callable[[str], str | None] = _any_secret
+    """What is wrong with a given secret's shape (lisoloo: not 'user:password'), or None."""
+
+
+def unsigned(request: PushedRequest) -> str:
+    """No credentials to check (namirial, roycetalk): the body's digest is the replay key."""
+    return hashlib.sha256(request.body).hexdigest()
+
+
+def fresh(request: PushedRequest, timestamp: str | None) -> float:
+    """The signed timestamp, which must lie within `tolerance` of `now`, either way."""
+    provider = request.provider
+    if timestamp is None:
+        raise WebhookSignatureError("the timestamp header is missing", provider=provider)
+    try:
+        seconds = float(timestamp.strip())
+    except ValueError:
+        raise WebhookSignatureError("the timestamp is not a number", provider=provider) from None
+    if not math.isfinite(seconds) or abs(request.now - seconds) > request.tolerance:
+        raise WebhookSignatureError(
+            f"the timestamp is outside the tolerance of {request.tolerance:g} s",
+            provider=provider,
+        )
+    return seconds
+
+
+def _wire(text: str) -> bytes:
+    # compare_digest refuses non-ASCII str; header values are latin-1 on the wire.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def matches(expected: str, given: str) -> bool:
+    """Constant-time comparison of two hex signatures (or any header text)."""
+    return hmac.compare_digest(_wire(expected), _wire(given))
+
+
+def hmac_sha256_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def event_id_of(report: StatusReport, at: datetime | None) -> str:
+    """A stable id for a delivery that carries none: message, status and the time reported
+    (a provider's retry of the same event gets the same one)."""
+    return f"{report.message_id}:{report.provider_status}:{at.isoformat() if at else ''}"

@@ -1,0 +1,238 @@
+"""One request with retries, and what every flow is made of: the effects (`Send`, `Sleep`,
+`Emit`), the client's `Context`, and reading a reply into a report or a clean error.
+
+`request_with_retries` is the transport policy — which failures retry, how Retry-After and
+backoff are honoured, never past a deadline — written once; the flows (`_flows`,
+`_successor`) are built on it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
+
+import attrs
+
+from sms_status._exchange import AttemptTimeout, BodyRejected, Reply, header_items
+from sms_status._generated import is_overlay_bug
+from sms_status._provider import Provider, RequestKwargs
+from sms_status._redact import masked_headers, redact
+from sms_status._responses import decode_or_raise, excerpt
+from sms_status._warnings import redacting
+from sms_status.errors import (
+    ApiError,
+    MalformedResponseError,
+    RateLimitError,
+    SmsStatusError,
+    TransportError,
+)
+from sms_status.report import DeliveryState, StatusReport
+
+log = logging.getLogger("sms_status")
+
+T = TypeVar("T")
+
+DEFAULT_RETRY_AFTER_CAP = 60.0
+"""Longest wait honoured from a Retry-After header or body, in seconds."""
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+
+
+@attrs.frozen
+class Send:
+    request: RequestKwargs
+    deadline: float | None = None
+    """No request goes out after this clock time: a driver whose rate limiter would make it
+    wait past the deadline throws `DeadlineReached` into the flow instead."""
+
+
+class DeadlineReached(Exception):
+    """Thrown into a flow when its request could not be sent before its deadline."""
+
+
+@attrs.frozen
+class Sleep:
+    seconds: float
+
+
+@attrs.frozen
+class Emit:
+    report: StatusReport
+
+
+Effect = Send | Sleep | Emit
+Flow = Generator[Effect, Any, T]
+
+
+@attrs.frozen
+class RetryEvent:
+    """Passed to `on_retry` before each retry sleep."""
+
+    provider: str
+    attempt: int
+    """The retry about to happen: 1 for the first retry."""
+    delay: float
+    error: SmsStatusError
+
+
+@attrs.define
+class LookupState:
+    """Which endpoint a client's status lookups use; remembered for the client's life."""
+
+    on_successor: bool = False
+    chosen: bool = False
+    """The user named the endpoint (`lookup=`): no DeprecationWarning then."""
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """One client's settings, shared by every flow it runs."""
+
+    provider: Provider
+    secret: str = attrs.field(repr=False)
+    max_retries: int
+    retry_after_cap: float
+    clock: Callable[[], float]
+    on_retry: Callable[[RetryEvent], None] | None = None
+    jitter: Callable[[], float] = random.random
+    lookup: LookupState = attrs.field(factory=LookupState)
+
+
+def _backoff(attempt: int, ctx: Context) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+    ceiling: float = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+    return ceiling * ctx.jitter()
+
+
+def _describe(exc: BaseException, secret: str) -> str:
+    """A scrubbed one-line description of a transport failure (its text may quote the
+    request's headers, so the raw exception is never chained onto ours)."""
+    kind = "Timeout" if isinstance(exc, AttemptTimeout) else type(exc).__name__
+    detail = redact(str(exc) or "no detail", secret)[:300]
+    return f"{kind}: {detail}"
+
+
+def request_with_retries(
+    ctx: Context, request: RequestKwargs, *, deadline: float | None = None
+) -> Flow[object]:
+    """Send one idempotent GET, retrying connection errors and 408/429/502/503/504.
+
+    Returns the decoded JSON body; raises an `sms_status.errors` exception otherwise. A retry
+    waits for Retry-After (capped at `retry_after_cap`) or an exponential backoff with
+    jitter, and never past `deadline`. Providers may cap 429 retries (lisoloo: one).
+    """
+    provider = ctx.provider
+    rate_limited = 0
+    attempt = 0
+    while True:
+        # Errors are raised after the handlers, never inside them: the raw exception (whose
+        # text or headers may quote the key) must not stay reachable as __context__.
+        error: SmsStatusError
+        delay = 0.0
+        retryable = True
+        try:
+            reply: Reply = yield Send(request, deadline)
+        except DeadlineReached:
+            retryable = False
+            error = TransportError(
+                "no time left for a request before the deadline", provider=provider.key
+            )
+        except BodyRejected as exc:
+            retryable = False
+            error = MalformedResponseError(
+                redact(exc.reason, ctx.secret),
+                provider=provider.key,
+                status_code=exc.status_code,
+                headers=masked_headers(
+                    header_items(exc.headers),
+                    ctx.secret,
+                    extra_sensitive=(provider.credentials(ctx.secret).header,),
+                ),
+            )
+        except Exception as exc:  # anything the network stack raised: connect, TLS, timeout
+            error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
+            delay = _backoff(attempt, ctx)
+        else:
+            log.debug("%s %s -> %s", provider.key, request.get("url"), reply.status_code)
+            try:
+                return decode_or_raise(
+                    provider,
+                    status_code=reply.status_code,
+                    headers=reply.headers,
+                    content=reply.content,
+                    secret=ctx.secret,
+                )
+            except RateLimitError as exc:
+                error = exc
+                rate_limited += 1
+                limit = provider.max_rate_limit_retries
+                if limit is not None and rate_limited > limit:
+                    raise
+                delay = (
+                    min(exc.retry_after, ctx.retry_after_cap)
+                    if exc.retry_after is not None
+                    else _backoff(attempt, ctx)
+                )
+            except ApiError as exc:
+                if not exc.retryable:
+                    raise
+                error = exc
+                delay = _backoff(attempt, ctx)
+        if (
+            not retryable
+            or attempt >= ctx.max_retries
+            or (deadline is not None and ctx.clock() + delay > deadline)
+        ):
+            raise error
+        attempt += 1
+        log.info("%s: retry %d in %.2fs after %s", provider.key, attempt, delay, error)
+        if ctx.on_retry is not None:
+            ctx.on_retry(RetryEvent(provider.key, attempt, delay, error))
+        yield Sleep(delay)
+
+
+def read_or_malformed(ctx: Context, data: object, reader: Callable[[], T]) -> T:
+    """Run a provider reader; any type or shape mismatch becomes MalformedResponseError.
+    A reader failing on our own objects is a bug in this SDK and propagates as such."""
+    try:
+        with redacting(ctx.secret):
+            return reader()
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        if is_overlay_bug(exc):
+            exc.add_note(
+                f"sms_status bug: the {ctx.provider.key} reader uses a field its generated "
+                "model lacks (spec changed? update sms_status/providers/"
+                f"{ctx.provider.key}.py); not a problem with the provider's response"
+            )
+            raise
+        detail = redact(f"{type(exc).__name__}: {exc}", ctx.secret)[:200]
+    # Raised outside the handler so that neither __cause__ nor __context__ keeps the reader's
+    # exception: its text may quote a field holding an echoed key.
+    raise MalformedResponseError(
+        f"the body does not fit the {ctx.provider.key} spec: {detail}",
+        provider=ctx.provider.key,
+        status_code=200,
+        body_excerpt=excerpt(_dumped(data), ctx.secret),
+    )
+
+
+def _dumped(data: object) -> bytes:
+    try:
+        return json.dumps(data, default=str)[: 4 * 500].encode("utf-8", "replace")
+    except (ValueError, RecursionError):
+        return b""
+
+
+def failed_report(ctx: Context, message_id: str, error: SmsStatusError) -> StatusReport:
+    """The report `get_statuses` returns for an id it could not look up."""
+    return StatusReport(
+        provider=ctx.provider.key,
+        message_id=message_id,
+        state=DeliveryState.UNKNOWN,
+        is_final=False,
+        provider_status="",
+        error=error,
+    )

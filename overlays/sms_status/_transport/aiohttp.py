@@ -1,0 +1,246 @@
+"""The aiohttp backend (`sms-status[fast]`): `client.api`'s transport (httpx-aiohttp) and the
+async client's own sender (`AiohttpSender`), both made to fail only as httpx transports do.
+
+httpx-aiohttp maps the usual aiohttp errors to httpx's; these classes catch the rest (a
+malformed status line, say) so that nothing but `httpx.TransportError` reaches the overlay.
+Its `ClientSession` keeps a cookie jar of its own, below httpx's (which the client empties):
+here it keeps nothing, so a server's cookies are never sent back on either transport.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import httpx
+import yarl
+from httpx_aiohttp import AiohttpTransport
+
+from sms_status._exchange import AttemptTimeout, Reply
+from sms_status._transport.base import plain_get_target
+from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
+from sms_status._transport.tls import default_ssl_context, env_proxies
+
+if TYPE_CHECKING:
+    from aiohttp.client_reqrep import ConnectionKey
+    from aiohttp.connector import Connection
+    from aiohttp.tracing import Trace
+
+_UNMAPPED = (aiohttp.ClientError, TimeoutError)
+_NEVER_ROUND = float("inf")
+"""aiohttp rounds timeouts of 5 s and more up to a whole second unless told otherwise."""
+
+
+def _shorter(phase: float | None, left: float) -> float | None:
+    """A phase limit worth its own timer: one shorter than the whole attempt's."""
+    return phase if phase is not None and phase < left else None
+
+
+def _fits(headers: Mapping[str, str], cap: int) -> bool:
+    """Whether a body may be read whole: not encoded, not chunked, declared within the cap."""
+    length = headers.get("Content-Length")
+    return (
+        length is not None
+        and length.isascii()
+        and length.isdigit()  # no sign, spaces or "1_000"
+        and len(length) <= 18  # int() of it stays cheap (a parser refuses longer ones anyway)
+        and int(length) <= cap
+        and "Content-Encoding" not in headers
+        and "Transfer-Encoding" not in headers
+    )
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, never reusing a connection the server wrote to while it sat idle.
+
+    aiohttp parses such bytes as they arrive and hands them to the next request on that
+    connection as its answer (a stale reply read as another message's status); httpcore and
+    `httpclient.HttpClientSender` drop such a connection, and so does this."""
+
+    async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
+        # Only the connection about to be reused is checked: one property read per request.
+        while (connection := await super()._get(key, traces)) is not None:
+            protocol = connection.protocol
+            if protocol is None or not protocol.should_close:
+                return connection
+            connection.close()  # bytes or an error arrived while it was idle
+        return None
+
+
+def _read_error(exc: BaseException) -> httpx.ReadError:
+    return httpx.ReadError(f"{type(exc).__name__}: {exc}")
+
+
+class _GuardedStream(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except httpx.HTTPError:
+            raise
+        except _UNMAPPED as exc:
+            raise _read_error(exc) from exc
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        except httpx.HTTPError:
+            raise
+        except _UNMAPPED as exc:
+            raise _read_error(exc) from exc
+
+
+class GuardedAiohttpTransport(AiohttpTransport):
+    def __init__(self) -> None:
+        # httpx-aiohttp builds its TLS context here, loading the CAs (~20 ms) for a client that
+        # may never open a TLS connection; handed one that trusts nothing, it loads none.
+        # `get_client` uses the process's shared context instead, when the session is made.
+        super().__init__(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+
+    def get_client(self) -> aiohttp.ClientSession:
+        """httpx-aiohttp's session, with a jar that keeps nothing (aiohttp's default jar
+        refuses cookies from IP addresses only: a test on 127.0.0.1 would not see this)."""
+        if self.client is not None:
+            return super().get_client()  # one the caller passed in: theirs to configure
+        limit = self.limits.max_connections
+        connector = _Connector(
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=default_ssl_context(),
+            local_addr=(self.local_address, 0) if self.local_address else None,
+            limit=100 if limit is None else limit,  # aiohttp's default, as httpx-aiohttp has it
+        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await super().handle_async_request(request)
+        except httpx.HTTPError:
+            raise
+        except _UNMAPPED as exc:
+            raise httpx.TransportError(f"{type(exc).__name__}: {exc}") from exc
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _GuardedStream(response.stream)
+        return response
+
+
+class AiohttpSender:
+    """The async client's attempts sent on aiohttp directly, without httpx's client layers.
+
+    httpx's AsyncClient wraps each request in URL parsing, auth, redirect, cookie, logging
+    and stream layers, which together cost more CPU than aiohttp itself (benchmarks/, section
+    6). Plain requests (a method, a path the generated client has already quoted, query
+    parameters) go straight to aiohttp with the client's headers; any other request is built by
+    httpx as before (a signed one, say) and only sent here. Either way the body is read through
+    the same bounded reader as every attempt (`body.py`), under the same whole-attempt
+    deadline and phase timeouts.
+    """
+
+    def __init__(self, *, connections: int, base_url: httpx.URL, headers: httpx.Headers) -> None:
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        base = str(base_url)  # as httpx normalised it
+        self._base = base if base.endswith("/") else base + "/"
+        plain = httpx.Headers(headers)
+        plain["Accept-Encoding"] = ACCEPT_ENCODING
+        self._headers = plain.multi_items()
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session, made on first use: aiohttp sessions belong to a running loop."""
+        if self._session is None or self._session.closed:
+            # Proxies from the environment, as httpx honours them; aiohttp then looks them
+            # up in a thread on every request, so only when there are any.
+            trust_env = env_proxies()
+            # Requests go to the base URL's origin only (no redirects): for an http:// one
+            # without a proxy no TLS connection is ever made, and no CAs need loading.
+            tls = self._base.startswith("https:") or trust_env
+            connector = _Connector(
+                limit=self._connections, ssl=default_ssl_context() if tls else True
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,  # the bounded reader inflates, in bounded steps
+                cookie_jar=aiohttp.DummyCookieJar(),  # cookies are never kept
+                trust_env=trust_env,
+                headers=self._headers,  # a request's own headers replace these by name
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),  # ours are sent
+            )
+        return self._session
+
+    def plain_target(self, request: Mapping[str, Any]) -> str | None:
+        """The URL of a plain GET (path joined to the base, query encoded as httpx does), or
+        None for a request that httpx must build."""
+        return plain_get_target(request, self._base)
+
+    def accepts(self, request: httpx.Request) -> bool:
+        return True  # any URL: aiohttp resolves and connects it itself
+
+    async def send_plain(
+        self, target: str, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        return await self._send("GET", target, None, None, left, cap, phases)
+
+    async def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        headers = request.headers.multi_items()
+        return await self._send(
+            request.method, str(request.url), headers, request.content or None, left, cap, phases
+        )
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]] | None,
+        content: bytes | None,
+        left: float,
+        cap: int,
+        phases: httpx.Timeout,
+    ) -> Reply:
+        # aiohttp's `total` bounds the whole attempt (pool wait, connect, send, every body
+        # read) on the timer its reads and connects already check: one timer per attempt,
+        # not an `asyncio.timeout` around aiohttp's own. Phase limits only where shorter.
+        timeout = aiohttp.ClientTimeout(
+            total=left,
+            sock_connect=_shorter(phases.connect, left),
+            sock_read=_shorter(phases.read, left),
+            ceil_threshold=_NEVER_ROUND,
+        )
+        session = self._session
+        if session is None or session.closed:
+            session = self.session()
+        try:
+            async with session.request(
+                method,
+                yarl.URL(url, encoded=True),  # sent as quoted, never re-quoted
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                timeout=timeout,
+            ) as response:
+                status = response.status
+                reply_headers = response.headers  # case-insensitive, repeated names kept
+                if _fits(reply_headers, cap):
+                    # Plain and of a declared size within the cap: aiohttp's parser stops
+                    # at Content-Length, so reading it whole is bounded too.
+                    data: bytes | None = await response.read()
+                else:
+                    body = bounded_body(status, reply_headers, cap)
+                    async for chunk in response.content.iter_any():
+                        feed(body, chunk, status, reply_headers)
+                    data = feed(body, None, status, reply_headers)
+        except aiohttp.ServerTimeoutError as exc:  # a phase's own limit, shorter than `left`
+            raise AttemptTimeout(str(exc)) from None
+        except TimeoutError:
+            raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+        assert data is not None
+        return Reply(status, reply_headers, data)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()

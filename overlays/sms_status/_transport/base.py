@@ -1,0 +1,76 @@
+"""What every sender is: one protocol, a sync and an async twin, whatever library sends.
+
+A driver (`sms_status._drivers`) asks a sender for the target of a plain GET (one it can
+send without httpx building a request), sends that or an `httpx.Request` built and signed
+as usual, and gets back a `Reply` — or `AttemptTimeout`, `BodyRejected`, or the library's
+own transport error, which the flow turns into an `SmsStatusError`. Every sender reads the
+body through `body.BoundedBody` within the attempt's time left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+
+from sms_status._exchange import Reply
+
+
+class Sender(Protocol):
+    """Sends the sync client's attempts."""
+
+    def plain_target(self, request: Mapping[str, Any]) -> str | None:
+        """What `send_plain` takes for a plain GET, or None: httpx must build this one."""
+        ...
+
+    def accepts(self, request: httpx.Request) -> bool:
+        """Whether this sender can send `request` (e.g. it is for its own origin)."""
+        ...
+
+    def send_plain(self, target: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply: ...
+
+    def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply: ...
+
+    def close(self) -> None:
+        """Close the connections this sender made (not a client it was handed)."""
+        ...
+
+
+class AsyncSender(Protocol):
+    """Sends the async client's attempts (the same protocol, awaited)."""
+
+    def plain_target(self, request: Mapping[str, Any]) -> str | None: ...
+
+    def accepts(self, request: httpx.Request) -> bool: ...
+
+    async def send_plain(
+        self, target: str, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply: ...
+
+    async def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply: ...
+
+    async def aclose(self) -> None: ...
+
+
+_PLAIN_KEYS = frozenset({"method", "url", "params"})
+
+
+def plain_get_target(request: Mapping[str, Any], prefix: str) -> str | None:
+    """`prefix` + the path and query of a plain GET (query encoded as httpx does), or None for
+    a request that httpx must build. The fast senders send plain GETs without httpx."""
+    path = request.get("url")
+    if (
+        request.get("method", "").lower() != "get"
+        or not isinstance(path, str)
+        or not path.startswith("/")
+        or request.keys() - _PLAIN_KEYS
+    ):
+        return None
+    params = request.get("params")
+    query = f"?{httpx.QueryParams(params)}" if params else ""
+    return f"{prefix}{path[1:]}{query}"

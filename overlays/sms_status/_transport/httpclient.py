@@ -1,0 +1,295 @@
+"""The sync client's attempts sent on `http.client` directly, without httpx's client layers.
+
+httpx's Client wraps each request in URL parsing, auth, redirect, cookie, logging and
+stream layers that cost about as much CPU as the rest of a call (benchmarks/, section 6b).
+Here a plain GET goes straight to a pooled `http.client` connection with the client's
+headers; any other request (a signed one, say) is built by httpx as before and only sent
+here. The bounds are the same as on httpx's transport (`httpx.py`):
+
+- every connect, TLS handshake, send and receive on the socket is cut to the time left in
+  the attempt (`_DeadlineSocket`, `_DeadlineSSLSocket`), so a server that drips the status
+  line, headers or body one byte at a time still ends the attempt at its deadline;
+- the raw body is read through `BoundedBody` (the cap applies after gzip/deflate);
+- no cookies are kept or sent, no redirect is followed.
+
+Connections are kept alive in a pool shared by threads (a connection is used by one thread
+at a time). Only `AttemptTimeout`, `BodyRejected` and `OSError`/`http.client.HTTPException`
+leave `send` — what `_request.request_with_retries` turns into `SmsStatusError`s.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import select
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from sms_status._exchange import AttemptTimeout, Reply
+from sms_status._transport.base import plain_get_target
+from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
+from sms_status._transport.tls import default_ssl_context
+
+log = logging.getLogger("sms_status")
+
+_CHUNK = 64 * 1024
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+"""What a kept-alive connection the server has closed meanwhile raises on reuse."""
+
+
+class _Deadline:
+    """The deadline of the attempt a socket currently serves (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        self.at = float("inf")
+        self.phase: float | None = None
+
+    def left(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise AttemptTimeout("the attempt's deadline has passed")
+        return left if self.phase is None else min(left, self.phase)
+
+
+class _DeadlineSocket(socket.socket):
+    """A socket whose every receive and send waits at most the attempt's time left."""
+
+    deadline: _Deadline
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self.settimeout(self.deadline.left())
+        return super().recv_into(buffer, nbytes, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self.settimeout(self.deadline.left())
+        super().sendall(data, flags)
+
+
+class _DeadlineSSLSocket(ssl.SSLSocket):
+    """The TLS twin of `_DeadlineSocket` (made by the context: `sslsocket_class`)."""
+
+    deadline: _Deadline
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        self.settimeout(self.deadline.left())
+        return super().recv_into(buffer, nbytes, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self.settimeout(self.deadline.left())
+        super().sendall(data, flags)
+
+
+def _open_socket(host: str, port: int, deadline: _Deadline, connect: float | None) -> socket.socket:
+    limit = deadline.left() if connect is None else min(connect, deadline.left())
+    plain = socket.create_connection((host, port), timeout=limit)
+    plain.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock = _DeadlineSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
+    sock.deadline = deadline
+    return sock
+
+
+class _Connection(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, connect: float | None) -> None:
+        super().__init__(host, port)
+        self.deadline = _Deadline()
+        self._connect_limit = connect
+
+    def connect(self) -> None:
+        self.sock = _open_socket(self.host, self.port, self.deadline, self._connect_limit)
+
+
+class _TLSConnection(http.client.HTTPSConnection):
+    def __init__(
+        self, host: str, port: int, connect: float | None, context: ssl.SSLContext
+    ) -> None:
+        super().__init__(host, port, context=context)
+        self.deadline = _Deadline()
+        self._connect_limit = connect
+        self._tls = context
+
+    def connect(self) -> None:
+        plain = _open_socket(self.host, self.port, self.deadline, self._connect_limit)
+        plain.settimeout(self.deadline.left())  # the handshake, too, ends by the deadline
+        sock = self._tls.wrap_socket(plain, server_hostname=self.host)
+        assert isinstance(sock, _DeadlineSSLSocket)
+        sock.deadline = self.deadline
+        self.sock = sock
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle kept-alive connection was closed by the server (or sent junk)."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    try:
+        if hasattr(select, "poll"):  # select.select refuses descriptors past 1023
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+class HttpClientSender:
+    """Sends the sync client's attempts over a pool of `http.client` connections."""
+
+    def __init__(self, *, base_url: httpx.URL, headers: httpx.Headers, max_idle: int = 20) -> None:
+        base = str(base_url)  # as httpx normalised it
+        self._base = base if base.endswith("/") else base + "/"
+        url = httpx.URL(self._base)
+        self._tls = url.scheme == "https"
+        self._host = url.host
+        self._port = url.port or (443 if self._tls else 80)
+        self._origin = (base_url.scheme, base_url.netloc)
+        self._prefix = url.raw_path.decode("ascii")  # ends with "/"
+        plain = httpx.Headers(headers)
+        plain["Accept-Encoding"] = ACCEPT_ENCODING
+        self._headers = dict(plain.multi_items())
+        self._context: ssl.SSLContext | None = None
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._max_idle = max_idle
+        self._closed = False
+
+    def plain_target(self, request: Mapping[str, Any]) -> str | None:
+        """The request target of a plain GET (path joined to the base, query encoded as
+        httpx does), or None for a request that httpx must build."""
+        return plain_get_target(request, self._prefix)
+
+    def accepts(self, request: httpx.Request) -> bool:
+        """Only requests for this client's own origin: its connections go there."""
+        return (request.url.scheme, request.url.netloc) == self._origin
+
+    def send_plain(self, target: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
+        return self._send("GET", target, self._headers, None, left, cap, phases)
+
+    def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        """Send a request httpx built (for this client's base URL: same host and scheme)."""
+        headers = dict(request.headers.multi_items())
+        target = request.url.raw_path.decode("ascii")
+        return self._send(
+            request.method, target, headers, request.content or None, left, cap, phases
+        )
+
+    def _new_connection(self, connect: float | None) -> http.client.HTTPConnection:
+        if not self._tls:
+            return _Connection(self._host, self._port, connect)
+        if self._context is None:
+            self._context = default_ssl_context(_DeadlineSSLSocket)
+        return _TLSConnection(self._host, self._port, connect, self._context)
+
+    def _checkout(self, connect: float | None) -> tuple[http.client.HTTPConnection, bool]:
+        """A kept-alive connection (and True) if one is idle and sound, else a new one."""
+        while True:
+            with self._lock:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                return self._new_connection(connect), False
+            if not _dropped(connection):
+                return connection, True
+            connection.close()
+
+    def _checkin(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < self._max_idle:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        left: float,
+        cap: int,
+        phases: httpx.Timeout,
+    ) -> Reply:
+        deadline_at = time.monotonic() + left
+        connection, reused = self._checkout(phases.connect)
+        try:
+            try:
+                reply = self._exchange(
+                    connection, deadline_at, method, target, headers, content, cap, phases
+                )
+            except _STALE:
+                if not reused:
+                    raise
+                # The server closed it while idle, before reading the request: a fresh one.
+                connection.close()
+                connection = self._new_connection(phases.connect)
+                reply = self._exchange(
+                    connection, deadline_at, method, target, headers, content, cap, phases
+                )
+        except (TimeoutError, AttemptTimeout):  # a socket's timeout, or `_Deadline.left()`
+            connection.close()
+            if time.monotonic() >= deadline_at - 0.001:  # one message, whichever noticed
+                raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+            raise
+        except BaseException:
+            connection.close()
+            raise
+        if connection.sock is None:  # the response said Connection: close
+            connection.close()
+        else:
+            self._checkin(connection)
+        return reply
+
+    def _exchange(
+        self,
+        connection: http.client.HTTPConnection,
+        deadline_at: float,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        cap: int,
+        phases: httpx.Timeout,
+    ) -> Reply:
+        deadline: _Deadline = connection.deadline  # type: ignore[attr-defined]
+        deadline.at = deadline_at
+        deadline.phase = phases.write
+        connection.request(method, target, body=content, headers=headers)
+        deadline.phase = phases.read
+        response = connection.getresponse()
+        if log.isEnabledFor(logging.INFO):  # the line httpx logs, so --debug reads the same
+            origin = f"{'https' if self._tls else 'http'}://{self._host}:{self._port}"
+            log.info(
+                'HTTP Request: %s %s%s "HTTP/1.1 %d %s"',
+                method,
+                origin,
+                target,
+                response.status,
+                response.reason,
+            )
+        # http.client reads header bytes as Latin-1: so must httpx, or any other byte fails
+        reply_headers = httpx.Headers(response.getheaders(), encoding="latin-1")
+        body = bounded_body(response.status, reply_headers, cap)
+        while True:
+            chunk = response.read1(_CHUNK)
+            if not chunk:
+                break
+            feed(body, chunk, response.status, reply_headers)
+        if response.length:  # read1, unlike read, takes an early close for the end
+            raise http.client.IncompleteRead(b"", response.length)
+        data = feed(body, None, response.status, reply_headers)
+        assert data is not None
+        response.close()
+        return Reply(response.status, reply_headers, data)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()

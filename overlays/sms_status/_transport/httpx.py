@@ -1,0 +1,351 @@
+"""The httpx senders: one HTTP attempt with hard bounds, ending by its deadline and reading
+at most a capped body, for `client.api`'s transport and whenever httpx sends.
+
+httpx's timeouts are per phase and per read, so a server that trickles a byte every second
+can hold a call forever; `response.content` holds the whole body, and its gzip decoder
+inflates a whole network chunk at once. Here the body is streamed raw and inflated in
+bounded steps, the async attempt runs under one `asyncio.timeout` (on aiohttp, under aiohttp's
+own whole-request timer: `aiohttp.py`), and the sync one, when it
+goes through httpx (`transport=`, `proxy=`, `verify=` or an environment proxy; otherwise
+`httpclient.py` sends it the same way on `http.client`), reads through sockets whose
+every connect, read and write is cut to the time left (`DeadlineBackend`), with the deadline
+also checked between chunks. A sync `http_client=` of the user's own has httpx's sockets:
+only the check between body chunks bounds it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpcore
+import httpx
+
+from sms_status._exchange import AttemptTimeout, Reply
+from sms_status._transport.body import ACCEPT_ENCODING, BoundedBody, bounded_body, feed
+from sms_status._transport.tls import default_ssl_context, never_cookies, no_cookies
+
+
+def _in_memory(response: httpx.Response) -> bool:
+    """An `httpx.Response(content=...)` (a MockTransport's) is read, and decoded, already."""
+    return response.is_stream_consumed
+
+
+def _new_body(response: httpx.Response, cap: int) -> BoundedBody:
+    if _in_memory(response):  # already decoded by httpx
+        return BoundedBody(None, cap)
+    return bounded_body(response.status_code, response.headers, cap)
+
+
+def _feed(body: BoundedBody, chunk: bytes | None, response: httpx.Response) -> bytes | None:
+    return feed(body, chunk, response.status_code, response.headers)
+
+
+# The sync deadline: set around one attempt, read by the sockets of `DeadlineBackend`.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "sms_status_attempt_deadline", default=None
+)
+
+
+def _cut(timeout: float | None) -> float | None:
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the attempt's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _cut(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _cut(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _cut(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sync sockets, with every connect, read and write cut to the time left."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, _cut(timeout), local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._backend.connect_unix_socket(path, _cut(timeout), socket_options)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """httpx's default transport over `DeadlineBackend` sockets; `verify` and an HTTP(S)
+    `proxy` as httpx's own transport takes them.
+
+    Its pool, and with it the CA bundle (~20 ms to load), is made on first use: the sync
+    client sends its own plain requests over `httpclient.py`, so this transport
+    often serves only `client.api` calls, or none. httpx's own __init__ is not run: it would
+    build a pool (loading the CAs) for this class to replace."""
+
+    def __init__(
+        self, *, verify: ssl.SSLContext | str | bool = True, proxy: httpx.Proxy | None = None
+    ) -> None:
+        if proxy is not None and proxy.url.scheme not in ("http", "https"):
+            raise ValueError(f"proxy must be an http:// or https:// URL, got {proxy.url.scheme}://")
+        self._verify = verify
+        self._proxy = proxy
+        self._made: httpcore.ConnectionPool | httpcore.HTTPProxy | None = None
+        self._making = threading.Lock()
+
+    @property
+    def _pool(self) -> httpcore.ConnectionPool | httpcore.HTTPProxy:
+        """What httpx.HTTPTransport's methods send through, made on first use."""
+        if self._made is None:
+            with self._making:
+                if self._made is None:
+                    self._made = self._make_pool()
+        return self._made
+
+    @_pool.setter
+    def _pool(self, pool: httpcore.ConnectionPool | httpcore.HTTPProxy) -> None:
+        self._made = pool
+
+    def _make_pool(self) -> httpcore.ConnectionPool | httpcore.HTTPProxy:
+        verify, proxy = self._verify, self._proxy
+        ssl_context = default_ssl_context() if verify is True else httpx.create_ssl_context(verify)
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        pool_limits: dict[str, Any] = {
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+        }
+        if proxy is None:
+            return httpcore.ConnectionPool(
+                ssl_context=ssl_context, network_backend=DeadlineBackend(), **pool_limits
+            )
+        return httpcore.HTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=proxy.url.raw_scheme,
+                host=proxy.url.raw_host,
+                port=proxy.url.port,
+                target=proxy.url.raw_path,
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            ssl_context=ssl_context,
+            proxy_ssl_context=proxy.ssl_context,
+            network_backend=DeadlineBackend(),
+            **pool_limits,
+        )
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._made is not None:  # never made: nothing to close
+            super().__exit__(*exc_info)
+
+    def close(self) -> None:
+        if self._made is not None:
+            super().close()
+
+
+def _timeouts(phases: httpx.Timeout, left: float) -> httpx.Timeout:
+    """Each phase limit, cut to the time left in the attempt."""
+    return httpx.Timeout(
+        **{name: left if s is None else min(s, left) for name, s in phases.as_dict().items()}
+    )
+
+
+def build(
+    http: httpx.Client | httpx.AsyncClient,
+    request: dict[str, Any],
+    phases: httpx.Timeout,
+    left: float,
+) -> httpx.Request:
+    """The request, with phase timeouts cut to `left` and only encodings we inflate asked for."""
+    built = http.build_request(**request, timeout=_timeouts(phases, left))
+    built.headers["Accept-Encoding"] = ACCEPT_ENCODING
+    return built
+
+
+def send(http: httpx.Client, request: httpx.Request, *, left: float, cap: int) -> Reply:
+    """Send `request` and read its body, all within `left` seconds and `cap` bytes."""
+    deadline = time.monotonic() + left
+    token = _deadline.set(deadline)
+    try:
+        response = http.send(request, stream=True)
+        try:
+            body = _new_body(response, cap)
+            chunks = [response.content] if _in_memory(response) else response.iter_raw()
+            for chunk in chunks:
+                if time.monotonic() > deadline:
+                    raise AttemptTimeout(f"no complete response within {left:.3g} s")
+                _feed(body, chunk, response)
+            content = _feed(body, None, response)
+            assert content is not None
+            return Reply(response.status_code, response.headers, content)
+        finally:
+            response.close()
+    except httpx.TimeoutException:
+        if time.monotonic() >= deadline - 0.001:
+            raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+        raise
+    finally:
+        _deadline.reset(token)
+
+
+async def _read_async(response: httpx.Response, cap: int) -> bytes:
+    body = _new_body(response, cap)
+    if _in_memory(response):
+        _feed(body, response.content, response)
+    else:
+        chunks: AsyncIterator[bytes] = response.aiter_raw()
+        async for chunk in chunks:
+            _feed(body, chunk, response)
+    content = _feed(body, None, response)
+    assert content is not None
+    return content
+
+
+async def send_async(
+    http: httpx.AsyncClient, request: httpx.Request, *, left: float, cap: int
+) -> Reply:
+    """The async `send`: the whole attempt runs under one `asyncio.timeout`."""
+    import asyncio  # kept off the sync client's import path (~50 ms)
+
+    try:
+        async with asyncio.timeout(left):
+            response = await http.send(request, stream=True)
+            try:
+                content = await _read_async(response, cap)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+    return Reply(response.status_code, response.headers, content)
+
+
+class HttpxSender:
+    """Sends the sync client's attempts on an `httpx.Client` (its transport, or the user's
+    `http_client`): any request, built by httpx."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def plain_target(self, request: Mapping[str, Any]) -> str | None:
+        return None
+
+    def accepts(self, request: httpx.Request) -> bool:
+        return True
+
+    def send_plain(self, target: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
+        raise AssertionError("httpx sends only the requests it built")  # pragma: no cover
+
+    def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        return send(self._http, request, left=left, cap=cap)
+
+    def close(self) -> None:
+        return None  # the client it was handed is closed by its owner
+
+
+CONNECTIONS_PER_POOL = 4
+"""Connections per httpx client in the async client's pool of clients."""
+
+
+class AsyncHttpxSender:
+    """Sends the async client's attempts on httpx, over several small connection pools.
+
+    httpcore walks its whole pool on every request, so one pool of 16 connections costs far
+    more CPU than four pools of four (benchmarks/: ~2x the bulk throughput): attempts take
+    turns over `pools`. Every request is built by `client.api`'s client (base URL, headers,
+    key, timeouts); the others only lend their connections, so there is one configuration,
+    not copies."""
+
+    def __init__(self, pools: list[httpx.AsyncClient]) -> None:
+        self._pools = pools
+        self._turn = itertools.count()
+
+    def plain_target(self, request: Mapping[str, Any]) -> str | None:
+        return None
+
+    def accepts(self, request: httpx.Request) -> bool:
+        return True
+
+    async def send_plain(
+        self, target: str, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        raise AssertionError("httpx sends only the requests it built")  # pragma: no cover
+
+    async def send(
+        self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
+    ) -> Reply:
+        http = self._pools[next(self._turn) % len(self._pools)]
+        return await send_async(http, request, left=left, cap=cap)
+
+    async def aclose(self) -> None:
+        return None  # the clients it was handed are closed by their owner
+
+
+def lenders(
+    concurrency: int,
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+    connection: Mapping[str, Any],
+) -> list[httpx.AsyncClient]:
+    """The clients that lend `client.api`'s client their connections: with it, enough pools
+    of `CONNECTIONS_PER_POOL` for `concurrency` requests in flight. `transport` and
+    `connection` (proxy=, verify=) are the ones `client.api`'s client was made with."""
+    count = -(-concurrency // CONNECTIONS_PER_POOL)
+    # The default CAs as `api_client` has them: loaded once per process, not once per pool.
+    options = {**connection, "verify": connection.get("verify", True)}
+    if options["verify"] is True and count > 1:
+        options["verify"] = default_ssl_context()
+    made = [
+        httpx.AsyncClient(
+            transport=transport,
+            limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
+            cookies=no_cookies(),
+            **options,
+        )
+        for _ in range(count - 1)
+    ]
+    for lender in made:
+        never_cookies(lender)
+    return made

@@ -1,0 +1,69 @@
+"""TLS and cookie policy for every sender: one verifying context per CA setting, and no
+cookies kept or sent, whichever library carries the request."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+import httpx
+
+
+def default_ssl_context(socket_class: type[ssl.SSLSocket] = ssl.SSLSocket) -> ssl.SSLContext:
+    """The verifying context httpx would build (certifi's CAs, or SSL_CERT_FILE/SSL_CERT_DIR),
+    built once per CA setting and socket class: loading the CAs costs ~20 ms, more than 100
+    requests' CPU, and every client would pay it again."""
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), socket_class)
+    context = _ssl_contexts.get(key)
+    if context is None:
+        context = httpx.create_ssl_context()  # reads the same two variables
+        context.sslsocket_class = socket_class
+        context = _ssl_contexts.setdefault(key, context)  # two threads at once: one wins
+    return context
+
+
+_ssl_contexts: dict[tuple[str | None, str | None, type[ssl.SSLSocket]], ssl.SSLContext] = {}
+
+
+def env_proxies() -> bool:
+    """Whether the environment names a proxy (httpx and aiohttp honour it: the SDK does too)."""
+    import urllib.request
+
+    return bool(urllib.request.getproxies())
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies never read from a response nor sent with a request.
+
+    httpx parses every response's headers for cookies through `http.cookiejar` (a urllib
+    request and an email message built per response): about a tenth of a sync call's CPU
+    (benchmarks/, section 6b), for cookies the SDK refuses to keep anyway.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+def no_cookies() -> CookieJar:
+    """A jar that keeps nothing: a server's cookies are never stored nor sent back.
+
+    (A `CookieJar`, not `httpx.Cookies`: httpx copies the latter into a default jar.)
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def never_cookies(http: httpx.Client | httpx.AsyncClient) -> None:
+    """Give `http` cookies that are never kept nor sent, backed by a jar that keeps none.
+
+    httpx copies any `Cookies` given to it into a plain one, so the client's own attribute is
+    replaced; where it is missing (another httpx version) the client keeps the jar alone.
+    """
+    jar = no_cookies()
+    if hasattr(http, "_cookies"):
+        setattr(http, "_cookies", _NoCookies(jar))  # noqa: B010 - httpx offers no public way
+    else:
+        http.cookies = jar

@@ -1,0 +1,63 @@
+"""Warnings about what a vendor sends, logged once each, with the key scrubbed.
+
+`warn_once` logs on the `sms_status` logger once per key (a provider, a field, a value) for
+the life of the process; while a response is read (`redacting`), every warning replaces the
+client's key, which a server may echo back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextvars import ContextVar
+
+from sms_status._redact import redact
+
+log = logging.getLogger("sms_status")
+
+_WARNED_LIMIT = 10_000
+"""At most this many distinct warnings are remembered (then they are all logged)."""
+_warned: set[tuple[str, ...]] = set()
+_warned_lock = threading.Lock()
+
+
+_secret: ContextVar[str] = ContextVar("sms_status_reading_secret", default="")
+
+
+class redacting:
+    """While reading a response, warnings replace `secret` (a server may echo the key).
+
+    A class, not a `contextlib.contextmanager`: it runs once per response read, and a
+    generator-based one costs four times as much."""
+
+    __slots__ = ("_secret", "_token")
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def __enter__(self) -> None:
+        self._token = _secret.set(self._secret)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _secret.reset(self._token)
+
+
+def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
+    """Log a warning on the `sms_status` logger once per `key` in this process."""
+    text = message % args
+    secret = _secret.get()
+    if secret:
+        text = redact(text, secret)
+        key = tuple(redact(part, secret) for part in key)
+    with _warned_lock:
+        if key in _warned:
+            return
+        if len(_warned) < _WARNED_LIMIT:
+            _warned.add(key)
+    log.warning("%s", text)
+
+
+def short(value: object) -> str:
+    """`repr(value)` for a warning, at most 80 characters, scrubbed before it is cut."""
+    text = redact(repr(value), _secret.get())
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,117 @@
+"""`sms-status track --webhook-port`: the provider's webhooks received in the tracker's process.
+
+The options checked as `listen` checks them, the port bound before anything is stored, and
+`webhooks.app(..., on_report=tracker.ingest)` served under uvicorn from a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+
+if TYPE_CHECKING:
+    from sms_status.cli._track_view import Progress
+    from sms_status.tracking import Tracker
+
+SIGNED = ("telecom23", "seven", "lisoloo")
+
+
+@attrs.frozen
+class WebhookOptions:
+    port: int
+    host: str
+    secret: str | None
+    url: str | None
+
+
+def webhook_options(
+    provider: str, port: int | None, host: str, secret: str | None, url: str | None
+) -> WebhookOptions | None:
+    """`--webhook-port`/`--secret` checked as `listen` checks them (a usage error if not)."""
+    variable = f"SMS_STATUS_{provider.upper()}_WEBHOOK_SECRET"
+    if port is None:
+        if secret is not None or url is not None:
+            raise click.UsageError("--secret and --webhook-url go with --webhook-port")
+        return None
+    secret = secret or os.environ.get(variable) or None
+    if provider in SIGNED and not secret:
+        raise click.UsageError(f"{provider} webhooks are signed: pass --secret or set {variable}")
+    if provider not in SIGNED and secret:
+        raise click.UsageError(f"{provider} documents no webhook signature: drop --secret")
+    return WebhookOptions(port, host, secret, url)
+
+
+def bind(options: WebhookOptions) -> socket.socket:
+    """The webhook receiver's socket, bound before anything is stored: a busy port is a usage
+    error that leaves the store as it was."""
+    try:
+        return socket.create_server((options.host, options.port))
+    except OSError as exc:
+        raise click.UsageError(
+            f"cannot listen on {options.host}:{options.port}: {exc.strerror}"
+        ) from None
+
+
+@contextlib.contextmanager
+def _receiving(app: Any, listener: socket.socket, host: str) -> Generator[str]:
+    """Serve `app` under uvicorn from a thread on `listener`; yields its origin once it
+    accepts connections."""
+    import uvicorn
+
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="sms-status-track-webhooks"
+    )
+    thread.daemon = True
+    thread.start()
+    try:
+        while not server.started:  # uvicorn's own readiness flag
+            if not thread.is_alive():
+                raise RuntimeError("the webhook receiver failed to start")
+            time.sleep(0.002)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
+
+
+@contextlib.contextmanager
+def serve(
+    provider: str,
+    options: WebhookOptions,
+    listener: socket.socket,
+    tracker: Tracker,
+    progress: Progress,
+    wake: threading.Event,
+    clock: Callable[[], float],
+) -> Generator[str]:
+    """`webhooks.app(provider, on_report=tracker.ingest)` served in this process; a report
+    that changed the store sets `wake`. Yields the origin it receives on."""
+    from sms_status import webhooks
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        progress.on_report()
+        if tracker.ingest(event):
+            wake.set()  # the tracker looks again at once
+
+    app = webhooks.app(
+        provider,
+        secret=options.secret,
+        on_report=on_report,
+        url=options.url,
+        clock=clock,
+    )
+    with _receiving(app, listener, options.host) as origin:
+        progress.receiving = True
+        yield origin

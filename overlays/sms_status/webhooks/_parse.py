@@ -1,0 +1,165 @@
+"""Verifying one pushed delivery and reading it: `parse`, and `verify_and_read` (the same
+without the replay guard, for the receiver app). Each provider's own scheme is its
+module's `Webhook` (`sms_status.providers.<key>`); this is what they all go through."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+
+import attrs
+
+from sms_status import _fields as f
+from sms_status._pushed import Headers, PushedRequest, Webhook
+from sms_status._registry import PROVIDERS, REGISTRY, load_provider, with_webhooks
+from sms_status.errors import InvalidWebhookError, MalformedWebhookError, WebhookReplayError
+from sms_status.report import StatusReport
+from sms_status.webhooks._guards import ReplayGuard
+
+DEFAULT_TOLERANCE = 300.0
+"""Seconds a signed timestamp may be old, or ahead (23 Telecom and seven both say 5 minutes)."""
+
+SIGNED = frozenset(with_webhooks("signed"))
+"""Providers whose webhooks carry credentials (HMAC signatures, or Basic auth for lisoloo)."""
+
+
+@attrs.frozen(kw_only=True)
+class WebhookEvent:
+    """One verified delivery: the report in the polling vocabulary, and how to dedupe it."""
+
+    provider: str
+    report: StatusReport
+    event_id: str
+    """lisoloo `event_id`, namirial `id`; otherwise a stable id of the reported status."""
+    kind: str
+    """The provider's event type: "delivery" (telecom23), "dlr" (seven), "sms.delivered"
+    (lisoloo), "STATUS_UPDATE" (namirial), "callback" (roycetalk)."""
+
+
+# -- arguments ---------------------------------------------------------------------------------
+
+
+def check_arguments(provider: str, secret: object, tolerance: object) -> Webhook:
+    """Bad arguments are ValueError/TypeError before anything is read (never showing
+    `secret`); a provider whose extra is missing is MissingProviderError."""
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r}; expected one of: {', '.join(PROVIDERS)}")
+    kind = REGISTRY[provider].webhooks
+    if kind == "none":
+        raise ValueError(f"{provider} documents no webhooks")
+    if secret is not None and not isinstance(secret, str):
+        raise TypeError("secret must be a str or None")
+    if kind == "signed" and not secret:
+        raise ValueError(
+            f"{provider} webhooks are verified with a secret (lisoloo: 'user:password'); "
+            "set one on the provider's side and pass it as secret="
+        )
+    if kind == "unsigned" and secret is not None:
+        raise ValueError(f"{provider} documents no webhook signature: pass secret=None")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+        raise TypeError("tolerance must be a number of seconds")
+    if not math.isfinite(tolerance) or tolerance <= 0:
+        raise ValueError("tolerance must be a finite number of seconds > 0")
+    webhook = load_provider(provider).webhook
+    if webhook is None:  # pragma: no cover - the completeness test holds the registry to it
+        raise ValueError(f"{provider} documents no webhooks")
+    problem = webhook.check_secret(secret) if isinstance(secret, str) else None
+    if problem is not None:
+        raise ValueError(problem)
+    return webhook
+
+
+# -- the public functions ------------------------------------------------------------------
+
+
+def verify_and_read(
+    provider: str,
+    *,
+    body: object,
+    headers: Mapping[str, str],
+    secret: str | None,
+    url: str | None,
+    method: str,
+    tolerance: float,
+    now: float | None,
+) -> tuple[WebhookEvent, str]:
+    """`parse` without the replay guard: the event and its replay key (for `app`)."""
+    if not isinstance(body, bytes | bytearray):
+        raise TypeError("body must be the raw bytes as received, not decoded or re-serialised")
+    webhook = load_provider(provider).webhook
+    assert webhook is not None, "verify_and_read follows _check_arguments"
+    request = PushedRequest(
+        provider=provider,
+        body=bytes(body),
+        headers=Headers(headers),
+        secret=secret,
+        url=url,
+        method=method,
+        now=time.time() if now is None else float(now),
+        tolerance=tolerance,
+    )
+    replay_key = webhook.verify(request)
+    try:
+        pushed = webhook.read(f.as_dict(json.loads(request.body), "body"))
+    except InvalidWebhookError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise MalformedWebhookError(
+            f"the body does not fit the documented payload ({type(exc).__name__}: {exc})"[:300],
+            provider=provider,
+        ) from None
+    report = pushed.report
+    if not report.message_id:  # a report that names no message cannot be matched to one
+        raise MalformedWebhookError(
+            "the payload names no message (empty message id)", provider=provider
+        )
+    if not pushed.event_id or not pushed.kind:  # nothing to deduplicate or tell events by
+        raise MalformedWebhookError(
+            "the payload names no event (empty event id or event type)", provider=provider
+        )
+    event = WebhookEvent(
+        provider=provider, report=report, event_id=pushed.event_id, kind=pushed.kind
+    )
+    return event, f"{provider}:{replay_key}"
+
+
+def parse(
+    provider: str,
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    secret: str | None,
+    url: str | None = None,
+    method: str = "POST",
+    tolerance: float = DEFAULT_TOLERANCE,
+    now: float | None = None,
+    replay_guard: ReplayGuard | None = None,
+) -> WebhookEvent:
+    """Verify one pushed delivery and read it into a `WebhookEvent`.
+
+    `body` is the request body exactly as received; `headers` any str -> str mapping (names
+    are looked up case-insensitively); `secret` per the table in this module's docstring;
+    `url` and `method` are what seven signs (`url` is required for seven); `now` is unix
+    seconds (default: `time.time()`).
+
+    Raises `WebhookSignatureError` (missing or wrong credentials, timestamp outside
+    `tolerance`), `WebhookReplayError` (with `replay_guard`, a delivery seen before),
+    `MalformedWebhookError` (authentic but not the documented payload); `ValueError` /
+    `TypeError` for bad arguments, before anything is read.
+    """
+    check_arguments(provider, secret, tolerance)
+    event, replay_key = verify_and_read(
+        provider,
+        body=body,
+        headers=headers,
+        secret=secret,
+        url=url,
+        method=method,
+        tolerance=tolerance,
+        now=now,
+    )
+    if replay_guard is not None and not replay_guard.add(replay_key, ttl=2 * tolerance):
+        raise WebhookReplayError("this delivery was seen before", provider=provider)
+    return event

@@ -1,0 +1,336 @@
+"""Client options users expect from openai/stripe-class SDKs: settings from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sms_status
+
+# Keys are long and distinctive: the SDK masks every key it has seen in all log lines, so a
+# key such as "k" would mask that letter in other tests' logs.
+KEY = "sk_test_clientOptionsKey0123456789"
+GIVEN_KEY = "sk_test_givenExplicitly0123456789"
+ENV_KEY = "sk_test_fromTheEnvironment0123"
+SANDBOXED = "http://sandbox.invalid:8080"
+
+
+def _recorder(seen: list[httpx.Request]) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(404, json={"error": "NOT_FOUND", "message": "Message not found"})
+
+    return httpx.MockTransport(answer)
+
+
+def _lookup(client: sms_status.StatusClient) -> None:
+    with client, pytest.raises(sms_status.errors.NotFoundError):
+        client.get_status("m1")
+
+
+def test_the_api_key_and_base_url_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMS_STATUS_TELECOM23_API_KEY", ENV_KEY)
+    monkeypatch.setenv("SMS_STATUS_TELECOM23_BASE_URL", SANDBOXED)
+    seen: list[httpx.Request] = []
+
+    _lookup(sms_status.connect("telecom23", transport=_recorder(seen)))
+
+    assert seen[0].headers["X-API-Key"] == ENV_KEY
+    assert str(seen[0].url) == f"{SANDBOXED}/api/v1/sms/status/m1"
+
+
+def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMS_STATUS_ROYCETALK_API_KEY", ENV_KEY)
+    monkeypatch.setenv("SMS_STATUS_ROYCETALK_BASE_URL", SANDBOXED)
+    seen: list[httpx.Request] = []
+
+    client = sms_status.connect(
+        "roycetalk", api_key=GIVEN_KEY, base_url="http://given.invalid", transport=_recorder(seen)
+    )
+    _lookup(client)
+
+    assert seen[0].headers["Authorization"] == f"Bearer {GIVEN_KEY}"
+    assert seen[0].url.host == "given.invalid"
+
+
+def test_without_a_base_url_anywhere_the_production_origin_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SMS_STATUS_SEVEN_BASE_URL", raising=False)
+    with sms_status.connect("seven", api_key=KEY) as client:
+        assert client.base_url.startswith("https://")
+
+
+def test_no_api_key_anywhere_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMS_STATUS_LISOLOO_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="SMS_STATUS_LISOLOO_API_KEY"):
+        sms_status.connect("lisoloo")
+    with pytest.raises(ValueError, match="SMS_STATUS_LISOLOO_API_KEY"):
+        sms_status.connect_async("lisoloo")
+
+
+def test_the_async_client_reads_the_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMS_STATUS_NAMIRIAL_API_KEY", ENV_KEY)
+
+    async def key_sent() -> str:
+        seen: list[httpx.Request] = []
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return httpx.Response(404, json={"message": "not found"})
+
+        transport = httpx.MockTransport(answer)
+        async with sms_status.connect_async("namirial", transport=transport) as client:
+            with pytest.raises(sms_status.errors.NotFoundError):
+                await client.get_status("m1")
+        return seen[0].headers["X-Api-Key"]
+
+    assert asyncio.run(key_sent()) == ENV_KEY
+
+
+def test_the_provider_key_type_lists_every_provider() -> None:
+    assert typing.get_args(sms_status.ProviderKey) == sms_status.PROVIDERS
+
+
+def test_provider_key_narrows_a_runtime_string_or_lists_the_keys() -> None:
+    assert sms_status.provider_key("seven") == "seven"
+    with pytest.raises(ValueError, match="expected one of: telecom23, namirial"):
+        sms_status.provider_key("telcom23")
+
+
+def test_api_is_the_providers_generated_client() -> None:
+    import sms_status_telecom23
+
+    with sms_status.connect("telecom23", api_key=KEY) as client:
+        assert isinstance(client.api, sms_status_telecom23.AuthenticatedClient)
+        assert client.api.get_httpx_client() is client._http
+
+
+# -- options users expect from openai/stripe-class SDKs -------------------------------------
+
+
+def _answering(status: int, seen: list[httpx.Request]) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json={"error": "X", "message": "no"})
+
+    return httpx.MockTransport(answer)
+
+
+def test_every_request_names_the_sdk_version_and_provider() -> None:
+    seen: list[httpx.Request] = []
+    _lookup(sms_status.connect("telecom23", api_key=KEY, transport=_answering(404, seen)))
+    assert seen[0].headers["User-Agent"] == f"sms-status/{sms_status.__version__} (telecom23)"
+
+
+def test_the_version_in_the_user_agent_is_the_distributions() -> None:
+    # __version__ is written by hand in sms_status/_version.py: a release that bumps only
+    # pyproject.toml would otherwise tell providers' support desks the old version.
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    assert sms_status.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
+def test_timeout_none_means_the_default_and_a_timeout_object_is_kept() -> None:
+    with sms_status.connect("seven", api_key=KEY, timeout=None) as client:
+        assert client.timeout == 10.0
+    phases = httpx.Timeout(5.0, connect=2.0)
+    with sms_status.connect("seven", api_key=KEY, timeout=phases) as client:
+        assert client.timeout == phases
+
+
+def test_with_options_changes_retries_and_timeout_for_some_calls_only() -> None:
+    seen: list[httpx.Request] = []
+    client = sms_status.connect(
+        "roycetalk", api_key=KEY, transport=_answering(503, seen), sleep=lambda _s: None
+    )
+    with client:
+        quick = client.with_options(max_retries=0, timeout=2.5)
+        with pytest.raises(sms_status.errors.ServerError):
+            quick.get_status("m1")
+        assert len(seen) == 1
+        with pytest.raises(sms_status.errors.ServerError):
+            client.get_status("m1")
+        assert len(seen) == 1 + 3  # the original still retries twice
+        assert (quick.timeout, client.timeout) == (2.5, 10.0)
+        assert quick.rate_limiter is client.rate_limiter
+        assert quick.api is client.api  # the same connections
+        with pytest.raises(ValueError, match="max_retries"):
+            client.with_options(max_retries=-1)
+
+
+def test_http_client_sends_every_request_and_stays_open() -> None:
+    hooked: list[str] = []
+    seen: list[httpx.Request] = []
+    mine = httpx.Client(
+        transport=_answering(404, seen),
+        event_hooks={"request": [lambda request: hooked.append(str(request.url))]},
+    )
+    with mine:
+        _lookup(sms_status.connect("telecom23", api_key=KEY, http_client=mine))
+        assert hooked == [str(seen[0].url)]  # through the user's client, hooks and all
+        assert seen[0].url.path == "/api/v1/sms/status/m1"
+        assert seen[0].headers["X-API-Key"] == KEY
+        assert seen[0].headers["User-Agent"].startswith("sms-status/")
+        assert not mine.is_closed  # the SDK's close() left it alone
+
+
+def test_async_http_client_sends_every_request() -> None:
+    async def run() -> tuple[list[httpx.Request], bool]:
+        seen: list[httpx.Request] = []
+
+        async def answer(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return httpx.Response(404, json={"message": "not found"})
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as mine:
+            async with sms_status.connect_async("namirial", api_key=KEY, http_client=mine) as c:
+                with pytest.raises(sms_status.errors.NotFoundError):
+                    await c.get_status("m1")
+            return seen, mine.is_closed
+
+    seen, closed = asyncio.run(run())
+    assert seen[0].headers["X-Api-Key"] == KEY
+    assert not closed
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"transport": httpx.MockTransport(lambda r: httpx.Response(200)), "http_client": None},
+        {"http_client": None, "proxy": "http://127.0.0.1:3128"},
+        {"transport": httpx.MockTransport(lambda r: httpx.Response(200)), "verify": False},
+    ],
+    ids=["transport-and-http_client", "http_client-and-proxy", "transport-and-verify"],
+)
+def test_connection_options_that_would_be_ignored_are_refused(options: dict[str, object]) -> None:
+    if "http_client" in options:
+        options["http_client"] = httpx.Client()
+    with pytest.raises(ValueError, match=r"not both|configure them on it"):
+        sms_status.connect("seven", api_key=KEY, **options)  # type: ignore[arg-type]
+
+
+def test_verify_false_reaches_the_sdk_transport() -> None:
+    import ssl
+
+    with sms_status.connect("seven", api_key=KEY, verify=False) as client:
+        pool = client._http._transport._pool  # type: ignore[attr-defined]
+        assert pool._ssl_context.verify_mode == ssl.CERT_NONE
+    with sms_status.connect("seven", api_key=KEY) as client:
+        pool = client._http._transport._pool  # type: ignore[attr-defined]
+        assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
+
+
+class _RecordingProxy:
+    """A forward proxy on loopback that answers every request itself with a 404 and records
+    the request line (absolute-form through a proxy: `GET http://host/path HTTP/1.1`)."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import threading
+
+        lines = self.lines = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                lines.append(self.rfile.readline().decode().strip())
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                body = b'{"message": "not found"}'
+                self.wfile.write(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+                )
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def recording_proxy() -> Iterator[_RecordingProxy]:
+    proxy = _RecordingProxy()
+    yield proxy
+    proxy.close()
+
+
+def test_proxy_carries_sync_and_async_requests(recording_proxy: _RecordingProxy) -> None:
+    origin = "http://status.provider.invalid"
+    with (
+        sms_status.connect(
+            "telecom23", api_key=KEY, base_url=origin, proxy=recording_proxy.url
+        ) as c,
+        pytest.raises(sms_status.errors.NotFoundError),
+    ):
+        c.get_status("m1")
+
+    async def run() -> None:
+        async with sms_status.connect_async(
+            "telecom23", api_key=KEY, base_url=origin, proxy=recording_proxy.url
+        ) as c:
+            with pytest.raises(sms_status.errors.NotFoundError):
+                await c.get_status("m2")
+
+    asyncio.run(run())
+    assert recording_proxy.lines == [
+        f"GET {origin}/api/v1/sms/status/m1 HTTP/1.1",
+        f"GET {origin}/api/v1/sms/status/m2 HTTP/1.1",
+    ]
+
+
+def test_sms_status_log_debug_logs_each_request_without_the_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    logger = logging.getLogger("sms_status")
+    handlers, level = list(logger.handlers), logger.level
+    monkeypatch.setenv("SMS_STATUS_LOG", "debug")
+    try:
+        seen: list[httpx.Request] = []
+        secret = "sk_live_DoNotLogMe0123456789"
+        _lookup(sms_status.connect("telecom23", api_key=secret, transport=_answering(404, seen)))
+        sms_status.connect("telecom23", api_key=secret).close()  # a second client: no 2nd handler
+        assert len(logger.handlers) == len(handlers) + 1
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    logged = capsys.readouterr().err
+    assert "sms_status DEBUG telecom23" in logged
+    assert "/api/v1/sms/status/m1" in logged
+    assert secret not in logged
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+def test_a_proxy_from_the_environment_carries_async_requests_on_either_backend(
+    recording_proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """HTTP(S)_PROXY is honoured whichever backend is chosen (httpx mounts the environment's
+    proxies over the aiohttp transport), so installing `sms-status[fast]` behind a corporate
+    proxy does not quietly go around it."""
+    for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
+    origin = "http://status.provider.invalid"
+
+    async def run() -> None:
+        async with sms_status.connect_async(
+            "telecom23", api_key=KEY, base_url=origin, http_backend=backend
+        ) as c:
+            with pytest.raises(sms_status.errors.NotFoundError):
+                await c.get_status("m3")
+
+    asyncio.run(run())
+    assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]

@@ -1,0 +1,44 @@
+"""seven's polling reader: the spec's example bodies and the provider's quirks read into
+a StatusReport. (What every provider's reader shares is tests/client/.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from client_support import MESSAGE_ID, connect, json_response, read_served, seed
+from sms_status import DeliveryState as S
+
+
+def test_seven_status_time_is_read_as_berlin_local_time() -> None:
+    report = read_served("seven", seed("seven"))
+    assert report.state is S.DELIVERED
+    assert report.message_id == MESSAGE_ID
+    assert report.updated_at is not None
+    assert report.updated_at.utcoffset() == timedelta(hours=1)  # CET in February
+    assert report.updated_at.astimezone(UTC) == datetime(2024, 2, 16, 14, 43, 16, 905000, UTC)
+
+
+def test_seven_summer_status_time_is_central_european_summer_time() -> None:
+    body = seed("seven")
+    body["status_time"] = "2024-08-24 08:08:00.000"
+    report = read_served("seven", body)
+    assert report.updated_at is not None
+    assert report.updated_at.utcoffset() == timedelta(hours=2)
+
+
+def test_seven_documented_list_example_reads_both_messages() -> None:
+    from client_support import example
+
+    body = example("seven", "200", "list")
+    with connect("seven", lambda _request: json_response(body)) as client:
+        first, second = client.get_statuses(["77232007287", "77232007195"])
+    assert (first.message_id, second.message_id) == ("77232007287", "77232007195")
+    assert first.updated_at is not None
+    assert second.updated_at is not None
+    assert first.updated_at - second.updated_at == timedelta(seconds=56, microseconds=916000)
+
+
+def test_seven_numeric_ids_in_the_reply_match_the_string_ids_asked_for() -> None:
+    body = seed("seven")
+    body["id"] = int(MESSAGE_ID)
+    assert read_served("seven", body).message_id == MESSAGE_ID

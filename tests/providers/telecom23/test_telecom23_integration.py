@@ -1,0 +1,113 @@
+"""telecom23 over its sandbox: the docs' example, its error codes and SMPP states."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sms_status import DeliveryState
+from sms_status.errors import AuthenticationError
+from sms_status.providers.telecom23 import Telecom23ErrorCode
+
+EXAMPLE = "api_42_1743667200123456789_a3f8b2c1d9e45f67"
+
+
+def test_the_docs_example_reads_into_a_report(telecom23_sandbox, connect):
+    with connect(telecom23_sandbox) as client:
+        report = client.get_status(EXAMPLE)
+    assert report.state is DeliveryState.DELIVERED
+    assert report.cost == Decimal("0.0085")
+    assert report.recipient == "+14155551234"
+    assert report.segments == 1
+    assert report.provider_code == "000"
+    assert report.delivered_at == datetime(2026, 2, 13, 10, 30, 4, tzinfo=UTC)
+    (request,) = telecom23_sandbox.requests
+    assert request.raw_path == f"/api/v1/sms/status/{EXAMPLE}"
+
+
+def test_an_invalid_key_matches_its_error_code(telecom23_sandbox):
+    import sms_status
+
+    client = sms_status.connect(
+        "telecom23", api_key="sk_test_bad", base_url=telecom23_sandbox.base_url
+    )
+    with client, pytest.raises(AuthenticationError) as caught:
+        client.get_status(EXAMPLE)
+    assert caught.value.error_code == Telecom23ErrorCode.INVALID_API_KEY
+    assert caught.value.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("status", "state", "final"),
+    [
+        ("ENROUTE", DeliveryState.SENT, False),
+        ("BUFFRED", DeliveryState.SENT, False),
+        ("SYSERR", DeliveryState.FAILED, True),
+        ("UNKNOWN", DeliveryState.UNKNOWN, True),
+    ],
+)
+def test_smpp_receipt_states_map_without_unrecognized(
+    telecom23_sandbox, connect, status, state, final
+):
+    telecom23_sandbox.add_message("smpp-1", statuses=(status,))
+    with connect(telecom23_sandbox) as client:
+        report = client.get_status("smpp-1")
+    assert (report.state, report.is_final) == (state, final)
+
+
+@pytest.fixture
+def signing_sandbox():  # type: ignore[no-untyped-def]
+    from sms_status.testing import Sandbox
+
+    with Sandbox("telecom23", signing_secret="whsec_demo_signing").serve() as sandbox:
+        yield sandbox
+
+
+def test_signed_requests_are_accepted_and_retries_are_signed_afresh(signing_sandbox):
+    import sms_status
+
+    signing_sandbox.inject_fault("proxy_502_html", message_id=EXAMPLE, times=1)
+    client = sms_status.connect(
+        "telecom23",
+        api_key=signing_sandbox.api_key,
+        base_url=signing_sandbox.base_url,
+        signing_secret="whsec_demo_signing",
+        sleep=lambda _seconds: None,
+    )
+    with client:
+        assert client.get_status(EXAMPLE).state is DeliveryState.DELIVERED
+        assert client.get_status(EXAMPLE).state is DeliveryState.DELIVERED  # same path again
+    stamps = [r.headers["x-timestamp"] for r in signing_sandbox.requests]
+    assert len(stamps) == 3
+    assert len(set(stamps)) == 3  # every attempt carries its own single-use pair
+
+
+def test_an_unsigned_request_is_refused_when_signing_is_required(signing_sandbox):
+    import sms_status
+
+    client = sms_status.connect(
+        "telecom23", api_key=signing_sandbox.api_key, base_url=signing_sandbox.base_url
+    )
+    with client, pytest.raises(AuthenticationError) as caught:
+        client.get_status(EXAMPLE)
+    assert caught.value.error_code == Telecom23ErrorCode.SIGNATURE_REQUIRED
+
+
+def test_only_telecom23_signs_requests():
+    import sms_status
+
+    with pytest.raises(ValueError, match="does not sign"):
+        sms_status.connect("seven", api_key="k", signing_secret="s")
+
+
+def test_its_signed_webhook_is_the_final_report_polling_gives(
+    telecom23_sandbox, sandbox_webhooks, connect
+):
+    telecom23_sandbox.add_message("m-hook", statuses=("pending", "sent", "DELIVRD"), advance=5)
+    [event] = sandbox_webhooks(telecom23_sandbox, 1, secret="whsec_it")  # finals only
+    with connect(telecom23_sandbox) as client:
+        polled = client.get_status("m-hook")
+    assert (event.kind, event.report.provider_status) == ("delivery", "DELIVRD")
+    assert event.report.state is polled.state is DeliveryState.DELIVERED
+    assert (event.report.cost, event.report.segments) == (polled.cost, polled.segments)

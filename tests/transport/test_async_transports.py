@@ -1,0 +1,258 @@
+"""The async client's transport: aiohttp when `sms-status[fast]` is installed, httpx on request,
+an explicit transport over both; and on either, a broken server is a TransportError."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sms_status
+from sms_status._transport.aiohttp import GuardedAiohttpTransport
+from sms_status.errors import TransportError
+from sms_status.testing import Sandbox
+
+API_KEY = "sk_test_transport_key_0123456789"
+StreamHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def _transport_of(client: sms_status.AsyncStatusClient) -> httpx.AsyncBaseTransport:
+    return client.api.get_async_httpx_client()._transport
+
+
+def test_aiohttp_is_the_default_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMS_STATUS_HTTP_BACKEND", raising=False)
+    client = sms_status.connect_async("telecom23", api_key=API_KEY)
+    assert isinstance(_transport_of(client), GuardedAiohttpTransport)
+
+
+def test_the_environment_can_keep_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMS_STATUS_HTTP_BACKEND", "httpx")
+    client = sms_status.connect_async("telecom23", api_key=API_KEY)
+    assert isinstance(_transport_of(client), httpx.AsyncHTTPTransport)
+
+
+def test_the_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMS_STATUS_HTTP_BACKEND", "httpx")
+    client = sms_status.connect_async("telecom23", api_key=API_KEY, http_backend="aiohttp")
+    assert isinstance(_transport_of(client), GuardedAiohttpTransport)
+
+
+def test_an_explicit_transport_wins_over_everything() -> None:
+    mock = httpx.MockTransport(lambda request: httpx.Response(200))
+    client = sms_status.connect_async(
+        "telecom23", api_key=API_KEY, transport=mock, http_backend="aiohttp"
+    )
+    assert _transport_of(client) is mock
+
+
+@pytest.mark.parametrize("where", ["option", "environment"])
+def test_an_unknown_backend_is_refused(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    options: dict[str, str] = {}
+    if where == "option":
+        options["http_backend"] = "curl"
+    else:
+        monkeypatch.setenv("SMS_STATUS_HTTP_BACKEND", "curl")
+    with pytest.raises(ValueError, match="'aiohttp' or 'httpx'"):
+        sms_status.connect_async("telecom23", api_key=API_KEY, **options)  # type: ignore[arg-type]
+
+
+async def _garbage_status_line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 two-hundred OK\r\nContent-Length: 2\r\n\r\n{}")
+    await writer.drain()
+    writer.close()
+
+
+async def _truncated_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"id'
+    )
+    await writer.drain()
+    writer.close()
+
+
+async def _closed_without_answer(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+
+
+async def _serve(handler: StreamHandler) -> AsyncIterator[str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("handler", [_garbage_status_line, _truncated_body, _closed_without_answer])
+def test_a_broken_server_is_a_transport_error_on_both_backends(
+    backend: str, handler: StreamHandler
+) -> None:
+    async def look_up() -> None:
+        async for base_url in _serve(handler):
+            async with sms_status.connect_async(
+                "telecom23",
+                api_key=API_KEY,
+                base_url=base_url,
+                max_retries=0,
+                http_backend=backend,  # type: ignore[typeddict-item]
+            ) as client:
+                await client.get_status("msg-1")
+
+    with pytest.raises(TransportError) as caught:
+        asyncio.run(look_up())
+    assert API_KEY not in str(caught.value)
+
+
+def _requests_seen(
+    backend: str, key: str, look_up: Callable[[Any], Awaitable[object]]
+) -> list[Any]:
+    sandbox = Sandbox(key, rate_limit=None)
+    for message_id in ("a b/1", "m-2"):
+        sandbox.add_message(message_id, statuses=(sandbox.provider.default_statuses[-1],))
+
+    async def run() -> None:
+        async with sms_status.connect_async(
+            key,
+            api_key=sandbox.api_key,
+            base_url=sandbox.base_url,
+            http_backend=backend,  # type: ignore[arg-type]
+        ) as client:
+            await look_up(client)
+
+    with sandbox.serve():
+        asyncio.run(run())
+    return sorted(  # bulk lookups run concurrently: compare as sets
+        (
+            (
+                r.method,
+                r.raw_path,
+                r.query,
+                sorted((k, v) for k, v in r.headers.items() if k in _COMPARED),
+            )
+            for r in sandbox.requests
+        ),
+        key=repr,
+    )
+
+
+_COMPARED = ("accept", "accept-encoding", "authorization", "x-api-key", "user-agent")
+
+
+@pytest.mark.parametrize(
+    ("key", "look_up"),
+    [
+        ("telecom23", lambda client: client.get_statuses(["a b/1", "m-2"])),
+        ("seven", lambda client: client.get_statuses(["1234567", "7654321"])),
+        ("namirial", lambda client: client.history_by_phone("+14155551234", count=5)),
+    ],
+    ids=["path-ids", "query-ids", "query-params"],
+)
+def test_aiohttp_sends_what_httpx_sends(key: str, look_up: Callable[[Any], Any]) -> None:
+    on_aiohttp = _requests_seen("aiohttp", key, look_up)
+    assert on_aiohttp == _requests_seen("httpx", key, look_up)
+    assert on_aiohttp  # something was sent
+
+
+def test_signed_requests_on_aiohttp_are_signed_afresh_per_attempt() -> None:
+    sandbox = Sandbox("telecom23", signing_secret="whsec_demo_signing", rate_limit=None)
+    sandbox.add_message("signed-1", statuses=("DELIVRD",))
+    sandbox.inject_fault("proxy_502_html", message_id="signed-1", times=1)
+
+    async def look_up() -> sms_status.StatusReport:
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=sandbox.api_key,
+            base_url=sandbox.base_url,
+            signing_secret="whsec_demo_signing",
+            http_backend="aiohttp",
+            sleep=_no_sleep,
+        ) as client:
+            return await client.get_status("signed-1")
+
+    with sandbox.serve():
+        report = asyncio.run(look_up())
+    assert report.is_delivered
+    stamps = [r.headers["x-timestamp"] for r in sandbox.requests]
+    assert len(stamps) == len(set(stamps)) == 2
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def test_the_cached_ssl_context_follows_ssl_cert_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Built once per CA setting, never reused across settings: a client made after
+    SSL_CERT_FILE changes trusts the new bundle only."""
+    import certifi
+    from sms_status._transport.tls import default_ssl_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    certifi_context = default_ssl_context()
+    assert default_ssl_context() is certifi_context
+    first = Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")[0]
+    bundle = tmp_path / "one-ca.pem"
+    bundle.write_text(first + "-----END CERTIFICATE-----\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    assert default_ssl_context().cert_store_stats()["x509_ca"] == 1
+    monkeypatch.delenv("SSL_CERT_FILE")
+    assert default_ssl_context() is certifi_context
+
+
+def test_clients_after_the_first_load_no_certificates(
+    count_ca_loads: Callable[[], list[object]],
+) -> None:
+    """Loading the CA bundle costs ~20 ms: a process making a client per job pays it once,
+    not once (or twice) per client, sync or async, whatever the backend."""
+
+    async def make_async(**options: Any) -> None:
+        await sms_status.connect_async("telecom23", api_key=API_KEY, **options).aclose()
+
+    def make_all() -> None:
+        sms_status.connect("telecom23", api_key=API_KEY).close()
+        asyncio.run(make_async())
+        asyncio.run(make_async(http_backend="httpx"))
+
+    make_all()  # the first may load them
+    loads = count_ca_loads()
+    make_all()
+    assert loads == []
+
+
+def test_an_async_client_on_an_http_origin_loads_no_certificates(
+    monkeypatch: pytest.MonkeyPatch, count_ca_loads: Callable[[], list[object]]
+) -> None:
+    """No TLS connection, no CA bundle: an async client on aiohttp looking statuses up from an
+    http:// origin (a sandbox, a gateway on the host) never loads one. (`client.api`'s
+    transport may be sent anywhere: it loads them with its first request.)"""
+    from sms_status._transport import tls
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tls, "_ssl_contexts", {})  # as in a fresh process
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message("plain-1", statuses=("DELIVRD",))
+    loads = count_ca_loads()
+
+    async def look_up() -> sms_status.StatusReport:
+        async with sms_status.connect_async(
+            "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url
+        ) as client:
+            return await client.get_status("plain-1")
+
+    with sandbox.serve():
+        assert asyncio.run(look_up()).is_delivered
+    assert loads == []

@@ -1,0 +1,89 @@
+"""`_transport/body`: the one bounded reader every sender uses. A body is inflated in
+bounded steps (a bomb costs at most the cap), refused past the cap or in a coding it cannot
+read, and `Accept-Encoding` asks for exactly what it can read."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import pytest
+from sms_status._exchange import BodyRejected
+from sms_status._transport.body import (
+    ACCEPT_ENCODING,
+    DECODERS,
+    BoundedBody,
+    bounded_body,
+    feed,
+)
+
+PAYLOAD = b'{"status": "DELIVRD"}' * 50
+
+
+def _read(body: BoundedBody, data: bytes, chunk: int = 7) -> bytes:
+    for start in range(0, len(data), chunk):
+        body.feed(data[start : start + chunk])
+    return body.finish()
+
+
+def test_accept_encoding_is_derived_from_the_decoders() -> None:
+    assert ACCEPT_ENCODING == "gzip, deflate"
+    assert {c.strip() for c in ACCEPT_ENCODING.split(",")} <= set(DECODERS)
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        (None, lambda b: b),
+        ("identity", lambda b: b),
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("GZip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as many servers send
+    ],
+)
+def test_each_coding_is_read_back_whole(coding: str | None, encode: object) -> None:
+    assert callable(encode)
+    assert _read(BoundedBody(coding, 1 << 20), encode(PAYLOAD)) == PAYLOAD
+
+
+def test_stacked_codings_are_undone_last_to_first() -> None:
+    data = gzip.compress(zlib.compress(PAYLOAD))
+    assert _read(BoundedBody("deflate, gzip", 1 << 20), data) == PAYLOAD
+
+
+def test_a_gzip_bomb_stops_at_the_cap() -> None:
+    bomb = gzip.compress(b"\0" * (50 << 20))
+    body = BoundedBody("gzip", 1 << 20)
+    with pytest.raises(OverflowError, match="larger than 1048576 bytes"):
+        _read(body, bomb, chunk=64 * 1024)
+
+
+def test_a_plain_body_over_the_cap_is_refused() -> None:
+    with pytest.raises(OverflowError):
+        _read(BoundedBody(None, 10), b"x" * 11)
+    assert _read(BoundedBody(None, 11), b"x" * 11) == b"x" * 11
+
+
+def test_bytes_after_the_end_of_a_gzip_stream_are_ignored() -> None:
+    assert _read(BoundedBody("gzip", 1 << 20), gzip.compress(PAYLOAD) + b"junk") == PAYLOAD
+
+
+def test_an_unknown_coding_is_a_rejected_body_named_as_sent() -> None:
+    with pytest.raises(BodyRejected, match="unsupported Content-Encoding 'Br'") as caught:
+        bounded_body(200, {"content-encoding": "Br"}, 100)
+    assert caught.value.status_code == 200
+
+
+def test_feed_says_why_a_body_was_cut() -> None:
+    headers = {"content-encoding": "gzip"}
+    body = bounded_body(200, headers, 100)
+    with pytest.raises(BodyRejected, match="not valid for its Content-Encoding"):
+        feed(body, b"not gzip at all", 200, headers)
+    small = bounded_body(200, {}, 3)
+    with pytest.raises(BodyRejected, match=r"larger than 3 bytes \(max_response_bytes\)"):
+        feed(small, b"abcd", 200, {})
+    whole = bounded_body(200, {}, 10)
+    assert feed(whole, b"abc", 200, {}) is None
+    assert feed(whole, None, 200, {}) == b"abc"
