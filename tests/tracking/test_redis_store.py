@@ -60,9 +60,10 @@ def _final(message_id: str, *, at: float | None = None) -> StatusReport:
 
 def _recount(client: redis.Redis, name: str) -> tracking.Counts:
     """Counts from a scan of every row: what the maintained counters must equal."""
-    from sms_status.tracking._redis import KEY_PREFIX, _decode
+    from sms_status.tracking._redis import KEY_PREFIX
+    from sms_status.tracking._redis_rows import decode
 
-    rows = [_decode(v)[1] for v in client.hvals(f"{KEY_PREFIX}{{{name}}}:rows")]
+    rows = [decode(v)[1] for v in client.hvals(f"{KEY_PREFIX}{{{name}}}:rows")]
     by_state: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
     for row in rows:
@@ -375,7 +376,7 @@ def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(
 def test_a_write_sent_again_after_a_lost_answer_is_applied_once(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:
-    from sms_status.tracking._redis import _delta, _done_at, _encode, _time
+    from sms_status.tracking._redis_rows import delta, done_at, encode, time_arg
 
     store = _store(redis_url, name)
     now = FakeClock().now()
@@ -386,11 +387,11 @@ def test_a_write_sent_again_after_a_lost_answer_is_applied_once(
     args = [
         "telecom23:m1",
         "1",
-        _encode(new, 2, "w.1"),
-        _time(new.next_poll_at),
-        _time(new.handover_at),
-        _done_at(new),
-        _delta(row, new),
+        encode(new, 2, "w.1"),
+        time_arg(new.next_poll_at),
+        time_arg(new.handover_at),
+        done_at(new),
+        delta(row, new),
         "",
     ]
     for _ in range(2):  # the same script, twice: Redis ran the first, its answer was lost

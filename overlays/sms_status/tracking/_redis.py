@@ -3,44 +3,39 @@
     store = tracking.RedisStore(redis.Redis.from_url(url), name="sms", lease=60.0)
     tracking.Tracker(store, on_final=save).run()      # on every worker host
 
-Layout (every key starts with `sms-status:tracking:{<name>}:`, one hash slot):
-
-- `rows` (hash): `"<provider>:<message_id>"` -> `"<version>:<write id>:<row as a JSON list>"`.
-- `due` / `hand` (sorted sets): unclaimed rows by next poll / next hand-over time (the
-  tracker's clock).
-- `pheld` / `hheld` (hashes): claimed rows -> `"<worker token> <due time or ->"`; a claimed row
-  is in `pheld`/`hheld` instead of `due`/`hand`, so two workers never hold it at once.
-- `leases` (sorted set): worker token -> lease end, in milliseconds on the Redis server's clock
-  (`TIME`), renewed by every call the worker makes; `w:<token>` (set): what it holds. A worker
-  whose lease ran out (it died) has its claims put back by the next claim any worker makes.
-- `counts` (hash): maintained counters (`counts()` is one HGETALL, exact: each changes in the
-  script that changes the row). `done` (sorted set): handed-over rows by settle time, deleted
-  after `retention` by `purge()`. `e:<key>` (string): an early push, expiring after an hour.
-  `pushes` (hash): provider -> when its last push came (`last_push`). `staging:<id>` (list):
-  a large `add_many` being read, stored once it is read to its end (expires if abandoned).
-
-Every state change is one Lua script. A change is computed in Python by the rules
-(`_rules`) from the row as read, then written by a compare-and-set script on the row's
-version — rewritten from a fresh read when another worker got there first. A script that
-Redis ran but whose answer was lost (a dropped connection) is sent again and recognised by
-its write id, so nothing is applied twice.
+Every state change is one Lua script (`_redis_scripts`, which also lays out the keys). A
+change is computed in Python by the rules (`_rules`) from the row as read, then written by a
+compare-and-set script on the row's version — rewritten from a fresh read when another worker
+got there first. A script that Redis ran but whose answer was lost (a dropped connection) is
+sent again and recognised by its write id, so nothing is applied twice. Due ids and
+hand-overs are claimed under a lease timed by the Redis server's clock (`TIME`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
-import secrets
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from sms_status import __version__
+from sms_status.tracking import _redis_scripts as scripts
 from sms_status.tracking._model import Counts, Row
+from sms_status.tracking._redis_rows import (
+    decode,
+    delta,
+    done_at,
+    early_change,
+    encode,
+    new_token,
+    own_client,
+    text,
+    time_arg,
+    valid_seconds,
+    where,
+)
 from sms_status.tracking._rules import EARLY_PUSH_TTL
 from sms_status.tracking._store import ApplyEarly, Change, KeepEarly
 
@@ -64,418 +59,11 @@ STAGING_TTL: Final = 3600.0
 PURGE_CHUNK: Final = 1_000
 CACHE_LIMIT: Final = 5_000
 
-# The fields of a row, in the order they are stored (a JSON list).
-_FIELDS: Final = (
-    "provider",
-    "message_id",
-    "tag",
-    "added_at",
-    "deadline_at",
-    "next_poll_at",
-    "interval",
-    "polls",
-    "known",
-    "report",
-    "source",
-    "state",
-    "is_final",
-    "updated_at",
-    "settled_at",
-    "reason",
-    "delivery",
-    "handover_at",
-)
-
-# -- the scripts -----------------------------------------------------------------------------
-# ARGV[1] the key prefix, ARGV[2] the worker token, ARGV[3] the lease in ms; then each
-# script's own. KEYS[1] is the rows hash (cluster routing; every key shares its slot).
-
-_PRELUDE = """
-local P = ARGV[1]
-local token = ARGV[2]
-local lease = tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local srv = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local Q = {p = {P .. 'due', P .. 'pheld'}, h = {P .. 'hand', P .. 'hheld'}}
-local mine = P .. 'w:' .. token
-
--- Put a row where it belongs in queue qn after a change. `new`: its new time there ('' for
--- none), or nil when the row was not written. `release`: give up this worker's claim on it.
-local function place(qn, k, new, release)
-    local q = Q[qn]
-    local held = redis.call('HGET', q[2], k)
-    if held then
-        local who, kept = string.match(held, '^(%S+) (%S+)$')
-        if release and who == token then
-            redis.call('HDEL', q[2], k)
-            redis.call('SREM', mine, qn .. '|' .. k)
-            local score = new or kept
-            if score ~= '' and score ~= '-' then
-                redis.call('ZADD', q[1], score, k)
-            end
-        elseif new then
-            if new == '' then new = '-' end
-            redis.call('HSET', q[2], k, who .. ' ' .. new)
-        end
-    elseif new then
-        if new == '' then
-            redis.call('ZREM', q[1], k)
-        else
-            redis.call('ZADD', q[1], new, k)
-        end
-    end
-end
-
--- Claims of workers whose lease ran out go back to their queues.
-local function expire_dead()
-    local dead = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', srv, 'LIMIT', 0, 16)
-    for _, owner in ipairs(dead) do
-        local set = P .. 'w:' .. owner
-        for _, m in ipairs(redis.call('SMEMBERS', set)) do
-            local q = Q[string.sub(m, 1, 1)]
-            local k = string.sub(m, 3)
-            local held = redis.call('HGET', q[2], k)
-            if held then
-                local who, kept = string.match(held, '^(%S+) (%S+)$')
-                if who == owner then
-                    redis.call('HDEL', q[2], k)
-                    if kept ~= '-' then
-                        redis.call('ZADD', q[1], kept, k)
-                    end
-                end
-            end
-        end
-        redis.call('DEL', set)
-        redis.call('ZREM', P .. 'leases', owner)
-    end
-end
-"""
-
-# ARGV[4] queue ('p' | 'h'), ARGV[5] now (tracker clock), ARGV[6] limit.
-_CLAIM = (
-    _PRELUDE
-    + """
-expire_dead()
-local qn = ARGV[4]
-local q = Q[qn]
-local found = redis.call('ZRANGEBYSCORE', q[1], '-inf', ARGV[5], 'WITHSCORES', 'LIMIT', 0,
-    tonumber(ARGV[6]))
-local keys, values = {}, {}
-if #found > 0 then
-    redis.call('ZADD', P .. 'leases', srv + lease, token)
-    for i = 1, #found, 2 do
-        local k, score = found[i], found[i + 1]
-        redis.call('ZREM', q[1], k)
-        local value = redis.call('HGET', P .. 'rows', k)
-        if value then
-            redis.call('HSET', q[2], k, token .. ' ' .. score)
-            redis.call('SADD', mine, qn .. '|' .. k)
-            keys[#keys + 1] = k
-            values[#values + 1] = value
-        end
-    end
-else
-    redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
-end
-return {keys, values}
-"""
-)
-
-# Groups of 8 from ARGV[4]: key, expected version ('' = write nothing, only release), the
-# value to write, its poll time, its hand-over time, its `done` time ('' = none), the counter
-# changes ("+tag,-tag"), flags ('p'/'h': release this worker's claim in that queue; 'e': drop
-# the key's early push). Returns the keys whose version moved on (to be read and tried again)
-# and the keys no longer stored.
-_CHANGE = (
-    _PRELUDE
-    + """
-redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
-local conflicts, gone = {}, {}
-for i = 4, #ARGV, 8 do
-    local k, expect, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-    local flags = ARGV[i + 7]
-    local state = 'release'
-    if expect ~= '' then
-        local current = redis.call('HGET', P .. 'rows', k)
-        if not current then
-            gone[#gone + 1] = k
-        elseif current == value then
-            state = 'again'  -- this very write is in already: a call sent again
-        elseif string.match(current, '^(%d+):') ~= expect then
-            conflicts[#conflicts + 1] = k
-            state = 'conflict'
-        else
-            state = 'write'
-        end
-    end
-    if state == 'write' then
-        redis.call('HSET', P .. 'rows', k, value)
-        for sign, tag in string.gmatch(ARGV[i + 6], '([+-])([^,]+)') do
-            redis.call('HINCRBY', P .. 'counts', tag, sign == '+' and 1 or -1)
-        end
-        if ARGV[i + 5] ~= '' then
-            redis.call('ZADD', P .. 'done', ARGV[i + 5], k)
-        else
-            redis.call('ZREM', P .. 'done', k)
-        end
-    end
-    if state == 'write' or state == 'again' then
-        place('p', k, ARGV[i + 3], string.find(flags, 'p', 1, true) ~= nil)
-        place('h', k, ARGV[i + 4], string.find(flags, 'h', 1, true) ~= nil)
-    elseif state == 'release' then
-        place('p', k, nil, string.find(flags, 'p', 1, true) ~= nil)
-        place('h', k, nil, string.find(flags, 'h', 1, true) ~= nil)
-    end
-    if state ~= 'conflict' and string.find(flags, 'e', 1, true) then
-        redis.call('DEL', P .. 'e:' .. k)
-    end
-end
-return {conflicts, gone}
-"""
-)
-
-# ARGV[4] a staging list ('' for none) and ARGV[5] how many of its items to take (a
-# multiple of 3); then triples from ARGV[6]: key, value, poll time. The triples (the list's
-# first ones, then the given ones) are stored and queued if new. Returns how many were new,
-# every given key's early push (key, value, ...), and 1 while the staging list has more.
-_INSERT = (
-    _PRELUDE
-    + """
-local items = {}
-local more = 1
-if ARGV[4] ~= '' then
-    local take = tonumber(ARGV[5])
-    items = redis.call('LRANGE', ARGV[4], 0, take - 1)
-    redis.call('LTRIM', ARGV[4], take, -1)
-    if redis.call('LLEN', ARGV[4]) == 0 then
-        more = 0
-        redis.call('DEL', ARGV[4])
-    end
-end
-for i = 6, #ARGV do
-    items[#items + 1] = ARGV[i]
-end
-local new = 0
-local early = {}
-for i = 1, #items, 3 do
-    local k = items[i]
-    if redis.call('HSETNX', P .. 'rows', k, items[i + 1]) == 1 then
-        new = new + 1
-        redis.call('ZADD', P .. 'due', items[i + 2], k)
-    end
-    local e = redis.call('GET', P .. 'e:' .. k)
-    if e then
-        early[#early + 1] = k
-        early[#early + 1] = e
-    end
-end
-if new > 0 then
-    redis.call('HINCRBY', P .. 'counts', 'in_flight', new)
-end
-return {new, early, more}
-"""
-)
-
-# ARGV[4] key, ARGV[5] provider, ARGV[6] now: notes that the provider's webhooks arrive
-# (`last_push`); returns the row and the early push kept for it.
-_PEEK = (
-    _PRELUDE
-    + """
-redis.call('HSET', P .. 'pushes', ARGV[5], ARGV[6])
-local row = redis.call('HGET', P .. 'rows', ARGV[4])
-local early = redis.call('GET', P .. 'e:' .. ARGV[4])
-return {row or '', early or ''}
-"""
-)
-
-# ARGV[4] key, ARGV[5] the early push read ('' none), ARGV[6] the one to keep, ARGV[7] its TTL
-# in ms (from the first push's arrival, on the server's clock).
-_EARLY = (
-    _PRELUDE
-    + """
-local k = ARGV[4]
-if redis.call('HEXISTS', P .. 'rows', k) == 1 then
-    return 'row'
-end
-local current = redis.call('GET', P .. 'e:' .. k)
-if (current or '') ~= ARGV[5] then
-    return 'conflict'
-end
-if current then
-    redis.call('SET', P .. 'e:' .. k, ARGV[6], 'KEEPTTL')
-else
-    redis.call('SET', P .. 'e:' .. k, ARGV[6], 'PX', ARGV[7])
-end
-return 'ok'
-"""
-)
-
-# ARGV[4] cutoff (tracker clock), ARGV[5] limit: forget handed-over rows settled before it.
-_PURGE = (
-    _PRELUDE
-    + """
-local found = redis.call('ZRANGEBYSCORE', P .. 'done', '-inf', ARGV[4], 'LIMIT', 0,
-    tonumber(ARGV[5]))
-for _, k in ipairs(found) do
-    local value = redis.call('HGET', P .. 'rows', k)
-    if value then
-        local a = string.find(value, ':', 1, true)
-        local b = string.find(value, ':', a + 1, true)
-        local row = cjson.decode(string.sub(value, b + 1))
-        local state, reason = row[12], row[16]
-        if type(state) ~= 'string' then state = 'unknown' end
-        if type(reason) == 'string' then
-            redis.call('HINCRBY', P .. 'counts', 's|' .. reason .. '|' .. state, -1)
-        end
-        if type(row[6]) == 'number' then
-            redis.call('HINCRBY', P .. 'counts', 'in_flight', -1)
-        end
-        if type(row[18]) == 'number' then
-            redis.call('HINCRBY', P .. 'counts', 'awaiting', -1)
-        end
-        redis.call('HDEL', P .. 'rows', k)
-        redis.call('ZREM', P .. 'due', k)
-        redis.call('ZREM', P .. 'hand', k)
-    end
-    redis.call('ZREM', P .. 'done', k)
-end
-return #found
-"""
-)
-
-# The earliest poll and hand-over times, and how many rows are claimed.
-_WAKE = (
-    _PRELUDE
-    + """
-local due = redis.call('ZRANGE', P .. 'due', 0, 0, 'WITHSCORES')
-local hand = redis.call('ZRANGE', P .. 'hand', 0, 0, 'WITHSCORES')
-local held = redis.call('HLEN', P .. 'pheld') + redis.call('HLEN', P .. 'hheld')
-return {due[2] or '', hand[2] or '', held}
-"""
-)
-
-# Give back every claim of this worker (run() ending).
-_RELEASE_ALL = (
-    _PRELUDE
-    + """
-for _, m in ipairs(redis.call('SMEMBERS', mine)) do
-    place(string.sub(m, 1, 1), string.sub(m, 3), nil, true)
-end
-redis.call('DEL', mine)
-redis.call('ZREM', P .. 'leases', token)
-return 1
-"""
-)
-
-# ARGV[4] this version's schema, ARGV[5] its version string: the store's schema (set if new).
-_SCHEMA = (
-    _PRELUDE
-    + """
-redis.call('HSETNX', P .. 'meta', 'schema', ARGV[4])
-local schema = redis.call('HGET', P .. 'meta', 'schema')
-if tonumber(schema) <= tonumber(ARGV[4]) then
-    redis.call('HSET', P .. 'meta', 'written_by', ARGV[5])
-end
-return {schema, redis.call('HGET', P .. 'meta', 'written_by') or ''}
-"""
-)
-
 
 class StoreUnavailableError(RuntimeError):
     """The tracker's Redis did not answer (down, unreachable, or too slow). Nothing is lost:
     each change is atomic, so it happened entirely or not at all; call again once Redis is
     back (a `run()` that raised this can simply be started again)."""
-
-
-# -- rows as stored --------------------------------------------------------------------------
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _encode(row: Row, version: int, write_id: str) -> str:
-    values = [getattr(row, name) for name in _FIELDS]
-    return f"{version}:{write_id}:{json.dumps(values, separators=(',', ':'))}"
-
-
-def _decode(value: object) -> tuple[int, Row]:
-    version, _, rest = _text(value).partition(":")
-    _, _, data = rest.partition(":")
-    fields = dict(zip(_FIELDS, json.loads(data), strict=True))
-    fields["known"] = bool(fields["known"])
-    fields["is_final"] = bool(fields["is_final"])
-    return int(version), Row(**fields)
-
-
-def _time(value: float | None) -> str:
-    return "" if value is None else repr(float(value))
-
-
-def _tags(row: Row | None) -> Counter[str]:
-    """The counters a row adds to: `counts()` sums them."""
-    tags = Counter[str]()
-    if row is None:
-        return tags
-    if row.next_poll_at is not None:
-        tags["in_flight"] += 1
-    if row.reason is not None:
-        tags[f"s|{row.reason}|{row.state or 'unknown'}"] += 1
-    if row.handover_at is not None:
-        tags["awaiting"] += 1
-    return tags
-
-
-def _delta(old: Row | None, new: Row) -> str:
-    before, after = _tags(old), _tags(new)
-    return ",".join(
-        [f"+{t}" for t in (after - before).elements()]
-        + [f"-{t}" for t in (before - after).elements()]
-    )
-
-
-def _done_at(row: Row) -> str:
-    return _time(row.settled_at) if row.settled and row.handover_at is None else ""
-
-
-def _valid_seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
-
-
-def _own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
-    """A client on the same server as `redis_client`, with socket timeouts (a hang becomes an
-    error) and without redis-py's own retries (the store retries, knowing what is safe to
-    send again). The caller's client is never changed. A client whose pool cannot be copied
-    (a cluster client, say) is used as it is."""
-    pool = getattr(redis_client, "connection_pool", None)
-    kwargs: object = getattr(pool, "connection_kwargs", None)
-    connection_class = getattr(pool, "connection_class", None)
-    if not isinstance(kwargs, dict) or connection_class is None:
-        return redis_client, False
-    given = cast(dict[str, Any], kwargs)
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    settings: dict[str, Any] = {  # the pool's own bookkeeping is left for the new pool
-        k: v
-        for k, v in given.items()
-        if not k.startswith("orig_") and k != "maint_notifications_pool_handler"
-    }
-    if settings.get("socket_timeout") is None:
-        settings["socket_timeout"] = timeout
-    if "socket_connect_timeout" in settings and settings["socket_connect_timeout"] is None:
-        settings["socket_connect_timeout"] = timeout  # TCP only: a unix socket has none
-    settings["retry"] = Retry(NoBackoff(), 0, (redis.ConnectionError, redis.TimeoutError))
-    settings["retry_on_error"] = []
-    settings.pop("retry_on_timeout", None)
-    settings["decode_responses"] = True
-    own = redis.ConnectionPool(connection_class=connection_class, **settings)
-    return redis.Redis(connection_pool=own), True
 
 
 class RedisStore:
@@ -510,16 +98,16 @@ class RedisStore:
                 f"redis_client must be a redis.Redis, not {type(redis_client).__name__}"
             )
         self.name = name
-        self.lease = _valid_seconds("lease", lease)
-        self.retention = _valid_seconds("retention", retention)
+        self.lease = valid_seconds("lease", lease)
+        self.retention = valid_seconds("retention", retention)
         self.prefix = f"{KEY_PREFIX}{{{name}}}:"
         self._rows = self.prefix + "rows"
-        self._client, self._owns_client = _own_client(
-            redis_client, _valid_seconds("timeout", timeout)
+        self._client, self._owns_client = own_client(
+            redis_client, valid_seconds("timeout", timeout)
         )
-        self._where = _where(self._client)
+        self._where = where(self._client)
         self._lock = threading.Lock()
-        self._token = _new_token()
+        self._token = new_token()
         self._writes = 0
         self._runs = 0
         self._cache: dict[str, tuple[int, Row]] = {}
@@ -529,16 +117,16 @@ class RedisStore:
         self.round_trips = 0
         """Calls this store made to Redis (for benchmarks)."""
         register = self._client.register_script
-        self._claim = register(_CLAIM)
-        self._change = register(_CHANGE)
-        self._insert = register(_INSERT)
-        self._peek = register(_PEEK)
-        self._early = register(_EARLY)
-        self._purge = register(_PURGE)
-        self._wake = register(_WAKE)
-        self._release_all = register(_RELEASE_ALL)
+        self._claim = register(scripts.CLAIM)
+        self._change = register(scripts.CHANGE)
+        self._insert = register(scripts.INSERT)
+        self._peek = register(scripts.PEEK)
+        self._early = register(scripts.EARLY)
+        self._purge = register(scripts.PURGE)
+        self._wake = register(scripts.WAKE)
+        self._release_all = register(scripts.RELEASE_ALL)
         try:
-            self._check_schema(register(_SCHEMA))
+            self._check_schema(register(scripts.SCHEMA))
         except BaseException:
             self.close()
             raise
@@ -578,7 +166,7 @@ class RedisStore:
     def _rotate(self, old: str) -> None:
         with self._lock:
             if self._token == old:
-                self._token = _new_token()
+                self._token = new_token()
                 self._cache.clear()
 
     def _write_id(self) -> str:
@@ -592,8 +180,8 @@ class RedisStore:
         schema, written_by = self._call(script, SCHEMA_VERSION, __version__)
         if int(schema) > SCHEMA_VERSION:
             raise StoreVersionError(
-                f"the Redis store {self.name!r} has tracker schema {_text(schema)} (written by "
-                f"sms-status {_text(written_by) or 'newer'}); sms-status {__version__} reads "
+                f"the Redis store {self.name!r} has tracker schema {text(schema)} (written by "
+                f"sms-status {text(written_by) or 'newer'}); sms-status {__version__} reads "
                 f"schema {SCHEMA_VERSION} and older: upgrade sms-status on every tracker that "
                 f"shares this store"
             )
@@ -610,7 +198,7 @@ class RedisStore:
         staged: str | None = None
         try:
             for row in rows:
-                chunk += [row.key, _encode(row, 1, write_id), _time(row.next_poll_at)]
+                chunk += [row.key, encode(row, 1, write_id), time_arg(row.next_poll_at)]
                 if len(chunk) == 3 * INSERT_CHUNK:
                     staged = staged or f"{self.prefix}staging:{write_id}"
                     self._stage(staged, chunk)
@@ -646,11 +234,11 @@ class RedisStore:
         self, values: list[str], staged: list[str], now: float, apply_early: ApplyEarly
     ) -> int:
         new, early, more = self._call(self._insert, *(staged or ["", "0"]), *values)
-        pending = [(_text(early[i]), _text(early[i + 1])) for i in range(0, len(early), 2)]
+        pending = [(text(early[i]), text(early[i + 1])) for i in range(0, len(early), 2)]
         for key, value in pending:
             received_at, _, report = value.partition(" ")
             expired = float(received_at) + EARLY_PUSH_TTL < now
-            self._apply([(key, _early_change(apply_early, report, expired))], drop_early=True)
+            self._apply([(key, early_change(apply_early, report, expired))], drop_early=True)
         return int(new) if int(more) else -int(new) - 1
 
     def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
@@ -705,17 +293,17 @@ class RedisStore:
                 args += [
                     key,
                     str(version),
-                    _encode(new, version + 1, self._write_id()),
-                    _time(new.next_poll_at),
-                    _time(new.handover_at),
-                    _done_at(new),
-                    _delta(old, new),
+                    encode(new, version + 1, self._write_id()),
+                    time_arg(new.next_poll_at),
+                    time_arg(new.handover_at),
+                    done_at(new),
+                    delta(old, new),
                     flags,
                 ]
                 planned[key] = (version + 1, new)
             conflicts, gone = self._call(self._change, *args)
-            retry = [_text(k) for k in conflicts]
-            lost = {_text(k) for k in gone} | set(retry)
+            retry = [text(k) for k in conflicts]
+            lost = {text(k) for k in gone} | set(retry)
             with self._lock:
                 for key, entry in planned.items():
                     if key not in lost:
@@ -731,7 +319,7 @@ class RedisStore:
         with self._lock:
             self.round_trips += 1
         values = self._plain(lambda: self._client.hmget(self._rows, keys))
-        return {k: _decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
+        return {k: decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
     def _plain(self, call: Callable[[], Any]) -> Any:
         """A read-only command, sent again if the connection fails."""
@@ -754,9 +342,9 @@ class RedisStore:
     ) -> bool:
         key = f"{provider}:{message_id}"
         while True:
-            stored, early = (_text(v) for v in self._call(self._peek, key, provider, repr(now)))
+            stored, early = (text(v) for v in self._call(self._peek, key, provider, repr(now)))
             if stored:
-                version, row = _decode(stored)
+                version, row = decode(stored)
                 new = change(row)
                 if new is None:
                     return False
@@ -764,11 +352,11 @@ class RedisStore:
                     self._change,
                     key,
                     str(version),
-                    _encode(new, version + 1, self._write_id()),
-                    _time(new.next_poll_at),
-                    _time(new.handover_at),
-                    _done_at(new),
-                    _delta(row, new),
+                    encode(new, version + 1, self._write_id()),
+                    time_arg(new.next_poll_at),
+                    time_arg(new.handover_at),
+                    done_at(new),
+                    delta(row, new),
                     "",
                 )
                 if not conflicts and not gone:
@@ -780,14 +368,14 @@ class RedisStore:
                 return False
             value = f"{received_at if early else repr(now)} {kept}"
             ttl = int(EARLY_PUSH_TTL * 1000)
-            if _text(self._call(self._early, key, early, value, ttl)) == "ok":
+            if text(self._call(self._early, key, early, value, ttl)) == "ok":
                 return True
 
     def last_push(self, provider: str) -> float | None:
         with self._lock:
             self.round_trips += 1
         found = self._plain(lambda: self._client.hget(self.prefix + "pushes", provider))
-        return None if found is None else float(_text(found))
+        return None if found is None else float(text(found))
 
     def _claimed(self, queue: str, now: float, limit: int) -> list[Row]:
         with self._lock:
@@ -798,8 +386,8 @@ class RedisStore:
             if len(self._cache) + len(keys) > CACHE_LIMIT:
                 self._cache.clear()
             for key, value in zip(keys, values, strict=True):
-                version, row = _decode(value)
-                self._cache[_text(key)] = (version, row)
+                version, row = decode(value)
+                self._cache[text(key)] = (version, row)
                 rows.append(row)
         return rows
 
@@ -816,7 +404,7 @@ class RedisStore:
 
     def next_wake(self) -> float | None:
         due, hand, held = self._call(self._wake)
-        times = [float(_text(t)) for t in (due, hand) if _text(t)]
+        times = [float(text(t)) for t in (due, hand) if text(t)]
         if int(held):  # claimed by a worker: due already, or back once its lease runs out
             with self._lock:
                 times.append(self._last_now)
@@ -834,7 +422,7 @@ class RedisStore:
         by_reason: dict[str, int] = {}
         in_flight = awaiting = 0
         for field, count in raw.items():
-            name, number = _text(field), int(count)
+            name, number = text(field), int(count)
             if name == "in_flight":
                 in_flight = number
             elif name == "awaiting":
@@ -889,27 +477,6 @@ class RedisStore:
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
-
-
-def _early_change(apply_early: ApplyEarly, report: str, expired: bool) -> Change:
-    def change(row: Row) -> Row | None:
-        return None if expired else apply_early(row, report)
-
-    return change
-
-
-def _new_token() -> str:
-    return f"{os.getpid()}-{secrets.token_hex(6)}"
-
-
-def _where(client: Any) -> str:
-    found: object = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
-    if isinstance(found, dict):
-        kwargs = cast(dict[str, Any], found)
-        if kwargs.get("path"):
-            return f"unix:{kwargs['path']}"
-        return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
-    return type(client).__name__
 
 
 __all__ = ["RedisStore", "StoreUnavailableError"]

@@ -1,0 +1,144 @@
+"""What `RedisStore` (`_redis`) keeps of a row, how a change moves the counters, and the
+client it talks through."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections import Counter
+from typing import Any, Final, cast
+
+from sms_status.tracking._model import Row
+from sms_status.tracking._store import ApplyEarly, Change
+
+# The fields of a row, in the order they are stored (a JSON list).
+FIELDS: Final = (
+    "provider",
+    "message_id",
+    "tag",
+    "added_at",
+    "deadline_at",
+    "next_poll_at",
+    "interval",
+    "polls",
+    "known",
+    "report",
+    "source",
+    "state",
+    "is_final",
+    "updated_at",
+    "settled_at",
+    "reason",
+    "delivery",
+    "handover_at",
+)
+
+
+def text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def encode(row: Row, version: int, write_id: str) -> str:
+    values = [getattr(row, name) for name in FIELDS]
+    return f"{version}:{write_id}:{json.dumps(values, separators=(',', ':'))}"
+
+
+def decode(value: object) -> tuple[int, Row]:
+    version, _, rest = text(value).partition(":")
+    _, _, data = rest.partition(":")
+    fields = dict(zip(FIELDS, json.loads(data), strict=True))
+    fields["known"] = bool(fields["known"])
+    fields["is_final"] = bool(fields["is_final"])
+    return int(version), Row(**fields)
+
+
+def time_arg(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def counters(row: Row | None) -> Counter[str]:
+    """The counters a row adds to: `counts()` sums them."""
+    tags = Counter[str]()
+    if row is None:
+        return tags
+    if row.next_poll_at is not None:
+        tags["in_flight"] += 1
+    if row.reason is not None:
+        tags[f"s|{row.reason}|{row.state or 'unknown'}"] += 1
+    if row.handover_at is not None:
+        tags["awaiting"] += 1
+    return tags
+
+
+def delta(old: Row | None, new: Row) -> str:
+    before, after = counters(old), counters(new)
+    return ",".join(
+        [f"+{t}" for t in (after - before).elements()]
+        + [f"-{t}" for t in (before - after).elements()]
+    )
+
+
+def done_at(row: Row) -> str:
+    return time_arg(row.settled_at) if row.settled and row.handover_at is None else ""
+
+
+def valid_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
+    """A client on the same server as `redis_client`, with socket timeouts (a hang becomes an
+    error) and without redis-py's own retries (the store retries, knowing what is safe to
+    send again). The caller's client is never changed. A client whose pool cannot be copied
+    (a cluster client, say) is used as it is."""
+    pool = getattr(redis_client, "connection_pool", None)
+    kwargs: object = getattr(pool, "connection_kwargs", None)
+    connection_class = getattr(pool, "connection_class", None)
+    if not isinstance(kwargs, dict) or connection_class is None:
+        return redis_client, False
+    given = cast(dict[str, Any], kwargs)
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    settings: dict[str, Any] = {  # the pool's own bookkeeping is left for the new pool
+        k: v
+        for k, v in given.items()
+        if not k.startswith("orig_") and k != "maint_notifications_pool_handler"
+    }
+    if settings.get("socket_timeout") is None:
+        settings["socket_timeout"] = timeout
+    if "socket_connect_timeout" in settings and settings["socket_connect_timeout"] is None:
+        settings["socket_connect_timeout"] = timeout  # TCP only: a unix socket has none
+    settings["retry"] = Retry(NoBackoff(), 0, (redis.ConnectionError, redis.TimeoutError))
+    settings["retry_on_error"] = []
+    settings.pop("retry_on_timeout", None)
+    settings["decode_responses"] = True
+    own = redis.ConnectionPool(connection_class=connection_class, **settings)
+    return redis.Redis(connection_pool=own), True
+
+
+def early_change(apply_early: ApplyEarly, report: str, expired: bool) -> Change:
+    def change(row: Row) -> Row | None:
+        return None if expired else apply_early(row, report)
+
+    return change
+
+
+def new_token() -> str:
+    return f"{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def where(client: Any) -> str:
+    found: object = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
+    if isinstance(found, dict):
+        kwargs = cast(dict[str, Any], found)
+        if kwargs.get("path"):
+            return f"unix:{kwargs['path']}"
+        return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+    return type(client).__name__

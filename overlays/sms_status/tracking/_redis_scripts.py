@@ -1,0 +1,316 @@
+"""The Lua scripts of `RedisStore` (`_redis`), and the layout of its keys.
+
+Every key of a store starts with `sms-status:tracking:{<name>}:` (a hash tag: one cluster
+slot):
+
+- `rows` (hash): `"<provider>:<message_id>"` -> `"<version>:<write id>:<row as a JSON list>"`.
+- `due` / `hand` (sorted sets): unclaimed rows by next poll / next hand-over time (the
+  tracker's clock).
+- `pheld` / `hheld` (hashes): claimed rows -> `"<worker token> <due time or ->"`; a claimed row
+  is in `pheld`/`hheld` instead of `due`/`hand`, so two workers never hold it at once.
+- `leases` (sorted set): worker token -> lease end, in milliseconds on the Redis server's clock
+  (`TIME`), renewed by every call the worker makes; `w:<token>` (set): what it holds. A worker
+  whose lease ran out (it died) has its claims put back by the next claim any worker makes.
+- `counts` (hash): maintained counters (`counts()` is one HGETALL, exact: each changes in the
+  script that changes the row). `done` (sorted set): handed-over rows by settle time, deleted
+  after `retention` by `purge()`. `e:<key>` (string): an early push, expiring after an hour.
+  `pushes` (hash): provider -> when its last push came (`last_push`). `staging:<id>` (list):
+  a large `add_many` being read, stored once it is read to its end (expires if abandoned).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ARGV[1] the key prefix, ARGV[2] the worker token, ARGV[3] the lease in ms; then each
+# script's own. KEYS[1] is the rows hash (cluster routing; every key shares its slot).
+
+PRELUDE: Final = """
+local P = ARGV[1]
+local token = ARGV[2]
+local lease = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local srv = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local Q = {p = {P .. 'due', P .. 'pheld'}, h = {P .. 'hand', P .. 'hheld'}}
+local mine = P .. 'w:' .. token
+
+-- Put a row where it belongs in queue qn after a change. `new`: its new time there ('' for
+-- none), or nil when the row was not written. `release`: give up this worker's claim on it.
+local function place(qn, k, new, release)
+    local q = Q[qn]
+    local held = redis.call('HGET', q[2], k)
+    if held then
+        local who, kept = string.match(held, '^(%S+) (%S+)$')
+        if release and who == token then
+            redis.call('HDEL', q[2], k)
+            redis.call('SREM', mine, qn .. '|' .. k)
+            local score = new or kept
+            if score ~= '' and score ~= '-' then
+                redis.call('ZADD', q[1], score, k)
+            end
+        elseif new then
+            if new == '' then new = '-' end
+            redis.call('HSET', q[2], k, who .. ' ' .. new)
+        end
+    elseif new then
+        if new == '' then
+            redis.call('ZREM', q[1], k)
+        else
+            redis.call('ZADD', q[1], new, k)
+        end
+    end
+end
+
+-- Claims of workers whose lease ran out go back to their queues.
+local function expire_dead()
+    local dead = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', srv, 'LIMIT', 0, 16)
+    for _, owner in ipairs(dead) do
+        local set = P .. 'w:' .. owner
+        for _, m in ipairs(redis.call('SMEMBERS', set)) do
+            local q = Q[string.sub(m, 1, 1)]
+            local k = string.sub(m, 3)
+            local held = redis.call('HGET', q[2], k)
+            if held then
+                local who, kept = string.match(held, '^(%S+) (%S+)$')
+                if who == owner then
+                    redis.call('HDEL', q[2], k)
+                    if kept ~= '-' then
+                        redis.call('ZADD', q[1], kept, k)
+                    end
+                end
+            end
+        end
+        redis.call('DEL', set)
+        redis.call('ZREM', P .. 'leases', owner)
+    end
+end
+"""
+
+# ARGV[4] queue ('p' | 'h'), ARGV[5] now (tracker clock), ARGV[6] limit.
+CLAIM: Final = (
+    PRELUDE
+    + """
+expire_dead()
+local qn = ARGV[4]
+local q = Q[qn]
+local found = redis.call('ZRANGEBYSCORE', q[1], '-inf', ARGV[5], 'WITHSCORES', 'LIMIT', 0,
+    tonumber(ARGV[6]))
+local keys, values = {}, {}
+if #found > 0 then
+    redis.call('ZADD', P .. 'leases', srv + lease, token)
+    for i = 1, #found, 2 do
+        local k, score = found[i], found[i + 1]
+        redis.call('ZREM', q[1], k)
+        local value = redis.call('HGET', P .. 'rows', k)
+        if value then
+            redis.call('HSET', q[2], k, token .. ' ' .. score)
+            redis.call('SADD', mine, qn .. '|' .. k)
+            keys[#keys + 1] = k
+            values[#values + 1] = value
+        end
+    end
+else
+    redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
+end
+return {keys, values}
+"""
+)
+
+# Groups of 8 from ARGV[4]: key, expected version ('' = write nothing, only release), the
+# value to write, its poll time, its hand-over time, its `done` time ('' = none), the counter
+# changes ("+tag,-tag"), flags ('p'/'h': release this worker's claim in that queue; 'e': drop
+# the key's early push). Returns the keys whose version moved on (to be read and tried again)
+# and the keys no longer stored.
+CHANGE: Final = (
+    PRELUDE
+    + """
+redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
+local conflicts, gone = {}, {}
+for i = 4, #ARGV, 8 do
+    local k, expect, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    local flags = ARGV[i + 7]
+    local state = 'release'
+    if expect ~= '' then
+        local current = redis.call('HGET', P .. 'rows', k)
+        if not current then
+            gone[#gone + 1] = k
+        elseif current == value then
+            state = 'again'  -- this very write is in already: a call sent again
+        elseif string.match(current, '^(%d+):') ~= expect then
+            conflicts[#conflicts + 1] = k
+            state = 'conflict'
+        else
+            state = 'write'
+        end
+    end
+    if state == 'write' then
+        redis.call('HSET', P .. 'rows', k, value)
+        for sign, tag in string.gmatch(ARGV[i + 6], '([+-])([^,]+)') do
+            redis.call('HINCRBY', P .. 'counts', tag, sign == '+' and 1 or -1)
+        end
+        if ARGV[i + 5] ~= '' then
+            redis.call('ZADD', P .. 'done', ARGV[i + 5], k)
+        else
+            redis.call('ZREM', P .. 'done', k)
+        end
+    end
+    if state == 'write' or state == 'again' then
+        place('p', k, ARGV[i + 3], string.find(flags, 'p', 1, true) ~= nil)
+        place('h', k, ARGV[i + 4], string.find(flags, 'h', 1, true) ~= nil)
+    elseif state == 'release' then
+        place('p', k, nil, string.find(flags, 'p', 1, true) ~= nil)
+        place('h', k, nil, string.find(flags, 'h', 1, true) ~= nil)
+    end
+    if state ~= 'conflict' and string.find(flags, 'e', 1, true) then
+        redis.call('DEL', P .. 'e:' .. k)
+    end
+end
+return {conflicts, gone}
+"""
+)
+
+# ARGV[4] a staging list ('' for none) and ARGV[5] how many of its items to take (a
+# multiple of 3); then triples from ARGV[6]: key, value, poll time. The triples (the list's
+# first ones, then the given ones) are stored and queued if new. Returns how many were new,
+# every given key's early push (key, value, ...), and 1 while the staging list has more.
+INSERT: Final = (
+    PRELUDE
+    + """
+local items = {}
+local more = 1
+if ARGV[4] ~= '' then
+    local take = tonumber(ARGV[5])
+    items = redis.call('LRANGE', ARGV[4], 0, take - 1)
+    redis.call('LTRIM', ARGV[4], take, -1)
+    if redis.call('LLEN', ARGV[4]) == 0 then
+        more = 0
+        redis.call('DEL', ARGV[4])
+    end
+end
+for i = 6, #ARGV do
+    items[#items + 1] = ARGV[i]
+end
+local new = 0
+local early = {}
+for i = 1, #items, 3 do
+    local k = items[i]
+    if redis.call('HSETNX', P .. 'rows', k, items[i + 1]) == 1 then
+        new = new + 1
+        redis.call('ZADD', P .. 'due', items[i + 2], k)
+    end
+    local e = redis.call('GET', P .. 'e:' .. k)
+    if e then
+        early[#early + 1] = k
+        early[#early + 1] = e
+    end
+end
+if new > 0 then
+    redis.call('HINCRBY', P .. 'counts', 'in_flight', new)
+end
+return {new, early, more}
+"""
+)
+
+# ARGV[4] key, ARGV[5] provider, ARGV[6] now: notes that the provider's webhooks arrive
+# (`last_push`); returns the row and the early push kept for it.
+PEEK: Final = (
+    PRELUDE
+    + """
+redis.call('HSET', P .. 'pushes', ARGV[5], ARGV[6])
+local row = redis.call('HGET', P .. 'rows', ARGV[4])
+local early = redis.call('GET', P .. 'e:' .. ARGV[4])
+return {row or '', early or ''}
+"""
+)
+
+# ARGV[4] key, ARGV[5] the early push read ('' none), ARGV[6] the one to keep, ARGV[7] its TTL
+# in ms (from the first push's arrival, on the server's clock).
+EARLY: Final = (
+    PRELUDE
+    + """
+local k = ARGV[4]
+if redis.call('HEXISTS', P .. 'rows', k) == 1 then
+    return 'row'
+end
+local current = redis.call('GET', P .. 'e:' .. k)
+if (current or '') ~= ARGV[5] then
+    return 'conflict'
+end
+if current then
+    redis.call('SET', P .. 'e:' .. k, ARGV[6], 'KEEPTTL')
+else
+    redis.call('SET', P .. 'e:' .. k, ARGV[6], 'PX', ARGV[7])
+end
+return 'ok'
+"""
+)
+
+# ARGV[4] cutoff (tracker clock), ARGV[5] limit: forget handed-over rows settled before it.
+PURGE: Final = (
+    PRELUDE
+    + """
+local found = redis.call('ZRANGEBYSCORE', P .. 'done', '-inf', ARGV[4], 'LIMIT', 0,
+    tonumber(ARGV[5]))
+for _, k in ipairs(found) do
+    local value = redis.call('HGET', P .. 'rows', k)
+    if value then
+        local a = string.find(value, ':', 1, true)
+        local b = string.find(value, ':', a + 1, true)
+        local row = cjson.decode(string.sub(value, b + 1))
+        local state, reason = row[12], row[16]
+        if type(state) ~= 'string' then state = 'unknown' end
+        if type(reason) == 'string' then
+            redis.call('HINCRBY', P .. 'counts', 's|' .. reason .. '|' .. state, -1)
+        end
+        if type(row[6]) == 'number' then
+            redis.call('HINCRBY', P .. 'counts', 'in_flight', -1)
+        end
+        if type(row[18]) == 'number' then
+            redis.call('HINCRBY', P .. 'counts', 'awaiting', -1)
+        end
+        redis.call('HDEL', P .. 'rows', k)
+        redis.call('ZREM', P .. 'due', k)
+        redis.call('ZREM', P .. 'hand', k)
+    end
+    redis.call('ZREM', P .. 'done', k)
+end
+return #found
+"""
+)
+
+# The earliest poll and hand-over times, and how many rows are claimed.
+WAKE: Final = (
+    PRELUDE
+    + """
+local due = redis.call('ZRANGE', P .. 'due', 0, 0, 'WITHSCORES')
+local hand = redis.call('ZRANGE', P .. 'hand', 0, 0, 'WITHSCORES')
+local held = redis.call('HLEN', P .. 'pheld') + redis.call('HLEN', P .. 'hheld')
+return {due[2] or '', hand[2] or '', held}
+"""
+)
+
+# Give back every claim of this worker (run() ending).
+RELEASE_ALL: Final = (
+    PRELUDE
+    + """
+for _, m in ipairs(redis.call('SMEMBERS', mine)) do
+    place(string.sub(m, 1, 1), string.sub(m, 3), nil, true)
+end
+redis.call('DEL', mine)
+redis.call('ZREM', P .. 'leases', token)
+return 1
+"""
+)
+
+# ARGV[4] this version's schema, ARGV[5] its version string: the store's schema (set if new).
+SCHEMA: Final = (
+    PRELUDE
+    + """
+redis.call('HSETNX', P .. 'meta', 'schema', ARGV[4])
+local schema = redis.call('HGET', P .. 'meta', 'schema')
+if tonumber(schema) <= tonumber(ARGV[4]) then
+    redis.call('HSET', P .. 'meta', 'written_by', ARGV[5])
+end
+return {schema, redis.call('HGET', P .. 'meta', 'written_by') or ''}
+"""
+)
