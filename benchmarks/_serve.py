@@ -72,14 +72,11 @@ def main() -> None:
             command, *args = line.split() or [""]
             answer: object = None
             if command == "count":
-                with sandbox._lock:
-                    answer = len(sandbox._requests)
+                answer = len(sandbox.requests)
             elif command == "statuses":
-                with sandbox._lock:
-                    answer = dict(Counter(r.status for r in sandbox._requests))
+                answer = dict(Counter(r.status for r in sandbox.requests))
             elif command == "span":
-                with sandbox._lock:
-                    times = [r.at for r in sandbox._requests]
+                times = [r.at for r in sandbox.requests]
                 answer = [min(times), max(times)] if times else None
             elif command == "clear":
                 sandbox.clear_requests()
