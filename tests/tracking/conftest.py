@@ -3,13 +3,14 @@ tracker factory whose clock and sleep are that clock's (no test sleeps)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sms_status import tracking
 from sms_status.testing import FakeClock
+from tracking_support import MakeTracker
 
 
 @pytest.fixture
@@ -21,9 +22,6 @@ def store_path(tmp_path: Path) -> Path:
 def outcomes() -> list[tracking.Outcome]:
     """What `on_final` received, in order (the default `on_final` of `make_tracker`)."""
     return []
-
-
-MakeTracker = Callable[..., tracking.Tracker]
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MakeTracker
 from sms_status import tracking
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
+from tracking_support import MakeTracker
 
 
 def _final(message_id: str, provider: str = "telecom23") -> StatusReport:

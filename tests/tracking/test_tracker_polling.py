@@ -8,11 +8,11 @@ import itertools
 
 import pytest
 import sms_status
-from conftest import MakeTracker
 from sms_status import errors, tracking
 from sms_status.report import DeliveryState
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.tracking._rules import DEFAULT_MAX_INTERVAL, NOT_FOUND_AFTER
+from tracking_support import MakeTracker
 
 
 def _poll_times(sandbox: Sandbox, message_id: str, start: float) -> list[float]:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import MakeTracker
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from sms_status import tracking
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.tracking._rules import DEFAULT_MAX_INTERVAL, EARLY_PUSH_TTL
+from tracking_support import MakeTracker
 
 T0 = datetime(2026, 2, 13, 10, 30, tzinfo=UTC)
 
