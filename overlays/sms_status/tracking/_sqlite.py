@@ -91,8 +91,8 @@ class StoreBusyError(RuntimeError):
 
 
 def _row(values: Sequence[Any]) -> Row:
-    row = Row._make(values)
-    return row._replace(known=bool(row.known), is_final=bool(row.is_final))
+    # `known` and `is_final` come back as 0/1, which compare and test as the bools they were.
+    return Row._make(values)
 
 
 def _values(row: Row) -> tuple[Any, ...]:
