@@ -349,3 +349,33 @@ def test_early_pushes_apply_to_a_large_add_many_as_to_a_single_add(
     assert settled is not None
     assert settled.outcome is not None
     assert settled.outcome.source == "push"
+
+
+def test_concurrent_ingests_each_return_once_their_report_is_stored(
+    make_tracker: MakeTracker,
+) -> None:
+    import threading
+
+    tracker = make_tracker()
+    ids = [f"g-{n}" for n in range(400)]
+    tracker.add_many("telecom23", ids)
+    start = threading.Barrier(16)
+    results: list[bool] = []
+
+    def receive(share: list[str]) -> None:
+        start.wait()
+        for message_id in share:
+            changed = tracker.ingest(pushed(message_id, DeliveryState.DELIVERED, final=True, at=3))
+            tracked = tracker.get("telecom23", message_id)  # stored once ingest returned
+            assert tracked is not None
+            assert tracked.outcome is not None
+            results.append(changed)
+
+    threads = [threading.Thread(target=receive, args=(ids[n::16],)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 400
+    counts = tracker.counts()
+    assert (counts.settled, counts.awaiting_handover) == (400, 400)

@@ -21,6 +21,7 @@ from sms_status._registry import PROVIDERS, load_provider
 from sms_status.errors import RateLimitError
 from sms_status.report import StatusReport
 from sms_status.tracking import _rules as rules
+from sms_status.tracking._group import GroupCommit
 from sms_status.tracking._model import (
     Counts,
     Outcome,
@@ -31,7 +32,7 @@ from sms_status.tracking._model import (
     outcome_of,
     tracked_of,
 )
-from sms_status.tracking._store import Change, Store
+from sms_status.tracking._store import Change, Push, Store
 
 log = logging.getLogger("sms_status.tracking")
 
@@ -104,6 +105,7 @@ class Engine:
         self._schedules: dict[str, rules.Schedule] = {}
         self._separators: dict[str, str | None] = {}
         self._paused: dict[str, float] = {}
+        self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
 
@@ -191,6 +193,7 @@ class Engine:
         settled: list[Row] = []
 
         def change(row: Row) -> Row | None:
+            settled.clear()  # a store may retry a change (compare-and-set): the last one counts
             changed = rules.apply_push(row, report, now, schedule)
             if changed is not None and changed.settled:
                 settled.append(changed)
@@ -206,7 +209,8 @@ class Engine:
                     return None
             return encode_report(report)
 
-        written = self.store.push(provider, report.message_id, change, keep_early, now)
+        # Concurrent ingests (a receiver's threads) share one transaction: group commit.
+        written = self._pushes.submit((provider, report.message_id, change, keep_early, now))
         for row in settled:
             _log_settled(row, "a push")
         if written:

@@ -37,7 +37,7 @@ from sms_status.tracking._redis_rows import (
     where,
 )
 from sms_status.tracking._rules import EARLY_PUSH_TTL
-from sms_status.tracking._store import ApplyEarly, Change, KeepEarly
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
 
 log = logging.getLogger("sms_status.tracking")
 
@@ -370,6 +370,10 @@ class RedisStore:
             ttl = int(EARLY_PUSH_TTL * 1000)
             if text(self._call(self._early, key, early, value, ttl)) == "ok":
                 return True
+
+    def push_many(self, pushes: Sequence[Push]) -> list[bool]:
+        # Each push is its own compare-and-set script already: one round trip each.
+        return [self.push(*push) for push in pushes]
 
     def last_push(self, provider: str) -> float | None:
         with self._lock:

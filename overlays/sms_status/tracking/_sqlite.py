@@ -24,7 +24,7 @@ from typing import Any, Final, Literal, cast
 from sms_status import __version__
 from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._rules import EARLY_PUSH_TTL
-from sms_status.tracking._store import ApplyEarly, Change, KeepEarly
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
 
 SCHEMA_VERSION: Final = 1
 """The layout this version writes. A store of a newer layout is refused (never rewritten by
@@ -240,32 +240,20 @@ class SqliteStore:
     def push(
         self, provider: str, message_id: str, change: Change, keep_early: KeepEarly, now: float
     ) -> bool:
+        return self.push_many([(provider, message_id, change, keep_early, now)])[0]
+
+    def push_many(self, pushes: Sequence[Push]) -> list[bool]:
+        written: list[bool] = []
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"last_push:{provider}", repr(now))
+            latest: dict[str, float] = {}
+            for provider, message_id, change, keep_early, now in pushes:
+                latest[provider] = max(now, latest.get(provider, now))
+                written.append(_push(db, provider, message_id, change, keep_early, now))
+            db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                [(f"last_push:{provider}", repr(at)) for provider, at in latest.items()],
             )
-            found = db.execute(
-                f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
-            ).fetchone()
-            if found is not None:
-                changed = change(_row(found))
-                if changed is None:
-                    return False
-                _update(db, found, _values(changed))
-                return True
-            early = db.execute(
-                "SELECT report, received_at FROM early_pushes "
-                "WHERE provider = ? AND message_id = ?",
-                (provider, message_id),
-            ).fetchone()
-            kept = keep_early(None if early is None else early[0])
-            if kept is None:
-                return False
-            db.execute(
-                "INSERT OR REPLACE INTO early_pushes VALUES (?, ?, ?, ?)",
-                (provider, message_id, kept, now if early is None else early[1]),
-            )
-            return True
+        return written
 
     def last_push(self, provider: str) -> float | None:
         found = self._read("SELECT value FROM meta WHERE key = ?", (f"last_push:{provider}",))
@@ -352,6 +340,37 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _push(
+    db: sqlite3.Connection,
+    provider: str,
+    message_id: str,
+    change: Change,
+    keep_early: KeepEarly,
+    now: float,
+) -> bool:
+    found = db.execute(
+        f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
+    ).fetchone()
+    if found is not None:
+        changed = change(_row(found))
+        if changed is None:
+            return False
+        _update(db, found, _values(changed))
+        return True
+    early = db.execute(
+        "SELECT report, received_at FROM early_pushes WHERE provider = ? AND message_id = ?",
+        (provider, message_id),
+    ).fetchone()
+    kept = keep_early(None if early is None else early[0])
+    if kept is None:
+        return False
+    db.execute(
+        "INSERT OR REPLACE INTO early_pushes VALUES (?, ?, ?, ?)",
+        (provider, message_id, kept, now if early is None else early[1]),
+    )
+    return True
 
 
 def _update(db: sqlite3.Connection, old: Sequence[Any], new: Sequence[Any]) -> None:

@@ -15,6 +15,8 @@ Change = Callable[[Row], "Row | None"]
 KeepEarly = Callable[["str | None"], "str | None"]
 """Given the early push already kept for an id (its report JSON, or None), the one to keep."""
 ApplyEarly = Callable[[Row, str], "Row | None"]
+Push = tuple[str, str, Change, KeepEarly, float]
+"""One pushed report for `push_many`: provider, message id, change, keep_early, now."""
 """Apply an early push (report JSON) to a row just added."""
 
 
@@ -46,6 +48,11 @@ class Store(Protocol):
         """One pushed report, atomically: `change` the row if the id is tracked, else keep the
         report for the `add()` it beat (`keep_early`); and note that `provider`'s webhooks
         arrive (`last_push`). True when the row or an early push was written."""
+        ...
+
+    def push_many(self, pushes: Sequence[Push]) -> list[bool]:
+        """Several pushes (`push`'s arguments each), in one transaction where the store has
+        them (a webhook receiver's concurrent reports: group commit)."""
         ...
 
     def last_push(self, provider: str) -> float | None:
