@@ -116,7 +116,7 @@ def _memory(n: int) -> tuple[list[Row], list[Target]]:
     rows = [
         Row(
             title,
-            "floor: process with an empty tracker (peak RSS)",
+            "floor: process with an empty tracker (RSS)",
             "MB",
             [result["empty"] / 2**20],
         ),

@@ -213,7 +213,7 @@ class Engine:
         written = self._pushes.submit((provider, report.message_id, change, keep_early, now))
         for row in settled:
             _log_settled(row, "a push")
-        if written:
+        if written and not self.woken.is_set():  # (set() takes a lock: skip it when set)
             self.woken.set()
         return written
 
