@@ -7,6 +7,7 @@ under any prefix of a Starlette or FastAPI app."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -16,6 +17,7 @@ import anyio.to_thread
 
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
+from sms_status.webhooks._handover import ThreadHandOver
 
 if TYPE_CHECKING:
     from sms_status.webhooks._parse import WebhookEvent
@@ -112,6 +114,10 @@ class _Receiver:
         self._replay_guard = replay_guard
         self._clock = clock
         self._after_report = acknowledge == "after_report"
+        self._report_in_thread = ThreadHandOver(on_report)
+        self._remember_in_thread = ThreadHandOver(
+            lambda key: replay_guard.add(str(key), ttl=2 * tolerance) if replay_guard else True
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -188,9 +194,18 @@ class _Receiver:
         if self._is_async:
             await self._on_report(event)  # type: ignore[misc]
         else:
-            result = await anyio.to_thread.run_sync(self._on_report, event)
+            result = await self._in_thread(self._report_in_thread, event)
             if inspect.isawaitable(result):
                 await result
+
+    async def _in_thread(self, hand_over: ThreadHandOver, item: object) -> object:
+        """`hand_over`'s call of `item` in a worker thread: under asyncio, many deliveries
+        per thread hop (`_handover`); under another loop (trio, through anyio), one each."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return await anyio.to_thread.run_sync(hand_over.call, item)
+        return await hand_over(loop, item)
 
     async def _settle(self, event: WebhookEvent, replay_key: str) -> int:
         """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
@@ -209,7 +224,7 @@ class _Receiver:
         ttl = 2 * self._tolerance
         if isinstance(guard, MemoryReplayGuard):
             return guard.add(key, ttl=ttl)
-        return await anyio.to_thread.run_sync(lambda: guard.add(key, ttl=ttl))
+        return bool(await self._in_thread(self._remember_in_thread, key))
 
     async def _forget(self, key: str) -> None:
         # After a 500 the provider retries; lisoloo's retry is the same body, so the same
