@@ -40,7 +40,10 @@ def spec_example(provider: str, webhook: str, name: str) -> dict[str, Any]:
 def telecom23_headers(body: bytes, timestamp: int) -> dict[str, str]:
     """docs.23telecom.co.uk …/webhooks/security: HMAC-SHA256(secret, "{ts}.{body}")."""
     mac = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return {"X-Webhook-Timestamp": str(timestamp), "X-Webhook-Signature": f"sha256={mac.hexdigest()}"}
+    return {
+        "X-Webhook-Timestamp": str(timestamp),
+        "X-Webhook-Signature": f"sha256={mac.hexdigest()}",
+    }
 
 
 def seven_headers(body: bytes, timestamp: int) -> dict[str, str]:

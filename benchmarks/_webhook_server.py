@@ -35,7 +35,9 @@ async def bare(
     """The floor: answers 200 (empty, the same content-length header) without reading."""
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]}
+    )
     await send({"type": "http.response.body", "body": b""})
 
 
@@ -72,9 +74,7 @@ def main() -> None:
                 reported += 1
                 ingested_new += changed
 
-        app = webhooks.app(
-            "telecom23", secret=secret, on_report=ingest, acknowledge="after_report"
-        )
+        app = webhooks.app("telecom23", secret=secret, on_report=ingest, acknowledge="after_report")
     else:
         raise SystemExit(f"unknown contender {contender!r}")
     listener = socket.socket(fileno=fd)

@@ -82,7 +82,10 @@ def _cases(now: int) -> dict[str, tuple[dict[str, Any], Callable[[], object]]]:
             json.loads(body)
         )
 
-    cases["lisoloo"] = ({"body": body, "headers": headers, "secret": w.LISOLOO_SECRET}, lisoloo_floor)
+    cases["lisoloo"] = (
+        {"body": body, "headers": headers, "secret": w.LISOLOO_SECRET},
+        lisoloo_floor,
+    )
     return cases
 
 
@@ -104,7 +107,9 @@ def verify_section(number: int) -> Section:
         assert ours().report.message_id  # type: ignore[attr-defined]
         floor_runs = _best_us(floor_call, number)
         runs = _best_us(ours, number)
-        floor = Row(section.title, f"{provider} — floor: HMAC/compare + json.loads", "µs", floor_runs)
+        floor = Row(
+            section.title, f"{provider} — floor: HMAC/compare + json.loads", "µs", floor_runs
+        )
         row = Row(section.title, f"{provider} — ours: webhooks.parse", "µs", runs)
         set_ratio([row], floor)
         section.rows += [floor, row]

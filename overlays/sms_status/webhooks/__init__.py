@@ -112,7 +112,7 @@ def app(
     """
     from sms_status.webhooks._app import build_app
 
-    check_arguments(provider, secret, tolerance)  # a missing extra fails now, not as a 500
+    webhook = check_arguments(provider, secret, tolerance)  # a missing extra fails now
     size: object = max_body_bytes
     if isinstance(size, bool) or not isinstance(size, int):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError("max_body_bytes must be an int")
@@ -124,6 +124,7 @@ def app(
         raise ValueError("acknowledge must be 'on_receipt' or 'after_report'")
     return build_app(
         provider,
+        webhook=webhook,
         secret=secret,
         on_report=on_report,
         max_body_bytes=max_body_bytes,

@@ -20,6 +20,7 @@ from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver
 
 if TYPE_CHECKING:
+    from sms_status._pushed import Webhook
     from sms_status.webhooks._parse import WebhookEvent
 
 OnReport = Callable[["WebhookEvent"], "Awaitable[object] | object"]
@@ -59,6 +60,7 @@ def _url(scope: Scope) -> str:
 def build_app(
     provider: str,
     *,
+    webhook: Webhook,
     secret: str | None,
     on_report: OnReport,
     max_body_bytes: int,
@@ -70,6 +72,7 @@ def build_app(
 ) -> _Receiver:
     return _Receiver(
         provider,
+        webhook=webhook,
         secret=secret,
         on_report=on_report,
         max_body_bytes=max_body_bytes,
@@ -90,6 +93,7 @@ class _Receiver:
         self,
         provider: str,
         *,
+        webhook: Webhook,
         secret: str | None,
         on_report: OnReport,
         max_body_bytes: int,
@@ -103,6 +107,7 @@ class _Receiver:
 
         self._verify_and_read = verify_and_read
         self._provider = provider
+        self._webhook = webhook
         self._secret = secret
         self._on_report = on_report
         self._is_async = inspect.iscoroutinefunction(on_report) or inspect.iscoroutinefunction(
@@ -161,6 +166,7 @@ class _Receiver:
                 method=scope["method"],
                 tolerance=self._tolerance,
                 now=self._clock() if self._clock is not None else None,
+                webhook=self._webhook,
             )
         except WebhookSignatureError:
             return None, "", 401  # empty, as 23 Telecom advises
