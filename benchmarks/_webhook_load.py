@@ -22,9 +22,9 @@ from typing import Any
 
 from benchmarks._common import ROOT, child_env
 
-SECRET = "whsec_bench"
+SECRET = "whsec_bench"  # noqa: S105 - a bench fixture
 SEVEN_URL = "https://example.com/hooks/seven"
-LISOLOO_SECRET = "bench:password"
+LISOLOO_SECRET = "bench:password"  # noqa: S105 - a bench fixture
 
 
 def spec_example(provider: str, webhook: str, name: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@
 Serves on uvicorn with httptools and uvloop (the `receiver` extra; what `sms-status listen`
 runs on) from the socket it is handed. Contenders: `bare` (an ASGI app answering 200 with
 nothing read: the floor), `on_receipt` and `after_report` (`webhooks.app` for telecom23,
-a counting `on_report`), `tracker` (`webhooks.app(..., on_report=tracker.ingest,
+a counting sync `on_report`), `on_receipt_async` (the same, `on_report` async), `tracker` (`webhooks.app(..., on_report=tracker.ingest,
 acknowledge="after_report")`, the tracker on SQLite at <db>, the ids telecom23-bench-0 ..
 <ids>-1 added first). Once its stdin closes it stops serving and prints one JSON line: how many
 reports it got and, for `tracker`, what the tracker holds.
@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import uvicorn
-
 from sms_status import webhooks
 
 Message = MutableMapping[str, Any]
@@ -59,6 +58,12 @@ def main() -> None:
         app = bare
     elif contender in ("on_receipt", "after_report"):
         app = webhooks.app("telecom23", secret=secret, on_report=count, acknowledge=contender)
+    elif contender == "on_receipt_async":
+
+        async def count_async(event: webhooks.WebhookEvent) -> None:
+            count(event)
+
+        app = webhooks.app("telecom23", secret=secret, on_report=count_async)
     elif contender == "tracker":
         from sms_status import tracking
 
