@@ -4,11 +4,12 @@
 
 Serves on uvicorn with httptools and uvloop (the `receiver` extra; what `sms-status listen`
 runs on) from the socket it is handed. Contenders: `bare` (an ASGI app answering 200 with
-nothing read: the floor), `on_receipt` and `after_report` (`webhooks.app` for telecom23,
-a counting sync `on_report`), `on_receipt_async` (the same, `on_report` async), `tracker` (`webhooks.app(..., on_report=tracker.ingest,
-acknowledge="after_report")`, the tracker on SQLite at <db>, the ids telecom23-bench-0 ..
-<ids>-1 added first). Once its stdin closes it stops serving and prints one JSON line: how many
-reports it got and, for `tracker`, what the tracker holds.
+nothing read: the floor); `on_receipt` and `after_report` (`webhooks.app` for telecom23, a
+counting sync `on_report`); `on_receipt_async` (the same, `on_report` async); `tracker`
+(`webhooks.app(..., on_report=tracker.ingest, acknowledge="after_report")`, the tracker on
+SQLite at <db>, the ids telecom23-bench-0 .. <ids>-1 added first). Once its stdin closes it
+stops serving and prints one JSON line: how many reports it got and, for `tracker`, what the
+tracker holds.
 """
 
 from __future__ import annotations
