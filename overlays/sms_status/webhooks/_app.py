@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio.to_thread
 
+from sms_status._pushed import Headers
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver
@@ -153,16 +154,19 @@ class _Receiver:
         body = await self._read_body(scope, receive)
         if body is None:
             return None, "", 413
-        headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
-        }
+        headers = Headers.of_lower(  # ASGI servers send the names lower-case; a stray one too
+            {n.decode("latin-1").lower(): v.decode("latin-1") for n, v in scope["headers"]}
+        )
+        url = self._url
+        if url is None and self._webhook.signs_url:
+            url = _url(scope)
         try:
             event, replay_key = self._verify_and_read(
                 self._provider,
                 body=body,
                 headers=headers,
                 secret=self._secret,
-                url=self._url if self._url is not None else _url(scope),
+                url=url,
                 method=scope["method"],
                 tolerance=self._tolerance,
                 now=self._clock() if self._clock is not None else None,

@@ -78,7 +78,7 @@ def verify_and_read(
     provider: str,
     *,
     body: object,
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | Headers,
     secret: str | None,
     url: str | None,
     method: str,
@@ -96,7 +96,7 @@ def verify_and_read(
     request = PushedRequest(
         provider=provider,
         body=bytes(body),
-        headers=Headers(headers),
+        headers=headers if isinstance(headers, Headers) else Headers(headers),
         secret=secret,
         url=url,
         method=method,
