@@ -181,3 +181,20 @@ def test_an_unknown_acknowledge_fails_when_the_app_is_built() -> None:
             on_report=print,
             acknowledge="later",  # type: ignore[arg-type]
         )
+
+
+@pytest.mark.anyio
+async def test_a_client_gone_before_its_body_is_neither_answered_nor_reported() -> None:
+    seen: list[webhooks.WebhookEvent] = []
+    app = webhooks.app("telecom23", secret=SECRET, on_report=seen.append, clock=lambda: NOW)
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/hook", "headers": [], "query_string": b""}
+    await app(scope, receive, send)
+    assert (sent, seen) == ([], [])

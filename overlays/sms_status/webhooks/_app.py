@@ -134,7 +134,10 @@ class _Receiver:
         if scope["method"] != "POST":
             await _answer(send, 405, _ALLOW)
             return
-        event, replay_key, status = await self._verify(scope, receive)
+        try:
+            event, replay_key, status = await self._verify(scope, receive)
+        except _ClientGone:
+            return
         if event is None:
             await _answer(send, status)
         elif not await self._remember(replay_key):
@@ -179,7 +182,7 @@ class _Receiver:
         return event, replay_key, 200
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The body, or None once it passed the cap (or the client went away)."""
+        """The body, or None once it passed the cap; _ClientGone if the client went away."""
         cap = self._max_body_bytes
         for name, value in scope.get("headers") or ():
             if name == b"content-length":
@@ -190,8 +193,8 @@ class _Receiver:
         more = True
         while more:
             message = await receive()
-            if message["type"] != "http.request":  # http.disconnect
-                return None
+            if message["type"] != "http.request":  # http.disconnect: nobody to answer
+                raise _ClientGone
             chunk = message.get("body", b"")
             if chunk:
                 body += chunk
@@ -205,7 +208,7 @@ class _Receiver:
             await self._on_report(event)  # type: ignore[misc]
         else:
             result = await self._in_thread(self._report_in_thread, event)
-            if inspect.isawaitable(result):
+            if asyncio.iscoroutine(result):
                 await result
 
     async def _in_thread(self, hand_over: ThreadHandOver, item: object) -> object:
@@ -246,6 +249,10 @@ class _Receiver:
             discard(key)
         else:
             await anyio.to_thread.run_sync(discard, key)
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its body was read."""
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
