@@ -19,6 +19,7 @@ from benchmarks import (
     scale,
     tracking,
     tracking_redis,
+    webhooks,
 )
 from benchmarks._common import HERE, Row, Section, fmt, machine, versions
 
@@ -46,6 +47,7 @@ SECTIONS = (
     "scale",
     "tracking",
     "tracking_redis",
+    "webhooks",
 )
 
 
@@ -198,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scale": lambda: scale.run(quick=args.quick),
         "tracking": lambda: tracking.run(quick=args.quick),
         "tracking_redis": lambda: tracking_redis.run(quick=args.quick, n=args.tracking_redis_n),
+        "webhooks": lambda: webhooks.run(quick=args.quick),
     }
     started = time.perf_counter()
     sections: list[Section] = []

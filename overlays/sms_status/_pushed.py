@@ -32,6 +32,13 @@ class Headers:
     def __init__(self, headers: Mapping[str, str]) -> None:
         self._lower = {str(k).lower(): v for k, v in headers.items()}
 
+    @classmethod
+    def of_lower(cls, lower: dict[str, str]) -> Headers:
+        """From names already lower-case (an ASGI scope's), without copying them again."""
+        headers = cls.__new__(cls)
+        headers._lower = lower
+        return headers
+
     def get(self, name: str) -> str | None:
         value = self._lower.get(name.lower())
         return value if isinstance(value, str) and value != "" else None
@@ -81,6 +88,9 @@ class Webhook:
     does not fit (MalformedWebhookError to the caller)."""
     check_secret: Callable[[str], str | None] = _any_secret
     """What is wrong with a given secret's shape (lisoloo: not 'user:password'), or None."""
+    signs_url: bool = False
+    """Whether `verify` needs `PushedRequest.url` (seven signs it): a receiver works out the
+    URL of a request only for such a provider."""
 
 
 def unsigned(request: PushedRequest) -> str:

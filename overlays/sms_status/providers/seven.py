@@ -303,5 +303,5 @@ PROVIDER = Provider(
         max_ids=MAX_IDS_PER_REQUEST, max_joined_length=MAX_MSG_ID_LENGTH, read=read_batch
     ),
     successor=LOGBOOK,
-    webhook=Webhook(verify=verify_webhook, read=read_webhook),
+    webhook=Webhook(verify=verify_webhook, read=read_webhook, signs_url=True),
 )

@@ -56,7 +56,7 @@ from sms_status.webhooks._parse import SIGNED as SIGNED  # the registry's signed
 from sms_status.webhooks._parse import verify_and_read as verify_and_read  # for app()
 
 if TYPE_CHECKING:
-    from sms_status.webhooks._app import OnReport
+    from sms_status.webhooks._app import Acknowledge, OnReport
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 """The receiver app's cap on a request body; every documented payload is well under 2 KiB."""
@@ -88,12 +88,22 @@ def app(
     tolerance: float = DEFAULT_TOLERANCE,
     replay_guard: ReplayGuard | None = None,
     clock: Callable[[], float] | None = None,
+    acknowledge: Acknowledge = "on_receipt",
 ) -> Any:
-    """A Starlette ASGI app receiving `provider`'s webhooks (needs `sms-status[webhooks]`).
+    """A plain ASGI app receiving `provider`'s webhooks (needs `sms-status[webhooks]`); it
+    mounts under any path of a Starlette or FastAPI app.
 
-    Every POST is verified with `parse`; the answer is immediate: 200 (empty) for a verified
-    delivery, which is then handed to `on_report(event)` (a sync or async callable, given the
-    `WebhookEvent`); 401 with an empty body on bad or missing credentials; 400 on a
+    Every POST is verified with `parse`. A verified delivery answers 200 (empty) and is
+    handed to `on_report(event)` (a sync callable, run in a worker thread, or an async one,
+    given the `WebhookEvent`). When the 200 goes out is `acknowledge`:
+
+    - `"on_receipt"` (the default): at once; `on_report` runs after the answer, and its
+      failure is only logged (the provider already has its 2xx).
+    - `"after_report"`: once `on_report` returned, so "2xx" means "it is in my store"; 500
+      (empty) when it raised, so the provider retries (a `replay_guard` that has
+      `discard(key)`, as both of ours do, forgets the delivery, so that retry is no replay).
+
+    The other answers: 401 with an empty body on bad or missing credentials; 400 on a
     malformed payload; 413 once the body passes `max_body_bytes` (counted while reading, so
     a huge body costs no more than the cap); 405 for other methods. A replay (with a
     `replay_guard`) answers 200 and reports nothing. `url` is the public URL seven signs
@@ -102,7 +112,7 @@ def app(
     """
     from sms_status.webhooks._app import build_app
 
-    check_arguments(provider, secret, tolerance)  # a missing extra fails now, not as a 500
+    webhook = check_arguments(provider, secret, tolerance)  # a missing extra fails now
     size: object = max_body_bytes
     if isinstance(size, bool) or not isinstance(size, int):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError("max_body_bytes must be an int")
@@ -110,8 +120,11 @@ def app(
         raise ValueError("max_body_bytes must be >= 1")
     if not callable(on_report):
         raise TypeError("on_report must be callable")
+    if acknowledge not in ("on_receipt", "after_report"):
+        raise ValueError("acknowledge must be 'on_receipt' or 'after_report'")
     return build_app(
         provider,
+        webhook=webhook,
         secret=secret,
         on_report=on_report,
         max_body_bytes=max_body_bytes,
@@ -119,6 +132,7 @@ def app(
         tolerance=tolerance,
         replay_guard=replay_guard,
         clock=clock,
+        acknowledge=acknowledge,
     )
 
 

@@ -1,35 +1,67 @@
-"""The receiver: an ASGI app (Starlette requests and responses) that verifies each POST,
-answers at once, then reports it. It answers on any path, so it mounts under any prefix."""
+"""The receiver: a plain ASGI app that verifies each POST and reports it, answering either
+at once (the report handed over after the answer) or only once `on_report` returned.
+
+It reads the ASGI messages itself (no Request/Response/BackgroundTask objects per delivery:
+at campaign scale they were most of the server's CPU), answers on any path, and so mounts
+under any prefix of a Starlette or FastAPI app."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, Literal
 
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+import anyio.to_thread
 
+from sms_status._pushed import Headers
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
+from sms_status.webhooks._handover import ThreadHandOver
 
 if TYPE_CHECKING:
+    from sms_status._pushed import Webhook
     from sms_status.webhooks._parse import WebhookEvent
 
 OnReport = Callable[["WebhookEvent"], "Awaitable[object] | object"]
 """`on_report(event)`: a plain function (run in a worker thread) or an async one."""
 
+Acknowledge = Literal["on_receipt", "after_report"]
+"""When the 2xx goes out: "on_receipt" (once verified; `on_report` runs after the answer,
+its failure only logged) or "after_report" (once `on_report` returned; 500 if it raised)."""
+
+ACKNOWLEDGE: tuple[Acknowledge, ...] = ("on_receipt", "after_report")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
 logger = logging.getLogger("sms_status.webhooks")
+
+_EMPTY: list[tuple[bytes, bytes]] = [(b"content-length", b"0")]
+_ALLOW: list[tuple[bytes, bytes]] = [(b"content-length", b"0"), (b"allow", b"POST")]
+_BODY: Message = {"type": "http.response.body", "body": b""}
+
+
+async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]] = _EMPTY) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send(_BODY)
+
+
+def _url(scope: Scope) -> str:
+    """The URL of the request as the app sees it, exactly as Starlette's `Request.url` has
+    it (what seven signs, when no `url=` was given)."""
+    from starlette.datastructures import URL
+
+    return str(URL(scope=scope))
 
 
 def build_app(
     provider: str,
     *,
+    webhook: Webhook,
     secret: str | None,
     on_report: OnReport,
     max_body_bytes: int,
@@ -37,63 +69,20 @@ def build_app(
     tolerance: float,
     replay_guard: ReplayGuard | None,
     clock: Callable[[], float] | None,
-) -> ASGIApp:
-    from sms_status.webhooks._parse import verify_and_read
-
-    is_async = inspect.iscoroutinefunction(on_report) or inspect.iscoroutinefunction(
-        getattr(on_report, "__call__", None)  # noqa: B004 - an object with an async __call__
+    acknowledge: Acknowledge,
+) -> _Receiver:
+    return _Receiver(
+        provider,
+        webhook=webhook,
+        secret=secret,
+        on_report=on_report,
+        max_body_bytes=max_body_bytes,
+        url=url,
+        tolerance=tolerance,
+        replay_guard=replay_guard,
+        clock=clock,
+        acknowledge=acknowledge,
     )
-
-    async def hand_over(event: WebhookEvent) -> None:
-        try:
-            if is_async:
-                await on_report(event)  # type: ignore[misc]
-            else:
-                result = await run_in_threadpool(on_report, event)
-                if asyncio.iscoroutine(result):
-                    await result
-        except Exception:
-            # The provider already has its 2xx: all that is left is to say so.
-            logger.exception("on_report failed for %s event %s", provider, event.event_id)
-
-    async def remember(key: str) -> bool:
-        if replay_guard is None:
-            return True
-        if isinstance(replay_guard, MemoryReplayGuard):
-            return replay_guard.add(key, ttl=2 * tolerance)
-        return await run_in_threadpool(replay_guard.add, key, ttl=2 * tolerance)
-
-    async def receive(request: Request) -> Response:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_body_bytes:
-            return Response(status_code=413)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body_bytes:  # a chunked or lying body: stop reading at the cap
-                return Response(status_code=413)
-            chunks.append(chunk)
-        try:
-            event, replay_key = verify_and_read(
-                provider,
-                body=b"".join(chunks),
-                headers=request.headers,
-                secret=secret,
-                url=url if url is not None else str(request.url),
-                method=request.method,
-                tolerance=tolerance,
-                now=clock() if clock is not None else None,
-            )
-        except WebhookSignatureError:
-            return Response(status_code=401)  # empty, as 23 Telecom advises
-        except MalformedWebhookError:
-            return Response(status_code=400)
-        if not await remember(replay_key):
-            return Response(status_code=200)  # seen before: acknowledged, not reported again
-        return Response(status_code=200, background=BackgroundTask(hand_over, event))
-
-    return _Receiver(receive)
 
 
 class _Receiver:
@@ -101,23 +90,176 @@ class _Receiver:
     hands it the raw request, and `Mount(prefix, app=receiver)` works as well). Answers on
     any path."""
 
-    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
-        self._handle = handle
+    def __init__(
+        self,
+        provider: str,
+        *,
+        webhook: Webhook,
+        secret: str | None,
+        on_report: OnReport,
+        max_body_bytes: int,
+        url: str | None,
+        tolerance: float,
+        replay_guard: ReplayGuard | None,
+        clock: Callable[[], float] | None,
+        acknowledge: Acknowledge,
+    ) -> None:
+        from sms_status.webhooks._parse import verify_and_read
+
+        self._verify_and_read = verify_and_read
+        self._provider = provider
+        self._webhook = webhook
+        self._secret = secret
+        self._on_report = on_report
+        self._is_async = inspect.iscoroutinefunction(on_report) or inspect.iscoroutinefunction(
+            getattr(on_report, "__call__", None)  # noqa: B004 - an object with an async __call__
+        )
+        self._max_body_bytes = max_body_bytes
+        self._url = url
+        self._tolerance = tolerance
+        self._replay_guard = replay_guard
+        self._clock = clock
+        self._after_report = acknowledge == "after_report"
+        self._report_in_thread = ThreadHandOver(on_report)
+        self._remember_in_thread = ThreadHandOver(
+            lambda key: replay_guard.add(str(key), ttl=2 * tolerance) if replay_guard else True
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "lifespan":
+                await _lifespan(receive, send)
             return
-        request = Request(scope, receive)
-        if request.method == "POST":
-            response = await self._handle(request)
+        if scope["method"] != "POST":
+            await _answer(send, 405, _ALLOW)
+            return
+        try:
+            event, replay_key, status = await self._verify(scope, receive)
+        except _ClientGone:
+            return
+        if event is None:
+            await _answer(send, status)
+        elif not await self._remember(replay_key):
+            await _answer(send, 200)  # seen before: acknowledged, not reported again
+        elif self._after_report:
+            await _answer(send, await self._settle(event, replay_key))
         else:
-            response = Response(status_code=405, headers={"Allow": "POST"})
-        await response(scope, receive, send)
+            await _answer(send, 200)
+            try:
+                await self._report(event)
+            except Exception:
+                # The provider already has its 2xx: all that is left is to say so.
+                logger.exception("on_report failed for %s event %s", self._provider, event.event_id)
+
+    async def _verify(self, scope: Scope, receive: Receive) -> tuple[WebhookEvent | None, str, int]:
+        """(the event, its replay key, 200), or (None, "", the status to answer)."""
+        body = await self._read_body(scope, receive)
+        if body is None:
+            return None, "", 413
+        headers = Headers.of_lower(  # ASGI servers send the names lower-case; a stray one too
+            {n.decode("latin-1").lower(): v.decode("latin-1") for n, v in scope["headers"]}
+        )
+        url = self._url
+        if url is None and self._webhook.signs_url:
+            url = _url(scope)
+        try:
+            event, replay_key = self._verify_and_read(
+                self._provider,
+                body=body,
+                headers=headers,
+                secret=self._secret,
+                url=url,
+                method=scope["method"],
+                tolerance=self._tolerance,
+                now=self._clock() if self._clock is not None else None,
+                webhook=self._webhook,
+            )
+        except WebhookSignatureError:
+            return None, "", 401  # empty, as 23 Telecom advises
+        except MalformedWebhookError:
+            return None, "", 400
+        return event, replay_key, 200
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The body, or None once it passed the cap; _ClientGone if the client went away."""
+        cap = self._max_body_bytes
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                if value.isdigit() and int(value) > cap:
+                    return None
+                break
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect: nobody to answer
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            if chunk:
+                body += chunk
+                if len(body) > cap:  # a chunked or lying body: stop reading at the cap
+                    return None
+            more = message.get("more_body", False)
+        return body
+
+    async def _report(self, event: WebhookEvent) -> None:
+        if self._is_async:
+            await self._on_report(event)  # type: ignore[misc]
+        else:
+            result = await self._in_thread(self._report_in_thread, event)
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def _in_thread(self, hand_over: ThreadHandOver, item: object) -> object:
+        """`hand_over`'s call of `item` in a worker thread: under asyncio, many deliveries
+        per thread hop (`_handover`); under another loop (trio, through anyio), one each."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return await anyio.to_thread.run_sync(hand_over.call, item)
+        return await hand_over(loop, item)
+
+    async def _settle(self, event: WebhookEvent, replay_key: str) -> int:
+        """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
+        try:
+            await self._report(event)
+        except Exception:
+            logger.exception("on_report failed for %s event %s", self._provider, event.event_id)
+            await self._forget(replay_key)
+            return 500  # not stored: the provider retries
+        return 200
+
+    async def _remember(self, key: str) -> bool:
+        guard = self._replay_guard
+        if guard is None:
+            return True
+        ttl = 2 * self._tolerance
+        if isinstance(guard, MemoryReplayGuard):
+            return guard.add(key, ttl=ttl)
+        return bool(await self._in_thread(self._remember_in_thread, key))
+
+    async def _forget(self, key: str) -> None:
+        # After a 500 the provider retries; lisoloo's retry is the same body, so the same
+        # replay key: a guard that can forget must, or the retry is taken for a replay.
+        discard = getattr(self._replay_guard, "discard", None)
+        if discard is None:
+            return
+        if isinstance(self._replay_guard, MemoryReplayGuard):
+            discard(key)
+        else:
+            await anyio.to_thread.run_sync(discard, key)
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its body was read."""
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

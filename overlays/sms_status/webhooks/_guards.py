@@ -46,6 +46,11 @@ class MemoryReplayGuard:
                 self._evict(now)
             return True
 
+    def discard(self, key: str) -> None:
+        """Forget `key` (a delivery that was not stored after all, so its retry is new)."""
+        with self._lock:
+            self._expiry.pop(key, None)
+
     def _evict(self, now: float) -> None:
         for stale in [k for k, expires in self._expiry.items() if expires <= now]:
             del self._expiry[stale]
@@ -72,10 +77,16 @@ class RedisReplayGuard:
         self._prefix = prefix
 
     def add(self, key: str, *, ttl: float) -> bool:
-        # Hashed: keys hold signatures and nonces; a bounded, opaque name is all Redis needs.
-        name = self._prefix + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-        created = self._redis.set(name, b"1", nx=True, px=max(1, int(ttl * 1000)))
+        created = self._redis.set(self._name(key), b"1", nx=True, px=max(1, int(ttl * 1000)))
         return bool(created)
+
+    def discard(self, key: str) -> None:
+        """Forget `key` (a delivery that was not stored after all, so its retry is new)."""
+        self._redis.delete(self._name(key))
+
+    def _name(self, key: str) -> str:
+        # Hashed: keys hold signatures and nonces; a bounded, opaque name is all Redis needs.
+        return self._prefix + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
     def __repr__(self) -> str:
         return f"RedisReplayGuard(prefix={self._prefix!r})"

@@ -78,22 +78,25 @@ def verify_and_read(
     provider: str,
     *,
     body: object,
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | Headers,
     secret: str | None,
     url: str | None,
     method: str,
     tolerance: float,
     now: float | None,
+    webhook: Webhook | None = None,
 ) -> tuple[WebhookEvent, str]:
-    """`parse` without the replay guard: the event and its replay key (for `app`)."""
+    """`parse` without the replay guard: the event and its replay key (for `app`).
+    `webhook`: what `check_arguments` returned, if at hand (saves looking it up again)."""
     if not isinstance(body, bytes | bytearray):
         raise TypeError("body must be the raw bytes as received, not decoded or re-serialised")
-    webhook = load_provider(provider).webhook
-    assert webhook is not None, "verify_and_read follows _check_arguments"
+    if webhook is None:
+        webhook = load_provider(provider).webhook
+    assert webhook is not None, "verify_and_read follows check_arguments"
     request = PushedRequest(
         provider=provider,
         body=bytes(body),
-        headers=Headers(headers),
+        headers=headers if isinstance(headers, Headers) else Headers(headers),
         secret=secret,
         url=url,
         method=method,
@@ -149,7 +152,7 @@ def parse(
     `MalformedWebhookError` (authentic but not the documented payload); `ValueError` /
     `TypeError` for bad arguments, before anything is read.
     """
-    check_arguments(provider, secret, tolerance)
+    webhook = check_arguments(provider, secret, tolerance)
     event, replay_key = verify_and_read(
         provider,
         body=body,
@@ -159,6 +162,7 @@ def parse(
         method=method,
         tolerance=tolerance,
         now=now,
+        webhook=webhook,
     )
     if replay_guard is not None and not replay_guard.add(replay_key, ttl=2 * tolerance):
         raise WebhookReplayError("this delivery was seen before", provider=provider)

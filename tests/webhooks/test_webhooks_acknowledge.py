@@ -1,0 +1,200 @@
+"""webhooks.app(acknowledge=...): "on_receipt" answers before on_report runs; "after_report"
+answers 2xx only once on_report returned, 500 when it raised (so the provider retries)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from sms_status import webhooks
+from webhook_support import basic, serve, spec_example, telecom23_headers
+
+NOW = 1_770_978_604
+SECRET = "whsec_ack_test"
+BODY = json.dumps(spec_example("telecom23", "deliveryReport", "delivered")).encode()
+HEADERS = telecom23_headers(SECRET, BODY, NOW)
+
+
+def gated(stored: list[str], release: threading.Event) -> Any:
+    """A sync on_report that stores only once `release` is set."""
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        assert release.wait(10), "the test never released on_report"
+        stored.append(event.report.message_id)
+
+    return on_report
+
+
+def test_after_report_answers_over_loopback_only_once_on_report_returned() -> None:
+    stored: list[str] = []
+    release = threading.Event()
+    app = webhooks.app(
+        "telecom23",
+        secret=SECRET,
+        on_report=gated(stored, release),
+        acknowledge="after_report",
+        clock=lambda: float(NOW),
+    )
+    with serve(app) as origin, ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(httpx.post, f"{origin}/hook", content=BODY, headers=HEADERS)
+        with pytest.raises(TimeoutError):
+            answer.result(timeout=0.3)  # on_report has not returned: no answer yet
+        release.set()
+        response = answer.result(timeout=10)
+        assert (response.status_code, response.content) == (200, b"")
+        assert stored == ["api_42_1743667200123456789_a3f8b2c1d9e45f67"]  # 2xx: it is stored
+
+
+def test_on_receipt_answers_over_loopback_before_on_report_returned() -> None:
+    stored: list[str] = []
+    release = threading.Event()
+    app = webhooks.app(
+        "telecom23", secret=SECRET, on_report=gated(stored, release), clock=lambda: float(NOW)
+    )
+    with serve(app) as origin:
+        try:
+            response = httpx.post(f"{origin}/hook", content=BODY, headers=HEADERS, timeout=10)
+            assert (response.status_code, stored) == (200, [])  # answered, not yet stored
+        finally:
+            release.set()
+
+
+def test_after_report_answers_500_empty_over_loopback_when_on_report_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        raise RuntimeError("database down")
+
+    app = webhooks.app(
+        "telecom23",
+        secret=SECRET,
+        on_report=on_report,
+        acknowledge="after_report",
+        clock=lambda: float(NOW),
+    )
+    with caplog.at_level(logging.ERROR, "sms_status.webhooks"), serve(app) as origin:
+        response = httpx.post(f"{origin}/hook", content=BODY, headers=HEADERS, timeout=10)
+    assert (response.status_code, response.content) == (500, b"")
+    assert "on_report failed" in caplog.text
+    assert SECRET not in caplog.text
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def post(app: Any, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        return await client.post("/hook", content=body, headers=headers)
+
+
+@pytest.mark.anyio
+async def test_after_report_with_an_async_on_report_that_raises_answers_500() -> None:
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError("database down")
+
+    app = webhooks.app(
+        "telecom23",
+        secret=SECRET,
+        on_report=on_report,
+        acknowledge="after_report",
+        clock=lambda: float(NOW),
+    )
+    assert (await post(app, BODY, HEADERS)).status_code == 500
+
+
+@pytest.mark.anyio
+async def test_after_a_500_the_providers_identical_retry_is_reported_not_taken_for_a_replay() -> (
+    None
+):
+    # lisoloo signs nothing per delivery: its retry is the same body, so the same replay key.
+    body = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
+    calls: list[str] = []
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        calls.append(event.event_id)
+        if len(calls) == 1:
+            raise RuntimeError("database down")
+
+    guard = webhooks.MemoryReplayGuard()
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        on_report=on_report,
+        acknowledge="after_report",
+        replay_guard=guard,
+    )
+    assert (await post(app, body, basic("u:p"))).status_code == 500
+    assert (await post(app, body, basic("u:p"))).status_code == 200  # the retry, stored
+    assert (await post(app, body, basic("u:p"))).status_code == 200  # now a replay
+    assert len(calls) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+async def test_many_deliveries_at_once_are_each_reported_once(acknowledge: str) -> None:
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        with lock:
+            seen.append(event.report.message_id)
+
+    app = webhooks.app(
+        "telecom23",
+        secret=SECRET,
+        on_report=on_report,
+        acknowledge=acknowledge,  # type: ignore[arg-type]
+        clock=lambda: float(NOW),
+    )
+    payload = spec_example("telecom23", "deliveryReport", "delivered")
+    bodies = []
+    for n in range(300):
+        payload["message_id"] = f"m-{n}"
+        bodies.append(json.dumps(payload).encode())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        answers = await asyncio.gather(
+            *(
+                client.post("/hook", content=b, headers=telecom23_headers(SECRET, b, NOW))
+                for b in bodies
+            )
+        )
+    assert {a.status_code for a in answers} == {200}
+    assert sorted(seen) == sorted(f"m-{n}" for n in range(300))
+
+
+def test_an_unknown_acknowledge_fails_when_the_app_is_built() -> None:
+    with pytest.raises(ValueError, match="acknowledge"):
+        webhooks.app(
+            "namirial",
+            secret=None,
+            on_report=print,
+            acknowledge="later",  # type: ignore[arg-type]
+        )
+
+
+@pytest.mark.anyio
+async def test_a_client_gone_before_its_body_is_neither_answered_nor_reported() -> None:
+    seen: list[webhooks.WebhookEvent] = []
+    app = webhooks.app("telecom23", secret=SECRET, on_report=seen.append, clock=lambda: NOW)
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/hook", "headers": [], "query_string": b""}
+    await app(scope, receive, send)
+    assert (sent, seen) == ([], [])
