@@ -8,7 +8,7 @@ import inspect
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._engine import IDLE_LOOK, Effect, Engine, Flow, HandOver, Poll, Wait
@@ -40,14 +40,73 @@ def _open(store: str | os.PathLike[str] | Store) -> tuple[Store, bool]:
     return store, False
 
 
-def _summary(store: Store, counts: Counts) -> str:
-    return (
-        f"store={store!r}, in_flight={counts.in_flight}, settled={counts.settled}, "
-        f"awaiting_handover={counts.awaiting_handover}"
-    )
+ClientT = TypeVar("ClientT")
+SleepT = TypeVar("SleepT")
 
 
-class Tracker:
+class _Tracking(Generic[ClientT, SleepT]):
+    """What the blocking and the asyncio tracker share: the store, the engine, the clients."""
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | Store,
+        *,
+        clients: Mapping[str, ClientT] | None,
+        connect: Callable[[str], ClientT],
+        deadline: float,
+        max_interval: float,
+        clock: Callable[[], float] | None,
+        sleep: SleepT | None,
+        webhooks: Iterable[str],
+        poll_step: int,
+    ) -> None:
+        self._store, self._owns_store = _open(store)
+        self._engine = Engine(
+            self._store,
+            clock=clock or time.time,
+            deadline=deadline,
+            max_interval=max_interval,
+            poll_step=poll_step,
+            webhooks=webhooks,
+        )
+        self._clients: dict[str, ClientT] = dict(clients or {})
+        self._connect = connect
+        self._owned: list[ClientT] = []
+        """The clients this tracker connected itself (it closes them)."""
+        self._sleep = sleep
+
+    def _client(self, provider: str) -> ClientT:
+        client = self._clients.get(provider)
+        if client is None:
+            client = self._clients[provider] = self._connect(provider)
+            self._owned.append(client)
+        return client
+
+    def stop(self) -> None:
+        """End `run()` soon (from any thread or a signal handler); state stays in the store."""
+        self._engine.stop()
+
+    def __repr__(self) -> str:
+        counts = self._engine.counts()
+        return (
+            f"{type(self).__name__}(store={self._store!r}, in_flight={counts.in_flight}, "
+            f"settled={counts.settled}, awaiting_handover={counts.awaiting_handover})"
+        )
+
+
+def _connect(provider: str) -> StatusClient[Any]:
+    import sms_status
+
+    return sms_status.connect(sms_status.provider_key(provider))
+
+
+def _connect_async(provider: str) -> AsyncStatusClient[Any]:
+    import sms_status
+
+    return sms_status.connect_async(sms_status.provider_key(provider))
+
+
+class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
     """Settle every message you sent — by push, by poll or by its deadline — and hand each
     outcome to `on_final` once (again only after a crash before it returned). See
     docs/tracking.md and the README's "Tracking deliveries".
@@ -79,19 +138,18 @@ class Tracker:
             raise TypeError("on_final must be callable")
         if inspect.iscoroutinefunction(on_final):
             raise TypeError("on_final is a coroutine function: use tracking.AsyncTracker")
-        self._store, self._owns_store = _open(store)
-        self._engine = Engine(
-            self._store,
-            clock=clock or time.time,
+        super().__init__(
+            store,
+            clients=clients,
+            connect=_connect,
             deadline=deadline,
             max_interval=max_interval,
-            poll_step=SYNC_POLL_STEP,
+            clock=clock,
+            sleep=sleep,
             webhooks=webhooks,
+            poll_step=SYNC_POLL_STEP,
         )
         self._on_final = on_final
-        self._clients: dict[str, StatusClient[Any]] = dict(clients or {})
-        self._owned: list[StatusClient[Any]] = []
-        self._sleep = sleep
 
     def add(
         self,
@@ -164,20 +222,6 @@ class Tracker:
         self._engine.woken.wait(min(wait.seconds, IDLE_LOOK))
         self._engine.woken.clear()
 
-    def _client(self, provider: str) -> StatusClient[Any]:
-        client = self._clients.get(provider)
-        if client is None:
-            import sms_status
-
-            client = sms_status.connect(sms_status.provider_key(provider))
-            self._clients[provider] = client
-            self._owned.append(client)
-        return client
-
-    def stop(self) -> None:
-        """End `run()` soon (from any thread or a signal handler); state stays in the store."""
-        self._engine.stop()
-
     def get(self, provider: str, message_id: str) -> Tracked | None:
         """Where one message stands, or None if it is not tracked."""
         return self._engine.get(provider, message_id)
@@ -199,9 +243,6 @@ class Tracker:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"Tracker({_summary(self._store, self.counts())})"
-
 
 def _call(on_final: Callable[[Outcome], object], outcome: Outcome) -> BaseException | None:
     try:
@@ -211,7 +252,7 @@ def _call(on_final: Callable[[Outcome], object], outcome: Outcome) -> BaseExcept
     return None
 
 
-class AsyncTracker:
+class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitable[None]]]):
     """The asyncio twin of `Tracker`: `async with`, `await tracker.add(...)`, `await
     tracker.run()`; `on_final` may be a coroutine function. Store work runs in a worker
     thread, so a busy store never blocks the event loop."""
@@ -230,19 +271,18 @@ class AsyncTracker:
     ) -> None:
         if not callable(on_final):
             raise TypeError("on_final must be callable")
-        self._store, self._owns_store = _open(store)
-        self._engine = Engine(
-            self._store,
-            clock=clock or time.time,
+        super().__init__(
+            store,
+            clients=clients,
+            connect=_connect_async,
             deadline=deadline,
             max_interval=max_interval,
-            poll_step=ASYNC_POLL_STEP,
+            clock=clock,
+            sleep=sleep,
             webhooks=webhooks,
+            poll_step=ASYNC_POLL_STEP,
         )
         self._on_final = on_final
-        self._clients: dict[str, AsyncStatusClient[Any]] = dict(clients or {})
-        self._owned: list[AsyncStatusClient[Any]] = []
-        self._sleep = sleep
 
     async def add(
         self,
@@ -314,19 +354,6 @@ class AsyncTracker:
         await asyncio.to_thread(self._engine.woken.wait, min(wait.seconds, IDLE_LOOK))
         self._engine.woken.clear()
 
-    def _client(self, provider: str) -> AsyncStatusClient[Any]:
-        client = self._clients.get(provider)
-        if client is None:
-            import sms_status
-
-            client = sms_status.connect_async(sms_status.provider_key(provider))
-            self._clients[provider] = client
-            self._owned.append(client)
-        return client
-
-    def stop(self) -> None:
-        self._engine.stop()
-
     async def get(self, provider: str, message_id: str) -> Tracked | None:
         return await asyncio.to_thread(self._engine.get, provider, message_id)
 
@@ -345,9 +372,6 @@ class AsyncTracker:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"AsyncTracker({_summary(self._store, self._engine.counts())})"
 
 
 class _FlowDone(Exception):
