@@ -5,7 +5,9 @@
 Time runs 1,000 times faster from EPOCH on (the providers' cadences shrink to milliseconds,
 and every restart reads the same timeline); each outcome
 handed over is appended to LOG as one "key delivery" line (one write(2), O_APPEND) before
-`on_final` returns, so a SIGKILL between the record and the return shows up there.
+`on_final` returns, so a SIGKILL between the record and the return shows up there. Each
+poll and each hand-over also prints one line ("poll", "final") on stdout, for the test to
+kill on. (Its `sleep` is the tracker's own wait on the sped-up clock, not a test's guess.)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 
 import sms_status
 from sms_status import tracking
@@ -29,9 +32,19 @@ def main() -> None:
 
     def on_final(outcome: tracking.Outcome) -> None:
         os.write(fd, f"{outcome.key} {outcome.delivery} {outcome.state}\n".encode())
+        os.write(1, b"final\n")  # progress for the test, which kills on a count of these
+
+    def announced(lookup: Callable[[list[str]], object]) -> Callable[[list[str]], object]:
+        def poll(ids: list[str]) -> object:
+            os.write(1, b"poll\n")
+            return lookup(ids)
+
+        return poll
 
     t23 = sms_status.connect("telecom23", api_key=t23_key, base_url=t23_url)
     seven = sms_status.connect("seven", api_key=seven_key, base_url=seven_url, lookup="status")
+    for client in (t23, seven):
+        client.get_statuses = announced(client.get_statuses)  # type: ignore[method-assign]
     with tracking.Tracker(
         store,
         on_final=on_final,

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,16 @@ def _lines(log: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
-def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
-    """Wait for `condition` (or the worker's exit); a test-side watch, not a timed sleep."""
-    deadline = time.monotonic() + 60
-    while not condition() and process.poll() is None:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the worker made no progress in 60 s")
-        time.sleep(0.002)
+def _read_until(worker: subprocess.Popen[bytes], kind: bytes, count: int) -> None:
+    """Read the worker's progress lines until `count` of `kind` ("poll", "final") went by, or
+    it exited: a blocking read of what it reports, no polling and no timer."""
+    assert worker.stdout is not None
+    seen = 0
+    while seen < count:
+        line = worker.stdout.readline()
+        if not line:
+            return  # it exited first
+        seen += line.strip() == kind
 
 
 @pytest.mark.slow  # ~20 worker processes
@@ -59,24 +61,21 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_no_delivery(
             str(time.time()),
         ]
 
-        def lookups() -> int:
-            return len(t23.requests) + len(seven.requests)
-
         kills = 0
+        errors = tmp_path / "worker-stderr.txt"
         while kills < KILLS:
-            worker = subprocess.Popen(command, stderr=subprocess.PIPE)
-            # A random point: after some lookups, or some hand-overs, or at start-up.
+            with errors.open("wb") as stderr:
+                worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
+            # A random point: after some polls, or some hand-overs, or at start-up.
             if rng.random() < 0.5:
-                target = lookups() + rng.randint(0, 20)
-                _wait_until(lambda t=target: lookups() >= t, worker)
+                _read_until(worker, b"poll", rng.randint(0, 20))
             else:
-                target = len(_lines(log)) + rng.randint(0, 12)
-                _wait_until(lambda t=target: len(_lines(log)) >= t, worker)
+                _read_until(worker, b"final", rng.randint(0, 12))
             if worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
                 kills += 1
-            _, stderr = worker.communicate(timeout=60)
-            assert worker.returncode in (0, -signal.SIGKILL), stderr.decode()
+            worker.communicate(timeout=60)
+            assert worker.returncode in (0, -signal.SIGKILL), errors.read_text()
             if worker.returncode == 0:
                 break  # it finished everything before its kill point
         final = subprocess.run(command, capture_output=True, timeout=300, check=False)
