@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, NamedTuple
@@ -144,6 +145,29 @@ class Counts:
     @property
     def total(self) -> int:
         return self.in_flight + self.settled
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        in_flight: int,
+        awaiting_handover: int,
+        settled: Iterable[tuple[str, str | None, int]],
+    ) -> Counts:
+        """Counts from a store's tallies: `settled` as (reason, state, count) groups."""
+        by_state: dict[str, int] = {}
+        by_reason: dict[str, int] = {}
+        for reason, state, count in settled:
+            name = state or "unknown"
+            by_state[name] = by_state.get(name, 0) + count
+            by_reason[reason] = by_reason.get(reason, 0) + count
+        return cls(
+            in_flight=in_flight,
+            settled=sum(by_reason.values()),
+            by_state=by_state,
+            by_reason=by_reason,
+            awaiting_handover=awaiting_handover,
+        )
 
     def __repr__(self) -> str:
         states = ", ".join(f"{k}={v}" for k, v in sorted(self.by_state.items()))

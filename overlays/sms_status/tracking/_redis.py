@@ -422,8 +422,7 @@ class RedisStore:
         with self._lock:
             self.round_trips += 1
         raw: dict[Any, Any] = self._plain(lambda: self._client.hgetall(self.prefix + "counts"))
-        by_state: dict[str, int] = {}
-        by_reason: dict[str, int] = {}
+        settled: list[tuple[str, str | None, int]] = []
         in_flight = awaiting = 0
         for field, count in raw.items():
             name, number = text(field), int(count)
@@ -433,15 +432,8 @@ class RedisStore:
                 awaiting = number
             elif name.startswith("s|") and number:
                 _, reason, state = name.split("|", 2)
-                by_state[state] = by_state.get(state, 0) + number
-                by_reason[reason] = by_reason.get(reason, 0) + number
-        return Counts(
-            in_flight=in_flight,
-            settled=sum(by_reason.values()),
-            by_state=by_state,
-            by_reason=by_reason,
-            awaiting_handover=awaiting,
-        )
+                settled.append((reason, state, number))
+        return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=settled)
 
     def purge(self, now: float) -> int:
         """Forget outcomes handed over more than `retention` ago (early pushes expire on

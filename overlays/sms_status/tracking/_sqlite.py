@@ -297,19 +297,7 @@ class SqliteStore:
                 "SELECT reason, state, count(*) FROM messages WHERE reason IS NOT NULL "
                 "GROUP BY reason, state"
             ).fetchall()
-        by_state: dict[str, int] = {}
-        by_reason: dict[str, int] = {}
-        for reason, state, count in groups:
-            name = state or "unknown"
-            by_state[name] = by_state.get(name, 0) + count
-            by_reason[reason] = by_reason.get(reason, 0) + count
-        return Counts(
-            in_flight=in_flight,
-            settled=sum(by_reason.values()),
-            by_state=by_state,
-            by_reason=by_reason,
-            awaiting_handover=awaiting,
-        )
+        return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=groups)
 
     def _scalar(self, query: str) -> int:
         return cast(int, self._db.execute(query).fetchone()[0])
