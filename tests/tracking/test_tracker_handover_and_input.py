@@ -222,3 +222,8 @@ def test_a_run_on_real_time_hands_over_a_push_from_another_thread_at_once_and_st
         runner.join(30)
         assert not runner.is_alive()
     assert [o.source for o in got] == ["push"]
+
+
+def test_a_bad_max_interval_is_named_in_the_error(store_path: Path) -> None:
+    with pytest.raises(ValueError, match="max_interval must be a finite number"):
+        tracking.Tracker(store_path, on_final=print, max_interval=0)

@@ -97,7 +97,7 @@ class Engine:
         self.store = store
         self.clock = clock
         self.deadline = rules.valid_deadline(deadline)
-        self.max_interval = rules.valid_deadline(max_interval)
+        self.max_interval = rules.valid_deadline(max_interval, "max_interval")
         self.poll_step = poll_step
         """Ids per `Poll` effect for providers that look ids up one a request."""
         self.stopping = threading.Event()

@@ -193,12 +193,13 @@ def retry_handover(row: Row, delivery: int, now: float) -> Row | None:
     return row._replace(handover_at=now + wait)
 
 
-def valid_deadline(value: object) -> float:
+def valid_deadline(value: object, name: str = "deadline") -> float:
+    """`value` as seconds: a finite number > 0 (TypeError/ValueError naming `name` otherwise)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"deadline must be a number of seconds, not {type(value).__name__}")
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
     seconds = float(value)
     if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"deadline must be a finite number of seconds > 0, got {value!r}")
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
     return seconds
 
 

@@ -61,14 +61,19 @@ class _Tracking(Generic[ClientT, SleepT]):
         poll_step: int,
     ) -> None:
         self._store, self._owns_store = _open(store)
-        self._engine = Engine(
-            self._store,
-            clock=clock or time.time,
-            deadline=deadline,
-            max_interval=max_interval,
-            poll_step=poll_step,
-            webhooks=webhooks,
-        )
+        try:
+            self._engine = Engine(
+                self._store,
+                clock=clock or time.time,
+                deadline=deadline,
+                max_interval=max_interval,
+                poll_step=poll_step,
+                webhooks=webhooks,
+            )
+        except BaseException:  # bad settings: the store opened from a path is closed again
+            if self._owns_store:
+                self._store.close()
+            raise
         self._clients: dict[str, ClientT] = dict(clients or {})
         self._connect = connect
         self._owned: list[ClientT] = []
