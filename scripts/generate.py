@@ -55,7 +55,10 @@ def _provenance(key: str) -> dict[str, object]:
             p.name: _sha256(p)
             for p in (GENERATOR_DIR / "common.yaml", GENERATOR_DIR / f"{key}.yaml")
         },
-        "templates_sha256": {p.name: _sha256(p) for p in sorted(TEMPLATES.glob("*.jinja"))},
+        "templates_sha256": {
+            p.relative_to(TEMPLATES).as_posix(): _sha256(p)
+            for p in sorted(TEMPLATES.rglob("*.jinja"))
+        },
     }
 
 

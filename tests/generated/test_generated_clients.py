@@ -481,8 +481,9 @@ def test_generated_distribution_layout(provider: str) -> None:
     assert provenance["config_sha256"] == {
         name: _sha256(generator / name) for name in ("common.yaml", f"{provider}.yaml")
     }
+    templates = generator / "templates"
     assert provenance["templates_sha256"] == {
-        p.name: _sha256(p) for p in sorted((generator / "templates").glob("*.jinja"))
+        p.relative_to(templates).as_posix(): _sha256(p) for p in sorted(templates.rglob("*.jinja"))
     }
     assert provenance["generator"].startswith("openapi-python-client ")
 

@@ -149,14 +149,7 @@ class ErrorEnvelope:
 
         retryable = d.pop("retryable", UNSET)
 
-        def _parse_retry_after(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        retry_after = _parse_retry_after(d.pop("retry_after", UNSET))
+        retry_after: int | None | Unset = d.pop("retry_after", UNSET)
 
         error_envelope = cls(
             error_code=error_code,

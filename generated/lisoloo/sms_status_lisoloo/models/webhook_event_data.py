@@ -139,24 +139,9 @@ class WebhookEventData:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        recipient_phone: None | str | Unset = d.pop("recipient_phone", UNSET)
 
-        def _parse_recipient_phone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        recipient_phone = _parse_recipient_phone(d.pop("recipient_phone", UNSET))
-
-        def _parse_carrier(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        carrier = _parse_carrier(d.pop("carrier", UNSET))
+        carrier: None | str | Unset = d.pop("carrier", UNSET)
 
         def _parse_sent_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -192,50 +177,15 @@ class WebhookEventData:
 
         delivered_at = _parse_delivered_at(d.pop("delivered_at", UNSET))
 
-        def _parse_segments(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        segments: int | None | Unset = d.pop("segments", UNSET)
 
-        segments = _parse_segments(d.pop("segments", UNSET))
+        total_recipients: int | None | Unset = d.pop("total_recipients", UNSET)
 
-        def _parse_total_recipients(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        total_messages: int | None | Unset = d.pop("total_messages", UNSET)
 
-        total_recipients = _parse_total_recipients(d.pop("total_recipients", UNSET))
+        total_cost: float | None | Unset = d.pop("total_cost", UNSET)
 
-        def _parse_total_messages(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        total_messages = _parse_total_messages(d.pop("total_messages", UNSET))
-
-        def _parse_total_cost(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        total_cost = _parse_total_cost(d.pop("total_cost", UNSET))
-
-        def _parse_currency(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        currency = _parse_currency(d.pop("currency", UNSET))
+        currency: None | str | Unset = d.pop("currency", UNSET)
 
         def _parse_scheduled_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:

@@ -201,25 +201,9 @@ class MessageDetails:
 
         delivered_at = _parse_delivered_at(d.pop("delivered_at", UNSET))
 
-        def _parse_provider_message_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        provider_message_id: None | str | Unset = d.pop("provider_message_id", UNSET)
 
-        provider_message_id = _parse_provider_message_id(d.pop("provider_message_id", UNSET))
-
-        def _parse_provider_response_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        provider_response_description = _parse_provider_response_description(
-            d.pop("provider_response_description", UNSET)
-        )
+        provider_response_description: None | str | Unset = d.pop("provider_response_description", UNSET)
 
         _metadata = d.pop("metadata", UNSET)
         metadata: MessageMetadata | Unset

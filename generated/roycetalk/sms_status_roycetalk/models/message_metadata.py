@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -50,24 +50,9 @@ class MessageMetadata:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        callback_url: None | str | Unset = d.pop("callback_url", UNSET)
 
-        def _parse_callback_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        callback_url = _parse_callback_url(d.pop("callback_url", UNSET))
-
-        def _parse_client_ref(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        client_ref = _parse_client_ref(d.pop("client_ref", UNSET))
+        client_ref: None | str | Unset = d.pop("client_ref", UNSET)
 
         message_metadata = cls(
             callback_url=callback_url,

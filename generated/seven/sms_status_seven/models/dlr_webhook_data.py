@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -60,11 +60,7 @@ class DlrWebhookData:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-
-        def _parse_msg_id(data: object) -> int | str:
-            return cast(int | str, data)
-
-        msg_id = _parse_msg_id(d.pop("msg_id"))
+        msg_id: int | str = d.pop("msg_id")
 
         status = DeliveryStatus(d.pop("status"))
 

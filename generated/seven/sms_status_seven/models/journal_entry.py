@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -184,131 +184,33 @@ class JournalEntry:
         d = dict(src_dict)
         id = d.pop("id")
 
-        def _parse_from_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        from_: None | str | Unset = d.pop("from", UNSET)
 
-        from_ = _parse_from_(d.pop("from", UNSET))
+        to: None | str | Unset = d.pop("to", UNSET)
 
-        def _parse_to(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        text: None | str | Unset = d.pop("text", UNSET)
 
-        to = _parse_to(d.pop("to", UNSET))
+        timestamp: None | str | Unset = d.pop("timestamp", UNSET)
 
-        def _parse_text(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        price: None | str | Unset = d.pop("price", UNSET)
 
-        text = _parse_text(d.pop("text", UNSET))
+        dlr: None | str | Unset = d.pop("dlr", UNSET)
 
-        def _parse_timestamp(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        dlr_timestamp: None | str | Unset = d.pop("dlr_timestamp", UNSET)
 
-        timestamp = _parse_timestamp(d.pop("timestamp", UNSET))
+        mccmnc: None | str | Unset = d.pop("mccmnc", UNSET)
 
-        def _parse_price(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        latency: None | str | Unset = d.pop("latency", UNSET)
 
-        price = _parse_price(d.pop("price", UNSET))
+        type_: None | str | Unset = d.pop("type", UNSET)
 
-        def _parse_dlr(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        connection: None | str | Unset = d.pop("connection", UNSET)
 
-        dlr = _parse_dlr(d.pop("dlr", UNSET))
+        label: None | str | Unset = d.pop("label", UNSET)
 
-        def _parse_dlr_timestamp(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        foreign_id: None | str | Unset = d.pop("foreign_id", UNSET)
 
-        dlr_timestamp = _parse_dlr_timestamp(d.pop("dlr_timestamp", UNSET))
-
-        def _parse_mccmnc(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        mccmnc = _parse_mccmnc(d.pop("mccmnc", UNSET))
-
-        def _parse_latency(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        latency = _parse_latency(d.pop("latency", UNSET))
-
-        def _parse_type_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        def _parse_connection(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        connection = _parse_connection(d.pop("connection", UNSET))
-
-        def _parse_label(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        label = _parse_label(d.pop("label", UNSET))
-
-        def _parse_foreign_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        foreign_id = _parse_foreign_id(d.pop("foreign_id", UNSET))
-
-        def _parse_channel(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        channel = _parse_channel(d.pop("channel", UNSET))
+        channel: None | str | Unset = d.pop("channel", UNSET)
 
         journal_entry = cls(
             id=id,

@@ -137,50 +137,15 @@ class DeliveryWebhook:
 
         status = MessageStatus(d.pop("status"))
 
-        def _parse_recipient(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        recipient: None | str | Unset = d.pop("recipient", UNSET)
 
-        recipient = _parse_recipient(d.pop("recipient", UNSET))
+        sender_id: None | str | Unset = d.pop("sender_id", UNSET)
 
-        def _parse_sender_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        status_code: None | str | Unset = d.pop("status_code", UNSET)
 
-        sender_id = _parse_sender_id(d.pop("sender_id", UNSET))
+        num_parts: int | None | Unset = d.pop("num_parts", UNSET)
 
-        def _parse_status_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        status_code = _parse_status_code(d.pop("status_code", UNSET))
-
-        def _parse_num_parts(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        num_parts = _parse_num_parts(d.pop("num_parts", UNSET))
-
-        def _parse_cost(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        cost = _parse_cost(d.pop("cost", UNSET))
+        cost: float | None | Unset = d.pop("cost", UNSET)
 
         def _parse_timestamp(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -199,23 +164,9 @@ class DeliveryWebhook:
 
         timestamp = _parse_timestamp(d.pop("timestamp", UNSET))
 
-        def _parse_telecom_message_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        telecom_message_id: None | str | Unset = d.pop("telecom_message_id", UNSET)
 
-        telecom_message_id = _parse_telecom_message_id(d.pop("telecom_message_id", UNSET))
-
-        def _parse_workspace_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        workspace_id = _parse_workspace_id(d.pop("workspace_id", UNSET))
+        workspace_id: None | str | Unset = d.pop("workspace_id", UNSET)
 
         delivery_webhook = cls(
             message_id=message_id,

@@ -147,68 +147,19 @@ class MessageDetails:
 
         status = MessageStatus(d.pop("status"))
 
-        def _parse_telecom_message_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        telecom_message_id: None | str | Unset = d.pop("telecom_message_id", UNSET)
 
-        telecom_message_id = _parse_telecom_message_id(d.pop("telecom_message_id", UNSET))
+        recipient: None | str | Unset = d.pop("recipient", UNSET)
 
-        def _parse_recipient(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        segments: int | None | Unset = d.pop("segments", UNSET)
 
-        recipient = _parse_recipient(d.pop("recipient", UNSET))
+        message: None | str | Unset = d.pop("message", UNSET)
 
-        def _parse_segments(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        sender_id: None | str | Unset = d.pop("sender_id", UNSET)
 
-        segments = _parse_segments(d.pop("segments", UNSET))
+        status_code: None | str | Unset = d.pop("status_code", UNSET)
 
-        def _parse_message(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        message = _parse_message(d.pop("message", UNSET))
-
-        def _parse_sender_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        sender_id = _parse_sender_id(d.pop("sender_id", UNSET))
-
-        def _parse_status_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        status_code = _parse_status_code(d.pop("status_code", UNSET))
-
-        def _parse_cost(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        cost = _parse_cost(d.pop("cost", UNSET))
+        cost: float | None | Unset = d.pop("cost", UNSET)
 
         def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
