@@ -104,6 +104,48 @@ def basic(credentials: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
 
 
+# -- what an app reported ------------------------------------------------------------------
+
+
+class Reports(list[webhooks.WebhookEvent]):
+    """A sync `on_report` that keeps each event. With acknowledge="on_receipt" the app hands
+    it to a worker thread and answers without waiting, so a test waits for what it expects
+    (`wait`), or shuts the app down (`shut_down`), which waits for all of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._arrived = threading.Condition()
+
+    def __call__(self, event: webhooks.WebhookEvent) -> None:
+        with self._arrived:
+            self.append(event)
+            self._arrived.notify_all()
+
+    def wait(self, count: int, timeout: float = 10) -> list[webhooks.WebhookEvent]:
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: len(self) >= count, timeout), (
+                f"{len(self)} of {count} reports"
+            )
+        return list(self)
+
+
+async def shut_down(app: Any) -> None:
+    """The ASGI lifespan shutdown a server sends: the app returns from it once every report
+    handed to a worker thread was made."""
+    import asyncio
+
+    messages: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    for kind in ("lifespan.startup", "lifespan.shutdown"):
+        messages.put_nowait({"type": kind})
+    sent: list[dict[str, str]] = []
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message)
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}}, messages.get, send)
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
 # -- a receiver on a real loopback socket ---------------------------------------------------
 
 

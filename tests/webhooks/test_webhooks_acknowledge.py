@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from sms_status import webhooks
-from webhook_support import basic, serve, spec_example, telecom23_headers
+from webhook_support import basic, serve, shut_down, spec_example, telecom23_headers
 
 NOW = 1_770_978_604
 SECRET = "whsec_ack_test"
@@ -170,6 +170,8 @@ async def test_many_deliveries_at_once_are_each_reported_once(acknowledge: str) 
             )
         )
     assert {a.status_code for a in answers} == {200}
+    if acknowledge == "on_receipt":  # answered without waiting for on_report
+        await shut_down(app)
     assert sorted(seen) == sorted(f"m-{n}" for n in range(300))
 
 
@@ -198,3 +200,43 @@ async def test_a_client_gone_before_its_body_is_neither_answered_nor_reported() 
     scope = {"type": "http", "method": "POST", "path": "/hook", "headers": [], "query_string": b""}
     await app(scope, receive, send)
     assert (sent, seen) == ([], [])
+
+
+@pytest.mark.anyio
+async def test_on_receipt_returns_before_a_sync_on_report_and_shutdown_waits_for_it() -> None:
+    stored: list[str] = []
+    release = threading.Event()
+    app = webhooks.app(
+        "telecom23", secret=SECRET, on_report=gated(stored, release), clock=lambda: float(NOW)
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        response = await client.post("/hook", content=BODY, headers=HEADERS)
+    assert (response.status_code, stored) == (200, [])  # the app's call returned first
+    shutdown = asyncio.ensure_future(shut_down(app))
+    done, _ = await asyncio.wait([shutdown], timeout=0.2)
+    assert not done  # the lifespan shutdown waits for the report still being made
+    release.set()
+    await asyncio.wait_for(shutdown, 10)
+    assert stored == ["api_42_1743667200123456789_a3f8b2c1d9e45f67"]
+
+
+@pytest.mark.anyio
+async def test_a_sync_on_report_returning_a_coroutine_is_logged_not_left_unawaited(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def store(event: webhooks.WebhookEvent) -> None:
+        raise AssertionError("never run")
+
+    app = webhooks.app(
+        "telecom23",
+        secret=SECRET,
+        on_report=lambda event: store(event),  # noqa: PLW0108 - a sync wrapper, as meant
+        clock=lambda: NOW,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        assert (await client.post("/hook", content=BODY, headers=HEADERS)).status_code == 200
+    with caplog.at_level(logging.ERROR, "sms_status.webhooks"):
+        await shut_down(app)
+    assert "on_report returned a coroutine: pass the async function itself" in caplog.text

@@ -1,4 +1,8 @@
-"""webhooks.app: verify, answer at once, report; 401 / 400 / 413 with nothing reported."""
+"""webhooks.app: verify, answer at once, report; 401 / 400 / 413 with nothing reported.
+
+A sync `on_report` runs in a worker thread after the answer, and the app does not wait for
+it: tests wait for the reports they expect (`Reports.wait`), or shut the app down, which
+waits for all of them (`shut_down`), before saying what was not reported."""
 
 from __future__ import annotations
 
@@ -12,20 +16,25 @@ import httpx
 import pytest
 import uvicorn
 from sms_status import DeliveryState, webhooks
-from webhook_support import basic, seven_headers, spec_example, telecom23_headers
+from webhook_support import (
+    Reports,
+    basic,
+    seven_headers,
+    shut_down,
+    spec_example,
+    telecom23_headers,
+)
 
 NOW = 1_770_978_604
 SECRET = "whsec_app_test"
 TELECOM23_BODY = json.dumps(spec_example("telecom23", "deliveryReport", "delivered")).encode()
 
 
-def receiver(
-    provider: str = "telecom23", **options: Any
-) -> tuple[Any, list[webhooks.WebhookEvent]]:
-    seen: list[webhooks.WebhookEvent] = []
+def receiver(provider: str = "telecom23", **options: Any) -> tuple[Any, Reports]:
+    seen = Reports()
     options.setdefault("secret", SECRET)
     options.setdefault("clock", lambda: float(NOW))
-    return webhooks.app(provider, on_report=seen.append, **options), seen
+    return webhooks.app(provider, on_report=seen, **options), seen
 
 
 async def post(app: Any, body: Any, headers: dict[str, str], path: str = "/hook") -> httpx.Response:
@@ -44,7 +53,9 @@ async def test_a_verified_delivery_is_acknowledged_then_reported() -> None:
     app, seen = receiver()
     response = await post(app, TELECOM23_BODY, telecom23_headers(SECRET, TELECOM23_BODY, NOW))
     assert (response.status_code, response.content) == (200, b"")
-    [event] = seen
+    [event] = seen.wait(1)
+    await shut_down(app)
+    assert len(seen) == 1
     assert event.report.state is DeliveryState.DELIVERED
     assert event.report.message_id == "api_42_1743667200123456789_a3f8b2c1d9e45f67"
 
@@ -72,7 +83,9 @@ async def test_a_failing_on_report_does_not_change_the_answer(
     app = webhooks.app("telecom23", secret=SECRET, on_report=on_report, clock=lambda: NOW)
     response = await post(app, TELECOM23_BODY, telecom23_headers(SECRET, TELECOM23_BODY, NOW))
     assert response.status_code == 200
-    assert "on_report failed" in caplog.text
+    await shut_down(app)  # the failure is logged once on_report was called
+    assert "on_report failed for telecom23 event" in caplog.text
+    assert "database down" in caplog.text
     assert SECRET not in caplog.text
 
 
@@ -130,6 +143,7 @@ async def test_a_replayed_delivery_is_acknowledged_but_not_reported_twice() -> N
     headers = telecom23_headers(SECRET, TELECOM23_BODY, NOW)
     assert (await post(app, TELECOM23_BODY, headers)).status_code == 200
     assert (await post(app, TELECOM23_BODY, headers)).status_code == 200
+    await shut_down(app)
     assert len(seen) == 1
 
 
@@ -146,6 +160,7 @@ async def test_seven_is_verified_against_the_url_it_called() -> None:
     app, seen = receiver("seven", url=public)
     assert (await post(app, body, seven_headers(SECRET, body, NOW, called))).status_code == 401
     assert (await post(app, body, seven_headers(SECRET, body, NOW, public))).status_code == 200
+    await shut_down(app)
     assert len(seen) == 1
 
 
@@ -158,6 +173,7 @@ async def test_lisoloo_basic_auth_and_other_methods() -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
         assert (await client.get("/")).status_code == 405
+    await shut_down(app)
     assert len(seen) == 1
 
 
@@ -231,4 +247,5 @@ async def test_it_answers_under_a_route_or_a_mount_of_a_starlette_app() -> None:
     headers = telecom23_headers(SECRET, TELECOM23_BODY, NOW)
     for path in ("/hooks/telecom23", "/mounted/", "/mounted/any/thing"):
         assert (await post(host, TELECOM23_BODY, headers, path)).status_code == 200, path
+    await shut_down(app)
     assert len(seen) == 3

@@ -98,7 +98,10 @@ def app(
     given the `WebhookEvent`). When the 200 goes out is `acknowledge`:
 
     - `"on_receipt"` (the default): at once; `on_report` runs after the answer, and its
-      failure is only logged (the provider already has its 2xx).
+      failure is only logged (the provider already has its 2xx). A sync `on_report` is
+      handed to a worker thread and not waited for: the app's call returns first (an
+      in-process test client sees the answer before the report), and an ASGI lifespan
+      shutdown waits for the reports still being made (up to 30 s).
     - `"after_report"`: once `on_report` returned, so "2xx" means "it is in my store"; 500
       (empty) when it raised, so the provider retries (a `replay_guard` that has
       `discard(key)`, as both of ours do, forgets the delivery, so that retry is no replay).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio.to_thread
 
-from sms_status._pushed import Headers
+from sms_status._pushed import AsgiHeaders
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver
@@ -43,6 +43,9 @@ logger = logging.getLogger("sms_status.webhooks")
 _EMPTY: list[tuple[bytes, bytes]] = [(b"content-length", b"0")]
 _ALLOW: list[tuple[bytes, bytes]] = [(b"content-length", b"0"), (b"allow", b"POST")]
 _BODY: Message = {"type": "http.response.body", "body": b""}
+
+DRAIN_SECONDS = 30.0
+"""How long a lifespan shutdown waits for reports still running in worker threads."""
 
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]] = _EMPTY) -> None:
@@ -120,7 +123,7 @@ class _Receiver:
         self._replay_guard = replay_guard
         self._clock = clock
         self._after_report = acknowledge == "after_report"
-        self._report_in_thread = ThreadHandOver(on_report)
+        self._report_in_thread = ThreadHandOver(on_report, on_failure=self._report_failed)
         self._remember_in_thread = ThreadHandOver(
             lambda key: replay_guard.add(str(key), ttl=2 * tolerance) if replay_guard else True
         )
@@ -129,7 +132,7 @@ class _Receiver:
         kind = scope["type"]
         if kind != "http":
             if kind == "lifespan":
-                await _lifespan(receive, send)
+                await _lifespan(receive, send, self._drain)
             return
         if scope["method"] != "POST":
             await _answer(send, 405, _ALLOW)
@@ -144,22 +147,36 @@ class _Receiver:
             await _answer(send, 200)  # seen before: acknowledged, not reported again
         elif self._after_report:
             await _answer(send, await self._settle(event, replay_key))
-        else:
+        elif self._is_async:
             await _answer(send, 200)
             try:
-                await self._report(event)
-            except Exception:
-                # The provider already has its 2xx: all that is left is to say so.
-                logger.exception("on_report failed for %s event %s", self._provider, event.event_id)
+                await self._on_report(event)  # type: ignore[misc]
+            except Exception as exc:
+                self._report_failed(event, exc)
+        else:
+            await _answer(send, 200)
+            # Handed to a worker thread and not waited for (this call returns first): a
+            # future and a call back per delivery cost the server a third more CPU.
+            self._report_in_thread.post(event)
+
+    def _report_failed(self, event: WebhookEvent, exc: Exception) -> None:
+        # The provider already has its 2xx: all that is left is to say so.
+        logger.error(
+            "on_report failed for %s event %s", self._provider, event.event_id, exc_info=exc
+        )
+
+    async def _drain(self) -> None:
+        """At shutdown: wait (a while) for the reports handed to worker threads."""
+        idle = await anyio.to_thread.run_sync(self._report_in_thread.wait_idle, DRAIN_SECONDS)
+        if not idle:
+            logger.warning("shutting down with on_report still running after %g s", DRAIN_SECONDS)
 
     async def _verify(self, scope: Scope, receive: Receive) -> tuple[WebhookEvent | None, str, int]:
         """(the event, its replay key, 200), or (None, "", the status to answer)."""
         body = await self._read_body(scope, receive)
         if body is None:
             return None, "", 413
-        headers = Headers.of_lower(  # ASGI servers send the names lower-case; a stray one too
-            {n.decode("latin-1").lower(): v.decode("latin-1") for n, v in scope["headers"]}
-        )
+        headers = AsgiHeaders(scope["headers"])
         url = self._url
         if url is None and self._webhook.signs_url:
             url = _url(scope)
@@ -255,11 +272,12 @@ class _ClientGone(Exception):
     """The client disconnected before its body was read."""
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receive: Receive, send: Send, drain: Callable[[], Awaitable[None]]) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await drain()
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -9,6 +9,10 @@ more. A new worker starts when a delivery arrives and no worker is about to take
 when one takes a batch with more left behind, so a slow `on_report` (a network call) still
 runs on up to `WORKER_THREADS` threads at once, as it did one call per thread; calls stay
 concurrent and unordered, as before.
+
+A delivery nobody waits for (`post`: acknowledge="on_receipt", whose 2xx is already sent)
+has no future and no call back at all: under uvicorn that halved what the hop cost the
+server per delivery (benchmarks/, section 10b).
 """
 
 from __future__ import annotations
@@ -32,24 +36,45 @@ _Outcome = tuple["asyncio.Future[object]", BaseException | None, object]
 
 class ThreadHandOver:
     """`await hand_over(loop, x)` runs `call(x)` in a worker thread and gives its result (or
-    raises its exception) on `loop`."""
+    raises its exception) on `loop`; `hand_over.post(x)` runs it with nobody waiting, and
+    hands a failure to `on_failure(x, exc)`."""
 
-    def __init__(self, call: Callable[[Any], object]) -> None:
+    def __init__(
+        self,
+        call: Callable[[Any], object],
+        on_failure: Callable[[Any, Exception], None] | None = None,
+    ) -> None:
         self.call = call
+        self._on_failure = on_failure
         self._lock = threading.Lock()
-        self._pending: deque[tuple[object, asyncio.Future[object]]] = deque()
+        self._idle = threading.Condition(self._lock)
+        self._pending: deque[tuple[object, asyncio.Future[object] | None]] = deque()
         self._starting = 0  # workers started that have not yet taken anything
         self._running = 0
         self._executor: ThreadPoolExecutor | None = None
 
     def __call__(self, loop: asyncio.AbstractEventLoop, item: object) -> asyncio.Future[object]:
         future: asyncio.Future[object] = loop.create_future()
+        self._put(item, future)
+        return future
+
+    def post(self, item: object) -> None:
+        """`call(item)` in a worker thread, nobody waiting for it: no future, and no call
+        back to the loop when it is done."""
+        self._put(item, None)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every delivery handed over so far was called (for a shutdown that
+        should not drop posted ones); False if `timeout` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._running and not self._pending, timeout)
+
+    def _put(self, item: object, future: asyncio.Future[object] | None) -> None:
         with self._lock:
             self._pending.append((item, future))
             start = self._reserve()
         if start:
             self._start()
-        return future
 
     def _reserve(self) -> bool:
         """Under the lock: whether to start a worker (none about to take the pending ones)."""
@@ -77,6 +102,8 @@ class ThreadHandOver:
                     starting = False
                 if not self._pending:
                     self._running -= 1
+                    if not self._running:
+                        self._idle.notify_all()
                     return
                 taken = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
                 helper = bool(self._pending) and self._reserve()
@@ -84,6 +111,9 @@ class ThreadHandOver:
                 self._start()
             done: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
             for item, future in taken:
+                if future is None:
+                    self._call_posted(item)
+                    continue
                 try:
                     outcome: _Outcome = (future, None, self.call(item))
                 except BaseException as exc:
@@ -92,6 +122,16 @@ class ThreadHandOver:
             for loop, outcomes in done.items():
                 with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                     loop.call_soon_threadsafe(_settle, outcomes)
+
+    def _call_posted(self, item: object) -> None:
+        try:
+            result = self.call(item)
+            if asyncio.iscoroutine(result):  # a sync wrapper of an async function
+                result.close()
+                raise TypeError("on_report returned a coroutine: pass the async function itself")
+        except Exception as exc:
+            if self._on_failure is not None:
+                self._on_failure(item, exc)
 
 
 def _settle(outcomes: list[_Outcome]) -> None:
