@@ -7,13 +7,16 @@ runs on) from the socket it is handed. Contenders: `bare` (an ASGI app answering
 nothing read: the floor); `on_receipt` and `after_report` (`webhooks.app` for telecom23, a
 counting sync `on_report`); `on_receipt_async` (the same, `on_report` async); `tracker`
 (`webhooks.app(..., on_report=tracker.ingest, acknowledge="after_report")`, the tracker on
-SQLite at <db>, the ids telecom23-bench-0 .. <ids>-1 added first). Once its stdin closes it
+SQLite at <db>, the ids telecom23-bench-0 .. <ids>-1 added first); `verifying` (a second
+floor: an app doing only the HMAC, the comparison and `json.loads`). Once its stdin closes it
 stops serving and prints one JSON line: how many reports it got and, for `tracker`, what the
 tracker holds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import sys
@@ -25,6 +28,7 @@ import uvicorn
 from sms_status import webhooks
 
 Message = MutableMapping[str, Any]
+_EMPTY_LENGTH = (b"content-length", b"0")
 
 
 async def bare(
@@ -41,51 +45,91 @@ async def bare(
     await send({"type": "http.response.body", "body": b""})
 
 
-def main() -> None:
-    contender, fd, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    lock = threading.Lock()
-    reported = 0
-    ingested_new = 0
+def verifying(secret: str) -> Any:
+    """A second floor: the work no receiver can skip, in an ASGI app of its own: read the
+    body, HMAC it with the signed timestamp, compare, `json.loads`, answer 200 (or 401)."""
+    key = secret.encode()
 
-    def count(event: webhooks.WebhookEvent) -> None:
-        nonlocal reported
-        with lock:
-            reported += 1
+    async def app(
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            return
+        body = (await receive())["body"]
+        signature = timestamp = b""
+        for name, value in scope["headers"]:
+            if name == b"x-webhook-signature":
+                signature = value.removeprefix(b"sha256=")
+            elif name == b"x-webhook-timestamp":
+                timestamp = value
+        mac = hmac.new(key, timestamp + b"." + body, hashlib.sha256).hexdigest().encode()
+        ok = hmac.compare_digest(mac, signature) and json.loads(body)
+        status = 200 if ok else 401
+        await send({"type": "http.response.start", "status": status, "headers": [_EMPTY_LENGTH]})
+        await send({"type": "http.response.body", "body": b""})
 
-    tracker = None
-    finals: list[str] = []
-    app: Any
+    return app
+
+
+class Tally:
+    """What the receiver's `on_report` saw (worker threads call it at once)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reported = 0
+        self.ingested_new = 0
+        self.finals: list[str] = []
+
+    def count(self, event: webhooks.WebhookEvent, changed: bool = False) -> None:
+        with self.lock:
+            self.reported += 1
+            self.ingested_new += changed
+
+
+def build(contender: str, secret: str, tally: Tally) -> tuple[Any, Any]:
+    """The contender's ASGI app, and its tracker (`tracker` only)."""
     if contender == "bare":
-        app = bare
-    elif contender in ("on_receipt", "after_report"):
-        app = webhooks.app("telecom23", secret=secret, on_report=count, acknowledge=contender)
-    elif contender == "on_receipt_async":
+        return bare, None
+    if contender == "verifying":
+        return verifying(secret), None
+    if contender in ("on_receipt", "after_report"):
+        app = webhooks.app("telecom23", secret=secret, on_report=tally.count, acknowledge=contender)
+        return app, None
+    if contender == "on_receipt_async":
 
         async def count_async(event: webhooks.WebhookEvent) -> None:
-            count(event)
+            tally.count(event)
 
-        app = webhooks.app("telecom23", secret=secret, on_report=count_async)
-    elif contender == "tracker":
+        return webhooks.app("telecom23", secret=secret, on_report=count_async), None
+    if contender == "tracker":
         from sms_status import tracking
 
-        tracker = tracking.Tracker(sys.argv[4], on_final=lambda o: finals.append(o.message_id))
+        tracker = tracking.Tracker(
+            sys.argv[4], on_final=lambda o: tally.finals.append(o.message_id)
+        )
         ids = int(sys.argv[5])
         added = tracker.add_many("telecom23", (f"telecom23-bench-{i}" for i in range(ids)))
         assert added == ids, added
 
         def ingest(event: webhooks.WebhookEvent) -> None:
-            nonlocal reported, ingested_new
-            changed = tracker.ingest(event)  # the public call, nothing else
-            with lock:
-                reported += 1
-                ingested_new += changed
+            tally.count(event, tracker.ingest(event))  # the public call, nothing else
 
         app = webhooks.app("telecom23", secret=secret, on_report=ingest, acknowledge="after_report")
-    else:
-        raise SystemExit(f"unknown contender {contender!r}")
+        return app, tracker
+    raise SystemExit(f"unknown contender {contender!r}")
+
+
+def main() -> None:
+    contender, fd, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    tally = Tally()
+    app, tracker = build(contender, secret, tally)
     listener = socket.socket(fileno=fd)
+    # Lifespan as uvicorn has it by default: at shutdown the receiver waits for the reports
+    # still running in worker threads (the bare apps do not speak it, which "auto" allows).
     config = uvicorn.Config(
-        app, http="httptools", loop="uvloop", log_level="warning", lifespan="off"
+        app, http="httptools", loop="uvloop", log_level="warning", lifespan="auto"
     )
     server = uvicorn.Server(config)
 
@@ -95,18 +139,18 @@ def main() -> None:
 
     threading.Thread(target=stop_on_eof, daemon=True).start()
     server.run(sockets=[listener])
-    result: dict[str, Any] = {"reported": reported}
+    result: dict[str, Any] = {"reported": tally.reported}
     if tracker is not None:
         if tracker.counts().in_flight == 0:  # else run() would poll the rest: report them
             tracker.run(until_idle=True)  # hands every settled outcome to on_final, once
         counts = tracker.counts()
         result.update(
-            ingested_new=ingested_new,
+            ingested_new=tally.ingested_new,
             in_flight=counts.in_flight,
             settled=counts.settled,
             by_reason=counts.by_reason,
-            finals=len(finals),
-            distinct_finals=len(set(finals)),
+            finals=len(tally.finals),
+            distinct_finals=len(set(tally.finals)),
         )
         tracker.close()
     print(json.dumps(result), flush=True)
