@@ -175,7 +175,8 @@ class AsyncDriver(_Driver[AsyncSender]):
             await self._sleep(effect.seconds)
             return None
         booked = self.rate_limiter.reserve()  # a float, or an awaitable one (AsyncRateLimiter)
-        wait = self._slot_wait(effect, booked if isinstance(booked, float | int) else await booked)
+        # A tuple, not `float | int`: that builds a union object on every request.
+        wait = self._slot_wait(effect, booked if isinstance(booked, (float, int)) else await booked)
         if wait > 0:
             await self._sleep(wait)
         left = self._time_left(effect)

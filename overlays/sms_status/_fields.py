@@ -15,6 +15,7 @@ timestamp never costs the user the status.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -65,7 +66,7 @@ def optional_decimal(value: object, field: str) -> Decimal | None:
         return None
     if isinstance(value, bool):
         raise ValueError(f"{field} should be a number, got bool")
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, (int, float, Decimal)):  # a tuple: no union object built per call
         try:
             result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         except InvalidOperation as exc:
@@ -120,7 +121,7 @@ def _lenient(value: str, field: str) -> datetime:
 def as_dict(value: object, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"{field} should be an object, got {type(value).__name__}")
-    return cast(dict[str, Any], value)
+    return cast("dict[str, Any]", value)  # as text: no generic alias built per call
 
 
 def error_code_in(value: object) -> str | None:
@@ -134,7 +135,7 @@ def error_code_in(value: object) -> str | None:
 
 def json_object(value: object) -> dict[str, object]:
     """`value` if it is a JSON object, else an empty one (for reading error bodies)."""
-    return cast(dict[str, object], value) if isinstance(value, dict) else {}
+    return cast("dict[str, object]", value) if isinstance(value, dict) else {}
 
 
 @attrs.frozen
@@ -190,6 +191,8 @@ class Secondary:
     def number(self, value: object, field: str) -> Decimal | None:
         if value is None:
             return None
+        if type(value) is float and math.isfinite(value):  # a price, as JSON sends one
+            return Decimal(repr(value))
         return self._read(lambda: optional_decimal(value, field), value, field)
 
     def decimal_text(self, value: object, field: str) -> Decimal | None:

@@ -54,9 +54,11 @@ def unknown_fields(provider: str, model: object, path: str = "") -> None:
     """Warn (once per provider and field) about response fields the spec does not know:
     the generated models keep them in `additional_properties`."""
     extra = getattr(model, "additional_properties", None)
-    if not isinstance(extra, dict) or not attrs.has(type(model)):
+    if not isinstance(extra, dict) or getattr(type(model), "__attrs_attrs__", None) is None:
         return
-    for name in cast(Mapping[str, object], extra):
+    # Casts name their types as text: `cast(Mapping[str, object], x)` builds the generic
+    # alias on every call, and this runs per model of every report read.
+    for name in cast("Mapping[str, object]", extra):
         field = f"{path}{name}"
         warn_once(
             (provider, "unknown field", field),
@@ -71,7 +73,7 @@ def unknown_fields(provider: str, model: object, path: str = "") -> None:
         # Only models hold unknown fields: anything else is skipped before any recursion
         # (this walk was the overlay's top CPU entry on the bulk path: benchmarks/, 6).
         if isinstance(value, list):
-            for item in cast(list[object], value):
+            for item in cast("list[object]", value):
                 if getattr(item.__class__, "__attrs_attrs__", None) is not None:
                     unknown_fields(provider, item, f"{path}{name}.")
         elif getattr(value.__class__, "__attrs_attrs__", None) is not None:

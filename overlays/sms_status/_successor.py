@@ -63,9 +63,16 @@ def status_call(ctx: Context, request: RequestKwargs, deadline: float | None) ->
     """`request_with_retries` on the status endpoint; for a provider with a successor, warn
     that the endpoint is deprecated (once per process, unless the user chose it with
     `lookup="status"`) and move this client over when it is gone."""
+    if ctx.provider.successor is None:  # the flow itself: no generator layer of our own
+        return request_with_retries(ctx, request, deadline=deadline)
+    return _status_call_with_successor(ctx, request, deadline)
+
+
+def _status_call_with_successor(
+    ctx: Context, request: RequestKwargs, deadline: float | None
+) -> Flow[object]:
     successor = ctx.provider.successor
-    if successor is None:
-        return (yield from request_with_retries(ctx, request, deadline=deadline))
+    assert successor is not None
     if not ctx.lookup.chosen and ctx.provider.key not in _deprecation_warned:
         _deprecation_warned.add(ctx.provider.key)
         level = _first_caller_outside_the_package()

@@ -46,7 +46,9 @@ def message_id(value: object, *, what: str = "message id", separator: str | None
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(f"invalid {what} {value!r}: not valid Unicode text") from None
-    if encoded_length(value) > MAX_ENCODED_ID_LENGTH:
+    # A character takes at most 12 bytes percent-encoded (4 UTF-8 bytes as %XX): a short id
+    # cannot be too long, and is not encoded here just to count.
+    if len(value) * 12 > MAX_ENCODED_ID_LENGTH and encoded_length(value) > MAX_ENCODED_ID_LENGTH:
         raise ValueError(
             f"invalid {what} of {len(value)} characters: longer than "
             f"{MAX_ENCODED_ID_LENGTH} bytes once percent-encoded, it would make an over-long URL"

@@ -46,7 +46,7 @@ class RecipientCounts:
     pending: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class StatusReport:
     """One message's status, the same shape for every provider.
 

@@ -68,7 +68,7 @@ def plain_get_target(request: Mapping[str, Any], prefix: str) -> str | None:
         request.get("method", "").lower() != "get"
         or not isinstance(path, str)
         or not path.startswith("/")
-        or request.keys() - _PLAIN_KEYS
+        or not _PLAIN_KEYS.issuperset(request)
     ):
         return None
     params = request.get("params")
