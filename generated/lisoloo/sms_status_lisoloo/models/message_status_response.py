@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.message_status_data import MessageStatusData
-
 
 T = TypeVar("T", bound="MessageStatusResponse")
 
@@ -43,8 +39,6 @@ class MessageStatusResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_status_data import MessageStatusData  # noqa: PLC0415
-
         d = dict(src_dict)
         status_code = d.pop("status_code")
 
@@ -73,3 +67,6 @@ class MessageStatusResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.message_status_data import MessageStatusData  # noqa: E402

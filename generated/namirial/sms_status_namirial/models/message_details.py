@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -10,12 +10,6 @@ from attrs import field as _attrs_field
 from ..models.channel import Channel
 from ..models.message_status import MessageStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.provider_info import ProviderInfo
-    from ..models.reference import Reference
-    from ..models.sms_info import SmsInfo
-
 
 T = TypeVar("T", bound="MessageDetails")
 
@@ -96,10 +90,6 @@ class MessageDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.provider_info import ProviderInfo  # noqa: PLC0415
-        from ..models.reference import Reference  # noqa: PLC0415
-        from ..models.sms_info import SmsInfo  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -151,3 +141,8 @@ class MessageDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.provider_info import ProviderInfo  # noqa: E402
+from ..models.reference import Reference  # noqa: E402
+from ..models.sms_info import SmsInfo  # noqa: E402

@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.message_details import MessageDetails
-
 
 T = TypeVar("T", bound="MessageStatusResponse")
 
@@ -41,8 +37,6 @@ class MessageStatusResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_details import MessageDetails  # noqa: PLC0415
-
         d = dict(src_dict)
         message = MessageDetails.from_dict(d.pop("message"))
 
@@ -68,3 +62,6 @@ class MessageStatusResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.message_details import MessageDetails  # noqa: E402

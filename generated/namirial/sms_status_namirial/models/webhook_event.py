@@ -2,16 +2,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.message_details import MessageDetails
-
 
 T = TypeVar("T", bound="WebhookEvent")
 
@@ -68,8 +64,6 @@ class WebhookEvent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_details import MessageDetails  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -112,3 +106,6 @@ class WebhookEvent:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.message_details import MessageDetails  # noqa: E402

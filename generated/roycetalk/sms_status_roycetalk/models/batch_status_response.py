@@ -1,17 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.batch_summary import BatchSummary
-    from ..models.response_meta import ResponseMeta
-
 
 T = TypeVar("T", bound="BatchStatusResponse")
 
@@ -70,9 +65,6 @@ class BatchStatusResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.batch_summary import BatchSummary  # noqa: PLC0415
-        from ..models.response_meta import ResponseMeta  # noqa: PLC0415
-
         d = dict(src_dict)
         success = d.pop("success", UNSET)
 
@@ -120,3 +112,7 @@ class BatchStatusResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.batch_summary import BatchSummary  # noqa: E402
+from ..models.response_meta import ResponseMeta  # noqa: E402

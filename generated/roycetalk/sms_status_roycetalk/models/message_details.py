@@ -2,17 +2,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_status import MessageStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.message_metadata import MessageMetadata
-
 
 T = TypeVar("T", bound="MessageDetails")
 
@@ -143,8 +139,6 @@ class MessageDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_metadata import MessageMetadata  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -246,3 +240,6 @@ class MessageDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.message_metadata import MessageMetadata  # noqa: E402

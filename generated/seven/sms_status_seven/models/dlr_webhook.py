@@ -2,16 +2,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.dlr_webhook_data import DlrWebhookData
-
 
 T = TypeVar("T", bound="DlrWebhook")
 
@@ -55,8 +51,6 @@ class DlrWebhook:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.dlr_webhook_data import DlrWebhookData  # noqa: PLC0415
-
         d = dict(src_dict)
         data = DlrWebhookData.from_dict(d.pop("data"))
 
@@ -93,3 +87,6 @@ class DlrWebhook:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.dlr_webhook_data import DlrWebhookData  # noqa: E402
