@@ -222,11 +222,13 @@ async def test_on_receipt_returns_before_a_sync_on_report_and_shutdown_waits_for
 
 
 @pytest.mark.anyio
-async def test_a_sync_on_report_returning_a_coroutine_is_logged_not_left_unawaited(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_a_sync_on_report_returning_a_coroutine_has_it_run_on_the_loop() -> None:
+    stored: list[str] = []
+    done = asyncio.Event()
+
     async def store(event: webhooks.WebhookEvent) -> None:
-        raise AssertionError("never run")
+        stored.append(event.report.message_id)
+        done.set()
 
     app = webhooks.app(
         "telecom23",
@@ -237,6 +239,54 @@ async def test_a_sync_on_report_returning_a_coroutine_is_logged_not_left_unawait
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
         assert (await client.post("/hook", content=BODY, headers=HEADERS)).status_code == 200
+    await asyncio.wait_for(done.wait(), 10)
+    assert stored == ["api_42_1743667200123456789_a3f8b2c1d9e45f67"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("raised", [RuntimeError("database down"), SystemExit(3)])
+async def test_a_raising_on_report_loses_no_other_delivery_and_drain_still_ends(
+    raised: BaseException, caplog: pytest.LogCaptureFixture
+) -> None:
+    stored: list[str] = []
+    lock = threading.Lock()
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        if event.report.message_id == "m-1":
+            raise raised
+        with lock:
+            stored.append(event.report.message_id)
+
+    app = webhooks.app("telecom23", secret=SECRET, on_report=on_report, clock=lambda: NOW)
+    payload = spec_example("telecom23", "deliveryReport", "delivered")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        for n in range(40):
+            payload["message_id"] = f"m-{n}"
+            body = json.dumps(payload).encode()
+            headers = telecom23_headers(SECRET, body, NOW)
+            assert (await client.post("/hook", content=body, headers=headers)).status_code == 200
     with caplog.at_level(logging.ERROR, "sms_status.webhooks"):
-        await shut_down(app)
-    assert "on_report returned a coroutine: pass the async function itself" in caplog.text
+        assert await asyncio.to_thread(app.drain, 10)  # every worker came back
+    assert sorted(stored) == sorted(f"m-{n}" for n in range(40) if n != 1)
+    assert "on_report failed for telecom23 event m-1" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_mounted_under_starlette_drain_waits_for_the_reports() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    stored: list[str] = []
+    release = threading.Event()
+    receiver = webhooks.app(
+        "telecom23", secret=SECRET, on_report=gated(stored, release), clock=lambda: float(NOW)
+    )
+    host = Starlette(routes=[Mount("/hooks", app=receiver)])
+    transport = httpx.ASGITransport(app=host)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        assert (await client.post("/hooks/t", content=BODY, headers=HEADERS)).status_code == 200
+    assert not await asyncio.to_thread(receiver.drain, 0.05)  # still gated: not drained
+    release.set()
+    assert await asyncio.to_thread(receiver.drain, 10)
+    assert stored == ["api_42_1743667200123456789_a3f8b2c1d9e45f67"]

@@ -148,7 +148,8 @@ def listen(
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     click.echo(f"listening for {provider} webhooks on http://{host}:{port}/", err=True)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    # Lifespan on: at shutdown the app waits for reports still being printed.
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
     uvicorn.Server(config).run(sockets=[listener])
 
 
@@ -171,6 +172,9 @@ def serving(app: Any, host: str = "127.0.0.1") -> Generator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+        drain = getattr(app, "drain", None)  # a webhooks.Receiver: its worker threads
+        if drain is not None:
+            drain()
 
 
 DEMO_LIFECYCLES = {

@@ -96,8 +96,9 @@ def serve(
     wake: threading.Event,
     clock: Callable[[], float],
 ) -> Generator[str]:
-    """`webhooks.app(provider, on_report=tracker.ingest)` served in this process; a report
-    that changed the store sets `wake`. Yields the origin it receives on."""
+    """`webhooks.app(provider, on_report=tracker.ingest, acknowledge="after_report")` served
+    in this process (a 2xx once the report is in the store); a report that changed the store
+    sets `wake`. Yields the origin it receives on."""
     from sms_status import webhooks
 
     def on_report(event: webhooks.WebhookEvent) -> None:
@@ -111,6 +112,7 @@ def serve(
         on_report=on_report,
         url=options.url,
         clock=clock,
+        acknowledge="after_report",  # the provider retries what the store did not take
     )
     with _receiving(app, listener, options.host) as origin:
         progress.receiving = True

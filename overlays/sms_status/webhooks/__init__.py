@@ -56,7 +56,7 @@ from sms_status.webhooks._parse import SIGNED as SIGNED  # the registry's signed
 from sms_status.webhooks._parse import verify_and_read as verify_and_read  # for app()
 
 if TYPE_CHECKING:
-    from sms_status.webhooks._app import Acknowledge, OnReport
+    from sms_status.webhooks._app import Acknowledge, OnReport, Receiver
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 """The receiver app's cap on a request body; every documented payload is well under 2 KiB."""
@@ -89,7 +89,7 @@ def app(
     replay_guard: ReplayGuard | None = None,
     clock: Callable[[], float] | None = None,
     acknowledge: Acknowledge = "on_receipt",
-) -> Any:
+) -> Receiver:
     """A plain ASGI app receiving `provider`'s webhooks (needs `sms-status[webhooks]`); it
     mounts under any path of a Starlette or FastAPI app.
 
@@ -100,8 +100,8 @@ def app(
     - `"on_receipt"` (the default): at once; `on_report` runs after the answer, and its
       failure is only logged (the provider already has its 2xx). A sync `on_report` is
       handed to a worker thread and not waited for: the app's call returns first (an
-      in-process test client sees the answer before the report), and an ASGI lifespan
-      shutdown waits for the reports still being made (up to 30 s).
+      in-process test client sees the answer before the report); an ASGI lifespan shutdown
+      sent to the app, or `receiver.drain()`, waits for those still running (up to 30 s).
     - `"after_report"`: once `on_report` returned, so "2xx" means "it is in my store"; 500
       (empty) when it raised, so the provider retries (a `replay_guard` that has
       `discard(key)`, as both of ours do, forgets the delivery, so that retry is no replay).
@@ -143,6 +143,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_TOLERANCE",
     "MemoryReplayGuard",
+    "Receiver",
     "RedisReplayGuard",
     "ReplayGuard",
     "WebhookEvent",
@@ -150,3 +151,13 @@ __all__ = [
     "merge",
     "parse",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `webhooks.Receiver` (the type `app` returns) without importing the app's module, and
+    # so its extra, before `app` is called.
+    if name == "Receiver":
+        from sms_status.webhooks._app import Receiver
+
+        return Receiver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -73,8 +73,8 @@ def build_app(
     replay_guard: ReplayGuard | None,
     clock: Callable[[], float] | None,
     acknowledge: Acknowledge,
-) -> _Receiver:
-    return _Receiver(
+) -> Receiver:
+    return Receiver(
         provider,
         webhook=webhook,
         secret=secret,
@@ -88,10 +88,16 @@ def build_app(
     )
 
 
-class _Receiver:
-    """The ASGI callable (an object, not a function, so Starlette's `Route(path, receiver)`
-    hands it the raw request, and `Mount(prefix, app=receiver)` works as well). Answers on
-    any path."""
+class Receiver:
+    """The ASGI app `webhooks.app` returns (an object, not a function, so Starlette's
+    `Route(path, receiver)` hands it the raw request, and `Mount(prefix, app=receiver)`
+    works as well). Answers on any path.
+
+    With acknowledge="on_receipt", a sync `on_report` runs in worker threads after the
+    answer: `drain()` waits for those still running. A lifespan shutdown sent to this app
+    drains it; a host app's lifespan (Starlette/FastAPI do not pass theirs on to a mounted
+    app) or code that served it in a thread should call `drain()` before closing what
+    `on_report` writes to."""
 
     def __init__(
         self,
@@ -157,19 +163,26 @@ class _Receiver:
             await _answer(send, 200)
             # Handed to a worker thread and not waited for (this call returns first): a
             # future and a call back per delivery cost the server a third more CPU.
-            self._report_in_thread.post(event)
+            self._report_in_thread.post(event, _running_loop())
 
-    def _report_failed(self, event: WebhookEvent, exc: Exception) -> None:
+    def _report_failed(self, event: WebhookEvent, exc: BaseException) -> None:
         # The provider already has its 2xx: all that is left is to say so.
         logger.error(
             "on_report failed for %s event %s", self._provider, event.event_id, exc_info=exc
         )
 
-    async def _drain(self) -> None:
-        """At shutdown: wait (a while) for the reports handed to worker threads."""
-        idle = await anyio.to_thread.run_sync(self._report_in_thread.wait_idle, DRAIN_SECONDS)
+    def drain(self, timeout: float | None = DRAIN_SECONDS) -> bool:
+        """Block until every report handed to a worker thread so far was made; False (and a
+        warning) if some were still running after `timeout` seconds. From async code:
+        `await asyncio.to_thread(receiver.drain)`."""
+        idle = self._report_in_thread.wait_idle(timeout)
         if not idle:
-            logger.warning("shutting down with on_report still running after %g s", DRAIN_SECONDS)
+            logger.warning("on_report still running after %g s", timeout)
+        return idle
+
+    async def _drain(self) -> None:
+        # Abandoned if the shutdown is cancelled: a server giving up waits no longer.
+        await anyio.to_thread.run_sync(self.drain, abandon_on_cancel=True)
 
     async def _verify(self, scope: Scope, receive: Receive) -> tuple[WebhookEvent | None, str, int]:
         """(the event, its replay key, 200), or (None, "", the status to answer)."""
@@ -266,6 +279,14 @@ class _Receiver:
             discard(key)
         else:
             await anyio.to_thread.run_sync(discard, key)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop this runs on; None under another (trio, through anyio)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _ClientGone(Exception):

@@ -18,12 +18,13 @@ server per delivery (benchmarks/, section 10b).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeAlias
 
 WORKER_THREADS = 40
 """Sync `on_report` calls at once per app: anyio's (and so Starlette's) default."""
@@ -32,23 +33,26 @@ BATCH = 16
 """Deliveries a worker takes at once: few enough that a slow `on_report` holds up few."""
 
 _Outcome = tuple["asyncio.Future[object]", BaseException | None, object]
+_Answer: TypeAlias = "asyncio.Future[object] | asyncio.AbstractEventLoop | None"
 
 
 class ThreadHandOver:
     """`await hand_over(loop, x)` runs `call(x)` in a worker thread and gives its result (or
-    raises its exception) on `loop`; `hand_over.post(x)` runs it with nobody waiting, and
-    hands a failure to `on_failure(x, exc)`."""
+    raises its exception) on `loop`; `hand_over.post(x, loop)` runs it with nobody waiting,
+    and hands a failure to `on_failure(x, exc)`."""
 
     def __init__(
         self,
         call: Callable[[Any], object],
-        on_failure: Callable[[Any, Exception], None] | None = None,
+        on_failure: Callable[[Any, BaseException], None] | None = None,
     ) -> None:
         self.call = call
         self._on_failure = on_failure
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._pending: deque[tuple[object, asyncio.Future[object] | None]] = deque()
+        # (item, the future to answer on) or, posted, (item, the loop it came from: None
+        # under trio)
+        self._pending: deque[tuple[object, _Answer]] = deque()
         self._starting = 0  # workers started that have not yet taken anything
         self._running = 0
         self._executor: ThreadPoolExecutor | None = None
@@ -58,10 +62,11 @@ class ThreadHandOver:
         self._put(item, future)
         return future
 
-    def post(self, item: object) -> None:
+    def post(self, item: object, loop: asyncio.AbstractEventLoop | None) -> None:
         """`call(item)` in a worker thread, nobody waiting for it: no future, and no call
-        back to the loop when it is done."""
-        self._put(item, None)
+        back to the loop when it is done (unless `call` returned a coroutine: that is run on
+        `loop`, as an awaited `on_report` would have been)."""
+        self._put(item, loop)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every delivery handed over so far was called (for a shutdown that
@@ -69,9 +74,9 @@ class ThreadHandOver:
         with self._idle:
             return self._idle.wait_for(lambda: not self._running and not self._pending, timeout)
 
-    def _put(self, item: object, future: asyncio.Future[object] | None) -> None:
+    def _put(self, item: object, answer: _Answer) -> None:
         with self._lock:
-            self._pending.append((item, future))
+            self._pending.append((item, answer))
             start = self._reserve()
         if start:
             self._start()
@@ -85,13 +90,23 @@ class ThreadHandOver:
         return True
 
     def _start(self) -> None:
-        if self._executor is None:
+        """Start a worker `_reserve` counted; if none can start, uncount it (the pending
+        deliveries stay for the next one) and raise."""
+        try:
+            if self._executor is None:
+                with self._lock:
+                    if self._executor is None:
+                        self._executor = ThreadPoolExecutor(
+                            WORKER_THREADS, thread_name_prefix="sms_status-webhooks"
+                        )
+            self._executor.submit(self._work)
+        except BaseException:  # no thread (interpreter exiting, or none to be had)
             with self._lock:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(
-                        WORKER_THREADS, thread_name_prefix="sms_status-webhooks"
-                    )
-        self._executor.submit(self._work)
+                self._starting -= 1
+                self._running -= 1
+                if not self._running:
+                    self._idle.notify_all()
+            raise
 
     def _work(self) -> None:
         starting = True
@@ -108,11 +123,12 @@ class ThreadHandOver:
                 taken = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
                 helper = bool(self._pending) and self._reserve()
             if helper:  # more waiting than this batch: another thread takes them meanwhile
-                self._start()
+                with contextlib.suppress(RuntimeError):  # none to be had: this one goes on
+                    self._start()
             done: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
             for item, future in taken:
-                if future is None:
-                    self._call_posted(item)
+                if not isinstance(future, asyncio.Future):
+                    self._call_posted(item, future)
                     continue
                 try:
                     outcome: _Outcome = (future, None, self.call(item))
@@ -123,14 +139,37 @@ class ThreadHandOver:
                 with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                     loop.call_soon_threadsafe(_settle, outcomes)
 
-    def _call_posted(self, item: object) -> None:
+    def _call_posted(self, item: object, loop: asyncio.AbstractEventLoop | None) -> None:
+        # Anything raised, SystemExit included, is a failure of this delivery: a worker that
+        # died here would drop the rest of its batch and stay counted as running.
         try:
             result = self.call(item)
-            if asyncio.iscoroutine(result):  # a sync wrapper of an async function
-                result.close()
-                raise TypeError("on_report returned a coroutine: pass the async function itself")
-        except Exception as exc:
-            if self._on_failure is not None:
+            if asyncio.iscoroutine(result):  # a sync wrapper of an async function: await it
+                self._run_on(loop, item, result)
+        except BaseException as exc:
+            self._failed(item, exc)
+
+    def _run_on(
+        self,
+        loop: asyncio.AbstractEventLoop | None,
+        item: object,
+        coroutine: Coroutine[Any, Any, Any],
+    ) -> None:
+        if loop is None or loop.is_closed():
+            coroutine.close()
+            raise RuntimeError("on_report returned a coroutine, and no asyncio loop runs it")
+        done = asyncio.run_coroutine_threadsafe(coroutine, loop)
+
+        def check(done: concurrent.futures.Future[Any]) -> None:
+            failure = None if done.cancelled() else done.exception()
+            if failure is not None:
+                self._failed(item, failure)
+
+        done.add_done_callback(check)
+
+    def _failed(self, item: object, exc: BaseException) -> None:
+        if self._on_failure is not None:
+            with contextlib.suppress(Exception):  # a failing logger loses no delivery
                 self._on_failure(item, exc)
 
 
