@@ -28,21 +28,22 @@ import uvicorn
 from sms_status import webhooks
 
 Message = MutableMapping[str, Any]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 _EMPTY_LENGTH = (b"content-length", b"0")
 
 
-async def bare(
-    scope: MutableMapping[str, Any],
-    receive: Callable[[], Awaitable[Message]],
-    send: Callable[[Message], Awaitable[None]],
-) -> None:
-    """The floor: answers 200 (empty, the same content-length header) without reading."""
-    if scope["type"] != "http":
-        return
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]}
-    )
+async def _answer(send: Send, status: int) -> None:
+    """An empty answer, with the content-length header the receiver sends too."""
+    await send({"type": "http.response.start", "status": status, "headers": [_EMPTY_LENGTH]})
     await send({"type": "http.response.body", "body": b""})
+
+
+async def bare(scope: Scope, receive: Receive, send: Send) -> None:
+    """The floor: answers 200 (empty, the same content-length header) without reading."""
+    if scope["type"] == "http":
+        await _answer(send, 200)
 
 
 def verifying(secret: str) -> Any:
@@ -50,11 +51,7 @@ def verifying(secret: str) -> Any:
     body, HMAC it with the signed timestamp, compare, `json.loads`, answer 200 (or 401)."""
     key = secret.encode()
 
-    async def app(
-        scope: MutableMapping[str, Any],
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         body = (await receive())["body"]
@@ -66,9 +63,7 @@ def verifying(secret: str) -> Any:
                 timestamp = value
         mac = hmac.new(key, timestamp + b"." + body, hashlib.sha256).hexdigest().encode()
         ok = hmac.compare_digest(mac, signature) and json.loads(body)
-        status = 200 if ok else 401
-        await send({"type": "http.response.start", "status": status, "headers": [_EMPTY_LENGTH]})
-        await send({"type": "http.response.body", "body": b""})
+        await _answer(send, 200 if ok else 401)
 
     return app
 
