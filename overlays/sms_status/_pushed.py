@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -45,8 +45,9 @@ class AsgiHeaders(Headers):
 
     __slots__ = ("_raw",)
 
-    def __init__(self, raw: Sequence[tuple[bytes, bytes]]) -> None:
-        self._raw = raw
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        # ASGI promises an iterable: read more than once here, so kept as a sequence.
+        self._raw = raw if isinstance(raw, (list, tuple)) else list(raw)
 
     def get(self, name: str) -> str | None:
         wanted = name.lower().encode("latin-1")
