@@ -113,7 +113,7 @@ def app(
     (default: the URL of the request as the app sees it); `clock` gives unix seconds
     (default `time.time`), e.g. a sandbox's `clock.now`.
     """
-    from sms_status.webhooks._app import build_app
+    from sms_status.webhooks._app import Receiver
 
     webhook = check_arguments(provider, secret, tolerance)  # a missing extra fails now
     size: object = max_body_bytes
@@ -125,7 +125,7 @@ def app(
         raise TypeError("on_report must be callable")
     if acknowledge not in ("on_receipt", "after_report"):
         raise ValueError("acknowledge must be 'on_receipt' or 'after_report'")
-    return build_app(
+    return Receiver(
         provider,
         webhook=webhook,
         secret=secret,

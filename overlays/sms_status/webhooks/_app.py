@@ -61,33 +61,6 @@ def _url(scope: Scope) -> str:
     return str(URL(scope=scope))
 
 
-def build_app(
-    provider: str,
-    *,
-    webhook: Webhook,
-    secret: str | None,
-    on_report: OnReport,
-    max_body_bytes: int,
-    url: str | None,
-    tolerance: float,
-    replay_guard: ReplayGuard | None,
-    clock: Callable[[], float] | None,
-    acknowledge: Acknowledge,
-) -> Receiver:
-    return Receiver(
-        provider,
-        webhook=webhook,
-        secret=secret,
-        on_report=on_report,
-        max_body_bytes=max_body_bytes,
-        url=url,
-        tolerance=tolerance,
-        replay_guard=replay_guard,
-        clock=clock,
-        acknowledge=acknowledge,
-    )
-
-
 class Receiver:
     """The ASGI app `webhooks.app` returns (an object, not a function, so Starlette's
     `Route(path, receiver)` hands it the raw request, and `Mount(prefix, app=receiver)`
