@@ -201,6 +201,14 @@ class Secondary:
     def timestamp(self, value: object, field: str, *, naive_tz: tzinfo = UTC) -> datetime | None:
         if value is None or (type(value) is datetime and value.tzinfo is not None):
             return value
+        if type(value) is str:  # as JSON sends one: read here unless naive or odd
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                if parsed.tzinfo is not None:
+                    return parsed
         return self._read(lambda: timestamp(value, field, naive_tz=naive_tz), value, field)
 
     def times_before_parsing(

@@ -7,14 +7,16 @@ one place that recognises them, by shape, without importing any generated packag
 
 from __future__ import annotations
 
+import datetime
 import sys
 import typing
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, cast
 
 import attrs
 
 from sms_status._warnings import warn_once
+from sms_status.report import Deferred, GeneratedModel
 
 
 def is_unset(value: object) -> bool:
@@ -33,6 +35,72 @@ _unset_types: set[type] = set()
 
 
 _JSON_VALUES = (dict, list, str, int, float, bool, type(None))
+
+
+def deferred(
+    provider: str,
+    model: type[GeneratedModel],
+    data: dict[str, Any],
+    *,
+    times: Sequence[tuple[str, ...]] = (),
+) -> object:
+    """`model.from_dict(data)`, checked now and built later: the model a reader reads, or a
+    `Deferred` one.
+
+    Building the generated model is the largest part of reading a response (benchmarks/,
+    profiles.md), and most readers never look at it. Whether `from_dict` succeeds depends
+    on the body's shape — its keys, the type of each value, the same for nested objects and
+    list items — and, for the strict date-times listed in `times` (paths of keys), on their
+    text. So the first body of each shape is built here, as always: a bad one raises now,
+    and fields the spec does not describe are warned about (`unknown_fields`). A later body
+    of a shape that built is deferred, and builds alike.
+    """
+    shape = (model, _shape(data))
+    if shape in _BUILT_SHAPES and (not times or all(_parses(data, path) for path in times)):
+        return Deferred(model, data)
+    built = model.from_dict(data)
+    unknown_fields(provider, built)
+    if len(_BUILT_SHAPES) < _MAX_SHAPES:
+        _BUILT_SHAPES.add(shape)
+    return built
+
+
+_MAX_SHAPES: Final = 4096
+"""Shapes remembered per process; a server inventing new ones is read the slow way."""
+_BUILT_SHAPES: set[tuple[type, object]] = set()
+_NESTED: Final = (dict, list)
+
+
+def _shape(value: object) -> object:
+    """The keys and value types of a JSON value, nested ones included (a list by the set of
+    its items' shapes, so pages of any length share one). Built by C-level calls: this runs
+    for every body read."""
+    if type(value) is dict:
+        fields = cast("dict[str, object]", value)
+        types = tuple(map(type, fields.values()))
+        if dict in types or list in types:
+            nested = tuple([_shape(v) for v in fields.values() if type(v) in _NESTED])
+            return (tuple(fields), types, nested)
+        return (tuple(fields), types)
+    if type(value) is list:
+        return (list, frozenset([_shape(v) for v in cast("list[object]", value)]))
+    return type(value)
+
+
+def _parses(data: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether the strict date-time at `path` (if there) is one `fromisoformat` reads."""
+    value: object = data
+    for key in path:
+        if not isinstance(value, dict):
+            return True  # absent: the shape decides
+        value = cast("dict[str, object]", value).get(key)
+    if not isinstance(value, str):
+        return True
+    try:
+        datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def is_overlay_bug(exc: BaseException) -> bool:

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar, final
 
 import attrs
 
 from sms_status.errors import SmsStatusError
 
 Model = TypeVar("Model")
+
+
+class GeneratedModel(Protocol):
+    """What every generated model class offers: `from_dict` of a decoded JSON object."""
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any], /) -> Any: ...
+
+
+@final
+class Deferred:
+    """A generated model not built yet: its class and the JSON object it reads, checked
+    already (`sms_status._generated.deferred`). `StatusReport.raw` builds it when first
+    asked for."""
+
+    __slots__ = ("data", "model")
+
+    def __init__(self, model: type[GeneratedModel], data: Mapping[str, Any]) -> None:
+        self.model = model
+        self.data = data
+
+    def build(self) -> object:
+        return self.model.from_dict(self.data)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Deferred, (self.model, self.data))
 
 
 class DeliveryState(StrEnum):
@@ -51,8 +78,9 @@ class StatusReport:
     """One message's status, the same shape for every provider.
 
     `is_final` is what the provider documents for its own status value. `raw` is the
-    generated model the report was read from. In `get_statuses` results, a message that
-    could not be looked up carries the reason in `error` (state UNKNOWN, not final).
+    generated model the report was read from (built when first asked for: most callers
+    never need it). In `get_statuses` results, a message that could not be looked up
+    carries the reason in `error` (state UNKNOWN, not final).
     """
 
     provider: str
@@ -70,8 +98,19 @@ class StatusReport:
     provider_code: str | None = None
     recipients: RecipientCounts | None = None
     channel: str | None = None
-    raw: object = attrs.field(default=None, repr=False, eq=False)
+    _raw: object = attrs.field(default=None, repr=False, eq=False, alias="raw")
     error: SmsStatusError | None = attrs.field(default=None, eq=False)
+
+    @property
+    def raw(self) -> object:
+        """The generated model the report was read from (None for a failed lookup)."""
+        raw = self._raw
+        if type(raw) is Deferred:
+            # Checked when the report was read (`_generated.deferred`), so this builds; two
+            # threads asking at once may both build it, to equal models.
+            raw = raw.build()
+            object.__setattr__(self, "_raw", raw)
+        return raw
 
     def raw_as(self, model: type[Model]) -> Model:
         """`raw` as the generated model type you expect, checked at run time, so typed code
@@ -117,8 +156,14 @@ class StatusReport:
         return data
 
 
+def unbuilt_raw(report: StatusReport) -> Deferred | None:
+    """The report's `raw` while it is not built yet: what a store keeps of it as is."""
+    raw = vars(report).get("_raw")  # the stored value: reading `raw` would build it
+    return raw if type(raw) is Deferred else None
+
+
 _DICT_FIELDS: Final = tuple(
-    f.name for f in attrs.fields(StatusReport) if f.name not in {"raw", "error"}
+    f.name for f in attrs.fields(StatusReport) if f.name not in {"_raw", "error"}
 )
 
 

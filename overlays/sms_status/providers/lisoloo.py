@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from sms_status import _fields as f
-from sms_status._generated import unknown_fields
+from sms_status._generated import deferred
 from sms_status._provider import Cadence, Provider, endpoint_request, header_key
 from sms_status._pushed import Pushed, PushedRequest, Webhook, unsigned
 from sms_status.errors import (
@@ -33,7 +33,7 @@ from sms_status.report import RecipientCounts, StatusReport
 try:
     from sms_status_lisoloo import AuthenticatedClient
     from sms_status_lisoloo.api.status import get_message_status
-    from sms_status_lisoloo.models import MessageStatusResponse, WebhookEventData
+    from sms_status_lisoloo.models import MessageStatusResponse
     from sms_status_lisoloo.models import WebhookEvent as LisolooEvent
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the packaging test
     raise MissingProviderError("lisoloo") from exc
@@ -115,24 +115,25 @@ def retry_after(body: object) -> float | None:
 
 def read_status(message_id: str, body: object) -> StatusReport:
     body = soft.times_before_parsing(body, ("data",), ("created_at", "updated_at"))
-    raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    unknown_fields(KEY, raw)
-    data = raw.data
-    total = soft.count(data.total_recipients, "data.total_recipients")
+    fields = f.as_dict(body, "body")
+    raw = deferred(KEY, MessageStatusResponse, fields)
+    data = fields["data"]
+    get = data.get
+    total = soft.count(get("total_recipients"), "data.total_recipients")
     counts = None
     if total is not None:
         counts = RecipientCounts(
             total=total,
-            delivered=soft.count(data.delivered, "data.delivered") or 0,
-            failed=soft.count(data.failed, "data.failed") or 0,
-            pending=soft.count(data.pending, "data.pending") or 0,
+            delivered=soft.count(get("delivered"), "data.delivered") or 0,
+            failed=soft.count(get("failed"), "data.failed") or 0,
+            pending=soft.count(get("pending"), "data.pending") or 0,
         )
     return PROVIDER.report(
         message_id,
-        f.required_str(data.status, "data.status"),
+        f.required_str(data["status"], "data.status"),
         raw,
-        created_at=soft.timestamp(data.created_at, "data.created_at"),
-        updated_at=soft.timestamp(data.updated_at, "data.updated_at"),
+        created_at=soft.timestamp(get("created_at"), "data.created_at"),
+        updated_at=soft.timestamp(get("updated_at"), "data.updated_at"),
         recipients=counts,
     )
 
@@ -170,26 +171,27 @@ def _webhook_secret(secret: str) -> str | None:
 def read_webhook(body: dict[str, Any]) -> Pushed:
     """`sms.queued` is message-level (everyone pending); the other events are one
     recipient's, so the report names that recipient and its state."""
-    raw = LisolooEvent.from_dict(body)
-    kind = f.required_str(raw.event_type, "event_type")
-    data = raw.data if isinstance(raw.data, WebhookEventData) else WebhookEventData()
+    raw = deferred(KEY, LisolooEvent, body)
+    kind = f.required_str(body["event_type"], "event_type")
+    data: dict[str, Any] = body.get("data", {})
+    get = data.get
     counts = None
-    total = soft.count(data.total_recipients, "data.total_recipients")
+    total = soft.count(get("total_recipients"), "data.total_recipients")
     if kind == "sms.queued" and total is not None:
         counts = RecipientCounts(total=total, delivered=0, failed=0, pending=total)
     report = PROVIDER.report(
-        f.required_str(raw.message_id, "message_id"),
+        f.required_str(body["message_id"], "message_id"),
         kind,
         raw,
         mapped_as=EVENT_STATUSES.get(kind),
-        recipient=soft.text(data.recipient_phone, "data.recipient_phone"),
-        segments=soft.count(data.segments, "data.segments"),
-        sent_at=soft.timestamp(data.sent_at, "data.sent_at"),
-        delivered_at=soft.timestamp(data.delivered_at, "data.delivered_at"),
-        updated_at=soft.timestamp(raw.timestamp, "timestamp"),
+        recipient=soft.text(get("recipient_phone"), "data.recipient_phone"),
+        segments=soft.count(get("segments"), "data.segments"),
+        sent_at=soft.timestamp(get("sent_at"), "data.sent_at"),
+        delivered_at=soft.timestamp(get("delivered_at"), "data.delivered_at"),
+        updated_at=soft.timestamp(body.get("timestamp"), "timestamp"),
         recipients=counts,
     )
-    return Pushed(report=report, event_id=f.required_str(raw.event_id, "event_id"), kind=kind)
+    return Pushed(report=report, event_id=f.required_str(body["event_id"], "event_id"), kind=kind)
 
 
 PROVIDER = Provider(

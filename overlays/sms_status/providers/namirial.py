@@ -13,10 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import attrs
-
 from sms_status import _fields as f
-from sms_status._generated import unknown_fields
+from sms_status._generated import deferred, unknown_fields
 from sms_status._provider import (
     Cadence,
     HistoryLookup,
@@ -27,8 +25,8 @@ from sms_status._provider import (
 )
 from sms_status._pushed import Pushed, Webhook, unsigned
 from sms_status.errors import MissingProviderError
+from sms_status.report import Deferred, StatusReport
 from sms_status.report import DeliveryState as S
-from sms_status.report import StatusReport
 
 try:
     from sms_status_namirial import AuthenticatedClient
@@ -94,33 +92,48 @@ def _message(body: object) -> str | None:
     return None
 
 
-def _report(message: MessageDetails, message_id: str | None = None) -> StatusReport:
-    sms = message.sms
+def _report(message: dict[str, Any], raw: object, message_id: str | None = None) -> StatusReport:
+    """The report of one `MessageDetails` object, read from its JSON (`raw`: the model)."""
+    sms = message.get("sms")
     return PROVIDER.report(
-        message_id or f.required_str(message.id, "message.id"),
-        f.required_str(message.status, "message.status"),
-        message,
-        segments=None
-        if sms is UNSET
-        else soft.count(getattr(sms, "segments", None), "message.sms.segments"),
+        message_id or f.required_str(message["id"], "message.id"),
+        f.required_str(message["status"], "message.status"),
+        raw,
+        segments=None if sms is None else soft.count(sms.get("segments"), "message.sms.segments"),
         # Strict: the generated model requires both, and history paging runs on the first.
-        created_at=f.timestamp(message.provider_acceptance_at, "message.providerAcceptanceAt"),
-        updated_at=f.timestamp(message.status_changed_at, "message.statusChangedAt"),
-        provider_code=soft.code(message.provider.code, "message.provider.code"),
-        channel=soft.text(message.channel, "message.channel"),
+        created_at=f.timestamp(message["providerAcceptanceAt"], "message.providerAcceptanceAt"),
+        updated_at=f.timestamp(message["statusChangedAt"], "message.statusChangedAt"),
+        provider_code=soft.code(message["provider"].get("code"), "message.provider.code"),
+        channel=soft.text(message["channel"], "message.channel"),
     )
 
 
+_STRICT_TIMES = (("message", "providerAcceptanceAt"), ("message", "statusChangedAt"))
+"""The date-times the generated model reads strictly (`fromisoformat`, no fallback)."""
+
+
 def read_status(message_id: str, body: object) -> StatusReport:
-    raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    unknown_fields(KEY, raw)
-    return _report(raw.message, message_id)
+    fields = f.as_dict(body, "body")
+    envelope = deferred(KEY, MessageStatusResponse, fields, times=_STRICT_TIMES)
+    # The report's raw is the message itself (`MessageDetails`), as for history entries.
+    raw = (
+        envelope.message
+        if isinstance(envelope, MessageStatusResponse)
+        else Deferred(MessageDetails, fields["message"])
+    )
+    return _report(fields["message"], raw, message_id)
 
 
 def read_page(body: object) -> list[StatusReport]:
-    listing = MessageListResponse.from_dict(f.as_dict(body, "body"))
+    """A history page, built whole (pages are not the hot path): each report's `raw` is its
+    entry's `MessageDetails`."""
+    fields = f.as_dict(body, "body")
+    listing = MessageListResponse.from_dict(fields)
     unknown_fields(KEY, listing)
-    return [_report(item.message) for item in listing.messages]
+    return [
+        _report(entry["message"], item.message)
+        for entry, item in zip(fields["messages"], listing.messages, strict=True)
+    ]
 
 
 def _by_phone(phone: str, count: int, before: datetime | None) -> RequestKwargs:
@@ -138,12 +151,12 @@ def _by_reference(key: str, count: int, before: datetime | None) -> RequestKwarg
 def read_webhook(body: dict[str, Any]) -> Pushed:
     """A `STATUS_UPDATE`: its envelope wraps the very message object the status endpoint
     returns, read by the same `_report`. Namirial documents no signature (`unsigned`)."""
-    raw = NamirialEvent.from_dict(body)
-    kind = f.required_str(raw.type_, "type")
+    raw = deferred(KEY, NamirialEvent, body, times=(("createdAt",), *_STRICT_TIMES))
+    kind = f.required_str(body["type"], "type")
     if kind != "STATUS_UPDATE":
         raise ValueError(f"type {kind!r} is not a STATUS_UPDATE")
-    report = attrs.evolve(_report(raw.message), raw=raw)
-    return Pushed(report=report, event_id=f.required_str(raw.id, "id"), kind=kind)
+    report = _report(body["message"], raw)
+    return Pushed(report=report, event_id=f.required_str(body["id"], "id"), kind=kind)
 
 
 PROVIDER = Provider(

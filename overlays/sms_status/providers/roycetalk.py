@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sms_status import _fields as f
-from sms_status._generated import unknown_fields
+from sms_status._generated import deferred
 from sms_status._provider import Cadence, Credentials, Provider, endpoint_request
 from sms_status._pushed import Pushed, Webhook, event_id_of, unsigned
 from sms_status.errors import MissingProviderError
@@ -86,18 +86,19 @@ def error_message(body: object) -> str | None:
 def read_status(message_id: str, body: object) -> StatusReport:
     body = soft.times_before_parsing(body, ("data",), ("created_at",))
     body = soft.times_before_parsing(body, ("meta",), ("timestamp",))
-    raw = MessageStatusResponse.from_dict(f.as_dict(body, "body"))
-    unknown_fields(KEY, raw)
-    data = raw.data
+    fields = f.as_dict(body, "body")
+    raw = deferred(KEY, MessageStatusResponse, fields)
+    data = fields["data"]
+    get = data.get
     return PROVIDER.report(
         message_id,
-        f.required_str(data.status, "data.status"),
+        f.required_str(data["status"], "data.status"),
         raw,
-        recipient=soft.text(data.recipient_phone, "data.recipient_phone"),
-        segments=soft.count(data.sms_units_consumed, "data.sms_units_consumed"),
-        created_at=soft.timestamp(data.created_at, "data.created_at"),
-        sent_at=soft.timestamp(data.sent_at, "data.sent_at"),
-        delivered_at=soft.timestamp(data.delivered_at, "data.delivered_at"),
+        recipient=soft.text(get("recipient_phone"), "data.recipient_phone"),
+        segments=soft.count(get("sms_units_consumed"), "data.sms_units_consumed"),
+        created_at=soft.timestamp(get("created_at"), "data.created_at"),
+        sent_at=soft.timestamp(get("sent_at"), "data.sent_at"),
+        delivered_at=soft.timestamp(get("delivered_at"), "data.delivered_at"),
     )
 
 

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sms_status import _fields as f
-from sms_status._generated import unknown_fields
+from sms_status._generated import deferred
 from sms_status._provider import (
     BatchLookup,
     Cadence,
@@ -142,26 +142,30 @@ def _berlin() -> tzinfo:
     return zone
 
 
-def _report(item: SevenStatusReport) -> StatusReport:
+def _report(item: dict[str, Any], raw: object) -> StatusReport:
     return PROVIDER.report(
-        f.required_str(item.id, "id"),
-        f.required_str(item.status, "status"),
-        item,
-        updated_at=soft.timestamp(item.status_time, "status_time", naive_tz=_berlin()),
+        f.required_str(item["id"], "id"),
+        f.required_str(item["status"], "status"),
+        raw,
+        updated_at=soft.timestamp(item["status_time"], "status_time", naive_tz=_berlin()),
     )
 
 
+def _with_text_id(item: object, field: str) -> dict[str, Any]:
+    """The object with a numeric `id` as text: seven sends ids both ways."""
+    data = f.as_dict(item, field)
+    value = data.get("id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        data = {**data, "id": str(value)}
+    return data
+
+
 def read_batch(message_ids: Sequence[str], body: object) -> dict[str, StatusReport]:
-    """A list of items, or a bare item for a single id. Ids come back as strings or numbers."""
     items: list[object] = cast(list[object], body) if isinstance(body, list) else [body]
     reports: dict[str, StatusReport] = {}
     for item in items:
-        data = dict(f.as_dict(item, "item"))
-        if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
-            data["id"] = str(data["id"])
-        model = SevenStatusReport.from_dict(data)
-        unknown_fields(KEY, model)
-        report = _report(model)
+        data = _with_text_id(item, "item")
+        report = _report(data, deferred(KEY, SevenStatusReport, data))
         reports[report.message_id] = report
     return reports
 
@@ -193,17 +197,15 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
     an entry has no `dlr`: the message is then PENDING, not final, with provider_status ""."""
     if not isinstance(body, list):
         raise ValueError(f"the logbook answer should be a list, got {type(body).__name__}")
-    entries: list[JournalEntry] = []
+    entries: list[tuple[dict[str, Any], object]] = []
     for item in cast(list[object], body):  # every entry is read: a bad one is a bad body
-        data = dict(f.as_dict(item, "entry"))
-        if isinstance(data.get("id"), int) and not isinstance(data.get("id"), bool):
-            data["id"] = str(data["id"])
-        entries.append(JournalEntry.from_dict(data))
-    for entry in entries:
-        if entry.id != message_id:
+        data = _with_text_id(item, "entry")
+        entries.append((data, deferred(KEY, JournalEntry, data)))
+    for entry, raw in entries:
+        if entry["id"] != message_id:
             continue
-        unknown_fields(KEY, entry)
-        dlr = f.optional_str(entry.dlr, "dlr") or ""
+        get = entry.get
+        dlr = f.optional_str(get("dlr"), "dlr") or ""
         state, is_final = PROVIDER.state_of(dlr) if dlr else (S.PENDING, False)
         return StatusReport(
             provider=KEY,
@@ -211,12 +213,12 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
             state=state,
             is_final=is_final,
             provider_status=dlr,
-            recipient=soft.text(entry.to, "to"),
-            cost=soft.decimal_text(entry.price, "price"),
-            created_at=soft.timestamp(entry.timestamp, "timestamp", naive_tz=_berlin()),
-            updated_at=soft.timestamp(entry.dlr_timestamp, "dlr_timestamp", naive_tz=_berlin()),
-            channel=soft.text(entry.channel, "channel"),
-            raw=entry,
+            recipient=soft.text(get("to"), "to"),
+            cost=soft.decimal_text(get("price"), "price"),
+            created_at=soft.timestamp(get("timestamp"), "timestamp", naive_tz=_berlin()),
+            updated_at=soft.timestamp(get("dlr_timestamp"), "dlr_timestamp", naive_tz=_berlin()),
+            channel=soft.text(get("channel"), "channel"),
+            raw=raw,
         )
     return None
 
@@ -271,16 +273,17 @@ def verify_webhook(request: PushedRequest) -> str:
 
 def read_webhook(body: dict[str, Any]) -> Pushed:
     """A `dlr` event; `data.timestamp` is read as polling reads `status_time` (Berlin)."""
-    raw = DlrWebhook.from_dict(body)
-    kind = f.required_str(raw.webhook_event, "webhook_event")
+    raw = deferred(KEY, DlrWebhook, body, times=(("webhook_timestamp",),))
+    kind = f.required_str(body["webhook_event"], "webhook_event")
     if kind != "dlr":
         raise ValueError(f"webhook_event {kind!r} is not a delivery report ('dlr')")
-    msg_id: object = raw.data.msg_id  # declared int | str; JSON may bring anything
-    if isinstance(msg_id, bool) or not isinstance(msg_id, int | str) or msg_id == "":  # pyright: ignore[reportUnnecessaryIsInstance]
+    data = body["data"]
+    msg_id: object = data["msg_id"]  # declared int | str; JSON may bring anything
+    if isinstance(msg_id, bool) or not isinstance(msg_id, int | str) or msg_id == "":
         raise ValueError("data.msg_id should be a non-empty string or an integer")
-    at = soft.timestamp(raw.data.timestamp, "data.timestamp", naive_tz=_berlin())
+    at = soft.timestamp(data.get("timestamp"), "data.timestamp", naive_tz=_berlin())
     report = PROVIDER.report(
-        str(msg_id), f.required_str(raw.data.status, "data.status"), raw, updated_at=at
+        str(msg_id), f.required_str(data["status"], "data.status"), raw, updated_at=at
     )
     return Pushed(report=report, event_id=event_id_of(report, at), kind=kind)
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sms_status import _fields as f
-from sms_status._generated import unknown_fields
+from sms_status._generated import deferred
 from sms_status._provider import Cadence, Provider, endpoint_request, header_key
 from sms_status._pushed import (
     Pushed,
@@ -146,19 +146,20 @@ def error_message(body: object) -> str | None:
 
 
 def read_status(message_id: str, body: object) -> StatusReport:
-    raw = StatusResponse.from_dict(f.as_dict(body, "body"))
-    unknown_fields(KEY, raw)
-    message = raw.message
+    fields = f.as_dict(body, "body")
+    raw = deferred(KEY, StatusResponse, fields)
+    message = f.as_dict(fields["message"], "message")
+    get = message.get
     return PROVIDER.report(
         message_id,
-        f.required_str(message.status, "message.status"),
+        f.required_str(message["status"], "message.status"),
         raw,
-        recipient=soft.text(message.recipient, "message.recipient"),
-        segments=soft.count(message.segments, "message.segments"),
-        cost=soft.number(message.cost, "message.cost"),
-        created_at=soft.timestamp(message.created_at, "message.created_at"),
-        delivered_at=soft.timestamp(message.delivered_at, "message.delivered_at"),
-        provider_code=soft.code(message.status_code, "message.status_code"),
+        recipient=soft.text(get("recipient"), "message.recipient"),
+        segments=soft.count(get("segments"), "message.segments"),
+        cost=soft.number(get("cost"), "message.cost"),
+        created_at=soft.timestamp(get("created_at"), "message.created_at"),
+        delivered_at=soft.timestamp(get("delivered_at"), "message.delivered_at"),
+        provider_code=soft.code(get("status_code"), "message.status_code"),
     )
 
 
@@ -192,19 +193,20 @@ def verify_webhook(request: PushedRequest) -> str:
 def read_webhook(body: dict[str, Any]) -> Pushed:
     """A delivery report (final statuses only); the secondary fields read as polling reads
     them, with `num_parts` as the segments and `timestamp` as when the status was set."""
-    raw = DeliveryWebhook.from_dict(body)
-    provider_status = f.required_str(raw.status, "status")
-    at = soft.timestamp(raw.timestamp, "timestamp")
+    raw = deferred(KEY, DeliveryWebhook, body)
+    get = body.get
+    provider_status = f.required_str(body["status"], "status")
+    at = soft.timestamp(get("timestamp"), "timestamp")
     report = PROVIDER.report(
-        f.required_str(raw.message_id, "message_id"),
+        f.required_str(body["message_id"], "message_id"),
         provider_status,
         raw,
-        recipient=soft.text(raw.recipient, "recipient"),
-        segments=soft.count(raw.num_parts, "num_parts"),
-        cost=soft.number(raw.cost, "cost"),
+        recipient=soft.text(get("recipient"), "recipient"),
+        segments=soft.count(get("num_parts"), "num_parts"),
+        cost=soft.number(get("cost"), "cost"),
         delivered_at=at if provider_status == "DELIVRD" else None,
         updated_at=at,
-        provider_code=soft.code(raw.status_code, "status_code"),
+        provider_code=soft.code(get("status_code"), "status_code"),
     )
     return Pushed(report=report, event_id=event_id_of(report, at), kind="delivery")
 

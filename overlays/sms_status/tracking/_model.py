@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple
 
 import attrs
 
-from sms_status.report import DeliveryState, RecipientCounts, StatusReport
+from sms_status.report import DeliveryState, RecipientCounts, StatusReport, unbuilt_raw
 
 Reason = Literal["final", "deadline", "not_found"]
 Source = Literal["push", "poll"]
@@ -252,6 +252,15 @@ def encode_report(report: StatusReport) -> str:
         "recipients": None if counts is None else attrs.asdict(counts),
         "channel": report.channel,
     }
+    unbuilt = unbuilt_raw(report)
+    if unbuilt is not None:  # the JSON it reads, as is: `from_dict` rebuilds it alike
+        model = unbuilt.model
+        data["raw"] = {"model": f"{model.__module__}:{model.__qualname__}", "data": unbuilt.data}
+        try:
+            return json.dumps(data, separators=(",", ":"), default=str)
+        except (TypeError, ValueError):
+            data.pop("raw", None)
+            return json.dumps(data, separators=(",", ":"), default=str)
     raw = report.raw
     to_dict = getattr(raw, "to_dict", None)
     if raw is not None and callable(to_dict) and hasattr(type(raw), "from_dict"):
