@@ -60,7 +60,7 @@ def deferred(
         return Deferred(model, data)
     built = model.from_dict(data)
     unknown_fields(provider, built)
-    if len(_BUILT_SHAPES) < _MAX_SHAPES:
+    if len(_BUILT_SHAPES) < _MAX_SHAPES and _same_structure(built.to_dict(), data):
         _BUILT_SHAPES.add(shape)
     return built
 
@@ -85,6 +85,29 @@ def _shape(value: object) -> object:
     if type(value) is list:
         return (list, frozenset([_shape(v) for v in cast("list[object]", value)]))
     return type(value)
+
+
+def _same_structure(written: object, read: object) -> bool:
+    """Whether the model wrote back what it read, structurally (keys, nesting, value types;
+    order aside). Not so when `from_dict` took a value as something else — `""` or `[]` as
+    an empty object, `["ab"]` as `{"a": "b"}` — which other values of that type would fail:
+    such a shape is never deferred."""
+    if isinstance(read, dict):
+        if not isinstance(written, dict):
+            return False
+        read_fields = cast("dict[str, object]", read)
+        written_fields = cast("dict[str, object]", written)
+        return written_fields.keys() == read_fields.keys() and all(
+            _same_structure(written_fields[k], v) for k, v in read_fields.items()
+        )
+    if isinstance(read, list):
+        if not isinstance(written, list):
+            return False
+        read_items, written_items = cast("list[object]", read), cast("list[object]", written)
+        return len(written_items) == len(read_items) and all(
+            _same_structure(w, r) for w, r in zip(written_items, read_items, strict=True)
+        )
+    return type(written) is type(read)
 
 
 def _parses(data: Mapping[str, Any], path: tuple[str, ...]) -> bool:

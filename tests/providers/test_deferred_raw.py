@@ -180,9 +180,9 @@ def reshaped(draw: st.DrawFn, body: Any) -> Any:
         if action == "drop" and isinstance(parent, dict):
             del parent[path[-1]]
         elif action == "add" and isinstance(parent, dict):
-            parent["unknownField"] = draw(_OTHER_VALUES)
+            parent["unknownField"] = copy.deepcopy(draw(_OTHER_VALUES))  # never the shared one
         else:
-            parent[path[-1]] = draw(_OTHER_VALUES)
+            parent[path[-1]] = copy.deepcopy(draw(_OTHER_VALUES))
     return body
 
 
@@ -250,3 +250,14 @@ def test_a_deferred_model_is_built_once_and_kept() -> None:
         report.raw_as(telecom23.StatusResponse).message.message_id
         == (body["message"]["message_id"])
     )
+
+
+def test_a_value_the_model_takes_as_an_empty_object_never_defers_its_shape() -> None:
+    """Found by the property above: the generated `from_dict` takes `""` as an empty object
+    (`dict("")`), but no other string; so a body of that shape is built every time."""
+    body = example("roycetalk", "200", "delivered")
+    body["meta"] = ""
+    _cold(lambda b: roycetalk.read_status("r-1", b), body)  # builds: `meta` read as `{}`
+    body["meta"] = "not an object"
+    with pytest.raises(ValueError, match="dictionary update sequence"):
+        roycetalk.read_status("r-1", body)
