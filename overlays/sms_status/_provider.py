@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import ModuleType
-from typing import Any, Protocol, TypedDict, Unpack
+from typing import Any, Protocol
 
 import attrs
 import httpx
@@ -103,21 +103,6 @@ class Successor:
     """The DeprecationWarning's text."""
 
 
-class ReportFields(TypedDict, total=False):
-    """A report's secondary fields, as a provider's reader fills them (`Provider.report`)."""
-
-    recipient: str | None
-    segments: int | None
-    cost: Decimal | None
-    created_at: datetime | None
-    sent_at: datetime | None
-    delivered_at: datetime | None
-    updated_at: datetime | None
-    provider_code: str | None
-    recipients: RecipientCounts | None
-    channel: str | None
-
-
 def endpoint_request(endpoint: ModuleType) -> Callable[..., RequestKwargs]:
     """A generated endpoint module's request builder, `_get_kwargs`: the URL template, path
     encoding and query serialisation exactly as the spec says. It is private upstream; our
@@ -170,12 +155,22 @@ class Provider:
         raw: object,
         *,
         mapped_as: str | None = None,
-        **fields: Unpack[ReportFields],
+        recipient: str | None = None,
+        segments: int | None = None,
+        cost: Decimal | None = None,
+        created_at: datetime | None = None,
+        sent_at: datetime | None = None,
+        delivered_at: datetime | None = None,
+        updated_at: datetime | None = None,
+        provider_code: str | None = None,
+        recipients: RecipientCounts | None = None,
+        channel: str | None = None,
     ) -> StatusReport:
         """The report of `message_id` in `provider_status`, its state and finality from the
         status table (`mapped_as`: the table value it stands for, when the raw value is
         another name for it, as lisoloo's webhook event types are); what every reader, polled
-        or pushed, returns."""
+        or pushed, returns. (Named keywords, not `**fields`: no dict is built and unpacked
+        for each report read.)"""
         state, is_final = self.state_of(provider_status if mapped_as is None else mapped_as)
         return StatusReport(
             provider=self.key,
@@ -184,7 +179,16 @@ class Provider:
             is_final=is_final,
             provider_status=provider_status,
             raw=raw,
-            **fields,
+            recipient=recipient,
+            segments=segments,
+            cost=cost,
+            created_at=created_at,
+            sent_at=sent_at,
+            delivered_at=delivered_at,
+            updated_at=updated_at,
+            provider_code=provider_code,
+            recipients=recipients,
+            channel=channel,
         )
 
     def state_of(self, provider_status: str) -> tuple[DeliveryState, bool]:
