@@ -49,42 +49,86 @@ def deferred(
 
     Building the generated model is the largest part of reading a response (benchmarks/,
     profiles.md), and most readers never look at it. Whether `from_dict` succeeds depends
-    on the body's shape — its keys, the type of each value, the same for nested objects and
-    list items — and, for the strict date-times listed in `times` (paths of keys), on their
-    text. So the first body of each shape is built here, as always: a bad one raises now,
-    and fields the spec does not describe are warned about (`unknown_fields`). A later body
-    of a shape that built is deferred, and builds alike.
+    on which keys a body has and on the type of the values it parses (an enum's string, a
+    nested object) — and, for the strict date-times listed in `times` (paths of keys), on
+    their text. So a body is built here, as always, unless it fits a `Plan` learnt from an
+    earlier body that built: a bad one raises now, and fields the spec does not describe are
+    warned about (`unknown_fields`), since a body with other keys fits no plan.
     """
-    shape = (model, _shape(data))
-    if shape in _BUILT_SHAPES and (not times or all(_parses(data, path) for path in times)):
-        return Deferred(model, data)
+    for plan in _PLANS.get(model, ()):
+        if _fits(plan, data):
+            if not times or all(_parses(data, path) for path in times):
+                return Deferred(model, data)
+            break
     built = model.from_dict(data)
     unknown_fields(provider, built)
-    if len(_BUILT_SHAPES) < _MAX_SHAPES and _same_structure(built.to_dict(), data):
-        _BUILT_SHAPES.add(shape)
+    _learn(model, data, built)
     return built
 
 
-_MAX_SHAPES: Final = 4096
-"""Shapes remembered per process; a server inventing new ones is read the slow way."""
-_BUILT_SHAPES: set[tuple[type, object]] = set()
-_NESTED: Final = (dict, list)
+Plan = tuple[tuple[str, ...], tuple[tuple[str, type[object], "Plan | None"], ...]]
+"""What a body must be for `from_dict` to read it as it read the one the plan was learnt
+from: an object with the same keys in the same order, whose values at the positions the
+model parses (`_rejects`) have the same types, nested objects fitting their own plans."""
+
+_PLANS: dict[type, list[Plan]] = {}
+_MAX_PLANS: Final = 16
+"""Plans kept per model; a server inventing shapes beyond them is read the slow way."""
 
 
-def _shape(value: object) -> object:
-    """The keys and value types of a JSON value, nested ones included (a list by the set of
-    its items' shapes, so pages of any length share one). Built by C-level calls: this runs
-    for every body read."""
-    if type(value) is dict:
-        fields = cast("dict[str, object]", value)
-        types = tuple(map(type, fields.values()))
-        if dict in types or list in types:
-            nested = tuple([_shape(v) for v in fields.values() if type(v) in _NESTED])
-            return (tuple(fields), types, nested)
-        return (tuple(fields), types)
-    if type(value) is list:
-        return (list, frozenset([_shape(v) for v in cast("list[object]", value)]))
-    return type(value)
+def _fits(plan: Plan, data: dict[str, Any]) -> bool:
+    keys, checks = plan
+    if tuple(data) != keys:
+        return False
+    for key, kind, inner in checks:
+        if type(data[key]) is not kind or (inner is not None and not _fits(inner, data[key])):
+            return False
+    return True
+
+
+def _learn(model: type[GeneratedModel], data: dict[str, Any], built: Any) -> None:
+    """Keep a plan of `data`, which built, unless the model took one of its values as
+    something else (`_same_structure`) or parses a list (not planned: read the slow way)."""
+    plans = _PLANS.setdefault(model, [])
+    if len(plans) >= _MAX_PLANS or not _same_structure(built.to_dict(), data):
+        return
+    plan = _plan(model, data, data, ())
+    if plan is not None and plan not in plans:
+        plans.append(plan)
+
+
+def _plan(
+    model: type[GeneratedModel], body: dict[str, Any], level: dict[str, Any], path: tuple[str, ...]
+) -> Plan | None:
+    checks: list[tuple[str, type[object], Plan | None]] = []
+    for key, value in level.items():
+        if not _rejects(model, body, (*path, key)):
+            continue  # any value is read there (a plain field, a union falling back)
+        kind: type[object] = type(cast(object, value))
+        inner = None
+        if isinstance(value, list):
+            return None
+        if isinstance(value, dict):
+            inner = _plan(model, body, cast("dict[str, Any]", value), (*path, key))
+            if inner is None:
+                return None
+        checks.append((key, kind, inner))
+    return (tuple(level), tuple(checks))
+
+
+def _rejects(model: type[GeneratedModel], body: dict[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether `from_dict` fails on `body` with the value at `path` replaced by `0`: an enum,
+    a nested object, a list or a strict date-time is parsed there, so its type matters."""
+    try:
+        model.from_dict(_replaced(body, path))
+    except Exception:  # whatever the generated code raises on a wrong type
+        return True
+    return False
+
+
+def _replaced(level: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    first, rest = path[0], path[1:]
+    return {**level, first: _replaced(level[first], rest) if rest else 0}
 
 
 def _same_structure(written: object, read: object) -> bool:
