@@ -156,7 +156,8 @@ def request_with_retries(
             error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
             delay = _backoff(attempt, ctx)
         else:
-            log.debug("%s %s -> %s", provider.key, request.get("url"), reply.status_code)
+            if log.isEnabledFor(logging.DEBUG):  # one call per reply, not two
+                log.debug("%s %s -> %s", provider.key, request.get("url"), reply.status_code)
             try:
                 return decode_or_raise(
                     provider,
