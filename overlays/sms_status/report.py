@@ -10,7 +10,7 @@ from typing import Any, Final, Protocol, TypeVar, final
 
 import attrs
 
-from sms_status.errors import SmsStatusError
+from sms_status.errors import MalformedResponseError, SmsStatusError
 
 Model = TypeVar("Model")
 
@@ -105,10 +105,19 @@ class StatusReport:
     def raw(self) -> object:
         """The generated model the report was read from (None for a failed lookup)."""
         raw = self._raw
-        if type(raw) is Deferred:
+        if isinstance(raw, Deferred):
             # Checked when the report was read (`_generated.deferred`), so this builds; two
             # threads asking at once may both build it, to equal models.
-            raw = raw.build()
+            model = raw.model
+            try:
+                raw = raw.build()
+            except (LookupError, TypeError, ValueError) as exc:  # only our errors escape
+                raise MalformedResponseError(
+                    f"the body this report was read from does not build "
+                    f"{model.__name__}: {type(exc).__name__}",
+                    provider=self.provider,
+                    status_code=200,
+                ) from None
             object.__setattr__(self, "_raw", raw)
         return raw
 

@@ -288,3 +288,20 @@ def test_every_single_value_change_reads_the_same_warm_as_cold(name: str) -> Non
                 cold = _cold(reader, variant)
                 _cold(reader, body)  # the example's plan is known now
                 assert _read(reader, variant) == cold, (name, path, value)
+
+
+def test_a_model_that_cannot_be_built_is_a_malformed_response_not_a_key_error() -> None:
+    """Never expected (the checks above), but only the SDK's errors may escape `raw`."""
+    from sms_status.errors import MalformedResponseError
+    from sms_status.report import DeliveryState
+
+    report = StatusReport(
+        provider="telecom23",
+        message_id="api_42",
+        state=DeliveryState.DELIVERED,
+        is_final=True,
+        provider_status="DELIVRD",
+        raw=Deferred(telecom23.StatusResponse, {"status": True}),  # no "message"
+    )
+    with pytest.raises(MalformedResponseError, match="does not build StatusResponse"):
+        _ = report.raw
