@@ -21,7 +21,7 @@ from sms_status._generated import is_overlay_bug
 from sms_status._provider import Provider, RequestKwargs
 from sms_status._redact import masked_headers, redact
 from sms_status._responses import decode_or_raise, excerpt
-from sms_status._warnings import redacting
+from sms_status._warnings import READING_SECRET
 from sms_status.errors import (
     ApiError,
     MalformedResponseError,
@@ -198,9 +198,11 @@ def request_with_retries(
 def read_or_malformed(ctx: Context, data: object, reader: Callable[[], T]) -> T:
     """Run a provider reader; any type or shape mismatch becomes MalformedResponseError.
     A reader failing on our own objects is a bug in this SDK and propagates as such."""
+    # While the reader runs, its warnings scrub the key (`_warnings`): the context variable
+    # set and reset here directly, not through a context manager's three calls per read.
+    reading = READING_SECRET.set(ctx.secret)
     try:
-        with redacting(ctx.secret):
-            return reader()
+        return reader()
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
         if is_overlay_bug(exc):
             exc.add_note(
@@ -210,6 +212,8 @@ def read_or_malformed(ctx: Context, data: object, reader: Callable[[], T]) -> T:
             )
             raise
         detail = redact(f"{type(exc).__name__}: {exc}", ctx.secret)[:200]
+    finally:
+        READING_SECRET.reset(reading)
     # Raised outside the handler so that neither __cause__ nor __context__ keeps the reader's
     # exception: its text may quote a field holding an echoed key.
     raise MalformedResponseError(

@@ -21,7 +21,8 @@ _warned: set[tuple[str, ...]] = set()
 _warned_lock = threading.Lock()
 
 
-_secret: ContextVar[str] = ContextVar("sms_status_reading_secret", default="")
+READING_SECRET: ContextVar[str] = ContextVar("sms_status_reading_secret", default="")
+"""The key of the client whose response is being read: warnings meanwhile scrub it."""
 
 
 class redacting:
@@ -36,16 +37,16 @@ class redacting:
         self._secret = secret
 
     def __enter__(self) -> None:
-        self._token = _secret.set(self._secret)
+        self._token = READING_SECRET.set(self._secret)
 
     def __exit__(self, *exc_info: object) -> None:
-        _secret.reset(self._token)
+        READING_SECRET.reset(self._token)
 
 
 def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
     """Log a warning on the `sms_status` logger once per `key` in this process."""
     text = message % args
-    secret = _secret.get()
+    secret = READING_SECRET.get()
     if secret:
         text = redact(text, secret)
         key = tuple(redact(part, secret) for part in key)
@@ -59,5 +60,5 @@ def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
 
 def short(value: object) -> str:
     """`repr(value)` for a warning, at most 80 characters, scrubbed before it is cut."""
-    text = redact(repr(value), _secret.get())
+    text = redact(repr(value), READING_SECRET.get())
     return text if len(text) <= 80 else text[:77] + "..."
