@@ -15,7 +15,7 @@ import attrs
 __all__ = ["AttemptTimeout", "BodyRejected", "Reply", "header_items"]
 
 
-@attrs.frozen
+@attrs.define  # not frozen: a frozen attrs class takes ~3k more instructions to build
 class Reply:
     """What a flow gets back from one attempt: the status, headers and the capped body."""
 

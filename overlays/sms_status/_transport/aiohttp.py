@@ -188,29 +188,32 @@ class AiohttpSender:
     def accepts(self, request: httpx.Request) -> bool:
         return True  # any URL: aiohttp resolves and connects it itself
 
-    async def send_plain(
-        self, target: str, *, left: float, cap: int, phases: httpx.Timeout
-    ) -> Reply:
-        return await self._send("GET", target, None, None, left, cap, phases)
-
     async def send(
         self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
     ) -> Reply:
-        headers = request.headers.multi_items()
-        return await self._send(
-            request.method, str(request.url), headers, request.content or None, left, cap, phases
+        return await self.send_plain(
+            str(request.url),
+            left=left,
+            cap=cap,
+            phases=phases,
+            method=request.method,
+            headers=request.headers.multi_items(),
+            content=request.content or None,
         )
 
-    async def _send(
+    async def send_plain(
         self,
-        method: str,
-        url: str,
-        headers: list[tuple[str, str]] | None,
-        content: bytes | None,
+        target: str,
+        *,
         left: float,
         cap: int,
         phases: httpx.Timeout,
+        method: str = "GET",
+        headers: list[tuple[str, str]] | None = None,
+        content: bytes | None = None,
     ) -> Reply:
+        """Send a plain GET of `target` (or, from `send`, any request httpx built) as one
+        attempt. One coroutine for both: a plain GET is every bulk lookup's attempt."""
         # aiohttp's `total` bounds the whole attempt (pool wait, connect, send, every body
         # read) on the timer its reads and connects already check: one timer per attempt,
         # not an `asyncio.timeout` around aiohttp's own. Phase limits only where shorter.
@@ -229,7 +232,7 @@ class AiohttpSender:
         try:
             async with session.request(
                 method,
-                yarl.URL(url, encoded=True),  # sent as quoted, never re-quoted
+                yarl.URL(target, encoded=True),  # sent as quoted, never re-quoted
                 headers=headers,
                 data=content,
                 allow_redirects=False,
