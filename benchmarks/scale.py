@@ -60,14 +60,19 @@ def _bulk(server: Server, contender: str, n: int, concurrency: int) -> dict[str,
 
 
 def run_async(*, n: int = 2_000, repetitions: int = 11, concurrency: int = 16) -> Section:
-    # 11 paired runs: one run's ratio swings by ±25% on a 2-core VM (the sandbox shares the
-    # cores), so the targets take the median of many.
+    # 11 paired runs: one pair's ratio swings by ±25% on a 2-core VM (the sandbox shares
+    # the cores), so the targets take the median of many.
     section = Section(f"6a. Async bulk on each transport ({n:,} ids, concurrency {concurrency})")
     names = list(ASYNC_CONTENDERS)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    # The two the targets compare run back to back, first one then the other: the VM's
+    # speed drifts within seconds, and a pair split by the slow httpx contenders (seconds
+    # each) measured that drift as much as the clients.
+    paired, others = ["raw-aiohttp", "ours-aiohttp"], ["raw", "ours-httpx"]
     with serve(KEY, n) as server:
         for rep in range(repetitions):
-            for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            order = paired if rep % 2 == 0 else paired[::-1]
+            for name in [*order, *(others if rep % 2 == 0 else others[::-1])]:
                 runs[name].append(_bulk(server, name, n, concurrency))
     cpu = {name: [r["cpu"] / r["n"] * 1e6 for r in runs[name]] for name in names}
     rows = {

@@ -18,7 +18,13 @@ import click
 
 from sms_status._registry import HISTORY, PROVIDERS
 from sms_status.cli import _exit
-from sms_status.cli._invocation import State, fail, read_api_key
+from sms_status.cli._invocation import (
+    State,
+    api_key_option,
+    base_url_option,
+    fail,
+    read_api_key,
+)
 from sms_status.cli._listen import listen
 from sms_status.cli._terminal import DebugLog, printable
 from sms_status.cli._track import track
@@ -32,21 +38,6 @@ _provider_option = click.option(
     type=click.Choice(PROVIDERS),
     required=True,
     help="Provider key.",
-)
-_api_key_option = click.option(
-    "--api-key",
-    envvar=None,
-    help=(
-        "API key. Prefer the environment variable SMS_STATUS_<PROVIDER>_API_KEY: a key on "
-        "the command line is seen by other users in the process list and kept in shell history."
-    ),
-)
-_base_url_option = click.option(
-    "--base-url",
-    help=(
-        "Origin to call instead of the provider's production one "
-        "(default: $SMS_STATUS_<PROVIDER>_BASE_URL)."
-    ),
 )
 
 
@@ -197,8 +188,8 @@ def cli() -> None:
 @cli.command(epilog=_exit.help_text())
 @_provider_option
 @click.argument("message_ids", nargs=-1, required=True)
-@_api_key_option
-@_base_url_option
+@api_key_option
+@base_url_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, errors included.")
 def status(
     provider: str,
@@ -231,8 +222,8 @@ def status(
 @cli.command(epilog=_exit.help_text())
 @_provider_option
 @click.argument("message_ids", nargs=-1, required=True)
-@_api_key_option
-@_base_url_option
+@api_key_option
+@base_url_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
@@ -293,8 +284,8 @@ def watch(
     show_default=True,
     help="Most messages to list.",
 )
-@_api_key_option
-@_base_url_option
+@api_key_option
+@base_url_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def history(
     provider: str,

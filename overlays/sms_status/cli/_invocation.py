@@ -1,4 +1,5 @@
-"""What one `sms-status` invocation knows: the secret to mask, the debug log, the API key.
+"""What one `sms-status` invocation knows: the secret to mask, the debug log, the API key
+(and the `--api-key`/`--base-url` options every calling command takes).
 
 Kept apart from the command group so a command in its own module (`track`) reads its key
 the way the group's commands do, without importing the group.
@@ -14,6 +15,22 @@ import click
 
 from sms_status.cli import _exit
 from sms_status.cli._terminal import DebugLog, printable
+
+api_key_option = click.option(
+    "--api-key",
+    envvar=None,
+    help=(
+        "API key. Prefer the environment variable SMS_STATUS_<PROVIDER>_API_KEY: a key on "
+        "the command line is seen by other users in the process list and kept in shell history."
+    ),
+)
+base_url_option = click.option(
+    "--base-url",
+    help=(
+        "Origin to call instead of the provider's production one "
+        "(default: $SMS_STATUS_<PROVIDER>_BASE_URL)."
+    ),
+)
 
 
 class State:

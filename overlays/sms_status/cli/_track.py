@@ -36,7 +36,7 @@ import click
 
 from sms_status._registry import PROVIDERS
 from sms_status.cli import _exit
-from sms_status.cli._invocation import read_api_key
+from sms_status.cli._invocation import api_key_option, base_url_option, read_api_key
 from sms_status.cli._terminal import mask, safe
 from sms_status.cli._track_clock import SpedClock, TrackClock
 from sms_status.cli._track_view import Progress, summary_json, summary_lines
@@ -391,21 +391,8 @@ def run(
     ),
 )
 @click.option("--webhook-url", help="seven: the public URL seven calls (it is signed).")
-@click.option(
-    "--api-key",
-    envvar=None,
-    help=(
-        "API key. Prefer the environment variable SMS_STATUS_<PROVIDER>_API_KEY: a key on "
-        "the command line is seen by other users in the process list and kept in shell history."
-    ),
-)
-@click.option(
-    "--base-url",
-    help=(
-        "Origin to call instead of the provider's production one "
-        "(default: $SMS_STATUS_<PROVIDER>_BASE_URL)."
-    ),
-)
+@api_key_option
+@base_url_option
 @click.option(
     "--clock-speed",
     type=click.FloatRange(min=1),
