@@ -159,7 +159,7 @@ def _parses(data: Mapping[str, Any], path: tuple[str, ...]) -> bool:
     value: object = data
     for key in path:
         if not isinstance(value, dict):
-            return True  # absent: the shape decides
+            return True  # absent: the plan decides
         value = cast("dict[str, object]", value).get(key)
     if not isinstance(value, str):
         return True
