@@ -195,3 +195,29 @@ def test_a_sync_client_loads_no_certificates_until_it_needs_them(
     loads = count_ca_loads()
     sms_status.connect("telecom23", api_key="sk_test_direct_key_0123456789").close()
     assert loads == []
+
+
+def test_a_sync_client_loads_httpcore_only_when_httpx_first_sends(
+    telecom23_sandbox: Sandbox,
+) -> None:
+    """Import time (#20: a client within 50 ms of `import httpx`): plain lookups go over
+    http.client, so httpx's own pool (httpcore, h11) is made, and imported, on first use."""
+    import subprocess
+    import sys
+
+    telecom23_sandbox.add_message("m-1", statuses=("DELIVRD",))
+    code = (
+        "import sys, sms_status\n"
+        f"c = sms_status.connect('telecom23', api_key={telecom23_sandbox.api_key!r}, "
+        f"base_url={telecom23_sandbox.base_url!r})\n"
+        "assert 'httpcore' not in sys.modules and 'h11' not in sys.modules, 'at connect'\n"
+        "c.get_status('m-1')\n"
+        "assert 'httpcore' not in sys.modules, 'after a plain lookup'\n"
+        "c.api.get_httpx_client().get('/api/v1/sms/status/m-1')\n"
+        "assert 'httpcore' in sys.modules, 'httpx sent without its pool?'\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr

@@ -5,6 +5,8 @@
 - `tls`: the one verifying TLS context per CA setting, and the no-cookies policy;
 - `httpx`: httpx's senders (sockets cut to each attempt's deadline, pools for the async
   client), which also carry `client.api`'s requests;
+- `deadline_sockets`: those sockets, and the sync pool, made (and httpcore imported) only
+  when httpx first sends for a sync client;
 - `httpclient`: the sync client's fast sender, on `http.client` directly;
 - `aiohttp`: the async client's fast sender (`sms-status[fast]`), on aiohttp directly.
 

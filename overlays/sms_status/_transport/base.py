@@ -9,12 +9,19 @@ body through `body.BoundedBody` within the attempt's time left.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
 
 from sms_status._exchange import Reply
+
+ATTEMPT_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "sms_status_attempt_deadline", default=None
+)
+"""The sync attempt's deadline (a `time.monotonic()` value), set around one attempt sent
+through httpx (`httpx.py`), read by its sockets (`deadline_sockets.py`)."""
 
 
 class Sender(Protocol):

@@ -8,27 +8,29 @@ bounded steps, the async attempt runs under one `asyncio.timeout` (on aiohttp, u
 own whole-request timer: `aiohttp.py`), and the sync one, when it
 goes through httpx (`transport=`, `proxy=`, `verify=` or an environment proxy; otherwise
 `httpclient.py` sends it the same way on `http.client`), reads through sockets whose
-every connect, read and write is cut to the time left (`DeadlineBackend`), with the deadline
+every connect, read and write is cut to the time left (`deadline_sockets.py`), with the deadline
 also checked between chunks. A sync `http_client=` of the user's own has httpx's sockets:
 only the check between body chunks bounds it.
 """
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpcore
 import httpx
 
 from sms_status._exchange import AttemptTimeout, Reply
+from sms_status._transport.base import ATTEMPT_DEADLINE
 from sms_status._transport.body import ACCEPT_ENCODING, BoundedBody, bounded_body, feed
 from sms_status._transport.tls import default_ssl_context, never_cookies, no_cookies
+
+if TYPE_CHECKING:
+    import httpcore
 
 
 def _in_memory(response: httpx.Response) -> bool:
@@ -44,75 +46,6 @@ def _new_body(response: httpx.Response, cap: int) -> BoundedBody:
 
 def _feed(body: BoundedBody, chunk: bytes | None, response: httpx.Response) -> bytes | None:
     return feed(body, chunk, response.status_code, response.headers)
-
-
-# The sync deadline: set around one attempt, read by the sockets of `DeadlineBackend`.
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "sms_status_attempt_deadline", default=None
-)
-
-
-def _cut(timeout: float | None) -> float | None:
-    deadline = _deadline.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("the attempt's deadline has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _cut(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _cut(timeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _cut(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's sync sockets, with every connect, read and write cut to the time left."""
-
-    def __init__(self) -> None:
-        self._backend = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(host, port, _cut(timeout), local_address, socket_options)
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._backend.connect_unix_socket(path, _cut(timeout), socket_options)
-        )
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
 
 
 class DeadlineTransport(httpx.HTTPTransport):
@@ -148,32 +81,9 @@ class DeadlineTransport(httpx.HTTPTransport):
         self._made = pool
 
     def _make_pool(self) -> httpcore.ConnectionPool | httpcore.HTTPProxy:
-        verify, proxy = self._verify, self._proxy
-        ssl_context = default_ssl_context() if verify is True else httpx.create_ssl_context(verify)
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        pool_limits: dict[str, Any] = {
-            "max_connections": limits.max_connections,
-            "max_keepalive_connections": limits.max_keepalive_connections,
-            "keepalive_expiry": limits.keepalive_expiry,
-        }
-        if proxy is None:
-            return httpcore.ConnectionPool(
-                ssl_context=ssl_context, network_backend=DeadlineBackend(), **pool_limits
-            )
-        return httpcore.HTTPProxy(
-            proxy_url=httpcore.URL(
-                scheme=proxy.url.raw_scheme,
-                host=proxy.url.raw_host,
-                port=proxy.url.port,
-                target=proxy.url.raw_path,
-            ),
-            proxy_auth=proxy.raw_auth,
-            proxy_headers=proxy.headers.raw,
-            ssl_context=ssl_context,
-            proxy_ssl_context=proxy.ssl_context,
-            network_backend=DeadlineBackend(),
-            **pool_limits,
-        )
+        from sms_status._transport.deadline_sockets import make_pool  # loads httpcore
+
+        return make_pool(self._verify, self._proxy)
 
     def __exit__(self, *exc_info: Any) -> None:
         if self._made is not None:  # never made: nothing to close
@@ -206,7 +116,7 @@ def build(
 def send(http: httpx.Client, request: httpx.Request, *, left: float, cap: int) -> Reply:
     """Send `request` and read its body, all within `left` seconds and `cap` bytes."""
     deadline = time.monotonic() + left
-    token = _deadline.set(deadline)
+    token = ATTEMPT_DEADLINE.set(deadline)
     try:
         response = http.send(request, stream=True)
         try:
@@ -226,7 +136,7 @@ def send(http: httpx.Client, request: httpx.Request, *, left: float, cap: int) -
             raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
         raise
     finally:
-        _deadline.reset(token)
+        ATTEMPT_DEADLINE.reset(token)
 
 
 async def _read_async(response: httpx.Response, cap: int) -> bytes:
