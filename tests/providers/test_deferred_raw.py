@@ -83,26 +83,25 @@ CASES: dict[str, tuple[Reader, list[Any]]] = {
         [seed("seven"), [seed("seven"), seed("seven")]],
     ),
     "seven logbook": (_journal, _examples("seven", "/api/journal/outbound")),
-    "telecom23 webhook": (
-        telecom23.PROVIDER.webhook.read,  # type: ignore[union-attr]
-        _webhook_examples("telecom23"),
-    ),
-    "namirial webhook": (
-        namirial.PROVIDER.webhook.read,  # type: ignore[union-attr]
-        _webhook_examples("namirial"),
-    ),
-    "roycetalk webhook": (
-        roycetalk.PROVIDER.webhook.read,  # type: ignore[union-attr]
-        [example("roycetalk", "200", "delivered")["data"]],
-    ),
-    "lisoloo webhook": (
-        lisoloo.PROVIDER.webhook.read,  # type: ignore[union-attr]
-        _webhook_examples("lisoloo"),
-    ),
-    "seven webhook": (
-        seven.PROVIDER.webhook.read,  # type: ignore[union-attr]
-        _webhook_examples("seven"),
-    ),
+}
+
+
+def _webhook_reader(module: Any) -> Reader:
+    webhook = module.PROVIDER.webhook
+    assert webhook is not None
+    read: Reader = webhook.read
+    return read
+
+
+CASES |= {
+    f"{module.KEY} webhook": (
+        _webhook_reader(module),
+        # RoyceTalk documents no payload: its callback is read as the status object.
+        [example("roycetalk", "200", "delivered")["data"]]
+        if module is roycetalk
+        else _webhook_examples(module.KEY),
+    )
+    for module in (telecom23, namirial, roycetalk, lisoloo, seven)
 }
 
 REFUSALS = (LookupError, TypeError, ValueError, AttributeError)
