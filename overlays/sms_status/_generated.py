@@ -72,8 +72,10 @@ from: an object with the same keys in the same order, whose values at the positi
 model parses (`_rejects`) have the same types, nested objects fitting their own plans."""
 
 _PLANS: dict[type, list[Plan]] = {}
-_MAX_PLANS: Final = 16
-"""Plans kept per model; a server inventing shapes beyond them is read the slow way."""
+_LEARNT: dict[type, int] = {}
+_MAX_LEARNT: Final = 16
+"""Bodies learnt from per model, whether a plan came of them or not (probing costs a
+`from_dict` per key): a server inventing shapes beyond them is read the slow way."""
 
 
 def _fits(plan: Plan, data: dict[str, Any]) -> bool:
@@ -89,10 +91,14 @@ def _fits(plan: Plan, data: dict[str, Any]) -> bool:
 def _learn(model: type[GeneratedModel], data: dict[str, Any], built: Any) -> None:
     """Keep a plan of `data`, which built, unless the model took one of its values as
     something else (`_same_structure`) or parses a list (not planned: read the slow way)."""
-    plans = _PLANS.setdefault(model, [])
-    if len(plans) >= _MAX_PLANS or not _same_structure(built.to_dict(), data):
+    learnt = _LEARNT.get(model, 0)
+    if learnt >= _MAX_LEARNT:
+        return
+    _LEARNT[model] = learnt + 1  # two threads may both count one: never more than a few
+    if not _same_structure(built.to_dict(), data):
         return
     plan = _plan(model, data, data, ())
+    plans = _PLANS.setdefault(model, [])
     if plan is not None and plan not in plans:
         plans.append(plan)
 

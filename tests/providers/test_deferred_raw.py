@@ -124,6 +124,7 @@ def _model_data(raw: object) -> object:
 
 def _cold(reader: Reader, body: Any) -> object:
     _generated._PLANS.clear()  # pyright: ignore[reportPrivateUsage]
+    _generated._LEARNT.clear()  # pyright: ignore[reportPrivateUsage]
     return _read(reader, body)
 
 
@@ -304,3 +305,26 @@ def test_a_model_that_cannot_be_built_is_a_malformed_response_not_a_key_error() 
     )
     with pytest.raises(MalformedResponseError, match="does not build StatusResponse"):
         _ = report.raw
+
+
+def test_bodies_no_plan_fits_are_learnt_from_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Learning costs a `to_dict` and, for a plan, a `from_dict` per key: a stream of bodies
+    no plan can be made of (here `meta: ""`, read as an empty object) must not pay it on
+    every body, only the build each body needs anyway."""
+    body = example("roycetalk", "200", "delivered")
+    body["meta"] = ""
+    _cold(lambda b: roycetalk.read_status("r-1", b), body)
+    written = 0
+    real = roycetalk.MessageStatusResponse.to_dict
+
+    def counting(self: Any) -> Any:
+        nonlocal written
+        written += 1
+        return real(self)
+
+    monkeypatch.setattr(roycetalk.MessageStatusResponse, "to_dict", counting)
+    for _ in range(200):
+        roycetalk.read_status("r-1", copy.deepcopy(body))
+    assert written <= 16
