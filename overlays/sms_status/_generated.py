@@ -95,9 +95,12 @@ def _learn(model: type[GeneratedModel], data: dict[str, Any], built: Any) -> Non
     if learnt >= _MAX_LEARNT:
         return
     _LEARNT[model] = learnt + 1  # two threads may both count one: never more than a few
-    if not _same_structure(built.to_dict(), data):
+    try:
+        if not _same_structure(built.to_dict(), data):
+            return
+        plan = _plan(model, data, data, ())
+    except RecursionError:  # a value nested deeper than the walk can go: learn nothing
         return
-    plan = _plan(model, data, data, ())
     plans = _PLANS.setdefault(model, [])
     if plan is not None and plan not in plans:
         plans.append(plan)

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sms_status import _generated
 from sms_status.providers import lisoloo, namirial, roycetalk, seven, telecom23
-from sms_status.report import Deferred, StatusReport, unbuilt_raw
+from sms_status.report import Deferred, DeliveryState, StatusReport, unbuilt_raw
 
 Reader = Callable[[Any], object]
 
@@ -293,7 +293,6 @@ def test_every_single_value_change_reads_the_same_warm_as_cold(name: str) -> Non
 def test_a_model_that_cannot_be_built_is_a_malformed_response_not_a_key_error() -> None:
     """Never expected (the checks above), but only the SDK's errors may escape `raw`."""
     from sms_status.errors import MalformedResponseError
-    from sms_status.report import DeliveryState
 
     report = StatusReport(
         provider="telecom23",
@@ -328,3 +327,20 @@ def test_bodies_no_plan_fits_are_learnt_from_a_bounded_number_of_times(
     for _ in range(200):
         roycetalk.read_status("r-1", copy.deepcopy(body))
     assert written <= 16
+
+
+def test_a_deeply_nested_value_where_nothing_parses_reads_cold_as_warm() -> None:
+    """Found by an adversarial review: learning walks the whole body, and a value nested
+    hundreds deep (`json.loads` reads it; `from_dict` and the reader never look inside)
+    made a cold read raise RecursionError where a warm one succeeded."""
+    body = example("telecom23", "200", "delivered")
+    deep: Any = []
+    for _ in range(900):
+        deep = [deep]
+    body["message"]["sender_id"] = deep  # read as is: no copy (a deep copy would recurse)
+    _generated._PLANS.clear()  # pyright: ignore[reportPrivateUsage]
+    _generated._LEARNT.clear()  # pyright: ignore[reportPrivateUsage]
+    cold = telecom23.read_status("api_42", body)
+    warm = telecom23.read_status("api_42", body)
+    assert cold == warm
+    assert cold.state == DeliveryState.DELIVERED
