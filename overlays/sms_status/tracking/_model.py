@@ -252,27 +252,34 @@ def encode_report(report: StatusReport) -> str:
         "recipients": None if counts is None else attrs.asdict(counts),
         "channel": report.channel,
     }
-    unbuilt = unbuilt_raw(report)
-    if unbuilt is not None:  # the JSON it reads, as is: `from_dict` rebuilds it alike
-        model = unbuilt.model
-        data["raw"] = {"model": f"{model.__module__}:{model.__qualname__}", "data": unbuilt.data}
+    entry = _raw_entry(report)
+    if entry is not None:
+        data["raw"] = entry
         try:
             return json.dumps(data, separators=(",", ":"), default=str)
         except (TypeError, ValueError):
-            data.pop("raw", None)
-            return json.dumps(data, separators=(",", ":"), default=str)
-    raw = report.raw
-    to_dict = getattr(raw, "to_dict", None)
-    if raw is not None and callable(to_dict) and hasattr(type(raw), "from_dict"):
-        try:
-            data["raw"] = {
-                "model": f"{type(raw).__module__}:{type(raw).__qualname__}",
-                "data": to_dict(),
-            }
-            return json.dumps(data, separators=(",", ":"), default=str)
-        except (TypeError, ValueError):
-            data.pop("raw", None)
+            del data["raw"]
     return json.dumps(data, separators=(",", ":"), default=str)
+
+
+def _raw_entry(report: StatusReport) -> dict[str, object] | None:
+    """`raw` as stored: its model's name and its JSON — as read while the model is not built
+    yet (`from_dict` rebuilds it alike), else `to_dict()`; None if it cannot be rebuilt."""
+    unbuilt = unbuilt_raw(report)
+    if unbuilt is not None:
+        model: type = unbuilt.model
+        fields: object = unbuilt.data
+    else:
+        raw = report.raw
+        to_dict = getattr(raw, "to_dict", None)
+        if raw is None or not callable(to_dict) or not hasattr(type(raw), "from_dict"):
+            return None
+        try:
+            fields = to_dict()
+        except (TypeError, ValueError):
+            return None
+        model = type(raw)
+    return {"model": f"{model.__module__}:{model.__qualname__}", "data": fields}
 
 
 def _iso(moment: datetime | None) -> str | None:
