@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -21,26 +21,30 @@ BODY = json.dumps(spec_example("telecom23", "deliveryReport", "delivered")).enco
 HEADERS = telecom23_headers(SECRET, BODY, NOW)
 
 
-def gated(stored: list[str], release: threading.Event) -> Any:
-    """A sync on_report that stores only once `release` is set."""
+def gated_receiver(
+    acknowledge: Literal["on_receipt", "after_report"] = "on_receipt",
+) -> tuple[list[str], threading.Event, webhooks.Receiver]:
+    """A telecom23 receiver whose sync on_report stores a delivery's id only once `release`
+    is set: (what it stored, release, the receiver)."""
+    stored: list[str] = []
+    release = threading.Event()
 
     def on_report(event: webhooks.WebhookEvent) -> None:
         assert release.wait(10), "the test never released on_report"
         stored.append(event.report.message_id)
 
-    return on_report
+    receiver = webhooks.app(
+        "telecom23",
+        secret=SECRET,
+        on_report=on_report,
+        acknowledge=acknowledge,
+        clock=lambda: float(NOW),
+    )
+    return stored, release, receiver
 
 
 def test_after_report_answers_over_loopback_only_once_on_report_returned() -> None:
-    stored: list[str] = []
-    release = threading.Event()
-    app = webhooks.app(
-        "telecom23",
-        secret=SECRET,
-        on_report=gated(stored, release),
-        acknowledge="after_report",
-        clock=lambda: float(NOW),
-    )
+    stored, release, app = gated_receiver("after_report")
     with serve(app) as origin, ThreadPoolExecutor(1) as pool:
         answer = pool.submit(httpx.post, f"{origin}/hook", content=BODY, headers=HEADERS)
         with pytest.raises(TimeoutError):
@@ -52,11 +56,7 @@ def test_after_report_answers_over_loopback_only_once_on_report_returned() -> No
 
 
 def test_on_receipt_answers_over_loopback_before_on_report_returned() -> None:
-    stored: list[str] = []
-    release = threading.Event()
-    app = webhooks.app(
-        "telecom23", secret=SECRET, on_report=gated(stored, release), clock=lambda: float(NOW)
-    )
+    stored, release, app = gated_receiver()
     with serve(app) as origin:
         try:
             response = httpx.post(f"{origin}/hook", content=BODY, headers=HEADERS, timeout=10)
@@ -153,7 +153,7 @@ async def test_many_deliveries_at_once_are_each_reported_once(acknowledge: str) 
         "telecom23",
         secret=SECRET,
         on_report=on_report,
-        acknowledge=acknowledge,  # type: ignore[arg-type]
+        acknowledge=acknowledge,
         clock=lambda: float(NOW),
     )
     payload = spec_example("telecom23", "deliveryReport", "delivered")
@@ -204,11 +204,7 @@ async def test_a_client_gone_before_its_body_is_neither_answered_nor_reported() 
 
 @pytest.mark.anyio
 async def test_on_receipt_returns_before_a_sync_on_report_and_shutdown_waits_for_it() -> None:
-    stored: list[str] = []
-    release = threading.Event()
-    app = webhooks.app(
-        "telecom23", secret=SECRET, on_report=gated(stored, release), clock=lambda: float(NOW)
-    )
+    stored, release, app = gated_receiver()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
         response = await client.post("/hook", content=BODY, headers=HEADERS)
@@ -277,11 +273,7 @@ async def test_mounted_under_starlette_drain_waits_for_the_reports() -> None:
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
-    stored: list[str] = []
-    release = threading.Event()
-    receiver = webhooks.app(
-        "telecom23", secret=SECRET, on_report=gated(stored, release), clock=lambda: float(NOW)
-    )
+    stored, release, receiver = gated_receiver()
     host = Starlette(routes=[Mount("/hooks", app=receiver)])
     transport = httpx.ASGITransport(app=host)
     async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
