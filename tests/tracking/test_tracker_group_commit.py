@@ -56,3 +56,37 @@ def test_a_failed_write_raises_in_every_caller_of_its_group_and_the_next_still_w
     with pytest.raises(OSError, match="disk full"):
         group.submit("a")
     assert group.submit("b") == "b"
+
+
+def test_a_batch_is_written_in_one_group_and_gets_its_results_in_order() -> None:
+    writes: list[list[int]] = []
+    first_write = threading.Event()
+    group: GroupCommit[int, int]
+
+    def write(items: Sequence[int]) -> list[int]:
+        writes.append(list(items))
+        if len(writes) == 1:
+            first_write.set()
+            while len(group._waiting) < 2:  # a batch and a single queued behind it
+                threading.Event().wait(0.001)
+        return [item * 10 for item in items]
+
+    group = GroupCommit(write)
+    results: dict[str, Sequence[int]] = {}
+    leader = threading.Thread(target=lambda: results.__setitem__("lead", group.submit_many([1])))
+    leader.start()
+    assert first_write.wait(10)
+    batch = threading.Thread(
+        target=lambda: results.__setitem__("batch", group.submit_many([5, 3, 4]))
+    )
+    batch.start()
+    while len(group._waiting) < 1:
+        threading.Event().wait(0.001)
+    single = threading.Thread(target=lambda: results.__setitem__("one", [group.submit(7)]))
+    single.start()
+    for thread in (leader, batch, single):
+        thread.join(10)
+    assert results == {"lead": [10], "batch": [50, 30, 40], "one": [70]}
+    assert writes[0] == [1]
+    assert sorted(writes[1]) == [3, 4, 5, 7]
+    assert len(writes) == 2

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -379,3 +381,75 @@ def test_concurrent_ingests_each_return_once_their_report_is_stored(
     assert results.count(True) == 400
     counts = tracker.counts()
     assert (counts.settled, counts.awaiting_handover) == (400, 400)
+
+
+def test_ingest_many_writes_a_batch_in_one_transaction_and_answers_for_each(
+    make_tracker: MakeTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sms_status.errors import TransportError
+    from sms_status.tracking._sqlite import SqliteStore
+
+    transactions = 0
+    write = SqliteStore.push_many
+
+    def counted(store: SqliteStore, pushes: Any) -> list[bool]:
+        nonlocal transactions
+        transactions += 1
+        return write(store, pushes)
+
+    monkeypatch.setattr(SqliteStore, "push_many", counted)
+    tracker = make_tracker()
+    tracker.add_many("telecom23", ["m1", "m2", "m3"])
+    assert tracker.ingest(pushed("m3", DeliveryState.DELIVERED, final=True, at=1))
+    failed_lookup = attrs.evolve(
+        pushed("m2", DeliveryState.UNKNOWN, final=False, at=2),
+        error=TransportError("ReadTimeout: timed out", provider="telecom23"),
+    )
+    batch = [
+        pushed("m1", DeliveryState.DELIVERED, final=True, at=2),
+        failed_lookup,  # not a report: nothing written for it
+        pushed("m3", DeliveryState.UNDELIVERED, final=True, at=3),  # a second final
+        pushed("early", DeliveryState.SENT, final=False, at=2),  # not added yet: kept
+    ]
+    transactions = 0
+    assert tracker.ingest_many(batch) == [True, False, False, True]
+    assert transactions == 1
+    assert tracker.add("telecom23", "early")  # the early push applies on add
+    for message_id in ("m1", "m3"):  # the first final stands
+        settled = tracker.get("telecom23", message_id)
+        assert settled is not None
+        assert settled.outcome is not None
+        assert settled.outcome.state is DeliveryState.DELIVERED
+    assert tracker.get("telecom23", "m2").outcome is None  # type: ignore[union-attr]
+    tracked = tracker.get("telecom23", "early")
+    assert tracked is not None
+    assert tracked.state is DeliveryState.SENT
+
+
+def test_ingest_many_checks_every_item_before_writing_any(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker()
+    tracker.add_many("telecom23", ["m1", "m2"])
+    good = pushed("m1", DeliveryState.DELIVERED, final=True, at=1)
+    with pytest.raises(TypeError, match="ingest"):
+        tracker.ingest_many([good, "m2 delivered"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="unknown provider"):
+        tracker.ingest_many([good, attrs.evolve(good, provider="nope", message_id="m2")])
+    assert tracker.counts().settled == 0
+    assert tracker.ingest_many([]) == []
+
+
+def test_async_ingest_many_settles_the_batch(store_path: Path, sandbox_clock: FakeClock) -> None:
+    import asyncio
+
+    async def main() -> list[tracking.Outcome]:
+        outcomes: list[tracking.Outcome] = []
+        async with tracking.AsyncTracker(
+            store_path, on_final=outcomes.append, clock=sandbox_clock.now, sleep=sandbox_clock.sleep
+        ) as tracker:
+            await tracker.add_many("telecom23", ["a1", "a2"])
+            reports = (pushed(i, DeliveryState.DELIVERED, final=True, at=1) for i in ("a1", "a2"))
+            assert await tracker.ingest_many(reports) == [True, True]  # any iterable
+            await tracker.run()
+        return outcomes
+
+    assert sorted(o.message_id for o in asyncio.run(main())) == ["a1", "a2"]

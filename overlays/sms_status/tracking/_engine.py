@@ -179,18 +179,43 @@ class Engine:
         return apply
 
     def ingest(self, item: object) -> bool:
-        report = getattr(item, "report", item)
-        if not isinstance(report, StatusReport):
-            raise TypeError(
-                "ingest() takes a webhooks.WebhookEvent or a StatusReport, "
-                f"not {type(item).__name__}"
-            )
-        if report.error is not None:
-            return False  # a failed lookup, not a report
-        provider = _provider(report.provider)
+        return self.ingest_many([item])[0]
+
+    def ingest_many(self, items: Iterable[object]) -> list[bool]:
+        """Every pushed report in one store transaction (shared with concurrent callers'):
+        whether each changed the store. All are checked before any is written."""
+        pushes: list[Push] = []
+        settled: list[list[Row]] = []
+        written: list[bool] = []
         now = self.clock()
+        for item in items:
+            report = getattr(item, "report", item)
+            if not isinstance(report, StatusReport):
+                raise TypeError(
+                    "ingest() takes a webhooks.WebhookEvent or a StatusReport, "
+                    f"not {type(item).__name__}"
+                )
+            if report.error is not None:
+                written.append(False)  # a failed lookup, not a report: nothing to write
+                continue
+            written.append(True)
+            seen: list[Row] = []
+            settled.append(seen)
+            pushes.append(self._push(report, now, seen))
+        # Concurrent ingests (a receiver's threads) share one transaction: group commit.
+        results = iter(self._pushes.submit_many(pushes) if pushes else ())
+        written = [next(results) if wrote else False for wrote in written]
+        for seen in settled:
+            for row in seen:
+                _log_settled(row, "a push")
+        if any(written) and not self.woken.is_set():  # (set() takes a lock: skip it when set)
+            self.woken.set()
+        return written
+
+    def _push(self, report: StatusReport, now: float, settled: list[Row]) -> Push:
+        """The store write of one pushed report; `settled` gets the row it settled."""
+        provider = _provider(report.provider)
         schedule = self.schedule(provider)
-        settled: list[Row] = []
 
         def change(row: Row) -> Row | None:
             settled.clear()  # a store may retry a change (compare-and-set): the last one counts
@@ -209,13 +234,7 @@ class Engine:
                     return None
             return encode_report(report)
 
-        # Concurrent ingests (a receiver's threads) share one transaction: group commit.
-        written = self._pushes.submit((provider, report.message_id, change, keep_early, now))
-        for row in settled:
-            _log_settled(row, "a push")
-        if written and not self.woken.is_set():  # (set() takes a lock: skip it when set)
-            self.woken.set()
-        return written
+        return (provider, report.message_id, change, keep_early, now)
 
     def get(self, provider: object, message_id: object) -> Tracked | None:
         key = _provider(provider)

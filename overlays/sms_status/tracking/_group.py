@@ -16,37 +16,49 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-class _Slot(Generic[Result]):
-    __slots__ = ("done", "error", "result")
+class _Submission(Generic[Item, Result]):
+    """One caller's items: written in one group, answered together."""
 
-    def __init__(self) -> None:
+    __slots__ = ("done", "error", "items", "results")
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.items = items
         self.done = threading.Event()
-        self.result: Result | None = None
+        self.results: Sequence[Result] = ()
         self.error: BaseException | None = None
+
+    def settle(self, results: Sequence[Result], error: BaseException | None) -> None:
+        self.results, self.error = results, error
+        self.done.set()
 
 
 class GroupCommit(Generic[Item, Result]):
-    """`submit(item)` runs `write(items)` for a group of concurrent items, one call a group."""
+    """`submit_many(items)` runs `write(...)` once for a group of concurrent callers' items."""
 
     def __init__(self, write: Callable[[Sequence[Item]], Sequence[Result]]) -> None:
         self._write = write
         self._lock = threading.Lock()
-        self._waiting: list[tuple[Item, _Slot[Result]]] = []
+        self._waiting: list[_Submission[Item, Result]] = []
         self._writing = False
 
     def submit(self, item: Item) -> Result:
-        slot: _Slot[Result] = _Slot()
+        return self.submit_many([item])[0]
+
+    def submit_many(self, items: Sequence[Item]) -> Sequence[Result]:
+        """Whatever `write` gave for `items`, once they are written (with whatever else was
+        waiting, in one call)."""
+        mine = _Submission[Item, Result](items)
         with self._lock:
-            self._waiting.append((item, slot))
+            self._waiting.append(mine)
             lead = not self._writing
             self._writing = True
         if lead:
             self._write_groups()
         else:
-            slot.done.wait()
-        if slot.error is not None:
-            raise slot.error
-        return slot.result  # type: ignore[return-value]  # set with `done`
+            mine.done.wait()
+        if mine.error is not None:
+            raise mine.error
+        return mine.results
 
     def _write_groups(self) -> None:
         while True:
@@ -56,19 +68,19 @@ class GroupCommit(Generic[Item, Result]):
                     self._writing = False
                     return
             try:
-                results = self._write([item for item, _ in group])
+                results = self._write([item for each in group for item in each.items])
             except BaseException as error:  # every caller of the group gets it
-                for _, slot in group:
-                    slot.error = error
-                    slot.done.set()
+                for each in group:
+                    each.settle((), error)
                 if not isinstance(error, Exception):  # KeyboardInterrupt: nobody waits on
                     with self._lock:
                         left, self._waiting, self._writing = self._waiting, [], False
-                    for _, slot in left:
-                        slot.error = error
-                        slot.done.set()
+                    for each in left:
+                        each.settle((), error)
                     raise
                 continue
-            for (_, slot), result in zip(group, results, strict=True):
-                slot.result = result
-                slot.done.set()
+            start = 0
+            for each in group:
+                end = start + len(each.items)
+                each.settle(results[start:end], None)
+                start = end

@@ -184,6 +184,12 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
         hands over): True when it changed the store. Never calls `on_final`; `run()` does."""
         return self._engine.ingest(event)
 
+    def ingest_many(self, events: Iterable[WebhookEvent | StatusReport]) -> list[bool]:
+        """Many pushed reports in one store transaction (e.g. `webhooks.app(...,
+        on_reports=tracker.ingest_many)`): for each, whether it changed the store. Every one
+        is checked before any is written."""
+        return self._engine.ingest_many(events)
+
     def run(self, *, until_idle: bool = True) -> None:
         """Poll what is due, settle, hand outcomes to `on_final`. `until_idle`: return once
         nothing is in flight and every outcome was handed over; otherwise run until `stop()`.
@@ -316,6 +322,9 @@ class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitab
 
     async def ingest(self, event: WebhookEvent | StatusReport) -> bool:
         return await asyncio.to_thread(self._engine.ingest, event)
+
+    async def ingest_many(self, events: Iterable[WebhookEvent | StatusReport]) -> list[bool]:
+        return await asyncio.to_thread(self._engine.ingest_many, list(events))
 
     async def run(self, *, until_idle: bool = True) -> None:
         self._engine.stopping.clear()
