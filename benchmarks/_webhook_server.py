@@ -7,7 +7,8 @@ runs on) from the socket it is handed. Contenders: `bare` (an ASGI app answering
 nothing read: the floor); `on_receipt` and `after_report` (`webhooks.app` for telecom23, a
 counting sync `on_report`); `on_receipt_async` (the same, `on_report` async); `tracker`
 (`webhooks.app(..., on_report=tracker.ingest, acknowledge="after_report")`, the tracker on
-SQLite at <db>, the ids telecom23-bench-0 .. <ids>-1 added first); `verifying` (a second
+SQLite at <db>, the ids telecom23-bench-0 .. <ids>-1 added first); `tracker_many` (the same
+with `on_reports=tracker.ingest_many`: one transaction per batch); `verifying` (a second
 floor: an app doing only the HMAC, the comparison and `json.loads`). Once its stdin closes it
 stops serving and prints one JSON line: how many reports it got and, for `tracker`, what the
 tracker holds.
@@ -75,6 +76,7 @@ class Tally:
         self.lock = threading.Lock()
         self.reported = 0
         self.ingested_new = 0
+        self.batches = 0  # on_reports calls
         self.finals: list[str] = []
 
     def count(self, event: webhooks.WebhookEvent, changed: bool = False) -> None:
@@ -98,7 +100,7 @@ def build(contender: str, secret: str, tally: Tally) -> tuple[Any, Any]:
             tally.count(event)
 
         return webhooks.app("telecom23", secret=secret, on_report=count_async), None
-    if contender == "tracker":
+    if contender in ("tracker", "tracker_many"):
         from sms_status import tracking
 
         tracker = tracking.Tracker(
@@ -111,7 +113,19 @@ def build(contender: str, secret: str, tally: Tally) -> tuple[Any, Any]:
         def ingest(event: webhooks.WebhookEvent) -> None:
             tally.count(event, tracker.ingest(event))  # the public call, nothing else
 
-        app = webhooks.app("telecom23", secret=secret, on_report=ingest, acknowledge="after_report")
+        def ingest_many(events: list[webhooks.WebhookEvent]) -> None:
+            tally.batches += 1
+            for event, changed in zip(events, tracker.ingest_many(events), strict=True):
+                tally.count(event, changed)
+
+        if contender == "tracker_many":
+            app = webhooks.app(
+                "telecom23", secret=secret, on_reports=ingest_many, acknowledge="after_report"
+            )
+        else:
+            app = webhooks.app(
+                "telecom23", secret=secret, on_report=ingest, acknowledge="after_report"
+            )
         return app, tracker
     raise SystemExit(f"unknown contender {contender!r}")
 
@@ -135,6 +149,8 @@ def main() -> None:
     threading.Thread(target=stop_on_eof, daemon=True).start()
     server.run(sockets=[listener])
     result: dict[str, Any] = {"reported": tally.reported}
+    if tally.batches:
+        result["batches"] = tally.batches
     if tracker is not None:
         if tracker.counts().in_flight == 0:  # else run() would poll the rest: report them
             tracker.run(until_idle=True)  # hands every settled outcome to on_final, once

@@ -34,8 +34,23 @@ def receiver(tracker: tracking.Tracker) -> object:
     return webhooks.app("telecom23", secret="whsec_x", on_report=tracker.ingest)
 
 
+def batched_receiver(tracker: tracking.Tracker) -> webhooks.Receiver:
+    return webhooks.app(
+        "telecom23", secret="whsec_x", on_reports=tracker.ingest_many, acknowledge="after_report"
+    )
+
+
+def async_batched_receiver(tracker: tracking.AsyncTracker) -> webhooks.Receiver:
+    return webhooks.app("seven", secret="whsec_y", on_reports=tracker.ingest_many)
+
+
 def on_event(tracker: tracking.Tracker, event: webhooks.WebhookEvent) -> bool:
     return tracker.ingest(event)
+
+
+def on_events(tracker: tracking.Tracker, events: list[webhooks.WebhookEvent]) -> int:
+    changed: list[bool] = tracker.ingest_many(events)
+    return sum(changed)
 
 
 async def track_async(ids: list[str]) -> None:

@@ -5,8 +5,8 @@ ids to the store (`tracking.Tracker.add_many`: every id is checked before any is
 runs the tracker until every message in the store is settled and handed over. A live view on
 a terminal, plain progress lines otherwise, one JSON line per outcome with `--json`.
 `--webhook-port N` also receives the provider's webhooks in the same process
-(`webhooks.app(..., on_report=tracker.ingest)` under uvicorn, in a thread). All state is in
-the store: Ctrl-C (or a kill) loses nothing, and the same command run again resumes.
+(`webhooks.app(..., on_reports=tracker.ingest_many)` under uvicorn, in a thread). All state
+is in the store: Ctrl-C (or a kill) loses nothing, and the same command run again resumes.
 `--summary` prints a store's counts.
 
 The exit code speaks for the whole store, as `--summary` shows it: 0 when every message was

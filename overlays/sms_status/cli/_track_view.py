@@ -77,9 +77,9 @@ class Progress:
         self.received = 0
         self.receiving = False
 
-    def on_report(self) -> None:
+    def on_report(self, count: int = 1) -> None:
         with self._lock:
-            self.received += 1
+            self.received += count
 
     def elapsed(self) -> float:
         return self._clock.now() - self._started

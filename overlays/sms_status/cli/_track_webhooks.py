@@ -1,7 +1,7 @@
 """`sms-status track --webhook-port`: the provider's webhooks received in the tracker's process.
 
 The options checked as `listen` checks them, the port bound before anything is stored, and
-`webhooks.app(..., on_report=tracker.ingest)` served under uvicorn from a thread.
+`webhooks.app(..., on_reports=tracker.ingest_many)` served under uvicorn from a thread.
 """
 
 from __future__ import annotations
@@ -96,20 +96,21 @@ def serve(
     wake: threading.Event,
     clock: Callable[[], float],
 ) -> Generator[str]:
-    """`webhooks.app(provider, on_report=tracker.ingest, acknowledge="after_report")` served
-    in this process (a 2xx once the report is in the store); a report that changed the store
-    sets `wake`. Yields the origin it receives on."""
+    """`webhooks.app(provider, on_reports=tracker.ingest_many, acknowledge="after_report")`
+    served in this process (a 2xx once the report is in the store; the reports that arrive
+    together, in one transaction); a report that changed the store sets `wake`. Yields the
+    origin it receives on."""
     from sms_status import webhooks
 
-    def on_report(event: webhooks.WebhookEvent) -> None:
-        progress.on_report()
-        if tracker.ingest(event):
+    def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        progress.on_report(len(events))
+        if any(tracker.ingest_many(events)):
             wake.set()  # the tracker looks again at once
 
     app = webhooks.app(
         provider,
         secret=options.secret,
-        on_report=on_report,
+        on_reports=on_reports,
         url=options.url,
         clock=clock,
         acknowledge="after_report",  # the provider retries what the store did not take

@@ -7,10 +7,11 @@
         tracker.run()                # until every id is settled and handed to save()
 
 Register ids as you send them; the tracker settles each one — by a pushed report
-(`ingest`, e.g. `webhooks.app(..., on_report=tracker.ingest)`), a poll on the provider's
-cadence, or its deadline — and calls `on_final` with its `Outcome`. All state lives in the
-store (SQLite by default; `RedisStore` for many workers), so a restart, or a `kill -9`,
-loses nothing, and a million ids in flight cost a database, not memory.
+(`ingest`; a receiver's batches: `webhooks.app(..., on_reports=tracker.ingest_many)`), a
+poll on the provider's cadence, or its deadline — and calls `on_final` with its `Outcome`.
+All state lives in the store (SQLite by default; `RedisStore` for many workers), so a
+restart, or a `kill -9`, loses nothing, and a million ids in flight cost a database, not
+memory.
 """
 
 from __future__ import annotations

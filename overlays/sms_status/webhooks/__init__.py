@@ -42,7 +42,7 @@ payload: its callback is read as its status object (see `providers/roycetalk.py`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from sms_status.report import StatusReport
 from sms_status.webhooks._guards import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
@@ -56,7 +56,7 @@ from sms_status.webhooks._parse import SIGNED as SIGNED  # the registry's signed
 from sms_status.webhooks._parse import verify_and_read as verify_and_read  # for app()
 
 if TYPE_CHECKING:
-    from sms_status.webhooks._app import Acknowledge, OnReport, Receiver
+    from sms_status.webhooks._app import Acknowledge, OnReport, OnReports, Receiver
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 """The receiver app's cap on a request body; every documented payload is well under 2 KiB."""
@@ -78,11 +78,42 @@ def merge(current: StatusReport, incoming: StatusReport) -> StatusReport:
     return current
 
 
+@overload
 def app(
     provider: str,
     *,
     secret: str | None,
     on_report: OnReport,
+    max_body_bytes: int = ...,
+    url: str | None = ...,
+    tolerance: float = ...,
+    replay_guard: ReplayGuard | None = ...,
+    clock: Callable[[], float] | None = ...,
+    acknowledge: Acknowledge = ...,
+) -> Receiver: ...
+
+
+@overload
+def app(
+    provider: str,
+    *,
+    secret: str | None,
+    on_reports: OnReports,
+    max_body_bytes: int = ...,
+    url: str | None = ...,
+    tolerance: float = ...,
+    replay_guard: ReplayGuard | None = ...,
+    clock: Callable[[], float] | None = ...,
+    acknowledge: Acknowledge = ...,
+) -> Receiver: ...
+
+
+def app(
+    provider: str,
+    *,
+    secret: str | None,
+    on_report: OnReport | None = None,
+    on_reports: OnReports | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     url: str | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -95,16 +126,23 @@ def app(
 
     Every POST is verified with `parse`. A verified delivery answers 200 (empty) and is
     handed to `on_report(event)` (a sync callable, run in a worker thread, or an async one,
-    given the `WebhookEvent`). When the 200 goes out is `acknowledge`:
+    given the `WebhookEvent`). Or, instead, to `on_reports(events)`: the deliveries verified
+    in the same turn of the event loop (up to 256) as one list, in one call, e.g.
+    `on_reports=tracker.ingest_many` (one store transaction for them all: several times
+    the deliveries per core of `on_report=tracker.ingest`). When the 200 goes out is
+    `acknowledge`, for each delivery of a batch alike:
 
     - `"on_receipt"` (the default): at once; `on_report` runs after the answer, and its
       failure is only logged (the provider already has its 2xx). A sync `on_report` is
       handed to a worker thread and not waited for: the app's call returns first (an
       in-process test client sees the answer before the report); an ASGI lifespan shutdown
       sent to the app, or `receiver.drain()`, waits for those still running (up to 30 s).
+      With `on_reports`, each request waits for its batch's call after answering, so the
+      server's own shutdown waits for them too.
     - `"after_report"`: once `on_report` returned, so "2xx" means "it is in my store"; 500
-      (empty) when it raised, so the provider retries (a `replay_guard` that has
-      `discard(key)`, as both of ours do, forgets the delivery, so that retry is no replay).
+      (empty) when it raised (every delivery of the batch, with `on_reports`), so the
+      provider retries (a `replay_guard` that has `discard(key)`, as both of ours do,
+      forgets the delivery, so that retry is no replay).
 
     The other answers: 401 with an empty body on bad or missing credentials; 400 on a
     malformed payload; 413 once the body passes `max_body_bytes` (counted while reading, so
@@ -121,15 +159,19 @@ def app(
         raise TypeError("max_body_bytes must be an int")
     if size < 1:
         raise ValueError("max_body_bytes must be >= 1")
-    if not callable(on_report):
-        raise TypeError("on_report must be callable")
+    if (on_report is None) == (on_reports is None):
+        raise TypeError("give exactly one of on_report or on_reports")
+    deliver = on_report if on_reports is None else on_reports
+    if not callable(deliver):
+        raise TypeError(f"{'on_report' if on_reports is None else 'on_reports'} must be callable")
     if acknowledge not in ("on_receipt", "after_report"):
         raise ValueError("acknowledge must be 'on_receipt' or 'after_report'")
     return Receiver(
         provider,
         webhook=webhook,
         secret=secret,
-        on_report=on_report,
+        on_report=deliver,
+        batched=on_reports is not None,
         max_body_bytes=max_body_bytes,
         url=url,
         tolerance=tolerance,

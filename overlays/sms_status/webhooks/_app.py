@@ -17,6 +17,7 @@ import anyio.to_thread
 
 from sms_status._pushed import AsgiHeaders
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
+from sms_status.webhooks._batching import Batcher
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 OnReport = Callable[["WebhookEvent"], "Awaitable[object] | object"]
 """`on_report(event)`: a plain function (run in a worker thread) or an async one."""
+
+OnReports = Callable[[list["WebhookEvent"]], "Awaitable[object] | object"]
+"""`on_reports(events)`: the deliveries verified together, as one list (`_batching`)."""
 
 Acknowledge = Literal["on_receipt", "after_report"]
 """When the 2xx goes out: "on_receipt" (once verified; `on_report` runs after the answer,
@@ -78,7 +82,8 @@ class Receiver:
         *,
         webhook: Webhook,
         secret: str | None,
-        on_report: OnReport,
+        on_report: OnReport | OnReports,
+        batched: bool,
         max_body_bytes: int,
         url: str | None,
         tolerance: float,
@@ -92,10 +97,13 @@ class Receiver:
         self._provider = provider
         self._webhook = webhook
         self._secret = secret
-        self._on_report = on_report
+        # An event, or a list of them (`batched`); awaited when `_is_async`.
+        self._on_report: Callable[[Any], Any] = on_report
         self._is_async = inspect.iscoroutinefunction(on_report) or inspect.iscoroutinefunction(
             getattr(on_report, "__call__", None)  # noqa: B004 - an object with an async __call__
         )
+        # on_reports: `_report` takes a list, and each delivery waits for its batch's call.
+        self._batcher = Batcher(self._report) if batched else None
         self._max_body_bytes = max_body_bytes
         self._url = url
         self._tolerance = tolerance
@@ -126,10 +134,16 @@ class Receiver:
             await _answer(send, 200)  # seen before: acknowledged, not reported again
         elif self._after_report:
             await _answer(send, await self._settle(event, replay_key))
+        elif self._batcher is not None:
+            await _answer(send, 200)
+            try:
+                await self._report_batched(event)
+            except Exception as exc:
+                self._report_failed(event, exc)
         elif self._is_async:
             await _answer(send, 200)
             try:
-                await self._on_report(event)  # type: ignore[misc]
+                await self._on_report(event)
             except Exception as exc:
                 self._report_failed(event, exc)
         else:
@@ -154,6 +168,8 @@ class Receiver:
         return idle
 
     async def _drain(self) -> None:
+        if self._batcher is not None and _running_loop() is not None:
+            await self._batcher.wait_idle()
         # Abandoned if the shutdown is cancelled: a server giving up waits no longer.
         await anyio.to_thread.run_sync(self.drain, abandon_on_cancel=True)
 
@@ -209,13 +225,22 @@ class Receiver:
             more = message.get("more_body", False)
         return body
 
-    async def _report(self, event: WebhookEvent) -> None:
+    async def _report(self, item: WebhookEvent | list[WebhookEvent]) -> None:
+        """`on_report(item)`, or `on_reports(item)` with a batch."""
         if self._is_async:
-            await self._on_report(event)  # type: ignore[misc]
+            await self._on_report(item)
         else:
-            result = await self._in_thread(self._report_in_thread, event)
+            result = await self._in_thread(self._report_in_thread, item)
             if asyncio.iscoroutine(result):
                 await result
+
+    async def _report_batched(self, event: WebhookEvent) -> None:
+        """`on_reports` with the batch `event` joins; under trio (no asyncio loop to
+        gather a batch on), a batch of one."""
+        if self._batcher is None or _running_loop() is None:
+            await self._report([event])
+        else:
+            await self._batcher.report(event)
 
     async def _in_thread(self, hand_over: ThreadHandOver, item: object) -> object:
         """`hand_over`'s call of `item` in a worker thread: under asyncio, many deliveries
@@ -229,7 +254,10 @@ class Receiver:
     async def _settle(self, event: WebhookEvent, replay_key: str) -> int:
         """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
         try:
-            await self._report(event)
+            if self._batcher is None:
+                await self._report(event)
+            else:
+                await self._report_batched(event)
         except Exception:
             logger.exception("on_report failed for %s event %s", self._provider, event.event_id)
             await self._forget(replay_key)

@@ -1,0 +1,170 @@
+"""webhooks.app(on_reports=...): the deliveries verified together reach one call, and each
+is answered as its batch's call went (200 once it returned with "after_report", 500 for every
+delivery of a batch whose call raised)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sms_status import tracking, webhooks
+from webhook_support import serve, shut_down, spec_example, telecom23_headers
+
+NOW = 1_770_978_604
+SECRET = "whsec_batch_test"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def deliveries(count: int) -> list[tuple[bytes, dict[str, str]]]:
+    """Signed telecom23 delivery reports of the docs' example, ids m-0 .. m-<count - 1>."""
+    payload = spec_example("telecom23", "deliveryReport", "delivered")
+    signed = []
+    for n in range(count):
+        payload["message_id"] = f"m-{n}"
+        body = json.dumps(payload).encode()
+        signed.append((body, telecom23_headers(SECRET, body, NOW)))
+    return signed
+
+
+def receiver(on_reports: Callable[[list[webhooks.WebhookEvent]], Any], **options: Any) -> Any:
+    return webhooks.app(
+        "telecom23", secret=SECRET, on_reports=on_reports, clock=lambda: float(NOW), **options
+    )
+
+
+async def post_all(app: Any, signed: list[tuple[bytes, dict[str, str]]]) -> list[int]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        answers = await asyncio.gather(
+            *(client.post("/hook", content=body, headers=headers) for body, headers in signed)
+        )
+    return [answer.status_code for answer in answers]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_deliveries_arriving_together_reach_on_reports_in_batches_each_once(
+    acknowledge: str, kind: str
+) -> None:
+    batches: list[list[str]] = []
+    lock = threading.Lock()
+
+    def record(events: list[webhooks.WebhookEvent]) -> None:
+        with lock:
+            batches.append([event.report.message_id for event in events])
+
+    async def record_async(events: list[webhooks.WebhookEvent]) -> None:
+        record(events)
+
+    app = receiver(record if kind == "sync" else record_async, acknowledge=acknowledge)
+    assert set(await post_all(app, deliveries(300))) == {200}
+    await shut_down(app)
+    reported = [message_id for batch in batches for message_id in batch]
+    assert sorted(reported) == sorted(f"m-{n}" for n in range(300))  # each once
+    assert len(batches) < 300  # together, not one call a delivery
+    assert max(len(batch) for batch in batches) <= 256
+
+
+@pytest.mark.anyio
+async def test_after_report_answers_500_to_every_delivery_of_a_batch_whose_call_raised() -> None:
+    calls: list[int] = []
+
+    def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        calls.append(len(events))
+        raise RuntimeError("database down")
+
+    statuses = await post_all(receiver(on_reports, acknowledge="after_report"), deliveries(20))
+    assert statuses == [500] * 20
+    assert sum(calls) == 20
+
+
+@pytest.mark.anyio
+async def test_on_receipt_answers_first_and_a_raising_batch_is_logged_per_delivery(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        raise RuntimeError("database down")
+
+    app = receiver(on_reports)
+    assert await post_all(app, deliveries(3)) == [200, 200, 200]
+    await shut_down(app)
+    failed = [r for r in caplog.records if "on_report failed" in r.getMessage()]
+    assert len(failed) == 3
+
+
+def test_on_receipt_answers_over_loopback_before_the_batch_returned() -> None:
+    release = threading.Event()
+    stored: list[str] = []
+
+    def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        assert release.wait(10), "the test never released on_reports"
+        stored.extend(event.report.message_id for event in events)
+
+    ((body, headers),) = deliveries(1)
+    with serve(receiver(on_reports)) as origin:
+        try:
+            response = httpx.post(f"{origin}/hook", content=body, headers=headers, timeout=10)
+            assert (response.status_code, stored) == (200, [])  # answered, not yet stored
+        finally:
+            release.set()
+
+
+def test_into_a_tracker_over_loopback_each_200_means_settled_in_the_store(
+    tmp_path: Path,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    signed = deliveries(60)
+    with tracking.Tracker(tmp_path / "t.db", on_final=lambda outcome: None) as tracker:
+        tracker.add_many("telecom23", (f"m-{n}" for n in range(60)))
+        app = receiver(tracker.ingest_many, acknowledge="after_report")
+        with serve(app) as origin, httpx.Client(base_url=origin, timeout=10) as client:
+
+            def deliver(body: bytes, headers: dict[str, str]) -> bool:
+                answer = client.post("/hook", content=body, headers=headers)
+                message_id = json.loads(body)["message_id"]
+                tracked = tracker.get("telecom23", message_id)  # read as the 2xx arrives
+                return (
+                    answer.status_code == 200
+                    and tracked is not None
+                    and (tracked.outcome is not None)
+                )
+
+            with ThreadPoolExecutor(16) as pool:
+                assert all(pool.map(lambda d: deliver(*d), signed))
+        assert tracker.counts().settled == 60
+
+
+@pytest.mark.anyio
+async def test_into_an_async_tracker_each_200_means_settled_in_the_store(
+    tmp_path: Path,
+) -> None:
+    async with tracking.AsyncTracker(tmp_path / "t.db", on_final=lambda outcome: None) as tracker:
+        await tracker.add_many("telecom23", (f"m-{n}" for n in range(40)))
+        app = receiver(tracker.ingest_many, acknowledge="after_report")
+        assert set(await post_all(app, deliveries(40))) == {200}
+        assert (await tracker.counts()).settled == 40
+
+
+def test_exactly_one_of_on_report_and_on_reports_is_taken() -> None:
+    def one(event: webhooks.WebhookEvent) -> None: ...
+
+    def many(events: list[webhooks.WebhookEvent]) -> None: ...
+
+    with pytest.raises(TypeError, match="exactly one"):
+        webhooks.app("telecom23", secret=SECRET)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="exactly one"):
+        webhooks.app("telecom23", secret=SECRET, on_report=one, on_reports=many)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="on_reports must be callable"):
+        webhooks.app("telecom23", secret=SECRET, on_reports="ingest_many")  # type: ignore[call-overload]
