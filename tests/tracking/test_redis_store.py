@@ -274,6 +274,27 @@ def test_a_push_notes_that_the_providers_webhooks_arrive(redis_url: str, name: s
     store.close()
 
 
+def test_ingest_many_writes_tracked_ids_in_three_round_trips_and_the_rest_as_ingest_does(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    store = _store(redis_url, name)
+    ids = [f"m{i}" for i in range(50)]
+    with tracking.Tracker(store, on_final=lambda o: None, clock=lambda: 1234.5) as tracker:
+        tracker.add_many(PROVIDER, ids)
+        assert tracker.ingest(_final("m0"))
+        store.round_trips = 0
+        assert tracker.ingest_many([_final(i) for i in ids[1:]]) == [True] * 49
+        assert store.round_trips == 3  # the last push, one read, one script: not 2 a report
+        mixed = [_final("m0"), _final("early"), _final("m1")]  # settled, untracked, settled
+        assert tracker.ingest_many(mixed) == [False, True, False]
+        assert tracker.add(PROVIDER, "early")  # its early push applies on add
+        counts = tracker.counts()
+    assert store.last_push(PROVIDER) == 1234.5
+    store.close()
+    assert (counts.settled, counts.in_flight) == (51, 0)
+    assert counts == _recount(redis_client, name)
+
+
 def test_a_due_id_is_claimed_by_one_worker_and_taken_over_when_its_lease_ends(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:
@@ -724,8 +745,9 @@ def test_workers_sigkilled_at_random_points_settle_every_id_and_repeat_no_delive
                     fleet.spawn()
             if events and counted.count >= events[0]:
                 point = events.pop(0)
-                if pushed:
-                    receiver.ingest(_final(pushed.pop()))
+                if pushed:  # a receiver's batch: one compare-and-set script for them all
+                    batch, pushed = pushed[-3:], pushed[:-3]
+                    receiver.ingest_many([_final(i) for i in batch])
                 if point == redis_restart:
                     server.kill()  # Redis dies mid-run (appendfsync always) and comes back
                     server.wait()
