@@ -223,13 +223,14 @@ class SqliteStore:
     def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
         written: list[Row | None] = []
         with self._transaction() as db:
+            # The rows read in one statement per provider, in the transaction that writes them.
+            current = _rows_of(db, [(provider, message_id) for provider, message_id, _ in changes])
             for provider, message_id, change in changes:
-                found = db.execute(
-                    f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
-                ).fetchone()
+                found = current.get((provider, message_id))
                 changed = None if found is None else change(_row(found))
                 if found is not None and changed is not None:
                     _update(db, found, _values(changed))
+                    current[provider, message_id] = _values(changed)  # named again: this one
                 written.append(changed)
         return written
 
@@ -246,9 +247,18 @@ class SqliteStore:
         written: list[bool] = []
         with self._transaction() as db:
             latest: dict[str, float] = {}
+            current = _rows_of(db, [(provider, message_id) for provider, message_id, *_ in pushes])
             for provider, message_id, change, keep_early, now in pushes:
                 latest[provider] = max(now, latest.get(provider, now))
-                written.append(_push(db, provider, message_id, change, keep_early, now))
+                found = current.get((provider, message_id))
+                if found is None:
+                    written.append(_keep_early(db, provider, message_id, keep_early, now))
+                    continue
+                changed = change(_row(found))
+                if changed is not None:
+                    _update(db, found, _values(changed))
+                    current[provider, message_id] = _values(changed)  # named again: this one
+                written.append(changed is not None)
             db.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 [(f"last_push:{provider}", repr(at)) for provider, at in latest.items()],
@@ -330,23 +340,11 @@ class SqliteStore:
             self._db.close()
 
 
-def _push(
-    db: sqlite3.Connection,
-    provider: str,
-    message_id: str,
-    change: Change,
-    keep_early: KeepEarly,
-    now: float,
+def _keep_early(
+    db: sqlite3.Connection, provider: str, message_id: str, keep_early: KeepEarly, now: float
 ) -> bool:
-    found = db.execute(
-        f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
-    ).fetchone()
-    if found is not None:
-        changed = change(_row(found))
-        if changed is None:
-            return False
-        _update(db, found, _values(changed))
-        return True
+    """A push for an id not stored (yet): kept, for an hour from its first arrival, if
+    `keep_early` says so."""
     early = db.execute(
         "SELECT report, received_at FROM early_pushes WHERE provider = ? AND message_id = ?",
         (provider, message_id),
@@ -359,6 +357,32 @@ def _push(
         (provider, message_id, kept, now if early is None else early[1]),
     )
     return True
+
+
+_KEYS_A_READ: Final = 400
+"""Ids per `_rows_of` statement: well under SQLite's limit of bound parameters (999 before
+3.32)."""
+
+
+def _rows_of(
+    db: sqlite3.Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Sequence[Any]]:
+    """The stored rows of `keys` (provider, message id), by key; keys not stored are absent."""
+    by_provider: dict[str, list[str]] = {}
+    for provider, message_id in keys:
+        by_provider.setdefault(provider, []).append(message_id)
+    found: dict[tuple[str, str], Sequence[Any]] = {}
+    for provider, ids in by_provider.items():
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _KEYS_A_READ):
+            chunk = unique[start : start + _KEYS_A_READ]
+            marks = ", ".join("?" * len(chunk))
+            for values in db.execute(
+                f"{_SELECT} WHERE provider = ? AND message_id IN ({marks})",
+                (provider, *chunk),
+            ):
+                found[values[0], values[1]] = values
+    return found
 
 
 def _update(db: sqlite3.Connection, old: Sequence[Any], new: Sequence[Any]) -> None:
