@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,80 @@ def test_exactly_one_of_on_report_and_on_reports_is_taken() -> None:
         webhooks.app("telecom23", secret=SECRET, on_report=one, on_reports=many)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="on_reports must be callable"):
         webhooks.app("telecom23", secret=SECRET, on_reports="ingest_many")  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("raised", [SystemExit(3), KeyboardInterrupt()], ids=repr)
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_batch_raising_systemexit_answers_500_and_the_server_keeps_serving(
+    raised: BaseException, kind: str
+) -> None:
+    calls: list[int] = []
+
+    def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        calls.append(len(events))
+        if len(calls) == 1:
+            raise raised
+
+    async def on_reports_async(events: list[webhooks.WebhookEvent]) -> None:
+        on_reports(events)
+
+    app = receiver(on_reports if kind == "sync" else on_reports_async, acknowledge="after_report")
+    (first, first_headers), (second, second_headers) = deliveries(2)
+    with serve(app) as origin, httpx.Client(base_url=origin, timeout=10) as client:
+        assert client.post("/hook", content=first, headers=first_headers).status_code == 500
+        assert client.post("/hook", content=second, headers=second_headers).status_code == 200
+    assert calls == [1, 1]
+
+
+@pytest.mark.anyio
+async def test_a_lifespan_shutdown_waits_for_a_stuck_batch_no_longer_than_the_drain_cap(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sms_status.webhooks import _app
+
+    monkeypatch.setattr(_app, "DRAIN_SECONDS", 0.2)
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(events: list[webhooks.WebhookEvent]) -> None:
+        entered.set()
+        assert release.wait(10), "the test never released on_reports"
+
+    app = receiver(stuck)
+    posting = asyncio.ensure_future(post_all(app, deliveries(1)))
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        await shut_down(app)  # returns: the cap, not the stuck call, ends the wait
+        assert any("still running" in r.getMessage() for r in caplog.records)
+    finally:
+        release.set()
+        assert await posting == [200]
+
+
+def test_one_receiver_serving_from_several_event_loops_answers_every_delivery() -> None:
+    reported: list[str] = []
+    lock = threading.Lock()
+
+    def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        with lock:
+            reported.extend(event.report.message_id for event in events)
+
+    app = receiver(on_reports, acknowledge="after_report")
+    signed = deliveries(400)
+    answered: list[int] = []
+
+    def serve_on_a_loop_of_its_own(share: list[tuple[bytes, dict[str, str]]]) -> None:
+        statuses = asyncio.run(post_all(app, share))
+        with lock:
+            answered.extend(statuses)
+
+    threads = [
+        threading.Thread(target=serve_on_a_loop_of_its_own, args=(signed[n::8],), daemon=True)
+        for n in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    give_up = time.monotonic() + 30  # a delivery settled on another loop is never answered
+    for thread in threads:
+        thread.join(max(0.0, give_up - time.monotonic()))
+    assert sorted(answered) == [200] * 400, f"{400 - len(answered)} deliveries unanswered"
+    assert sorted(reported) == sorted(f"m-{n}" for n in range(400))

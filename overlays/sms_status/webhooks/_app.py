@@ -8,8 +8,10 @@ under any prefix of a Starlette or FastAPI app."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,7 +51,8 @@ _ALLOW: list[tuple[bytes, bytes]] = [(b"content-length", b"0"), (b"allow", b"POS
 _BODY: Message = {"type": "http.response.body", "body": b""}
 
 DRAIN_SECONDS = 30.0
-"""How long a lifespan shutdown waits for reports still running in worker threads."""
+"""How long a lifespan shutdown waits for reports still being made (in worker threads, or
+batches of `on_reports`)."""
 
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]] = _EMPTY) -> None:
@@ -168,10 +171,17 @@ class Receiver:
         return idle
 
     async def _drain(self) -> None:
+        timeout = DRAIN_SECONDS
         if self._batcher is not None and _running_loop() is not None:
-            await self._batcher.wait_idle()
+            started = time.monotonic()
+            if not await self._batcher.wait_idle(timeout):
+                logger.warning("on_reports still running after %g s", timeout)
+                return
+            timeout -= time.monotonic() - started
         # Abandoned if the shutdown is cancelled: a server giving up waits no longer.
-        await anyio.to_thread.run_sync(self.drain, abandon_on_cancel=True)
+        await anyio.to_thread.run_sync(
+            functools.partial(self.drain, max(timeout, 0.0)), abandon_on_cancel=True
+        )
 
     async def _verify(self, scope: Scope, receive: Receive) -> tuple[WebhookEvent | None, str, int]:
         """(the event, its replay key, 200), or (None, "", the status to answer)."""
