@@ -30,6 +30,7 @@ from sms_status.tracking._redis_rows import (
     early_change,
     encode,
     new_token,
+    noting,
     own_client,
     text,
     time_arg,
@@ -372,44 +373,22 @@ class RedisStore:
                 return True
 
     def push_many(self, pushes: Sequence[Push]) -> list[bool]:
-        """Reports of tracked ids: one read and one compare-and-set script for them all (and
-        one write of when each provider last pushed), instead of two round trips a report.
-        An id the store does not hold (an early push), or one whose row went meanwhile, goes
-        the way of `push`; so does a batch naming an id twice."""
+        """Tracked ids in three round trips (when each provider last pushed, one read, one
+        compare-and-set script), not two a report. An id not stored (an early push) or gone
+        meanwhile goes the way of `push`, as does every id of a batch naming one twice."""
         keys = [f"{provider}:{message_id}" for provider, message_id, *_ in pushes]
         if len(pushes) < 2 or len(set(keys)) < len(keys):
             return [self.push(*push) for push in pushes]
-        called: dict[str, bool] = {}  # key -> whether its change wrote (its last call's)
-
-        def tracked(key: str, change: Change) -> Change:
-            def apply(row: Row) -> Row | None:
-                new = change(row)
-                called[key] = new is not None
-                return new
-
-            return apply
-
-        latest: dict[str, float] = {}
-        for provider, _, _, _, now in pushes:
-            latest[provider] = max(now, latest.get(provider, now))
+        latest = {provider: repr(now) for provider, *_, now in sorted(pushes, key=lambda p: p[4])}
         with self._lock:
             self.round_trips += 1
-        self._plain(
-            lambda: self._client.hset(
-                self.prefix + "pushes", mapping={p: repr(at) for p, at in latest.items()}
-            )
-        )
-        entries = [(key, tracked(key, push[2])) for key, push in zip(keys, pushes, strict=True)]
-        written = self._apply(entries)
-        results: list[bool] = []
-        for key, push in zip(keys, pushes, strict=True):
-            if key in written:
-                results.append(True)
-            elif called.get(key) is False:
-                results.append(False)  # its row is there, and the report changes nothing
-            else:
-                results.append(self.push(*push))  # no row (or gone meanwhile): as one push
-        return results
+        self._plain(lambda: self._client.hset(self.prefix + "pushes", mapping=latest))
+        unchanged: set[str] = set()  # rows their report leaves as they are
+        pairs = list(zip(keys, pushes, strict=True))
+        written = self._apply([(key, noting(key, push[2], unchanged)) for key, push in pairs])
+        return [
+            key in written or (key not in unchanged and self.push(*push)) for key, push in pairs
+        ]
 
     def last_push(self, provider: str) -> float | None:
         with self._lock:

@@ -130,6 +130,20 @@ def early_change(apply_early: ApplyEarly, report: str, expired: bool) -> Change:
     return change
 
 
+def noting(key: str, change: Change, unchanged: set[str]) -> Change:
+    """`change`, noting in `unchanged` whether its last call left `key`'s row as it was."""
+
+    def apply(row: Row) -> Row | None:
+        new = change(row)
+        if new is None:
+            unchanged.add(key)
+        else:
+            unchanged.discard(key)
+        return new
+
+    return apply
+
+
 def new_token() -> str:
     return f"{os.getpid()}-{secrets.token_hex(6)}"
 
