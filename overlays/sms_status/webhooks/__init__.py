@@ -128,8 +128,8 @@ def app(
     handed to `on_report(event)` (a sync callable, run in a worker thread, or an async one,
     given the `WebhookEvent`). Or, instead, to `on_reports(events)`: the deliveries verified
     in the same turn of the event loop (up to 256) as one list, in one call, e.g.
-    `on_reports=tracker.ingest_many` (one store transaction for them all: several times
-    the deliveries per core of `on_report=tracker.ingest`). When the 200 goes out is
+    `on_reports=tracker.ingest_many` (one store transaction for them all: about twice the
+    deliveries per core of `on_report=tracker.ingest`). When the 200 goes out is
     `acknowledge`, for each delivery of a batch alike:
 
     - `"on_receipt"` (the default): at once; `on_report` runs after the answer, and its
