@@ -185,8 +185,8 @@ class Engine:
         """Every pushed report in one store transaction (shared with concurrent callers'):
         whether each changed the store. All are checked before any is written."""
         pushes: list[Push] = []
-        settled: list[list[Row]] = []
-        written: list[bool] = []
+        settled: list[list[Row]] = []  # per push, the row it settled (if it did)
+        is_report: list[bool] = []  # per item: False for a failed lookup (nothing to write)
         now = self.clock()
         for item in items:
             report = getattr(item, "report", item)
@@ -195,16 +195,15 @@ class Engine:
                     "ingest() takes a webhooks.WebhookEvent or a StatusReport, "
                     f"not {type(item).__name__}"
                 )
+            is_report.append(report.error is None)
             if report.error is not None:
-                written.append(False)  # a failed lookup, not a report: nothing to write
                 continue
-            written.append(True)
             seen: list[Row] = []
             settled.append(seen)
             pushes.append(self._push(report, now, seen))
         # Concurrent ingests (a receiver's threads) share one transaction: group commit.
         results = iter(self._pushes.submit_many(pushes) if pushes else ())
-        written = [next(results) if wrote else False for wrote in written]
+        written = [next(results) if pushed else False for pushed in is_report]
         for seen in settled:
             for row in seen:
                 _log_settled(row, "a push")
