@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import pytest
 from sms_status.tracking._group import GroupCommit
 
 
-def test_callers_waiting_during_a_write_share_the_next_and_each_gets_its_result() -> None:
+def until(condition: Callable[[], bool]) -> None:
+    """Wait (10 s at most) for another thread to make `condition` true."""
+    give_up = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < give_up, "the other thread never got there"
+        threading.Event().wait(0.001)
+
+
+def held_group(queued: int) -> tuple[GroupCommit[int, int], list[list[int]], threading.Event]:
+    """A group whose write gives each item times ten and holds its first write until
+    `queued` callers wait behind it: (the group, what each write got, set once the first
+    write began)."""
     writes: list[list[int]] = []
     first_write = threading.Event()
     group: GroupCommit[int, int]
@@ -18,12 +30,15 @@ def test_callers_waiting_during_a_write_share_the_next_and_each_gets_its_result(
         writes.append(list(items))
         if len(writes) == 1:
             first_write.set()
-            # Hold the first write until the seven others are queued behind it.
-            while len(group._waiting) < 7:  # the queue under test
-                threading.Event().wait(0.001)
+            until(lambda: len(group._waiting) >= queued)  # the queue under test
         return [item * 10 for item in items]
 
     group = GroupCommit(write)
+    return group, writes, first_write
+
+
+def test_callers_waiting_during_a_write_share_the_next_and_each_gets_its_result() -> None:
+    group, writes, first_write = held_group(queued=7)
     results: dict[int, int] = {}
     leader = threading.Thread(target=lambda: results.__setitem__(0, group.submit(0)))
     leader.start()
@@ -59,19 +74,7 @@ def test_a_failed_write_raises_in_every_caller_of_its_group_and_the_next_still_w
 
 
 def test_a_batch_is_written_in_one_group_and_gets_its_results_in_order() -> None:
-    writes: list[list[int]] = []
-    first_write = threading.Event()
-    group: GroupCommit[int, int]
-
-    def write(items: Sequence[int]) -> list[int]:
-        writes.append(list(items))
-        if len(writes) == 1:
-            first_write.set()
-            while len(group._waiting) < 2:  # a batch and a single queued behind it
-                threading.Event().wait(0.001)
-        return [item * 10 for item in items]
-
-    group = GroupCommit(write)
+    group, writes, first_write = held_group(queued=2)  # a batch and a single
     results: dict[str, Sequence[int]] = {}
     leader = threading.Thread(target=lambda: results.__setitem__("lead", group.submit_many([1])))
     leader.start()
@@ -80,8 +83,7 @@ def test_a_batch_is_written_in_one_group_and_gets_its_results_in_order() -> None
         target=lambda: results.__setitem__("batch", group.submit_many([5, 3, 4]))
     )
     batch.start()
-    while len(group._waiting) < 1:
-        threading.Event().wait(0.001)
+    until(lambda: len(group._waiting) >= 1)
     single = threading.Thread(target=lambda: results.__setitem__("one", [group.submit(7)]))
     single.start()
     for thread in (leader, batch, single):
