@@ -22,29 +22,29 @@ HEADERS = telecom23_headers(SECRET, BODY, NOW)
 
 
 def gated_receiver(
-    acknowledge: Literal["on_receipt", "after_report"] = "on_receipt",
+    acknowledge: Literal["on_receipt", "after_report"] = "on_receipt", *, batched: bool = False
 ) -> tuple[list[str], threading.Event, webhooks.Receiver]:
-    """A telecom23 receiver whose sync on_report stores a delivery's id only once `release`
-    is set: (what it stored, release, the receiver)."""
+    """A telecom23 receiver whose sync on_report (on_reports, `batched`) stores a delivery's
+    id only once `release` is set: (what it stored, release, the receiver)."""
     stored: list[str] = []
     release = threading.Event()
 
-    def on_report(event: webhooks.WebhookEvent) -> None:
+    def on_reports(events: list[webhooks.WebhookEvent]) -> None:
         assert release.wait(10), "the test never released on_report"
-        stored.append(event.report.message_id)
+        stored.extend(event.report.message_id for event in events)
 
+    options: dict[str, Any] = (
+        {"on_reports": on_reports} if batched else {"on_report": lambda e: on_reports([e])}
+    )
     receiver = webhooks.app(
-        "telecom23",
-        secret=SECRET,
-        on_report=on_report,
-        acknowledge=acknowledge,
-        clock=lambda: float(NOW),
+        "telecom23", secret=SECRET, acknowledge=acknowledge, clock=lambda: float(NOW), **options
     )
     return stored, release, receiver
 
 
-def test_after_report_answers_over_loopback_only_once_on_report_returned() -> None:
-    stored, release, app = gated_receiver("after_report")
+@pytest.mark.parametrize("batched", [False, True], ids=["on_report", "on_reports"])
+def test_after_report_answers_over_loopback_only_once_on_report_returned(batched: bool) -> None:
+    stored, release, app = gated_receiver("after_report", batched=batched)
     with serve(app) as origin, ThreadPoolExecutor(1) as pool:
         answer = pool.submit(httpx.post, f"{origin}/hook", content=BODY, headers=HEADERS)
         with pytest.raises(TimeoutError):
@@ -55,8 +55,9 @@ def test_after_report_answers_over_loopback_only_once_on_report_returned() -> No
         assert stored == ["api_42_1743667200123456789_a3f8b2c1d9e45f67"]  # 2xx: it is stored
 
 
-def test_on_receipt_answers_over_loopback_before_on_report_returned() -> None:
-    stored, release, app = gated_receiver()
+@pytest.mark.parametrize("batched", [False, True], ids=["on_report", "on_reports"])
+def test_on_receipt_answers_over_loopback_before_on_report_returned(batched: bool) -> None:
+    stored, release, app = gated_receiver(batched=batched)
     with serve(app) as origin:
         try:
             response = httpx.post(f"{origin}/hook", content=BODY, headers=HEADERS, timeout=10)
