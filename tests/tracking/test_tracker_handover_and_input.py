@@ -236,3 +236,39 @@ def test_a_run_on_real_time_hands_over_a_push_from_another_thread_at_once_and_st
 def test_a_bad_max_interval_is_named_in_the_error(store_path: Path) -> None:
     with pytest.raises(ValueError, match="max_interval must be a finite number"):
         tracking.Tracker(store_path, on_final=print, max_interval=0)
+
+
+def test_an_sqlite_store_with_a_retention_forgets_handed_over_outcomes_past_it(
+    store_path: Path, sandbox_clock: FakeClock, make_tracker: MakeTracker
+) -> None:
+    store = tracking.SqliteStore(store_path, retention=3600)
+    tracker = make_tracker(store=store)
+    tracker.add_many("telecom23", ["m1", "m2"])
+    tracker.ingest_many([_final("m1"), _final("m2")])
+    tracker.run()  # m1 and m2 handed over
+    tracker.add("telecom23", "m3")
+    assert tracker.ingest(_final("m3"))  # settled, its hand-over pending
+    sandbox_clock.advance(2 * 3600)
+    tracker.add("telecom23", "m4")
+    assert tracker.ingest(_final("m4"))  # settled just now
+    assert store.purge(sandbox_clock.now()) == 2
+    assert [tracker.get("telecom23", m) is None for m in ("m1", "m2", "m3", "m4")] == [
+        True,
+        True,
+        False,  # not handed over yet: kept however old
+        False,  # within the retention
+    ]
+    assert tracker.counts().settled == 2
+    sandbox_clock.advance(2 * 3600)
+    tracker.run()  # purges (before m3 and m4 were handed over), then hands them over
+    assert tracker.counts().settled == 2
+    tracker.run()  # a run purges first: both are past the retention and handed over
+    assert tracker.counts().total == 0
+
+
+@pytest.mark.parametrize(("retention", "error"), [(0, ValueError), ("1h", TypeError)])
+def test_a_bad_retention_is_named_in_the_error(
+    store_path: Path, retention: object, error: type[Exception]
+) -> None:
+    with pytest.raises(error, match="retention"):
+        tracking.SqliteStore(store_path, retention=retention)  # type: ignore[arg-type]

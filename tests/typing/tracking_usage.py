@@ -58,7 +58,7 @@ async def track_async(ids: list[str]) -> None:
         await asyncio.sleep(0)
         print(outcome.key)
 
-    store = tracking.SqliteStore("deliveries.db", synchronous="FULL")
+    store = tracking.SqliteStore("deliveries.db", synchronous="FULL", retention=7 * 86400)
     async with tracking.AsyncTracker(store, on_final=save_async, webhooks=["seven"]) as tracker:
         await tracker.add_many("seven", ids)
         changed: bool = await tracker.ingest(

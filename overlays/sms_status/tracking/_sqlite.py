@@ -23,7 +23,7 @@ from typing import Any, Final, Literal, cast
 
 from sms_status import __version__
 from sms_status.tracking._model import Counts, Row
-from sms_status.tracking._rules import EARLY_PUSH_TTL
+from sms_status.tracking._rules import EARLY_PUSH_TTL, valid_deadline
 from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
 
 SCHEMA_VERSION: Final = 1
@@ -75,6 +75,9 @@ CREATE INDEX early_pushes_age ON early_pushes (received_at);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+PURGE_CHUNK: Final = 1_000
+"""Outcomes forgotten per transaction."""
+
 _FEW: Final = 64
 """Up to this many ids, an add looks their early pushes up one by one; past it, one join."""
 
@@ -104,6 +107,10 @@ class SqliteStore:
 
     `synchronous`: "NORMAL" (default; survives a killed process) or "FULL" (also a power
     cut). `busy_timeout`: seconds to wait for another process's write to finish.
+    `retention`: seconds a settled, handed-over outcome is kept (`get`, `counts`; an `add()`
+    of its id is refused as known) before `purge` (which `run()` calls every minute) forgets
+    it; None (the default) keeps every outcome, so a store of a long-running service grows
+    by a row (~0.7 kB) a message. `RedisStore` keeps them 7 days by default.
     """
 
     def __init__(
@@ -112,9 +119,11 @@ class SqliteStore:
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout: float = 30.0,
+        retention: float | None = None,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError("synchronous must be 'NORMAL' or 'FULL'")
+        self.retention = None if retention is None else valid_deadline(retention, "retention")
         self.path = os.fspath(path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
@@ -313,11 +322,26 @@ class SqliteStore:
         return cast(int, self._db.execute(query).fetchone()[0])
 
     def purge(self, now: float) -> int:
+        """Forget early pushes older than an hour and, with a `retention`, handed-over
+        outcomes settled longer ago than that (a transaction per `PURGE_CHUNK`, so writers
+        wait for no more than one); returns how many."""
         with self._transaction() as db:
-            cursor = db.execute(
+            purged = db.execute(
                 "DELETE FROM early_pushes WHERE received_at < ?", (now - EARLY_PUSH_TTL,)
-            )
-            return cursor.rowcount
+            ).rowcount
+        if self.retention is None:
+            return purged
+        while True:
+            with self._transaction() as db:
+                forgotten = db.execute(
+                    "DELETE FROM messages WHERE (provider, message_id) IN ("
+                    "SELECT provider, message_id FROM messages WHERE reason IS NOT NULL "
+                    "AND handover_at IS NULL AND settled_at < ? LIMIT ?)",
+                    (now - self.retention, PURGE_CHUNK),
+                ).rowcount
+            purged += forgotten
+            if forgotten < PURGE_CHUNK:
+                return purged
 
     @contextlib.contextmanager
     def running(self) -> Generator[None, None, None]:

@@ -78,7 +78,8 @@ class Store(Protocol):
     def counts(self) -> Counts: ...
 
     def purge(self, now: float) -> int:
-        """Forget early pushes older than an hour; returns how many."""
+        """Forget early pushes older than an hour, and handed-over outcomes older than the
+        store's retention (if it has one); returns how many."""
         ...
 
     def running(self) -> AbstractContextManager[None]:
