@@ -114,9 +114,11 @@ async def test_after_report_with_an_async_on_report_that_raises_answers_500() ->
 
 
 @pytest.mark.anyio
-async def test_after_a_500_the_providers_identical_retry_is_reported_not_taken_for_a_replay() -> (
-    None
-):
+@pytest.mark.parametrize("raised", [RuntimeError("database down"), SystemExit(1)], ids=repr)
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_after_a_500_the_providers_identical_retry_is_reported_not_taken_for_a_replay(
+    raised: BaseException, kind: str
+) -> None:
     # lisoloo signs nothing per delivery: its retry is the same body, so the same replay key.
     body = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
     calls: list[str] = []
@@ -124,13 +126,16 @@ async def test_after_a_500_the_providers_identical_retry_is_reported_not_taken_f
     def on_report(event: webhooks.WebhookEvent) -> None:
         calls.append(event.event_id)
         if len(calls) == 1:
-            raise RuntimeError("database down")
+            raise raised
+
+    async def on_report_async(event: webhooks.WebhookEvent) -> None:
+        on_report(event)
 
     guard = webhooks.MemoryReplayGuard()
     app = webhooks.app(
         "lisoloo",
         secret="u:p",
-        on_report=on_report,
+        on_report=on_report if kind == "sync" else on_report_async,
         acknowledge="after_report",
         replay_guard=guard,
     )
@@ -138,6 +143,18 @@ async def test_after_a_500_the_providers_identical_retry_is_reported_not_taken_f
     assert (await post(app, body, basic("u:p"))).status_code == 200  # the retry, stored
     assert (await post(app, body, basic("u:p"))).status_code == 200  # now a replay
     assert len(calls) == 2
+
+
+@pytest.mark.anyio
+async def test_on_receipt_logs_an_async_on_report_raising_systemexit_as_its_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        raise SystemExit(1)
+
+    app = webhooks.app("telecom23", secret=SECRET, on_report=on_report, clock=lambda: float(NOW))
+    assert (await post(app, BODY, HEADERS)).status_code == 200  # and the app returned
+    assert "on_report failed for telecom23" in caplog.text
 
 
 @pytest.mark.anyio

@@ -137,23 +137,27 @@ class Receiver:
             await _answer(send, 200)  # seen before: acknowledged, not reported again
         elif self._after_report:
             await _answer(send, await self._settle(event, replay_key))
-        elif self._batcher is not None:
+        elif self._is_async or self._batcher is not None:
             await _answer(send, 200)
-            try:
-                await self._report_batched(event)
-            except Exception as exc:
-                self._report_failed(event, exc)
-        elif self._is_async:
-            await _answer(send, 200)
-            try:
-                await self._on_report(event)
-            except Exception as exc:
-                self._report_failed(event, exc)
+            await self._report_answered(event)
         else:
             await _answer(send, 200)
             # Handed to a worker thread and not waited for (this call returns first): a
             # future and a call back per delivery cost the server a third more CPU.
             self._report_in_thread.post(event, _running_loop())
+
+    async def _report_answered(self, event: WebhookEvent) -> None:
+        """ "on_receipt", awaited (an async `on_report`, or `on_reports`): the provider has
+        its 2xx, so a failure is only logged."""
+        try:
+            if self._batcher is None:
+                await self._on_report(event)
+            else:
+                await self._report_batched(event)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # SystemExit too: this delivery's failure, as in a thread
+            self._report_failed(event, exc)
 
     def _report_failed(self, event: WebhookEvent, exc: BaseException) -> None:
         # The provider already has its 2xx: all that is left is to say so.
@@ -268,9 +272,11 @@ class Receiver:
                 await self._report(event)
             else:
                 await self._report_batched(event)
-        except Exception:
+        except asyncio.CancelledError:
+            raise
+        except BaseException:  # SystemExit too, as a sync on_report's in its worker thread
             logger.exception("on_report failed for %s event %s", self._provider, event.event_id)
-            await self._forget(replay_key)
+            await self._forget(replay_key)  # else its retry would be taken for a replay
             return 500  # not stored: the provider retries
         return 200
 
