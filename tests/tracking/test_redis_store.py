@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import redis
 from sms_status import tracking
@@ -293,6 +294,45 @@ def test_ingest_many_writes_tracked_ids_in_three_round_trips_and_the_rest_as_ing
     store.close()
     assert (counts.settled, counts.in_flight) == (51, 0)
     assert counts == _recount(redis_client, name)
+
+
+def test_ingest_many_reads_rows_fresh_not_as_this_worker_last_wrote_them(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    # Found by a review: the batch took rows from the worker's cache. A row cached before
+    # its id was settled elsewhere, handed over, purged and added again, and brought back to
+    # the same version, passed the compare-and-set and wrote the old row back.
+    clock = FakeClock()
+    ids = ["x", "y"]
+    sent = StatusReport(
+        provider=PROVIDER,
+        message_id="x",
+        state=DeliveryState.SENT,
+        is_final=False,
+        provider_status="ACCEPTD",
+    )
+
+    def tracker(**options: Any) -> tracking.Tracker:
+        store = _store(redis_url, name, **options)
+        return tracking.Tracker(store, on_final=lambda o: None, clock=clock.now, sleep=clock.sleep)
+
+    receiver, other, runner = tracker(), tracker(), tracker(retention=60)
+    runner.add_many(PROVIDER, ids, tag="old")
+    assert receiver.ingest_many([attrs.evolve(sent, message_id=i) for i in ids]) == [True] * 2
+    assert other.ingest_many([_final(i) for i in ids]) == [True] * 2
+    runner.run()  # handed over
+    clock.advance(3600)
+    runner.run()  # and purged
+    assert runner.add_many(PROVIDER, ids, tag="new") == 2
+    assert other.ingest_many([attrs.evolve(sent, message_id=i) for i in ids]) == [True] * 2
+    assert receiver.ingest_many([_final(i) for i in ids]) == [True] * 2
+    again = runner.get(PROVIDER, "x")
+    assert again is not None
+    assert again.outcome is not None
+    assert again.tag == "new"
+    assert runner.counts() == _recount(redis_client, name)
+    for each in (receiver, other, runner):
+        each.close()
 
 
 def test_a_due_id_is_claimed_by_one_worker_and_taken_over_when_its_lease_ends(

@@ -383,6 +383,9 @@ class RedisStore:
         with self._lock:
             self.round_trips += 1
         self._plain(lambda: self._client.hset(self.prefix + "pushes", mapping=latest))
+        with self._lock:  # read fresh, as `push` does: a row this worker cached may have
+            for key in keys:  # changed since, or been purged and added again (version 1)
+                self._cache.pop(key, None)
         unchanged: set[str] = set()  # rows their report leaves as they are
         pairs = list(zip(keys, pushes, strict=True))
         written = self._apply([(key, noting(key, push[2], unchanged)) for key, push in pairs])
