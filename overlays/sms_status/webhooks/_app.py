@@ -150,10 +150,7 @@ class Receiver:
         """ "on_receipt", awaited (an async `on_report`, or `on_reports`): the provider has
         its 2xx, so a failure is only logged."""
         try:
-            if self._batcher is None:
-                await self._on_report(event)
-            else:
-                await self._report_batched(event)
+            await self._deliver(event)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # SystemExit too: this delivery's failure, as in a thread
@@ -248,10 +245,12 @@ class Receiver:
             if asyncio.iscoroutine(result):
                 await result
 
-    async def _report_batched(self, event: WebhookEvent) -> None:
-        """`on_reports` with the batch `event` joins; under trio (no asyncio loop to
-        gather a batch on), a batch of one."""
-        if self._batcher is None or _running_loop() is None:
+    async def _deliver(self, event: WebhookEvent) -> None:
+        """`event` reported, awaited: by `on_report`, or by the `on_reports` call of the
+        batch it joins (under trio, no asyncio loop to gather one on: a batch of one)."""
+        if self._batcher is None:
+            await self._report(event)
+        elif _running_loop() is None:
             await self._report([event])
         else:
             await self._batcher.report(event)
@@ -268,10 +267,7 @@ class Receiver:
     async def _settle(self, event: WebhookEvent, replay_key: str) -> int:
         """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
         try:
-            if self._batcher is None:
-                await self._report(event)
-            else:
-                await self._report_batched(event)
+            await self._deliver(event)
         except asyncio.CancelledError:
             raise
         except BaseException:  # SystemExit too, as a sync on_report's in its worker thread
