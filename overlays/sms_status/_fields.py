@@ -140,7 +140,8 @@ def json_object(value: object) -> dict[str, object]:
     return cast("dict[str, object]", value) if isinstance(value, dict) else {}
 
 
-@attrs.frozen
+# Internal records: no generated __eq__/__repr__, each of which costs import time (bench 4).
+@attrs.frozen(eq=False, repr=False)
 class Secondary:
     """Lenient readers for a report's secondary fields: None and a warning (once per
     provider, field and value) instead of ValueError."""

@@ -58,7 +58,8 @@ class AsgiHeaders(Headers):
         return None
 
 
-@attrs.frozen(kw_only=True)
+# Internal records: no generated __eq__/__repr__, each of which costs import time (bench 4).
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class PushedRequest:
     """One webhook delivery as received, with what its verification needs."""
 
@@ -76,7 +77,7 @@ class PushedRequest:
     """Seconds a signed timestamp may be old, or ahead."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Pushed:
     """A read delivery: the report in the polling vocabulary and how to deduplicate it."""
 
@@ -89,7 +90,7 @@ def _any_secret(_secret: str) -> str | None:
     return None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Webhook:
     """How one provider pushes delivery reports. Whether they are signed is the registry's
     `webhooks` capability; an unsigned provider's `verify` is `unsigned`."""
