@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "sms_status._version",
             "sms_status._exchange",
             "sms_status._signing",
+            "sms_status._redis_kind",
         ),
     ),
     ("reading", ("sms_status._fields", "sms_status._warnings", "sms_status._generated")),

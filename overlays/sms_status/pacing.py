@@ -20,9 +20,11 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
+
+from sms_status._redis_kind import require_asyncio, require_blocking
 
 
 @attrs.frozen
@@ -142,7 +144,11 @@ KEY_PREFIX = "sms-status:pacing:"
 class _RedisGcra:
     """What the sync and async Redis limiters share: the shape, the key, the script."""
 
+    _asyncio: ClassVar[bool] = False
+    """Which kind of redis-py client the limiter takes (the other fails only at `reserve`)."""
+
     def __init__(self, redis_client: Any, name: str, limit: RateLimit) -> None:
+        (require_asyncio if self._asyncio else require_blocking)(redis_client, type(self).__name__)
         if not isinstance(limit, RateLimit):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"limit must be a RateLimit, got {type(limit).__name__}")
         if not isinstance(name, str) or not name:  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -187,6 +193,8 @@ class AsyncRedisRateLimiter(_RedisGcra):
     """`RedisRateLimiter` for the async client: `redis_client` is a `redis.asyncio.Redis`,
     and `reserve()` is awaited, so booking a slot never blocks the event loop. It books from
     the same budget as `RedisRateLimiter` instances of the same `name`."""
+
+    _asyncio = True
 
     async def reserve(self) -> float:
         pending: Awaitable[int] = self._script(**self._arguments())

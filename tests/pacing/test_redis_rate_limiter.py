@@ -183,3 +183,12 @@ def test_the_sync_client_refuses_a_limiter_it_would_have_to_await(redis_url: str
     limiter = AsyncRedisRateLimiter(redis.asyncio.Redis.from_url(redis_url), "k", HOURLY)
     with pytest.raises(TypeError, match="connect_async"):
         sms_status.connect("lisoloo", api_key="key", rate_limiter=limiter)  # type: ignore[arg-type]
+
+
+def test_each_limiter_refuses_the_other_kind_of_redis_client(redis_url: str) -> None:
+    """Given the other kind, booking would fail only at the first `reserve()` (a coroutine
+    divided, an int awaited): the limiter says so when it is built."""
+    with pytest.raises(TypeError, match=r"blocking client .* not redis\.asyncio"):
+        RedisRateLimiter(redis.asyncio.Redis.from_url(redis_url), "k", HOURLY)
+    with pytest.raises(TypeError, match=r"asyncio client .* not redis\.client\.Redis"):
+        AsyncRedisRateLimiter(redis.Redis.from_url(redis_url), "k", HOURLY)

@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 import pytest
 import redis
+import redis.asyncio
 from sms_status import tracking
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
@@ -526,6 +527,8 @@ def test_bad_arguments_are_refused(redis_url: str) -> None:
         tracking.RedisStore(client, lease=0)
     with pytest.raises(TypeError, match="redis_client"):
         tracking.RedisStore("redis://localhost")
+    with pytest.raises(TypeError, match=r"RedisStore takes a blocking client .* redis\.asyncio"):
+        tracking.RedisStore(redis.asyncio.Redis.from_url(redis_url))  # an AsyncTracker's too
     client.close()
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+import redis.asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sms_status import DeliveryState, StatusReport, webhooks
@@ -140,6 +141,13 @@ def test_redis_guard_is_shared_by_every_client_of_the_server(
     assert len(names) == 2
     assert all(0 < redis_client.pttl(name) <= 600_000 for name in names)
     assert all(b"1770978604" not in name for name in names)  # hashed names
+
+
+def test_redis_guard_refuses_an_asyncio_client(redis_url: str) -> None:
+    """Its calls would return coroutines, which are truthy: every delivery, replays too, would
+    be accepted as new (the guard is called from a worker thread, so it takes a blocking one)."""
+    with pytest.raises(TypeError, match=r"RedisReplayGuard takes a blocking client"):
+        webhooks.RedisReplayGuard(redis.asyncio.Redis.from_url(redis_url))
 
 
 def test_redis_guard_forgets_after_the_ttl(redis_client: redis.Redis) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any, Final
 
 from sms_status import __version__
+from sms_status._redis_kind import require_blocking
 from sms_status.tracking import _redis_scripts as scripts
 from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._redis_rows import (
@@ -98,6 +99,7 @@ class RedisStore:
             raise TypeError(
                 f"redis_client must be a redis.Redis, not {type(redis_client).__name__}"
             )
+        require_blocking(redis_client, "RedisStore")  # an AsyncTracker calls it in threads too
         self.name = name
         self.lease = valid_seconds("lease", lease)
         self.retention = valid_seconds("retention", retention)

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from sms_status._redis_kind import require_blocking
+
 
 @runtime_checkable
 class ReplayGuard(Protocol):
@@ -73,6 +75,7 @@ class RedisReplayGuard:
     """
 
     def __init__(self, redis_client: Any, *, prefix: str = "sms_status:webhook:") -> None:
+        require_blocking(redis_client, "RedisReplayGuard")  # it is called in a worker thread
         self._redis = redis_client
         self._prefix = prefix
 
