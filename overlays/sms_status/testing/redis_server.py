@@ -17,13 +17,17 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 READY_LINE = b"Ready to accept connections"
 START_ATTEMPTS = 5
 STOP_TIMEOUT = 30.0
+CLUSTER_SLOTS = 16384
+CLUSTER_STATE_POLL = 0.05
 
 
 def server_binary() -> str:
@@ -47,12 +51,13 @@ def _free_port() -> int:
 
 
 def start(
-    workdir: Path, *, port: int | None = None, persist: bool = False
+    workdir: Path, *, port: int | None = None, persist: bool = False, cluster: bool = False
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Start redis-server on a free loopback port (or `port`, to restart a server where it
     was); return once it accepts connections. `persist`: an append-only file in `workdir`,
     written before each reply (`appendfsync always`), so a server killed and started again
-    on the same `workdir` has every acknowledged write."""
+    on the same `workdir` has every acknowledged write. `cluster`: in cluster mode, with no
+    slots yet (`redis_cluster` gives it all of them)."""
     binary = server_binary()
     for _ in range(START_ATTEMPTS):  # the free port can be taken between probe and bind
         chosen = port if port is not None else _free_port()
@@ -73,6 +78,11 @@ def start(
                 str(workdir),
                 "--loglevel",
                 "notice",
+                *(
+                    ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{chosen}.conf"]
+                    if cluster
+                    else []
+                ),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -93,6 +103,33 @@ def redis_server(workdir: Path | None = None) -> Generator[str]:
         server, port = start(workdir or Path(scratch))
         try:
             yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            server.terminate()
+            server.wait(timeout=STOP_TIMEOUT)
+
+
+@contextmanager
+def redis_cluster(workdir: Path | None = None) -> Generator[str]:
+    """Run a one-node Redis Cluster for the block (the node holds every slot); yields its URL,
+    for `redis.cluster.RedisCluster.from_url`. One node is enough to hold code to the
+    cluster's rules: a command or script whose keys lie in more than one slot is refused
+    (CROSSSLOT) whatever the number of nodes. Needs redis-py (`sms-status[redis]`)."""
+    import redis
+
+    with tempfile.TemporaryDirectory(prefix="sms-status-redis-cluster-") as scratch:
+        server, port = start(workdir or Path(scratch), cluster=True)
+        try:
+            node: Any  # redis-py's replies are untyped
+            with redis.Redis(host="127.0.0.1", port=port) as node:
+                node.execute_command("CLUSTER ADDSLOTS", *range(CLUSTER_SLOTS))
+                deadline = time.monotonic() + STOP_TIMEOUT
+                # The node takes the slots at once, but a master new to the cluster turns its
+                # state "ok" only ~2 s after it started, and says so to no one: asked again.
+                while node.execute_command("CLUSTER INFO")["cluster_state"] != "ok":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the one-node cluster did not become ready")
+                    time.sleep(CLUSTER_STATE_POLL)
+            yield f"redis://127.0.0.1:{port}"
         finally:
             server.terminate()
             server.wait(timeout=STOP_TIMEOUT)
