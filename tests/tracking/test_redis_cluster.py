@@ -9,14 +9,16 @@ hash tag) and to working through that client, as a deployment on a managed clust
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 from sms_status import tracking, webhooks
-from sms_status.pacing import RateLimit, RedisRateLimiter
+from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import redis_cluster
@@ -97,13 +99,21 @@ def test_a_tracker_on_a_cluster_settles_every_id_once_pushed_or_polled(
     assert {cluster.keyslot(k) for k in keys} == {cluster.keyslot(store.prefix)}
 
 
-def test_the_limiter_and_the_replay_guard_work_on_a_cluster(cluster: RedisCluster) -> None:
+def test_the_limiters_and_the_replay_guard_work_on_a_cluster(
+    cluster_url: str, cluster: RedisCluster
+) -> None:
     hourly = RateLimit(requests=48, per=3600.0)  # a burst of 2, then a slot every 80 s
     limiter = RedisRateLimiter(cluster, "lisoloo:acme", hourly)
     twin = RedisRateLimiter(cluster, "lisoloo:acme", hourly)
     waits = [limiter.reserve(), twin.reserve(), twin.reserve()]
     assert waits[:2] == [0.0, 0.0]  # the burst, shared by both
     assert 75.0 < waits[2] <= 80.0
+
+    async def book_async() -> float:  # the asyncio twin, on the asyncio cluster client
+        async with AsyncRedisCluster.from_url(cluster_url) as client:
+            return await AsyncRedisRateLimiter(client, "lisoloo:acme", hourly).reserve()
+
+    assert 155.0 < asyncio.run(book_async()) <= 160.0  # the same budget: the next slot
 
     guard = webhooks.RedisReplayGuard(cluster)
     assert guard.add("telecom23:1770978604:abc", ttl=600)
