@@ -266,6 +266,39 @@ def test_an_sqlite_store_with_a_retention_forgets_handed_over_outcomes_past_it(
     assert tracker.counts().total == 0
 
 
+def test_a_schema_1_store_is_migrated_and_its_purge_reads_only_what_is_due(
+    store_path: Path, sandbox_clock: FakeClock, make_tracker: MakeTracker
+) -> None:
+    """Schema 2 indexes the outcomes a retention may forget by age: before it, every purge
+    read every settled outcome, however few were due."""
+    tracker = make_tracker()
+    tracker.add("telecom23", "old")
+    tracker.ingest(_final("old"))
+    tracker.run()  # handed over
+    sandbox_clock.advance(2 * 3600)
+    tracker.add("telecom23", "new")
+    tracker.ingest(_final("new"))
+    tracker.run()
+    tracker.close()
+    with sqlite3.connect(store_path) as db:  # the layout sms-status wrote before schema 2
+        db.execute("DROP INDEX messages_forgettable")
+        db.execute("PRAGMA user_version=1")
+
+    store = tracking.SqliteStore(store_path, retention=3600)
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT provider, message_id FROM messages WHERE reason IS NOT "
+            "NULL AND handover_at IS NULL AND settled_at < ? LIMIT ?",
+            (0.0, 1),
+        ).fetchall()
+    assert "USING INDEX messages_forgettable (settled_at<?)" in str(plan)  # not every row
+    assert store.purge(sandbox_clock.now()) == 1
+    assert tracking.Tracker(store, on_final=print).get("telecom23", "new") is not None
+    assert store.purge(sandbox_clock.now()) == 0
+    store.close()
+
+
 @pytest.mark.parametrize(("retention", "error"), [(0, ValueError), ("1h", TypeError)])
 def test_a_bad_retention_is_named_in_the_error(
     store_path: Path, retention: object, error: type[Exception]

@@ -26,7 +26,7 @@ from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._rules import EARLY_PUSH_TTL, valid_deadline
 from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The layout this version writes. A store of a newer layout is refused (never rewritten by
 an older tracker); an older one is migrated in place (`_MIGRATIONS`)."""
 
@@ -81,8 +81,15 @@ PURGE_CHUNK: Final = 1_000
 _FEW: Final = 64
 """Up to this many ids, an add looks their early pushes up one by one; past it, one join."""
 
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_1}
-"""From schema N to N + 1; 0 is a new file. A future layout adds `{1: "ALTER TABLE …"}`."""
+_SCHEMA_2: Final = """
+CREATE INDEX messages_forgettable ON messages (settled_at)
+    WHERE reason IS NOT NULL AND handover_at IS NULL;
+"""
+"""The outcomes a retention may forget, by age: without it, each purge read every settled
+outcome (0.16 s of CPU a minute per 300k kept), with it, only those due."""
+
+_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_1, 1: _SCHEMA_2}
+"""From schema N to N + 1; 0 is a new file."""
 
 
 class StoreVersionError(RuntimeError):
