@@ -3,7 +3,7 @@
 Each of them takes one kind, and the other fails late and obscurely: an asyncio client's
 call returns a coroutine where a reply was expected, and a coroutine is truthy (a replay
 guard would accept every delivery), while a blocking client's reply cannot be awaited. So
-the kind is checked when the object is built, by the shape of the client's class (redis-py's
+the kind is checked when the object is built, by the shape of the client (redis-py's
 asyncio clients, cluster or not, have an `async def execute_command`), without importing
 redis.
 """
@@ -15,7 +15,9 @@ from typing import Any
 
 
 def is_asyncio(redis_client: object) -> bool:
-    execute: object = getattr(type(redis_client), "execute_command", None)
+    # Asked of the object, not its class: a wrapper that passes calls on (`__getattr__`)
+    # answers with the wrapped client's method.
+    execute: object = getattr(redis_client, "execute_command", None)
     return inspect.iscoroutinefunction(execute)
 
 

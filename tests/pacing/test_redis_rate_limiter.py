@@ -192,3 +192,23 @@ def test_each_limiter_refuses_the_other_kind_of_redis_client(redis_url: str) -> 
         RedisRateLimiter(redis.asyncio.Redis.from_url(redis_url), "k", HOURLY)
     with pytest.raises(TypeError, match=r"asyncio client .* not redis\.client\.Redis"):
         AsyncRedisRateLimiter(redis.Redis.from_url(redis_url), "k", HOURLY)
+
+
+class _Traced:
+    """A wrapper passing every call on to the client it wraps, as tracing layers do."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+
+def test_a_wrapped_client_is_judged_by_the_client_it_wraps(redis_url: str) -> None:
+    async def book() -> float:
+        async with redis.asyncio.Redis.from_url(redis_url) as client:
+            return await AsyncRedisRateLimiter(_Traced(client), "traced", HOURLY).reserve()
+
+    assert asyncio.run(book()) == 0.0
+    with pytest.raises(TypeError, match="blocking client"):
+        RedisRateLimiter(_Traced(redis.asyncio.Redis.from_url(redis_url)), "traced", HOURLY)
