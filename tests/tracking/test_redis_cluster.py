@@ -1,22 +1,27 @@
-"""tracking.RedisStore, the Redis rate limiter and the replay guard on a Redis Cluster client
-(`redis.cluster.RedisCluster`), against a real one-node cluster.
+"""tracking.RedisStore, the Redis rate limiters and the replay guard on Redis Cluster clients
+(`redis.cluster.RedisCluster`, and redis.asyncio's for the async limiter), against a real
+one-node cluster.
 
-A cluster refuses any command or script whose keys lie in more than one slot (CROSSSLOT),
-whatever its number of nodes, and redis-py's cluster client runs transactions and scripts
-its own way: so this holds the store to "every key of a store shares one slot" (the `{name}`
-hash tag) and to working through that client, as a deployment on a managed cluster needs.
+A cluster refuses a command whose keys lie in more than one slot (CROSSSLOT); a script that
+touches keys of other slots fails only when another node holds them, which one node never
+does. So the store's test watches every key the server sees touched (keyspace
+notifications) and holds all of them, short-lived ones included, to the store's one slot
+(its `{name}` hash tag), as a deployment on a managed, many-node cluster needs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections import Counter
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 from sms_status import tracking, webhooks
 from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter
 from sms_status.report import DeliveryState, StatusReport
@@ -25,6 +30,7 @@ from sms_status.testing.redis_server import redis_cluster
 from sms_status.tracking import _redis
 
 PROVIDER = "telecom23"
+MARKER = "test:the-last-key-touched"
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +39,47 @@ def cluster_url() -> Iterator[str]:
         yield url
 
 
+def _cluster(url: str) -> RedisCluster:
+    """A cluster client as the store takes one: it resends nothing itself."""
+    return RedisCluster.from_url(url, retry=Retry(NoBackoff(), 0), socket_timeout=10.0)
+
+
 @pytest.fixture
 def cluster(cluster_url: str) -> Iterator[RedisCluster]:
-    client = RedisCluster.from_url(cluster_url)
+    client = _cluster(cluster_url)
     client.flushall()
     try:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def keys_touched(cluster_url: str) -> Iterator[Iterator[set[str]]]:
+    """Call `next()` on it for every key the node saw written since the test began."""
+    address = urlsplit(cluster_url)
+    node = redis.Redis(host=address.hostname, port=address.port)
+    node.config_set("notify-keyspace-events", "KA")
+    watch = node.pubsub()
+    watch.psubscribe("__keyspace@0__:*")
+
+    def touched() -> Iterator[set[str]]:
+        node.set(MARKER, 1)  # notified after everything before it: the end of the list
+        seen: set[str] = set()
+        for message in watch.listen():
+            if message["type"] == "pmessage":
+                seen.add(message["channel"].decode().split(":", 1)[1])
+                if MARKER in seen:
+                    break
+        seen.discard(MARKER)
+        yield seen
+
+    try:
+        yield touched()
+    finally:
+        watch.close()
+        node.config_set("notify-keyspace-events", "")
+        node.close()
 
 
 def _pushed(message_id: str) -> StatusReport:
@@ -53,8 +92,11 @@ def _pushed(message_id: str) -> StatusReport:
     )
 
 
-def test_a_tracker_on_a_cluster_settles_every_id_once_pushed_or_polled(
-    cluster_url: str, cluster: RedisCluster, monkeypatch: pytest.MonkeyPatch
+def test_a_tracker_on_a_cluster_settles_every_id_once_and_keeps_to_one_slot(
+    cluster_url: str,
+    cluster: RedisCluster,
+    keys_touched: Iterator[set[str]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_redis, "INSERT_CHUNK", 4)  # add_many stages its ids: a MULTI pipeline
     name = f"cluster-{os.getpid()}"
@@ -62,10 +104,11 @@ def test_a_tracker_on_a_cluster_settles_every_id_once_pushed_or_polled(
     ids = [f"api_{i}" for i in range(30)]
     pushed = ids[:10]
     outcomes: list[tracking.Outcome] = []
+    worker, other = _cluster(cluster_url), _cluster(cluster_url)
     with Sandbox(PROVIDER, clock=clock).serve() as sb:
         for message_id in ids:
             sb.add_message(message_id, advance="poll")
-        store = tracking.RedisStore(RedisCluster.from_url(cluster_url), name=name)
+        store = tracking.RedisStore(worker, name=name)
         with (
             sb.connect() as client,
             tracking.Tracker(
@@ -82,21 +125,43 @@ def test_a_tracker_on_a_cluster_settles_every_id_once_pushed_or_polled(
             assert tracker.add(PROVIDER, "early")
             tracker.run()
             counts = tracker.counts()
-        polled = Counter(r.raw_path.rsplit("/", 1)[-1] for r in sb.requests)
-    other_worker = tracking.RedisStore(RedisCluster.from_url(cluster_url), name=name)
-    seen_elsewhere = tracking.Tracker(other_worker, on_final=lambda o: None).counts()
-    other_worker.close()
-    store.close()
+        polled = {r.raw_path.rsplit("/", 1)[-1] for r in sb.requests}
+    seen_elsewhere = tracking.Tracker(
+        tracking.RedisStore(other, name=name), on_final=lambda o: None
+    ).counts()
+    touched = next(keys_touched)
+    worker.close()
+    other.close()
 
     assert sorted(o.message_id for o in outcomes) == sorted([*ids, "early"])
     assert {o.delivery for o in outcomes} == {1}
-    assert not polled.keys() & {*pushed, "early"}  # a pushed outcome is never polled
+    assert not polled & {*pushed, "early"}  # a pushed outcome is never polled
     assert counts.settled == len(ids) + 1
     assert (counts.in_flight, counts.awaiting_handover) == (0, 0)
     assert seen_elsewhere == counts
-    keys = cluster.keys("*")
-    assert keys, "the store wrote nothing"
-    assert {cluster.keyslot(k) for k in keys} == {cluster.keyslot(store.prefix)}
+    assert any(":staging:" in key for key in touched), "add_many staged nothing"
+    assert {cluster.keyslot(k) for k in touched} == {cluster.keyslot(store.prefix)}, touched
+
+
+def test_a_cluster_client_that_resends_commands_itself_is_refused(cluster_url: str) -> None:
+    """Its retry could send a claim again under the same worker token, leaving the first
+    claim's ids held, unpolled, for as long as the worker lives."""
+    retrying = RedisCluster.from_url(cluster_url)  # redis-py's default: it retries
+    with pytest.raises(ValueError, match=r"retry=Retry\(NoBackoff\(\), 0\)"):
+        tracking.RedisStore(retrying, name="refused")
+    retrying.close()
+
+
+def test_a_cluster_that_went_away_is_a_store_error() -> None:
+    with redis_cluster() as url:
+        client = _cluster(url)
+        store = tracking.RedisStore(client, name="gone")
+        address = urlsplit(url)
+        with redis.Redis(host=address.hostname, port=address.port) as node:
+            node.shutdown(nosave=True)
+        with pytest.raises(tracking.StoreUnavailableError, match="did not answer"):
+            tracking.Tracker(store, on_final=lambda o: None).counts()
+        client.close()
 
 
 def test_the_limiters_and_the_replay_guard_work_on_a_cluster(

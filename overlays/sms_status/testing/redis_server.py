@@ -12,6 +12,7 @@ saved to disk; the server stops when the block ends.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import shutil
 import socket
@@ -27,6 +28,8 @@ READY_LINE = b"Ready to accept connections"
 START_ATTEMPTS = 5
 STOP_TIMEOUT = 30.0
 CLUSTER_SLOTS = 16384
+CLUSTER_BUS_OFFSET = 10_000
+MAX_PORT = 65_535
 CLUSTER_STATE_POLL = 0.05
 
 
@@ -43,11 +46,19 @@ def server_binary() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def _free_port(*, cluster: bool = False) -> int:
+    """A free loopback port; for a cluster node, one whose bus port (+10000) is free too and
+    so within 65535 (redis-server refuses a port over 55535 in cluster mode)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if not cluster:
+            return port
+        if port + CLUSTER_BUS_OFFSET <= MAX_PORT:
+            with socket.socket() as bus, contextlib.suppress(OSError):
+                bus.bind(("127.0.0.1", port + CLUSTER_BUS_OFFSET))
+                return port
 
 
 def start(
@@ -60,7 +71,7 @@ def start(
     slots yet (`redis_cluster` gives it all of them)."""
     binary = server_binary()
     for _ in range(START_ATTEMPTS):  # the free port can be taken between probe and bind
-        chosen = port if port is not None else _free_port()
+        chosen = port if port is not None else _free_port(cluster=cluster)
         server = subprocess.Popen(  # noqa: S603 - a fixed binary and our own arguments
             [
                 binary,
@@ -111,9 +122,10 @@ def redis_server(workdir: Path | None = None) -> Generator[str]:
 @contextmanager
 def redis_cluster(workdir: Path | None = None) -> Generator[str]:
     """Run a one-node Redis Cluster for the block (the node holds every slot); yields its URL,
-    for `redis.cluster.RedisCluster.from_url`. One node is enough to hold code to the
-    cluster's rules: a command or script whose keys lie in more than one slot is refused
-    (CROSSSLOT) whatever the number of nodes. Needs redis-py (`sms-status[redis]`)."""
+    for `redis.cluster.RedisCluster.from_url`. It refuses a command whose keys lie in more
+    than one slot (CROSSSLOT), as any cluster does; a script touching keys of other slots
+    fails only where another node holds them, so a test watches the keys it touches
+    (keyspace notifications). Needs redis-py (`sms-status[redis]`)."""
     import redis
 
     with tempfile.TemporaryDirectory(prefix="sms-status-redis-cluster-") as scratch:

@@ -35,6 +35,7 @@ from sms_status.tracking._redis_rows import (
     own_client,
     text,
     time_arg,
+    unavailable_errors,
     valid_seconds,
     where,
 )
@@ -154,7 +155,7 @@ class RedisStore:
                     keys=[self._rows],
                     args=[self.prefix, token, int(self.lease * 1000), *args],
                 )
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+            except unavailable_errors() as exc:
                 if rotate:
                     self._rotate(token)
                 if attempt + 1 == ATTEMPTS or isinstance(exc, redis.TimeoutError):
@@ -331,7 +332,7 @@ class RedisStore:
         for attempt in range(ATTEMPTS):
             try:
                 return call()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+            except unavailable_errors() as exc:
                 if attempt + 1 == ATTEMPTS or isinstance(exc, redis.TimeoutError):
                     raise StoreUnavailableError(
                         f"the tracker's Redis at {self._where} did not answer "

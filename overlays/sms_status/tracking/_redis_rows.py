@@ -95,7 +95,16 @@ def own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
     """A client on the same server as `redis_client`, with socket timeouts (a hang becomes an
     error) and without redis-py's own retries (the store retries, knowing what is safe to
     send again). The caller's client is never changed. A client whose pool cannot be copied
-    (a cluster client, say) is used as it is."""
+    (a cluster client, say) is used as it is: it must not resend commands itself."""
+    if _cluster_resends(redis_client):
+        # A claim whose answer was lost, sent again under the same worker token, would leave
+        # the first claim's ids held by this worker, unpolled, for as long as it lives.
+        raise ValueError(
+            "a RedisCluster client that retries commands itself could send a claim twice: "
+            "build it with retry=Retry(NoBackoff(), 0) (redis-py 6 and later; before, "
+            "cluster_error_retry_attempts=0) and a socket_timeout; the store retries what "
+            "is safe to send again"
+        )
     pool = getattr(redis_client, "connection_pool", None)
     kwargs: object = getattr(pool, "connection_kwargs", None)
     connection_class = getattr(pool, "connection_class", None)
@@ -156,3 +165,22 @@ def where(client: Any) -> str:
             return f"unix:{kwargs['path']}"
         return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
     return type(client).__name__
+
+
+def _cluster_resends(redis_client: Any) -> bool:
+    """Whether a cluster client sends a command again after a connection error or timeout:
+    redis-py 6 and later count that in `retry`, 5 in `cluster_error_retry_attempts`."""
+    if not hasattr(redis_client, "nodes_manager"):
+        return False
+    count_retries = getattr(getattr(redis_client, "retry", None), "get_retries", None)
+    retries: object = count_retries() if callable(count_retries) else 0
+    return bool(retries or getattr(redis_client, "cluster_error_retry_attempts", 0))
+
+
+def unavailable_errors() -> tuple[type[BaseException], ...]:
+    """What redis-py raises when the server (a cluster's node) cannot be reached or did not
+    answer: the store's `StoreUnavailableError`."""
+    import redis
+    from redis.exceptions import ClusterError, RedisClusterException
+
+    return (redis.ConnectionError, redis.TimeoutError, ClusterError, RedisClusterException)
