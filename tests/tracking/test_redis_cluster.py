@@ -24,10 +24,10 @@ from redis.cluster import RedisCluster
 from redis.retry import Retry
 from sms_status import tracking, webhooks
 from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter
-from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import redis_cluster
 from sms_status.tracking import _redis
+from tracking_support import delivered
 
 PROVIDER = "telecom23"
 MARKER = "test:the-last-key-touched"
@@ -82,16 +82,6 @@ def keys_touched(cluster_url: str) -> Iterator[Iterator[set[str]]]:
         node.close()
 
 
-def _pushed(message_id: str) -> StatusReport:
-    return StatusReport(
-        provider=PROVIDER,
-        message_id=message_id,
-        state=DeliveryState.DELIVERED,
-        is_final=True,
-        provider_status="DELIVRD",
-    )
-
-
 def test_a_tracker_on_a_cluster_settles_every_id_once_and_keeps_to_one_slot(
     cluster_url: str,
     cluster: RedisCluster,
@@ -120,8 +110,8 @@ def test_a_tracker_on_a_cluster_settles_every_id_once_and_keeps_to_one_slot(
             ) as tracker,
         ):
             assert tracker.add_many(PROVIDER, ids, tag="campaign") == len(ids)
-            assert tracker.ingest(_pushed("early"))  # untracked yet: kept for its add
-            assert tracker.ingest_many([_pushed(i) for i in pushed]) == [True] * len(pushed)
+            assert tracker.ingest(delivered("early"))  # untracked yet: kept for its add
+            assert tracker.ingest_many([delivered(i) for i in pushed]) == [True] * len(pushed)
             assert tracker.add(PROVIDER, "early")
             tracker.run()
             counts = tracker.counts()

@@ -33,6 +33,7 @@ from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import start as start_redis
 from sms_status.tracking import _rules as rules
+from tracking_support import delivered
 
 WORKER = Path(__file__).with_name("_redis_worker.py")
 PROVIDER = "telecom23"
@@ -48,16 +49,6 @@ def _name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def name(request: pytest.FixtureRequest) -> str:
     return _name(request)
-
-
-def _final(message_id: str, *, at: float | None = None) -> StatusReport:
-    return StatusReport(
-        provider=PROVIDER,
-        message_id=message_id,
-        state=DeliveryState.DELIVERED,
-        is_final=True,
-        provider_status="DELIVRD",
-    )
 
 
 def _recount(client: redis.Redis, name: str) -> tracking.Counts:
@@ -248,7 +239,7 @@ def test_add_many_beyond_one_script_stores_all_or_nothing(
     monkeypatch.setattr(_redis, "INSERT_CHUNK", 4)  # 10 ids: staged in three chunks
     store = _store(redis_url, name)
     with tracking.Tracker(store, on_final=lambda o: None, clock=FakeClock().now) as tracker:
-        tracker.ingest(_final("m7"))  # an early push, applied when m7 is stored
+        tracker.ingest(delivered("m7"))  # an early push, applied when m7 is stored
         with pytest.raises(ValueError, match="message id"):
             tracker.add_many(PROVIDER, [*(f"m{i}" for i in range(10)), ""])
         assert tracker.counts().total == 0
@@ -269,7 +260,7 @@ def test_a_push_notes_that_the_providers_webhooks_arrive(redis_url: str, name: s
     store = _store(redis_url, name)
     assert store.last_push(PROVIDER) is None
     with tracking.Tracker(store, on_final=lambda o: None, clock=lambda: 1234.5) as tracker:
-        tracker.ingest(_final("never-added"))
+        tracker.ingest(delivered("never-added"))
     assert store.last_push(PROVIDER) == 1234.5
     assert _store(redis_url, name).last_push(PROVIDER) == 1234.5  # any worker sees it
     assert store.last_push("seven") is None
@@ -283,11 +274,15 @@ def test_ingest_many_writes_tracked_ids_in_three_round_trips_and_the_rest_as_ing
     ids = [f"m{i}" for i in range(50)]
     with tracking.Tracker(store, on_final=lambda o: None, clock=lambda: 1234.5) as tracker:
         tracker.add_many(PROVIDER, ids)
-        assert tracker.ingest(_final("m0"))
+        assert tracker.ingest(delivered("m0"))
         store.round_trips = 0
-        assert tracker.ingest_many([_final(i) for i in ids[1:]]) == [True] * 49
+        assert tracker.ingest_many([delivered(i) for i in ids[1:]]) == [True] * 49
         assert store.round_trips == 3  # the last push, one read, one script: not 2 a report
-        mixed = [_final("m0"), _final("early"), _final("m1")]  # settled, untracked, settled
+        mixed = [
+            delivered("m0"),
+            delivered("early"),
+            delivered("m1"),
+        ]  # settled, untracked, settled
         assert tracker.ingest_many(mixed) == [False, True, False]
         assert tracker.add(PROVIDER, "early")  # its early push applies on add
         counts = tracker.counts()
@@ -320,13 +315,13 @@ def test_ingest_many_reads_rows_fresh_not_as_this_worker_last_wrote_them(
     receiver, other, runner = tracker(), tracker(), tracker(retention=60)
     runner.add_many(PROVIDER, ids, tag="old")
     assert receiver.ingest_many([attrs.evolve(sent, message_id=i) for i in ids]) == [True] * 2
-    assert other.ingest_many([_final(i) for i in ids]) == [True] * 2
+    assert other.ingest_many([delivered(i) for i in ids]) == [True] * 2
     runner.run()  # handed over
     clock.advance(3600)
     runner.run()  # and purged
     assert runner.add_many(PROVIDER, ids, tag="new") == 2
     assert other.ingest_many([attrs.evolve(sent, message_id=i) for i in ids]) == [True] * 2
-    assert receiver.ingest_many([_final(i) for i in ids]) == [True] * 2
+    assert receiver.ingest_many([delivered(i) for i in ids]) == [True] * 2
     again = runner.get(PROVIDER, "x")
     assert again is not None
     assert again.outcome is not None
@@ -353,7 +348,7 @@ def test_a_due_id_is_claimed_by_one_worker_and_taken_over_when_its_lease_ends(
     taken = b.due(now + 10, 10)
     assert sorted(r.message_id for r in taken) == ["m1", "m2", "m3"]
     # a, not dead after all, finds its writes still checked against the row's version.
-    poll = _final("m1")
+    poll = delivered("m1")
     schedule = rules.Schedule(_cadence())
     written = a.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 10, schedule))
     assert len(written) == 1
@@ -375,7 +370,7 @@ def test_a_push_and_a_poll_racing_for_one_id_settle_it_once(
     schedule = rules.Schedule(_cadence())
     _add(worker, ["m1"], now)
     [_row] = worker.due(now + 5, 10)  # the worker polls m1 ...
-    pushed = _final("m1")
+    pushed = delivered("m1")
     assert receiver.push(  # ... while a webhook receiver records a final push for it
         PROVIDER,
         "m1",
@@ -383,7 +378,7 @@ def test_a_push_and_a_poll_racing_for_one_id_settle_it_once(
         lambda kept: None,
         now + 5,
     )
-    polled = _final("m1")
+    polled = delivered("m1")
     assert (
         worker.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, polled, now + 6, schedule))
         == []
@@ -411,7 +406,7 @@ def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(
     b.push(
         PROVIDER,
         "m1",
-        lambda r: rules.apply_push(r, _final("m1"), now, schedule),
+        lambda r: rules.apply_push(r, delivered("m1"), now, schedule),
         lambda kept: None,
         now,
     )
@@ -471,8 +466,8 @@ def test_an_early_push_waits_an_hour_in_redis_for_its_add(
     clock = FakeClock()
     store = _store(redis_url, name)
     with tracking.Tracker(store, on_final=lambda o: None, clock=clock.now) as tracker:
-        assert tracker.ingest(_final("early-1")) is True
-        assert tracker.ingest(_final("early-2")) is True
+        assert tracker.ingest(delivered("early-1")) is True
+        assert tracker.ingest(delivered("early-2")) is True
         ttl = redis_client.pttl(f"{store.prefix}e:telecom23:early-1")
         assert 3_590_000 < ttl <= 3_600_000  # expires on its own, on the server's clock
         assert tracker.add(PROVIDER, "early-1") is True
@@ -497,8 +492,8 @@ def test_handed_over_outcomes_are_forgotten_after_the_retention(
     store = _store(redis_url, name, retention=3600.0)
     with tracking.Tracker(store, on_final=lambda o: None, clock=clock.now, sleep=clock.sleep) as t:
         t.add_many(PROVIDER, ["a", "b"])
-        t.ingest(_final("a"))
-        t.ingest(_final("b"))
+        t.ingest(delivered("a"))
+        t.ingest(delivered("b"))
         t.run()
         assert t.counts().settled == 2
         assert store.purge(clock.now() + 3599) == 0
@@ -790,7 +785,7 @@ def test_workers_sigkilled_at_random_points_settle_every_id_and_repeat_no_delive
                 point = events.pop(0)
                 if pushed:  # a receiver's batch: one compare-and-set script for them all
                     batch, pushed = pushed[-3:], pushed[:-3]
-                    receiver.ingest_many([_final(i) for i in batch])
+                    receiver.ingest_many([delivered(i) for i in batch])
                 if point == redis_restart:
                     server.kill()  # Redis dies mid-run (appendfsync always) and comes back
                     server.wait()

@@ -12,19 +12,8 @@ from pathlib import Path
 
 import pytest
 from sms_status import tracking
-from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
-from tracking_support import MakeTracker
-
-
-def _final(message_id: str, provider: str = "telecom23") -> StatusReport:
-    return StatusReport(
-        provider=provider,
-        message_id=message_id,
-        state=DeliveryState.DELIVERED,
-        is_final=True,
-        provider_status="DELIVRD",
-    )
+from tracking_support import MakeTracker, delivered
 
 
 def test_a_raising_on_final_is_retried_with_backoff_and_never_dropped(
@@ -39,7 +28,7 @@ def test_a_raising_on_final_is_retried_with_backoff_and_never_dropped(
 
     tracker = make_tracker(on_final=flaky)
     tracker.add("telecom23", "m1")
-    tracker.ingest(_final("m1"))
+    tracker.ingest(delivered("m1"))
     with caplog.at_level(logging.ERROR, logger="sms_status.tracking"):
         tracker.run()
     assert [delivery for delivery, _ in calls] == [1, 2, 3, 4]
@@ -55,10 +44,10 @@ def test_on_final_is_never_called_from_add_or_ingest(make_tracker: MakeTracker) 
         raise AssertionError("on_final called outside run()")
 
     tracker = make_tracker(on_final=refuse)
-    tracker.ingest(_final("early"))
+    tracker.ingest(delivered("early"))
     tracker.add("telecom23", "early")
     tracker.add("telecom23", "m2")
-    tracker.ingest(_final("m2"))
+    tracker.ingest(delivered("m2"))
     counts = tracker.counts()
     assert (counts.settled, counts.awaiting_handover) == (2, 2)
 
@@ -142,7 +131,7 @@ def test_one_run_at_a_time_per_sqlite_store_even_across_processes(
 ) -> None:
     tracker = make_tracker()
     tracker.add("telecom23", "m1")
-    tracker.ingest(_final("m1"))
+    tracker.ingest(delivered("m1"))
     script = (
         "import sys\n"
         "from sms_status import tracking\n"
@@ -173,7 +162,7 @@ def test_repr_shows_counts_and_never_a_key(
     with telecom23_sandbox.connect() as client:
         tracker = make_tracker({"telecom23": client})
         tracker.add_many("telecom23", ["a", "b"])
-        tracker.ingest(_final("a"))
+        tracker.ingest(delivered("a"))
         text = repr(tracker)
     assert "in_flight=1, settled=1, awaiting_handover=1" in text
     assert telecom23_sandbox.api_key not in text
@@ -225,7 +214,7 @@ def test_a_run_on_real_time_hands_over_a_push_from_another_thread_at_once_and_st
         tracker.add("telecom23", "m1", deadline=3600)
         runner = threading.Thread(target=tracker.run, kwargs={"until_idle": False})
         runner.start()
-        tracker.ingest(_final("m1"))  # a webhook thread, as webhooks.app runs on_report
+        tracker.ingest(delivered("m1"))  # a webhook thread, as webhooks.app runs on_report
         assert handed.wait(30), "the push was not handed over"
         tracker.stop()
         runner.join(30)
@@ -244,13 +233,13 @@ def test_an_sqlite_store_with_a_retention_forgets_handed_over_outcomes_past_it(
     store = tracking.SqliteStore(store_path, retention=3600)
     tracker = make_tracker(store=store)
     tracker.add_many("telecom23", ["m1", "m2"])
-    tracker.ingest_many([_final("m1"), _final("m2")])
+    tracker.ingest_many([delivered("m1"), delivered("m2")])
     tracker.run()  # m1 and m2 handed over
     tracker.add("telecom23", "m3")
-    assert tracker.ingest(_final("m3"))  # settled, its hand-over pending
+    assert tracker.ingest(delivered("m3"))  # settled, its hand-over pending
     sandbox_clock.advance(2 * 3600)
     tracker.add("telecom23", "m4")
-    assert tracker.ingest(_final("m4"))  # settled just now
+    assert tracker.ingest(delivered("m4"))  # settled just now
     assert store.purge(sandbox_clock.now()) == 2
     assert [tracker.get("telecom23", m) is None for m in ("m1", "m2", "m3", "m4")] == [
         True,
@@ -273,11 +262,11 @@ def test_a_schema_1_store_is_migrated_and_its_purge_reads_only_what_is_due(
     read every settled outcome, however few were due."""
     tracker = make_tracker()
     tracker.add("telecom23", "old")
-    tracker.ingest(_final("old"))
+    tracker.ingest(delivered("old"))
     tracker.run()  # handed over
     sandbox_clock.advance(2 * 3600)
     tracker.add("telecom23", "new")
-    tracker.ingest(_final("new"))
+    tracker.ingest(delivered("new"))
     tracker.run()
     tracker.close()
     with sqlite3.connect(store_path) as db:  # the layout sms-status wrote before schema 2
