@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -21,22 +23,29 @@ import redis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.exceptions import ClusterDownError, CrossSlotTransactionError, RedisClusterException
 from redis.retry import Retry
 from sms_status import tracking, webhooks
 from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import redis_cluster
-from sms_status.tracking import _redis
+from sms_status.tracking import _redis, _redis_rows
 from tracking_support import delivered
 
 PROVIDER = "telecom23"
 MARKER = "test:the-last-key-touched"
+NOTIFIED_WITHIN = 60.0
 
 
 @pytest.fixture(scope="module")
 def cluster_url() -> Iterator[str]:
     with redis_cluster() as url:
         yield url
+
+
+def _caused(error: Exception, cause: Exception) -> Exception:
+    error.__cause__ = cause
+    return error
 
 
 def _cluster(url: str) -> RedisCluster:
@@ -66,11 +75,12 @@ def keys_touched(cluster_url: str) -> Iterator[Iterator[set[str]]]:
     def touched() -> Iterator[set[str]]:
         node.set(MARKER, 1)  # notified after everything before it: the end of the list
         seen: set[str] = set()
-        for message in watch.listen():
-            if message["type"] == "pmessage":
+        deadline = time.monotonic() + NOTIFIED_WITHIN
+        while MARKER not in seen:
+            assert time.monotonic() < deadline, f"no notice of {MARKER} after {seen}"
+            message = watch.get_message(timeout=1.0)  # None: nothing yet, or a subscribe
+            if message is not None and message["type"] == "pmessage":
                 seen.add(message["channel"].decode().split(":", 1)[1])
-                if MARKER in seen:
-                    break
         seen.discard(MARKER)
         yield seen
 
@@ -140,6 +150,54 @@ def test_a_cluster_client_that_resends_commands_itself_is_refused(cluster_url: s
     with pytest.raises(ValueError, match=r"retry=Retry\(NoBackoff\(\), 0\)"):
         tracking.RedisStore(retrying, name="refused")
     retrying.close()
+
+
+def test_a_cluster_client_without_a_socket_timeout_is_refused(cluster_url: str) -> None:
+    """The store is given the cluster client as it is: without a timeout, a node that stops
+    answering would hang it for ever."""
+    waiting = RedisCluster.from_url(cluster_url, retry=Retry(NoBackoff(), 0))
+    with pytest.raises(ValueError, match="without a socket_timeout"):
+        tracking.RedisStore(waiting, name="refused")
+    waiting.close()
+
+
+def test_a_node_that_stops_answering_is_one_timeout_not_several(
+    cluster_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cluster client reports a timeout as "cannot be connected", caused by it: still a
+    timeout, after which the store sends nothing again (the script may have run)."""
+    client = RedisCluster.from_url(cluster_url, retry=Retry(NoBackoff(), 0), socket_timeout=1.0)
+    store = tracking.RedisStore(client, name="stopped")
+    waits: list[float] = []
+    monkeypatch.setattr(_redis.time, "sleep", waits.append)  # the store's pause between sends
+    address = urlsplit(cluster_url)
+    with redis.Redis(host=address.hostname, port=address.port) as node:
+        pid = int(node.info("server")["process_id"])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(tracking.StoreUnavailableError, match="did not answer") as raised:
+            store.get(PROVIDER, "m1")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    client.close()
+    assert waits == []  # sent once
+    assert "Timeout" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "is_unavailable"),
+    [
+        (redis.ConnectionError("refused"), True),
+        (ClusterDownError("CLUSTERDOWN"), True),
+        (_caused(RedisClusterException("cannot be connected"), redis.TimeoutError()), True),
+        (CrossSlotTransactionError("keys of two slots"), False),  # our bug: raised as it is
+        (RedisClusterException("no way to dispatch"), False),
+    ],
+)
+def test_only_a_server_that_did_not_answer_is_unavailable(
+    error: Exception, is_unavailable: bool
+) -> None:
+    assert _redis_rows.unavailable(error) is is_unavailable
 
 
 def test_a_cluster_that_went_away_is_a_store_error() -> None:

@@ -35,7 +35,8 @@ from sms_status.tracking._redis_rows import (
     own_client,
     text,
     time_arg,
-    unavailable_errors,
+    timed_out,
+    unavailable,
     valid_seconds,
     where,
 )
@@ -144,8 +145,6 @@ class RedisStore:
         """Run one script, sent again (up to `ATTEMPTS` times) if the connection fails.
         `rotate`: the script claims rows: a new worker token before sending it again, so a
         first send that ran leaves claims nobody renews (they expire with the old lease)."""
-        import redis
-
         for attempt in range(ATTEMPTS):
             with self._lock:
                 token = self._token
@@ -155,10 +154,12 @@ class RedisStore:
                     keys=[self._rows],
                     args=[self.prefix, token, int(self.lease * 1000), *args],
                 )
-            except unavailable_errors() as exc:
+            except Exception as exc:  # redis-py's, when the server did not answer
+                if not unavailable(exc):
+                    raise
                 if rotate:
                     self._rotate(token)
-                if attempt + 1 == ATTEMPTS or isinstance(exc, redis.TimeoutError):
+                if attempt + 1 == ATTEMPTS or timed_out(exc):
                     raise StoreUnavailableError(
                         f"the tracker's Redis at {self._where} did not answer "
                         f"({type(exc).__name__}: {exc}); nothing was half done: call again "
@@ -327,13 +328,13 @@ class RedisStore:
 
     def _plain(self, call: Callable[[], Any]) -> Any:
         """A read-only command, sent again if the connection fails."""
-        import redis
-
         for attempt in range(ATTEMPTS):
             try:
                 return call()
-            except unavailable_errors() as exc:
-                if attempt + 1 == ATTEMPTS or isinstance(exc, redis.TimeoutError):
+            except Exception as exc:  # redis-py's, when the server did not answer
+                if not unavailable(exc):
+                    raise
+                if attempt + 1 == ATTEMPTS or timed_out(exc):
                     raise StoreUnavailableError(
                         f"the tracker's Redis at {self._where} did not answer "
                         f"({type(exc).__name__}: {exc}); call again once it is back"

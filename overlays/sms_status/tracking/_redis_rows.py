@@ -96,14 +96,12 @@ def own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
     error) and without redis-py's own retries (the store retries, knowing what is safe to
     send again). The caller's client is never changed. A client whose pool cannot be copied
     (a cluster client, say) is used as it is: it must not resend commands itself."""
-    if _cluster_resends(redis_client):
-        # A claim whose answer was lost, sent again under the same worker token, would leave
-        # the first claim's ids held by this worker, unpolled, for as long as it lives.
+    problem = _cluster_problem(redis_client)
+    if problem is not None:
         raise ValueError(
-            "a RedisCluster client that retries commands itself could send a claim twice: "
-            "build it with retry=Retry(NoBackoff(), 0) (redis-py 6 and later; before, "
-            "cluster_error_retry_attempts=0) and a socket_timeout; the store retries what "
-            "is safe to send again"
+            f"a RedisCluster client {problem}: build it with retry=Retry(NoBackoff(), 0) "
+            "(redis-py 6 and later; before, cluster_error_retry_attempts=0) and a "
+            "socket_timeout; the store retries what is safe to send again"
         )
     pool = getattr(redis_client, "connection_pool", None)
     kwargs: object = getattr(pool, "connection_kwargs", None)
@@ -167,20 +165,40 @@ def where(client: Any) -> str:
     return type(client).__name__
 
 
-def _cluster_resends(redis_client: Any) -> bool:
-    """Whether a cluster client sends a command again after a connection error or timeout:
-    redis-py 6 and later count that in `retry`, 5 in `cluster_error_retry_attempts`."""
+def _cluster_problem(redis_client: Any) -> str | None:
+    """What makes a cluster client, used as it is, unfit for the store, or None. redis-py 6
+    and later count the resends in `retry`, 5 in `cluster_error_retry_attempts`."""
     if not hasattr(redis_client, "nodes_manager"):
-        return False
+        return None
     count_retries = getattr(getattr(redis_client, "retry", None), "get_retries", None)
     retries: object = count_retries() if callable(count_retries) else 0
-    return bool(retries or getattr(redis_client, "cluster_error_retry_attempts", 0))
+    if retries or getattr(redis_client, "cluster_error_retry_attempts", 0):
+        # A claim whose answer was lost, sent again under the same worker token, would leave
+        # the first claim's ids held by this worker, unpolled, for as long as it lives.
+        return "that retries commands itself could send a claim twice"
+    settings = getattr(redis_client.nodes_manager, "connection_kwargs", None)
+    if isinstance(settings, dict) and cast(dict[str, Any], settings).get("socket_timeout") is None:
+        return "without a socket_timeout would wait for ever on a node that stopped answering"
+    return None
 
 
-def unavailable_errors() -> tuple[type[BaseException], ...]:
-    """What redis-py raises when the server (a cluster's node) cannot be reached or did not
-    answer: the store's `StoreUnavailableError`."""
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the server (a cluster's node) could not be reached or did not
+    answer: the store's `StoreUnavailableError`. A cluster client's "cannot be
+    connected" carries the connection error or timeout as its cause; its other errors (keys
+    of two slots in one transaction, say) are bugs to raise as they are."""
     import redis
-    from redis.exceptions import ClusterError, RedisClusterException
+    from redis.exceptions import ClusterError, SlotNotCoveredError
 
-    return (redis.ConnectionError, redis.TimeoutError, ClusterError, RedisClusterException)
+    lost = (redis.ConnectionError, redis.TimeoutError)
+    return isinstance(exc, (*lost, ClusterError, SlotNotCoveredError)) or isinstance(
+        exc.__cause__, lost
+    )
+
+
+def timed_out(exc: BaseException) -> bool:
+    """A timeout: the command may have run (a cluster client reports one as "cannot be
+    connected", caused by it)."""
+    import redis
+
+    return isinstance(exc, redis.TimeoutError) or isinstance(exc.__cause__, redis.TimeoutError)
