@@ -3,6 +3,7 @@ input at `add()` (nothing stored), and the store's versioned layout and run lock
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import sqlite3
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from sms_status import tracking
 from sms_status.testing import FakeClock, Sandbox
+from sms_status.tracking import _sqlite
 from tracking_support import MakeTracker, delivered
 
 
@@ -269,23 +271,21 @@ def test_a_schema_1_store_is_migrated_and_its_purge_reads_only_what_is_due(
     tracker.ingest(delivered("new"))
     tracker.run()
     tracker.close()
-    with sqlite3.connect(store_path) as db:  # the layout sms-status wrote before schema 2
+    with contextlib.closing(sqlite3.connect(store_path)) as db:  # the layout before schema 2
         db.execute("DROP INDEX messages_forgettable")
         db.execute("PRAGMA user_version=1")
+        db.commit()
 
     store = tracking.SqliteStore(store_path, retention=3600)
-    with sqlite3.connect(store_path) as db:
+    with contextlib.closing(sqlite3.connect(store_path)) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (2,)
-        plan = db.execute(
-            "EXPLAIN QUERY PLAN SELECT provider, message_id FROM messages WHERE reason IS NOT "
-            "NULL AND handover_at IS NULL AND settled_at < ? LIMIT ?",
-            (0.0, 1),
-        ).fetchall()
+        plan = db.execute(f"EXPLAIN QUERY PLAN {_sqlite._FORGET}", (0.0, 1)).fetchall()
     assert "USING INDEX messages_forgettable (settled_at<?)" in str(plan)  # not every row
-    assert store.purge(sandbox_clock.now()) == 1
-    assert tracking.Tracker(store, on_final=print).get("telecom23", "new") is not None
-    assert store.purge(sandbox_clock.now()) == 0
-    store.close()
+    with tracking.Tracker(store, on_final=print) as reader:
+        assert store.purge(sandbox_clock.now()) == 1
+        assert reader.get("telecom23", "old") is None
+        assert reader.get("telecom23", "new") is not None
+        assert store.purge(sandbox_clock.now()) == 0
 
 
 @pytest.mark.parametrize(("retention", "error"), [(0, ValueError), ("1h", TypeError)])
