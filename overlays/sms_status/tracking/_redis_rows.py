@@ -162,6 +162,9 @@ def where(client: Any) -> str:
         if kwargs.get("path"):
             return f"unix:{kwargs['path']}"
         return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+    nodes: object = getattr(getattr(client, "nodes_manager", None), "startup_nodes", None)
+    if isinstance(nodes, dict) and nodes:  # a cluster client: the nodes it was given
+        return "cluster " + ", ".join(sorted(cast(dict[str, object], nodes)))
     return type(client).__name__
 
 
