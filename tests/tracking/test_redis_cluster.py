@@ -175,7 +175,9 @@ def test_a_node_that_stops_answering_is_one_timeout_not_several(
         pid = int(node.info("server")["process_id"])
     os.kill(pid, signal.SIGSTOP)
     try:
-        with pytest.raises(tracking.StoreUnavailableError, match=r"at cluster 127\.0\.0\.1:") as raised:
+        with pytest.raises(
+            tracking.StoreUnavailableError, match=r"at cluster 127\.0\.0\.1:"
+        ) as raised:
             store.get(PROVIDER, "m1")
     finally:
         os.kill(pid, signal.SIGCONT)
