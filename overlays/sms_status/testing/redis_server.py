@@ -30,6 +30,7 @@ STOP_TIMEOUT = 30.0
 CLUSTER_SLOTS = 16384
 CLUSTER_BUS_OFFSET = 10_000
 MAX_PORT = 65_535
+PORT_PROBES = 1_000
 CLUSTER_STATE_POLL = 0.05
 
 
@@ -49,7 +50,7 @@ def server_binary() -> str:
 def _free_port(*, cluster: bool = False) -> int:
     """A free loopback port; for a cluster node, one whose bus port (+10000) is free too and
     so within 65535 (redis-server refuses a port over 55535 in cluster mode)."""
-    while True:
+    for _ in range(PORT_PROBES):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port: int = probe.getsockname()[1]
@@ -59,6 +60,7 @@ def _free_port(*, cluster: bool = False) -> int:
             with socket.socket() as bus, contextlib.suppress(OSError):
                 bus.bind(("127.0.0.1", port + CLUSTER_BUS_OFFSET))
                 return port
+    raise RuntimeError(f"no free port with a free bus port (+{CLUSTER_BUS_OFFSET}) on loopback")
 
 
 def start(
