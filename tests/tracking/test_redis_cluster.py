@@ -27,10 +27,9 @@ from redis.exceptions import ClusterDownError, CrossSlotTransactionError, RedisC
 from redis.retry import Retry
 from sms_status import tracking, webhooks
 from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter
-from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import redis_cluster
 from sms_status.tracking import _redis, _redis_rows
-from tracking_support import delivered
+from tracking_support import delivered, polling_tracker
 
 PROVIDER = "telecom23"
 MARKER = "test:the-last-key-touched"
@@ -100,32 +99,19 @@ def test_a_tracker_on_a_cluster_settles_every_id_once_and_keeps_to_one_slot(
 ) -> None:
     monkeypatch.setattr(_redis, "INSERT_CHUNK", 4)  # add_many stages its ids: a MULTI pipeline
     name = f"cluster-{os.getpid()}"
-    clock = FakeClock()
     ids = [f"api_{i}" for i in range(30)]
     pushed = ids[:10]
     outcomes: list[tracking.Outcome] = []
     worker, other = _cluster(cluster_url), _cluster(cluster_url)
-    with Sandbox(PROVIDER, clock=clock).serve() as sb:
-        for message_id in ids:
-            sb.add_message(message_id, advance="poll")
-        store = tracking.RedisStore(worker, name=name)
-        with (
-            sb.connect() as client,
-            tracking.Tracker(
-                store,
-                on_final=outcomes.append,
-                clients={PROVIDER: client},
-                clock=clock.now,
-                sleep=clock.sleep,
-            ) as tracker,
-        ):
-            assert tracker.add_many(PROVIDER, ids, tag="campaign") == len(ids)
-            assert tracker.ingest(delivered("early"))  # untracked yet: kept for its add
-            assert tracker.ingest_many([delivered(i) for i in pushed]) == [True] * len(pushed)
-            assert tracker.add(PROVIDER, "early")
-            tracker.run()
-            counts = tracker.counts()
-        polled = {r.raw_path.rsplit("/", 1)[-1] for r in sb.requests}
+    store = tracking.RedisStore(worker, name=name)
+    with polling_tracker(store, ids, outcomes.append) as (sb, tracker):
+        assert tracker.add_many(PROVIDER, ids, tag="campaign") == len(ids)
+        assert tracker.ingest(delivered("early"))  # untracked yet: kept for its add
+        assert tracker.ingest_many([delivered(i) for i in pushed]) == [True] * len(pushed)
+        assert tracker.add(PROVIDER, "early")
+        tracker.run()
+        counts = tracker.counts()
+    polled = {r.raw_path.rsplit("/", 1)[-1] for r in sb.requests}
     seen_elsewhere = tracking.Tracker(
         tracking.RedisStore(other, name=name), on_final=lambda o: None
     ).counts()

@@ -33,7 +33,7 @@ from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import start as start_redis
 from sms_status.tracking import _rules as rules
-from tracking_support import delivered
+from tracking_support import delivered, polling_tracker
 
 WORKER = Path(__file__).with_name("_redis_worker.py")
 PROVIDER = "telecom23"
@@ -94,30 +94,17 @@ def test_importing_tracking_does_not_import_redis() -> None:
 def test_a_tracker_over_redis_settles_every_id_and_hands_each_over_once(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:
-    clock = FakeClock()
     ids = [f"api_{i}" for i in range(40)]
     outcomes: list[tracking.Outcome] = []
-    with Sandbox(PROVIDER, clock=clock).serve() as sb:
-        for i in ids:
-            sb.add_message(i, advance="poll")
-        store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
-        with (
-            sb.connect() as client,
-            tracking.Tracker(
-                store,
-                on_final=outcomes.append,
-                clients={PROVIDER: client},
-                clock=clock.now,
-                sleep=clock.sleep,
-            ) as tracker,
-        ):
-            assert tracker.add_many(PROVIDER, ids, tag="batch") == len(ids)
-            assert tracker.add(PROVIDER, ids[0]) is False
-            assert tracker.counts().in_flight == len(ids)
-            tracker.run()
-            counts = tracker.counts()
-            found = tracker.get(PROVIDER, ids[3])
-        requests = Counter(r.raw_path.rsplit("/", 1)[-1] for r in sb.requests)
+    store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+    with polling_tracker(store, ids, outcomes.append) as (sb, tracker):
+        assert tracker.add_many(PROVIDER, ids, tag="batch") == len(ids)
+        assert tracker.add(PROVIDER, ids[0]) is False
+        assert tracker.counts().in_flight == len(ids)
+        tracker.run()
+        counts = tracker.counts()
+        found = tracker.get(PROVIDER, ids[3])
+    requests = Counter(r.raw_path.rsplit("/", 1)[-1] for r in sb.requests)
     store.close()
     assert sorted(o.message_id for o in outcomes) == sorted(ids)
     assert {o.delivery for o in outcomes} == {1}

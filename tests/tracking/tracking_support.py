@@ -3,10 +3,12 @@ importable by name when several test folders have one)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 from sms_status import tracking
 from sms_status.report import DeliveryState, StatusReport
+from sms_status.testing import FakeClock, Sandbox
 
 MakeTracker = Callable[..., tracking.Tracker]
 """`make_tracker(clients={...}, **options)`, the fixture of tests/tracking/conftest.py."""
@@ -21,3 +23,29 @@ def delivered(message_id: str, provider: str = "telecom23") -> StatusReport:
         is_final=True,
         provider_status="DELIVRD",
     )
+
+
+@contextlib.contextmanager
+def polling_tracker(
+    store: tracking.RedisStore,
+    ids: list[str],
+    on_final: Callable[[tracking.Outcome], object],
+    provider: str = "telecom23",
+) -> Iterator[tuple[Sandbox, tracking.Tracker]]:
+    """A Tracker on `store` polling a sandbox that knows `ids` (each pending, sent, then
+    delivered, a poll at a time), both on one fake clock; the sandbox keeps its requests."""
+    clock = FakeClock()
+    with Sandbox(provider, clock=clock).serve() as sandbox:
+        for message_id in ids:
+            sandbox.add_message(message_id, advance="poll")
+        with (
+            sandbox.connect() as client,
+            tracking.Tracker(
+                store,
+                on_final=on_final,
+                clients={provider: client},
+                clock=clock.now,
+                sleep=clock.sleep,
+            ) as tracker,
+        ):
+            yield sandbox, tracker
