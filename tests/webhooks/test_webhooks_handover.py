@@ -1,12 +1,15 @@
 """The hand-over of sync `on_report` calls to worker threads (`webhooks._handover`): calls
-awaited on a loop start one worker per turn of that loop, and none is lost when that turn
-never comes (a loop closed first) or when one receiver is awaited from several loops."""
+awaited on a loop in one turn share one worker, and none is lost or left waiting when that
+turn never comes (a loop closed first), when one receiver is awaited from several loops, or
+when no thread can be started."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures.thread
 import threading
 
+import pytest
 from sms_status.webhooks._handover import ThreadHandOver
 
 
@@ -22,7 +25,7 @@ def recorder() -> tuple[list[str], ThreadHandOver]:
     return calls, ThreadHandOver(call)
 
 
-def test_calls_awaited_in_one_turn_are_all_answered_in_order_of_their_own() -> None:
+def test_each_awaited_call_gets_its_own_answer() -> None:
     calls, hand_over = recorder()
 
     async def main() -> list[object]:
@@ -31,6 +34,68 @@ def test_calls_awaited_in_one_turn_are_all_answered_in_order_of_their_own() -> N
 
     assert asyncio.run(main()) == [f"done {n}" for n in range(100)]
     assert sorted(calls) == sorted(str(n) for n in range(100))
+
+
+def test_calls_awaited_in_one_turn_of_the_loop_share_one_worker_thread() -> None:
+    threads: set[int] = set()
+    hand_over = ThreadHandOver(lambda item: threads.add(threading.get_ident()))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(hand_over(loop, n) for n in range(10)))  # fewer than a batch
+
+    asyncio.run(main())
+    assert len(threads) == 1  # one thread hop for the turn, not one each
+
+
+def test_an_awaited_call_fails_when_no_worker_thread_can_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, hand_over = recorder()
+    # As once the interpreter is exiting: every executor refuses new work.
+    monkeypatch.setattr(concurrent.futures.thread, "_shutdown", True)
+
+    async def call(item: str) -> object:
+        return await asyncio.wait_for(hand_over(asyncio.get_running_loop(), item), 10)
+
+    with pytest.raises(RuntimeError, match="shutdown"):  # the receiver answers 500
+        asyncio.run(call("refused"))
+    with pytest.raises(RuntimeError, match="shutdown"):  # a posted one: at the caller
+        hand_over.post("posted", None)
+    assert not hand_over.wait_idle(0.05)  # the posted one waits for a thread: False, no raise
+    monkeypatch.undo()
+    assert asyncio.run(call("later")) == "done later"
+    assert hand_over.wait_idle(10)  # the posted one ran with it
+
+
+def test_one_failed_thread_start_stops_no_later_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    busy, release = threading.Event(), threading.Event()
+
+    def call(item: object) -> object:
+        if item == "slow":
+            busy.set()
+            assert release.wait(10)
+        return item
+
+    hand_over = ThreadHandOver(call)
+    hand_over.post("slow", None)  # the executor's one thread, busy
+    assert busy.wait(10)
+    real_start = threading.Thread.start
+
+    def refuse(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(concurrent.futures.thread.threading.Thread, "start", refuse)
+    with pytest.raises(RuntimeError, match="can't start"):
+        hand_over.post("second", None)  # queued by the executor all the same
+    monkeypatch.setattr(concurrent.futures.thread.threading.Thread, "start", real_start)
+    release.set()  # the busy thread is free: it runs the queued start, which must not count
+    assert hand_over.wait_idle(10)
+
+    async def later() -> object:
+        return await asyncio.wait_for(hand_over(asyncio.get_running_loop(), "later"), 10)
+
+    assert asyncio.run(later()) == "later"
 
 
 def test_a_call_on_a_loop_closed_before_its_turn_still_runs_and_holds_up_no_other() -> None:
@@ -76,6 +141,7 @@ def test_calls_awaited_from_several_loops_at_once_are_each_answered_on_their_own
         thread.start()
     for thread in threads:
         thread.join(60)
+        assert not thread.is_alive()
     assert {n: len(a) for n, a in answers.items()} == {n: 50 for n in range(8)}
     for n, answered in answers.items():
         assert answered == [f"done {n}-{k}" for k in range(50)]

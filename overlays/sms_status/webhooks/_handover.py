@@ -5,14 +5,15 @@ it: the submit, the thread's wake-up, the `call_soon_threadsafe` back and the GI
 hands each time (about 60 µs of the receiver's 100 per delivery, measured in-process on
 uvloop). Here a worker thread takes the deliveries waiting at that moment (up to `BATCH`)
 and answers for all of them with one call back to the loop; it keeps taking while there are
-more. A new worker starts when a delivery arrives and no worker is about to take it, and
+more. A new worker starts when deliveries wait and no worker is about to take them, and
 when one takes a batch with more left behind, so a slow `on_report` (a network call) still
 runs on up to `WORKER_THREADS` threads at once, as it did one call per thread; calls stay
 concurrent and unordered, as before.
 
-A call awaited on an asyncio loop (acknowledge="after_report", a replay guard's check)
-waits for that loop's next turn, where one worker is started for all the calls queued in
-this one.
+A call awaited on an asyncio loop (acknowledge="after_report", `on_reports`, a replay
+guard's check) waits for that loop's next turn, where one worker is started for the calls
+queued in this one, not one for each. When no worker can be started at all (the
+interpreter is exiting), those calls fail with the reason instead of waiting.
 
 A delivery nobody waits for (`post`: acknowledge="on_receipt", whose 2xx is already sent)
 has no future and no call back at all: under uvicorn that halved what the hop cost the
@@ -40,6 +41,15 @@ _Outcome = tuple["asyncio.Future[object]", BaseException | None, object]
 _Answer: TypeAlias = "asyncio.Future[object] | asyncio.AbstractEventLoop | None"
 
 
+class _Ticket:
+    """One worker's start: "queued" until it runs, or "void" if its start failed."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state = "queued"
+
+
 class ThreadHandOver:
     """`await hand_over(loop, x)` runs `call(x)` in a worker thread and gives its result (or
     raises its exception) on `loop`; `hand_over.post(x, loop)` runs it with nobody waiting,
@@ -59,7 +69,8 @@ class ThreadHandOver:
         self._pending: deque[tuple[object, _Answer]] = deque()
         self._starting = 0  # workers started that have not yet taken anything
         self._running = 0
-        # The loop a `_flush` is queued on (one app may be served by several loops).
+        # The loop a `_flush` was last queued on: calls awaited there in this turn need no
+        # other (one app may be served by several loops; any flush clears it).
         self._flush_on: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
 
@@ -76,8 +87,9 @@ class ThreadHandOver:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every delivery handed over so far was called (for a shutdown that
-        should not drop posted ones); False if `timeout` passed first."""
-        self._flush()  # a loop that closed before its flush ran leaves some waiting
+        should not drop posted ones); False if `timeout` passed first. Starts a worker for
+        calls whose loop closed before its flush ran."""
+        self._flush()
         with self._idle:
             return self._idle.wait_for(lambda: not self._running and not self._pending, timeout)
 
@@ -90,7 +102,7 @@ class ThreadHandOver:
         with self._lock:
             self._pending.append((item, answer))
             if awaited_on is not None:
-                if self._flush_on is awaited_on:
+                if self._flush_on is awaited_on and not awaited_on.is_closed():
                     return
                 self._flush_on = awaited_on
             start = awaited_on is None and self._reserve()
@@ -104,11 +116,38 @@ class ThreadHandOver:
             self._flush()
 
     def _flush(self) -> None:
+        """Start a worker for the calls waiting, if none is about to take them. Raises
+        nothing: when none can start, the awaited calls fail with the reason."""
         with self._lock:
             self._flush_on = None
             start = bool(self._pending) and self._reserve()
-        if start:
+        if not start:
+            return
+        try:
             self._start()
+        except Exception as exc:  # to whoever awaits: `_flush` runs as a loop callback
+            self._fail_awaited(exc)
+
+    def _fail_awaited(self, reason: Exception) -> None:
+        """No worker could start: unless one is still running (it takes them), every awaited
+        call fails with `reason` (the receiver answers 500, so the provider retries); posted
+        ones stay for the next worker, as nobody waits for them."""
+        failed: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        with self._lock:
+            if self._running:
+                return
+            kept: deque[tuple[object, _Answer]] = deque()
+            for item, answer in self._pending:
+                if isinstance(answer, asyncio.Future):
+                    failed.setdefault(answer.get_loop(), []).append((answer, reason, None))
+                else:
+                    kept.append((item, answer))
+            self._pending = kept
+            if not kept:
+                self._idle.notify_all()
+        for loop, outcomes in failed.items():
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody awaits
+                loop.call_soon_threadsafe(_settle, outcomes)
 
     def _reserve(self) -> bool:
         """Under the lock: whether to start a worker (none about to take the pending ones)."""
@@ -121,6 +160,7 @@ class ThreadHandOver:
     def _start(self) -> None:
         """Start a worker `_reserve` counted; if none can start, uncount it (the pending
         deliveries stay for the next one) and raise."""
+        ticket = _Ticket()
         try:
             if self._executor is None:
                 with self._lock:
@@ -128,16 +168,26 @@ class ThreadHandOver:
                         self._executor = ThreadPoolExecutor(
                             WORKER_THREADS, thread_name_prefix="sms_status-webhooks"
                         )
-            self._executor.submit(self._work)
+            self._executor.submit(self._work, ticket)
         except BaseException:  # no thread (interpreter exiting, or none to be had)
             with self._lock:
-                self._starting -= 1
-                self._running -= 1
-                if not self._running:
-                    self._idle.notify_all()
-            raise
+                # `submit` queues the work before it starts a thread: a thread that frees
+                # up may run it all the same. Already running, it counts for itself.
+                running = ticket.state == "running"
+                ticket.state = "void"
+                if not running:
+                    self._starting -= 1
+                    self._running -= 1
+                    if not self._running:
+                        self._idle.notify_all()
+            if not running:
+                raise
 
-    def _work(self) -> None:
+    def _work(self, ticket: _Ticket) -> None:
+        with self._lock:
+            if ticket.state == "void":  # its start failed and was uncounted
+                return
+            ticket.state = "running"
         starting = True
         while True:
             with self._lock:
