@@ -40,12 +40,14 @@ def message_id(value: object, *, what: str = "message id", separator: str | None
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
     if value in ("", ".", ".."):
         raise ValueError(f"invalid {what} {value!r}: empty, '.' and '..' are never sent")
-    if _CONTROL.search(value):
-        raise ValueError(f"invalid {what} {value!r}: control characters are not allowed")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"invalid {what} {value!r}: not valid Unicode text") from None
+    # Printable ASCII (what ids are) has neither control characters nor lone surrogates.
+    if not (value.isascii() and value.isprintable()):
+        if _CONTROL.search(value):
+            raise ValueError(f"invalid {what} {value!r}: control characters are not allowed")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"invalid {what} {value!r}: not valid Unicode text") from None
     # A character takes at most 12 bytes percent-encoded (4 UTF-8 bytes as %XX): a short id
     # cannot be too long, and is not encoded here just to count.
     if len(value) * 12 > MAX_ENCODED_ID_LENGTH and encoded_length(value) > MAX_ENCODED_ID_LENGTH:
