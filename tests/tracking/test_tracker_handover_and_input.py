@@ -90,6 +90,20 @@ def test_bad_input_at_add_is_an_error_and_stores_nothing(
     assert tracker.counts().total == 0
 
 
+@pytest.mark.parametrize("message_id", ["x\ud800", "bad\x00id", ".."])
+def test_ingest_refuses_an_id_add_would_refuse_and_stores_nothing(
+    make_tracker: MakeTracker, message_id: str
+) -> None:
+    tracker = make_tracker()
+    tracker.add("telecom23", "ok-1")
+    with pytest.raises(ValueError, match="message id"):
+        tracker.ingest(delivered(message_id))
+    with pytest.raises(ValueError, match="message id"):
+        tracker.ingest_many([delivered("ok-1"), delivered(message_id)])
+    assert tracker.counts().in_flight == 1  # not even the good one of the batch
+    assert tracker.get("telecom23", "ok-1").report is None  # type: ignore[union-attr]
+
+
 def test_add_many_reads_an_iterable_once_and_checks_every_id_first(
     make_tracker: MakeTracker,
 ) -> None:

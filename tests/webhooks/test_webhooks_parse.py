@@ -395,3 +395,24 @@ def test_payloads_are_read_through_the_generated_models() -> None:
     assert isinstance(raw, LisolooEvent)
     body = dump(spec_example("namirial", "statusUpdate", "statusUpdate"))
     assert isinstance(_parse("namirial", body, {}, secret=None).report.raw, NamirialEvent)
+
+
+def test_json_nested_thousands_deep_is_malformed_not_a_recursion_error() -> None:
+    deep = b"[" * 30_000 + b"]" * 30_000  # within the body cap
+    with pytest.raises(MalformedWebhookError):
+        webhooks.parse("namirial", body=deep, headers={}, secret=None)
+
+
+@pytest.mark.parametrize("message_id", ["x\ud800", "a\x00b", ".."])
+def test_a_pushed_message_id_no_lookup_could_send_is_malformed(message_id: str) -> None:
+    payload = spec_example("namirial", "statusUpdate", "statusUpdate")
+    payload["message"]["id"] = message_id
+    body = json.dumps(payload).encode()  # a lone surrogate goes as "\ud800"
+    with pytest.raises(MalformedWebhookError, match="message id"):
+        webhooks.parse("namirial", body=body, headers={}, secret=None)
+
+
+def test_a_secret_with_a_lone_surrogate_is_refused_without_showing_it() -> None:
+    with pytest.raises(ValueError, match="Unicode") as caught:
+        webhooks.app("telecom23", secret="whsec_\udcff_sekrit", on_report=print)
+    assert "sekrit" not in str(caught.value)

@@ -198,6 +198,7 @@ class Engine:
             is_report.append(report.error is None)
             if report.error is not None:
                 continue
+            _validation.message_id(report.message_id)  # as add() checks it: never storable
             seen: list[Row] = []
             settled.append(seen)
             pushes.append(self._push(report, now, seen))

@@ -181,7 +181,9 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
 
     def ingest(self, event: WebhookEvent | StatusReport) -> bool:
         """A pushed report (what `webhooks.parse` returns, or `webhooks.app`'s `on_report`
-        hands over): True when it changed the store. Never calls `on_final`; `run()` does."""
+        hands over): True when it changed the store. Never calls `on_final`; `run()` does.
+        A report naming an id `add()` would refuse (a control character, say) is a
+        ValueError."""
         return self._engine.ingest(event)
 
     def ingest_many(self, events: Iterable[WebhookEvent | StatusReport]) -> list[bool]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import attrs
 
 from sms_status import _fields as f
+from sms_status import _validation
 from sms_status._pushed import Headers, PushedRequest, Webhook
 from sms_status._registry import PROVIDERS, REGISTRY, load_provider, with_webhooks
 from sms_status.errors import InvalidWebhookError, MalformedWebhookError, WebhookReplayError
@@ -65,10 +66,20 @@ def check_arguments(provider: str, secret: object, tolerance: object) -> Webhook
     webhook = load_provider(provider).webhook
     if webhook is None:  # pragma: no cover - the completeness test holds the registry to it
         raise ValueError(f"{provider} documents no webhooks")
+    if isinstance(secret, str) and not _encodable(secret):
+        raise ValueError("secret must be valid Unicode text (it has a lone surrogate)")
     problem = webhook.check_secret(secret) if isinstance(secret, str) else None
     if problem is not None:
         raise ValueError(problem)
     return webhook
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -- the public functions ------------------------------------------------------------------
@@ -108,7 +119,8 @@ def verify_and_read(
         pushed = webhook.read(f.as_dict(json.loads(request.body), "body"))
     except InvalidWebhookError:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # RecursionError: JSON nested thousands deep, well within the body cap.
         raise MalformedWebhookError(
             f"the body does not fit the documented payload ({type(exc).__name__}: {exc})"[:300],
             provider=provider,
@@ -118,6 +130,12 @@ def verify_and_read(
         raise MalformedWebhookError(
             "the payload names no message (empty message id)", provider=provider
         )
+    try:  # an id no lookup could send (a lone surrogate, say) is no message of the user's
+        _validation.message_id(report.message_id)
+    except ValueError as exc:
+        raise MalformedWebhookError(
+            f"the payload's message id cannot be one: {exc}"[:300], provider=provider
+        ) from None
     if not pushed.event_id or not pushed.kind:  # nothing to deduplicate or tell events by
         raise MalformedWebhookError(
             "the payload names no event (empty event id or event type)", provider=provider
