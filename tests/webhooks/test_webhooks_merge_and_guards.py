@@ -112,6 +112,21 @@ def test_memory_guard_stays_bounded() -> None:
     assert guard.add("a", ttl=60)  # the oldest were forgotten first
 
 
+def test_memory_guard_drops_expired_keys_first_then_those_expiring_soonest() -> None:
+    clock = Ticks()
+    guard = webhooks.MemoryReplayGuard(max_entries=3, clock=clock)
+    assert guard.add("a", ttl=100) and guard.add("b", ttl=1) and guard.add("c", ttl=100)
+    guard.discard("c")
+    assert guard.add("c", ttl=50)  # added again: its first expiry no longer counts
+    clock.now = 2.0
+    assert guard.add("d", ttl=100)  # "b" expired: dropped, nothing else
+    assert len(guard) == 3
+    assert guard.add("e", ttl=100)  # full: "c" expires soonest (50)
+    assert len(guard) == 3
+    assert not guard.add("a", ttl=100) and not guard.add("d", ttl=100)
+    assert guard.add("c", ttl=100)
+
+
 def test_memory_guard_admits_one_of_many_concurrent_adds() -> None:
     guard = webhooks.MemoryReplayGuard()
     results: list[bool] = []

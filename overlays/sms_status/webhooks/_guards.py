@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +25,8 @@ class ReplayGuard(Protocol):
 class MemoryReplayGuard:
     """A replay guard in this process's memory (one receiver process; thread-safe).
 
-    At most `max_entries` keys are kept: expired ones are dropped first, then the oldest.
+    At most `max_entries` keys are kept: expired ones are dropped first, then those that
+    expire soonest (with one `ttl`, the oldest). Each `add` costs O(log n), full or not.
     """
 
     def __init__(
@@ -34,6 +37,10 @@ class MemoryReplayGuard:
         self._max_entries = max_entries
         self._clock = clock
         self._expiry: dict[str, float] = {}
+        # (expiry, order added, key), soonest first; an entry whose key was since added
+        # again or discarded no longer matches `_expiry` and is skipped when it comes up.
+        self._by_expiry: list[tuple[float, int, str]] = []
+        self._added = itertools.count()
         self._lock = threading.Lock()
 
     def add(self, key: str, *, ttl: float) -> bool:
@@ -42,10 +49,9 @@ class MemoryReplayGuard:
             expires = self._expiry.get(key)
             if expires is not None and expires > now:
                 return False
-            self._expiry.pop(key, None)  # re-inserted last: dict order stays oldest first
-            self._expiry[key] = now + ttl
-            if len(self._expiry) > self._max_entries:
-                self._evict(now)
+            expires = self._expiry[key] = now + ttl
+            heapq.heappush(self._by_expiry, (expires, next(self._added), key))
+            self._evict(now)
             return True
 
     def discard(self, key: str) -> None:
@@ -54,10 +60,16 @@ class MemoryReplayGuard:
             self._expiry.pop(key, None)
 
     def _evict(self, now: float) -> None:
-        for stale in [k for k, expires in self._expiry.items() if expires <= now]:
-            del self._expiry[stale]
-        while len(self._expiry) > self._max_entries:
-            del self._expiry[next(iter(self._expiry))]
+        # Only what is due comes off the heap: never a walk over every key (under the lock,
+        # on the receiver's event loop).
+        by_expiry, expiry = self._by_expiry, self._expiry
+        while by_expiry and (by_expiry[0][0] <= now or len(expiry) > self._max_entries):
+            expires, _, key = heapq.heappop(by_expiry)
+            if expiry.get(key) == expires:
+                del expiry[key]
+        if len(by_expiry) > 2 * len(expiry) + 1024:  # discarded keys' entries: rebuild
+            self._by_expiry = [entry for entry in by_expiry if expiry.get(entry[2]) == entry[0]]
+            heapq.heapify(self._by_expiry)
 
     def __len__(self) -> int:
         with self._lock:
