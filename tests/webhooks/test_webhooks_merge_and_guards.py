@@ -115,7 +115,9 @@ def test_memory_guard_stays_bounded() -> None:
 def test_memory_guard_drops_expired_keys_first_then_those_expiring_soonest() -> None:
     clock = Ticks()
     guard = webhooks.MemoryReplayGuard(max_entries=3, clock=clock)
-    assert guard.add("a", ttl=100) and guard.add("b", ttl=1) and guard.add("c", ttl=100)
+    assert guard.add("a", ttl=100)
+    assert guard.add("b", ttl=1)
+    assert guard.add("c", ttl=100)
     guard.discard("c")
     assert guard.add("c", ttl=50)  # added again: its first expiry no longer counts
     clock.now = 2.0
@@ -123,7 +125,8 @@ def test_memory_guard_drops_expired_keys_first_then_those_expiring_soonest() -> 
     assert len(guard) == 3
     assert guard.add("e", ttl=100)  # full: "c" expires soonest (50)
     assert len(guard) == 3
-    assert not guard.add("a", ttl=100) and not guard.add("d", ttl=100)
+    assert not guard.add("a", ttl=100)
+    assert not guard.add("d", ttl=100)
     assert guard.add("c", ttl=100)
 
 
