@@ -193,6 +193,173 @@ async def test_many_deliveries_at_once_are_each_reported_once(acknowledge: str) 
     assert sorted(seen) == sorted(f"m-{n}" for n in range(300))
 
 
+LISOLOO_BODY = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("first_fails", [True, False], ids=["first fails", "first stored"])
+async def test_a_retry_arriving_while_the_first_attempt_is_reported_gets_that_attempts_answer(
+    first_fails: bool,
+) -> None:
+    # The provider gave up on a slow first attempt and retried (lisoloo: the same body, so
+    # the same replay key). A 200 for the retry before the first is stored would lose the
+    # delivery if the first then failed.
+    entered, release = asyncio.Event(), asyncio.Event()
+    calls: list[str] = []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        calls.append(event.event_id)
+        if len(calls) == 1:
+            entered.set()
+            await release.wait()
+            if first_fails:
+                raise RuntimeError("database is locked")
+
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        on_report=on_report,
+        acknowledge="after_report",
+        replay_guard=webhooks.MemoryReplayGuard(),
+    )
+    first = asyncio.ensure_future(post(app, LISOLOO_BODY, basic("u:p")))
+    await entered.wait()
+    retry = asyncio.ensure_future(post(app, LISOLOO_BODY, basic("u:p")))
+    for _ in range(200):  # turns of the loop (no I/O in between): the retry reaches the app
+        await asyncio.sleep(0)
+    assert not retry.done()  # held: no answer while the first is still being reported
+    release.set()
+    answers = [(await first).status_code, (await retry).status_code]
+    assert answers == ([500, 500] if first_fails else [200, 200])
+    assert len(calls) == 1  # the retry did not report a second time
+    later = await post(app, LISOLOO_BODY, basic("u:p"))  # the provider's next retry
+    assert later.status_code == 200
+    assert len(calls) == (2 if first_fails else 1)  # reported now; or a replay of a stored one
+
+
+async def call_asgi(app: Any, body: bytes, headers: dict[str, str]) -> int | None:
+    """The app called as a server would, with a client that never disconnects; the status
+    it answered, None if none."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/hook",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    answered: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answered.append(message["status"])
+
+    await app(scope, receive, send)
+    return answered[0] if answered else None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_an_attempt_cancelled_while_reported_is_forgotten_so_its_retry_is_reported(
+    kind: str,
+) -> None:
+    # A server past its graceful-shutdown timeout cancels the request: no answer went out,
+    # nothing was stored, so the provider's retry must not be taken for a replay.
+    entered = threading.Event()
+    stall = threading.Event()
+    calls: list[str] = []
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        calls.append(event.event_id)
+        if len(calls) == 1:
+            entered.set()
+            assert stall.wait(10)
+            raise RuntimeError("gave up")
+
+    async def on_report_async(event: webhooks.WebhookEvent) -> None:
+        calls.append(event.event_id)
+        if len(calls) == 1:
+            entered.set()
+            await asyncio.Event().wait()
+
+    guard = webhooks.MemoryReplayGuard()
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        on_report=on_report if kind == "sync" else on_report_async,
+        acknowledge="after_report",
+        replay_guard=guard,
+    )
+    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await asyncio.to_thread(entered.wait, 10)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    stall.set()
+    assert await asyncio.to_thread(app.drain, 10)  # the worker's forgetting is done too
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200
+    assert len(calls) == 2  # reported, not answered as a replay
+
+
+class FailingGuard:
+    """A replay guard whose store is down: `add` (or only `discard`) raises."""
+
+    def __init__(self, *, add_fails: bool) -> None:
+        self.add_fails = add_fails
+        self.inner = webhooks.MemoryReplayGuard()
+
+    def add(self, key: str, *, ttl: float) -> bool:
+        if self.add_fails:
+            raise ConnectionError("redis is down")
+        return self.inner.add(key, ttl=ttl)
+
+    def discard(self, key: str) -> None:
+        raise ConnectionError("redis is down")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+async def test_a_replay_guard_that_fails_is_answered_500_and_nothing_is_reported(
+    acknowledge: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    reported: list[str] = []
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        on_report=reported.append,
+        acknowledge=acknowledge,
+        replay_guard=FailingGuard(add_fails=True),
+    )
+    assert (await post(app, LISOLOO_BODY, basic("u:p"))).status_code == 500  # then retried
+    assert await asyncio.to_thread(app.drain, 10)
+    assert reported == []
+    assert "the replay guard failed for lisoloo" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_a_guard_that_cannot_forget_still_answers_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        raise RuntimeError("database down")
+
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        on_report=on_report,
+        acknowledge="after_report",
+        replay_guard=FailingGuard(add_fails=False),
+    )
+    assert (await post(app, LISOLOO_BODY, basic("u:p"))).status_code == 500
+    assert "could not forget a lisoloo delivery" in caplog.text
+
+
 def test_an_unknown_acknowledge_fails_when_the_app_is_built() -> None:
     with pytest.raises(ValueError, match="acknowledge"):
         webhooks.app(

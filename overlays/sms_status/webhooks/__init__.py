@@ -142,12 +142,19 @@ def app(
     - `"after_report"`: once `on_report` returned, so "2xx" means "it is in my store"; 500
       (empty) when it raised (every delivery of the batch, with `on_reports`), so the
       provider retries (a `replay_guard` that has `discard(key)`, as both of ours do,
-      forgets the delivery, so that retry is no replay).
+      forgets the delivery, so that retry is no replay; so does a request cancelled while
+      it was reported). A copy of a delivery this app is still reporting (the provider
+      retried a slow attempt) waits for that attempt and gets its answer. Receivers that
+      share a `RedisReplayGuard` cannot wait for each other: there such a copy answers 200
+      as a replay, and is lost if the first attempt then fails. Keep `on_report` well
+      within the provider's timeout; feeding the tracker, whose `ingest` is idempotent, a
+      replay guard is not needed at all.
 
     The other answers: 401 with an empty body on bad or missing credentials; 400 on a
     malformed payload; 413 once the body passes `max_body_bytes` (counted while reading, so
     a huge body costs no more than the cap); 405 for other methods. A replay (with a
-    `replay_guard`) answers 200 and reports nothing. `url` is the public URL seven signs
+    `replay_guard`) answers 200 and reports nothing; a guard that fails (its Redis is down)
+    answers 500, logged, and nothing is reported. `url` is the public URL seven signs
     (default: the URL of the request as the app sees it); `clock` gives unix seconds
     (default `time.time`), e.g. a sandbox's `clock.now`.
     """

@@ -8,9 +8,11 @@ under any prefix of a Starlette or FastAPI app."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -117,6 +119,16 @@ class Receiver:
         self._remember_in_thread = ThreadHandOver(
             lambda key: replay_guard.add(str(key), ttl=2 * tolerance) if replay_guard else True
         )
+        # A guard that can forget (both of ours): see `_forget`.
+        self._discard: Callable[[str], object] | None = getattr(replay_guard, "discard", None)
+        self._forget_in_thread = ThreadHandOver(
+            lambda key: self._discard(str(key)) if self._discard else None,
+            on_failure=lambda _key, _exc: _forget_failed(provider),
+        )
+        # acknowledge="after_report": the replay keys being reported now, each with its
+        # answer to come (a future any event loop can wait for).
+        self._settling: dict[str, concurrent.futures.Future[int]] = {}
+        self._settling_lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -133,10 +145,10 @@ class Receiver:
             return
         if event is None:
             await _answer(send, status)
-        elif not await self._remember(replay_key):
-            await _answer(send, 200)  # seen before: acknowledged, not reported again
         elif self._after_report:
-            await _answer(send, await self._settle(event, replay_key))
+            await _answer(send, await self._settle_once(event, replay_key))
+        elif (new := await self._remember_or_fail(replay_key)) is not True:
+            await _answer(send, 200 if new is False else 500)  # False: seen, not reported
         elif self._is_async or self._batcher is not None:
             await _answer(send, 200)
             await self._report_answered(event)
@@ -222,7 +234,7 @@ class Receiver:
             and (len(declared) > 18 or int(declared) > cap)  # no int() of 5,000 digits
         ):
             return None
-        body = b""
+        body = bytearray()  # += on bytes copies it all each time: quadratic in the chunks
         more = True
         while more:
             message = await receive()
@@ -234,7 +246,7 @@ class Receiver:
                 if len(body) > cap:  # a chunked or lying body: stop reading at the cap
                     return None
             more = message.get("more_body", False)
-        return body
+        return bytes(body)
 
     async def _report(self, item: WebhookEvent | list[WebhookEvent]) -> None:
         """`on_report(item)`, or `on_reports(item)` with a batch."""
@@ -264,17 +276,50 @@ class Receiver:
             return await anyio.to_thread.run_sync(hand_over.call, item)
         return await hand_over(loop, item)
 
+    async def _settle_once(self, event: WebhookEvent, replay_key: str) -> int:
+        """acknowledge="after_report": the status to answer. A copy of a delivery still
+        being reported by this app (the provider's retry of a slow attempt) waits for that
+        attempt's answer: 200 only once it is stored, 500 if it failed (then forgotten)."""
+        if self._replay_guard is None:
+            return await self._settle(event, replay_key)
+        mine = concurrent.futures.Future[int]()
+        with self._settling_lock:
+            first = self._settling.setdefault(replay_key, mine)
+        if first is not mine:
+            return await _outcome_of(first)
+        status = 500
+        try:
+            new = await self._remember_or_fail(replay_key)
+            status = 500 if new is None else await self._settle(event, replay_key) if new else 200
+        finally:
+            with self._settling_lock:
+                del self._settling[replay_key]
+            mine.set_result(status)
+        return status
+
     async def _settle(self, event: WebhookEvent, replay_key: str) -> int:
         """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
         try:
             await self._deliver(event)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # no answer goes out: its retry is no replay
+            self._forget_now(replay_key)
             raise
         except BaseException:  # SystemExit too, as a sync on_report's in its worker thread
             logger.exception("on_report failed for %s event %s", self._provider, event.event_id)
             await self._forget(replay_key)  # else its retry would be taken for a replay
             return 500  # not stored: the provider retries
         return 200
+
+    async def _remember_or_fail(self, key: str) -> bool | None:
+        """`_remember`, or None (logged) if the guard failed (its store is down, say): the
+        delivery is answered 500 and the provider retries."""
+        try:
+            return await self._remember(key)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("the replay guard failed for %s; answered 500", self._provider)
+            return None
 
     async def _remember(self, key: str) -> bool:
         guard = self._replay_guard
@@ -288,13 +333,36 @@ class Receiver:
     async def _forget(self, key: str) -> None:
         # After a 500 the provider retries; lisoloo's retry is the same body, so the same
         # replay key: a guard that can forget must, or the retry is taken for a replay.
-        discard = getattr(self._replay_guard, "discard", None)
+        discard = self._discard
         if discard is None:
             return
-        if isinstance(self._replay_guard, MemoryReplayGuard):
-            discard(key)
-        else:
-            await anyio.to_thread.run_sync(discard, key)
+        try:
+            if isinstance(self._replay_guard, MemoryReplayGuard):
+                discard(key)
+            else:
+                await anyio.to_thread.run_sync(discard, key)
+        except Exception:
+            _forget_failed(self._provider)
+
+    def _forget_now(self, key: str) -> None:
+        """`_forget` without awaiting (the request was cancelled): in a worker thread."""
+        if self._discard is not None:
+            self._forget_in_thread.post(key, None)
+
+
+async def _outcome_of(attempt: concurrent.futures.Future[int]) -> int:
+    """The status another request's attempt answered (it may run on another loop)."""
+    if _running_loop() is None:  # trio, through anyio
+        return await anyio.to_thread.run_sync(attempt.result)
+    return await asyncio.wrap_future(attempt)
+
+
+def _forget_failed(provider: str) -> None:
+    logger.exception(
+        "the replay guard could not forget a %s delivery that was not stored: the "
+        "provider's retry of it may be taken for a replay",
+        provider,
+    )
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
