@@ -5,7 +5,9 @@ read, and `Accept-Encoding` asks for exactly what it can read."""
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 import zlib
+from collections.abc import Callable
 
 import pytest
 from sms_status._exchange import BodyRejected
@@ -87,3 +89,56 @@ def test_feed_says_why_a_body_was_cut() -> None:
     whole = bounded_body(200, {}, 10)
     assert feed(whole, b"abc", 200, {}) is None
     assert feed(whole, None, 200, {}) == b"abc"
+
+
+def _peak_bytes_while(read: Callable[[], bytes]) -> tuple[bytes, int]:
+    tracemalloc.start()
+    try:
+        return read(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_bytes_past_a_streams_end_are_neither_kept_nor_inflated() -> None:
+    # gzip(json) and then 48 MiB of zeros, all gzipped again: 48 KiB on the wire. Inflating
+    # what lies past the inner stream's end cost seconds and ~70 MiB before.
+    inner = gzip.compress(PAYLOAD)
+    zeros = zlib.compressobj(9, zlib.DEFLATED, 31)
+    wire = (
+        zeros.compress(inner)
+        + b"".join(zeros.compress(b"\0" * (1 << 20)) for _ in range(48))
+        + zeros.flush()
+    )
+    assert len(wire) < 64 * 1024
+    body = BoundedBody("gzip, gzip", 256 * 1024)
+    read, peak = _peak_bytes_while(lambda: _read(body, wire, chunk=16 * 1024))
+    assert read == PAYLOAD
+    assert peak < 2 << 20  # a step or two of inflation, not the 48 MiB
+
+
+def test_endless_bytes_after_a_gzip_stream_keep_memory_flat() -> None:
+    body = BoundedBody("gzip", 256 * 1024)
+
+    def read() -> bytes:
+        body.feed(gzip.compress(PAYLOAD))
+        for _ in range(640):  # 40 MiB more, chunk by chunk, as a server keeps sending
+            body.feed(b"\0" * 65536)
+        return body.finish()
+
+    read_back, peak = _peak_bytes_while(read)
+    assert read_back == PAYLOAD
+    assert peak < 1 << 20
+
+
+def test_more_stacked_codings_than_five_are_a_rejected_body() -> None:
+    assert _read(BoundedBody(", ".join(["gzip"] * 5), 1 << 20), _gzipped(PAYLOAD, 5)) == PAYLOAD
+    with pytest.raises(BodyRejected, match="stacks 6 codings"):
+        bounded_body(200, {"content-encoding": ", ".join(["gzip"] * 6)}, 100)
+    with pytest.raises(BodyRejected, match="stacks 200000 codings"):  # no inflater built
+        bounded_body(200, {"content-encoding": ", ".join(["gzip"] * 200_000)}, 100)
+
+
+def _gzipped(data: bytes, times: int) -> bytes:
+    for _ in range(times):
+        data = gzip.compress(data)
+    return data

@@ -24,6 +24,9 @@ DECODERS: Final[Mapping[str, int]] = {
 ACCEPT_ENCODING: Final = ", ".join(coding for coding in DECODERS if not coding.startswith("x-"))
 """What every sender asks for: the codings of `DECODERS` (their old aliases aside)."""
 
+MAX_CODINGS: Final = 5
+"""Content codings one body may stack (urllib3's limit too): each costs an inflater."""
+
 
 class _Inflater:
     """One content coding, inflated at most `limit` bytes per call (a bomb stays small)."""
@@ -34,9 +37,15 @@ class _Inflater:
         self._zlib = zlib.decompressobj(DECODERS[coding])
         self._started = False
 
+    @property
+    def eof(self) -> bool:
+        """The coded stream ended: whatever follows it is ignored, unread."""
+        return self._zlib.eof
+
     def inflate(self, data: bytes, step: Callable[[], int]) -> Iterator[bytes]:
         """Inflate `data`, `step()` bytes at most at a time (asked afresh for each piece)."""
-        while True:
+        # Fed past its end, zlib would copy every byte into `unused_data`, again and again.
+        while not self._zlib.eof:
             limit = step()
             try:
                 out = self._zlib.decompress(data, limit)
@@ -56,8 +65,15 @@ class _Inflater:
                 return
             data = rest
 
-    def flush(self) -> bytes:
-        return self._zlib.flush(1)
+    def rest(self, step: Callable[[], int]) -> Iterator[bytes]:
+        """What is left once the input ended: in steps too (`flush` alone would inflate
+        whatever input is still held back at once, unbounded)."""
+        if self._zlib.unconsumed_tail:
+            yield from self.inflate(self._zlib.unconsumed_tail, step)
+        if not self._zlib.eof:
+            tail = self._zlib.flush()
+            if tail:
+                yield tail
 
 
 class BoundedBody:
@@ -66,6 +82,8 @@ class BoundedBody:
     def __init__(self, content_encoding: str | None, cap: int) -> None:
         sent = [c.strip() for c in (content_encoding or "").split(",") if c.strip()]
         codings = [c.lower() for c in sent if c.lower() != "identity"]
+        if len(codings) > MAX_CODINGS:
+            raise ValueError(f"Content-Encoding stacks {len(codings)} codings, over {MAX_CODINGS}")
         # Named as sent: a lowercased echo of the key would slip past `redact`.
         unsupported = [c for c in sent if c.lower() != "identity" and c.lower() not in DECODERS]
         if unsupported:
@@ -81,27 +99,34 @@ class BoundedBody:
             return
         inflater = self._inflaters[stage]
         for chunk in chunks:
+            if self._ended():  # the rest lies past a coding's end: not even inflated
+                return
             yield from self._through(inflater.inflate(chunk, self._step), stage + 1)
+
+    def _ended(self) -> bool:
+        """Whether a coding's stream ended: the body is whole, whatever else comes."""
+        return any(inflater.eof for inflater in self._inflaters)
 
     def _step(self) -> int:
         return max(1, min(64 * 1024, self._cap + 1 - len(self._body)))
 
     def feed(self, chunk: bytes) -> None:
         """Add raw bytes; OverflowError once more than the cap has been decoded."""
-        for piece in self._through((chunk,), 0):
-            self._body += piece
-            if len(self._body) > self._cap:
-                raise OverflowError(f"the body is larger than {self._cap} bytes")
+        if not self._ended():
+            self._add(self._through((chunk,), 0))
 
     def finish(self) -> bytes:
         for stage, inflater in enumerate(self._inflaters):
-            rest = inflater.flush()
-            if rest:
-                for piece in self._through((rest,), stage + 1):
-                    self._body += piece
-        if len(self._body) > self._cap:
-            raise OverflowError(f"the body is larger than {self._cap} bytes")
+            if any(coding.eof for coding in self._inflaters[stage:]):
+                continue  # its output would lie past a coding's end: ignored, so not made
+            self._add(self._through(inflater.rest(self._step), stage + 1))
         return bytes(self._body)
+
+    def _add(self, pieces: Iterable[bytes]) -> None:
+        for piece in pieces:
+            self._body += piece
+            if len(self._body) > self._cap:
+                raise OverflowError(f"the body is larger than {self._cap} bytes")
 
 
 def bounded_body(status: int, headers: Mapping[str, str], cap: int) -> BoundedBody:
