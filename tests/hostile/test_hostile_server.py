@@ -633,3 +633,36 @@ def test_a_bearer_token_echoed_without_its_prefix_never_leaks(
     assert token in server.requests[0].decode("latin-1")  # it was sent, and echoed
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert token not in _everything_said(raised.value) + logged
+
+
+def _hang_up(connection: socket.socket, _head: bytes, _server: HostileServer) -> None:
+    connection.shutdown(socket.SHUT_RDWR)  # the request read, nothing answered
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("max_retries", [0, 2])
+def test_each_attempt_is_one_request_on_the_wire(
+    hostile: Start, backend: str, max_retries: int
+) -> None:
+    # aiohttp resent a request itself when the connection dropped: 2 requests with
+    # max_retries=0, 6 with 2, none of them seen by on_retry or the rate limiter.
+    server = hostile(_hang_up)
+    retries: list[object] = []
+
+    async def main() -> None:
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=API_KEY,
+            base_url=server.base_url,
+            max_retries=max_retries,
+            rate_limiter=None,
+            http_backend=backend,
+            on_retry=retries.append,
+            sleep=lambda _seconds: asyncio.sleep(0),
+        ) as client:
+            await client.get_status(MESSAGE_ID)
+
+    with pytest.raises(TransportError):
+        asyncio.run(main())
+    assert len(retries) == max_retries
+    assert len(server.requests) == max_retries + 1

@@ -178,6 +178,11 @@ class AiohttpSender:
                 # list costs ~5 µs a request), and it adds only what ours lack.
                 skip_auto_headers=self._unsent_defaults or None,
             )
+            # aiohttp resends an idempotent request once by itself when the connection
+            # drops (private, on by default): an attempt outside the retry policy (no
+            # backoff, no on_retry, no rate-limiter slot, a signature sent twice).
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False  # pyright: ignore[reportPrivateUsage]
         return self._session
 
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
