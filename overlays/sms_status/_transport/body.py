@@ -99,13 +99,14 @@ class BoundedBody:
             return
         inflater = self._inflaters[stage]
         for chunk in chunks:
-            if self._ended():  # the rest lies past a coding's end: not even inflated
+            if self._ended(stage):  # the rest lies past a coding's end: not even inflated
                 return
             yield from self._through(inflater.inflate(chunk, self._step), stage + 1)
 
-    def _ended(self) -> bool:
-        """Whether a coding's stream ended: the body is whole, whatever else comes."""
-        return any(inflater.eof for inflater in self._inflaters)
+    def _ended(self, stage: int = 0) -> bool:
+        """Whether the stream of a coding from `stage` inward ended: what is fed to `stage`
+        from now on is ignored (from 0: the body is whole, whatever else comes)."""
+        return any(inflater.eof for inflater in self._inflaters[stage:])
 
     def _step(self) -> int:
         return max(1, min(64 * 1024, self._cap + 1 - len(self._body)))
@@ -117,7 +118,7 @@ class BoundedBody:
 
     def finish(self) -> bytes:
         for stage, inflater in enumerate(self._inflaters):
-            if any(coding.eof for coding in self._inflaters[stage:]):
+            if self._ended(stage):
                 continue  # its output would lie past a coding's end: ignored, so not made
             self._add(self._through(inflater.rest(self._step), stage + 1))
         return bytes(self._body)
