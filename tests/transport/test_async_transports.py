@@ -187,6 +187,27 @@ def test_signed_requests_on_aiohttp_are_signed_afresh_per_attempt() -> None:
     assert len(stamps) == len(set(stamps)) == 2
 
 
+def test_one_async_client_on_aiohttp_serves_one_event_loop_after_another() -> None:
+    # aiohttp sessions belong to a loop: the client's second asyncio.run failed every call
+    # with "Event loop is closed" on aiohttp.
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message("loop-1", statuses=("DELIVRD",))
+    with sandbox.serve():
+        client = sms_status.connect_async(
+            "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, http_backend="aiohttp"
+        )
+
+        async def look_up() -> str:
+            return (await client.get_status("loop-1")).provider_status
+
+        async def close() -> None:
+            await client.aclose()
+
+        assert [asyncio.run(look_up()) for _ in range(3)] == ["DELIVRD"] * 3
+        asyncio.run(close())
+    assert len(sandbox.requests) == 3
+
+
 async def _no_sleep(_seconds: float) -> None:
     return None
 

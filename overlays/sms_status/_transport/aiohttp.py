@@ -9,6 +9,8 @@ here it keeps nothing, so a server's cookies are never sent back on either trans
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -143,6 +145,7 @@ class AiohttpSender:
     def __init__(self, *, connections: int, base_url: httpx.URL, headers: httpx.Headers) -> None:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the session's
         # The last attempt's timeout, reused while the next one's limits are the same (a
         # bulk lookup without a deadline: every attempt).
         self._timeout = aiohttp.ClientTimeout()
@@ -157,8 +160,13 @@ class AiohttpSender:
         self._unsent_defaults = tuple(n for n in ("User-Agent", "Accept") if n not in plain)
 
     def session(self) -> aiohttp.ClientSession:
-        """The session, made on first use: aiohttp sessions belong to a running loop."""
+        """The session, made on first use: aiohttp sessions belong to a running loop, so a
+        client used from another loop (a second `asyncio.run`) gets a new one."""
+        loop = asyncio.get_running_loop()
+        if self._session is not None and self._loop is not loop:
+            self._forget_session()
         if self._session is None or self._session.closed:
+            self._loop = loop
             # Proxies from the environment, as httpx honours them; aiohttp then looks them
             # up in a thread on every request, so only when there are any.
             trust_env = env_proxies()
@@ -232,7 +240,7 @@ class AiohttpSender:
             )
             self._phases = phases
         session = self._session
-        if session is None or session.closed:
+        if session is None or session.closed or self._loop is not asyncio.get_running_loop():
             session = self.session()
         try:
             async with session.request(
@@ -263,4 +271,16 @@ class AiohttpSender:
 
     async def aclose(self) -> None:
         if self._session is not None:
-            await self._session.close()
+            if self._loop is asyncio.get_running_loop():
+                await self._session.close()
+            else:
+                self._forget_session()
+
+    def _forget_session(self) -> None:
+        """Drop a session whose loop is not running (closed, most likely): it cannot be
+        closed from here, and its connections went with that loop."""
+        session, self._session = self._session, None
+        if session is not None and session.connector is not None:
+            with contextlib.suppress(Exception):  # its transports belong to that loop
+                session.connector._close()  # pyright: ignore[reportPrivateUsage]
+            session.detach()  # no "unclosed session" warning for what cannot be closed
