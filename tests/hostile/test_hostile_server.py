@@ -666,3 +666,21 @@ def test_each_attempt_is_one_request_on_the_wire(
         asyncio.run(main())
     assert len(retries) == max_retries
     assert len(server.requests) == max_retries + 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_key_echoed_in_an_over_long_header_line_never_shows_even_in_part(
+    hostile: Start, mode: str
+) -> None:
+    # aiohttp quotes the first 100 bytes of a line it refuses: a key straddling byte 100
+    # was cut where redaction could not see it ("sk_test_Hostile0SECR...").
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        key = header_value(head, "X-API-Key").encode()
+        line = b"X-Echo: " + b"a" * 80 + key + b"b" * 70_000
+        server.send(connection, b"HTTP/1.1 200 OK\r\n" + line + b"\r\nContent-Length: 2\r\n\r\n{}")
+
+    error = _lookup(mode, hostile(script))
+    assert isinstance(error, SmsStatusError)
+    said = f"{error}\n{error!r}\n{vars(error)!r}"
+    assert API_KEY[:12] not in said
+    assert API_KEY[-12:] not in said

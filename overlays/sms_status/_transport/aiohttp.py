@@ -71,6 +71,15 @@ class _Connector(aiohttp.TCPConnector):
         return None
 
 
+class UnparsableResponse(Exception):
+    """aiohttp's parser refused a response. Its own message quotes the offending bytes, cut
+    at a read's edge or at 100 bytes: an echoed key cut there would slip past redaction, so
+    none of them is passed on."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"not a valid HTTP/1.1 response (aiohttp's parser: {status})")
+
+
 def _read_error(exc: BaseException) -> httpx.ReadError:
     return httpx.ReadError(f"{type(exc).__name__}: {exc}")
 
@@ -264,6 +273,8 @@ class AiohttpSender:
                     data = feed(body, None, status, reply_headers)
         except aiohttp.ServerTimeoutError as exc:  # a phase's own limit, shorter than `left`
             raise AttemptTimeout(str(exc)) from None
+        except aiohttp.ClientResponseError as exc:  # its parser refused the response
+            raise UnparsableResponse(exc.status) from None
         except TimeoutError:
             raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
         assert data is not None
