@@ -236,12 +236,14 @@ class _RecordingProxy:
         import threading
 
         lines = self.lines = []
+        headers: list[str] = []
+        self.headers = headers
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
                 lines.append(self.rfile.readline().decode().strip())
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
+                while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                    headers.append(line.decode("latin-1").strip())
                 body = b'{"message": "not found"}'
                 self.wfile.write(
                     b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
@@ -311,6 +313,36 @@ def test_sms_status_log_debug_logs_each_request_without_the_key(
     assert "sms_status DEBUG telecom23" in logged
     assert "/api/v1/sms/status/m1" in logged
     assert secret not in logged
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+def test_netrc_credentials_never_go_to_the_provider_through_an_environment_proxy(
+    recording_proxy: _RecordingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    backend: str,
+) -> None:
+    # aiohttp's trust_env, which the aiohttp sender used for the proxy, also adds
+    # `Authorization: Basic` from ~/.netrc to every request (a `default` entry: any host).
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login alice password hunter2-netrc\n")
+    netrc.chmod(0o600)
+    for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+    async def run() -> None:
+        origin = "http://status.provider.invalid"
+        async with sms_status.connect_async(
+            "telecom23", api_key=KEY, base_url=origin, http_backend=backend
+        ) as c:
+            with pytest.raises(sms_status.errors.NotFoundError):
+                await c.get_status("m3")
+
+    asyncio.run(run())
+    assert len(recording_proxy.lines) == 1  # through the proxy
+    assert not [h for h in recording_proxy.headers if h.lower().startswith("authorization")]
 
 
 @pytest.mark.parametrize("backend", ["aiohttp", "httpx"])

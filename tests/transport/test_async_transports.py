@@ -277,3 +277,20 @@ def test_an_async_client_on_an_http_origin_loads_no_certificates(
     with sandbox.serve():
         assert asyncio.run(look_up()).is_delivered
     assert loads == []
+
+
+def test_the_aiohttp_senders_proxy_is_the_environments_credentials_from_its_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sms_status._transport.aiohttp import _env_proxy
+
+    for name in ("http_proxy", "https_proxy", "all_proxy", "ALL_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://user:pa%20ss@proxy.local:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.local")
+    proxy, headers = _env_proxy("http://status.provider.example/")
+    assert proxy == "http://proxy.local:3128"
+    assert headers == {"Proxy-Authorization": "Basic dXNlcjpwYSBzcw=="}  # user:pa ss
+    assert _env_proxy("http://api.internal.local/") == (None, None)  # NO_PROXY
+    assert _env_proxy("https://status.provider.example/") == (None, None)  # no HTTPS_PROXY

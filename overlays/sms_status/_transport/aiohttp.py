@@ -71,6 +71,28 @@ class _Connector(aiohttp.TCPConnector):
         return None
 
 
+def _env_proxy(base: str) -> tuple[str | None, dict[str, str] | None]:
+    """The proxy the environment names for `base`, as aiohttp's `trust_env` reads it
+    (HTTP_PROXY/HTTPS_PROXY by scheme, NO_PROXY), and the Proxy-Authorization header its
+    URL's credentials make."""
+    if not env_proxies():
+        return None, None
+    import urllib.request
+
+    origin = yarl.URL(base)
+    named = urllib.request.getproxies().get(origin.scheme)
+    if not named or urllib.request.proxy_bypass(origin.host or ""):
+        return None, None
+    proxy = yarl.URL(named)
+    if proxy.user is None:
+        return str(proxy), None
+    import base64
+
+    credentials = f"{proxy.user}:{proxy.password or ''}".encode()
+    basic = "Basic " + base64.b64encode(credentials).decode("ascii")
+    return str(proxy.with_user(None)), {"Proxy-Authorization": basic}
+
+
 class UnparsableResponse(Exception):
     """aiohttp's parser refused a response. Its own message quotes the offending bytes, cut
     at a read's edge or at 100 bytes: an echoed key cut there would slip past redaction, so
@@ -155,6 +177,8 @@ class AiohttpSender:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's
+        self._proxy: str | None = None
+        self._proxy_headers: dict[str, str] | None = None
         # The last attempt's timeout, reused while the next one's limits are the same (a
         # bulk lookup without a deadline: every attempt).
         self._timeout = aiohttp.ClientTimeout()
@@ -176,12 +200,13 @@ class AiohttpSender:
             self._forget_session()
         if self._session is None or self._session.closed:
             self._loop = loop
-            # Proxies from the environment, as httpx honours them; aiohttp then looks them
-            # up in a thread on every request, so only when there are any.
-            trust_env = env_proxies()
-            # Requests go to the base URL's origin only (no redirects): for an http:// one
-            # without a proxy no TLS connection is ever made, and no CAs need loading.
-            tls = self._base.startswith("https:") or trust_env
+            # The environment's proxy, as httpx honours it, looked up here once (requests
+            # go to the base URL's origin only). Not aiohttp's `trust_env`: that also adds
+            # credentials from ~/.netrc to every request, which httpx never does.
+            self._proxy, self._proxy_headers = _env_proxy(self._base)
+            # No redirects either: for an http:// origin without a proxy no TLS connection
+            # is ever made, and no CAs need loading.
+            tls = self._base.startswith("https:") or self._proxy is not None
             connector = _Connector(
                 limit=self._connections, ssl=default_ssl_context() if tls else True
             )
@@ -189,7 +214,7 @@ class AiohttpSender:
                 connector=connector,
                 auto_decompress=False,  # the bounded reader inflates, in bounded steps
                 cookie_jar=aiohttp.DummyCookieJar(),  # cookies are never kept
-                trust_env=trust_env,
+                trust_env=False,
                 headers=self._headers,  # a request's own headers replace these by name
                 # Ours are sent; naming none to skip keeps aiohttp on its fast path (a skip
                 # list costs ~5 µs a request), and it adds only what ours lack.
@@ -259,6 +284,8 @@ class AiohttpSender:
                 data=content,
                 allow_redirects=False,
                 timeout=timeout,
+                proxy=self._proxy,
+                proxy_headers=self._proxy_headers,
             ) as response:
                 status = response.status
                 reply_headers = response.headers  # case-insensitive, repeated names kept
