@@ -327,20 +327,8 @@ def test_netrc_credentials_never_go_to_the_provider_through_an_environment_proxy
     netrc = tmp_path / "netrc"
     netrc.write_text("default login alice password hunter2-netrc\n")
     netrc.chmod(0o600)
-    for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
     monkeypatch.setenv("NETRC", str(netrc))
-
-    async def run() -> None:
-        origin = "http://status.provider.invalid"
-        async with sms_status.connect_async(
-            "telecom23", api_key=KEY, base_url=origin, http_backend=backend
-        ) as c:
-            with pytest.raises(sms_status.errors.NotFoundError):
-                await c.get_status("m3")
-
-    asyncio.run(run())
+    _look_up_through(recording_proxy, monkeypatch, backend)
     assert len(recording_proxy.lines) == 1  # through the proxy
     assert not [h for h in recording_proxy.headers if h.lower().startswith("authorization")]
 
@@ -352,9 +340,16 @@ def test_a_proxy_from_the_environment_carries_async_requests_on_either_backend(
     """HTTP(S)_PROXY is honoured whichever backend is chosen (httpx mounts the environment's
     proxies over the aiohttp transport), so installing `sms-status[fast]` behind a corporate
     proxy does not quietly go around it."""
+    origin = _look_up_through(recording_proxy, monkeypatch, backend)
+    assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
+
+
+def _look_up_through(proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, backend: str) -> str:
+    """One async lookup of "m3" with `proxy` as the environment's HTTP_PROXY (it answers
+    404 itself); the origin looked up."""
     for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
     origin = "http://status.provider.invalid"
 
     async def run() -> None:
@@ -365,4 +360,4 @@ def test_a_proxy_from_the_environment_carries_async_requests_on_either_backend(
                 await c.get_status("m3")
 
     asyncio.run(run())
-    assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
+    return origin

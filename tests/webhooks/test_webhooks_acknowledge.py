@@ -196,6 +196,13 @@ async def test_many_deliveries_at_once_are_each_reported_once(acknowledge: str) 
 LISOLOO_BODY = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
 
 
+def lisoloo_receiver(on_report: Any, guard: Any) -> webhooks.Receiver:
+    """lisoloo (a retry is the same body, so the same replay key), "after_report"."""
+    return webhooks.app(
+        "lisoloo", secret="u:p", on_report=on_report, acknowledge="after_report", replay_guard=guard
+    )
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("first_fails", [True, False], ids=["first fails", "first stored"])
 async def test_a_retry_arriving_while_the_first_attempt_is_reported_gets_that_attempts_answer(
@@ -215,13 +222,7 @@ async def test_a_retry_arriving_while_the_first_attempt_is_reported_gets_that_at
             if first_fails:
                 raise RuntimeError("database is locked")
 
-    app = webhooks.app(
-        "lisoloo",
-        secret="u:p",
-        on_report=on_report,
-        acknowledge="after_report",
-        replay_guard=webhooks.MemoryReplayGuard(),
-    )
+    app = lisoloo_receiver(on_report, webhooks.MemoryReplayGuard())
     first = asyncio.ensure_future(post(app, LISOLOO_BODY, basic("u:p")))
     await entered.wait()
     retry = asyncio.ensure_future(post(app, LISOLOO_BODY, basic("u:p")))
@@ -288,14 +289,8 @@ async def test_an_attempt_cancelled_while_reported_is_forgotten_so_its_retry_is_
             entered.set()
             await asyncio.Event().wait()
 
-    guard = webhooks.MemoryReplayGuard()
-    app = webhooks.app(
-        "lisoloo",
-        secret="u:p",
-        on_report=on_report if kind == "sync" else on_report_async,
-        acknowledge="after_report",
-        replay_guard=guard,
-    )
+    on = on_report if kind == "sync" else on_report_async
+    app = lisoloo_receiver(on, webhooks.MemoryReplayGuard())
     first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
     assert await asyncio.to_thread(entered.wait, 10)
     first.cancel()
@@ -349,13 +344,7 @@ async def test_a_guard_that_cannot_forget_still_answers_500(
     def on_report(event: webhooks.WebhookEvent) -> None:
         raise RuntimeError("database down")
 
-    app = webhooks.app(
-        "lisoloo",
-        secret="u:p",
-        on_report=on_report,
-        acknowledge="after_report",
-        replay_guard=FailingGuard(add_fails=False),
-    )
+    app = lisoloo_receiver(on_report, FailingGuard(add_fails=False))
     assert (await post(app, LISOLOO_BODY, basic("u:p"))).status_code == 500
     assert "could not forget a lisoloo delivery" in caplog.text
 
