@@ -274,7 +274,9 @@ class AiohttpSender:
             )
             self._phases = phases
         session = self._session
-        if session is None or session.closed or self._loop is not asyncio.get_running_loop():
+        # A closed loop means another one runs now (a second asyncio.run): cheaper to ask
+        # than the running loop, which costs a getpid() each time on 3.11.
+        if session is None or session.closed or (self._loop is not None and self._loop.is_closed()):
             session = self.session()
         try:
             async with session.request(
