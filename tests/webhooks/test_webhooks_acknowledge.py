@@ -349,6 +349,32 @@ async def test_a_guard_that_cannot_forget_still_answers_500(
     assert "could not forget a lisoloo delivery" in caplog.text
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("fails", [False, True], ids=["reported", "on_report raised"])
+async def test_on_receipt_past_its_backlog_answers_only_once_reported(
+    monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    # A sync on_report far behind: deliveries answered 2xx and queued in memory for it are
+    # capped; past the cap a delivery is answered as with "after_report".
+    from sms_status.webhooks import _app
+
+    monkeypatch.setattr(_app, "POSTED_BACKLOG", 0)  # every delivery is past it
+    entered, release = threading.Event(), threading.Event()
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        entered.set()
+        assert release.wait(10)
+        if fails:
+            raise RuntimeError("database down")
+
+    app = webhooks.app("telecom23", secret=SECRET, on_report=on_report, clock=lambda: NOW)
+    answer = asyncio.ensure_future(post(app, BODY, HEADERS))
+    assert await asyncio.to_thread(entered.wait, 10)
+    assert not answer.done()  # held until reported
+    release.set()
+    assert (await answer).status_code == (500 if fails else 200)
+
+
 def test_an_unknown_acknowledge_fails_when_the_app_is_built() -> None:
     with pytest.raises(ValueError, match="acknowledge"):
         webhooks.app(

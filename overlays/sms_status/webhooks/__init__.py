@@ -137,6 +137,9 @@ def app(
       handed to a worker thread and not waited for: the app's call returns first (an
       in-process test client sees the answer before the report); an ASGI lifespan shutdown
       sent to the app, or `receiver.drain()`, waits for those still running (up to 30 s).
+      At most 1,024 such deliveries wait for a worker thread: past that, while
+      `on_report` is behind, a delivery is answered only once reported (500 if it raised),
+      so memory stays bounded and the provider slows down.
       With `on_reports`, each request waits for its batch's call after answering, so the
       server's own shutdown waits for them too.
     - `"after_report"`: once `on_report` returned, so "2xx" means "it is in my store"; 500

@@ -52,6 +52,10 @@ _EMPTY: list[tuple[bytes, bytes]] = [(b"content-length", b"0")]
 _ALLOW: list[tuple[bytes, bytes]] = [(b"content-length", b"0"), (b"allow", b"POST")]
 _BODY: Message = {"type": "http.response.body", "body": b""}
 
+POSTED_BACKLOG = 1024
+"""Deliveries answered 2xx and still waiting for a sync `on_report` ("on_receipt") at most:
+past it, a delivery is answered only once reported (200, or 500 if `on_report` raised)."""
+
 DRAIN_SECONDS = 30.0
 """How long a lifespan shutdown waits for reports still being made (in worker threads, or
 batches of `on_reports`)."""
@@ -152,6 +156,10 @@ class Receiver:
         elif self._is_async or self._batcher is not None:
             await _answer(send, 200)
             await self._report_answered(event)
+        elif self._report_in_thread.waiting() >= POSTED_BACKLOG:
+            # on_report is this far behind: this delivery waits for its report before its
+            # answer (as with "after_report"), so memory stays bounded and the provider slows.
+            await _answer(send, await self._settle(event, replay_key))
         else:
             await _answer(send, 200)
             # Handed to a worker thread and not waited for (this call returns first): a

@@ -85,6 +85,10 @@ class ThreadHandOver:
         `loop`, as an awaited `on_report` would have been)."""
         self._put(item, loop, None)  # started at once: a loop busy elsewhere delays nothing
 
+    def waiting(self) -> int:
+        """How many calls wait for a worker now (read without the lock: a hint)."""
+        return len(self._pending)
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every delivery handed over so far was called (for a shutdown that
         should not drop posted ones); False if `timeout` passed first. Starts a worker for
