@@ -302,6 +302,53 @@ async def test_an_attempt_cancelled_while_reported_is_forgotten_so_its_retry_is_
     assert len(calls) == 2  # reported, not answered as a replay
 
 
+class BlockingGuard:
+    """A replay guard in another store (Redis, say: its add runs in a worker thread) whose
+    add waits for `release`."""
+
+    def __init__(self) -> None:
+        self.inner = webhooks.MemoryReplayGuard()
+        self.adding = threading.Event()
+        self.release = threading.Event()
+
+    def add(self, key: str, *, ttl: float) -> bool:
+        self.adding.set()
+        assert self.release.wait(10), "the test never released add"
+        return self.inner.add(key, ttl=ttl)
+
+    def discard(self, key: str) -> None:
+        self.inner.discard(key)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+async def test_an_attempt_cancelled_while_its_replay_key_is_added_is_forgotten(
+    acknowledge: str,
+) -> None:
+    # Cancelled while the guard's add ran in its thread: no answer went out and nothing was
+    # reported, so the add that completes afterwards must not make the retry a replay.
+    reported: list[str] = []
+    guard = BlockingGuard()
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        on_report=lambda event: reported.append(event.event_id),
+        acknowledge=acknowledge,
+        replay_guard=guard,
+    )
+    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await asyncio.to_thread(guard.adding.wait, 10)
+    first.cancel()
+    guard.release.set()  # the add completes after the request was cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.to_thread(app.drain, 10)  # the key is forgotten by now
+    assert reported == []
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1  # reported, not answered as a replay
+
+
 class FailingGuard:
     """A replay guard whose store is down: `add` (or only `discard`) raises."""
 

@@ -120,11 +120,9 @@ class Receiver:
         self._clock = clock
         self._after_report = acknowledge == "after_report"
         self._report_in_thread = ThreadHandOver(on_report, on_failure=self._report_failed)
-        self._remember_in_thread = ThreadHandOver(
-            lambda key: replay_guard.add(str(key), ttl=2 * tolerance) if replay_guard else True
-        )
         # A guard that can forget (both of ours): see `_forget`.
         self._discard: Callable[[str], object] | None = getattr(replay_guard, "discard", None)
+        self._remember_in_thread = ThreadHandOver(self._add_to_guard)
         self._forget_in_thread = ThreadHandOver(
             lambda key: self._discard(str(key)) if self._discard else None,
             on_failure=lambda _key, _exc: _forget_failed(provider),
@@ -185,8 +183,17 @@ class Receiver:
     def drain(self, timeout: float | None = DRAIN_SECONDS) -> bool:
         """Block until every report handed to a worker thread so far was made; False (and a
         warning) if some were still running after `timeout` seconds. From async code:
-        `await asyncio.to_thread(receiver.drain)`."""
-        idle = self._report_in_thread.wait_idle(timeout)
+        `await asyncio.to_thread(receiver.drain)`. Replay keys still being added or
+        forgotten in worker threads are waited for too."""
+        ends = None if timeout is None else time.monotonic() + timeout
+        idle = all(
+            hand_over.wait_idle(None if ends is None else max(0.0, ends - time.monotonic()))
+            for hand_over in (
+                self._report_in_thread,
+                self._remember_in_thread,  # may forget a key after its add
+                self._forget_in_thread,
+            )
+        )
         if not idle:
             logger.warning("on_report still running after %g s", timeout)
         return idle
@@ -336,7 +343,27 @@ class Receiver:
         ttl = 2 * self._tolerance
         if isinstance(guard, MemoryReplayGuard):
             return guard.add(key, ttl=ttl)
-        return bool(await self._in_thread(self._remember_in_thread, key))
+        remembering = _Remembering(key)
+        try:
+            return bool(await self._in_thread(self._remember_in_thread, remembering))
+        except BaseException:
+            # Cancelled (no answer goes out), or the guard failed: a key already added is
+            # forgotten here, one still being added is forgotten by its thread after the add.
+            if remembering.cancel():
+                self._forget_now(key)
+            raise
+
+    def _add_to_guard(self, remembering: _Remembering) -> bool:
+        """In a worker thread: the replay guard's add, undone at once if the request that
+        asked for it was cancelled meanwhile (its retry must not be taken for a replay)."""
+        assert self._replay_guard is not None
+        added = self._replay_guard.add(remembering.key, ttl=2 * self._tolerance)
+        if remembering.added(added) and self._discard is not None:
+            try:
+                self._discard(remembering.key)
+            except Exception:
+                _forget_failed(self._provider)
+        return added
 
     async def _forget(self, key: str) -> None:
         # After a 500 the provider retries; lisoloo's retry is the same body, so the same
@@ -356,6 +383,31 @@ class Receiver:
         """`_forget` without awaiting (the request was cancelled): in a worker thread."""
         if self._discard is not None:
             self._forget_in_thread.post(key, None)
+
+
+class _Remembering:
+    """A replay key being added in a worker thread for a request that may be cancelled
+    meanwhile: whichever of the two ends second (the add, or the cancel) forgets the key."""
+
+    __slots__ = ("_added", "_cancelled", "_lock", "key")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._lock = threading.Lock()
+        self._added: bool | None = None  # None until the add returned
+        self._cancelled = False
+
+    def added(self, added: bool) -> bool:
+        """The add returned `added`: whether to forget the key now (it was cancelled)."""
+        with self._lock:
+            self._added = added
+            return added and self._cancelled
+
+    def cancel(self) -> bool:
+        """The request ends unanswered: whether to forget the key now (its add is done)."""
+        with self._lock:
+            self._cancelled = True
+            return bool(self._added)
 
 
 async def _outcome_of(attempt: concurrent.futures.Future[int]) -> int:
