@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sms_status import tracking
 from sms_status.testing import FakeClock, Sandbox
-from sms_status.tracking import _sqlite
+from sms_status.tracking import _sqlite_layout
 from tracking_support import MakeTracker, delivered
 
 
@@ -293,7 +293,7 @@ def test_a_schema_1_store_is_migrated_and_its_purge_reads_only_what_is_due(
     store = tracking.SqliteStore(store_path, retention=3600)
     with contextlib.closing(sqlite3.connect(store_path)) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (2,)
-        plan = db.execute(f"EXPLAIN QUERY PLAN {_sqlite._FORGET}", (0.0, 1)).fetchall()
+        plan = db.execute(f"EXPLAIN QUERY PLAN {_sqlite_layout.FORGET}", (0.0, 1)).fetchall()
     assert "USING INDEX messages_forgettable (settled_at<?)" in str(plan)  # not every row
     with tracking.Tracker(store, on_final=print) as reader:
         assert store.purge(sandbox_clock.now()) == 1

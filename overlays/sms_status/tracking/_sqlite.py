@@ -24,78 +24,25 @@ from typing import Any, Final, Literal, cast
 from sms_status import __version__
 from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._rules import EARLY_PUSH_TTL, valid_deadline
-from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
-
-SCHEMA_VERSION: Final = 2
-"""The layout this version writes. A store of a newer layout is refused (never rewritten by
-an older tracker); an older one is migrated in place (`_MIGRATIONS`)."""
-
-_COLUMNS: Final = Row._fields
-# Column names are ours, never input: the f-strings build constant statements.
-_SELECT: Final = f"SELECT {', '.join(_COLUMNS)} FROM messages"  # noqa: S608
-_UPSERT: Final = (
-    f"INSERT OR REPLACE INTO messages ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+from sms_status.tracking._sqlite_layout import (
+    COLUMNS,
+    FORGET,
+    INSERT_NEW,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SELECT,
+    UPSERT,
 )
-_INSERT_NEW: Final = _UPSERT.replace("OR REPLACE", "OR IGNORE")
-
-_SCHEMA_1: Final = """
-CREATE TABLE messages (
-    provider     TEXT NOT NULL,
-    message_id   TEXT NOT NULL,
-    tag          TEXT,
-    added_at     REAL NOT NULL,
-    deadline_at  REAL NOT NULL,
-    next_poll_at REAL,              -- NULL once settled
-    interval     REAL NOT NULL,
-    polls        INTEGER NOT NULL,
-    known        INTEGER NOT NULL,
-    report       TEXT,              -- the last report, JSON
-    source       TEXT,              -- 'push' | 'poll'
-    state        TEXT,
-    is_final     INTEGER NOT NULL,
-    updated_at   REAL,
-    settled_at   REAL,
-    reason       TEXT,              -- 'final' | 'deadline' | 'not_found', NULL in flight
-    delivery     INTEGER NOT NULL,  -- hand-overs to on_final started
-    handover_at  REAL,              -- next hand-over due, NULL when none is pending
-    PRIMARY KEY (provider, message_id)
-) WITHOUT ROWID;
-CREATE INDEX messages_due ON messages (next_poll_at) WHERE next_poll_at IS NOT NULL;
-CREATE INDEX messages_handover ON messages (handover_at) WHERE handover_at IS NOT NULL;
-CREATE INDEX messages_settled ON messages (reason, state) WHERE reason IS NOT NULL;
-CREATE TABLE early_pushes (
-    provider    TEXT NOT NULL,
-    message_id  TEXT NOT NULL,
-    report      TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    PRIMARY KEY (provider, message_id)
-) WITHOUT ROWID;
-CREATE INDEX early_pushes_age ON early_pushes (received_at);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
 
 PURGE_CHUNK: Final = 1_000
 """Outcomes forgotten per transaction."""
 
+_KNOWN_AT_MOST: Final = 2_000
+"""Rows `SqliteStore._known` holds at most (a `due()` batch is 500) before it starts again."""
+
 _FEW: Final = 64
 """Up to this many ids, an add looks their early pushes up one by one; past it, one join."""
-
-_SCHEMA_2: Final = """
-CREATE INDEX IF NOT EXISTS messages_forgettable ON messages (settled_at)
-    WHERE reason IS NOT NULL AND handover_at IS NULL;
-"""
-"""The outcomes a retention may forget, by age: without it, each purge read every settled
-outcome (0.16 s of CPU a minute per 300k kept), with it, only those due."""
-
-_FORGET: Final = (
-    "DELETE FROM messages WHERE (provider, message_id) IN (SELECT provider, message_id "
-    "FROM messages WHERE reason IS NOT NULL AND handover_at IS NULL AND settled_at < ? LIMIT ?)"
-)
-"""Up to (`?` 2) outcomes settled before (`?` 1) and handed over: read by `_SCHEMA_2`'s index."""
-
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_1, 1: _SCHEMA_2}
-"""From schema N to N + 1; 0 is a new file."""
 
 
 class StoreVersionError(RuntimeError):
@@ -143,6 +90,11 @@ class SqliteStore:
             self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
         self._run_lock: int | None = None
+        # Rows as this connection last read or wrote them, valid while no other connection
+        # has committed (`PRAGMA data_version` unchanged): a hand-over's transaction then
+        # reads nothing back (a third of its cost). Bounded: emptied past `_KNOWN_AT_MOST`.
+        self._known: dict[tuple[str, str], Sequence[Any]] = {}
+        self._known_as_of: int | None = None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
@@ -174,7 +126,7 @@ class SqliteStore:
             if version == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 raise StoreVersionError(f"{self.path} is an SQLite file, but not a tracker store")
             while version < SCHEMA_VERSION:
-                for statement in _MIGRATIONS[version].split(";"):
+                for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         db.execute(statement)
                 version += 1
@@ -182,19 +134,56 @@ class SqliteStore:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('written_by', ?)", (__version__,))
 
     @contextlib.contextmanager
-    def _transaction(self) -> Generator[sqlite3.Connection, None, None]:
+    def _transaction(
+        self, *, keeps_known: bool = False
+    ) -> Generator[sqlite3.Connection, None, None]:
+        """One write transaction. Only `apply` (`keeps_known`) keeps `_known` up to date;
+        any other write, and any that fails, empties it: this connection's own commits do
+        not change its `data_version`."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            if not keeps_known:
+                self._known.clear()
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._known.clear()
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _read(self, query: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             return self._db.execute(query, args).fetchall()
+
+    def _read_rows(self, query: str, args: Sequence[Any]) -> list[Row]:
+        """Rows read, and kept in `_known` as of the data version read first (a commit
+        between the two makes them newer than that version says: then only re-read)."""
+        with self._lock:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            found = self._db.execute(query, args).fetchall()
+            if version != self._known_as_of or len(self._known) > _KNOWN_AT_MOST:
+                self._known.clear()
+                self._known_as_of = version
+            for values in found:
+                self._known[values[0], values[1]] = values
+        return [_row(values) for values in found]
+
+    def _current(
+        self, db: sqlite3.Connection, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Sequence[Any]]:
+        """In a write transaction: the stored rows of `keys`, from `_known` while no other
+        connection has committed since it was filled, else read."""
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._known_as_of:
+            self._known.clear()
+            self._known_as_of = version
+        known = self._known
+        found = {key: known[key] for key in keys if key in known}
+        if len(found) < len(keys):
+            found.update(_rows_of(db, [key for key in keys if key not in found]))
+        return found
 
     # -- Store -------------------------------------------------------------------------------
 
@@ -209,7 +198,7 @@ class SqliteStore:
 
         with self._transaction() as db:
             before = db.total_changes
-            db.executemany(_INSERT_NEW, values())
+            db.executemany(INSERT_NEW, values())
             new = db.total_changes - before
             if len(few) <= _FEW:
                 early = [
@@ -235,18 +224,21 @@ class SqliteStore:
                 if received_at + EARLY_PUSH_TTL < now:
                     continue
                 found = db.execute(
-                    f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
+                    f"{SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
                 ).fetchone()
                 changed = apply_early(_row(found), report)
                 if changed is not None:
-                    db.execute(_UPSERT, _values(changed))
+                    db.execute(UPSERT, _values(changed))
         return new
 
     def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
         written: list[Row | None] = []
-        with self._transaction() as db:
-            # The rows read in one statement per provider, in the transaction that writes them.
-            current = _rows_of(db, [(provider, message_id) for provider, message_id, _ in changes])
+        with self._transaction(keeps_known=True) as db:
+            # The rows as of this transaction (read in one statement per provider, unless
+            # this connection holds them as it last wrote them).
+            current = self._current(
+                db, [(provider, message_id) for provider, message_id, _ in changes]
+            )
             for provider, message_id, change in changes:
                 found = current.get((provider, message_id))
                 changed = None if found is None else change(_row(found))
@@ -254,6 +246,9 @@ class SqliteStore:
                     _update(db, found, _values(changed))
                     current[provider, message_id] = _values(changed)  # named again: this one
                 written.append(changed)
+            if len(self._known) > _KNOWN_AT_MOST:
+                self._known.clear()
+            self._known.update(current)  # emptied again if the commit fails
         return written
 
     def change(self, provider: str, message_ids: Sequence[str], change: Change) -> list[Row]:
@@ -292,20 +287,18 @@ class SqliteStore:
         return float(found[0][0]) if found else None
 
     def due(self, now: float, limit: int) -> list[Row]:
-        found = self._read(
-            f"{_SELECT} WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? "
+        return self._read_rows(
+            f"{SELECT} WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? "
             "ORDER BY next_poll_at LIMIT ?",
             (now, limit),
         )
-        return [_row(values) for values in found]
 
     def handovers_due(self, now: float, limit: int) -> list[Row]:
-        found = self._read(
-            f"{_SELECT} WHERE handover_at IS NOT NULL AND handover_at <= ? "
+        return self._read_rows(
+            f"{SELECT} WHERE handover_at IS NOT NULL AND handover_at <= ? "
             "ORDER BY handover_at LIMIT ?",
             (now, limit),
         )
-        return [_row(values) for values in found]
 
     def next_wake(self) -> float | None:
         poll, handover = self._read(
@@ -317,7 +310,7 @@ class SqliteStore:
 
     def get(self, provider: str, message_id: str) -> Row | None:
         found = self._read(
-            f"{_SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
+            f"{SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
         )
         return _row(found[0]) if found else None
 
@@ -346,7 +339,7 @@ class SqliteStore:
             return purged
         while True:
             with self._transaction() as db:
-                forgotten = db.execute(_FORGET, (now - self.retention, PURGE_CHUNK)).rowcount
+                forgotten = db.execute(FORGET, (now - self.retention, PURGE_CHUNK)).rowcount
             purged += forgotten
             if forgotten < PURGE_CHUNK:
                 return purged
@@ -410,7 +403,7 @@ def _rows_of(
             chunk = unique[start : start + _KEYS_A_READ]
             marks = ", ".join("?" * len(chunk))
             for values in db.execute(
-                f"{_SELECT} WHERE provider = ? AND message_id IN ({marks})",
+                f"{SELECT} WHERE provider = ? AND message_id IN ({marks})",
                 (provider, *chunk),
             ):
                 found[values[0], values[1]] = values
@@ -419,10 +412,10 @@ def _rows_of(
 
 def _update(db: sqlite3.Connection, old: Sequence[Any], new: Sequence[Any]) -> None:
     """Write only the columns that changed: an index is touched only when its column is."""
-    changed = [i for i in range(2, len(_COLUMNS)) if old[i] != new[i]]
+    changed = [i for i in range(2, len(COLUMNS)) if old[i] != new[i]]
     if not changed:
         return
-    assignments = ", ".join(f"{_COLUMNS[i]} = ?" for i in changed)
+    assignments = ", ".join(f"{COLUMNS[i]} = ?" for i in changed)
     db.execute(
         f"UPDATE messages SET {assignments} WHERE provider = ? AND message_id = ?",  # noqa: S608
         [*(new[i] for i in changed), new[0], new[1]],
