@@ -14,6 +14,7 @@ workers, use `RedisStore`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
@@ -410,16 +411,21 @@ def _rows_of(
     return found
 
 
+_CHANGEABLE: Final = range(2, len(COLUMNS))  # all but the key
+
+
+@functools.lru_cache(maxsize=256)
+def _update_of(changed: tuple[int, ...]) -> str:
+    """The UPDATE of the columns numbered `changed` (a few dozen combinations occur)."""
+    assignments = ", ".join(f"{COLUMNS[i]} = ?" for i in changed)
+    return f"UPDATE messages SET {assignments} WHERE provider = ? AND message_id = ?"  # noqa: S608
+
+
 def _update(db: sqlite3.Connection, old: Sequence[Any], new: Sequence[Any]) -> None:
     """Write only the columns that changed: an index is touched only when its column is."""
-    changed = [i for i in range(2, len(COLUMNS)) if old[i] != new[i]]
-    if not changed:
-        return
-    assignments = ", ".join(f"{COLUMNS[i]} = ?" for i in changed)
-    db.execute(
-        f"UPDATE messages SET {assignments} WHERE provider = ? AND message_id = ?",  # noqa: S608
-        [*(new[i] for i in changed), new[0], new[1]],
-    )
+    changed = tuple([i for i in _CHANGEABLE if old[i] != new[i]])
+    if changed:
+        db.execute(_update_of(changed), [*[new[i] for i in changed], new[0], new[1]])
 
 
 def _lock_file(path: Path) -> int:
