@@ -29,7 +29,7 @@ from sms_status._provider import RequestKwargs
 from sms_status._signing import RequestSigner
 from sms_status._transport.base import AsyncSender, Sender
 from sms_status._transport.httpx import build
-from sms_status.pacing import AsyncRateLimiter, RateLimiter
+from sms_status.pacing import AsyncRateLimiter, RateLimiter, Unlimited
 from sms_status.report import StatusReport
 
 T = TypeVar("T")
@@ -174,13 +174,21 @@ class AsyncDriver(_Driver[AsyncSender]):
         if isinstance(effect, Sleep):
             await self._sleep(effect.seconds)
             return None
-        booked = self.rate_limiter.reserve()  # a float, or an awaitable one (AsyncRateLimiter)
-        # A tuple, not `float | int`: that builds a union object on every request.
-        wait = self._slot_wait(effect, booked if isinstance(booked, (float, int)) else await booked)
-        if wait > 0:
-            await self._sleep(wait)
-        left = self._time_left(effect)
+        limiter = self.rate_limiter
+        if not isinstance(limiter, Unlimited):  # unpaced (bulk lookups, say): no booking
+            booked = limiter.reserve()  # a float, or an awaitable one (AsyncRateLimiter)
+            # A tuple, not `float | int`: that builds a union object on every request.
+            wait = booked if isinstance(booked, (float, int)) else await booked
+            if self._slot_wait(effect, wait) > 0:
+                await self._sleep(wait)
+        # Without a deadline (every bulk lookup's attempt) the client's limit, as it is.
+        left = self._attempt_limit if effect.deadline is None else self._time_left(effect)
         cap, phases = self._max_response_bytes, self._phases
+        fast = self._fast
+        if fast is not None and self._signer is None:  # `_route`'s first case, inline
+            target = fast.plain_target(effect.request)
+            if target is not None:
+                return await fast.send_plain(target, left=left, cap=cap, phases=phases)
         sender, what = self._route(self._http, effect.request, left)
         if isinstance(what, str):
             return await sender.send_plain(what, left=left, cap=cap, phases=phases)
