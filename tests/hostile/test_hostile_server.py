@@ -459,12 +459,17 @@ def test_cookies_from_a_server_are_never_sent_back(hostile: Start, mode: str, ho
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "stale",
+    [json_response(503, {"status": False}), b"HTTP/1.1 50"],
+    ids=["whole answer", "part of a status line"],
+)
 def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
-    hostile: Start, mode: str
+    hostile: Start, mode: str, stale: bytes
 ) -> None:
     """A server that writes to a pooled connection between requests (a stale answer, a late
-    408) has desynchronised it: the next request must not take those bytes for its answer,
-    and a healthy connection is still reused."""
+    408, or only its first bytes) has desynchronised it: the next request must not take
+    those bytes for (the start of) its answer, and a healthy connection is still reused."""
     answered, stale_sent = threading.Event(), threading.Event()
     first = threading.Lock()
 
@@ -472,7 +477,7 @@ def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
         server.send(connection, json_response(200, TELECOM23_DELIVERED))
         if first.acquire(blocking=False):  # the first connection only, once answered
             answered.wait(10)
-            server.send(connection, json_response(503, {"status": False}))
+            server.send(connection, stale)
             stale_sent.set()
 
     server = hostile(script)

@@ -26,6 +26,7 @@ from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
 from sms_status._transport.tls import default_ssl_context, env_proxies
 
 if TYPE_CHECKING:
+    from aiohttp.client_proto import ResponseHandler
     from aiohttp.client_reqrep import ConnectionKey
     from aiohttp.connector import Connection
     from aiohttp.tracing import Trace
@@ -60,6 +61,15 @@ class _Connector(aiohttp.TCPConnector):
     aiohttp parses such bytes as they arrive and hands them to the next request on that
     connection as its answer (a stale reply read as another message's status); httpcore and
     `httpclient.HttpClientSender` drop such a connection, and so does this."""
+
+    def _release(
+        self, key: ConnectionKey, protocol: ResponseHandler, *, should_close: bool = False
+    ) -> None:
+        super()._release(key, protocol, should_close=should_close)
+        # Pooled without a parser, bytes arriving while it is idle wait in its tail, which
+        # `should_close` sees; a parser would hold the first bytes of a stale reply where
+        # nothing does (each request gets a parser of its own).
+        protocol._parser = None  # pyright: ignore[reportPrivateUsage]
 
     async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
         # Only the connection about to be reused is checked: one property read per request.
