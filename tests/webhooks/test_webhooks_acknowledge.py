@@ -487,6 +487,32 @@ async def test_a_sync_on_report_returning_a_coroutine_has_it_run_on_the_loop() -
 
 
 @pytest.mark.anyio
+async def test_drain_waits_for_the_coroutine_a_sync_on_report_returned() -> None:
+    # A shutdown drains before closing what on_report writes to: a report still running on
+    # the loop (as a coroutine a sync wrapper returned) has not been made yet.
+    stored: list[str] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def store(event: webhooks.WebhookEvent) -> None:
+        started.set()
+        await release.wait()
+        stored.append(event.report.message_id)
+
+    app = webhooks.app(
+        "telecom23",
+        secret=SECRET,
+        on_report=lambda event: store(event),  # noqa: PLW0108 - a sync wrapper, as meant
+        clock=lambda: NOW,
+    )
+    assert (await post(app, BODY, HEADERS)).status_code == 200
+    await asyncio.wait_for(started.wait(), 10)
+    assert not await asyncio.to_thread(app.drain, 0.05)  # still running: not drained
+    release.set()
+    assert await asyncio.to_thread(app.drain, 10)
+    assert stored == ["api_42_1743667200123456789_a3f8b2c1d9e45f67"]
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("raised", [RuntimeError("database down"), SystemExit(3)])
 async def test_a_raising_on_report_loses_no_other_delivery_and_drain_still_ends(
     raised: BaseException, caplog: pytest.LogCaptureFixture

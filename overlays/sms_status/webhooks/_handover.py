@@ -69,6 +69,7 @@ class ThreadHandOver:
         self._pending: deque[tuple[object, _Answer]] = deque()
         self._starting = 0  # workers started that have not yet taken anything
         self._running = 0
+        self._on_loop = 0  # coroutines a posted call returned, still running on their loop
         # The loop a `_flush` was last queued on: calls awaited there in this turn need no
         # other (one app may be served by several loops; any flush clears it).
         self._flush_on: asyncio.AbstractEventLoop | None = None
@@ -90,12 +91,16 @@ class ThreadHandOver:
         return len(self._pending)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until every delivery handed over so far was called (for a shutdown that
-        should not drop posted ones); False if `timeout` passed first. Starts a worker for
-        calls whose loop closed before its flush ran."""
+        """Block until every delivery handed over so far was called, and every coroutine a
+        posted call returned has ended on its loop (for a shutdown that should not drop
+        posted ones: call it off that loop); False if `timeout` passed first. Starts a
+        worker for calls whose loop closed before its flush ran."""
         self._flush()
         with self._idle:
-            return self._idle.wait_for(lambda: not self._running and not self._pending, timeout)
+            return self._idle.wait_for(self._is_idle, timeout)
+
+    def _is_idle(self) -> bool:  # under the lock
+        return not self._running and not self._pending and not self._on_loop
 
     def _put(
         self, item: object, answer: _Answer, awaited_on: asyncio.AbstractEventLoop | None
@@ -182,7 +187,7 @@ class ThreadHandOver:
                 if not running:
                     self._starting -= 1
                     self._running -= 1
-                    if not self._running:
+                    if self._is_idle():
                         self._idle.notify_all()
             if not running:
                 raise
@@ -200,7 +205,7 @@ class ThreadHandOver:
                     starting = False
                 if not self._pending:
                     self._running -= 1
-                    if not self._running:
+                    if self._is_idle():
                         self._idle.notify_all()
                     return
                 taken = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
@@ -241,14 +246,28 @@ class ThreadHandOver:
         if loop is None or loop.is_closed():
             coroutine.close()
             raise RuntimeError("on_report returned a coroutine, and no asyncio loop runs it")
-        done = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        with self._lock:
+            self._on_loop += 1  # `wait_idle` waits for it too
+        try:
+            done = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        except BaseException:  # the loop closed meanwhile
+            coroutine.close()
+            self._ended_on_loop()
+            raise
 
         def check(done: concurrent.futures.Future[Any]) -> None:
+            self._ended_on_loop()
             failure = None if done.cancelled() else done.exception()
             if failure is not None:
                 self._failed(item, failure)
 
         done.add_done_callback(check)
+
+    def _ended_on_loop(self) -> None:
+        with self._lock:
+            self._on_loop -= 1
+            if self._is_idle():
+                self._idle.notify_all()
 
     def _failed(self, item: object, exc: BaseException) -> None:
         if self._on_failure is not None:
