@@ -290,7 +290,14 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
     async def aclose(self) -> None:
         """Close the connection pools (also on leaving an `async with` block)."""
         for http in self._owned:
-            await http.aclose()
+            try:
+                await http.aclose()
+            except RuntimeError as exc:
+                # Its connections were made on an event loop that has closed since (a
+                # second `asyncio.run`): they cannot be closed from this one, and went with
+                # that loop. The client is closed all the same.
+                if str(exc) != "Event loop is closed":
+                    raise
         if self._fast is not None:
             await self._fast.aclose()
         self._release_logs()

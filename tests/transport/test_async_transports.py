@@ -187,14 +187,15 @@ def test_signed_requests_on_aiohttp_are_signed_afresh_per_attempt() -> None:
     assert len(stamps) == len(set(stamps)) == 2
 
 
-def test_one_async_client_on_aiohttp_serves_one_event_loop_after_another() -> None:
-    # aiohttp sessions belong to a loop: the client's second asyncio.run failed every call
-    # with "Event loop is closed" on aiohttp.
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+def test_one_async_client_serves_one_event_loop_after_another(backend: str) -> None:
+    # Connections belong to a loop: the client's second asyncio.run failed every call with
+    # "Event loop is closed" on aiohttp, and closing it from a new loop raised on httpx.
     sandbox = Sandbox("telecom23", rate_limit=None)
     sandbox.add_message("loop-1", statuses=("DELIVRD",))
     with sandbox.serve():
         client = sms_status.connect_async(
-            "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, http_backend="aiohttp"
+            "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, http_backend=backend
         )
 
         async def look_up() -> str:
