@@ -49,7 +49,7 @@ def test_calls_awaited_in_one_turn_of_the_loop_share_one_worker_thread() -> None
 
 
 def test_an_awaited_call_fails_when_no_worker_thread_can_start(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, hand_over = recorder()
     # As once the interpreter is exiting: every executor refuses new work.
@@ -60,8 +60,9 @@ def test_an_awaited_call_fails_when_no_worker_thread_can_start(
 
     with pytest.raises(RuntimeError, match="shutdown"):  # the receiver answers 500
         asyncio.run(call("refused"))
-    with pytest.raises(RuntimeError, match="shutdown"):  # a posted one: at the caller
-        hand_over.post("posted", None)
+    # A posted one (its 2xx already sent): logged, not raised into the server after it.
+    hand_over.post("posted", None)
+    assert "no worker thread could start; 1 posted report(s) wait" in caplog.text
     assert not hand_over.wait_idle(0.05)  # the posted one waits for a thread: False, no raise
     monkeypatch.undo()
     assert asyncio.run(call("later")) == "done later"
@@ -86,8 +87,7 @@ def test_one_failed_thread_start_stops_no_later_call(monkeypatch: pytest.MonkeyP
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(concurrent.futures.thread.threading.Thread, "start", refuse)
-    with pytest.raises(RuntimeError, match="can't start"):
-        hand_over.post("second", None)  # queued by the executor all the same
+    hand_over.post("second", None)  # logged; queued by the executor all the same
     monkeypatch.setattr(concurrent.futures.thread.threading.Thread, "start", real_start)
     release.set()  # the busy thread is free: it runs the queued start, which must not count
     assert hand_over.wait_idle(10)

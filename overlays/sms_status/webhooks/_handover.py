@@ -25,11 +25,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias
+
+logger = logging.getLogger("sms_status.webhooks")
 
 WORKER_THREADS = 40
 """Sync `on_report` calls at once per app: anyio's (and so Starlette's) default."""
@@ -117,7 +120,14 @@ class ThreadHandOver:
             start = awaited_on is None and self._reserve()
         if awaited_on is None:
             if start:
-                self._start()
+                try:
+                    self._start()
+                except Exception:  # the interpreter is exiting, say: its 2xx is already sent
+                    logger.warning(
+                        "no worker thread could start; %d posted report(s) wait for the next",
+                        len(self._pending),
+                        exc_info=True,
+                    )
             return
         try:
             awaited_on.call_soon(self._flush)
