@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -185,3 +187,57 @@ def test_parse_with_a_redis_guard_refuses_the_replay(redis_client: redis.Redis) 
     webhooks.parse("lisoloo", body=body, headers=basic("u:p"), secret="u:p", replay_guard=guard)
     with pytest.raises(WebhookReplayError):
         webhooks.parse("lisoloo", body=body, headers=basic("u:p"), secret="u:p", replay_guard=guard)
+
+
+class _LoseOneReply:
+    """A TCP proxy to Redis that drops the connection instead of passing on the first reply
+    (not an error) to a command naming `marker`: Redis applied it; the client never hears."""
+
+    def __init__(self, host: str, port: int, marker: bytes) -> None:
+        self._target = (host, port)
+        self._marker = marker
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.lost = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self._target)
+            threading.Thread(target=self._pipe, args=(client, server), daemon=True).start()
+
+    def _pipe(self, client: socket.socket, server: socket.socket) -> None:
+        with client, server, contextlib.suppress(OSError):
+            while data := client.recv(65536):  # redis-py: one command, then its reply
+                server.sendall(data)
+                reply = server.recv(65536)
+                if self._marker in data and not reply.startswith(b"-") and not self.lost.is_set():
+                    self.lost.set()
+                    return
+                client.sendall(reply)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_redis_guard_takes_the_resend_of_an_add_whose_reply_was_lost_for_a_new_key(
+    redis_url: str,
+) -> None:
+    # redis-py resends a command when the connection drops (by default): the key the first
+    # send set must not make the delivery a replay of itself, never reported.
+    options = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs
+    proxy = _LoseOneReply(options["host"], options["port"], b"sms_status:webhook:")
+    client = redis.Redis(host="127.0.0.1", port=proxy.port)  # redis-py's default retries
+    try:
+        guard = webhooks.RedisReplayGuard(client)
+        assert guard.add("delivery-1", ttl=600) is True
+        assert proxy.lost.is_set()  # the first reply was lost, and the add resent
+        assert guard.add("delivery-1", ttl=600) is False  # a real replay still is one
+        assert webhooks.RedisReplayGuard(client).add("delivery-1", ttl=600) is False
+    finally:
+        client.close()
+        proxy.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -79,20 +80,35 @@ class MemoryReplayGuard:
         return f"MemoryReplayGuard(entries={len(self)}, max_entries={self._max_entries})"
 
 
+_ADD_ONCE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
+"""
+"""SET NX with this add's own token; a key holding that token is this add's too (a resend
+of it after its reply was lost: redis-py retries on a dropped connection by default)."""
+
+
 class RedisReplayGuard:
     """A replay guard in Redis, for receivers behind a load balancer (`sms-status[redis]`).
 
-    One `SET key 1 NX PX ttl` per delivery: atomic, so two receivers given the same delivery
-    at once cannot both accept it. Takes a synchronous `redis.Redis` client.
+    One atomic `SET key token NX PX ttl` per delivery (in a script), so two receivers given
+    the same delivery at once cannot both accept it; each add writes a token of its own, so
+    the client's resend of an add whose reply was lost finds its own key, not a replay.
+    Takes a synchronous `redis.Redis` client.
     """
 
     def __init__(self, redis_client: Any, *, prefix: str = "sms_status:webhook:") -> None:
         require_blocking(redis_client, "RedisReplayGuard")  # it is called in a worker thread
         self._redis = redis_client
         self._prefix = prefix
+        self._add_once = redis_client.register_script(_ADD_ONCE)
+        self._origin = secrets.token_hex(8)  # this guard's, among every receiver's
+        self._adds = itertools.count()
 
     def add(self, key: str, *, ttl: float) -> bool:
-        created = self._redis.set(self._name(key), b"1", nx=True, px=max(1, int(ttl * 1000)))
+        token = f"{self._origin}:{next(self._adds)}"  # this add's own
+        created = self._add_once(keys=[self._name(key)], args=[token, max(1, int(ttl * 1000))])
         return bool(created)
 
     def discard(self, key: str) -> None:
