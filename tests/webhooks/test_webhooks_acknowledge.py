@@ -349,6 +349,84 @@ async def test_an_attempt_cancelled_while_its_replay_key_is_added_is_forgotten(
     assert len(reported) == 1  # reported, not answered as a replay
 
 
+class LandsThenFailsGuard:
+    """Redis, say: the first add's SET is applied, then its reply times out (redis-py
+    raises)."""
+
+    def __init__(self) -> None:
+        self.inner = webhooks.MemoryReplayGuard()
+        self.adds = 0
+
+    def add(self, key: str, *, ttl: float) -> bool:
+        self.adds += 1
+        added = self.inner.add(key, ttl=ttl)
+        if self.adds == 1:
+            raise TimeoutError("Timeout reading from socket")
+        return added
+
+    def discard(self, key: str) -> None:
+        self.inner.discard(key)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+async def test_a_guard_that_failed_after_taking_the_key_does_not_make_the_retry_a_replay(
+    acknowledge: str,
+) -> None:
+    reported: list[str] = []
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        on_report=lambda event: reported.append(event.event_id),
+        acknowledge=acknowledge,
+        replay_guard=LandsThenFailsGuard(),
+    )
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 500  # the provider retries
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1  # the retry was reported, not taken for a replay
+
+
+@pytest.mark.anyio
+async def test_a_delivery_remembered_and_then_cancelled_while_answered_is_still_reported() -> None:
+    # Its key is stored, so the provider's retry will be answered as a replay: whether or
+    # not the first 200 reached the provider, the report must be made.
+    reported: list[str] = []
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        on_report=lambda event: reported.append(event.event_id),
+        replay_guard=webhooks.MemoryReplayGuard(),
+    )
+    answering = asyncio.Event()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/hook",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in basic("u:p").items()],
+    }
+    messages = [{"type": "http.request", "body": LISOLOO_BODY, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop()
+
+    async def send(message: dict[str, Any]) -> None:
+        answering.set()
+        await asyncio.Event().wait()  # the server's write never completes
+
+    first = asyncio.ensure_future(app(scope, receive, send))
+    await asyncio.wait_for(answering.wait(), 10)
+    first.cancel()  # a server past its shutdown timeout
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200  # the retry: a replay
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1
+
+
 class FailingGuard:
     """A replay guard whose store is down: `add` (or only `discard`) raises."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import inspect
 import logging
@@ -17,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
 
+import anyio.lowlevel
 import anyio.to_thread
 
 from sms_status._pushed import AsgiHeaders
@@ -159,10 +161,14 @@ class Receiver:
             # answer (as with "after_report"), so memory stays bounded and the provider slows.
             await _answer(send, await self._settle(event, replay_key))
         else:
-            await _answer(send, 200)
-            # Handed to a worker thread and not waited for (this call returns first): a
-            # future and a call back per delivery cost the server a third more CPU.
-            self._report_in_thread.post(event, _running_loop())
+            try:
+                await _answer(send, 200)
+            finally:
+                # Handed to a worker thread and not waited for (this call returns first): a
+                # future and a call back per delivery cost the server a third more CPU.
+                # Also when the answer failed or was cancelled: its key is remembered, so
+                # the provider's retry would be taken for a replay and not reported.
+                self._report_in_thread.post(event, _running_loop())
 
     async def _report_answered(self, event: WebhookEvent) -> None:
         """ "on_receipt", awaited (an async `on_report`, or `on_reports`): the provider has
@@ -186,17 +192,19 @@ class Receiver:
         `await asyncio.to_thread(receiver.drain)`. Replay keys still being added or
         forgotten in worker threads are waited for too."""
         ends = None if timeout is None else time.monotonic() + timeout
-        idle = all(
-            hand_over.wait_idle(None if ends is None else max(0.0, ends - time.monotonic()))
-            for hand_over in (
-                self._report_in_thread,
-                self._remember_in_thread,  # may forget a key after its add
-                self._forget_in_thread,
-            )
+        hand_overs = (
+            self._report_in_thread,
+            self._remember_in_thread,  # may forget a key, or post a report, after its add
+            self._forget_in_thread,
         )
-        if not idle:
-            logger.warning("on_report still running after %g s", timeout)
-        return idle
+        while all(
+            hand_over.wait_idle(None if ends is None else max(0.0, ends - time.monotonic()))
+            for hand_over in hand_overs
+        ):
+            if all(hand_over.wait_idle(0) for hand_over in hand_overs):  # all at once
+                return True
+        logger.warning("on_report or the replay guard still running after %g s", timeout)
+        return False
 
     async def _drain(self) -> None:
         timeout = DRAIN_SECONDS
@@ -316,7 +324,7 @@ class Receiver:
         """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
         try:
             await self._deliver(event)
-        except asyncio.CancelledError:  # no answer goes out: its retry is no replay
+        except anyio.get_cancelled_exc_class():  # no answer goes out: its retry is no replay
             self._forget_now(replay_key)
             raise
         except BaseException:  # SystemExit too, as a sync on_report's in its worker thread
@@ -330,7 +338,7 @@ class Receiver:
         delivery is answered 500 and the provider retries."""
         try:
             return await self._remember(key)
-        except asyncio.CancelledError:
+        except anyio.get_cancelled_exc_class():
             raise
         except Exception:
             logger.exception("the replay guard failed for %s; answered 500", self._provider)
@@ -345,19 +353,31 @@ class Receiver:
             return guard.add(key, ttl=ttl)
         remembering = _Remembering(key)
         try:
-            return bool(await self._in_thread(self._remember_in_thread, remembering))
+            new = bool(await self._in_thread(self._remember_in_thread, remembering))
+            if _running_loop() is None:  # trio: a cancel waited for the thread; it lands here
+                await anyio.lowlevel.checkpoint_if_cancelled()
         except BaseException:
-            # Cancelled (no answer goes out), or the guard failed: a key already added is
-            # forgotten here, one still being added is forgotten by its thread after the add.
+            # Cancelled, no answer goes out: a key already added is forgotten here, one still
+            # being added is forgotten by its thread after the add.
             if remembering.cancel():
                 self._forget_now(key)
             raise
+        return new
 
     def _add_to_guard(self, remembering: _Remembering) -> bool:
         """In a worker thread: the replay guard's add, undone at once if the request that
         asked for it was cancelled meanwhile (its retry must not be taken for a replay)."""
         assert self._replay_guard is not None
-        added = self._replay_guard.add(remembering.key, ttl=2 * self._tolerance)
+        try:
+            added = self._replay_guard.add(remembering.key, ttl=2 * self._tolerance)
+        except BaseException:
+            # Its store may have taken the key before failing (Redis applied the SET, and
+            # its reply timed out): this delivery is answered 500 and was not reported, so
+            # its retry must not be a replay. At worst an older copy is reported again.
+            if self._discard is not None:
+                with contextlib.suppress(Exception):
+                    self._discard(remembering.key)
+            raise
         if remembering.added(added) and self._discard is not None:
             try:
                 self._discard(remembering.key)
