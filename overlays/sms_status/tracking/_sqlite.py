@@ -40,7 +40,8 @@ PURGE_CHUNK: Final = 1_000
 """Outcomes forgotten per transaction."""
 
 _KNOWN_AT_MOST: Final = 2_000
-"""Rows `SqliteStore._known` holds at most (a `due()` batch is 500) before it starts again."""
+"""Past this many rows, `SqliteStore._known` starts again (so it holds at most this and one
+batch more: `due()` reads 500)."""
 
 _FEW: Final = 64
 """Up to this many ids, an add looks their early pushes up one by one; past it, one join."""
