@@ -196,10 +196,12 @@ async def test_many_deliveries_at_once_are_each_reported_once(acknowledge: str) 
 LISOLOO_BODY = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
 
 
-def lisoloo_receiver(on_report: Any, guard: Any) -> webhooks.Receiver:
+def lisoloo_receiver(
+    on_report: Any, guard: Any, acknowledge: str = "after_report"
+) -> webhooks.Receiver:
     """lisoloo (a retry is the same body, so the same replay key), "after_report"."""
     return webhooks.app(
-        "lisoloo", secret="u:p", on_report=on_report, acknowledge="after_report", replay_guard=guard
+        "lisoloo", secret="u:p", on_report=on_report, acknowledge=acknowledge, replay_guard=guard
     )
 
 
@@ -302,22 +304,32 @@ async def test_an_attempt_cancelled_while_reported_is_forgotten_so_its_retry_is_
     assert len(calls) == 2  # reported, not answered as a replay
 
 
-class BlockingGuard:
-    """A replay guard in another store (Redis, say: its add runs in a worker thread) whose
-    add waits for `release`."""
+class OtherStoreGuard:
+    """A replay guard in another store than memory (Redis, say: its add runs in a worker
+    thread), kept here in a `MemoryReplayGuard`; subclasses make its add misbehave."""
 
     def __init__(self) -> None:
         self.inner = webhooks.MemoryReplayGuard()
+
+    def add(self, key: str, *, ttl: float) -> bool:
+        return self.inner.add(key, ttl=ttl)
+
+    def discard(self, key: str) -> None:
+        self.inner.discard(key)
+
+
+class BlockingGuard(OtherStoreGuard):
+    """Its add waits for `release`."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.adding = threading.Event()
         self.release = threading.Event()
 
     def add(self, key: str, *, ttl: float) -> bool:
         self.adding.set()
         assert self.release.wait(10), "the test never released add"
-        return self.inner.add(key, ttl=ttl)
-
-    def discard(self, key: str) -> None:
-        self.inner.discard(key)
+        return super().add(key, ttl=ttl)
 
 
 @pytest.mark.anyio
@@ -329,13 +341,7 @@ async def test_an_attempt_cancelled_while_its_replay_key_is_added_is_forgotten(
     # reported, so the add that completes afterwards must not make the retry a replay.
     reported: list[str] = []
     guard = BlockingGuard()
-    app = webhooks.app(
-        "lisoloo",
-        secret="u:p",
-        on_report=lambda event: reported.append(event.event_id),
-        acknowledge=acknowledge,
-        replay_guard=guard,
-    )
+    app = lisoloo_receiver(lambda event: reported.append(event.event_id), guard, acknowledge)
     first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
     assert await asyncio.to_thread(guard.adding.wait, 10)
     first.cancel()
@@ -349,23 +355,20 @@ async def test_an_attempt_cancelled_while_its_replay_key_is_added_is_forgotten(
     assert len(reported) == 1  # reported, not answered as a replay
 
 
-class LandsThenFailsGuard:
-    """Redis, say: the first add's SET is applied, then its reply times out (redis-py
-    raises)."""
+class LandsThenFailsGuard(OtherStoreGuard):
+    """Its first add takes the key, then fails (Redis applied the SET, and its reply timed
+    out: redis-py raises)."""
 
     def __init__(self) -> None:
-        self.inner = webhooks.MemoryReplayGuard()
+        super().__init__()
         self.adds = 0
 
     def add(self, key: str, *, ttl: float) -> bool:
         self.adds += 1
-        added = self.inner.add(key, ttl=ttl)
+        added = super().add(key, ttl=ttl)
         if self.adds == 1:
             raise TimeoutError("Timeout reading from socket")
         return added
-
-    def discard(self, key: str) -> None:
-        self.inner.discard(key)
 
 
 @pytest.mark.anyio
@@ -374,12 +377,8 @@ async def test_a_guard_that_failed_after_taking_the_key_does_not_make_the_retry_
     acknowledge: str,
 ) -> None:
     reported: list[str] = []
-    app = webhooks.app(
-        "lisoloo",
-        secret="u:p",
-        on_report=lambda event: reported.append(event.event_id),
-        acknowledge=acknowledge,
-        replay_guard=LandsThenFailsGuard(),
+    app = lisoloo_receiver(
+        lambda event: reported.append(event.event_id), LandsThenFailsGuard(), acknowledge
     )
     assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 500  # the provider retries
     assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200
