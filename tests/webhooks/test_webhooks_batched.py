@@ -91,17 +91,23 @@ async def test_after_report_answers_500_to_every_delivery_of_a_batch_whose_call_
 
 
 @pytest.mark.anyio
-async def test_on_receipt_answers_first_and_a_raising_batch_is_logged_per_delivery(
-    caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+async def test_a_raising_batch_is_logged_per_delivery_with_its_traceback_once(
+    acknowledge: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    calls: list[int] = []
+
     def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        calls.append(len(events))
         raise RuntimeError("database down")
 
-    app = receiver(on_reports)
-    assert await post_all(app, deliveries(3)) == [200, 200, 200]
+    app = receiver(on_reports, acknowledge=acknowledge)
+    statuses = await post_all(app, deliveries(20))
+    assert statuses == [200 if acknowledge == "on_receipt" else 500] * 20
     await shut_down(app)
     failed = [r for r in caplog.records if "on_report failed" in r.getMessage()]
-    assert len(failed) == 3
+    assert len(failed) == 20  # each delivery named
+    assert len([r for r in failed if r.exc_info]) == len(calls) < 20  # a traceback a batch
 
 
 def test_into_a_tracker_over_loopback_each_200_means_settled_in_the_store(

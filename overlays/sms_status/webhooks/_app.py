@@ -133,6 +133,7 @@ class Receiver:
         # answer to come (a future any event loop can wait for).
         self._settling: dict[str, concurrent.futures.Future[int]] = {}
         self._settling_lock = threading.Lock()
+        self._last_failure = 0  # the id() of the last failure logged (`_report_failed`)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -181,9 +182,17 @@ class Receiver:
             self._report_failed(event, exc)
 
     def _report_failed(self, event: WebhookEvent, exc: BaseException) -> None:
-        # The provider already has its 2xx: all that is left is to say so.
+        """Logged (with "on_receipt" the provider already has its 2xx: all that is left is
+        to say so). The deliveries of one failed `on_reports` batch share its exception:
+        its traceback is logged once, the others in a line each."""
+        again = id(exc) == self._last_failure
+        self._last_failure = id(exc)
         logger.error(
-            "on_report failed for %s event %s", self._provider, event.event_id, exc_info=exc
+            "on_report failed for %s event %s%s",
+            self._provider,
+            event.event_id,
+            " (the same failure as the delivery logged before)" if again else "",
+            exc_info=None if again else exc,
         )
 
     def drain(self, timeout: float | None = DRAIN_SECONDS) -> bool:
@@ -327,8 +336,8 @@ class Receiver:
         except anyio.get_cancelled_exc_class():  # no answer goes out: its retry is no replay
             self._forget_now(replay_key)
             raise
-        except BaseException:  # SystemExit too, as a sync on_report's in its worker thread
-            logger.exception("on_report failed for %s event %s", self._provider, event.event_id)
+        except BaseException as exc:  # SystemExit too, as a sync on_report's in its thread
+            self._report_failed(event, exc)
             await self._forget(replay_key)  # else its retry would be taken for a replay
             return 500  # not stored: the provider retries
         return 200
