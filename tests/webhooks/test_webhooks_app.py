@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from sms_status import DeliveryState, webhooks
+from sms_status.webhooks import _app
 from webhook_support import (
     Reports,
     basic,
@@ -249,6 +250,36 @@ async def test_it_answers_under_a_route_or_a_mount_of_a_starlette_app() -> None:
         assert (await post(host, TELECOM23_BODY, headers, path)).status_code == 200, path
     await shut_down(app)
     assert len(seen) == 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("trickled", [False, True], ids=["in pieces", "never finished"])
+async def test_a_body_in_pieces_is_read_whole_within_a_deadline(
+    trickled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client that sends the first bytes of a body and then trickles (or nothing) would
+    # hold its request open for ever: uvicorn sets no limit, so the app answers 408.
+    monkeypatch.setattr(_app, "BODY_SECONDS", 0.2)
+    app, seen = receiver()
+    body = TELECOM23_BODY
+    pieces = [body[:10], body[10:50], body[50:]]
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        if trickled and len(pieces) == 1:
+            await asyncio.Event().wait()  # the rest never comes
+        piece = pieces.pop(0)
+        return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    signed = telecom23_headers(SECRET, body, NOW)
+    headers = [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    await asyncio.wait_for(app(scope, receive, send), 10)
+    await shut_down(app)
+    assert (sent[0]["status"], len(seen)) == ((408, 0) if trickled else (200, 1))
 
 
 @pytest.mark.anyio

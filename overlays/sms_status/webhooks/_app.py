@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
 
+import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
@@ -57,6 +58,9 @@ _BODY: Message = {"type": "http.response.body", "body": b""}
 POSTED_BACKLOG = 1024
 """Deliveries answered 2xx and still waiting for a sync `on_report` ("on_receipt") at most:
 past it, a delivery is answered only once reported (200, or 500 if `on_report` raised)."""
+
+BODY_SECONDS = 10.0
+"""How long a body sent in pieces may take to arrive whole, from its first piece (then 408)."""
 
 DRAIN_SECONDS = 30.0
 """How long a lifespan shutdown waits for reports still being made (in worker threads, or
@@ -231,7 +235,10 @@ class Receiver:
     async def _verify(self, scope: Scope, receive: Receive) -> tuple[WebhookEvent | None, str, int]:
         """(the event, its replay key, 200), or (None, "", the status to answer)."""
         headers = AsgiHeaders(scope.get("headers") or ())
-        body = await self._read_body(headers, receive)
+        try:
+            body = await self._read_body(headers, receive)
+        except TimeoutError:
+            return None, "", 408
         if body is None:
             return None, "", 413
         url = self._url
@@ -266,19 +273,31 @@ class Receiver:
             and (len(declared) > 18 or int(declared) > cap)  # no int() of 5,000 digits
         ):
             return None
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect: nobody to answer
+            raise _ClientGone
+        if not message.get("more_body", False):  # every provider's body: one message
+            whole: bytes = message.get("body", b"")
+            return None if len(whole) > cap else whole
+        # In pieces: within BODY_SECONDS (TimeoutError: 408), so a client that trickles one
+        # holds no request open for ever (uvicorn sets no such limit).
+        with anyio.fail_after(BODY_SECONDS):
+            return await self._read_rest(message, receive)
+
+    async def _read_rest(self, message: Message, receive: Receive) -> bytes | None:
+        cap = self._max_body_bytes
         body = bytearray()  # += on bytes copies it all each time: quadratic in the chunks
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # http.disconnect: nobody to answer
-                raise _ClientGone
+        while True:
             chunk = message.get("body", b"")
             if chunk:
                 body += chunk
                 if len(body) > cap:  # a chunked or lying body: stop reading at the cap
                     return None
-            more = message.get("more_body", False)
-        return bytes(body)
+            if not message.get("more_body", False):
+                return bytes(body)
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _ClientGone
 
     async def _report(self, item: WebhookEvent | list[WebhookEvent]) -> None:
         """`on_report(item)`, or `on_reports(item)` with a batch."""
