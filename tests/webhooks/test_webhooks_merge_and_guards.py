@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -241,3 +242,17 @@ def test_redis_guard_takes_the_resend_of_an_add_whose_reply_was_lost_for_a_new_k
     finally:
         client.close()
         proxy.close()
+
+
+def test_redis_guards_copied_by_a_fork_never_both_accept_one_delivery(
+    redis_client: redis.Redis,
+) -> None:
+    # A guard made before a fork (gunicorn --preload with uvicorn workers) is copied into
+    # each worker: their adds must still be told apart.
+    guard = webhooks.RedisReplayGuard(redis_client)
+    pid = os.fork()
+    if pid == 0:  # one worker: the provider's first copy of the delivery
+        os._exit(0 if guard.add("delivery-1", ttl=600) is True else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0  # the first copy was new there
+    assert guard.add("delivery-1", ttl=600) is False  # the second copy, here: a replay

@@ -103,11 +103,11 @@ class RedisReplayGuard:
         self._redis = redis_client
         self._prefix = prefix
         self._add_once = redis_client.register_script(_ADD_ONCE)
-        self._origin = secrets.token_hex(8)  # this guard's, among every receiver's
-        self._adds = itertools.count()
 
     def add(self, key: str, *, ttl: float) -> bool:
-        token = f"{self._origin}:{next(self._adds)}"  # this add's own
+        # This add's own, drawn each time: a guard made before a fork (gunicorn --preload)
+        # is copied into every worker, and a counter with it.
+        token = secrets.token_hex(16)
         created = self._add_once(keys=[self._name(key)], args=[token, max(1, int(ttl * 1000))])
         return bool(created)
 
