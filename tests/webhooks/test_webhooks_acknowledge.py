@@ -632,3 +632,107 @@ async def test_mounted_under_starlette_drain_waits_for_the_reports() -> None:
     release.set()
     assert await asyncio.to_thread(receiver.drain, 10)
     assert stored == ["api_42_1743667200123456789_a3f8b2c1d9e45f67"]
+
+
+def asgi_scope(headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/hook",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["async on_report", "on_reports"])
+async def test_on_receipt_cancelled_while_answering_loses_no_delivery(kind: str) -> None:
+    # Reported after the 2xx: a send cancelled leaves nothing reported, so the key must not
+    # stay, or the provider's retry is answered 200 as a replay and the delivery is lost.
+    reported: list[str] = []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        reported.append(event.event_id)
+
+    async def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        reported.extend(event.event_id for event in events)
+
+    options: dict[str, Any] = (
+        {"on_report": on_report} if kind == "async on_report" else {"on_reports": on_reports}
+    )
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        acknowledge="on_receipt",
+        replay_guard=webhooks.MemoryReplayGuard(),
+        **options,
+    )
+    answering = asyncio.Event()
+    messages = [{"type": "http.request", "body": LISOLOO_BODY, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop()
+
+    async def send(message: dict[str, Any]) -> None:
+        answering.set()
+        await asyncio.Event().wait()  # the server's write never completes
+
+    first = asyncio.ensure_future(app(asgi_scope(basic("u:p")), receive, send))
+    await asyncio.wait_for(answering.wait(), 10)
+    first.cancel()  # a server past its shutdown timeout: no 2xx reached the provider
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200  # the provider's retry
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1  # reported once: by the first attempt or by its retry
+
+
+class _Lines(logging.Handler):
+    """Keeps what a production handler would print (the message, whether a traceback went
+    with it), not the record: the exception is freed once logged, as under a StreamHandler."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, bool]] = []
+
+    def emit(self, record: Any) -> None:
+        self.lines.append((record.getMessage(), record.exc_info is not None))
+
+
+@pytest.mark.anyio
+async def test_different_failures_each_log_their_traceback() -> None:
+    # One traceback per failed batch, found by the exception's identity: a freed one's
+    # id() is soon another's (CPython reuses its memory).
+    calls = iter(range(100))
+    first_in, go_on = threading.Event(), threading.Event()
+
+    def on_report(event: webhooks.WebhookEvent) -> None:
+        number = next(calls)
+        if number == 0:  # holds the worker while the others queue up (one batch)
+            first_in.set()
+            assert go_on.wait(10)
+        raise KeyError(f"failure number {number}")  # a new, unrelated failure each time
+
+    secret, now = "whsec_x", 1_770_978_604
+    payload = spec_example("telecom23", "deliveryReport", "delivered")
+    app = webhooks.app("telecom23", secret=secret, on_report=on_report, clock=lambda: float(now))
+    lines = _Lines()
+    log = logging.getLogger("sms_status.webhooks")
+    log.addHandler(lines)
+    log.propagate = False  # pytest's own capture keeps records, so exceptions, alive
+    try:
+        for n in range(4):
+            payload["message_id"] = f"m-{n}"
+            body = json.dumps(payload).encode()
+            assert await call_asgi(app, body, telecom23_headers(secret, body, now)) == 200
+            if n == 0:
+                await asyncio.to_thread(first_in.wait, 10)
+        go_on.set()
+        assert await asyncio.to_thread(app.drain, 10)
+    finally:
+        log.removeHandler(lines)
+        log.propagate = True
+    failures = [line for line in lines.lines if line[0].startswith("on_report failed")]
+    assert len(failures) == 4
+    # Four unrelated exceptions: each one's traceback is logged.
+    assert all(with_traceback for _, with_traceback in failures), failures

@@ -137,7 +137,7 @@ class Receiver:
         # answer to come (a future any event loop can wait for).
         self._settling: dict[str, concurrent.futures.Future[int]] = {}
         self._settling_lock = threading.Lock()
-        self._last_failure = 0  # the id() of the last failure logged (`_report_failed`)
+        self._last_failure: BaseException | None = None  # the last logged (`_report_failed`)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -159,7 +159,11 @@ class Receiver:
         elif (new := await self._remember_or_fail(replay_key)) is not True:
             await _answer(send, 200 if new is False else 500)  # False: seen, not reported
         elif self._is_async or self._batcher is not None:
-            await _answer(send, 200)
+            try:
+                await _answer(send, 200)
+            except BaseException:  # cancelled while answering: not reported, so not a replay
+                self._forget_now(replay_key)
+                raise
             await self._report_answered(event)
         elif self._report_in_thread.waiting() >= POSTED_BACKLOG:
             # on_report is this far behind: this delivery waits for its report before its
@@ -189,8 +193,9 @@ class Receiver:
         """Logged (with "on_receipt" the provider already has its 2xx: all that is left is
         to say so). The deliveries of one failed `on_reports` batch share its exception:
         its traceback is logged once, the others in a line each."""
-        again = id(exc) == self._last_failure
-        self._last_failure = id(exc)
+        # The exception itself, not its id(): a freed one's address is soon reused.
+        again = exc is self._last_failure
+        self._last_failure = exc
         logger.error(
             "on_report failed for %s event %s%s",
             self._provider,
