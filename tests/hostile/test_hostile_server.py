@@ -512,6 +512,37 @@ def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
         assert server.connections_accepted == 2  # the third call reused the second's
 
 
+@pytest.mark.parametrize("mode", ["async", "async-httpx"])
+def test_the_start_of_another_reply_glued_to_an_answer_drops_the_connection(
+    hostile: Start, mode: str
+) -> None:
+    """The same bytes as above, arriving in the same read as the end of the answer: held by
+    the answer's parser, they must close the connection as bytes arriving later do. (The
+    sync sender's buffered reader drops them unseen, and reuses it: left as is.)"""
+    first = threading.Lock()
+
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        answer = json_response(200, TELECOM23_DELIVERED)
+        if first.acquire(blocking=False):  # the first answer carries another's first bytes
+            answer += b"HTTP/1.1 50"
+        server.send(connection, answer)
+
+    server = hostile(script)
+    options: dict[str, Any] = {
+        "api_key": API_KEY,
+        "base_url": server.base_url,
+        "max_retries": 0,
+        "rate_limiter": None,
+    }
+
+    async def main() -> list[str]:
+        async with sms_status.connect_async("telecom23", **options, **_backend(mode)) as client:
+            return [(await client.get_status(MESSAGE_ID)).provider_status for _ in range(2)]
+
+    assert asyncio.run(main()) == ["DELIVRD", "DELIVRD"]
+    assert server.connections_accepted == 2  # not reused after the first answer
+
+
 def test_errors_from_a_hostile_server_pickle_and_deep_copy(hostile: Start) -> None:
     server = hostile(_echo_key)
     error = _lookup("sync", server)

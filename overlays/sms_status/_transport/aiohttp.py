@@ -65,6 +65,15 @@ class _Connector(aiohttp.TCPConnector):
     def _release(
         self, key: ConnectionKey, protocol: ResponseHandler, *, should_close: bool = False
     ) -> None:
+        parser = protocol._parser  # pyright: ignore[reportPrivateUsage]
+        if parser is not None and not should_close:
+            # Bytes that came after the reply in the same read (the start of another) are
+            # held by its parser, where `should_close` does not look: ended here, a parser
+            # holding a message begun says so.
+            try:
+                should_close = parser.feed_eof() is not None
+            except Exception:
+                should_close = True
         super()._release(key, protocol, should_close=should_close)
         # Pooled without a parser, bytes arriving while it is idle wait in its tail, which
         # `should_close` sees; a parser would hold the first bytes of a stale reply where
