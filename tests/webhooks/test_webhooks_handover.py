@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures.thread
 import threading
+from typing import Any
 
 import pytest
 from sms_status.webhooks._handover import ThreadHandOver
@@ -146,3 +147,32 @@ def test_calls_awaited_from_several_loops_at_once_are_each_answered_on_their_own
     for n, answered in answers.items():
         assert answered == [f"done {n}-{k}" for k in range(50)]
     assert len(calls) == 400
+
+
+def test_a_returned_coroutine_whose_loop_closed_before_it_ran_is_a_failure_not_a_wait() -> None:
+    # The server's loop ended (asyncio.run's last steps) after the coroutine's start was
+    # queued on it: nothing will ever run it, so it is a failed report, and waiting for
+    # the hand-over to be idle must not last until the timeout, every time.
+    ran: list[str] = []
+    failures: list[object] = []
+
+    async def report(item: str) -> None:
+        ran.append(item)
+
+    hand_over = ThreadHandOver(report, on_failure=lambda item, exc: failures.append(item))
+    loop = asyncio.new_event_loop()
+    queued = threading.Event()
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def noting(*args: Any, **kwargs: Any) -> asyncio.Handle:
+        handle = call_soon_threadsafe(*args, **kwargs)
+        queued.set()  # the coroutine's start is queued on the loop
+        return handle
+
+    loop.call_soon_threadsafe = noting  # type: ignore[method-assign]
+    hand_over.post("posted", loop)
+    assert queued.wait(10)
+    loop.close()  # before its next turn: the coroutine never runs
+    assert hand_over.wait_idle(10)
+    assert (ran, failures) == ([], ["posted"])
+    assert hand_over.wait_idle(0)  # and idle from then on

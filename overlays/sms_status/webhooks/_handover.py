@@ -27,6 +27,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +41,11 @@ WORKER_THREADS = 40
 BATCH = 16
 """Deliveries a worker takes at once: few enough that a slow `on_report` holds up few."""
 
+STRANDED_LOOK = 0.1
+"""Seconds between looks, while waiting idle, for coroutines whose loop has closed."""
+
 _Outcome = tuple["asyncio.Future[object]", BaseException | None, object]
+_OnLoop = tuple[asyncio.AbstractEventLoop, object, "Coroutine[Any, Any, Any]"]
 _Answer: TypeAlias = "asyncio.Future[object] | asyncio.AbstractEventLoop | None"
 
 
@@ -72,7 +77,8 @@ class ThreadHandOver:
         self._pending: deque[tuple[object, _Answer]] = deque()
         self._starting = 0  # workers started that have not yet taken anything
         self._running = 0
-        self._on_loop = 0  # coroutines a posted call returned, still running on their loop
+        # Coroutines posted calls returned, running on their loops: loop, item, coroutine.
+        self._on_loop: dict[concurrent.futures.Future[Any], _OnLoop] = {}
         # The loop a `_flush` was last queued on: calls awaited there in this turn need no
         # other (one app may be served by several loops; any flush clears it).
         self._flush_on: asyncio.AbstractEventLoop | None = None
@@ -99,8 +105,30 @@ class ThreadHandOver:
         posted ones: call it off that loop); False if `timeout` passed first. Starts a
         worker for calls whose loop closed before its flush ran."""
         self._flush()
-        with self._idle:
-            return self._idle.wait_for(self._is_idle, timeout)
+        ends = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._fail_stranded()
+            with self._idle:
+                if self._is_idle():
+                    return True
+                left = None if ends is None else ends - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                if self._on_loop:  # look again soon: their loop may close under them
+                    left = STRANDED_LOOK if left is None else min(left, STRANDED_LOOK)
+                self._idle.wait(left)
+
+    def _fail_stranded(self) -> None:
+        """Coroutines whose loop closed before they ran (its last turn had been taken) will
+        never end: each is a failed report, not one still running."""
+        with self._lock:
+            stranded = [f for f, (loop, _, _) in self._on_loop.items() if loop.is_closed()]
+            gone = [self._on_loop.pop(f) for f in stranded if not f.done()]
+        for _, item, coroutine in gone:
+            coroutine.close()
+            self._failed(
+                item, RuntimeError("the event loop closed before on_report's coroutine ran")
+            )
 
     def _is_idle(self) -> bool:  # under the lock
         return not self._running and not self._pending and not self._on_loop
@@ -256,28 +284,23 @@ class ThreadHandOver:
         if loop is None or loop.is_closed():
             coroutine.close()
             raise RuntimeError("on_report returned a coroutine, and no asyncio loop runs it")
-        with self._lock:
-            self._on_loop += 1  # `wait_idle` waits for it too
-        try:
-            done = asyncio.run_coroutine_threadsafe(coroutine, loop)
-        except BaseException:  # the loop closed meanwhile
-            coroutine.close()
-            self._ended_on_loop()
-            raise
+        with self._lock:  # before it can end: `wait_idle` waits for it too
+            try:
+                done = asyncio.run_coroutine_threadsafe(coroutine, loop)
+            except BaseException:  # the loop closed meanwhile
+                coroutine.close()
+                raise
+            self._on_loop[done] = (loop, item, coroutine)
 
         def check(done: concurrent.futures.Future[Any]) -> None:
-            self._ended_on_loop()
             failure = None if done.cancelled() else done.exception()
             if failure is not None:
                 self._failed(item, failure)
+            with self._lock:
+                if self._on_loop.pop(done, None) is not None and self._is_idle():
+                    self._idle.notify_all()
 
         done.add_done_callback(check)
-
-    def _ended_on_loop(self) -> None:
-        with self._lock:
-            self._on_loop -= 1
-            if self._is_idle():
-                self._idle.notify_all()
 
     def _failed(self, item: object, exc: BaseException) -> None:
         if self._on_failure is not None:
