@@ -16,7 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from sms_status import DeliveryState, webhooks
-from sms_status.webhooks import _app
+from sms_status.webhooks import _asgi_body
 from webhook_support import (
     Reports,
     basic,
@@ -259,7 +259,7 @@ async def test_a_body_in_pieces_is_read_whole_within_a_deadline(
 ) -> None:
     # A client that sends the first bytes of a body and then trickles (or nothing) would
     # hold its request open for ever: uvicorn sets no limit, so the app answers 408.
-    monkeypatch.setattr(_app, "BODY_SECONDS", 0.2)
+    monkeypatch.setattr(_asgi_body, "BODY_SECONDS", 0.2)
     app, seen = receiver()
     body = TELECOM23_BODY
     pieces = [body[:10], body[10:50], body[50:]]

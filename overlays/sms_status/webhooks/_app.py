@@ -24,6 +24,7 @@ import anyio.to_thread
 
 from sms_status._pushed import AsgiHeaders
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
+from sms_status.webhooks._asgi_body import ClientGone, read_body
 from sms_status.webhooks._batching import Batcher
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver
@@ -58,9 +59,6 @@ _BODY: Message = {"type": "http.response.body", "body": b""}
 POSTED_BACKLOG = 1024
 """Deliveries answered 2xx and still waiting for a sync `on_report` ("on_receipt") at most:
 past it, a delivery is answered only once reported (200, or 500 if `on_report` raised)."""
-
-BODY_SECONDS = 10.0
-"""How long a body sent in pieces may take to arrive whole, from its first piece (then 408)."""
 
 DRAIN_SECONDS = 30.0
 """How long a lifespan shutdown waits for reports still being made (in worker threads, or
@@ -150,7 +148,7 @@ class Receiver:
             return
         try:
             event, replay_key, status = await self._verify(scope, receive)
-        except _ClientGone:
+        except ClientGone:
             return
         if event is None:
             await _answer(send, status)
@@ -241,7 +239,7 @@ class Receiver:
         """(the event, its replay key, 200), or (None, "", the status to answer)."""
         headers = AsgiHeaders(scope.get("headers") or ())
         try:
-            body = await self._read_body(headers, receive)
+            body = await read_body(headers, receive, self._max_body_bytes)
         except TimeoutError:
             return None, "", 408
         if body is None:
@@ -266,43 +264,6 @@ class Receiver:
         except MalformedWebhookError:
             return None, "", 400
         return event, replay_key, 200
-
-    async def _read_body(self, headers: AsgiHeaders, receive: Receive) -> bytes | None:
-        """The body, or None once it passed the cap; _ClientGone if the client went away."""
-        cap = self._max_body_bytes
-        declared = headers.get("content-length")
-        if (
-            declared is not None
-            and declared.isascii()  # str.isdigit alone takes "²", which int() refuses
-            and declared.isdigit()
-            and (len(declared) > 18 or int(declared) > cap)  # no int() of 5,000 digits
-        ):
-            return None
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect: nobody to answer
-            raise _ClientGone
-        if not message.get("more_body", False):  # every provider's body: one message
-            whole: bytes = message.get("body", b"")
-            return None if len(whole) > cap else whole
-        # In pieces: within BODY_SECONDS (TimeoutError: 408), so a client that trickles one
-        # holds no request open for ever (uvicorn sets no such limit).
-        with anyio.fail_after(BODY_SECONDS):
-            return await self._read_rest(message, receive)
-
-    async def _read_rest(self, message: Message, receive: Receive) -> bytes | None:
-        cap = self._max_body_bytes
-        body = bytearray()  # += on bytes copies it all each time: quadratic in the chunks
-        while True:
-            chunk = message.get("body", b"")
-            if chunk:
-                body += chunk
-                if len(body) > cap:  # a chunked or lying body: stop reading at the cap
-                    return None
-            if not message.get("more_body", False):
-                return bytes(body)
-            message = await receive()
-            if message["type"] != "http.request":
-                raise _ClientGone
 
     async def _report(self, item: WebhookEvent | list[WebhookEvent]) -> None:
         """`on_report(item)`, or `on_reports(item)` with a batch."""
@@ -484,10 +445,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-class _ClientGone(Exception):
-    """The client disconnected before its body was read."""
 
 
 async def _lifespan(receive: Receive, send: Send, drain: Callable[[], Awaitable[None]]) -> None:
