@@ -458,6 +458,11 @@ def test_cookies_from_a_server_are_never_sent_back(hostile: Start, mode: str, ho
     assert all(header_value(head, "Cookie") == "" for head in server.requests)
 
 
+def _one_try(server: HostileServer) -> dict[str, Any]:
+    """Options for a client of `server` that sends each request once, unpaced."""
+    return {"api_key": API_KEY, "base_url": server.base_url, "max_retries": 0, "rate_limiter": None}
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "stale",
@@ -481,12 +486,7 @@ def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
             stale_sent.set()
 
     server = hostile(script)
-    options: dict[str, Any] = {
-        "api_key": API_KEY,
-        "base_url": server.base_url,
-        "max_retries": 0,
-        "rate_limiter": None,
-    }
+    options = _one_try(server)
     if mode == "sync":
         with sms_status.connect("telecom23", **options) as client:
             client.get_status(MESSAGE_ID)
@@ -512,13 +512,13 @@ def test_bytes_sent_to_an_idle_connection_are_never_read_as_the_next_answer(
         assert server.connections_accepted == 2  # the third call reused the second's
 
 
-@pytest.mark.parametrize("mode", ["async", "async-httpx"])
 def test_the_start_of_another_reply_glued_to_an_answer_drops_the_connection(
-    hostile: Start, mode: str
+    hostile: Start,
 ) -> None:
     """The same bytes as above, arriving in the same read as the end of the answer: held by
-    the answer's parser, they must close the connection as bytes arriving later do. (The
-    sync sender's buffered reader drops them unseen, and reuses it: left as is.)"""
+    aiohttp's parser, they must close the connection as bytes arriving later do. (The sync
+    sender's buffered reader drops them unseen and reuses it: left as is. httpx's requests
+    take turns over several pools, so a count of connections tells nothing there.)"""
     first = threading.Lock()
 
     def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
@@ -528,15 +528,9 @@ def test_the_start_of_another_reply_glued_to_an_answer_drops_the_connection(
         server.send(connection, answer)
 
     server = hostile(script)
-    options: dict[str, Any] = {
-        "api_key": API_KEY,
-        "base_url": server.base_url,
-        "max_retries": 0,
-        "rate_limiter": None,
-    }
 
     async def main() -> list[str]:
-        async with sms_status.connect_async("telecom23", **options, **_backend(mode)) as client:
+        async with sms_status.connect_async("telecom23", **_one_try(server)) as client:
             return [(await client.get_status(MESSAGE_ID)).provider_status for _ in range(2)]
 
     assert asyncio.run(main()) == ["DELIVRD", "DELIVRD"]
