@@ -205,6 +205,17 @@ def lisoloo_receiver(
     )
 
 
+def recording_receiver(
+    guard: Any, acknowledge: str = "on_receipt"
+) -> tuple[list[str], webhooks.Receiver]:
+    """A lisoloo receiver with `guard` whose sync on_report records each event id:
+    (what it recorded, the receiver)."""
+    reported: list[str] = []
+    return reported, lisoloo_receiver(
+        lambda event: reported.append(event.event_id), guard, acknowledge
+    )
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("first_fails", [True, False], ids=["first fails", "first stored"])
 async def test_a_retry_arriving_while_the_first_attempt_is_reported_gets_that_attempts_answer(
@@ -240,16 +251,20 @@ async def test_a_retry_arriving_while_the_first_attempt_is_reported_gets_that_at
     assert len(calls) == (2 if first_fails else 1)  # reported now; or a replay of a stored one
 
 
-async def call_asgi(app: Any, body: bytes, headers: dict[str, str]) -> int | None:
-    """The app called as a server would, with a client that never disconnects; the status
-    it answered, None if none."""
-    scope = {
+def asgi_scope(headers: dict[str, str]) -> dict[str, Any]:
+    return {
         "type": "http",
         "method": "POST",
         "path": "/hook",
         "query_string": b"",
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
     }
+
+
+async def call_asgi(app: Any, body: bytes, headers: dict[str, str]) -> int | None:
+    """The app called as a server would, with a client that never disconnects; the status
+    it answered, None if none."""
+    scope = asgi_scope(headers)
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     answered: list[int] = []
 
@@ -265,6 +280,26 @@ async def call_asgi(app: Any, body: bytes, headers: dict[str, str]) -> int | Non
 
     await app(scope, receive, send)
     return answered[0] if answered else None
+
+
+async def cancel_while_answering(app: Any) -> None:
+    """One lisoloo delivery whose 2xx is never written: the request is cancelled while its
+    answer is being sent (a server past its shutdown timeout)."""
+    answering = asyncio.Event()
+    messages = [{"type": "http.request", "body": LISOLOO_BODY, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop()
+
+    async def send(message: dict[str, Any]) -> None:
+        answering.set()
+        await asyncio.Event().wait()  # the server's write never completes
+
+    request = asyncio.ensure_future(app(asgi_scope(basic("u:p")), receive, send))
+    await asyncio.wait_for(answering.wait(), 10)
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
 
 
 @pytest.mark.anyio
@@ -339,9 +374,8 @@ async def test_an_attempt_cancelled_while_its_replay_key_is_added_is_forgotten(
 ) -> None:
     # Cancelled while the guard's add ran in its thread: no answer went out and nothing was
     # reported, so the add that completes afterwards must not make the retry a replay.
-    reported: list[str] = []
     guard = BlockingGuard()
-    app = lisoloo_receiver(lambda event: reported.append(event.event_id), guard, acknowledge)
+    reported, app = recording_receiver(guard, acknowledge)
     first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
     assert await asyncio.to_thread(guard.adding.wait, 10)
     first.cancel()
@@ -376,10 +410,7 @@ class LandsThenFailsGuard(OtherStoreGuard):
 async def test_a_guard_that_failed_after_taking_the_key_does_not_make_the_retry_a_replay(
     acknowledge: str,
 ) -> None:
-    reported: list[str] = []
-    app = lisoloo_receiver(
-        lambda event: reported.append(event.event_id), LandsThenFailsGuard(), acknowledge
-    )
+    reported, app = recording_receiver(LandsThenFailsGuard(), acknowledge)
     assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 500  # the provider retries
     assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200
     assert await asyncio.to_thread(app.drain, 10)
@@ -390,35 +421,8 @@ async def test_a_guard_that_failed_after_taking_the_key_does_not_make_the_retry_
 async def test_a_delivery_remembered_and_then_cancelled_while_answered_is_still_reported() -> None:
     # Its key is stored, so the provider's retry will be answered as a replay: whether or
     # not the first 200 reached the provider, the report must be made.
-    reported: list[str] = []
-    app = webhooks.app(
-        "lisoloo",
-        secret="u:p",
-        on_report=lambda event: reported.append(event.event_id),
-        replay_guard=webhooks.MemoryReplayGuard(),
-    )
-    answering = asyncio.Event()
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/hook",
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in basic("u:p").items()],
-    }
-    messages = [{"type": "http.request", "body": LISOLOO_BODY, "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop()
-
-    async def send(message: dict[str, Any]) -> None:
-        answering.set()
-        await asyncio.Event().wait()  # the server's write never completes
-
-    first = asyncio.ensure_future(app(scope, receive, send))
-    await asyncio.wait_for(answering.wait(), 10)
-    first.cancel()  # a server past its shutdown timeout
-    with pytest.raises(asyncio.CancelledError):
-        await first
+    reported, app = recording_receiver(webhooks.MemoryReplayGuard())
+    await cancel_while_answering(app)
     assert await asyncio.to_thread(app.drain, 10)
     assert len(reported) == 1
     assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200  # the retry: a replay
@@ -634,16 +638,6 @@ async def test_mounted_under_starlette_drain_waits_for_the_reports() -> None:
     assert stored == ["api_42_1743667200123456789_a3f8b2c1d9e45f67"]
 
 
-def asgi_scope(headers: dict[str, str]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "method": "POST",
-        "path": "/hook",
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-    }
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", ["async on_report", "on_reports"])
 async def test_on_receipt_cancelled_while_answering_loses_no_delivery(kind: str) -> None:
@@ -667,21 +661,7 @@ async def test_on_receipt_cancelled_while_answering_loses_no_delivery(kind: str)
         replay_guard=webhooks.MemoryReplayGuard(),
         **options,
     )
-    answering = asyncio.Event()
-    messages = [{"type": "http.request", "body": LISOLOO_BODY, "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop()
-
-    async def send(message: dict[str, Any]) -> None:
-        answering.set()
-        await asyncio.Event().wait()  # the server's write never completes
-
-    first = asyncio.ensure_future(app(asgi_scope(basic("u:p")), receive, send))
-    await asyncio.wait_for(answering.wait(), 10)
-    first.cancel()  # a server past its shutdown timeout: no 2xx reached the provider
-    with pytest.raises(asyncio.CancelledError):
-        await first
+    await cancel_while_answering(app)  # no 2xx reached the provider
     assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200  # the provider's retry
     assert await asyncio.to_thread(app.drain, 10)
     assert len(reported) == 1  # reported once: by the first attempt or by its retry
