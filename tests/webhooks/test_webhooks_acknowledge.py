@@ -417,6 +417,113 @@ async def test_a_guard_that_failed_after_taking_the_key_does_not_make_the_retry_
     assert len(reported) == 1  # the retry was reported, not taken for a replay
 
 
+class SlowReplyGuard(OtherStoreGuard):
+    """Its first add takes the key, then waits for `release` (Redis applied the SET; its
+    reply is on its way)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adding = threading.Event()
+        self.release = threading.Event()
+        self.adds = 0
+
+    def add(self, key: str, *, ttl: float) -> bool:
+        self.adds += 1
+        added = super().add(key, ttl=ttl)
+        if self.adds == 1:
+            self.adding.set()
+            assert self.release.wait(10), "the test never released add"
+        return added
+
+
+class SlowForgetGuard(OtherStoreGuard):
+    """Its discard waits for `release`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def discard(self, key: str) -> None:
+        assert self.release.wait(10), "the test never released discard"
+        super().discard(key)
+
+
+async def held(request: asyncio.Future[Any]) -> bool:
+    """Whether `request` is still unanswered once the loop and the worker threads had many
+    turns (none of them waits on a clock)."""
+    for _ in range(20):
+        await asyncio.to_thread(lambda: None)
+        for _ in range(10):
+            await asyncio.sleep(0)
+    return not request.done()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+async def test_a_retry_while_a_cancelled_attempts_key_is_still_being_added_is_reported(
+    acknowledge: str,
+) -> None:
+    # The first attempt was cancelled while the guard's add was on its way: its key is
+    # forgotten once the add returns. A retry taken for a replay meanwhile would be
+    # answered 200 and never reported.
+    guard = SlowReplyGuard()
+    reported, app = recording_receiver(guard, acknowledge)
+    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await asyncio.to_thread(guard.adding.wait, 10)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    retry = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await held(retry)  # no answer while the first's key may still be there
+    guard.release.set()
+    assert await retry == 200
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1  # reported by the retry
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["async on_report", "on_reports", "after_report"])
+async def test_a_retry_while_a_cancelled_attempts_key_is_being_forgotten_is_reported(
+    kind: str,
+) -> None:
+    # The first attempt was cancelled unanswered and unreported: its key is being forgotten
+    # in a worker thread. A retry taken for a replay before that would be lost.
+    guard = SlowForgetGuard()
+    reported: list[str] = []
+    entered = asyncio.Event()
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        if kind == "after_report" and not entered.is_set():
+            entered.set()
+            await asyncio.Event().wait()  # the first attempt's report never ends
+        reported.append(event.event_id)
+
+    async def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        reported.extend(event.event_id for event in events)
+
+    app = webhooks.app(
+        "lisoloo",
+        secret="u:p",
+        acknowledge="after_report" if kind == "after_report" else "on_receipt",
+        replay_guard=guard,
+        **({"on_reports": on_reports} if kind == "on_reports" else {"on_report": on_report}),
+    )
+    if kind == "after_report":
+        first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+        await asyncio.wait_for(entered.wait(), 10)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+    else:
+        await cancel_while_answering(app)  # its 2xx never went out
+    retry = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await held(retry)  # no answer while the first's key is still there
+    guard.release.set()
+    assert await retry == 200
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1  # reported by the retry
+
+
 @pytest.mark.anyio
 async def test_a_delivery_remembered_and_then_cancelled_while_answered_is_still_reported() -> None:
     # Its key is stored, so the provider's retry will be answered as a replay: whether or

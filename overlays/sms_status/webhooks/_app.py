@@ -8,12 +8,10 @@ under any prefix of a Starlette or FastAPI app."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import functools
 import inspect
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +26,7 @@ from sms_status.webhooks._asgi_body import ClientGone, read_body
 from sms_status.webhooks._batching import Batcher
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver
+from sms_status.webhooks._once import UNANSWERED, Attempt, Attempts, Remembering, outcome_of
 
 if TYPE_CHECKING:
     from sms_status._pushed import Webhook
@@ -128,13 +127,10 @@ class Receiver:
         self._discard: Callable[[str], object] | None = getattr(replay_guard, "discard", None)
         self._remember_in_thread = ThreadHandOver(self._add_to_guard)
         self._forget_in_thread = ThreadHandOver(
-            lambda key: self._discard(str(key)) if self._discard else None,
-            on_failure=lambda _key, _exc: _forget_failed(provider),
+            self._forget_held, on_failure=lambda _attempt, _exc: _forget_failed(provider)
         )
-        # acknowledge="after_report": the replay keys being reported now, each with its
-        # answer to come (a future any event loop can wait for).
-        self._settling: dict[str, concurrent.futures.Future[int]] = {}
-        self._settling_lock = threading.Lock()
+        # With a replay guard: the deliveries being taken now, which their copies wait for.
+        self._attempts = Attempts()
         self._last_failure: BaseException | None = None  # the last logged (`_report_failed`)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -152,21 +148,51 @@ class Receiver:
             return
         if event is None:
             await _answer(send, status)
+        elif self._replay_guard is None:
+            await self._take(event, None, send)
+        else:
+            await self._take_once(event, replay_key, send)
+
+    async def _take_once(self, event: WebhookEvent, replay_key: str, send: Send) -> None:
+        """`_take` with a replay guard: a copy of a delivery this app is still taking (the
+        provider's retry of a slow attempt) waits for that attempt, and is answered as it
+        was: 200 only once it is reported (or posted), 500 if it failed. One that ended
+        unanswered (cancelled) is taken afresh, once its key is forgotten."""
+        while True:
+            attempt, mine = self._attempts.begin(replay_key)
+            if mine:
+                break
+            status = await outcome_of(attempt)
+            if status != UNANSWERED:
+                await _answer(send, status)
+                return
+        status = UNANSWERED
+        try:
+            status = await self._take(event, attempt, send)
+        finally:
+            attempt.release(status)
+
+    async def _take(self, event: WebhookEvent, attempt: Attempt | None, send: Send) -> int:
+        """Remember `event` (with a guard), answer, report: the status answered."""
+        new = True if attempt is None else await self._remember_or_fail(attempt)
+        if new is None:
+            status = 500
+        elif not new:
+            status = 200  # seen before, not reported again
         elif self._after_report:
-            await _answer(send, await self._settle_once(event, replay_key))
-        elif (new := await self._remember_or_fail(replay_key)) is not True:
-            await _answer(send, 200 if new is False else 500)  # False: seen, not reported
+            status = await self._settle(event, attempt)
         elif self._is_async or self._batcher is not None:
             try:
                 await _answer(send, 200)
             except BaseException:  # cancelled while answering: not reported, so not a replay
-                self._forget_now(replay_key)
+                self._forget_now(attempt)
                 raise
             await self._report_answered(event)
+            return 200
         elif self._report_in_thread.waiting() >= POSTED_BACKLOG:
             # on_report is this far behind: this delivery waits for its report before its
             # answer (as with "after_report"), so memory stays bounded and the provider slows.
-            await _answer(send, await self._settle(event, replay_key))
+            status = await self._settle(event, attempt)
         else:
             try:
                 await _answer(send, 200)
@@ -176,6 +202,9 @@ class Receiver:
                 # Also when the answer failed or was cancelled: its key is remembered, so
                 # the provider's retry would be taken for a replay and not reported.
                 self._report_in_thread.post(event, _running_loop())
+            return 200
+        await _answer(send, status)
+        return status
 
     async def _report_answered(self, event: WebhookEvent) -> None:
         """ "on_receipt", awaited (an async `on_report`, or `on_reports`): the provider has
@@ -293,59 +322,39 @@ class Receiver:
             return await anyio.to_thread.run_sync(hand_over.call, item)
         return await hand_over(loop, item)
 
-    async def _settle_once(self, event: WebhookEvent, replay_key: str) -> int:
-        """acknowledge="after_report": the status to answer. A copy of a delivery still
-        being reported by this app (the provider's retry of a slow attempt) waits for that
-        attempt's answer: 200 only once it is stored, 500 if it failed (then forgotten)."""
-        if self._replay_guard is None:
-            return await self._settle(event, replay_key)
-        mine = concurrent.futures.Future[int]()
-        with self._settling_lock:
-            first = self._settling.setdefault(replay_key, mine)
-        if first is not mine:
-            return await _outcome_of(first)
-        status = 500
-        try:
-            new = await self._remember_or_fail(replay_key)
-            status = 500 if new is None else await self._settle(event, replay_key) if new else 200
-        finally:
-            with self._settling_lock:
-                del self._settling[replay_key]
-            mine.set_result(status)
-        return status
-
-    async def _settle(self, event: WebhookEvent, replay_key: str) -> int:
+    async def _settle(self, event: WebhookEvent, attempt: Attempt | None) -> int:
         """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
         try:
             await self._deliver(event)
         except anyio.get_cancelled_exc_class():  # no answer goes out: its retry is no replay
-            self._forget_now(replay_key)
+            self._forget_now(attempt)
             raise
         except BaseException as exc:  # SystemExit too, as a sync on_report's in its thread
             self._report_failed(event, exc)
-            await self._forget(replay_key)  # else its retry would be taken for a replay
+            if attempt is not None:
+                await self._forget(attempt.key)  # else its retry would be taken for a replay
             return 500  # not stored: the provider retries
         return 200
 
-    async def _remember_or_fail(self, key: str) -> bool | None:
+    async def _remember_or_fail(self, attempt: Attempt) -> bool | None:
         """`_remember`, or None (logged) if the guard failed (its store is down, say): the
         delivery is answered 500 and the provider retries."""
         try:
-            return await self._remember(key)
+            return await self._remember(attempt)
         except anyio.get_cancelled_exc_class():
             raise
         except Exception:
             logger.exception("the replay guard failed for %s; answered 500", self._provider)
             return None
 
-    async def _remember(self, key: str) -> bool:
+    async def _remember(self, attempt: Attempt) -> bool:
         guard = self._replay_guard
         if guard is None:
             return True
         ttl = 2 * self._tolerance
         if isinstance(guard, MemoryReplayGuard):
-            return guard.add(key, ttl=ttl)
-        remembering = _Remembering(key)
+            return guard.add(attempt.key, ttl=ttl)
+        remembering = Remembering(attempt)
         try:
             new = bool(await self._in_thread(self._remember_in_thread, remembering))
             if _running_loop() is None:  # trio: a cancel waited for the thread; it lands here
@@ -354,29 +363,35 @@ class Receiver:
             # Cancelled, no answer goes out: a key already added is forgotten here, one still
             # being added is forgotten by its thread after the add.
             if remembering.cancel():
-                self._forget_now(key)
+                self._forget_now(attempt)
             raise
         return new
 
-    def _add_to_guard(self, remembering: _Remembering) -> bool:
+    def _add_to_guard(self, remembering: Remembering) -> bool:
         """In a worker thread: the replay guard's add, undone at once if the request that
         asked for it was cancelled meanwhile (its retry must not be taken for a replay)."""
         assert self._replay_guard is not None
+        attempt = remembering.attempt
         try:
-            added = self._replay_guard.add(remembering.key, ttl=2 * self._tolerance)
+            added = self._replay_guard.add(attempt.key, ttl=2 * self._tolerance)
         except BaseException:
             # Its store may have taken the key before failing (Redis applied the SET, and
             # its reply timed out): this delivery is answered 500 and was not reported, so
             # its retry must not be a replay. At worst an older copy is reported again.
             if self._discard is not None:
                 with contextlib.suppress(Exception):
-                    self._discard(remembering.key)
+                    self._discard(attempt.key)
+            if remembering.added(False):
+                attempt.release()
             raise
-        if remembering.added(added) and self._discard is not None:
+        if remembering.added(added):  # cancelled meanwhile: its copies wait for this
             try:
-                self._discard(remembering.key)
+                if added and self._discard is not None:
+                    self._discard(attempt.key)
             except Exception:
                 _forget_failed(self._provider)
+            finally:
+                attempt.release()
         return added
 
     async def _forget(self, key: str) -> None:
@@ -393,42 +408,20 @@ class Receiver:
         except Exception:
             _forget_failed(self._provider)
 
-    def _forget_now(self, key: str) -> None:
-        """`_forget` without awaiting (the request was cancelled): in a worker thread."""
-        if self._discard is not None:
-            self._forget_in_thread.post(key, None)
+    def _forget_now(self, attempt: Attempt | None) -> None:
+        """`_forget` without awaiting (the request was cancelled): in a worker thread, its
+        copies held back until then."""
+        if attempt is not None and self._discard is not None:
+            attempt.hold()
+            self._forget_in_thread.post(attempt, None)
 
-
-class _Remembering:
-    """A replay key being added in a worker thread for a request that may be cancelled
-    meanwhile: whichever of the two ends second (the add, or the cancel) forgets the key."""
-
-    __slots__ = ("_added", "_cancelled", "_lock", "key")
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self._lock = threading.Lock()
-        self._added: bool | None = None  # None until the add returned
-        self._cancelled = False
-
-    def added(self, added: bool) -> bool:
-        """The add returned `added`: whether to forget the key now (it was cancelled)."""
-        with self._lock:
-            self._added = added
-            return added and self._cancelled
-
-    def cancel(self) -> bool:
-        """The request ends unanswered: whether to forget the key now (its add is done)."""
-        with self._lock:
-            self._cancelled = True
-            return bool(self._added)
-
-
-async def _outcome_of(attempt: concurrent.futures.Future[int]) -> int:
-    """The status another request's attempt answered (it may run on another loop)."""
-    if _running_loop() is None:  # trio, through anyio
-        return await anyio.to_thread.run_sync(attempt.result)
-    return await asyncio.wrap_future(attempt)
+    def _forget_held(self, attempt: Attempt) -> None:
+        """In a worker thread: `attempt`'s key forgotten, then its copies let go."""
+        try:
+            if self._discard is not None:
+                self._discard(attempt.key)
+        finally:
+            attempt.release()
 
 
 def _forget_failed(provider: str) -> None:

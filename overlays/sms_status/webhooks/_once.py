@@ -1,0 +1,112 @@
+"""One delivery taken at a time by one receiver (with a replay guard): while an attempt at
+it is being taken (its replay key added, its report made, its answer sent), a copy of it
+(the provider's retry of a slow attempt) waits for that attempt's outcome. An attempt that
+ends unanswered (cancelled) holds its copies back until its key is forgotten: taken for a
+replay meanwhile, a copy would be answered 200 and never reported."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable
+
+import anyio.to_thread
+
+UNANSWERED = 0
+"""The outcome of an attempt that ended without an answer: a copy waiting for it is taken
+afresh (its replay key was forgotten, or its report posted: the guard tells which)."""
+
+
+class Attempt:
+    """One attempt at a delivery, as its copies see it: `outcome` is the status it answered
+    (or UNANSWERED), set once the attempt and every forget of its key it started are done."""
+
+    __slots__ = ("_end", "_holds", "_lock", "_status", "key", "outcome")
+
+    def __init__(self, key: str, end: Callable[[Attempt], None]) -> None:
+        self.key = key
+        self.outcome = concurrent.futures.Future[int]()
+        self._end = end
+        self._holds = 1  # the attempt's own, released when it ends
+        self._status = UNANSWERED
+        self._lock = threading.Lock()
+
+    def hold(self) -> None:
+        """Something still to be done with the key (its add, or its forget, in a thread)."""
+        with self._lock:
+            self._holds += 1
+
+    def release(self, status: int | None = None) -> None:
+        """One hold done (the attempt's own with the status it answered); the last one
+        settles `outcome`."""
+        with self._lock:
+            if status is not None:
+                self._status = status
+            self._holds -= 1
+            if self._holds:
+                return
+        self._end(self)
+        self.outcome.set_result(self._status)
+
+
+class Attempts:
+    """The attempts being taken by one receiver, by replay key."""
+
+    def __init__(self) -> None:
+        self._taking: dict[str, Attempt] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, key: str) -> tuple[Attempt, bool]:
+        """(a new attempt, True), or (the one already being taken, False): wait for its
+        `outcome`, then begin again if it was UNANSWERED."""
+        mine = Attempt(key, self._end)
+        with self._lock:
+            first = self._taking.setdefault(key, mine)
+        return first, first is mine
+
+    def _end(self, attempt: Attempt) -> None:
+        with self._lock:
+            if self._taking.get(attempt.key) is attempt:
+                del self._taking[attempt.key]
+
+
+class Remembering:
+    """An attempt's replay key being added in a worker thread while the request may be
+    cancelled: whichever of the two ends second (the add, or the cancel) forgets the key,
+    and the attempt is held until then."""
+
+    __slots__ = ("_added", "_cancelled", "_lock", "attempt")
+
+    def __init__(self, attempt: Attempt) -> None:
+        self.attempt = attempt
+        self._lock = threading.Lock()
+        self._added: bool | None = None  # None until the add returned
+        self._cancelled = False
+
+    def added(self, added: bool) -> bool:
+        """The add returned `added` (False if it failed): whether the request was cancelled
+        meanwhile (then the thread forgets a key it added, and releases the attempt)."""
+        with self._lock:
+            self._added = added
+            return self._cancelled
+
+    def cancel(self) -> bool:
+        """The request ends unanswered: whether to forget the key now (its add is done, and
+        took it). While the add still runs, the attempt is held for its thread to release."""
+        with self._lock:
+            self._cancelled = True
+            if self._added is None:
+                self.attempt.hold()
+                return False
+            return self._added
+
+
+async def outcome_of(attempt: Attempt) -> int:
+    """The status another request's attempt answered (it may run on another loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # trio, through anyio
+        # A copy cancelled meanwhile waits no longer: the thread ends with the attempt.
+        return await anyio.to_thread.run_sync(attempt.outcome.result, abandon_on_cancel=True)
+    return await asyncio.wrap_future(attempt.outcome)
