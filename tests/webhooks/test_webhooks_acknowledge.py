@@ -4,6 +4,7 @@ answers 2xx only once on_report returned, 500 when it raised (so the provider re
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures.thread
 import json
 import logging
 import threading
@@ -437,13 +438,15 @@ class SlowReplyGuard(OtherStoreGuard):
 
 
 class SlowForgetGuard(OtherStoreGuard):
-    """Its discard waits for `release`."""
+    """Its discard sets `forgetting`, then waits for `release`."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.forgetting = threading.Event()
         self.release = threading.Event()
 
     def discard(self, key: str) -> None:
+        self.forgetting.set()
         assert self.release.wait(10), "the test never released discard"
         super().discard(key)
 
@@ -522,6 +525,76 @@ async def test_a_retry_while_a_cancelled_attempts_key_is_being_forgotten_is_repo
     assert await retry == 200
     assert await asyncio.to_thread(app.drain, 10)
     assert len(reported) == 1  # reported by the retry
+
+
+@pytest.mark.anyio
+async def test_a_retry_while_a_failed_attempts_key_is_forgotten_is_reported() -> None:
+    # on_report raised, so the key is being forgotten before the 500, and the request is
+    # cancelled meanwhile: the forget still runs, and the retry waits for it.
+    guard = SlowForgetGuard()
+    reported: list[str] = []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        reported.append(event.event_id)
+        if len(reported) == 1:
+            raise RuntimeError("database down")
+
+    app = lisoloo_receiver(on_report, guard)
+    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await asyncio.to_thread(guard.forgetting.wait, 10)
+    first.cancel()  # a server's shutdown timeout: no answer went out
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    retry = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await held(retry)  # no answer while the key is still there
+    guard.release.set()
+    assert await retry == 200
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 2  # the retry was reported, not taken for a replay
+
+
+@pytest.mark.anyio
+async def test_a_copy_given_up_on_leaves_the_other_copies_waiting() -> None:
+    # A copy waiting for the attempt is cancelled (a timeout middleware): the other copies
+    # still wait for the attempt, and get its answer.
+    entered, release = asyncio.Event(), asyncio.Event()
+    reported: list[str] = []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        entered.set()
+        await release.wait()
+        reported.append(event.event_id)
+
+    app = lisoloo_receiver(on_report, webhooks.MemoryReplayGuard())
+    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    await asyncio.wait_for(entered.wait(), 10)
+    given_up, waiting = (
+        asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p"))) for _ in range(2)
+    )
+    assert await held(given_up)
+    given_up.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    assert await held(waiting)
+    release.set()
+    assert [await first, await waiting] == [200, 200]
+    assert len(reported) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+async def test_an_add_refused_a_worker_thread_leaves_no_retry_waiting(
+    acknowledge: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No thread for the guard's add (the interpreter exiting): answered 500 with nothing
+    # added, so the provider's retry is taken afresh, not held for an add never made.
+    reported, app = recording_receiver(OtherStoreGuard(), acknowledge)
+    monkeypatch.setattr(concurrent.futures.thread, "_shutdown", True)
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 500
+    monkeypatch.undo()
+    assert await asyncio.wait_for(call_asgi(app, LISOLOO_BODY, basic("u:p")), 10) == 200
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1
 
 
 @pytest.mark.anyio

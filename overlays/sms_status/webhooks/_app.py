@@ -8,6 +8,7 @@ under any prefix of a Starlette or FastAPI app."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import inspect
@@ -26,7 +27,7 @@ from sms_status.webhooks._asgi_body import ClientGone, read_body
 from sms_status.webhooks._batching import Batcher
 from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver
-from sms_status.webhooks._once import UNANSWERED, Attempt, Attempts, Remembering, outcome_of
+from sms_status.webhooks._once import UNANSWERED, Attempt, Attempts, Remembering, settled
 
 if TYPE_CHECKING:
     from sms_status._pushed import Webhook
@@ -162,7 +163,7 @@ class Receiver:
             attempt, mine = self._attempts.begin(replay_key)
             if mine:
                 break
-            status = await outcome_of(attempt)
+            status = await settled(attempt.outcome)
             if status != UNANSWERED:
                 await _answer(send, status)
                 return
@@ -332,7 +333,7 @@ class Receiver:
         except BaseException as exc:  # SystemExit too, as a sync on_report's in its thread
             self._report_failed(event, exc)
             if attempt is not None:
-                await self._forget(attempt.key)  # else its retry would be taken for a replay
+                await self._forget(attempt)  # else its retry would be taken for a replay
             return 500  # not stored: the provider retries
         return 200
 
@@ -372,17 +373,21 @@ class Receiver:
         asked for it was cancelled meanwhile (its retry must not be taken for a replay)."""
         assert self._replay_guard is not None
         attempt = remembering.attempt
+        if not remembering.begin():  # cancelled before its turn: nothing added
+            return False
         try:
             added = self._replay_guard.add(attempt.key, ttl=2 * self._tolerance)
         except BaseException:
             # Its store may have taken the key before failing (Redis applied the SET, and
             # its reply timed out): this delivery is answered 500 and was not reported, so
             # its retry must not be a replay. At worst an older copy is reported again.
-            if self._discard is not None:
-                with contextlib.suppress(Exception):
-                    self._discard(attempt.key)
-            if remembering.added(False):
-                attempt.release()
+            try:
+                if self._discard is not None:
+                    with contextlib.suppress(Exception):
+                        self._discard(attempt.key)
+            finally:
+                if remembering.added(False):
+                    attempt.release()
             raise
         if remembering.added(added):  # cancelled meanwhile: its copies wait for this
             try:
@@ -394,34 +399,44 @@ class Receiver:
                 attempt.release()
         return added
 
-    async def _forget(self, key: str) -> None:
-        # After a 500 the provider retries; lisoloo's retry is the same body, so the same
-        # replay key: a guard that can forget must, or the retry is taken for a replay.
-        discard = self._discard
-        if discard is None:
+    async def _forget(self, attempt: Attempt) -> None:
+        """Before a 500 (the provider retries; lisoloo's retry is the same body, so the same
+        replay key): a guard that can forget must, or the retry is taken for a replay. In
+        a worker thread for a guard in another store, finished even if this request is
+        cancelled meanwhile (its copies wait for it)."""
+        if self._discard is None:
             return
-        try:
-            if isinstance(self._replay_guard, MemoryReplayGuard):
-                discard(key)
-            else:
-                await anyio.to_thread.run_sync(discard, key)
-        except Exception:
-            _forget_failed(self._provider)
+        if isinstance(self._replay_guard, MemoryReplayGuard):
+            try:
+                self._discard(attempt.key)
+            except Exception:
+                _forget_failed(self._provider)
+            return
+        forgotten = concurrent.futures.Future[None]()
+        self._forget_now(attempt, forgotten)
+        await settled(forgotten)
 
-    def _forget_now(self, attempt: Attempt | None) -> None:
+    def _forget_now(
+        self, attempt: Attempt | None, forgotten: concurrent.futures.Future[None] | None = None
+    ) -> None:
         """`_forget` without awaiting (the request was cancelled): in a worker thread, its
-        copies held back until then."""
+        copies held back until then; `forgotten` is set once it is done."""
         if attempt is not None and self._discard is not None:
             attempt.hold()
-            self._forget_in_thread.post(attempt, None)
+            self._forget_in_thread.post((attempt, forgotten), None)
 
-    def _forget_held(self, attempt: Attempt) -> None:
-        """In a worker thread: `attempt`'s key forgotten, then its copies let go."""
+    def _forget_held(self, item: tuple[Attempt, concurrent.futures.Future[None] | None]) -> None:
+        """In a worker thread: an attempt's key forgotten, then its copies let go."""
+        attempt, forgotten = item
         try:
             if self._discard is not None:
                 self._discard(attempt.key)
+        except Exception:  # logged before `forgotten` is set: the 500 follows the line
+            _forget_failed(self._provider)
         finally:
             attempt.release()
+            if forgotten is not None:
+                forgotten.set_result(None)
 
 
 def _forget_failed(provider: str) -> None:

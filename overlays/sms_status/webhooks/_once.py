@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
+import anyio
 import anyio.to_thread
+
+T = TypeVar("T")
 
 UNANSWERED = 0
 """The outcome of an attempt that ended without an answer: a copy waiting for it is taken
@@ -72,17 +77,26 @@ class Attempts:
 
 
 class Remembering:
-    """An attempt's replay key being added in a worker thread while the request may be
-    cancelled: whichever of the two ends second (the add, or the cancel) forgets the key,
-    and the attempt is held until then."""
+    """An attempt's replay key to be added in a worker thread while the request may be
+    cancelled: cancelled before the add began, it is not made; while it runs, the thread
+    forgets the key after it, and the attempt is held until then; after it, the request
+    forgets it."""
 
-    __slots__ = ("_added", "_cancelled", "_lock", "attempt")
+    __slots__ = ("_added", "_adding", "_cancelled", "_lock", "attempt")
 
     def __init__(self, attempt: Attempt) -> None:
         self.attempt = attempt
         self._lock = threading.Lock()
+        self._adding = False
         self._added: bool | None = None  # None until the add returned
         self._cancelled = False
+
+    def begin(self) -> bool:
+        """In the thread: whether to make the add (not if the request is gone already:
+        a thread may start long after, or never, when none can be had)."""
+        with self._lock:
+            self._adding = not self._cancelled
+            return self._adding
 
     def added(self, added: bool) -> bool:
         """The add returned `added` (False if it failed): whether the request was cancelled
@@ -93,20 +107,37 @@ class Remembering:
 
     def cancel(self) -> bool:
         """The request ends unanswered: whether to forget the key now (its add is done, and
-        took it). While the add still runs, the attempt is held for its thread to release."""
+        took it). While the add runs, the attempt is held for its thread to release."""
         with self._lock:
             self._cancelled = True
             if self._added is None:
-                self.attempt.hold()
+                if self._adding:
+                    self.attempt.hold()
                 return False
             return self._added
 
 
-async def outcome_of(attempt: Attempt) -> int:
-    """The status another request's attempt answered (it may run on another loop)."""
+async def settled(future: concurrent.futures.Future[T]) -> T:
+    """`future`'s result, set in any thread, awaited on the loop this runs on; a cancelled
+    wait leaves `future` as it is (others wait for it too)."""
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:  # trio, through anyio
-        # A copy cancelled meanwhile waits no longer: the thread ends with the attempt.
-        return await anyio.to_thread.run_sync(attempt.outcome.result, abandon_on_cancel=True)
-    return await asyncio.wrap_future(attempt.outcome)
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # trio, through anyio: a thread of its own waits (its own limiter:
+        # copies waiting must not take the threads the attempt they wait for needs)
+        return await anyio.to_thread.run_sync(
+            future.result, abandon_on_cancel=True, limiter=anyio.CapacityLimiter(1)
+        )
+    woken = loop.create_future()
+
+    def wake(_: object) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+            loop.call_soon_threadsafe(_set_done, woken)
+
+    future.add_done_callback(wake)
+    await woken
+    return future.result()
+
+
+def _set_done(woken: asyncio.Future[None]) -> None:
+    if not woken.done():  # its wait was cancelled
+        woken.set_result(None)
