@@ -49,6 +49,46 @@ def test_calls_awaited_in_one_turn_of_the_loop_share_one_worker_thread() -> None
     assert len(threads) == 1  # one thread hop for the turn, not one each
 
 
+def slow_then_together(together: int) -> Any:
+    """A call taking 5 ms for "slow" (a network call), and returning for any other item only
+    once `together` of them run at the same time (10 s at most)."""
+    barrier = threading.Barrier(together, timeout=10)
+
+    def call(item: object) -> str:
+        if item == "slow":
+            threading.Event().wait(0.005)
+            return "slow"
+        barrier.wait()
+        return "together"
+
+    return call
+
+
+def test_once_calls_are_slow_those_awaited_in_one_turn_run_at_once() -> None:
+    # A sync on_report making a network call: the calls of a burst run on threads of their
+    # own, as they did one hop each, not one after another in one worker.
+    hand_over = ThreadHandOver(slow_then_together(4))
+
+    async def main() -> list[object]:
+        loop = asyncio.get_running_loop()
+        await hand_over(loop, "slow")
+        return await asyncio.gather(*(hand_over(loop, n) for n in range(4)))
+
+    assert asyncio.run(main()) == ["together"] * 4
+
+
+def test_a_slow_call_hands_the_rest_of_its_batch_on() -> None:
+    # The first burst, before any call was seen to be slow: the rest of its batch waits for
+    # that one call, then runs at once on other threads.
+    hand_over = ThreadHandOver(slow_then_together(3))
+
+    async def main() -> list[object]:
+        loop = asyncio.get_running_loop()
+        return await asyncio.gather(*(hand_over(loop, n) for n in ("slow", 1, 2, 3)))
+
+    assert asyncio.run(main()) == ["slow", "together", "together", "together"]
+
+
 def test_an_awaited_call_fails_when_no_worker_thread_can_start(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -6,9 +6,11 @@ hands each time (about 60 µs of the receiver's 100 per delivery, measured in-pr
 uvloop). Here a worker thread takes the deliveries waiting at that moment (up to `BATCH`)
 and answers for all of them with one call back to the loop; it keeps taking while there are
 more. A new worker starts when deliveries wait and no worker is about to take them, and
-when one takes a batch with more left behind, so a slow `on_report` (a network call) still
-runs on up to `WORKER_THREADS` threads at once, as it did one call per thread; calls stay
-concurrent and unordered, as before.
+when one takes a batch with more left behind. Once a call is slow (`SLOW_CALL`: a network
+call, say), the rest of its batch is handed back and workers take one delivery at a time,
+so slow calls run on up to `WORKER_THREADS` threads at once, as they did one per thread,
+and a slow one holds up no other's answer for longer than itself; calls stay concurrent
+and unordered, as before.
 
 A call awaited on an asyncio loop (acknowledge="after_report", `on_reports`, a replay
 guard's check) waits for that loop's next turn, where one worker is started for the calls
@@ -39,7 +41,11 @@ WORKER_THREADS = 40
 """Sync `on_report` calls at once per app: anyio's (and so Starlette's) default."""
 
 BATCH = 16
-"""Deliveries a worker takes at once: few enough that a slow `on_report` holds up few."""
+"""Deliveries a worker takes at once while calls are quick."""
+
+SLOW_CALL = 0.001
+"""Seconds past which a call is slow (a network call, say): after one, workers take one
+delivery at a time, each on a thread of its own, and the rest of a batch is handed on."""
 
 STRANDED_LOOK = 0.1
 """Seconds between looks, while waiting idle, for coroutines whose loop has closed."""
@@ -83,6 +89,7 @@ class ThreadHandOver:
         # other (one app may be served by several loops; any flush clears it).
         self._flush_on: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._slow = False  # the last call was slow (a hint, written by every worker)
 
     def __call__(self, loop: asyncio.AbstractEventLoop, item: object) -> asyncio.Future[object]:
         future: asyncio.Future[object] = loop.create_future()
@@ -246,24 +253,42 @@ class ThreadHandOver:
                     if self._is_idle():
                         self._idle.notify_all()
                     return
-                taken = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+                taking = 1 if self._slow else min(BATCH, len(self._pending))
+                taken = [self._pending.popleft() for _ in range(taking)]
                 helper = bool(self._pending) and self._reserve()
             if helper:  # more waiting than this batch: another thread takes them meanwhile
-                with contextlib.suppress(RuntimeError):  # none to be had: this one goes on
-                    self._start()
+                self._start_helper()
             done: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-            for item, future in taken:
+            for index, (item, future) in enumerate(taken):
+                if index and self._slow:  # the rest, each on a thread of its own
+                    self._hand_back(taken[index:])
+                    break
+                started = time.perf_counter()
                 if not isinstance(future, asyncio.Future):
                     self._call_posted(item, future)
-                    continue
-                try:
-                    outcome: _Outcome = (future, None, self.call(item))
-                except BaseException as exc:
-                    outcome = (future, exc, None)
-                done.setdefault(future.get_loop(), []).append(outcome)
+                else:
+                    try:
+                        outcome: _Outcome = (future, None, self.call(item))
+                    except BaseException as exc:
+                        outcome = (future, exc, None)
+                    done.setdefault(future.get_loop(), []).append(outcome)
+                self._slow = time.perf_counter() - started > SLOW_CALL
             for loop, outcomes in done.items():
                 with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                     loop.call_soon_threadsafe(_settle, outcomes)
+
+    def _hand_back(self, rest: list[tuple[object, _Answer]]) -> None:
+        """The rest of a batch back to the front of the queue, and a worker started for it
+        (this one answers what it called, then takes one)."""
+        with self._lock:
+            self._pending.extendleft(reversed(rest))
+            helper = self._reserve()
+        if helper:
+            self._start_helper()
+
+    def _start_helper(self) -> None:
+        with contextlib.suppress(RuntimeError):  # none to be had: this one goes on
+            self._start()
 
     def _call_posted(self, item: object, loop: asyncio.AbstractEventLoop | None) -> None:
         # Anything raised, SystemExit included, is a failure of this delivery: a worker that
