@@ -6,8 +6,10 @@
   a constant-time comparison and `json.loads` of the same bytes.
 - The receiver: `webhooks.app("telecom23", ...)` served by uvicorn on httptools + uvloop (the
   `receiver` extra) in its own process; the load from this one, `connections` keep-alive
-  connections, every delivery a distinct signed report. Counted from the server process's
-  own CPU time (user + system, /proc), so the load generator's CPU does not count; the floor
+  connections, every delivery a distinct signed report, from a loop that never sleeps (a
+  sleeping generator's wake-ups were billed to the server). Counted from the server
+  process's own CPU time (user + system, /proc), so the load generator's CPU does not
+  count; the floor
   is a bare ASGI app answering 200 on the same stack. Contenders run interleaved, `runs`
   times each, against server processes started once.
 - The receiver feeding the tracker: `on_report=tracker.ingest` (and, batched,
@@ -246,7 +248,10 @@ def receiver_section(n: int, runs: int, connections: int) -> Section:
     section.notes.append(
         "Server CPU is the receiver process's user + system time over the measured load "
         "(worker threads for a sync on_report included); deliveries/s per core = 1 / that "
-        "per delivery. The load generator (raw asyncio streams, this process) is not counted."
+        "per delivery. The load generator (raw asyncio streams, this process) is not counted, "
+        "and its loop never sleeps while it sends: on loopback the kernel bills the wake-up of "
+        "a sleeping reader to the writer, so a sleeping generator charged the server ~10 µs "
+        "of system time a delivery that no remote provider would (profiles.md)."
     )
     return section
 
