@@ -49,44 +49,56 @@ def test_calls_awaited_in_one_turn_of_the_loop_share_one_worker_thread() -> None
     assert len(threads) == 1  # one thread hop for the turn, not one each
 
 
-def slow_then_together(together: int) -> Any:
-    """A call taking 5 ms for "slow" (a network call), and returning for any other item only
-    once `together` of them run at the same time (10 s at most)."""
-    barrier = threading.Barrier(together, timeout=10)
+def test_calls_of_one_burst_that_wait_on_each_other_run_at_once() -> None:
+    # A sync on_report making network calls: the calls of a burst run on threads of their
+    # own (here each returns only once all four run), not one after another in one worker.
+    together = threading.Barrier(4, timeout=10)
 
-    def call(item: object) -> str:
-        if item == "slow":
-            threading.Event().wait(0.005)
-            return "slow"
-        barrier.wait()
-        return "together"
+    def call(item: object) -> object:
+        together.wait()
+        return item
+
+    hand_over = ThreadHandOver(call)
+
+    async def main() -> list[object]:
+        loop = asyncio.get_running_loop()
+        return await asyncio.gather(*(hand_over(loop, n) for n in range(4)))
+
+    assert asyncio.run(main()) == [0, 1, 2, 3]
+
+
+def hanging(release: threading.Event) -> Any:
+    """A call that, for "hang", returns only once `release` is set (a network call with no
+    timeout); any other item at once."""
+
+    def call(item: object) -> object:
+        if item == "hang":
+            assert release.wait(30), "the test never released the hung call"
+        return item
 
     return call
 
 
-def test_once_calls_are_slow_those_awaited_in_one_turn_run_at_once() -> None:
-    # A sync on_report making a network call: the calls of a burst run on threads of their
-    # own, as they did one hop each, not one after another in one worker.
-    hand_over = ThreadHandOver(slow_then_together(4))
+@pytest.mark.parametrize("hung_first", [True, False], ids=["hung first", "hung second"])
+def test_a_hung_call_holds_up_no_other_delivery_of_its_burst(hung_first: bool) -> None:
+    # The others are called on another worker; one called before it by the same worker is
+    # answered without waiting for it.
+    release = threading.Event()
+    hand_over = ThreadHandOver(hanging(release))
+    items = ["hang", 1, 2] if hung_first else [1, "hang", 2]
 
     async def main() -> list[object]:
         loop = asyncio.get_running_loop()
-        await hand_over(loop, "slow")
-        return await asyncio.gather(*(hand_over(loop, n) for n in range(4)))
+        answers = [hand_over(loop, item) for item in items]
+        others = [answer for item, answer in zip(items, answers, strict=True) if item != "hang"]
+        try:
+            return await asyncio.wait_for(asyncio.gather(*others), 10)
+        finally:
+            release.set()
+            await asyncio.gather(*answers)
 
-    assert asyncio.run(main()) == ["together"] * 4
-
-
-def test_a_slow_call_hands_the_rest_of_its_batch_on() -> None:
-    # The first burst, before any call was seen to be slow: the rest of its batch waits for
-    # that one call, then runs at once on other threads.
-    hand_over = ThreadHandOver(slow_then_together(3))
-
-    async def main() -> list[object]:
-        loop = asyncio.get_running_loop()
-        return await asyncio.gather(*(hand_over(loop, n) for n in ("slow", 1, 2, 3)))
-
-    assert asyncio.run(main()) == ["slow", "together", "together", "together"]
+    assert asyncio.run(main()) == [1, 2]
+    assert hand_over.wait_idle(10)
 
 
 def test_an_awaited_call_fails_when_no_worker_thread_can_start(

@@ -3,14 +3,13 @@
 One hop (`run_in_executor`, or `anyio.to_thread`) per delivery cost more CPU than verifying
 it: the submit, the thread's wake-up, the `call_soon_threadsafe` back and the GIL changing
 hands each time (about 60 µs of the receiver's 100 per delivery, measured in-process on
-uvloop). Here a worker thread takes the deliveries waiting at that moment (up to `BATCH`)
-and answers for all of them with one call back to the loop; it keeps taking while there are
-more. A new worker starts when deliveries wait and no worker is about to take them, and
-when one takes a batch with more left behind. Once a call is slow (`SLOW_CALL`: a network
-call, say), the rest of its batch is handed back and workers take one delivery at a time,
-so slow calls run on up to `WORKER_THREADS` threads at once, as they did one per thread,
-and a slow one holds up no other's answer for longer than itself; calls stay concurrent
-and unordered, as before.
+uvloop). Here a worker thread takes the deliveries waiting, one after another, and puts
+each answer in an outbox that the loop empties with one call back for all those waiting by
+then; it keeps taking while there are more. A new worker starts when deliveries wait and no
+worker is about to take them, and when one has waited `STALE` seconds for a worker (the
+others are busy with slow calls: a network call, say, or one that hangs), so slow calls
+run on up to `WORKER_THREADS` threads at once, as they did one per thread, and hold up no
+other delivery's call or answer; calls stay concurrent and unordered, as before.
 
 A call awaited on an asyncio loop (acknowledge="after_report", `on_reports`, a replay
 guard's check) waits for that loop's next turn, where one worker is started for the calls
@@ -40,17 +39,19 @@ logger = logging.getLogger("sms_status.webhooks")
 WORKER_THREADS = 40
 """Sync `on_report` calls at once per app: anyio's (and so Starlette's) default."""
 
-BATCH = 16
-"""Deliveries a worker takes at once while calls are quick."""
+STALE = 0.01
+"""Seconds a delivery may wait while every worker is busy: then one more starts (the
+watcher looks this often while workers run). Twice the interpreter's GIL switch interval,
+so a loop thread holding the GIL does not make quick calls look slow."""
 
-SLOW_CALL = 0.001
-"""Seconds past which a call is slow (a network call, say): after one, workers take one
-delivery at a time, each on a thread of its own, and the rest of a batch is handed on."""
+WATCH_LINGER = 1.0
+"""Seconds the watcher stays, with no worker running, before its thread ends."""
 
 STRANDED_LOOK = 0.1
 """Seconds between looks, while waiting idle, for coroutines whose loop has closed."""
 
 _Outcome = tuple["asyncio.Future[object]", BaseException | None, object]
+_Queued = tuple[object, "_Answer", float]  # the item, its answer, when it was queued
 _OnLoop = tuple[asyncio.AbstractEventLoop, object, "Coroutine[Any, Any, Any]"]
 _Answer: TypeAlias = "asyncio.Future[object] | asyncio.AbstractEventLoop | None"
 
@@ -78,9 +79,13 @@ class ThreadHandOver:
         self._on_failure = on_failure
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        # (item, the future to answer on) or, posted, (item, the loop it came from: None
-        # under trio)
-        self._pending: deque[tuple[object, _Answer]] = deque()
+        # (item, the future to answer on, when) or, posted, (item, the loop it came from:
+        # None under trio, when)
+        self._pending: deque[_Queued] = deque()
+        # The answers of calls made, by the loop that awaits them, and whether that loop
+        # has a call back coming to settle them.
+        self._outbox: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        self._watching = False
         self._starting = 0  # workers started that have not yet taken anything
         self._running = 0
         # Coroutines posted calls returned, running on their loops: loop, item, coroutine.
@@ -89,7 +94,6 @@ class ThreadHandOver:
         # other (one app may be served by several loops; any flush clears it).
         self._flush_on: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._slow = False  # the last call was slow (a hint, written by every worker)
 
     def __call__(self, loop: asyncio.AbstractEventLoop, item: object) -> asyncio.Future[object]:
         future: asyncio.Future[object] = loop.create_future()
@@ -146,8 +150,9 @@ class ThreadHandOver:
         """Queue `item`: awaited on a loop, its worker starts on that loop's next turn (one
         for the whole turn's calls: under uvicorn, a tenth less of the receiver's CPU with
         acknowledge="after_report"); otherwise at once."""
+        queued = time.perf_counter()
         with self._lock:
-            self._pending.append((item, answer))
+            self._pending.append((item, answer, queued))
             if awaited_on is not None:
                 if self._flush_on is awaited_on and not awaited_on.is_closed():
                     return
@@ -190,12 +195,12 @@ class ThreadHandOver:
         with self._lock:
             if self._running:
                 return
-            kept: deque[tuple[object, _Answer]] = deque()
-            for item, answer in self._pending:
+            kept: deque[_Queued] = deque()
+            for item, answer, queued in self._pending:
                 if isinstance(answer, asyncio.Future):
                     failed.setdefault(answer.get_loop(), []).append((answer, reason, None))
                 else:
-                    kept.append((item, answer))
+                    kept.append((item, answer, queued))
             self._pending = kept
             if not kept:
                 self._idle.notify_all()
@@ -223,6 +228,8 @@ class ThreadHandOver:
                             WORKER_THREADS, thread_name_prefix="sms_status-webhooks"
                         )
             self._executor.submit(self._work, ticket)
+            if not self._watching:
+                self._start_watcher()
         except BaseException:  # no thread (interpreter exiting, or none to be had)
             with self._lock:
                 # `submit` queues the work before it starts a thread: a thread that frees
@@ -236,6 +243,19 @@ class ThreadHandOver:
                         self._idle.notify_all()
             if not running:
                 raise
+
+    def _start_watcher(self) -> None:
+        with self._lock:
+            if self._watching:
+                return
+            self._watching = True
+        try:
+            threading.Thread(
+                target=self._watch, name="sms_status-webhooks-watch", daemon=True
+            ).start()
+        except RuntimeError:  # the interpreter is exiting: the workers still run
+            with self._lock:
+                self._watching = False
 
     def _work(self, ticket: _Ticket) -> None:
         with self._lock:
@@ -253,41 +273,65 @@ class ThreadHandOver:
                     if self._is_idle():
                         self._idle.notify_all()
                     return
-                taking = 1 if self._slow else min(BATCH, len(self._pending))
-                taken = [self._pending.popleft() for _ in range(taking)]
-                helper = bool(self._pending) and self._reserve()
-            if helper:  # more waiting than this batch: another thread takes them meanwhile
-                self._start_helper()
-            done: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-            for index, (item, future) in enumerate(taken):
-                if index and self._slow:  # the rest, each on a thread of its own
-                    self._hand_back(taken[index:])
-                    break
-                started = time.perf_counter()
-                if not isinstance(future, asyncio.Future):
-                    self._call_posted(item, future)
-                else:
-                    try:
-                        outcome: _Outcome = (future, None, self.call(item))
-                    except BaseException as exc:
-                        outcome = (future, exc, None)
-                    done.setdefault(future.get_loop(), []).append(outcome)
-                self._slow = time.perf_counter() - started > SLOW_CALL
-            for loop, outcomes in done.items():
-                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                    loop.call_soon_threadsafe(_settle, outcomes)
+                # One at a time: the others stay where another worker can take them.
+                item, answer, _ = self._pending.popleft()
+            if not isinstance(answer, asyncio.Future):
+                self._call_posted(item, answer)
+                continue
+            try:
+                outcome: _Outcome = (answer, None, self.call(item))
+            except BaseException as exc:
+                outcome = (answer, exc, None)
+            self._send_back(outcome)
 
-    def _hand_back(self, rest: list[tuple[object, _Answer]]) -> None:
-        """The rest of a batch back to the front of the queue, and a worker started for it
-        (this one answers what it called, then takes one)."""
+    def _send_back(self, outcome: _Outcome) -> None:
+        """Into the outbox of the loop that awaits it: the first one in asks that loop to
+        settle them all (the worker holds the GIL meanwhile, so more join it)."""
+        loop = outcome[0].get_loop()
         with self._lock:
-            self._pending.extendleft(reversed(rest))
-            helper = self._reserve()
-        if helper:
-            self._start_helper()
+            box = self._outbox.get(loop)
+            if box is not None:
+                box.append(outcome)
+                return
+            self._outbox[loop] = [outcome]
+        try:
+            loop.call_soon_threadsafe(self._settle_outbox, loop)
+        except RuntimeError:  # the loop closed meanwhile: nobody awaits these
+            with self._lock:
+                self._outbox.pop(loop, None)
+
+    def _settle_outbox(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            outcomes = self._outbox.pop(loop, [])
+        _settle(outcomes)
+
+    def _watch(self) -> None:
+        """While workers run: one more for deliveries that waited `STALE` seconds (the
+        others are in slow calls). Ends after `WATCH_LINGER` seconds with none running."""
+        idle_since: float | None = None
+        with self._lock:
+            while True:
+                if self._running:
+                    idle_since = None
+                    if (
+                        self._pending
+                        and time.perf_counter() - self._pending[0][2] > STALE
+                        and self._reserve()
+                    ):
+                        self._lock.release()
+                        try:
+                            self._start_helper()
+                        finally:
+                            self._lock.acquire()
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > WATCH_LINGER:
+                    self._watching = False
+                    return
+                self._idle.wait(STALE)
 
     def _start_helper(self) -> None:
-        with contextlib.suppress(RuntimeError):  # none to be had: this one goes on
+        with contextlib.suppress(RuntimeError):  # none to be had: the running ones go on
             self._start()
 
     def _call_posted(self, item: object, loop: asyncio.AbstractEventLoop | None) -> None:
