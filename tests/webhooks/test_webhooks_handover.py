@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures.thread
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -99,6 +100,62 @@ def test_a_hung_call_holds_up_no_other_delivery_of_its_burst(hung_first: bool) -
 
     assert asyncio.run(main()) == [1, 2]
     assert hand_over.wait_idle(10)
+
+
+def test_an_awaited_call_fails_when_the_worker_meant_for_it_cannot_start() -> None:
+    # The watcher reserved one more worker (for a delivery behind a slow call) whose start
+    # then fails, after the loop's next hand-over saw that worker as about to take it and
+    # started none: the call fails (the receiver answers 500), it does not wait for ever.
+    release_slow = threading.Event()
+    watcher_submitting, go = threading.Event(), threading.Event()
+    first_worker_done = threading.Event()
+
+    def call(item: object) -> object:
+        if item == "slow":
+            assert release_slow.wait(10)
+        return item
+
+    class RefusingSecondStart(ThreadPoolExecutor):
+        submits = 0
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            RefusingSecondStart.submits += 1
+            if RefusingSecondStart.submits == 2:  # the watcher's, for the one behind "slow"
+                watcher_submitting.set()
+                assert go.wait(10)
+                raise RuntimeError("can't start new thread")
+            return super().submit(fn, *args, **kwargs)
+
+    hand_over = ThreadHandOver(call)
+    hand_over._executor = RefusingSecondStart(4)
+    work = hand_over._work
+
+    def traced_work(ticket: Any) -> None:
+        work(ticket)
+        first_worker_done.set()
+
+    hand_over._work = traced_work  # type: ignore[method-assign]
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        slow, queued = hand_over(loop, "slow"), hand_over(loop, "queued")
+        assert await asyncio.to_thread(watcher_submitting.wait, 10)
+        release_slow.set()
+        assert await asyncio.gather(slow, queued) == ["slow", "queued"]
+        assert await asyncio.to_thread(first_worker_done.wait, 10)
+        late = hand_over(loop, "late")
+        for _ in range(10):  # its hand-over's turn of the loop: no worker started for it
+            await asyncio.sleep(0)
+        go.set()  # the reserved worker's start fails
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            await asyncio.wait_for(late, 10)
+
+    try:
+        asyncio.run(main())
+    finally:
+        go.set()
+        release_slow.set()
+        hand_over._executor.shutdown()
 
 
 def test_an_awaited_call_fails_when_no_worker_thread_can_start(

@@ -86,6 +86,7 @@ class ThreadHandOver:
         # has a call back coming to settle them.
         self._outbox: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
         self._watching = False
+        self._last_end = 0.0  # when a call last ended (perf_counter; written without lock)
         self._starting = 0  # workers started that have not yet taken anything
         self._running = 0
         # Coroutines posted calls returned, running on their loops: loop, item, coroutine.
@@ -162,12 +163,13 @@ class ThreadHandOver:
             if start:
                 try:
                     self._start()
-                except Exception:  # the interpreter is exiting, say: its 2xx is already sent
+                except Exception as exc:  # the interpreter is exiting, say: its 2xx is sent
                     logger.warning(
                         "no worker thread could start; %d posted report(s) wait for the next",
                         len(self._pending),
                         exc_info=True,
                     )
+                    self._fail_awaited(exc)  # awaited ones (another loop's) do not wait
             return
         try:
             awaited_on.call_soon(self._flush)
@@ -209,11 +211,14 @@ class ThreadHandOver:
                 loop.call_soon_threadsafe(_settle, outcomes)
 
     def _reserve(self) -> bool:
-        """Under the lock: whether to start a worker (none about to take the pending ones)."""
-        if self._starting or self._running >= WORKER_THREADS:
+        """Under the lock: whether to start a worker: only when none runs (a running one
+        takes the next delivery after its call; for those stuck in slow calls, the
+        watcher starts more)."""
+        if self._running:
             return False
         self._starting += 1
         self._running += 1
+        self._idle.notify_all()  # the watcher, lingering, watches again
         return True
 
     def _start(self) -> None:
@@ -262,26 +267,30 @@ class ThreadHandOver:
             if ticket.state == "void":  # its start failed and was uncounted
                 return
             ticket.state = "running"
-        starting = True
+            self._starting -= 1  # it takes from here on
         while True:
-            with self._lock:
-                if starting:
-                    self._starting -= 1
-                    starting = False
-                if not self._pending:
+            # One at a time, the others left where another worker can take them; no lock
+            # (a deque's popleft is atomic), only to end: a lock per delivery, taken by the
+            # loop's thread too, made the two wait on each other.
+            try:
+                item, answer, _ = self._pending.popleft()
+            except IndexError:
+                with self._lock:
+                    if self._pending:  # one came meanwhile: this worker takes it
+                        continue
                     self._running -= 1
                     if self._is_idle():
                         self._idle.notify_all()
                     return
-                # One at a time: the others stay where another worker can take them.
-                item, answer, _ = self._pending.popleft()
             if not isinstance(answer, asyncio.Future):
                 self._call_posted(item, answer)
+                self._last_end = time.perf_counter()
                 continue
             try:
                 outcome: _Outcome = (answer, None, self.call(item))
             except BaseException as exc:
                 outcome = (answer, exc, None)
+            self._last_end = time.perf_counter()
             self._send_back(outcome)
 
     def _send_back(self, outcome: _Outcome) -> None:
@@ -291,7 +300,10 @@ class ThreadHandOver:
         with self._lock:
             box = self._outbox.get(loop)
             if box is not None:
-                box.append(outcome)
+                if loop.is_closed():  # its call back will never run: nobody awaits these
+                    del self._outbox[loop]
+                else:
+                    box.append(outcome)
                 return
             self._outbox[loop] = [outcome]
         try:
@@ -306,33 +318,55 @@ class ThreadHandOver:
         _settle(outcomes)
 
     def _watch(self) -> None:
-        """While workers run: one more for deliveries that waited `STALE` seconds (the
-        others are in slow calls). Ends after `WATCH_LINGER` seconds with none running."""
-        idle_since: float | None = None
-        with self._lock:
-            while True:
-                if self._running:
-                    idle_since = None
-                    if (
-                        self._pending
-                        and time.perf_counter() - self._pending[0][2] > STALE
-                        and self._reserve()
-                    ):
+        """While workers run, every `STALE` seconds: more workers for deliveries that waited
+        that long. Ends after `WATCH_LINGER` seconds with none running."""
+        try:
+            with self._lock:
+                while True:
+                    if self._running:
+                        self._idle.wait(STALE)
+                    elif not self._idle.wait(WATCH_LINGER) and not self._running:
+                        return  # nothing ran for WATCH_LINGER: no thread kept for it
+                    helpers = self._stale_helpers()
+                    if helpers:
                         self._lock.release()
                         try:
-                            self._start_helper()
+                            for _ in range(helpers):
+                                self._start_helper()
                         finally:
                             self._lock.acquire()
-                elif idle_since is None:
-                    idle_since = time.monotonic()
-                elif time.monotonic() - idle_since > WATCH_LINGER:
-                    self._watching = False
-                    return
-                self._idle.wait(STALE)
+        finally:
+            with self._lock:
+                self._watching = False
+
+    def _stale_helpers(self) -> int:
+        """Under the lock: how many workers to start beside the busy ones (reserved): one
+        for each delivery that waited `STALE` when no call ended for as long (all are in
+        slow calls: a burst of them runs at once within `STALE`), else one (calls end, but
+        too slowly for the queue)."""
+        if not self._running or self._starting:
+            return 0
+        now = time.perf_counter()
+        room = WORKER_THREADS - self._running
+        waited = 0
+        while waited < room:  # oldest first (by index: workers take without the lock)
+            try:
+                queued = self._pending[waited][2]
+            except IndexError:
+                break
+            if now - queued <= STALE:
+                break
+            waited += 1
+        helpers = waited if now - self._last_end > STALE else min(waited, 1)
+        self._starting += helpers
+        self._running += helpers
+        return helpers
 
     def _start_helper(self) -> None:
-        with contextlib.suppress(RuntimeError):  # none to be had: the running ones go on
+        try:
             self._start()
+        except Exception as exc:  # none to be had: the running ones go on; if none runs,
+            self._fail_awaited(exc)  # the awaited calls fail rather than wait for ever
 
     def _call_posted(self, item: object, loop: asyncio.AbstractEventLoop | None) -> None:
         # Anything raised, SystemExit included, is a failure of this delivery: a worker that
