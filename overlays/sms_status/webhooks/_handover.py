@@ -225,6 +225,8 @@ class ThreadHandOver:
         """Start a worker `_reserve` counted; if none can start, uncount it (the pending
         deliveries stay for the next one) and raise."""
         ticket = _Ticket()
+        if not self._watching:  # first: whatever follows, no worker runs unwatched
+            self._start_watcher()
         try:
             if self._executor is None:
                 with self._lock:
@@ -233,8 +235,6 @@ class ThreadHandOver:
                             WORKER_THREADS, thread_name_prefix="sms_status-webhooks"
                         )
             self._executor.submit(self._work, ticket)
-            if not self._watching:
-                self._start_watcher()
         except BaseException:  # no thread (interpreter exiting, or none to be had)
             with self._lock:
                 # `submit` queues the work before it starts a thread: a thread that frees
@@ -326,7 +326,10 @@ class ThreadHandOver:
                     if self._running:
                         self._idle.wait(STALE)
                     elif not self._idle.wait(WATCH_LINGER) and not self._running:
-                        return  # nothing ran for WATCH_LINGER: no thread kept for it
+                        # Nothing ran for WATCH_LINGER: no thread kept for it. Said under
+                        # the lock, so a worker reserved from now on starts a new watcher.
+                        self._watching = False
+                        return
                     helpers = self._stale_helpers()
                     if helpers:
                         self._lock.release()
@@ -335,9 +338,10 @@ class ThreadHandOver:
                                 self._start_helper()
                         finally:
                             self._lock.acquire()
-        finally:
+        except BaseException:  # ended otherwise: the next worker's start brings a new one
             with self._lock:
                 self._watching = False
+            raise
 
     def _stale_helpers(self) -> int:
         """Under the lock: how many workers to start beside the busy ones (reserved): one
