@@ -5,11 +5,12 @@ it: the submit, the thread's wake-up, the `call_soon_threadsafe` back and the GI
 hands each time (about 60 µs of the receiver's 100 per delivery, measured in-process on
 uvloop). Here a worker thread takes the deliveries waiting, one after another, and puts
 each answer in an outbox that the loop empties with one call back for all those waiting by
-then; it keeps taking while there are more. A new worker starts when deliveries wait and no
-worker is about to take them, and when one has waited `STALE` seconds for a worker (the
-others are busy with slow calls: a network call, say, or one that hangs), so slow calls
-run on up to `WORKER_THREADS` threads at once, as they did one per thread, and hold up no
-other delivery's call or answer; calls stay concurrent and unordered, as before.
+then; it keeps taking while there are more. A new worker starts when deliveries wait and
+none runs; while workers run, a watcher thread looks every `STALE` seconds and starts more
+for deliveries that waited that long (the others are in slow calls: a network call, say,
+or one that hangs): one each when no call ended meanwhile, else one. So slow calls run on
+up to `WORKER_THREADS` threads at once, as they did one per thread, and hold up no other
+delivery's call or answer; calls stay concurrent and unordered, as before.
 
 A call awaited on an asyncio loop (acknowledge="after_report", `on_reports`, a replay
 guard's check) waits for that loop's next turn, where one worker is started for the calls
@@ -40,9 +41,9 @@ WORKER_THREADS = 40
 """Sync `on_report` calls at once per app: anyio's (and so Starlette's) default."""
 
 STALE = 0.01
-"""Seconds a delivery may wait while every worker is busy: then one more starts (the
-watcher looks this often while workers run). Twice the interpreter's GIL switch interval,
-so a loop thread holding the GIL does not make quick calls look slow."""
+"""Seconds a delivery may wait while every worker is busy before more start (the watcher
+looks this often while workers run). Twice the interpreter's GIL switch interval, so a
+loop thread holding the GIL does not make quick calls look slow."""
 
 WATCH_LINGER = 1.0
 """Seconds the watcher stays, with no worker running, before its thread ends."""
