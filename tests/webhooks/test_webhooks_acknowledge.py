@@ -303,6 +303,16 @@ async def cancel_while_answering(app: Any) -> None:
         await request
 
 
+async def cancel_once(app: Any, under_way: threading.Event) -> None:
+    """One lisoloo delivery, its request cancelled once `under_way` is set (its replay key
+    being added or forgotten in a worker thread, say): no answer goes out."""
+    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await asyncio.to_thread(under_way.wait, 10)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_an_attempt_cancelled_while_reported_is_forgotten_so_its_retry_is_reported(
@@ -377,12 +387,8 @@ async def test_an_attempt_cancelled_while_its_replay_key_is_added_is_forgotten(
     # reported, so the add that completes afterwards must not make the retry a replay.
     guard = BlockingGuard()
     reported, app = recording_receiver(guard, acknowledge)
-    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
-    assert await asyncio.to_thread(guard.adding.wait, 10)
-    first.cancel()
+    await cancel_once(app, guard.adding)
     guard.release.set()  # the add completes after the request was cancelled
-    with pytest.raises(asyncio.CancelledError):
-        await first
     assert await asyncio.to_thread(app.drain, 10)  # the key is forgotten by now
     assert reported == []
     assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200
@@ -471,11 +477,7 @@ async def test_a_retry_while_a_cancelled_attempts_key_is_still_being_added_is_re
     # answered 200 and never reported.
     guard = SlowReplyGuard()
     reported, app = recording_receiver(guard, acknowledge)
-    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
-    assert await asyncio.to_thread(guard.adding.wait, 10)
-    first.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await first
+    await cancel_once(app, guard.adding)
     retry = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
     assert await held(retry)  # no answer while the first's key may still be there
     guard.release.set()
@@ -540,11 +542,7 @@ async def test_a_retry_while_a_failed_attempts_key_is_forgotten_is_reported() ->
             raise RuntimeError("database down")
 
     app = lisoloo_receiver(on_report, guard)
-    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
-    assert await asyncio.to_thread(guard.forgetting.wait, 10)
-    first.cancel()  # a server's shutdown timeout: no answer went out
-    with pytest.raises(asyncio.CancelledError):
-        await first
+    await cancel_once(app, guard.forgetting)  # a server's shutdown timeout, say
     retry = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
     assert await held(retry)  # no answer while the key is still there
     guard.release.set()
