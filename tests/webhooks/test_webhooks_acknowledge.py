@@ -845,6 +845,28 @@ async def test_on_receipt_cancelled_while_answering_loses_no_delivery(kind: str)
     assert len(reported) == 1  # reported once: by the first attempt or by its retry
 
 
+@pytest.mark.anyio
+async def test_an_async_report_cancelled_after_its_2xx_is_logged_not_silently_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # uvicorn cancels requests still running past its graceful-shutdown timeout: the
+    # provider has its 2xx, so the lost report must at least be said.
+    entered = asyncio.Event()
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        entered.set()
+        await asyncio.Event().wait()  # a slow database
+
+    app = webhooks.app("lisoloo", secret="u:p", on_report=on_report)
+    request = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    await asyncio.wait_for(entered.wait(), 10)
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert "was cancelled after its 2xx: not reported" in caplog.text
+    assert "f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c" in caplog.text  # which delivery
+
+
 class _Lines(logging.Handler):
     """Keeps what a production handler would print (the message, whether a traceback went
     with it), not the record: the exception is freed once logged, as under a StreamHandler."""

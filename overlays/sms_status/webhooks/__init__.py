@@ -148,15 +148,19 @@ def app(
       forgets the delivery, so that retry is no replay; so does a request cancelled while
       it was reported). Receivers that share a `RedisReplayGuard` cannot wait for each
       other (below): there a copy of a delivery still being reported answers 200 as a
-      replay, and is lost if the first attempt then fails. Keep `on_report` well within
-      the provider's timeout; feeding the tracker, whose `ingest` is idempotent, a replay
-      guard is not needed at all.
+      replay, and is lost if the first attempt then fails — and so is the retry of a
+      delivery whose receiver was killed (SIGKILL, out of memory) while reporting it: its
+      key stays in Redis for twice `tolerance`. Keep `on_report` well within the
+      provider's timeout; feeding the tracker, whose `ingest` is idempotent, a replay guard
+      is not needed at all (and without one, a crash loses nothing: the retry is reported).
 
     With a `replay_guard`, in either mode, a copy of a delivery this app is still taking
     (the provider retried a slow attempt) waits for that attempt and gets its answer; if
     that attempt ended unanswered (cancelled), the copy is taken afresh once the first's
     key is forgotten. A slow or hung sync `on_report` holds up no other delivery: one more
-    worker thread starts for each delivery that waited 10 ms while all were busy.
+    worker thread starts for each delivery that waited 10 ms while all were busy, up to 40
+    at once (then the others wait for one of those 40 calls to return). An async
+    `on_report` cancelled after its 2xx (a server past its shutdown grace) is logged.
 
     The other answers: 401 with an empty body on bad or missing credentials; 400 on a
     malformed payload; 413 once the body passes `max_body_bytes` (counted while reading, so

@@ -212,7 +212,12 @@ class Receiver:
         its 2xx, so a failure is only logged."""
         try:
             await self._deliver(event)
-        except asyncio.CancelledError:
+        except anyio.get_cancelled_exc_class():  # a server past its shutdown grace, say
+            logger.error(
+                "on_report for %s event %s was cancelled after its 2xx: not reported",
+                self._provider,
+                event.event_id,
+            )
             raise
         except BaseException as exc:  # SystemExit too: this delivery's failure, as in a thread
             self._report_failed(event, exc)
