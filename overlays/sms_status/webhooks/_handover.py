@@ -375,7 +375,7 @@ class ThreadHandOver:
 
     def _call_posted(self, item: object, loop: asyncio.AbstractEventLoop | None) -> None:
         # Anything raised, SystemExit included, is a failure of this delivery: a worker that
-        # died here would drop the rest of its batch and stay counted as running.
+        # died here would stay counted as running, and take nothing more.
         try:
             result = self.call(item)
             if asyncio.iscoroutine(result):  # a sync wrapper of an async function: await it
