@@ -182,6 +182,40 @@ def test_redis_guard_forgets_after_the_ttl(redis_client: redis.Redis) -> None:
     assert guard.add("k", ttl=60)
 
 
+def test_redis_guard_claims_a_delivery_while_reported_and_remembers_it_once_confirmed(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    reporting = webhooks.RedisReplayGuard(redis_client, prefix="c:", lease=30)
+    elsewhere = webhooks.RedisReplayGuard(redis.Redis.from_url(redis_url), prefix="c:")
+    assert reporting.claim("d-1") == "new"
+    [name] = redis_client.keys("c:*")
+    assert 0 < redis_client.pttl(name) <= 30_000  # pending for the lease only
+    assert elsewhere.claim("d-1") == "busy"  # being reported: not a replay, not new
+    reporting.confirm("d-1", ttl=600)
+    assert 30_000 < redis_client.pttl(name) <= 600_000
+    assert elsewhere.claim("d-1") == "seen"
+    assert elsewhere.add("d-1", ttl=600) is False
+
+
+def test_redis_guard_takes_a_claim_afresh_once_its_lease_lapsed_or_it_was_discarded(
+    redis_client: redis.Redis,
+) -> None:
+    guard = webhooks.RedisReplayGuard(redis_client, prefix="l:")
+    assert guard.claim("killed-mid-report") == "new"
+    [name] = redis_client.keys("l:*")
+    redis_client.pexpire(name, 1)  # the lease lapses (its receiver died) rather than sleeping
+    while redis_client.exists(name):
+        pass
+    assert guard.claim("killed-mid-report") == "new"
+    guard.discard("killed-mid-report")  # its report failed: the retry is new
+    assert guard.claim("killed-mid-report") == "new"
+
+
+def test_redis_guard_refuses_a_lease_that_is_no_time(redis_client: redis.Redis) -> None:
+    with pytest.raises(ValueError, match="lease"):
+        webhooks.RedisReplayGuard(redis_client, lease=0)
+
+
 def test_parse_with_a_redis_guard_refuses_the_replay(redis_client: redis.Redis) -> None:
     body = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
     guard = webhooks.RedisReplayGuard(redis_client)

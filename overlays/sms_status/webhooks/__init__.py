@@ -146,13 +146,14 @@ def app(
       (empty) when it raised (every delivery of the batch, with `on_reports`), so the
       provider retries (a `replay_guard` that has `discard(key)`, as both of ours do,
       forgets the delivery, so that retry is no replay; so does a request cancelled while
-      it was reported). Receivers that share a `RedisReplayGuard` cannot wait for each
-      other (below): there a copy of a delivery still being reported answers 200 as a
-      replay, and is lost if the first attempt then fails — and so is the retry of a
-      delivery whose receiver was killed (SIGKILL, out of memory) while reporting it: its
-      key stays in Redis for twice `tolerance`. Keep `on_report` well within the
-      provider's timeout; feeding the tracker, whose `ingest` is idempotent, a replay guard
-      is not needed at all (and without one, a crash loses nothing: the retry is reported).
+      it was reported). With a `RedisReplayGuard`, a delivery is claimed while reported
+      and remembered once it was: a copy that another receiver sharing the guard is still
+      reporting is answered 503 (the provider retries), and one whose receiver was killed
+      (SIGKILL, out of memory) while reporting it is taken afresh once the guard's `lease`
+      (60 s) lapsed — never answered 200 unreported. A guard of your own that has only
+      `add` remembers a delivery before its report. Keep `on_report` well within the
+      provider's timeout (and the lease); feeding the tracker, whose `ingest` is
+      idempotent, a replay guard is not needed at all.
 
     With a `replay_guard`, in either mode, a copy of a delivery this app is still taking
     (the provider retried a slow attempt) waits for that attempt and gets its answer; if

@@ -126,6 +126,11 @@ class Receiver:
         self._report_in_thread = ThreadHandOver(on_report, on_failure=self._report_failed)
         # A guard that can forget (both of ours): see `_forget`.
         self._discard: Callable[[str], object] | None = getattr(replay_guard, "discard", None)
+        # "after_report" with a guard that can claim (Redis): pending while reported, seen
+        # once reported (a receiver killed meanwhile leaves it pending for a lease only).
+        self._confirm: Callable[..., object] | None = getattr(replay_guard, "confirm", None)
+        claim = getattr(replay_guard, "claim", None) if self._after_report else None
+        self._claim: Callable[[str], str] | None = claim if self._confirm else None
         self._remember_in_thread = ThreadHandOver(self._add_to_guard)
         self._forget_in_thread = ThreadHandOver(
             self._forget_held, on_failure=lambda _attempt, _exc: _forget_failed(provider)
@@ -155,10 +160,9 @@ class Receiver:
             await self._take_once(event, replay_key, send)
 
     async def _take_once(self, event: WebhookEvent, replay_key: str, send: Send) -> None:
-        """`_take` with a replay guard: a copy of a delivery this app is still taking (the
-        provider's retry of a slow attempt) waits for that attempt, and is answered as it
-        was: 200 only once it is reported (or posted), 500 if it failed. One that ended
-        unanswered (cancelled) is taken afresh, once its key is forgotten."""
+        """`_take` with a guard: a copy of a delivery still being taken here (a retry of a slow
+        attempt) waits for that attempt and is answered as it was (200 once reported or
+        posted); if it ended unanswered (cancelled), afresh, once its key is forgotten."""
         while True:
             attempt, mine = self._attempts.begin(replay_key)
             if mine:
@@ -178,10 +182,14 @@ class Receiver:
         new = True if attempt is None else await self._remember_or_fail(attempt)
         if new is None:
             status = 500
+        elif new == _BUSY:
+            status = 503  # another receiver is reporting it now: the provider retries
         elif not new:
             status = 200  # seen before, not reported again
         elif self._after_report:
             status = await self._settle(event, attempt)
+            if status == 200 and attempt is not None and self._claim is not None:
+                await self._confirm_reported(attempt)
         elif self._is_async or self._batcher is not None:
             try:
                 await _answer(send, 200)
@@ -342,7 +350,18 @@ class Receiver:
             return 500  # not stored: the provider retries
         return 200
 
-    async def _remember_or_fail(self, attempt: Attempt) -> bool | None:
+    async def _confirm_reported(self, attempt: Attempt) -> None:
+        """Its claim becomes "seen" (a failure is logged: at worst a retry is reported again)."""
+        assert self._confirm is not None
+        confirm = functools.partial(self._confirm, attempt.key, ttl=2 * self._tolerance)
+        try:
+            await anyio.to_thread.run_sync(confirm)
+        except anyio.get_cancelled_exc_class():
+            raise
+        except Exception:
+            logger.exception("the replay guard could not confirm a %s delivery", self._provider)
+
+    async def _remember_or_fail(self, attempt: Attempt) -> bool | str | None:
         """`_remember`, or None (logged) if the guard failed (its store is down, say): the
         delivery is answered 500 and the provider retries."""
         try:
@@ -353,7 +372,7 @@ class Receiver:
             logger.exception("the replay guard failed for %s; answered 500", self._provider)
             return None
 
-    async def _remember(self, attempt: Attempt) -> bool:
+    async def _remember(self, attempt: Attempt) -> bool | str:
         guard = self._replay_guard
         if guard is None:
             return True
@@ -362,7 +381,8 @@ class Receiver:
             return guard.add(attempt.key, ttl=ttl)
         remembering = Remembering(attempt)
         try:
-            new = bool(await self._in_thread(self._remember_in_thread, remembering))
+            got = await self._in_thread(self._remember_in_thread, remembering)
+            new = got if isinstance(got, str) else bool(got)
             if _running_loop() is None:  # trio: a cancel waited for the thread; it lands here
                 await anyio.lowlevel.checkpoint_if_cancelled()
         except BaseException:
@@ -373,7 +393,7 @@ class Receiver:
             raise
         return new
 
-    def _add_to_guard(self, remembering: Remembering) -> bool:
+    def _add_to_guard(self, remembering: Remembering) -> bool | str:
         """In a worker thread: the replay guard's add, undone at once if the request that
         asked for it was cancelled meanwhile (its retry must not be taken for a replay)."""
         assert self._replay_guard is not None
@@ -381,7 +401,13 @@ class Receiver:
         if not remembering.begin():  # cancelled before its turn: nothing added
             return False
         try:
-            added = self._replay_guard.add(attempt.key, ttl=2 * self._tolerance)
+            if self._claim is not None:
+                claimed = self._claim(attempt.key)
+                if claimed == _BUSY:
+                    return _BUSY
+                added = claimed == "new"
+            else:
+                added = self._replay_guard.add(attempt.key, ttl=2 * self._tolerance)
         except BaseException:
             # Its store may have taken the key before failing (Redis applied the SET, and
             # its reply timed out): this delivery is answered 500 and was not reported, so
@@ -405,10 +431,9 @@ class Receiver:
         return added
 
     async def _forget(self, attempt: Attempt) -> None:
-        """Before a 500 (the provider retries; lisoloo's retry is the same body, so the same
-        replay key): a guard that can forget must, or the retry is taken for a replay. In
-        a worker thread for a guard in another store, finished even if this request is
-        cancelled meanwhile (its copies wait for it)."""
+        """Before a 500 (lisoloo's retry is the same body, so the same key): a guard that can
+        forget must, or the retry is a replay. In a worker thread for a guard in another
+        store, finished even if this request is cancelled meanwhile (its copies wait)."""
         if self._discard is None:
             return
         if isinstance(self._replay_guard, MemoryReplayGuard):
@@ -442,6 +467,10 @@ class Receiver:
             attempt.release()
             if forgotten is not None:
                 forgotten.set_result(None)
+
+
+_BUSY = "busy"
+"""A guard's claim of a delivery another receiver is reporting now."""
 
 
 def _forget_failed(provider: str) -> None:

@@ -88,6 +88,28 @@ return 0
 """SET NX with this add's own token; a key holding that token is this add's too (a resend
 of it after its reply was lost: redis-py retries on a dropped connection by default)."""
 
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if not held then
+    redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
+    return 'new'
+end
+if held == 'p:' .. ARGV[1] then return 'new' end
+if string.sub(held, 1, 2) == 'p:' then return 'busy' end
+return 'seen'
+"""
+"""The key, pending for the lease, unless it is held: 'busy' while another claim's report is
+being made, 'seen' once one was (a resend of this claim finds its own token: 'new')."""
+
+_CONFIRM = """
+local held = redis.call('GET', KEYS[1])
+if not held or string.sub(held, 1, 2) == 'p:' then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"""
+"""Pending (or lapsed) becomes seen for the ttl: this delivery's report was made."""
+
 
 class RedisReplayGuard:
     """A replay guard in Redis, for receivers behind a load balancer (`sms-status[redis]`).
@@ -96,13 +118,25 @@ class RedisReplayGuard:
     the same delivery at once cannot both accept it; each add writes a token of its own, so
     the client's resend of an add whose reply was lost finds its own key, not a replay.
     Takes a synchronous `redis.Redis` client.
+
+    With acknowledge="after_report" the receiver `claim`s a delivery before its report and
+    `confirm`s it after: a receiver killed meanwhile leaves it pending for `lease` seconds
+    only (its copies are answered 503 meanwhile, so the provider retries), not remembered
+    as reported.
     """
 
-    def __init__(self, redis_client: Any, *, prefix: str = "sms_status:webhook:") -> None:
+    def __init__(
+        self, redis_client: Any, *, prefix: str = "sms_status:webhook:", lease: float = 60.0
+    ) -> None:
         require_blocking(redis_client, "RedisReplayGuard")  # it is called in a worker thread
+        if not lease > 0:
+            raise ValueError("lease must be a number of seconds > 0")
         self._redis = redis_client
         self._prefix = prefix
+        self._lease_ms = max(1, int(lease * 1000))
         self._add_once = redis_client.register_script(_ADD_ONCE)
+        self._claim = redis_client.register_script(_CLAIM)
+        self._confirm = redis_client.register_script(_CONFIRM)
 
     def add(self, key: str, *, ttl: float) -> bool:
         # This add's own, drawn each time: a guard made before a fork (gunicorn --preload)
@@ -110,6 +144,18 @@ class RedisReplayGuard:
         token = secrets.token_hex(16)
         created = self._add_once(keys=[self._name(key)], args=[token, max(1, int(ttl * 1000))])
         return bool(created)
+
+    def claim(self, key: str) -> str:
+        """Take `key` while its report is made: "new" (pending for the lease, until
+        `confirm` or `discard`), "busy" (another receiver is reporting it) or "seen"."""
+        token = secrets.token_hex(16)  # as `add`'s: this claim's own
+        held = self._claim(keys=[self._name(key)], args=[token, self._lease_ms])
+        return held.decode() if isinstance(held, bytes) else str(held)
+
+    def confirm(self, key: str, *, ttl: float) -> None:
+        """`key`'s report was made: remembered as seen for `ttl` seconds."""
+        token = secrets.token_hex(16)
+        self._confirm(keys=[self._name(key)], args=[token, max(1, int(ttl * 1000))])
 
     def discard(self, key: str) -> None:
         """Forget `key` (a delivery that was not stored after all, so its retry is new)."""
