@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import httpx
 import pytest
+import redis
 from sms_status import webhooks
 from webhook_support import basic, serve, shut_down, spec_example, telecom23_headers
 
@@ -865,6 +866,53 @@ async def test_an_async_report_cancelled_after_its_2xx_is_logged_not_silently_dr
         await request
     assert "was cancelled after its 2xx: not reported" in caplog.text
     assert "f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c" in caplog.text  # which delivery
+
+
+class SlowBusyClaimGuard(webhooks.RedisReplayGuard):
+    """A Redis guard whose first claim is slow (a round trip under load) and finds the
+    delivery claimed by another receiver (`other`), which is reporting it."""
+
+    def __init__(self, client: redis.Redis, other: webhooks.RedisReplayGuard) -> None:
+        super().__init__(client, prefix="busy:")
+        self.other = other
+        self.claiming, self.go = threading.Event(), threading.Event()
+        self.key: str | None = None
+
+    def claim(self, key: str) -> str:
+        if self.key is None:
+            self.key = key
+            assert self.other.claim(key) == "new"
+            self.claiming.set()
+            assert self.go.wait(10), "the test never let the claim go"
+        return super().claim(key)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("then", ["reported elsewhere", "its lease lapsed"])
+async def test_a_copy_after_a_busy_claim_whose_request_was_cancelled_is_answered(
+    redis_client: redis.Redis, redis_url: str, then: str
+) -> None:
+    # Cancelled while its claim was on its way, which found the delivery being reported by
+    # another receiver: nothing was taken, so the provider's next copy here is answered.
+    other = webhooks.RedisReplayGuard(redis.Redis.from_url(redis_url), prefix="busy:")
+    guard = SlowBusyClaimGuard(redis_client, other)
+    reported, app = recording_receiver(guard, "after_report")
+    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await asyncio.to_thread(guard.claiming.wait, 10)
+    first.cancel()
+    guard.go.set()  # the claim answers "busy" after the cancel
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.to_thread(app.drain, 10)  # the claim's thread is done
+    assert guard.key is not None
+    if then == "reported elsewhere":
+        other.confirm(guard.key, ttl=600)
+    else:
+        other.discard(guard.key)  # as when the other receiver's lease lapses
+    retry = await asyncio.wait_for(call_asgi(app, LISOLOO_BODY, basic("u:p")), 10)
+    assert retry == 200
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == (0 if then == "reported elsewhere" else 1)
 
 
 class _Lines(logging.Handler):

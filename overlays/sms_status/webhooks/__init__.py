@@ -151,9 +151,10 @@ def app(
       reporting is answered 503 (the provider retries), and one whose receiver was killed
       (SIGKILL, out of memory) while reporting it is taken afresh once the guard's `lease`
       (60 s) lapsed — never answered 200 unreported. A guard of your own that has only
-      `add` remembers a delivery before its report. Keep `on_report` well within the
-      provider's timeout (and the lease); feeding the tracker, whose `ingest` is
-      idempotent, a replay guard is not needed at all.
+      `add` remembers a delivery before its report, and so does every user of the same
+      Redis keys through `add` ("on_receipt" receivers, `parse(replay_guard=)`). Keep
+      `on_report` well within the provider's timeout (and the lease); feeding the tracker,
+      whose `ingest` is idempotent, a replay guard is not needed at all.
 
     With a `replay_guard`, in either mode, a copy of a delivery this app is still taking
     (the provider retried a slow attempt) waits for that attempt and gets its answer; if

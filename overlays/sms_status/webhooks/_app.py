@@ -126,8 +126,7 @@ class Receiver:
         self._report_in_thread = ThreadHandOver(on_report, on_failure=self._report_failed)
         # A guard that can forget (both of ours): see `_forget`.
         self._discard: Callable[[str], object] | None = getattr(replay_guard, "discard", None)
-        # "after_report" with a guard that can claim (Redis): pending while reported, seen
-        # once reported (a receiver killed meanwhile leaves it pending for a lease only).
+        # "after_report", a guard that can claim (Redis): pending while reported, then seen.
         self._confirm: Callable[..., object] | None = getattr(replay_guard, "confirm", None)
         claim = getattr(replay_guard, "claim", None) if self._after_report else None
         self._claim: Callable[[str], str] | None = claim if self._confirm else None
@@ -400,12 +399,11 @@ class Receiver:
         attempt = remembering.attempt
         if not remembering.begin():  # cancelled before its turn: nothing added
             return False
+        claimed = None
         try:
             if self._claim is not None:
                 claimed = self._claim(attempt.key)
-                if claimed == _BUSY:
-                    return _BUSY
-                added = claimed == "new"
+                added = claimed == "new"  # "busy" takes nothing either
             else:
                 added = self._replay_guard.add(attempt.key, ttl=2 * self._tolerance)
         except BaseException:
@@ -428,7 +426,7 @@ class Receiver:
                 _forget_failed(self._provider)
             finally:
                 attempt.release()
-        return added
+        return _BUSY if claimed == _BUSY else added
 
     async def _forget(self, attempt: Attempt) -> None:
         """Before a 500 (lisoloo's retry is the same body, so the same key): a guard that can
@@ -469,8 +467,7 @@ class Receiver:
                 forgotten.set_result(None)
 
 
-_BUSY = "busy"
-"""A guard's claim of a delivery another receiver is reporting now."""
+_BUSY = "busy"  # a guard's claim of a delivery another receiver is reporting now
 
 
 def _forget_failed(provider: str) -> None:
