@@ -915,6 +915,33 @@ async def test_a_copy_after_a_busy_claim_whose_request_was_cancelled_is_answered
     assert len(reported) == (0 if then == "reported elsewhere" else 1)
 
 
+@pytest.mark.anyio
+async def test_a_report_made_then_cancelled_before_its_claim_was_confirmed_is_a_replay(
+    redis_client: redis.Redis,
+) -> None:
+    # The server's cancel lands as on_report returns: the report was made, so its claim is
+    # still confirmed (not left pending, which would answer 503 for the whole lease and
+    # then report it again).
+    reported: list[str] = []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        reported.append(event.event_id)
+        if len(reported) == 1:
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()  # delivered at the receiver's next await, after the report
+
+    guard = webhooks.RedisReplayGuard(redis_client, prefix="confirm:")
+    app = lisoloo_receiver(on_report, guard, "after_report")
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    assert await asyncio.to_thread(app.drain, 10)
+    [key] = redis_client.keys("confirm:*")
+    assert not (redis_client.get(key) or b"").startswith(b"p:")  # seen, not pending
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200  # a replay
+    assert len(reported) == 1
+
+
 class _Lines(logging.Handler):
     """Keeps what a production handler would print (the message, whether a traceback went
     with it), not the record: the exception is freed once logged, as under a StreamHandler."""

@@ -350,15 +350,12 @@ class Receiver:
         return 200
 
     async def _confirm_reported(self, attempt: Attempt) -> None:
-        """Its claim becomes "seen" (a failure is logged: at worst a retry is reported again)."""
-        assert self._confirm is not None
-        confirm = functools.partial(self._confirm, attempt.key, ttl=2 * self._tolerance)
-        try:
-            await anyio.to_thread.run_sync(confirm)
-        except anyio.get_cancelled_exc_class():
-            raise
-        except Exception:
-            logger.exception("the replay guard could not confirm a %s delivery", self._provider)
+        """Its claim becomes "seen", in a worker thread that finishes it even if the request
+        is cancelled meanwhile (its copies wait for it); a failure is logged."""
+        confirmed = concurrent.futures.Future[None]()
+        attempt.hold()
+        self._forget_in_thread.post((attempt, confirmed, True), None)
+        await settled(confirmed)
 
     async def _remember_or_fail(self, attempt: Attempt) -> bool | str | None:
         """`_remember`, or None (logged) if the guard failed (its store is down, say): the
@@ -444,30 +441,35 @@ class Receiver:
         self._forget_now(attempt, forgotten)
         await settled(forgotten)
 
-    def _forget_now(
-        self, attempt: Attempt | None, forgotten: concurrent.futures.Future[None] | None = None
-    ) -> None:
+    def _forget_now(self, attempt: Attempt | None, forgotten: _Done = None) -> None:
         """`_forget` without awaiting (the request was cancelled): in a worker thread, its
         copies held back until then; `forgotten` is set once it is done."""
         if attempt is not None and self._discard is not None:
             attempt.hold()
-            self._forget_in_thread.post((attempt, forgotten), None)
+            self._forget_in_thread.post((attempt, forgotten, False), None)
 
-    def _forget_held(self, item: tuple[Attempt, concurrent.futures.Future[None] | None]) -> None:
-        """In a worker thread: an attempt's key forgotten, then its copies let go."""
-        attempt, forgotten = item
+    def _forget_held(self, item: tuple[Attempt, _Done, bool]) -> None:
+        """In a worker thread: an attempt's key forgotten (or, reported, confirmed), then its
+        copies let go and `done` set."""
+        attempt, done, reported = item
         try:
-            if self._discard is not None:
+            if reported and self._confirm is not None:
+                self._confirm(attempt.key, ttl=2 * self._tolerance)
+            elif not reported and self._discard is not None:
                 self._discard(attempt.key)
-        except Exception:  # logged before `forgotten` is set: the 500 follows the line
-            _forget_failed(self._provider)
+        except Exception:  # logged before `done` is set: the answer follows the line
+            if reported:  # at worst its retry, after the lease, is reported again
+                logger.exception("the replay guard could not confirm a %s delivery", self._provider)
+            else:
+                _forget_failed(self._provider)
         finally:
             attempt.release()
-            if forgotten is not None:
-                forgotten.set_result(None)
+            if done is not None:
+                done.set_result(None)
 
 
 _BUSY = "busy"  # a guard's claim of a delivery another receiver is reporting now
+_Done = concurrent.futures.Future[None] | None  # set once a key's work in a thread is done
 
 
 def _forget_failed(provider: str) -> None:
