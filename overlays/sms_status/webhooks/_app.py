@@ -131,8 +131,8 @@ class Receiver:
         claim = getattr(replay_guard, "claim", None) if self._after_report else None
         self._claim: Callable[[str], str] | None = claim if self._confirm else None
         self._remember_in_thread = ThreadHandOver(self._add_to_guard)
-        self._forget_in_thread = ThreadHandOver(
-            self._forget_held, on_failure=lambda _attempt, _exc: _forget_failed(provider)
+        self._key_in_thread = ThreadHandOver(
+            self._settle_key, on_failure=lambda _attempt, _exc: _forget_failed(provider)
         )
         # With a replay guard: the deliveries being taken now, which their copies wait for.
         self._attempts = Attempts()
@@ -253,7 +253,7 @@ class Receiver:
         hand_overs = (
             self._report_in_thread,
             self._remember_in_thread,  # may forget a key, or post a report, after its add
-            self._forget_in_thread,
+            self._key_in_thread,
         )
         while all(
             hand_over.wait_idle(None if ends is None else max(0.0, ends - time.monotonic()))
@@ -354,7 +354,7 @@ class Receiver:
         is cancelled meanwhile (its copies wait for it); a failure is logged."""
         confirmed = concurrent.futures.Future[None]()
         attempt.hold()
-        self._forget_in_thread.post((attempt, confirmed, True), None)
+        self._key_in_thread.post((attempt, confirmed, True), None)
         await settled(confirmed)
 
     async def _remember_or_fail(self, attempt: Attempt) -> bool | str | None:
@@ -446,9 +446,9 @@ class Receiver:
         copies held back until then; `forgotten` is set once it is done."""
         if attempt is not None and self._discard is not None:
             attempt.hold()
-            self._forget_in_thread.post((attempt, forgotten, False), None)
+            self._key_in_thread.post((attempt, forgotten, False), None)
 
-    def _forget_held(self, item: tuple[Attempt, _Done, bool]) -> None:
+    def _settle_key(self, item: tuple[Attempt, _Done, bool]) -> None:
         """In a worker thread: an attempt's key forgotten (or, reported, confirmed), then its
         copies let go and `done` set."""
         attempt, done, reported = item
