@@ -8,8 +8,6 @@ under any prefix of a Starlette or FastAPI app."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import functools
 import inspect
 import logging
@@ -18,16 +16,16 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-import anyio.lowlevel
 import anyio.to_thread
 
 from sms_status._pushed import AsgiHeaders
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
 from sms_status.webhooks._asgi_body import ClientGone, read_body
 from sms_status.webhooks._batching import Batcher
-from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
-from sms_status.webhooks._handover import ThreadHandOver
-from sms_status.webhooks._once import UNANSWERED, Attempt, Attempts, Remembering, settled
+from sms_status.webhooks._guards import ReplayGuard
+from sms_status.webhooks._handover import ThreadHandOver, in_thread, running_loop
+from sms_status.webhooks._keys import BUSY, ReplayKeys
+from sms_status.webhooks._once import UNANSWERED, Attempt, Attempts, settled
 
 if TYPE_CHECKING:
     from sms_status._pushed import Webhook
@@ -120,19 +118,15 @@ class Receiver:
         self._max_body_bytes = max_body_bytes
         self._url = url
         self._tolerance = tolerance
-        self._replay_guard = replay_guard
         self._clock = clock
         self._after_report = acknowledge == "after_report"
         self._report_in_thread = ThreadHandOver(on_report, on_failure=self._report_failed)
-        # A guard that can forget (both of ours): see `_forget`.
-        self._discard: Callable[[str], object] | None = getattr(replay_guard, "discard", None)
-        # "after_report", a guard that can claim (Redis): pending while reported, then seen.
-        self._confirm: Callable[..., object] | None = getattr(replay_guard, "confirm", None)
-        claim = getattr(replay_guard, "claim", None) if self._after_report else None
-        self._claim: Callable[[str], str] | None = claim if self._confirm else None
-        self._remember_in_thread = ThreadHandOver(self._add_to_guard)
-        self._key_in_thread = ThreadHandOver(
-            self._settle_key, on_failure=lambda _attempt, _exc: _forget_failed(provider)
+        self._keys = (
+            None
+            if replay_guard is None
+            else ReplayKeys(
+                provider, replay_guard, tolerance=tolerance, after_report=self._after_report
+            )
         )
         # With a replay guard: the deliveries being taken now, which their copies wait for.
         self._attempts = Attempts()
@@ -153,7 +147,7 @@ class Receiver:
             return
         if event is None:
             await _answer(send, status)
-        elif self._replay_guard is None:
+        elif self._keys is None:
             await self._take(event, None, send)
         else:
             await self._take_once(event, replay_key, send)
@@ -178,22 +172,24 @@ class Receiver:
 
     async def _take(self, event: WebhookEvent, attempt: Attempt | None, send: Send) -> int:
         """Remember `event` (with a guard), answer, report: the status answered."""
-        new = True if attempt is None else await self._remember_or_fail(attempt)
+        keys = self._keys
+        new = True if attempt is None or keys is None else await keys.remember_or_fail(attempt)
         if new is None:
             status = 500
-        elif new == _BUSY:
+        elif new == BUSY:
             status = 503  # another receiver is reporting it now: the provider retries
         elif not new:
             status = 200  # seen before, not reported again
         elif self._after_report:
             status = await self._settle(event, attempt)
-            if status == 200 and attempt is not None and self._claim is not None:
-                await self._confirm_reported(attempt)
+            if status == 200 and attempt is not None and keys is not None and keys.claims:
+                await keys.confirm_reported(attempt)
         elif self._is_async or self._batcher is not None:
             try:
                 await _answer(send, 200)
             except BaseException:  # cancelled while answering: not reported, so not a replay
-                self._forget_now(attempt)
+                if keys is not None:
+                    keys.forget_now(attempt)
                 raise
             await self._report_answered(event)
             return 200
@@ -209,7 +205,7 @@ class Receiver:
                 # future and a call back per delivery cost the server a third more CPU.
                 # Also when the answer failed or was cancelled: its key is remembered, so
                 # the provider's retry would be taken for a replay and not reported.
-                self._report_in_thread.post(event, _running_loop())
+                self._report_in_thread.post(event, running_loop())
             return 200
         await _answer(send, status)
         return status
@@ -250,11 +246,8 @@ class Receiver:
         `await asyncio.to_thread(receiver.drain)`. Replay keys still being added or
         forgotten in worker threads are waited for too."""
         ends = None if timeout is None else time.monotonic() + timeout
-        hand_overs = (
-            self._report_in_thread,
-            self._remember_in_thread,  # may forget a key, or post a report, after its add
-            self._key_in_thread,
-        )
+        keys = () if self._keys is None else self._keys.hand_overs
+        hand_overs = (self._report_in_thread, *keys)
         while all(
             hand_over.wait_idle(None if ends is None else max(0.0, ends - time.monotonic()))
             for hand_over in hand_overs
@@ -266,7 +259,7 @@ class Receiver:
 
     async def _drain(self) -> None:
         timeout = DRAIN_SECONDS
-        if self._batcher is not None and _running_loop() is not None:
+        if self._batcher is not None and running_loop() is not None:
             started = time.monotonic()
             if not await self._batcher.wait_idle(timeout):
                 logger.warning("on_reports still running after %g s", timeout)
@@ -312,7 +305,7 @@ class Receiver:
         if self._is_async:
             await self._on_report(item)
         else:
-            result = await self._in_thread(self._report_in_thread, item)
+            result = await in_thread(self._report_in_thread, item)
             if asyncio.iscoroutine(result):
                 await result
 
@@ -321,171 +314,25 @@ class Receiver:
         batch it joins (under trio, no asyncio loop to gather one on: a batch of one)."""
         if self._batcher is None:
             await self._report(event)
-        elif _running_loop() is None:
+        elif running_loop() is None:
             await self._report([event])
         else:
             await self._batcher.report(event)
-
-    async def _in_thread(self, hand_over: ThreadHandOver, item: object) -> object:
-        """`hand_over`'s call of `item` in a worker thread: under asyncio, many deliveries
-        per thread hop (`_handover`); under another loop (trio, through anyio), one each."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return await anyio.to_thread.run_sync(hand_over.call, item)
-        return await hand_over(loop, item)
 
     async def _settle(self, event: WebhookEvent, attempt: Attempt | None) -> int:
         """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
         try:
             await self._deliver(event)
         except anyio.get_cancelled_exc_class():  # no answer goes out: its retry is no replay
-            self._forget_now(attempt)
+            if self._keys is not None:
+                self._keys.forget_now(attempt)
             raise
         except BaseException as exc:  # SystemExit too, as a sync on_report's in its thread
             self._report_failed(event, exc)
-            if attempt is not None:
-                await self._forget(attempt)  # else its retry would be taken for a replay
+            if attempt is not None and self._keys is not None:
+                await self._keys.forget(attempt)  # else its retry would be a replay
             return 500  # not stored: the provider retries
         return 200
-
-    async def _confirm_reported(self, attempt: Attempt) -> None:
-        """Its claim becomes "seen", in a worker thread that finishes it even if the request
-        is cancelled meanwhile (its copies wait for it); a failure is logged."""
-        confirmed = concurrent.futures.Future[None]()
-        attempt.hold()
-        self._key_in_thread.post((attempt, confirmed, True), None)
-        await settled(confirmed)
-
-    async def _remember_or_fail(self, attempt: Attempt) -> bool | str | None:
-        """`_remember`, or None (logged) if the guard failed (its store is down, say): the
-        delivery is answered 500 and the provider retries."""
-        try:
-            return await self._remember(attempt)
-        except anyio.get_cancelled_exc_class():
-            raise
-        except Exception:
-            logger.exception("the replay guard failed for %s; answered 500", self._provider)
-            return None
-
-    async def _remember(self, attempt: Attempt) -> bool | str:
-        guard = self._replay_guard
-        if guard is None:
-            return True
-        ttl = 2 * self._tolerance
-        if isinstance(guard, MemoryReplayGuard):
-            return guard.add(attempt.key, ttl=ttl)
-        remembering = Remembering(attempt)
-        try:
-            got = await self._in_thread(self._remember_in_thread, remembering)
-            new = got if isinstance(got, str) else bool(got)
-            if _running_loop() is None:  # trio: a cancel waited for the thread; it lands here
-                await anyio.lowlevel.checkpoint_if_cancelled()
-        except BaseException:
-            # Cancelled, no answer goes out: a key already added is forgotten here, one still
-            # being added is forgotten by its thread after the add.
-            if remembering.cancel():
-                self._forget_now(attempt)
-            raise
-        return new
-
-    def _add_to_guard(self, remembering: Remembering) -> bool | str:
-        """In a worker thread: the replay guard's add, undone at once if the request that
-        asked for it was cancelled meanwhile (its retry must not be taken for a replay)."""
-        assert self._replay_guard is not None
-        attempt = remembering.attempt
-        if not remembering.begin():  # cancelled before its turn: nothing added
-            return False
-        claimed = None
-        try:
-            if self._claim is not None:
-                claimed = self._claim(attempt.key)
-                added = claimed == "new"  # "busy" takes nothing either
-            else:
-                added = self._replay_guard.add(attempt.key, ttl=2 * self._tolerance)
-        except BaseException:
-            # Its store may have taken the key before failing (Redis applied the SET, and
-            # its reply timed out): this delivery is answered 500 and was not reported, so
-            # its retry must not be a replay. At worst an older copy is reported again.
-            try:
-                if self._discard is not None:
-                    with contextlib.suppress(Exception):
-                        self._discard(attempt.key)
-            finally:
-                if remembering.added(False):
-                    attempt.release()
-            raise
-        if remembering.added(added):  # cancelled meanwhile: its copies wait for this
-            try:
-                if added and self._discard is not None:
-                    self._discard(attempt.key)
-            except Exception:
-                _forget_failed(self._provider)
-            finally:
-                attempt.release()
-        return _BUSY if claimed == _BUSY else added
-
-    async def _forget(self, attempt: Attempt) -> None:
-        """Before a 500 (lisoloo's retry is the same body, so the same key): a guard that can
-        forget must, or the retry is a replay. In a worker thread for a guard in another
-        store, finished even if this request is cancelled meanwhile (its copies wait)."""
-        if self._discard is None:
-            return
-        if isinstance(self._replay_guard, MemoryReplayGuard):
-            try:
-                self._discard(attempt.key)
-            except Exception:
-                _forget_failed(self._provider)
-            return
-        forgotten = concurrent.futures.Future[None]()
-        self._forget_now(attempt, forgotten)
-        await settled(forgotten)
-
-    def _forget_now(self, attempt: Attempt | None, forgotten: _Done = None) -> None:
-        """`_forget` without awaiting (the request was cancelled): in a worker thread, its
-        copies held back until then; `forgotten` is set once it is done."""
-        if attempt is not None and self._discard is not None:
-            attempt.hold()
-            self._key_in_thread.post((attempt, forgotten, False), None)
-
-    def _settle_key(self, item: tuple[Attempt, _Done, bool]) -> None:
-        """In a worker thread: an attempt's key forgotten (or, reported, confirmed), then its
-        copies let go and `done` set."""
-        attempt, done, reported = item
-        try:
-            if reported and self._confirm is not None:
-                self._confirm(attempt.key, ttl=2 * self._tolerance)
-            elif not reported and self._discard is not None:
-                self._discard(attempt.key)
-        except Exception:  # logged before `done` is set: the answer follows the line
-            if reported:  # at worst its retry, after the lease, is reported again
-                logger.exception("the replay guard could not confirm a %s delivery", self._provider)
-            else:
-                _forget_failed(self._provider)
-        finally:
-            attempt.release()
-            if done is not None:
-                done.set_result(None)
-
-
-_BUSY = "busy"  # a guard's claim of a delivery another receiver is reporting now
-_Done = concurrent.futures.Future[None] | None  # set once a key's work in a thread is done
-
-
-def _forget_failed(provider: str) -> None:
-    logger.exception(
-        "the replay guard could not forget a %s delivery that was not stored: the "
-        "provider's retry of it may be taken for a replay",
-        provider,
-    )
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    """The asyncio loop this runs on; None under another (trio, through anyio)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 async def _lifespan(receive: Receive, send: Send, drain: Callable[[], Awaitable[None]]) -> None:

@@ -426,3 +426,22 @@ def _settle(outcomes: list[_Outcome]) -> None:
             future.set_exception(exc)
         else:
             future.set_result(result)
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop this runs on; None under another (trio, through anyio)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def in_thread(hand_over: ThreadHandOver, item: object) -> object:
+    """`hand_over`'s call of `item` in a worker thread: under asyncio, many deliveries per
+    thread hop; under another loop (trio, through anyio), one each."""
+    loop = running_loop()
+    if loop is None:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(hand_over.call, item)
+    return await hand_over(loop, item)
