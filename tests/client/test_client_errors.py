@@ -293,6 +293,23 @@ def test_any_2xx_status_with_a_valid_body_succeeds(provider: str) -> None:
         assert client.get_status(MESSAGE_ID).message_id == MESSAGE_ID
 
 
+@pytest.mark.parametrize("after", [b" x", b"}", b"\x0b", "\u00a0".encode(), b'{"a": 1}'])
+def test_a_200_body_with_more_than_json_whitespace_after_its_value_is_malformed(
+    after: bytes,
+) -> None:
+    # As `json.loads` has it: a value, then only spaces, tabs, CR or LF.
+    body = json.dumps(seed_for("telecom23", MESSAGE_ID, None)).encode() + after
+    error = _error_from("telecom23", 200, body)
+    assert isinstance(error, MalformedResponseError)
+    assert "not JSON" in str(error)
+
+
+def test_a_200_body_with_json_whitespace_after_its_value_is_read() -> None:
+    body = json.dumps(seed_for("telecom23", MESSAGE_ID, None)).encode() + b" \r\n\t\n"
+    with connect("telecom23", lambda _request: httpx.Response(200, content=body)) as client:
+        assert client.get_status(MESSAGE_ID).message_id == MESSAGE_ID
+
+
 def test_an_error_body_on_a_2xx_status_is_still_an_error() -> None:
     body = _body(example("telecom23", "404", "notFound"))
     error = _error_from("telecom23", 299, body)
