@@ -7,7 +7,6 @@ status code, headers and bytes go in; decoded JSON or an `sms_status.errors` exc
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from sms_status._exchange import header_items
-from sms_status._fields import json_object
+from sms_status._fields import json_object, json_value
 from sms_status._redact import clip, drop_cut_secret, header_text, masked_headers, redact
 from sms_status.errors import (
     BODY_EXCERPT_LIMIT,
@@ -67,24 +66,9 @@ def excerpt(content: bytes, secret: str) -> str:
 def decode_json(content: bytes) -> object:
     """The JSON value of `content`, or `_MISSING` if it is not JSON."""
     try:
-        if content[:1] in _UTF8_OPENERS and content[1:2] != b"\x00":
-            # What `json.loads` would detect (an object or array opening, no UTF-16/32
-            # zero byte), without its Python-level detection on every body; and what it
-            # would check after the value (only JSON whitespace), without its two regex
-            # matches and two more calls.
-            text = content.decode("utf-8", "surrogatepass")
-            value, end = _DECODER.raw_decode(text)
-            if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
-                return _MISSING
-            return value
-        return json.loads(content)
+        return json_value(content)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return _MISSING
-
-
-_UTF8_OPENERS = (b"{", b"[")
-_DECODER = json.JSONDecoder()
-_JSON_WHITESPACE = " \t\n\r"
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -215,6 +215,10 @@ def test_a_refused_delivery_is_not_remembered_by_the_guard() -> None:
         ("seven", b'{"data": {"msg_id": "1"}, "webhook_event": "dlr"}'),
         ("seven", b'{"data": {"msg_id": "1", "status": "DELIVERED"}, "webhook_event": "sms_mo"}'),
         ("telecom23", b"\xff\xfe"),
+        ("telecom23", b'{"message_id": "m", "status": "DELIVRD"} x'),
+        ("telecom23", b'{"message_id": "m", "status": "DELIVRD"}\x0b'),
+        ("telecom23", '{"message_id": "m", "status": "DELIVRD"}\u00a0'.encode()),
+        ("telecom23", b'{"message_id": "m", "status": "DELIVRD"}{}'),
     ],
 )
 def test_an_authentic_body_that_does_not_fit_is_malformed(provider: str, payload: bytes) -> None:
@@ -224,6 +228,12 @@ def test_an_authentic_body_that_does_not_fit_is_malformed(provider: str, payload
         headers = seven_headers(SECRET, payload, NOW, SEVEN_URL)
     with pytest.raises(MalformedWebhookError):
         _parse(provider, payload, headers)
+
+
+def test_json_whitespace_after_an_authentic_body_is_read() -> None:
+    payload = b'{"message_id": "m", "status": "DELIVRD"} \r\n\t'
+    event = _parse("telecom23", payload, telecom23_headers(SECRET, payload, NOW))
+    assert (event.report.message_id, event.report.provider_status) == ("m", "DELIVRD")
 
 
 def test_namirial_and_lisoloo_malformed_bodies() -> None:

@@ -4,7 +4,6 @@ module's `Webhook` (`sms_status.providers.<key>`); this is what they all go thro
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Mapping
@@ -116,7 +115,7 @@ def verify_and_read(
     )
     replay_key = webhook.verify(request)
     try:
-        pushed = webhook.read(f.as_dict(json.loads(request.body), "body"))
+        pushed = webhook.read(f.as_dict(f.json_value(request.body), "body"))
     except InvalidWebhookError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
