@@ -26,8 +26,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import httpx
 
@@ -94,7 +94,24 @@ def _open_socket(host: str, port: int, deadline: _Deadline, connect: float | Non
     return sock
 
 
+class _Response(http.client.HTTPResponse):
+    """`http.client`'s response, skipping every interim (1xx) response before the answer, not
+    only 100 Continue: taken for the answer, a 103 Early Hints left the real one on the
+    connection, to be read as the next request's. (A 101 is returned: the sender closes
+    the connection after it.)"""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            read = cast("Callable[[], tuple[str, int, str]]", super()._read_status)  # type: ignore[misc]
+            version, status, reason = read()
+            if not 100 < status < 200 or status == 101:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # its headers, skipped (at most 100 of them)
+
+
 class _Connection(http.client.HTTPConnection):
+    response_class = _Response
+
     def __init__(self, host: str, port: int, connect: float | None) -> None:
         super().__init__(host, port)
         self.deadline = _Deadline()
@@ -105,6 +122,8 @@ class _Connection(http.client.HTTPConnection):
 
 
 class _TLSConnection(http.client.HTTPSConnection):
+    response_class = _Response
+
     def __init__(
         self, host: str, port: int, connect: float | None, context: ssl.SSLContext
     ) -> None:
@@ -239,7 +258,7 @@ class HttpClientSender:
         except BaseException:
             connection.close()
             raise
-        if connection.sock is None:  # the response said Connection: close
+        if connection.sock is None or reply.status_code < 200:  # Connection: close, or a 101
             connection.close()
         else:
             self._checkin(connection)

@@ -1,0 +1,97 @@
+"""On a kept-alive connection, each request gets its own answer: interim (1xx) responses,
+bytes a server writes to an idle connection, or a second reply glued to an answer are never
+read as another request's answer — the worst a status SDK could do is report one message's
+status for another. Sync and async alike, over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import pytest
+import sms_status
+from hostile_support import API_KEY, HostileServer, json_response
+from sms_status.errors import SmsStatusError
+
+MODES = ("sync", "async", "async-httpx")
+STATUSES = {"msgA": "DELIVRD", "msgB": "UNDELIV", "msgC": "EXPIRED"}
+"""What the server answers for each id: a reply read for the wrong request shows."""
+
+
+def _answer(head: bytes) -> bytes:
+    message_id = head.split(b" ")[1].rsplit(b"/", 1)[1].decode()
+    body = {"status": True, "message": {"message_id": message_id, "status": STATUSES[message_id]}}
+    return json_response(200, body)
+
+
+def _statuses(mode: str, server: HostileServer, ids: list[str], **options: Any) -> list[str]:
+    """get_status of each id in turn on one client: the provider status each got, or the
+    name of the error it raised."""
+    options = {
+        "api_key": API_KEY,
+        "base_url": server.base_url,
+        "timeout": 5.0,
+        "max_retries": 0,
+        "rate_limiter": None,
+        **options,
+    }
+    got: list[str] = []
+    if mode == "sync":
+        with sms_status.connect("telecom23", **options) as client:
+            for message_id in ids:
+                try:
+                    got.append(client.get_status(message_id).provider_status)
+                except SmsStatusError as exc:
+                    got.append(type(exc).__name__)
+        return got
+
+    async def main() -> None:
+        backend = {"http_backend": "httpx"} if mode == "async-httpx" else {}
+        async with sms_status.connect_async("telecom23", **options, **backend) as client:
+            for message_id in ids:
+                try:
+                    got.append((await client.get_status(message_id)).provider_status)
+                except SmsStatusError as exc:
+                    got.append(type(exc).__name__)
+
+    asyncio.run(main())
+    return got
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "interim",
+    [
+        b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
+        b"HTTP/1.1 102 Processing\r\n\r\n" * 3 + b"HTTP/1.1 100 Continue\r\n\r\n",
+    ],
+    ids=["103", "102s and 100"],
+)
+def test_interim_responses_are_skipped_never_taken_for_the_answer(
+    hostile: Any, mode: str, interim: bytes
+) -> None:
+    # The sync sender took a 103 for the answer (a ServerError), and left the real answer on
+    # the connection for the next request, which then reported msgA's status for msgB.
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        server.send(connection, interim)
+        server.send(connection, _answer(head))
+
+    server = hostile(script)
+    assert _statuses(mode, server, ["msgA", "msgB", "msgC"]) == ["DELIVRD", "UNDELIV", "EXPIRED"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_101_is_an_error_and_its_connection_is_never_reused(hostile: Any, mode: str) -> None:
+    # After a 101 the connection speaks another protocol: what follows is no answer.
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        if b"/msgA " in head:
+            server.send(connection, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")
+            server.send(connection, _answer(head.replace(b"/msgA ", b"/msgC ")))
+        else:
+            server.send(connection, _answer(head))
+
+    server = hostile(script)
+    first, second = _statuses(mode, server, ["msgA", "msgB"])
+    assert first not in STATUSES.values()  # an error
+    assert second == "UNDELIV"
