@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,9 +27,15 @@ def _answer(head: bytes) -> bytes:
     return json_response(200, body)
 
 
-def _statuses(mode: str, server: HostileServer, ids: list[str], **options: Any) -> list[str]:
+def _statuses(
+    mode: str,
+    server: HostileServer,
+    ids: list[str],
+    between_calls: Callable[[], None] = lambda: None,
+    **options: Any,
+) -> list[str]:
     """get_status of each id in turn on one client: the provider status each got, or the
-    name of the error it raised."""
+    name of the error it raised. `between_calls` runs (blocking, on the loop) after each."""
     options = {
         "api_key": API_KEY,
         "base_url": server.base_url,
@@ -44,6 +52,7 @@ def _statuses(mode: str, server: HostileServer, ids: list[str], **options: Any) 
                     got.append(client.get_status(message_id).provider_status)
                 except SmsStatusError as exc:
                     got.append(type(exc).__name__)
+                between_calls()
         return got
 
     async def main() -> None:
@@ -54,6 +63,7 @@ def _statuses(mode: str, server: HostileServer, ids: list[str], **options: Any) 
                     got.append((await client.get_status(message_id)).provider_status)
                 except SmsStatusError as exc:
                     got.append(type(exc).__name__)
+                between_calls()
 
     asyncio.run(main())
     return got
@@ -95,3 +105,28 @@ def test_a_101_is_an_error_and_its_connection_is_never_reused(hostile: Any, mode
     first, second = _statuses(mode, server, ["msgA", "msgB"])
     assert first not in STATUSES.values()  # an error
     assert second == "UNDELIV"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reply_written_to_an_idle_connection_while_the_loop_was_busy_is_never_an_answer(
+    hostile: Any, mode: str
+) -> None:
+    # The stale reply sits in the kernel's buffer, not yet read by the event loop (busy with
+    # the caller's own work): aiohttp's pool looked only at what the loop had read.
+    answered, stale_sent = threading.Event(), threading.Event()
+    first = threading.Lock()
+
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        server.send(connection, _answer(head))
+        if first.acquire(blocking=False):
+            answered.wait(10)
+            server.send(connection, _answer(head.replace(b"/msgA ", b"/msgC ")))
+            stale_sent.set()
+
+    def between_calls() -> None:
+        answered.set()
+        assert stale_sent.wait(10)  # blocking: the loop reads nothing meanwhile
+
+    server = hostile(script)
+    got = _statuses(mode, server, ["msgA", "msgB"], between_calls=between_calls)
+    assert got == ["DELIVRD", "UNDELIV"]

@@ -21,7 +21,7 @@ import yarl
 from httpx_aiohttp import AiohttpTransport
 
 from sms_status._exchange import AttemptTimeout, Reply
-from sms_status._transport.base import plain_get_target
+from sms_status._transport.base import plain_get_target, readable
 from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
 from sms_status._transport.tls import default_ssl_context, env_proxies
 
@@ -55,6 +55,13 @@ def _fits(headers: Mapping[str, str], cap: int) -> bool:
     )
 
 
+def _unread(protocol: ResponseHandler) -> bool:
+    """Bytes (or an end) waiting in the kernel for an idle connection's socket."""
+    transport = protocol.transport
+    sock = None if transport is None else transport.get_extra_info("socket")
+    return sock is not None and readable(sock)
+
+
 class _Connector(aiohttp.TCPConnector):
     """aiohttp's connector, never reusing a connection the server wrote to while it sat idle.
 
@@ -81,10 +88,12 @@ class _Connector(aiohttp.TCPConnector):
         protocol._parser = None  # pyright: ignore[reportPrivateUsage]
 
     async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
-        # Only the connection about to be reused is checked: one property read per request.
+        # Only the connection about to be reused is checked: what the loop has read of it
+        # (`should_close`), and what waits in the kernel still (a loop busy with the
+        # caller's own work has not read it yet).
         while (connection := await super()._get(key, traces)) is not None:
             protocol = connection.protocol
-            if protocol is None or not protocol.should_close:
+            if protocol is None or not (protocol.should_close or _unread(protocol)):
                 return connection
             connection.close()  # bytes or an error arrived while it was idle
         return None

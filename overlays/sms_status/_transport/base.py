@@ -10,6 +10,7 @@ body through `body.BoundedBody` within the attempt's time left.
 from __future__ import annotations
 
 import contextvars
+import select
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -22,6 +23,21 @@ ATTEMPT_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 )
 """The sync attempt's deadline (a `time.monotonic()` value), set around one attempt sent
 through httpx (`httpx.py`), read by its sockets (`deadline_sockets.py`)."""
+
+
+def readable(sock: Any) -> bool:
+    """Whether an idle kept-alive connection's socket has bytes (or an end) waiting: the
+    server closed it, or wrote to it between requests (a late or stale reply), so it must
+    not carry the next request, whose answer those bytes would be read as. Any object with
+    `fileno()` (a socket, an event loop transport's socket)."""
+    try:
+        if hasattr(select, "poll"):  # select.select refuses descriptors past 1023
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 class Sender(Protocol):

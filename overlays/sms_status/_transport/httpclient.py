@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-import select
 import socket
 import ssl
 import threading
@@ -32,7 +31,7 @@ from typing import Any, cast
 import httpx
 
 from sms_status._exchange import AttemptTimeout, Reply
-from sms_status._transport.base import plain_get_target
+from sms_status._transport.base import plain_get_target, readable
 from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
 from sms_status._transport.tls import default_ssl_context
 
@@ -144,16 +143,7 @@ class _TLSConnection(http.client.HTTPSConnection):
 def _dropped(connection: http.client.HTTPConnection) -> bool:
     """Whether an idle kept-alive connection was closed by the server (or sent junk)."""
     sock = connection.sock
-    if sock is None:
-        return True
-    try:
-        if hasattr(select, "poll"):  # select.select refuses descriptors past 1023
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
-        return bool(select.select([sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return True
+    return sock is None or readable(sock)
 
 
 class HttpClientSender:
