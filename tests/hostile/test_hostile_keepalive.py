@@ -96,7 +96,10 @@ def test_a_101_is_an_error_and_its_connection_is_never_reused(hostile: Any, mode
     # After a 101 the connection speaks another protocol: what follows is no answer.
     def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
         if b"/msgA " in head:
-            server.send(connection, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")
+            server.send(
+                connection,
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n",
+            )
             server.send(connection, _answer(head.replace(b"/msgA ", b"/msgC ")))
         else:
             server.send(connection, _answer(head))
