@@ -6,7 +6,6 @@ async client on aiohttp and on httpx."""
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import ssl
 from collections.abc import Iterator
