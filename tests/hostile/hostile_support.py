@@ -194,6 +194,22 @@ def gzip_bomb(inflated_mib: int = 128) -> bytes:
     return b"".join([*parts, compressor.flush()])
 
 
+@cache
+def zero_output_bomb(inner_gib: int = 4) -> bytes:
+    """Gzip, twice, of a gzip header whose comment never ends (`inner_gib` GiB of it): the
+    innermost coding inflates to nothing, so no body cap ever fills. A few KB on the wire.
+    Each MiB of the middle layer is compressed once, and flushed whole, so the same bytes
+    serve for all of them."""
+    block = b"a" * (1 << 20)
+    middle = zlib.compressobj(9, zlib.DEFLATED, 31)
+    header = b"\x1f\x8b\x08\x10\x00\x00\x00\x00\x00\xff"  # gzip, FLG.FCOMMENT
+    first = middle.compress(header + block) + middle.flush(zlib.Z_FULL_FLUSH)
+    again = middle.compress(block) + middle.flush(zlib.Z_FULL_FLUSH)
+    outer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [outer.compress(first), *(outer.compress(again) for _ in range(inner_gib * 1024))]
+    return b"".join([*parts, outer.flush(zlib.Z_SYNC_FLUSH)])
+
+
 def bomb(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
     body = gzip_bomb()
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}

@@ -35,6 +35,7 @@ from hostile_support import (
     response,
     sequence,
     silent,
+    zero_output_bomb,
 )
 from sms_status.errors import (
     MalformedResponseError,
@@ -175,6 +176,26 @@ def test_a_body_past_max_response_bytes_is_refused_having_read_at_most_the_cap(
     assert "max_response_bytes" in str(error)
     # The rest stays unsent in the socket buffers: a few MB at most, never the 200 MB.
     assert server.bytes_sent < 32 * 1024 * 1024
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stacked_codings_that_inflate_to_nothing_cannot_hold_a_call_past_its_timeout(
+    hostile: Start, mode: str
+) -> None:
+    # A few KB, gzipped twice over a gzip header that never ends: the cap counted only the
+    # body, which stays empty, so a call (and an async client's whole loop) inflated
+    # gigabytes, one read's worth at a time, for tens of seconds past its timeout.
+    body = zero_output_bomb()
+    assert len(body) < 64 * 1024
+
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        headers = {"Content-Encoding": "gzip, gzip, gzip", "Content-Type": "application/json"}
+        server.send(connection, response(200, body, headers))
+        server.stopped.wait()
+
+    error, elapsed = _timed(lambda: _lookup(mode, hostile(script)))
+    assert isinstance(error, MalformedResponseError | TransportError)
+    assert elapsed < TIMEOUT + MARGIN
 
 
 @pytest.mark.parametrize("mode", MODES)

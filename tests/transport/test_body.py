@@ -5,6 +5,7 @@ read, and `Accept-Encoding` asks for exactly what it can read."""
 from __future__ import annotations
 
 import gzip
+import random
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -53,6 +54,27 @@ def test_each_coding_is_read_back_whole(coding: str | None, encode: object) -> N
 def test_stacked_codings_are_undone_last_to_first() -> None:
     data = gzip.compress(zlib.compress(PAYLOAD))
     assert _read(BoundedBody("deflate, gzip", 1 << 20), data) == PAYLOAD
+
+
+@pytest.mark.parametrize("stack", [2, 5])
+def test_stacked_codings_of_a_body_at_the_cap_are_read_though_they_do_not_compress(
+    stack: int,
+) -> None:
+    # The outer codings' output is bounded too (a bomb may inflate to nothing inside): never
+    # so tightly that a body within the cap, coded over and over, is refused.
+    cap = 256 * 1024
+    body = random.Random(7).randbytes(cap)
+    coded = body
+    for _ in range(stack):
+        coded = gzip.compress(coded, compresslevel=0)  # only grows
+    assert _read(BoundedBody(", ".join(["gzip"] * stack), cap), coded, chunk=4096) == body
+
+
+def test_stacked_codings_inflating_past_their_budget_stop_though_the_body_is_empty() -> None:
+    inner = b"\x1f\x8b\x08\x10\x00\x00\x00\x00\x00\xff" + b"a" * (4 << 20)  # endless comment
+    body = BoundedBody("gzip, gzip", 1024 * 1024)
+    with pytest.raises(OverflowError, match="inflate past"):
+        _read(body, gzip.compress(inner), chunk=4096)
 
 
 def test_a_gzip_bomb_stops_at_the_cap() -> None:

@@ -92,6 +92,12 @@ class BoundedBody:
         self._inflaters = [_Inflater(c) for c in reversed(codings)]
         self._cap = cap
         self._body = bytearray()
+        # What the outer codings inflate is counted too, not only the body: an inner one
+        # may inflate to nothing (a gzip header whose comment never ends), so the cap alone
+        # bounded no work — a few KB stacked twice made gigabytes to inflate. A coded body
+        # within the cap is barely larger than it; the slack is generous.
+        self._inner_input = 0
+        self._inner_budget = (len(self._inflaters) - 1) * (cap + cap // 8 + 64 * 1024)
 
     def _through(self, chunks: Iterable[bytes], stage: int) -> Iterator[bytes]:
         if stage == len(self._inflaters):
@@ -101,6 +107,12 @@ class BoundedBody:
         for chunk in chunks:
             if self._ended(stage):  # the rest lies past a coding's end: not even inflated
                 return
+            if stage:  # an inner coding's input: what the outer ones inflated
+                self._inner_input += len(chunk)
+                if self._inner_input > self._inner_budget:
+                    raise OverflowError(
+                        f"its content codings inflate past {self._inner_budget} bytes"
+                    )
             yield from self._through(inflater.inflate(chunk, self._step), stage + 1)
 
     def _ended(self, stage: int = 0) -> bool:
