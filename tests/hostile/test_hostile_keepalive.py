@@ -133,3 +133,26 @@ def test_a_reply_written_to_an_idle_connection_while_the_loop_was_busy_is_never_
     server = hostile(script)
     got = _statuses(mode, server, ["msgA", "msgB"], between_calls=between_calls)
     assert got == ["DELIVRD", "UNDELIV"]
+
+
+@pytest.mark.parametrize("mode", [*MODES, "sync-httpx"])
+def test_a_whole_reply_glued_to_an_answer_is_never_read_as_the_next_answer(
+    hostile: Any, mode: str
+) -> None:
+    # The extra reply comes in the same read as the answer: httpcore's parser (h11) kept it
+    # for the connection's next request, which reported msgA's stale status for msgB.
+    first = threading.Lock()
+
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        answer = _answer(head)
+        if first.acquire(blocking=False):
+            answer += _answer(head.replace(b"/msgA ", b"/msgC "))
+        server.send(connection, answer)
+
+    server = hostile(script)
+    options: dict[str, Any] = {}
+    if mode == "sync-httpx":  # verify= sends through httpx
+        mode, options = "sync", {"verify": False}
+    # httpx's requests take turns over 4 pools: the fifth is the first pool's again.
+    got = _statuses(mode, server, ["msgA", *["msgB"] * 5], **options)
+    assert got == ["DELIVRD", *["UNDELIV"] * 5]

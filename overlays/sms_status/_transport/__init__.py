@@ -41,6 +41,7 @@ from sms_status._transport.httpx import (
     HttpxSender,
     lenders,
 )
+from sms_status._transport.idle_replies import check_idle_replies
 from sms_status._transport.tls import env_proxies, never_cookies
 
 HttpBackend = Literal["aiohttp", "httpx"]
@@ -117,6 +118,8 @@ def async_senders(
     connections: several small pools), and the httpx clients made here, which the client
     closes. `http` builds every request; from now on it keeps no cookies."""
     never_cookies(http)
+    if transport is None:  # httpx's own: its pool must not read a glued reply as an answer
+        check_idle_replies(http)
     aiohttp = None
     if fast:
         from sms_status._transport.aiohttp import AiohttpSender

@@ -16,6 +16,7 @@ import httpcore
 import httpx
 
 from sms_status._transport.base import ATTEMPT_DEADLINE
+from sms_status._transport.idle_replies import checking_idle_replies
 from sms_status._transport.tls import default_ssl_context
 
 
@@ -95,10 +96,12 @@ def make_pool(
         "keepalive_expiry": limits.keepalive_expiry,
     }
     if proxy is None:
-        return httpcore.ConnectionPool(
-            ssl_context=ssl_context, network_backend=DeadlineBackend(), **pool_limits
+        return checking_idle_replies(
+            httpcore.ConnectionPool(
+                ssl_context=ssl_context, network_backend=DeadlineBackend(), **pool_limits
+            )
         )
-    return httpcore.HTTPProxy(
+    proxied = httpcore.HTTPProxy(
         proxy_url=httpcore.URL(
             scheme=proxy.url.raw_scheme,
             host=proxy.url.raw_host,
@@ -112,3 +115,4 @@ def make_pool(
         network_backend=DeadlineBackend(),
         **pool_limits,
     )
+    return checking_idle_replies(proxied)

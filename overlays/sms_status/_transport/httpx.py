@@ -27,6 +27,7 @@ import httpx
 from sms_status._exchange import AttemptTimeout, Reply
 from sms_status._transport.base import ATTEMPT_DEADLINE
 from sms_status._transport.body import ACCEPT_ENCODING, BoundedBody, bounded_body, feed
+from sms_status._transport.idle_replies import check_idle_replies
 from sms_status._transport.tls import default_ssl_context, never_cookies, no_cookies
 
 if TYPE_CHECKING:
@@ -258,4 +259,5 @@ def lenders(
     ]
     for lender in made:
         never_cookies(lender)
+        check_idle_replies(lender)
     return made
