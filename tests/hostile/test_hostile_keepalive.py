@@ -156,3 +156,33 @@ def test_a_whole_reply_glued_to_an_answer_is_never_read_as_the_next_answer(
     # httpx's requests take turns over 4 pools: the fifth is the first pool's again.
     got = _statuses(mode, server, ["msgA", *["msgB"] * 5], **options)
     assert got == ["DELIVRD", *["UNDELIV"] * 5]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("max_retries", [0, 2])
+def test_a_request_read_and_hung_up_on_is_sent_again_only_by_the_retry_policy(
+    hostile: Any, mode: str, max_retries: int
+) -> None:
+    # On a reused connection the sync sender sent it again by itself: an extra request
+    # (a signed one's signature twice) that no retry count, on_retry or limiter saw.
+    answered = threading.Lock()
+
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        if answered.acquire(blocking=False):
+            server.send(connection, _answer(head))  # kept alive, then reused
+        else:
+            connection.shutdown(socket.SHUT_RDWR)  # the request read, nothing answered
+
+    server = hostile(script)
+    retries: list[object] = []
+    got = _statuses(
+        mode,
+        server,
+        ["msgA", "msgB"],
+        max_retries=max_retries,
+        on_retry=retries.append,
+        sleep=(lambda _s: None) if mode == "sync" else (lambda _s: asyncio.sleep(0)),
+    )
+    assert got == ["DELIVRD", "TransportError"]
+    assert len(retries) == max_retries
+    assert sum(b"/msgB " in head for head in server.requests) == max_retries + 1

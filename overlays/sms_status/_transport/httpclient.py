@@ -146,6 +146,22 @@ def _dropped(connection: http.client.HTTPConnection) -> bool:
     return sock is None or readable(sock)
 
 
+def _put(
+    connection: http.client.HTTPConnection,
+    deadline_at: float,
+    phases: httpx.Timeout,
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    content: bytes | None,
+) -> None:
+    """Send the request on `connection`, within the attempt's deadline."""
+    deadline: _Deadline = connection.deadline  # type: ignore[attr-defined]
+    deadline.at = deadline_at
+    deadline.phase = phases.write
+    connection.request(method, target, body=content, headers=headers)
+
+
 class HttpClientSender:
     """Sends the sync client's attempts over a pool of `http.client` connections."""
 
@@ -228,18 +244,17 @@ class HttpClientSender:
         connection, reused = self._checkout(phases.connect)
         try:
             try:
-                reply = self._exchange(
-                    connection, deadline_at, method, target, headers, content, cap, phases
-                )
+                _put(connection, deadline_at, phases, method, target, headers, content)
             except _STALE:
                 if not reused:
                     raise
-                # The server closed it while idle, before reading the request: a fresh one.
+                # The server closed it while idle, and the request could not be sent: on a
+                # fresh one. (Once sent, a failure is the attempt's, for the retry policy to
+                # repeat: with its backoff, its on_retry, its limiter slot, a new signature.)
                 connection.close()
                 connection = self._new_connection(phases.connect)
-                reply = self._exchange(
-                    connection, deadline_at, method, target, headers, content, cap, phases
-                )
+                _put(connection, deadline_at, phases, method, target, headers, content)
+            reply = self._answer(connection, method, target, cap, phases)
         except (TimeoutError, AttemptTimeout):  # a socket's timeout, or `_Deadline.left()`
             connection.close()
             if time.monotonic() >= deadline_at - 0.001:  # one message, whichever noticed
@@ -254,21 +269,16 @@ class HttpClientSender:
             self._checkin(connection)
         return reply
 
-    def _exchange(
+    def _answer(
         self,
         connection: http.client.HTTPConnection,
-        deadline_at: float,
         method: str,
         target: str,
-        headers: dict[str, str],
-        content: bytes | None,
         cap: int,
         phases: httpx.Timeout,
     ) -> Reply:
+        """The answer to the request `_put` sent on `connection`, its body read whole."""
         deadline: _Deadline = connection.deadline  # type: ignore[attr-defined]
-        deadline.at = deadline_at
-        deadline.phase = phases.write
-        connection.request(method, target, body=content, headers=headers)
         deadline.phase = phases.read
         response = connection.getresponse()
         if log.isEnabledFor(logging.INFO):  # the line httpx logs, so --debug reads the same
