@@ -144,9 +144,18 @@ class BoundedBody:
 
 def bounded_body(status: int, headers: Mapping[str, str], cap: int) -> BoundedBody:
     try:
-        return BoundedBody(headers.get("content-encoding"), cap)
+        return BoundedBody(_content_encoding(headers), cap)
     except ValueError as exc:
         raise BodyRejected(str(exc), status_code=status, headers=headers) from None
+
+
+def _content_encoding(headers: Mapping[str, str]) -> str | None:
+    """Every Content-Encoding line, joined: two lines mean what one comma-joined line does
+    (RFC 9110, 5.3). httpx's headers join them already; aiohttp's keep them apart."""
+    getall = getattr(headers, "getall", None)
+    if getall is None:
+        return headers.get("content-encoding")
+    return ", ".join(getall("content-encoding", ())) or None
 
 
 def feed(
