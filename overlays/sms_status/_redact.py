@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from urllib.parse import quote
@@ -31,12 +32,17 @@ SENSITIVE_HEADERS = frozenset(
 
 def redact(text: str, secret: str) -> str:
     """`text` with every occurrence of `secret` (raw, percent-encoded, or escaped as repr
-    escapes it) replaced by ***."""
+    escapes it; in any letter case) replaced by ***."""
     if not secret:
         return text
-    for form in _forms(secret):
-        text = text.replace(form, MASK)
-    return text
+    return _pattern(secret).sub(MASK, text)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(secret: str) -> re.Pattern[str]:
+    # Any letter case: a server may upper- or lower-case what it quotes, and a hex key
+    # echoed in capitals is the whole key.
+    return re.compile("|".join(map(re.escape, _forms(secret))), re.IGNORECASE)
 
 
 _ESCAPED_BY_REPR = frozenset("\\'\"")
@@ -65,9 +71,9 @@ def clip(text: str, secret: str, limit: int) -> str:
 def drop_cut_secret(text: str, secret: str) -> str:
     """`text`, the end of a longer one, without a trailing start of `secret` (raw or
     percent-encoded) that the cut left behind, so `redact` can no longer see it."""
-    for form in {secret, quote(secret, safe="")}:
+    for form in {secret.lower(), quote(secret, safe="").lower()}:
         for length in range(min(len(form) - 1, len(text)), 0, -1):
-            if text.endswith(form[:length]):
+            if text[-length:].lower() == form[:length]:  # any letter case, as `redact`
                 return text[:-length]
     return text
 
@@ -101,10 +107,9 @@ def masked_headers(
     Repeated headers are joined with ", " as HTTP allows; values are `header_text`.
     """
     sensitive = SENSITIVE_HEADERS | {name.lower() for name in extra_sensitive}
-    lowered_secret = secret.lower()  # names are lower-cased: a key echoed in one, too
     masked: dict[str, str] = {}
     for name, value in headers:
-        lowered = redact(name.lower(), lowered_secret)
+        lowered = redact(name.lower(), secret)
         shown = MASK if lowered in sensitive else redact(header_text(value), secret)
         masked[lowered] = f"{masked[lowered]}, {shown}" if lowered in masked else shown
     return masked

@@ -5,6 +5,7 @@ per open client."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 from sms_status import _redact
@@ -31,6 +32,13 @@ KEY = "sk_live/ab+c=d"
 )
 def test_the_key_is_masked_raw_or_percent_encoded(text: str) -> None:
     assert redact(text, KEY) == f"bad key {MASK}"
+
+
+@pytest.mark.parametrize("case", [str.upper, str.lower, str.swapcase])
+def test_the_key_is_masked_in_any_letter_case(case: Callable[[str], str]) -> None:
+    # A server that upper-cases what it quotes gives a hex key away whole.
+    assert redact(f"bad key {case(KEY)}!", KEY) == f"bad key {MASK}!"
+    assert drop_cut_secret("tail " + case(KEY)[:5], KEY) == "tail "
 
 
 def test_a_key_with_quotes_is_masked_as_repr_escapes_it_once_or_twice() -> None:

@@ -374,6 +374,17 @@ def _echo_key_malformed(connection: socket.socket, head: bytes, server: HostileS
     server.send(connection, json_response(200, body, {"X-Request-Id": key}))
 
 
+def _echo_key_in_other_cases(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+    key = header_value(head, "X-API-Key")
+    body = {
+        "status": False,
+        "error_code": f"BAD_{key.upper()}",
+        "description": f"key {key.lower()} refused",
+        "request_id": key.swapcase(),
+    }
+    server.send(connection, json_response(401, body, {"X-Request-Id": key.upper()}))
+
+
 def _echo_key_as_encoding(connection: socket.socket, head: bytes, server: HostileServer) -> None:
     key = header_value(head, "X-API-Key")
     server.send(connection, response(200, b"{}", {"Content-Encoding": f"gzip, {key}"}))
@@ -393,8 +404,8 @@ def _everything_said(error: BaseException) -> str:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "script",
-    [_echo_key, _echo_key_malformed, _echo_key_as_encoding],
-    ids=["error", "malformed", "encoding"],
+    [_echo_key, _echo_key_malformed, _echo_key_as_encoding, _echo_key_in_other_cases],
+    ids=["error", "malformed", "encoding", "other cases"],
 )
 def test_a_server_echoing_the_key_never_gets_it_into_an_error(
     hostile: Start, mode: str, script: Script
