@@ -259,5 +259,6 @@ def lenders(
     ]
     for lender in made:
         never_cookies(lender)
-        check_idle_replies(lender)
+        if transport is None:  # httpx's own (a user's is left as it is)
+            check_idle_replies(lender)
     return made
