@@ -453,3 +453,35 @@ def test_async_ingest_many_settles_the_batch(store_path: Path, sandbox_clock: Fa
         return outcomes
 
     assert sorted(o.message_id for o in asyncio.run(main())) == ["a1", "a2"]
+
+
+@pytest.mark.parametrize("known_by", ["setting", "a push seen"])
+def test_while_webhooks_arrive_a_deadline_under_the_cap_is_still_kept(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+    known_by: str,
+) -> None:
+    """A new id waits up to `max_interval` for its push, but never past its deadline: it is
+    polled and settled at it, and not deferred (a store write and a wait) every second."""
+    telecom23_sandbox.add_message("short", statuses=("sent",))  # never final
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        sandbox_clock.sleep(seconds)
+
+    start = sandbox_clock.now()
+    with telecom23_sandbox.connect() as client:
+        webhooks = ["telecom23"] if known_by == "setting" else []
+        tracker = make_tracker({"telecom23": client}, webhooks=webhooks, sleep=sleep)
+        if known_by == "a push seen":
+            tracker.ingest(pushed("other", DeliveryState.DELIVERED, final=True, at=1))
+        tracker.add("telecom23", "short", deadline=60)
+        tracker.run()
+    short = [o for o in outcomes if o.message_id == "short"]
+    assert [(o.reason, o.polls, o.state) for o in short] == [("deadline", 1, DeliveryState.SENT)]
+    assert short[0].settled_at.timestamp() - start == 60
+    assert [r.at - start for r in telecom23_sandbox.requests if r.route == "status"] == [60]
+    assert sleeps == [60]

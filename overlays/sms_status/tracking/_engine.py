@@ -310,12 +310,15 @@ class Engine:
 
     def _defer_young(self, provider: str, rows: list[Row], now: float) -> list[Row]:
         """Webhooks arrive for `provider`: ids added less than `max_interval` ago (before the
-        first push was seen, on the cadence) wait for theirs; the rest are polled."""
+        first push was seen, on the cadence) wait for theirs (`rules.waits_for_push`); the
+        rest are polled."""
         schedule = self.schedule(provider)
-        young = [r.message_id for r in rows if now - r.added_at < schedule.max_interval]
+        young = {r.message_id for r in rows if rules.waits_for_push(r, now, schedule)}
         if young:
-            self.store.change(provider, young, lambda row: rules.defer_for_push(row, now, schedule))
-        return [r for r in rows if now - r.added_at >= schedule.max_interval]
+            self.store.change(
+                provider, list(young), lambda row: rules.defer_for_push(row, now, schedule)
+            )
+        return [r for r in rows if r.message_id not in young]
 
     def _poll(self, provider: str, message_ids: list[str]) -> Flow:
         """Poll one round of due ids (one request per batch, or per id), then record every

@@ -162,15 +162,28 @@ def apply_poll(
     return row._replace(next_poll_at=min(due, row.deadline_at), interval=wait)
 
 
-def defer_for_push(row: Row, now: float, schedule: Schedule) -> Row | None:
-    """Webhooks arrive for the row's provider: a message added less than `max_interval` ago
-    is not polled now but `max_interval` after its add, by when its push should have come."""
-    if row.settled or now - row.added_at >= schedule.max_interval:
-        return None
+def _safety_net_at(row: Row, schedule: Schedule) -> float:
+    """When a message that waits for its push is polled: `max_interval` after its add, by
+    when its push should have come — or its deadline, or its "not found" time, if sooner."""
     due = min(row.added_at + schedule.max_interval, row.deadline_at)
     if not row.known:
         due = min(due, row.added_at + NOT_FOUND_AFTER)
-    return row._replace(next_poll_at=max(due, now), interval=schedule.max_interval)
+    return due
+
+
+def waits_for_push(row: Row, now: float, schedule: Schedule) -> bool:
+    """Webhooks arrive for the row's provider: whether the due `row` waits for its push
+    instead of being polled now: not once its safety-net poll is due (its deadline or its
+    "not found" time included)."""
+    return not row.settled and now < _safety_net_at(row, schedule)
+
+
+def defer_for_push(row: Row, now: float, schedule: Schedule) -> Row | None:
+    """Webhooks arrive for the row's provider: a message added less than `max_interval` ago
+    is not polled now but at its safety-net poll (`waits_for_push`)."""
+    if not waits_for_push(row, now, schedule):
+        return None
+    return row._replace(next_poll_at=_safety_net_at(row, schedule), interval=schedule.max_interval)
 
 
 def begin_handover(row: Row) -> Row | None:
