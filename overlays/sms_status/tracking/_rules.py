@@ -113,7 +113,8 @@ def apply_push(row: Row, report: StatusReport, now: float, schedule: Schedule) -
     if is_per_recipient(report):
         if not report.is_final or row.next_poll_at is None or row.next_poll_at <= now:
             return None
-        return row._replace(next_poll_at=now, known=True)
+        # interval 0 marks the hint: this poll is not deferred for a push (`waits_for_push`).
+        return row._replace(next_poll_at=now, interval=0.0, known=True)
     if _keeps_current(row, report):
         return None
     changed = _with_report(row, report, "push")
@@ -174,8 +175,8 @@ def _safety_net_at(row: Row, schedule: Schedule) -> float:
 def waits_for_push(row: Row, now: float, schedule: Schedule) -> bool:
     """Webhooks arrive for the row's provider: whether the due `row` waits for its push
     instead of being polled now: not once its safety-net poll is due (its deadline or its
-    "not found" time included)."""
-    return not row.settled and now < _safety_net_at(row, schedule)
+    "not found" time included), nor when a per-recipient push asked for a look (interval 0)."""
+    return not row.settled and row.interval > 0 and now < _safety_net_at(row, schedule)
 
 
 def defer_for_push(row: Row, now: float, schedule: Schedule) -> Row | None:
