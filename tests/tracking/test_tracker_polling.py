@@ -171,6 +171,26 @@ def test_a_deadline_under_15_minutes_comes_before_not_found(
     assert (outcome.settled_at - outcome.added_at).total_seconds() == 60
 
 
+@pytest.mark.parametrize("first_run_after", [700, 1200])
+def test_a_deadline_under_15_minutes_comes_before_not_found_when_polled_late(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+    first_run_after: float,
+) -> None:
+    """No run() until after the deadline (and after 15 minutes): the deadline came first."""
+    start = sandbox_clock.now()
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add("telecom23", "ghost", deadline=600)
+        sandbox_clock.advance(first_run_after)
+        tracker.run()
+    (outcome,) = outcomes
+    assert (outcome.reason, outcome.polls) == ("deadline", 1)
+    assert outcome.settled_at.timestamp() - start == first_run_after
+
+
 def test_not_found_after_the_provider_knew_the_id_is_transient(
     telecom23_sandbox: Sandbox,
     sandbox_clock: FakeClock,

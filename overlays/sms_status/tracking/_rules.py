@@ -148,7 +148,10 @@ def apply_poll(
             if report.is_final:
                 return settle(row, "final", now)
     elif isinstance(error, NotFoundError):
-        if not row.known and now - row.added_at >= NOT_FOUND_AFTER:
+        # Whichever is due first, also when polled late (downtime): a deadline under 15
+        # minutes comes before "not found".
+        not_found_at = row.added_at + NOT_FOUND_AFTER
+        if not row.known and now >= not_found_at and not_found_at <= row.deadline_at:
             return settle(row, "not_found", now)
     elif isinstance(error, RateLimitError) and error.retry_after is not None:
         not_before = now + error.retry_after
