@@ -328,3 +328,34 @@ def test_a_new_tracker_on_the_same_store_resumes_where_the_last_stopped(
     assert outcomes[1].polls == 5 >= polls_so_far
     assert outcomes[1].tag == "batch-1"
     assert [o.delivery for o in outcomes] == [1, 1]
+
+
+def test_a_deadline_reached_on_a_failed_poll_hands_over_the_last_report_seen(
+    telecom23_sandbox: Sandbox, make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
+) -> None:
+    """`outcome.report` is the last report seen, as the store keeps it, never the failed
+    lookup of the poll that found the deadline."""
+    telecom23_sandbox.add_message("m", statuses=("sent",))  # never final
+    with telecom23_sandbox.connect() as client:
+        real = client.get_statuses
+        calls: list[object] = []
+
+        def get_statuses(ids: list[str]) -> object:
+            calls.append(ids)
+            if len(calls) == 3:  # the poll at the deadline (3 s, 7 s, 10 s): a 5xx
+                telecom23_sandbox.inject_fault("server_error", times=None)
+            return real(ids)
+
+        client.get_statuses = get_statuses  # type: ignore[method-assign]
+        tracker = make_tracker({"telecom23": client})
+        tracker.add("telecom23", "m", deadline=10)
+        tracker.run()
+        tracked = tracker.get("telecom23", "m")
+    assert [r.status for r in telecom23_sandbox.requests][-1] >= 500  # the failed lookup
+    (outcome,) = outcomes
+    assert (outcome.reason, outcome.polls, outcome.state) == ("deadline", 3, DeliveryState.SENT)
+    assert outcome.report is not None
+    assert (outcome.report.state, outcome.report.error) == (DeliveryState.SENT, None)
+    assert tracked is not None
+    assert tracked.outcome is not None
+    assert outcome.report == tracked.outcome.report

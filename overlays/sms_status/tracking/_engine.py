@@ -350,9 +350,11 @@ class Engine:
         self._give_back(provider, [i for i in message_ids if i not in by_id])  # after a 429
         for row in self.store.change(provider, list(by_id), change):
             _log_settled(row, "a poll")
-            if row.settled and row.source == "poll":
+            report = by_id[row.message_id]
+            if row.settled and row.source == "poll" and report.error is None:
                 # Its hand-over comes next: the report need not be read back from the store.
-                self._settled_reports[row.key] = by_id[row.message_id]
+                # (A failed lookup is not the row's report: a deadline keeps the last seen.)
+                self._settled_reports[row.key] = report
 
     def _rate_limited(self, provider: str, reports: Sequence[StatusReport]) -> bool:
         for report in reports:
