@@ -90,16 +90,26 @@ def test_bad_input_at_add_is_an_error_and_stores_nothing(
     assert tracker.counts().total == 0
 
 
-@pytest.mark.parametrize("message_id", ["x\ud800", "bad\x00id", ".."])
+@pytest.mark.parametrize(
+    ("provider", "message_id"),
+    [
+        ("telecom23", "x\ud800"),
+        ("telecom23", "bad\x00id"),
+        ("telecom23", ".."),
+        ("seven", "77232000000,77232000001"),  # "," separates seven's ids in a lookup
+    ],
+)
 def test_ingest_refuses_an_id_add_would_refuse_and_stores_nothing(
-    make_tracker: MakeTracker, message_id: str
+    make_tracker: MakeTracker, provider: str, message_id: str
 ) -> None:
     tracker = make_tracker()
+    with pytest.raises(ValueError, match="message id"):
+        tracker.add(provider, message_id)
     tracker.add("telecom23", "ok-1")
     with pytest.raises(ValueError, match="message id"):
-        tracker.ingest(delivered(message_id))
+        tracker.ingest(delivered(message_id, provider))
     with pytest.raises(ValueError, match="message id"):
-        tracker.ingest_many([delivered("ok-1"), delivered(message_id)])
+        tracker.ingest_many([delivered("ok-1"), delivered(message_id, provider)])
     assert tracker.counts().in_flight == 1  # not even the good one of the batch
     assert tracker.get("telecom23", "ok-1").report is None  # type: ignore[union-attr]
 

@@ -198,7 +198,9 @@ class Engine:
             is_report.append(report.error is None)
             if report.error is not None:
                 continue
-            _validation.message_id(report.message_id)  # as add() checks it: never storable
+            # As add() checks it (the provider's batch separator too): never storable.
+            separator = self._separator(_provider(report.provider))
+            _validation.message_id(report.message_id, separator=separator)
             seen: list[Row] = []
             settled.append(seen)
             pushes.append(self._push(report, now, seen))
