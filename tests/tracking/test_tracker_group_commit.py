@@ -92,3 +92,39 @@ def test_a_batch_is_written_in_one_group_and_gets_its_results_in_order() -> None
     assert writes[0] == [1]
     assert sorted(writes[1]) == [3, 4, 5, 7]
     assert len(writes) == 2
+
+
+def test_a_leader_returns_once_its_own_batch_is_written_and_hands_the_lead_on() -> None:
+    """Under a steady stream the first caller is answered after its own write, not after
+    every group that queued meanwhile: a caller waiting behind it writes the next group."""
+    writers: list[threading.Thread] = []
+    leader_returned = threading.Event()
+    answered_during_next_write: list[bool] = []
+    group: GroupCommit[int, int]
+
+    def write(items: Sequence[int]) -> list[int]:
+        writers.append(threading.current_thread())
+        if len(writers) == 1:
+            until(lambda: len(group._waiting) >= 1)  # the next caller queues during it
+        elif writers[-1] is not leader:  # the leader's caller is answered meanwhile
+            answered_during_next_write.append(leader_returned.wait(10))
+        return [item * 10 for item in items]
+
+    group = GroupCommit(write)
+    results: dict[int, int] = {}
+
+    def lead() -> None:
+        results[0] = group.submit(0)
+        leader_returned.set()
+
+    leader = threading.Thread(target=lead)
+    leader.start()
+    until(lambda: len(writers) == 1)
+    follower = threading.Thread(target=lambda: results.__setitem__(1, group.submit(1)))
+    follower.start()
+    for thread in (leader, follower):
+        thread.join(10)
+    assert results == {0: 0, 1: 10}
+    assert writers == [leader, follower]  # the follower wrote its own group
+    assert answered_during_next_write == [True]
+    assert group.submit(2) == 20  # the lead was given back: a new caller writes at once

@@ -1,9 +1,12 @@
 """Group commit: concurrent callers share one store transaction.
 
 A webhook receiver calls `ingest` from many threads at once; one SQLite transaction per
-report would make the commit, not the work, the limit. The first caller in writes the
-reports of everyone waiting, then of whoever came meanwhile; each caller returns only once
-its own report is committed, so "ingest returned" still means "in the store".
+report would make the commit, not the work, the limit. The first caller in (the leader)
+writes the reports of everyone waiting in one call; whoever came meanwhile waits, and once
+the leader's group is written the first of them leads the next group, with all who are
+waiting then. Each caller returns once its own report is committed ("ingest returned" still
+means "in the store"), and no sooner: a leader never writes past its own group, so under a
+steady stream it is answered after one write, not when the stream ends.
 """
 
 from __future__ import annotations
@@ -19,17 +22,20 @@ Result = TypeVar("Result")
 class _Submission(Generic[Item, Result]):
     """One caller's items: written in one group, answered together."""
 
-    __slots__ = ("done", "error", "items", "results")
+    __slots__ = ("done", "error", "items", "leads", "results", "turn")
 
     def __init__(self, items: Sequence[Item]) -> None:
         self.items = items
-        self.done = threading.Event()
+        self.turn = threading.Event()
+        """Set when the caller's items are written (`done`) or it is to lead (`leads`)."""
+        self.done = False
+        self.leads = False
         self.results: Sequence[Result] = ()
         self.error: BaseException | None = None
 
     def settle(self, results: Sequence[Result], error: BaseException | None) -> None:
-        self.results, self.error = results, error
-        self.done.set()
+        self.results, self.error, self.done = results, error, True
+        self.turn.set()
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -50,37 +56,39 @@ class GroupCommit(Generic[Item, Result]):
         mine = _Submission[Item, Result](items)
         with self._lock:
             self._waiting.append(mine)
-            lead = not self._writing
+            mine.leads = not self._writing
             self._writing = True
-        if lead:
-            self._write_groups()
-        else:
-            mine.done.wait()
+        if not mine.leads:
+            mine.turn.wait()
+        if not mine.done:  # the lead came to it: its items are in the group it writes
+            self._write_group()
         if mine.error is not None:
             raise mine.error
         return mine.results
 
-    def _write_groups(self) -> None:
-        while True:
-            with self._lock:
-                group, self._waiting = self._waiting, []
-                if not group:
-                    self._writing = False
-                    return
-            try:
-                results = self._write([item for each in group for item in each.items])
-            except BaseException as error:  # every caller of the group gets it
-                for each in group:
+    def _write_group(self) -> None:
+        with self._lock:
+            group, self._waiting = self._waiting, []
+        try:
+            results = self._write([item for each in group for item in each.items])
+        except BaseException as error:  # every caller of the group gets it
+            for each in group:
+                each.settle((), error)
+            if not isinstance(error, Exception):  # KeyboardInterrupt: nobody waits on
+                with self._lock:
+                    left, self._waiting, self._writing = self._waiting, [], False
+                for each in left:
                     each.settle((), error)
-                if not isinstance(error, Exception):  # KeyboardInterrupt: nobody waits on
-                    with self._lock:
-                        left, self._waiting, self._writing = self._waiting, [], False
-                    for each in left:
-                        each.settle((), error)
-                    raise
-                continue
+                raise
+        else:
             start = 0
             for each in group:
                 end = start + len(each.items)
                 each.settle(results[start:end], None)
                 start = end
+        with self._lock:  # the next group is led by the first who waits for it, if any
+            if self._waiting:
+                self._waiting[0].leads = True
+                self._waiting[0].turn.set()
+            else:
+                self._writing = False
