@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sms_status import errors, tracking
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
+from tracking_support import delivered
 
 
 def test_async_tracker_settles_by_push_and_poll_and_awaits_on_final(
@@ -111,3 +114,75 @@ def test_stop_ends_a_run_that_waits_for_work(store_path: Path) -> None:
             await asyncio.wait_for(running, timeout=30)
 
     asyncio.run(main())
+
+
+def test_cancelling_run_mid_store_step_raises_cancelled_and_closes_after_the_step(
+    store_path: Path,
+) -> None:
+    """A service shutting down cancels `run()` while a store step runs in its thread: the
+    flow is closed only once that step ended (a generator cannot be closed mid-step), so
+    CancelledError comes out and the finished hand-over's end is written."""
+    in_step, release = threading.Event(), threading.Event()
+    overlapped: list[bool] = []
+    stepping = threading.Event()
+    got: list[tracking.Outcome] = []
+
+    async def on_final(outcome: tracking.Outcome) -> None:
+        got.append(outcome)
+
+    class Watched:
+        """The engine's flow, noting whether it is closed while a step runs in it."""
+
+        def __init__(self, flow: Any) -> None:
+            self.flow = flow
+
+        def send(self, value: object) -> Any:
+            stepping.set()
+            try:
+                return self.flow.send(value)
+            finally:
+                stepping.clear()
+
+        def throw(self, error: BaseException) -> Any:
+            return self.flow.throw(error)
+
+        def close(self) -> None:
+            overlapped.append(stepping.is_set())
+            release.set()  # a close mid-step: let the step go on, as it would
+            self.flow.close()
+
+    async def main() -> None:
+        async with tracking.AsyncTracker(store_path, on_final=on_final) as tracker:
+            await tracker.add_many("telecom23", ["a", "b"])
+            await tracker.ingest_many([delivered("a"), delivered("b")])
+            store, engine = tracker._store, tracker._engine
+            real_apply, real_run = store.apply, engine.run
+            calls = 0
+
+            def apply(changes: Any) -> Any:
+                nonlocal calls
+                calls += 1
+                if calls == 2:  # a's end and b's start: held until run() is cancelled
+                    in_step.set()
+                    release.wait(10)
+                return real_apply(changes)
+
+            store.apply = apply  # type: ignore[method-assign]
+            engine.run = lambda **kw: Watched(real_run(**kw))  # type: ignore[method-assign]
+            task = asyncio.create_task(tracker.run())
+            await asyncio.to_thread(in_step.wait, 10)
+            task.cancel()
+            for _ in range(100):  # turns of the loop: run() takes the cancel, goes to close
+                if "_steps" not in {f.f_code.co_name for f in task.get_stack()}:
+                    break
+                await asyncio.sleep(0)
+            release.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            store.apply, engine.run = real_apply, real_run  # type: ignore[method-assign]
+            assert overlapped == [False]
+            await tracker.run()  # b, whose hand-over had started, comes again; a does not
+
+    asyncio.run(main())
+    assert [o.key for o in got] == ["telecom23:a", "telecom23:b"]
+    assert got[0].delivery == 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from sms_status.tracking import _rules as rules
@@ -334,18 +336,25 @@ class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitab
             await self._drive(self._engine.run(until_idle=until_idle))
 
     async def _drive(self, flow: Flow) -> None:
+        # The flow's store work runs off the loop, on one thread, step after step: a run
+        # cancelled mid-step closes the flow only once that step is over (a generator
+        # cannot be closed while it runs), so the step's writes and the close's agree.
+        pool = ThreadPoolExecutor(1, thread_name_prefix="sms-status-tracker")
+        loop = asyncio.get_running_loop()
         try:
-            await self._steps(flow)
+            await self._steps(flow, functools.partial(loop.run_in_executor, pool))
         finally:
-            await asyncio.to_thread(flow.close)  # its pending store writes, off the loop
+            try:  # shielded: a second cancel must not skip its pending store writes
+                await asyncio.shield(loop.run_in_executor(pool, flow.close))
+            finally:
+                pool.shutdown(wait=False)
 
-    async def _steps(self, flow: Flow) -> None:
+    async def _steps(self, flow: Flow, in_turn: Callable[..., Awaitable[Effect]]) -> None:
         result: Any = None
         error: BaseException | None = None
         while True:
             try:
-                # Each step runs the flow's store work in a worker thread, off the loop.
-                effect = await asyncio.to_thread(_step, flow, result, error)
+                effect = await in_turn(_step, flow, result, error)
             except _FlowDone:
                 return
             result, error = None, None
