@@ -24,7 +24,9 @@ from sms_status import __version__
 from sms_status._redis_kind import require_blocking
 from sms_status.tracking import _redis_scripts as scripts
 from sms_status.tracking._model import Counts, Row
+from sms_status.tracking._redis_lease import Heartbeat
 from sms_status.tracking._redis_rows import (
+    counts_of,
     decode,
     delta,
     done_at,
@@ -76,8 +78,9 @@ class RedisStore:
     `redis_client`: a `redis.Redis` (`sms-status[redis]`); the store talks to the same server
     on a pool of its own with socket timeouts (`timeout` seconds where the client has none),
     so a Redis that stops answering raises `StoreUnavailableError`, never hangs.
-    `lease`: seconds a worker holds the ids it claimed after its last word to Redis, on the
-    Redis server's clock: a worker that dies has its ids taken over this long after.
+    `lease`: seconds, on the Redis server's clock, a worker keeps the ids it claimed after
+    its last renewal (while it runs, every `lease / 3`, however long `on_final` or a poll
+    takes): a worker that dies, or stops answering, has its ids taken over this long after.
     `retention`: seconds a settled, handed-over outcome is kept (`get`, `counts`) before
     `purge` (which `run()` calls every minute) forgets it.
 
@@ -130,6 +133,8 @@ class RedisStore:
         self._purge = register(scripts.PURGE)
         self._wake = register(scripts.WAKE)
         self._release_all = register(scripts.RELEASE_ALL)
+        renew = register(scripts.RENEW)
+        self._heartbeat = Heartbeat(lambda: self._call(renew), self.lease / 3)
         try:
             self._check_schema(register(scripts.SCHEMA))
         except BaseException:
@@ -443,19 +448,7 @@ class RedisStore:
     def counts(self) -> Counts:
         with self._lock:
             self.round_trips += 1
-        raw: dict[Any, Any] = self._plain(lambda: self._client.hgetall(self.prefix + "counts"))
-        settled: list[tuple[str, str | None, int]] = []
-        in_flight = awaiting = 0
-        for field, count in raw.items():
-            name, number = text(field), int(count)
-            if name == "in_flight":
-                in_flight = number
-            elif name == "awaiting":
-                awaiting = number
-            elif name.startswith("s|") and number:
-                _, reason, state = name.split("|", 2)
-                settled.append((reason, state, number))
-        return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=settled)
+        return counts_of(self._plain(lambda: self._client.hgetall(self.prefix + "counts")))
 
     def purge(self, now: float) -> int:
         """Forget outcomes handed over more than `retention` ago (early pushes expire on
@@ -473,12 +466,15 @@ class RedisStore:
         this store object ends, the ids it still holds go back at once (not at lease end)."""
         with self._lock:
             self._runs += 1
+            self._heartbeat.start()  # its claims stay its own while it works, however long
         try:
             yield
         finally:
             with self._lock:
                 self._runs -= 1
                 last = self._runs == 0
+                if last:
+                    self._heartbeat.stop()
             if last:
                 self._give_back()
 
@@ -493,6 +489,7 @@ class RedisStore:
         self._rotate(token)
 
     def close(self) -> None:
+        self._heartbeat.stop()
         if self._owns_client:
             self._client.close()
 

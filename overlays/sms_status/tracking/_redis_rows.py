@@ -9,7 +9,7 @@ import secrets
 from collections import Counter
 from typing import Any, Final, cast
 
-from sms_status.tracking._model import Row
+from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._store import ApplyEarly, Change
 
 # The fields of a row, in the order they are stored (a JSON list).
@@ -205,3 +205,19 @@ def timed_out(exc: BaseException) -> bool:
     import redis
 
     return isinstance(exc, redis.TimeoutError) or isinstance(exc.__cause__, redis.TimeoutError)
+
+
+def counts_of(raw: dict[Any, Any]) -> Counts:
+    """`Counts` from the store's counters hash (`in_flight`, `awaiting`, `s|reason|state`)."""
+    settled: list[tuple[str, str | None, int]] = []
+    in_flight = awaiting = 0
+    for field, count in raw.items():
+        name, number = text(field), int(count)
+        if name == "in_flight":
+            in_flight = number
+        elif name == "awaiting":
+            awaiting = number
+        elif name.startswith("s|") and number:
+            _, reason, state = name.split("|", 2)
+            settled.append((reason, state, number))
+    return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=settled)

@@ -289,6 +289,14 @@ return {due[2] or '', hand[2] or '', held}
 """
 )
 
+# Renew this worker's lease, if it has one (a heartbeat while it runs: `_redis_lease`).
+RENEW: Final = (
+    PRELUDE
+    + """
+return redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
+"""
+)
+
 # Give back every claim of this worker (run() ending).
 RELEASE_ALL: Final = (
     PRELUDE
