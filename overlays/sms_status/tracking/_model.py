@@ -84,7 +84,10 @@ class Outcome:
     added_at: datetime
     settled_at: datetime
     delivery: int
-    """1 the first time `on_final` sees this outcome; 2, 3, … when handed over again."""
+    """Which hand-over of this outcome this is: 1 the first time, 2, 3, … when handed over
+    again. Each is recorded before `on_final` is called, so one cut off between its record
+    and the call (a crash, a cancelled run, a store's reply lost) counts too: `on_final` may
+    first see an outcome with 2."""
     key: str
     """`"<provider>:<message_id>"`: stable, the idempotency key for `on_final`."""
 
