@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -9,11 +10,12 @@ from hostile_support import HostileServer, Script
 
 
 @pytest.fixture
-def hostile() -> Iterator[Callable[[Script], HostileServer]]:
+def hostile() -> Iterator[Callable[..., HostileServer]]:
+    """`hostile(script, tls=None)`: a started server, closed when the test ends."""
     servers: list[HostileServer] = []
 
-    def start(script: Script) -> HostileServer:
-        server = HostileServer(script)
+    def start(script: Script, tls: ssl.SSLContext | None = None) -> HostileServer:
+        server = HostileServer(script, tls)
         servers.append(server)
         return server
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import struct
 import threading
 import zlib
@@ -37,10 +38,13 @@ Script = Callable[[socket.socket, bytes, "HostileServer"], None]
 
 
 class HostileServer:
-    """Accepts connections on 127.0.0.1 and runs `script` on each, in its own thread."""
+    """Accepts connections on 127.0.0.1 and runs `script` on each, in its own thread; over
+    TLS with `tls`'s certificate, if given (`handshakes` counts those that succeeded)."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, tls: ssl.SSLContext | None = None) -> None:
         self.script = script
+        self.tls = tls
+        self.handshakes = 0
         self.stopped = threading.Event()
         self.requests: list[bytes] = []
         """The head of every request received, in arrival order."""
@@ -61,7 +65,7 @@ class HostileServer:
     @property
     def base_url(self) -> str:
         host, port = self._listener.getsockname()[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def _accept(self) -> None:
         while not self.stopped.is_set():
@@ -76,6 +80,14 @@ class HostileServer:
             thread.start()
 
     def _serve(self, connection: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                connection = self.tls.wrap_socket(connection, server_side=True)
+            except (ssl.SSLError, OSError):  # the client refused the certificate
+                connection.close()
+                return
+            with self._lock:
+                self.handshakes += 1
         with connection:
             try:
                 while True:  # keep-alive: one script run per request on this connection

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +21,6 @@ MODES = ("sync", "sync-httpx", "async", "async-httpx")
 """The sync client's own sender, the sync client through httpx (`verify=`), the async client
 on aiohttp and on httpx."""
 IDS = ["msgA", "msgB", "msgC"]
-
-
-class TlsServer(HostileServer):
-    """The scripted loopback server, speaking TLS with `context`'s certificate."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self.context = context
-        self.handshakes = 0
-        super().__init__(_answer)
-
-    def _serve(self, connection: socket.socket) -> None:
-        try:
-            tls = self.context.wrap_socket(connection, server_side=True)
-        except (ssl.SSLError, OSError):  # the client refused the certificate
-            connection.close()
-            return
-        with self._lock:
-            self.handshakes += 1
-        super()._serve(tls)
-
-    @property
-    def base_url(self) -> str:
-        return super().base_url.replace("http://", "https://")
 
 
 def _answer(connection: socket.socket, head: bytes, server: HostileServer) -> None:
@@ -65,22 +41,16 @@ def ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> trustme.CA:
 
 
 @pytest.fixture
-def tls_server(ca: trustme.CA) -> Iterator[Any]:
-    servers: list[TlsServer] = []
-
-    def start(authority: trustme.CA, *names: str) -> TlsServer:
+def tls_server(hostile: Any) -> Any:
+    def start(authority: trustme.CA, *names: str) -> HostileServer:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         authority.issue_cert(*names).configure_cert(context)
-        server = TlsServer(context)
-        servers.append(server)
-        return server
+        return hostile(_answer, context)
 
-    yield start
-    for server in servers:
-        server.close()
+    return start
 
 
-def _statuses(mode: str, server: TlsServer, ca: trustme.CA) -> list[str]:
+def _statuses(mode: str, server: HostileServer, ca: trustme.CA) -> list[str]:
     options: dict[str, Any] = {
         "api_key": API_KEY,
         "base_url": server.base_url,
