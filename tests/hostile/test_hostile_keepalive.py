@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import select
 import socket
 import threading
 import zlib
@@ -204,3 +205,25 @@ def test_content_codings_over_two_header_lines_are_both_undone(hostile: Any, mod
         )
 
     assert _statuses(mode, hostile(script), ["msgA", "msgB"]) == ["DELIVRD", "UNDELIV"]
+
+
+def test_a_request_the_server_closed_unread_is_sent_again_on_a_fresh_connection(
+    hostile: Any,
+) -> None:
+    # The keep-alive race: the server closes an idle connection as the next request goes
+    # out. Closed with the request unread, its socket answers with a reset: nothing was
+    # done, so the sync sender sends it again at once, with no retry for the user to see.
+    answered = threading.Lock()
+
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        server.send(connection, _answer(head))
+        if answered.acquire(blocking=False):
+            select.select([connection], [], [], 10)  # the next request arrived: unread,
+            connection.close()  # so the kernel resets the connection
+
+    server = hostile(script)
+    retries: list[object] = []
+    got = _statuses("sync", server, ["msgA", "msgB"], on_retry=retries.append)
+    assert got == ["DELIVRD", "UNDELIV"]
+    assert retries == []
+    assert server.connections_accepted == 2

@@ -38,8 +38,10 @@ from sms_status._transport.tls import default_ssl_context
 log = logging.getLogger("sms_status")
 
 _CHUNK = 64 * 1024
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
-"""What a kept-alive connection the server has closed meanwhile raises on reuse."""
+_UNREAD = (ConnectionResetError, BrokenPipeError)
+"""What a kept-alive connection the server closed with the request unread raises, on the
+send or before any byte of an answer: a closed socket answers data with a reset. (A plain
+end of the stream, `RemoteDisconnected`, may follow a request the server read: not these.)"""
 
 
 class _Deadline:
@@ -162,6 +164,15 @@ def _put(
     connection.request(method, target, body=content, headers=headers)
 
 
+def _begin(connection: http.client.HTTPConnection, phases: httpx.Timeout) -> _Response:
+    """The answer to the request `_put` sent, its status line and headers read."""
+    deadline: _Deadline = connection.deadline  # type: ignore[attr-defined]
+    deadline.phase = phases.read
+    response = connection.getresponse()
+    assert isinstance(response, _Response)
+    return response
+
+
 class HttpClientSender:
     """Sends the sync client's attempts over a pool of `http.client` connections."""
 
@@ -245,16 +256,19 @@ class HttpClientSender:
         try:
             try:
                 _put(connection, deadline_at, phases, method, target, headers, content)
-            except _STALE:
-                if not reused:
-                    raise
-                # The server closed it while idle, and the request could not be sent: on a
-                # fresh one. (Once sent, a failure is the attempt's, for the retry policy to
-                # repeat: with its backoff, its on_retry, its limiter slot, a new signature.)
+                response = _begin(connection, phases)
+            except _UNREAD as exc:
+                if not reused or isinstance(exc, http.client.RemoteDisconnected):
+                    raise  # (a ConnectionResetError too, for http.client: a plain end)
+                # The server closed it while idle (a keep-alive timeout racing this request)
+                # and never read the request: sent again, on a fresh one. Any other failure
+                # is the attempt's, for the retry policy to repeat (its backoff, on_retry,
+                # limiter slot, a new signature): the server may have read the request.
                 connection.close()
                 connection = self._new_connection(phases.connect)
                 _put(connection, deadline_at, phases, method, target, headers, content)
-            reply = self._answer(connection, method, target, cap, phases)
+                response = _begin(connection, phases)
+            reply = self._answer(response, method, target, cap)
         except (TimeoutError, AttemptTimeout):  # a socket's timeout, or `_Deadline.left()`
             connection.close()
             if time.monotonic() >= deadline_at - 0.001:  # one message, whichever noticed
@@ -270,17 +284,9 @@ class HttpClientSender:
         return reply
 
     def _answer(
-        self,
-        connection: http.client.HTTPConnection,
-        method: str,
-        target: str,
-        cap: int,
-        phases: httpx.Timeout,
+        self, response: http.client.HTTPResponse, method: str, target: str, cap: int
     ) -> Reply:
-        """The answer to the request `_put` sent on `connection`, its body read whole."""
-        deadline: _Deadline = connection.deadline  # type: ignore[attr-defined]
-        deadline.phase = phases.read
-        response = connection.getresponse()
+        """The answer `_begin` began reading, its body read whole."""
         if log.isEnabledFor(logging.INFO):  # the line httpx logs, so --debug reads the same
             origin = f"{'https' if self._tls else 'http'}://{self._host}:{self._port}"
             log.info(
