@@ -71,9 +71,11 @@ def clip(text: str, secret: str, limit: int) -> str:
 def drop_cut_secret(text: str, secret: str) -> str:
     """`text`, the end of a longer one, without a trailing start of `secret` (raw or
     percent-encoded) that the cut left behind, so `redact` can no longer see it."""
-    for form in {secret.lower(), quote(secret, safe="").lower()}:
+    for form in {secret, quote(secret, safe="")}:
         for length in range(min(len(form) - 1, len(text)), 0, -1):
-            if text[-length:].lower() == form[:length]:  # any letter case, as `redact`
+            # Any letter case, as `redact`; each side lowered after the cut, since lowering
+            # may change a length ('İ' is two characters lower-cased).
+            if text[-length:].lower() == form[:length].lower():
                 return text[:-length]
     return text
 

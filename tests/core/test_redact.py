@@ -41,6 +41,11 @@ def test_the_key_is_masked_in_any_letter_case(case: Callable[[str], str]) -> Non
     assert drop_cut_secret("tail " + case(KEY)[:5], KEY) == "tail "
 
 
+def test_a_cut_key_is_dropped_though_lower_casing_changes_its_length() -> None:
+    key = "abcİdef0123"  # 'İ' lower-cases to two characters
+    assert drop_cut_secret("... abcİ", key) == "... "
+
+
 def test_a_key_with_quotes_is_masked_as_repr_escapes_it_once_or_twice() -> None:
     key = "k'ey\\x"
     assert redact(repr(key), key) == f"'{MASK}'" or MASK in redact(repr(key), key)
