@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sms_status
+from sms_status.testing import Sandbox
 
 # Keys are long and distinctive: the SDK masks every key it has seen in all log lines, so a
 # key such as "k" would mask that letter in other tests' logs.
@@ -342,6 +343,36 @@ def test_a_proxy_from_the_environment_carries_async_requests_on_either_backend(
     proxy does not quietly go around it."""
     origin = _look_up_through(recording_proxy, monkeypatch, backend)
     assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
+
+
+def test_a_proxy_from_the_environment_carries_sync_requests(
+    recording_proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a proxy in the environment the sync client sends through httpx, on a transport
+    # of its own, which httpx does not give the environment's proxies: it went direct.
+    for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
+    origin = "http://status.provider.invalid"
+    client = sms_status.connect("telecom23", api_key=KEY, base_url=origin, max_retries=0)
+    with client, pytest.raises(sms_status.errors.NotFoundError):
+        client.get_status("m3")
+    assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
+
+
+def test_no_proxy_in_the_environment_keeps_a_sync_client_direct(
+    recording_proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, telecom23_sandbox: Sandbox
+) -> None:
+    for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with sms_status.connect(
+        "telecom23", api_key=telecom23_sandbox.api_key, base_url=telecom23_sandbox.base_url
+    ) as client:
+        telecom23_sandbox.add_message("m-1", statuses=("DELIVRD",))
+        assert client.get_status("m-1").is_delivered
+    assert recording_proxy.lines == []
 
 
 def _look_up_through(proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, backend: str) -> str:

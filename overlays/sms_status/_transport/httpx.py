@@ -28,7 +28,7 @@ from sms_status._exchange import AttemptTimeout, Reply
 from sms_status._transport.base import ATTEMPT_DEADLINE
 from sms_status._transport.body import ACCEPT_ENCODING, BoundedBody, bounded_body, feed
 from sms_status._transport.idle_replies import check_idle_replies
-from sms_status._transport.tls import default_ssl_context, never_cookies, no_cookies
+from sms_status._transport.tls import default_ssl_context, env_proxies, never_cookies, no_cookies
 
 if TYPE_CHECKING:
     import httpcore
@@ -86,6 +86,14 @@ class DeadlineTransport(httpx.HTTPTransport):
 
         return make_pool(self._verify, self._proxy)
 
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._made is None and self._proxy is None:
+            # httpx gives the environment's proxies only to a transport of its own making:
+            # this one takes the proxy named for the origin it first sends to (a client
+            # sends to one), as aiohttp's sender does (`aiohttp._env_proxy`).
+            self._proxy = environment_proxy(request.url)
+        return super().handle_request(request)
+
     def __exit__(self, *exc_info: Any) -> None:
         if self._made is not None:  # never made: nothing to close
             super().__exit__(*exc_info)
@@ -93,6 +101,26 @@ class DeadlineTransport(httpx.HTTPTransport):
     def close(self) -> None:
         if self._made is not None:
             super().close()
+
+
+def environment_proxy(url: httpx.URL) -> httpx.Proxy | None:
+    """The proxy HTTP_PROXY/HTTPS_PROXY (or ALL_PROXY) name for `url`, unless NO_PROXY
+    exempts its host; as httpx reads them for a transport of its own."""
+    if not env_proxies():
+        return None
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    named = proxies.get(url.scheme) or proxies.get("all")
+    if not named or urllib.request.proxy_bypass(url.host):
+        return None
+    proxy = httpx.Proxy(named if "://" in named else f"http://{named}")
+    if proxy.url.scheme not in ("http", "https"):  # never quietly around it
+        raise httpx.ProxyError(
+            f"the environment names a {proxy.url.scheme}:// proxy for {url.host}; the sync "
+            "client takes an http:// or https:// one (proxy=, or HTTP(S)_PROXY)"
+        )
+    return proxy
 
 
 def _timeouts(phases: httpx.Timeout, left: float) -> httpx.Timeout:
