@@ -128,3 +128,44 @@ def test_a_leader_returns_once_its_own_batch_is_written_and_hands_the_lead_on() 
     assert writers == [leader, follower]  # the follower wrote its own group
     assert answered_during_next_write == [True]
     assert group.submit(2) == 20  # the lead was given back: a new caller writes at once
+
+
+class _Interrupted(threading.Event):
+    """An Event whose wait raises, as a signal handler's exception (a request timeout)
+    would in the caller waiting on it."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise TimeoutError("interrupted")
+
+
+def test_a_caller_interrupted_in_its_wait_strands_no_later_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It left its place in the queue, yet the lead was handed to it once the leader's
+    # group was written: every later caller waited for a group nobody would write.
+    writing, release = threading.Event(), threading.Event()
+    writes: list[list[int]] = []
+
+    def write(items: Sequence[int]) -> list[int]:
+        writes.append(list(items))
+        writing.set()
+        release.wait(10)
+        return [item * 10 for item in items]
+
+    group = GroupCommit(write)
+    results: list[int] = []
+    leader = threading.Thread(target=lambda: results.append(group.submit(1)))
+    leader.start()
+    assert writing.wait(10)
+    with monkeypatch.context() as patch:
+        patch.setattr("sms_status.tracking._group.threading.Event", _Interrupted)
+        with pytest.raises(TimeoutError):
+            group.submit(2)  # queued behind the leader's write, then interrupted
+    release.set()
+    leader.join(10)
+    later = threading.Thread(target=lambda: results.append(group.submit(3)))
+    later.start()
+    later.join(10)
+    assert not later.is_alive(), "a later caller waits for ever"
+    assert results == [10, 30]
+    assert writes == [[1], [3]]  # the interrupted caller's item was not written

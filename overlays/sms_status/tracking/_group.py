@@ -58,18 +58,40 @@ class GroupCommit(Generic[Item, Result]):
             self._waiting.append(mine)
             mine.leads = not self._writing
             self._writing = True
-        if not mine.leads:
-            mine.turn.wait()
-        if not mine.done:  # the lead came to it: its items are in the group it writes
-            self._write_group()
+        try:
+            if not mine.leads:
+                mine.turn.wait()
+            if not mine.done:  # the lead came to it: its items are in the group it writes
+                self._write_group()
+        except BaseException:  # interrupted (Ctrl-C, a signal handler's exception): gone
+            self._withdraw(mine)
+            raise
         if mine.error is not None:
             raise mine.error
         return mine.results
 
-    def _write_group(self) -> None:
+    def _withdraw(self, mine: _Submission[Item, Result]) -> None:
+        """`mine`'s caller left before its items were taken: they are not written, and a
+        lead it held goes on to the next caller waiting (else every later one waited on)."""
         with self._lock:
-            group, self._waiting = self._waiting, []
+            if mine.done or mine not in self._waiting:
+                return
+            self._waiting.remove(mine)
+            if mine.leads:
+                self._pass_lead()
+
+    def _pass_lead(self) -> None:  # under the lock
+        if self._waiting:
+            self._waiting[0].leads = True
+            self._waiting[0].turn.set()
+        else:
+            self._writing = False
+
+    def _write_group(self) -> None:
+        group: list[_Submission[Item, Result]] = []
         try:
+            with self._lock:  # taken inside: interrupted after, the group still hears
+                group, self._waiting = self._waiting, []
             results = self._write([item for each in group for item in each.items])
         except BaseException as error:  # every caller of the group gets it
             for each in group:
@@ -87,8 +109,4 @@ class GroupCommit(Generic[Item, Result]):
                 each.settle(results[start:end], None)
                 start = end
         with self._lock:  # the next group is led by the first who waits for it, if any
-            if self._waiting:
-                self._waiting[0].leads = True
-                self._waiting[0].turn.set()
-            else:
-                self._writing = False
+            self._pass_lead()
