@@ -487,26 +487,29 @@ def test_while_webhooks_arrive_a_deadline_under_the_cap_is_still_kept(
     assert sleeps == [60]
 
 
+@pytest.mark.parametrize("after", [1, 3], ids=["before its first poll", "already due"])
 def test_a_lisoloo_per_recipient_final_is_a_hint_to_poll_now_while_webhooks_arrive(
     lisoloo_sandbox: Sandbox,
     sandbox_clock: FakeClock,
     make_tracker: MakeTracker,
     outcomes: list[tracking.Outcome],
+    after: int,
 ) -> None:
     """The hint is itself a push of lisoloo's, so its webhooks now arrive: the young id is
-    polled at once all the same, not deferred to `max_interval` after its add."""
+    polled at once all the same, not deferred to `max_interval` after its add — also when
+    its poll was due already (a worker behind), which the hint left unmarked."""
     message_id = "msg-1"
     lisoloo_sandbox.add_message(message_id, statuses=("delivered",))
     start = sandbox_clock.now()
     with lisoloo_sandbox.connect() as client:
         tracker = make_tracker({"lisoloo": client})
         tracker.add("lisoloo", message_id)
-        sandbox_clock.advance(1)  # before its first poll on the cadence
+        sandbox_clock.advance(after)
         hint = pushed(
             message_id,
             DeliveryState.DELIVERED,
             final=True,
-            at=1,
+            at=after,
             provider="lisoloo",
             status="sms.delivered",
         )
@@ -514,4 +517,4 @@ def test_a_lisoloo_per_recipient_final_is_a_hint_to_poll_now_while_webhooks_arri
         tracker.run()
     (outcome,) = outcomes
     assert (outcome.reason, outcome.source, outcome.polls) == ("final", "poll", 1)
-    assert [r.at - start for r in lisoloo_sandbox.requests if r.route == "status"] == [1]
+    assert [r.at - start for r in lisoloo_sandbox.requests if r.route == "status"] == [after]

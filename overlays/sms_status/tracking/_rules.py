@@ -111,10 +111,13 @@ def apply_push(row: Row, report: StatusReport, now: float, schedule: Schedule) -
     if row.settled:
         return None
     if is_per_recipient(report):
-        if not report.is_final or row.next_poll_at is None or row.next_poll_at <= now:
+        if not report.is_final or row.next_poll_at is None:
             return None
-        # interval 0 marks the hint: this poll is not deferred for a push (`waits_for_push`).
-        return row._replace(next_poll_at=now, interval=0.0, known=True)
+        if row.next_poll_at <= now and row.interval == 0:
+            return None  # due, and marked already
+        # interval 0 marks the hint: this poll is not deferred for a push (`waits_for_push`);
+        # a row due already is marked too (a worker behind), else the push would defer it.
+        return row._replace(next_poll_at=min(row.next_poll_at, now), interval=0.0, known=True)
     if _keeps_current(row, report):
         return None
     changed = _with_report(row, report, "push")
