@@ -105,19 +105,24 @@ def is_per_recipient(report: StatusReport) -> bool:
     return report.provider_status in PER_RECIPIENT_PUSHES.get(report.provider, frozenset())
 
 
+def _hinted(row: Row, report: StatusReport, now: float) -> Row | None:
+    """A per-recipient final (lisoloo): a hint to poll the message now, not its outcome."""
+    if not report.is_final or row.next_poll_at is None:
+        return None
+    if row.next_poll_at <= now and row.interval == 0:
+        return None  # due, and marked already
+    # interval 0 marks the hint: this poll is not deferred for a push (`waits_for_push`);
+    # a row due already is marked too (a worker behind), else the push would defer it.
+    return row._replace(next_poll_at=min(row.next_poll_at, now), interval=0.0, known=True)
+
+
 def apply_push(row: Row, report: StatusReport, now: float, schedule: Schedule) -> Row | None:
     """A pushed report (a webhook): a final one settles the message at once; a non-final one
     defers the next poll to `max_interval` (webhooks work: polling is only the safety net)."""
     if row.settled:
         return None
     if is_per_recipient(report):
-        if not report.is_final or row.next_poll_at is None:
-            return None
-        if row.next_poll_at <= now and row.interval == 0:
-            return None  # due, and marked already
-        # interval 0 marks the hint: this poll is not deferred for a push (`waits_for_push`);
-        # a row due already is marked too (a worker behind), else the push would defer it.
-        return row._replace(next_poll_at=min(row.next_poll_at, now), interval=0.0, known=True)
+        return _hinted(row, report, now)
     if _keeps_current(row, report):
         return None
     changed = _with_report(row, report, "push")
