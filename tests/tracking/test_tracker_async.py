@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +188,53 @@ def test_cancelling_run_mid_store_step_raises_cancelled_and_closes_after_the_ste
     asyncio.run(main())
     assert [o.key for o in got] == ["telecom23:a", "telecom23:b"]
     assert got[0].delivery == 1
+
+
+def test_a_run_cancelled_as_on_final_returns_never_hands_that_outcome_over_again(
+    store_path: Path,
+) -> None:
+    # The step recording the hand-over's end was queued for the run's thread when the cancel
+    # came, and was dropped with it: the next run handed the outcome over again, delivery 2.
+    deliveries: dict[str, list[int]] = {}
+    running: list[asyncio.Task[None]] = []
+
+    async def on_final(outcome: tracking.Outcome) -> None:
+        deliveries.setdefault(outcome.key, []).append(outcome.delivery)
+        running[-1].cancel()  # a shutdown landing as the callback returns
+
+    async def main() -> None:
+        async with tracking.AsyncTracker(store_path, on_final=on_final) as tracker:
+            for n in range(30):
+                message_id = f"api_{n}"
+                await tracker.add("telecom23", message_id)
+                await tracker.ingest(delivered(message_id))
+                running.append(asyncio.create_task(tracker.run()))
+                with pytest.raises(asyncio.CancelledError):
+                    await running[-1]
+            running.append(asyncio.create_task(tracker.run()))  # hands over what is left
+            await running[-1]
+
+    asyncio.run(main())
+    assert deliveries == {f"telecom23:api_{n}": [1] for n in range(30)}
+
+
+def test_a_runs_store_steps_see_the_callers_context_variables(store_path: Path) -> None:
+    # As `asyncio.to_thread` runs a call: a request id set by the caller reaches the
+    # tracker's log lines and the user's clock, which run in those steps.
+    request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("rid", default=None)
+    seen: set[str | None] = set()
+
+    def clock() -> float:
+        seen.add(request_id.get())
+        return time.time()
+
+    async def main() -> None:
+        request_id.set("req-42")
+        async with tracking.AsyncTracker(store_path, on_final=print, clock=clock) as tracker:
+            await tracker.add("telecom23", "api_1")
+            await tracker.ingest(delivered("api_1"))
+            seen.clear()
+            await tracker.run()
+
+    asyncio.run(main())
+    assert seen == {"req-42"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import inspect
 import os
@@ -336,20 +337,30 @@ class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitab
             await self._drive(self._engine.run(until_idle=until_idle))
 
     async def _drive(self, flow: Flow) -> None:
-        # The flow's store work runs off the loop, on one thread, step after step: a run
-        # cancelled mid-step closes the flow only once that step is over (a generator
-        # cannot be closed while it runs), so the step's writes and the close's agree.
+        # The flow's store work runs off the loop, on one thread, step after step, and a
+        # step handed to it always runs: a run cancelled meanwhile closes the flow after it
+        # (a generator cannot be closed while it runs). A step queued but dropped would
+        # lose what it records: the end of a hand-over whose on_final returned, say, which
+        # would then be handed over again.
         pool = ThreadPoolExecutor(1, thread_name_prefix="sms-status-tracker")
         loop = asyncio.get_running_loop()
+
+        def in_turn(call: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+            # In a copy of the caller's context, as `asyncio.to_thread` runs a call.
+            context = contextvars.copy_context()
+            done = loop.run_in_executor(pool, functools.partial(context.run, call, *args))
+            done.add_done_callback(_retrieved)  # its outcome is not awaited once cancelled
+            return asyncio.shield(done)  # a cancel leaves the step to run
+
         try:
-            await self._steps(flow, functools.partial(loop.run_in_executor, pool))
+            await self._steps(flow, in_turn)
         finally:
-            try:  # shielded: a second cancel must not skip its pending store writes
-                await asyncio.shield(loop.run_in_executor(pool, flow.close))
+            try:
+                await in_turn(flow.close)  # its pending store writes, after any step queued
             finally:
                 pool.shutdown(wait=False)
 
-    async def _steps(self, flow: Flow, in_turn: Callable[..., Awaitable[Effect]]) -> None:
+    async def _steps(self, flow: Flow, in_turn: Callable[..., Awaitable[Any]]) -> None:
         result: Any = None
         error: BaseException | None = None
         while True:
@@ -401,6 +412,13 @@ class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitab
 
 class _FlowDone(Exception):
     """The flow returned (StopIteration cannot cross a thread's future)."""
+
+
+def _retrieved(done: asyncio.Future[Any]) -> None:
+    """Its exception taken, so a step nobody awaited any more is not logged as unretrieved
+    (a run cancelled meanwhile ends as cancelled; the flow's close follows the step)."""
+    if not done.cancelled():
+        done.exception()
 
 
 def _step(flow: Flow, result: object, error: BaseException | None) -> Effect:
