@@ -38,10 +38,11 @@ from sms_status._transport.tls import default_ssl_context
 log = logging.getLogger("sms_status")
 
 _CHUNK = 64 * 1024
-_UNREAD = (ConnectionResetError, BrokenPipeError)
-"""What a kept-alive connection the server closed with the request unread raises, on the
-send or before any byte of an answer: a closed socket answers data with a reset. (A plain
-end of the stream, `RemoteDisconnected`, may follow a request the server read: not these.)"""
+_UNSENT = (ConnectionResetError, BrokenPipeError)
+"""What sending on a kept-alive connection the server has closed meanwhile raises: the
+request never left, so it is sent on a fresh one. Once it is sent, a failure (even a reset
+before any byte of an answer: the server may have read it, then aborted) is the attempt's,
+for the retry policy to repeat."""
 
 
 class _Deadline:
@@ -256,18 +257,16 @@ class HttpClientSender:
         try:
             try:
                 _put(connection, deadline_at, phases, method, target, headers, content)
-                response = _begin(connection, phases)
-            except _UNREAD as exc:
-                if not reused or isinstance(exc, http.client.RemoteDisconnected):
-                    raise  # (a ConnectionResetError too, for http.client: a plain end)
-                # The server closed it while idle (a keep-alive timeout racing this request)
-                # and never read the request: sent again, on a fresh one. Any other failure
-                # is the attempt's, for the retry policy to repeat (its backoff, on_retry,
-                # limiter slot, a new signature): the server may have read the request.
+            except _UNSENT:
+                if not reused:
+                    raise
+                # The server closed it while idle and the request could not be sent: on a
+                # fresh one. (Sent, a failure is the attempt's, for the retry policy to
+                # repeat with its backoff, on_retry, limiter slot and a new signature.)
                 connection.close()
                 connection = self._new_connection(phases.connect)
                 _put(connection, deadline_at, phases, method, target, headers, content)
-                response = _begin(connection, phases)
+            response = _begin(connection, phases)
             reply = self._answer(response, method, target, cap)
         except (TimeoutError, AttemptTimeout):  # a socket's timeout, or `_Deadline.left()`
             connection.close()
