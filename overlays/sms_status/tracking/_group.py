@@ -54,11 +54,11 @@ class GroupCommit(Generic[Item, Result]):
         """Whatever `write` gave for `items`, once they are written (with whatever else was
         waiting, in one call)."""
         mine = _Submission[Item, Result](items)
-        with self._lock:
-            self._waiting.append(mine)
-            mine.leads = not self._writing
-            self._writing = True
-        try:
+        try:  # the queueing too: an interrupt anywhere here must not strand the others
+            with self._lock:
+                self._waiting.append(mine)
+                mine.leads = not self._writing
+                self._writing = True
             if not mine.leads:
                 mine.turn.wait()
             if not mine.done:  # the lead came to it: its items are in the group it writes
@@ -89,24 +89,34 @@ class GroupCommit(Generic[Item, Result]):
 
     def _write_group(self) -> None:
         group: list[_Submission[Item, Result]] = []
+        results: Sequence[Result] = ()
+        failure: BaseException | None = None
         try:
             with self._lock:  # taken inside: interrupted after, the group still hears
                 group, self._waiting = self._waiting, []
             results = self._write([item for each in group for item in each.items])
         except BaseException as error:  # every caller of the group gets it
-            for each in group:
-                each.settle((), error)
-            if not isinstance(error, Exception):  # KeyboardInterrupt: nobody waits on
-                with self._lock:
-                    left, self._waiting, self._writing = self._waiting, [], False
-                for each in left:
-                    each.settle((), error)
-                raise
-        else:
-            start = 0
-            for each in group:
-                end = start + len(each.items)
-                each.settle(results[start:end], None)
-                start = end
-        with self._lock:  # the next group is led by the first who waits for it, if any
-            self._pass_lead()
+            failure = error
+        finally:  # interrupted anywhere (a signal), the group is answered, the lead moves on
+            try:
+                start = 0
+                for each in group:
+                    end = start + len(each.items)
+                    each.settle(results[start:end] if failure is None else (), failure)
+                    start = end
+            finally:
+                self._after_group(failure)
+        if failure is not None and not isinstance(failure, Exception):
+            raise failure
+
+    def _after_group(self, failure: BaseException | None) -> None:
+        """The next group is led by the first caller waiting for it, if any; after a
+        KeyboardInterrupt (or the like) every caller waiting gets it and none leads."""
+        if failure is None or isinstance(failure, Exception):
+            with self._lock:
+                self._pass_lead()
+            return
+        with self._lock:
+            left, self._waiting, self._writing = self._waiting, [], False
+        for each in left:
+            each.settle((), failure)
