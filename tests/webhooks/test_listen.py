@@ -140,3 +140,39 @@ def test_a_busy_port_is_one_usage_line() -> None:
     assert result.exit_code == _exit.USAGE
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_listen_on_port_0_names_its_port_and_exits_141_once_its_reader_left() -> None:
+    # `listen --json | head -1`: the printing happens in the app's worker threads, where the
+    # command group never saw the BrokenPipeError: it served on, a traceback per delivery.
+    # And with --port 0 the banner named port 0, not the one to send webhooks to.
+    env = {**os.environ, "SMS_STATUS_NAMIRIAL_WEBHOOK_SECRET": "", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-c", "from sms_status.cli import main; main()"),
+            *("listen", "--provider", "namirial", "--port", "0", "--json"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        port = int(banner.rsplit(":", 1)[1].strip().strip("/"))
+        assert port != 0, banner
+        with Sandbox("namirial").serve() as sandbox:  # unsigned: no clock to agree on
+            sandbox.add_webhook(f"http://127.0.0.1:{port}/", secret=None)
+            sandbox.add_message("m-1", statuses=("DELIVERED",), advance=0.05)
+            sandbox.wait_for_webhooks(1, timeout=30)
+            assert json.loads(process.stdout.readline())["report"]["message_id"] == "m-1"
+            process.stdout.close()  # the reader leaves, as `head -1` does
+            sandbox.add_message("m-2", statuses=("DELIVERED",), advance=0.05)
+            assert process.wait(30) == _exit.OUTPUT_CLOSED
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)

@@ -141,16 +141,33 @@ def listen(
         raise click.UsageError(f"{provider} webhooks are signed: pass --secret or set {variable}")
     if not signed and secret:
         raise click.UsageError(f"{provider} documents no webhook signature: drop --secret")
-    receiver = Receiver(printer(as_json, sys.stdout.isatty()))
-    app = build(provider, secret, receiver, url=url)
+    servers: list[uvicorn.Server] = []
+    output_closed = threading.Event()
+    show = printer(as_json, sys.stdout.isatty())
+
+    def show_until_closed(event: WebhookEvent, kept: StatusReport) -> None:
+        # Printed in the app's worker threads, where the command group never sees a
+        # BrokenPipeError: the reader left (`| head`), so serving stops, and it exits 141.
+        if output_closed.is_set():
+            return
+        try:
+            show(event, kept)
+        except BrokenPipeError:
+            output_closed.set()
+            servers[0].should_exit = True
+
+    app = build(provider, secret, Receiver(show_until_closed), url=url)
     try:  # bound before the banner, so the banner means "connections are accepted"
         listener = socket.create_server((host, port))
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    click.echo(f"listening for {provider} webhooks on http://{host}:{port}/", err=True)
+    bound = listener.getsockname()[1]  # --port 0: the one the system chose
+    click.echo(f"listening for {provider} webhooks on http://{host}:{bound}/", err=True)
     # Lifespan on: at shutdown the app waits for reports still being printed.
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    uvicorn.Server(config).run(sockets=[listener])
+    servers.append(uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")))
+    servers[0].run(sockets=[listener])
+    if output_closed.is_set():
+        raise BrokenPipeError  # the command group ends it quietly, exit 141
 
 
 @contextlib.contextmanager
