@@ -798,7 +798,7 @@ async def test_a_raising_on_report_loses_no_other_delivery_and_drain_still_ends(
     with caplog.at_level(logging.ERROR, "sms_status.webhooks"):
         assert await asyncio.to_thread(app.drain, 10)  # every worker came back
     assert sorted(stored) == sorted(f"m-{n}" for n in range(40) if n != 1)
-    assert "on_report failed for telecom23 event m-1" in caplog.text
+    assert "on_report failed for telecom23 event 'm-1" in caplog.text
 
 
 @pytest.mark.anyio

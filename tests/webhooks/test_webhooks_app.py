@@ -305,3 +305,21 @@ async def test_an_odd_or_huge_declared_length_is_no_crash(length: bytes) -> None
     status = sent[0]["status"]
     # An unreadable length is left to the body actually read (the cap still holds).
     assert status == (413 if length.isdigit() else 200)
+
+
+@pytest.mark.anyio
+async def test_a_failed_reports_log_line_shows_its_event_id_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An unsigned provider's event id is whatever the sender wrote: escapes in it reached
+    # the terminal through the log line (the CLI's `listen` printed it raw).
+    def failing(_event: webhooks.WebhookEvent) -> None:
+        raise RuntimeError("store down")
+
+    app = webhooks.app("namirial", secret=None, on_report=failing, acknowledge="after_report")
+    payload = {**spec_example("namirial", "statusUpdate", "statusUpdate"), "id": "e\x1b[2J\x07"}
+    response = await post(app, json.dumps(payload).encode(), {})
+    assert response.status_code == 500
+    assert "\x1b" not in caplog.text
+    assert "\x07" not in caplog.text
+    assert "e\\x1b[2J\\x07" in caplog.text

@@ -217,7 +217,7 @@ class Receiver:
             await self._deliver(event)
         except anyio.get_cancelled_exc_class():  # a server past its shutdown grace, say
             logger.error(
-                "on_report for %s event %s was cancelled after its 2xx: not reported",
+                "on_report for %s event %r was cancelled after its 2xx: not reported",
                 self._provider,
                 event.event_id,
             )
@@ -233,7 +233,7 @@ class Receiver:
         again = exc is self._last_failure
         self._last_failure = exc
         logger.error(
-            "on_report failed for %s event %s%s",
+            "on_report failed for %s event %r%s",
             self._provider,
             event.event_id,
             " (the same failure as the delivery logged before)" if again else "",
