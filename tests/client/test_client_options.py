@@ -360,13 +360,19 @@ def test_a_proxy_from_the_environment_carries_sync_requests(
     assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
 
 
+@pytest.mark.parametrize("exempt", ["host", "host:port"])
 def test_no_proxy_in_the_environment_keeps_a_sync_client_direct(
-    recording_proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, telecom23_sandbox: Sandbox
+    recording_proxy: _RecordingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    telecom23_sandbox: Sandbox,
+    exempt: str,
 ) -> None:
     for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    origin = httpx.URL(telecom23_sandbox.base_url)
+    named = origin.host if exempt == "host" else f"{origin.host}:{origin.port}"
+    monkeypatch.setenv("NO_PROXY", named)
     with sms_status.connect(
         "telecom23", api_key=telecom23_sandbox.api_key, base_url=telecom23_sandbox.base_url
     ) as client:

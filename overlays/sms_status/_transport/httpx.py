@@ -112,7 +112,9 @@ def environment_proxy(url: httpx.URL) -> httpx.Proxy | None:
 
     proxies = urllib.request.getproxies()
     named = proxies.get(url.scheme) or proxies.get("all")
-    if not named or urllib.request.proxy_bypass(url.host):
+    # With its port too: NO_PROXY may name "host:port" (urllib matches either form).
+    host = url.host if url.port is None else f"{url.host}:{url.port}"
+    if not named or urllib.request.proxy_bypass(host):
         return None
     proxy = httpx.Proxy(named if "://" in named else f"http://{named}")
     if proxy.url.scheme not in ("http", "https"):  # never quietly around it
