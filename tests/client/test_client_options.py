@@ -381,12 +381,70 @@ def test_no_proxy_in_the_environment_keeps_a_sync_client_direct(
     assert recording_proxy.lines == []
 
 
-def _look_up_through(proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, backend: str) -> str:
-    """One async lookup of "m3" with `proxy` as the environment's HTTP_PROXY (it answers
-    404 itself); the origin looked up."""
-    for name in ("http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+@pytest.mark.parametrize("backend", ["sync", "aiohttp", "httpx"])
+def test_all_proxy_in_the_environment_carries_requests_on_every_client(
+    recording_proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    # The aiohttp sender read the scheme's variable only: with ALL_PROXY alone it went direct.
+    if backend == "sync":
+        _clear_proxy_variables(monkeypatch)
+        monkeypatch.setenv("ALL_PROXY", recording_proxy.url)
+        origin = "http://status.provider.invalid"
+        client = sms_status.connect("telecom23", api_key=KEY, base_url=origin, max_retries=0)
+        with client, pytest.raises(sms_status.errors.NotFoundError):
+            client.get_status("m3")
+    else:
+        origin = _look_up_through(recording_proxy, monkeypatch, backend, variable="ALL_PROXY")
+    assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
+
+
+# httpx's own transport (the async client's httpx backend) speaks SOCKS with httpx[socks],
+# and says so in an ImportError without it: that one is httpx's to handle.
+@pytest.mark.parametrize("backend", ["sync", "aiohttp"])
+def test_a_socks_proxy_in_the_environment_is_a_transport_error_never_a_direct_request(
+    monkeypatch: pytest.MonkeyPatch, telecom23_sandbox: Sandbox, backend: str
+) -> None:
+    # Our own senders do not speak SOCKS: going direct would go around the proxy named.
+    _clear_proxy_variables(monkeypatch)
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
+    telecom23_sandbox.add_message("m-1", statuses=("DELIVRD",))
+    api_key, origin = telecom23_sandbox.api_key, telecom23_sandbox.base_url
+
+    def look_up() -> None:
+        if backend == "sync":
+            with sms_status.connect("telecom23", api_key=api_key, base_url=origin) as client:
+                client.get_status("m-1")
+            return
+
+        async def run() -> None:
+            async with sms_status.connect_async(
+                "telecom23", api_key=api_key, base_url=origin, http_backend=backend
+            ) as client:
+                await client.get_status("m-1")
+
+        asyncio.run(run())
+
+    with pytest.raises(sms_status.errors.TransportError, match="socks5://"):
+        look_up()
+    assert telecom23_sandbox.requests == []
+
+
+def _clear_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+
+
+def _look_up_through(
+    proxy: _RecordingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+    *,
+    variable: str = "HTTP_PROXY",
+) -> str:
+    """One async lookup of "m3" with `proxy` as the environment's `variable` (it answers
+    404 itself); the origin looked up."""
+    _clear_proxy_variables(monkeypatch)
+    monkeypatch.setenv(variable, proxy.url)
     origin = "http://status.provider.invalid"
 
     async def run() -> None:

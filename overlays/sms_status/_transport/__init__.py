@@ -2,7 +2,8 @@
 
 - `base`: the sender protocol (`Sender`, `AsyncSender`) every backend implements;
 - `body`: the bounded body reader, and `ACCEPT_ENCODING` derived from its decoders;
-- `tls`: the one verifying TLS context per CA setting, and the no-cookies policy;
+- `tls`: the one verifying TLS context per CA setting, the environment's proxy, and the
+  no-cookies policy;
 - `httpx`: httpx's senders (sockets cut to each attempt's deadline, pools for the async
   client), which also carry `client.api`'s requests;
 - `deadline_sockets`: those sockets, and the sync pool, made (and httpcore imported) only

@@ -23,7 +23,7 @@ from httpx_aiohttp import AiohttpTransport
 from sms_status._exchange import AttemptTimeout, Reply
 from sms_status._transport.base import plain_get_target, readable
 from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
-from sms_status._transport.tls import default_ssl_context, env_proxies
+from sms_status._transport.tls import default_ssl_context, environment_proxy
 
 if TYPE_CHECKING:
     from aiohttp.client_proto import ResponseHandler
@@ -100,16 +100,11 @@ class _Connector(aiohttp.TCPConnector):
 
 
 def _env_proxy(base: str) -> tuple[str | None, dict[str, str] | None]:
-    """The proxy the environment names for `base`, as aiohttp's `trust_env` reads it
-    (HTTP_PROXY/HTTPS_PROXY by scheme, NO_PROXY), and the Proxy-Authorization header its
-    URL's credentials make."""
-    if not env_proxies():
-        return None, None
-    import urllib.request
-
+    """The proxy the environment names for `base` (`tls.environment_proxy`, as for the sync
+    client), and the Proxy-Authorization header its URL's credentials make."""
     origin = yarl.URL(base)
-    named = urllib.request.getproxies().get(origin.scheme)
-    if not named or urllib.request.proxy_bypass(origin.host or ""):
+    named = environment_proxy(origin.scheme, origin.host or "", origin.explicit_port)
+    if named is None:
         return None, None
     proxy = yarl.URL(named)
     if proxy.user is None:

@@ -28,7 +28,12 @@ from sms_status._exchange import AttemptTimeout, Reply
 from sms_status._transport.base import ATTEMPT_DEADLINE
 from sms_status._transport.body import ACCEPT_ENCODING, BoundedBody, bounded_body, feed
 from sms_status._transport.idle_replies import check_idle_replies
-from sms_status._transport.tls import default_ssl_context, env_proxies, never_cookies, no_cookies
+from sms_status._transport.tls import (
+    default_ssl_context,
+    environment_proxy,
+    never_cookies,
+    no_cookies,
+)
 
 if TYPE_CHECKING:
     import httpcore
@@ -90,8 +95,9 @@ class DeadlineTransport(httpx.HTTPTransport):
         if self._made is None and self._proxy is None:
             # httpx gives the environment's proxies only to a transport of its own making:
             # this one takes the proxy named for the origin it first sends to (a client
-            # sends to one), as aiohttp's sender does (`aiohttp._env_proxy`).
-            self._proxy = environment_proxy(request.url)
+            # sends to one), as aiohttp's sender does.
+            named = environment_proxy(request.url.scheme, request.url.host, request.url.port)
+            self._proxy = None if named is None else httpx.Proxy(named)
         return super().handle_request(request)
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -101,28 +107,6 @@ class DeadlineTransport(httpx.HTTPTransport):
     def close(self) -> None:
         if self._made is not None:
             super().close()
-
-
-def environment_proxy(url: httpx.URL) -> httpx.Proxy | None:
-    """The proxy HTTP_PROXY/HTTPS_PROXY (or ALL_PROXY) name for `url`, unless NO_PROXY
-    exempts its host; as httpx reads them for a transport of its own."""
-    if not env_proxies():
-        return None
-    import urllib.request
-
-    proxies = urllib.request.getproxies()
-    named = proxies.get(url.scheme) or proxies.get("all")
-    # With its port too: NO_PROXY may name "host:port" (urllib matches either form).
-    host = url.host if url.port is None else f"{url.host}:{url.port}"
-    if not named or urllib.request.proxy_bypass(host):
-        return None
-    proxy = httpx.Proxy(named if "://" in named else f"http://{named}")
-    if proxy.url.scheme not in ("http", "https"):  # never quietly around it
-        raise httpx.ProxyError(
-            f"the environment names a {proxy.url.scheme}:// proxy for {url.host}; the sync "
-            "client takes an http:// or https:// one (proxy=, or HTTP(S)_PROXY)"
-        )
-    return proxy
 
 
 def _timeouts(phases: httpx.Timeout, left: float) -> httpx.Timeout:

@@ -1,5 +1,6 @@
-"""TLS and cookie policy for every sender: one verifying context per CA setting, and no
-cookies kept or sent, whichever library carries the request."""
+"""TLS, proxy and cookie policy for every sender: one verifying context per CA setting, the
+environment's proxy read one way, and no cookies kept or sent, whichever library carries the
+request."""
 
 from __future__ import annotations
 
@@ -31,6 +32,32 @@ def env_proxies() -> bool:
     import urllib.request
 
     return bool(urllib.request.getproxies())
+
+
+def environment_proxy(scheme: str, host: str, port: int | None) -> str | None:
+    """The proxy URL HTTP_PROXY/HTTPS_PROXY (or else ALL_PROXY) names for an origin, unless
+    NO_PROXY exempts it; as httpx reads them for a transport of its own.
+
+    Only an http:// or https:// proxy is taken: for any other (a SOCKS one) this raises
+    `httpx.ProxyError`, as no sender here speaks it and going direct would go around it.
+    """
+    if not env_proxies():
+        return None
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    named = proxies.get(scheme) or proxies.get("all")
+    # With its port too: NO_PROXY may name "host:port" (urllib matches either form).
+    if not named or urllib.request.proxy_bypass(host if port is None else f"{host}:{port}"):
+        return None
+    url = named if "://" in named else f"http://{named}"
+    proxy_scheme = url.partition("://")[0].lower()
+    if proxy_scheme not in ("http", "https"):
+        raise httpx.ProxyError(
+            f"the environment names a {proxy_scheme}:// proxy for {host}; the SDK's own "
+            "senders take an http:// or https:// one (proxy=, or HTTP(S)_PROXY)"
+        )
+    return url
 
 
 class _NoCookies(httpx.Cookies):
