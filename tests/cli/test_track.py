@@ -407,6 +407,12 @@ def test_durations(text, seconds):
     assert _track.parse_duration(text) == seconds
 
 
+@pytest.mark.parametrize("text", ["0", "inf", "nan", "37000d", "1e12", "5y"])
+def test_a_duration_that_is_no_deadline_is_refused(text):
+    with pytest.raises(ValueError, match=r"duration|100 years"):
+        _track.parse_duration(text)
+
+
 def test_a_file_that_is_not_a_tracker_store_is_refused(telecom23_sandbox, tmp_path):
     not_a_store = tmp_path / "ids.txt"
     not_a_store.write_text("a\n", encoding="utf-8")

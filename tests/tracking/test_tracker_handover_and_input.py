@@ -253,6 +253,23 @@ def test_a_bad_max_interval_is_named_in_the_error(store_path: Path) -> None:
         tracking.Tracker(store_path, on_final=print, max_interval=0)
 
 
+def test_a_deadline_too_far_out_to_have_a_date_is_refused_before_it_is_stored(
+    store_path: Path,
+) -> None:
+    # It was stored, and every get() of the id then raised an OverflowError.
+    century = 100 * 365.25 * 86400
+    with tracking.Tracker(store_path, on_final=print) as tracker:
+        with pytest.raises(ValueError, match="deadline must be at most 100 years"):
+            tracker.add("telecom23", "m1", deadline=1e12)
+        assert tracker.get("telecom23", "m1") is None
+        tracker.add("telecom23", "m2", deadline=century)
+        tracked = tracker.get("telecom23", "m2")
+        assert tracked is not None
+        assert tracked.deadline_at.year > 2100
+    with pytest.raises(ValueError, match="retention must be at most 100 years"):
+        tracking.SqliteStore(store_path, retention=century * 2)
+
+
 def test_an_sqlite_store_with_a_retention_forgets_handed_over_outcomes_past_it(
     store_path: Path, sandbox_clock: FakeClock, make_tracker: MakeTracker
 ) -> None:

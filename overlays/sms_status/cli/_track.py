@@ -66,7 +66,9 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 
 def parse_duration(text: str) -> float:
     """Seconds in "90s", "30m", "72h", "3d", "1h30m" or a bare number of seconds; ValueError
-    unless it is a finite number > 0."""
+    unless it is a finite number > 0 and at most 100 years (the tracker's limit)."""
+    from sms_status.tracking._rules import MAX_SPAN
+
     value = text.strip().lower()
     try:
         seconds = float(value)
@@ -79,6 +81,8 @@ def parse_duration(text: str) -> float:
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"{text!r} is not a duration > 0")
+    if seconds > MAX_SPAN:
+        raise ValueError(f"{text!r} is longer than 100 years")
     return seconds
 
 

@@ -218,13 +218,21 @@ def retry_handover(row: Row, delivery: int, now: float) -> Row | None:
     return row._replace(handover_at=now + wait)
 
 
+MAX_SPAN = 100 * 365.25 * 86400
+"""The longest deadline, interval or retention taken: a time much further out has no date
+(`get()` would raise an OverflowError past the year 9999)."""
+
+
 def valid_deadline(value: object, name: str = "deadline") -> float:
-    """`value` as seconds: a finite number > 0 (TypeError/ValueError naming `name` otherwise)."""
+    """`value` as seconds: a finite number > 0, at most `MAX_SPAN` (TypeError/ValueError naming
+    `name` otherwise)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
     seconds = float(value)
     if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    if seconds > MAX_SPAN:
+        raise ValueError(f"{name} must be at most 100 years ({MAX_SPAN:.0f} s), got {value!r}")
     return seconds
 
 
