@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import sms_status
+import yarl
 from sms_status._transport.aiohttp import GuardedAiohttpTransport
 from sms_status.errors import TransportError
 from sms_status.testing import Sandbox
@@ -295,3 +296,28 @@ def test_the_aiohttp_senders_proxy_is_the_environments_credentials_from_its_url(
     assert headers == {"Proxy-Authorization": "Basic dXNlcjpwYSBzcw=="}  # user:pa ss
     assert _env_proxy("http://api.internal.local/") == (None, None)  # NO_PROXY
     assert _env_proxy("https://status.provider.example/") == (None, None)  # no HTTPS_PROXY
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "http://127.0.0.1:8080",
+        "https://api.provider.example/v2/",
+        "http://user:secret@api.provider.example/",  # the origin would drop the credentials
+        "https://bücher.example/x",
+        "http://[::1]:8080/",
+    ],
+)
+@pytest.mark.parametrize("rest", ["api/v1/sms/status/a%2Fb", "%2E%2E", "status?id=a%26b", "p%23f"])
+def test_the_aiohttp_senders_url_is_the_target_as_quoted(base: str, rest: str) -> None:
+    # The sender joins the base's origin to the target's path rather than parsing the
+    # whole target (cheaper): the URL sent must be the same, never re-quoted.
+    from sms_status._transport.aiohttp import AiohttpSender
+
+    sender = AiohttpSender(connections=1, base_url=httpx.URL(base), headers=httpx.Headers())
+    target = sender.plain_target({"method": "GET", "url": "/" + rest})
+    assert target is not None
+    url = sender._url(target)  # pyright: ignore[reportPrivateUsage]
+    whole = yarl.URL(target, encoded=True)
+    assert (url, str(url), url.raw_path_qs) == (whole, str(whole), whole.raw_path_qs)
+    assert url.user == whole.user

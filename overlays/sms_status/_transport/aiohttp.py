@@ -208,6 +208,12 @@ class AiohttpSender:
         self._phases: httpx.Timeout | None = None
         base = str(base_url)  # as httpx normalised it
         self._base = base if base.endswith("/") else base + "/"
+        # A target's URL is the base's origin with the target's path: parsing only the path
+        # costs a quarter of parsing the whole URL (~1.3 µs a request). Not with credentials
+        # in the base URL (the origin drops them): such a base's targets are parsed whole.
+        origin = yarl.URL(self._base, encoded=True).origin()
+        self._origin_prefix = str(origin) + "/"
+        self._origin = origin if self._base.startswith(self._origin_prefix) else None
         plain = httpx.Headers(headers)
         plain["Accept-Encoding"] = ACCEPT_ENCODING
         self._headers = plain.multi_items()
@@ -304,7 +310,7 @@ class AiohttpSender:
         try:
             async with session.request(
                 method,
-                yarl.URL(target, encoded=True),  # sent as quoted, never re-quoted
+                self._url(target),
                 headers=headers,
                 data=content,
                 allow_redirects=False,
@@ -331,6 +337,18 @@ class AiohttpSender:
             raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
         assert data is not None
         return Reply(status, reply_headers, data)
+
+    def _url(self, target: str) -> yarl.URL:
+        """`target` as a URL, sent as quoted (never re-quoted)."""
+        origin = self._origin
+        if (
+            origin is not None
+            and target.startswith(self._origin_prefix)
+            and "?" not in target
+            and "#" not in target
+        ):
+            return origin.with_path(target[len(self._origin_prefix) - 1 :], encoded=True)
+        return yarl.URL(target, encoded=True)
 
     async def aclose(self) -> None:
         if self._session is not None:
