@@ -175,7 +175,7 @@ def test_cancelling_run_mid_store_step_raises_cancelled_and_closes_after_the_ste
             await asyncio.to_thread(in_step.wait, 10)
             task.cancel()
             for _ in range(100):  # turns of the loop: run() takes the cancel, goes to close
-                if "_steps" not in {f.f_code.co_name for f in task.get_stack()}:
+                if "_steps" not in _awaiting(task):
                     break
                 await asyncio.sleep(0)
             release.set()
@@ -188,6 +188,66 @@ def test_cancelling_run_mid_store_step_raises_cancelled_and_closes_after_the_ste
     asyncio.run(main())
     assert [o.key for o in got] == ["telecom23:a", "telecom23:b"]
     assert got[0].delivery == 1
+
+
+def test_a_run_cancelled_twice_ends_only_after_its_step_and_the_flows_close(
+    store_path: Path,
+) -> None:
+    """A shutdown that cancels `run()` again while it closes (a second Ctrl-C, a timeout
+    around the first cancel) must not end it while its store step and the flow's close still
+    run on its thread: a caller would start another run, or close the store, under them."""
+    in_step, release = threading.Event(), threading.Event()
+    closed = threading.Event()
+    ended_after_close: list[bool] = []
+
+    async def main() -> None:
+        async with tracking.AsyncTracker(store_path, on_final=print) as tracker:
+            await tracker.add_many("telecom23", ["a", "b"])
+            await tracker.ingest_many([delivered("a"), delivered("b")])
+            store, engine = tracker._store, tracker._engine
+            real_apply, real_run = store.apply, engine.run
+
+            def apply(changes: Any) -> Any:
+                if not in_step.is_set():
+                    in_step.set()
+                    release.wait(10)
+                return real_apply(changes)
+
+            class Closing:
+                def __init__(self, flow: Any) -> None:
+                    self.flow = flow
+
+                def send(self, value: object) -> Any:
+                    return self.flow.send(value)
+
+                def throw(self, error: BaseException) -> Any:
+                    return self.flow.throw(error)
+
+                def close(self) -> None:
+                    self.flow.close()
+                    closed.set()
+
+            store.apply = apply  # type: ignore[method-assign]
+            engine.run = lambda **kw: Closing(real_run(**kw))  # type: ignore[method-assign]
+            task = asyncio.create_task(tracker.run())
+            task.add_done_callback(lambda _: ended_after_close.append(closed.is_set()))
+            await asyncio.to_thread(in_step.wait, 10)
+            task.cancel()
+            for _ in range(100):  # turns of the loop: run() takes the cancel, goes to close
+                if "_steps" not in _awaiting(task):
+                    break
+                await asyncio.sleep(0)
+            task.cancel()  # the second cancel, while the step still holds the thread
+            for _ in range(100):
+                await asyncio.sleep(0)
+            assert not task.done(), "run() ended while its step still ran"
+            release.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            store.apply, engine.run = real_apply, real_run  # type: ignore[method-assign]
+
+    asyncio.run(main())
+    assert ended_after_close == [True]
 
 
 def test_a_run_cancelled_as_on_final_returns_never_hands_that_outcome_over_again(
@@ -238,3 +298,14 @@ def test_a_runs_store_steps_see_the_callers_context_variables(store_path: Path) 
 
     asyncio.run(main())
     assert seen == {"req-42"}
+
+
+def _awaiting(task: asyncio.Task[Any]) -> list[str]:
+    """The coroutines `task` is suspended in, outermost first (`Task.get_stack` shows only
+    the outermost frame of a suspended coroutine)."""
+    names: list[str] = []
+    coroutine: Any = task.get_coro()
+    while coroutine is not None and getattr(coroutine, "cr_frame", None) is not None:
+        names.append(coroutine.cr_frame.f_code.co_name)
+        coroutine = coroutine.cr_await
+    return names

@@ -345,18 +345,23 @@ class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitab
         pool = ThreadPoolExecutor(1, thread_name_prefix="sms-status-tracker")
         loop = asyncio.get_running_loop()
 
-        def in_turn(call: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+        def queued(call: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
             # In a copy of the caller's context, as `asyncio.to_thread` runs a call.
             context = contextvars.copy_context()
             done = loop.run_in_executor(pool, functools.partial(context.run, call, *args))
             done.add_done_callback(_retrieved)  # its outcome is not awaited once cancelled
-            return asyncio.shield(done)  # a cancel leaves the step to run
+            return done
+
+        def in_turn(call: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+            return asyncio.shield(queued(call, *args))  # a cancel leaves the step to run
 
         try:
             await self._steps(flow, in_turn)
         finally:
             try:
-                await in_turn(flow.close)  # its pending store writes, after any step queued
+                # Its pending store writes, after any step queued; awaited to the end even
+                # through another cancel, so the run never ends while they still write.
+                await _to_the_end(queued(flow.close))
             finally:
                 pool.shutdown(wait=False)
 
@@ -408,6 +413,20 @@ class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitab
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+async def _to_the_end(done: asyncio.Future[Any]) -> Any:
+    """What `done` gives, awaited until it ends whatever cancels arrive meanwhile; a cancel
+    that arrived is raised after it."""
+    cancelled: asyncio.CancelledError | None = None
+    while not done.done():
+        try:
+            await asyncio.wait((done,))  # never cancels what it waits for
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+    return done.result()
 
 
 class _FlowDone(Exception):
