@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sms_status.tracking._fork import StoreForkedError
 from sms_status.tracking._model import Counts, Outcome, Tracked
 from sms_status.tracking._rules import (
     DEFAULT_DEADLINE,
@@ -54,6 +55,7 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreBusyError",
+    "StoreForkedError",
     "StoreUnavailableError",
     "StoreVersionError",
     "Tracked",

@@ -23,9 +23,11 @@ from typing import Any, Final
 from sms_status import __version__
 from sms_status._redis_kind import require_blocking
 from sms_status.tracking import _redis_scripts as scripts
+from sms_status.tracking._fork import renew_in_forked_children
 from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._redis_lease import Heartbeat
 from sms_status.tracking._redis_rows import (
+    StoreUnavailableError,
     counts_of,
     decode,
     delta,
@@ -64,12 +66,6 @@ STAGING_TTL: Final = 3600.0
 """Seconds a large `add_many`'s staged rows live in Redis if the process adding dies."""
 PURGE_CHUNK: Final = 1_000
 CACHE_LIMIT: Final = 5_000
-
-
-class StoreUnavailableError(RuntimeError):
-    """The tracker's Redis did not answer (down, unreachable, or too slow). Nothing is lost:
-    each change is atomic, so it happened entirely or not at all; call again once Redis is
-    back (a `run()` that raised this can simply be started again)."""
 
 
 class RedisStore:
@@ -135,11 +131,18 @@ class RedisStore:
         self._release_all = register(scripts.RELEASE_ALL)
         renew = register(scripts.RENEW)
         self._heartbeat = Heartbeat(lambda: self._call(renew), self.lease / 3)
+        renew_in_forked_children(self._after_fork)
         try:
             self._check_schema(register(scripts.SCHEMA))
         except BaseException:
             self.close()
             raise
+
+    def _after_fork(self) -> None:
+        """In a forked child: a worker of its own, holding nothing and not running."""
+        self._lock, self._token, self._runs = threading.Lock(), new_token(), 0
+        self._cache.clear()
+        self._heartbeat = self._heartbeat.anew()
 
     def __repr__(self) -> str:
         return f"RedisStore(name={self.name!r}, redis={self._where})"

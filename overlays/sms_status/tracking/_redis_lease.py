@@ -26,6 +26,10 @@ class Heartbeat:
         self._lock = threading.Lock()
         self._stopped: threading.Event | None = None
 
+    def anew(self) -> Heartbeat:
+        """The same heartbeat, not started (a forked child's: the parent's thread is not in it)."""
+        return Heartbeat(self._renew, self._every)
+
     def start(self) -> None:
         with self._lock:
             if self._stopped is not None:

@@ -185,6 +185,12 @@ def _cluster_problem(redis_client: Any) -> str | None:
     return None
 
 
+class StoreUnavailableError(RuntimeError):
+    """The tracker's Redis did not answer (down, unreachable, or too slow). Nothing is lost:
+    each change is atomic, so it happened entirely or not at all; call again once Redis is
+    back (a `run()` that raised this can simply be started again)."""
+
+
 def unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the server (a cluster's node) could not be reached or did not
     answer: the store's `StoreUnavailableError`. A cluster client's "cannot be

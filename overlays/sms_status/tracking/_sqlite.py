@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, cast
 
 from sms_status import __version__
+from sms_status.tracking._fork import ForkedConnection, renew_in_forked_children
 from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._rules import EARLY_PUSH_TTL, valid_deadline
 from sms_status.tracking._sqlite_layout import (
@@ -104,6 +105,17 @@ class SqliteStore:
         except BaseException:
             self._db.close()
             raise
+        renew_in_forked_children(self._after_fork)
+
+    def _after_fork(self) -> None:
+        """In a forked child: every call raises `StoreForkedError`. SQLite's locks are the
+        process's, so a connection carried across a fork, and any new one to the same file
+        beside it, may corrupt the file (sqlite.org/howtocorrupt.html, 2.6). The inherited
+        connection is kept, never used nor closed here."""
+        _carried_across_forks.append(self._db)
+        self._lock = threading.RLock()  # a parent thread may have held it at the fork
+        self._run_lock = None
+        self._db = cast(sqlite3.Connection, ForkedConnection(self.path))
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -427,6 +439,10 @@ def _update(db: sqlite3.Connection, old: Sequence[Any], new: Sequence[Any]) -> N
     changed = tuple([i for i in _CHANGEABLE if old[i] != new[i]])
     if changed:
         db.execute(_update_of(changed), [*[new[i] for i in changed], new[0], new[1]])
+
+
+_carried_across_forks: list[sqlite3.Connection] = []
+"""Connections a forked child inherited: never finalised there (which would close them)."""
 
 
 def _lock_file(path: Path) -> int:
