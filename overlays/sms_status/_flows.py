@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+import attrs
+
 from sms_status import _validation
 from sms_status._request import (
     DEFAULT_RETRY_AFTER_CAP,
@@ -180,7 +182,9 @@ def wait_for_final(
     Stops on a final status; on timeout returns the last report seen (not final). When the
     next interval would pass the deadline, one last look is made `LAST_LOOK_RESERVE` before
     it, so the whole budget is used (roycetalk's 5, 10 s cadence with `timeout=12` looks at
-    0, 5 and 11 s). Transient failures (429 after its retries, 5xx, transport) keep polling
+    0, 5 and 11 s), unless that is sooner after the previous one than the cadence's
+    shortest interval (with `timeout=6`: at 0 and 5 s only). `timeout=0` looks once: one
+    attempt, no retries. Transient failures (429 after its retries, 5xx, transport) keep polling
     until the deadline; a Retry-After longer than the next interval is honoured, and one
     reaching past the deadline ends the wait. Nothing sleeps past the deadline, and the
     request in flight when it comes is cut to the time left.
@@ -188,13 +192,16 @@ def wait_for_final(
     cadence = ctx.provider.cadence
     limit = cadence.default_timeout if timeout is None else timeout
     deadline = ctx.clock() + limit
+    # timeout=0 means "look once": one attempt, no retries, bounded by the client's timeout
+    # (its retries' waits, a Retry-After of a minute say, would take it past any margin).
+    look = ctx if limit else attrs.evolve(ctx, max_retries=0)
+    shortest = min(cadence.intervals)
     last: StatusReport | None = None
     last_error: SmsStatusError | None = None
     for interval in cadence.waits():
         wait = interval
         try:
-            # timeout=0 means "look once": that one look is bounded by the client's timeout.
-            report = yield from lookup(ctx, message_id, deadline=deadline if limit else None)
+            report = yield from lookup(look, message_id, deadline=deadline if limit else None)
         except _TRANSIENT as exc:
             last_error = exc
             if isinstance(exc, RateLimitError) and exc.retry_after is not None:
@@ -208,11 +215,14 @@ def wait_for_final(
         left = deadline - ctx.clock()
         if wait > left:
             # The next look would come after the deadline: look once more just before it,
-            # unless there is no room left for one (this was it) or the server asked for a
-            # longer pause than the cadence's (Retry-After).
-            if wait > interval or left <= LAST_LOOK_RESERVE:
+            # unless the server asked for a longer pause than the cadence's (Retry-After),
+            # or there is no room left for one (this was it) at least the provider's
+            # shortest documented interval after this one.
+            if wait > interval:
                 break
             wait = left - LAST_LOOK_RESERVE
+            if wait < shortest:
+                break
         yield Sleep(wait)
     if last is None:
         assert last_error is not None

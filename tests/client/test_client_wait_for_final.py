@@ -21,7 +21,7 @@ from client_support import (
 )
 from sms_status import StatusReport
 from sms_status._flows import LAST_LOOK_RESERVE
-from sms_status.errors import NotFoundError, ServerError
+from sms_status.errors import NotFoundError, RateLimitError, ServerError
 
 MESSAGE_ID = "77232007287"
 FINAL = {
@@ -71,7 +71,8 @@ def _expected_sleeps(provider: str, timeout: float) -> list[float]:
     for wait in waits:
         left = timeout - elapsed
         if wait > left:  # one last look, LAST_LOOK_RESERVE before the deadline, if room
-            return sleeps + ([left - LAST_LOOK_RESERVE] if left > LAST_LOOK_RESERVE else [])
+            last = left - LAST_LOOK_RESERVE  # and no sooner than the shortest interval
+            return sleeps + ([last] if last >= min(intervals) else [])
         sleeps.append(wait)
         elapsed += wait
     raise AssertionError("unreachable")
@@ -126,8 +127,9 @@ def test_telecom23_polls_every_3_to_5_seconds(clock: FakeClock) -> None:
     server = _script("telecom23", ["sent"])
     with connect("telecom23", server, clock) as client:
         client.wait_for_final(MESSAGE_ID, timeout=30)
-    # The next 5 s would pass the deadline at 27 s: a last look at 29 s instead.
-    assert clock.sleeps == pytest.approx([3.0, 4.0, 5.0, 5.0, 5.0, 5.0, 2.0])
+    # The next 5 s would pass the deadline at 27 s; a last look at 29 s would come 2 s after
+    # the one at 27 s, sooner than the documented 3 s: none.
+    assert clock.sleeps == pytest.approx([3.0, 4.0, 5.0, 5.0, 5.0, 5.0])
 
 
 def test_roycetalk_backs_off_5_10_30_60_seconds(clock: FakeClock) -> None:
@@ -148,6 +150,32 @@ def test_the_whole_timeout_is_used_with_a_last_look_before_the_deadline(
     assert report.is_final
     assert clock.sleeps == pytest.approx([5.0, 12.0 - 5.0 - LAST_LOOK_RESERVE])
     assert clock.elapsed <= 12
+
+
+def test_a_last_look_never_comes_sooner_than_the_shortest_documented_interval(
+    clock: FakeClock,
+) -> None:
+    # roycetalk waits 5, then 10 s: with timeout=6.01 a last look "1 s before the deadline"
+    # came 0.01 s after the one at 5 s.
+    server = _script("roycetalk", ["pending"])
+    with connect("roycetalk", server, clock) as client:
+        client.wait_for_final(MESSAGE_ID, timeout=6.01)
+    assert clock.sleeps == pytest.approx([5.0])
+    assert len(server.requests) == 2
+
+
+def test_timeout_zero_looks_once_without_retrying_into_a_long_retry_after(
+    clock: FakeClock,
+) -> None:
+    # "Look once": it retried a 429's Retry-After (60 s) twice, returning after 120 s.
+    server = _rate_limited_then("roycetalk", "60", "delivered")
+    with (
+        connect("roycetalk", server, clock) as client,
+        pytest.raises(RateLimitError),
+    ):
+        client.wait_for_final(MESSAGE_ID, timeout=0)
+    assert clock.elapsed == 0
+    assert len(server.requests) == 1
 
 
 def test_lisoloo_polls_three_times_two_seconds_apart_by_default(clock: FakeClock) -> None:

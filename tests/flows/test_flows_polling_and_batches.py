@@ -48,8 +48,9 @@ def test_at_the_deadline_the_last_report_is_returned_and_nothing_sleeps_past_it(
     report = script.run(wait(clock, 10.0, []))
     assert not report.is_final
     assert report.provider_status == "ENROUTE"
-    # A third wait (5 s) would end at 12 s > 10 s: one last look instead, 1 s before 10 s.
-    assert script.sleeps == [3.0, 4.0, 10.0 - 7.0 - _flows.LAST_LOOK_RESERVE]
+    # A third wait (5 s) would end at 12 s > 10 s; a last look 1 s before 10 s would come
+    # 2 s after the one at 7 s, sooner than telecom23's shortest interval (3 s): none.
+    assert script.sleeps == [3.0, 4.0]
     assert clock.now <= 10.0
     assert all(send.deadline == 10.0 for send in script.sent)
 
@@ -72,7 +73,7 @@ def test_a_deadline_with_only_failures_raises_the_last_failure() -> None:
     script = Script(clock, [empty_reply(503)] * 3)
     with pytest.raises(ServerError):
         script.run(_flows.wait_for_final(ctx, MESSAGE_ID, timeout=5.0, on_update=None))
-    assert script.sleeps == [3.0, 5.0 - 3.0 - _flows.LAST_LOOK_RESERVE]  # the last look at 4 s
+    assert script.sleeps == [3.0]  # a last look at 4 s would be 1 s after the one at 3 s
 
 
 # -- seven: many ids per request ---------------------------------------------------------------
