@@ -95,11 +95,16 @@ class _Driver(Generic[S]):
             self._signer.sign(built)
         return (fast if fast is not None and fast.accepts(built) else self._httpx), built
 
-    def _slot_wait(self, send: Send, wait: float) -> float:
-        """How long to wait for a booked slot (DeadlineReached if past the deadline)."""
-        if send.deadline is not None and self._clock() + wait > send.deadline:
+    def _slot_wait(self, send: Send, wait: float | None) -> float:
+        """How long to wait for a booked slot (DeadlineReached if past the deadline, or if
+        the limiter booked none: its slot would have come after the deadline)."""
+        if wait is None or (send.deadline is not None and self._clock() + wait > send.deadline):
             raise _flows.DeadlineReached
         return wait
+
+    def _within(self, limiter: object, send: Send) -> Callable[[float], Any] | None:
+        """The limiter's `reserve_within`, for a request with a deadline (see `RateLimiter`)."""
+        return None if send.deadline is None else getattr(limiter, "reserve_within", None)
 
     def _time_left(self, send: Send) -> float:
         """How long this attempt may take: the client's timeout, cut to the flow's deadline."""
@@ -124,7 +129,9 @@ class SyncDriver(_Driver[Sender]):
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
-        wait = self._slot_wait(effect, self._limiter.reserve())
+        within = self._within(self._limiter, effect)
+        booked = self._limiter.reserve() if within is None else within(self._time_left(effect))
+        wait = self._slot_wait(effect, booked)
         if wait > 0:
             self._sleep(wait)
         left = self._time_left(effect)
@@ -176,10 +183,13 @@ class AsyncDriver(_Driver[AsyncSender]):
             return None
         limiter = self.rate_limiter
         if not isinstance(limiter, Unlimited):  # unpaced (bulk lookups, say): no booking
-            booked = limiter.reserve()  # a float, or an awaitable one (AsyncRateLimiter)
+            within = self._within(limiter, effect)
+            # A float, or an awaitable one (AsyncRateLimiter); None: nothing booked.
+            booked = limiter.reserve() if within is None else within(self._time_left(effect))
             # A tuple, not `float | int`: that builds a union object on every request.
-            wait = booked if isinstance(booked, (float, int)) else await booked
-            if self._slot_wait(effect, wait) > 0:
+            got = booked if booked is None or isinstance(booked, (float, int)) else await booked
+            wait = self._slot_wait(effect, got)
+            if wait > 0:
                 await self._sleep(wait)
         # Without a deadline (every bulk lookup's attempt) the client's limit, as it is.
         left = self._attempt_limit if effect.deadline is None else self._time_left(effect)

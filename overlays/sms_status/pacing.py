@@ -40,7 +40,12 @@ class RateLimiter(Protocol):
     """Anything that books request slots. Must be safe to call from several threads."""
 
     def reserve(self) -> float:
-        """Book one request; return the seconds to wait before sending it (0 for now)."""
+        """Book one request; return the seconds to wait before sending it (0 for now).
+
+        A limiter may also offer `reserve_within(seconds) -> float | None`, booking only a
+        slot that comes within `seconds` (None: nothing booked); a client uses it for a
+        request with a deadline, so one that could not go out in time spends no slot. The
+        limiters here all do."""
         ...
 
 
@@ -94,11 +99,21 @@ class TokenBucket:
         return cls(rate=rate, burst=burst, clock=clock)
 
     def reserve(self) -> float:
+        wait = self.reserve_within(math.inf)
+        assert wait is not None
+        return wait
+
+    def reserve_within(self, seconds: float) -> float | None:
+        """Book one request if its slot comes within `seconds`: the wait, or None (nothing
+        booked: a request that could not go out before its deadline spends no slot)."""
         with self._lock:
             now = self._clock()
             arrival = max(self._theoretical_arrival, now)
+            wait = max(0.0, arrival - self._tolerance - now)
+            if wait > seconds:
+                return None
             self._theoretical_arrival = arrival + self._interval
-            return max(0.0, arrival - self._tolerance - now)
+            return wait
 
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self.rate:g}/s, burst={self.burst})"
@@ -120,21 +135,27 @@ class Unlimited:
 _GCRA_SCRIPT = """
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
+local within = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local arrival = tonumber(redis.call('GET', KEYS[1]))
 if arrival == nil or arrival < now then
     arrival = now
 end
+local wait = arrival - tolerance - now
+if wait < 0 then
+    wait = 0
+end
+if within >= 0 and wait > within then
+    return -1
+end
 local booked = arrival + interval
 redis.call('SET', KEYS[1], string.format('%d', booked), 'PX',
     math.floor((booked - now) / 1000) + 1000)
-local wait = arrival - tolerance - now
-if wait < 0 then
-    return 0
-end
 return wait
 """
+_ANY_WAIT = -1
+"""The script's `within` for a booking whatever the wait (`reserve()`)."""
 
 _MICROSECONDS = 1_000_000
 KEY_PREFIX = "sms-status:pacing:"
@@ -162,8 +183,14 @@ class _RedisGcra:
         # register_script runs EVALSHA, and EVAL once if the server has not seen the script.
         self._script: Callable[..., Any] = redis_client.register_script(_GCRA_SCRIPT)
 
-    def _arguments(self) -> dict[str, Any]:
-        return {"keys": [self.key], "args": [self._interval, self._tolerance]}
+    def _arguments(self, within: float) -> dict[str, Any]:
+        """The script's: `within` seconds (or `_ANY_WAIT`) as whole microseconds."""
+        limit = _ANY_WAIT if within < 0 else min(int(within * _MICROSECONDS), 2**53)
+        return {"keys": [self.key], "args": [self._interval, self._tolerance, limit]}
+
+    @staticmethod
+    def _wait(waited: int) -> float | None:
+        return None if waited < 0 else waited / _MICROSECONDS
 
     def __repr__(self) -> str:
         return (
@@ -185,8 +212,13 @@ class RedisRateLimiter(_RedisGcra):
     """
 
     def reserve(self) -> float:
-        waited: int = self._script(**self._arguments())
+        waited: int = self._script(**self._arguments(_ANY_WAIT))
         return waited / _MICROSECONDS
+
+    def reserve_within(self, seconds: float) -> float | None:
+        """Book one request if its slot comes within `seconds`: the wait, or None (nothing
+        booked)."""
+        return self._wait(self._script(**self._arguments(max(0.0, seconds))))
 
 
 class AsyncRedisRateLimiter(_RedisGcra):
@@ -197,8 +229,13 @@ class AsyncRedisRateLimiter(_RedisGcra):
     _asyncio = True
 
     async def reserve(self) -> float:
-        pending: Awaitable[int] = self._script(**self._arguments())
+        pending: Awaitable[int] = self._script(**self._arguments(_ANY_WAIT))
         return await pending / _MICROSECONDS
+
+    async def reserve_within(self, seconds: float) -> float | None:
+        """`RedisRateLimiter.reserve_within`, awaited."""
+        pending: Awaitable[int] = self._script(**self._arguments(max(0.0, seconds)))
+        return self._wait(await pending)
 
 
 __all__ = [

@@ -1,0 +1,71 @@
+"""A request that could not go out before its deadline spends no slot of the rate budget:
+the limiter books a slot only if it comes in time (`reserve_within`), in-process and shared."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+import redis.asyncio
+from sms_status.errors import TransportError
+from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter, TokenBucket
+from sms_status.testing import FakeClock, Sandbox
+
+ONE_A_MINUTE = RateLimit(requests=1, per=60.0)
+
+
+def test_a_wait_too_short_for_the_next_slot_sends_nothing_and_spends_no_slot() -> None:
+    # It sent nothing and still booked a slot per look: the next request then waited 25 s.
+    clock = FakeClock()
+    with Sandbox("roycetalk", clock=clock).serve() as sandbox:
+        sandbox.add_message("m1", statuses=("pending",))
+        bucket = TokenBucket(rate=0.1, burst=1, clock=clock.monotonic)  # a request every 10 s
+        with sandbox.connect(rate_limiter=bucket) as client:
+            client.get_status("m1")  # the slot at t=0; the next is at t=10
+            start = clock.now()
+            with pytest.raises(TransportError, match="no time left"):
+                client.wait_for_final("m1", timeout=5)
+            assert len(sandbox.requests) == 1
+            assert clock.now() - start == pytest.approx(5.0)
+            assert bucket.reserve() == pytest.approx(5.0)  # still the slot at t=10
+
+
+def test_a_shared_budget_is_not_spent_by_an_async_worker_whose_deadline_comes_first(
+    redis_url: str,
+) -> None:
+    # Worker A (async) could not send before its deadline; worker B must find the budget as
+    # A left it: one slot used (it waited 300 s: one slot per look A made).
+    sync_redis = redis.Redis.from_url(redis_url)
+    worker_b = RedisRateLimiter(sync_redis, "roycetalk:acme", ONE_A_MINUTE)
+    clock = FakeClock()
+
+    async def worker_a(sandbox: Sandbox) -> None:
+        async_redis = redis.asyncio.Redis.from_url(redis_url)
+        limiter = AsyncRedisRateLimiter(async_redis, "roycetalk:acme", ONE_A_MINUTE)
+        try:
+            async with sandbox.connect_async(rate_limiter=limiter) as client:
+                await client.get_status("m1")  # the first slot
+                with pytest.raises(TransportError, match="no time left"):
+                    await client.wait_for_final("m1", timeout=30)
+        finally:
+            await async_redis.aclose()
+
+    with Sandbox("roycetalk", clock=clock).serve() as sandbox:
+        sandbox.add_message("m1", statuses=("pending",))
+        asyncio.run(worker_a(sandbox))
+        assert len(sandbox.requests) == 1
+    # The next slot is a minute after the first (on Redis's clock), whatever A tried since.
+    assert 30.0 < worker_b.reserve() <= 60.0
+    sync_redis.close()
+
+
+def test_reserve_within_books_only_a_slot_in_time(redis_client: redis.Redis) -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=1.0, burst=1, clock=clock.monotonic)
+    shared = RedisRateLimiter(redis_client, "k", ONE_A_MINUTE)
+    for limiter, gap in ((bucket, 1.0), (shared, 60.0)):
+        assert limiter.reserve_within(0.0) == 0.0  # free now: booked
+        assert limiter.reserve_within(gap / 2) is None  # the next is `gap` away: not booked
+        assert limiter.reserve_within(gap / 2) is None
+        assert 0.0 < limiter.reserve() <= gap  # the next slot is still the first one after
