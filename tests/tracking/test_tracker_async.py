@@ -155,9 +155,7 @@ def test_cancelling_run_mid_store_step_raises_cancelled_and_closes_after_the_ste
 
     async def main() -> None:
         async with tracking.AsyncTracker(store_path, on_final=on_final) as tracker:
-            await tracker.add_many("telecom23", ["a", "b"])
-            await tracker.ingest_many([delivered("a"), delivered("b")])
-            store, engine = tracker._store, tracker._engine
+            store, engine = await _two_hand_overs_due(tracker)
             real_apply, real_run = store.apply, engine.run
             calls = 0
 
@@ -173,11 +171,7 @@ def test_cancelling_run_mid_store_step_raises_cancelled_and_closes_after_the_ste
             engine.run = lambda **kw: Watched(real_run(**kw))  # type: ignore[method-assign]
             task = asyncio.create_task(tracker.run())
             await asyncio.to_thread(in_step.wait, 10)
-            task.cancel()
-            for _ in range(100):  # turns of the loop: run() takes the cancel, goes to close
-                if "_steps" not in _awaiting(task):
-                    break
-                await asyncio.sleep(0)
+            await _cancel_into_its_close(task)
             release.set()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -202,9 +196,7 @@ def test_a_run_cancelled_twice_ends_only_after_its_step_and_the_flows_close(
 
     async def main() -> None:
         async with tracking.AsyncTracker(store_path, on_final=print) as tracker:
-            await tracker.add_many("telecom23", ["a", "b"])
-            await tracker.ingest_many([delivered("a"), delivered("b")])
-            store, engine = tracker._store, tracker._engine
+            store, engine = await _two_hand_overs_due(tracker)
             real_apply, real_run = store.apply, engine.run
 
             def apply(changes: Any) -> Any:
@@ -232,11 +224,7 @@ def test_a_run_cancelled_twice_ends_only_after_its_step_and_the_flows_close(
             task = asyncio.create_task(tracker.run())
             task.add_done_callback(lambda _: ended_after_close.append(closed.is_set()))
             await asyncio.to_thread(in_step.wait, 10)
-            task.cancel()
-            for _ in range(100):  # turns of the loop: run() takes the cancel, goes to close
-                if "_steps" not in _awaiting(task):
-                    break
-                await asyncio.sleep(0)
+            await _cancel_into_its_close(task)
             task.cancel()  # the second cancel, while the step still holds the thread
             for _ in range(100):
                 await asyncio.sleep(0)
@@ -309,3 +297,20 @@ def _awaiting(task: asyncio.Task[Any]) -> list[str]:
         names.append(coroutine.cr_frame.f_code.co_name)
         coroutine = coroutine.cr_await
     return names
+
+
+async def _two_hand_overs_due(tracker: tracking.AsyncTracker) -> tuple[Any, Any]:
+    """a and b tracked and pushed final: two hand-overs due. The store and the engine."""
+    await tracker.add_many("telecom23", ["a", "b"])
+    await tracker.ingest_many([delivered("a"), delivered("b")])
+    return tracker._store, tracker._engine
+
+
+async def _cancel_into_its_close(task: asyncio.Task[None]) -> None:
+    """Cancel a `run()` and wait, turn by turn of the loop, until it left its steps for the
+    flow's close."""
+    task.cancel()
+    for _ in range(100):
+        if "_steps" not in _awaiting(task):
+            break
+        await asyncio.sleep(0)
