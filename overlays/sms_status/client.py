@@ -128,7 +128,9 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         ids = _validation.message_ids(message_ids, separator=self._separator)
         if self._provider.batch is not None:
             return self._run(_flows.batch_statuses(self._ctx, ids))
-        return [self._run(_flows.lookup_or_report_failure(self._ctx, i)) for i in ids]
+        unique = list(dict.fromkeys(ids))  # an id given twice is looked up once
+        reports = [self._run(_flows.lookup_or_report_failure(self._ctx, i)) for i in unique]
+        return _in_input_order(ids, unique, reports)
 
     def wait_for_final(
         self,
@@ -267,8 +269,10 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         # seven on its logbook looks ids up one a request: concurrently, like the others.
         if self._provider.batch is not None and not self._ctx.lookup.on_successor:
             return await self._run(_flows.batch_statuses(self._ctx, ids))
-        flows = (_flows.lookup_or_report_failure(self._ctx, i) for i in ids)
-        return await self._run_each(flows, len(ids), self.concurrency)
+        unique = list(dict.fromkeys(ids))  # an id given twice is looked up once
+        flows = (_flows.lookup_or_report_failure(self._ctx, i) for i in unique)
+        reports = await self._run_each(flows, len(unique), self.concurrency)
+        return _in_input_order(ids, unique, reports)
 
     async def wait_for_final(
         self,
@@ -352,6 +356,18 @@ class AsyncHistoryClient(AsyncStatusClient[ApiT_co]):
 
 
 # -- generated from the registry by scripts/typed_connect.py: connect overloads --
+
+
+def _in_input_order(
+    ids: list[str], unique: list[str], reports: list[StatusReport]
+) -> list[StatusReport]:
+    """The reports of `unique` (the ids once each), one per id of `ids`, in its order."""
+    if len(unique) == len(ids):
+        return reports
+    by_id = dict(zip(unique, reports, strict=True))
+    return [by_id[message_id] for message_id in ids]
+
+
 @overload
 def connect(
     provider: Literal["telecom23"], **arguments: Unpack[ConnectArguments]

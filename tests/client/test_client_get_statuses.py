@@ -145,6 +145,29 @@ def test_results_keep_input_order_and_duplicates(provider: str) -> None:
     assert reports[0] == reports[2]
 
 
+@pytest.mark.parametrize("provider", PER_ID_PROVIDERS)
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_an_id_given_twice_is_looked_up_once(provider: str, kind: str) -> None:
+    # As seven's batches do: a repeated id cost a request (and a slot of the rate budget)
+    # per repeat.
+    ids = _ids(3)
+    asked = [ids[0], ids[1], ids[0], ids[2], ids[1], ids[0]]
+    server = PerIdServer(provider, dict.fromkeys(ids, FINAL[provider]))
+    if kind == "sync":
+        with connect(provider, server) as client:
+            reports = client.get_statuses(asked)
+    else:
+
+        async def main() -> list[StatusReport]:
+            async with connect_async(provider, server.handle_async) as client:
+                return await client.get_statuses(asked)
+
+        reports = asyncio.run(main())
+    assert sorted(server.asked) == sorted(ids)
+    assert [r.message_id for r in reports] == asked
+    assert all(r.error is None and r.is_final for r in reports)
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_an_empty_list_makes_no_request(provider: str) -> None:
     server = _server(provider, {})
