@@ -253,6 +253,49 @@ async def test_it_answers_under_a_route_or_a_mount_of_a_starlette_app() -> None:
 
 
 @pytest.mark.anyio
+async def test_headers_a_middleware_adds_to_one_answer_are_not_sent_with_the_next() -> None:
+    # Starlette's BaseHTTPMiddleware (FastAPI's @app.middleware("http")) edits the headers
+    # list it is sent in place: a list shared by every answer sent one client's session
+    # cookie and request id to every later client.
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def tag(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers.append("x-request-id", request.headers["x-request-id"])
+        if "x-login" in request.headers:
+            response.set_cookie("sid", request.headers["x-login"])
+        return response
+
+    app, _ = receiver()
+    host = Starlette(
+        routes=[Route("/hook", app, methods=["POST", "GET"])],
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=tag)],
+    )
+    signed = telecom23_headers(SECRET, TELECOM23_BODY, NOW)
+    transport = httpx.ASGITransport(app=host)
+    async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as client:
+        alice = {"x-request-id": "A", "x-login": "alice-session", **signed}
+        answers = [await client.post("/hook", content=TELECOM23_BODY, headers=alice)]
+        for request_id in ("B", "C"):
+            client.cookies.clear()
+            answers.append(
+                await client.post("/hook", content=b"{}", headers={"x-request-id": request_id})
+            )
+        answers.append(await client.get("/hook", headers={"x-request-id": "D"}))
+    await shut_down(app)
+    seen = [
+        (r.status_code, r.headers.get_list("x-request-id"), len(r.headers.get_list("set-cookie")))
+        for r in answers
+    ]
+    assert seen == [(200, ["A"], 1), (401, ["B"], 0), (401, ["C"], 0), (405, ["D"], 0)]
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("trickled", [False, True], ids=["in pieces", "never finished"])
 async def test_a_body_in_pieces_is_read_whole_within_a_deadline(
     trickled: bool, monkeypatch: pytest.MonkeyPatch

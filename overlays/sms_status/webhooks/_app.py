@@ -50,9 +50,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 logger = logging.getLogger("sms_status.webhooks")
 
-_EMPTY: list[tuple[bytes, bytes]] = [(b"content-length", b"0")]
-_ALLOW: list[tuple[bytes, bytes]] = [(b"content-length", b"0"), (b"allow", b"POST")]
-_BODY: Message = {"type": "http.response.body", "body": b""}
+# Templates only: each answer sends a list and a body message of its own, as middleware may
+# edit them in place (Starlette's BaseHTTPMiddleware appends its headers to that very list).
+_EMPTY: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"),)
+_ALLOW: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"), (b"allow", b"POST"))
 
 POSTED_BACKLOG = 1024
 """Deliveries answered 2xx and still waiting for a sync `on_report` ("on_receipt") at most:
@@ -63,9 +64,11 @@ DRAIN_SECONDS = 30.0
 batches of `on_reports`)."""
 
 
-async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]] = _EMPTY) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send(_BODY)
+async def _answer(
+    send: Send, status: int, headers: tuple[tuple[bytes, bytes], ...] = _EMPTY
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _url(scope: Scope) -> str:
