@@ -847,6 +847,40 @@ async def test_on_receipt_cancelled_while_answering_loses_no_delivery(kind: str)
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["async on_report", "on_reports"])
+async def test_on_receipt_answers_a_copy_at_once_while_the_first_is_still_reported(
+    kind: str,
+) -> None:
+    # The first attempt's 200 is out (lost on its way, say): the provider's retry is a
+    # replay to answer 200 at once, as with a sync on_report, not held (for ever, with a
+    # hung store) until the first's report returns, piling up retries meanwhile.
+    entered, release = asyncio.Event(), asyncio.Event()
+    reported: list[str] = []
+
+    async def on_reports(events: list[webhooks.WebhookEvent]) -> None:
+        entered.set()
+        await release.wait()
+        reported.extend(event.event_id for event in events)
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        await on_reports([event])
+
+    options: dict[str, Any] = (
+        {"on_report": on_report} if kind == "async on_report" else {"on_reports": on_reports}
+    )
+    app = webhooks.app(
+        "lisoloo", secret="u:p", replay_guard=webhooks.MemoryReplayGuard(), **options
+    )
+    first = asyncio.ensure_future(call_asgi(app, LISOLOO_BODY, basic("u:p")))
+    await asyncio.wait_for(entered.wait(), 10)
+    copy = await asyncio.wait_for(call_asgi(app, LISOLOO_BODY, basic("u:p")), 10)
+    assert (copy, reported) == (200, [])  # answered while the first is still reported
+    release.set()
+    assert await first == 200
+    assert len(reported) == 1  # the copy reported nothing
+
+
+@pytest.mark.anyio
 async def test_an_async_report_cancelled_after_its_2xx_is_logged_not_silently_dropped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

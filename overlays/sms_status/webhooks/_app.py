@@ -151,14 +151,17 @@ class Receiver:
         if event is None:
             await _answer(send, status)
         elif self._keys is None:
-            await self._take(event, None, send)
+            _, to_report = await self._take(event, None, send)
+            if to_report:
+                await self._report_answered(event)
         else:
             await self._take_once(event, replay_key, send)
 
     async def _take_once(self, event: WebhookEvent, replay_key: str, send: Send) -> None:
         """`_take` with a guard: a copy of a delivery still being taken here (a retry of a slow
         attempt) waits for that attempt and is answered as it was (200 once reported or
-        posted); if it ended unanswered (cancelled), afresh, once its key is forgotten."""
+        posted, or once answered when reported after the answer); if it ended unanswered
+        (cancelled), afresh, once its key is forgotten."""
         while True:
             attempt, mine = self._attempts.begin(replay_key)
             if mine:
@@ -167,14 +170,22 @@ class Receiver:
             if status != UNANSWERED:
                 await _answer(send, status)
                 return
-        status = UNANSWERED
+        status, to_report = UNANSWERED, False
         try:
-            status = await self._take(event, attempt, send)
+            status, to_report = await self._take(event, attempt, send)
         finally:
             attempt.release(status)
+        if to_report:
+            # Its 200 is out: a copy is answered 200 at once, as with a sync on_report,
+            # not held for as long as (maybe for ever) this report runs.
+            await self._report_answered(event)
 
-    async def _take(self, event: WebhookEvent, attempt: Attempt | None, send: Send) -> int:
-        """Remember `event` (with a guard), answer, report: the status answered."""
+    async def _take(
+        self, event: WebhookEvent, attempt: Attempt | None, send: Send
+    ) -> tuple[int, bool]:
+        """Remember `event` (with a guard), answer, report: the status answered, and whether
+        `event` is still to be reported, awaited (`_report_answered`: "on_receipt" with an
+        async `on_report` or `on_reports`)."""
         keys = self._keys
         new = True if attempt is None or keys is None else await keys.remember_or_fail(attempt)
         if new is None:
@@ -194,8 +205,7 @@ class Receiver:
                 if keys is not None:
                     keys.forget_now(attempt)
                 raise
-            await self._report_answered(event)
-            return 200
+            return 200, True
         elif self._report_in_thread.waiting() >= POSTED_BACKLOG:
             # on_report is this far behind: this delivery waits for its report before its
             # answer (as with "after_report"), so memory stays bounded and the provider slows.
@@ -209,9 +219,9 @@ class Receiver:
                 # Also when the answer failed or was cancelled: its key is remembered, so
                 # the provider's retry would be taken for a replay and not reported.
                 self._report_in_thread.post(event, running_loop())
-            return 200
+            return 200, False
         await _answer(send, status)
-        return status
+        return status, False
 
     async def _report_answered(self, event: WebhookEvent) -> None:
         """ "on_receipt", awaited (an async `on_report`, or `on_reports`): the provider has

@@ -1,8 +1,9 @@
 """One delivery taken at a time by one receiver (with a replay guard): while an attempt at
-it is being taken (its replay key added, its report made, its answer sent), a copy of it
-(the provider's retry of a slow attempt) waits for that attempt's outcome. An attempt that
-ends unanswered (cancelled) holds its copies back until its key is forgotten: taken for a
-replay meanwhile, a copy would be answered 200 and never reported."""
+it is being taken (its replay key added, its answer sent, and its report made where the
+answer waits for it), a copy of it (the provider's retry of a slow attempt) waits for that
+attempt's outcome. An attempt that ends unanswered (cancelled) holds its copies back until
+its key is forgotten: taken for a replay meanwhile, a copy would be answered 200 and never
+reported."""
 
 from __future__ import annotations
 
