@@ -166,8 +166,8 @@ def app(
 
     The other answers: 401 with an empty body on bad or missing credentials; 400 on a
     malformed payload; 413 once the body passes `max_body_bytes` (counted while reading, so
-    a huge body costs no more than the cap); 408 when a body sent in pieces is not whole
-    10 s after its first; 405 for other methods. A replay (with a
+    a huge body costs no more than the cap); 408 when the body is not whole within 10 s of
+    the request head (none at all, or trickled); 405 for other methods. A replay (with a
     `replay_guard`) answers 200 and reports nothing; a guard that fails (its Redis is down)
     answers 500, logged, and nothing is reported. `url` is the public URL seven signs
     (default: the URL of the request as the app sees it); `clock` gives unix seconds
