@@ -166,6 +166,37 @@ async def test_seven_is_verified_against_the_url_it_called() -> None:
 
 
 @pytest.mark.anyio
+async def test_seven_is_verified_when_the_scope_headers_are_an_iterable_read_once() -> None:
+    # ASGI allows any iterable (a middleware's generator, say): read once for the signature
+    # headers, it had no Host left for the URL, so every genuine delivery got 401.
+    body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
+    signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/hooks/seven")
+    raw = [(b"host", b"hooks.example.com")]
+    raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+    app, seen = receiver("seven")
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/hooks/seven",
+        "query_string": b"",
+        "server": ("10.0.0.5", 8000),
+        "headers": (pair for pair in raw),
+    }
+    await app(scope, receive, send)
+    await shut_down(app)
+    assert (sent[0]["status"], len(seen)) == (200, 1)
+
+
+@pytest.mark.anyio
 async def test_lisoloo_basic_auth_and_other_methods() -> None:
     body = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
     app, seen = receiver("lisoloo", secret="u:p")

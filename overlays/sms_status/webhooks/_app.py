@@ -71,12 +71,20 @@ async def _answer(
     await send({"type": "http.response.body", "body": b""})
 
 
-def _url(scope: Scope) -> str:
-    """The URL of the request as the app sees it, exactly as Starlette's `Request.url` has
-    it (what seven signs, when no `url=` was given)."""
+def _url(scope: Scope, host: str | None) -> str:
+    """The URL of the request as the app sees it, as Starlette's `Request.url` has it (what
+    seven signs, when no `url=` was given). `host`: its Host header, as already read, for
+    `scope["headers"]` may be an iterable that reads only once."""
     from starlette.datastructures import URL
 
-    return str(URL(scope=scope))
+    request = {
+        "scheme": scope.get("scheme", "http"),
+        "server": scope.get("server"),
+        "path": scope["path"],
+        "query_string": scope.get("query_string", b""),
+        "headers": () if host is None else ((b"host", host.encode("latin-1")),),
+    }
+    return str(URL(scope=request))
 
 
 class Receiver:
@@ -294,7 +302,7 @@ class Receiver:
             return None, "", 413
         url = self._url
         if url is None and self._webhook.signs_url:
-            url = _url(scope)
+            url = _url(scope, headers.get("host"))
         try:
             event, replay_key = self._verify_and_read(
                 self._provider,
