@@ -166,6 +166,39 @@ async def test_seven_is_verified_against_the_url_it_called() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    "path", ["/hooks/seven/k%2Bq%3D%3D", "/hooks/a%20b/seven?t=k%2Bq", "/hooks/100%25"]
+)
+async def test_seven_is_verified_against_a_hook_url_with_escapes_in_its_path(path: str) -> None:
+    # seven signs the URL it called as written (a base64 token in the path, say); the
+    # decoded path ("/hooks/seven/k+q==") never matched it.
+    body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
+    app, seen = receiver("seven")
+    called = f"https://example.com{path}"
+    response = await post(app, body, seven_headers(SECRET, body, NOW, called), path)
+    await shut_down(app)
+    assert (response.status_code, len(seen)) == (200, 1)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path", ["/hooks/a%20b/seven", "/hooks/100%25"])
+async def test_seven_escapes_the_path_again_from_a_server_that_gives_no_raw_path(
+    path: str,
+) -> None:
+    # raw_path is optional in ASGI: the decoded path is escaped again, as a URL has it.
+    body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
+    app, seen = receiver("seven")
+
+    async def no_raw_path(scope: Any, receive: Any, send: Any) -> None:
+        await app({k: v for k, v in scope.items() if k != "raw_path"}, receive, send)
+
+    called = f"https://example.com{path}"
+    response = await post(no_raw_path, body, seven_headers(SECRET, body, NOW, called), path)
+    await shut_down(app)
+    assert (response.status_code, len(seen)) == (200, 1)
+
+
+@pytest.mark.anyio
 async def test_seven_is_verified_when_the_scope_headers_are_an_iterable_read_once() -> None:
     # ASGI allows any iterable (a middleware's generator, say): read once for the signature
     # headers, it had no Host left for the URL, so every genuine delivery got 401.

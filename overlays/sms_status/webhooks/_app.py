@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -50,6 +51,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 logger = logging.getLogger("sms_status.webhooks")
 
+# What a URL path may hold unescaped (RFC 3986 pchar and "/"): the rest of a decoded
+# `path` is escaped again, for a server that gives no `raw_path`.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
 # Templates only: each answer sends a list and a body message of its own, as middleware may
 # edit them in place (Starlette's BaseHTTPMiddleware appends its headers to that very list).
 _EMPTY: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"),)
@@ -72,15 +77,17 @@ async def _answer(
 
 
 def _url(scope: Scope, host: str | None) -> str:
-    """The URL of the request as the app sees it, as Starlette's `Request.url` has it (what
-    seven signs, when no `url=` was given). `host`: its Host header, as already read, for
-    `scope["headers"]` may be an iterable that reads only once."""
+    """The URL the request was sent to, as seven signs it when no `url=` was given: its path
+    as received, escapes and all (`raw_path`; `path` is decoded, so a hook URL with `%2B`
+    in it never matched), put together as Starlette's `Request.url` does. `host`: its Host
+    header, as already read, for `scope["headers"]` may be an iterable that reads once."""
     from starlette.datastructures import URL
 
+    raw_path = scope.get("raw_path")  # optional in ASGI: else `path`, escaped again
     request = {
         "scheme": scope.get("scheme", "http"),
         "server": scope.get("server"),
-        "path": scope["path"],
+        "path": raw_path.decode("latin-1") if raw_path else quote(scope["path"], _PATH_SAFE),
         "query_string": scope.get("query_string", b""),
         "headers": () if host is None else ((b"host", host.encode("latin-1")),),
     }
