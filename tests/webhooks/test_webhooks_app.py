@@ -251,6 +251,27 @@ def test_bad_arguments_fail_when_the_app_is_built() -> None:
         webhooks.app("namirial", secret=None, on_report="print")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        (b"https://example.com/hooks/seven", TypeError),
+        ("/hooks/seven", ValueError),
+        ("example.com/hooks/seven", ValueError),
+        ("ftp://example.com/hooks/seven", ValueError),
+        ("https://example.com/hooks/seven\n", ValueError),
+        ("https://[not-ipv6]/hooks/seven", ValueError),
+    ],
+    ids=["bytes", "a path", "no scheme", "ftp", "trailing newline", "bad host"],
+)
+def test_a_url_that_no_signature_can_match_fails_when_the_app_is_built(
+    url: object, error: type[Exception]
+) -> None:
+    # Built without complaint, every genuine seven delivery was then refused 401 (or, for
+    # bytes, raised a TypeError out of the app: the server's own 500).
+    with pytest.raises(error, match="url must"):
+        webhooks.app("seven", secret=SECRET, on_report=print, url=url)  # type: ignore[arg-type]
+
+
 # -- over a real loopback socket ------------------------------------------------------------
 
 

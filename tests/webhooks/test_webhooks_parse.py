@@ -264,6 +264,10 @@ def test_bad_arguments_are_value_or_type_errors() -> None:
         webhooks.parse("seven", body=body, headers=headers, secret=SECRET)
     with pytest.raises(TypeError, match="raw bytes"):
         webhooks.parse("telecom23", body=body.decode(), headers=headers, secret=SECRET)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="url must"):  # not a WebhookSignatureError
+        webhooks.parse("seven", body=body, headers={}, secret=SECRET, url=b"https://x/")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="url must"):
+        webhooks.parse("seven", body=body, headers={}, secret=SECRET, url="/hooks/seven")
     for tolerance in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="tolerance"):
             webhooks.parse(

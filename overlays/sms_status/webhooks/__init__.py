@@ -175,7 +175,7 @@ def app(
     """
     from sms_status.webhooks._app import Receiver
 
-    webhook = check_arguments(provider, secret, tolerance)  # a missing extra fails now
+    webhook = check_arguments(provider, secret, tolerance, url)  # a missing extra fails now
     size: object = max_body_bytes
     if isinstance(size, bool) or not isinstance(size, int):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError("max_body_bytes must be an int")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -41,9 +42,12 @@ class WebhookEvent:
 # -- arguments ---------------------------------------------------------------------------------
 
 
-def check_arguments(provider: str, secret: object, tolerance: object) -> Webhook:
+def check_arguments(
+    provider: str, secret: object, tolerance: object, url: object = None
+) -> Webhook:
     """Bad arguments are ValueError/TypeError before anything is read (never showing
-    `secret`); a provider whose extra is missing is MissingProviderError."""
+    `secret`, nor `url`: its path may be a secret too); a provider whose extra is missing
+    is MissingProviderError."""
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; expected one of: {', '.join(PROVIDERS)}")
     kind = REGISTRY[provider].webhooks
@@ -62,6 +66,7 @@ def check_arguments(provider: str, secret: object, tolerance: object) -> Webhook
         raise TypeError("tolerance must be a number of seconds")
     if not math.isfinite(tolerance) or tolerance <= 0:
         raise ValueError("tolerance must be a finite number of seconds > 0")
+    _check_url(url)
     webhook = load_provider(provider).webhook
     if webhook is None:  # pragma: no cover - the completeness test holds the registry to it
         raise ValueError(f"{provider} documents no webhooks")
@@ -71,6 +76,25 @@ def check_arguments(provider: str, secret: object, tolerance: object) -> Webhook
     if problem is not None:
         raise ValueError(problem)
     return webhook
+
+
+def _check_url(url: object) -> None:
+    """None, or the absolute http(s) URL seven signs: anything else never matches a
+    signature (bytes even raised out of the receiver at each genuine delivery)."""
+    if url is None:
+        return
+    if not isinstance(url, str):
+        raise TypeError("url must be a str (the public URL the provider calls) or None")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a bracketed host that is no IPv6 address
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("url must be an absolute http(s) URL, as 'https://example.com/hooks'")
+    if url != url.strip():
+        raise ValueError("url must have no whitespace around it (it is signed as given)")
+    if not _encodable(url):
+        raise ValueError("url must be valid Unicode text (it has a lone surrogate)")
 
 
 def _encodable(text: str) -> bool:
@@ -169,7 +193,7 @@ def parse(
     `MalformedWebhookError` (authentic but not the documented payload); `ValueError` /
     `TypeError` for bad arguments, before anything is read.
     """
-    webhook = check_arguments(provider, secret, tolerance)
+    webhook = check_arguments(provider, secret, tolerance, url)
     event, replay_key = verify_and_read(
         provider,
         body=body,
