@@ -390,6 +390,7 @@ async def test_a_body_is_read_whole_within_a_deadline_of_the_request_head(
     # A client that sends a request head, then trickles its body or sends none, would hold
     # its request open for ever: uvicorn sets no limit, so the app answers 408.
     monkeypatch.setattr(_asgi_body, "BODY_SECONDS", 0.2)
+    monkeypatch.setattr(_asgi_body, "SWEEP_SECONDS", 0.05)
     app, seen = receiver()
     body = TELECOM23_BODY
     pieces = [body[:10], body[10:50], body[50:]]

@@ -21,7 +21,7 @@ import anyio.to_thread
 
 from sms_status._pushed import AsgiHeaders
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
-from sms_status.webhooks._asgi_body import ClientGone, read_body
+from sms_status.webhooks._asgi_body import BodyReader, ClientGone
 from sms_status.webhooks._batching import Batcher
 from sms_status.webhooks._guards import ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver, in_thread, running_loop
@@ -134,6 +134,7 @@ class Receiver:
         # on_reports: `_report` takes a list, and each delivery waits for its batch's call.
         self._batcher = Batcher(self._report) if batched else None
         self._max_body_bytes = max_body_bytes
+        self._bodies = BodyReader()
         self._url = url
         self._tolerance = tolerance
         self._clock = clock
@@ -302,7 +303,7 @@ class Receiver:
         """(the event, its replay key, 200), or (None, "", the status to answer)."""
         headers = AsgiHeaders(scope.get("headers") or ())
         try:
-            body = await read_body(headers, receive, self._max_body_bytes)
+            body = await self._bodies.read(headers, receive, self._max_body_bytes)
         except TimeoutError:
             return None, "", 408
         if body is None:
