@@ -8,10 +8,10 @@ status code, headers and bytes go in; decoded JSON or an `sms_status.errors` exc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sms_status._exchange import header_items
 from sms_status._fields import json_object, json_value
@@ -52,6 +52,8 @@ _CLASSES_BY_STATUS: Mapping[int, type[ApiError]] = {
 }
 
 _MISSING = object()
+
+T = TypeVar("T")
 
 
 def excerpt(content: bytes, secret: str) -> str:
@@ -138,8 +140,11 @@ def decode_or_raise(
     """
     data = decode_json(content)
     found = data is not _MISSING
-    body_code = provider.error_code_from_body(data) if found else None
-    failed = body_code is not None or (found and provider.is_error_envelope(data))
+    try:
+        body_code = provider.error_code_from_body(data) if found else None
+        failed = body_code is not None or (found and provider.is_error_envelope(data))
+    except ArithmeticError:  # see _from_error_body
+        body_code, failed = None, False
     if 200 <= status_code < 300 and not failed:
         if not found:
             raise MalformedResponseError(
@@ -170,7 +175,7 @@ def decode_or_raise(
             else ServerError
         )
     )
-    message = (provider.error_message_from_body(data) if found else None) or (
+    message = (_from_error_body(provider.error_message_from_body, data) if found else None) or (
         f"HTTP {status_code}" + _body_note(content, data)
     )
     error = cls(
@@ -186,5 +191,14 @@ def decode_or_raise(
     if isinstance(error, RateLimitError):
         error.retry_after = retry_after_seconds(headers.get("retry-after"))
         if error.retry_after is None and data is not _MISSING:
-            error.retry_after = provider.retry_after_from_body(data)
+            error.retry_after = _from_error_body(provider.retry_after_from_body, data)
     raise error
+
+
+def _from_error_body(hook: Callable[[object], T], data: object) -> T | None:
+    """What a provider hook reads from an error body, or None when the body's numbers overflow
+    it: valid JSON holds integers of thousands of digits, and only `sms_status.errors` escape."""
+    try:
+        return hook(data)
+    except ArithmeticError:
+        return None

@@ -5,12 +5,13 @@ or request passes a deadline."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, NoReturn
 
+import attrs
 import pytest
 from flows_support import SECRET, Clock, Script, context, empty_reply, json_reply
 from sms_status import _flows, _request
-from sms_status._exchange import AttemptTimeout, BodyRejected
+from sms_status._exchange import AttemptTimeout, BodyRejected, Reply
 from sms_status._flows import DeadlineReached, Send
 from sms_status.errors import (
     MalformedResponseError,
@@ -107,6 +108,47 @@ def test_lisoloo_retries_a_429_only_once() -> None:
         script.run(_request.request_with_retries(ctx, lisoloo.PROVIDER.status_request("m1")))
     assert script.sleeps == [2.0]
     assert script.unused == 1
+
+
+@pytest.mark.parametrize("retry_after", ["1" + "0" * 400, "1e400"])
+def test_a_lisoloo_429_with_an_unusable_retry_after_backs_off_then_raises(retry_after: str) -> None:
+    # Valid JSON both, past the range of a float: no advice, as in a Retry-After header.
+    clock = Clock()
+    ctx = context(lisoloo.PROVIDER, clock)
+    body = f'{{"success": false, "error_code": "1301", "retry_after": {retry_after}}}'
+    limited = Reply(429, {"content-type": "application/json"}, body.encode())
+    script = Script(clock, [limited, limited])
+    with pytest.raises(RateLimitError) as caught:
+        script.run(_request.request_with_retries(ctx, lisoloo.PROVIDER.status_request("m1")))
+    assert script.sleeps == [0.5]
+    assert caught.value.retry_after is None
+
+
+def _overflows(_body: object) -> NoReturn:
+    raise OverflowError("int too large to convert to float")
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [
+        "error_code_from_body",
+        "is_error_envelope",
+        "error_message_from_body",
+        "retry_after_from_body",
+    ],
+)
+def test_a_provider_hook_overflowing_on_an_error_body_still_gives_the_documented_error(
+    hook: str,
+) -> None:
+    clock = Clock()
+    provider = attrs.evolve(telecom23.PROVIDER, **{hook: _overflows})
+    ctx = context(provider, clock, max_retries=1)
+    # No error code: every hook reads the body.
+    limited = json_reply({"status": False, "description": "slow down"}, 429)
+    script = Script(clock, [limited, limited])
+    with pytest.raises(RateLimitError):
+        script.run(_flows.lookup(ctx, MESSAGE_ID))
+    assert script.sleeps == [0.5]
 
 
 def test_transport_failures_are_retried_and_described_without_the_key() -> None:

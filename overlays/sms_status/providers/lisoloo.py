@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import math
 from enum import StrEnum
 from typing import Any
 
@@ -109,7 +110,11 @@ def error_message(body: object) -> str | None:
 def retry_after(body: object) -> float | None:
     value = f.json_object(body).get("retry_after")
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # hundreds of digits: valid JSON, but no usable advice
+            return None
+        return seconds if math.isfinite(seconds) else None  # as a Retry-After header
     return None
 
 
