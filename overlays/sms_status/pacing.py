@@ -60,14 +60,24 @@ class AsyncRateLimiter(Protocol):
         ...
 
 
+_ARRIVAL_JITTER = 0.25
+"""How much later than its slot a request may reach the provider, relative to the next one,
+in seconds: a sleep's overshoot, or the first request also opening a connection (TLS across
+an ocean takes a few round trips)."""
+
+
 def _shape(limit: RateLimit) -> tuple[float, int]:
     """(rate per second, burst) that can never exceed `limit` in any window of `limit.per`.
 
     A GCRA admits at most `burst + rate * W + 1` requests in a window of W seconds: a small
     burst, one slot of slack (for jitter between booking and arrival), the rest spread evenly.
+    One request a window leaves no slot to keep as slack, so the window itself is padded by
+    `_ARRIVAL_JITTER` (at most doubled, for windows shorter than that).
     """
+    if limit.requests == 1:
+        return 1.0 / (limit.per + min(limit.per, _ARRIVAL_JITTER)), 1
     burst = max(1, limit.requests // 24)
-    rate = max(limit.requests - burst - 1, 1) / limit.per
+    rate = max(limit.requests - burst - 1, 1) / limit.per  # two a window: one, and the slack
     return rate, burst
 
 

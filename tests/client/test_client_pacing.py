@@ -125,6 +125,23 @@ def test_token_bucket_for_a_limit_never_exceeds_it(requests: int, per: float) ->
     assert _max_in_any_window(times, per - 1e-9) <= requests
 
 
+@pytest.mark.parametrize(("requests", "per"), [(1, 1.0), (1, 60.0), (1, 0.1), (2, 1.0)])
+def test_a_request_reaching_the_provider_late_does_not_crowd_the_next_into_its_window(
+    requests: int, per: float
+) -> None:
+    # The first request also opens the connection, so it arrives a little after its slot
+    # while the next arrives on time: a server counting `requests` per `per` must still
+    # never see more.
+    late = min(0.2, per / 2)
+    clock = FakeClock()
+    bucket = TokenBucket.for_limit(RateLimit(requests=requests, per=per), clock=clock)
+    arrivals: list[float] = []
+    for n in range(requests * 4):
+        clock.sleep(bucket.reserve())
+        arrivals.append(clock() + (late if n == 0 else 0.0))
+    assert _max_in_any_window(arrivals, per - 1e-9) <= requests
+
+
 def test_token_bucket_allows_a_burst_then_spreads_requests() -> None:
     clock = FakeClock()
     bucket = TokenBucket(rate=2.0, burst=3, clock=clock)

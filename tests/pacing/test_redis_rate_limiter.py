@@ -101,6 +101,14 @@ def test_names_are_separate_budgets(redis_client: redis.Redis) -> None:
     ]
 
 
+def test_one_request_a_window_is_spaced_wider_than_the_window(redis_client: redis.Redis) -> None:
+    # Arrivals jitter: slots exactly one window apart let a late first request and an
+    # on-time second land in one window of a server allowing one.
+    limiter = RedisRateLimiter(redis_client, "k", RateLimit(requests=1, per=1.0))
+    assert limiter.reserve() == 0.0
+    assert limiter.reserve() > 1.1
+
+
 def test_the_key_expires_once_its_slots_are_past(redis_client: redis.Redis) -> None:
     limiter = RedisRateLimiter(redis_client, "k", HOURLY)
     limiter.reserve()
