@@ -111,6 +111,14 @@ def _backoff(attempt: int, ctx: Context) -> float:
     return ceiling * ctx.jitter()
 
 
+def _retry_delay(error: ApiError, attempt: int, ctx: Context) -> float:
+    """The server's Retry-After (any retryable status), capped at `retry_after_cap`; else
+    backoff."""
+    if error.retry_after is not None:
+        return min(error.retry_after, ctx.retry_after_cap)
+    return _backoff(attempt, ctx)
+
+
 def _describe(exc: BaseException, secret: str) -> str:
     """A scrubbed one-line description of a transport failure (its text may quote the
     request's headers, so the raw exception is never chained onto ours)."""
@@ -176,16 +184,12 @@ def request_with_retries(
                 limit = provider.max_rate_limit_retries
                 if limit is not None and rate_limited > limit:
                     raise
-                delay = (
-                    min(exc.retry_after, ctx.retry_after_cap)
-                    if exc.retry_after is not None
-                    else _backoff(attempt, ctx)
-                )
+                delay = _retry_delay(exc, attempt, ctx)
             except ApiError as exc:
                 if not exc.retryable:
                     raise
                 error = exc
-                delay = _backoff(attempt, ctx)
+                delay = _retry_delay(exc, attempt, ctx)
         if (
             not retryable
             or attempt >= ctx.max_retries

@@ -188,9 +188,10 @@ def decode_or_raise(
         request_id=_scrubbed_id(headers, data, secret),
         headers=_masked(provider, headers, secret),
     )
-    if isinstance(error, RateLimitError):
+    # RFC 9110 defines Retry-After on a 503 (maintenance) as on a 429: read it on any retry.
+    if error.retryable or isinstance(error, RateLimitError):
         error.retry_after = retry_after_seconds(headers.get("retry-after"))
-        if error.retry_after is None and data is not _MISSING:
+        if error.retry_after is None and found:
             error.retry_after = _from_error_body(provider.retry_after_from_body, data)
     raise error
 

@@ -59,7 +59,11 @@ class ApiError(SmsStatusError):
     `error_code` is the provider's own code where the body has one (`"NOT_FOUND"`, lisoloo
     `"1301"`, seven `"900"`), otherwise one derived from the HTTP status (`BAD_REQUEST`,
     `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `RATE_LIMITED`, `SERVER_ERROR`, ...).
+    `retry_after` is the server's advice in seconds (a `Retry-After` header, or lisoloo's
+    body) on an answer worth retrying (408, 429, 502, 503, 504), if it gave one.
     """
+
+    retry_after: float | None = None
 
     def __init__(
         self,

@@ -92,6 +92,28 @@ def test_retry_after_is_honoured_up_to_the_cap(retry_after: str, waited: float) 
     assert script.sleeps == [waited]
 
 
+@pytest.mark.parametrize("status", [408, 502, 503, 504])
+@pytest.mark.parametrize(("retry_after", "waited"), [("30", 30.0), ("3600", 60.0)])
+def test_retry_after_on_any_retried_status_is_honoured_up_to_the_cap(
+    status: int, retry_after: str, waited: float
+) -> None:
+    # A 503 with Retry-After is a maintenance window (RFC 9110 10.2.3): backing off for
+    # half a second would keep a fleet of clients hammering it.
+    clock = Clock()
+    unavailable = empty_reply(status, {"Retry-After": retry_after})
+    script = Script(clock, [unavailable, unavailable, json_reply(delivered())])
+    script.run(status_flow(clock))
+    assert script.sleeps == [waited, waited]
+
+
+def test_a_503_whose_retries_are_spent_carries_its_retry_after() -> None:
+    clock = Clock()
+    script = Script(clock, [empty_reply(503, {"Retry-After": "30"})] * 2)
+    with pytest.raises(ServerError) as caught:
+        script.run(status_flow(clock, max_retries=1))
+    assert caught.value.retry_after == 30.0
+
+
 def test_a_429_without_retry_after_backs_off() -> None:
     clock = Clock()
     script = Script(clock, [empty_reply(429), empty_reply(429), json_reply(delivered())])
