@@ -278,8 +278,10 @@ def iter_history(
                     provider=ctx.provider.key,
                     status_code=200,
                 )
-        fresh = [r for r in page if r.message_id not in seen]
-        for report in fresh:
+        fresh = 0
+        for report in page:
+            if report.message_id in seen:  # from an earlier page, or listed twice on this one
+                continue
             if report.created_at is None:
                 raise MalformedResponseError(
                     "a history entry has no send timestamp",
@@ -288,6 +290,7 @@ def iter_history(
                 )
             seen[report.message_id] = report.created_at
             yield Emit(report)
+            fresh += 1
             emitted += 1
             if limit is not None and emitted >= limit:
                 return

@@ -60,6 +60,15 @@ def test_pages_walk_back_by_whole_seconds_without_gaps_or_duplicates() -> None:
     ]
 
 
+def test_an_id_listed_twice_on_one_page_is_emitted_once() -> None:
+    # An RCS message with an SMS fallback, say, listed once per channel.
+    clock = Clock()
+    a, b = message("a", T0 + timedelta(seconds=9)), message("b", T0 + timedelta(seconds=5))
+    script = Script(clock, [page(a, b, b, message("c", T0))])
+    script.run(history(clock, page_size=5))
+    assert [r.message_id for r in script.emitted] == ["a", "b", "c"]
+
+
 def test_a_page_with_nothing_new_steps_the_cursor_strictly_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
