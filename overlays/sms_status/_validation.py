@@ -90,13 +90,22 @@ def before(value: object) -> datetime | None:
     return value
 
 
-def _seconds(value: object, name: str) -> float:
+def seconds(value: object, name: str, *, allow_zero: bool = False) -> float:
+    """`value` as a finite number of seconds > 0 (>= 0 with `allow_zero`): a bool or a
+    non-number is a TypeError; nan, inf, too small, or an int too large for a float a
+    ValueError naming `name`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
-    return seconds
+    try:
+        converted = float(value)
+    except OverflowError:  # 10**400 has no float: a bad value, like inf, not a crash
+        converted, shown = math.inf, "an integer too large for a float"
+    else:
+        shown = repr(value)
+    if not math.isfinite(converted) or converted < 0 or (converted == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number of seconds {bound}, got {shown}")
+    return converted
 
 
 def timeout(value: object) -> httpx.Timeout:
@@ -104,13 +113,13 @@ def timeout(value: object) -> httpx.Timeout:
     whose phases are each unset or finite and > 0 (at least one set: a call always ends)."""
     if isinstance(value, httpx.Timeout):
         phases = {
-            name: None if seconds is None else _seconds(seconds, f"timeout.{name}")
-            for name, seconds in value.as_dict().items()
+            name: None if phase is None else seconds(phase, f"timeout.{name}")
+            for name, phase in value.as_dict().items()
         }
-        if all(seconds is None for seconds in phases.values()):
+        if all(phase is None for phase in phases.values()):
             raise ValueError("timeout must set at least one phase: a call must always end")
         return httpx.Timeout(**phases)
-    return httpx.Timeout(_seconds(value, "timeout"))
+    return httpx.Timeout(seconds(value, "timeout"))
 
 
 def attempt_limit(value: httpx.Timeout) -> float:
@@ -120,13 +129,7 @@ def attempt_limit(value: httpx.Timeout) -> float:
 
 def wait_timeout(value: object) -> float | None:
     """`wait_for_final`'s timeout: None (the provider's cap) or finite seconds >= 0."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"timeout must be a number of seconds, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"timeout must be a finite number of seconds >= 0, got {value!r}")
-    return float(value)
+    return None if value is None else seconds(value, "timeout", allow_zero=True)
 
 
 def api_key(value: object) -> str:

@@ -133,6 +133,24 @@ def test_non_positive_timeout_is_refused(timeout: float) -> None:
         sms_status.connect("roycetalk", api_key="sk_test_x", timeout=timeout)
 
 
+@pytest.mark.parametrize("connect_fn", [sms_status.connect, sms_status.connect_async])
+@pytest.mark.parametrize(
+    "timeout",
+    [
+        pytest.param(10**400, id="10**400"),
+        float("nan"),
+        float("inf"),
+        pytest.param(httpx.Timeout(10.0, read=10**400), id="read=10**400"),
+    ],
+)
+def test_a_timeout_no_float_can_hold_is_refused_like_any_bad_one(
+    connect_fn: object, timeout: object
+) -> None:
+    assert callable(connect_fn)
+    with pytest.raises(ValueError, match="timeout"):
+        connect_fn("roycetalk", api_key="sk_test_x", timeout=timeout)
+
+
 def test_request_timeout_defaults_to_ten_seconds() -> None:
     seen: list[object] = []
 

@@ -221,6 +221,18 @@ def test_negative_timeout_is_refused(clock: FakeClock) -> None:
     assert server.requests == []
 
 
+@pytest.mark.parametrize(
+    "timeout", [pytest.param(10**400, id="10**400"), float("nan"), float("inf")]
+)
+def test_a_timeout_no_float_can_hold_is_refused_like_any_bad_one(
+    clock: FakeClock, timeout: float
+) -> None:
+    server = _script("telecom23", ["sent"])
+    with connect("telecom23", server, clock) as client, pytest.raises(ValueError, match="timeout"):
+        client.wait_for_final(MESSAGE_ID, timeout=timeout)
+    assert server.requests == []
+
+
 def _rate_limited_then(provider: str, retry_after: str, then: str) -> Recorder:
     calls = {"n": 0}
 
