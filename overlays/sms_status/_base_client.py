@@ -85,7 +85,11 @@ class BaseClient(Generic[ApiT_co]):
             provider=provider,
             secret=secret,
             max_retries=max_retries,
-            retry_after_cap=options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
+            retry_after_cap=_validation.seconds(
+                options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
+                "retry_after_cap",
+                allow_zero=True,
+            ),
             clock=clock,
             on_retry=options.get("on_retry"),
             lookup=_successor.lookup_state(provider, options.get("lookup")),

@@ -30,6 +30,7 @@ class SharedOptions(TypedDict, total=False):
     """TLS verification, as httpx's `verify=`: a CA bundle path, an `ssl.SSLContext`, or False."""
     on_retry: Callable[[RetryEvent], None]
     retry_after_cap: float
+    """Longest wait honoured from a Retry-After, in seconds (default 60): finite, >= 0."""
     signing_secret: str
     """telecom23 only: sign every request (X-Timestamp, X-Signature) with this secret."""
     clock: Callable[[], float]

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sms_status
 from client_support import (
     API_KEY,
     PROVIDERS,
@@ -158,6 +159,33 @@ def test_retry_after_cap_is_configurable(clock: FakeClock) -> None:
     with connect("telecom23", _rate_limited_once("45"), clock, retry_after_cap=5.0) as client:
         client.get_status(MESSAGE_ID)
     assert clock.sleeps == [5.0]
+
+
+@pytest.mark.parametrize("connect_fn", [sms_status.connect, sms_status.connect_async])
+@pytest.mark.parametrize(
+    ("cap", "error"),
+    [
+        (-1.0, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        pytest.param(10**400, ValueError, id="10**400"),
+        ("60", TypeError),
+        (True, TypeError),
+    ],
+)
+def test_a_retry_after_cap_that_cannot_bound_a_wait_is_refused_at_connect(
+    connect_fn: Any, cap: object, error: type[Exception]
+) -> None:
+    # A negative cap made the sync client's first 429 raise a bare ValueError from
+    # time.sleep (the async one retried at once); nan left every Retry-After uncapped.
+    with pytest.raises(error, match="retry_after_cap"):
+        connect_fn("telecom23", api_key=API_KEY, retry_after_cap=cap)
+
+
+def test_retry_after_cap_zero_retries_at_once(clock: FakeClock) -> None:
+    with connect("telecom23", _rate_limited_once("45"), clock, retry_after_cap=0) as client:
+        client.get_status(MESSAGE_ID)
+    assert clock.sleeps == [0.0]
 
 
 def test_retry_after_http_date_is_honoured_and_capped(clock: FakeClock) -> None:
