@@ -27,12 +27,33 @@ import attrs
 from sms_status._redis_kind import require_asyncio, require_blocking
 
 
+def _whole_requests(_limit: object, _attribute: attrs.Attribute[int], value: int) -> None:
+    # A fraction (0.5 a window) would be paced as one a window: twice the limit.
+    if isinstance(value, bool) or not isinstance(value, int):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"requests must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"requests must be at least 1, got {value}")
+
+
+def _finite_window(_limit: object, _attribute: attrs.Attribute[float], value: float) -> None:
+    # An endless window, or one no float holds (10**400), leaves no rate to pace at.
+    if isinstance(value, bool) or not isinstance(value, int | float):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"per must be a number of seconds, not {type(value).__name__}")
+    try:
+        seconds, shown = float(value), repr(value)
+    except OverflowError:
+        seconds, shown = math.inf, "an integer too large for a float"
+    if not 0 < seconds < math.inf:
+        raise ValueError(f"per must be a finite number of seconds > 0, got {shown}")
+
+
 @attrs.frozen
 class RateLimit:
-    """A documented limit: at most `requests` in any window of `per` seconds."""
+    """A documented limit: at most `requests` (an int >= 1) in any window of `per` seconds
+    (finite, > 0)."""
 
-    requests: int = attrs.field(validator=attrs.validators.gt(0))
-    per: float = attrs.field(validator=attrs.validators.gt(0))
+    requests: int = attrs.field(validator=_whole_requests)
+    per: float = attrs.field(validator=_finite_window)
 
 
 @runtime_checkable

@@ -165,6 +165,28 @@ def test_token_bucket_refuses_nonsense(rate: float, burst: int) -> None:
         TokenBucket(rate=rate, burst=burst)
 
 
+@pytest.mark.parametrize(
+    ("requests", "per", "error", "named"),
+    [
+        (0.5, 10.0, TypeError, "requests"),  # one per 20 s: was paced at one per 10 s
+        (2.0, 1.0, TypeError, "requests"),
+        (True, 1.0, TypeError, "requests"),
+        (0, 1.0, ValueError, "requests"),
+        (10, float("inf"), ValueError, "per"),  # the limiters failed, each its own way
+        (10, float("nan"), ValueError, "per"),
+        pytest.param(10, 10**400, ValueError, "per", id="per=10**400"),
+        (10, 0, ValueError, "per"),
+        (10, "60", TypeError, "per"),
+        (10, False, TypeError, "per"),
+    ],
+)
+def test_a_rate_limit_no_limiter_can_honour_is_refused(
+    requests: object, per: object, error: type[Exception], named: str
+) -> None:
+    with pytest.raises(error, match=named):
+        RateLimit(requests=requests, per=per)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def fast_switching() -> Iterator[None]:
     previous = sys.getswitchinterval()
