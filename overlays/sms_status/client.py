@@ -355,9 +355,6 @@ class AsyncHistoryClient(AsyncStatusClient[ApiT_co]):
         return self._steps(self._history_walk("reference", key, page_size, before, limit))
 
 
-# -- generated from the registry by scripts/typed_connect.py: connect overloads --
-
-
 def _in_input_order(
     ids: list[str], unique: list[str], reports: list[StatusReport]
 ) -> list[StatusReport]:
@@ -368,6 +365,7 @@ def _in_input_order(
     return [by_id[message_id] for message_id in ids]
 
 
+# -- generated from the registry by scripts/typed_connect.py: connect overloads --
 @overload
 def connect(
     provider: Literal["telecom23"], **arguments: Unpack[ConnectArguments]
