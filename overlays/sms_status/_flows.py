@@ -185,8 +185,8 @@ def wait_for_final(
     0, 5 and 11 s), unless that is sooner after the previous one than the cadence's
     shortest interval (with `timeout=6`: at 0 and 5 s only). `timeout=0` looks once: one
     attempt, no retries. Transient failures (429 after its retries, 5xx, transport) keep polling
-    until the deadline; a Retry-After longer than the next interval is honoured, and one
-    reaching past the deadline ends the wait. Nothing sleeps past the deadline, and the
+    until the deadline; a Retry-After (429, 503) longer than the next interval is honoured,
+    and one reaching past the deadline ends the wait. Nothing sleeps past the deadline, and the
     request in flight when it comes is cut to the time left.
     """
     cadence = ctx.provider.cadence
@@ -204,7 +204,8 @@ def wait_for_final(
             report = yield from lookup(look, message_id, deadline=deadline if limit else None)
         except _TRANSIENT as exc:
             last_error = exc
-            if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            # A Retry-After (a 429, a 503 in maintenance) stretches the wait to it.
+            if not isinstance(exc, TransportError) and exc.retry_after is not None:
                 wait = max(wait, min(exc.retry_after, ctx.retry_after_cap))
         else:
             if on_update is not None and report != last:

@@ -67,6 +67,17 @@ def test_transient_failures_keep_polling_and_a_long_retry_after_stretches_the_wa
     assert script.sleeps == [3.0, 20.0]
 
 
+def test_a_503_in_maintenance_stretches_the_wait_to_its_retry_after() -> None:
+    # Only a 429's Retry-After was honoured between looks: a 503's was polled through.
+    clock = Clock()
+    ctx = context(telecom23.PROVIDER, clock, max_retries=0)
+    maintenance = empty_reply(503, {"Retry-After": "30"})
+    script = Script(clock, [maintenance, json_reply(telecom23_with_status("DELIVRD"))])
+    report = script.run(_flows.wait_for_final(ctx, MESSAGE_ID, timeout=60.0, on_update=None))
+    assert report.is_final
+    assert script.sleeps == [30.0]
+
+
 def test_a_deadline_with_only_failures_raises_the_last_failure() -> None:
     clock = Clock()
     ctx = context(telecom23.PROVIDER, clock, max_retries=0)
