@@ -27,12 +27,16 @@ import attrs
 from sms_status._redis_kind import require_asyncio, require_blocking
 
 
+_MOST_REQUESTS = 10**12
+"""More a window than any provider allows: past it, a rate no float holds (10**400)."""
+
+
 def _whole_requests(_limit: object, _attribute: attrs.Attribute[int], value: int) -> None:
     # A fraction (0.5 a window) would be paced as one a window: twice the limit.
     if isinstance(value, bool) or not isinstance(value, int):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"requests must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"requests must be at least 1, got {value}")
+    if not 1 <= value <= _MOST_REQUESTS:
+        raise ValueError(f"requests must be from 1 to {_MOST_REQUESTS:,}")
 
 
 def _finite_window(_limit: object, _attribute: attrs.Attribute[float], value: float) -> None:

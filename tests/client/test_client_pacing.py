@@ -172,6 +172,7 @@ def test_token_bucket_refuses_nonsense(rate: float, burst: int) -> None:
         (2.0, 1.0, TypeError, "requests"),
         (True, 1.0, TypeError, "requests"),
         (0, 1.0, ValueError, "requests"),
+        pytest.param(10**400, 1.0, ValueError, "requests", id="requests=10**400"),
         (10, float("inf"), ValueError, "per"),  # the limiters failed, each its own way
         (10, float("nan"), ValueError, "per"),
         pytest.param(10, 10**400, ValueError, "per", id="per=10**400"),

@@ -507,6 +507,8 @@ def test_bad_arguments_are_refused(redis_url: str) -> None:
         tracking.RedisStore(client, name="a{b}")
     with pytest.raises(ValueError, match="lease"):
         tracking.RedisStore(client, lease=0)
+    with pytest.raises(ValueError, match="lease"):
+        tracking.RedisStore(client, lease=10**400)  # an OverflowError, from float()
     with pytest.raises(TypeError, match="redis_client"):
         tracking.RedisStore("redis://localhost")
     with pytest.raises(TypeError, match=r"RedisStore takes a blocking client .* redis\.asyncio"):

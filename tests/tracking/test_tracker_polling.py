@@ -269,6 +269,25 @@ def test_429_storm_rests_the_provider_for_retry_after_and_loses_no_id(
         assert later == [], f"requests {later} came within Retry-After of the 429 at {at}"
 
 
+def test_a_retry_after_of_ages_rests_the_provider_no_longer_than_max_interval(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # Retry-After: 1e300 paused the provider's polling for good (until a restart): every
+    # id then waited for its deadline.
+    telecom23_sandbox.add_message("ages-1", statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault("rate_limit", retry_after="1e300", times=1)
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add("telecom23", "ages-1")
+        started = sandbox_clock.now()
+        tracker.run()
+    assert [(o.message_id, o.reason) for o in outcomes] == [("ages-1", "final")]
+    assert outcomes[0].settled_at.timestamp() - started <= 15 * 60 + 60
+
+
 def test_a_refused_key_is_raised_from_run_and_every_id_settles_once_it_is_fixed(
     telecom23_sandbox: Sandbox, make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
 ) -> None:

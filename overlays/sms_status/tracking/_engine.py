@@ -362,7 +362,9 @@ class Engine:
         for report in reports:
             if isinstance(report.error, RateLimitError):
                 now = self.clock()
-                rest = report.error.retry_after or RATE_LIMIT_PAUSE
+                # Capped: a Retry-After of 1e300 (or a date years away) must not stop this
+                # provider's polling for good; `max_interval` is the longest rest anyway.
+                rest = min(report.error.retry_after or RATE_LIMIT_PAUSE, self.max_interval)
                 self._paused[provider] = max(self._paused.get(provider, now), now + rest)
                 log.warning("%s: rate limited; polling rests %.1f s", provider, rest)
                 return True

@@ -86,9 +86,13 @@ def done_at(row: Row) -> str:
 def valid_seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int no float holds: as bad as inf
+        seconds = float("inf")
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a finite number of seconds > 0")
+    return seconds
 
 
 def own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
