@@ -26,7 +26,6 @@ import attrs
 
 from sms_status._redis_kind import require_asyncio, require_blocking
 
-
 _MOST_REQUESTS = 10**12
 """More a window than any provider allows: past it, a rate no float holds (10**400)."""
 
