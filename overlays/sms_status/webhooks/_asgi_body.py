@@ -4,6 +4,7 @@ request head."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -26,21 +27,31 @@ SWEEP_SECONDS = 1.0
 """How often the reads past their deadline are looked for (a deadline is met within this)."""
 
 
+class _Reads:
+    """One event loop's body reads under way, by task: when each must end (the loop's clock),
+    and those the sweep ended."""
+
+    __slots__ = ("deadlines", "expired")
+
+    def __init__(self) -> None:
+        self.deadlines: dict[asyncio.Task[Any], float] = {}
+        self.expired: set[asyncio.Task[Any]] = set()
+
+
 class BodyReader:
     """Reads delivery bodies, each whole within `BODY_SECONDS` of its request head: a client
     that sends a head and then no body, or trickles one, holds no request open for ever
     (uvicorn sets no such limit).
 
-    Under asyncio one sweep a second ends the reads past their deadline, rather than a timer
-    per read: `asyncio.timeout` around each read cost a delivery ~8 µs in-process, a third of
-    the receiver's own work; this, a dictionary entry. (Under trio, anyio's cancel scope.)"""
+    Under asyncio one sweep a second per event loop ends the reads past their deadline,
+    rather than a timer per read: `asyncio.timeout` around each read cost a delivery ~8 µs
+    in-process, a third of the receiver's own work; this, a dictionary entry. (Under trio,
+    anyio's cancel scope.) One app may serve from several loops at once."""
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._reading: dict[asyncio.Task[Any], float] = {}
-        """Reads under way, by task: when each must end (the loop's clock)."""
-        self._expired: set[asyncio.Task[Any]] = set()
-        self._sweeping = False
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Reads] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def read(self, headers: AsgiHeaders, receive: Receive, cap: int) -> bytes | None:
         """The body, or None once it passed `cap` bytes; ClientGone if the client went away,
@@ -60,35 +71,32 @@ class BodyReader:
                 return await _read(receive, cap)
         task = asyncio.current_task(loop)
         assert task is not None  # an ASGI server runs each request in a task
-        if loop is not self._loop:  # the first read, or the app moved to another loop
-            self._loop, self._reading, self._expired, self._sweeping = loop, {}, set(), False
-        self._reading[task] = loop.time() + BODY_SECONDS
-        if not self._sweeping:
-            self._sweeping = True
-            loop.call_later(SWEEP_SECONDS, self._sweep, loop)
+        reads = self._loops.get(loop)
+        if reads is None:
+            reads = self._loops[loop] = _Reads()
+            loop.call_later(SWEEP_SECONDS, self._sweep, loop, reads)
+        reads.deadlines[task] = loop.time() + BODY_SECONDS
         try:
             return await _read(receive, cap)
         except asyncio.CancelledError:
-            if task not in self._expired:
+            if task not in reads.expired:
                 raise
             task.uncancel()  # the cancel was ours, not the server's
             raise TimeoutError(f"no whole body within {BODY_SECONDS:g} s") from None
         finally:
-            del self._reading[task]
-            self._expired.discard(task)
+            del reads.deadlines[task]
+            reads.expired.discard(task)
 
-    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        if loop is not self._loop:  # another loop's reads now (see `read`)
-            return
+    def _sweep(self, loop: asyncio.AbstractEventLoop, reads: _Reads) -> None:
         now = loop.time()
-        for task, deadline in list(self._reading.items()):
-            if deadline <= now and task not in self._expired:
-                self._expired.add(task)
+        for task, deadline in list(reads.deadlines.items()):
+            if deadline <= now and task not in reads.expired:
+                reads.expired.add(task)
                 task.cancel()
-        if self._reading:
-            loop.call_later(SWEEP_SECONDS, self._sweep, loop)
-        else:
-            self._sweeping = False
+        if reads.deadlines:
+            loop.call_later(SWEEP_SECONDS, self._sweep, loop, reads)
+        else:  # nothing to watch: the next read starts a sweep again
+            del self._loops[loop]
 
 
 async def _read(receive: Receive, cap: int) -> bytes | None:
