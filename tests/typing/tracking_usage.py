@@ -30,6 +30,15 @@ def track_sync(ids: list[str]) -> int:
         return new + int(added)
 
 
+def in_a_forked_worker(store: tracking.SqliteStore) -> int | None:
+    try:
+        return store.counts().in_flight
+    except tracking.StoreForkedError as exc:  # opened before the fork: open one here
+        message: str = str(exc)
+        print(message)
+        return None
+
+
 def receiver(tracker: tracking.Tracker) -> object:
     return webhooks.app("telecom23", secret="whsec_x", on_report=tracker.ingest)
 

@@ -128,6 +128,8 @@ def shared_limiter(api_key: str) -> None:
     async_client = sms_status.connect_async("lisoloo", api_key=api_key, rate_limiter=limiter)
     sync_client.close()
     asyncio.run(async_client.aclose())
+    booked: float | None = limiter.reserve_within(5.0)  # None: no slot within 5 s, none booked
+    print(booked)
 
 
 def typed_raw_fields(api_key: str) -> str | None:
