@@ -106,6 +106,12 @@ class _Driver(Generic[S]):
         """The limiter's `reserve_within`, for a request with a deadline (see `RateLimiter`)."""
         return None if send.deadline is None else getattr(limiter, "reserve_within", None)
 
+    def _until_deadline(self, send: Send) -> float:
+        """How long a slot may wait: until the flow's deadline (not the attempt's limit,
+        which bounds the request once its slot came)."""
+        assert send.deadline is not None
+        return max(0.0, send.deadline - self._clock())
+
     def _time_left(self, send: Send) -> float:
         """How long this attempt may take: the client's timeout, cut to the flow's deadline."""
         left = self._attempt_limit
@@ -130,7 +136,7 @@ class SyncDriver(_Driver[Sender]):
             self._sleep(effect.seconds)
             return None
         within = self._within(self._limiter, effect)
-        booked = self._limiter.reserve() if within is None else within(self._time_left(effect))
+        booked = self._limiter.reserve() if within is None else within(self._until_deadline(effect))
         wait = self._slot_wait(effect, booked)
         if wait > 0:
             self._sleep(wait)
@@ -185,7 +191,7 @@ class AsyncDriver(_Driver[AsyncSender]):
         if not isinstance(limiter, Unlimited):  # unpaced (bulk lookups, say): no booking
             within = self._within(limiter, effect)
             # A float, or an awaitable one (AsyncRateLimiter); None: nothing booked.
-            booked = limiter.reserve() if within is None else within(self._time_left(effect))
+            booked = limiter.reserve() if within is None else within(self._until_deadline(effect))
             # A tuple, not `float | int`: that builds a union object on every request.
             got = booked if booked is None or isinstance(booked, (float, int)) else await booked
             wait = self._slot_wait(effect, got)

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 import redis
 import redis.asyncio
+from sms_status import StatusReport
 from sms_status.errors import TransportError
 from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter, TokenBucket
 from sms_status.testing import FakeClock, Sandbox
@@ -70,3 +71,41 @@ def test_reserve_within_books_only_a_slot_in_time(redis_client: redis.Redis) -> 
         assert limiter.reserve_within(gap / 2) is None  # the next is `gap` away: not booked
         assert limiter.reserve_within(gap / 2) is None
         assert 0.0 < limiter.reserve() <= gap  # the next slot is still the first one after
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_slot_after_the_attempts_timeout_but_before_the_deadline_is_booked(kind: str) -> None:
+    # A budget kept 20 s deep by another worker; wait_for_final(timeout=300) on a client
+    # with timeout=10. Its slots came 20 s on, long before its deadline, but were refused
+    # for being past the attempt's 10 s: it sent nothing, and raised after 299 s.
+    clock = FakeClock()
+    bucket = TokenBucket(rate=1.0, burst=1, clock=clock.monotonic)
+
+    def keep_the_budget_busy() -> None:  # another worker, booking without a deadline
+        while bucket.reserve() < 20.0:
+            pass
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        keep_the_budget_busy()
+
+    async def async_sleep(seconds: float) -> None:
+        sleep(seconds)
+
+    with Sandbox("roycetalk", clock=clock).serve() as sandbox:
+        sandbox.add_message("m1", statuses=("pending", "delivered"))
+        keep_the_budget_busy()
+        if kind == "sync":
+            with sandbox.connect(rate_limiter=bucket, timeout=10, sleep=sleep) as client:
+                report = client.wait_for_final("m1", timeout=300)
+        else:
+
+            async def main() -> StatusReport:
+                async with sandbox.connect_async(
+                    rate_limiter=bucket, timeout=10, sleep=async_sleep
+                ) as client:
+                    return await client.wait_for_final("m1", timeout=300)
+
+            report = asyncio.run(main())
+        assert report.is_delivered
+        assert len(sandbox.requests) >= 2
