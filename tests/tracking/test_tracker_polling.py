@@ -269,6 +269,30 @@ def test_429_storm_rests_the_provider_for_retry_after_and_loses_no_id(
         assert later == [], f"requests {later} came within Retry-After of the 429 at {at}"
 
 
+def test_a_provider_in_maintenance_rests_for_its_retry_after_and_loses_no_id(
+    telecom23_sandbox: Sandbox,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # A 503 with Retry-After is waited out as a 429's is: the provider rests and the round
+    # ends. (The tracker went on to the next id, and the next, each costing the client's
+    # retries, each retry waiting out the Retry-After.)
+    ids = [f"maint-{n}" for n in range(10)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault("server_error", status=503, retry_after="60", times=6)
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add_many("telecom23", ids)
+        tracker.run()
+    assert sorted(o.message_id for o in outcomes) == sorted(ids)
+    failed = [r.at for r in telecom23_sandbox.requests if r.status == 503]
+    assert len(failed) == 6
+    for at in failed:  # no request within its Retry-After
+        later = [r.at for r in telecom23_sandbox.requests if at < r.at < at + 60]
+        assert later == [], f"requests {later} came within Retry-After of the 503 at {at}"
+
+
 def test_a_retry_after_of_ages_rests_the_provider_no_longer_than_max_interval(
     telecom23_sandbox: Sandbox,
     sandbox_clock: FakeClock,

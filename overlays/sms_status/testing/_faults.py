@@ -145,7 +145,9 @@ def fault_reply(provider: ProviderDef, ctx: Ctx, fault: Fault) -> Reply:
         return with_header(reply, "Retry-After", retry_after) if retry_after else reply
     if fault.kind in ("server_error", "error"):
         status = int(p.get("status", 500))
-        return merge_fields(provider.error(ctx, status, p.get("code")), p.get("fields"))
+        reply = merge_fields(provider.error(ctx, status, p.get("code")), p.get("fields"))
+        retry_after = p.get("retry_after")  # a 503 in maintenance, say
+        return reply if retry_after is None else with_header(reply, "Retry-After", str(retry_after))
     if fault.kind == "proxy_502_html":
         return Reply(int(p.get("status", 502)), _PROXY_502_HTML.encode(), "text/html")
     # not_json

@@ -287,7 +287,7 @@ class Sandbox:
 
         Kinds and params: ``rate_limit`` (retry_after: str | None, body: json|html|empty),
         ``server_error`` (status=500), ``error`` (status, code: a documented error; both take
-        ``fields={...}`` to override keys of a JSON object body),
+        ``fields={...}`` to override keys of a JSON object body, and ``retry_after``),
         ``proxy_502_html`` (status=502), ``truncated_json`` (length), ``wrong_types``
         (fields: names to corrupt, default all), ``unknown_status`` (value),
         ``status_code`` (status, body, content_type), ``stall`` (seconds=30.0),

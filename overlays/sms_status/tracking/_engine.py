@@ -18,7 +18,7 @@ import attrs
 
 from sms_status import _validation
 from sms_status._registry import PROVIDERS, load_provider
-from sms_status.errors import RateLimitError
+from sms_status.errors import ApiError, RateLimitError
 from sms_status.report import StatusReport
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._group import GroupCommit
@@ -359,14 +359,19 @@ class Engine:
                 self._settled_reports[row.key] = report
 
     def _rate_limited(self, provider: str, reports: Sequence[StatusReport]) -> bool:
+        """A 429, or any failed lookup that says when to come back (a 503 in maintenance
+        with Retry-After): polling this provider rests, and this round ends."""
         for report in reports:
-            if isinstance(report.error, RateLimitError):
+            error = report.error
+            if isinstance(error, RateLimitError) or (
+                isinstance(error, ApiError) and error.retry_after is not None
+            ):
                 now = self.clock()
                 # Capped: a Retry-After of 1e300 (or a date years away) must not stop this
                 # provider's polling for good; `max_interval` is the longest rest anyway.
-                rest = min(report.error.retry_after or RATE_LIMIT_PAUSE, self.max_interval)
+                rest = min(error.retry_after or RATE_LIMIT_PAUSE, self.max_interval)
                 self._paused[provider] = max(self._paused.get(provider, now), now + rest)
-                log.warning("%s: rate limited; polling rests %.1f s", provider, rest)
+                log.warning("%s: %s; polling rests %.1f s", provider, error.error_code, rest)
                 return True
         return False
 

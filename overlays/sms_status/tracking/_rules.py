@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import attrs
 
 from sms_status._provider import Cadence
-from sms_status.errors import NotFoundError, RateLimitError
+from sms_status.errors import ApiError, NotFoundError
 from sms_status.report import StatusReport
 from sms_status.tracking._model import Reason, Row, Source, encode_report
 
@@ -161,7 +161,7 @@ def apply_poll(
         not_found_at = row.added_at + NOT_FOUND_AFTER
         if not row.known and now >= not_found_at and not_found_at <= row.deadline_at:
             return settle(row, "not_found", now)
-    elif isinstance(error, RateLimitError) and error.retry_after is not None:
+    elif isinstance(error, ApiError) and error.retry_after is not None:  # a 429, a 503's
         not_before = now + error.retry_after
     if now >= row.deadline_at:
         return settle(row, "deadline", now)
