@@ -414,6 +414,39 @@ async def test_a_body_is_read_whole_within_a_deadline_of_the_request_head(
 
 
 @pytest.mark.anyio
+async def test_a_servers_cancel_with_the_body_deadline_in_the_same_turn_stays_a_cancel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sweep ends a read past its deadline just as the server cancels the request (its
+    # shutdown): one CancelledError for two cancels. It was taken for the deadline's alone,
+    # answered 408, and the request returned: the server's cancel was swallowed.
+    monkeypatch.setattr(_asgi_body, "BODY_SECONDS", 0.0)  # past its deadline at once
+    monkeypatch.setattr(_asgi_body, "SWEEP_SECONDS", 0.0)  # swept on the next turn
+    app, _ = receiver()
+    task: asyncio.Task[None] | None = None
+    sweep = _asgi_body.BodyReader._sweep
+
+    def sweep_then_the_server_cancels(reader: Any, loop: Any, reads: Any) -> None:
+        sweep(reader, loop, reads)
+        assert task is not None
+        task.cancel("the server shuts down")
+
+    monkeypatch.setattr(_asgi_body.BodyReader, "_sweep", sweep_then_the_server_cancels)
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # a head, and no body
+        raise AssertionError
+
+    async def send(message: Any) -> None:
+        return None
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+    task = asyncio.ensure_future(app(scope, receive, send))
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     "length", [b"\xb2", b"9" * 5000, b"70000"], ids=["superscript", "5000-digits", "over-cap"]
 )

@@ -79,9 +79,10 @@ class BodyReader:
         try:
             return await _read(receive, cap)
         except asyncio.CancelledError:
-            if task not in reads.expired:
+            # Ours alone (a server's cancel in the same turn of the loop stays a cancel, as
+            # with `asyncio.timeout`): a 408.
+            if task not in reads.expired or task.uncancel() > 0:
                 raise
-            task.uncancel()  # the cancel was ours, not the server's
             raise TimeoutError(f"no whole body within {BODY_SECONDS:g} s") from None
         finally:
             del reads.deadlines[task]
