@@ -125,3 +125,44 @@ def test_an_sqlite_store_opened_before_a_fork_says_so_in_the_child(tmp_path: Pat
     with contextlib.closing(sqlite3.connect(tmp_path / "deliveries.db")) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     store.close()
+
+
+def test_a_child_forked_during_a_run_leaves_the_sqlite_run_lock_to_the_parent(
+    tmp_path: Path,
+) -> None:
+    """Forked while the parent ran (multiprocessing, a preloading server): the child held a
+    copy of the run lock's descriptor, so once the parent's run ended, its next run (or a
+    restarted tracker's) was refused for as long as the child lived. In the child a run is
+    refused as every other call is."""
+    store = tracking.SqliteStore(tmp_path / "deliveries.db")
+    verdict_r, verdict_w = os.pipe()
+    go_r, go_w = os.pipe()
+    with store.running():
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(verdict_r)
+                os.close(go_w)
+                try:
+                    with store.running():
+                        pass
+                except tracking.StoreForkedError:
+                    os.write(verdict_w, b"refused")
+                os.read(go_r, 1)  # lives on until the parent has run again
+                code = 0
+            finally:
+                os._exit(code)
+    os.close(verdict_w)
+    os.close(go_r)
+    try:
+        with os.fdopen(verdict_r, "rb") as verdict:
+            assert verdict.read(7) == b"refused"
+        with store.running():  # the parent's next run, the child alive
+            pass
+    finally:
+        os.write(go_w, b"x")
+        os.close(go_w)
+        _, status = os.waitpid(pid, 0)
+        store.close()
+    assert os.waitstatus_to_exitcode(status) == 0

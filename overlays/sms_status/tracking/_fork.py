@@ -53,12 +53,15 @@ class ForkedConnection:
     def close(self) -> None:
         return None
 
-    def __getattr__(self, name: str) -> Any:
-        raise StoreForkedError(
+    def error(self) -> StoreForkedError:
+        return StoreForkedError(
             f"the SqliteStore {self._path!r} was opened before os.fork(): an SQLite "
             "connection must not cross a fork (sqlite.org/howtocorrupt.html); open the "
             "store in each process after the fork, or use tracking.RedisStore"
         )
+
+    def __getattr__(self, name: str) -> Any:
+        raise self.error()
 
 
 if hasattr(os, "register_at_fork"):

@@ -114,7 +114,9 @@ class SqliteStore:
         connection is kept, never used nor closed here."""
         _carried_across_forks.append(self._db)
         self._lock = threading.RLock()  # a parent thread may have held it at the fork
-        self._run_lock = None
+        if self._run_lock is not None:  # the parent's run: its lock, kept while any copy is
+            os.close(self._run_lock)  # open, is the parent's alone again
+            self._run_lock = None
         self._db = cast(sqlite3.Connection, ForkedConnection(self.path))
 
     def __repr__(self) -> str:
@@ -363,6 +365,8 @@ class SqliteStore:
         """Hold the store's run lock (an exclusive `flock` on `<path>.run-lock`, released by
         the kernel when the process ends, however it ends)."""
         with self._lock:
+            if isinstance(self._db, ForkedConnection):  # as every other call, in a child
+                raise self._db.error()
             if self._run_lock is not None:
                 raise StoreBusyError(f"run() is already running on {self.path} in this process")
             fd = _lock_file(Path(f"{self.path}.run-lock"))
@@ -371,8 +375,11 @@ class SqliteStore:
             yield
         finally:
             with self._lock:
-                self._run_lock = None
-            os.close(fd)
+                mine = self._run_lock == fd  # else a forked child closed it (`_after_fork`)
+                if mine:
+                    self._run_lock = None
+            if mine:
+                os.close(fd)
 
     def close(self) -> None:
         with self._lock:
