@@ -133,13 +133,16 @@ class TokenBucket:
         return cls(rate=rate, burst=burst, clock=clock)
 
     def reserve(self) -> float:
-        wait = self.reserve_within(math.inf)
+        wait = self._book(math.inf)
         assert wait is not None
         return wait
 
     def reserve_within(self, seconds: float) -> float | None:
         """Book one request if its slot comes within `seconds`: the wait, or None (nothing
         booked: a request that could not go out before its deadline spends no slot)."""
+        return self._book(_within(seconds))
+
+    def _book(self, seconds: float) -> float | None:
         with self._lock:
             now = self._clock()
             arrival = max(self._theoretical_arrival, now)
@@ -190,6 +193,17 @@ return wait
 """
 _ANY_WAIT = -1
 """The script's `within` for a booking whatever the wait (`reserve()`)."""
+_CENTURY = 100 * 365.25 * 86400.0
+
+
+def _within(seconds: float) -> float:
+    """`reserve_within`'s argument checked: a number, not NaN; below 0 is 0."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+    if isinstance(seconds, float) and math.isnan(seconds):
+        raise ValueError("seconds must be a number of seconds, not nan")
+    return math.inf if seconds >= _CENTURY else max(0.0, float(seconds))  # 10**400 too
+
 
 _MICROSECONDS = 1_000_000
 KEY_PREFIX = "sms-status:pacing:"
@@ -218,8 +232,9 @@ class _RedisGcra:
         self._script: Callable[..., Any] = redis_client.register_script(_GCRA_SCRIPT)
 
     def _arguments(self, within: float) -> dict[str, Any]:
-        """The script's: `within` seconds (or `_ANY_WAIT`) as whole microseconds."""
-        limit = _ANY_WAIT if within < 0 else min(int(within * _MICROSECONDS), 2**53)
+        """The script's: `within` seconds (or `_ANY_WAIT`) as whole microseconds; a wait of
+        a century or more (inf) books whatever the wait, as `reserve()`."""
+        limit = _ANY_WAIT if within < 0 or within >= _CENTURY else int(within * _MICROSECONDS)
         return {"keys": [self.key], "args": [self._interval, self._tolerance, limit]}
 
     @staticmethod
@@ -252,7 +267,7 @@ class RedisRateLimiter(_RedisGcra):
     def reserve_within(self, seconds: float) -> float | None:
         """Book one request if its slot comes within `seconds`: the wait, or None (nothing
         booked)."""
-        return self._wait(self._script(**self._arguments(max(0.0, seconds))))
+        return self._wait(self._script(**self._arguments(_within(seconds))))
 
 
 class AsyncRedisRateLimiter(_RedisGcra):
@@ -268,7 +283,7 @@ class AsyncRedisRateLimiter(_RedisGcra):
 
     async def reserve_within(self, seconds: float) -> float | None:
         """`RedisRateLimiter.reserve_within`, awaited."""
-        pending: Awaitable[int] = self._script(**self._arguments(max(0.0, seconds)))
+        pending: Awaitable[int] = self._script(**self._arguments(_within(seconds)))
         return self._wait(await pending)
 
 

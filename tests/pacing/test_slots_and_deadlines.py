@@ -4,6 +4,7 @@ the limiter books a slot only if it comes in time (`reserve_within`), in-process
 from __future__ import annotations
 
 import asyncio
+import math
 
 import pytest
 import redis
@@ -109,3 +110,19 @@ def test_a_slot_after_the_attempts_timeout_but_before_the_deadline_is_booked(kin
             report = asyncio.run(main())
         assert report.is_delivered
         assert len(sandbox.requests) >= 2
+
+
+def test_reserve_within_takes_any_number_alike_on_every_limiter(
+    redis_client: redis.Redis,
+) -> None:
+    # The Redis limiter raised OverflowError for inf (TokenBucket books), and took NaN as 0.
+    limiters = (
+        TokenBucket(rate=1.0, burst=1, clock=FakeClock().monotonic),
+        RedisRateLimiter(redis_client, "k", RateLimit(requests=1, per=1.0)),
+    )
+    for limiter in limiters:
+        assert limiter.reserve_within(math.inf) == 0.0  # any wait: booked
+        assert limiter.reserve_within(10**400) is not None  # as inf
+        assert limiter.reserve_within(-5) is None  # no wait at all allowed: not booked
+        with pytest.raises(ValueError, match="nan"):
+            limiter.reserve_within(math.nan)

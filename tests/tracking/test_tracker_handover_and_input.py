@@ -261,6 +261,8 @@ def test_a_deadline_too_far_out_to_have_a_date_is_refused_before_it_is_stored(
     with tracking.Tracker(store_path, on_final=print) as tracker:
         with pytest.raises(ValueError, match="deadline must be at most 100 years"):
             tracker.add("telecom23", "m1", deadline=1e12)
+        with pytest.raises(ValueError, match="deadline must be at most 100 years"):
+            tracker.add("telecom23", "m1", deadline=10**400)  # no float holds it
         assert tracker.get("telecom23", "m1") is None
         tracker.add("telecom23", "m2", deadline=century)
         tracked = tracker.get("telecom23", "m2")
@@ -268,6 +270,8 @@ def test_a_deadline_too_far_out_to_have_a_date_is_refused_before_it_is_stored(
         assert tracked.deadline_at.year > 2100
     with pytest.raises(ValueError, match="retention must be at most 100 years"):
         tracking.SqliteStore(store_path, retention=century * 2)
+    with pytest.raises(ValueError, match="max_interval must be at most 100 years"):
+        tracking.Tracker(store_path, on_final=print, max_interval=10**400)
 
 
 def test_an_sqlite_store_with_a_retention_forgets_handed_over_outcomes_past_it(

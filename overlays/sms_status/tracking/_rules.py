@@ -228,11 +228,14 @@ def valid_deadline(value: object, name: str = "deadline") -> float:
     `name` otherwise)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    try:
+        seconds, shown = float(value), repr(value)
+    except OverflowError:  # an int no float holds: past the cap below
+        seconds, shown = math.inf, "an integer too large for a float"
+    if math.isnan(seconds) or seconds <= 0:
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {shown}")
     if seconds > MAX_SPAN:
-        raise ValueError(f"{name} must be at most 100 years ({MAX_SPAN:.0f} s), got {value!r}")
+        raise ValueError(f"{name} must be at most 100 years ({MAX_SPAN:.0f} s), got {shown}")
     return seconds
 
 
