@@ -52,6 +52,8 @@ class BodyReader:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Reads] = (
             weakref.WeakKeyDictionary()
         )
+        self._last: tuple[asyncio.AbstractEventLoop | None, _Reads | None] = (None, None)
+        """The last read's loop and its reads (a weak map lookup costs a delivery ~0.3 µs)."""
 
     async def read(self, headers: AsgiHeaders, receive: Receive, cap: int) -> bytes | None:
         """The body, or None once it passed `cap` bytes; ClientGone if the client went away,
@@ -71,10 +73,14 @@ class BodyReader:
                 return await _read(receive, cap)
         task = asyncio.current_task(loop)
         assert task is not None  # an ASGI server runs each request in a task
-        reads = self._loops.get(loop)
-        if reads is None:
-            reads = self._loops[loop] = _Reads()
-            loop.call_later(SWEEP_SECONDS, self._sweep, loop, reads)
+        last_loop, reads = self._last  # one load: another thread's loop may store its own
+        if last_loop is not loop:
+            reads = self._loops.get(loop)
+            if reads is None:
+                reads = self._loops[loop] = _Reads()
+                loop.call_later(SWEEP_SECONDS, self._sweep, loop, reads)
+            self._last = (loop, reads)  # most often the next read's too
+        assert reads is not None
         reads.deadlines[task] = loop.time() + BODY_SECONDS
         try:
             return await _read(receive, cap)
@@ -86,7 +92,8 @@ class BodyReader:
             raise TimeoutError(f"no whole body within {BODY_SECONDS:g} s") from None
         finally:
             del reads.deadlines[task]
-            reads.expired.discard(task)
+            if reads.expired:
+                reads.expired.discard(task)
 
     def _sweep(self, loop: asyncio.AbstractEventLoop, reads: _Reads) -> None:
         now = loop.time()
@@ -98,6 +105,8 @@ class BodyReader:
             loop.call_later(SWEEP_SECONDS, self._sweep, loop, reads)
         else:  # nothing to watch: the next read starts a sweep again
             del self._loops[loop]
+            if self._last[1] is reads:
+                self._last = (None, None)
 
 
 async def _read(receive: Receive, cap: int) -> bytes | None:
