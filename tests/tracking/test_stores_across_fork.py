@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,28 +35,24 @@ def test_a_store_made_before_a_fork_is_its_own_worker_in_the_child(redis_url: st
         sender.ingest_many([delivered(i) for i in IDS])
     handed_r, handed_w = os.pipe()  # the child's hand-overs, one key a line
     go_r, go_w = os.pipe()  # one byte: the child may finish
-    pid = os.fork()
-    if pid == 0:  # the child: never back into pytest
-        code = 1
-        try:
-            os.close(handed_r)
-            os.close(go_w)
-            first = True
 
-            def on_final(outcome: tracking.Outcome) -> None:
-                nonlocal first
-                os.write(handed_w, f"{outcome.key}\n".encode())
-                if first:
-                    first = False
-                    os.read(go_r, 1)
+    def child() -> int:
+        os.close(handed_r)
+        os.close(go_w)
+        first = True
 
-            with tracking.Tracker(store, on_final=on_final) as child:
-                child.run()
-            code = 0
-        except BaseException as exc:
-            print(f"child failed: {exc!r}", file=sys.stderr)
-        finally:
-            os._exit(code)
+        def on_final(outcome: tracking.Outcome) -> None:
+            nonlocal first
+            os.write(handed_w, f"{outcome.key}\n".encode())
+            if first:
+                first = False
+                os.read(go_r, 1)
+
+        with tracking.Tracker(store, on_final=on_final) as tracker:
+            tracker.run()
+        return 0
+
+    pid = _forked(child)
     os.close(handed_w)
     os.close(go_r)
     try:
@@ -95,18 +92,16 @@ def test_an_sqlite_store_opened_before_a_fork_says_so_in_the_child(tmp_path: Pat
     writer = threading.Thread(target=parent_write)
     writer.start()
     assert writing.wait(30)
-    pid = os.fork()
-    if pid == 0:
-        code = 1
+
+    def child() -> int:
         try:
-            with tracking.Tracker(store, on_final=print) as child:
-                child.add("telecom23", "from-the-child")
+            with tracking.Tracker(store, on_final=print) as tracker:
+                tracker.add("telecom23", "from-the-child")
         except tracking.StoreForkedError as exc:
-            code = 3 if "after the fork" in str(exc) else 4
-        except BaseException as exc:
-            print(f"child failed: {exc!r}", file=sys.stderr)
-        finally:
-            os._exit(code)
+            return 3 if "after the fork" in str(exc) else 4
+        return 1
+
+    pid = _forked(child)
     forked.set()
     writer.join(30)
     statuses: list[int] = []
@@ -137,22 +132,20 @@ def test_a_child_forked_during_a_run_leaves_the_sqlite_run_lock_to_the_parent(
     store = tracking.SqliteStore(tmp_path / "deliveries.db")
     verdict_r, verdict_w = os.pipe()
     go_r, go_w = os.pipe()
+
+    def child() -> int:
+        os.close(verdict_r)
+        os.close(go_w)
+        try:
+            with store.running():
+                pass
+        except tracking.StoreForkedError:
+            os.write(verdict_w, b"refused")
+        os.read(go_r, 1)  # lives on until the parent has run again
+        return 0
+
     with store.running():
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.close(verdict_r)
-                os.close(go_w)
-                try:
-                    with store.running():
-                        pass
-                except tracking.StoreForkedError:
-                    os.write(verdict_w, b"refused")
-                os.read(go_r, 1)  # lives on until the parent has run again
-                code = 0
-            finally:
-                os._exit(code)
+        pid = _forked(child)
     os.close(verdict_w)
     os.close(go_r)
     try:
@@ -166,3 +159,18 @@ def test_a_child_forked_during_a_run_leaves_the_sqlite_run_lock_to_the_parent(
         _, status = os.waitpid(pid, 0)
         store.close()
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def _forked(child: Callable[[], int]) -> int:
+    """Fork: the child runs `child` and exits with what it returns (1 if it raised), never
+    back into pytest. The child's pid."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = child()
+        except BaseException as exc:
+            print(f"child failed: {exc!r}", file=sys.stderr)
+        finally:
+            os._exit(code)
+    return pid
