@@ -99,7 +99,7 @@ class _Driver(Generic[S]):
         """How long to wait for a booked slot (DeadlineReached if past the deadline, or if
         the limiter booked none: its slot would have come after the deadline)."""
         if wait is None or (send.deadline is not None and self._clock() + wait > send.deadline):
-            raise _flows.DeadlineReached
+            raise _flows.DeadlineReached("no slot of the rate budget before the deadline")
         return wait
 
     def _within(self, limiter: object, send: Send) -> Callable[[float], Any] | None:

@@ -147,10 +147,11 @@ def request_with_retries(
         retryable = True
         try:
             reply: Reply = yield Send(request, deadline)
-        except DeadlineReached:
+        except DeadlineReached as exc:
             retryable = False
             error = TransportError(
-                "no time left for a request before the deadline", provider=provider.key
+                str(exc) or "no time left for a request before the deadline",
+                provider=provider.key,
             )
         except BodyRejected as exc:
             retryable = False

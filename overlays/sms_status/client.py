@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, Unpack, cast, get_args, ov
 
 import httpx
 
-from sms_status import _environment, _flows, _transport, _validation
+from sms_status import _environment, _flows, _transport, _validation, errors
 from sms_status._base_client import UNSET, ApiT_co, BaseClient
 from sms_status._drivers import AsyncDriver, SyncDriver
 from sms_status._options import (
@@ -140,7 +140,8 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
         """Poll on the provider's cadence until the status is final or `timeout` seconds
-        pass (default: the provider's cap); then return the last report seen."""
+        pass (default: the provider's cap); then return the last report seen, or raise the
+        last error if no look got an answer (`timeout=0`: one look, no retries)."""
         flow = _flows.wait_for_final(
             self._ctx,
             self._message_id(message_id),
@@ -246,16 +247,28 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         import asyncio
 
         self._sleep = options.get("sleep", asyncio.sleep)
-        self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
-        # On aiohttp, the overlay's own attempts skip httpx's client layers (and its pools).
-        self._fast, self._httpx, self._owned = _transport.async_senders(
-            self._http,
-            http_client=http_client,
-            fast=fast,
-            concurrency=concurrency,
-            transport=transport,
-            connection=connection,
-        )
+        try:
+            self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
+            # On aiohttp, the overlay's own attempts skip httpx's client layers (and pools).
+            self._fast, self._httpx, self._owned = _transport.async_senders(
+                self._http,
+                http_client=http_client,
+                fast=fast,
+                concurrency=concurrency,
+                transport=transport,
+                connection=connection,
+            )
+        except ImportError as exc:
+            # httpx's own transport takes every proxy the environment names when a client
+            # is made, and a SOCKS one needs its extra: only our errors escape, saying so.
+            if "socks" not in str(exc).lower():
+                raise
+            raise errors.TransportError(
+                "the environment names a SOCKS proxy (ALL_PROXY or HTTP(S)_PROXY), which "
+                "httpx's transport takes only with its extra: pip install 'httpx[socks]', "
+                "or name an http:// proxy",
+                provider=provider.key,
+            ) from None
 
     async def get_status(self, message_id: str) -> StatusReport:
         """The current status of one message."""
@@ -282,7 +295,8 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
         """Poll on the provider's cadence until the status is final or `timeout` seconds
-        pass (default: the provider's cap); then return the last report seen."""
+        pass (default: the provider's cap); then return the last report seen, or raise the
+        last error if no look got an answer (`timeout=0`: one look, no retries)."""
         flow = _flows.wait_for_final(
             self._ctx,
             self._message_id(message_id),

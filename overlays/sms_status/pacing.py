@@ -68,8 +68,8 @@ class RateLimiter(Protocol):
 
         A limiter may also offer `reserve_within(seconds) -> float | None`, booking only a
         slot that comes within `seconds` (None: nothing booked); a client uses it for a
-        request with a deadline, so one that could not go out in time spends no slot. The
-        limiters here all do."""
+        request with a deadline, so one that could not go out in time spends no slot.
+        `TokenBucket` and the Redis limiters do; without it, `reserve()` is used."""
         ...
 
 
@@ -77,7 +77,8 @@ class RateLimiter(Protocol):
 class AsyncRateLimiter(Protocol):
     """A limiter whose booking is itself awaited (one backed by an async Redis client, say).
 
-    Only the async client accepts it."""
+    Only the async client accepts it. It may offer an awaited `reserve_within(seconds)` too
+    (see `RateLimiter`)."""
 
     async def reserve(self) -> float:
         """Book one request; return the seconds to wait before sending it (0 for now)."""
@@ -139,7 +140,9 @@ class TokenBucket:
 
     def reserve_within(self, seconds: float) -> float | None:
         """Book one request if its slot comes within `seconds`: the wait, or None (nothing
-        booked: a request that could not go out before its deadline spends no slot)."""
+        booked: a request that could not go out before its deadline spends no slot).
+        `inf` (or a century and more) books whatever the wait, as `reserve()`; below 0 is
+        0; NaN is a ValueError, a non-number a TypeError."""
         return self._book(_within(seconds))
 
     def _book(self, seconds: float) -> float | None:

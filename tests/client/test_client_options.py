@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import tomllib
 import typing
 from collections.abc import Iterator
@@ -429,8 +430,42 @@ def test_a_socks_proxy_in_the_environment_is_a_transport_error_never_a_direct_re
     assert telecom23_sandbox.requests == []
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("socksio") is not None, reason="httpx[socks] is installed"
+)
+@pytest.mark.parametrize(
+    "variables",
+    [{"ALL_PROXY": "socks5://127.0.0.1:9"}, {"HTTPS_PROXY": "socks5://127.0.0.1:9"}],
+    ids=["ALL_PROXY", "another scheme's"],
+)
+def test_a_socks_proxy_without_httpx_socks_is_a_transport_error_on_the_httpx_backend(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> None:
+    # httpx takes every proxy the environment names when its client is made: a bare
+    # ImportError (asking for socksio) escaped connect_async.
+    _clear_proxy_variables(monkeypatch)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(sms_status.errors.TransportError, match=r"httpx\[socks\]"):
+        sms_status.connect_async(
+            "telecom23",
+            api_key=KEY,
+            base_url="http://status.provider.invalid",
+            http_backend="httpx",
+        )
+
+
 def _clear_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+    for name in (
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -74,6 +74,9 @@ class SqliteStore:
     of its id is refused as known) before `purge` (which `run()` calls every minute) forgets
     it; None (the default) keeps every outcome, so a store of a long-running service grows
     by a row (~0.7 kB) a message. `RedisStore` keeps them 7 days by default.
+
+    Open one in each process: in a child forked after it was opened (an app server's
+    workers, after `--preload`), every call but `close()` raises `StoreForkedError`.
     """
 
     def __init__(

@@ -170,7 +170,9 @@ def app(
     the request head (none at all, or trickled); 405 for other methods. A replay (with a
     `replay_guard`) answers 200 and reports nothing; a guard that fails (its Redis is down)
     answers 500, logged, and nothing is reported. `url` is the public URL seven signs
-    (default: the URL of the request as the app sees it, its path escaped as it was sent);
+    (default: the URL of the request as the app sees it, its path escaped as it was sent
+    when the server gives the ASGI `raw_path`, as uvicorn does; else escaped again, which
+    cannot restore an escaped `+` or `=`: give `url=` then);
     `clock` gives unix seconds (default `time.time`), e.g. a sandbox's `clock.now`.
     """
     from sms_status.webhooks._app import Receiver
