@@ -108,9 +108,13 @@ class _Driver(Generic[S]):
 
     def _until_deadline(self, send: Send) -> float:
         """How long a slot may wait: until the flow's deadline (not the attempt's limit,
-        which bounds the request once its slot came)."""
+        which bounds the request once its slot came); DeadlineReached once it has come,
+        before any slot is booked."""
         assert send.deadline is not None
-        return max(0.0, send.deadline - self._clock())
+        left = send.deadline - self._clock()
+        if left <= 0:
+            raise _flows.DeadlineReached
+        return left
 
     def _time_left(self, send: Send) -> float:
         """How long this attempt may take: the client's timeout, cut to the flow's deadline."""

@@ -205,7 +205,9 @@ def _within(seconds: float) -> float:
         raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
     if isinstance(seconds, float) and math.isnan(seconds):
         raise ValueError("seconds must be a number of seconds, not nan")
-    return math.inf if seconds >= _CENTURY else max(0.0, float(seconds))  # 10**400 too
+    if seconds <= 0:  # -10**400 too
+        return 0.0
+    return math.inf if seconds >= _CENTURY else float(seconds)  # 10**400 too
 
 
 _MICROSECONDS = 1_000_000

@@ -26,7 +26,7 @@ def test_a_wait_too_short_for_the_next_slot_sends_nothing_and_spends_no_slot() -
         with sandbox.connect(rate_limiter=bucket) as client:
             client.get_status("m1")  # the slot at t=0; the next is at t=10
             start = clock.now()
-            with pytest.raises(TransportError, match="no slot of the rate budget"):
+            with pytest.raises(TransportError, match=r"no slot of the rate budget|no time left"):
                 client.wait_for_final("m1", timeout=5)
             assert len(sandbox.requests) == 1
             assert clock.now() - start == pytest.approx(5.0)
@@ -124,5 +124,53 @@ def test_reserve_within_takes_any_number_alike_on_every_limiter(
         assert limiter.reserve_within(math.inf) == 0.0  # any wait: booked
         assert limiter.reserve_within(10**400) is not None  # as inf
         assert limiter.reserve_within(-5) is None  # no wait at all allowed: not booked
+        assert limiter.reserve_within(-(10**400)) is None  # as -5
         with pytest.raises(ValueError, match="nan"):
             limiter.reserve_within(math.nan)
+
+
+class _CountingBucket(TokenBucket):
+    """A token bucket that counts the slots it booked."""
+
+    booked = 0
+
+    def reserve_within(self, seconds: float) -> float | None:
+        wait = super().reserve_within(seconds)
+        self.booked += wait is not None
+        return wait
+
+    def reserve(self) -> float:
+        self.booked += 1
+        return super().reserve()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_retry_due_at_the_deadline_books_no_slot(kind: str) -> None:
+    # A 503's Retry-After ends exactly at wait_for_final's deadline: the retry is not sent,
+    # and it booked a slot all the same (the deadline's time left was taken as 0, and a
+    # slot free within 0 s was booked before the deadline was found passed).
+    clock = FakeClock()
+    bucket = _CountingBucket(rate=1.0, burst=1, clock=clock.monotonic)
+
+    async def async_sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+
+    with Sandbox("roycetalk", clock=clock).serve() as sandbox:
+        sandbox.add_message("m1", statuses=("pending", "delivered"))
+        sandbox.inject_fault("server_error", status=503, retry_after="10", times=1)
+
+        def wait() -> None:
+            if kind == "sync":
+                with sandbox.connect(rate_limiter=bucket, sleep=clock.sleep) as client:
+                    client.wait_for_final("m1", timeout=10)
+                return
+
+            async def main() -> None:
+                async with sandbox.connect_async(rate_limiter=bucket, sleep=async_sleep) as client:
+                    await client.wait_for_final("m1", timeout=10)
+
+            asyncio.run(main())
+
+        with pytest.raises(TransportError, match="no time left"):
+            wait()
+        assert (len(sandbox.requests), bucket.booked) == (1, 1)

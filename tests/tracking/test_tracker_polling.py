@@ -9,7 +9,7 @@ import itertools
 import pytest
 import sms_status
 from sms_status import errors, tracking
-from sms_status.report import DeliveryState
+from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.tracking._rules import DEFAULT_MAX_INTERVAL, NOT_FOUND_AFTER
 from tracking_support import MakeTracker
@@ -282,23 +282,48 @@ def test_a_storm_rests_the_provider_for_retry_after_and_loses_no_id(
         assert later == [], f"requests {later} came within Retry-After of the {status} at {at}"
 
 
-def test_a_retry_after_of_ages_rests_the_provider_no_longer_than_max_interval(
+@pytest.mark.parametrize(
+    ("fault", "params"),
+    [
+        ("rate_limit", {"retry_after": "1e300"}),
+        ("server_error", {"status": 503, "retry_after": "1e300"}),
+        ("server_error", {"status": 503, "retry_after": "86400"}),
+    ],
+    ids=["429 of ages", "503 of ages", "503 of a day"],
+)
+@pytest.mark.parametrize("known", [False, True], ids=["unknown id", "known id"])
+def test_a_retry_after_of_ages_rests_no_longer_than_max_interval(
     telecom23_sandbox: Sandbox,
     sandbox_clock: FakeClock,
     make_tracker: MakeTracker,
     outcomes: list[tracking.Outcome],
+    fault: str,
+    params: dict[str, object],
+    known: bool,
 ) -> None:
-    # Retry-After: 1e300 paused the provider's polling for good (until a restart): every
-    # id then waited for its deadline.
-    telecom23_sandbox.add_message("ages-1", statuses=("DELIVRD",))
-    telecom23_sandbox.inject_fault("rate_limit", retry_after="1e300", times=1)
+    # Retry-After: 1e300 paused the provider's polling for good (until a restart), and kept
+    # the id itself unpolled until its deadline: a delivered message settled "deadline".
+    statuses = ("pending", "sent", "DELIVRD") if known else ("DELIVRD",)
+    telecom23_sandbox.add_message("ages-1", statuses=statuses)
     with telecom23_sandbox.connect(max_retries=0) as client:
+        looks = client.get_statuses
+
+        def first_look_then_the_fault(ids: list[str]) -> list[StatusReport]:
+            reports = looks(ids)
+            telecom23_sandbox.inject_fault(fault, times=1, **params)  # the next look meets it
+            client.get_statuses = looks  # type: ignore[method-assign]
+            return reports
+
+        if known:  # polled once, answered: the fault meets its second look
+            client.get_statuses = first_look_then_the_fault  # type: ignore[method-assign]
+        else:
+            telecom23_sandbox.inject_fault(fault, times=1, **params)
         tracker = make_tracker({"telecom23": client})
         tracker.add("telecom23", "ages-1")
         started = sandbox_clock.now()
         tracker.run()
     assert [(o.message_id, o.reason) for o in outcomes] == [("ages-1", "final")]
-    assert outcomes[0].settled_at.timestamp() - started <= 15 * 60 + 60
+    assert outcomes[0].settled_at.timestamp() - started <= 15 * 60 + 120
 
 
 def test_a_refused_key_is_raised_from_run_and_every_id_settles_once_it_is_fixed(

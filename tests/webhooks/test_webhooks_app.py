@@ -7,6 +7,7 @@ waits for all of them (`shut_down`), before saying what was not reported."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -444,6 +445,37 @@ async def test_a_servers_cancel_with_the_body_deadline_in_the_same_turn_stays_a_
     task = asyncio.ensure_future(app(scope, receive, send))
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 10)
+
+
+@pytest.mark.anyio
+async def test_the_body_deadline_answers_408_in_a_task_that_swallowed_a_cancel_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A middleware that once swallowed a cancel leaves the task's count at 1: the deadline's
+    # own cancel was then taken for another's, and the request ended unanswered.
+    monkeypatch.setattr(_asgi_body, "BODY_SECONDS", 0.0)
+    monkeypatch.setattr(_asgi_body, "SWEEP_SECONDS", 0.0)
+    app, _ = receiver()
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # a head, and no body
+        raise AssertionError
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def swallowing_once() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0)  # a cancel taken and not passed on (cancelling() stays 1)
+        scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+        await app(scope, receive, send)
+
+    await asyncio.wait_for(swallowing_once(), 10)
+    assert sent[0]["status"] == 408
 
 
 @pytest.mark.anyio

@@ -162,7 +162,9 @@ def apply_poll(
         if not row.known and now >= not_found_at and not_found_at <= row.deadline_at:
             return settle(row, "not_found", now)
     elif isinstance(error, ApiError) and error.retry_after is not None:  # a 429, a 503's
-        not_before = now + error.retry_after
+        # Capped, as the provider's rest is: a Retry-After of days (or 1e300) must not keep
+        # a delivered message unpolled until its deadline.
+        not_before = now + min(error.retry_after, schedule.max_interval)
     if now >= row.deadline_at:
         return settle(row, "deadline", now)
     wait = schedule.wait_after(row, now)

@@ -82,12 +82,13 @@ class BodyReader:
             self._last = (loop, reads)  # most often the next read's too
         assert reads is not None
         reads.deadlines[task] = loop.time() + BODY_SECONDS
+        cancels = task.cancelling()  # a cancel swallowed before this read is not ours
         try:
             return await _read(receive, cap)
         except asyncio.CancelledError:
             # Ours alone (a server's cancel in the same turn of the loop stays a cancel, as
             # with `asyncio.timeout`): a 408.
-            if task not in reads.expired or task.uncancel() > 0:
+            if task not in reads.expired or task.uncancel() > cancels:
                 raise
             raise TimeoutError(f"no whole body within {BODY_SECONDS:g} s") from None
         finally:
