@@ -412,6 +412,9 @@ async def test_a_body_is_read_whole_within_a_deadline_of_the_request_head(
     await asyncio.wait_for(app(scope, receive, send), 10)
     await shut_down(app)
     assert (sent[0]["status"], len(seen)) == ((200, 1) if pieces_sent == 3 else (408, 0))
+    # A 408 closes the connection: a client trickling its body would go on holding it.
+    closes = (b"connection", b"close") in sent[0]["headers"]
+    assert closes == (pieces_sent != 3)
 
 
 @pytest.mark.anyio
@@ -501,6 +504,7 @@ async def test_an_odd_or_huge_declared_length_is_no_crash(length: bytes) -> None
     status = sent[0]["status"]
     # An unreadable length is left to the body actually read (the cap still holds).
     assert status == (413 if length.isdigit() else 200)
+    assert ((b"connection", b"close") in sent[0]["headers"]) == (status == 413)  # body unread
 
 
 @pytest.mark.anyio

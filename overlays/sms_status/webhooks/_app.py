@@ -59,6 +59,9 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 # edit them in place (Starlette's BaseHTTPMiddleware appends its headers to that very list).
 _EMPTY: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"),)
 _ALLOW: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"), (b"allow", b"POST"))
+_CLOSE: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"), (b"connection", b"close"))
+"""A body too slow (408) or too large (413), maybe not read to its end: the connection is
+closed, or the client trickling it would go on holding it (RFC 9110, 15.5.9)."""
 
 POSTED_BACKLOG = 1024
 """Deliveries answered 2xx and still waiting for a sync `on_report` ("on_receipt") at most:
@@ -165,7 +168,7 @@ class Receiver:
         except ClientGone:
             return
         if event is None:
-            await _answer(send, status)
+            await _answer(send, status, _CLOSE if status in (408, 413) else _EMPTY)
         elif self._keys is None:
             _, to_report = await self._take(event, None, send)
             if to_report:
