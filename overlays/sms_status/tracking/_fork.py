@@ -19,19 +19,44 @@ from collections.abc import Callable
 from typing import Any
 
 _renewals: list[weakref.WeakMethod[Callable[[], None]]] = []
+_guards: list[weakref.WeakMethod[Callable[[], threading.Lock]]] = []
+_held: list[threading.Lock] = []
+"""The guards taken for the fork under way (by the forking thread), released after it."""
 _locks = [threading.Lock()]
-"""Guards `_renewals`; a list, so the child replaces the lock a parent thread may hold."""
+"""Guards the lists above; a list, so the child replaces the lock a parent thread may hold."""
 
 
-def renew_in_forked_children(renew: Callable[[], None]) -> None:
-    """Call `renew` (a bound method: held weakly) in every child forked from now on."""
+def renew_in_forked_children(
+    renew: Callable[[], None], *, guard: Callable[[], threading.Lock] | None = None
+) -> None:
+    """Call `renew` (a bound method: held weakly) in every child forked from now on. `guard`
+    (a bound method too) gives a lock held across each fork: state that lock guards is
+    never copied half changed (a descriptor opened but not yet recorded, say)."""
     with _locks[0]:
         _renewals[:] = [ref for ref in _renewals if ref() is not None]
         _renewals.append(weakref.WeakMethod(renew))
+        if guard is not None:
+            _guards[:] = [ref for ref in _guards if ref() is not None]
+            _guards.append(weakref.WeakMethod(guard))
+
+
+def _before() -> None:
+    for ref in list(_guards):
+        guard = ref()
+        if guard is not None:
+            lock = guard()
+            lock.acquire()
+            _held.append(lock)
+
+
+def _in_parent() -> None:
+    while _held:
+        _held.pop().release()
 
 
 def _in_child() -> None:
     _locks[0] = threading.Lock()
+    _in_parent()  # the child's copies, held by this thread
     for ref in list(_renewals):
         renew = ref()
         if renew is not None:
@@ -65,4 +90,4 @@ class ForkedConnection:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_in_child)
+    os.register_at_fork(before=_before, after_in_parent=_in_parent, after_in_child=_in_child)

@@ -108,7 +108,13 @@ class SqliteStore:
         except BaseException:
             self._db.close()
             raise
-        renew_in_forked_children(self._after_fork)
+        self._run_guard = threading.Lock()
+        """Held while the run lock's descriptor is opened and recorded, or closed and
+        forgotten, and across a fork: a child never copies one not yet recorded."""
+        renew_in_forked_children(self._after_fork, guard=self._fork_guard)
+
+    def _fork_guard(self) -> threading.Lock:
+        return self._run_guard
 
     def _after_fork(self) -> None:
         """In a forked child: every call raises `StoreForkedError`. SQLite's locks are the
@@ -117,6 +123,7 @@ class SqliteStore:
         connection is kept, never used nor closed here."""
         _carried_across_forks.append(self._db)
         self._lock = threading.RLock()  # a parent thread may have held it at the fork
+        self._run_guard = threading.Lock()  # held by the forking thread: its copy, anew
         if self._run_lock is not None:  # the parent's run: its lock, kept while any copy is
             os.close(self._run_lock)  # open, is the parent's alone again
             self._run_lock = None
@@ -367,7 +374,7 @@ class SqliteStore:
     def running(self) -> Generator[None, None, None]:
         """Hold the store's run lock (an exclusive `flock` on `<path>.run-lock`, released by
         the kernel when the process ends, however it ends)."""
-        with self._lock:
+        with self._run_guard:
             if isinstance(self._db, ForkedConnection):  # as every other call, in a child
                 raise self._db.error()
             if self._run_lock is not None:
@@ -377,12 +384,10 @@ class SqliteStore:
         try:
             yield
         finally:
-            with self._lock:
-                mine = self._run_lock == fd  # else a forked child closed it (`_after_fork`)
-                if mine:
+            with self._run_guard:
+                if self._run_lock == fd:  # else a forked child closed it (`_after_fork`)
                     self._run_lock = None
-            if mine:
-                os.close(fd)
+                    os.close(fd)
 
     def close(self) -> None:
         with self._lock:
