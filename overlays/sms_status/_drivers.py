@@ -33,6 +33,10 @@ from sms_status.pacing import AsyncRateLimiter, RateLimiter, Unlimited
 from sms_status.report import StatusReport
 
 T = TypeVar("T")
+
+REQUEST_ROOM = 0.001
+"""Seconds a request needs at least before its deadline: a rate-budget slot later than that
+is not booked (it would be slept for, and then nothing sent)."""
 S = TypeVar("S", Sender, AsyncSender)
 
 
@@ -98,7 +102,7 @@ class _Driver(Generic[S]):
     def _slot_wait(self, send: Send, wait: float | None) -> float:
         """How long to wait for a booked slot (DeadlineReached if past the deadline, or if
         the limiter booked none: its slot would have come after the deadline)."""
-        if wait is None or (send.deadline is not None and self._clock() + wait > send.deadline):
+        if wait is None or (send.deadline is not None and self._clock() + wait >= send.deadline):
             raise _flows.DeadlineReached("no slot of the rate budget before the deadline")
         return wait
 
@@ -107,12 +111,12 @@ class _Driver(Generic[S]):
         return None if send.deadline is None else getattr(limiter, "reserve_within", None)
 
     def _until_deadline(self, send: Send) -> float:
-        """How long a slot may wait: until the flow's deadline (not the attempt's limit,
-        which bounds the request once its slot came); DeadlineReached once it has come,
-        before any slot is booked."""
+        """How long a slot may wait: until the flow's deadline, less the least room a request
+        needs (not the attempt's limit, which bounds the request once its slot came);
+        DeadlineReached when there is no such room, before any slot is booked."""
         assert send.deadline is not None
-        left = send.deadline - self._clock()
-        if left <= 0:
+        left = send.deadline - self._clock() - REQUEST_ROOM
+        if left < 0:
             raise _flows.DeadlineReached
         return left
 

@@ -259,14 +259,20 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
                 connection=connection,
             )
         except ImportError as exc:
-            # httpx's own transport takes every proxy the environment names when a client
-            # is made, and a SOCKS one needs its extra: only our errors escape, saying so.
+            # httpx's own transport builds every proxy the environment names (whatever
+            # NO_PROXY says of this origin) when a client is made, and a SOCKS one needs
+            # its extra: only our errors escape, saying so.
             if "socks" not in str(exc).lower():
                 raise
+            if "proxy" in options:  # the user's own, as the sync client says of it
+                raise ValueError(
+                    "proxy is a SOCKS proxy, which httpx's transport takes only with its "
+                    "extra: pip install 'httpx[socks]', or give an http:// or https:// proxy"
+                ) from None
             raise errors.TransportError(
-                "the environment names a SOCKS proxy (ALL_PROXY or HTTP(S)_PROXY), which "
-                "httpx's transport takes only with its extra: pip install 'httpx[socks]', "
-                "or name an http:// proxy",
+                "the environment names a SOCKS proxy (ALL_PROXY or a scheme's *_PROXY, even "
+                "one NO_PROXY exempts this provider from), which httpx's transport builds "
+                "only with its extra: pip install 'httpx[socks]', or name an http:// proxy",
                 provider=provider.key,
             ) from None
 

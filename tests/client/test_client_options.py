@@ -455,6 +455,24 @@ def test_a_socks_proxy_without_httpx_socks_is_a_transport_error_on_the_httpx_bac
         )
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("socksio") is not None, reason="httpx[socks] is installed"
+)
+def test_a_socks_proxy_given_without_httpx_socks_is_a_value_error_naming_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It was blamed on the environment, as a TransportError; the sync client says ValueError.
+    _clear_proxy_variables(monkeypatch)
+    with pytest.raises(ValueError, match=r"proxy is a SOCKS proxy.*httpx\[socks\]"):
+        sms_status.connect_async(
+            "telecom23",
+            api_key=KEY,
+            base_url="http://status.provider.invalid",
+            proxy="socks5://127.0.0.1:9",
+            http_backend="httpx",
+        )
+
+
 def _clear_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "http_proxy",

@@ -174,3 +174,17 @@ def test_a_retry_due_at_the_deadline_books_no_slot(kind: str) -> None:
         with pytest.raises(TransportError, match="no time left"):
             wait()
         assert (len(sandbox.requests), bucket.booked) == (1, 1)
+
+
+def test_a_slot_exactly_at_the_deadline_is_not_booked_nor_slept_for() -> None:
+    # It was booked (a wait equal to the time left passed), slept for, and then nothing
+    # was sent: the deadline had come.
+    clock = FakeClock()
+    bucket = _CountingBucket(rate=0.2, burst=1, clock=clock.monotonic)  # a slot every 5 s
+    with Sandbox("roycetalk", clock=clock).serve() as sandbox:
+        sandbox.add_message("m1", statuses=("pending",))
+        with sandbox.connect(rate_limiter=bucket, sleep=clock.sleep) as client:
+            client.get_status("m1")  # the slot at t=0; the next is at t=5
+            with pytest.raises(TransportError, match=r"no slot of the rate budget|no time left"):
+                client.wait_for_final("m1", timeout=5)
+    assert (len(sandbox.requests), bucket.booked) == (1, 1)

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -174,3 +175,24 @@ def _forked(child: Callable[[], int]) -> int:
         finally:
             os._exit(code)
     return pid
+
+
+def test_a_fork_in_the_thread_that_holds_the_run_locks_guard_goes_on(tmp_path: Path) -> None:
+    """A signal handler forking while its thread is inside `running()` (a supervisor
+    respawning on SIGCHLD): the fork hooks took the store's guard, held by that very
+    thread, and the process hung for ever. Run in a subprocess, so a hang is a failure."""
+    script = f"""
+import os
+from sms_status import tracking
+store = tracking.SqliteStore({str(tmp_path / "deliveries.db")!r})
+with store._fork_guard():  # where running() holds it
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+os.waitpid(pid, 0)
+print("forked")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "forked", done.stderr

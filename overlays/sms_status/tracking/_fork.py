@@ -19,19 +19,21 @@ from collections.abc import Callable
 from typing import Any
 
 _renewals: list[weakref.WeakMethod[Callable[[], None]]] = []
-_guards: list[weakref.WeakMethod[Callable[[], threading.Lock]]] = []
-_held: list[threading.Lock] = []
-"""The guards taken for the fork under way (by the forking thread), released after it."""
+_guards: list[weakref.WeakMethod[Callable[[], threading.RLock]]] = []
+_held: dict[int, list[threading.RLock]] = {}
+"""The guards each forking thread took for its fork, released after it."""
 _locks = [threading.Lock()]
 """Guards the lists above; a list, so the child replaces the lock a parent thread may hold."""
 
 
 def renew_in_forked_children(
-    renew: Callable[[], None], *, guard: Callable[[], threading.Lock] | None = None
+    renew: Callable[[], None], *, guard: Callable[[], threading.RLock] | None = None
 ) -> None:
     """Call `renew` (a bound method: held weakly) in every child forked from now on. `guard`
     (a bound method too) gives a lock held across each fork: state that lock guards is
-    never copied half changed (a descriptor opened but not yet recorded, say)."""
+    never copied half changed (a descriptor opened but not yet recorded, say). Reentrant: a
+    signal handler forking in the thread that holds it goes on (that state may be copied
+    half changed then)."""
     with _locks[0]:
         _renewals[:] = [ref for ref in _renewals if ref() is not None]
         _renewals.append(weakref.WeakMethod(renew))
@@ -41,17 +43,18 @@ def renew_in_forked_children(
 
 
 def _before() -> None:
+    held = _held.setdefault(threading.get_ident(), [])
     for ref in list(_guards):
         guard = ref()
         if guard is not None:
             lock = guard()
             lock.acquire()
-            _held.append(lock)
+            held.append(lock)
 
 
 def _in_parent() -> None:
-    while _held:
-        _held.pop().release()
+    for lock in _held.pop(threading.get_ident(), []):
+        lock.release()
 
 
 def _in_child() -> None:

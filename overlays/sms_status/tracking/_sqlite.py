@@ -108,12 +108,12 @@ class SqliteStore:
         except BaseException:
             self._db.close()
             raise
-        self._run_guard = threading.Lock()
+        self._run_guard = threading.RLock()
         """Held while the run lock's descriptor is opened and recorded, or closed and
         forgotten, and across a fork: a child never copies one not yet recorded."""
         renew_in_forked_children(self._after_fork, guard=self._fork_guard)
 
-    def _fork_guard(self) -> threading.Lock:
+    def _fork_guard(self) -> threading.RLock:
         return self._run_guard
 
     def _after_fork(self) -> None:
@@ -123,7 +123,7 @@ class SqliteStore:
         connection is kept, never used nor closed here."""
         _carried_across_forks.append(self._db)
         self._lock = threading.RLock()  # a parent thread may have held it at the fork
-        self._run_guard = threading.Lock()  # held by the forking thread: its copy, anew
+        self._run_guard = threading.RLock()  # held by the forking thread: its copy, anew
         if self._run_lock is not None:  # the parent's run: its lock, kept while any copy is
             os.close(self._run_lock)  # open, is the parent's alone again
             self._run_lock = None

@@ -60,8 +60,9 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _EMPTY: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"),)
 _ALLOW: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"), (b"allow", b"POST"))
 _CLOSE: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"), (b"connection", b"close"))
-"""A body too slow (408) or too large (413), maybe not read to its end: the connection is
-closed, or the client trickling it would go on holding it (RFC 9110, 15.5.9)."""
+"""A body too slow (408): the connection is closed, or the client trickling it would go on
+holding it (RFC 9110, 15.5.9). Not a 413: closed with its body unread, the kernel answers
+the sender's writes with a reset, which loses it the 413 (RFC 9112, 9.6)."""
 
 POSTED_BACKLOG = 1024
 """Deliveries answered 2xx and still waiting for a sync `on_report` ("on_receipt") at most:
@@ -168,7 +169,7 @@ class Receiver:
         except ClientGone:
             return
         if event is None:
-            await _answer(send, status, _CLOSE if status in (408, 413) else _EMPTY)
+            await _answer(send, status, _CLOSE if status == 408 else _EMPTY)
         elif self._keys is None:
             _, to_report = await self._take(event, None, send)
             if to_report:
