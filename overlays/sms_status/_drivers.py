@@ -99,10 +99,14 @@ class _Driver(Generic[S]):
             self._signer.sign(built)
         return (fast if fast is not None and fast.accepts(built) else self._httpx), built
 
-    def _slot_wait(self, send: Send, wait: float | None) -> float:
-        """How long to wait for a booked slot (DeadlineReached if past the deadline, or if
-        the limiter booked none: its slot would have come after the deadline)."""
-        if wait is None or (send.deadline is not None and self._clock() + wait >= send.deadline):
+    def _slot_wait(self, send: Send, wait: float | None, *, checked: bool) -> float:
+        """How long to wait for a booked slot. DeadlineReached if the limiter booked none (its
+        slot would have come after the deadline), or if a slot booked without that check
+        (`reserve()`) comes at or past it; one booked in time is kept (the limiter's own
+        round trip may have taken some of the room: the attempt's limit tells)."""
+        if wait is None or (
+            not checked and send.deadline is not None and self._clock() + wait >= send.deadline
+        ):
             raise _flows.DeadlineReached("no slot of the rate budget before the deadline")
         return wait
 
@@ -145,7 +149,7 @@ class SyncDriver(_Driver[Sender]):
             return None
         within = self._within(self._limiter, effect)
         booked = self._limiter.reserve() if within is None else within(self._until_deadline(effect))
-        wait = self._slot_wait(effect, booked)
+        wait = self._slot_wait(effect, booked, checked=within is not None)
         if wait > 0:
             self._sleep(wait)
         left = self._time_left(effect)
@@ -202,7 +206,7 @@ class AsyncDriver(_Driver[AsyncSender]):
             booked = limiter.reserve() if within is None else within(self._until_deadline(effect))
             # A tuple, not `float | int`: that builds a union object on every request.
             got = booked if booked is None or isinstance(booked, (float, int)) else await booked
-            wait = self._slot_wait(effect, got)
+            wait = self._slot_wait(effect, got, checked=within is not None)
             if wait > 0:
                 await self._sleep(wait)
         # Without a deadline (every bulk lookup's attempt) the client's limit, as it is.

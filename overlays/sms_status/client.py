@@ -264,7 +264,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
             # its extra: only our errors escape, saying so.
             if "socks" not in str(exc).lower():
                 raise
-            if "proxy" in options:  # the user's own, as the sync client says of it
+            if options.get("proxy") is not None:  # the user's own, as the sync client says
                 raise ValueError(
                     "proxy is a SOCKS proxy, which httpx's transport takes only with its "
                     "extra: pip install 'httpx[socks]', or give an http:// or https:// proxy"

@@ -453,6 +453,13 @@ def test_a_socks_proxy_without_httpx_socks_is_a_transport_error_on_the_httpx_bac
             base_url="http://status.provider.invalid",
             http_backend="httpx",
         )
+    with pytest.raises(sms_status.errors.TransportError, match="the environment names"):
+        sms_status.connect_async(  # proxy=None is no proxy of the user's (httpx: the env's)
+            "telecom23",
+            api_key=KEY,
+            base_url="http://status.provider.invalid",
+            proxy=None,  # type: ignore[arg-type]
+        )
 
 
 @pytest.mark.skipif(

@@ -196,3 +196,37 @@ print("forked")
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "forked", done.stderr
+
+
+def test_a_fork_within_a_forks_hooks_releases_every_guard_it_took() -> None:
+    """A signal handler forking while another fork's `before` hook waits for a guard: the
+    nested fork's hooks released the outer fork's list of guards, and the guard the outer
+    fork then took was never released (another thread's `running()` hung for ever). The
+    nested fork is made to land there by the guard itself."""
+    from sms_status.tracking import _fork
+
+    class Store:
+        def __init__(self) -> None:
+            self.lock = threading.RLock()
+            self.nested = True
+
+        def guard(self) -> threading.RLock:
+            if self.nested:  # as a signal handler would, while this fork's hooks run
+                self.nested = False
+                _fork._before()
+                _fork._in_parent()
+            return self.lock
+
+        def renew(self) -> None:
+            return None
+
+    store = Store()
+    _fork.renew_in_forked_children(store.renew, guard=store.guard)
+    _fork._before()
+    _fork._in_parent()
+    taken: list[bool] = []
+    other = threading.Thread(target=lambda: taken.append(store.lock.acquire(timeout=30)))
+    other.start()
+    other.join()
+    assert taken == [True], "the guard stayed held by the forking thread"
+    assert threading.get_ident() not in _fork._held

@@ -20,8 +20,9 @@ from typing import Any
 
 _renewals: list[weakref.WeakMethod[Callable[[], None]]] = []
 _guards: list[weakref.WeakMethod[Callable[[], threading.RLock]]] = []
-_held: dict[int, list[threading.RLock]] = {}
-"""The guards each forking thread took for its fork, released after it."""
+_held: dict[int, list[list[threading.RLock]]] = {}
+"""The guards each forking thread took, one list per fork under way (a signal handler may
+fork within a fork's hooks), released after that fork."""
 _locks = [threading.Lock()]
 """Guards the lists above; a list, so the child replaces the lock a parent thread may hold."""
 
@@ -43,7 +44,8 @@ def renew_in_forked_children(
 
 
 def _before() -> None:
-    held = _held.setdefault(threading.get_ident(), [])
+    held: list[threading.RLock] = []
+    _held.setdefault(threading.get_ident(), []).append(held)
     for ref in list(_guards):
         guard = ref()
         if guard is not None:
@@ -53,8 +55,13 @@ def _before() -> None:
 
 
 def _in_parent() -> None:
-    for lock in _held.pop(threading.get_ident(), []):
+    forks = _held.get(threading.get_ident())
+    if not forks:
+        return
+    for lock in forks.pop():
         lock.release()
+    if not forks:
+        del _held[threading.get_ident()]
 
 
 def _in_child() -> None:

@@ -60,9 +60,10 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _EMPTY: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"),)
 _ALLOW: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"), (b"allow", b"POST"))
 _CLOSE: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"), (b"connection", b"close"))
-"""A body too slow (408): the connection is closed, or the client trickling it would go on
-holding it (RFC 9110, 15.5.9). Not a 413: closed with its body unread, the kernel answers
-the sender's writes with a reset, which loses it the 413 (RFC 9112, 9.6)."""
+"""A body too slow (408) or too large (413, its rest unread): the connection is closed, or a
+client trickling the body would go on holding it (RFC 9110, 15.5.9), past the body's
+deadline once answered. A sender still writing may meet a reset instead of the 413 (RFC
+9112, 9.6): for a body it must not send again as it is, the lesser harm."""
 
 POSTED_BACKLOG = 1024
 """Deliveries answered 2xx and still waiting for a sync `on_report` ("on_receipt") at most:
@@ -169,7 +170,7 @@ class Receiver:
         except ClientGone:
             return
         if event is None:
-            await _answer(send, status, _CLOSE if status == 408 else _EMPTY)
+            await _answer(send, status, _CLOSE if status in (408, 413) else _EMPTY)
         elif self._keys is None:
             _, to_report = await self._take(event, None, send)
             if to_report:
