@@ -84,7 +84,11 @@ class BodyReader:
         reads.deadlines[task] = loop.time() + BODY_SECONDS
         cancels = task.cancelling()  # a cancel swallowed before this read is not ours
         try:
-            return await _read(receive, cap)
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                whole: bytes = message.get("body", b"")  # every provider's body: one message
+                return None if len(whole) > cap else whole
+            return await _read_rest(message, receive, cap)  # (not a coroutine more for most)
         except asyncio.CancelledError:
             # Ours alone (a server's cancel in the same turn of the loop stays a cancel, as
             # with `asyncio.timeout`): a 408.
@@ -111,7 +115,11 @@ class BodyReader:
 
 
 async def _read(receive: Receive, cap: int) -> bytes | None:
-    message = await receive()
+    return await _read_rest(await receive(), receive, cap)
+
+
+async def _read_rest(message: Message, receive: Receive, cap: int) -> bytes | None:
+    """The body of which `message` is the first part."""
     if message["type"] != "http.request":  # http.disconnect: nobody to answer
         raise ClientGone
     if not message.get("more_body", False):  # every provider's body: one message

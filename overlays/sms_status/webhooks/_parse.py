@@ -137,6 +137,12 @@ def verify_and_read(
         now=time.time() if now is None else float(now),
         tolerance=tolerance,
     )
+    return read_verified(webhook, request)
+
+
+def read_verified(webhook: Webhook, request: PushedRequest) -> tuple[WebhookEvent, str]:
+    """`verify_and_read` of a request built already (the receiver app builds its own)."""
+    provider = request.provider
     replay_key = webhook.verify(request)
     try:
         pushed = webhook.read(f.as_dict(f.json_value(request.body), "body"))
