@@ -11,14 +11,12 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from benchmarks._common import ROOT, child_env
@@ -92,14 +90,21 @@ class Receiver:
         self.pid = self._proc.pid
 
     def cpu(self) -> float:
-        """User + system CPU seconds of the server process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU seconds of the server process so far, as it reads them itself
+        (`time.process_time`: every thread's, to the nanosecond)."""
+        assert self._proc.stdin is not None
+        assert self._proc.stdout is not None
+        self._proc.stdin.write("cpu\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line.startswith("cpu "):
+            raise RuntimeError(f"the webhook receiver answered {line!r} for its CPU time")
+        return float(line[4:])
 
     def finish(self) -> dict[str, Any]:
         """Stop it (its stdin closed: uvicorn finishes what it has) and read its report."""
         out, _ = self._proc.communicate(timeout=120)
-        lines = out.strip().splitlines()
+        lines = [line for line in out.strip().splitlines() if not line.startswith("cpu ")]
         if not lines:
             raise RuntimeError(f"the webhook receiver exited {self._proc.returncode} silently")
         result: dict[str, Any] = json.loads(lines[-1])

@@ -9,7 +9,8 @@ counting sync `on_report`); `on_receipt_async` (the same, `on_report` async); `t
 (`webhooks.app(..., on_report=tracker.ingest, acknowledge="after_report")`, the tracker on
 SQLite at <db>, the ids telecom23-bench-0 .. <ids>-1 added first); `tracker_many` (the same
 with `on_reports=tracker.ingest_many`: one transaction per batch); `verifying` (a second
-floor: an app doing only the HMAC, the comparison and `json.loads`). Once its stdin closes it
+floor: an app doing only the HMAC, the comparison and `json.loads`). Each line on its stdin
+is answered with a line `cpu <seconds>` (its own process CPU time); once its stdin closes it
 stops serving and prints one JSON line: how many reports it got and, for `tracker`, what the
 tracker holds.
 """
@@ -22,6 +23,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -142,11 +144,15 @@ def main() -> None:
     )
     server = uvicorn.Server(config)
 
-    def stop_on_eof() -> None:  # the bench closes our stdin when it is done
-        sys.stdin.read()
+    def answer_then_stop_on_eof() -> None:
+        # Each line the bench writes asks for this process's CPU seconds so far (every
+        # thread's, ended ones too, to the nanosecond: /proc's clock ticks of 10 ms were a
+        # microsecond a delivery over 10,000). Its closing our stdin stops the server.
+        for _ in sys.stdin:
+            print(f"cpu {time.process_time()!r}", flush=True)
         server.should_exit = True
 
-    threading.Thread(target=stop_on_eof, daemon=True).start()
+    threading.Thread(target=answer_then_stop_on_eof, daemon=True).start()
     server.run(sockets=[listener])
     result: dict[str, Any] = {"reported": tally.reported}
     if tally.batches:

@@ -247,7 +247,9 @@ def receiver_section(n: int, runs: int, connections: int) -> Section:
     )
     section.notes.append(
         "Server CPU is the receiver process's user + system time over the measured load "
-        "(worker threads for a sync on_report included); deliveries/s per core = 1 / that "
+        "(worker threads for a sync on_report included), read by the process itself "
+        "(`time.process_time`, to the nanosecond: /proc's 10 ms clock ticks were 1 µs a "
+        "delivery over 10,000); deliveries/s per core = 1 / that "
         "per delivery. The load generator (raw asyncio streams, this process) is not counted, "
         "and its loop never sleeps while it sends: on loopback the kernel bills the wake-up of "
         "a sleeping reader to the writer, so a sleeping generator charged the server ~10 µs "
