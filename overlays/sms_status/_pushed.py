@@ -43,12 +43,15 @@ class AsgiHeaders(Headers):
     cost the receiver 2.3 µs a delivery, a scan of the pairs for each name asked for about
     1, a dict of the raw pairs under half that). A repeated name reads as its last value."""
 
-    __slots__ = ()
+    __slots__ = ("_pairs",)
 
     def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
-        # Servers send the names lower-case (ASGI asks them to): a stray one is looked for
-        # only when a name is not found so.
-        self._lower: dict[Any, Any] = dict(raw)
+        # ASGI promises an iterable: read more than once here, so kept as a sequence.
+        self._pairs = raw if isinstance(raw, (list, tuple)) else list(raw)
+        try:
+            self._lower: dict[Any, Any] = dict(self._pairs)
+        except TypeError:  # a name as a bytearray (ASGI says bytes): unhashable
+            self._lower = {bytes(name): value for name, value in self._pairs}
 
     def get(self, name: str) -> str | None:
         wanted = _wire_names.get(name)
@@ -56,11 +59,12 @@ class AsgiHeaders(Headers):
             wanted = name.lower().encode("latin-1")
             if len(_wire_names) < 64:  # our own few names: never grows with what is sent
                 _wire_names[name] = wanted
-        value = self._lower.get(wanted)
+        value = self._lower.get(wanted)  # servers send the names lower-case (ASGI asks so)
         if value is None:
-            for key, stray in self._lower.items():
+            for key, stray in reversed(self._pairs):  # not found: a stray one, lowered here
                 if key.lower() == wanted:
-                    value = stray  # the last of them, as above
+                    value = stray
+                    break
         return None if value is None else (value.decode("latin-1") or None)
 
 

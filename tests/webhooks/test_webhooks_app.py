@@ -508,6 +508,64 @@ async def test_an_odd_or_huge_declared_length_is_no_crash(length: bytes) -> None
     assert ((b"connection", b"close") in sent[0]["headers"]) == (status == 413)
 
 
+async def _deliver_raw(
+    app: Any, headers: list[tuple[Any, bytes]], body: Any = TELECOM23_BODY
+) -> int:
+    """One delivery with the scope's headers and body as given (odd types included)."""
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    await app(scope, receive, send)
+    status: int = sent[0]["status"]
+    return status
+
+
+def _signed(secret: str = SECRET) -> list[tuple[bytes, bytes]]:
+    signed = telecom23_headers(secret, TELECOM23_BODY, NOW)
+    return [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+
+
+@pytest.mark.anyio
+async def test_a_header_repeated_in_other_letter_cases_reads_as_its_last_value() -> None:
+    # Names merged into a dict kept the first one's place: the middle value was read.
+    timestamp, (name, good) = _signed()
+    bad = _signed("another secret")[1][1]
+    upper = name.upper()
+    app, seen = receiver()
+    headers = [timestamp, (upper, bad), (name.title(), good), (upper, bad)]
+    assert await _deliver_raw(app, headers) == 401
+    headers = [timestamp, (upper, bad), (name.title(), bad), (upper, good)]
+    assert await _deliver_raw(app, headers) == 200
+    await shut_down(app)
+    assert len(seen) == 1
+
+
+@pytest.mark.anyio
+async def test_odd_but_readable_scopes_are_verified() -> None:
+    # ASGI says bytes; a server or middleware handing bytearray names (unhashable) made
+    # every delivery a 500, and a memoryview body was refused as not the raw bytes.
+    app, seen = receiver()
+    names_as_bytearrays = [(bytearray(name), value) for name, value in _signed()]
+    assert await _deliver_raw(app, names_as_bytearrays) == 200
+    assert await _deliver_raw(app, _signed(), body=memoryview(TELECOM23_BODY)) == 200
+    await shut_down(app)
+    assert len(seen) == 2
+
+
+@pytest.mark.anyio
+async def test_a_clock_that_says_none_reads_as_now() -> None:
+    # As `parse(now=None)` reads it: it raised TypeError at every delivery (a 500).
+    app, _ = receiver(clock=lambda: None)
+    assert await _deliver_raw(app, _signed()) == 401  # signed at NOW, long ago: too old
+    await shut_down(app)
+
+
 @pytest.mark.anyio
 async def test_a_failed_reports_log_line_shows_its_event_id_escaped(
     caplog: pytest.LogCaptureFixture,

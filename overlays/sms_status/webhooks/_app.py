@@ -323,6 +323,7 @@ class Receiver:
         url = self._url
         if url is None and self._webhook.signs_url:
             url = _url(scope, headers.get("host"))
+        now = None if self._clock is None else self._clock()  # None, as parse() reads it: now
         request = PushedRequest(
             provider=self._provider,
             body=body,
@@ -330,7 +331,7 @@ class Receiver:
             secret=self._secret,
             url=url,
             method=scope["method"],
-            now=time.time() if self._clock is None else float(self._clock()),
+            now=time.time() if now is None else float(now),
             tolerance=self._tolerance,
         )
         try:

@@ -86,8 +86,10 @@ class BodyReader:
         try:
             message = await receive()
             if message["type"] == "http.request" and not message.get("more_body", False):
-                whole: bytes = message.get("body", b"")  # every provider's body: one message
-                return None if len(whole) > cap else whole
+                whole = message.get("body", b"")  # every provider's body: one message
+                if len(whole) > cap:
+                    return None
+                return whole if type(whole) is bytes else bytes(whole)  # ASGI says bytes
             return await _read_rest(message, receive, cap)  # (not a coroutine more for most)
         except asyncio.CancelledError:
             # Ours alone (a server's cancel in the same turn of the loop stays a cancel, as
@@ -123,8 +125,10 @@ async def _read_rest(message: Message, receive: Receive, cap: int) -> bytes | No
     if message["type"] != "http.request":  # http.disconnect: nobody to answer
         raise ClientGone
     if not message.get("more_body", False):  # every provider's body: one message
-        whole: bytes = message.get("body", b"")
-        return None if len(whole) > cap else whole
+        whole = message.get("body", b"")
+        if len(whole) > cap:
+            return None
+        return whole if type(whole) is bytes else bytes(whole)
     body = bytearray()  # += on bytes copies it all each time: quadratic in the chunks
     while True:
         chunk = message.get("body", b"")
