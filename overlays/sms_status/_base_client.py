@@ -39,6 +39,11 @@ UNSET: Any = object()
 """An argument not given (where None means something)."""
 
 
+def resolved_base_url(provider: Provider, base_url: str | None) -> str:
+    """The URL a client sends to: `base_url` (checked), else the provider's origin."""
+    return _validation.base_url(base_url) if base_url else provider.origin
+
+
 class BaseClient(Generic[ApiT_co]):
     """Construction and settings shared by the sync and async clients."""
 
@@ -70,7 +75,7 @@ class BaseClient(Generic[ApiT_co]):
             options.get("max_response_bytes", _validation.DEFAULT_MAX_RESPONSE_BYTES)
         )
         self.provider = provider.key
-        self.base_url = _validation.base_url(base_url) if base_url else provider.origin
+        self.base_url = resolved_base_url(provider, base_url)
         if rate_limiter is UNSET:
             rate_limiter = (
                 TokenBucket.for_limit(provider.rate_limit, clock=clock)

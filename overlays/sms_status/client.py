@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, Unpack, cast, get_args, ov
 import httpx
 
 from sms_status import _environment, _flows, _transport, _validation, errors
-from sms_status._base_client import UNSET, ApiT_co, BaseClient
+from sms_status._base_client import UNSET, ApiT_co, BaseClient, resolved_base_url
 from sms_status._drivers import AsyncDriver, SyncDriver
 from sms_status._options import (
     DEFAULT_CONCURRENCY,
@@ -105,6 +105,9 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
             options=options,
             transport=transport,
             rate_limiter=options.get("rate_limiter", UNSET),
+            # The client that builds requests for a user's http_client (and sends
+            # `client.api`'s) is on httpx's own transport.
+            client_args=None if transport is not None else _own_transport(provider, base_url),
         )
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
@@ -230,6 +233,8 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         if transport is None and http_client is None and not connection:
             transport = _transport.async_transport(options.get("http_backend"))
             fast = transport is not None
+        if transport is None and proxy is None:  # httpx's own transport, sending for us
+            connection = {**connection, **_own_transport(provider, base_url)}
         super().__init__(
             provider,
             api_key=api_key,
@@ -259,21 +264,13 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
                 connection=connection,
             )
         except ImportError as exc:
-            # httpx's own transport builds every proxy the environment names (whatever
-            # NO_PROXY says of this origin) when a client is made, and a SOCKS one needs
-            # its extra: only our errors escape, saying so.
+            # A SOCKS proxy= on httpx's own transport needs its extra (the environment's
+            # is checked before: `_own_transport`): only our errors escape, saying so.
             if "socks" not in str(exc).lower():
                 raise
-            if options.get("proxy") is not None:  # the user's own, as the sync client says
-                raise ValueError(
-                    "proxy is a SOCKS proxy, which httpx's transport takes only with its "
-                    "extra: pip install 'httpx[socks]', or give an http:// or https:// proxy"
-                ) from None
-            raise errors.TransportError(
-                "the environment names a SOCKS proxy (ALL_PROXY or a scheme's *_PROXY, even "
-                "one NO_PROXY exempts this provider from), which httpx's transport builds "
-                "only with its extra: pip install 'httpx[socks]', or name an http:// proxy",
-                provider=provider.key,
+            raise ValueError(
+                "proxy is a SOCKS proxy, which httpx's transport takes only with its "
+                "extra: pip install 'httpx[socks]', or give an http:// or https:// proxy"
             ) from None
 
     async def get_status(self, message_id: str) -> StatusReport:
@@ -383,6 +380,15 @@ def _in_input_order(
         return reports
     by_id = dict(zip(unique, reports, strict=True))
     return [by_id[message_id] for message_id in ids]
+
+
+def _own_transport(provider: Provider, base_url: str | None) -> dict[str, Any]:
+    """`tls.httpx_transport_proxy` for a client of ours on httpx's own transport: the
+    environment's proxy for its origin only; one it cannot take is a TransportError."""
+    try:
+        return _transport.httpx_transport_proxy(resolved_base_url(provider, base_url))
+    except httpx.ProxyError as exc:
+        raise errors.TransportError(str(exc), provider=provider.key) from None
 
 
 # -- generated from the registry by scripts/typed_connect.py: connect overloads --

@@ -435,14 +435,13 @@ def test_a_socks_proxy_in_the_environment_is_a_transport_error_never_a_direct_re
 )
 @pytest.mark.parametrize(
     "variables",
-    [{"ALL_PROXY": "socks5://127.0.0.1:9"}, {"HTTPS_PROXY": "socks5://127.0.0.1:9"}],
-    ids=["ALL_PROXY", "another scheme's"],
+    [{"ALL_PROXY": "socks5://127.0.0.1:9"}, {"HTTP_PROXY": "socks5://127.0.0.1:9"}],
+    ids=["ALL_PROXY", "the scheme's"],
 )
 def test_a_socks_proxy_without_httpx_socks_is_a_transport_error_on_the_httpx_backend(
     monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
 ) -> None:
-    # httpx takes every proxy the environment names when its client is made: a bare
-    # ImportError (asking for socksio) escaped connect_async.
+    # A bare ImportError (asking for socksio) escaped connect_async.
     _clear_proxy_variables(monkeypatch)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
@@ -460,6 +459,71 @@ def test_a_socks_proxy_without_httpx_socks_is_a_transport_error_on_the_httpx_bac
             base_url="http://status.provider.invalid",
             proxy=None,  # type: ignore[arg-type]
         )
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("socksio") is not None, reason="httpx[socks] is installed"
+)
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"ALL_PROXY": "socks5://127.0.0.1:9", "NO_PROXY": "127.0.0.1"},
+        {"HTTPS_PROXY": "socks5://127.0.0.1:9"},  # the sandbox is http://
+    ],
+    ids=["NO_PROXY exempts the origin", "another scheme's"],
+)
+def test_a_socks_proxy_not_for_this_origin_leaves_the_httpx_backend_working(
+    monkeypatch: pytest.MonkeyPatch, telecom23_sandbox: Sandbox, variables: dict[str, str]
+) -> None:
+    # httpx builds every proxy the environment names when its client is made, whatever
+    # NO_PROXY says: without httpx[socks], connect_async failed over a proxy it would
+    # never have used. It now takes the one named for its origin, as the other senders do.
+    _clear_proxy_variables(monkeypatch)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    telecom23_sandbox.add_message("m-1", statuses=("DELIVRD",))
+
+    async def look_up() -> sms_status.StatusReport:
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=telecom23_sandbox.api_key,
+            base_url=telecom23_sandbox.base_url,
+            http_backend="httpx",
+        ) as client:
+            return await client.get_status("m-1")
+
+    assert asyncio.run(look_up()).state == "delivered"
+    assert len(telecom23_sandbox.requests) == 1  # direct, as NO_PROXY or the scheme says
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("socksio") is not None, reason="httpx[socks] is installed"
+)
+def test_a_socks_proxy_in_the_environment_beside_the_users_http_client(
+    monkeypatch: pytest.MonkeyPatch, telecom23_sandbox: Sandbox
+) -> None:
+    # The client that builds requests for a user's http_client is on httpx's own
+    # transport: httpx's bare ImportError escaped connect() for any SOCKS proxy named.
+    _clear_proxy_variables(monkeypatch)
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
+    telecom23_sandbox.add_message("m-1", statuses=("DELIVRD",))
+    api_key, origin = telecom23_sandbox.api_key, telecom23_sandbox.base_url
+    with (
+        httpx.Client(trust_env=False) as http,
+        pytest.raises(  # the user's reads no proxy
+            sms_status.errors.TransportError, match=r"httpx\[socks\]"
+        ),
+    ):
+        sms_status.connect("telecom23", api_key=api_key, base_url=origin, http_client=http)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with (
+        httpx.Client(trust_env=False) as http,
+        sms_status.connect(
+            "telecom23", api_key=api_key, base_url=origin, http_client=http
+        ) as client,
+    ):
+        assert client.get_status("m-1").state == "delivered"
+    assert len(telecom23_sandbox.requests) == 1
 
 
 @pytest.mark.skipif(

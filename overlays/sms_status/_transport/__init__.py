@@ -43,7 +43,7 @@ from sms_status._transport.httpx import (
     lenders,
 )
 from sms_status._transport.idle_replies import check_idle_replies
-from sms_status._transport.tls import env_proxies, never_cookies
+from sms_status._transport.tls import env_proxies, httpx_transport_proxy, never_cookies
 
 HttpBackend = Literal["aiohttp", "httpx"]
 BACKENDS: tuple[HttpBackend, ...] = ("aiohttp", "httpx")
@@ -147,6 +147,7 @@ __all__ = [
     "async_transport",
     "chosen_backend",
     "env_proxies",
+    "httpx_transport_proxy",
     "sync_senders",
     "sync_transport",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import ssl
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
 
 import httpx
 
@@ -34,11 +35,14 @@ def env_proxies() -> bool:
     return bool(urllib.request.getproxies())
 
 
-def environment_proxy(scheme: str, host: str, port: int | None) -> str | None:
+def environment_proxy(
+    scheme: str, host: str, port: int | None, *, socks: bool = False
+) -> str | None:
     """The proxy URL HTTP_PROXY/HTTPS_PROXY (or else ALL_PROXY) names for an origin, unless
     NO_PROXY exempts it; as httpx reads them for a transport of its own.
 
-    Only an http:// or https:// proxy is taken: for any other (a SOCKS one) this raises
+    Only an http:// or https:// proxy is taken (with `socks`, a socks5:// or socks5h:// one
+    too: httpx's own transport speaks it, with httpx[socks]): for any other this raises
     `httpx.ProxyError`, as no sender here speaks it and going direct would go around it.
     """
     if not env_proxies():
@@ -52,12 +56,39 @@ def environment_proxy(scheme: str, host: str, port: int | None) -> str | None:
         return None
     url = named if "://" in named else f"http://{named}"
     proxy_scheme = url.partition("://")[0].lower()
-    if proxy_scheme not in ("http", "https"):
+    if proxy_scheme not in (_HTTP_AND_SOCKS if socks else _HTTP):
         raise httpx.ProxyError(
             f"the environment names a {proxy_scheme}:// proxy for {host}; the SDK's own "
             "senders take an http:// or https:// one (proxy=, or HTTP(S)_PROXY)"
         )
     return url
+
+
+_HTTP = ("http", "https")
+_HTTP_AND_SOCKS = (*_HTTP, "socks5", "socks5h")
+
+
+def httpx_transport_proxy(base_url: str) -> dict[str, Any]:
+    """The arguments of an `httpx.Client`/`AsyncClient` made on httpx's own transport (the
+    async client's httpx backend; the client that builds requests for a user's
+    `http_client=`): the proxy the environment names for `base_url`'s origin, read as the
+    other senders read it, and `trust_env=False`. httpx's own reading builds every proxy
+    the environment names when a client is made, whatever NO_PROXY says of the origin, and
+    a SOCKS one needs httpx[socks]: one for another scheme, or one NO_PROXY exempts the
+    provider from, made such a client fail. Raises `httpx.ProxyError` for a proxy of this
+    origin it cannot take."""
+    url = httpx.URL(base_url)
+    named = environment_proxy(url.scheme, url.host, url.port, socks=True)
+    if named is not None and named.lower().startswith("socks"):
+        import importlib.util
+
+        if importlib.util.find_spec("socksio") is None:
+            raise httpx.ProxyError(
+                f"the environment names a SOCKS proxy for {url.host} (ALL_PROXY or "
+                f"{url.scheme.upper()}_PROXY), which httpx's transport takes only with its "
+                "extra: pip install 'httpx[socks]', or name an http:// proxy"
+            )
+    return {"trust_env": False, "proxy": named}
 
 
 class _NoCookies(httpx.Cookies):
