@@ -399,6 +399,26 @@ def test_all_proxy_in_the_environment_carries_requests_on_every_client(
     assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
 
 
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+def test_client_api_calls_go_through_the_environments_proxy(
+    recording_proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    # On aiohttp, `client.api`'s own calls went direct, around the proxy every lookup took.
+    _clear_proxy_variables(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
+    origin = "http://status.provider.invalid"
+
+    async def call() -> int:
+        async with sms_status.connect_async(
+            "telecom23", api_key=KEY, base_url=origin, http_backend=backend
+        ) as client:
+            http = client.api.get_async_httpx_client()  # what the generated functions send on
+            return (await http.get("/api/v1/sms/status/m3")).status_code
+
+    assert asyncio.run(call()) == 404  # the proxy's own answer
+    assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
+
+
 # httpx's own transport (the async client's httpx backend) speaks SOCKS with httpx[socks],
 # and says so in an ImportError without it: that one is httpx's to handle.
 @pytest.mark.parametrize("backend", ["sync", "aiohttp"])

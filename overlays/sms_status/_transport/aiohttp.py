@@ -157,6 +157,7 @@ class GuardedAiohttpTransport(AiohttpTransport):
         # may never open a TLS connection; handed one that trusts nothing, it loads none.
         # `get_client` uses the process's shared context instead, when the session is made.
         super().__init__(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        self._proxy_read = False
 
     def get_client(self) -> aiohttp.ClientSession:
         """httpx-aiohttp's session, with a jar that keeps nothing (aiohttp's default jar
@@ -173,6 +174,14 @@ class GuardedAiohttpTransport(AiohttpTransport):
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._proxy_read:
+            # httpx gives the environment's proxies only to a transport of its own: this one
+            # (`client.api`'s calls, which went direct) takes the one named for the origin
+            # it first sends to, as `AiohttpSender` does. One it cannot take raises here,
+            # at every call: never a request around it.
+            named = environment_proxy(request.url.scheme, request.url.host, request.url.port)
+            self.proxy = None if named is None else httpx.Proxy(named)
+            self._proxy_read = True
         try:
             response = await super().handle_async_request(request)
         except httpx.HTTPError:
