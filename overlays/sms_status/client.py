@@ -107,7 +107,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
             rate_limiter=options.get("rate_limiter", UNSET),
             # The client that builds requests for a user's http_client (and sends
             # `client.api`'s) is on httpx's own transport.
-            client_args=None if transport is not None else _own_transport(provider, base_url),
+            client_args=None if transport is not None else own_transport(provider, base_url),
         )
         self._limiter = cast(RateLimiter, self.rate_limiter)
         self._sleep = options.get("sleep", time.sleep)
@@ -234,7 +234,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
             transport = _transport.async_transport(options.get("http_backend"))
             fast = transport is not None
         if transport is None and proxy is None:  # httpx's own transport, sending for us
-            connection = {**connection, **_own_transport(provider, base_url)}
+            connection = {**connection, **own_transport(provider, base_url)}
         super().__init__(
             provider,
             api_key=api_key,
@@ -265,7 +265,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
             )
         except ImportError as exc:
             # A SOCKS proxy= on httpx's own transport needs its extra (the environment's
-            # is checked before: `_own_transport`): only our errors escape, saying so.
+            # is checked before: `own_transport`): only our errors escape, saying so.
             if "socks" not in str(exc).lower():
                 raise
             raise ValueError(
@@ -382,7 +382,7 @@ def _in_input_order(
     return [by_id[message_id] for message_id in ids]
 
 
-def _own_transport(provider: Provider, base_url: str | None) -> dict[str, Any]:
+def own_transport(provider: Provider, base_url: str | None) -> dict[str, Any]:
     """`tls.httpx_transport_proxy` for a client of ours on httpx's own transport: the
     environment's proxy for its origin only; one it cannot take is a TransportError."""
     try:

@@ -7,6 +7,7 @@ demo step run as real processes on a sped-up clock.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -485,6 +486,32 @@ def test_an_id_repeated_in_the_file_is_tracked_once(
     assert result.exit_code == _exit.OK, result.output
     assert result.stderr.startswith("1 ids: 1 new, 0 already tracked")
     assert [o["message_id"] for o in outcomes(result)] == ["r"]
+
+
+@pytest.mark.parametrize("exempt", [True, False], ids=["NO_PROXY exempts it", "its own"])
+def test_a_socks_proxy_in_the_environment(
+    telecom23_sandbox, sandbox_clock, tmp_path, store, monkeypatch, exempt
+):
+    # track's own httpx client read every proxy the environment names: without httpx[socks]
+    # a bare ImportError ended it, even for a proxy NO_PROXY exempts the provider from.
+    if importlib.util.find_spec("socksio") is not None:
+        pytest.skip("httpx[socks] is installed")
+    for name in ("ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
+    if exempt:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    telecom23_sandbox.add_message("s", statuses=("DELIVRD",))
+    args = [*common(telecom23_sandbox), "--store", str(store), "--json"]
+    result = CliRunner().invoke(cli, ["track", *args, ids_file(tmp_path, "s")], obj=sandbox_clock)
+    if exempt:
+        assert result.exit_code == _exit.OK, result.output
+        assert [o["message_id"] for o in outcomes(result)] == ["s"]
+    else:  # one clear line (not an "unexpected" error), never a request around the proxy
+        assert result.exit_code != _exit.OK
+        assert "httpx[socks]" in result.stderr, result.output
+        assert "unexpected" not in result.stderr
+        assert telecom23_sandbox.requests == []
 
 
 # -- real processes: Ctrl-C then resume, output closed, the live view ---------------------------

@@ -163,31 +163,45 @@ def _clients(
 ) -> dict[str, StatusClient[Any]]:
     """A client for `provider`, and for every other provider whose key is in the environment:
     a store may hold their ids too. Connected here (not by the tracker on first need) so
-    they run on this clock and their requests are counted (`count`, an httpx event hook)."""
+    they run on this clock and their requests are counted (`count`, an httpx event hook);
+    as the tracker's own, one attempt a lookup (its schedule retries), and the environment's
+    proxy read as the SDK reads it (httpx's own reading failed on a SOCKS one of no use)."""
     import httpx
 
     import sms_status
+    from sms_status import _environment, client
+    from sms_status._registry import load_provider
+    from sms_status._transport.tls import default_ssl_context
     from sms_status.errors import MissingProviderError
 
     clients: dict[str, StatusClient[Any]] = {}
     for key in PROVIDERS:
         if key != provider and not os.environ.get(f"SMS_STATUS_{key.upper()}_API_KEY"):
             continue
-        http = stack.enter_context(httpx.Client(event_hooks={"request": [count]}))
+        given = _environment.base_url(key, base_url if key == provider else None)
         try:
-            client = sms_status.connect(
+            proxy = client.own_transport(load_provider(key), given)
+            http = stack.enter_context(
+                httpx.Client(
+                    event_hooks={"request": [count]},
+                    verify=default_ssl_context(),  # SSL_CERT_FILE too, as httpx's reading had it
+                    **proxy,
+                )
+            )
+            made = sms_status.connect(
                 sms_status.provider_key(key),
                 api_key=api_key if key == provider else None,
-                base_url=base_url if key == provider else None,
+                base_url=given,
                 clock=clock.monotonic,
                 sleep=clock.sleep,
+                max_retries=0,
                 http_client=http,
             )
         except MissingProviderError:
             if key == provider:
                 raise
             continue
-        clients[key] = stack.enter_context(client)
+        clients[key] = stack.enter_context(made)
     return clients
 
 
