@@ -20,8 +20,9 @@ from sms_status._flows import Context, Flow
 from sms_status._options import DEFAULT_TIMEOUT, SharedOptions
 from sms_status._provider import GeneratedClient, Provider
 from sms_status._signing import RequestSigner
-from sms_status._transport.tls import default_ssl_context, env_proxies
+from sms_status._transport.tls import default_ssl_context, env_proxies, httpx_transport_proxy
 from sms_status._version import __version__
+from sms_status.errors import TransportError
 from sms_status.pacing import AsyncRateLimiter, RateLimiter, TokenBucket, Unlimited
 from sms_status.report import StatusReport
 
@@ -37,6 +38,16 @@ else:  # the default (PEP 696) is for type checkers; typing_extensions costs ~15
 
 UNSET: Any = object()
 """An argument not given (where None means something)."""
+
+
+def own_transport(provider: Provider, base_url: str | None) -> dict[str, Any]:
+    """The proxy arguments of an httpx client of ours on httpx's own transport
+    (`tls.httpx_transport_proxy`): the environment's proxy for its origin only; one it
+    cannot take is a TransportError."""
+    try:
+        return httpx_transport_proxy(resolved_base_url(provider, base_url))
+    except httpx.ProxyError as exc:
+        raise TransportError(str(exc), provider=provider.key) from None
 
 
 def resolved_base_url(provider: Provider, base_url: str | None) -> str:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, Self, Unpack, cast, get_args, ov
 
 import httpx
 
-from sms_status import _environment, _flows, _transport, _validation, errors
-from sms_status._base_client import UNSET, ApiT_co, BaseClient, resolved_base_url
+from sms_status import _environment, _flows, _transport, _validation
+from sms_status._base_client import UNSET, ApiT_co, BaseClient, own_transport
 from sms_status._drivers import AsyncDriver, SyncDriver
 from sms_status._options import (
     DEFAULT_CONCURRENCY,
@@ -380,15 +380,6 @@ def _in_input_order(
         return reports
     by_id = dict(zip(unique, reports, strict=True))
     return [by_id[message_id] for message_id in ids]
-
-
-def own_transport(provider: Provider, base_url: str | None) -> dict[str, Any]:
-    """`tls.httpx_transport_proxy` for a client of ours on httpx's own transport: the
-    environment's proxy for its origin only; one it cannot take is a TransportError."""
-    try:
-        return _transport.httpx_transport_proxy(resolved_base_url(provider, base_url))
-    except httpx.ProxyError as exc:
-        raise errors.TransportError(str(exc), provider=provider.key) from None
 
 
 # -- generated from the registry by scripts/typed_connect.py: connect overloads --

@@ -169,7 +169,8 @@ def _clients(
     import httpx
 
     import sms_status
-    from sms_status import _environment, client
+    from sms_status import _environment
+    from sms_status._base_client import own_transport
     from sms_status._registry import load_provider
     from sms_status._transport.tls import default_ssl_context
     from sms_status.errors import MissingProviderError
@@ -180,7 +181,7 @@ def _clients(
             continue
         given = _environment.base_url(key, base_url if key == provider else None)
         try:
-            proxy = client.own_transport(load_provider(key), given)
+            proxy = own_transport(load_provider(key), given)
             http = stack.enter_context(
                 httpx.Client(
                     event_hooks={"request": [count]},
