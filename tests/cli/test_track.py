@@ -499,14 +499,17 @@ def test_a_socks_proxy_in_the_environment(
     for name in ("ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
+    # Another provider's key: its client, whose origin the proxy is for, cannot be made.
+    monkeypatch.setenv("SMS_STATUS_SEVEN_API_KEY", "seven-key")
     if exempt:
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     telecom23_sandbox.add_message("s", statuses=("DELIVRD",))
     args = [*common(telecom23_sandbox), "--store", str(store), "--json"]
     result = CliRunner().invoke(cli, ["track", *args, ids_file(tmp_path, "s")], obj=sandbox_clock)
-    if exempt:
+    if exempt:  # tracked; the other provider is left out, and said so
         assert result.exit_code == _exit.OK, result.output
         assert [o["message_id"] for o in outcomes(result)] == ["s"]
+        assert "warning: not polling seven here" in result.stderr
     else:  # one clear line (not an "unexpected" error), never a request around the proxy
         assert result.exit_code != _exit.OK
         assert "httpx[socks]" in result.stderr, result.output

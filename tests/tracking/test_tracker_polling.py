@@ -282,28 +282,6 @@ def test_a_storm_rests_the_provider_for_retry_after_and_loses_no_id(
         assert later == [], f"requests {later} came within Retry-After of the {status} at {at}"
 
 
-def test_a_client_the_tracker_connects_itself_leaves_retry_after_to_the_tracker(
-    telecom23_sandbox: Sandbox,
-    make_tracker: MakeTracker,
-    outcomes: list[tracking.Outcome],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Its client retried each 429 after waiting out Retry-After itself, in the middle of the
-    # round (its own clock: a sync run() held for as long, other providers and hand-overs
-    # waiting). Now the tracker rests the provider: no request within Retry-After of a 429.
-    monkeypatch.setenv("SMS_STATUS_TELECOM23_API_KEY", telecom23_sandbox.api_key)
-    monkeypatch.setenv("SMS_STATUS_TELECOM23_BASE_URL", telecom23_sandbox.base_url)
-    telecom23_sandbox.add_message("busy-1", statuses=("DELIVRD",))
-    telecom23_sandbox.inject_fault("rate_limit", times=3, retry_after="1")
-    tracker = make_tracker()  # no clients: it connects one from the environment
-    tracker.add("telecom23", "busy-1")
-    tracker.run()
-    assert [(o.message_id, o.state) for o in outcomes] == [("busy-1", DeliveryState.DELIVERED)]
-    requests = telecom23_sandbox.requests
-    assert [r.status for r in requests] == [429, 429, 429, 200]
-    assert all(later.at - earlier.at >= 1 for earlier, later in itertools.pairwise(requests))
-
-
 @pytest.mark.parametrize(
     ("fault", "params"),
     [

@@ -163,9 +163,9 @@ def _clients(
 ) -> dict[str, StatusClient[Any]]:
     """A client for `provider`, and for every other provider whose key is in the environment:
     a store may hold their ids too. Connected here (not by the tracker on first need) so
-    they run on this clock and their requests are counted (`count`, an httpx event hook);
-    as the tracker's own, one attempt a lookup (its schedule retries), and the environment's
-    proxy read as the SDK reads it (httpx's own reading failed on a SOCKS one of no use)."""
+    they run on this clock and their requests are counted (`count`, an httpx event hook),
+    with the environment's proxy read as the SDK reads it (httpx's own reading failed on a
+    SOCKS one of no use). Another provider whose client cannot be made here is skipped."""
     import httpx
 
     import sms_status
@@ -173,7 +173,7 @@ def _clients(
     from sms_status._base_client import own_transport
     from sms_status._registry import load_provider
     from sms_status._transport.tls import default_ssl_context
-    from sms_status.errors import MissingProviderError
+    from sms_status.errors import MissingProviderError, TransportError
 
     clients: dict[str, StatusClient[Any]] = {}
     for key in PROVIDERS:
@@ -195,12 +195,13 @@ def _clients(
                 base_url=given,
                 clock=clock.monotonic,
                 sleep=clock.sleep,
-                max_retries=0,
                 http_client=http,
             )
-        except MissingProviderError:
+        except (MissingProviderError, TransportError) as error:
             if key == provider:
                 raise
+            if isinstance(error, TransportError):  # its ids wait for a run that can poll them
+                click.echo(f"warning: not polling {key} here: {safe(str(error))}", err=True)
             continue
         clients[key] = stack.enter_context(made)
     return clients

@@ -102,25 +102,16 @@ class _Tracking(Generic[ClientT, SleepT]):
         )
 
 
-# The clients a tracker connects itself make one attempt a lookup: its schedule retries a
-# failed one (at the id's next due time, a 429's or 503's Retry-After resting the provider),
-# where the client's own retries waited out each Retry-After in the middle of the round (a
-# sync run() held for minutes, hand-overs and other providers waiting, stop() unheard).
-_OWN_CLIENT_RETRIES = 0
-
-
 def _connect(provider: str) -> StatusClient[Any]:
     import sms_status
 
-    return sms_status.connect(sms_status.provider_key(provider), max_retries=_OWN_CLIENT_RETRIES)
+    return sms_status.connect(sms_status.provider_key(provider))
 
 
 def _connect_async(provider: str) -> AsyncStatusClient[Any]:
     import sms_status
 
-    return sms_status.connect_async(
-        sms_status.provider_key(provider), max_retries=_OWN_CLIENT_RETRIES
-    )
+    return sms_status.connect_async(sms_status.provider_key(provider))
 
 
 class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
