@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import tomllib
 import typing
@@ -400,23 +401,32 @@ def test_all_proxy_in_the_environment_carries_requests_on_every_client(
 
 
 @pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
-def test_client_api_calls_go_through_the_environments_proxy(
+def test_lookups_and_client_api_calls_go_through_the_environments_proxy_with_its_credentials(
     recording_proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
-    # On aiohttp, `client.api`'s own calls went direct, around the proxy every lookup took.
+    # On aiohttp, `client.api`'s own calls went direct, around the proxy every lookup took;
+    # and the lookups' credentials went only with a CONNECT (aiohttp's proxy_headers): to
+    # an http:// origin, none (a 407 from a proxy that asks for them).
     _clear_proxy_variables(monkeypatch)
-    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url)
+    user = "us\u20acr"  # UTF-8 on the wire, as httpx sends it (aiohttp's BasicAuth: latin-1)
+    monkeypatch.setenv("HTTP_PROXY", recording_proxy.url.replace("//", "//us%E2%82%ACr:pw@"))
     origin = "http://status.provider.invalid"
 
-    async def call() -> int:
+    async def look_up_and_call() -> int:
         async with sms_status.connect_async(
             "telecom23", api_key=KEY, base_url=origin, http_backend=backend
         ) as client:
+            with pytest.raises(sms_status.errors.NotFoundError):  # the proxy's own 404
+                await client.get_status("m3")
             http = client.api.get_async_httpx_client()  # what the generated functions send on
-            return (await http.get("/api/v1/sms/status/m3")).status_code
+            return (await http.get("/api/v1/sms/status/m4")).status_code
 
-    assert asyncio.run(call()) == 404  # the proxy's own answer
-    assert recording_proxy.lines == [f"GET {origin}/api/v1/sms/status/m3 HTTP/1.1"]
+    assert asyncio.run(look_up_and_call()) == 404
+    path = f"{origin}/api/v1/sms/status"
+    assert recording_proxy.lines == [f"GET {path}/m3 HTTP/1.1", f"GET {path}/m4 HTTP/1.1"]
+    basic = "Basic " + base64.b64encode(f"{user}:pw".encode()).decode()
+    sent = [h.split(":", 1)[1].strip() for h in recording_proxy.headers]
+    assert sent.count(basic) == 2, recording_proxy.headers
 
 
 # httpx's own transport (the async client's httpx backend) speaks SOCKS with httpx[socks],

@@ -158,6 +158,7 @@ class GuardedAiohttpTransport(AiohttpTransport):
         # `get_client` uses the process's shared context instead, when the session is made.
         super().__init__(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         self._proxy_read = False
+        self._proxy_headers: dict[str, str] | None = None
 
     def get_client(self) -> aiohttp.ClientSession:
         """httpx-aiohttp's session, with a jar that keeps nothing (aiohttp's default jar
@@ -178,10 +179,13 @@ class GuardedAiohttpTransport(AiohttpTransport):
             # httpx gives the environment's proxies only to a transport of its own: this one
             # (`client.api`'s calls, which went direct) takes the one named for the origin
             # it first sends to, as `AiohttpSender` does. One it cannot take raises here,
-            # at every call: never a request around it.
-            named = environment_proxy(request.url.scheme, request.url.host, request.url.port)
-            self.proxy = None if named is None else httpx.Proxy(named)
+            # at every call: never a request around it. Its credentials go as a header of
+            # our making (UTF-8, as httpx sends them; aiohttp's BasicAuth raised on others).
+            named, self._proxy_headers = _env_proxy(str(request.url))
+            self.proxy = None if named is None else httpx.Proxy(named, headers=self._proxy_headers)
             self._proxy_read = True
+        if self._proxy_headers and request.url.scheme == "http":  # (proxy_headers: CONNECT's)
+            request.headers.update(self._proxy_headers)
         try:
             response = await super().handle_async_request(request)
         except httpx.HTTPError:
@@ -211,6 +215,7 @@ class AiohttpSender:
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's
         self._proxy: str | None = None
         self._proxy_headers: dict[str, str] | None = None
+        self._auth_each: dict[str, str] | None = None  # the proxy's, with each request
         # The last attempt's timeout, reused while the next one's limits are the same (a
         # bulk lookup without a deadline: every attempt).
         self._timeout = aiohttp.ClientTimeout()
@@ -242,6 +247,9 @@ class AiohttpSender:
             # go to the base URL's origin only). Not aiohttp's `trust_env`: that also adds
             # credentials from ~/.netrc to every request, which httpx never does.
             self._proxy, self._proxy_headers = _env_proxy(self._base)
+            # aiohttp sends proxy_headers only with a CONNECT (an https:// origin): through
+            # a proxy to an http:// one, the credentials go with each request instead.
+            self._auth_each = self._proxy_headers if self._base.startswith("http:") else None
             # No redirects either: for an http:// origin without a proxy no TLS connection
             # is ever made, and no CAs need loading.
             tls = self._base.startswith("https:") or self._proxy is not None
@@ -316,11 +324,12 @@ class AiohttpSender:
         # than the running loop, which costs a getpid() each time on 3.11.
         if session is None or session.closed or (self._loop is not None and self._loop.is_closed()):
             session = self.session()
+        auth = self._auth_each
         try:
             async with session.request(
                 method,
                 self._url(target),
-                headers=headers,
+                headers=headers if auth is None else [*(headers or ()), *auth.items()],
                 data=content,
                 allow_redirects=False,
                 timeout=timeout,
