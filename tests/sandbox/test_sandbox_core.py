@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sms_status
 import sms_status.testing as testing
+from sandbox_support import client
 from sms_status.testing import (
     DEMO_KEYS,
     PROVIDER_KEYS,
@@ -46,6 +47,55 @@ def test_fake_clock() -> None:
     assert FakeClock(datetime(2030, 1, 1)).now() == datetime(2030, 1, 1, tzinfo=UTC).timestamp()
     asyncio.run(clock.async_sleep(10))
     assert clock.now() == FakeClock.DEFAULT_START + 13.5
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf")])
+def test_a_fake_clock_moves_by_finite_seconds_only(seconds: float) -> None:
+    # nan or inf was taken, and stayed the clock's time for good.
+    clock = FakeClock()
+    with pytest.raises(ValueError, match="finite"):
+        clock.advance(seconds)
+    assert clock.now() == FakeClock.DEFAULT_START
+
+
+@pytest.mark.parametrize(
+    ("key", "kind", "params"),
+    [
+        ("telecom23", "rate_limit", {"retry_afer": "5"}),  # misspelt: the default was sent
+        ("telecom23", "server_error", {"stauts": 503}),  # misspelt: a 500 was sent
+        ("seven", "error", {"status": 403, "code": "API_DEACTIVATED"}),  # seven's are numbers
+        ("telecom23", "truncated_json", {"length": "half"}),
+        ("telecom23", "stall", {"seconds": "2s"}),
+        ("telecom23", "reset", {"length": "x"}),
+        ("telecom23", "status_code", {"status": 503, "body": 7}),
+    ],
+)
+def test_a_fault_with_parameters_it_cannot_take_is_refused_when_injected(
+    key: str, kind: str, params: dict[str, object]
+) -> None:
+    # They were taken, then each matching request was the sandbox's bare 500 (a traceback,
+    # and no record of it), or the misspelt parameter was ignored.
+    sb = Sandbox(key, clock=FakeClock())
+    with pytest.raises(ValueError, match=kind):
+        sb.inject_fault(kind, **params)
+    assert sb.faults == []
+
+
+@pytest.mark.parametrize("kind", ["truncated_json", "wrong_types", "status_code"])
+def test_a_fault_on_the_answer_waits_for_a_request_that_gets_one(
+    telecom23_sandbox: Sandbox, kind: str
+) -> None:
+    # A request refused before its handler (a wrong key here) used the fault up, and was
+    # logged as shaped by it: the next good request got a whole 200.
+    sb = telecom23_sandbox
+    sb.add_message("m1", statuses=("DELIVRD",))
+    sb.inject_fault(kind, **({"status": 503} if kind == "status_code" else {}))
+    with client(sb, key="sk_wrong") as refused:
+        assert refused.get("/api/v1/sms/status/m1").status_code == 401
+    with client(sb) as accepted:
+        shaped = accepted.get("/api/v1/sms/status/m1")
+    assert (shaped.status_code == 503) == (kind == "status_code")
+    assert [(r.status, r.fault) for r in sb.requests] == [(401, None), (shaped.status_code, kind)]
 
 
 def test_fake_clock_is_thread_safe() -> None:

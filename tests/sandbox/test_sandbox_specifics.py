@@ -329,6 +329,28 @@ def test_telecom23_request_signing(telecom23_sandbox: Sandbox, sandbox_clock: Fa
     assert sb.requests[1].headers["x-signature"] == "***"
 
 
+@pytest.mark.sms_sandbox(signing_secret="s3cret")
+def test_a_signing_sandbox_on_a_fake_clock_serves_its_own_clients(
+    telecom23_sandbox: Sandbox,
+) -> None:
+    # Its clients went unsigned (401 SIGNATURE_REQUIRED), and signed by hand they stamped
+    # the time of day, which the sandbox judged by its FakeClock: INVALID_SIGNATURE, always.
+    import asyncio
+
+    sb = telecom23_sandbox
+    sb.add_message("m1", statuses=("DELIVRD",))
+    sb.add_message("m2", statuses=("DELIVRD",))  # (one path a second per signer: a pair once)
+    with sb.connect() as sync_client:
+        assert sync_client.get_status("m1").provider_status == "DELIVRD"
+
+    async def look_up() -> str:
+        async with sb.connect_async() as async_client:
+            return (await async_client.get_status("m2")).provider_status
+
+    assert asyncio.run(look_up()) == "DELIVRD"
+    assert [r.status for r in sb.requests] == [200, 200]
+
+
 def test_api_key_can_be_changed(telecom23_sandbox: Sandbox) -> None:
     sb = telecom23_sandbox
     old = sb.api_key

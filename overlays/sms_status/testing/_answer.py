@@ -151,7 +151,7 @@ class Answering:
                 reply = Reply.empty(503)  # the sandbox was reset under this request
             elif reply is None:
                 assert route is not None
-                reply = answer(
+                reply, fault = answer(
                     self.provider,
                     ctx,
                     route,

@@ -237,6 +237,8 @@ class ProviderDef:
     unknown_path: Callable[[Ctx], Reply]
     verify_request: Callable[[Ctx], Reply | None] | None = None
     """Further checks once the key is accepted (e.g. request signatures): a refusal or None."""
+    numeric_error_codes: bool = False
+    """Whether the provider's error codes are numbers (seven): an injected ``code`` must be."""
     examples: tuple[Example, ...] = ()
     default_rate_limit: tuple[int, float] | None = None
     limiter_sends_retry_after: bool = True

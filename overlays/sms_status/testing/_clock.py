@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from datetime import UTC, datetime
@@ -63,7 +64,9 @@ class FakeClock:
         return datetime.fromtimestamp(self.now(), UTC)
 
     def advance(self, seconds: float) -> float:
-        """Move forward by ``seconds`` (>= 0); returns the new time."""
+        """Move forward by ``seconds`` (a finite number >= 0); returns the new time."""
+        if not math.isfinite(seconds):  # nan or inf would stay the clock's time for good
+            raise ValueError(f"a FakeClock moves by a finite number of seconds, not {seconds}")
         if seconds < 0:
             raise ValueError("a FakeClock never goes backwards")
         with self._lock:

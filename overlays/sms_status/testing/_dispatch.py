@@ -17,9 +17,11 @@ from urllib.parse import parse_qs, unquote
 
 from sms_status.testing._base import MessageView, ProviderDef, Reply, RouteDef
 from sms_status.testing._faults import (
+    AFTER_HANDLER_FAULTS,
     PRE_AUTH_FAULTS,
     Fault,
     fault_reply,
+    give_back,
     shape_reply,
     with_header,
 )
@@ -254,31 +256,57 @@ def answer(
     tenants: Mapping[str, str],
     rate_limit: tuple[int, float] | None,
     windows: RateWindows,
-) -> Reply:
-    """The answer to a matched request, shaped by ``fault`` (``stall``/``reset``: _server)."""
+) -> tuple[Reply, Fault | None]:
+    """The answer to a matched request, shaped by ``fault`` (``stall``/``reset``: _server),
+    and the fault that shaped it: one that acts on the handler's answer is given back when
+    the request is refused before it (the next request it matches takes it)."""
     if fault is not None and fault.kind in PRE_AUTH_FAULTS:
-        return _observed(ctx, route, fault_reply(provider, ctx, fault), fault)
-    if route.auth:
-        presented = provider.present_key(ctx.headers)
-        tenant = tenants.get(presented) if presented is not None else None
-        if tenant is None:
-            return _observed(ctx, route, provider.auth_error(ctx, presented), None)
-        if provider.verify_request is not None:
-            refused = provider.verify_request(ctx)
-            if refused is not None:
-                return _observed(ctx, route, refused, None)
-        ctx.tenant = tenant
-        if route.rate_limited and rate_limit is not None:
-            retry = windows.check(presented or "", rate_limit, ctx.now())
-            if retry is not None:
-                reply = provider.rate_limited(ctx, str(retry))
-                if provider.limiter_sends_retry_after:
-                    reply = with_header(reply, "Retry-After", str(retry))
-                return _observed(ctx, route, reply, None)
+        return _observed(ctx, route, fault_reply(provider, ctx, fault), fault), fault
+    refused = _refusal(
+        provider, ctx, route, tenants=tenants, rate_limit=rate_limit, windows=windows
+    )
+    if refused is not None:
+        if fault is not None and fault.kind in AFTER_HANDLER_FAULTS:
+            give_back(fault)
+            fault = None
+        return _observed(ctx, route, refused, None), fault
     if fault is not None and fault.kind == "unknown_status":
         ctx.status_override = (fault.message_id, str(fault.params.get("value", "SANDBOX_NEW")))
     reply = route.handler(ctx)
-    return _observed(ctx, route, reply if fault is None else shape_reply(reply, fault), fault)
+    shaped = reply if fault is None else shape_reply(reply, fault)
+    return _observed(ctx, route, shaped, fault), fault
+
+
+def _refusal(
+    provider: ProviderDef,
+    ctx: RequestContext,
+    route: RouteDef,
+    *,
+    tenants: Mapping[str, str],
+    rate_limit: tuple[int, float] | None,
+    windows: RateWindows,
+) -> Reply | None:
+    """The answer of a request refused before its handler (its key, its provider's request
+    check, the rate window), or None (then ``ctx.tenant`` is set)."""
+    if not route.auth:
+        return None
+    presented = provider.present_key(ctx.headers)
+    tenant = tenants.get(presented) if presented is not None else None
+    if tenant is None:
+        return provider.auth_error(ctx, presented)
+    if provider.verify_request is not None:
+        refused = provider.verify_request(ctx)
+        if refused is not None:
+            return refused
+    ctx.tenant = tenant
+    if route.rate_limited and rate_limit is not None:
+        retry = windows.check(presented or "", rate_limit, ctx.now())
+        if retry is not None:
+            reply = provider.rate_limited(ctx, str(retry))
+            if provider.limiter_sends_retry_after:
+                reply = with_header(reply, "Retry-After", str(retry))
+            return reply
+    return None
 
 
 def _observed(ctx: RequestContext, route: RouteDef, reply: Reply, fault: Fault | None) -> Reply:

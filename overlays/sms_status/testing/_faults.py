@@ -8,17 +8,19 @@ answer afterwards (``shape_reply``); ``stall`` and ``reset`` act on the wire (``
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from sms_status.testing._base import Ctx, ProviderDef, Reply, dump_json
 
 __all__ = [
+    "AFTER_HANDLER_FAULTS",
     "FAULT_KINDS",
     "PRE_AUTH_FAULTS",
     "Fault",
     "fault_reply",
+    "give_back",
     "make_fault",
     "merge_fields",
     "shape_reply",
@@ -108,6 +110,7 @@ def make_fault(
         raise ValueError(f"unknown route {route!r}; {provider.key} has {sorted(route_names)}")
     if times is not None and times < 1:
         raise ValueError("times is None (forever) or >= 1")
+    _check_params(provider, kind, params)
     if kind == "rate_limit":
         params.setdefault("body", provider.fault_rate_limit_body)
         if params["body"] not in ("json", "html", "empty"):
@@ -120,6 +123,90 @@ def make_fault(
     return Fault(kind, message_id, route, times, params)
 
 
+_PARAMS: Final[Mapping[str, frozenset[str]]] = {
+    "rate_limit": frozenset({"retry_after", "body"}),
+    "server_error": frozenset({"status", "code", "fields", "retry_after"}),
+    "error": frozenset({"status", "code", "fields", "retry_after"}),
+    "proxy_502_html": frozenset({"status"}),
+    "truncated_json": frozenset({"length"}),
+    "wrong_types": frozenset({"fields"}),
+    "unknown_status": frozenset({"value"}),
+    "status_code": frozenset({"status", "body", "content_type"}),
+    "stall": frozenset({"seconds"}),
+    "reset": frozenset({"length"}),
+    "not_json": frozenset({"status", "body", "content_type"}),
+}
+"""The parameters each kind takes (``Sandbox.inject_fault``'s docstring)."""
+
+
+def _anything(_value: object) -> str | None:
+    return None
+
+
+def _an_int(value: object) -> str | None:
+    return None if isinstance(value, int) and not isinstance(value, bool) else "is an int"
+
+
+def _seconds(value: object) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return None if ok else "is a number of seconds >= 0"
+
+
+def _length(value: object) -> str | None:
+    return None if _an_int(value) is None and cast(int, value) >= 0 else "is an int >= 0"
+
+
+def _text_or_bytes(value: object) -> str | None:
+    return None if isinstance(value, str | bytes) else "is a str or bytes"
+
+
+def _retry_after(value: object) -> str | None:
+    return None if value is None or isinstance(value, str | int | float) else "is a str or None"
+
+
+def _text(value: object) -> str | None:
+    return None if isinstance(value, str) else "is a str"
+
+
+def _fields(value: object) -> str | None:
+    ok = value is None or isinstance(value, Mapping | Collection)
+    return None if ok else "is a mapping (error) or names (wrong_types)"
+
+
+_PARAM_CHECKS: Final[Mapping[str, Callable[[object], str | None]]] = {
+    "status": _an_int,
+    "seconds": _seconds,
+    "length": _length,
+    "retry_after": _retry_after,
+    "content_type": _text,
+    "value": _text,
+    "fields": _fields,
+}
+"""Checks of parameters whose wrong type made every matching request fail in the sandbox."""
+
+
+def _check_params(provider: ProviderDef, kind: str, params: Mapping[str, Any]) -> None:
+    """ValueError for a parameter `kind` does not take, or of a type that would make every
+    matching request a bare 500 of the sandbox (a misspelt one was ignored before)."""
+    unknown = params.keys() - _PARAMS[kind]
+    if unknown:  # a misspelt one was ignored: the fault then did something else
+        raise ValueError(
+            f"{kind} takes {', '.join(sorted(_PARAMS[kind])) or 'no parameters'}; "
+            f"not {', '.join(sorted(unknown))}"
+        )
+    for name, value in params.items():
+        problem = _PARAM_CHECKS.get(name, _anything)(value)
+        if problem is not None:  # else every matching request is a bare 500 of the sandbox
+            raise ValueError(f"{kind}'s {name} {problem}, not {value!r}")
+    if kind in ("status_code", "not_json") and "body" in params:
+        problem = _text_or_bytes(params["body"])
+        if problem is not None:
+            raise ValueError(f"{kind}'s body {problem}, not {params['body']!r}")
+    code = params.get("code")
+    if provider.numeric_error_codes and code is not None and not str(code).isdigit():
+        raise ValueError(f"{provider.key}'s error codes are numbers, not {code!r}")
+
+
 def take_fault(faults: Sequence[Fault], route: str, ids: Sequence[str]) -> Fault | None:
     """The first active fault matching the request, counted as used; faults apply in order."""
     for fault in faults:
@@ -129,6 +216,20 @@ def take_fault(faults: Sequence[Fault], route: str, ids: Sequence[str]) -> Fault
                 fault.times -= 1
             return fault
     return None
+
+
+AFTER_HANDLER_FAULTS: Final = frozenset(
+    {"truncated_json", "wrong_types", "status_code", "unknown_status"}
+)
+"""Kinds that shape the handler's answer: a request refused before it (its key, its
+signature, the rate window) is left to them to take, not counted."""
+
+
+def give_back(fault: Fault) -> None:
+    """Uncount a fault `take_fault` took for a request it did not shape."""
+    fault.hits -= 1
+    if fault.times is not None:
+        fault.times += 1
 
 
 def fault_reply(provider: ProviderDef, ctx: Ctx, fault: Fault) -> Reply:

@@ -424,11 +424,13 @@ class Sandbox:
     def connect(self, **options: Unpack[ClientOptions]) -> StatusClient:
         """A blocking client for this sandbox: its origin and key, and its clock, so the
         client's polling and retry waits advance a ``FakeClock`` instead of sleeping.
-        ``options`` are `sms_status.connect`'s. Close it (``with sb.connect() as client:``)."""
+        ``options`` are `sms_status.connect`'s; a signing sandbox's ``signing_secret`` is the
+        client's too. Close it (``with sb.connect() as client:``)."""
         import sms_status
 
         options.setdefault("clock", self.clock.monotonic)
         options.setdefault("sleep", self.clock.sleep)
+        self._sign_as_the_sandbox(options)
         return sms_status.connect(
             sms_status.provider_key(self.key),
             api_key=self.api_key,
@@ -444,9 +446,16 @@ class Sandbox:
         async_sleep = getattr(self.clock, "async_sleep", None)
         if async_sleep is not None:
             options.setdefault("sleep", async_sleep)
+        self._sign_as_the_sandbox(options)
         return sms_status.connect_async(
             sms_status.provider_key(self.key),
             api_key=self.api_key,
             base_url=self.base_url,
             **options,
         )
+
+    def _sign_as_the_sandbox(self, options: Any) -> None:
+        """A sandbox that refuses unsigned requests hands its clients its signing secret."""
+        secret = self.options.get("signing_secret")
+        if secret is not None:
+            options.setdefault("signing_secret", secret)

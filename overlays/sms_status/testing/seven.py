@@ -274,4 +274,5 @@ PROVIDER: Final = ProviderDef(
     examples=EXAMPLES,
     secret_headers=frozenset({"x-api-key", "authorization"}),
     webhook=FakeWebhook(render=render_webhook, sign=sign_webhook),  # retries undocumented
+    numeric_error_codes=True,
 )
