@@ -86,11 +86,8 @@ class BodyReader:
         try:
             message = await receive()
             if message["type"] == "http.request" and not message.get("more_body", False):
-                whole = message.get("body", b"")  # every provider's body: one message
-                if len(whole) > cap:
-                    return None
-                return whole if type(whole) is bytes else bytes(whole)  # ASGI says bytes
-            return await _read_rest(message, receive, cap)  # (not a coroutine more for most)
+                return _whole(message, cap)  # every provider's body: no coroutine more
+            return await _read_rest(message, receive, cap)
         except asyncio.CancelledError:
             # Ours alone (a server's cancel in the same turn of the loop stays a cancel, as
             # with `asyncio.timeout`): a 408.
@@ -116,6 +113,14 @@ class BodyReader:
                 self._last = (None, None)
 
 
+def _whole(message: Message, cap: int) -> bytes | None:
+    """A body sent in one message, or None past `cap`."""
+    whole = message.get("body", b"")
+    if len(whole) > cap:
+        return None
+    return whole if type(whole) is bytes else bytes(whole)  # ASGI says bytes: a view, copied
+
+
 async def _read(receive: Receive, cap: int) -> bytes | None:
     return await _read_rest(await receive(), receive, cap)
 
@@ -125,10 +130,7 @@ async def _read_rest(message: Message, receive: Receive, cap: int) -> bytes | No
     if message["type"] != "http.request":  # http.disconnect: nobody to answer
         raise ClientGone
     if not message.get("more_body", False):  # every provider's body: one message
-        whole = message.get("body", b"")
-        if len(whole) > cap:
-            return None
-        return whole if type(whole) is bytes else bytes(whole)
+        return _whole(message, cap)
     body = bytearray()  # += on bytes copies it all each time: quadratic in the chunks
     while True:
         chunk = message.get("body", b"")
