@@ -351,6 +351,15 @@ def test_a_signing_sandbox_on_a_fake_clock_serves_its_own_clients(
     assert [r.status for r in sb.requests] == [200, 200]
 
 
+def test_a_signing_secret_on_a_provider_that_signs_nothing_is_no_clients_concern() -> None:
+    # Only telecom23 signs requests: another sandbox's secret (it checks none) must not make
+    # its clients refuse to be made ("seven does not sign requests").
+    with Sandbox("seven", signing_secret="s3cret", clock=FakeClock()).serve() as sb:
+        sb.add_message("m1")
+        with sb.connect(lookup="status") as seven:
+            assert seven.get_status("m1").message_id == "m1"
+
+
 def test_api_key_can_be_changed(telecom23_sandbox: Sandbox) -> None:
     sb = telecom23_sandbox
     old = sb.api_key
