@@ -64,10 +64,14 @@ def test_a_fake_clock_moves_by_finite_seconds_only(seconds: float) -> None:
         ("telecom23", "rate_limit", {"retry_afer": "5"}),  # misspelt: the default was sent
         ("telecom23", "server_error", {"stauts": 503}),  # misspelt: a 500 was sent
         ("seven", "error", {"status": 403, "code": "API_DEACTIVATED"}),  # seven's are numbers
+        ("seven", "error", {"status": 403, "code": " 9x"}),
         ("telecom23", "truncated_json", {"length": "half"}),
         ("telecom23", "stall", {"seconds": "2s"}),
         ("telecom23", "reset", {"length": "x"}),
-        ("telecom23", "status_code", {"status": 503, "body": 7}),
+        ("telecom23", "status_code", {"status": 503, "body": 7.5}),
+        ("telecom23", "server_error", {"status": "five hundred"}),
+        ("telecom23", "error", {"status": 400, "fields": ["message"]}),  # a mapping's keys
+        ("telecom23", "wrong_types", {"fields": "cost"}),  # was read letter by letter
     ],
 )
 def test_a_fault_with_parameters_it_cannot_take_is_refused_when_injected(
@@ -79,6 +83,25 @@ def test_a_fault_with_parameters_it_cannot_take_is_refused_when_injected(
     with pytest.raises(ValueError, match=kind):
         sb.inject_fault(kind, **params)
     assert sb.faults == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("server_error", {"status": "503"}),
+        ("proxy_502_html", {"status": "504"}),
+        ("truncated_json", {"length": "5"}),
+        ("truncated_json", {"length": 5.0}),
+        ("unknown_status", {"value": 123}),
+        ("stall", {"seconds": "0.1"}),
+        ("reset", {"length": "3"}),
+    ],
+)
+def test_a_fault_parameter_the_sandbox_reads_as_it_always_did_is_taken(
+    kind: str, params: dict[str, object]
+) -> None:
+    # The checks above refuse only what the sandbox could never read.
+    Sandbox("telecom23", clock=FakeClock()).inject_fault(kind, **params)
 
 
 @pytest.mark.parametrize("kind", ["truncated_json", "wrong_types", "status_code"])

@@ -111,7 +111,8 @@ class Answering:
         headers = Headers(scope=scope)
         query_params = parse_qs(query, keep_blank_values=True)
         settings = self._settings
-        with self._lock:
+        self._lock.acquire()  # held from taking a fault to answering (only a stall lets go)
+        try:
             self._counter += 1
             request_id = f"req_{self._counter:016x}"
             matched = self._router.match(raw_path)
@@ -140,13 +141,16 @@ class Answering:
                     reply = Reply.empty(405, [("Allow", ", ".join(route.methods))])
                 else:
                     fault = take_fault(self._faults, route.name, route.ids(ctx))
-        if fault is not None and fault.kind == "stall":
-            deadline = time.monotonic() + float(fault.params.get("seconds", 30.0))
-            while time.monotonic() < deadline:
-                if self.stopping.is_set() or self._generation != generation:
-                    break
-                await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
-        with self._lock:
+            if fault is not None and fault.kind == "stall":
+                self._lock.release()
+                try:
+                    deadline = time.monotonic() + float(fault.params.get("seconds", 30.0))
+                    while time.monotonic() < deadline:
+                        if self.stopping.is_set() or self._generation != generation:
+                            break
+                        await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+                finally:
+                    self._lock.acquire()
             if self._generation != generation:
                 reply = Reply.empty(503)  # the sandbox was reset under this request
             elif reply is None:
@@ -170,6 +174,8 @@ class Answering:
                     route.name if route else None,
                     fault,
                 )
+        finally:
+            self._lock.release()
         await send_reply(
             send,
             reply,

@@ -139,72 +139,63 @@ _PARAMS: Final[Mapping[str, frozenset[str]]] = {
 """The parameters each kind takes (``Sandbox.inject_fault``'s docstring)."""
 
 
-def _anything(_value: object) -> str | None:
-    return None
+def _converts(convert: Callable[[Any], object], what: str) -> Callable[[object], str | None]:
+    """A check that `value` goes through `convert`, as the code using it converts it."""
 
+    def check(value: object) -> str | None:
+        try:
+            convert(value)
+        except (TypeError, ValueError, OverflowError):
+            return what
+        return None
 
-def _an_int(value: object) -> str | None:
-    return None if isinstance(value, int) and not isinstance(value, bool) else "is an int"
-
-
-def _seconds(value: object) -> str | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-    return None if ok else "is a number of seconds >= 0"
-
-
-def _length(value: object) -> str | None:
-    return None if _an_int(value) is None and cast(int, value) >= 0 else "is an int >= 0"
-
-
-def _text_or_bytes(value: object) -> str | None:
-    return None if isinstance(value, str | bytes) else "is a str or bytes"
-
-
-def _retry_after(value: object) -> str | None:
-    return None if value is None or isinstance(value, str | int | float) else "is a str or None"
+    return check
 
 
 def _text(value: object) -> str | None:
     return None if isinstance(value, str) else "is a str"
 
 
-def _fields(value: object) -> str | None:
-    ok = value is None or isinstance(value, Mapping | Collection)
-    return None if ok else "is a mapping (error) or names (wrong_types)"
+def _body(value: object) -> str | None:
+    return None if isinstance(value, str) else _converts(bytes, "is a str or bytes")(value)
 
 
 _PARAM_CHECKS: Final[Mapping[str, Callable[[object], str | None]]] = {
-    "status": _an_int,
-    "seconds": _seconds,
-    "length": _length,
-    "retry_after": _retry_after,
+    "status": _converts(int, "is an int"),
+    "length": _converts(int, "is an int"),
+    "seconds": _converts(float, "is a number of seconds"),
     "content_type": _text,
-    "value": _text,
-    "fields": _fields,
 }
-"""Checks of parameters whose wrong type made every matching request fail in the sandbox."""
+"""What the sandbox converts a parameter with, for every kind taking it: a value that does
+not convert made every matching request the sandbox's bare 500. (``retry_after`` and
+``value`` go through ``str()``, which takes anything.)"""
 
 
 def _check_params(provider: ProviderDef, kind: str, params: Mapping[str, Any]) -> None:
-    """ValueError for a parameter `kind` does not take, or of a type that would make every
-    matching request a bare 500 of the sandbox (a misspelt one was ignored before)."""
+    """ValueError for a parameter `kind` does not take (a misspelt one was ignored), or one
+    the sandbox cannot read (each matching request was its bare 500)."""
     unknown = params.keys() - _PARAMS[kind]
-    if unknown:  # a misspelt one was ignored: the fault then did something else
+    if unknown:
         raise ValueError(
             f"{kind} takes {', '.join(sorted(_PARAMS[kind])) or 'no parameters'}; "
             f"not {', '.join(sorted(unknown))}"
         )
-    for name, value in params.items():
-        problem = _PARAM_CHECKS.get(name, _anything)(value)
-        if problem is not None:  # else every matching request is a bare 500 of the sandbox
-            raise ValueError(f"{kind}'s {name} {problem}, not {value!r}")
-    if kind in ("status_code", "not_json") and "body" in params:
-        problem = _text_or_bytes(params["body"])
-        if problem is not None:
-            raise ValueError(f"{kind}'s body {problem}, not {params['body']!r}")
+    checks = _PARAM_CHECKS.items()
+    problems = [(name, check(params[name])) for name, check in checks if name in params]
+    if kind in ("status_code", "not_json"):
+        problems.append(("body", _body(params.get("body", ""))))
+    fields = params.get("fields")
+    if fields is not None and kind in ("error", "server_error"):
+        problems.append(("fields", None if isinstance(fields, Mapping) else "is a mapping"))
+    elif fields is not None and kind == "wrong_types":  # names; a str read letter by letter
+        names = isinstance(fields, Collection) and not isinstance(fields, str | bytes)
+        problems.append(("fields", None if names else "is a collection of names"))
     code = params.get("code")
-    if provider.numeric_error_codes and code is not None and not str(code).isdigit():
-        raise ValueError(f"{provider.key}'s error codes are numbers, not {code!r}")
+    if provider.numeric_error_codes and code is not None:  # its error() reads int(code)
+        problems.append(("code", _converts(int, f"is a number ({provider.key}'s codes)")(code)))
+    for name, problem in problems:
+        if problem is not None:
+            raise ValueError(f"{kind}'s {name} {problem}, not {params[name]!r}")
 
 
 def take_fault(faults: Sequence[Fault], route: str, ids: Sequence[str]) -> Fault | None:
