@@ -501,6 +501,42 @@ def test_a_store_written_by_a_newer_schema_is_refused(
         _store(redis_url, name)
 
 
+def test_a_schema_1_store_is_read_and_raised_so_older_trackers_refuse_it(
+    redis_url: str, redis_client: redis.Redis, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Schema 2 rows carry `failures` (a failed lookup's backoff). Rows written before are read
+    # with none; the store's schema is raised, so a schema 1 tracker refuses it (its rows
+    # would not decode there) instead of failing at its first read of a new row.
+    from sms_status.tracking import _redis
+    from sms_status.tracking._redis import KEY_PREFIX
+
+    ids = ["old-1", "old-2"]
+    store = _store(redis_url, name)
+    with polling_tracker(store, ids, print) as (_, tracker):
+        tracker.add_many(PROVIDER, ids)
+    store.close()
+    meta, rows = f"{KEY_PREFIX}{{{name}}}:meta", f"{KEY_PREFIX}{{{name}}}:rows"
+    for key, value in redis_client.hgetall(rows).items():  # as schema 1 wrote them
+        version, write_id, data = value.decode().split(":", 2)
+        written = json.loads(data)
+        assert written[-1] == 0
+        redis_client.hset(rows, key, f"{version}:{write_id}:{json.dumps(written[:-1])}")
+    redis_client.hset(meta, "schema", 1)
+
+    outcomes: list[tracking.Outcome] = []
+    store = _store(redis_url, name)
+    assert redis_client.hget(meta, "schema") == b"2"
+    with polling_tracker(store, ids, outcomes.append) as (_, tracker):
+        tracker.run()
+    store.close()
+    assert sorted((o.message_id, o.state) for o in outcomes) == [
+        (i, DeliveryState.DELIVERED) for i in ids
+    ]
+    monkeypatch.setattr(_redis, "SCHEMA_VERSION", 1)
+    with pytest.raises(tracking.StoreVersionError, match="schema 2"):
+        _store(redis_url, name)
+
+
 def test_bad_arguments_are_refused(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     with pytest.raises(ValueError, match="name"):

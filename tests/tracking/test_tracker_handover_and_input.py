@@ -318,12 +318,13 @@ def test_a_schema_1_store_is_migrated_and_its_purge_reads_only_what_is_due(
     tracker.close()
     with contextlib.closing(sqlite3.connect(store_path)) as db:  # the layout before schema 2
         db.execute("DROP INDEX messages_forgettable")
+        db.execute("ALTER TABLE messages DROP COLUMN failures")
         db.execute("PRAGMA user_version=1")
         db.commit()
 
     store = tracking.SqliteStore(store_path, retention=3600)
     with contextlib.closing(sqlite3.connect(store_path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (_sqlite_layout.SCHEMA_VERSION,)
         plan = db.execute(f"EXPLAIN QUERY PLAN {_sqlite_layout.FORGET}", (0.0, 1)).fetchall()
     assert "USING INDEX messages_forgettable (settled_at<?)" in str(plan)  # not every row
     with tracking.Tracker(store, on_final=print) as reader:
@@ -331,6 +332,37 @@ def test_a_schema_1_store_is_migrated_and_its_purge_reads_only_what_is_due(
         assert reader.get("telecom23", "old") is None
         assert reader.get("telecom23", "new") is not None
         assert store.purge(sandbox_clock.now()) == 0
+
+
+def test_a_schema_2_store_is_migrated_and_its_messages_are_still_tracked(
+    store_path: Path,
+    telecom23_sandbox: Sandbox,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    """Schema 3 keeps each message's failed lookups in a row (`failures`): a store written
+    before it gains the column, and what was in flight is tracked on to its outcome."""
+    tracker = make_tracker()
+    tracker.add_many("telecom23", ["a", "b"])
+    tracker.close()
+    with contextlib.closing(sqlite3.connect(store_path)) as db:  # the layout before schema 3
+        db.execute("ALTER TABLE messages DROP COLUMN failures")
+        db.execute("PRAGMA user_version=2")
+        db.commit()
+
+    telecom23_sandbox.add_message("b", statuses=("sent", "DELIVRD"))
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client})
+        with contextlib.closing(sqlite3.connect(store_path)) as db:
+            assert db.execute("PRAGMA user_version").fetchone() == (3,)
+            found = db.execute("SELECT message_id, failures FROM messages ORDER BY 1").fetchall()
+            assert found == [("a", 0), ("b", 0)]
+        tracker.ingest(delivered("a"))
+        tracker.run()
+    assert sorted((o.message_id, o.reason, o.source) for o in outcomes) == [
+        ("a", "final", "push"),
+        ("b", "final", "poll"),
+    ]
 
 
 @pytest.mark.parametrize(("retention", "error"), [(0, ValueError), ("1h", TypeError)])

@@ -245,6 +245,85 @@ def test_a_provider_down_for_an_hour_loses_nothing_and_settles_after(
     assert failed, "the outage was real"
 
 
+def test_a_failed_lookup_is_retried_soon_backing_off_and_the_schedule_resumes(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # A failed lookup counted as a poll and moved the schedule on: after the cadence phase,
+    # one connection reset cost a whole interval (up to 15 minutes) before the next look.
+    telecom23_sandbox.add_message("blip", statuses=("sent", "DELIVRD"), advance=1000.0)
+    start = sandbox_clock.now()
+    with telecom23_sandbox.connect(max_retries=0) as client:  # as the tracker's own
+        looks = client.get_statuses
+
+        def three_resets_once_delivered(ids: list[str]) -> list[StatusReport]:
+            if sandbox_clock.now() - start >= 1000:
+                telecom23_sandbox.inject_fault("reset", message_id="blip", times=3)
+                client.get_statuses = looks  # type: ignore[method-assign]
+            return looks(ids)
+
+        client.get_statuses = three_resets_once_delivered  # type: ignore[method-assign]
+        tracker = make_tracker({"telecom23": client})
+        tracker.add("telecom23", "blip")
+        tracker.run()
+
+    times = _poll_times(telecom23_sandbox, "blip", start)
+    on_schedule = [t for t in _expected_schedule((3.0, 4.0, 5.0), 180.0, 7200.0) if t < 1000]
+    assert times[: len(on_schedule)] == on_schedule
+    failed_at, *retries = times[len(on_schedule) :]
+    assert failed_at >= 1000
+    # Retried 1, 2 and 4 s after each failure; the third retry is answered: delivered.
+    assert [round(t - failed_at, 3) for t in retries] == [1.0, 3.0, 7.0]
+    (outcome,) = outcomes
+    assert (outcome.reason, outcome.state) == ("final", DeliveryState.DELIVERED)
+    assert outcome.settled_at.timestamp() - start == pytest.approx(failed_at + 7.0)
+    assert outcome.polls == len(times)  # every request counted
+
+
+def test_failures_in_a_row_back_off_to_the_schedule_and_an_answer_resets_them(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # The retry doubles (1, 2, 4 … s) but never waits past the id's next scheduled poll:
+    # an outage of hours costs no more requests than the schedule, plus a few.
+    telecom23_sandbox.add_message("flaky", statuses=("sent",))
+    start = sandbox_clock.now()
+    telecom23_sandbox.inject_fault("server_error", status=502, message_id="flaky", times=6)
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        looks = client.get_statuses
+
+        def two_more_in_the_doubling_phase(ids: list[str]) -> list[StatusReport]:
+            if sandbox_clock.now() - start >= 300:
+                telecom23_sandbox.inject_fault("reset", message_id="flaky", times=2)
+                client.get_statuses = looks  # type: ignore[method-assign]
+            return looks(ids)
+
+        client.get_statuses = two_more_in_the_doubling_phase  # type: ignore[method-assign]
+        tracker = make_tracker({"telecom23": client}, deadline=1000)
+        tracker.add("telecom23", "flaky")
+        tracker.run()
+    times = _poll_times(telecom23_sandbox, "flaky", start)
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(times)]
+    # 6 failures: 1, 2, then the cadence's 4 and 5 s cap each retry; answered, then on the
+    # cadence (5 s) until 180 s, doubling after: the schedule a failure did not move on.
+    assert times[0] == 3.0
+    assert gaps[:6] == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
+    doubling = [g for g in gaps if g > 5.0]
+    assert doubling[:3] == [10.0, 20.0, 40.0]
+    # Two more failures past 300 s: the streak began again (1, 2 s), the doubling resumed.
+    # (The failed poll at 330 s had 80 s behind it: 160 s after the answer, as it would
+    # have been after an answer at 330 s.)
+    late = [t for t in times if t >= 300]
+    assert [round(b - a, 3) for a, b in itertools.pairwise(late)][:4] == [1.0, 2.0, 160.0, 320.0]
+    (outcome,) = outcomes
+    assert outcome.reason == "deadline"
+    assert outcome.polls == len(times)  # every request counted, the deadline's look too
+
+
 @pytest.mark.parametrize(
     ("fault", "params", "status"),
     [
@@ -280,6 +359,34 @@ def test_a_storm_rests_the_provider_for_retry_after_and_loses_no_id(
     for at in failed:
         later = [r.at for r in telecom23_sandbox.requests if at < r.at < at + 120]
         assert later == [], f"requests {later} came within Retry-After of the {status} at {at}"
+
+
+def test_a_client_the_tracker_connects_itself_leaves_failures_to_the_tracker(
+    telecom23_sandbox: Sandbox,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its client retried each 429 after waiting out Retry-After itself, in the middle of the
+    # round (its own clock: a sync run() held for as long, other providers and hand-overs
+    # waiting). Now the tracker rests the provider: no request within Retry-After of a 429,
+    # and a reset is retried by the tracker's rules, on its clock.
+    monkeypatch.setenv("SMS_STATUS_TELECOM23_API_KEY", telecom23_sandbox.api_key)
+    monkeypatch.setenv("SMS_STATUS_TELECOM23_BASE_URL", telecom23_sandbox.base_url)
+    telecom23_sandbox.add_message("busy-1", statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault("rate_limit", times=2, retry_after="30")
+    telecom23_sandbox.inject_fault("reset", times=1)
+    tracker = make_tracker()  # no clients: it connects one from the environment
+    tracker.add("telecom23", "busy-1")
+    tracker.run()
+    assert [(o.message_id, o.state) for o in outcomes] == [("busy-1", DeliveryState.DELIVERED)]
+    requests = telecom23_sandbox.requests
+    assert [r.status for r in requests][:2] == [429, 429]
+    assert requests[-1].status == 200
+    assert len(requests) == 4  # one request a lookup: 429, 429, the reset, the answer
+    gaps = [round(later.at - earlier.at, 3) for earlier, later in itertools.pairwise(requests)]
+    assert gaps[:2] == [30.0, 30.0]
+    assert gaps[2] == 4.0  # the third failure in a row: 1, 2, 4 s (past the 429s' rest)
 
 
 @pytest.mark.parametrize(

@@ -174,6 +174,7 @@ def _clients(
     from sms_status._registry import load_provider
     from sms_status._transport.tls import default_ssl_context
     from sms_status.errors import MissingProviderError, TransportError
+    from sms_status.tracking._tracker import OWN_CLIENT_RETRIES
 
     clients: dict[str, StatusClient[Any]] = {}
     for key in PROVIDERS:
@@ -195,6 +196,7 @@ def _clients(
                 base_url=given,
                 clock=clock.monotonic,
                 sleep=clock.sleep,
+                max_retries=OWN_CLIENT_RETRIES,  # as the tracker's own: its rules retry
                 http_client=http,
             )
         except (MissingProviderError, TransportError) as error:

@@ -53,6 +53,9 @@ class Row(NamedTuple):
     """How many times the outcome was handed to `on_final` (or started to be)."""
     handover_at: float | None = None
     """When the next hand-over attempt is due; None when none is pending."""
+    failures: int = 0
+    """Lookups in a row that failed (a reset, a 5xx, a 429): the retry's backoff. An answer,
+    "not found" included, sets it back to 0."""
 
     @property
     def key(self) -> str:

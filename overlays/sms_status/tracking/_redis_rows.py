@@ -32,6 +32,7 @@ FIELDS: Final = (
     "reason",
     "delivery",
     "handover_at",
+    "failures",
 )
 
 
@@ -47,7 +48,10 @@ def encode(row: Row, version: int, write_id: str) -> str:
 def decode(value: object) -> tuple[int, Row]:
     version, _, rest = text(value).partition(":")
     _, _, data = rest.partition(":")
-    fields = dict(zip(FIELDS, json.loads(data), strict=True))
+    values = json.loads(data)
+    if len(values) == len(FIELDS) - 1:  # written by schema 1, before `failures`
+        values.append(0)
+    fields = dict(zip(FIELDS, values, strict=True))
     fields["known"] = bool(fields["known"])
     fields["is_final"] = bool(fields["is_final"])
     return int(version), Row(**fields)

@@ -310,14 +310,18 @@ return 1
 """
 )
 
-# ARGV[4] this version's schema, ARGV[5] its version string: the store's schema (set if new).
+# ARGV[4] this version's schema, ARGV[5] its version string: the store's schema (raised to
+# ARGV[4] if lower).
 SCHEMA: Final = (
     PRELUDE
     + """
 redis.call('HSETNX', P .. 'meta', 'schema', ARGV[4])
 local schema = redis.call('HGET', P .. 'meta', 'schema')
 if tonumber(schema) <= tonumber(ARGV[4]) then
-    redis.call('HSET', P .. 'meta', 'written_by', ARGV[5])
+    -- an older layout is read as it is (rows decode either way): from now on older
+    -- trackers refuse the store instead of misreading what this one writes
+    redis.call('HSET', P .. 'meta', 'schema', ARGV[4], 'written_by', ARGV[5])
+    schema = ARGV[4]
 end
 return {schema, redis.call('HGET', P .. 'meta', 'written_by') or ''}
 """

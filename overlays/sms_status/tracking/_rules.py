@@ -27,6 +27,9 @@ NOT_FOUND_AFTER = 15 * 60.0
 EARLY_PUSH_TTL = 3600.0
 """How long a push for an id not yet added is kept for the `add()` it beat."""
 HANDOVER_BACKOFF_CAP = 300.0
+FAILED_LOOKUP_RETRY = 1.0
+"""Seconds from a failed lookup (a reset, a timeout, a 5xx) to its retry; each failure in a
+row doubles it, never past the id's next poll had the lookup been answered."""
 """Longest wait before handing an outcome to an `on_final` that raised, again."""
 
 PER_RECIPIENT_PUSHES: Mapping[str, frozenset[str]] = {
@@ -139,14 +142,16 @@ def apply_poll(
 ) -> Row | None:
     """A poll's answer for one id: `report.error` set means the lookup failed (as
     `get_statuses` reports it). A final report settles; "not found" for an id the provider
-    never knew settles 15 minutes after add(); any other failure is transient. Whatever
-    happens, a message still unsettled at its deadline is settled with reason "deadline".
-    `pushes_live`: the provider's webhooks are arriving, so the next poll is only the safety
-    net, `max_interval` away."""
+    never knew settles 15 minutes after add(); any other failure is transient: the lookup is
+    retried soon (`FAILED_LOOKUP_RETRY`, doubling over failures in a row) and the schedule
+    stays where it was. Whatever happens, a message still unsettled at its deadline is
+    settled with reason "deadline". `pushes_live`: the provider's webhooks are arriving, so
+    the next poll is only the safety net, `max_interval` away."""
     if row.settled:
         return None  # settled meanwhile (a push): a late poll changes nothing
-    row = row._replace(polls=row.polls + 1)
     error = report.error
+    answered = error is None or isinstance(error, NotFoundError)
+    row = row._replace(polls=row.polls + 1, failures=0 if answered else row.failures + 1)
     not_before = now
     if error is None:
         if row.source == "push" and _keeps_current(row, report):
@@ -170,10 +175,14 @@ def apply_poll(
     wait = schedule.wait_after(row, now)
     if pushes_live:
         wait = max(wait, schedule.max_interval)
+    interval = wait
+    if not answered:  # a blip must not cost a whole interval (up to `max_interval`)
+        wait = min(FAILED_LOOKUP_RETRY * 2.0 ** min(row.failures - 1, 30), wait)
+        interval = row.interval  # the schedule resumes where it was, once answered
     due = max(now + wait, not_before)
     if not row.known and now - row.added_at < NOT_FOUND_AFTER:
         due = min(due, row.added_at + NOT_FOUND_AFTER)  # settle "not found" on time
-    return row._replace(next_poll_at=min(due, row.deadline_at), interval=wait)
+    return row._replace(next_poll_at=min(due, row.deadline_at), interval=interval)
 
 
 def _safety_net_at(row: Row, schedule: Schedule) -> float:

@@ -7,7 +7,7 @@ from typing import Final
 
 from sms_status.tracking._model import Row
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The layout this version writes. A store of a newer layout is refused (never rewritten by
 an older tracker); an older one is migrated in place (`MIGRATIONS`)."""
 
@@ -64,11 +64,16 @@ CREATE INDEX IF NOT EXISTS messages_forgettable ON messages (settled_at)
 """The outcomes a retention may forget, by age: without it, each purge read every settled
 outcome (0.16 s of CPU a minute per 300k kept), with it, only those due."""
 
+SCHEMA_3: Final = """
+ALTER TABLE messages ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+"""
+"""`Row.failures`: a failed lookup is retried soon, backing off over failures in a row."""
+
 FORGET: Final = (
     "DELETE FROM messages WHERE (provider, message_id) IN (SELECT provider, message_id "
     "FROM messages WHERE reason IS NOT NULL AND handover_at IS NULL AND settled_at < ? LIMIT ?)"
 )
 """Up to (`?` 2) outcomes settled before (`?` 1) and handed over: read by `SCHEMA_2`'s index."""
 
-MIGRATIONS: Final[dict[int, str]] = {0: SCHEMA_1, 1: SCHEMA_2}
+MIGRATIONS: Final[dict[int, str]] = {0: SCHEMA_1, 1: SCHEMA_2, 2: SCHEMA_3}
 """From schema N to N + 1; 0 is a new file."""

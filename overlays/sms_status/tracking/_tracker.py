@@ -102,16 +102,25 @@ class _Tracking(Generic[ClientT, SleepT]):
         )
 
 
+# The clients a tracker connects itself make one attempt a lookup: its rules retry a failed
+# one soon (`_rules.FAILED_LOOKUP_RETRY`), and a 429's or 503's Retry-After rests the
+# provider, where the client's own retries waited out each Retry-After in the middle of the
+# round (a sync run() held, hand-overs and other providers waiting, stop() unheard).
+OWN_CLIENT_RETRIES = 0
+
+
 def _connect(provider: str) -> StatusClient[Any]:
     import sms_status
 
-    return sms_status.connect(sms_status.provider_key(provider))
+    return sms_status.connect(sms_status.provider_key(provider), max_retries=OWN_CLIENT_RETRIES)
 
 
 def _connect_async(provider: str) -> AsyncStatusClient[Any]:
     import sms_status
 
-    return sms_status.connect_async(sms_status.provider_key(provider))
+    return sms_status.connect_async(
+        sms_status.provider_key(provider), max_retries=OWN_CLIENT_RETRIES
+    )
 
 
 class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
