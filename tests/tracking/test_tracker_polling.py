@@ -361,6 +361,48 @@ def test_a_storm_rests_the_provider_for_retry_after_and_loses_no_id(
         assert later == [], f"requests {later} came within Retry-After of the {status} at {at}"
 
 
+def test_an_outage_of_hours_costs_the_requests_polling_would_plus_a_few(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+) -> None:
+    # Once the retry's wait reaches the schedule's, a failure is the scheduled poll: the
+    # schedule moves on. (Frozen instead, the interval kept every id of a provider that was
+    # down, or an id it always failed on, at a retry every 10 s: 1,460 requests in 4 hours.)
+    telecom23_sandbox.add_message("down", statuses=("sent",))
+    telecom23_sandbox.inject_fault("server_error", status=502, times=None)
+    start = sandbox_clock.now()
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client}, deadline=4 * 3600)
+        tracker.add("telecom23", "down")
+        tracker.run()
+    times = _poll_times(telecom23_sandbox, "down", start)
+    scheduled = _expected_schedule((3.0, 4.0, 5.0), 180.0, 4 * 3600.0)
+    assert len(scheduled) <= len(times) <= len(scheduled) + 3  # the first retries, sooner
+    assert [round(b - a, 3) for a, b in itertools.pairwise(times)][-5:-1] == [900.0] * 4
+
+
+def test_429s_without_retry_after_rest_the_provider_longer_each_time(
+    telecom23_sandbox: Sandbox,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # A flat 1 s rest after each, with every id retried soon, kept a provider that says only
+    # "slow down" at a request a second for as long as it said so.
+    ids = [f"calm-{n}" for n in range(20)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault("rate_limit", retry_after=None, times=6)
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client})
+        tracker.add_many("telecom23", ids)
+        tracker.run()
+    assert sorted(o.message_id for o in outcomes) == sorted(ids)
+    assert {o.state for o in outcomes} == {DeliveryState.DELIVERED}
+    limited = [r.at for r in telecom23_sandbox.requests if r.status == 429]
+    assert [round(b - a, 3) for a, b in itertools.pairwise(limited)] == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
 def test_a_client_the_tracker_connects_itself_leaves_failures_to_the_tracker(
     telecom23_sandbox: Sandbox,
     make_tracker: MakeTracker,

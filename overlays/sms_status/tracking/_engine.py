@@ -45,7 +45,8 @@ PURGE_EVERY = 60.0
 POLL_ROUND = 100
 """Due ids polled before their answers are recorded (in one transaction)."""
 RATE_LIMIT_PAUSE = 1.0
-"""Seconds a provider rests after a 429 that named no Retry-After."""
+"""Seconds a provider rests after a 429 that named no Retry-After; each such 429 in a row
+doubles it (up to `max_interval`), an answered lookup starts it over."""
 
 
 @attrs.frozen
@@ -105,6 +106,7 @@ class Engine:
         self._schedules: dict[str, rules.Schedule] = {}
         self._separators: dict[str, str | None] = {}
         self._paused: dict[str, float] = {}
+        self._limited_in_a_row: dict[str, int] = {}
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
@@ -367,12 +369,19 @@ class Engine:
                 isinstance(error, ApiError) and error.retry_after is not None
             ):
                 now = self.clock()
+                in_a_row = self._limited_in_a_row.get(provider, 0) + 1
+                self._limited_in_a_row[provider] = in_a_row
+                # A flat pause kept a provider that says only "slow down" at a request a
+                # second for as long as it did (each id's own retry keeping ids due).
+                pause = RATE_LIMIT_PAUSE * 2.0 ** min(in_a_row - 1, 30)
                 # Capped: a Retry-After of 1e300 (or a date years away) must not stop this
                 # provider's polling for good; `max_interval` is the longest rest anyway.
-                rest = min(error.retry_after or RATE_LIMIT_PAUSE, self.max_interval)
+                rest = min(error.retry_after or pause, self.max_interval)
                 self._paused[provider] = max(self._paused.get(provider, now), now + rest)
                 log.warning("%s: %s; polling rests %.1f s", provider, error.error_code, rest)
                 return True
+        if any(report.error is None for report in reports):
+            self._limited_in_a_row.pop(provider, None)
         return False
 
     def _hand_over(self, rows: list[Row]) -> Flow:

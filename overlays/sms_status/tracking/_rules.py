@@ -27,10 +27,11 @@ NOT_FOUND_AFTER = 15 * 60.0
 EARLY_PUSH_TTL = 3600.0
 """How long a push for an id not yet added is kept for the `add()` it beat."""
 HANDOVER_BACKOFF_CAP = 300.0
+"""Longest wait before handing an outcome to an `on_final` that raised, again."""
 FAILED_LOOKUP_RETRY = 1.0
 """Seconds from a failed lookup (a reset, a timeout, a 5xx) to its retry; each failure in a
-row doubles it, never past the id's next poll had the lookup been answered."""
-"""Longest wait before handing an outcome to an `on_final` that raised, again."""
+row doubles it, until it reaches the id's next poll had the lookup been answered: from then
+on a failure is that poll, and the schedule goes on (an outage costs what polling would)."""
 
 PER_RECIPIENT_PUSHES: Mapping[str, frozenset[str]] = {
     # lisoloo's per-recipient events report one recipient, not the message: a final one is a
@@ -144,9 +145,10 @@ def apply_poll(
     `get_statuses` reports it). A final report settles; "not found" for an id the provider
     never knew settles 15 minutes after add(); any other failure is transient: the lookup is
     retried soon (`FAILED_LOOKUP_RETRY`, doubling over failures in a row) and the schedule
-    stays where it was. Whatever happens, a message still unsettled at its deadline is
-    settled with reason "deadline". `pushes_live`: the provider's webhooks are arriving, so
-    the next poll is only the safety net, `max_interval` away."""
+    stays where it was, until the retry's wait reaches the schedule's. Whatever happens, a
+    message still unsettled at its deadline is settled with reason "deadline".
+    `pushes_live`: the provider's webhooks are arriving, so the next poll is only the safety
+    net, `max_interval` away."""
     if row.settled:
         return None  # settled meanwhile (a push): a late poll changes nothing
     error = report.error
@@ -176,8 +178,9 @@ def apply_poll(
     if pushes_live:
         wait = max(wait, schedule.max_interval)
     interval = wait
-    if not answered:  # a blip must not cost a whole interval (up to `max_interval`)
-        wait = min(FAILED_LOOKUP_RETRY * 2.0 ** min(row.failures - 1, 30), wait)
+    retry = FAILED_LOOKUP_RETRY * 2.0 ** min(row.failures - 1, 30)
+    if not answered and retry < wait:  # a blip must not cost a whole interval (to 15 min)
+        wait = retry
         interval = row.interval  # the schedule resumes where it was, once answered
     due = max(now + wait, not_before)
     if not row.known and now - row.added_at < NOT_FOUND_AFTER:
