@@ -118,6 +118,20 @@ def test_stop_ends_a_run_that_waits_for_work(store_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_a_stop_before_run_begins_ends_that_run(store_path: Path) -> None:
+    # It was cleared when run() began: a shutdown asked for during start-up was lost.
+    async def main() -> None:
+        async with tracking.AsyncTracker(store_path, on_final=print) as tracker:
+            tracker.stop()
+            await asyncio.wait_for(tracker.run(until_idle=False), timeout=30)
+            await tracker.add("telecom23", "m1")
+            await tracker.ingest(delivered("m1"))
+            await asyncio.wait_for(tracker.run(), timeout=30)  # the stop was spent
+            assert (await tracker.counts()).settled == 1
+
+    asyncio.run(main())
+
+
 def test_cancelling_run_mid_store_step_raises_cancelled_and_closes_after_the_step(
     store_path: Path,
 ) -> None:

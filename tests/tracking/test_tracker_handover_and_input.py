@@ -248,6 +248,32 @@ def test_a_run_on_real_time_hands_over_a_push_from_another_thread_at_once_and_st
     assert [o.source for o in got] == ["push"]
 
 
+def test_a_stop_before_run_begins_ends_that_run_and_is_spent_by_it(
+    store_path: Path, sandbox_clock: FakeClock
+) -> None:
+    # A service's shutdown (SIGTERM during start-up) that came before its thread entered
+    # run(until_idle=False) was lost: run() cleared it on entry and ran on for ever.
+    import threading
+
+    got: list[tracking.Outcome] = []
+    with tracking.Tracker(
+        store_path, on_final=got.append, clock=sandbox_clock.now, sleep=sandbox_clock.sleep
+    ) as tracker:
+        tracker.stop()
+        runner = threading.Thread(target=tracker.run, kwargs={"until_idle": False})
+        runner.start()
+        runner.join(30)
+        stopped = not runner.is_alive()
+        if not stopped:  # (the old code) end it, so the test fails instead of hanging
+            tracker.stop()
+            runner.join(30)
+        assert stopped, "run() ran on after a stop() asked for before it began"
+        tracker.add("telecom23", "m1")  # the next run() runs: the stop was spent
+        tracker.ingest(delivered("m1"))
+        tracker.run()
+    assert [(o.message_id, o.source) for o in got] == [("m1", "push")]
+
+
 def test_a_bad_max_interval_is_named_in_the_error(store_path: Path) -> None:
     with pytest.raises(ValueError, match="max_interval must be a finite number"):
         tracking.Tracker(store_path, on_final=print, max_interval=0)

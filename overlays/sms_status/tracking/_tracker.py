@@ -91,7 +91,9 @@ class _Tracking(Generic[ClientT, SleepT]):
         return client
 
     def stop(self) -> None:
-        """End `run()` soon (from any thread or a signal handler); state stays in the store."""
+        """End `run()` soon (from any thread or a signal handler); state stays in the store.
+        Called while no `run()` is going, it ends the next one at once: a shutdown asked for
+        during start-up, before the service's `run()` began, is not lost."""
         self._engine.stop()
 
     def __repr__(self) -> str:
@@ -208,9 +210,11 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
         """Poll what is due, settle, hand outcomes to `on_final`. `until_idle`: return once
         nothing is in flight and every outcome was handed over; otherwise run until `stop()`.
         A refused key (`AuthenticationError`) is raised here; every id stays tracked."""
-        self._engine.stopping.clear()
         with self._store.running():
-            self._drive(self._engine.run(until_idle=until_idle))
+            try:
+                self._drive(self._engine.run(until_idle=until_idle))
+            finally:
+                self._engine.stopping.clear()  # spent: cleared at the start, it lost a stop()
 
     def _drive(self, flow: Flow) -> None:
         with contextlib.closing(flow):  # its pending store writes run even on Ctrl-C
@@ -341,9 +345,11 @@ class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitab
         return await asyncio.to_thread(self._engine.ingest_many, list(events))
 
     async def run(self, *, until_idle: bool = True) -> None:
-        self._engine.stopping.clear()
         with self._store.running():
-            await self._drive(self._engine.run(until_idle=until_idle))
+            try:
+                await self._drive(self._engine.run(until_idle=until_idle))
+            finally:
+                self._engine.stopping.clear()  # spent (see `stop`)
 
     async def _drive(self, flow: Flow) -> None:
         # The flow's store work runs off the loop, on one thread, step after step, and a
