@@ -30,7 +30,11 @@ TABLE: tuple[tuple[int, str], ...] = (
     (TIMEOUT, "watch, track: the deadline passed before every message was final"),
     (USAGE, "usage: bad option or id, no API key, missing extra, busy port or store"),
     (AUTHENTICATION, "the provider refused the API key"),
-    (UNAVAILABLE, "could not tell: network, timeout, rate limit, server or malformed answer"),
+    (
+        UNAVAILABLE,
+        "could not tell: network, timeout, rate limit, server or malformed answer; "
+        "track: the store failed",
+    ),
     (INTERNAL, "a bug in sms-status (run with --debug and report it)"),
     (INTERRUPTED, "interrupted (Ctrl-C); track keeps its state: run it again to resume"),
     (OUTPUT_CLOSED, "the output was closed early (piped into head)"),
