@@ -537,6 +537,37 @@ def test_a_schema_1_store_is_read_and_raised_so_older_trackers_refuse_it(
         _store(redis_url, name)
 
 
+def test_one_stop_ends_every_run_of_a_tracker(redis_url: str, name: str) -> None:
+    # The first run to return cleared the stop, and another run, waiting, never saw it.
+    entered: set[int] = set()
+    both = threading.Event()
+    idle = threading.Event()
+
+    def sleep(seconds: float) -> None:  # the runs' idle wait, real time, cut short at the end
+        entered.add(threading.get_ident())
+        if len(entered) == 2:
+            both.set()
+        idle.wait(min(seconds, 0.05))
+
+    store = _store(redis_url, name)
+    tracker = tracking.Tracker(store, on_final=print, clients={}, sleep=sleep)
+    runners = [threading.Thread(target=tracker.run, kwargs={"until_idle": False}) for _ in range(2)]
+    for runner in runners:
+        runner.start()
+    assert both.wait(30), "the two runs did not start"
+    tracker.stop()
+    for runner in runners:
+        runner.join(30)
+    still = sum(runner.is_alive() for runner in runners)
+    if still:  # (the old code) end them, so the test fails instead of hanging
+        tracker.stop()
+        for runner in runners:
+            runner.join(30)
+    tracker.close()
+    store.close()
+    assert still == 0, "a run went on after stop()"
+
+
 def test_bad_arguments_are_refused(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     with pytest.raises(ValueError, match="name"):

@@ -118,6 +118,46 @@ def test_stop_ends_a_run_that_waits_for_work(store_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_a_provider_at_its_rate_limit_rests_a_second_not_longer_and_longer(
+    telecom23_sandbox: Sandbox, sandbox_clock: FakeClock, store_path: Path
+) -> None:
+    # An async poll makes many lookups at once: a provider answering 10 of them and 429ing
+    # the rest (a token bucket, no Retry-After) counted as a 429 "in a row" each round, so
+    # its rests doubled to 15 minutes: 100 ids took hours instead of seconds.
+    ids = [f"bucket-{n}" for n in range(100)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+
+    async def main() -> float:
+        async with telecom23_sandbox.connect_async(max_retries=0) as client:
+            looks = client.get_statuses
+
+            async def ten_a_round(message_ids: list[str]) -> list[StatusReport]:
+                over = len(message_ids) - 10
+                if over > 0:
+                    telecom23_sandbox.inject_fault("rate_limit", retry_after=None, times=over)
+                try:
+                    return await looks(message_ids)
+                finally:
+                    telecom23_sandbox.clear_faults()
+
+            client.get_statuses = ten_a_round  # type: ignore[method-assign]
+            async with tracking.AsyncTracker(
+                store_path,
+                on_final=print,
+                clients={"telecom23": client},
+                clock=sandbox_clock.now,
+                sleep=sandbox_clock.async_sleep,
+            ) as tracker:
+                started = sandbox_clock.now()
+                await tracker.add_many("telecom23", ids)
+                await tracker.run()
+                assert (await tracker.counts()).settled == len(ids)
+                return sandbox_clock.now() - started
+
+    assert asyncio.run(main()) < 60
+
+
 def test_a_stop_before_run_begins_ends_that_run(store_path: Path) -> None:
     # It was cleared when run() began: a shutdown asked for during start-up was lost.
     async def main() -> None:

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sms_status import tracking
+from sms_status import errors, tracking
+from sms_status.report import StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.tracking import _sqlite_layout
 from tracking_support import MakeTracker, delivered
@@ -272,6 +273,57 @@ def test_a_stop_before_run_begins_ends_that_run_and_is_spent_by_it(
         tracker.ingest(delivered("m1"))
         tracker.run()
     assert [(o.message_id, o.source) for o in got] == [("m1", "push")]
+
+
+def test_a_stop_during_a_run_that_raises_ends_the_next_run(
+    store_path: Path, telecom23_sandbox: Sandbox, sandbox_clock: FakeClock
+) -> None:
+    # A service that runs again after a refused key, stopped meanwhile: the run that raised
+    # did not end because of the stop, so the stop is not spent (it was cleared, and the
+    # service's next run went on for ever).
+    import threading
+
+    telecom23_sandbox.add_message("m", statuses=("sent",))
+    telecom23_sandbox.inject_fault("error", status=401, code="INVALID_API_KEY", times=1)
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = tracking.Tracker(
+            store_path,
+            on_final=print,
+            clients={"telecom23": client},
+            clock=sandbox_clock.now,
+            sleep=sandbox_clock.sleep,
+        )
+        looks = client.get_statuses
+
+        def stopped_mid_lookup(ids: list[str]) -> list[StatusReport]:
+            tracker.stop()  # the service's shutdown, from another thread
+            client.get_statuses = looks  # type: ignore[method-assign]
+            return looks(ids)  # meets the 401
+
+        client.get_statuses = stopped_mid_lookup  # type: ignore[method-assign]
+        tracker.add("telecom23", "m")
+        runs: list[str] = []
+
+        def service() -> None:
+            while True:
+                try:
+                    tracker.run(until_idle=False)
+                except errors.AuthenticationError:
+                    runs.append("refused")
+                    continue  # the key was rotated: run again
+                runs.append("returned")
+                return
+
+        runner = threading.Thread(target=service)
+        runner.start()
+        runner.join(30)
+        stopped = not runner.is_alive()
+        if not stopped:  # (the old code) end it, so the test fails instead of hanging
+            tracker.stop()
+            runner.join(30)
+        tracker.close()
+    assert stopped, "the stop was lost with the run that raised"
+    assert runs == ["refused", "returned"]
 
 
 def test_a_bad_max_interval_is_named_in_the_error(store_path: Path) -> None:

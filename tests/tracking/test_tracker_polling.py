@@ -403,6 +403,67 @@ def test_429s_without_retry_after_rest_the_provider_longer_each_time(
     assert [round(b - a, 3) for a, b in itertools.pairwise(limited)] == [1.0, 2.0, 4.0, 8.0, 16.0]
 
 
+def test_a_resting_provider_holds_up_neither_another_nor_its_own_deadlines(
+    telecom23_sandbox: Sandbox,
+    seven_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # A resting provider's due ids were given back unchanged: first in due()'s order, they
+    # filled each look (500 rows), so another provider's ids waited for hours, and a
+    # deadline passed during a rest was applied only at the next lookup.
+    ids = [f"busy-{n}" for n in range(520)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault("rate_limit", retry_after=None, times=None)
+    seven_sandbox.add_message("77232007100", statuses=("DELIVERED",))
+    with (
+        telecom23_sandbox.connect(max_retries=0) as busy,
+        seven_sandbox.connect(max_retries=0, lookup="status") as healthy,
+    ):
+        tracker = make_tracker({"telecom23": busy, "seven": healthy}, deadline=200)
+        tracker.add_many("telecom23", ids)
+        sandbox_clock.advance(1.0)
+        tracker.add("seven", "77232007100", deadline=3600)
+        added = sandbox_clock.now()
+        tracker.run()
+    by_provider = {o.provider: o for o in outcomes}
+    healthy_outcome = by_provider["seven"]
+    assert healthy_outcome.reason == "final"
+    assert healthy_outcome.settled_at.timestamp() - added < 30  # its own cadence: 5 s
+    resting = [o for o in outcomes if o.provider == "telecom23"]
+    assert len(resting) == len(ids)
+    assert {o.reason for o in resting} == {"deadline"}
+    assert {(o.settled_at - o.added_at).total_seconds() for o in resting} == {200.0}
+
+
+def test_a_429_after_a_quiet_spell_starts_the_rests_over(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # The count of 429s in a row lived as long as the tracker: an hour after a storm, one
+    # 429 rested the provider 512 s.
+    telecom23_sandbox.add_message("old", statuses=("sent",))
+    telecom23_sandbox.add_message("new", statuses=("DELIVRD",))
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client})
+        telecom23_sandbox.inject_fault("rate_limit", retry_after=None, times=None)
+        tracker.add("telecom23", "old", deadline=200)
+        tracker.run()
+        telecom23_sandbox.clear_faults()
+        sandbox_clock.advance(3600)
+        telecom23_sandbox.inject_fault("rate_limit", retry_after=None, times=1)
+        tracker.add("telecom23", "new")
+        added = sandbox_clock.now()
+        tracker.run()
+    new = next(o for o in outcomes if o.message_id == "new")
+    # Its first poll (3 s) met the 429: a 1 s rest, then the 1 s retry.
+    assert new.settled_at.timestamp() - added == 4.0
+
+
 def test_a_client_the_tracker_connects_itself_leaves_failures_to_the_tracker(
     telecom23_sandbox: Sandbox,
     make_tracker: MakeTracker,

@@ -18,7 +18,7 @@ import attrs
 
 from sms_status import _validation
 from sms_status._registry import PROVIDERS, load_provider
-from sms_status.errors import ApiError, RateLimitError
+from sms_status.errors import ApiError, NotFoundError, RateLimitError
 from sms_status.report import StatusReport
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._group import GroupCommit
@@ -106,7 +106,8 @@ class Engine:
         self._schedules: dict[str, rules.Schedule] = {}
         self._separators: dict[str, str | None] = {}
         self._paused: dict[str, float] = {}
-        self._limited_in_a_row: dict[str, int] = {}
+        self._limited: dict[str, tuple[int, float, float]] = {}
+        """By provider: 429s in a row without Retry-After, when the last rest ends, its length."""
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
@@ -273,7 +274,9 @@ class Engine:
                 yield from self._hand_over(handovers)
                 if self.stopping.is_set():
                     return
-            for provider, ids in self._due(now):
+            groups, rested = self._due(now)
+            worked = worked or rested  # a resting provider's due ids moved: look again
+            for provider, ids in groups:
                 worked = True
                 yield from self._poll(provider, ids)
                 if self.stopping.is_set():
@@ -288,15 +291,19 @@ class Engine:
                 wake = min((t for t in self._paused.values() if t > now), default=now + 1.0)
             yield Wait(IDLE_LOOK if wake is None else max(0.0, wake - now))
 
-    def _due(self, now: float) -> list[tuple[str, list[str]]]:
+    def _due(self, now: float) -> tuple[list[tuple[str, list[str]]], bool]:
+        """The due ids to poll, by provider in rounds; and whether a resting provider's were
+        given back (more may be due behind them)."""
         due = self.store.due(now, BATCH)
         groups: list[tuple[str, list[str]]] = []
+        rested = False
         for provider, grouped in itertools.groupby(
             sorted(due, key=lambda r: r.provider), key=lambda r: r.provider
         ):
             rows = list(grouped)
             if self._paused.get(provider, float("-inf")) > now:
                 self._give_back(provider, [r.message_id for r in rows])
+                rested = True
                 continue
             if self._pushes_live(provider, now):
                 rows = self._defer_young(provider, rows, now)
@@ -304,13 +311,22 @@ class Engine:
             groups.extend(
                 (provider, ids[i : i + POLL_ROUND]) for i in range(0, len(ids), POLL_ROUND)
             )
-        return groups
+        return groups, rested
 
     def _give_back(self, provider: str, message_ids: list[str]) -> None:
-        """Ids `due()` returned that are not polled now: unchanged, but passed to `change()`
-        (a store that claims what `due()` returns, `RedisStore`, releases them there)."""
-        if message_ids:
+        """Ids `due()` returned that are not polled now, passed to `change()` (a store that
+        claims what `due()` returns, `RedisStore`, releases them there): while `provider`
+        rests, due at the rest's end (`rules.rest`), so other providers' ids, behind them in
+        `due()`'s order, are polled meanwhile; else unchanged."""
+        if not message_ids:
+            return
+        now = self.clock()
+        until = self._paused.get(provider, now)
+        if until <= now:
             self.store.change(provider, message_ids, _unchanged)
+            return
+        for row in self.store.change(provider, message_ids, lambda r: rules.rest(r, until, now)):
+            _log_settled(row, "its deadline, while its provider rested")
 
     def _defer_young(self, provider: str, rows: list[Row], now: float) -> list[Row]:
         """Webhooks arrive for `provider`: ids added less than `max_interval` ago (before the
@@ -363,25 +379,28 @@ class Engine:
     def _rate_limited(self, provider: str, reports: Sequence[StatusReport]) -> bool:
         """A 429, or any failed lookup that says when to come back (a 503 in maintenance
         with Retry-After): polling this provider rests, and this round ends."""
+        if any(r.error is None or isinstance(r.error, NotFoundError) for r in reports):
+            self._limited.pop(provider, None)  # answered: a 429 beside it is no longer a row
         for report in reports:
             error = report.error
             if isinstance(error, RateLimitError) or (
                 isinstance(error, ApiError) and error.retry_after is not None
             ):
                 now = self.clock()
-                in_a_row = self._limited_in_a_row.get(provider, 0) + 1
-                self._limited_in_a_row[provider] = in_a_row
+                in_a_row, rested_until, rested = self._limited.get(provider, (0, now, 0.0))
+                if now > rested_until + rested:  # polled nothing for a while: a new row
+                    in_a_row = 0
                 # A flat pause kept a provider that says only "slow down" at a request a
                 # second for as long as it did (each id's own retry keeping ids due).
-                pause = RATE_LIMIT_PAUSE * 2.0 ** min(in_a_row - 1, 30)
+                pause = RATE_LIMIT_PAUSE * 2.0 ** min(in_a_row, 30)
                 # Capped: a Retry-After of 1e300 (or a date years away) must not stop this
                 # provider's polling for good; `max_interval` is the longest rest anyway.
                 rest = min(error.retry_after or pause, self.max_interval)
-                self._paused[provider] = max(self._paused.get(provider, now), now + rest)
+                until = max(self._paused.get(provider, now), now + rest)
+                self._paused[provider] = until
+                self._limited[provider] = (in_a_row + 1, until, rest)
                 log.warning("%s: %s; polling rests %.1f s", provider, error.error_code, rest)
                 return True
-        if any(report.error is None for report in reports):
-            self._limited_in_a_row.pop(provider, None)
         return False
 
     def _hand_over(self, rows: list[Row]) -> Flow:

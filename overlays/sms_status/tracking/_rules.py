@@ -188,6 +188,17 @@ def apply_poll(
     return row._replace(next_poll_at=min(due, row.deadline_at), interval=interval)
 
 
+def rest(row: Row, until: float, now: float) -> Row | None:
+    """The row's provider rests (a 429) until `until`: its due poll waits for the rest's
+    end. One whose deadline has come is settled now, as its poll would have settled it."""
+    if row.settled or row.next_poll_at is None:
+        return None
+    if now >= row.deadline_at:
+        return settle(row, "deadline", now)
+    moved = min(max(row.next_poll_at, until), row.deadline_at)
+    return None if moved == row.next_poll_at else row._replace(next_poll_at=moved)
+
+
 def _safety_net_at(row: Row, schedule: Schedule) -> float:
     """When a message that waits for its push is polled: `max_interval` after its add, by
     when its push should have come — or its deadline, or its "not found" time, if sooner."""

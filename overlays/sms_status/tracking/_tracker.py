@@ -8,8 +8,9 @@ import contextvars
 import functools
 import inspect
 import os
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
@@ -82,6 +83,8 @@ class _Tracking(Generic[ClientT, SleepT]):
         self._owned: list[ClientT] = []
         """The clients this tracker connected itself (it closes them)."""
         self._sleep = sleep
+        self._runs = 0
+        self._runs_lock = threading.Lock()
 
     def _client(self, provider: str) -> ClientT:
         client = self._clients.get(provider)
@@ -91,10 +94,29 @@ class _Tracking(Generic[ClientT, SleepT]):
         return client
 
     def stop(self) -> None:
-        """End `run()` soon (from any thread or a signal handler); state stays in the store.
-        Called while no `run()` is going, it ends the next one at once: a shutdown asked for
-        during start-up, before the service's `run()` began, is not lost."""
+        """End every `run()` soon (from any thread or a signal handler); state stays in the
+        store. A stop is spent once the runs it ended have returned: asked for while no
+        `run()` is going (a shutdown during start-up, before the service's `run()` began),
+        or while one ends by raising, it ends the next `run()` at once instead."""
         self._engine.stop()
+
+    @contextlib.contextmanager
+    def _running(self) -> Generator[None, None, None]:
+        """One `run()`: the store's run lock, and the stop it spends. The flag is cleared by
+        the last run going to return (not when one begins: a stop asked for before was lost;
+        nor by the first to return: another run, waiting, missed it)."""
+        with self._store.running():
+            with self._runs_lock:
+                self._runs += 1
+            returned = False
+            try:
+                yield
+                returned = True
+            finally:
+                with self._runs_lock:
+                    self._runs -= 1
+                    if returned and not self._runs:
+                        self._engine.stopping.clear()
 
     def __repr__(self) -> str:
         counts = self._engine.counts()
@@ -210,11 +232,8 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
         """Poll what is due, settle, hand outcomes to `on_final`. `until_idle`: return once
         nothing is in flight and every outcome was handed over; otherwise run until `stop()`.
         A refused key (`AuthenticationError`) is raised here; every id stays tracked."""
-        with self._store.running():
-            try:
-                self._drive(self._engine.run(until_idle=until_idle))
-            finally:
-                self._engine.stopping.clear()  # spent: cleared at the start, it lost a stop()
+        with self._running():
+            self._drive(self._engine.run(until_idle=until_idle))
 
     def _drive(self, flow: Flow) -> None:
         with contextlib.closing(flow):  # its pending store writes run even on Ctrl-C
@@ -345,11 +364,8 @@ class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitab
         return await asyncio.to_thread(self._engine.ingest_many, list(events))
 
     async def run(self, *, until_idle: bool = True) -> None:
-        with self._store.running():
-            try:
-                await self._drive(self._engine.run(until_idle=until_idle))
-            finally:
-                self._engine.stopping.clear()  # spent (see `stop`)
+        with self._running():
+            await self._drive(self._engine.run(until_idle=until_idle))
 
     async def _drive(self, flow: Flow) -> None:
         # The flow's store work runs off the loop, on one thread, step after step, and a
