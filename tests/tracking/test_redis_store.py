@@ -504,7 +504,7 @@ def test_a_store_written_by_a_newer_schema_is_refused(
 def test_a_schema_1_store_is_read_and_raised_so_older_trackers_refuse_it(
     redis_url: str, redis_client: redis.Redis, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Schema 2 rows carry `failures` (a failed lookup's backoff). Rows written before are read
+    # Schema 2 rows carry `failures` and `due_since`. Rows written before are read
     # with none; the store's schema is raised, so a schema 1 tracker refuses it (its rows
     # would not decode there) instead of failing at its first read of a new row.
     from sms_status.tracking import _redis
@@ -519,8 +519,8 @@ def test_a_schema_1_store_is_read_and_raised_so_older_trackers_refuse_it(
     for key, value in redis_client.hgetall(rows).items():  # as schema 1 wrote them
         version, write_id, data = value.decode().split(":", 2)
         written = json.loads(data)
-        assert written[-1] == 0
-        redis_client.hset(rows, key, f"{version}:{write_id}:{json.dumps(written[:-1])}")
+        assert written[-2:] == [0, None]  # failures, due_since
+        redis_client.hset(rows, key, f"{version}:{write_id}:{json.dumps(written[:-2])}")
     redis_client.hset(meta, "schema", 1)
 
     outcomes: list[tracking.Outcome] = []

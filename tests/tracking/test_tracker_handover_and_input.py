@@ -397,6 +397,7 @@ def test_a_schema_1_store_is_migrated_and_its_purge_reads_only_what_is_due(
     with contextlib.closing(sqlite3.connect(store_path)) as db:  # the layout before schema 2
         db.execute("DROP INDEX messages_forgettable")
         db.execute("ALTER TABLE messages DROP COLUMN failures")
+        db.execute("ALTER TABLE messages DROP COLUMN due_since")
         db.execute("PRAGMA user_version=1")
         db.commit()
 
@@ -418,13 +419,15 @@ def test_a_schema_2_store_is_migrated_and_its_messages_are_still_tracked(
     make_tracker: MakeTracker,
     outcomes: list[tracking.Outcome],
 ) -> None:
-    """Schema 3 keeps each message's failed lookups in a row (`failures`): a store written
-    before it gains the column, and what was in flight is tracked on to its outcome."""
+    """Schema 3 keeps each message's failed lookups in a row and when it came due during a
+    rest (`failures`, `due_since`): a store written before it gains the columns, and what
+    was in flight is tracked on to its outcome."""
     tracker = make_tracker()
     tracker.add_many("telecom23", ["a", "b"])
     tracker.close()
     with contextlib.closing(sqlite3.connect(store_path)) as db:  # the layout before schema 3
         db.execute("ALTER TABLE messages DROP COLUMN failures")
+        db.execute("ALTER TABLE messages DROP COLUMN due_since")
         db.execute("PRAGMA user_version=2")
         db.commit()
 

@@ -301,7 +301,7 @@ class Engine:
             sorted(due, key=lambda r: r.provider), key=lambda r: r.provider
         ):
             rows = list(grouped)
-            if self._paused.get(provider, float("-inf")) > now:
+            if self._rests(provider, now):
                 self._give_back(provider, [r.message_id for r in rows])
                 rested = True
                 continue
@@ -313,6 +313,11 @@ class Engine:
             )
         return groups, rested
 
+    def _rests(self, provider: str, now: float) -> bool:
+        """Whether `provider` rests after a 429 now: until its rest's end, the end itself
+        included (ids due then join the queue behind those that waited: `rules.rest`)."""
+        return self._paused.get(provider, float("-inf")) >= now
+
     def _give_back(self, provider: str, message_ids: list[str]) -> None:
         """Ids `due()` returned that are not polled now, passed to `change()` (a store that
         claims what `due()` returns, `RedisStore`, releases them there): while `provider`
@@ -322,7 +327,7 @@ class Engine:
             return
         now = self.clock()
         until = self._paused.get(provider, now)
-        if until <= now:
+        if not self._rests(provider, now):
             self.store.change(provider, message_ids, _unchanged)
             return
         for row in self.store.change(provider, message_ids, lambda r: rules.rest(r, until, now)):
@@ -343,7 +348,7 @@ class Engine:
     def _poll(self, provider: str, message_ids: list[str]) -> Flow:
         """Poll one round of due ids (one request per batch, or per id), then record every
         answer in one transaction. A 429 ends the round: the rest waits for the pause."""
-        if self._paused.get(provider, float("-inf")) > self.clock():
+        if self._rests(provider, self.clock()):
             self._give_back(provider, message_ids)  # a 429 earlier in this round
             return
         batch = load_provider(provider).batch
@@ -361,10 +366,17 @@ class Engine:
         schedule = self.schedule(provider)
         live = self._pushes_live(provider, now)
 
+        until = self._paused.get(provider, now)
+        rests = self._rests(provider, now)
+
         def change(row: Row) -> Row | None:
             report = by_id.get(row.message_id)
             if report is None:
                 return None
+            if rests and _limits(report.error):
+                # The provider's answer, not the id's: no failure of its own, and first
+                # again (it was due first) at the rest's end.
+                return rules.rest(row, until, now, polled=True)
             return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
         self._give_back(provider, [i for i in message_ids if i not in by_id])  # after a 429
@@ -383,9 +395,8 @@ class Engine:
             self._limited.pop(provider, None)  # answered: a 429 beside it is no longer a row
         for report in reports:
             error = report.error
-            if isinstance(error, RateLimitError) or (
-                isinstance(error, ApiError) and error.retry_after is not None
-            ):
+            if _limits(error):
+                assert isinstance(error, ApiError)
                 now = self.clock()
                 in_a_row, rested_until, rested = self._limited.get(provider, (0, now, 0.0))
                 if now > rested_until + rested:  # polled nothing for a while: a new row
@@ -393,9 +404,10 @@ class Engine:
                 # A flat pause kept a provider that says only "slow down" at a request a
                 # second for as long as it did (each id's own retry keeping ids due).
                 pause = RATE_LIMIT_PAUSE * 2.0 ** min(in_a_row, 30)
-                # Capped: a Retry-After of 1e300 (or a date years away) must not stop this
-                # provider's polling for good; `max_interval` is the longest rest anyway.
-                rest = min(error.retry_after or pause, self.max_interval)
+                # Retry-After, if longer. Capped: a Retry-After of 1e300 (or a date years
+                # away) must not stop this provider's polling for good; `max_interval` is
+                # the longest rest anyway.
+                rest = min(max(error.retry_after or 0.0, pause), self.max_interval)
                 until = max(self._paused.get(provider, now), now + rest)
                 self._paused[provider] = until
                 self._limited[provider] = (in_a_row + 1, until, rest)
@@ -443,6 +455,14 @@ class Engine:
 
 def _unchanged(_row: Row) -> Row | None:
     return None
+
+
+def _limits(error: BaseException | None) -> bool:
+    """A 429, or any failed lookup that says when to come back (a 503 in maintenance with
+    Retry-After): the provider's polling rests."""
+    return isinstance(error, RateLimitError) or (
+        isinstance(error, ApiError) and error.retry_after is not None
+    )
 
 
 def _merge(current: StatusReport, incoming: StatusReport) -> StatusReport:

@@ -54,8 +54,11 @@ class Row(NamedTuple):
     handover_at: float | None = None
     """When the next hand-over attempt is due; None when none is pending."""
     failures: int = 0
-    """Lookups in a row that failed (a reset, a 5xx, a 429): the retry's backoff. An answer,
-    "not found" included, sets it back to 0."""
+    """Lookups in a row that failed (a reset, a 5xx): the retry's backoff. An answer, "not
+    found" included, sets it back to 0."""
+    due_since: float | None = None
+    """When its poll came due, while its provider rests (a 429): at the rest's end, ids go
+    in this order. None once polled."""
 
     @property
     def key(self) -> str:

@@ -49,7 +49,7 @@ from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
 
 log = logging.getLogger("sms_status.tracking")
 
-SCHEMA_VERSION: Final = 2  # 2: rows carry `failures` (schema 1 rows are read with none)
+SCHEMA_VERSION: Final = 2  # 2: rows carry `failures`, `due_since` (schema 1 rows: none)
 KEY_PREFIX: Final = "sms-status:tracking:"
 """Keys of a store are this prefix, then `{<name>}:` (a hash tag: one cluster slot)."""
 DEFAULT_LEASE: Final = 60.0

@@ -33,6 +33,7 @@ FIELDS: Final = (
     "delivery",
     "handover_at",
     "failures",
+    "due_since",
 )
 
 
@@ -49,8 +50,8 @@ def decode(value: object) -> tuple[int, Row]:
     version, _, rest = text(value).partition(":")
     _, _, data = rest.partition(":")
     values = json.loads(data)
-    if len(values) == len(FIELDS) - 1:  # written by schema 1, before `failures`
-        values.append(0)
+    if len(values) == len(FIELDS) - 2:  # written by schema 1: no `failures`, `due_since`
+        values += [0, None]
     fields = dict(zip(FIELDS, values, strict=True))
     fields["known"] = bool(fields["known"])
     fields["is_final"] = bool(fields["is_final"])

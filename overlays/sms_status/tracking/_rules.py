@@ -117,7 +117,9 @@ def _hinted(row: Row, report: StatusReport, now: float) -> Row | None:
         return None  # due, and marked already
     # interval 0 marks the hint: this poll is not deferred for a push (`waits_for_push`);
     # a row due already is marked too (a worker behind), else the push would defer it.
-    return row._replace(next_poll_at=min(row.next_poll_at, now), interval=0.0, known=True)
+    return row._replace(
+        next_poll_at=min(row.next_poll_at, now), interval=0.0, known=True, due_since=None
+    )
 
 
 def apply_push(row: Row, report: StatusReport, now: float, schedule: Schedule) -> Row | None:
@@ -135,6 +137,7 @@ def apply_push(row: Row, report: StatusReport, now: float, schedule: Schedule) -
     return changed._replace(
         next_poll_at=min(now + schedule.max_interval, row.deadline_at),
         interval=schedule.max_interval,
+        due_since=None,
     )
 
 
@@ -153,7 +156,9 @@ def apply_poll(
         return None  # settled meanwhile (a push): a late poll changes nothing
     error = report.error
     answered = error is None or isinstance(error, NotFoundError)
-    row = row._replace(polls=row.polls + 1, failures=0 if answered else row.failures + 1)
+    row = row._replace(
+        polls=row.polls + 1, failures=0 if answered else row.failures + 1, due_since=None
+    )
     not_before = now
     if error is None:
         if row.source == "push" and _keeps_current(row, report):
@@ -188,15 +193,30 @@ def apply_poll(
     return row._replace(next_poll_at=min(due, row.deadline_at), interval=interval)
 
 
-def rest(row: Row, until: float, now: float) -> Row | None:
+DUE_ORDER_WINDOW = 0.05
+DUE_ORDER_SPAN = 3 * 3600.0
+"""Ids moved to a rest's end keep the order they came due in (`Row.due_since`): each goes
+25 to 50 ms after the end, the sooner the longer it had waited (a second apart stays a few
+float steps apart, up to `DUE_ORDER_SPAN` of waiting). Tied at the end, they went by
+message id, so ids added later took the few requests a rate-limited provider let through
+from ids waiting longer."""
+
+
+def rest(row: Row, until: float, now: float, *, polled: bool = False) -> Row | None:
     """The row's provider rests (a 429) until `until`: its due poll waits for the rest's
-    end. One whose deadline has come is settled now, as its poll would have settled it."""
-    if row.settled or row.next_poll_at is None:
+    end (`DUE_ORDER_WINDOW`). One whose deadline has come is settled now, as its poll would
+    have settled it.
+    `polled`: its lookup was the one answered 429 (a request it cost, not a failure)."""
+    due = row.next_poll_at
+    if row.settled or due is None:
         return None
+    since = due if row.due_since is None else row.due_since
+    row = row._replace(due_since=since, polls=row.polls + 1 if polled else row.polls)
     if now >= row.deadline_at:
         return settle(row, "deadline", now)
-    moved = min(max(row.next_poll_at, until), row.deadline_at)
-    return None if moved == row.next_poll_at else row._replace(next_poll_at=moved)
+    waited = min(max(until - since, 0.0), DUE_ORDER_SPAN)
+    at = until + DUE_ORDER_WINDOW * (1.0 - waited / (2 * DUE_ORDER_SPAN))
+    return row._replace(next_poll_at=min(max(due, at), row.deadline_at))
 
 
 def _safety_net_at(row: Row, schedule: Schedule) -> float:
@@ -220,7 +240,9 @@ def defer_for_push(row: Row, now: float, schedule: Schedule) -> Row | None:
     is not polled now but at its safety-net poll (`waits_for_push`)."""
     if not waits_for_push(row, now, schedule):
         return None
-    return row._replace(next_poll_at=_safety_net_at(row, schedule), interval=schedule.max_interval)
+    return row._replace(
+        next_poll_at=_safety_net_at(row, schedule), interval=schedule.max_interval, due_since=None
+    )
 
 
 def begin_handover(row: Row) -> Row | None:

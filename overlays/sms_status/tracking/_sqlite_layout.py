@@ -66,8 +66,10 @@ outcome (0.16 s of CPU a minute per 300k kept), with it, only those due."""
 
 SCHEMA_3: Final = """
 ALTER TABLE messages ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN due_since REAL;
 """
-"""`Row.failures`: a failed lookup is retried soon, backing off over failures in a row."""
+"""`Row.failures`: a failed lookup is retried soon, backing off over failures in a row;
+`Row.due_since`: ids wait out a provider's rest in the order they came due."""
 
 FORGET: Final = (
     "DELETE FROM messages WHERE (provider, message_id) IN (SELECT provider, message_id "
