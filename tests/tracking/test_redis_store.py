@@ -33,7 +33,7 @@ from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import start as start_redis
 from sms_status.tracking import _rules as rules
-from tracking_support import delivered, polling_tracker
+from tracking_support import delivered, ended_by_themselves, polling_tracker
 
 WORKER = Path(__file__).with_name("_redis_worker.py")
 PROVIDER = "telecom23"
@@ -556,16 +556,10 @@ def test_one_stop_ends_every_run_of_a_tracker(redis_url: str, name: str) -> None
         runner.start()
     assert both.wait(30), "the two runs did not start"
     tracker.stop()
-    for runner in runners:
-        runner.join(30)
-    still = sum(runner.is_alive() for runner in runners)
-    if still:  # (the old code) end them, so the test fails instead of hanging
-        tracker.stop()
-        for runner in runners:
-            runner.join(30)
+    stopped = ended_by_themselves(runners, tracker)
     tracker.close()
     store.close()
-    assert still == 0, "a run went on after stop()"
+    assert stopped, "a run went on after stop()"
 
 
 def test_bad_arguments_are_refused(redis_url: str) -> None:

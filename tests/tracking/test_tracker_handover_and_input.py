@@ -16,7 +16,7 @@ from sms_status import errors, tracking
 from sms_status.report import StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.tracking import _sqlite_layout
-from tracking_support import MakeTracker, delivered
+from tracking_support import MakeTracker, delivered, ended_by_themselves
 
 
 def test_a_raising_on_final_is_retried_with_backoff_and_never_dropped(
@@ -263,11 +263,7 @@ def test_a_stop_before_run_begins_ends_that_run_and_is_spent_by_it(
         tracker.stop()
         runner = threading.Thread(target=tracker.run, kwargs={"until_idle": False})
         runner.start()
-        runner.join(30)
-        stopped = not runner.is_alive()
-        if not stopped:  # (the old code) end it, so the test fails instead of hanging
-            tracker.stop()
-            runner.join(30)
+        stopped = ended_by_themselves([runner], tracker)
         assert stopped, "run() ran on after a stop() asked for before it began"
         tracker.add("telecom23", "m1")  # the next run() runs: the stop was spent
         tracker.ingest(delivered("m1"))
@@ -316,11 +312,7 @@ def test_a_stop_during_a_run_that_raises_ends_the_next_run(
 
         runner = threading.Thread(target=service)
         runner.start()
-        runner.join(30)
-        stopped = not runner.is_alive()
-        if not stopped:  # (the old code) end it, so the test fails instead of hanging
-            tracker.stop()
-            runner.join(30)
+        stopped = ended_by_themselves([runner], tracker)
         tracker.close()
     assert stopped, "the stop was lost with the run that raised"
     assert runs == ["refused", "returned"]

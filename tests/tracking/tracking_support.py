@@ -4,6 +4,7 @@ importable by name when several test folders have one)."""
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 
 from sms_status import tracking
@@ -23,6 +24,19 @@ def delivered(message_id: str, provider: str = "telecom23") -> StatusReport:
         is_final=True,
         provider_status="DELIVRD",
     )
+
+
+def ended_by_themselves(runners: list[threading.Thread], tracker: tracking.Tracker) -> bool:
+    """Whether every one of `runners` (threads in `tracker.run`) ended within 30 s. If not
+    (the code under test lost a stop), they are stopped, so the test fails, not hangs."""
+    for runner in runners:
+        runner.join(30)
+    if not any(runner.is_alive() for runner in runners):
+        return True
+    tracker.stop()
+    for runner in runners:
+        runner.join(30)
+    return False
 
 
 @contextlib.contextmanager
