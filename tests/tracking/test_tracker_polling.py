@@ -484,6 +484,41 @@ def test_ids_wait_out_a_rest_in_the_order_they_came_due(
     assert max(o.settled_at.timestamp() for o in outcomes) - start < 60
 
 
+@pytest.mark.parametrize(
+    ("fault", "params"),
+    [
+        ("rate_limit", {"retry_after": None}),
+        ("server_error", {"status": 503, "retry_after": "2"}),
+    ],
+    ids=["429", "503 with Retry-After"],
+)
+def test_an_id_the_provider_always_refuses_holds_up_no_other(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+    fault: str,
+    params: dict[str, object],
+) -> None:
+    # Kept at the head of the queue, the refused id went first at every rest's end, was
+    # refused again, and no other id was polled: 20 delivered ids settled "deadline".
+    healthy = [f"ok-{n}" for n in range(20)]
+    for message_id in ["refused", *healthy]:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault(fault, message_id="refused", times=None, **params)
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client}, deadline=3 * 3600)
+        tracker.add("telecom23", "refused")
+        sandbox_clock.advance(1.0)
+        start = sandbox_clock.now()
+        tracker.add_many("telecom23", healthy)
+        tracker.run()
+    settled = {o.message_id: o for o in outcomes}
+    assert {settled[i].reason for i in healthy} == {"final"}
+    assert max(settled[i].settled_at.timestamp() for i in healthy) - start < 60
+    assert settled["refused"].reason == "deadline"
+
+
 def test_a_429_after_a_quiet_spell_starts_the_rests_over(
     telecom23_sandbox: Sandbox,
     sandbox_clock: FakeClock,

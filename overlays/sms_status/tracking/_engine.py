@@ -393,27 +393,26 @@ class Engine:
         with Retry-After): polling this provider rests, and this round ends."""
         if any(r.error is None or isinstance(r.error, NotFoundError) for r in reports):
             self._limited.pop(provider, None)  # answered: a 429 beside it is no longer a row
-        for report in reports:
-            error = report.error
-            if _limits(error):
-                assert isinstance(error, ApiError)
-                now = self.clock()
-                in_a_row, rested_until, rested = self._limited.get(provider, (0, now, 0.0))
-                if now > rested_until + rested:  # polled nothing for a while: a new row
-                    in_a_row = 0
-                # A flat pause kept a provider that says only "slow down" at a request a
-                # second for as long as it did (each id's own retry keeping ids due).
-                pause = RATE_LIMIT_PAUSE * 2.0 ** min(in_a_row, 30)
-                # Retry-After, if longer. Capped: a Retry-After of 1e300 (or a date years
-                # away) must not stop this provider's polling for good; `max_interval` is
-                # the longest rest anyway.
-                rest = min(max(error.retry_after or 0.0, pause), self.max_interval)
-                until = max(self._paused.get(provider, now), now + rest)
-                self._paused[provider] = until
-                self._limited[provider] = (in_a_row + 1, until, rest)
-                log.warning("%s: %s; polling rests %.1f s", provider, error.error_code, rest)
-                return True
-        return False
+        limiting = [r.error for r in reports if isinstance(r.error, ApiError) and _limits(r.error)]
+        if not limiting:
+            return False
+        now = self.clock()
+        in_a_row, rested_until, rested = self._limited.get(provider, (0, now, 0.0))
+        if now > rested_until + rested:  # polled nothing for a while: a new row
+            in_a_row = 0
+        # A flat pause kept a provider that says only "slow down" at a request a second for
+        # as long as it did (each id's own retry keeping ids due).
+        pause = RATE_LIMIT_PAUSE * 2.0 ** min(in_a_row, 30)
+        # The longest Retry-After of the round (an async poll meets several), if longer.
+        # Capped: a Retry-After of 1e300 (or a date years away) must not stop this
+        # provider's polling for good; `max_interval` is the longest rest anyway.
+        retry_after = max(error.retry_after or 0.0 for error in limiting)
+        rest = min(max(retry_after, pause), self.max_interval)
+        until = max(self._paused.get(provider, now), now + rest)
+        self._paused[provider] = until
+        self._limited[provider] = (in_a_row + 1, until, rest)
+        log.warning("%s: %s; polling rests %.1f s", provider, limiting[0].error_code, rest)
+        return True
 
     def _hand_over(self, rows: list[Row]) -> Flow:
         """Hand each outcome to `on_final`: its `delivery` + 1 is committed before the call,

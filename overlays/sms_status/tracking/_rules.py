@@ -206,11 +206,14 @@ def rest(row: Row, until: float, now: float, *, polled: bool = False) -> Row | N
     """The row's provider rests (a 429) until `until`: its due poll waits for the rest's
     end (`DUE_ORDER_WINDOW`). One whose deadline has come is settled now, as its poll would
     have settled it.
-    `polled`: its lookup was the one answered 429 (a request it cost, not a failure)."""
+    `polled`: its lookup was the one answered 429 (a request it cost, not a failure): it
+    queues again behind the ids already waiting."""
     due = row.next_poll_at
     if row.settled or due is None:
         return None
-    since = due if row.due_since is None else row.due_since
+    # The refused id waits as one due now: kept at the head, an id the provider always
+    # refuses went first at every rest's end, and no other id was polled again.
+    since = now if polled else due if row.due_since is None else row.due_since
     row = row._replace(due_since=since, polls=row.polls + 1 if polled else row.polls)
     if now >= row.deadline_at:
         return settle(row, "deadline", now)
