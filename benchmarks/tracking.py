@@ -44,6 +44,8 @@ def _rows(n: int, now: float) -> Iterator[tuple[object, ...]]:
             None,
             0,
             None,
+            0,
+            None,
         )
 
 
@@ -51,6 +53,7 @@ def _bare_executemany(path: Path, n: int) -> float:
     import sqlite3
 
     from sms_status import tracking
+    from sms_status.tracking._model import Row as StoredRow
 
     tracking.SqliteStore(path).close()  # the same table and indexes
     db = sqlite3.connect(path, isolation_level=None)
@@ -58,7 +61,7 @@ def _bare_executemany(path: Path, n: int) -> float:
     db.execute("PRAGMA synchronous=NORMAL")
     start = time.perf_counter()
     db.execute("BEGIN IMMEDIATE")
-    values = ", ".join("?" * 18)
+    values = ", ".join("?" * len(StoredRow._fields))
     insert = f"INSERT OR IGNORE INTO messages VALUES ({values})"  # noqa: S608 - constant
     db.executemany(insert, _rows(n, time.time()))
     db.execute("COMMIT")
