@@ -537,6 +537,61 @@ def test_a_schema_1_store_is_read_and_raised_so_older_trackers_refuse_it(
         _store(redis_url, name)
 
 
+def test_a_push_during_a_refused_poll_leaves_no_id_claimed(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    # The poll answered 429 met a push written meanwhile (a receiver's ingest): the rest
+    # kept the pushed row's poll time, and a claim went back only with a new poll time, so
+    # the id stayed claimed, never polled again nor settled at its deadline.
+    clock = FakeClock()
+    outcomes: list[tracking.Outcome] = []
+    with Sandbox("telecom23", clock=clock).serve() as sandbox:
+        for message_id in ("m0", "m1"):
+            sandbox.add_message(message_id, statuses=("sent",))
+        sandbox.inject_fault("rate_limit", retry_after=None, times=1)
+        receiver = tracking.Tracker(
+            _store(redis_url, name), on_final=print, clock=clock.now, sleep=clock.sleep
+        )
+        with sandbox.connect(max_retries=0) as client:
+            looks = client.get_statuses
+
+            def pushed_meanwhile(ids: list[str]) -> list[StatusReport]:
+                client.get_statuses = looks  # type: ignore[method-assign]
+                receiver.ingest(
+                    StatusReport(
+                        provider=PROVIDER,
+                        message_id="m0",
+                        state=DeliveryState.SENT,
+                        is_final=False,
+                        provider_status="sent",
+                    )
+                )
+                return looks(ids)
+
+            client.get_statuses = pushed_meanwhile  # type: ignore[method-assign]
+            store = _store(redis_url, name)
+            with tracking.Tracker(
+                store,
+                on_final=outcomes.append,
+                clients={PROVIDER: client},
+                clock=clock.now,
+                sleep=clock.sleep,
+                deadline=1800,
+                max_interval=300,
+            ) as tracker:
+                tracker.add_many(PROVIDER, ["m0", "m1"])
+                runner = threading.Thread(target=tracker.run)
+                runner.start()
+                assert ended_by_themselves([runner], tracker), "an id was left claimed"
+                assert tracker.counts().in_flight == 0
+        receiver.close()
+    assert sorted((o.message_id, o.reason) for o in outcomes) == [
+        ("m0", "deadline"),
+        ("m1", "deadline"),
+    ]
+    assert redis_client.hlen(f"sms-status:tracking:{{{name}}}:pheld") == 0
+
+
 def test_one_stop_ends_every_run_of_a_tracker(redis_url: str, name: str) -> None:
     # The first run to return cleared the stop, and another run, waiting, never saw it.
     entered: set[int] = set()

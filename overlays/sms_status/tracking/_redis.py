@@ -295,8 +295,10 @@ class RedisStore:
                 new = None if old is None else changes[key](old)
                 flags = "e" if drop_early else ""
                 if release:
-                    if new is None or old is None or old.next_poll_at != new.next_poll_at:
-                        flags += "p"
+                    # A poll's claim always goes back (a change can keep the poll time: a
+                    # push moved it meanwhile, and the claim was kept for as long as this
+                    # worker ran). A hand-over's is kept until it ends (its time cleared).
+                    flags += "p"
                     if new is None or old is None or old.handover_at != new.handover_at:
                         flags += "h"
                 if found is None or new is None:
