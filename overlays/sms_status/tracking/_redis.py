@@ -294,11 +294,8 @@ class RedisStore:
                 old = None if found is None else found[1]
                 new = None if old is None else changes[key](old)
                 flags = "e" if drop_early else ""
-                if release:
-                    # A poll's claim always goes back (a change can keep the poll time: a
-                    # push moved it meanwhile, and the claim was kept for as long as this
-                    # worker ran). A hand-over's is kept until it ends (its time cleared).
-                    flags += "p"
+                if release:  # a poll's claim always goes back; a hand-over's once it ends
+                    flags += "p"  # (a change may keep the poll time: a push moved it)
                     if new is None or old is None or old.handover_at != new.handover_at:
                         flags += "h"
                 if found is None or new is None:
