@@ -45,8 +45,8 @@ PURGE_EVERY = 60.0
 POLL_ROUND = 100
 """Due ids polled before their answers are recorded (in one transaction)."""
 RATE_LIMIT_PAUSE = 1.0
-"""Seconds a provider rests after a 429 that named no Retry-After; each such 429 in a row
-doubles it (up to `max_interval`), an answered lookup starts it over."""
+"""Seconds a provider rests after a 429 (at least; a longer Retry-After wins): each 429 in
+a row doubles it (up to `max_interval`), an answered lookup starts it over."""
 
 
 @attrs.frozen
@@ -107,7 +107,7 @@ class Engine:
         self._separators: dict[str, str | None] = {}
         self._paused: dict[str, float] = {}
         self._limited: dict[str, tuple[int, float, float]] = {}
-        """By provider: 429s in a row without Retry-After, when the last rest ends, its length."""
+        """By provider: 429s in a row, when the last rest ends, and its length."""
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
@@ -374,8 +374,8 @@ class Engine:
             if report is None:
                 return None
             if rests and _limits(report.error):
-                # The provider's answer, not the id's: no failure of its own, and first
-                # again (it was due first) at the rest's end.
+                # The provider's answer, not the id's: no failure of its own; it queues
+                # again for the rest's end.
                 return rules.rest(row, until, now, polled=True)
             return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
