@@ -17,7 +17,10 @@ from sms_status import tracking
 from sms_status.testing import Sandbox
 
 WORKER = Path(__file__).with_name("crash_worker.py")
-IDS = 400
+IDS = 800
+"""Enough work that the worker is killed at least 8 times before it can finish: with 400,
+a run of high kill points now and then let it finish after 7, and the test failed for want
+of kills."""
 KILLS = 25
 
 
