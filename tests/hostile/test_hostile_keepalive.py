@@ -6,6 +6,7 @@ status for another. Sync and async alike, over real loopback sockets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import select
 import socket
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 import sms_status
-from hostile_support import API_KEY, HostileServer, json_response
+from hostile_support import API_KEY, HostileServer, json_response, sequence, silent
 from sms_status.errors import SmsStatusError
 
 MODES = ("sync", "async", "async-httpx")
@@ -238,4 +239,54 @@ def test_a_request_reset_after_it_was_sent_is_sent_again_only_by_the_retry_polic
     )
     assert got == ["DELIVRD", "UNDELIV"]
     assert len(retries) == 1  # the policy's own retry, seen
+    assert server.connections_accepted == 2
+
+
+def _answer_each(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+    server.send(connection, _answer(head))
+
+
+def _async_client(server: HostileServer, **options: Any) -> sms_status.AsyncStatusClient:
+    return sms_status.connect_async(
+        "telecom23",
+        api_key=API_KEY,
+        base_url=server.base_url,
+        max_retries=0,
+        rate_limiter=None,
+        **options,
+    )
+
+
+def test_async_lookups_past_the_concurrency_wait_for_its_connections(hostile: Any) -> None:
+    """Twelve lookups at once from a client of two connections: two are opened, and every
+    lookup gets its own answer over them."""
+    server = hostile(_answer_each)
+    ids = ["msgA", "msgB", "msgC"] * 4
+
+    async def main() -> list[str]:
+        async with _async_client(server, concurrency=2, timeout=5.0) as client:
+            reports = await asyncio.gather(*(client.get_status(i) for i in ids))
+        return [report.provider_status for report in reports]
+
+    assert asyncio.run(main()) == [STATUSES[i] for i in ids]
+    assert server.connections_accepted == 2
+
+
+def test_an_async_lookup_cancelled_mid_answer_gives_its_connection_back(hostile: Any) -> None:
+    """A lookup cancelled while it waits for its answer (a caller's own timeout) leaves its
+    connection closed and its place free: on a client of one connection, the next lookup
+    is answered at once, not after the first one's 30 s timeout."""
+    server = hostile(sequence(silent, _answer_each))
+
+    async def main() -> str:
+        async with _async_client(server, concurrency=1, timeout=30.0) as client:
+            stuck = asyncio.ensure_future(client.get_status("msgA"))
+            assert await asyncio.to_thread(server.request_seen.wait, 10)
+            stuck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stuck
+            report = await asyncio.wait_for(client.get_status("msgB"), 10)
+        return report.provider_status
+
+    assert asyncio.run(main()) == "UNDELIV"
     assert server.connections_accepted == 2

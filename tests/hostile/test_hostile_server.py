@@ -749,3 +749,31 @@ def test_a_key_echoed_in_an_over_long_header_line_never_shows_even_in_part(
     said = f"{error}\n{error!r}\n{vars(error)!r}"
     assert API_KEY[:12] not in said
     assert API_KEY[-12:] not in said
+
+
+def _endless_head(*, one_line: bool) -> Script:
+    """A status line, then header bytes as fast as the client takes them: one line that never
+    ends, or header line after header line."""
+
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        server.send(connection, b"HTTP/1.1 200 OK\r\n" + (b"X-Long: " if one_line else b""))
+        block = b"a" * 4096 if one_line else b"X-Many: a\r\n" * 400
+        while not server.stopped.is_set():
+            server.send(connection, block)
+
+    return script
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("one_line", [True, False], ids=["one-line", "many-lines"])
+def test_an_endless_head_is_refused_at_its_cap_not_read_until_the_timeout(
+    hostile: Start, mode: str, one_line: bool
+) -> None:
+    """Every sender caps a head (64 KiB, 100 lines, or less): read to the attempt's end
+    instead, it would hold the call and fill memory for the whole of a 30 s timeout."""
+    server = hostile(_endless_head(one_line=one_line))
+    error, elapsed = _timed(lambda: _lookup(mode, server, timeout=30.0))
+    assert isinstance(error, TransportError)
+    assert "within" not in str(error)
+    assert elapsed < MARGIN
+    assert server.bytes_sent < 8 * 1024 * 1024  # the cap, plus what the sockets buffered

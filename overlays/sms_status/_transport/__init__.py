@@ -9,7 +9,9 @@
 - `deadline_sockets`: those sockets, and the sync pool, made (and httpcore imported) only
   when httpx first sends for a sync client;
 - `httpclient`: the sync client's fast sender, on `http.client` directly;
-- `aiohttp`: the async client's fast sender (`sms-status[fast]`), on aiohttp directly.
+- `asyncio_http`: the async client's fast sender (`sms-status[fast]`), on asyncio's own
+  connections read by httptools' parser;
+- `aiohttp`: its sender through a proxy, on aiohttp directly, and `client.api`'s transport.
 
 This package never imports the client, the flows or a provider: the client asks it for a
 transport and for senders (`sync_senders`, `async_senders`), and the drivers
@@ -105,6 +107,17 @@ def async_transport(option: str | None) -> httpx.AsyncBaseTransport | None:
     return GuardedAiohttpTransport()
 
 
+def _direct_sender(http: httpx.AsyncClient, concurrency: int) -> AsyncSender | None:
+    """The sender on asyncio's own connections (`asyncio_http`), for a client that connects
+    directly (no proxy in the environment) with headers it can write as they are."""
+    if env_proxies() or importlib.util.find_spec("httptools") is None:  # an older [fast]
+        return None
+    from sms_status._transport.asyncio_http import AsyncioSender
+
+    sender = AsyncioSender(connections=concurrency, base_url=http.base_url, headers=http.headers)
+    return sender if sender.usable else None
+
+
 def async_senders(
     http: httpx.AsyncClient,
     *,
@@ -121,13 +134,15 @@ def async_senders(
     never_cookies(http)
     if transport is None:  # httpx's own: its pool must not read a glued reply as an answer
         check_idle_replies(http)
-    aiohttp = None
+    aiohttp: AsyncSender | None = None
     if fast:
-        from sms_status._transport.aiohttp import AiohttpSender
+        aiohttp = _direct_sender(http, concurrency)
+        if aiohttp is None:
+            from sms_status._transport.aiohttp import AiohttpSender
 
-        aiohttp = AiohttpSender(
-            connections=concurrency, base_url=http.base_url, headers=http.headers
-        )
+            aiohttp = AiohttpSender(
+                connections=concurrency, base_url=http.base_url, headers=http.headers
+            )
     # httpx sends over several small pools, unless aiohttp or the user's client sends.
     sharded = http_client is None and aiohttp is None
     owned = [
