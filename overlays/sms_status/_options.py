@@ -67,8 +67,9 @@ class AsyncClientOptions(SharedOptions, total=False):
     """Your own `httpx.AsyncClient` to send every request through (see `ClientOptions`); it
     stays yours: `aclose()` does not close it."""
     http_backend: HttpBackend
-    """"aiohttp" (the default with `sms-status[fast]` installed) or "httpx"; the environment
-    variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transport)."""
+    """"aiohttp" (the default with `sms-status[fast]` installed: lookups on asyncio's own
+    connections read by httptools, `client.api` and any proxy on aiohttp) or "httpx"; the
+    environment variable SMS_STATUS_HTTP_BACKEND sets the default (sms_status._transport)."""
     sleep: Callable[[float], Awaitable[None]]
     rate_limiter: RateLimiter | AsyncRateLimiter | None
     """Replaces the provider's default limiter (one whose `reserve()` is awaited, too);

@@ -254,7 +254,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         self._sleep = options.get("sleep", asyncio.sleep)
         try:
             self._http: httpx.AsyncClient = self._api.get_async_httpx_client()
-            # On aiohttp, the overlay's own attempts skip httpx's client layers (and pools).
+            # With [fast], the overlay's own attempts skip httpx's client layers (and pools).
             self._fast, self._httpx, self._owned = _transport.async_senders(
                 self._http,
                 http_client=http_client,
