@@ -321,3 +321,40 @@ def test_the_aiohttp_senders_url_is_the_target_as_quoted(base: str, rest: str) -
     whole = yarl.URL(target, encoded=True)
     assert (url, str(url), url.raw_path_qs) == (whole, str(whole), whole.raw_path_qs)
     assert url.user == whole.user
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+def test_credentials_in_the_base_url_are_sent_on_both_backends(backend: str) -> None:
+    # The direct sender writes only the client's headers: a base URL with credentials is
+    # left to aiohttp, which sends them as httpx does (it had dropped them).
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message("m-1", statuses=("DELIVRD",))
+
+    async def run() -> None:
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=sandbox.api_key,
+            base_url=sandbox.base_url.replace("://", "://user:pw@", 1),
+            http_backend=backend,  # type: ignore[arg-type]
+        ) as client:
+            assert (await client.get_status("m-1")).is_delivered
+
+    with sandbox.serve():
+        asyncio.run(run())
+    # (the sandbox records an Authorization header masked)
+    assert [r.headers.get("authorization") for r in sandbox.requests] == ["***"]
+
+
+def test_the_direct_sender_leaves_what_it_cannot_write_as_it_is_to_others() -> None:
+    from sms_status._transport.asyncio_http import AsyncioSender
+
+    def sender(base: str = "http://h/", **headers: str) -> AsyncioSender:
+        url, sent = httpx.URL(base), httpx.Headers(headers)
+        return AsyncioSender(connections=1, base_url=url, headers=sent)
+
+    assert sender(X_Key="k").usable
+    assert not sender(X_Key="k\r\nX-Evil: 1").usable  # one header, never two on the wire
+    assert not sender("http://user:pw@h/").usable
+    for path in ("/a b", "/\u00e9", "/a\x7f", "/a\r\nX: 1"):  # httpx quotes these
+        assert sender().plain_target({"method": "GET", "url": path}) is None
+    assert sender().plain_target({"method": "GET", "url": "/a%20b"}) == "/a%20b"

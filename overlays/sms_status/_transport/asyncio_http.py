@@ -289,10 +289,11 @@ class AsyncioSender:
         self._prefix = url.raw_path.decode("ascii")  # ends with "/"
         plain = httpx.Headers(headers)
         plain["Accept-Encoding"] = ACCEPT_ENCODING
-        lines = [b"Host: " + url.netloc]
-        lines += [name + b": " + value for name, value in plain.raw if name.lower() != b"host"]
-        self._head_tail = b"".join(b"\r\n" + line for line in lines) + b"\r\n\r\n"
-        self.usable = _safe(self._head_tail[2:-4].replace(b"\r\n", b""))
+        pairs = [(b"Host", url.netloc), *((n, v) for n, v in plain.raw if n.lower() != b"host")]
+        self._head_tail = b"".join(b"\r\n" + n + b": " + v for n, v in pairs) + b"\r\n\r\n"
+        # Not for a base URL with credentials (aiohttp sends them, as httpx would), nor for
+        # headers that cannot go on the wire as they are.
+        self.usable = not url.userinfo and _safe(*(piece for pair in pairs for piece in pair))
         self._limit = connections
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[_Connection] = []
