@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import logging
 import select
 import socket
 import struct
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 import sms_status
 from hostile_support import API_KEY, HostileServer, json_response, sequence, silent
-from sms_status.errors import SmsStatusError
+from sms_status.errors import SmsStatusError, TransportError
 
 MODES = ("sync", "async", "async-httpx")
 STATUSES = {"msgA": "DELIVRD", "msgB": "UNDELIV", "msgC": "EXPIRED"}
@@ -290,3 +291,91 @@ def test_an_async_lookup_cancelled_mid_answer_gives_its_connection_back(hostile:
 
     assert asyncio.run(main()) == "UNDELIV"
     assert server.connections_accepted == 2
+
+
+def _held(release: threading.Event, held_id: str) -> Any:
+    """Answers each request at once, but `held_id`'s only once `release` is set."""
+
+    def script(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        if f"/{held_id} ".encode() in head:
+            release.wait(10)
+        server.send(connection, _answer(head))
+
+    return script
+
+
+async def _until_waiting(*tasks: asyncio.Task[Any]) -> None:
+    """Let freshly started lookups run until each waits (for the pool's one connection)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not any(task.done() for task in tasks)
+
+
+def test_a_lookup_woken_for_a_connection_and_cancelled_passes_it_on(hostile: Any) -> None:
+    """On a client of one connection, B and C wait while A has it. A's answer frees it and
+    wakes B; B is cancelled before it runs (here by a log handler, which runs right after
+    the wake-up; a caller's own timeout falling due then does the same). C must get the
+    connection: the wake-up was lost with B, and C waited out its whole 30 s timeout."""
+    release = threading.Event()
+    server = hostile(_held(release, "msgA"))
+    waiting: list[asyncio.Task[Any]] = []
+
+    class CancelB(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "msgA" in record.getMessage() and waiting:
+                waiting[0].cancel()
+
+    handler = CancelB()
+    logger = logging.getLogger("sms_status")
+    level = logger.level
+
+    async def main() -> str:
+        async with _async_client(server, concurrency=1, timeout=30.0) as client:
+            a = asyncio.ensure_future(client.get_status("msgA"))
+            await _until_waiting(a)
+            b = asyncio.ensure_future(client.get_status("msgB"))
+            c = asyncio.ensure_future(client.get_status("msgC"))
+            waiting.append(b)
+            await _until_waiting(a, b, c)
+            release.set()
+            assert (await a).provider_status == "DELIVRD"
+            with contextlib.suppress(asyncio.CancelledError):
+                await b
+            report = await asyncio.wait_for(c, 10)
+        return report.provider_status
+
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        assert asyncio.run(main()) == "EXPIRED"
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert waiting[0].cancelled()
+
+
+def test_aclose_ends_the_lookups_under_way_and_opens_no_connection_after(
+    hostile: Any,
+) -> None:
+    """aclose() while A holds a client's one connection and B waits for it: both end with a
+    TransportError saying the client was closed. B had been woken into opening a new
+    connection, which nothing closed, and got its answer from a closed client."""
+    release = threading.Event()
+    server = hostile(_held(release, "msgA"))
+
+    async def main() -> list[BaseException | Any]:
+        client = _async_client(server, concurrency=1, timeout=30.0)
+        a = asyncio.ensure_future(client.get_status("msgA"))
+        await _until_waiting(a)
+        b = asyncio.ensure_future(client.get_status("msgB"))
+        await _until_waiting(a, b)
+        await client.aclose()
+        return await asyncio.gather(a, b, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(main())
+    finally:
+        release.set()
+    assert [type(outcome) for outcome in outcomes] == [TransportError, TransportError]
+    assert all("closed" in str(outcome) for outcome in outcomes)
+    assert server.connections_accepted == 1

@@ -751,13 +751,23 @@ def test_a_key_echoed_in_an_over_long_header_line_never_shows_even_in_part(
     assert API_KEY[-12:] not in said
 
 
-def _endless_head(*, one_line: bool) -> Script:
-    """A status line, then header bytes as fast as the client takes them: one line that never
-    ends, or header line after header line."""
+_ENDLESS_HEADS = {
+    "one-line": (b"HTTP/1.1 200 OK\r\nX-Long: ", b"a" * 4096),
+    "many-lines": (b"HTTP/1.1 200 OK\r\n", b"X-Many: a\r\n" * 400),
+    "trailer": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trailer: ",
+        b"a" * 4096,
+    ),
+}
+
+
+def _endless_head(case: str) -> Script:
+    """The start of an answer, then header bytes as fast as the client takes them: one line
+    that never ends, header line after header line, or a trailer line that never ends."""
+    start, block = _ENDLESS_HEADS[case]
 
     def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
-        server.send(connection, b"HTTP/1.1 200 OK\r\n" + (b"X-Long: " if one_line else b""))
-        block = b"a" * 4096 if one_line else b"X-Many: a\r\n" * 400
+        server.send(connection, start)
         while not server.stopped.is_set():
             server.send(connection, block)
 
@@ -765,15 +775,30 @@ def _endless_head(*, one_line: bool) -> Script:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("one_line", [True, False], ids=["one-line", "many-lines"])
+@pytest.mark.parametrize("case", list(_ENDLESS_HEADS))
 def test_an_endless_head_is_refused_at_its_cap_not_read_until_the_timeout(
-    hostile: Start, mode: str, one_line: bool
+    hostile: Start, mode: str, case: str
 ) -> None:
-    """Every sender caps a head (64 KiB, 100 lines, or less): read to the attempt's end
-    instead, it would hold the call and fill memory for the whole of a 30 s timeout."""
-    server = hostile(_endless_head(one_line=one_line))
+    """Every sender caps a head and a trailer (64 KiB, 100 lines, or less): read to the
+    attempt's end instead, it would hold the call and fill memory for the whole of a 30 s
+    timeout (the direct async sender's parser held an endless trailer line whole)."""
+    server = hostile(_endless_head(case))
     error, elapsed = _timed(lambda: _lookup(mode, server, timeout=30.0))
     assert isinstance(error, TransportError)
     assert "within" not in str(error)
     assert elapsed < MARGIN
     assert server.bytes_sent < 8 * 1024 * 1024  # the cap, plus what the sockets buffered
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])  # httpx refuses any coding but chunked
+def test_a_body_framed_by_the_close_is_read_whole_behind_a_coding_other_than_chunked(
+    hostile: Start, mode: str
+) -> None:
+    """RFC 9112, 6.3: a response whose last transfer coding is not chunked is read until the
+    server closes the connection (the direct async sender took it for a cut-off body)."""
+    body = json.dumps(TELECOM23_DELIVERED).encode()
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nConnection: close\r\n\r\n"
+    server = hostile(raw(head + body))
+    report = _lookup(mode, server)
+    assert isinstance(report, StatusReport)
+    assert report.provider_status == "DELIVRD"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import select
 from collections.abc import Mapping
@@ -82,6 +83,8 @@ class _Connection(asyncio.Protocol):
         self._headers: CIMultiDict[str] | None = None
         self._body: BoundedBody | None = None
         self._head_bytes = 0
+        self._parsed = False  # the parser made something of the bytes last read
+        self._unparsed = 0  # bytes read since it last did (after the head)
         self._interim = False
         self._answered = False
         self._keep = False
@@ -120,8 +123,16 @@ class _Connection(asyncio.Protocol):
             return
         if self._headers is None or self._interim:  # a head still coming: bounded
             self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._fail(UnparsableResponse(f"a head over {MAX_HEAD_BYTES} bytes"))
+            over = self._head_bytes > MAX_HEAD_BYTES
+        elif self._parsed:  # a piece of body (or a trailer line) came of them
+            self._parsed = False
+            self._unparsed = 0
+            over = False
+        else:  # a trailer or chunk extension that never ends, which httptools would hold
+            self._unparsed += len(data)
+            over = self._unparsed > MAX_HEAD_BYTES
+        if over:
+            self._fail(UnparsableResponse(f"a head or trailer over {MAX_HEAD_BYTES} bytes"))
 
     def eof_received(self) -> bool | None:
         self._end()
@@ -139,7 +150,8 @@ class _Connection(asyncio.Protocol):
         if self._headers is None or self._answered or self._interim or self._body is None:
             return
         headers = self._headers
-        if "Content-Length" in headers or "Transfer-Encoding" in headers:
+        codings = ",".join(headers.getall("Transfer-Encoding", ()))
+        if "Content-Length" in headers or codings.rsplit(",", 1)[-1].strip().lower() == "chunked":
             return  # ended early: connection_lost fails the attempt
         self._keep = False
         self._answer()
@@ -155,6 +167,7 @@ class _Connection(asyncio.Protocol):
         if len(self._pairs) >= MAX_HEADERS:
             self._failure = UnparsableResponse(f"over {MAX_HEADERS} header lines")
             raise _Stop
+        self._parsed = True
         # As http.client reads them: any byte is a character, none is refused.
         self._pairs.append((name.decode("latin-1"), value.decode("latin-1")))
 
@@ -172,6 +185,7 @@ class _Connection(asyncio.Protocol):
             raise _Stop from None
 
     def on_body(self, chunk: bytes) -> None:
+        self._parsed = True
         body = self._body
         if body is not None:
             try:
@@ -207,7 +221,8 @@ class _Connection(asyncio.Protocol):
         self._pairs = []
         self._headers = None
         self._body = None
-        self._head_bytes = 0
+        self._head_bytes = self._unparsed = 0
+        self._parsed = False
         self._answered = self._interim = self._keep = False
         self._failure = None
         self.transport.write(request)
@@ -242,7 +257,10 @@ class _Connection(asyncio.Protocol):
             self._read_timer.cancel()
             self._read_timer = None
 
-    def close(self) -> None:
+    def close(self, reason: BaseException | None = None) -> None:
+        """Close the connection; an attempt on it fails with `reason`."""
+        if reason is not None:
+            self._fail(reason)
         self.closed = True
         if self.transport is not None:
             self.transport.close()
@@ -300,6 +318,7 @@ class AsyncioSender:
         self._open: set[_Connection] = set()
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self._context: Any = None
+        self._closings = 0  # aclose() calls so far
 
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
         """The request target of a plain GET, or None for one httpx must build (or quote)."""
@@ -395,6 +414,7 @@ class AsyncioSender:
         connect: float | None,
     ) -> _Connection:
         """A connection freed for this attempt, or a new one, within its deadline."""
+        closings = self._closings
         try:
             async with asyncio.timeout_at(deadline):
                 while len(self._open) >= self._limit:
@@ -402,9 +422,15 @@ class AsyncioSender:
                     self._waiting.append(waiter)
                     try:
                         await waiter
-                    finally:
-                        if not waiter.done():
-                            self._waiting.remove(waiter)
+                    except BaseException:  # cancelled, or out of time
+                        if waiter.done() and not waiter.cancelled():
+                            self._wake()  # woken as it left: another waiter's turn
+                        else:
+                            with contextlib.suppress(ValueError):
+                                self._waiting.remove(waiter)
+                        raise
+                    if self._closings != closings:
+                        raise Disconnected("the client was closed while the attempt waited")
                     connection = self._idle_one()
                     if connection is not None:
                         return connection
@@ -470,6 +496,14 @@ class AsyncioSender:
         if self._loop is not None and self._loop is not asyncio.get_running_loop():
             self._forget(asyncio.get_running_loop())
             return
+        # Attempts still running end now, and those waiting for a connection when woken;
+        # the client may be used again later (connections are then made afresh).
+        self._closings += 1
         for connection in list(self._open):
-            self._drop(connection)
+            connection.close(Disconnected("the client was closed during the attempt"))
+        self._open.clear()
         self._idle.clear()
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
