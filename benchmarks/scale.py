@@ -42,7 +42,7 @@ PATH = "/api/v1/sms/status/"
 ASYNC_CONTENDERS = {
     "raw-aiohttp": "floor: raw aiohttp.ClientSession",
     "raw": "floor: raw httpx.AsyncClient",
-    "ours-aiohttp": "ours: connect_async(...).get_statuses, aiohttp (the [fast] default)",
+    "ours-aiohttp": "ours: connect_async(...).get_statuses, [fast] (the default)",
     "ours-httpx": "ours: connect_async(...).get_statuses, http_backend='httpx'",
 }
 

@@ -1,5 +1,6 @@
 """The aiohttp backend (`sms-status[fast]`): `client.api`'s transport (httpx-aiohttp) and the
-async client's own sender (`AiohttpSender`), both made to fail only as httpx transports do.
+async client's sender through a proxy (`AiohttpSender`; direct, `asyncio_http` sends), both
+made to fail only as httpx transports do.
 
 httpx-aiohttp maps the usual aiohttp errors to httpx's; these classes catch the rest (a
 malformed status line, say) so that nothing but `httpx.TransportError` reaches the overlay.
