@@ -29,7 +29,8 @@ STATUSES = {"msgA": "DELIVRD", "msgB": "UNDELIV", "msgC": "EXPIRED"}
 
 def _answer(head: bytes) -> bytes:
     message_id = head.split(b" ")[1].rsplit(b"/", 1)[1].decode()
-    body = {"status": True, "message": {"message_id": message_id, "status": STATUSES[message_id]}}
+    status = STATUSES.get(message_id, "ACCEPTD")
+    body = {"status": True, "message": {"message_id": message_id, "status": status}}
     return json_response(200, body)
 
 
@@ -379,3 +380,50 @@ def test_aclose_ends_the_lookups_under_way_and_opens_no_connection_after(
     assert [type(outcome) for outcome in outcomes] == [TransportError, TransportError]
     assert all("closed" in str(outcome) for outcome in outcomes)
     assert server.connections_accepted == 1
+
+
+def test_a_lookup_waiting_for_a_connection_gets_it_before_later_ones(hostile: Any) -> None:
+    """On a client of one connection, a get_status started while a get_statuses runs gets
+    the connection when the lookup under way ends: the bulk worker, freeing it, had taken
+    it back at once, lookup after lookup, and the get_status waited for the whole bulk."""
+    server = hostile(_answer_each)
+    bulk_ids = [f"bulk{i}" for i in range(200)]
+
+    async def main() -> tuple[str, bool]:
+        async with _async_client(server, concurrency=1, timeout=30.0) as client:
+            bulk = asyncio.ensure_future(client.get_statuses(bulk_ids))
+            await _until_waiting(bulk)
+            report = await client.get_status("msgC")
+            bulk_still_running = not bulk.done()
+            await bulk
+        return report.provider_status, bulk_still_running
+
+    assert asyncio.run(main()) == ("EXPIRED", True)
+
+
+def test_aclose_ends_a_lookup_whose_connection_is_still_being_made() -> None:
+    """A TLS handshake the server never answers: aclose() ends the lookup making it at
+    once (it went on for the whole of its 30 s timeout, and on success carried a request
+    on a connection the closed client no longer counted)."""
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts (the kernel does), never reads
+    port = listener.getsockname()[1]
+
+    async def main() -> BaseException | Any:
+        client = sms_status.connect_async(
+            "telecom23",
+            api_key=API_KEY,
+            base_url=f"https://127.0.0.1:{port}",
+            max_retries=0,
+            rate_limiter=None,
+            timeout=30.0,
+        )
+        lookup = asyncio.ensure_future(client.get_status("msgA"))
+        await _until_waiting(lookup)
+        await client.aclose()
+        done = await asyncio.wait_for(asyncio.gather(lookup, return_exceptions=True), 10)
+        return done[0]
+
+    with listener:
+        outcome = asyncio.run(main())
+    assert isinstance(outcome, TransportError)
+    assert "closed" in str(outcome)

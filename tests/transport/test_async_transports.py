@@ -358,3 +358,90 @@ def test_the_direct_sender_leaves_what_it_cannot_write_as_it_is_to_others() -> N
     for path in ("/a b", "/\u00e9", "/a\x7f", "/a\r\nX: 1"):  # httpx quotes these
         assert sender().plain_target({"method": "GET", "url": path}) is None
     assert sender().plain_target({"method": "GET", "url": "/a%20b"}) == "/a%20b"
+
+
+def test_lookups_on_uvloop() -> None:
+    # uvloop's transports are not subclasses of asyncio's: the direct sender refused each
+    # one, every lookup failed, and each left its connection counted until none was free.
+    uvloop = pytest.importorskip("uvloop")
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    ids = [f"uv-{i}" for i in range(6)]
+    for message_id in ids:
+        sandbox.add_message(message_id, statuses=("DELIVRD",))
+
+    async def run() -> list[bool]:
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=sandbox.api_key,
+            base_url=sandbox.base_url,
+            concurrency=2,
+            timeout=5.0,
+            max_retries=0,
+        ) as client:
+            one_by_one = [(await client.get_status(i)).is_delivered for i in ids]
+            at_once = [report.is_delivered for report in await client.get_statuses(ids)]
+        return one_by_one + at_once
+
+    with sandbox.serve():
+        assert uvloop.run(run()) == [True] * 12
+
+
+@pytest.mark.parametrize("mode", ["sync", "aiohttp", "httpx"])
+def test_an_international_host_name_is_resolved_as_httpx_encodes_it(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    # faß.de is xn--fa-hia.de (IDNA 2008, as httpx and the Host header have it); the
+    # standard library's IDNA 2003 codec makes it fass.de, another domain: the direct
+    # senders resolved (and, over TLS, verified) that one.
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name == "xn--fa-hia.de":
+            return real("127.0.0.1", *args, **kwargs)
+        if name in ("fass.de", "faß.de"):
+            raise socket.gaierror(socket.EAI_NONAME, "resolved as another domain")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message("idn-1", statuses=("DELIVRD",))
+    with sandbox.serve():
+        base_url = "http://faß.de:" + str(httpx.URL(sandbox.base_url).port)
+        options: dict[str, Any] = {"api_key": sandbox.api_key, "base_url": base_url}
+        if mode == "sync":
+            with sms_status.connect("telecom23", max_retries=0, **options) as client:
+                assert client.get_status("idn-1").is_delivered
+            return
+
+        async def run() -> bool:
+            async with sms_status.connect_async(
+                "telecom23", max_retries=0, http_backend=mode, **options
+            ) as client:
+                return (await client.get_status("idn-1")).is_delivered
+
+        assert asyncio.run(run())
+
+
+def test_a_connect_timing_out_in_the_system_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With no connect limit of the client's own, the system's connect timeout (ETIMEDOUT)
+    # came out as "TypeError: unsupported format string passed to NoneType.__format__".
+    async def timed_out(*_args: Any, **_kwargs: Any) -> None:
+        raise TimeoutError(110, "Connection timed out")
+
+    monkeypatch.setattr(asyncio.selector_events.BaseSelectorEventLoop, "sock_connect", timed_out)
+
+    async def run() -> None:
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=API_KEY,
+            base_url="http://127.0.0.1:9",
+            max_retries=0,
+            timeout=httpx.Timeout(5.0, connect=None),
+        ) as client:
+            await client.get_status("m-1")
+
+    with pytest.raises(TransportError, match="Connection timed out"):
+        asyncio.run(run())

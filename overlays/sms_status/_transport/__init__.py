@@ -9,8 +9,8 @@
 - `deadline_sockets`: those sockets, and the sync pool, made (and httpcore imported) only
   when httpx first sends for a sync client;
 - `httpclient`: the sync client's fast sender, on `http.client` directly;
-- `asyncio_http`: the async client's fast sender (`sms-status[fast]`), on asyncio's own
-  connections read by httptools' parser;
+- `asyncio_http`: the async client's fast sender (`sms-status[fast]`), a pool of
+  `asyncio_connection`s: asyncio's own connections, read by httptools' parser;
 - `aiohttp`: its sender through a proxy, on aiohttp directly, and `client.api`'s transport.
 
 This package never imports the client, the flows or a provider: the client asks it for a

@@ -182,7 +182,9 @@ class HttpClientSender:
         self._base = base if base.endswith("/") else base + "/"
         url = httpx.URL(self._base)
         self._tls = url.scheme == "https"
-        self._host = url.host
+        # The name as httpx encoded it (IDNA 2008): http.client and ssl would encode the
+        # decoded `url.host` by IDNA 2003 (faß.de -> fass.de, another domain).
+        self._host = url.raw_host.decode("ascii")
         self._port = url.port or (443 if self._tls else 80)
         self._origin = (base_url.scheme, base_url.netloc)
         self._prefix = url.raw_path.decode("ascii")  # ends with "/"
