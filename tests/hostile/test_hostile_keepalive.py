@@ -367,7 +367,7 @@ def test_aclose_ends_the_lookups_under_way_and_opens_no_connection_after(
     async def main() -> list[BaseException | Any]:
         client = _async_client(server, concurrency=1, timeout=30.0)
         a = asyncio.ensure_future(client.get_status("msgA"))
-        await _until_waiting(a)
+        assert await asyncio.to_thread(server.request_seen.wait, 10)
         b = asyncio.ensure_future(client.get_status("msgB"))
         await _until_waiting(a, b)
         await client.aclose()

@@ -183,8 +183,9 @@ class Connection(asyncio.Protocol):
     def sound(self) -> bool:
         """Whether this idle connection may carry a request: open, and nothing arrived (or
         waits in the kernel, unread by a loop that was busy) since its last answer."""
-        if self.closed or self._trailing:
-            return False
+        transport = self.transport
+        if self.closed or self._trailing or transport is None or transport.is_closing():
+            return False  # (closing: its descriptor may already name another socket)
         poller = self._poller
         return poller is None or not poller.poll(0)
 
