@@ -31,7 +31,7 @@ import httpx
 
 from sms_status._exchange import AttemptTimeout, Reply
 from sms_status._transport.asyncio_connection import Connection, Disconnected
-from sms_status._transport.base import plain_get_target
+from sms_status._transport.base import Origin, plain_get_target
 from sms_status._transport.body import ACCEPT_ENCODING
 from sms_status._transport.tls import default_ssl_context
 
@@ -48,16 +48,8 @@ class AsyncioSender:
     """Sends the async client's attempts over a pool of `Connection`s to its origin."""
 
     def __init__(self, *, connections: int, base_url: httpx.URL, headers: httpx.Headers) -> None:
-        base = str(base_url)  # as httpx normalised it
-        self._base = base if base.endswith("/") else base + "/"
-        url = httpx.URL(self._base)
-        self._tls = url.scheme == "https"
-        # The name as httpx encoded it (IDNA 2008), as the Host header says: `url.host` is
-        # decoded, and asyncio would encode it again by IDNA 2003 (faß.de -> fass.de).
-        self._host = url.raw_host.decode("ascii")
-        self._port = url.port or (443 if self._tls else 80)
-        self._origin = (base_url.scheme, base_url.netloc)
-        self._prefix = url.raw_path.decode("ascii")  # ends with "/"
+        self._origin = origin = Origin.of(base_url)
+        url = origin.url
         plain = httpx.Headers(headers)
         plain["Accept-Encoding"] = ACCEPT_ENCODING
         pairs = [(b"Host", url.netloc), *((n, v) for n, v in plain.raw if n.lower() != b"host")]
@@ -76,14 +68,14 @@ class AsyncioSender:
 
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
         """The request target of a plain GET, or None for one httpx must build (or quote)."""
-        target = plain_get_target(request, self._prefix)
+        target = plain_get_target(request, self._origin.prefix)
         if target is None or not target.isascii() or not target.isprintable() or " " in target:
             return None
         return target
 
     def accepts(self, request: httpx.Request) -> bool:
         """Only requests for this client's own origin: its connections go there."""
-        return (request.url.scheme, request.url.netloc) == self._origin
+        return (request.url.scheme, request.url.netloc) == self._origin.key
 
     async def send_plain(
         self, target: str, *, left: float, cap: int, phases: httpx.Timeout
@@ -139,13 +131,10 @@ class AsyncioSender:
         else:
             self._drop(connection)
         if log.isEnabledFor(logging.INFO):  # the line httpx logs, so --debug reads the same
-            scheme = "https" if self._tls else "http"
             log.info(
-                'HTTP Request: %s %s://%s:%d%s "HTTP/1.1 %d"',
+                'HTTP Request: %s %s%s "HTTP/1.1 %d"',
                 method,
-                scheme,
-                self._host,
-                self._port,
+                self._origin,
                 target,
                 reply.status_code,
             )
@@ -205,7 +194,8 @@ class AsyncioSender:
         self._open.add(connection)
         try:
             tls: Any = None
-            if self._tls:
+            origin = self._origin
+            if origin.tls:
                 if self._context is None:
                     self._context = default_ssl_context()
                 tls = self._context
@@ -213,10 +203,10 @@ class AsyncioSender:
             opening = asyncio.ensure_future(
                 loop.create_connection(
                     lambda: connection,
-                    self._host,
-                    self._port,
+                    origin.host,
+                    origin.port,
                     ssl=tls,
-                    server_hostname=self._host if tls is not None else None,
+                    server_hostname=origin.host if tls is not None else None,
                 )
             )
             self._connecting.add(opening)

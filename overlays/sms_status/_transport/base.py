@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import select
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import httpx
 
@@ -38,6 +38,41 @@ def readable(sock: Any) -> bool:
         return bool(select.select([sock], [], [], 0)[0])
     except (OSError, ValueError):
         return True
+
+
+class Origin(NamedTuple):
+    """Where a direct sender (`httpclient`, `asyncio_http`) connects, from the base URL."""
+
+    url: httpx.URL
+    """The base URL, its path ending with "/"."""
+    tls: bool
+    host: str
+    """The name as httpx encoded it (IDNA 2008), as the Host header says: `url.host` is
+    decoded, and the standard library would encode it by IDNA 2003 (faß.de -> fass.de,
+    another domain)."""
+    port: int
+    key: tuple[str, bytes]
+    """(scheme, netloc): what a request for this origin has (`Sender.accepts`)."""
+    prefix: str
+    """The base URL's path, which every target starts with; ends with "/"."""
+
+    @classmethod
+    def of(cls, base_url: httpx.URL) -> Origin:
+        base = str(base_url)  # as httpx normalised it
+        url = httpx.URL(base if base.endswith("/") else base + "/")
+        tls = url.scheme == "https"
+        return cls(
+            url=url,
+            tls=tls,
+            host=url.raw_host.decode("ascii"),
+            port=url.port or (443 if tls else 80),
+            key=(base_url.scheme, base_url.netloc),
+            prefix=url.raw_path.decode("ascii"),
+        )
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
 
 class Sender(Protocol):

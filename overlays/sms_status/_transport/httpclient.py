@@ -31,7 +31,7 @@ from typing import Any, cast
 import httpx
 
 from sms_status._exchange import AttemptTimeout, Reply
-from sms_status._transport.base import plain_get_target, readable
+from sms_status._transport.base import Origin, plain_get_target, readable
 from sms_status._transport.body import ACCEPT_ENCODING, bounded_body, feed
 from sms_status._transport.tls import default_ssl_context
 
@@ -178,16 +178,7 @@ class HttpClientSender:
     """Sends the sync client's attempts over a pool of `http.client` connections."""
 
     def __init__(self, *, base_url: httpx.URL, headers: httpx.Headers, max_idle: int = 20) -> None:
-        base = str(base_url)  # as httpx normalised it
-        self._base = base if base.endswith("/") else base + "/"
-        url = httpx.URL(self._base)
-        self._tls = url.scheme == "https"
-        # The name as httpx encoded it (IDNA 2008): http.client and ssl would encode the
-        # decoded `url.host` by IDNA 2003 (faß.de -> fass.de, another domain).
-        self._host = url.raw_host.decode("ascii")
-        self._port = url.port or (443 if self._tls else 80)
-        self._origin = (base_url.scheme, base_url.netloc)
-        self._prefix = url.raw_path.decode("ascii")  # ends with "/"
+        self._origin = Origin.of(base_url)
         plain = httpx.Headers(headers)
         plain["Accept-Encoding"] = ACCEPT_ENCODING
         self._headers = dict(plain.multi_items())
@@ -200,11 +191,11 @@ class HttpClientSender:
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
         """The request target of a plain GET (path joined to the base, query encoded as
         httpx does), or None for a request that httpx must build."""
-        return plain_get_target(request, self._prefix)
+        return plain_get_target(request, self._origin.prefix)
 
     def accepts(self, request: httpx.Request) -> bool:
         """Only requests for this client's own origin: its connections go there."""
-        return (request.url.scheme, request.url.netloc) == self._origin
+        return (request.url.scheme, request.url.netloc) == self._origin.key
 
     def send_plain(self, target: str, *, left: float, cap: int, phases: httpx.Timeout) -> Reply:
         return self._send("GET", target, self._headers, None, left, cap, phases)
@@ -220,11 +211,12 @@ class HttpClientSender:
         )
 
     def _new_connection(self, connect: float | None) -> http.client.HTTPConnection:
-        if not self._tls:
-            return _Connection(self._host, self._port, connect)
+        origin = self._origin
+        if not origin.tls:
+            return _Connection(origin.host, origin.port, connect)
         if self._context is None:
             self._context = default_ssl_context(_DeadlineSSLSocket)
-        return _TLSConnection(self._host, self._port, connect, self._context)
+        return _TLSConnection(origin.host, origin.port, connect, self._context)
 
     def _checkout(self, connect: float | None) -> tuple[http.client.HTTPConnection, bool]:
         """A kept-alive connection (and True) if one is idle and sound, else a new one."""
@@ -289,11 +281,10 @@ class HttpClientSender:
     ) -> Reply:
         """The answer `_begin` began reading, its body read whole."""
         if log.isEnabledFor(logging.INFO):  # the line httpx logs, so --debug reads the same
-            origin = f"{'https' if self._tls else 'http'}://{self._host}:{self._port}"
             log.info(
                 'HTTP Request: %s %s%s "HTTP/1.1 %d %s"',
                 method,
-                origin,
+                self._origin,
                 target,
                 response.status,
                 response.reason,
