@@ -33,6 +33,7 @@ from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import start as start_redis
 from sms_status.tracking import _rules as rules
+from sms_status.tracking._store import Rest
 from tracking_support import delivered, ended_by_themselves, polling_tracker
 
 WORKER = Path(__file__).with_name("_redis_worker.py")
@@ -156,6 +157,67 @@ def test_ids_claimed_while_their_provider_rests_after_a_429_are_given_back_at_on
     assert sorted(o.message_id for o in outcomes) == sorted(ids)
     assert (counts.settled, counts.awaiting_handover) == (len(ids), 0)
     assert not redis_client.hlen(f"{store.prefix}pheld")
+
+
+def test_a_rest_one_worker_takes_after_a_429_holds_every_worker_of_the_store(
+    redis_url: str, name: str
+) -> None:
+    # Each worker kept its own rest: another polled on through it (ids added meanwhile, or
+    # given back to the rest's end and claimed by it), met 429s of its own and counted its
+    # own; four workers sent five times one worker's requests during a 429 storm.
+    clock = FakeClock()
+    first = [f"api_a{i}" for i in range(5)]
+    added_during_the_rest = [f"api_b{i}" for i in range(5)]
+    outcomes: list[tracking.Outcome] = []
+    with Sandbox(PROVIDER, clock=clock).serve() as sb:
+        for message_id in first + added_during_the_rest:
+            sb.add_message(message_id, statuses=("DELIVRD",), advance="poll")
+        sb.inject_fault("rate_limit", times=1, retry_after="30")
+        with sb.connect(max_retries=0) as client:
+
+            def worker(sleep: Any) -> tracking.Tracker:
+                store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+                return tracking.Tracker(
+                    store,
+                    on_final=outcomes.append,
+                    clients={PROVIDER: client},
+                    clock=clock.now,
+                    sleep=sleep,
+                )
+
+            def until_limited(seconds: float) -> None:
+                if any(r.status == 429 for r in sb.requests):
+                    resting.stop()  # at the rest's wait
+                else:
+                    clock.sleep(seconds)
+
+            # The first worker waits for its ids' first poll, meets the 429, and stops.
+            resting = worker(until_limited)
+            resting.add_many(PROVIDER, first)
+            resting.run()
+            (rest_began,) = [r.at for r in sb.requests if r.status == 429]
+            with worker(clock.sleep) as other:
+                other.add_many(PROVIDER, added_during_the_rest)
+                other.run()
+            resting.close()
+        answered = [r.at for r in sb.requests if r.status == 200]
+    assert [r.status for r in sb.requests].count(429) == 1
+    assert len(answered) == 10
+    assert min(answered) >= rest_began + 30.0
+    assert sorted(o.message_id for o in outcomes) == sorted(first + added_during_the_rest)
+
+
+def test_a_rest_noted_in_the_store_keeps_the_later_end(redis_url: str, name: str) -> None:
+    store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+    later, earlier = Rest(1000.5, 3, 4.0), Rest(999.0, 1, 1.0)
+    store.rest(PROVIDER, later)
+    store.rest(PROVIDER, earlier)  # another worker's, taken before it knew of the later one
+    store.rest("seven", earlier)
+    assert store.rests() == {PROVIDER: later, "seven": earlier}
+    latest = Rest(2000.25, 4, 8.0)
+    store.rest(PROVIDER, latest)
+    assert store.rests() == {PROVIDER: latest, "seven": earlier}
+    store.close()
 
 
 def test_the_asyncio_tracker_runs_over_a_redis_store_too(

@@ -18,7 +18,6 @@ import attrs
 
 from sms_status import _validation
 from sms_status._registry import PROVIDERS, load_provider
-from sms_status.errors import ApiError, NotFoundError, RateLimitError
 from sms_status.report import StatusReport
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._group import GroupCommit
@@ -32,6 +31,7 @@ from sms_status.tracking._model import (
     outcome_of,
     tracked_of,
 )
+from sms_status.tracking._rests import Rests, limits
 from sms_status.tracking._store import Change, Push, Store
 
 log = logging.getLogger("sms_status.tracking")
@@ -44,9 +44,6 @@ process (a webhook receiver calling `ingest`) may have recorded an outcome meanw
 PURGE_EVERY = 60.0
 POLL_ROUND = 100
 """Due ids polled before their answers are recorded (in one transaction)."""
-RATE_LIMIT_PAUSE = 1.0
-"""Seconds a provider rests after a 429 (at least; a longer Retry-After wins): each 429 in
-a row doubles it (up to `max_interval`), an answered lookup starts it over."""
 
 
 @attrs.frozen
@@ -105,9 +102,7 @@ class Engine:
         self.woken = threading.Event()
         self._schedules: dict[str, rules.Schedule] = {}
         self._separators: dict[str, str | None] = {}
-        self._paused: dict[str, float] = {}
-        self._limited: dict[str, tuple[int, float, float]] = {}
-        """By provider: 429s in a row, when the last rest ends, and its length."""
+        self._rests = Rests(store, clock, self.max_interval)
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
@@ -288,20 +283,22 @@ class Engine:
                 return
             now = self.clock()
             if wake is not None and wake <= now:  # due, but its provider rests (429)
-                wake = min((t for t in self._paused.values() if t > now), default=now + 1.0)
+                wake = self._rests.next_end(now) or now + 1.0
             yield Wait(IDLE_LOOK if wake is None else max(0.0, wake - now))
 
     def _due(self, now: float) -> tuple[list[tuple[str, list[str]]], bool]:
         """The due ids to poll, by provider in rounds; and whether a resting provider's were
         given back (more may be due behind them)."""
         due = self.store.due(now, BATCH)
+        if due:
+            self._rests.read()  # another worker's rest, maybe
         groups: list[tuple[str, list[str]]] = []
         rested = False
         for provider, grouped in itertools.groupby(
             sorted(due, key=lambda r: r.provider), key=lambda r: r.provider
         ):
             rows = list(grouped)
-            if self._rests(provider, now):
+            if self._rests.resting(provider, now):
                 self._give_back(provider, [r.message_id for r in rows])
                 rested = True
                 continue
@@ -313,11 +310,6 @@ class Engine:
             )
         return groups, rested
 
-    def _rests(self, provider: str, now: float) -> bool:
-        """Whether `provider` rests after a 429 now: until its rest's end, the end itself
-        included (ids due then join the queue behind those that waited: `rules.rest`)."""
-        return self._paused.get(provider, float("-inf")) >= now
-
     def _give_back(self, provider: str, message_ids: list[str]) -> None:
         """Ids `due()` returned that are not polled now, passed to `change()` (a store that
         claims what `due()` returns, `RedisStore`, releases them there): while `provider`
@@ -326,8 +318,8 @@ class Engine:
         if not message_ids:
             return
         now = self.clock()
-        until = self._paused.get(provider, now)
-        if not self._rests(provider, now):
+        until = self._rests.until(provider, now)
+        if not self._rests.resting(provider, now):
             self.store.change(provider, message_ids, _unchanged)
             return
         for row in self.store.change(provider, message_ids, lambda r: rules.rest(r, until, now)):
@@ -348,7 +340,7 @@ class Engine:
     def _poll(self, provider: str, message_ids: list[str]) -> Flow:
         """Poll one round of due ids (one request per batch, or per id), then record every
         answer in one transaction. A 429 ends the round: the rest waits for the pause."""
-        if self._rests(provider, self.clock()):
+        if self._rests.resting(provider, self.clock()):
             self._give_back(provider, message_ids)  # a 429 earlier in this round
             return
         batch = load_provider(provider).batch
@@ -359,21 +351,21 @@ class Engine:
                 provider, message_ids[start : start + step]
             )
             reports.extend(answered)
-            if self._rate_limited(provider, answered):
+            if self._rests.after(provider, answered):
                 break
         now = self.clock()
         by_id = {r.message_id: r for r in reports}
         schedule = self.schedule(provider)
         live = self._pushes_live(provider, now)
 
-        until = self._paused.get(provider, now)
-        rests = self._rests(provider, now)
+        until = self._rests.until(provider, now)
+        rests = self._rests.resting(provider, now)
 
         def change(row: Row) -> Row | None:
             report = by_id.get(row.message_id)
             if report is None:
                 return None
-            if rests and _limits(report.error):
+            if rests and limits(report.error):
                 # The provider's answer, not the id's: no failure of its own; it queues
                 # again for the rest's end.
                 return rules.rest(row, until, now, polled=True)
@@ -387,32 +379,6 @@ class Engine:
                 # Its hand-over comes next: the report need not be read back from the store.
                 # (A failed lookup is not the row's report: a deadline keeps the last seen.)
                 self._settled_reports[row.key] = report
-
-    def _rate_limited(self, provider: str, reports: Sequence[StatusReport]) -> bool:
-        """A 429, or any failed lookup that says when to come back (a 503 in maintenance
-        with Retry-After): polling this provider rests, and this round ends."""
-        if any(r.error is None or isinstance(r.error, NotFoundError) for r in reports):
-            self._limited.pop(provider, None)  # answered: a 429 beside it is no longer a row
-        limiting = [r.error for r in reports if isinstance(r.error, ApiError) and _limits(r.error)]
-        if not limiting:
-            return False
-        now = self.clock()
-        in_a_row, rested_until, rested = self._limited.get(provider, (0, now, 0.0))
-        if now > rested_until + rested:  # polled nothing for a while: a new row
-            in_a_row = 0
-        # A flat pause kept a provider that says only "slow down" at a request a second for
-        # as long as it did (each id's own retry keeping ids due).
-        pause = RATE_LIMIT_PAUSE * 2.0 ** min(in_a_row, 30)
-        # The longest Retry-After of the round (an async poll meets several), if longer.
-        # Capped: a Retry-After of 1e300 (or a date years away) must not stop this
-        # provider's polling for good; `max_interval` is the longest rest anyway.
-        retry_after = max(error.retry_after or 0.0 for error in limiting)
-        rest = min(max(retry_after, pause), self.max_interval)
-        until = max(self._paused.get(provider, now), now + rest)
-        self._paused[provider] = until
-        self._limited[provider] = (in_a_row + 1, until, rest)
-        log.warning("%s: %s; polling rests %.1f s", provider, limiting[0].error_code, rest)
-        return True
 
     def _hand_over(self, rows: list[Row]) -> Flow:
         """Hand each outcome to `on_final`: its `delivery` + 1 is committed before the call,
@@ -454,14 +420,6 @@ class Engine:
 
 def _unchanged(_row: Row) -> Row | None:
     return None
-
-
-def _limits(error: BaseException | None) -> bool:
-    """A 429, or any failed lookup that says when to come back (a 503 in maintenance with
-    Retry-After): the provider's polling rests."""
-    return isinstance(error, RateLimitError) or (
-        isinstance(error, ApiError) and error.retry_after is not None
-    )
 
 
 def _merge(current: StatusReport, incoming: StatusReport) -> StatusReport:

@@ -37,6 +37,8 @@ from sms_status.tracking._redis_rows import (
     new_token,
     noting,
     own_client,
+    rest_of,
+    rest_value,
     text,
     time_arg,
     timed_out,
@@ -45,7 +47,7 @@ from sms_status.tracking._redis_rows import (
     where,
 )
 from sms_status.tracking._rules import EARLY_PUSH_TTL
-from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push, Rest
 
 log = logging.getLogger("sms_status.tracking")
 
@@ -129,6 +131,7 @@ class RedisStore:
         self._purge = register(scripts.PURGE)
         self._wake = register(scripts.WAKE)
         self._release_all = register(scripts.RELEASE_ALL)
+        self._rest = register(scripts.REST)
         renew = register(scripts.RENEW)
         self._heartbeat = Heartbeat(lambda: self._call(renew), self.lease / 3)
         renew_in_forked_children(self._after_fork)
@@ -232,9 +235,6 @@ class RedisStore:
             new += stored
 
     def _stage(self, staged: str, values: list[str]) -> None:
-        with self._lock:
-            self.round_trips += 1
-
         def send() -> None:
             with self._client.pipeline(transaction=True) as pipe:
                 pipe.rpush(staged, *values)
@@ -328,13 +328,13 @@ class RedisStore:
         return written
 
     def _read(self, keys: list[str]) -> dict[str, tuple[int, Row]]:
-        with self._lock:
-            self.round_trips += 1
         values = self._plain(lambda: self._client.hmget(self._rows, keys))
         return {k: decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
     def _plain(self, call: Callable[[], Any]) -> Any:
-        """A read-only command, sent again if the connection fails."""
+        """A command safe to send twice, sent again if the connection fails."""
+        with self._lock:
+            self.round_trips += 1
         for attempt in range(ATTEMPTS):
             try:
                 return call()
@@ -391,8 +391,6 @@ class RedisStore:
         if len(pushes) < 2 or len(set(keys)) < len(keys):
             return [self.push(*push) for push in pushes]
         latest = {provider: repr(now) for provider, *_, now in sorted(pushes, key=lambda p: p[4])}
-        with self._lock:
-            self.round_trips += 1
         self._plain(lambda: self._client.hset(self.prefix + "pushes", mapping=latest))
         with self._lock:  # read fresh, as `push` does: a row this worker cached may have
             for key in keys:  # changed since, or been purged and added again (version 1)
@@ -405,10 +403,15 @@ class RedisStore:
         ]
 
     def last_push(self, provider: str) -> float | None:
-        with self._lock:
-            self.round_trips += 1
         found = self._plain(lambda: self._client.hget(self.prefix + "pushes", provider))
         return None if found is None else float(text(found))
+
+    def rest(self, provider: str, rest: Rest) -> None:
+        self._call(self._rest, provider, repr(rest.until), rest_value(rest))
+
+    def rests(self) -> dict[str, Rest]:
+        found = self._plain(lambda: self._client.hgetall(self.prefix + "rests"))
+        return {text(provider): rest_of(value) for provider, value in found.items()}
 
     def _claimed(self, queue: str, now: float, limit: int) -> list[Row]:
         with self._lock:
@@ -448,8 +451,6 @@ class RedisStore:
         return next(iter(found.values()))[1] if found else None
 
     def counts(self) -> Counts:
-        with self._lock:
-            self.round_trips += 1
         return counts_of(self._plain(lambda: self._client.hgetall(self.prefix + "counts")))
 
     def purge(self, now: float) -> int:

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any, Final, cast
 
 from sms_status.tracking._model import Counts, Row
-from sms_status.tracking._store import ApplyEarly, Change
+from sms_status.tracking._store import ApplyEarly, Change, Rest
 
 # The fields of a row, in the order they are stored (a JSON list).
 FIELDS: Final = (
@@ -236,3 +236,13 @@ def counts_of(raw: dict[Any, Any]) -> Counts:
             _, reason, state = name.split("|", 2)
             settled.append((reason, state, number))
     return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=settled)
+
+
+def rest_value(rest: Rest) -> str:
+    """A rest as the `rests` hash keeps it (floats exact: `repr`)."""
+    return f"{rest.until!r} {rest.in_a_row} {rest.length!r}"
+
+
+def rest_of(value: object) -> Rest:
+    until, in_a_row, length = text(value).split()
+    return Rest(float(until), int(in_a_row), float(length))

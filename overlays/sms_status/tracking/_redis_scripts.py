@@ -14,7 +14,8 @@ slot):
 - `counts` (hash): maintained counters (`counts()` is one HGETALL, exact: each changes in the
   script that changes the row). `done` (sorted set): handed-over rows by settle time, deleted
   after `retention` by `purge()`. `e:<key>` (string): an early push, expiring after an hour.
-  `pushes` (hash): provider -> when its last push came (`last_push`). `staging:<id>` (list):
+  `pushes` (hash): provider -> when its last push came (`last_push`). `rests` (hash):
+  provider -> `"<end> <429s in a row> <length>"`, the latest rest (`rest`). `staging:<id>` (list):
   a large `add_many` being read, stored once it is read to its end (expires if abandoned).
 """
 
@@ -306,6 +307,20 @@ for _, m in ipairs(redis.call('SMEMBERS', mine)) do
 end
 redis.call('DEL', mine)
 redis.call('ZREM', P .. 'leases', token)
+return 1
+"""
+)
+
+# Note a provider's rest (ARGV[4]; ARGV[5] its end, ARGV[6] the value): kept unless the rest
+# noted already ends as late or later.
+REST: Final = (
+    PRELUDE
+    + """
+local old = redis.call('HGET', P .. 'rests', ARGV[4])
+if old and tonumber(string.match(old, '^%S+')) >= tonumber(ARGV[5]) then
+    return 0
+end
+redis.call('HSET', P .. 'rests', ARGV[4], ARGV[6])
 return 1
 """
 )

@@ -35,7 +35,7 @@ from sms_status.tracking._sqlite_layout import (
     SELECT,
     UPSERT,
 )
-from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push, Rest
 
 PURGE_CHUNK: Final = 1_000
 """Outcomes forgotten per transaction."""
@@ -311,6 +311,12 @@ class SqliteStore:
     def last_push(self, provider: str) -> float | None:
         found = self._read("SELECT value FROM meta WHERE key = ?", (f"last_push:{provider}",))
         return float(found[0][0]) if found else None
+
+    def rest(self, provider: str, rest: Rest) -> None:
+        """Kept by the engine alone: one worker at a time runs on a file (`running`)."""
+
+    def rests(self) -> dict[str, Rest]:
+        return {}
 
     def due(self, now: float, limit: int) -> list[Row]:
         return self._read_rows(

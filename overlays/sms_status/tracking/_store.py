@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sms_status.tracking._model import Counts, Row
 
@@ -18,6 +18,17 @@ ApplyEarly = Callable[[Row, str], "Row | None"]
 Push = tuple[str, str, Change, KeepEarly, float]
 """One pushed report for `push_many`: provider, message id, change, keep_early, now."""
 """Apply an early push (report JSON) to a row just added."""
+
+
+class Rest(NamedTuple):
+    """A provider's polling resting after a 429 (`_rests`)."""
+
+    until: float
+    """When it ends (the tracker's clock)."""
+    in_a_row: int
+    """429s in a row that led to it (each doubles the next rest)."""
+    length: float
+    """Its length in seconds: after twice as long without a 429, a new row starts."""
 
 
 class Store(Protocol):
@@ -63,6 +74,16 @@ class Store(Protocol):
         """Up to `limit` unsettled rows whose next poll is due at `now`, earliest first. A
         store shared by many workers claims them for this one until `change()` (or its lease
         ends); the engine passes every row it gets to `change()`, unchanged if it skips it."""
+        ...
+
+    def rest(self, provider: str, rest: Rest) -> None:
+        """Note that `provider`'s polling rests, for the other workers of a shared store; a
+        rest ending earlier than the one noted already is dropped."""
+        ...
+
+    def rests(self) -> dict[str, Rest]:
+        """The rests noted (the latest of each provider), or {} for a store one worker
+        runs on at a time."""
         ...
 
     def handovers_due(self, now: float, limit: int) -> list[Row]:
