@@ -207,6 +207,48 @@ def test_a_rest_one_worker_takes_after_a_429_holds_every_worker_of_the_store(
     assert sorted(o.message_id for o in outcomes) == sorted(first + added_during_the_rest)
 
 
+def test_a_rest_from_a_worker_whose_clock_runs_an_hour_ahead_holds_the_others_15_minutes(
+    redis_url: str, name: str
+) -> None:
+    # Rests end on the tracker's clock, as due times do: read from the store, one is cut to
+    # `max_interval` (15 minutes) from now by this worker's clock, and cut once only.
+    clock = FakeClock()
+    outcomes: list[tracking.Outcome] = []
+    with Sandbox(PROVIDER, clock=clock).serve() as sb:
+        sb.add_message("api_ahead", statuses=("DELIVRD",), advance="poll")
+        sb.add_message("api_on_time", statuses=("DELIVRD",), advance="poll")
+        sb.inject_fault("rate_limit", times=1, retry_after="30")
+        with sb.connect(max_retries=0) as client:
+
+            def worker(now: Any, sleep: Any) -> tracking.Tracker:
+                store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+                return tracking.Tracker(
+                    store,
+                    on_final=outcomes.append,
+                    clients={PROVIDER: client},
+                    clock=now,
+                    sleep=sleep,
+                )
+
+            def until_limited(seconds: float) -> None:
+                if any(r.status == 429 for r in sb.requests):
+                    ahead.stop()
+                else:
+                    clock.sleep(seconds)
+
+            ahead = worker(lambda: clock.now() + 3600.0, until_limited)
+            ahead.add(PROVIDER, "api_ahead")
+            ahead.run()
+            (limited_at,) = [r.at for r in sb.requests if r.status == 429]
+            with worker(clock.now, clock.sleep) as on_time:
+                on_time.add(PROVIDER, "api_on_time")
+                on_time.run()
+            ahead.close()
+        answered = [r.at for r in sb.requests if r.status == 200]
+    assert len(answered) == 2
+    assert limited_at + 30.0 <= min(answered) <= limited_at + 900.0 + 5.0
+
+
 def test_a_rest_noted_in_the_store_keeps_the_later_end(redis_url: str, name: str) -> None:
     store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
     later, earlier = Rest(1000.5, 3, 4.0), Rest(999.0, 1, 1.0)

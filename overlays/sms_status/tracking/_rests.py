@@ -41,6 +41,8 @@ class Rests:
         self._max_interval = max_interval
         self._known: dict[str, Rest] = {}
         """By provider: the latest rest this worker took or read."""
+        self._read: dict[str, float] = {}
+        """By provider: the end of the latest rest read from the store, as written."""
         self._answered: set[str] = set()
         """Providers that answered since their last rest: their next 429 starts a new row."""
 
@@ -60,11 +62,18 @@ class Rests:
         return min((r.until for r in self._known.values() if r.until > now), default=None)
 
     def read(self) -> None:
-        """Take the rests other workers wrote to the store, where they end later."""
+        """Take the rests other workers wrote to the store, where they end later: on this
+        worker's clock at most `max_interval` from now (a worker whose clock runs ahead
+        wrote the end by its own)."""
+        latest = self._clock() + self._max_interval
         for provider, rest in self._store.rests().items():
+            if rest.until <= self._read.get(provider, float("-inf")):
+                continue  # read before (its end may have been cut to this clock's)
+            self._read[provider] = rest.until
+            until = min(rest.until, latest)
             known = self._known.get(provider)
-            if known is None or rest.until > known.until:
-                self._known[provider] = rest
+            if known is None or until > known.until:
+                self._known[provider] = rest._replace(until=until)
                 self._answered.discard(provider)
 
     def after(self, provider: str, reports: Sequence[StatusReport]) -> bool:
