@@ -249,13 +249,9 @@ def _answer_each(connection: socket.socket, head: bytes, server: HostileServer) 
 
 
 def _async_client(server: HostileServer, **options: Any) -> sms_status.AsyncStatusClient:
+    options = {"max_retries": 0, "rate_limiter": None, **options}
     return sms_status.connect_async(
-        "telecom23",
-        api_key=API_KEY,
-        base_url=server.base_url,
-        max_retries=0,
-        rate_limiter=None,
-        **options,
+        "telecom23", api_key=API_KEY, base_url=server.base_url, **options
     )
 
 
@@ -427,3 +423,27 @@ def test_aclose_ends_a_lookup_whose_connection_is_still_being_made() -> None:
         outcome = asyncio.run(main())
     assert isinstance(outcome, TransportError)
     assert "closed" in str(outcome)
+
+
+def test_lookups_retried_after_aclose_leave_no_connection_open(hostile: Any) -> None:
+    """aclose() (leaving `async with`) while lookups with retries are under way: the retries
+    of the attempts it ended still send, but the connections they open are closed after
+    them. They had been pooled by a closed client, open for as long as the process lived."""
+
+    def slow_answer(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        server.stopped.wait(0.05)
+        server.send(connection, _answer(head))
+
+    server = hostile(slow_answer)
+
+    async def main() -> list[Any]:
+        async with _async_client(server, max_retries=2, timeout=5.0, concurrency=4) as client:
+            calls = [asyncio.ensure_future(client.get_status(f"m{i}")) for i in range(12)]
+            assert await asyncio.to_thread(server.request_seen.wait, 10)
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert {type(outcome).__name__ for outcome in outcomes} <= {"StatusReport", "TransportError"}
+    for thread in server._threads:  # one a connection, until the client closes it
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in server._threads)

@@ -51,6 +51,15 @@ def test_each_coding_is_read_back_whole(coding: str | None, encode: object) -> N
     assert _read(BoundedBody(coding, 1 << 20), encode(PAYLOAD)) == PAYLOAD
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3])
+@pytest.mark.parametrize("wrapped", [True, False], ids=["zlib", "raw"])
+def test_deflate_is_read_whole_in_pieces_of_any_size(chunk: int, wrapped: bool) -> None:
+    # Raw deflate whose first byte came alone (a 1-byte first chunk, a segment's edge) was
+    # refused: from one byte zlib can tell nothing, and the fall-back to raw was past.
+    data = zlib.compress(PAYLOAD) if wrapped else zlib.compress(PAYLOAD)[2:-4]
+    assert _read(BoundedBody("deflate", 1 << 20), data, chunk) == PAYLOAD
+
+
 def test_stacked_codings_are_undone_last_to_first() -> None:
     data = gzip.compress(zlib.compress(PAYLOAD))
     assert _read(BoundedBody("deflate, gzip", 1 << 20), data) == PAYLOAD

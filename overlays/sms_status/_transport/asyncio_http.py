@@ -232,7 +232,12 @@ class AsyncioSender:
         return connection
 
     def _checkin(self, connection: Connection) -> None:
-        """A connection free again: to the attempt that waited longest, else to the pool."""
+        """A connection free again: to the attempt that waited longest, else to the pool
+        (none once closed: an attempt then, a retry of one aclose() ended, say, opens a
+        connection of its own, closed after it, so nothing is left open)."""
+        if self._closings:
+            self._drop(connection)
+            return
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
@@ -276,7 +281,7 @@ class AsyncioSender:
             self._forget(asyncio.get_running_loop())
             return
         # Attempts still running end now, and those waiting for a connection when woken;
-        # the client may be used again later (connections are then made afresh).
+        # the client still sends if used again, but keeps no connection (`_checkin`).
         self._closings += 1
         for opening in list(self._connecting):
             opening.cancel()

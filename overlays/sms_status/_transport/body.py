@@ -33,9 +33,11 @@ class _Inflater:
 
     def __init__(self, coding: str) -> None:
         self._coding = coding
-        self._raw_deflate = False
         self._zlib = zlib.decompressobj(DECODERS[coding])
-        self._started = False
+        # "deflate" is meant zlib-wrapped, but many servers send it raw: zlib says so once it
+        # has the 2-byte header, and from one byte alone it can tell nothing. Its first bytes
+        # are kept until then, to start over on them as raw deflate.
+        self._first: bytes | None = b"" if coding == "deflate" else None
 
     @property
     def eof(self) -> bool:
@@ -44,19 +46,21 @@ class _Inflater:
 
     def inflate(self, data: bytes, step: Callable[[], int]) -> Iterator[bytes]:
         """Inflate `data`, `step()` bytes at most at a time (asked afresh for each piece)."""
+        seen = None
+        if self._first is not None:
+            seen = self._first + data
+            self._first = seen if len(seen) < 2 else None
         # Fed past its end, zlib would copy every byte into `unused_data`, again and again.
         while not self._zlib.eof:
             limit = step()
             try:
                 out = self._zlib.decompress(data, limit)
             except zlib.error:
-                if self._coding == "deflate" and not self._started and not self._raw_deflate:
-                    # "deflate" is meant as zlib-wrapped, but many servers send it raw.
-                    self._raw_deflate = True
-                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                    continue
-                raise
-            self._started = True
+                if seen is None:
+                    raise
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                data, seen, self._first = seen, None, None
+                continue
             rest = self._zlib.unconsumed_tail
             if out:
                 yield out
