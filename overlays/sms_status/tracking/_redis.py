@@ -28,6 +28,7 @@ from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._redis_lease import Heartbeat
 from sms_status.tracking._redis_rows import (
     StoreUnavailableError,
+    check_schema,
     counts_of,
     decode,
     delta,
@@ -39,6 +40,7 @@ from sms_status.tracking._redis_rows import (
     own_client,
     rest_of,
     rest_value,
+    rests_of,
     text,
     time_arg,
     timed_out,
@@ -132,11 +134,13 @@ class RedisStore:
         self._wake = register(scripts.WAKE)
         self._release_all = register(scripts.RELEASE_ALL)
         self._rest = register(scripts.REST)
+        self._rest_over = register(scripts.REST_OVER)
         renew = register(scripts.RENEW)
         self._heartbeat = Heartbeat(lambda: self._call(renew), self.lease / 3)
         renew_in_forked_children(self._after_fork)
         try:
-            self._check_schema(register(scripts.SCHEMA))
+            schema, by = self._call(register(scripts.SCHEMA), SCHEMA_VERSION, __version__)
+            check_schema(schema, by, name=name, reads=SCHEMA_VERSION)
         except BaseException:
             self.close()
             raise
@@ -189,18 +193,6 @@ class RedisStore:
         with self._lock:
             self._writes += 1
             return f"{self._token}.{self._writes}"
-
-    def _check_schema(self, script: Callable[..., Any]) -> None:
-        from sms_status.tracking._sqlite import StoreVersionError
-
-        schema, written_by = self._call(script, SCHEMA_VERSION, __version__)
-        if int(schema) > SCHEMA_VERSION:
-            raise StoreVersionError(
-                f"the Redis store {self.name!r} has tracker schema {text(schema)} (written by "
-                f"sms-status {text(written_by) or 'newer'}); sms-status {__version__} reads "
-                f"schema {SCHEMA_VERSION} and older: upgrade sms-status on every tracker that "
-                f"shares this store"
-            )
 
     # -- Store -------------------------------------------------------------------------------
 
@@ -406,12 +398,15 @@ class RedisStore:
         found = self._plain(lambda: self._client.hget(self.prefix + "pushes", provider))
         return None if found is None else float(text(found))
 
-    def rest(self, provider: str, rest: Rest) -> None:
-        self._call(self._rest, provider, repr(rest.until), rest_value(rest))
+    def rest(self, provider: str, rest: Rest, now: float) -> Rest:
+        held = rest_of(*self._call(self._rest, provider, *rest_value(rest), repr(now)))
+        return rest if held is None else held
+
+    def rest_over(self, provider: str) -> None:
+        self._call(self._rest_over, provider)
 
     def rests(self) -> dict[str, Rest]:
-        found = self._plain(lambda: self._client.hgetall(self.prefix + "rests"))
-        return {text(provider): rest_of(value) for provider, value in found.items()}
+        return rests_of(self._plain(lambda: self._client.hgetall(self.prefix + "rests")))
 
     def _claimed(self, queue: str, now: float, limit: int) -> list[Row]:
         with self._lock:

@@ -4,7 +4,9 @@ client it talks through."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import secrets
 from collections import Counter
 from typing import Any, Final, cast
@@ -238,11 +240,46 @@ def counts_of(raw: dict[Any, Any]) -> Counts:
     return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=settled)
 
 
-def rest_value(rest: Rest) -> str:
-    """A rest as the `rests` hash keeps it (floats exact: `repr`)."""
-    return f"{rest.until!r} {rest.in_a_row} {rest.length!r}"
+_REST = re.compile(r"([\d.eE+-]+) (\d+) ([\d.eE+-]+)")
+"""A `rests` value, as the scripts' pattern reads it."""
 
 
-def rest_of(value: object) -> Rest:
-    until, in_a_row, length = text(value).split()
-    return Rest(float(until), int(in_a_row), float(length))
+def rest_of(until: object, in_a_row: object, length: object) -> Rest | None:
+    """A rest as the REST script returns it and the `rests` hash keeps it; None for a value
+    not of that layout (written by hand, say), which the scripts skip too."""
+    try:
+        rest = Rest(float(text(until)), int(text(in_a_row)), float(text(length)))
+    except ValueError:
+        return None
+    finite = math.isfinite(rest.until) and math.isfinite(rest.length)
+    return rest if finite and rest.in_a_row >= 0 and rest.length >= 0 else None
+
+
+def rests_of(fields: dict[Any, Any]) -> dict[str, Rest]:
+    """The `rests` hash as `Rest`s, by provider (values of the layout the scripts read)."""
+    found: dict[str, Rest] = {}
+    for provider, value in fields.items():
+        laid_out = _REST.fullmatch(text(value))
+        rest = None if laid_out is None else rest_of(*laid_out.groups())
+        if rest is not None:
+            found[text(provider)] = rest
+    return found
+
+
+def rest_value(rest: Rest) -> list[str]:
+    """A rest as the REST script takes it (floats exact: `repr`)."""
+    return [repr(rest.until), str(rest.in_a_row), repr(rest.length)]
+
+
+def check_schema(schema: object, written_by: object, name: str, reads: int) -> None:
+    """Refuse a store a newer tracker wrote (`SCHEMA` returned its schema and writer)."""
+    from sms_status import __version__
+    from sms_status.tracking._sqlite import StoreVersionError
+
+    if int(text(schema)) > reads:
+        raise StoreVersionError(
+            f"the Redis store {name!r} has tracker schema {text(schema)} (written by "
+            f"sms-status {text(written_by) or 'newer'}); sms-status {__version__} reads "
+            f"schema {reads} and older: upgrade sms-status on every tracker that "
+            f"shares this store"
+        )

@@ -15,7 +15,8 @@ slot):
   script that changes the row). `done` (sorted set): handed-over rows by settle time, deleted
   after `retention` by `purge()`. `e:<key>` (string): an early push, expiring after an hour.
   `pushes` (hash): provider -> when its last push came (`last_push`). `rests` (hash):
-  provider -> `"<end> <429s in a row> <length>"`, the latest rest (`rest`). `staging:<id>` (list):
+  provider -> `"<end> <429s in a row> <length>"`, the latest rest (`rest`), its end on the
+  clock of the tracker that took it. `staging:<id>` (list):
   a large `add_many` being read, stored once it is read to its end (expires if abandoned).
 """
 
@@ -311,16 +312,48 @@ return 1
 """
 )
 
-# Note a provider's rest (ARGV[4]; ARGV[5] its end, ARGV[6] the value): kept unless the rest
-# noted already ends as late or later.
-REST: Final = (
+# A provider's rest (`rests`): its end and length as written (exact), and the number end;
+# a value not of this layout (or not finite) is none.
+RESTS_PRELUDE: Final = (
     PRELUDE
     + """
-local old = redis.call('HGET', P .. 'rests', ARGV[4])
-if old and tonumber(string.match(old, '^%S+')) >= tonumber(ARGV[5]) then
-    return 0
+local function rest_of(provider)
+    local value = redis.call('HGET', P .. 'rests', provider) or ''
+    local stop, n, len = string.match(value, '^([%d.eE+-]+) (%d+) ([%d.eE+-]+)$')
+    local at, span = tonumber(stop or ''), tonumber(len or '')
+    if at and span and at == at and span == span and math.abs(at) < 1e300 and span < 1e300 then
+        return stop, tonumber(n), len, at, span
+    end
 end
-redis.call('HSET', P .. 'rests', ARGV[4], ARGV[6])
+"""
+)
+
+# Note a provider's rest (ARGV[4]): ARGV[5] its end, ARGV[6] 429s in a row, ARGV[7] its
+# length, ARGV[8] the writer's now (its tracker's clock). A rest noted already that ends
+# later holds, with the higher count, unless it ends further than its length from the
+# writer's now (a clock that runs ahead wrote it). The one that holds: {end, count, length}.
+REST: Final = (
+    RESTS_PRELUDE
+    + """
+local stop, n, len = ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local old_stop, old_n, old_len, at, span = rest_of(ARGV[4])
+if old_stop and at >= tonumber(stop) and at <= tonumber(ARGV[8]) + span then
+    stop, len = old_stop, old_len
+    n = math.max(n, old_n)
+end
+redis.call('HSET', P .. 'rests', ARGV[4], stop .. ' ' .. string.format('%d', n) .. ' ' .. len)
+return {stop, n, len}
+"""
+)
+
+# A lookup of provider ARGV[4] was answered: its rest's count of 429s in a row goes to 0.
+REST_OVER: Final = (
+    RESTS_PRELUDE
+    + """
+local stop, n, len = rest_of(ARGV[4])
+if stop and n > 0 then
+    redis.call('HSET', P .. 'rests', ARGV[4], stop .. ' 0 ' .. len)
+end
 return 1
 """
 )

@@ -35,7 +35,7 @@ from sms_status.tracking._sqlite_layout import (
     SELECT,
     UPSERT,
 )
-from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push, Rest
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, OwnRests, Push
 
 PURGE_CHUNK: Final = 1_000
 """Outcomes forgotten per transaction."""
@@ -65,7 +65,7 @@ def _values(row: Row) -> tuple[Any, ...]:
     return tuple(row)  # the columns, in order (sqlite3 stores a bool as 0 or 1)
 
 
-class SqliteStore:
+class SqliteStore(OwnRests):
     """The tracker's state in one SQLite file: `tracking.SqliteStore("deliveries.db")`.
 
     `synchronous`: "NORMAL" (default; survives a killed process) or "FULL" (also a power
@@ -311,12 +311,6 @@ class SqliteStore:
     def last_push(self, provider: str) -> float | None:
         found = self._read("SELECT value FROM meta WHERE key = ?", (f"last_push:{provider}",))
         return float(found[0][0]) if found else None
-
-    def rest(self, provider: str, rest: Rest) -> None:
-        """Kept by the engine alone: one worker at a time runs on a file (`running`)."""
-
-    def rests(self) -> dict[str, Rest]:
-        return {}
 
     def due(self, now: float, limit: int) -> list[Row]:
         return self._read_rows(

@@ -24,9 +24,10 @@ class Rest(NamedTuple):
     """A provider's polling resting after a 429 (`_rests`)."""
 
     until: float
-    """When it ends (the tracker's clock)."""
+    """When it ends, on the clock of the tracker that took it."""
     in_a_row: int
-    """429s in a row that led to it (each doubles the next rest)."""
+    """429s in a row that led to it (each doubles the next rest); 0 once a lookup was
+    answered since."""
     length: float
     """Its length in seconds: after twice as long without a 429, a new row starts."""
 
@@ -76,14 +77,20 @@ class Store(Protocol):
         ends); the engine passes every row it gets to `change()`, unchanged if it skips it."""
         ...
 
-    def rest(self, provider: str, rest: Rest) -> None:
-        """Note that `provider`'s polling rests, for the other workers of a shared store; a
-        rest ending earlier than the one noted already is dropped."""
+    def rest(self, provider: str, rest: Rest, now: float) -> Rest:
+        """Note that `provider`'s polling rests, for every worker of a shared store; the
+        rest that holds is returned: this one, or one another worker noted that ends later
+        (with the higher count) and not later than its length from `now`: one that does
+        was timed by a clock that runs ahead, and is replaced."""
+        ...
+
+    def rest_over(self, provider: str) -> None:
+        """A lookup of `provider` was answered: its next 429 starts a new row."""
         ...
 
     def rests(self) -> dict[str, Rest]:
-        """The rests noted (the latest of each provider), or {} for a store one worker
-        runs on at a time."""
+        """The latest rest of each provider noted, or {} for a store that one worker runs
+        on at a time (its engine keeps them)."""
         ...
 
     def handovers_due(self, now: float, limit: int) -> list[Row]:
@@ -109,3 +116,17 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class OwnRests:
+    """`Store`'s rests for a store that one worker runs on at a time (`SqliteStore`): its
+    engine keeps them, and the store none."""
+
+    def rest(self, provider: str, rest: Rest, now: float) -> Rest:
+        return rest
+
+    def rest_over(self, provider: str) -> None:
+        return None
+
+    def rests(self) -> dict[str, Rest]:
+        return {}
