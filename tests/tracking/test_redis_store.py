@@ -33,7 +33,6 @@ from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.testing.redis_server import start as start_redis
 from sms_status.tracking import _rules as rules
-from sms_status.tracking._store import Rest
 from tracking_support import delivered, ended_by_themselves, polling_tracker
 
 WORKER = Path(__file__).with_name("_redis_worker.py")
@@ -281,31 +280,34 @@ def test_an_answer_one_worker_gets_starts_the_row_of_429s_over_for_every_worker(
     assert sorted(o.message_id for o in outcomes) == ["api_a0", "api_a1", "api_b0"]
 
 
-def test_a_rest_noted_in_the_store_keeps_the_later_end_unless_a_clock_ran_ahead(
-    redis_url: str, redis_client: redis.Redis, name: str
+def test_a_redis_store_applies_the_rest_rules_as_the_engine_does_on_its_own(
+    redis_url: str, redis_client: redis.Redis, name: str, tmp_path: Path
 ) -> None:
-    store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+    # RedisStore applies them in a script, on the server's clock; SqliteStore in Python.
+    redis_store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+    sqlite_store = tracking.SqliteStore(tmp_path / "rests.db")
     now = 1_000.0
-    held = Rest(1_090.5, 3, 100.0)
-    assert store.rest(PROVIDER, held, now) == held
-    # Another worker's shorter rest, taken before it knew of this one: this one holds,
-    # with the higher count.
-    assert store.rest(PROVIDER, Rest(1_001.0, 1, 1.0), now) == held
-    assert store.rests() == {PROVIDER: held}
-    store.rest_over(PROVIDER)  # a lookup answered: the next 429 starts a new row
-    assert store.rests() == {PROVIDER: held._replace(in_a_row=0)}
-    # One that ends further than its length from the writer's now was timed by a clock
-    # that runs ahead: the writer's own replaces it.
-    ahead = Rest(now + 3_600.0 + 30.0, 1, 30.0)
-    assert store.rest(PROVIDER, ahead, now + 3_600.0) == ahead
-    own = Rest(now + 30.0, 1, 30.0)
-    assert store.rest(PROVIDER, own, now) == own
+    for store in (redis_store, sqlite_store):
+        rests = [
+            store.rest(PROVIDER, retry_after, max_interval, now)
+            for retry_after, max_interval in [(0.0, 900.0), (0.0, 900.0), (30.0, 900.0)]
+        ]
+        assert [(r.in_a_row, r.length) for r in rests] == [(1, 1.0), (2, 2.0), (3, 30.0)]
+        assert rests[-1].left == pytest.approx(30.0, abs=1.0)
+        assert store.rests(now)[PROVIDER][:3] == rests[-1][:3]
+        store.rest_over(PROVIDER, now)  # an answer: the rest is over, and its row
+        over = store.rests(now)[PROVIDER]
+        assert (over.in_a_row, over.left <= 0) == (0, True)
+        again = store.rest(PROVIDER, 1e300, 5.0, now)  # a Retry-After of ages: max_interval
+        assert (again.in_a_row, again.length) == (1, 5.0)
+        assert again.left == pytest.approx(5.0, abs=1.0)
     # A value not of the layout (written by hand) is no rest, and the next one replaces it.
-    for value in ("garbage", " 5 1 1.0", "nan 1 1.0", "5 1 nan", "inf 1 1.0", "5 1 1.0 x"):
-        redis_client.hset(f"{store.prefix}rests", "seven", value)
-        assert "seven" not in store.rests()
-        assert store.rest("seven", own, now) == own
-    store.close()
+    for value in ("garbage", " 5 1 1.0", "nan 1 1.0", "5 1 nan", "5 1 -1.0", "5 1 1.0 x"):
+        redis_client.hset(f"{redis_store.prefix}rests", "seven", value)
+        assert "seven" not in redis_store.rests(now)
+        assert redis_store.rest("seven", 0.0, 900.0, now)[1:3] == (1, 1.0)
+    redis_store.close()
+    sqlite_store.close()
 
 
 def test_the_asyncio_tracker_runs_over_a_redis_store_too(

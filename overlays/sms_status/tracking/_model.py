@@ -344,3 +344,15 @@ def _raw(value: dict[str, Any] | None) -> object:
         return model.from_dict(value["data"])
     except Exception:  # a raw we cannot rebuild is left out, never an error
         return None
+
+
+class Rest(NamedTuple):
+    """A provider's rest as a store keeps it, on the store's clock."""
+
+    ends: float
+    """When it ends (RedisStore: seconds on the Redis server's clock)."""
+    in_a_row: int
+    """The 429s in a row that led to it; 0 once a lookup was answered since."""
+    length: float
+    left: float
+    """Seconds from when the store was asked to `ends` (0 or less: it ended)."""

@@ -24,7 +24,7 @@ from sms_status import __version__
 from sms_status._redis_kind import require_blocking
 from sms_status.tracking import _redis_scripts as scripts
 from sms_status.tracking._fork import renew_in_forked_children
-from sms_status.tracking._model import Counts, Row
+from sms_status.tracking._model import Counts, Rest, Row
 from sms_status.tracking._redis_lease import Heartbeat
 from sms_status.tracking._redis_rows import (
     StoreUnavailableError,
@@ -39,7 +39,6 @@ from sms_status.tracking._redis_rows import (
     noting,
     own_client,
     rest_of,
-    rest_value,
     rests_of,
     text,
     time_arg,
@@ -48,8 +47,9 @@ from sms_status.tracking._redis_rows import (
     valid_seconds,
     where,
 )
+from sms_status.tracking._rests import RATE_LIMIT_PAUSE
 from sms_status.tracking._rules import EARLY_PUSH_TTL
-from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push, Rest
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
 
 log = logging.getLogger("sms_status.tracking")
 
@@ -135,6 +135,7 @@ class RedisStore:
         self._release_all = register(scripts.RELEASE_ALL)
         self._rest = register(scripts.REST)
         self._rest_over = register(scripts.REST_OVER)
+        self._rests = register(scripts.RESTS)
         renew = register(scripts.RENEW)
         self._heartbeat = Heartbeat(lambda: self._call(renew), self.lease / 3)
         renew_in_forked_children(self._after_fork)
@@ -398,15 +399,16 @@ class RedisStore:
         found = self._plain(lambda: self._client.hget(self.prefix + "pushes", provider))
         return None if found is None else float(text(found))
 
-    def rest(self, provider: str, rest: Rest, now: float) -> Rest:
-        held = rest_of(*self._call(self._rest, provider, *rest_value(rest), repr(now)))
-        return rest if held is None else held
+    def rest(self, provider: str, retry_after: float, max_interval: float, now: float) -> Rest:
+        """On the Redis server's clock (`now`, the tracker's, is not used)."""
+        arguments = (repr(retry_after), repr(max_interval), repr(RATE_LIMIT_PAUSE))
+        return rest_of(*self._call(self._rest, provider, *arguments))
 
-    def rest_over(self, provider: str) -> None:
+    def rest_over(self, provider: str, now: float) -> None:
         self._call(self._rest_over, provider)
 
-    def rests(self) -> dict[str, Rest]:
-        return rests_of(self._plain(lambda: self._client.hgetall(self.prefix + "rests")))
+    def rests(self, now: float) -> dict[str, Rest]:
+        return rests_of(*self._call(self._rests))
 
     def _claimed(self, queue: str, now: float, limit: int) -> list[Row]:
         with self._lock:

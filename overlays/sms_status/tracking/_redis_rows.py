@@ -4,15 +4,14 @@ client it talks through."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import secrets
 from collections import Counter
 from typing import Any, Final, cast
 
-from sms_status.tracking._model import Counts, Row
-from sms_status.tracking._store import ApplyEarly, Change, Rest
+from sms_status.tracking._model import Counts, Rest, Row
+from sms_status.tracking._store import ApplyEarly, Change
 
 # The fields of a row, in the order they are stored (a JSON list).
 FIELDS: Final = (
@@ -240,35 +239,28 @@ def counts_of(raw: dict[Any, Any]) -> Counts:
     return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=settled)
 
 
-_REST = re.compile(r"([\d.eE+-]+) (\d+) ([\d.eE+-]+)")
+_REST = re.compile(r"(\d+) (\d+) (\d+\.?\d*)")
 """A `rests` value, as the scripts' pattern reads it."""
 
 
-def rest_of(until: object, in_a_row: object, length: object) -> Rest | None:
-    """A rest as the REST script returns it and the `rests` hash keeps it; None for a value
-    not of that layout (written by hand, say), which the scripts skip too."""
-    try:
-        rest = Rest(float(text(until)), int(text(in_a_row)), float(text(length)))
-    except ValueError:
-        return None
-    finite = math.isfinite(rest.until) and math.isfinite(rest.length)
-    return rest if finite and rest.in_a_row >= 0 and rest.length >= 0 else None
+def rest_of(ends_ms: object, in_a_row: object, length: object, left_ms: object) -> Rest:
+    """A rest as the REST script returns it."""
+    ends, left = int(text(ends_ms)) / 1000, int(text(left_ms)) / 1000
+    return Rest(ends, int(text(in_a_row)), float(text(length)), left)
 
 
-def rests_of(fields: dict[Any, Any]) -> dict[str, Rest]:
-    """The `rests` hash as `Rest`s, by provider (values of the layout the scripts read)."""
+def rests_of(now_ms: object, fields: list[Any]) -> dict[str, Rest]:
+    """The `rests` hash, its fields and values in turn, as `Rest`s left from `now_ms` (the
+    server's clock); a value not of the layout the scripts read is skipped, as they skip it."""
     found: dict[str, Rest] = {}
-    for provider, value in fields.items():
+    now = int(text(now_ms))
+    for provider, value in zip(fields[::2], fields[1::2], strict=True):
         laid_out = _REST.fullmatch(text(value))
-        rest = None if laid_out is None else rest_of(*laid_out.groups())
-        if rest is not None:
-            found[text(provider)] = rest
+        if laid_out is not None:
+            ends, in_a_row, length = laid_out.groups()
+            left = (int(ends) - now) / 1000
+            found[text(provider)] = Rest(int(ends) / 1000, int(in_a_row), float(length), left)
     return found
-
-
-def rest_value(rest: Rest) -> list[str]:
-    """A rest as the REST script takes it (floats exact: `repr`)."""
-    return [repr(rest.until), str(rest.in_a_row), repr(rest.length)]
 
 
 def check_schema(schema: object, written_by: object, name: str, reads: int) -> None:

@@ -15,8 +15,8 @@ slot):
   script that changes the row). `done` (sorted set): handed-over rows by settle time, deleted
   after `retention` by `purge()`. `e:<key>` (string): an early push, expiring after an hour.
   `pushes` (hash): provider -> when its last push came (`last_push`). `rests` (hash):
-  provider -> `"<end> <429s in a row> <length>"`, the latest rest (`rest`), its end on the
-  clock of the tracker that took it. `staging:<id>` (list):
+  provider -> `"<end, ms on the server's clock> <429s in a row> <length, s>"`, its last rest
+  (`rest`, `rest_over`). `staging:<id>` (list):
   a large `add_many` being read, stored once it is read to its end (expires if abandoned).
 """
 
@@ -312,49 +312,55 @@ return 1
 """
 )
 
-# A provider's rest (`rests`): its end and length as written (exact), and the number end;
-# a value not of this layout (or not finite) is none.
+# A provider's rest (`rests`): its end (ms, the server's clock), 429s in a row, length (s);
+# a value not of this layout is none.
 RESTS_PRELUDE: Final = (
     PRELUDE
     + """
 local function rest_of(provider)
     local value = redis.call('HGET', P .. 'rests', provider) or ''
-    local stop, n, len = string.match(value, '^([%d.eE+-]+) (%d+) ([%d.eE+-]+)$')
-    local at, span = tonumber(stop or ''), tonumber(len or '')
-    if at and span and at == at and span == span and math.abs(at) < 1e300 and span < 1e300 then
-        return stop, tonumber(n), len, at, span
-    end
+    local stop, n, len = string.match(value, '^(%d+) (%d+) (%d+%.?%d*)$')
+    if stop then return tonumber(stop), tonumber(n), tonumber(len) end
+end
+local function note(provider, stop, n, len)
+    redis.call('HSET', P .. 'rests', provider, string.format('%d %d %.6f', stop, n, len))
 end
 """
 )
 
-# Note a provider's rest (ARGV[4]): ARGV[5] its end, ARGV[6] 429s in a row, ARGV[7] its
-# length, ARGV[8] the writer's now (its tracker's clock). A rest noted already that ends
-# later holds, with the higher count, unless it ends further than its length from the
-# writer's now (a clock that runs ahead wrote it). The one that holds: {end, count, length}.
+# A 429 of provider ARGV[4] (Retry-After ARGV[5] s, 0 if none; max_interval ARGV[6] s; the
+# first rest ARGV[7] s): the rest after it, as `_rests.next_rest` has it, on the server's
+# clock. Returns it as {end (ms), 429s in a row, length (s), ms left}.
 REST: Final = (
     RESTS_PRELUDE
     + """
-local stop, n, len = ARGV[5], tonumber(ARGV[6]), ARGV[7]
-local old_stop, old_n, old_len, at, span = rest_of(ARGV[4])
-if old_stop and at >= tonumber(stop) and at <= tonumber(ARGV[8]) + span then
-    stop, len = old_stop, old_len
-    n = math.max(n, old_n)
-end
-redis.call('HSET', P .. 'rests', ARGV[4], stop .. ' ' .. string.format('%d', n) .. ' ' .. len)
-return {stop, n, len}
+local stop, n, len = rest_of(ARGV[4])
+local in_a_row = 0
+if stop and srv <= stop + len * 1000 then in_a_row = n end
+local pause = tonumber(ARGV[7]) * 2 ^ math.min(in_a_row, 30)
+len = math.min(math.max(tonumber(ARGV[5]), pause), tonumber(ARGV[6]))
+stop = math.max(stop or srv, srv + math.floor(len * 1000))
+note(ARGV[4], stop, in_a_row + 1, len)
+return {string.format('%d', stop), in_a_row + 1, string.format('%.6f', len),
+    string.format('%d', stop - srv)}
 """
 )
 
-# A lookup of provider ARGV[4] was answered: its rest's count of 429s in a row goes to 0.
+# A lookup of provider ARGV[4] was answered: its rest ends now, and its row of 429s.
 REST_OVER: Final = (
     RESTS_PRELUDE
     + """
 local stop, n, len = rest_of(ARGV[4])
-if stop and n > 0 then
-    redis.call('HSET', P .. 'rests', ARGV[4], stop .. ' 0 ' .. len)
-end
+if stop and (n > 0 or stop > srv) then note(ARGV[4], math.min(stop, srv), 0, len) end
 return 1
+"""
+)
+
+# Every rest, and the server's time (ms) they are counted from.
+RESTS: Final = (
+    PRELUDE
+    + """
+return {string.format('%d', srv), redis.call('HGETALL', P .. 'rests')}
 """
 )
 

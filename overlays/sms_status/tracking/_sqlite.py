@@ -25,6 +25,7 @@ from typing import Any, Final, Literal, cast
 from sms_status import __version__
 from sms_status.tracking._fork import ForkedConnection, renew_in_forked_children
 from sms_status.tracking._model import Counts, Row
+from sms_status.tracking._rests import OwnRests
 from sms_status.tracking._rules import EARLY_PUSH_TTL, valid_deadline
 from sms_status.tracking._sqlite_layout import (
     COLUMNS,
@@ -35,7 +36,7 @@ from sms_status.tracking._sqlite_layout import (
     SELECT,
     UPSERT,
 )
-from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, OwnRests, Push
+from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
 
 PURGE_CHUNK: Final = 1_000
 """Outcomes forgotten per transaction."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
-from sms_status.tracking._model import Counts, Row
+from sms_status.tracking._model import Counts, Rest, Row
 
 Change = Callable[[Row], "Row | None"]
 """A rule applied to one stored row: the row to write, or None to leave it as it is."""
@@ -18,18 +18,6 @@ ApplyEarly = Callable[[Row, str], "Row | None"]
 Push = tuple[str, str, Change, KeepEarly, float]
 """One pushed report for `push_many`: provider, message id, change, keep_early, now."""
 """Apply an early push (report JSON) to a row just added."""
-
-
-class Rest(NamedTuple):
-    """A provider's polling resting after a 429 (`_rests`)."""
-
-    until: float
-    """When it ends, on the clock of the tracker that took it."""
-    in_a_row: int
-    """429s in a row that led to it (each doubles the next rest); 0 once a lookup was
-    answered since."""
-    length: float
-    """Its length in seconds: after twice as long without a 429, a new row starts."""
 
 
 class Store(Protocol):
@@ -77,20 +65,18 @@ class Store(Protocol):
         ends); the engine passes every row it gets to `change()`, unchanged if it skips it."""
         ...
 
-    def rest(self, provider: str, rest: Rest, now: float) -> Rest:
-        """Note that `provider`'s polling rests, for every worker of a shared store; the
-        rest that holds is returned: this one, or one another worker noted that ends later
-        (with the higher count) and not later than its length from `now`: one that does
-        was timed by a clock that runs ahead, and is replaced."""
+    def rest(self, provider: str, retry_after: float, max_interval: float, now: float) -> Rest:
+        """A 429 (or a 503 with Retry-After) at `now`: the rest that holds now, after
+        `_rests.next_rest`, applied atomically to the one the store holds (a shared store:
+        for every worker, on one clock of its own)."""
         ...
 
-    def rest_over(self, provider: str) -> None:
-        """A lookup of `provider` was answered: its next 429 starts a new row."""
+    def rest_over(self, provider: str, now: float) -> None:
+        """A lookup of `provider` was answered: its rest ends, and its row of 429s."""
         ...
 
-    def rests(self) -> dict[str, Rest]:
-        """The latest rest of each provider noted, or {} for a store that one worker runs
-        on at a time (its engine keeps them)."""
+    def rests(self, now: float) -> dict[str, Rest]:
+        """The rest each provider had last, `left` counted from now."""
         ...
 
     def handovers_due(self, now: float, limit: int) -> list[Row]:
@@ -116,17 +102,3 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-class OwnRests:
-    """`Store`'s rests for a store that one worker runs on at a time (`SqliteStore`): its
-    engine keeps them, and the store none."""
-
-    def rest(self, provider: str, rest: Rest, now: float) -> Rest:
-        return rest
-
-    def rest_over(self, provider: str) -> None:
-        return None
-
-    def rests(self) -> dict[str, Rest]:
-        return {}
