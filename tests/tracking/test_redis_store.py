@@ -302,7 +302,8 @@ def test_a_redis_store_applies_the_rest_rules_as_the_engine_does_on_its_own(
         assert (again.in_a_row, again.length) == (1, 5.0)
         assert again.left == pytest.approx(5.0, abs=1.0)
     # A value not of the layout (written by hand) is no rest, and the next one replaces it.
-    for value in ("garbage", " 5 1 1.0", "nan 1 1.0", "5 1 nan", "5 1 -1.0", "5 1 1.0 x"):
+    values = ("garbage", " 5 1 1.0 w", "nan 1 1.0 w", "5 1 nan w", "5 1 -1.0 w", "5 1 1.0")
+    for value in (*values, "5 1 1.0 w x"):
         redis_client.hset(f"{redis_store.prefix}rests", "seven", value)
         assert "seven" not in redis_store.rests(now)
         assert redis_store.rest("seven", 0.0, 900.0, now)[1:3] == (1, 1.0)
@@ -567,6 +568,29 @@ def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(
     assert b.next_wake() is None
     a.close()
     b.close()
+
+
+def test_a_429_whose_rest_is_sent_again_after_a_lost_answer_counts_once(
+    redis_url: str, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store sends a script again when the connection drops; REST had run, its answer
+    # lost (a failover): one 429 counted twice, a rest of 2 s, the row going on from there.
+    store = _store(redis_url, name)
+    script, sent = store._rest, []
+
+    def answer_lost_once(**arguments: Any) -> Any:
+        answered = script(**arguments)
+        sent.append(arguments)
+        if len(sent) == 1:
+            raise redis.ConnectionError("Connection reset by peer")
+        return answered
+
+    monkeypatch.setattr(store, "_rest", answer_lost_once)
+    rest = store.rest(PROVIDER, 0.0, 900.0, 0.0)
+    assert len(sent) == 2
+    assert (rest.in_a_row, rest.length) == (1, 1.0)
+    assert store.rests(0.0)[PROVIDER][1:3] == (1, 1.0)
+    store.close()
 
 
 def test_a_write_sent_again_after_a_lost_answer_is_applied_once(

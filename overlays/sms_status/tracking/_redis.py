@@ -402,7 +402,7 @@ class RedisStore:
     def rest(self, provider: str, retry_after: float, max_interval: float, now: float) -> Rest:
         """On the Redis server's clock (`now`, the tracker's, is not used)."""
         arguments = (repr(retry_after), repr(max_interval), repr(RATE_LIMIT_PAUSE))
-        return rest_of(*self._call(self._rest, provider, *arguments))
+        return rest_of(*self._call(self._rest, provider, *arguments, self._write_id()))
 
     def rest_over(self, provider: str, now: float) -> None:
         self._call(self._rest_over, provider)

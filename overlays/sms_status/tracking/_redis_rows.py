@@ -239,7 +239,7 @@ def counts_of(raw: dict[Any, Any]) -> Counts:
     return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=settled)
 
 
-_REST = re.compile(r"(\d+) (\d+) (\d+\.?\d*)")
+_REST = re.compile(r"(\d+) (\d+) (\d+\.?\d*) \S+")
 """A `rests` value, as the scripts' pattern reads it."""
 
 

@@ -319,29 +319,32 @@ RESTS_PRELUDE: Final = (
     + """
 local function rest_of(provider)
     local value = redis.call('HGET', P .. 'rests', provider) or ''
-    local stop, n, len = string.match(value, '^(%d+) (%d+) (%d+%.?%d*)$')
-    if stop then return tonumber(stop), tonumber(n), tonumber(len) end
+    local stop, n, len, by = string.match(value, '^(%d+) (%d+) (%d+%.?%d*) (%S+)$')
+    if stop then return tonumber(stop), tonumber(n), tonumber(len), by end
 end
-local function note(provider, stop, n, len)
-    redis.call('HSET', P .. 'rests', provider, string.format('%d %d %.6f', stop, n, len))
+local function note(provider, stop, n, len, by)
+    redis.call('HSET', P .. 'rests', provider, string.format('%d %d %.6f %s', stop, n, len, by))
 end
 """
 )
 
 # A 429 of provider ARGV[4] (Retry-After ARGV[5] s, 0 if none; max_interval ARGV[6] s; the
-# first rest ARGV[7] s): the rest after it, as `_rests.next_rest` has it, on the server's
-# clock. Returns it as {end (ms), 429s in a row, length (s), ms left}.
+# first rest ARGV[7] s; ARGV[8] this write's id): the rest after it, as `_rests.next_rest`
+# has it, on the server's clock. Returns it as {end (ms), 429s in a row, length (s), ms
+# left}. Sent again (its answer lost), it counts its 429 once: the rest it wrote comes back.
 REST: Final = (
     RESTS_PRELUDE
     + """
-local stop, n, len = rest_of(ARGV[4])
-local in_a_row = 0
-if stop and srv <= stop + len * 1000 then in_a_row = n end
-local pause = tonumber(ARGV[7]) * 2 ^ math.min(in_a_row, 30)
-len = math.min(math.max(tonumber(ARGV[5]), pause), tonumber(ARGV[6]))
-stop = math.max(stop or srv, srv + math.floor(len * 1000))
-note(ARGV[4], stop, in_a_row + 1, len)
-return {string.format('%d', stop), in_a_row + 1, string.format('%.6f', len),
+local stop, n, len, by = rest_of(ARGV[4])
+if by ~= ARGV[8] then
+    local in_a_row = 0
+    if stop and srv <= stop + len * 1000 then in_a_row = n end
+    local pause = tonumber(ARGV[7]) * 2 ^ math.min(in_a_row, 30)
+    len = math.min(math.max(tonumber(ARGV[5]), pause), tonumber(ARGV[6]))
+    stop, n = math.max(stop or srv, srv + math.floor(len * 1000)), in_a_row + 1
+    note(ARGV[4], stop, n, len, ARGV[8])
+end
+return {string.format('%d', stop), n, string.format('%.6f', len),
     string.format('%d', stop - srv)}
 """
 )
@@ -351,7 +354,7 @@ REST_OVER: Final = (
     RESTS_PRELUDE
     + """
 local stop, n, len = rest_of(ARGV[4])
-if stop and (n > 0 or stop > srv) then note(ARGV[4], math.min(stop, srv), 0, len) end
+if stop and (n > 0 or stop > srv) then note(ARGV[4], math.min(stop, srv), 0, len, '-') end
 return 1
 """
 )

@@ -12,6 +12,7 @@ clocks disagree agree), and every worker reads the store's rests at each look.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -131,8 +132,10 @@ class Rests:
         errors = [r.error for r in reports if isinstance(r.error, ApiError) and limits(r.error)]
         if not errors:
             return False
-        # The longest Retry-After of the round (an async poll meets several).
-        retry_after = max(error.retry_after or 0.0 for error in errors)
+        # The longest Retry-After of the round (an async poll meets several); a NaN (from a
+        # provider's own hook) is none.
+        given = [e.retry_after for e in errors if e.retry_after is not None]
+        retry_after = max((seconds for seconds in given if not math.isnan(seconds)), default=0.0)
         rest = self._store.rest(provider, retry_after, self._max_interval, now)
         self._take(provider, rest, now)
         log.warning("%s: %s; polling rests %.1f s", provider, errors[0].error_code, rest.left)
