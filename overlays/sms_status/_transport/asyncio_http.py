@@ -15,7 +15,9 @@ The bounds are those of every sender:
   skipped, stale replies never read as answers (`asyncio_connection`, one connection);
 - at most `connections` connections, handed to the attempts waiting for one in turn.
 
-Only `AttemptTimeout`, `BodyRejected`, `OSError`s and `UnparsableResponse` leave `send`.
+Only `AttemptTimeout`, `BodyRejected`, `OSError`s (`Disconnected` among them),
+`UnparsableResponse` and httpx's `LocalProtocolError` (a header it cannot write) leave
+`send`: the flow turns each into an `SmsStatusError`.
 """
 
 from __future__ import annotations
@@ -290,6 +292,4 @@ class AsyncioSender:
         self._open.clear()
         self._idle.clear()
         while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+            self._wake()
