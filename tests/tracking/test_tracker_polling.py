@@ -644,6 +644,58 @@ def test_a_refused_key_is_raised_from_run_and_every_id_settles_once_it_is_fixed(
     assert sorted(o.message_id for o in outcomes) == ids
 
 
+@pytest.mark.parametrize("failure", ["refused key", "no key"])
+def test_a_provider_that_cannot_be_polled_rests_while_the_others_settle(
+    failure: str,
+    telecom23_sandbox: Sandbox,
+    seven_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """seven sorts first, so its due ids head every look: its failure ended each run()
+    before telecom23 was polled (a supervisor's restarts never settled a telecom23 id, nor
+    seven's by their deadline). Now seven rests a minute and the look goes on."""
+    sevens = [f"7723200719{n}" for n in range(3)]
+    elevens = [f"t23-{n}" for n in range(3)]
+    for seven_id, telecom23_id in zip(sevens, elevens, strict=True):
+        seven_sandbox.add_message(seven_id, statuses=("DELIVERED",))
+        telecom23_sandbox.add_message(telecom23_id, statuses=("DELIVRD",))
+    monkeypatch.delenv("SMS_STATUS_SEVEN_API_KEY", raising=False)
+    expected: type[Exception] = ValueError  # the tracker connects seven itself: no key
+    revoked = sms_status.connect(
+        "seven",
+        api_key="sk_test_revoked",
+        base_url=seven_sandbox.base_url,
+        lookup="status",
+        clock=sandbox_clock.monotonic,
+        sleep=sandbox_clock.sleep,
+    )
+    with telecom23_sandbox.connect() as telecom23, revoked:
+        clients: dict[str, object] = {"telecom23": telecom23}
+        if failure == "refused key":
+            expected = errors.AuthenticationError
+            clients["seven"] = revoked
+        tracker = make_tracker(clients)
+        tracker.add_many("seven", sevens, deadline=600)
+        tracker.add_many("telecom23", elevens, deadline=600)
+        started = sandbox_clock.now()
+        with pytest.raises(expected):
+            tracker.run()
+        assert sorted(o.message_id for o in outcomes) == elevens  # polled in the same look
+        for _ in range(30):  # a supervisor, running it again after each error
+            try:
+                tracker.run()
+                break
+            except expected:
+                pass
+    assert [(o.message_id, o.reason) for o in outcomes[3:]] == [(i, "deadline") for i in sevens]
+    assert all(o.settled_at.timestamp() - started <= 600 + 1 for o in outcomes[3:])
+    # one request a minute while the key fails, not one a look
+    assert len([r for r in seven_sandbox.requests if r.route == "status"]) <= 12
+
+
 def test_a_new_tracker_on_the_same_store_resumes_where_the_last_stopped(
     telecom23_sandbox: Sandbox,
     sandbox_clock: FakeClock,

@@ -18,6 +18,7 @@ import attrs
 
 from sms_status import _validation
 from sms_status._registry import PROVIDERS, load_provider
+from sms_status.errors import AuthenticationError, MissingProviderError
 from sms_status.report import StatusReport
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._group import GroupCommit
@@ -44,6 +45,9 @@ process (a webhook receiver calling `ingest`) may have recorded an outcome meanw
 PURGE_EVERY = 60.0
 POLL_ROUND = 100
 """Due ids polled before their answers are recorded (in one transaction)."""
+REFUSED_REST = 60.0
+"""Seconds a provider whose key was refused (or that has no client) is not polled: its ids
+wait that long (their deadlines still settle them) while the other providers are polled."""
 
 
 @attrs.frozen
@@ -64,6 +68,16 @@ class Wait:
 
 
 Effect = Poll | HandOver | Wait
+
+
+class Unpolled(Exception):
+    """A driver could not make the client a `Poll` needs (no API key set, say): `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 Flow = Generator[Effect, Any, None]
 
 
@@ -106,6 +120,8 @@ class Engine:
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
+        self._refusal: Exception | None = None
+        """The first refused key (or missing client) of this look: raised once it is done."""
 
     def schedule(self, provider: str) -> rules.Schedule:
         found = self._schedules.get(provider)
@@ -255,6 +271,7 @@ class Engine:
     def run(self, *, until_idle: bool) -> Flow:
         """Hand over what is recorded, poll what is due, wait; until idle or stopped."""
         last_purge = float("-inf")
+        self._refusal = None
         while not self.stopping.is_set():
             now = self.clock()
             if now - last_purge >= PURGE_EVERY:
@@ -275,7 +292,12 @@ class Engine:
                 worked = True
                 yield from self._poll(provider, ids)
                 if self.stopping.is_set():
-                    return
+                    break
+            if self._refusal is not None:  # the other providers were polled first
+                refusal, self._refusal = self._refusal, None
+                raise refusal
+            if self.stopping.is_set():
+                return
             if worked:
                 continue
             wake = self.store.next_wake()
@@ -337,22 +359,40 @@ class Engine:
             )
         return [r for r in rows if r.message_id not in young]
 
+    def _refused(self, provider: str, error: Exception) -> None:
+        """`provider` cannot be polled now (its key was refused, or it has no client): it
+        rests `REFUSED_REST` on this worker, so that the other providers' ids, behind its
+        in `due()`'s order, are polled; `run()` raises `error` once the look is done."""
+        self._rests.refuse(provider, self.clock() + REFUSED_REST)
+        if self._refusal is None:
+            self._refusal = error
+        log.error(
+            "%s cannot be polled (%s: %s); its ids wait %g s, other providers are polled",
+            provider,
+            type(error).__name__,
+            error,
+            REFUSED_REST,
+        )
+
     def _poll(self, provider: str, message_ids: list[str]) -> Flow:
         """Poll one round of due ids (one request per batch, or per id), then record every
         answer in one transaction. A 429 ends the round: the rest waits for the pause."""
         if self._rests.resting(provider, self.clock()):
             self._give_back(provider, message_ids)  # a 429 earlier in this round
             return
-        batch = load_provider(provider).batch
-        step = batch.max_ids if batch is not None else self.poll_step
         reports: list[StatusReport] = []
-        for start in range(0, len(message_ids), step):
-            answered: Sequence[StatusReport] = yield Poll(
-                provider, message_ids[start : start + step]
-            )
-            reports.extend(answered)
-            if self._rests.after(provider, answered):
-                break
+        try:
+            batch = load_provider(provider).batch
+            step = batch.max_ids if batch is not None else self.poll_step
+            for start in range(0, len(message_ids), step):
+                answered: Sequence[StatusReport] = yield Poll(
+                    provider, message_ids[start : start + step]
+                )
+                reports.extend(answered)
+                if self._rests.after(provider, answered):
+                    break
+        except (AuthenticationError, MissingProviderError, Unpolled) as exc:
+            self._refused(provider, exc.error if isinstance(exc, Unpolled) else exc)
         now = self.clock()
         by_id = {r.message_id: r for r in reports}
         schedule = self.schedule(provider)

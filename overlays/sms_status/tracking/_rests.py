@@ -111,6 +111,14 @@ class Rests:
         known = self._known.get(provider)
         return now if known is None else known.until
 
+    def refuse(self, provider: str, until: float) -> None:
+        """`provider` is not polled by this worker until `until` (its key was refused): a
+        rest of this worker's own, not the store's (a 429 is every worker's; a key, maybe
+        not)."""
+        known = self._known.get(provider)
+        if known is None or known.until < until:
+            self._known[provider] = _Known(until, 0 if known is None else known.in_a_row)
+
     def next_end(self, now: float) -> float | None:
         """The earliest end of a rest still running."""
         return min((k.until for k in self._known.values() if k.until > now), default=None)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+from sms_status.tracking import _engine
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._engine import IDLE_LOOK, Effect, Engine, Flow, HandOver, Poll, Wait
 from sms_status.tracking._model import Counts, Outcome, Tracked
@@ -87,9 +88,14 @@ class _Tracking(Generic[ClientT, SleepT]):
         self._runs_lock = threading.Lock()
 
     def _client(self, provider: str) -> ClientT:
+        """Its failure to connect (no API key set, say) is an `Unpolled`: the run goes on
+        with the other providers."""
         client = self._clients.get(provider)
         if client is None:
-            client = self._clients[provider] = self._connect(provider)
+            try:
+                client = self._clients[provider] = self._connect(provider)
+            except Exception as exc:
+                raise _engine.Unpolled(exc) from exc
             self._owned.append(client)
         return client
 
@@ -231,7 +237,8 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
     def run(self, *, until_idle: bool = True) -> None:
         """Poll what is due, settle, hand outcomes to `on_final`. `until_idle`: return once
         nothing is in flight and every outcome was handed over; otherwise run until `stop()`.
-        A refused key (`AuthenticationError`) is raised here; every id stays tracked."""
+        A refused key (`AuthenticationError`) is raised here once the other providers of its
+        look were polled; every id stays tracked."""
         with self._running():
             self._drive(self._engine.run(until_idle=until_idle))
 
