@@ -669,6 +669,24 @@ def test_handed_over_outcomes_are_forgotten_after_the_retention(
     store.close()
 
 
+def test_a_tag_the_scripts_could_not_read_is_refused_and_purges_go_on(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    """A lone surrogate (text decoded with "surrogateescape", say) was stored, and the
+    purge script's JSON reader refused its row: every later run() raised, for ever."""
+    clock = FakeClock()
+    store = _store(redis_url, name, retention=60.0)
+    with tracking.Tracker(store, on_final=lambda o: None, clock=clock.now, sleep=clock.sleep) as t:
+        with pytest.raises(ValueError, match="tag must be valid Unicode text"):
+            t.add(PROVIDER, "a", tag="x\udc80y")
+        t.add(PROVIDER, "a", tag="x\u2028y \U0001f600")  # any other text is kept
+        t.ingest(delivered("a"))
+        t.run()
+        assert store.purge(clock.now() + 61) == 1
+        assert t.counts() == _recount(redis_client, name)
+    store.close()
+
+
 def test_a_store_written_by_a_newer_schema_is_refused(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:

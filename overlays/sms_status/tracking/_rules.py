@@ -299,4 +299,8 @@ def valid_tag(value: object) -> str | None:
         raise TypeError(f"tag must be a str or None, not {type(value).__name__}")
     if len(value) > MAX_TAG_LENGTH:
         raise ValueError(f"tag is {len(value)} characters long; at most {MAX_TAG_LENGTH}")
+    try:  # a lone surrogate: JSON Redis's scripts cannot read (and SQLite cannot store)
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("tag must be valid Unicode text (it has a lone surrogate)") from None
     return value
