@@ -14,7 +14,7 @@ MAX_PAGE_SIZE = 100
 """namirial's documented maximum `count`; larger values are capped like the API does."""
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL, C1
 
 MAX_ENCODED_ID_LENGTH = 1024
 """Longest message id once percent-encoded as UTF-8, in bytes: one id must fit a URL that

@@ -18,7 +18,19 @@ from client_support import (
     seed_for,
 )
 
-REFUSED = ["", ".", "..", "a\x00b", "a\nb", "a\rb", "tab\there", "del\x7f"]
+REFUSED = [
+    "",
+    ".",
+    "..",
+    "a\x00b",
+    "a\nb",
+    "a\rb",
+    "tab\there",
+    "del\x7f",
+    "nel\x85",
+    "csi\x9b",
+    "pad\x80",
+]
 ODD_BUT_VALID = [
     "a/b",
     "?x",
