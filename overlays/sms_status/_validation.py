@@ -164,6 +164,12 @@ def base_url(value: str) -> str:
             "base_url must start with http:// or https:// and name a host "
             "(for example http://127.0.0.1:8000)"
         )
+    if "?" in value or "#" in value:
+        # Each request's path is written after the base URL's: "/?x=1/api/v1/...".
+        raise ValueError(
+            "base_url must have no query (?...) nor fragment (#...): it is the start of "
+            "every request's URL, as http://host:port or https://host/prefix"
+        )
     return value
 
 

@@ -251,6 +251,21 @@ def test_a_base_url_that_can_never_be_sent_is_refused_at_connect(
         connect_fn("telecom23", api_key="sk_test_x", base_url=base_url)
 
 
+@pytest.mark.parametrize("connect_fn", [sms_status.connect, sms_status.connect_async])
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1:18100/?x=1", "https://h.example/gw?token=s3cret", "http://h/#a"]
+)
+def test_a_base_url_with_a_query_or_fragment_is_refused_at_connect(
+    connect_fn: object, base_url: str
+) -> None:
+    # Each path was written after it ("/?x=1/api/v1/sms/status/<id>"): every lookup read
+    # as "not found". The URL is not echoed (its query may hold a secret).
+    assert callable(connect_fn)
+    with pytest.raises(ValueError, match="base_url must have no query") as info:
+        connect_fn("telecom23", api_key="sk_test_x", base_url=base_url)
+    assert "s3cret" not in str(info.value)
+
+
 def test_an_http_or_https_base_url_is_kept_as_given() -> None:
     for base_url in ("http://127.0.0.1:18100", "HTTPS://gateway.example.com/prefix"):
         with sms_status.connect("telecom23", api_key="sk_test_x", base_url=base_url) as client:
