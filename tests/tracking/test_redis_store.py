@@ -669,6 +669,30 @@ def test_handed_over_outcomes_are_forgotten_after_the_retention(
     store.close()
 
 
+def test_an_early_push_that_replaces_the_kept_one_starts_its_hour_again(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    clock = FakeClock()
+    store = _store(redis_url, name)
+    key = f"{store.prefix}e:telecom23:early"
+    with tracking.Tracker(store, on_final=lambda o: None, clock=clock.now) as tracker:
+        sent = attrs.evolve(
+            delivered("early"), state=DeliveryState.SENT, is_final=False, provider_status="sent"
+        )
+        assert tracker.ingest(sent)
+        redis_client.pexpire(key, 120_000)  # 58 minutes on, on the server's clock
+        clock.advance(58 * 60)
+        assert tracker.ingest(delivered("early"))
+        assert 3_590_000 < redis_client.pttl(key) <= 3_600_000
+        clock.advance(4 * 60)
+        assert tracker.add(PROVIDER, "early") is True
+        got = tracker.get(PROVIDER, "early")
+        assert got is not None
+        assert got.outcome is not None
+        assert got.outcome.source == "push"
+    store.close()
+
+
 def test_a_tag_the_scripts_could_not_read_is_refused_and_purges_go_on(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:

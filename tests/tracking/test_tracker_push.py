@@ -113,6 +113,22 @@ def test_an_early_push_older_than_an_hour_is_forgotten(
     assert (outcome.source, outcome.state) == ("poll", DeliveryState.UNDELIVERED)
 
 
+def test_an_early_push_that_replaces_the_kept_one_is_kept_an_hour_from_its_own_arrival(
+    make_tracker: MakeTracker, sandbox_clock: FakeClock, outcomes: list[tracking.Outcome]
+) -> None:
+    # The hour was counted from the first push: a final one that came 4 minutes before
+    # add() was dropped, and the id was polled (maybe to "not found").
+    tracker = make_tracker()
+    assert tracker.ingest(pushed("early", DeliveryState.SENT, final=False, at=1))
+    sandbox_clock.advance(58 * 60)
+    assert tracker.ingest(pushed("early", DeliveryState.DELIVERED, final=True, at=3480))
+    sandbox_clock.advance(4 * 60)
+    tracker.add("telecom23", "early")
+    tracker.run()
+    (outcome,) = outcomes
+    assert (outcome.source, outcome.state) == ("push", DeliveryState.DELIVERED)
+
+
 def test_reports_after_the_outcome_change_nothing_and_call_nothing(
     make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
 ) -> None:

@@ -367,11 +367,11 @@ class RedisStore:
                 if not conflicts and not gone:
                     return True
                 continue
-            received_at, _, kept_report = early.partition(" ")
+            _, _, kept_report = early.partition(" ")
             kept = keep_early(kept_report or None)
             if kept is None:
                 return False
-            value = f"{received_at if early else repr(now)} {kept}"
+            value = f"{now!r} {kept}"  # its hour starts again
             ttl = int(EARLY_PUSH_TTL * 1000)
             if text(self._call(self._early, key, early, value, ttl)) == "ok":
                 return True

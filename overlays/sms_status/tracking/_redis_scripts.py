@@ -226,7 +226,7 @@ return {row or '', early or ''}
 )
 
 # ARGV[4] key, ARGV[5] the early push read ('' none), ARGV[6] the one to keep, ARGV[7] its TTL
-# in ms (from the first push's arrival, on the server's clock).
+# in ms (from its arrival, on the server's clock).
 EARLY: Final = (
     PRELUDE
     + """
@@ -238,11 +238,7 @@ local current = redis.call('GET', P .. 'e:' .. k)
 if (current or '') ~= ARGV[5] then
     return 'conflict'
 end
-if current then
-    redis.call('SET', P .. 'e:' .. k, ARGV[6], 'KEEPTTL')
-else
-    redis.call('SET', P .. 'e:' .. k, ARGV[6], 'PX', ARGV[7])
-end
+redis.call('SET', P .. 'e:' .. k, ARGV[6], 'PX', ARGV[7])
 return 'ok'
 """
 )

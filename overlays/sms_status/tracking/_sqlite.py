@@ -398,8 +398,8 @@ class SqliteStore(OwnRests):
 def _keep_early(
     db: sqlite3.Connection, provider: str, message_id: str, keep_early: KeepEarly, now: float
 ) -> bool:
-    """A push for an id not stored (yet): kept, for an hour from its first arrival, if
-    `keep_early` says so."""
+    """A push for an id not stored (yet): kept, for an hour from its arrival, if
+    `keep_early` says so (a push that replaces the kept one starts the hour again)."""
     early = db.execute(
         "SELECT report, received_at FROM early_pushes WHERE provider = ? AND message_id = ?",
         (provider, message_id),
@@ -409,7 +409,7 @@ def _keep_early(
         return False
     db.execute(
         "INSERT OR REPLACE INTO early_pushes VALUES (?, ?, ?, ?)",
-        (provider, message_id, kept, now if early is None else early[1]),
+        (provider, message_id, kept, now),
     )
     return True
 
