@@ -260,7 +260,8 @@ def iter_history(
     may be strict or not. So each next page asks for everything before the *next* whole
     second after the oldest message seen, and drops ids already emitted: no gaps, no
     duplicates. If a page brings nothing new (more than a page of messages in one second),
-    the cursor steps strictly back so the walk always ends.
+    the cursor steps strictly back so the walk always ends. It never moves forward: not past
+    the caller's `before`, nor back over messages already forgotten.
     """
     seen: dict[str, datetime] = {}
     emitted = 0
@@ -308,6 +309,8 @@ def iter_history(
                 _whole_second(oldest),
             )
             next_cursor = min(next_cursor, cursor - timedelta(seconds=1))
+        if cursor is not None:  # never forward: past `before`, or back over what was forgotten
+            next_cursor = min(next_cursor, cursor)
         cursor, own_cursor = next_cursor, True
         # Only messages sent at or before the cursor can be served again: forget the rest.
         seen = {i: t for i, t in seen.items() if t <= cursor}

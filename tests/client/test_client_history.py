@@ -158,6 +158,31 @@ def test_iter_history_starts_before_the_given_moment() -> None:
     assert datetime.fromisoformat(server.queries[0]["sendDate"]) == cutoff
 
 
+@pytest.mark.parametrize("page_size", [1, 2])
+def test_an_inclusive_before_with_pages_of_one_second_each_repeats_nothing(
+    page_size: int,
+) -> None:
+    # After a page with nothing new the cursor stepped back a second, forgot what was sent
+    # after it, then moved forward again: n0, n1, n0, n2, n1, n0 (a reviewer's walk).
+    messages = [(f"n{n}", START - timedelta(seconds=n)) for n in range(5)]
+    server = FakeNamirial(messages, strict=False)
+    with connect("namirial", server) as client:
+        reports = list(client.iter_history_by_phone(PHONE, page_size=page_size))
+    _assert_complete_walk(reports, messages)
+
+
+def test_no_message_sent_after_the_given_before_is_yielded() -> None:
+    # The cursor after the first page was the next whole second: past a `before` inside a
+    # second, so an inclusive server's message sent after it came back.
+    cutoff = START + timedelta(milliseconds=500)
+    messages = [(f"m{n}", START - timedelta(seconds=n)) for n in range(-1, 3)]
+    server = FakeNamirial(messages, strict=False)
+    with connect("namirial", server) as client:
+        reports = list(client.iter_history_by_phone(PHONE, page_size=1, before=cutoff))
+    _assert_complete_walk(reports, [(i, t) for i, t in messages if t <= cutoff])
+    assert all(datetime.fromisoformat(q["sendDate"]) <= cutoff for q in server.queries)
+
+
 def test_iter_history_is_lazy() -> None:
     server = FakeNamirial(_messages(50), strict=True)
     with connect("namirial", server) as client:
