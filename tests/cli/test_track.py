@@ -445,6 +445,11 @@ def test_a_store_another_tracker_runs_on_is_a_usage_error(
         running.close()
     assert result.exit_code == _exit.USAGE
     assert "another tracker is running on this store" in result.stderr
+    # Refused before anything was added: the running tracker (it may have a short
+    # --deadline) is not kept going by ids of this one, with the default 72 h deadline.
+    assert "ids not added; let it finish, or use another --store" in result.stderr
+    assert "RedisStore" not in result.stderr  # a Python fix, no help on the command line
+    assert counts(store).in_flight == 0
 
 
 # -- 4: a refused key ---------------------------------------------------------------------------

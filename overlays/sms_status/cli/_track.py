@@ -289,6 +289,22 @@ class _Run:
         return _exit.for_track(counts)
 
 
+def _refuse_if_running(store: SqliteStore, store_path: str) -> None:
+    """Another tracker runs on the store: a usage error, nothing added (its ids would have
+    kept that run going, past its own --deadline)."""
+    from sms_status import tracking
+
+    try:
+        with store.running():
+            pass
+    except tracking.StoreBusyError as error:
+        holder = re.search(r"\(pid [^)]*\)", str(error))
+        raise StoreError(
+            f"another tracker is running on this store {'' if holder is None else holder[0]}"
+            f": ids not added; let it finish, or use another --store than {safe(store_path)}"
+        ) from None
+
+
 def run(
     provider: str,
     api_key: str,
@@ -327,6 +343,7 @@ def run(
         )
         stack.callback(tracker.close)
         state.stop = tracker.stop
+        _refuse_if_running(store, store_path)  # before any id is added
         try:  # from here a Ctrl-C leaves a store worth resuming: say so
             new = tracker.add_many(provider, ids)
             click.echo(
@@ -349,8 +366,8 @@ def run(
                 tracker.run()
         except KeyboardInterrupt:
             return state.interrupted()
-        except tracking.StoreBusyError as error:
-            raise StoreError(str(error)) from None
+        except tracking.StoreBusyError as error:  # started meanwhile: its ids are added
+            raise StoreError(str(error).partition(";")[0]) from None
         except AuthenticationError:
             in_flight = store.counts().in_flight
             click.echo(
