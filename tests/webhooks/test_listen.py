@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -129,6 +131,28 @@ def test_listen_command_end_to_end_with_a_real_clock_sandbox(
     assert sum("(TRANSMITTED)" in line for line in lines) == 1, lines
     (delivered,) = [line for line in lines if "delivered  final  (DELIVERED)" in line]
     assert "older than the report kept" not in delivered
+
+
+def test_listen_says_why_it_refused_a_delivery_and_counts_them_at_exit(
+    listening: tuple[subprocess.Popen[str], int],
+) -> None:
+    # A wrong secret showed nothing but "listening…", even with --debug.
+    process, port = listening
+    assert process.stderr is not None
+    assert "listening for seven webhooks" in process.stderr.readline()
+    body = b'{"webhook_event": "dlr", "data": {"msg_id": "77120000001"}}'
+    headers = {"X-Signature": "0" * 64, "X-Timestamp": str(int(time.time())), "X-Nonce": "n"}
+    for _ in range(2):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/", body=body, headers=headers)
+        assert connection.getresponse().status == 401
+        connection.close()
+    process.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn shuts down, listen sums up
+    process.wait(30)
+    said = process.stderr.read()
+    assert said.count("refused: seven delivery refused: 401, the signature does not match") == 2
+    assert "2 deliveries refused (2 x 401)" in said
+    assert "0" * 64 not in said
 
 
 def test_a_busy_port_is_one_usage_line() -> None:

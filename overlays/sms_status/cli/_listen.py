@@ -2,7 +2,8 @@
 
 Runs `sms_status.webhooks.app` under uvicorn. Each verified delivery is printed at once: a
 coloured line on a terminal, a plain line otherwise, one JSON object per line with `--json`.
-Refused deliveries (401/400/413) are counted, never printed with their content. The merged
+Refused deliveries (401/400/413, …) are printed on stderr with their reason (never their
+content) and counted at exit. The merged
 view (`webhooks.merge`, one report per message) is kept for `Receiver.latest`.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +102,44 @@ def printer(as_json: bool, interactive: bool) -> Callable[[WebhookEvent, StatusR
     return show_line
 
 
+class Refusals(logging.Handler):
+    """Each delivery the app refused (its INFO record: status and reason, never the body),
+    printed on stderr as it comes, and counted for the line at exit."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.by_status: Counter[int] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        status = getattr(record, "status", None)
+        if isinstance(status, int):
+            self.by_status[status] += 1
+            click.echo(f"refused: {record.getMessage()}", err=True)
+
+    def summary(self) -> str | None:
+        if not self.by_status:
+            return None
+        counted = ", ".join(f"{n} x {s}" for s, n in sorted(self.by_status.items()))
+        return f"{sum(self.by_status.values())} deliveries refused ({counted})"
+
+
+@contextlib.contextmanager
+def reporting_refusals() -> Generator[Refusals]:
+    webhooks_log = logging.getLogger("sms_status.webhooks")
+    refusals, level = Refusals(), webhooks_log.level
+    webhooks_log.addHandler(refusals)
+    if not webhooks_log.isEnabledFor(logging.INFO):
+        webhooks_log.setLevel(logging.INFO)
+    try:
+        yield refusals
+    finally:
+        webhooks_log.removeHandler(refusals)
+        webhooks_log.setLevel(level)
+        said = refusals.summary()
+        if said is not None:
+            click.echo(said, err=True)
+
+
 def build(
     provider: str,
     secret: str | None,
@@ -165,7 +206,8 @@ def listen(
     click.echo(f"listening for {provider} webhooks on http://{host}:{bound}/", err=True)
     # Lifespan on: at shutdown the app waits for reports still being printed.
     servers.append(uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")))
-    servers[0].run(sockets=[listener])
+    with reporting_refusals():
+        servers[0].run(sockets=[listener])
     if output_closed.is_set():
         raise BrokenPipeError  # the command group ends it quietly, exit 141
 

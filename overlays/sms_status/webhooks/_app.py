@@ -74,6 +74,13 @@ DRAIN_SECONDS = 30.0
 batches of `on_reports`)."""
 
 
+def _refused(provider: str, status: int, why: object) -> None:
+    """A refused delivery, logged at INFO (never its body nor its headers): a wrong secret
+    or a proxy mangling bodies shows here, not only in the provider's retry log."""
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("%s delivery refused: %d, %s", provider, status, why, extra={"status": status})
+
+
 async def _answer(
     send: Send, status: int, headers: tuple[tuple[bytes, bytes], ...] = _EMPTY
 ) -> None:
@@ -163,6 +170,7 @@ class Receiver:
                 await _lifespan(receive, send, self._drain)
             return
         if scope["method"] != "POST":
+            _refused(self._provider, 405, f"method {scope['method']!r}, not POST")
             await _answer(send, 405, _ALLOW)
             return
         headers = AsgiHeaders(scope.get("headers") or ())
@@ -171,9 +179,11 @@ class Receiver:
         except ClientGone:
             return
         except TimeoutError:
+            _refused(self._provider, 408, "its body did not arrive in time")
             await _answer(send, 408, _CLOSE)
             return
         if body is None:
+            _refused(self._provider, 413, f"its body is over {self._max_body_bytes} bytes")
             await _answer(send, 413, _CLOSE)
             return
         event, replay_key, status = self._verify(scope, headers, body)
@@ -336,9 +346,11 @@ class Receiver:
         )
         try:
             event, replay_key = self._read_verified(self._webhook, request)
-        except WebhookSignatureError:
+        except WebhookSignatureError as exc:
+            _refused(self._provider, 401, exc.message)
             return None, "", 401  # empty, as 23 Telecom advises
-        except MalformedWebhookError:
+        except MalformedWebhookError as exc:
+            _refused(self._provider, 400, exc.message)
             return None, "", 400
         return event, replay_key, 200
 
