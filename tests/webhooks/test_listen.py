@@ -48,6 +48,37 @@ def test_listen_prints_each_verified_report_as_json_and_merges_them(
     assert receiver.latest["m-b"].state is DeliveryState.UNDELIVERED
 
 
+def test_a_report_not_kept_is_labelled_by_why(capsys: pytest.CaptureFixture[str]) -> None:
+    # A provider's retry of the same delivery was labelled "older than the report kept".
+    from datetime import UTC, datetime
+
+    from sms_status import StatusReport
+    from sms_status.webhooks import WebhookEvent
+
+    def event(status: str, state: DeliveryState, at: int | None) -> WebhookEvent:
+        when = None if at is None else datetime(2026, 2, 13, 10, 30, at, tzinfo=UTC)
+        report = StatusReport(
+            provider="telecom23",
+            message_id="m",
+            state=state,
+            is_final=state is DeliveryState.DELIVERED,
+            provider_status=status,
+            updated_at=when,
+        )
+        return WebhookEvent(provider="telecom23", report=report, event_id=status, kind="x")
+
+    receiver = _listen.Receiver(_listen.printer(as_json=False, interactive=False))
+    receiver(event("sent", DeliveryState.SENT, 5))
+    receiver(event("sent", DeliveryState.SENT, 5))
+    receiver(event("accepted", DeliveryState.PENDING, 1))
+    receiver(event("queued", DeliveryState.PENDING, None))
+    lines = capsys.readouterr().out.splitlines()
+    assert "kept" not in lines[0]
+    assert lines[1].endswith("  (a repeat of the report kept)")
+    assert lines[2].endswith("  (older than the report kept)")
+    assert lines[3].endswith("  (not newer than the report kept, which stays)")
+
+
 def test_demo_step_agrees_with_polling(seven_sandbox: Sandbox, sandbox_clock: FakeClock) -> None:
     # The fixture's clock is fake: let it run on real time while the step waits.
     sandbox_clock.advance(0)

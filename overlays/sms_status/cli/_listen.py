@@ -60,6 +60,19 @@ class Receiver:
             return self._arrived.wait_for(lambda: done(dict(self.latest)), timeout)
 
 
+def _not_kept(report: StatusReport, kept: StatusReport) -> str:
+    """Why `report` is not the one `merge` keeps: "" when it is."""
+    if kept is report:
+        return ""
+    fields = ("provider_status", "state", "is_final", "updated_at")
+    if all(getattr(report, f) == getattr(kept, f) for f in fields):
+        return "  (a repeat of the report kept)"  # a provider's retry, say
+    older = report.updated_at and kept.updated_at and report.updated_at < kept.updated_at
+    if older:
+        return "  (older than the report kept)"
+    return "  (not newer than the report kept, which stays)"
+
+
 def printer(as_json: bool, interactive: bool) -> Callable[[WebhookEvent, StatusReport], None]:
     from sms_status.cli import _render
 
@@ -89,15 +102,13 @@ def printer(as_json: bool, interactive: bool) -> Callable[[WebhookEvent, StatusR
             style = "magenta" if state in ("unknown", "unrecognized") else style
             line = Text(f"{event.provider:10} ")
             line.append(_render.line(event.report), style=style)
-            if kept is not event.report:
-                line.append("  (older than the report kept)", style="dim")
+            line.append(_not_kept(event.report, kept), style="dim")
             console.print(line)
 
         return show_rich
 
     def show_line(event: WebhookEvent, kept: StatusReport) -> None:
-        late = "  (older than the report kept)" if kept is not event.report else ""
-        click.echo(f"{event.provider} {_render.line(event.report)}{late}")
+        click.echo(f"{event.provider} {_render.line(event.report)}{_not_kept(event.report, kept)}")
 
     return show_line
 
