@@ -199,30 +199,33 @@ def wait_for_final(
     last: StatusReport | None = None
     last_error: SmsStatusError | None = None
     for interval in cadence.waits():
-        wait = interval
+        looked_at = ctx.clock()
+        asked = 0.0  # a Retry-After (a 429, a 503 in maintenance): the wait stretches to it
         try:
             report = yield from lookup(look, message_id, deadline=deadline if limit else None)
         except _TRANSIENT as exc:
             last_error = exc
-            # A Retry-After (a 429, a 503 in maintenance) stretches the wait to it.
             if not isinstance(exc, TransportError) and exc.retry_after is not None:
-                wait = max(wait, min(exc.retry_after, ctx.retry_after_cap))
+                asked = min(exc.retry_after, ctx.retry_after_cap)
         else:
             if on_update is not None and report != last:
                 on_update(report)
             last = report
             if report.is_final:
                 return report
-        left = deadline - ctx.clock()
+        now = ctx.clock()
+        # The cadence runs from look to look: the lookup's own time is part of its interval.
+        wait = max(looked_at + interval - now, asked)
+        left = deadline - now
         if wait > left:
             # The next look would come after the deadline: look once more just before it,
             # unless the server asked for a longer pause than the cadence's (Retry-After),
             # or there is no room left for one (this was it) at least the provider's
             # shortest documented interval after this one.
-            if wait > interval:
+            if asked > interval:
                 break
             wait = left - LAST_LOOK_RESERVE
-            if wait < shortest:
+            if wait <= 0 or deadline - LAST_LOOK_RESERVE - looked_at < shortest:
                 break
         yield Sleep(wait)
     if last is None:

@@ -164,6 +164,25 @@ def test_a_last_look_never_comes_sooner_than_the_shortest_documented_interval(
     assert len(server.requests) == 2
 
 
+def test_a_last_look_a_whole_shortest_interval_after_the_one_before_survives_latency(
+    clock: FakeClock,
+) -> None:
+    # telecom23 waits 3, 4, 5 s: with timeout=11 the looks are at 0, 3, 7 and 10 s. Each
+    # answer took a few milliseconds, and the last look was measured from the answer, not
+    # the look: 10 - 7.005 < 3, so `watch --timeout 11` stopped at 7 s (a new user's run).
+    answers = _script("telecom23", ["pending"])
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        clock.now += 0.005  # the round trip
+        return answers.handler(request)
+
+    server = Recorder(slow)
+    with connect("telecom23", server, clock) as client:
+        client.wait_for_final(MESSAGE_ID, timeout=11)
+    assert len(server.requests) == 4
+    assert clock.elapsed <= 11
+
+
 def test_timeout_zero_looks_once_without_retrying_into_a_long_retry_after(
     clock: FakeClock,
 ) -> None:

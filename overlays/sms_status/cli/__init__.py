@@ -227,7 +227,10 @@ def status(
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
-    help="Seconds to keep polling; the last poll is at the deadline (default: provider's).",
+    help=(
+        "Seconds to keep polling (default: the provider's); the last poll comes a second "
+        "before the end, if that is no sooner than the provider's shortest interval."
+    ),
 )
 @click.option(
     "--clock-speed",
