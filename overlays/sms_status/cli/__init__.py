@@ -198,7 +198,8 @@ def status(
     base_url: str | None,
     as_json: bool,
 ) -> None:
-    """Print the status of one or more messages: one line (or JSON object) per id."""
+    """Print the status of one or more messages: one line per id (--json: one JSON document,
+    {"reports": [...]}, a report per id)."""
     from sms_status import errors
     from sms_status.cli import _render
 

@@ -280,13 +280,18 @@ class _Run:
         counts = self.store.counts()
         pushed = f", {self.progress.received} webhooks received" if self.progress.receiving else ""
         click.echo(
-            f"done after {self.progress.elapsed():.1f}s: {self.progress.handed_over} outcomes "
-            f"handed over, {self.requests} requests{pushed}",
+            f"done after {self.progress.elapsed():.1f}s: "
+            f"{_counted(self.progress.handed_over, 'outcome')} handed over, "
+            f"{_counted(self.requests, 'request')}{pushed}",
             err=self.as_json,
         )
         for line in summary_lines(self.path, counts):
             click.echo(line, err=self.as_json)
         return _exit.for_track(counts)
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _refuse_if_running(store: SqliteStore, store_path: str) -> None:
@@ -419,7 +424,10 @@ def run(
 @click.option(
     "--webhook-port",
     type=click.IntRange(0, 65535),
-    help="Also receive the provider's webhooks on this port (0: any free one).",
+    help=(
+        "Also receive the provider's webhooks on this port (0: any free one); ids are then "
+        "first polled 15 minutes after they are added, as a safety net."
+    ),
 )
 @click.option("--webhook-host", default="127.0.0.1", show_default=True, help="Address for it.")
 @click.option(
