@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -17,7 +18,7 @@ import httpx
 import pytest
 import uvicorn
 from sms_status import DeliveryState, webhooks
-from sms_status.webhooks import _asgi_body
+from sms_status.webhooks import _app, _asgi_body
 from webhook_support import (
     Reports,
     basic,
@@ -305,8 +306,10 @@ def served() -> Iterator[tuple[str, list[webhooks.WebhookEvent], threading.Event
 
 def test_over_loopback_a_delivery_is_reported_and_a_forgery_refused(
     served: tuple[str, list[webhooks.WebhookEvent], threading.Event],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     url, seen, arrived = served
+    caplog.set_level(logging.INFO, logger="sms_status.webhooks")
     with httpx.Client() as client:
         forged = client.post(
             url, content=TELECOM23_BODY, headers=telecom23_headers("x", TELECOM23_BODY, NOW)
@@ -322,6 +325,23 @@ def test_over_loopback_a_delivery_is_reported_and_a_forgery_refused(
         assert ok.status_code == 200
     assert arrived.wait(10)
     assert [event.report.provider_status for event in seen] == ["DELIVRD"]
+    # Each refusal is logged, with its reason, and never a header or the body.
+    refusals = [r.getMessage() for r in caplog.records if hasattr(r, "status")]
+    assert refusals == [
+        "telecom23 delivery refused: 401, the signature does not match",
+        "telecom23 delivery refused: 413, its body is over 65536 bytes",
+    ]
+
+
+def test_a_refusal_reason_is_logged_on_one_line_without_terminal_escapes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="sms_status.webhooks")
+    _app._refused("namirial", 400, "bad value '\n\x1b[2Jforged line'")  # an unsigned sender's
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "namirial delivery refused: 400, bad value '\\n\\x1b[2Jforged line'"
+    )
 
 
 @pytest.mark.anyio

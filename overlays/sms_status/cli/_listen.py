@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sms_status._registry import PROVIDERS, REGISTRY
+from sms_status.cli._terminal import safe
 
 if TYPE_CHECKING:
     from sms_status.report import StatusReport
@@ -125,7 +126,7 @@ class Refusals(logging.Handler):
         status = getattr(record, "status", None)
         if isinstance(status, int):
             self.by_status[status] += 1
-            click.echo(f"refused: {record.getMessage()}", err=True)
+            click.echo(f"refused: {safe(record.getMessage())}", err=True)
 
     def summary(self) -> str | None:
         if not self.by_status:

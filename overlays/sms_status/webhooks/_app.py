@@ -75,10 +75,15 @@ batches of `on_reports`)."""
 
 
 def _refused(provider: str, status: int, why: object) -> None:
-    """A refused delivery, logged at INFO (never its body nor its headers): a wrong secret
+    """A refused delivery, logged at INFO (never its headers; a malformed body's reason may
+    quote a little of it, escaped: an unsigned provider's sender is anyone): a wrong secret
     or a proxy mangling bodies shows here, not only in the provider's retry log."""
     if logger.isEnabledFor(logging.INFO):
-        logger.info("%s delivery refused: %d, %s", provider, status, why, extra={"status": status})
+        reason = str(why)
+        if not reason.isprintable():  # no forged log lines, no terminal escapes
+            reason = reason.encode("unicode_escape").decode("ascii")
+        extra = {"status": status}
+        logger.info("%s delivery refused: %d, %s", provider, status, reason, extra=extra)
 
 
 async def _answer(
