@@ -129,31 +129,6 @@ def test_an_early_push_that_replaces_the_kept_one_is_kept_an_hour_from_its_own_a
     assert (outcome.source, outcome.state) == ("push", DeliveryState.DELIVERED)
 
 
-def test_a_push_from_a_host_whose_clock_is_ahead_is_handed_over_at_once(
-    store_path: Path,
-) -> None:
-    # Its hand-over was due at the receiver's "now": a worker ten minutes behind held the
-    # outcome back ten minutes (run() waited them out).
-    worker_now = [1_700_000_000.0]
-    waited: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waited.append(seconds)
-        worker_now[0] += seconds
-
-    seen: list[tracking.Outcome] = []
-    worker = tracking.Tracker(
-        store_path, on_final=seen.append, clock=lambda: worker_now[0], sleep=sleep
-    )
-    receiver = tracking.Tracker(store_path, on_final=print, clock=lambda: worker_now[0] + 600)
-    with worker, receiver:
-        worker.add("telecom23", "ahead")
-        assert receiver.ingest(pushed("ahead", DeliveryState.DELIVERED, final=True, at=1))
-        worker.run()
-    assert [o.message_id for o in seen] == ["ahead"]
-    assert sum(waited) == 0
-
-
 def test_reports_after_the_outcome_change_nothing_and_call_nothing(
     make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
 ) -> None:

@@ -77,16 +77,8 @@ def new_row(
     )
 
 
-HANDOVER_SKEW = 86_400.0
-"""How far behind the settling process's clock a worker's may be and still hand a new
-outcome over at once: the first hand-over is due that long before the outcome was settled
-(in settle order still), not at the settling process's `now` (a webhook receiver on a host
-ten minutes ahead held every pushed outcome back ten minutes)."""
-
-
 def settle(row: Row, reason: Reason, now: float) -> Row:
-    due = now - HANDOVER_SKEW
-    return row._replace(reason=reason, settled_at=now, next_poll_at=None, handover_at=due)
+    return row._replace(reason=reason, settled_at=now, next_poll_at=None, handover_at=now)
 
 
 def _with_report(row: Row, report: StatusReport, source: Source) -> Row:
