@@ -5,15 +5,20 @@ SQLite file, on the sandbox clock."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sms_status
 from sms_status import errors, tracking
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
+from sms_status.tracking import _engine
 from sms_status.tracking import _rules as rules
+from sms_status.tracking._rests import Rests
 from sms_status.tracking._rules import DEFAULT_MAX_INTERVAL, NOT_FOUND_AFTER
-from tracking_support import MakeTracker
+from tracking_support import MakeTracker, delivered
 
 
 def _poll_times(sandbox: Sandbox, message_id: str, start: float) -> list[float]:
@@ -644,7 +649,7 @@ def test_a_refused_key_is_raised_from_run_and_every_id_settles_once_it_is_fixed(
     assert sorted(o.message_id for o in outcomes) == ids
 
 
-@pytest.mark.parametrize("failure", ["refused key", "no key"])
+@pytest.mark.parametrize("failure", ["refused key", "no key", "no extra"])
 def test_a_provider_that_cannot_be_polled_rests_while_the_others_settle(
     failure: str,
     telecom23_sandbox: Sandbox,
@@ -656,7 +661,8 @@ def test_a_provider_that_cannot_be_polled_rests_while_the_others_settle(
 ) -> None:
     """seven sorts first, so its due ids head every look: its failure ended each run()
     before telecom23 was polled (a supervisor's restarts never settled a telecom23 id, nor
-    seven's by their deadline). Now seven rests a minute and the look goes on."""
+    seven's by their deadline). Now seven rests a minute, the look goes on, and what it
+    settled is handed over before run() raises."""
     sevens = [f"7723200719{n}" for n in range(3)]
     elevens = [f"t23-{n}" for n in range(3)]
     for seven_id, telecom23_id in zip(sevens, elevens, strict=True):
@@ -681,6 +687,11 @@ def test_a_provider_that_cannot_be_polled_rests_while_the_others_settle(
         tracker.add_many("seven", sevens, deadline=600)
         tracker.add_many("telecom23", elevens, deadline=600)
         started = sandbox_clock.now()
+        if failure == "no extra":  # ids another host added; this one lacks sms-status[seven]
+            expected = errors.MissingProviderError
+            clients["seven"] = revoked
+            monkeypatch.setattr(_engine, "load_provider", _without_seven(_engine.load_provider))
+        sandbox_clock.advance(10)  # both providers due: one look polls them both
         with pytest.raises(expected):
             tracker.run()
         assert sorted(o.message_id for o in outcomes) == elevens  # polled in the same look
@@ -694,6 +705,62 @@ def test_a_provider_that_cannot_be_polled_rests_while_the_others_settle(
     assert all(o.settled_at.timestamp() - started <= 600 + 1 for o in outcomes[3:])
     # one request a minute while the key fails, not one a look
     assert len([r for r in seven_sandbox.requests if r.route == "status"]) <= 12
+
+
+def _without_seven(load: Callable[[str], Any]) -> Callable[[str], Any]:
+    def load_provider(key: str) -> Any:
+        if key == "seven":
+            raise errors.MissingProviderError("seven needs sms-status[seven]")
+        return load(key)
+
+    return load_provider
+
+
+def test_a_refused_key_is_raised_by_the_run_that_met_it_while_another_run_starts(
+    store_path: Path, sandbox_clock: FakeClock
+) -> None:
+    # One tracker, two run()s at once (a RedisStore allows it): the second one starting
+    # wiped the first one's refusal, and the key was never raised, only logged.
+    tracker = tracking.Tracker(
+        store_path, on_final=print, clock=sandbox_clock.now, sleep=sandbox_clock.sleep
+    )
+    tracker.add("seven", "77232007190")
+    tracker.add("telecom23", "t1")
+    sandbox_clock.advance(300)
+    engine = tracker._engine
+    first = engine.run(until_idle=False)
+    effect = next(first)
+    assert isinstance(effect, _engine.Poll)
+    assert effect.provider == "seven"
+    refused = errors.AuthenticationError(
+        "revoked", provider="seven", status_code=401, error_code="900"
+    )
+    effect = first.throw(refused)
+    assert isinstance(effect, _engine.Poll)
+    assert effect.provider == "telecom23"
+    second = engine.run(until_idle=False)
+    next(second)
+    effects = [first.send([delivered("t1")])]  # t1's hand-over, then the refusal
+    with pytest.raises(errors.AuthenticationError):
+        effects.append(first.send(None))
+    assert [type(e) for e in effects] == [_engine.HandOver]
+    first.close()
+    second.close()
+    tracker.close()
+
+
+def test_a_rest_read_from_the_store_does_not_end_a_refusal(store_path: Path) -> None:
+    # Another worker's 1 s rest after a 429, read from a RedisStore, replaced this worker's
+    # minute of refusal: the revoked key was tried six times in that minute.
+    store = tracking.SqliteStore(store_path)
+    rests = Rests(store, clock=lambda: 1000.0, max_interval=900.0)
+    rests.refuse("seven", 1060.0)
+    store.rest("seven", retry_after=1.0, max_interval=900.0, now=1000.0)
+    rests.read()
+    assert rests.resting("seven", 1030.0)
+    assert rests.until("seven", 1030.0) == 1060.0
+    assert rests.next_end(1030.0) == 1060.0
+    store.close()
 
 
 def test_a_new_tracker_on_the_same_store_resumes_where_the_last_stopped(

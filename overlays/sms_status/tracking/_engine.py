@@ -79,6 +79,8 @@ class Unpolled(Exception):
 
 
 Flow = Generator[Effect, Any, None]
+Polled = Generator[Effect, Any, Exception | None]
+"""A round's flow: the error that refused its provider, if one did."""
 
 
 def _provider(value: object) -> str:
@@ -120,8 +122,6 @@ class Engine:
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
-        self._refusal: Exception | None = None
-        """The first refused key (or missing client) of this look: raised once it is done."""
 
     def schedule(self, provider: str) -> rules.Schedule:
         found = self._schedules.get(provider)
@@ -271,7 +271,6 @@ class Engine:
     def run(self, *, until_idle: bool) -> Flow:
         """Hand over what is recorded, poll what is due, wait; until idle or stopped."""
         last_purge = float("-inf")
-        self._refusal = None
         while not self.stopping.is_set():
             now = self.clock()
             if now - last_purge >= PURGE_EVERY:
@@ -287,15 +286,9 @@ class Engine:
                 if self.stopping.is_set():
                     return
             groups, rested = self._due(now)
-            worked = worked or rested  # a resting provider's due ids moved: look again
-            for provider, ids in groups:
-                worked = True
-                yield from self._poll(provider, ids)
-                if self.stopping.is_set():
-                    break
-            if self._refusal is not None:  # the other providers were polled first
-                refusal, self._refusal = self._refusal, None
-                raise refusal
+            # A resting provider's due ids moved: look again.
+            worked = worked or rested or bool(groups)
+            yield from self._poll_rounds(groups)
             if self.stopping.is_set():
                 return
             if worked:
@@ -359,13 +352,25 @@ class Engine:
             )
         return [r for r in rows if r.message_id not in young]
 
-    def _refused(self, provider: str, error: Exception) -> None:
+    def _poll_rounds(self, groups: list[tuple[str, list[str]]]) -> Flow:
+        """Poll each round. A provider refused in one (`_refused`) is raised once the other
+        providers' rounds were polled and the outcomes due handed over; the refusal is this
+        run's own (several runs may share the engine)."""
+        refusal: Exception | None = None
+        for provider, ids in groups:
+            refusal = (yield from self._poll(provider, ids)) or refusal
+            if self.stopping.is_set():
+                break
+        if refusal is not None:
+            if not self.stopping.is_set():
+                yield from self._hand_over(self.store.handovers_due(self.clock(), BATCH))
+            raise refusal
+
+    def _refused(self, provider: str, error: Exception) -> Exception:
         """`provider` cannot be polled now (its key was refused, or it has no client): it
         rests `REFUSED_REST` on this worker, so that the other providers' ids, behind its
         in `due()`'s order, are polled; `run()` raises `error` once the look is done."""
         self._rests.refuse(provider, self.clock() + REFUSED_REST)
-        if self._refusal is None:
-            self._refusal = error
         log.error(
             "%s cannot be polled (%s: %s); its ids wait %g s, other providers are polled",
             provider,
@@ -373,14 +378,17 @@ class Engine:
             error,
             REFUSED_REST,
         )
+        return error
 
-    def _poll(self, provider: str, message_ids: list[str]) -> Flow:
+    def _poll(self, provider: str, message_ids: list[str]) -> Polled:
         """Poll one round of due ids (one request per batch, or per id), then record every
-        answer in one transaction. A 429 ends the round: the rest waits for the pause."""
+        answer in one transaction. A 429 ends the round: the rest waits for the pause.
+        Returns the error that refused the provider (`_refused`), if one did."""
         if self._rests.resting(provider, self.clock()):
             self._give_back(provider, message_ids)  # a 429 earlier in this round
-            return
+            return None
         reports: list[StatusReport] = []
+        refusal: Exception | None = None
         try:
             batch = load_provider(provider).batch
             step = batch.max_ids if batch is not None else self.poll_step
@@ -392,7 +400,10 @@ class Engine:
                 if self._rests.after(provider, answered):
                     break
         except (AuthenticationError, MissingProviderError, Unpolled) as exc:
-            self._refused(provider, exc.error if isinstance(exc, Unpolled) else exc)
+            refusal = self._refused(provider, exc.error if isinstance(exc, Unpolled) else exc)
+            if not reports:  # nothing to record (nor, maybe, a provider to read it with)
+                self._give_back(provider, message_ids)
+                return refusal
         now = self.clock()
         by_id = {r.message_id: r for r in reports}
         schedule = self.schedule(provider)
@@ -419,6 +430,7 @@ class Engine:
                 # Its hand-over comes next: the report need not be read back from the store.
                 # (A failed lookup is not the row's report: a deadline keeps the last seen.)
                 self._settled_reports[row.key] = report
+        return refusal
 
     def _hand_over(self, rows: list[Row]) -> Flow:
         """Hand each outcome to `on_final`: its `delivery` + 1 is committed before the call,

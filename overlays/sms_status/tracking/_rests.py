@@ -96,6 +96,8 @@ class Rests:
         self._clock = clock
         self._max_interval = max_interval
         self._known: dict[str, _Known] = {}
+        self._refused: dict[str, float] = {}
+        """By provider: when this worker polls it again after its key was refused."""
         self._seen: dict[str, tuple[float, int]] = {}
         """By provider: the store's rest last taken (its end and count): a rest's time left
         is put on this worker's clock once (which may be a test's, not the store's)."""
@@ -103,25 +105,32 @@ class Rests:
     def resting(self, provider: str, now: float) -> bool:
         """Until the rest's end, the end itself included (ids due then join the queue
         behind those that waited: `rules.rest`)."""
-        known = self._known.get(provider)
-        return known is not None and known.until >= now
+        ends = self._ends(provider)
+        return ends is not None and ends >= now
 
     def until(self, provider: str, now: float) -> float:
         """When `provider`'s rest ends (`now` if it does not rest)."""
+        ends = self._ends(provider)
+        return now if ends is None else ends
+
+    def _ends(self, provider: str) -> float | None:
+        """The later end of the provider's rest and of its refusal, if either."""
         known = self._known.get(provider)
-        return now if known is None else known.until
+        ends = [] if known is None else [known.until]
+        if provider in self._refused:
+            ends.append(self._refused[provider])
+        return max(ends, default=None)
 
     def refuse(self, provider: str, until: float) -> None:
         """`provider` is not polled by this worker until `until` (its key was refused): a
-        rest of this worker's own, not the store's (a 429 is every worker's; a key, maybe
-        not)."""
-        known = self._known.get(provider)
-        if known is None or known.until < until:
-            self._known[provider] = _Known(until, 0 if known is None else known.in_a_row)
+        rest of this worker's own, kept apart from the store's (a 429 is every worker's, and
+        a rest read from the store does not end it)."""
+        self._refused[provider] = max(until, self._refused.get(provider, until))
 
     def next_end(self, now: float) -> float | None:
         """The earliest end of a rest still running."""
-        return min((k.until for k in self._known.values() if k.until > now), default=None)
+        ends = [k.until for k in self._known.values()] + list(self._refused.values())
+        return min((end for end in ends if end > now), default=None)
 
     def read(self) -> None:
         """The store's rests: every worker's."""
