@@ -693,6 +693,26 @@ def test_an_early_push_that_replaces_the_kept_one_starts_its_hour_again(
     store.close()
 
 
+def test_an_early_push_past_its_hour_on_the_trackers_clock_does_not_decide_a_new_one(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    # The key outlives the hour on a server whose clock is behind: the provider's retry
+    # of the push was refused as its copy, and add() then dropped the stale one.
+    clock = FakeClock()
+    store = _store(redis_url, name)
+    with tracking.Tracker(store, on_final=lambda o: None, clock=clock.now) as tracker:
+        assert tracker.ingest(delivered("stale"))
+        clock.advance(rules.EARLY_PUSH_TTL + 60)
+        assert tracker.ingest(delivered("stale"))
+        clock.advance(10)
+        assert tracker.add(PROVIDER, "stale") is True
+        got = tracker.get(PROVIDER, "stale")
+        assert got is not None
+        assert got.outcome is not None
+        assert got.outcome.source == "push"
+    store.close()
+
+
 def test_a_tag_the_scripts_could_not_read_is_refused_and_purges_go_on(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:

@@ -129,6 +129,22 @@ def test_an_early_push_that_replaces_the_kept_one_is_kept_an_hour_from_its_own_a
     assert (outcome.source, outcome.state) == ("push", DeliveryState.DELIVERED)
 
 
+def test_an_early_push_past_its_hour_and_not_yet_purged_does_not_decide_a_new_one(
+    make_tracker: MakeTracker, sandbox_clock: FakeClock, outcomes: list[tracking.Outcome]
+) -> None:
+    # The provider's retry of a final push an hour and a minute on was refused as a copy
+    # of the stale one (no run() had purged it), and add() then found only that: polled.
+    tracker = make_tracker()
+    assert tracker.ingest(pushed("stale", DeliveryState.DELIVERED, final=True, at=1))
+    sandbox_clock.advance(EARLY_PUSH_TTL + 60)
+    assert tracker.ingest(pushed("stale", DeliveryState.DELIVERED, final=True, at=1))
+    sandbox_clock.advance(10)
+    tracker.add("telecom23", "stale")
+    tracker.run()
+    (outcome,) = outcomes
+    assert (outcome.source, outcome.state) == ("push", DeliveryState.DELIVERED)
+
+
 def test_reports_after_the_outcome_change_nothing_and_call_nothing(
     make_tracker: MakeTracker, outcomes: list[tracking.Outcome]
 ) -> None:

@@ -367,7 +367,9 @@ class RedisStore:
                 if not conflicts and not gone:
                     return True
                 continue
-            _, _, kept_report = early.partition(" ")
+            received_at, _, kept_report = early.partition(" ")
+            if early and float(received_at) + EARLY_PUSH_TTL < now:  # over (skewed clocks)
+                kept_report = ""
             kept = keep_early(kept_report or None)
             if kept is None:
                 return False

@@ -404,6 +404,8 @@ def _keep_early(
         "SELECT report, received_at FROM early_pushes WHERE provider = ? AND message_id = ?",
         (provider, message_id),
     ).fetchone()
+    if early is not None and early[1] + EARLY_PUSH_TTL < now:  # its hour is over: none
+        early = None
     kept = keep_early(None if early is None else early[0])
     if kept is None:
         return False
