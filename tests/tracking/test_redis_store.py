@@ -714,7 +714,7 @@ def test_an_early_push_past_its_hour_on_the_trackers_clock_does_not_decide_a_new
 
 
 def test_a_tag_the_scripts_could_not_read_is_refused_and_purges_go_on(
-    redis_url: str, redis_client: redis.Redis, name: str
+    redis_url: str, redis_client: redis.Redis, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A lone surrogate (text decoded with "surrogateescape", say) was stored, and the
     purge script's JSON reader refused its row: every later run() raised, for ever."""
@@ -724,9 +724,13 @@ def test_a_tag_the_scripts_could_not_read_is_refused_and_purges_go_on(
         with pytest.raises(ValueError, match="tag must be valid Unicode text"):
             t.add(PROVIDER, "a", tag="x\udc80y")
         t.add(PROVIDER, "a", tag="x\u2028y \U0001f600")  # any other text is kept
+        with monkeypatch.context() as before:  # one a store written before holds
+            before.setattr(rules, "valid_tag", lambda tag: tag)
+            t.add(PROVIDER, "legacy", tag="x\udc80y")
         t.ingest(delivered("a"))
+        t.ingest(delivered("legacy"))
         t.run()
-        assert store.purge(clock.now() + 61) == 1
+        assert store.purge(clock.now() + 61) == 2
         assert t.counts() == _recount(redis_client, name)
     store.close()
 

@@ -254,7 +254,11 @@ for _, k in ipairs(found) do
     if value then
         local a = string.find(value, ':', 1, true)
         local b = string.find(value, ':', a + 1, true)
-        local row = cjson.decode(string.sub(value, b + 1))
+        local text = string.sub(value, b + 1)
+        local ok, row = pcall(cjson.decode, text)
+        if not ok then  -- a lone surrogate's escape (a tag stored before add() refused one)
+            row = cjson.decode((string.gsub(text, '\\\\u[dD][89a-fA-F]%x%x', '?')))
+        end
         local state, reason = row[12], row[16]
         if type(state) ~= 'string' then state = 'unknown' end
         if type(reason) == 'string' then
