@@ -201,10 +201,12 @@ def wait_for_final(
     for interval in cadence.waits():
         looked_at = ctx.clock()
         asked = 0.0  # a Retry-After (a 429, a 503 in maintenance): the wait stretches to it
+        rest = 0.0  # after a failed look (the server struggling): its interval from the answer
         try:
             report = yield from lookup(look, message_id, deadline=deadline if limit else None)
         except _TRANSIENT as exc:
             last_error = exc
+            rest = interval
             if not isinstance(exc, TransportError) and exc.retry_after is not None:
                 asked = min(exc.retry_after, ctx.retry_after_cap)
         else:
@@ -214,15 +216,15 @@ def wait_for_final(
             if report.is_final:
                 return report
         now = ctx.clock()
-        # The cadence runs from look to look: the lookup's own time is part of its interval.
-        wait = max(looked_at + interval - now, asked)
+        # An answered look's cadence runs from look to look: its own time is part of it.
+        wait = max(looked_at + interval - now, rest, asked)
         left = deadline - now
         if wait > left:
             # The next look would come after the deadline: look once more just before it,
-            # unless the server asked for a longer pause than the cadence's (Retry-After),
-            # or there is no room left for one (this was it) at least the provider's
-            # shortest documented interval after this one.
-            if asked > interval:
+            # unless the server asked for a longer pause than the cadence's, or one past
+            # that last look (Retry-After), or there is no room left for one (this was it)
+            # at least the provider's shortest documented interval after this one.
+            if asked > interval or asked > left - LAST_LOOK_RESERVE:
                 break
             wait = left - LAST_LOOK_RESERVE
             if wait <= 0 or deadline - LAST_LOOK_RESERVE - looked_at < shortest:

@@ -183,6 +183,37 @@ def test_a_last_look_a_whole_shortest_interval_after_the_one_before_survives_lat
     assert clock.elapsed <= 11
 
 
+def test_a_failed_look_that_took_its_interval_waits_its_interval_from_the_answer(
+    clock: FakeClock,
+) -> None:
+    # Timed look to look, a 503 that took 4 s was followed by the next request at once:
+    # a struggling server got requests back to back.
+    def slow_503(_request: httpx.Request) -> httpx.Response:
+        clock.now += 4.0
+        return httpx.Response(503)
+
+    server = Recorder(slow_503)
+    with connect("telecom23", server, clock, max_retries=0) as client, pytest.raises(ServerError):
+        client.wait_for_final(MESSAGE_ID, timeout=30)
+    assert min(clock.sleeps[:-1]) >= 3.0, clock.sleeps  # the last may be the last look
+
+
+def test_a_retry_after_past_the_last_look_ends_the_wait(clock: FakeClock) -> None:
+    # A Retry-After shorter than the interval but past the deadline's last look was
+    # overridden by that look (telecom23, timeout=11: a 429 at 7 s asking for 4.5 s, and
+    # the next request went out at 10 s).
+    replies = iter([json_response(seed_for("telecom23", MESSAGE_ID, "sent"))] * 2)
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        return next(replies, httpx.Response(429, headers={"Retry-After": "4.5"}))
+
+    server = Recorder(answer)
+    with connect("telecom23", server, clock, max_retries=0) as client:
+        client.wait_for_final(MESSAGE_ID, timeout=11)
+    assert len(server.requests) == 3
+    assert clock.elapsed <= 11
+
+
 def test_timeout_zero_looks_once_without_retrying_into_a_long_retry_after(
     clock: FakeClock,
 ) -> None:
