@@ -313,7 +313,11 @@ def iter_history(
                 page_size,
                 _whole_second(oldest),
             )
-            next_cursor = min(next_cursor, cursor - timedelta(seconds=1))
+            # Strictly back: to its second's start when it has a fraction (a caller's
+            # `before`), a whole second back from a whole second.
+            whole = _whole_second(cursor)
+            back = whole if whole < cursor else whole - timedelta(seconds=1)
+            next_cursor = min(next_cursor, back)
         if cursor is not None:  # never forward: past `before`, or back over what was forgotten
             next_cursor = min(next_cursor, cursor)
         cursor, own_cursor = next_cursor, True

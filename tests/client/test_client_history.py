@@ -33,11 +33,14 @@ def _messages(n: int, *, group_max: int = 3, seed_value: int = 7) -> list[tuple[
     return messages[:n]
 
 
-def _details(message_id: str, sent: datetime, status: str = "DELIVERED") -> dict[str, Any]:
+def _details(
+    message_id: str, sent: datetime, status: str = "DELIVERED", *, precise: bool = False
+) -> dict[str, Any]:
     body: dict[str, Any] = seed("namirial")["message"]
     body["id"] = message_id
     body["status"] = status
-    body["providerAcceptanceAt"] = sent.strftime("%Y-%m-%dT%H:%M:%SZ")
+    accepted = f"{sent:%Y-%m-%dT%H:%M:%S.%f}"[:-3] if precise else f"{sent:%Y-%m-%dT%H:%M:%S}"
+    body["providerAcceptanceAt"] = accepted + "Z"
     body["statusChangedAt"] = (sent + timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return body
 
@@ -46,9 +49,12 @@ class FakeNamirial:
     """History endpoints over an in-memory list. `strict`: sendDate means "<", else "<=".
     Messages sharing a second come back in a different order on every request."""
 
-    def __init__(self, messages: list[tuple[str, datetime]], *, strict: bool) -> None:
+    def __init__(
+        self, messages: list[tuple[str, datetime]], *, strict: bool, precise: bool = False
+    ) -> None:
         self.messages = messages
         self.strict = strict
+        self.precise = precise  # send times to the millisecond, else whole seconds
         self.rng = random.Random(11)
         self.queries: list[dict[str, str]] = []
         self.paths: list[str] = []
@@ -65,7 +71,7 @@ class FakeNamirial:
             if before is None or (t < before if self.strict else t <= before)
         ]
         matching.sort(key=lambda m: (m[1], self.rng.random()), reverse=True)
-        page = [{"message": _details(i, t)} for i, t in matching[:count]]
+        page = [{"message": _details(i, t, precise=self.precise)} for i, t in matching[:count]]
         return json_response({"messages": page})
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -181,6 +187,23 @@ def test_no_message_sent_after_the_given_before_is_yielded() -> None:
         reports = list(client.iter_history_by_phone(PHONE, page_size=1, before=cutoff))
     _assert_complete_walk(reports, [(i, t) for i, t in messages if t <= cutoff])
     assert all(datetime.fromisoformat(q["sendDate"]) <= cutoff for q in server.queries)
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict-before", "inclusive-before"])
+def test_a_before_inside_a_second_skips_nothing_sent_before_it(strict: bool) -> None:
+    # Held at the caller's before=S+0.5, a page with nothing new stepped a whole second
+    # back, to S-0.5, past a message sent at S-0.3 (a reviewer's walk: a, b, d).
+    messages = [
+        ("a", START + timedelta(milliseconds=300)),
+        ("b", START + timedelta(milliseconds=200)),
+        ("c", START - timedelta(milliseconds=300)),
+        ("d", START - timedelta(seconds=2)),
+    ]
+    server = FakeNamirial(messages, strict=strict, precise=True)
+    before = START + timedelta(milliseconds=500)
+    with connect("namirial", server) as client:
+        reports = list(client.iter_history_by_phone(PHONE, page_size=2, before=before))
+    assert [r.message_id for r in reports] == ["a", "b", "c", "d"]
 
 
 def test_iter_history_is_lazy() -> None:
