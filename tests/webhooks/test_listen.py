@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -72,11 +74,15 @@ def test_a_report_not_kept_is_labelled_by_why(capsys: pytest.CaptureFixture[str]
     receiver(event("sent", DeliveryState.SENT, 5))
     receiver(event("accepted", DeliveryState.PENDING, 1))
     receiver(event("queued", DeliveryState.PENDING, None))
+    receiver(event("DELIVRD", DeliveryState.DELIVERED, 7))
+    receiver(event("sent", DeliveryState.SENT, 9))  # newer, but not final
     lines = capsys.readouterr().out.splitlines()
     assert "kept" not in lines[0]
     assert lines[1].endswith("  (a repeat of the report kept)")
     assert lines[2].endswith("  (older than the report kept)")
     assert lines[3].endswith("  (not newer than the report kept, which stays)")
+    assert "kept" not in lines[4]
+    assert lines[5].endswith("  (the final report kept stays)")
 
 
 def test_demo_step_agrees_with_polling(seven_sandbox: Sandbox, sandbox_clock: FakeClock) -> None:
@@ -184,6 +190,34 @@ def test_listen_says_why_it_refused_a_delivery_and_counts_them_at_exit(
     assert said.count("refused: seven delivery refused: 401, the signature does not match") == 2
     assert "2 deliveries refused (2 x 401)" in said
     assert "0" * 64 not in said
+
+
+def test_refusals_are_counted_without_waiting_on_a_stuck_stderr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Written from the server's loop, a flood of refusals filled an undrained stderr pipe
+    # and the loop blocked on it: a genuine delivery got no answer (and a closed stderr
+    # turned each refusal into a 500).
+    stuck, printing = threading.Event(), threading.Event()
+
+    def blocked_echo(*_args: object, **_kwargs: object) -> None:
+        printing.set()
+        stuck.wait(30)
+        raise BrokenPipeError  # its reader left meanwhile
+
+    monkeypatch.setattr(_listen.click, "echo", blocked_echo)
+    refusals = _listen.Refusals()
+    record = logging.LogRecord("sms_status.webhooks", logging.INFO, "", 0, "r", (), None)
+    record.status = 401
+    refusals.emit(record)
+    assert printing.wait(30)  # the printing thread holds the first line, stuck
+    for _ in range(_listen.Refusals.BACKLOG + 5):
+        refusals.emit(record)  # returns at once: queued, then dropped
+    assert refusals.by_status == {401: _listen.Refusals.BACKLOG + 6}
+    assert refusals.dropped == 5
+    stuck.set()
+    refusals.close()
+    assert "5 not printed" in (refusals.summary() or "")
 
 
 def test_a_busy_port_is_one_usage_line() -> None:

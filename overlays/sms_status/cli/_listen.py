@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import socket
 import sys
 import threading
@@ -68,6 +69,8 @@ def _not_kept(report: StatusReport, kept: StatusReport) -> str:
     fields = ("provider_status", "state", "is_final", "updated_at")
     if all(getattr(report, f) == getattr(kept, f) for f in fields):
         return "  (a repeat of the report kept)"  # a provider's retry, say
+    if kept.is_final and not report.is_final:
+        return "  (the final report kept stays)"
     older = report.updated_at and kept.updated_at and report.updated_at < kept.updated_at
     if older:
         return "  (older than the report kept)"
@@ -116,23 +119,48 @@ def printer(as_json: bool, interactive: bool) -> Callable[[WebhookEvent, StatusR
 
 class Refusals(logging.Handler):
     """Each delivery the app refused (its INFO record: status and reason, never the body),
-    printed on stderr as it comes, and counted for the line at exit."""
+    counted for the line at exit and printed on stderr by a thread of its own: the server's
+    loop never waits on a slow or closed stderr (an unsigned provider's sender is anyone).
+    Past `BACKLOG` lines waiting, a line is dropped and counted."""
+
+    BACKLOG = 1000
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.by_status: Counter[int] = Counter()
+        self.dropped = 0
+        self._lines: queue.Queue[str | None] = queue.Queue(self.BACKLOG)
+        self._printer = threading.Thread(target=self._print, name="sms-status-refusals")
+        self._printer.daemon = True  # a stderr that never drains must not hold the exit
+        self._printer.start()
 
     def emit(self, record: logging.LogRecord) -> None:
         status = getattr(record, "status", None)
         if isinstance(status, int):
             self.by_status[status] += 1
-            click.echo(f"refused: {safe(record.getMessage())}", err=True)
+            try:
+                self._lines.put_nowait(f"refused: {safe(record.getMessage())}")
+            except queue.Full:
+                self.dropped += 1
+
+    def _print(self) -> None:
+        while (line := self._lines.get()) is not None:
+            with contextlib.suppress(OSError):  # its reader left: the lines are lost
+                click.echo(line, err=True)
+
+    def close(self) -> None:
+        """Print what is waiting (two seconds at most), then stop the printing thread."""
+        with contextlib.suppress(queue.Full):
+            self._lines.put(None, timeout=2.0)
+        self._printer.join(2.0)
+        super().close()
 
     def summary(self) -> str | None:
         if not self.by_status:
             return None
         counted = ", ".join(f"{n} x {s}" for s, n in sorted(self.by_status.items()))
-        return f"{sum(self.by_status.values())} deliveries refused ({counted})"
+        unsaid = f"; {self.dropped} not printed, stderr was behind" if self.dropped else ""
+        return f"{sum(self.by_status.values())} deliveries refused ({counted}{unsaid})"
 
 
 @contextlib.contextmanager
@@ -147,9 +175,11 @@ def reporting_refusals() -> Generator[Refusals]:
     finally:
         webhooks_log.removeHandler(refusals)
         webhooks_log.setLevel(level)
+        refusals.close()
         said = refusals.summary()
         if said is not None:
-            click.echo(said, err=True)
+            with contextlib.suppress(OSError):
+                click.echo(said, err=True)
 
 
 def build(
