@@ -39,7 +39,7 @@ from sms_status.cli import _exit
 from sms_status.cli._invocation import api_key_option, base_url_option, read_api_key
 from sms_status.cli._terminal import mask, safe
 from sms_status.cli._track_clock import SpedClock, TrackClock
-from sms_status.cli._track_view import Progress, summary_json, summary_lines
+from sms_status.cli._track_view import Progress, counted, summary_json, summary_lines
 from sms_status.cli._track_webhooks import WebhookOptions, bind, serve, webhook_options
 
 if TYPE_CHECKING:
@@ -281,17 +281,13 @@ class _Run:
         pushed = f", {self.progress.received} webhooks received" if self.progress.receiving else ""
         click.echo(
             f"done after {self.progress.elapsed():.1f}s: "
-            f"{_counted(self.progress.handed_over, 'outcome')} handed over, "
-            f"{_counted(self.requests, 'request')}{pushed}",
+            f"{counted(self.progress.handed_over, 'outcome')} handed over, "
+            f"{counted(self.requests, 'request')}{pushed}",
             err=self.as_json,
         )
         for line in summary_lines(self.path, counts):
             click.echo(line, err=self.as_json)
         return _exit.for_track(counts)
-
-
-def _counted(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _refuse_if_running(store: SqliteStore, store_path: str) -> None:
@@ -371,8 +367,11 @@ def run(
                 tracker.run()
         except KeyboardInterrupt:
             return state.interrupted()
-        except tracking.StoreBusyError as error:  # started meanwhile: its ids are added
-            raise StoreError(str(error).partition(";")[0]) from None
+        except tracking.StoreBusyError as error:  # it started after the check: ids added
+            raise StoreError(
+                f"{str(error).partition(';')[0]}; it started as this one added its ids, "
+                "which stay in the store for it to settle"
+            ) from None
         except AuthenticationError:
             in_flight = store.counts().in_flight
             click.echo(

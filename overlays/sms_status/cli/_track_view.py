@@ -150,3 +150,8 @@ class Progress:
             f"next due {self.next_due()}"
         )
         return Group(head, bar, grid, foot)
+
+
+def counted(n: int, noun: str) -> str:
+    """A count and its noun: 1 outcome, 2 outcomes."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
