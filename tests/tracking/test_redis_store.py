@@ -623,6 +623,13 @@ def test_a_write_sent_again_after_a_lost_answer_is_applied_once(
     store.close()
 
 
+def _settled_by(tracker: tracking.Tracker, message_id: str) -> str | None:
+    """Where the report that settled `message_id` came from; None while it is in flight."""
+    got = tracker.get(PROVIDER, message_id)
+    assert got is not None
+    return None if got.outcome is None else got.outcome.source
+
+
 def test_an_early_push_waits_an_hour_in_redis_for_its_add(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:
@@ -634,10 +641,7 @@ def test_an_early_push_waits_an_hour_in_redis_for_its_add(
         ttl = redis_client.pttl(f"{store.prefix}e:telecom23:early-1")
         assert 3_590_000 < ttl <= 3_600_000  # expires on its own, on the server's clock
         assert tracker.add(PROVIDER, "early-1") is True
-        got = tracker.get(PROVIDER, "early-1")
-        assert got is not None
-        assert got.outcome is not None
-        assert got.outcome.source == "push"
+        assert _settled_by(tracker, "early-1") == "push"
         assert not redis_client.exists(f"{store.prefix}e:telecom23:early-1")
         clock.advance(rules.EARLY_PUSH_TTL + 1)  # an hour on: the push is stale
         assert tracker.add(PROVIDER, "early-2") is True
@@ -686,10 +690,7 @@ def test_an_early_push_that_replaces_the_kept_one_starts_its_hour_again(
         assert 3_590_000 < redis_client.pttl(key) <= 3_600_000
         clock.advance(4 * 60)
         assert tracker.add(PROVIDER, "early") is True
-        got = tracker.get(PROVIDER, "early")
-        assert got is not None
-        assert got.outcome is not None
-        assert got.outcome.source == "push"
+        assert _settled_by(tracker, "early") == "push"
     store.close()
 
 
@@ -706,10 +707,7 @@ def test_an_early_push_past_its_hour_on_the_trackers_clock_does_not_decide_a_new
         assert tracker.ingest(delivered("stale"))
         clock.advance(10)
         assert tracker.add(PROVIDER, "stale") is True
-        got = tracker.get(PROVIDER, "stale")
-        assert got is not None
-        assert got.outcome is not None
-        assert got.outcome.source == "push"
+        assert _settled_by(tracker, "stale") == "push"
     store.close()
 
 
