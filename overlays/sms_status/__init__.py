@@ -13,13 +13,13 @@ command line answers `--help` without importing httpx; each provider loads when 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sms_status._registry import PROVIDERS
+from sms_status._registry import PROVIDERS as _KEYS
 from sms_status._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from sms_status import errors, webhooks
+    from sms_status import errors, pacing, webhooks
     from sms_status._flows import RetryEvent
     from sms_status.client import (
         AsyncHistoryClient,
@@ -31,8 +31,11 @@ if TYPE_CHECKING:
         connect_async,
         provider_key,
     )
-    from sms_status.pacing import RateLimit, RateLimiter, TokenBucket
+    from sms_status.pacing import AsyncRateLimiter, RateLimit, RateLimiter, TokenBucket
     from sms_status.report import DeliveryState, RecipientCounts, StatusReport
+
+PROVIDERS = cast("tuple[ProviderKey, ...]", _KEYS)
+"""Every provider key, in the order of the seed pages (each a `ProviderKey`)."""
 
 _LAZY = {
     "errors": "sms_status.errors",
@@ -45,6 +48,7 @@ _LAZY = {
     "StatusClient": "sms_status.client",
     "connect": "sms_status.client",
     "connect_async": "sms_status.client",
+    "AsyncRateLimiter": "sms_status.pacing",
     "RateLimit": "sms_status.pacing",
     "RateLimiter": "sms_status.pacing",
     "TokenBucket": "sms_status.pacing",
@@ -52,17 +56,19 @@ _LAZY = {
     "RecipientCounts": "sms_status.report",
     "StatusReport": "sms_status.report",
     "webhooks": "sms_status.webhooks",
+    "pacing": "sms_status.pacing",
 }
 
+if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an error there
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'sms_status' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
-    value = module if module_name == f"sms_status.{name}" else getattr(module, name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> Any:
+        module_name = _LAZY.get(name)
+        if module_name is None:
+            raise AttributeError(f"module 'sms_status' has no attribute {name!r}")
+        module = importlib.import_module(module_name)
+        value = module if module_name == f"sms_status.{name}" else getattr(module, name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
@@ -72,6 +78,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "PROVIDERS",
     "AsyncHistoryClient",
+    "AsyncRateLimiter",
     "AsyncStatusClient",
     "DeliveryState",
     "HistoryClient",
@@ -86,6 +93,7 @@ __all__ = [
     "connect",
     "connect_async",
     "errors",
+    "pacing",
     "provider_key",
     "webhooks",
 ]

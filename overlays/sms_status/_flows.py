@@ -175,7 +175,7 @@ def wait_for_final(
     message_id: str,
     *,
     timeout: float | None,
-    on_update: Callable[[StatusReport], None] | None,
+    on_update: Callable[[StatusReport], object] | None,
 ) -> Flow[StatusReport]:
     """Poll on the provider's cadence until a final status or the deadline.
 

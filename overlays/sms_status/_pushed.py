@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -23,13 +23,20 @@ from sms_status.errors import WebhookSignatureError
 from sms_status.report import StatusReport
 
 
+class HeaderItems(Protocol):
+    """Request headers as any framework holds them: whatever has `items()` of str pairs (a
+    dict, Starlette's or httpx's headers, Flask's, which are no `Mapping`)."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
 class Headers:
-    """Case-insensitive view of any str -> str mapping (Starlette, httpx, a plain dict);
-    an empty value counts as absent."""
+    """Case-insensitive view of any str -> str mapping (Starlette, httpx, Flask, a plain
+    dict); an empty value counts as absent."""
 
     __slots__ = ("_lower",)
 
-    def __init__(self, headers: Mapping[str, str]) -> None:
+    def __init__(self, headers: HeaderItems) -> None:
         self._lower = {str(k).lower(): v for k, v in headers.items()}
 
     def get(self, name: str) -> str | None:

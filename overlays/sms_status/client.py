@@ -39,9 +39,11 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_TIMEOUT",
     "AsyncClientOptions",
+    "AsyncConnectArguments",
     "AsyncHistoryClient",
     "AsyncStatusClient",
     "ClientOptions",
+    "ConnectArguments",
     "HistoryClient",
     "ProviderKey",
     "StatusClient",
@@ -140,7 +142,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         message_id: str,
         *,
         timeout: float | None = None,
-        on_update: Callable[[StatusReport], None] | None = None,
+        on_update: Callable[[StatusReport], object] | None = None,
     ) -> StatusReport:
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen, or raise the
@@ -295,7 +297,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         message_id: str,
         *,
         timeout: float | None = None,
-        on_update: Callable[[StatusReport], None] | None = None,
+        on_update: Callable[[StatusReport], object] | None = None,
     ) -> StatusReport:
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen, or raise the

@@ -40,11 +40,14 @@ def _restore(cls: type[SmsStatusError], args: tuple[Any, ...], state: dict[str, 
 class SmsStatusError(Exception):
     """Base class of every error raised by sms_status.
 
-    Where there was a response, `status_code` (on `ApiError` and `MalformedResponseError`),
-    `request_id` (the provider's, where it sends one) and `headers` (the response headers,
-    secrets masked) describe it.
+    Every one names its `provider` and says what went wrong in `message`. Where there was a
+    response, `status_code` (on `ApiError` and `MalformedResponseError`), `request_id` (the
+    provider's, where it sends one) and `headers` (the response headers, secrets masked)
+    describe it.
     """
 
+    provider: str
+    message: str
     request_id: str | None = None
     headers: Mapping[str, str] = MappingProxyType({})
 
@@ -224,10 +227,8 @@ class MissingProviderError(SmsStatusError, ImportError):
     def __init__(self, provider: str) -> None:
         self.provider = provider
         self.install_command = f'pip install "sms-status[{provider}]"'
-        super().__init__(
-            f"the {provider} client is not installed: {self.install_command}",
-            name=f"sms_status_{provider}",
-        )
+        self.message = f"the {provider} client is not installed: {self.install_command}"
+        super().__init__(self.message, name=f"sms_status_{provider}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.provider,))

@@ -60,3 +60,45 @@ def a_str_is_not_a_key(setting: str) -> None:
 def history_needs_namirial() -> None:
     client = sms_status.connect("seven", api_key="k")
     client.history_by_phone("+1234567890")  # type: ignore[attr-defined]
+
+
+def a_misspelt_public_name_fails_type_checking() -> None:
+    # The lazy loader's `__getattr__ -> Any` made any name type-check: a typo was an Any.
+    sms_status.conect("telecom23", api_key="k")  # type: ignore[attr-defined]
+    sms_status.webhooks.parsee  # type: ignore[attr-defined]  # noqa: B018
+
+
+def every_key_connects(api_key: str) -> list[sms_status.StatusClient]:
+    # PROVIDERS holds ProviderKeys: a loop over it type-checks against connect's overloads.
+    return [sms_status.connect(key, api_key=api_key) for key in sms_status.PROVIDERS]
+
+
+def subpackages_on_the_top_module() -> object:
+    assert_type(sms_status.pacing.TokenBucket, type[sms_status.pacing.TokenBucket])
+    # tracking and testing sit above the package face: imported as modules of their own.
+    return sms_status.tracking  # type: ignore[attr-defined]
+
+
+def any_error_names_its_provider(error: sms_status.errors.SmsStatusError) -> str:
+    return f"{error.provider}: {error.message}"
+
+
+def callbacks_may_return_something(client: sms_status.StatusClient) -> None:
+    def noted(report: sms_status.StatusReport) -> bool:
+        return report.is_final
+
+    client.wait_for_final("m1", on_update=noted)
+    sms_status.connect("telecom23", api_key="k", on_retry=print)
+
+
+class FlaskLikeHeaders:
+    """Werkzeug's `Headers`: `items()` of str pairs, and no `Mapping`."""
+
+    def items(self) -> list[tuple[str, str]]:
+        return [("X-Webhook-Signature", "sha256=00")]
+
+
+def flask_headers_parse(body: bytes) -> sms_status.webhooks.WebhookEvent:
+    return sms_status.webhooks.parse(
+        "telecom23", body=body, headers=FlaskLikeHeaders(), secret="whsec_x"
+    )

@@ -67,17 +67,19 @@ def require_testing_extra() -> None:
             raise ModuleNotFoundError(MISSING_TESTING_EXTRA, name=module)
 
 
-def __getattr__(name: str) -> Any:
-    if name == "WebhookDelivery":
-        from sms_status.testing import _webhooks
+if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an error there
 
-        return _webhooks.WebhookDelivery
-    if name in _LAZY:
-        require_testing_extra()
-        from sms_status.testing import _sandbox
+    def __getattr__(name: str) -> Any:
+        if name == "WebhookDelivery":
+            from sms_status.testing import _webhooks
 
-        return getattr(_sandbox, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            return _webhooks.WebhookDelivery
+        if name in _LAZY:
+            require_testing_extra()
+            from sms_status.testing import _sandbox
+
+            return getattr(_sandbox, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -208,7 +208,10 @@ def app(
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_TOLERANCE",
+    "Acknowledge",
     "MemoryReplayGuard",
+    "OnReport",
+    "OnReports",
     "Receiver",
     "RedisReplayGuard",
     "ReplayGuard",
@@ -219,11 +222,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # `webhooks.Receiver` (the type `app` returns) without importing the app's module, and
-    # so its extra, before `app` is called.
-    if name == "Receiver":
-        from sms_status.webhooks._app import Receiver
+if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an error there
 
-        return Receiver
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        # `webhooks.Receiver` (the type `app` returns) and the callback types without
+        # importing the app's module, and so its extra, before `app` is called.
+        if name in ("Acknowledge", "OnReport", "OnReports", "Receiver"):
+            from sms_status.webhooks import _app
+
+            return getattr(_app, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

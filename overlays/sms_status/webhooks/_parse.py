@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import attrs
 
 from sms_status import _fields as f
 from sms_status import _validation
-from sms_status._pushed import Headers, PushedRequest, Webhook
+from sms_status._pushed import HeaderItems, Headers, PushedRequest, Webhook
 from sms_status._registry import PROVIDERS, REGISTRY, load_provider, with_webhooks
 from sms_status.errors import InvalidWebhookError, MalformedWebhookError, WebhookReplayError
 from sms_status.report import StatusReport
@@ -112,7 +111,7 @@ def verify_and_read(
     provider: str,
     *,
     body: object,
-    headers: Mapping[str, str] | Headers,
+    headers: HeaderItems | Headers,
     secret: str | None,
     url: str | None,
     method: str,
@@ -179,7 +178,7 @@ def parse(
     provider: str,
     *,
     body: bytes,
-    headers: Mapping[str, str],
+    headers: HeaderItems,
     secret: str | None,
     url: str | None = None,
     method: str = "POST",
@@ -189,8 +188,9 @@ def parse(
 ) -> WebhookEvent:
     """Verify one pushed delivery and read it into a `WebhookEvent`.
 
-    `body` is the request body exactly as received; `headers` any str -> str mapping (names
-    are looked up case-insensitively); `secret` per the table in this module's docstring;
+    `body` is the request body exactly as received; `headers` any str -> str mapping, or
+    anything with `items()` of str pairs (Flask's `request.headers`; names are looked up
+    case-insensitively); `secret` per the table in this module's docstring;
     `url` and `method` are what seven signs (`url` is required for seven); `now` is unix
     seconds (default: `time.time()`).
 
