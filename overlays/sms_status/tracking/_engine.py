@@ -285,10 +285,10 @@ class Engine:
                 yield from self._hand_over(handovers)
                 if self.stopping.is_set():
                     return
-            groups, rested = self._due(now)
+            groups, rested, refusal = self._due(now)
             # A resting provider's due ids moved: look again.
             worked = worked or rested or bool(groups)
-            yield from self._poll_rounds(groups)
+            yield from self._poll_rounds(groups, refusal)
             if self.stopping.is_set():
                 return
             if worked:
@@ -301,14 +301,16 @@ class Engine:
                 wake = self._rests.next_end(now) or now + 1.0
             yield Wait(IDLE_LOOK if wake is None else max(0.0, wake - now))
 
-    def _due(self, now: float) -> tuple[list[tuple[str, list[str]]], bool]:
-        """The due ids to poll, by provider in rounds; and whether a resting provider's were
-        given back (more may be due behind them)."""
+    def _due(self, now: float) -> tuple[list[tuple[str, list[str]]], bool, Exception | None]:
+        """The due ids to poll, by provider in rounds; whether a resting provider's were
+        given back (more may be due behind them); and the error of a provider whose extra
+        is missing here (`_refused`: its ids are given back)."""
         due = self.store.due(now, BATCH)
         if due:
             self._rests.read()  # another worker's rest, maybe
         groups: list[tuple[str, list[str]]] = []
         rested = False
+        refusal: Exception | None = None
         for provider, grouped in itertools.groupby(
             sorted(due, key=lambda r: r.provider), key=lambda r: r.provider
         ):
@@ -317,13 +319,18 @@ class Engine:
                 self._give_back(provider, [r.message_id for r in rows])
                 rested = True
                 continue
-            if self._pushes_live(provider, now):
-                rows = self._defer_young(provider, rows, now)
+            try:
+                if self._pushes_live(provider, now):
+                    rows = self._defer_young(provider, rows, now)  # loads the provider
+            except MissingProviderError as exc:
+                refusal = refusal or self._refused(provider, exc)
+                self._give_back(provider, [r.message_id for r in rows])
+                continue
             ids = [r.message_id for r in rows]
             groups.extend(
                 (provider, ids[i : i + POLL_ROUND]) for i in range(0, len(ids), POLL_ROUND)
             )
-        return groups, rested
+        return groups, rested, refusal
 
     def _give_back(self, provider: str, message_ids: list[str]) -> None:
         """Ids `due()` returned that are not polled now, passed to `change()` (a store that
@@ -352,11 +359,12 @@ class Engine:
             )
         return [r for r in rows if r.message_id not in young]
 
-    def _poll_rounds(self, groups: list[tuple[str, list[str]]]) -> Flow:
-        """Poll each round. A provider refused in one (`_refused`) is raised once the other
-        providers' rounds were polled and the outcomes due handed over; the refusal is this
-        run's own (several runs may share the engine)."""
-        refusal: Exception | None = None
+    def _poll_rounds(
+        self, groups: list[tuple[str, list[str]]], refusal: Exception | None = None
+    ) -> Flow:
+        """Poll each round. A provider refused in one (`_refused`), or before (`refusal`), is
+        raised once the other providers' rounds were polled and the outcomes due handed
+        over; the refusal is this run's own (several runs may share the engine)."""
         for provider, ids in groups:
             refusal = (yield from self._poll(provider, ids)) or refusal
             if self.stopping.is_set():
