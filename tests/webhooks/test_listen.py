@@ -206,17 +206,33 @@ def test_refusals_are_counted_without_waiting_on_a_stuck_stderr(
         raise BrokenPipeError  # its reader left meanwhile
 
     monkeypatch.setattr(_listen.click, "echo", blocked_echo)
-    refusals = _listen.Refusals()
+    monkeypatch.setattr(_listen.Refusals, "CLOSE_SECONDS", 0.2, raising=False)
     record = logging.LogRecord("sms_status.webhooks", logging.INFO, "", 0, "r", (), None)
     record.status = 401
-    refusals.emit(record)
-    assert printing.wait(30)  # the printing thread holds the first line, stuck
-    for _ in range(_listen.Refusals.BACKLOG + 5):
-        refusals.emit(record)  # returns at once: queued, then dropped
+    counted: list[_listen.Refusals] = []
+    exited = threading.Event()
+
+    def serve_then_exit() -> None:  # as listen does around uvicorn's run()
+        with _listen.reporting_refusals() as refusals:
+            counted.append(refusals)
+            refusals.emit(record)
+            assert printing.wait(30)  # the printing thread holds the first line, stuck
+            for _ in range(_listen.Refusals.BACKLOG + 5):
+                refusals.emit(record)  # returns at once: queued, then dropped
+        refusals.close()  # logging.shutdown closes it again: at once
+        exited.set()
+
+    exiting = threading.Thread(target=serve_then_exit)
+    exiting.start()
+    # The summary went to the stuck stderr from the main thread: the exit hung there.
+    assert exited.wait(20), "listen's exit waited on a stuck stderr"
+    stuck.set()
+    exiting.join(30)
+    (refusals,) = counted
+    refusals._lines.put(None)  # its end did not fit the full queue: the thread ends now
+    refusals._printer.join(30)
     assert refusals.by_status == {401: _listen.Refusals.BACKLOG + 6}
     assert refusals.dropped == 5
-    stuck.set()
-    refusals.close()
     assert "5 not printed" in (refusals.summary() or "")
 
 

@@ -124,6 +124,8 @@ class Refusals(logging.Handler):
     Past `BACKLOG` lines waiting, a line is dropped and counted."""
 
     BACKLOG = 1000
+    CLOSE_SECONDS = 2.0
+    """At exit, how long the lines still waiting and the summary may take to print."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -133,6 +135,7 @@ class Refusals(logging.Handler):
         self._printer = threading.Thread(target=self._print, name="sms-status-refusals")
         self._printer.daemon = True  # a stderr that never drains must not hold the exit
         self._printer.start()
+        self._closed = False
 
     def emit(self, record: logging.LogRecord) -> None:
         status = getattr(record, "status", None)
@@ -149,10 +152,18 @@ class Refusals(logging.Handler):
                 click.echo(line, err=True)
 
     def close(self) -> None:
-        """Print what is waiting (two seconds at most), then stop the printing thread."""
-        with contextlib.suppress(queue.Full):
-            self._lines.put(None, timeout=2.0)
-        self._printer.join(2.0)
+        """Print what is waiting, then the summary line, `CLOSE_SECONDS` at most in all (by
+        the printing thread: a stuck stderr never holds the exit); then stop that thread.
+        Once: `logging.shutdown` closes it again."""
+        if self._closed:
+            return
+        self._closed = True
+        ends = time.monotonic() + self.CLOSE_SECONDS
+        said = self.summary()
+        for line in [said, None] if said else [None]:  # the summary, then the thread's end
+            with contextlib.suppress(queue.Full):
+                self._lines.put(line, timeout=max(0.0, ends - time.monotonic()))
+        self._printer.join(max(0.0, ends - time.monotonic()))
         super().close()
 
     def summary(self) -> str | None:
@@ -175,11 +186,7 @@ def reporting_refusals() -> Generator[Refusals]:
     finally:
         webhooks_log.removeHandler(refusals)
         webhooks_log.setLevel(level)
-        refusals.close()
-        said = refusals.summary()
-        if said is not None:
-            with contextlib.suppress(OSError):
-                click.echo(said, err=True)
+        refusals.close()  # prints the summary
 
 
 def build(
