@@ -194,12 +194,20 @@ def wait_for_final(
     deadline = ctx.clock() + limit
     # timeout=0 means "look once": one attempt, no retries, bounded by the client's timeout
     # (its retries' waits, a Retry-After of a minute say, would take it past any margin).
-    look = ctx if limit else attrs.evolve(ctx, max_retries=0)
+    retried: list[RetryEvent] = []  # this look's own retries: the server struggles
+    user_on_retry = ctx.on_retry
+
+    def noted(event: RetryEvent) -> object:
+        retried.append(event)
+        return None if user_on_retry is None else user_on_retry(event)
+
+    look = attrs.evolve(ctx, max_retries=ctx.max_retries if limit else 0, on_retry=noted)
     shortest = min(cadence.intervals)
     last: StatusReport | None = None
     last_error: SmsStatusError | None = None
     for interval in cadence.waits():
         looked_at = ctx.clock()
+        retried.clear()
         asked = 0.0  # a Retry-After (a 429, a 503 in maintenance): the wait stretches to it
         rest = 0.0  # after a failed look (the server struggling): its interval from the answer
         try:
@@ -216,6 +224,8 @@ def wait_for_final(
             if report.is_final:
                 return report
         now = ctx.clock()
+        if retried or now - looked_at > interval:  # answered after retries, or slowly
+            rest = interval
         # An answered look's cadence runs from look to look: its own time is part of it.
         wait = max(looked_at + interval - now, rest, asked)
         left = deadline - now

@@ -198,6 +198,29 @@ def test_a_failed_look_that_took_its_interval_waits_its_interval_from_the_answer
     assert min(clock.sleeps[:-1]) >= 3.0, clock.sleeps  # the last may be the last look
 
 
+def test_a_look_answered_after_its_interval_waits_its_interval_from_the_answer(
+    clock: FakeClock,
+) -> None:
+    # A 503, then the client's own retry answered: the look counted as answered, and the
+    # next went out the moment it returned (16 requests in 30 s, the cadence's 8).
+    replies = itertools.cycle(
+        [httpx.Response(503), json_response(seed_for("telecom23", MESSAGE_ID, "sent"))]
+    )
+
+    def slow(_request: httpx.Request) -> httpx.Response:
+        clock.now += 1.5
+        return next(replies)
+
+    server = Recorder(slow, clock)
+    with connect("telecom23", server, clock) as client:
+        client.wait_for_final(MESSAGE_ID, timeout=30)
+    # Each look: a 503 then its retry's answer, 1.5 s later; the next look's first request.
+    answered = [t + 1.5 for t in server.times[1::2]]
+    pauses = [nxt - end for end, nxt in zip(answered, server.times[2::2], strict=False)]
+    assert min(pauses[:-1]) >= 3.0, pauses  # the last may be the last look
+    assert len(server.requests) <= 16
+
+
 def test_a_retry_after_past_the_last_look_ends_the_wait(clock: FakeClock) -> None:
     # A Retry-After shorter than the interval but past the deadline's last look was
     # overridden by that look (telecom23, timeout=11: a 429 at 7 s asking for 4.5 s, and
