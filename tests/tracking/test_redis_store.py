@@ -724,7 +724,7 @@ def test_a_tag_the_scripts_could_not_read_is_refused_and_purges_go_on(
         t.add(PROVIDER, "a", tag="x\u2028y \U0001f600")  # any other text is kept
         with monkeypatch.context() as before:  # one a store written before holds
             before.setattr(rules, "valid_tag", lambda tag: tag)
-            t.add(PROVIDER, "legacy", tag="x\udc80y")
+            t.add(PROVIDER, "legacy", tag="x\udc80y, and the text \\ud800")
         t.ingest(delivered("a"))
         t.ingest(delivered("legacy"))
         t.run()

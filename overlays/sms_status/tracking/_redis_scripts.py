@@ -257,7 +257,11 @@ for _, k in ipairs(found) do
         local text = string.sub(value, b + 1)
         local ok, row = pcall(cjson.decode, text)
         if not ok then  -- a lone surrogate's escape (a tag stored before add() refused one)
-            row = cjson.decode((string.gsub(text, '\\\\u[dD][89a-fA-F]%x%x', '?')))
+            -- (an escape is one whose backslash is not itself escaped: an odd run of them)
+            row = cjson.decode((string.gsub(text, '(\\\\+)(u[dD][89a-fA-F]%x%x)',
+                function(slashes, _)
+                    if #slashes % 2 == 1 then return string.sub(slashes, 2) .. '?' end
+                end)))
         end
         local state, reason = row[12], row[16]
         if type(state) ~= 'string' then state = 'unknown' end
