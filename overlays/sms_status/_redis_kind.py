@@ -11,7 +11,18 @@ redis.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:  # redis-py is an extra: the names are for type checkers only
+    import redis
+    import redis.asyncio
+    import redis.asyncio.cluster
+    import redis.cluster
+
+    BlockingRedis: TypeAlias = "redis.Redis | redis.cluster.RedisCluster"
+    """What a blocking Redis-backed class takes (a subclass or wrapper of one, too)."""
+    AsyncioRedis: TypeAlias = "redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster"
+    """What an asyncio Redis-backed class takes."""
 
 
 def is_asyncio(redis_client: object) -> bool:

@@ -20,11 +20,14 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
 from sms_status._redis_kind import require_asyncio, require_blocking
+
+if TYPE_CHECKING:
+    from sms_status._redis_kind import AsyncioRedis, BlockingRedis
 
 _MOST_REQUESTS = 10**12
 """More a window than any provider allows: past it, a rate no float holds (10**400)."""
@@ -265,6 +268,9 @@ class RedisRateLimiter(_RedisGcra):
     Redis errors (an unreachable server, say) propagate from `reserve()` unchanged.
     """
 
+    def __init__(self, redis_client: BlockingRedis, name: str, limit: RateLimit) -> None:
+        super().__init__(redis_client, name, limit)
+
     def reserve(self) -> float:
         waited: int = self._script(**self._arguments(_ANY_WAIT))
         return waited / _MICROSECONDS
@@ -281,6 +287,9 @@ class AsyncRedisRateLimiter(_RedisGcra):
     the same budget as `RedisRateLimiter` instances of the same `name`."""
 
     _asyncio = True
+
+    def __init__(self, redis_client: AsyncioRedis, name: str, limit: RateLimit) -> None:
+        super().__init__(redis_client, name, limit)
 
     async def reserve(self) -> float:
         pending: Awaitable[int] = self._script(**self._arguments(_ANY_WAIT))

@@ -1,9 +1,17 @@
-"""The tracker over Redis as users write it: one store shared by many workers."""
+"""The tracker over Redis as users write it: one store shared by many workers.
+
+A `# type: ignore[...]` here marks a line that MUST fail type checking (escape_hatches.py).
+"""
+
+# pyright: reportUnnecessaryTypeIgnoreComment=error
 
 from __future__ import annotations
 
 import redis
+import redis.asyncio
 from sms_status import tracking
+from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter
+from sms_status.webhooks import RedisReplayGuard
 
 
 def save(outcome: tracking.Outcome) -> None:
@@ -24,3 +32,12 @@ def worker(client: redis.Redis) -> tracking.Counts:
         raise
     finally:
         store.close()
+
+
+def the_wrong_kind_of_redis_client_fails_type_checking(url: str) -> None:
+    # Each took `Any`: an asyncio client type-checked, then raised TypeError when built.
+    tracking.RedisStore(redis.asyncio.Redis.from_url(url))  # type: ignore[arg-type]
+    RedisReplayGuard(redis.asyncio.Redis.from_url(url))  # type: ignore[arg-type]
+    limit = RateLimit(1, 1.0)
+    RedisRateLimiter(redis.asyncio.Redis.from_url(url), "n", limit)  # type: ignore[arg-type]
+    AsyncRedisRateLimiter(redis.Redis.from_url(url), "n", limit)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sms_status import __version__
 from sms_status._redis_kind import require_blocking
@@ -50,6 +50,9 @@ from sms_status.tracking._redis_rows import (
 from sms_status.tracking._rests import RATE_LIMIT_PAUSE
 from sms_status.tracking._rules import EARLY_PUSH_TTL
 from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
+
+if TYPE_CHECKING:
+    from sms_status._redis_kind import BlockingRedis
 
 log = logging.getLogger("sms_status.tracking")
 
@@ -89,7 +92,7 @@ class RedisStore:
 
     def __init__(
         self,
-        redis_client: Any,
+        redis_client: BlockingRedis,
         name: str = "sms",
         *,
         lease: float = DEFAULT_LEASE,
@@ -100,10 +103,8 @@ class RedisStore:
             raise ValueError("name must be a non-empty string")
         if any(c in name for c in "{} \t\r\n"):
             raise ValueError(f"name must not contain braces or whitespace, got {name!r}")
-        if redis_client is None or not callable(getattr(redis_client, "register_script", None)):
-            raise TypeError(
-                f"redis_client must be a redis.Redis, not {type(redis_client).__name__}"
-            )
+        if not callable(getattr(redis_client, "register_script", None)):  # None, a URL...
+            raise TypeError(f"redis_client must be a redis.Redis, not {type(redis_client)}")
         require_blocking(redis_client, "RedisStore")  # an AsyncTracker calls it in threads too
         self.name = name
         self.lease = valid_seconds("lease", lease)

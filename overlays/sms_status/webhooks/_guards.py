@@ -9,9 +9,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sms_status._redis_kind import require_blocking
+
+if TYPE_CHECKING:
+    from sms_status._redis_kind import BlockingRedis
 
 
 @runtime_checkable
@@ -126,7 +129,11 @@ class RedisReplayGuard:
     """
 
     def __init__(
-        self, redis_client: Any, *, prefix: str = "sms_status:webhook:", lease: float = 60.0
+        self,
+        redis_client: BlockingRedis,
+        *,
+        prefix: str = "sms_status:webhook:",
+        lease: float = 60.0,
     ) -> None:
         require_blocking(redis_client, "RedisReplayGuard")  # it is called in a worker thread
         if not lease > 0:
