@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from sms_status.client import StatusClient
+    from sms_status.client import HistoryClient, StatusClient
     from sms_status.testing._sandbox import FakeClock, Sandbox
 
 MARKER = "sms_sandbox"
@@ -177,9 +177,14 @@ def telecom23_client(telecom23_sandbox: Sandbox) -> Iterator[StatusClient]:
 
 
 @pytest.fixture
-def namirial_client(namirial_sandbox: Sandbox) -> Iterator[StatusClient]:
-    """A blocking client of ``namirial_sandbox`` (a ``HistoryClient``), on the sandbox clock."""
-    yield from _client(namirial_sandbox)
+def namirial_client(namirial_sandbox: Sandbox) -> Iterator[HistoryClient]:
+    """A blocking client of ``namirial_sandbox``, with namirial's history calls, on the
+    sandbox clock."""
+    from sms_status.client import HistoryClient
+
+    for client in _client(namirial_sandbox):
+        assert isinstance(client, HistoryClient)  # namirial's, as connect("namirial") types it
+        yield client
 
 
 @pytest.fixture
