@@ -275,8 +275,11 @@ def iter_history(
     may be strict or not. So each next page asks for everything before the *next* whole
     second after the oldest message seen, and drops ids already emitted: no gaps, no
     duplicates. If a page brings nothing new (more than a page of messages in one second),
-    the cursor steps strictly back so the walk always ends. It never moves forward: not past
-    the caller's `before`, nor back over messages already forgotten.
+    the cursor steps strictly back so the walk always ends, and some of them may be skipped
+    (logged); with send times to a fraction of a second and a server whose "before" is
+    inclusive, that second is the one up to the cursor, its own second included. The
+    cursor never moves forward: not past the caller's `before`, nor back over messages
+    already forgotten.
     """
     seen: dict[str, datetime] = {}
     emitted = 0
