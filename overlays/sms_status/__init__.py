@@ -13,9 +13,9 @@ command line answers `--help` without importing httpx; each provider loads when 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sms_status._registry import PROVIDERS as _KEYS
+from sms_status._registry import PROVIDERS
 from sms_status._version import __version__ as __version__
 
 if TYPE_CHECKING:
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
     )
     from sms_status.pacing import AsyncRateLimiter, RateLimit, RateLimiter, TokenBucket
     from sms_status.report import DeliveryState, RecipientCounts, StatusReport
-
-PROVIDERS = cast("tuple[ProviderKey, ...]", _KEYS)
-"""Every provider key, in the order of the seed pages (each a `ProviderKey`)."""
 
 _LAZY = {
     "errors": "sms_status.errors",
@@ -72,7 +69,7 @@ if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an e
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

@@ -175,7 +175,7 @@ def wait_for_final(
     message_id: str,
     *,
     timeout: float | None,
-    on_update: Callable[[StatusReport], object] | None,
+    on_update: Callable[[StatusReport], None] | None,
 ) -> Flow[StatusReport]:
     """Poll on the provider's cadence until a final status or the deadline.
 
@@ -197,9 +197,10 @@ def wait_for_final(
     retried: list[RetryEvent] = []  # this look's own retries: the server struggles
     user_on_retry = ctx.on_retry
 
-    def noted(event: RetryEvent) -> object:
+    def noted(event: RetryEvent) -> None:
         retried.append(event)
-        return None if user_on_retry is None else user_on_retry(event)
+        if user_on_retry is not None:
+            user_on_retry(event)
 
     look = attrs.evolve(ctx, max_retries=ctx.max_retries if limit else 0, on_retry=noted)
     shortest = min(cadence.intervals)

@@ -28,7 +28,7 @@ class SharedOptions(TypedDict, total=False):
     """An HTTP(S) proxy for every request, as httpx's `proxy=` takes it."""
     verify: bool | str | ssl.SSLContext
     """TLS verification, as httpx's `verify=`: a CA bundle path, an `ssl.SSLContext`, or False."""
-    on_retry: Callable[[RetryEvent], object]
+    on_retry: Callable[[RetryEvent], None]
     retry_after_cap: float
     """Longest wait honoured from a Retry-After, in seconds (default 60): finite, >= 0."""
     signing_secret: str

@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # redis-py is an extra: the names are for type checkers only
     import redis.cluster
 
     BlockingRedis: TypeAlias = "redis.Redis | redis.cluster.RedisCluster"
-    """What a blocking Redis-backed class takes (a subclass or wrapper of one, too)."""
+    """What a blocking Redis-backed class takes (a subclass of one too; a wrapper that passes
+    calls on works at run time, and is `typing.cast` to one for a type checker)."""
     AsyncioRedis: TypeAlias = "redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster"
     """What an asyncio Redis-backed class takes."""
 

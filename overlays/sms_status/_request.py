@@ -100,7 +100,7 @@ class Context:
     max_retries: int
     retry_after_cap: float
     clock: Callable[[], float]
-    on_retry: Callable[[RetryEvent], object] | None = None
+    on_retry: Callable[[RetryEvent], None] | None = None
     jitter: Callable[[], float] = random.random
     lookup: LookupState = attrs.field(factory=LookupState)
 

@@ -142,7 +142,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         message_id: str,
         *,
         timeout: float | None = None,
-        on_update: Callable[[StatusReport], object] | None = None,
+        on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen, or raise the
@@ -297,7 +297,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         message_id: str,
         *,
         timeout: float | None = None,
-        on_update: Callable[[StatusReport], object] | None = None,
+        on_update: Callable[[StatusReport], None] | None = None,
     ) -> StatusReport:
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen, or raise the

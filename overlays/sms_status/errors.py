@@ -46,8 +46,8 @@ class SmsStatusError(Exception):
     describe it.
     """
 
-    provider: str
-    message: str
+    provider: str = ""
+    message: str = ""
     request_id: str | None = None
     headers: Mapping[str, str] = MappingProxyType({})
 

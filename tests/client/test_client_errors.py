@@ -423,3 +423,13 @@ def test_seven_accepts_a_bearer_prefixed_key() -> None:
     with client:
         client.get_status(MESSAGE_ID)
     assert seen == [f"Bearer {API_KEY}"]
+
+
+def test_every_error_names_its_provider_and_message_even_a_bare_one() -> None:
+    # The base class declares both for `except SmsStatusError as e:`; a bare one (a user's
+    # own subclass, say) raised AttributeError on them.
+    bare = sms_status.errors.SmsStatusError("x")
+    assert (bare.provider, bare.message) == ("", "")
+    missing = sms_status.errors.MissingProviderError("seven")
+    assert missing.provider == "seven"
+    assert missing.message.startswith("the seven client is not installed")

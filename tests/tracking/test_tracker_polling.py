@@ -711,6 +711,38 @@ def test_a_provider_that_cannot_be_polled_rests_while_the_others_settle(
     assert len([r for r in seven_sandbox.requests if r.route == "status"]) <= 12
 
 
+def test_every_pushed_provider_whose_extra_is_missing_rests_in_the_same_look(
+    store_path: Path,
+    sandbox_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Only the first of them was refused in a look: the second got no rest, and its ids
+    # whose deadline had passed were not settled then.
+    receiver = tracking.Tracker(store_path, on_final=print, clock=sandbox_clock.now)
+    receiver.ingest(delivered("77232007199", provider="seven"))
+    receiver.ingest(delivered("l-9", provider="lisoloo"))
+    tracker = tracking.Tracker(
+        store_path, on_final=print, clock=sandbox_clock.now, sleep=sandbox_clock.sleep
+    )
+    tracker.add("seven", "77232007190", deadline=5)
+    tracker.add("lisoloo", "l-1", deadline=5)
+    sandbox_clock.advance(10)
+
+    def load_provider(key: str) -> Any:
+        raise errors.MissingProviderError(key)
+
+    monkeypatch.setattr(_engine, "load_provider", load_provider)
+    tracker._engine._schedules.clear()  # as if never loaded on this host (add() loaded them)
+    with pytest.raises(errors.MissingProviderError):
+        tracker.run()
+    refused = sorted(r.args[0] for r in caplog.records if "cannot be polled" in r.getMessage())
+    assert refused == ["lisoloo", "seven"]
+    assert tracker.counts().in_flight == 0  # both past their deadline: settled in that look
+    tracker.close()
+    receiver.close()
+
+
 def _without_seven(load: Callable[[str], Any]) -> Callable[[str], Any]:
     def load_provider(key: str) -> Any:
         if key == "seven":

@@ -69,8 +69,12 @@ def a_misspelt_public_name_fails_type_checking() -> None:
 
 
 def every_key_connects(api_key: str) -> list[sms_status.StatusClient]:
-    # PROVIDERS holds ProviderKeys: a loop over it type-checks against connect's overloads.
-    return [sms_status.connect(key, api_key=api_key) for key in sms_status.PROVIDERS]
+    # PROVIDERS are plain str (a dict keyed by them takes any report's provider): a key is
+    # made a ProviderKey where it is connected.
+    by_key = {key: 0 for key in sms_status.PROVIDERS}
+    by_key["telecom23"] += 1
+    keys: list[sms_status.ProviderKey] = [sms_status.provider_key(n) for n in sms_status.PROVIDERS]
+    return [sms_status.connect(key, api_key=api_key) for key in keys]
 
 
 def subpackages_on_the_top_module() -> object:
@@ -83,12 +87,12 @@ def any_error_names_its_provider(error: sms_status.errors.SmsStatusError) -> str
     return f"{error.provider}: {error.message}"
 
 
-def callbacks_may_return_something(client: sms_status.StatusClient) -> None:
-    def noted(report: sms_status.StatusReport) -> bool:
-        return report.is_final
+async def an_async_callback_fails_type_checking(client: sms_status.AsyncStatusClient) -> None:
+    # It would be called and never awaited: its coroutine dropped.
+    async def noted(report: sms_status.StatusReport) -> None:
+        print(report)
 
-    client.wait_for_final("m1", on_update=noted)
-    sms_status.connect("telecom23", api_key="k", on_retry=print)
+    await client.wait_for_final("m1", on_update=noted)  # type: ignore[arg-type]
 
 
 class FlaskLikeHeaders:

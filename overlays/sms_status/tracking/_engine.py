@@ -79,8 +79,7 @@ class Unpolled(Exception):
 
 
 Flow = Generator[Effect, Any, None]
-Polled = Generator[Effect, Any, Exception | None]
-"""A round's flow: the error that refused its provider, if one did."""
+Polled = Generator[Effect, Any, Exception | None]  # a round's: the error that refused it
 
 
 def _provider(value: object) -> str:
@@ -323,7 +322,8 @@ class Engine:
                 if self._pushes_live(provider, now):
                     rows = self._defer_young(provider, rows, now)  # loads the provider
             except MissingProviderError as exc:
-                refusal = refusal or self._refused(provider, exc)
+                refused = self._refused(provider, exc)  # each such provider rests
+                refusal = refusal or refused
                 self._give_back(provider, [r.message_id for r in rows])
                 continue
             ids = [r.message_id for r in rows]

@@ -232,3 +232,7 @@ if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an e
 
             return getattr(_app, name)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "Acknowledge", "OnReport", "OnReports", "Receiver"})
