@@ -186,7 +186,8 @@ def wait_for_final(
     shortest interval (with `timeout=6`: at 0 and 5 s only). `timeout=0` looks once: one
     attempt, no retries. Transient failures (429 after its retries, 5xx, transport) keep polling
     until the deadline; a Retry-After (429, 503) longer than the next interval is honoured,
-    and one reaching past the deadline ends the wait. Nothing sleeps past the deadline, and the
+    and one reaching past the last look (`LAST_LOOK_RESERVE` before the deadline) ends the
+    wait. Nothing sleeps past the deadline, and the
     request in flight when it comes is cut to the time left.
     """
     cadence = ctx.provider.cadence

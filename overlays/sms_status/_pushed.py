@@ -31,8 +31,8 @@ class HeaderItems(Protocol):
 
 
 class Headers:
-    """Case-insensitive view of any str -> str mapping (Starlette, httpx, Flask, a plain
-    dict); an empty value counts as absent."""
+    """Case-insensitive view of any `HeaderItems` (a dict, Starlette's, httpx's or Flask's
+    headers); an empty value counts as absent."""
 
     __slots__ = ("_lower",)
 

@@ -40,10 +40,10 @@ def _restore(cls: type[SmsStatusError], args: tuple[Any, ...], state: dict[str, 
 class SmsStatusError(Exception):
     """Base class of every error raised by sms_status.
 
-    Every one names its `provider` and says what went wrong in `message`. Where there was a
-    response, `status_code` (on `ApiError` and `MalformedResponseError`), `request_id` (the
-    provider's, where it sends one) and `headers` (the response headers, secrets masked)
-    describe it.
+    Every one the SDK raises names its `provider` and says what went wrong in `message`.
+    Where there was a response, `status_code` (on `ApiError` and `MalformedResponseError`),
+    `request_id` (the provider's, where it sends one) and `headers` (the response headers,
+    secrets masked) describe it.
     """
 
     provider: str = ""

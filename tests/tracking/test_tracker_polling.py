@@ -746,7 +746,7 @@ def test_every_pushed_provider_whose_extra_is_missing_rests_in_the_same_look(
 def _without_seven(load: Callable[[str], Any]) -> Callable[[str], Any]:
     def load_provider(key: str) -> Any:
         if key == "seven":
-            raise errors.MissingProviderError("seven needs sms-status[seven]")
+            raise errors.MissingProviderError("seven")
         return load(key)
 
     return load_provider

@@ -66,13 +66,14 @@ def a_misspelt_public_name_fails_type_checking() -> None:
     # The lazy loader's `__getattr__ -> Any` made any name type-check: a typo was an Any.
     sms_status.conect("telecom23", api_key="k")  # type: ignore[attr-defined]
     sms_status.webhooks.parsee  # type: ignore[attr-defined]  # noqa: B018
+    sms_status.testing.Sandboxx  # type: ignore[attr-defined]  # noqa: B018
 
 
-def every_key_connects(api_key: str) -> list[sms_status.StatusClient]:
+def every_key_connects(api_key: str, provider: str) -> list[sms_status.StatusClient]:
     # PROVIDERS are plain str (a dict keyed by them takes any report's provider): a key is
     # made a ProviderKey where it is connected.
     by_key = {key: 0 for key in sms_status.PROVIDERS}
-    by_key["telecom23"] += 1
+    by_key[provider] += 1  # a report's provider: a str
     keys: list[sms_status.ProviderKey] = [sms_status.provider_key(n) for n in sms_status.PROVIDERS]
     return [sms_status.connect(key, api_key=api_key) for key in keys]
 

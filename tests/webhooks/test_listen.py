@@ -187,9 +187,13 @@ def test_listen_says_why_it_refused_a_delivery_and_counts_them_at_exit(
     process.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn shuts down, listen sums up
     process.wait(30)
     said = process.stderr.read()
-    assert said.count("refused: seven delivery refused: 401, the signature does not match") == 2
+    assert said.count("seven delivery refused: 401, the signature does not match\n") == 2
     assert "2 deliveries refused (2 x 401)" in said
     assert "0" * 64 not in said
+
+
+def _never(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("called")
 
 
 def test_refusals_are_counted_without_waiting_on_a_stuck_stderr(
@@ -206,7 +210,7 @@ def test_refusals_are_counted_without_waiting_on_a_stuck_stderr(
         raise BrokenPipeError  # its reader left meanwhile
 
     monkeypatch.setattr(_listen.click, "echo", blocked_echo)
-    monkeypatch.setattr(_listen.Refusals, "CLOSE_SECONDS", 0.2, raising=False)
+    monkeypatch.setattr(_listen.Refusals, "CLOSE_SECONDS", 0.2)
     record = logging.LogRecord("sms_status.webhooks", logging.INFO, "", 0, "r", (), None)
     record.status = 401
     counted: list[_listen.Refusals] = []
@@ -219,7 +223,9 @@ def test_refusals_are_counted_without_waiting_on_a_stuck_stderr(
             assert printing.wait(30)  # the printing thread holds the first line, stuck
             for _ in range(_listen.Refusals.BACKLOG + 5):
                 refusals.emit(record)  # returns at once: queued, then dropped
-        refusals.close()  # logging.shutdown closes it again: at once
+        with monkeypatch.context() as again:  # logging.shutdown closes it again: nothing waits
+            again.setattr(refusals._lines, "put", _never)
+            refusals.close()
         exited.set()
 
     exiting = threading.Thread(target=serve_then_exit)

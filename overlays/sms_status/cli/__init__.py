@@ -230,7 +230,8 @@ def status(
     type=click.FloatRange(min=0),
     help=(
         "Seconds to keep polling (default: the provider's); the last poll comes a second "
-        "before the end, if that is no sooner than the provider's shortest interval."
+        "before the end, if that is no sooner than the provider's shortest interval after the "
+        "poll before."
     ),
 )
 @click.option(

@@ -3,7 +3,8 @@
 Runs `sms_status.webhooks.app` under uvicorn. Each verified delivery is printed at once: a
 coloured line on a terminal, a plain line otherwise, one JSON object per line with `--json`.
 Refused deliveries (401/400/413, …) are printed on stderr with their reason (never their
-content) and counted at exit. The merged
+headers; a malformed body's reason may quote a field of it, escaped) and counted at exit.
+The merged
 view (`webhooks.merge`, one report per message) is kept for `Receiver.latest`.
 """
 
@@ -118,7 +119,7 @@ def printer(as_json: bool, interactive: bool) -> Callable[[WebhookEvent, StatusR
 
 
 class Refusals(logging.Handler):
-    """Each delivery the app refused (its INFO record: status and reason, never the body),
+    """Each delivery the app refused (its INFO record: status and reason, never the headers),
     counted for the line at exit and printed on stderr by a thread of its own: the server's
     loop never waits on a slow or closed stderr (an unsigned provider's sender is anyone).
     Past `BACKLOG` lines waiting, a line is dropped and counted."""
@@ -142,7 +143,7 @@ class Refusals(logging.Handler):
         if isinstance(status, int):
             self.by_status[status] += 1
             try:
-                self._lines.put_nowait(f"refused: {safe(record.getMessage())}")
+                self._lines.put_nowait(safe(record.getMessage()))
             except queue.Full:
                 self.dropped += 1
 
@@ -171,7 +172,9 @@ class Refusals(logging.Handler):
             return None
         counted = ", ".join(f"{n} x {s}" for s, n in sorted(self.by_status.items()))
         unsaid = f"; {self.dropped} not printed, stderr was behind" if self.dropped else ""
-        return f"{sum(self.by_status.values())} deliveries refused ({counted}{unsaid})"
+        total = sum(self.by_status.values())
+        noun = "delivery" if total == 1 else "deliveries"
+        return f"{total} {noun} refused ({counted}{unsaid})"
 
 
 @contextlib.contextmanager

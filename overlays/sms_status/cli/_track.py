@@ -301,7 +301,7 @@ def _refuse_if_running(store: SqliteStore, store_path: str) -> None:
     except tracking.StoreBusyError as error:
         holder = re.search(r"\(pid [^)]*\)", str(error))
         raise StoreError(
-            f"another tracker is running on this store {'' if holder is None else holder[0]}"
+            f"another tracker is running on this store{'' if holder is None else ' ' + holder[0]}"
             f": ids not added; let it finish, or use another --store than {safe(store_path)}"
         ) from None
 

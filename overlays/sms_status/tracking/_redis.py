@@ -104,7 +104,7 @@ class RedisStore:
         if any(c in name for c in "{} \t\r\n"):
             raise ValueError(f"name must not contain braces or whitespace, got {name!r}")
         if not callable(getattr(redis_client, "register_script", None)):  # None, a URL...
-            raise TypeError(f"redis_client must be a redis.Redis, not {type(redis_client)}")
+            raise TypeError(f"redis_client must be redis.Redis, not {type(redis_client).__name__}")
         require_blocking(redis_client, "RedisStore")  # an AsyncTracker calls it in threads too
         self.name = name
         self.lease = valid_seconds("lease", lease)

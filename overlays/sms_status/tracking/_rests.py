@@ -97,7 +97,7 @@ class Rests:
         self._max_interval = max_interval
         self._known: dict[str, _Known] = {}
         self._refused: dict[str, float] = {}
-        """By provider: when this worker polls it again after its key was refused."""
+        """By provider: when this worker polls it again after it could not (`refuse`)."""
         self._seen: dict[str, tuple[float, int]] = {}
         """By provider: the store's rest last taken (its end and count): a rest's time left
         is put on this worker's clock once (which may be a test's, not the store's)."""
@@ -122,7 +122,7 @@ class Rests:
         return max(ends, default=None)
 
     def refuse(self, provider: str, until: float) -> None:
-        """`provider` is not polled by this worker until `until` (its key was refused): a
+        """`provider` is not polled by this worker until `until` (it cannot be): a
         rest of this worker's own, kept apart from the store's (a 429 is every worker's, and
         a rest read from the store does not end it)."""
         self._refused[provider] = max(until, self._refused.get(provider, until))

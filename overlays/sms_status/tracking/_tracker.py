@@ -237,8 +237,8 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
     def run(self, *, until_idle: bool = True) -> None:
         """Poll what is due, settle, hand outcomes to `on_final`. `until_idle`: return once
         nothing is in flight and every outcome was handed over; otherwise run until `stop()`.
-        A refused key (`AuthenticationError`) is raised here once the other providers of its
-        look were polled; every id stays tracked."""
+        A provider that cannot be polled (a refused key, no API key set, its extra missing)
+        raises its error here once the look is done; every id stays tracked."""
         with self._running():
             self._drive(self._engine.run(until_idle=until_idle))
 
