@@ -302,8 +302,7 @@ class Engine:
 
     def _due(self, now: float) -> tuple[list[tuple[str, list[str]]], bool, Exception | None]:
         """The due ids to poll, by provider in rounds; whether a resting provider's were
-        given back (more may be due behind them); and the error of a provider whose extra
-        is missing here (`_refused`: its ids are given back)."""
+        given back (more may be due behind them); a missing extra's error (`_refused`)."""
         due = self.store.due(now, BATCH)
         if due:
             self._rests.read()  # another worker's rest, maybe
@@ -319,13 +318,14 @@ class Engine:
                 rested = True
                 continue
             try:
-                if self._pushes_live(provider, now):
-                    rows = self._defer_young(provider, rows, now)  # loads the provider
-            except MissingProviderError as exc:
+                self.schedule(provider)  # the look's first load of the provider
+            except MissingProviderError as exc:  # its extra is not installed on this host
                 refused = self._refused(provider, exc)  # each such provider rests
                 refusal = refusal or refused
                 self._give_back(provider, [r.message_id for r in rows])
                 continue
+            if self._pushes_live(provider, now):
+                rows = self._defer_young(provider, rows, now)
             ids = [r.message_id for r in rows]
             groups.extend(
                 (provider, ids[i : i + POLL_ROUND]) for i in range(0, len(ids), POLL_ROUND)
@@ -407,7 +407,7 @@ class Engine:
                 reports.extend(answered)
                 if self._rests.after(provider, answered):
                     break
-        except (AuthenticationError, MissingProviderError, Unpolled) as exc:
+        except (AuthenticationError, Unpolled) as exc:  # (a missing extra: `_due`)
             refusal = self._refused(provider, exc.error if isinstance(exc, Unpolled) else exc)
             if not reports:  # nothing to record (nor, maybe, a provider to read it with)
                 self._give_back(provider, message_ids)
