@@ -155,7 +155,7 @@ def test_a_node_that_stops_answering_is_one_timeout_not_several(
     client = RedisCluster.from_url(cluster_url, retry=Retry(NoBackoff(), 0), socket_timeout=1.0)
     store = tracking.RedisStore(client, name="stopped")
     waits: list[float] = []
-    monkeypatch.setattr(_redis.time, "sleep", waits.append)  # the store's pause between sends
+    monkeypatch.setattr(_redis_rows.time, "sleep", waits.append)  # the store's pause between sends
     address = urlsplit(cluster_url)
     with redis.Redis(host=address.hostname, port=address.port) as node:
         pid = int(node.info("server")["process_id"])

@@ -623,6 +623,108 @@ def test_a_write_sent_again_after_a_lost_answer_is_applied_once(
     store.close()
 
 
+def _answer_lost(store: Any, script: str, times: int = 1) -> list[Any]:
+    """`store.<script>` made to run on the server and lose its answer (a dropped connection)
+    its first `times` sends; returns the arguments of every send."""
+    real, sent = getattr(store, script), []
+
+    def answer_lost(**arguments: Any) -> Any:
+        answered = real(**arguments)
+        sent.append(arguments)
+        if len(sent) <= times:
+            raise redis.ConnectionError("Connection reset by peer")
+        return answered
+
+    setattr(store, script, answer_lost)
+    return sent
+
+
+@pytest.mark.parametrize("chunk", [2_000, 3])
+def test_an_add_sent_again_after_a_lost_answer_counts_its_ids_as_new(
+    redis_url: str,
+    redis_client: redis.Redis,
+    name: str,
+    chunk: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # INSERT ran, its answer was lost: sent again, it found its own rows stored and said
+    # "known", so add() returned False for a new id (a chunk of a staged add_many too).
+    from sms_status.tracking import _redis
+
+    monkeypatch.setattr(_redis, "INSERT_CHUNK", chunk)
+    store = _store(redis_url, name)
+    sent = _answer_lost(store, "_insert")
+    now = FakeClock().now()
+    assert _add(store, ["m1", "m2", "m1", "m3", "m4", "m5", "m4"], now) == 5
+    assert len(sent) >= 2
+    assert _add(store, ["m1", "m6"], now) == 1
+    assert store.counts().in_flight == 6
+    assert store.counts() == _recount(redis_client, name)
+    assert not redis_client.keys(f"{store.prefix}staging:*")
+    store.close()
+
+
+def test_an_add_many_whose_staged_ids_redis_evicted_raises(
+    redis_url: str, redis_client: redis.Redis, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under maxmemory-policy volatile-*, the staging list (it has a TTL) is evicted first:
+    # the rest of the ids were taken as used up, add_many answering a count short of them.
+    from sms_status.tracking import _redis
+
+    monkeypatch.setattr(_redis, "INSERT_CHUNK", 4)
+    store = _store(redis_url, name)
+    real = store._insert
+
+    def evicted_after_the_first_chunk(**arguments: Any) -> Any:
+        answered = real(**arguments)
+        for staged in redis_client.keys(f"{store.prefix}staging:*"):
+            redis_client.delete(staged)
+        return answered
+
+    store._insert = evicted_after_the_first_chunk  # type: ignore[method-assign]
+    with pytest.raises(tracking.StoreUnavailableError, match="noeviction"):
+        _add(store, [f"m{i}" for i in range(10)], FakeClock().now())
+    store._insert = real  # type: ignore[method-assign]
+    assert store.counts().in_flight == 4  # the first chunk's: added again, the rest follow
+    assert _add(store, [f"m{i}" for i in range(10)], FakeClock().now()) == 6
+    store.close()
+
+
+def test_a_claim_sent_again_after_a_lost_answer_takes_the_same_ids_and_keeps_the_others(
+    redis_url: str, name: str
+) -> None:
+    # A claim whose answer was lost was sent again under a new worker token: the claims this
+    # worker held before (another run() of the same store, say) were orphaned, given back
+    # only at lease end; a change releasing one left it held.
+    store, other = _store(redis_url, name), _store(redis_url, name)
+    now = FakeClock().now()
+    _add(store, ["m1", "m2", "m3"], now)
+    later = now + 3600.0
+    assert [r.message_id for r in store.due(later, 1)] == ["m1"]
+    sent = _answer_lost(store, "_claim")
+    assert [r.message_id for r in store.due(later, 1)] == ["m2"]  # not m3 as well
+    assert len(sent) == 2
+    store.change(PROVIDER, ["m1"], lambda r: r._replace(next_poll_at=now))  # given back
+    assert sorted(r.message_id for r in other.due(later, 5)) == ["m1", "m3"]
+    store.close()
+    other.close()
+
+
+def test_a_claim_never_answered_gives_its_ids_back_with_the_next_one(
+    redis_url: str, name: str
+) -> None:
+    store, other = _store(redis_url, name), _store(redis_url, name)
+    now = FakeClock().now()
+    _add(store, ["m1", "m2"], now)
+    _answer_lost(store, "_claim", times=3)
+    with pytest.raises(tracking.StoreUnavailableError):
+        store.due(now + 3600.0, 5)  # ran on the server: m1 and m2 held, unknown to the store
+    assert store.due(now + 1.0, 5) == []  # nothing due then: the two are given back
+    assert sorted(r.message_id for r in other.due(now + 3600.0, 5)) == ["m1", "m2"]
+    store.close()
+    other.close()
+
+
 def _settled_by(tracker: tracking.Tracker, message_id: str) -> str | None:
     """Where the report that settled `message_id` came from; None while it is in flight."""
     got = tracker.get(PROVIDER, message_id)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -40,10 +39,9 @@ from sms_status.tracking._redis_rows import (
     own_client,
     rest_of,
     rests_of,
+    retried,
     text,
     time_arg,
-    timed_out,
-    unavailable,
     valid_seconds,
     where,
 )
@@ -84,8 +82,9 @@ class RedisStore:
     `lease`: seconds, on the Redis server's clock, a worker keeps the ids it claimed after
     its last renewal (while it runs, every `lease / 3`, however long `on_final` or a poll
     takes): a worker that dies, or stops answering, has its ids taken over this long after.
-    `retention`: seconds a settled, handed-over outcome is kept (`get`, `counts`) before
-    `purge` (which `run()` calls every minute) forgets it.
+    `retention`: seconds a settled outcome is kept (`get`, `counts`), from when it settled,
+    before `purge` (which `run()` calls every minute) forgets it once handed over. Run Redis
+    with `maxmemory-policy noeviction`: early pushes and staged ids carry a TTL.
 
     Any number of processes and hosts may `run()`, `add()` and `ingest()` on one store.
     """
@@ -108,6 +107,7 @@ class RedisStore:
         require_blocking(redis_client, "RedisStore")  # an AsyncTracker calls it in threads too
         self.name = name
         self.lease = valid_seconds("lease", lease)
+        self._lease_ms = int(self.lease * 1000)
         self.retention = valid_seconds("retention", retention)
         self.prefix = f"{KEY_PREFIX}{{{name}}}:"
         self._rows = self.prefix + "rows"
@@ -123,6 +123,7 @@ class RedisStore:
         """Rows this worker claimed or wrote, by key, with their version: a change starts
         from here instead of a read (the write's version check catches a stale one)."""
         self._last_now = 0.0
+        self._unanswered: list[str] = []  # ids of claims whose answer never came
         self.round_trips = 0
         """Calls this store made to Redis (for benchmarks)."""
         register = self._client.register_script
@@ -151,6 +152,7 @@ class RedisStore:
         """In a forked child: a worker of its own, holding nothing and not running."""
         self._lock, self._token, self._runs = threading.Lock(), new_token(), 0
         self._cache.clear()
+        self._unanswered = []  # the parent's claims are not this worker's to give back
         self._heartbeat = self._heartbeat.anew()
 
     def __repr__(self) -> str:
@@ -158,32 +160,16 @@ class RedisStore:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _call(self, script: Callable[..., Any], *args: object, rotate: bool = False) -> Any:
-        """Run one script, sent again (up to `ATTEMPTS` times) if the connection fails.
-        `rotate`: the script claims rows: a new worker token before sending it again, so a
-        first send that ran leaves claims nobody renews (they expire with the old lease)."""
-        for attempt in range(ATTEMPTS):
+    def _call(self, script: Callable[..., Any], *args: object) -> Any:
+        """Run one script, sent again (up to `ATTEMPTS` times) if the connection fails."""
+
+        def send() -> Any:
             with self._lock:
                 token = self._token
                 self.round_trips += 1
-            try:
-                return script(
-                    keys=[self._rows],
-                    args=[self.prefix, token, int(self.lease * 1000), *args],
-                )
-            except Exception as exc:  # redis-py's, when the server did not answer
-                if not unavailable(exc):
-                    raise
-                if rotate:
-                    self._rotate(token)
-                if attempt + 1 == ATTEMPTS or timed_out(exc):
-                    raise StoreUnavailableError(
-                        f"the tracker's Redis at {self._where} did not answer "
-                        f"({type(exc).__name__}: {exc}); nothing was half done: call again "
-                        f"once it is back"
-                    ) from exc
-                time.sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable")
+            return script(keys=[self._rows], args=[self.prefix, token, self._lease_ms, *args])
+
+        return retried(send, self._where, attempts=ATTEMPTS, note="nothing was half done: ")
 
     def _rotate(self, old: str) -> None:
         with self._lock:
@@ -203,30 +189,33 @@ class RedisStore:
         chunk's worth, they are staged in Redis first (a list that expires, so a process that
         dies meanwhile leaves nothing for long) and stored only once `rows` has been read to
         its end: a bad id anywhere (`rows` raising) stores nothing."""
-        write_id = self._write_id()
         chunk: list[str] = []
         staged: str | None = None
+        length, write_id = 0, ""
         try:
             for row in rows:
+                if not chunk:  # a write id a script: one sent again knows its own rows
+                    write_id = self._write_id()
                 chunk += [row.key, encode(row, 1, write_id), time_arg(row.next_poll_at)]
                 if len(chunk) == 3 * INSERT_CHUNK:
                     staged = staged or f"{self.prefix}staging:{write_id}"
                     self._stage(staged, chunk)
-                    chunk = []
+                    length, chunk = length + len(chunk), []
         except BaseException:
             if staged is not None:
                 self._plain(lambda: self._client.delete(staged))
             raise
         if staged is None:
-            return self._insert_chunk(chunk, [], now, apply_early) if chunk else 0
+            return self._insert_chunk(["", "0", "0", "0", *chunk], now, apply_early) if chunk else 0
         if chunk:
             self._stage(staged, chunk)
+            length += len(chunk)
         new = 0
-        while True:
-            stored = self._insert_chunk([], [staged, str(3 * INSERT_CHUNK)], now, apply_early)
-            if stored < 0:  # the staging list is used up (and deleted)
-                return new + (-stored - 1)
-            new += stored
+        for start in range(0, length, 3 * INSERT_CHUNK):
+            where = [staged, str(length), str(start), str(3 * INSERT_CHUNK)]
+            new += self._insert_chunk(where, now, apply_early)
+        self._plain(lambda: self._client.delete(staged))
+        return new
 
     def _stage(self, staged: str, values: list[str]) -> None:
         def send() -> None:
@@ -237,16 +226,21 @@ class RedisStore:
 
         self._plain(send)
 
-    def _insert_chunk(
-        self, values: list[str], staged: list[str], now: float, apply_early: ApplyEarly
-    ) -> int:
-        new, early, more = self._call(self._insert, *(staged or ["", "0"]), *values)
+    def _insert_chunk(self, args: list[str], now: float, apply_early: ApplyEarly) -> int:
+        new, early = self._call(self._insert, *args)
+        if int(new) < 0:  # a Redis evicting keys with a TTL (maxmemory-policy volatile-*)
+            raise StoreUnavailableError(
+                f"the tracker's Redis at {self._where} dropped the ids staged for add_many "
+                "(evicted or expired): some were stored, the rest not; add them all again "
+                "(ids stored already are not added twice), and run that Redis with "
+                "maxmemory-policy noeviction"
+            )
         pending = [(text(early[i]), text(early[i + 1])) for i in range(0, len(early), 2)]
         for key, value in pending:
             received_at, _, report = value.partition(" ")
             expired = float(received_at) + EARLY_PUSH_TTL < now
             self._apply([(key, early_change(apply_early, report, expired))], drop_early=True)
-        return int(new) if int(more) else -int(new) - 1
+        return int(new)
 
     def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
         """Apply each change to its row, all in one script (several when an id comes twice);
@@ -329,19 +323,7 @@ class RedisStore:
         """A command safe to send twice, sent again if the connection fails."""
         with self._lock:
             self.round_trips += 1
-        for attempt in range(ATTEMPTS):
-            try:
-                return call()
-            except Exception as exc:  # redis-py's, when the server did not answer
-                if not unavailable(exc):
-                    raise
-                if attempt + 1 == ATTEMPTS or timed_out(exc):
-                    raise StoreUnavailableError(
-                        f"the tracker's Redis at {self._where} did not answer "
-                        f"({type(exc).__name__}: {exc}); call again once it is back"
-                    ) from exc
-                time.sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return retried(call, self._where, attempts=ATTEMPTS)
 
     def push(
         self, provider: str, message_id: str, change: Change, keep_early: KeepEarly, now: float
@@ -414,9 +396,19 @@ class RedisStore:
         return rests_of(*self._call(self._rests))
 
     def _claimed(self, queue: str, now: float, limit: int) -> list[Row]:
+        """One claim script, named: sent again after a lost answer, it answers the rows it
+        took. A claim never answered at all hands its rows back with the next one."""
+        claim = self._write_id()
         with self._lock:
             self._last_now = max(self._last_now, now)
-        keys, values = self._call(self._claim, queue, repr(float(now)), limit, rotate=True)
+            unanswered, self._unanswered = self._unanswered, []
+        try:
+            when = repr(float(now))
+            keys, values = self._call(self._claim, queue, when, limit, claim, *unanswered)
+        except BaseException:
+            with self._lock:
+                self._unanswered += [*unanswered, claim]
+            raise
         rows: list[Row] = []
         with self._lock:
             if len(self._cache) + len(keys) > CACHE_LIMIT:
@@ -454,7 +446,7 @@ class RedisStore:
         return counts_of(self._plain(lambda: self._client.hgetall(self.prefix + "counts")))
 
     def purge(self, now: float) -> int:
-        """Forget outcomes handed over more than `retention` ago (early pushes expire on
+        """Forget handed-over outcomes settled more than `retention` ago (early pushes expire on
         their own, an hour after they came)."""
         total = 0
         while True:

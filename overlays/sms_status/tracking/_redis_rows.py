@@ -7,7 +7,9 @@ import json
 import os
 import re
 import secrets
+import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Final, cast
 
 from sms_status.tracking._model import Counts, Rest, Row
@@ -221,6 +223,25 @@ def timed_out(exc: BaseException) -> bool:
     import redis
 
     return isinstance(exc, redis.TimeoutError) or isinstance(exc.__cause__, redis.TimeoutError)
+
+
+def retried(call: Callable[[], Any], where: str, *, attempts: int, note: str = "") -> Any:
+    """`call()`, made again (up to `attempts` times, a short pause between) if the connection
+    fails; a timeout (a server that stopped answering) is raised at once. `note`: what the
+    error says of a call that failed (before "call again once it is back")."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as exc:  # redis-py's, when the server did not answer
+            if not unavailable(exc):
+                raise
+            if attempt + 1 == attempts or timed_out(exc):
+                raise StoreUnavailableError(
+                    f"the tracker's Redis at {where} did not answer "
+                    f"({type(exc).__name__}: {exc}); {note}call again once it is back"
+                ) from exc
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def counts_of(raw: dict[Any, Any]) -> Counts:

@@ -88,16 +88,48 @@ local function expire_dead()
 end
 """
 
-# ARGV[4] queue ('p' | 'h'), ARGV[5] now (tracker clock), ARGV[6] limit.
+# ARGV[4] queue ('p' | 'h'), ARGV[5] now (tracker clock), ARGV[6] limit, ARGV[7] this claim's
+# id; ARGV[8..] ids of this worker's claims whose answer never came: their rows go back. What
+# a claim took is noted (`claim:<id>`, for a lease) so that, sent again after a lost answer,
+# it answers the same rows (those still this worker's) instead of taking more.
 CLAIM: Final = (
     PRELUDE
     + """
 expire_dead()
+local function noted(id)
+    local memo = redis.call('GET', P .. 'claim:' .. id)
+    local keys, values = {}, {}
+    if not memo then
+        return nil, keys, values
+    end
+    local qn = string.sub(memo, 1, 1)
+    for k in string.gmatch(string.sub(memo, 3), '[^\\n]+') do
+        local held = redis.call('HGET', Q[qn][2], k)
+        local value = redis.call('HGET', P .. 'rows', k)
+        if held and value and string.match(held, '^(%S+) ') == token then
+            keys[#keys + 1] = k
+            values[#values + 1] = value
+        end
+    end
+    return qn, keys, values
+end
+for i = 8, #ARGV do
+    local qn, keys = noted(ARGV[i])
+    for _, k in ipairs(keys) do
+        place(qn, k, nil, true)
+    end
+    redis.call('DEL', P .. 'claim:' .. ARGV[i])
+end
 local qn = ARGV[4]
 local q = Q[qn]
+local memo = P .. 'claim:' .. ARGV[7]
+local again, keys, values = noted(ARGV[7])
+if again then
+    redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
+    return {keys, values}
+end
 local found = redis.call('ZRANGEBYSCORE', q[1], '-inf', ARGV[5], 'WITHSCORES', 'LIMIT', 0,
     tonumber(ARGV[6]))
-local keys, values = {}, {}
 if #found > 0 then
     redis.call('ZADD', P .. 'leases', srv + lease, token)
     for i = 1, #found, 2 do
@@ -110,6 +142,9 @@ if #found > 0 then
             keys[#keys + 1] = k
             values[#values + 1] = value
         end
+    end
+    if #keys > 0 then
+        redis.call('SET', memo, qn .. ' ' .. table.concat(keys, '\\n'), 'PX', lease)
     end
 else
     redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
@@ -171,35 +206,38 @@ return {conflicts, gone}
 """
 )
 
-# ARGV[4] a staging list ('' for none) and ARGV[5] how many of its items to take (a
-# multiple of 3); then triples from ARGV[6]: key, value, poll time. The triples (the list's
-# first ones, then the given ones) are stored and queued if new. Returns how many were new,
-# every given key's early push (key, value, ...), and 1 while the staging list has more.
+# ARGV[4] a staging list ('' for none), ARGV[5] its length as staged, ARGV[6] where to start
+# in it and ARGV[7] how many items to take (multiples of 3); then triples from ARGV[8]: key,
+# value, poll time. The triples are stored and queued if new. Returns how many were new
+# (-1: the staging list is not as staged, evicted or expired) and every given key's early
+# push (key, value, ...). Sent again after a lost answer it answers as it did: a row whose
+# value is the one given was stored by this very call (each call's write id is its own),
+# unless the key came before in it.
 INSERT: Final = (
     PRELUDE
     + """
 local items = {}
-local more = 1
 if ARGV[4] ~= '' then
-    local take = tonumber(ARGV[5])
-    items = redis.call('LRANGE', ARGV[4], 0, take - 1)
-    redis.call('LTRIM', ARGV[4], take, -1)
-    if redis.call('LLEN', ARGV[4]) == 0 then
-        more = 0
-        redis.call('DEL', ARGV[4])
+    local start = tonumber(ARGV[6])
+    if redis.call('LLEN', ARGV[4]) ~= tonumber(ARGV[5]) then
+        return {-1, {}}
     end
+    items = redis.call('LRANGE', ARGV[4], start, start + tonumber(ARGV[7]) - 1)
 end
-for i = 6, #ARGV do
+for i = 8, #ARGV do
     items[#items + 1] = ARGV[i]
 end
-local new = 0
+local new, again, seen = 0, 0, {}
 local early = {}
 for i = 1, #items, 3 do
     local k = items[i]
     if redis.call('HSETNX', P .. 'rows', k, items[i + 1]) == 1 then
         new = new + 1
         redis.call('ZADD', P .. 'due', items[i + 2], k)
+    elseif not seen[k] and redis.call('HGET', P .. 'rows', k) == items[i + 1] then
+        again = again + 1
     end
+    seen[k] = true
     local e = redis.call('GET', P .. 'e:' .. k)
     if e then
         early[#early + 1] = k
@@ -209,7 +247,7 @@ end
 if new > 0 then
     redis.call('HINCRBY', P .. 'counts', 'in_flight', new)
 end
-return {new, early, more}
+return {new + again, early}
 """
 )
 
