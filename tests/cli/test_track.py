@@ -104,6 +104,19 @@ def test_an_id_the_provider_never_knew_settles_not_found_and_exits_1(
     assert outcome["state"] == "unknown"
 
 
+def test_an_ids_file_saved_with_a_byte_order_mark_tracks_its_first_id_as_written(
+    telecom23_sandbox, sandbox_clock, tmp_path, store
+):
+    # Notepad's or Excel's "UTF-8" files start with U+FEFF: it was kept in the first id.
+    telecom23_sandbox.add_message("m-1", statuses=("DELIVRD",))
+    path = tmp_path / "ids.txt"
+    path.write_text("m-1\n", encoding="utf-8-sig")
+    args = [*common(telecom23_sandbox), "--store", str(store), "--json", str(path)]
+    result = invoke("track", *args, obj=sandbox_clock)
+    assert result.exit_code == _exit.OK, result.output
+    assert [(o["message_id"], o["state"]) for o in outcomes(result)] == [("m-1", "delivered")]
+
+
 def test_json_prints_one_outcome_per_line_on_stdout_and_progress_on_stderr(
     seven_sandbox, sandbox_clock, tmp_path, store
 ):

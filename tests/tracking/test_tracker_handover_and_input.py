@@ -9,6 +9,8 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -181,6 +183,139 @@ def test_one_run_at_a_time_per_sqlite_store_even_across_processes(
     assert other.stdout.startswith("busy: another tracker is running on this store (pid ")
     assert "RedisStore" in other.stdout
     tracker.run()  # the lock is free again
+
+
+def test_the_run_lock_is_the_database_files_whatever_it_is_called(
+    store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lock was named after the path as given: two runs through a symlink both ran,
+    # handing every outcome over twice; two private ":memory:" stores refused each other.
+    alias = tmp_path / "alias.db"
+    tracking.SqliteStore(store_path).close()
+    alias.symlink_to(store_path)
+    first, second = tracking.SqliteStore(store_path), tracking.SqliteStore(alias)
+    with first.running(), pytest.raises(tracking.StoreBusyError, match="another tracker"):  # noqa: SIM117
+        with second.running():
+            pass
+    first.close()
+    second.close()
+    monkeypatch.chdir(tmp_path)
+    mine, yours = tracking.SqliteStore(":memory:"), tracking.SqliteStore(":memory:")
+    with mine.running(), yours.running():
+        pass
+    assert not list(tmp_path.glob("*memory*"))
+    mine.close()
+    yours.close()
+
+
+def test_counts_are_one_snapshot_while_another_process_settles_ids(
+    make_tracker: MakeTracker, store_path: Path
+) -> None:
+    # Three separate reads: an id settled between them was counted in flight and settled
+    # (total 4 of 3 tracked; the CLI's "settled out of tracked" view showed the same).
+    writer = make_tracker()
+    writer.add_many("telecom23", ["m1", "m2", "m3"])
+    reader = tracking.SqliteStore(store_path)
+    first_read = reader._scalar
+
+    def settled_between(query: str) -> int:
+        found = first_read(query)
+        if "next_poll_at" in query:  # in flight read: another connection settles one now
+            writer.ingest(delivered("m1"))
+        return found
+
+    reader._scalar = settled_between  # type: ignore[method-assign]
+    counts = reader.counts()
+    reader.close()
+    assert (counts.in_flight, counts.settled, counts.total) == (3, 0, 3)
+    assert writer.counts().settled == 1
+
+
+def test_close_while_run_goes_on_in_another_thread_stops_it_and_waits_for_on_final(
+    store_path: Path,
+) -> None:
+    # A service's shutdown: stop(), then the `with` ends while on_final still runs. close()
+    # closed the store under the run: sqlite3.ProgrammingError, and the outcome whose
+    # on_final had returned was handed over again by the next tracker.
+    inside, release, handed = threading.Event(), threading.Event(), []
+    errors: list[BaseException] = []
+
+    def on_final(outcome: tracking.Outcome) -> None:
+        inside.set()
+        release.wait(30)
+        handed.append((outcome.key, outcome.delivery))
+
+    def run() -> None:
+        try:
+            tracker.run(until_idle=False)
+        except BaseException as exc:
+            errors.append(exc)
+
+    tracker = tracking.Tracker(store_path, on_final=on_final)
+    tracker.add("telecom23", "m1")
+    tracker.ingest(delivered("m1"))
+    runner = threading.Thread(target=run)
+    runner.start()
+    assert inside.wait(30)
+    closing = threading.Thread(target=tracker.close)
+    closing.start()
+    closing.join(0.05)
+    assert closing.is_alive()  # waiting for the run
+    release.set()
+    closing.join(30)
+    runner.join(30)
+    assert not errors
+    with tracking.Tracker(store_path, on_final=on_final) as again:
+        again.run()
+        assert again.counts().awaiting_handover == 0
+    assert handed == [("telecom23:m1", 1)]
+
+
+def test_close_from_inside_on_final_is_refused(store_path: Path) -> None:
+    refused: list[BaseException] = []
+
+    def on_final(outcome: tracking.Outcome) -> None:
+        try:
+            tracker.close()
+        except RuntimeError as exc:
+            refused.append(exc)
+
+    with tracking.Tracker(store_path, on_final=on_final) as tracker:
+        tracker.add("telecom23", "m1")
+        tracker.ingest(delivered("m1"))
+        tracker.run()
+        assert tracker.counts().awaiting_handover == 0
+    assert "inside run()" in str(refused[0])
+
+
+def test_a_tracker_never_takes_an_on_final_it_would_not_await(
+    store_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An object with an async __call__ passed the check, and a function returning a
+    # coroutine ran: the coroutine was never awaited and the outcome was recorded as handed
+    # over, so it was lost.
+    saved: list[str] = []
+
+    class Saver:
+        async def __call__(self, outcome: tracking.Outcome) -> None:
+            saved.append(outcome.key)
+
+    with pytest.raises(TypeError, match="AsyncTracker"):
+        tracking.Tracker(store_path, on_final=Saver())
+
+    def returns_a_coroutine(outcome: tracking.Outcome) -> object:
+        tracker.stop()
+        return Saver()(outcome)
+
+    with tracking.Tracker(store_path, on_final=returns_a_coroutine) as tracker:
+        tracker.add("telecom23", "m1")
+        tracker.ingest(delivered("m1"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "coroutine ... was never awaited" is an error
+            tracker.run(until_idle=False)
+        assert tracker.counts().awaiting_handover == 1  # handed over again later
+    assert saved == []
+    assert "use tracking.AsyncTracker" in caplog.text
 
 
 def test_repr_shows_counts_and_never_a_key(

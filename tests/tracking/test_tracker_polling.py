@@ -642,11 +642,44 @@ def test_a_refused_key_is_raised_from_run_and_every_id_settles_once_it_is_fixed(
             tracker.run()
     assert outcomes == []
     assert tracker.counts().in_flight == 3
-    assert all((t := tracker.get("telecom23", i)) is not None and t.polls == 0 for i in ids)
+    # The refused lookup was made (and queued its id behind the others): no other was.
+    assert [getattr(tracker.get("telecom23", i), "polls", None) for i in ids] == [1, 0, 0]
     tracker.close()
     with telecom23_sandbox.connect() as fixed:
         make_tracker({"telecom23": fixed}).run()
     assert sorted(o.message_id for o in outcomes) == ids
+
+
+def test_one_id_refused_on_its_own_does_not_starve_its_providers_other_ids(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # A 403 for one message (another workspace's, say) while the key works: the refused id
+    # kept its place at the head of the queue, went first after every rest, was refused
+    # again, and the other ids were never polled until their deadlines.
+    telecom23_sandbox.add_message("theirs", statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault(
+        "error", message_id="theirs", status=403, code="CROSS_TENANT_WORKSPACE", times=None
+    )
+    ours = [f"ours-{n}" for n in range(3)]
+    for message_id in ours:
+        telecom23_sandbox.add_message(message_id, statuses=("pending", "DELIVRD"))
+    with telecom23_sandbox.connect() as client:
+        tracker = make_tracker({"telecom23": client}, deadline=3 * 3600)
+        tracker.add("telecom23", "theirs")
+        sandbox_clock.advance(1)
+        tracker.add_many("telecom23", ours)
+        started = sandbox_clock.now()
+        refusals = 0
+        while tracker.counts().in_flight > 1:
+            with pytest.raises(errors.AuthenticationError):
+                tracker.run()
+            refusals += 1
+            assert refusals < 10
+    assert sorted((o.message_id, o.reason) for o in outcomes) == [(i, "final") for i in ours]
+    assert max(o.settled_at for o in outcomes).timestamp() - started < 5 * 60  # rests of 60 s
 
 
 @pytest.mark.parametrize("failure", ["refused key", "no key", "no extra", "no extra, pushed"])

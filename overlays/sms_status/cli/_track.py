@@ -398,7 +398,7 @@ def run(
     type=click.Choice(PROVIDERS),
     help="Provider of the ids in IDS_FILE (not needed with --summary).",
 )
-@click.argument("ids_file", type=click.File("r", encoding="utf-8"), required=False)
+@click.argument("ids_file", type=click.File("r", encoding="utf-8-sig"), required=False)
 @click.option(
     "--store",
     type=click.Path(dir_okay=False),

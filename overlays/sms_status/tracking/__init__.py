@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sms_status.tracking._async_tracker import AsyncTracker
 from sms_status.tracking._fork import StoreForkedError
 from sms_status.tracking._model import Counts, Outcome, Tracked
 from sms_status.tracking._rules import (
@@ -28,7 +29,7 @@ from sms_status.tracking._rules import (
 )
 from sms_status.tracking._sqlite import SqliteStore, StoreBusyError, StoreVersionError
 from sms_status.tracking._store import Store
-from sms_status.tracking._tracker import AsyncTracker, Tracker
+from sms_status.tracking._tracker import Tracker
 
 if TYPE_CHECKING:
     from sms_status.tracking._redis import RedisStore, StoreUnavailableError

@@ -11,20 +11,17 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any
-
-import attrs
+from collections.abc import Callable, Iterable, Sequence
 
 from sms_status import _validation
 from sms_status._registry import PROVIDERS, load_provider
 from sms_status.errors import AuthenticationError, MissingProviderError
 from sms_status.report import StatusReport
 from sms_status.tracking import _rules as rules
+from sms_status.tracking._effects import Effect, Flow, HandOver, Poll, Polled, Unpolled, Wait
 from sms_status.tracking._group import GroupCommit
 from sms_status.tracking._model import (
     Counts,
-    Outcome,
     Row,
     Tracked,
     decode_report,
@@ -37,6 +34,8 @@ from sms_status.tracking._store import Change, Push, Store
 
 log = logging.getLogger("sms_status.tracking")
 
+__all__ = ["Effect", "Engine", "Flow", "HandOver", "Poll", "Unpolled", "Wait"]
+
 BATCH = 500
 """Rows read from the store per look (due polls, due hand-overs): memory stays flat."""
 IDLE_LOOK = 1.0
@@ -48,38 +47,6 @@ POLL_ROUND = 100
 REFUSED_REST = 60.0
 """Seconds a provider whose key was refused (or that has no client) is not polled: its ids
 wait that long (their deadlines still settle them) while the other providers are polled."""
-
-
-@attrs.frozen
-class Poll:
-    provider: str
-    message_ids: list[str]
-
-
-@attrs.frozen
-class HandOver:
-    outcome: Outcome
-
-
-@attrs.frozen
-class Wait:
-    seconds: float
-    """How long until something is due; `IDLE_LOOK` at most is waited in real time."""
-
-
-Effect = Poll | HandOver | Wait
-
-
-class Unpolled(Exception):
-    """A driver could not make the client a `Poll` needs (no API key set, say): `error`."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-Flow = Generator[Effect, Any, None]
-Polled = Generator[Effect, Any, Exception | None]  # a round's: the error that refused it
 
 
 def _provider(value: object) -> str:
@@ -332,11 +299,13 @@ class Engine:
             )
         return groups, rested, refusal
 
-    def _give_back(self, provider: str, message_ids: list[str]) -> None:
+    def _give_back(self, provider: str, message_ids: list[str], tried: Sequence[str] = ()) -> None:
         """Ids `due()` returned that are not polled now, passed to `change()` (a store that
         claims what `due()` returns, `RedisStore`, releases them there): while `provider`
         rests, due at the rest's end (`rules.rest`), so other providers' ids, behind them in
-        `due()`'s order, are polled meanwhile; else unchanged."""
+        `due()`'s order, are polled meanwhile; else unchanged. `tried`: those whose lookup
+        was refused, queued behind the others (an id refused on its own, a 403 for another
+        account's message, would otherwise go first at every rest's end, and starve them)."""
         if not message_ids:
             return
         now = self.clock()
@@ -344,7 +313,12 @@ class Engine:
         if not self._rests.resting(provider, now):
             self.store.change(provider, message_ids, _unchanged)
             return
-        for row in self.store.change(provider, message_ids, lambda r: rules.rest(r, until, now)):
+        refused = set(tried)
+
+        def rest(row: Row) -> Row | None:
+            return rules.rest(row, until, now, polled=row.message_id in refused)
+
+        for row in self.store.change(provider, message_ids, rest):
             _log_settled(row, "its deadline, while its provider rested")
 
     def _defer_young(self, provider: str, rows: list[Row], now: float) -> list[Row]:
@@ -397,21 +371,24 @@ class Engine:
             return None
         reports: list[StatusReport] = []
         refusal: Exception | None = None
+        tried: list[str] = []  # the ids of a refused lookup
         try:
             batch = load_provider(provider).batch
             step = batch.max_ids if batch is not None else self.poll_step
             for start in range(0, len(message_ids), step):
-                answered: Sequence[StatusReport] = yield Poll(
-                    provider, message_ids[start : start + step]
-                )
+                tried = message_ids[start : start + step]
+                answered: Sequence[StatusReport] = yield Poll(provider, tried)
                 reports.extend(answered)
                 if self._rests.after(provider, answered):
                     break
-        except (AuthenticationError, Unpolled) as exc:  # (a missing extra: `_due`)
-            refusal = self._refused(provider, exc.error if isinstance(exc, Unpolled) else exc)
-            if not reports:  # nothing to record (nor, maybe, a provider to read it with)
-                self._give_back(provider, message_ids)
-                return refusal
+            tried = []
+        except AuthenticationError as exc:
+            refusal = self._refused(provider, exc)
+        except Unpolled as exc:  # no lookup was made (a missing extra: `_due`)
+            refusal, tried = self._refused(provider, exc.error), []
+        if refusal is not None and not reports:  # nothing to record (nor, maybe, a provider)
+            self._give_back(provider, message_ids, tried)
+            return refusal
         now = self.clock()
         by_id = {r.message_id: r for r in reports}
         schedule = self.schedule(provider)
@@ -430,7 +407,7 @@ class Engine:
                 return rules.rest(row, until, now, polled=True)
             return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
-        self._give_back(provider, [i for i in message_ids if i not in by_id])  # after a 429
+        self._give_back(provider, [i for i in message_ids if i not in by_id], tried)  # a 429
         for row in self.store.change(provider, list(by_id), change):
             _log_settled(row, "a poll")
             report = by_id[row.message_id]

@@ -1,36 +1,32 @@
-"""`Tracker` and `AsyncTracker`: the engine's effects carried out by blocking or by awaiting."""
+"""`Tracker`: the engine's effects carried out by blocking (`_async_tracker` awaits them), and
+what both trackers share."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import functools
 import inspect
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from sms_status.tracking import _engine
 from sms_status.tracking import _rules as rules
-from sms_status.tracking._engine import IDLE_LOOK, Effect, Engine, Flow, HandOver, Poll, Wait
+from sms_status.tracking._engine import IDLE_LOOK, Engine, Flow, HandOver, Poll, Wait
 from sms_status.tracking._model import Counts, Outcome, Tracked
 from sms_status.tracking._sqlite import SqliteStore
 from sms_status.tracking._store import Store
 
 if TYPE_CHECKING:
-    from sms_status.client import AsyncStatusClient, StatusClient
+    from sms_status.client import StatusClient
     from sms_status.report import StatusReport
     from sms_status.webhooks import WebhookEvent
 
 SYNC_POLL_STEP = 1
 """Ids per `get_statuses` call for providers looked up one a request, in the blocking
 tracker: the first 429 stops the round, so a 429 storm costs one id's retries."""
-ASYNC_POLL_STEP = 32
-"""The same for the asyncio tracker, whose client looks up `concurrency` ids at once."""
 
 
 def _open(store: str | os.PathLike[str] | Store) -> tuple[Store, bool]:
@@ -49,7 +45,7 @@ ClientT = TypeVar("ClientT")
 SleepT = TypeVar("SleepT")
 
 
-class _Tracking(Generic[ClientT, SleepT]):
+class Tracking(Generic[ClientT, SleepT]):
     """What the blocking and the asyncio tracker share: the store, the engine, the clients."""
 
     def __init__(
@@ -85,7 +81,8 @@ class _Tracking(Generic[ClientT, SleepT]):
         """The clients this tracker connected itself (it closes them)."""
         self._sleep = sleep
         self._runs = 0
-        self._runs_lock = threading.Lock()
+        self._runs_lock = threading.Condition()
+        self._run_owners: list[object] = []  # the thread or task of each run() going
 
     def _client(self, provider: str) -> ClientT:
         """Its failure to connect (no API key set, say) is an `Unpolled`: the run goes on
@@ -112,8 +109,10 @@ class _Tracking(Generic[ClientT, SleepT]):
         the last run going to return (not when one begins: a stop asked for before was lost;
         nor by the first to return: another run, waiting, missed it)."""
         with self._store.running():
+            owner = _owner()
             with self._runs_lock:
                 self._runs += 1
+                self._run_owners.append(owner)
             returned = False
             try:
                 yield
@@ -121,8 +120,26 @@ class _Tracking(Generic[ClientT, SleepT]):
             finally:
                 with self._runs_lock:
                     self._runs -= 1
+                    self._run_owners.remove(owner)
                     if returned and not self._runs:
                         self._engine.stopping.clear()
+                    self._runs_lock.notify_all()
+
+    def _stop_runs(self) -> bool:
+        """For closing: `stop()` the runs going, if any (then True: wait for them with
+        `_runs_ended`). Closing from inside a run (in `on_final`) is refused: the store it
+        records into would close under it."""
+        with self._runs_lock:
+            if _owner() in self._run_owners:
+                raise RuntimeError("close() from inside run(): stop() it, close once it returned")
+            if not self._runs:
+                return False
+        self.stop()
+        return True
+
+    def _runs_ended(self) -> None:
+        with self._runs_lock:
+            self._runs_lock.wait_for(lambda: not self._runs)
 
     def __repr__(self) -> str:
         counts = self._engine.counts()
@@ -145,15 +162,7 @@ def _connect(provider: str) -> StatusClient[Any]:
     return sms_status.connect(sms_status.provider_key(provider), max_retries=OWN_CLIENT_RETRIES)
 
 
-def _connect_async(provider: str) -> AsyncStatusClient[Any]:
-    import sms_status
-
-    return sms_status.connect_async(
-        sms_status.provider_key(provider), max_retries=OWN_CLIENT_RETRIES
-    )
-
-
-class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
+class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
     """Settle every message you sent — by push, by poll or by its deadline — and hand each
     outcome to `on_final` once (again only after a crash before it returned). See
     docs/tracking.md and the README's "Tracking deliveries".
@@ -183,7 +192,9 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
     ) -> None:
         if not callable(on_final):
             raise TypeError("on_final must be callable")
-        if inspect.iscoroutinefunction(on_final):
+        if inspect.iscoroutinefunction(on_final) or inspect.iscoroutinefunction(
+            getattr(on_final, "__call__", None)  # noqa: B004 - an object with an async __call__
+        ):
             raise TypeError("on_final is a coroutine function: use tracking.AsyncTracker")
         super().__init__(
             store,
@@ -285,7 +296,11 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
         return self._engine.counts()
 
     def close(self) -> None:
-        """Close the clients this tracker connected, and the store it opened from a path."""
+        """Close the clients this tracker connected, and the store it opened from a path. A
+        `run()` going in another thread is stopped first, and waited for (an `on_final`
+        under way returns, and is recorded, before the store closes)."""
+        if self._stop_runs():
+            self._runs_ended()
         for client in self._owned:
             client.close()
         self._owned.clear()
@@ -299,199 +314,25 @@ class Tracker(_Tracking["StatusClient[Any]", Callable[[float], None]]):
         self.close()
 
 
+def _owner() -> object:
+    """What runs a `run()`: its asyncio task, or its thread."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop in this thread
+        task = None
+    return task or threading.get_ident()
+
+
 def _call(on_final: Callable[[Outcome], object], outcome: Outcome) -> BaseException | None:
     try:
-        on_final(outcome)
-    except Exception as exc:  # logged and handed over again, never dropped
-        return exc
-    return None
-
-
-class AsyncTracker(_Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitable[None]]]):
-    """The asyncio twin of `Tracker`: `async with`, `await tracker.add(...)`, `await
-    tracker.run()`; `on_final` may be a coroutine function. Store work runs in a worker
-    thread, so a busy store never blocks the event loop."""
-
-    def __init__(
-        self,
-        store: str | os.PathLike[str] | Store,
-        *,
-        on_final: Callable[[Outcome], Awaitable[object] | object],
-        clients: Mapping[str, AsyncStatusClient[Any]] | None = None,
-        deadline: float = rules.DEFAULT_DEADLINE,
-        max_interval: float = rules.DEFAULT_MAX_INTERVAL,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-        webhooks: Iterable[str] = (),
-    ) -> None:
-        if not callable(on_final):
-            raise TypeError("on_final must be callable")
-        super().__init__(
-            store,
-            clients=clients,
-            connect=_connect_async,
-            deadline=deadline,
-            max_interval=max_interval,
-            clock=clock,
-            sleep=sleep,
-            webhooks=webhooks,
-            poll_step=ASYNC_POLL_STEP,
-        )
-        self._on_final = on_final
-
-    async def add(
-        self,
-        provider: str,
-        message_id: str,
-        *,
-        tag: str | None = None,
-        deadline: float | None = None,
-    ) -> bool:
-        new = await asyncio.to_thread(
-            self._engine.add, provider, [message_id], tag=tag, deadline=deadline
-        )
-        return new == 1
-
-    async def add_many(
-        self,
-        provider: str,
-        message_ids: Iterable[str],
-        *,
-        tag: str | None = None,
-        deadline: float | None = None,
-    ) -> int:
-        return await asyncio.to_thread(
-            self._engine.add, provider, message_ids, tag=tag, deadline=deadline
-        )
-
-    async def ingest(self, event: WebhookEvent | StatusReport) -> bool:
-        return await asyncio.to_thread(self._engine.ingest, event)
-
-    async def ingest_many(self, events: Iterable[WebhookEvent | StatusReport]) -> list[bool]:
-        return await asyncio.to_thread(self._engine.ingest_many, list(events))
-
-    async def run(self, *, until_idle: bool = True) -> None:
-        with self._running():
-            await self._drive(self._engine.run(until_idle=until_idle))
-
-    async def _drive(self, flow: Flow) -> None:
-        # The flow's store work runs off the loop, on one thread, step after step, and a
-        # step handed to it always runs: a run cancelled meanwhile closes the flow after it
-        # (a generator cannot be closed while it runs). A step queued but dropped would
-        # lose what it records: the end of a hand-over whose on_final returned, say, which
-        # would then be handed over again.
-        pool = ThreadPoolExecutor(1, thread_name_prefix="sms-status-tracker")
-        loop = asyncio.get_running_loop()
-
-        def queued(call: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-            # In a copy of the caller's context, as `asyncio.to_thread` runs a call.
-            context = contextvars.copy_context()
-            done = loop.run_in_executor(pool, functools.partial(context.run, call, *args))
-            done.add_done_callback(_retrieved)  # its outcome is not awaited once cancelled
-            return done
-
-        def in_turn(call: Callable[..., Any], *args: Any) -> Awaitable[Any]:
-            return asyncio.shield(queued(call, *args))  # a cancel leaves the step to run
-
-        try:
-            await self._steps(flow, in_turn)
-        finally:
-            try:
-                # Its pending store writes, after any step queued; awaited to the end even
-                # through another cancel, so the run never ends while they still write.
-                await _to_the_end(queued(flow.close))
-            finally:
-                pool.shutdown(wait=False)
-
-    async def _steps(self, flow: Flow, in_turn: Callable[..., Awaitable[Any]]) -> None:
-        result: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = await in_turn(_step, flow, result, error)
-            except _FlowDone:
-                return
-            result, error = None, None
-            try:
-                if isinstance(effect, Poll):
-                    client = self._client(effect.provider)
-                    result = await client.get_statuses(effect.message_ids)
-                elif isinstance(effect, HandOver):
-                    result = await _call_async(self._on_final, effect.outcome)
-                else:
-                    await self._wait(effect)
-            except Exception as exc:  # thrown into the flow, which decides
-                error = exc
-
-    async def _wait(self, wait: Wait) -> None:
-        if self._sleep is not None:
-            if self._engine.woken.is_set():  # see Tracker._wait
-                self._engine.woken.clear()
-                return
-            await self._sleep(wait.seconds)
-            return
-        await asyncio.to_thread(self._engine.woken.wait, min(wait.seconds, IDLE_LOOK))
-        self._engine.woken.clear()
-
-    async def get(self, provider: str, message_id: str) -> Tracked | None:
-        return await asyncio.to_thread(self._engine.get, provider, message_id)
-
-    async def counts(self) -> Counts:
-        return await asyncio.to_thread(self._engine.counts)
-
-    async def aclose(self) -> None:
-        for client in self._owned:
-            await client.aclose()
-        self._owned.clear()
-        if self._owns_store:
-            self._store.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-
-async def _to_the_end(done: asyncio.Future[Any]) -> Any:
-    """What `done` gives, awaited until it ends whatever cancels arrive meanwhile; a cancel
-    that arrived is raised after it."""
-    cancelled: asyncio.CancelledError | None = None
-    while not done.done():
-        try:
-            await asyncio.wait((done,))  # never cancels what it waits for
-        except asyncio.CancelledError as exc:
-            cancelled = exc
-    if cancelled is not None:
-        raise cancelled
-    return done.result()
-
-
-class _FlowDone(Exception):
-    """The flow returned (StopIteration cannot cross a thread's future)."""
-
-
-def _retrieved(done: asyncio.Future[Any]) -> None:
-    """Its exception taken, so a step nobody awaited any more is not logged as unretrieved
-    (a run cancelled meanwhile ends as cancelled; the flow's close follows the step)."""
-    if not done.cancelled():
-        done.exception()
-
-
-def _step(flow: Flow, result: object, error: BaseException | None) -> Effect:
-    try:
-        return flow.send(result) if error is None else flow.throw(error)
-    except StopIteration:
-        raise _FlowDone from None
-
-
-async def _call_async(
-    on_final: Callable[[Outcome], Awaitable[object] | object], outcome: Outcome
-) -> BaseException | None:
-    try:
         result = on_final(outcome)
-        if inspect.isawaitable(result):
-            await result
     except Exception as exc:  # logged and handed over again, never dropped
         return exc
+    if inspect.isawaitable(result):  # a partial of a coroutine function, say: never run
+        if inspect.iscoroutine(result):
+            result.close()
+        return TypeError(
+            "on_final returned an awaitable, which a Tracker never awaits: "
+            "use tracking.AsyncTracker"
+        )
     return None
