@@ -214,4 +214,9 @@ class BaseClient(Generic[ApiT_co]):
         return _validation.message_id(key, what="reference key")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
+        # Credentials in the URL (a proxy's, say) are masked, as httpx masks a proxy's.
+        scheme, _, rest = self.base_url.partition("://")
+        authority, slash, path = rest.partition("/")
+        _, at, host = authority.rpartition("@")
+        shown = f"{scheme}://{'[secure]@' if at else ''}{host}{slash}{path}"
+        return f"{type(self).__name__}(provider={self.provider!r}, base_url={shown!r})"

@@ -87,6 +87,13 @@ def page_count(value: object, *, name: str = "count") -> int:
 def before(value: object) -> datetime | None:
     if value is not None and not isinstance(value, datetime):
         raise TypeError(f"before must be a datetime or None, not {type(value).__name__}")
+    if value is not None and value.utcoffset() is None:
+        # Sent without an offset, the server would guess its zone; and the pages' own
+        # times (with one) could not be compared with it.
+        raise ValueError(
+            "before must be timezone-aware, as datetime(..., tzinfo=timezone.utc) or "
+            "datetime.now(timezone.utc)"
+        )
     return value
 
 
@@ -170,6 +177,13 @@ def base_url(value: str) -> str:
             "base_url must have no query (?...) nor fragment (#...): it is the start of "
             "every request's URL, as http://host:port or https://host/prefix"
         )
+    try:
+        port = parts.port  # a port of letters is a ValueError here
+    except ValueError:
+        port = 0
+    if port == 0:
+        # Port 0 was sent to port 80, 99999 to 99999 % 65536: the key, somewhere else.
+        raise ValueError("base_url's port must be a number from 1 to 65535")
     return value
 
 

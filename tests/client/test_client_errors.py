@@ -395,6 +395,15 @@ def test_client_repr_never_shows_the_key(provider: str) -> None:
     assert API_KEY not in repr(async_client.api)
 
 
+def test_client_repr_masks_credentials_in_its_base_url() -> None:
+    base_url = "https://user:hunter2pass@proxy.example/prefix"
+    with sms_status.connect("telecom23", api_key=API_KEY, base_url=base_url) as client:
+        shown = repr(client)
+    assert "hunter2pass" not in shown
+    assert "user" not in shown
+    assert "base_url='https://[secure]@proxy.example/prefix'" in shown
+
+
 async def _async_ok(_request: httpx.Request) -> httpx.Response:
     return httpx.Response(200)
 

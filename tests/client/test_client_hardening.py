@@ -136,6 +136,26 @@ def test_history_refuses_a_before_that_is_not_a_datetime() -> None:
     assert recorder.requests == []
 
 
+def test_history_refuses_a_before_without_a_time_zone_before_any_request() -> None:
+    # A naive datetime went out with no offset (the server guessing its zone), and the
+    # walk raised a bare TypeError after its first page, comparing it with the pages' times.
+    recorder = Recorder(_never_called)
+    naive = datetime(2026, 2, 4, 6, 54, 30)
+    with connect("namirial", recorder) as client:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            client.history_by_phone("+14155551234", before=naive)
+        with pytest.raises(ValueError, match="timezone-aware"):
+            next(iter(client.iter_history_by_reference("ref", before=naive)))
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize("concurrency", [1.5, "4", True])
+def test_a_concurrency_that_is_no_int_is_refused_at_connect(concurrency: object) -> None:
+    # 1.5 was taken; every get_statuses then raised a bare TypeError from range().
+    with pytest.raises(TypeError, match="concurrency must be an int"):
+        sms_status.connect_async("telecom23", api_key="sk_test_x", concurrency=concurrency)  # type: ignore[arg-type]
+
+
 # --- error envelopes are errors, never statuses ------------------------------------------
 
 

@@ -266,6 +266,18 @@ def test_a_base_url_with_a_query_or_fragment_is_refused_at_connect(
     assert "s3cret" not in str(info.value)
 
 
+@pytest.mark.parametrize("connect_fn", [sms_status.connect, sms_status.connect_async])
+@pytest.mark.parametrize("port", ["0", "99999", "65536", "abc"])
+def test_a_base_url_whose_port_is_out_of_range_is_refused_at_connect(
+    connect_fn: object, port: str
+) -> None:
+    # Port 0 sent the key to port 80, 99999 to 34463 (99999 % 65536); letters escaped as
+    # httpx.InvalidURL.
+    assert callable(connect_fn)
+    with pytest.raises(ValueError, match="port must be a number from 1 to 65535"):
+        connect_fn("telecom23", api_key="sk_test_x", base_url=f"http://127.0.0.1:{port}")
+
+
 def test_an_http_or_https_base_url_is_kept_as_given() -> None:
     for base_url in ("http://127.0.0.1:18100", "HTTPS://gateway.example.com/prefix"):
         with sms_status.connect("telecom23", api_key="sk_test_x", base_url=base_url) as client:

@@ -201,6 +201,38 @@ async def test_seven_escapes_the_path_again_from_a_server_that_gives_no_raw_path
 
 
 @pytest.mark.anyio
+async def test_seven_with_raw_bytes_in_its_query_is_verified_escaped_not_a_crash() -> None:
+    # Starlette's URL decodes the query as UTF-8: the app raised UnicodeDecodeError (a 500
+    # with a traceback, from anyone: no secret needed). uvicorn refuses such a request
+    # line itself; ASGI allows the bytes, and other servers pass them. Read as escaped.
+    body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
+    signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/hooks/seven?x=%FF")
+    app, seen = receiver("seven")
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/hooks/seven",
+        "raw_path": b"/hooks/seven",
+        "query_string": b"x=\xff",
+        "server": ("10.0.0.5", 8000),
+        "headers": [(b"host", b"hooks.example.com")]
+        + [(k.lower().encode(), v.encode()) for k, v in signed.items()],
+    }
+    await app(scope, receive, send)
+    await shut_down(app)
+    assert (sent[0]["status"], len(seen)) == (200, 1)
+
+
+@pytest.mark.anyio
 async def test_seven_is_verified_when_the_scope_headers_are_an_iterable_read_once() -> None:
     # ASGI allows any iterable (a middleware's generator, say): read once for the signature
     # headers, it had no Host left for the URL, so every genuine delivery got 401.

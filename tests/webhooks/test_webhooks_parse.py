@@ -276,6 +276,23 @@ def test_bad_arguments_are_value_or_type_errors() -> None:
 
 
 @pytest.mark.parametrize(
+    ("headers", "says"),
+    [
+        (None, "headers must have items()"),
+        ([("X-Webhook-Signature", "sha256=00")], "headers must have items()"),
+        ({b"x-webhook-signature": b"sha256=00"}, "header names must be str"),
+    ],
+    ids=["None", "a list of pairs", "bytes names"],
+)
+def test_headers_of_the_wrong_kind_are_a_type_error(headers: object, says: str) -> None:
+    # None or a list of pairs raised AttributeError; bytes names (a dict of an ASGI scope's
+    # pairs) read as missing: a genuine delivery refused, "the header is missing".
+    body, _ = _telecom23()
+    with pytest.raises(TypeError, match=says):
+        webhooks.parse("telecom23", body=body, headers=headers, secret=SECRET)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
     "error",
     [
         InvalidWebhookError("x", provider="seven"),

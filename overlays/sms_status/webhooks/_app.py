@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, quote_from_bytes
 
 import anyio
 import anyio.to_thread
@@ -54,6 +54,7 @@ logger = logging.getLogger("sms_status.webhooks")
 # What a URL path may hold unescaped (RFC 3986 pchar and "/"): the rest of a decoded
 # `path` is escaped again, for a server that gives no `raw_path`.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?%"
 
 # Templates only: each answer sends a list and a body message of its own, as middleware may
 # edit them in place (Starlette's BaseHTTPMiddleware appends its headers to that very list).
@@ -101,11 +102,14 @@ def _url(scope: Scope, host: str | None) -> str:
     from starlette.datastructures import URL
 
     raw_path = scope.get("raw_path")  # optional in ASGI: else `path`, escaped again
+    query = scope.get("query_string", b"")
+    if not query.isascii():  # raw bytes no client sends (some servers pass them): escaped,
+        query = quote_from_bytes(query, _QUERY_SAFE).encode()  # never a UnicodeDecodeError
     request = {
         "scheme": scope.get("scheme", "http"),
         "server": scope.get("server"),
         "path": raw_path.decode("latin-1") if raw_path else quote(scope["path"], _PATH_SAFE),
-        "query_string": scope.get("query_string", b""),
+        "query_string": query,
         "headers": () if host is None else ((b"host", host.encode("latin-1")),),
     }
     return str(URL(scope=request))
