@@ -46,8 +46,8 @@ def test_listen_prints_each_verified_report_as_json_and_merges_them(
         assert receiver.wait_until(lambda latest: len(latest) == 2, timeout=10)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(line["report"]["provider_status"] for line in lines) == ["DELIVRD", "UNDELIV"]
-    assert receiver.latest["m-a"].state is DeliveryState.DELIVERED
-    assert receiver.latest["m-b"].state is DeliveryState.UNDELIVERED
+    assert receiver.latest["m-a", None].state is DeliveryState.DELIVERED
+    assert receiver.latest["m-b", None].state is DeliveryState.UNDELIVERED
 
 
 def test_a_report_not_kept_is_labelled_by_why(capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,6 +83,37 @@ def test_a_report_not_kept_is_labelled_by_why(capsys: pytest.CaptureFixture[str]
     assert lines[3].endswith("  (not newer than the report kept, which stays)")
     assert "kept" not in lines[4]
     assert lines[5].endswith("  (the final report kept stays)")
+
+
+def test_lisoloo_reports_are_merged_per_recipient_and_the_view_stays_bounded(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One message to two recipients: B's "sent" was labelled as not kept beside A's
+    # DELIVERED, and the view held A's DELIVERED for the whole message. And every report
+    # of a long-running listener was kept for ever.
+    from sms_status import StatusReport
+    from sms_status.webhooks import WebhookEvent
+
+    def event(message_id: str, recipient: str, state: DeliveryState) -> WebhookEvent:
+        report = StatusReport(
+            provider="lisoloo",
+            message_id=message_id,
+            state=state,
+            is_final=state is DeliveryState.DELIVERED,
+            provider_status=state.value,
+            recipient=recipient,
+        )
+        return WebhookEvent(provider="lisoloo", report=report, event_id=recipient, kind="x")
+
+    receiver = _listen.Receiver(_listen.printer(as_json=False, interactive=False))
+    receiver(event("m", "+15550000001", DeliveryState.DELIVERED))
+    receiver(event("m", "+15550000002", DeliveryState.SENT))
+    assert "kept" not in capsys.readouterr().out
+    assert receiver.latest["m", "+15550000002"].state is DeliveryState.SENT
+    monkeypatch.setattr(_listen, "KEPT_AT_MOST", 3)
+    for n in range(5):
+        receiver(event(f"n{n}", "+15550000001", DeliveryState.SENT))
+    assert [key[0] for key in receiver.latest] == ["n2", "n3", "n4"]
 
 
 def test_demo_step_agrees_with_polling(seven_sandbox: Sandbox, sandbox_clock: FakeClock) -> None:

@@ -5,7 +5,8 @@ coloured line on a terminal, a plain line otherwise, one JSON object per line wi
 Refused deliveries (401/400/413, …) are printed on stderr with their reason (never their
 headers; a malformed body's reason may quote a field of it, escaped) and counted at exit.
 The merged
-view (`webhooks.merge`, one report per message) is kept for `Receiver.latest`.
+view (`webhooks.merge`, one report per message, per recipient for lisoloo) is kept for
+`Receiver.latest`, for the last `KEPT_AT_MOST` messages.
 """
 
 from __future__ import annotations
@@ -34,30 +35,50 @@ if TYPE_CHECKING:
     from sms_status.webhooks import WebhookEvent
 
 
+Key = tuple[str, str | None]
+"""A message id, and the recipient of a lisoloo per-recipient event (None otherwise): what
+one merged report stands for."""
+
+KEPT_AT_MOST = 10_000
+"""Messages whose merged report `listen` keeps (about 1.5 kB each), the least recently
+reported forgotten first: a long-running listener stays bounded."""
+
+
+def key_of(report: StatusReport) -> Key:
+    """lisoloo reports a message per recipient: each is merged on its own (the others'
+    reports share one message id)."""
+    return report.message_id, report.recipient if report.provider == "lisoloo" else None
+
+
 class Receiver:
-    """The state behind `listen`: the merged view of every report received so far."""
+    """The state behind `listen`: the merged view of the reports received so far, for the
+    `KEPT_AT_MOST` messages reported last."""
 
     def __init__(self, show: Callable[[WebhookEvent, StatusReport], None] | None = None) -> None:
         self._show = show
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
-        self.latest: dict[str, StatusReport] = {}
-        """message id -> the report `webhooks.merge` keeps."""
+        self.latest: dict[Key, StatusReport] = {}
+        """`key_of(report)` -> the report `webhooks.merge` keeps, least recently reported
+        first."""
         self.received = 0
 
     def __call__(self, event: WebhookEvent) -> None:
         from sms_status import webhooks
 
+        key = key_of(event.report)
         with self._arrived:
-            current = self.latest.get(event.report.message_id)
+            current = self.latest.pop(key, None)
             kept = event.report if current is None else webhooks.merge(current, event.report)
-            self.latest[event.report.message_id] = kept
+            self.latest[key] = kept
+            if len(self.latest) > KEPT_AT_MOST:
+                del self.latest[next(iter(self.latest))]
             self.received += 1
             self._arrived.notify_all()
         if self._show is not None:
             self._show(event, kept)
 
-    def wait_until(self, done: Callable[[dict[str, StatusReport]], bool], timeout: float) -> bool:
+    def wait_until(self, done: Callable[[dict[Key, StatusReport]], bool], timeout: float) -> bool:
         """Block until `done(latest)` holds (True) or `timeout` seconds pass (False)."""
         with self._arrived:
             return self._arrived.wait_for(lambda: done(dict(self.latest)), timeout)
@@ -310,12 +331,13 @@ def demo(sandbox: Sandbox, *, step_seconds: float = 0.2, timeout: float = 30.0) 
             sandbox.add_message(message_id, statuses=statuses, advance=step_seconds)
         ids = list(DEMO_LIFECYCLES)
         finished = receiver.wait_until(
-            lambda latest: all(i in latest and latest[i].is_final for i in ids), timeout
+            lambda latest: all((i, None) in latest and latest[i, None].is_final for i in ids),
+            timeout,
         )
     with sandbox.connect() as client:
         polled = client.get_statuses(ids)
     agree = finished and all(
-        (receiver.latest[r.message_id].state, receiver.latest[r.message_id].is_final)
+        (receiver.latest[key_of(r)].state, receiver.latest[key_of(r)].is_final)
         == (r.state, r.is_final)
         for r in polled
     )

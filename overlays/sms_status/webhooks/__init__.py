@@ -30,8 +30,10 @@ behind something that authenticates the sender (an unguessable URL, an IP allow-
 Timestamps (telecom23, seven) must lie within `tolerance` seconds of `now`, in either
 direction. With a `replay_guard`, a delivery whose signature (telecom23: timestamp and
 signature; seven: timestamp and nonce; others: the body's digest) was seen before raises
-`WebhookReplayError`. A provider's retry is signed afresh, so it is no replay: deduplicate
-on `event.event_id`.
+`WebhookReplayError`. A retry of telecom23 or seven is signed afresh, so it is no replay:
+deduplicate on `event.event_id`. lisoloo, namirial and roycetalk send a retry as the same
+bytes: to `parse` it is a replay, so a delivery you could not store is forgotten with
+`replay_guard.discard(event.replay_key)` before you answer 5xx (`app` does this itself).
 
 Statuses map through each provider's one table (`sms_status.providers.<key>.STATUSES`), the
 same as polling; lisoloo's per-recipient events give a report with `recipient` set and that

@@ -36,6 +36,11 @@ class WebhookEvent:
     kind: str
     """The provider's event type: "delivery" (telecom23), "dlr" (seven), "sms.delivered"
     (lisoloo), "STATUS_UPDATE" (namirial), "callback" (roycetalk)."""
+    replay_key: str = attrs.field(default="", eq=False, repr=False)
+    """What a `replay_guard` remembers of this delivery (`parse`): a delivery you could not
+    store after all is forgotten with `replay_guard.discard(event.replay_key)` before you
+    answer 5xx, or the provider's retry (the same bytes, for lisoloo, namirial and
+    roycetalk) would be a replay."""
 
 
 # -- arguments ---------------------------------------------------------------------------------
@@ -168,10 +173,15 @@ def read_verified(webhook: Webhook, request: PushedRequest) -> tuple[WebhookEven
         raise MalformedWebhookError(
             "the payload names no event (empty event id or event type)", provider=provider
         )
+    key = f"{provider}:{replay_key}"
     event = WebhookEvent(
-        provider=provider, report=report, event_id=pushed.event_id, kind=pushed.kind
+        provider=provider,
+        report=report,
+        event_id=pushed.event_id,
+        kind=pushed.kind,
+        replay_key=key,
     )
-    return event, f"{provider}:{replay_key}"
+    return event, key
 
 
 def parse(
@@ -195,7 +205,9 @@ def parse(
     seconds (default: `time.time()`).
 
     Raises `WebhookSignatureError` (missing or wrong credentials, timestamp outside
-    `tolerance`), `WebhookReplayError` (with `replay_guard`, a delivery seen before),
+    `tolerance`), `WebhookReplayError` (with `replay_guard`, a delivery seen before: when
+    storing an event fails, `replay_guard.discard(event.replay_key)` before answering 5xx,
+    or its retry, the same bytes for an unsigned provider, is taken for a replay),
     `MalformedWebhookError` (authentic but not the documented payload); `ValueError` /
     `TypeError` for bad arguments, before anything is read.
     """
