@@ -425,16 +425,24 @@ def test_aclose_ends_a_lookup_whose_connection_is_still_being_made() -> None:
     assert "closed" in str(outcome)
 
 
-def test_lookups_retried_after_aclose_leave_no_connection_open(hostile: Any) -> None:
+@pytest.mark.parametrize("sender", ["direct", "aiohttp, through a proxy"])
+def test_lookups_retried_after_aclose_leave_no_connection_open(
+    hostile: Any, sender: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """aclose() (leaving `async with`) while lookups with retries are under way: the retries
     of the attempts it ended still send, but the connections they open are closed after
-    them. They had been pooled by a closed client, open for as long as the process lived."""
+    them. They had been pooled by a closed client, open for as long as the process lived
+    (through a proxy, on aiohttp: a new session nothing closed)."""
 
     def slow_answer(connection: socket.socket, head: bytes, server: HostileServer) -> None:
         server.stopped.wait(0.05)
         server.send(connection, _answer(head))
 
     server = hostile(slow_answer)
+    if sender != "direct":  # the server answers as the proxy would (absolute-form targets)
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", server.base_url)
 
     async def main() -> list[Any]:
         async with _async_client(server, max_retries=2, timeout=5.0, concurrency=4) as client:

@@ -213,6 +213,7 @@ class AiohttpSender:
     def __init__(self, *, connections: int, base_url: httpx.URL, headers: httpx.Headers) -> None:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False  # aclose() was called: an attempt after it closes its session
         self._loop: asyncio.AbstractEventLoop | None = None  # the session's
         self._proxy: str | None = None
         self._proxy_headers: dict[str, str] | None = None
@@ -326,34 +327,46 @@ class AiohttpSender:
         if session is None or session.closed or (self._loop is not None and self._loop.is_closed()):
             session = self.session()
         auth = self._auth_each
+        closed = self._closed  # a retry after aclose(): a session of its own, closed after
         try:
-            async with session.request(
-                method,
-                self._url(target),
-                headers=headers if auth is None else [*(headers or ()), *auth.items()],
-                data=content,
-                allow_redirects=False,
-                timeout=timeout,
-                proxy=self._proxy,
-                proxy_headers=self._proxy_headers,
-            ) as response:
-                status = response.status
-                reply_headers = response.headers  # case-insensitive, repeated names kept
-                if _fits(reply_headers, cap):
-                    # Plain and of a declared size within the cap: aiohttp's parser stops
-                    # at Content-Length, so reading it whole is bounded too.
-                    data: bytes | None = await response.read()
-                else:
-                    body = bounded_body(status, reply_headers, cap)
-                    async for chunk in response.content.iter_any():
-                        feed(body, chunk, status, reply_headers)
-                    data = feed(body, None, status, reply_headers)
-        except aiohttp.ServerTimeoutError as exc:  # a phase's own limit, shorter than `left`
-            raise AttemptTimeout(str(exc)) from None
-        except aiohttp.ClientResponseError as exc:  # its parser refused the response
-            raise UnparsableResponse(exc.status) from None
-        except TimeoutError:
-            raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+            try:
+                async with session.request(
+                    method,
+                    self._url(target),
+                    headers=headers if auth is None else [*(headers or ()), *auth.items()],
+                    data=content,
+                    allow_redirects=False,
+                    timeout=timeout,
+                    proxy=self._proxy,
+                    proxy_headers=self._proxy_headers,
+                ) as response:
+                    status = response.status
+                    reply_headers = response.headers  # case-insensitive, repeated names kept
+                    if _fits(reply_headers, cap):
+                        # Plain and of a declared size within the cap: aiohttp's parser stops
+                        # at Content-Length, so reading it whole is bounded too.
+                        data: bytes | None = await response.read()
+                    else:
+                        body = bounded_body(status, reply_headers, cap)
+                        async for chunk in response.content.iter_any():
+                            feed(body, chunk, status, reply_headers)
+                        data = feed(body, None, status, reply_headers)
+            except aiohttp.ServerTimeoutError as exc:  # a phase's own limit, shorter than `left`
+                raise AttemptTimeout(str(exc)) from None
+            except aiohttp.ClientResponseError as exc:  # its parser refused the response
+                raise UnparsableResponse(exc.status) from None
+            except TimeoutError:
+                raise AttemptTimeout(f"no complete response within {left:.3g} s") from None
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self._closed and task is not None and not task.cancelling():
+                    # aclose() closed the session under it (aiohttp cancels what waits on
+                    # its connector): this attempt failed; its caller was not cancelled.
+                    raise ConnectionError("the client was closed during the attempt") from None
+                raise
+        finally:
+            if closed:
+                await session.close()
         assert data is not None
         return Reply(status, reply_headers, data)
 
@@ -370,6 +383,7 @@ class AiohttpSender:
         return yarl.URL(target, encoded=True)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._session is not None:
             if self._loop is asyncio.get_running_loop():
                 await self._session.close()
