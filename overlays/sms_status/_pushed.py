@@ -37,20 +37,21 @@ class Headers:
     __slots__ = ("_lower",)
 
     def __init__(self, headers: HeaderItems) -> None:
-        items = getattr(headers, "items", None)
+        items: Callable[[], Iterable[tuple[object, Any]]] | None = getattr(headers, "items", None)
         if not callable(items):  # a list of pairs, None: an AttributeError, deep inside
             raise TypeError(
                 "headers must have items() of (name, value) str pairs (a dict, or the "
                 f"framework's request headers), not {type(headers).__name__}"
             )
-        self._lower = {}
+        lower: dict[str, Any] = {}
         for name, value in items():
             if not isinstance(name, str):  # bytes from an ASGI scope: every name missed
                 raise TypeError(
                     f"header names must be str, not {type(name).__name__} (decode raw "
                     "ASGI pairs as latin-1, or serve webhooks.app)"
                 )
-            self._lower[name.lower()] = value
+            lower[name.lower()] = value
+        self._lower = lower
 
     def get(self, name: str) -> str | None:
         value = self._lower.get(name.lower())

@@ -53,7 +53,7 @@ def _forms(secret: str) -> tuple[str, ...]:
     """How a text may quote `secret`: raw, percent-encoded and, for a key with a backslash or
     a quote, as repr() escapes it, once or twice (a transport's error quotes the bytes it
     read, as aiohttp's does in a repr of a repr); longest first."""
-    forms = {secret, quote(secret, safe="")}
+    forms = {secret, quote(secret, safe="", errors="surrogatepass")}
     if _ESCAPED_BY_REPR.intersection(secret):
         for _ in range(2):
             escaped = {form.replace("\\", "\\\\") for form in forms}
@@ -71,7 +71,7 @@ def clip(text: str, secret: str, limit: int) -> str:
 def drop_cut_secret(text: str, secret: str) -> str:
     """`text`, the end of a longer one, without a trailing start of `secret` (raw or
     percent-encoded) that the cut left behind, so `redact` can no longer see it."""
-    for form in {secret, quote(secret, safe="")}:
+    for form in {secret, quote(secret, safe="", errors="surrogatepass")}:
         for length in range(min(len(form) - 1, len(text)), 0, -1):
             # Any letter case, as `redact`; each side lowered after the cut, since lowering
             # may change a length ('İ' is two characters lower-cased).

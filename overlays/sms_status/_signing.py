@@ -30,6 +30,14 @@ class RequestSigner:
     __slots__ = ("_last_stamp", "_lock", "_secret", "_sign")
 
     def __init__(self, sign: Sign, secret: str) -> None:
+        if not isinstance(secret, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"signing_secret must be a str, not {type(secret).__name__}")
+        if not secret:
+            raise ValueError("signing_secret must not be empty")
+        try:  # HMAC keys are its UTF-8 bytes: else every request fails, retried, at send time
+            secret.encode()
+        except UnicodeEncodeError:
+            raise ValueError("signing_secret is not valid text (a lone surrogate)") from None
         self._sign = sign
         self._secret = secret
         self._lock = threading.Lock()

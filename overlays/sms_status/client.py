@@ -228,7 +228,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
             {"proxy": proxy, "verify": verify} if "proxy" in options or "verify" in options else {}
         )
         concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"concurrency must be an int, not {type(concurrency).__name__}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")

@@ -91,6 +91,19 @@ def test_missing_key_is_a_usage_error_naming_the_variable():
     assert "SMS_STATUS_ROYCETALK_API_KEY" in result.output
 
 
+@pytest.mark.parametrize("command", ["status", "watch"])
+def test_a_key_that_is_not_utf8_is_a_usage_line_not_a_traceback(command):
+    # A stray Latin-1 byte in the variable: Python reads it as a lone surrogate, and the
+    # masking of the error line raised UnicodeEncodeError (a traceback, exit 1).
+    key = os.fsdecode(b"sk_test_\x80")
+    result = invoke(
+        command, "--provider", "telecom23", "x", env={"SMS_STATUS_TELECOM23_API_KEY": key}
+    )
+    assert result.exit_code == 3, result.output
+    assert "api_key must be printable ASCII" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_bad_key_prints_one_line_with_code_and_status_never_the_key(telecom23_sandbox):
     secret = "sk_test_wrong_key_0123456789"
     args = [
@@ -266,7 +279,7 @@ def test_sandbox_command_serves_until_interrupted():
         rest, _ = process.communicate(timeout=20)
     finally:
         process.kill()
-    assert process.returncode == 0
+    assert process.returncode == 130  # interrupted, as the exit-code table says (it was 0)
     assert "Stopped." in rest
     assert "Traceback" not in rest
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import unicodedata
+from pathlib import Path
 
 import httpx
 import pytest
@@ -195,3 +196,57 @@ def test_any_server_text_prints_as_one_safe_line(message_id, status, description
     document = _render.as_json([report])
     assert document.isascii()
     assert json.loads(document)["reports"][0]["provider_status"] == status
+
+
+def _ascii_stdout(monkeypatch: pytest.MonkeyPatch) -> io.TextIOWrapper:
+    """A terminal whose locale is not UTF-8 (LANG=C without UTF-8 mode): strict ASCII."""
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii", errors="strict")
+    monkeypatch.setattr("sys.stdout", stream)
+    return stream
+
+
+def test_the_track_live_view_draws_on_an_ascii_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its "·" separators raised UnicodeEncodeError as the view started: track exited 3
+    # ("usage") before tracking anything, with the cursor left hidden.
+    from rich.console import Console
+    from sms_status import tracking
+    from sms_status.cli._track_view import Progress
+    from sms_status.testing import FakeClock
+
+    stream = _ascii_stdout(monkeypatch)
+    store = tracking.SqliteStore(tmp_path / "d\u00e9liveries.db")
+    progress = Progress(
+        store, str(tmp_path / "d\u00e9liveries.db"), "telecom23", FakeClock(), lambda: 0, err=False
+    )
+    Console(file=stream, force_terminal=True, width=120).print(progress)
+    store.close()
+    stream.flush()
+    drawn = stream.buffer.getvalue().decode("ascii")  # type: ignore[attr-defined]
+    assert "tracking telecom23 - " in drawn
+    assert "d\\xe9liveries.db" in drawn
+
+
+def test_listen_prints_an_id_an_ascii_terminal_cannot_show_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The write raised UnicodeEncodeError in the app's worker thread: the report was
+    # answered 200 and never printed, without a word.
+    from sms_status import StatusReport
+    from sms_status.cli import _listen
+    from sms_status.report import DeliveryState
+    from sms_status.webhooks import WebhookEvent
+
+    stream = _ascii_stdout(monkeypatch)
+    report = StatusReport(
+        provider="telecom23",
+        message_id="m-\u00e9t\u00e9",
+        state=DeliveryState.DELIVERED,
+        is_final=True,
+        provider_status="DELIVRD",
+    )
+    event = WebhookEvent(provider="telecom23", report=report, event_id="e", kind="delivery")
+    _listen.printer(as_json=False, interactive=False)(event, report)
+    stream.flush()
+    assert "m-\\xe9t\\xe9" in stream.buffer.getvalue().decode("ascii")  # type: ignore[attr-defined]

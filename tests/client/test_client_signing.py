@@ -7,6 +7,8 @@ import threading
 import time
 
 import httpx
+import pytest
+import sms_status
 from sms_status._signing import RequestSigner
 from sms_status.providers import telecom23
 
@@ -64,3 +66,15 @@ def test_the_secret_is_not_in_the_signers_repr() -> None:
     signer = RequestSigner(telecom23.sign, SECRET)
     assert SECRET not in repr(signer)
     assert SECRET not in str(signer)
+
+
+@pytest.mark.parametrize(
+    ("secret", "error"), [("\ud800s", ValueError), ("", ValueError), (b"s", TypeError)]
+)
+def test_a_signing_secret_that_cannot_sign_is_refused_at_connect(
+    secret: object, error: type[Exception]
+) -> None:
+    # A lone surrogate was taken: every lookup then failed, after its retries, as a
+    # TransportError (UnicodeEncodeError) at send time.
+    with pytest.raises(error, match="signing_secret"):
+        sms_status.connect("telecom23", api_key="sk_test_x", signing_secret=secret)  # type: ignore[arg-type]

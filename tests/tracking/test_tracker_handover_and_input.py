@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import sms_status
 from sms_status import errors, tracking
 from sms_status.report import StatusReport
 from sms_status.testing import FakeClock, Sandbox
@@ -316,6 +317,24 @@ def test_a_tracker_never_takes_an_on_final_it_would_not_await(
         assert tracker.counts().awaiting_handover == 1  # handed over again later
     assert saved == []
     assert "use tracking.AsyncTracker" in caplog.text
+
+
+def test_clients_of_another_provider_or_kind_are_refused_before_a_store_is_opened(
+    seven_sandbox: Sandbox, store_path: Path
+) -> None:
+    # A seven client under "telecom23" polled none of telecom23's ids (each ended at its
+    # deadline); an async client in a Tracker raised "'coroutine' object is not iterable".
+    with seven_sandbox.connect() as seven:
+        with pytest.raises(ValueError, match="not a 'telecom23' client"):
+            tracking.Tracker(store_path, on_final=print, clients={"telecom23": seven})
+        with pytest.raises(TypeError, match="AsyncStatusClient"):
+            tracking.AsyncTracker(store_path, on_final=print, clients={"seven": seven})
+    async_seven = sms_status.connect_async(
+        "seven", api_key=seven_sandbox.api_key, base_url=seven_sandbox.base_url
+    )
+    with pytest.raises(TypeError, match="a client of connect"):
+        tracking.Tracker(store_path, on_final=print, clients={"seven": async_seven})
+    assert not store_path.exists()
 
 
 def test_repr_shows_counts_and_never_a_key(

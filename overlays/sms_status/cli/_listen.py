@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sms_status._registry import PROVIDERS, REGISTRY
-from sms_status.cli._terminal import safe
+from sms_status.cli._terminal import safe, shown
 
 if TYPE_CHECKING:
     from sms_status.report import StatusReport
@@ -127,14 +127,17 @@ def printer(as_json: bool, interactive: bool) -> Callable[[WebhookEvent, StatusR
             )
             style = "magenta" if state in ("unknown", "unrecognized") else style
             line = Text(f"{event.provider:10} ")
-            line.append(_render.line(event.report), style=style)
+            # An id the terminal cannot encode (LANG=C) was an error in a worker thread:
+            # the report answered 200 and never printed.
+            line.append(shown(_render.line(event.report), console.encoding), style=style)
             line.append(_not_kept(event.report, kept), style="dim")
             console.print(line)
 
         return show_rich
 
     def show_line(event: WebhookEvent, kept: StatusReport) -> None:
-        click.echo(f"{event.provider} {_render.line(event.report)}{_not_kept(event.report, kept)}")
+        line = f"{event.provider} {_render.line(event.report)}{_not_kept(event.report, kept)}"
+        click.echo(shown(line, getattr(sys.stdout, "encoding", None)))
 
     return show_line
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import signal
 import threading
@@ -58,8 +57,7 @@ def serve_forever(providers: Sequence[str], first_port: int) -> None:
         click.echo("Serving; press Ctrl-C to stop.")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        stop.wait()  # a SIGTERM ends it (exit 0); Ctrl-C too, as an interrupt (exit 130)
     finally:
         for sandbox in started:
             sandbox.stop()

@@ -35,6 +35,24 @@ def safe(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def shown(text: str, encoding: str | None) -> str:
+    """`text` as an output in `encoding` can take it: what it cannot encode is escaped
+    (`\xe9`), where writing it raised (a terminal whose locale is not UTF-8)."""
+    encoding = encoding or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:  # an encoding Python does not know: ASCII is safe
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+    return text
+
+
+def dot(encoding: str | None) -> str:
+    """The separator of a status line: a middle dot where the output can show one."""
+    return " \u00b7 " if shown("\u00b7", encoding) == "\u00b7" else " - "
+
+
 def safe_lines(text: str) -> str:
     """`safe` for each line of a multi-line text (a traceback), keeping its line breaks."""
     return "\n".join(safe(part) for part in text.split("\n"))

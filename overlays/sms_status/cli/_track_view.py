@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sms_status.cli import _terminal
 from sms_status.cli._terminal import safe
 
 if TYPE_CHECKING:
@@ -127,7 +129,10 @@ class Progress:
 
         counts = self._store.counts()
         settled_rate, request_rate = self._rates(counts)
-        head = Text(f"tracking {self._provider} · {safe(self._path)} · {self.elapsed():.1f}s")
+        encoding = sys.stdout.encoding  # where the live view draws: maybe no "·" (LANG=C)
+        dot = _terminal.dot(encoding)
+        path = _terminal.shown(safe(self._path), encoding)
+        head = Text(f"tracking {self._provider}{dot}{path}{dot}{self.elapsed():.1f}s")
         bar = Table.grid(padding=(0, 1))
         bar.add_row(
             ProgressBar(total=max(counts.total, 1), completed=counts.settled, width=40),
@@ -143,10 +148,10 @@ class Progress:
         for name, n in _by_count(counts.by_reason):
             by_reason.add_row(name, str(n))
         grid.add_row(by_state, by_reason)
-        pushed = f" · {self.received} webhooks received" if self.receiving else ""
+        pushed = f"{dot}{self.received} webhooks received" if self.receiving else ""
         foot = Text(
-            f"{self._requests()} requests ({request_rate:.1f}/s) · {settled_rate:.1f} settled/s"
-            f"{pushed} · {counts.awaiting_handover} awaiting hand-over · "
+            f"{self._requests()} requests ({request_rate:.1f}/s){dot}{settled_rate:.1f} "
+            f"settled/s{pushed}{dot}{counts.awaiting_handover} awaiting hand-over{dot}"
             f"next due {self.next_due()}"
         )
         return Group(head, bar, grid, foot)

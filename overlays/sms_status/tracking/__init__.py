@@ -35,13 +35,19 @@ if TYPE_CHECKING:
     from sms_status.tracking._redis import RedisStore, StoreUnavailableError
 
 
-def __getattr__(name: str) -> object:
-    # RedisStore on first use: `import sms_status.tracking` never imports redis (an extra).
-    if name in ("RedisStore", "StoreUnavailableError"):
-        from sms_status.tracking import _redis
+if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an error there
 
-        return getattr(_redis, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> object:
+        # RedisStore on first use: `import sms_status.tracking` never imports redis (an extra).
+        if name in ("RedisStore", "StoreUnavailableError"):
+            from sms_status.tracking import _redis
+
+            return getattr(_redis, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "RedisStore", "StoreUnavailableError"})
 
 
 __all__ = [

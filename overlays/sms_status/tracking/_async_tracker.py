@@ -64,6 +64,7 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
             sleep=sleep,
             webhooks=webhooks,
             poll_step=ASYNC_POLL_STEP,
+            awaited=True,
         )
         self._on_final = on_final
 

@@ -60,7 +60,9 @@ class Tracking(Generic[ClientT, SleepT]):
         sleep: SleepT | None,
         webhooks: Iterable[str],
         poll_step: int,
+        awaited: bool,
     ) -> None:
+        checked = _checked_clients(clients, awaited=awaited)  # before a store is opened
         self._store, self._owns_store = _open(store)
         try:
             self._engine = Engine(
@@ -75,7 +77,7 @@ class Tracking(Generic[ClientT, SleepT]):
             if self._owns_store:
                 self._store.close()
             raise
-        self._clients: dict[str, ClientT] = dict(clients or {})
+        self._clients = checked
         self._connect = connect
         self._owned: list[ClientT] = []
         """The clients this tracker connected itself (it closes them)."""
@@ -206,6 +208,7 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
             sleep=sleep,
             webhooks=webhooks,
             poll_step=SYNC_POLL_STEP,
+            awaited=False,
         )
         self._on_final = on_final
 
@@ -312,6 +315,20 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _checked_clients(clients: Mapping[str, ClientT] | None, *, awaited: bool) -> dict[str, ClientT]:
+    """`clients`, each the provider's own and of the tracker's kind: one of another provider
+    polled none of its ids (each ended at its deadline), an async one in a `Tracker` raised
+    "'coroutine' object is not iterable" from `run()`."""
+    checked = dict(clients or {})
+    for key, client in checked.items():
+        if getattr(client, "provider", None) != key:
+            raise ValueError(f"clients[{key!r}] is not a {key!r} client: {client!r}")
+        if inspect.iscoroutinefunction(getattr(client, "get_statuses", None)) != awaited:
+            kind = "an AsyncStatusClient (connect_async)" if awaited else "a client of connect()"
+            raise TypeError(f"clients[{key!r}] must be {kind} for this tracker")
+    return checked
 
 
 def _owner() -> object:
