@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,35 @@ def test_add_many_reads_an_iterable_once_and_checks_every_id_first(
     with pytest.raises(TypeError, match="not one string"):
         tracker.add_many("telecom23", "abc")
     assert tracker.add("telecom23", "x" * 256, tag="x" * 256)
+
+
+def test_add_many_holds_no_other_writer_up_while_it_reads_its_ids(
+    make_tracker: MakeTracker, store_path: Path
+) -> None:
+    # The ids were read inside the write transaction: a generator yielding ids as messages
+    # are sent held the store's write lock all along, and a receiver's ingest in another
+    # process failed with "database is locked" (its webhook answered 500).
+    tracker = make_tracker()
+    receiver = tracking.Tracker(tracking.SqliteStore(store_path, busy_timeout=0.2), on_final=print)
+    receiver.add("telecom23", "m-early")
+    pushed: list[bool] = []
+
+    def sent_one_by_one(count: int) -> Iterator[str]:
+        for n in range(count):
+            if n in (10, 2_500):  # within the first chunk read, and past it (staged)
+                pushed.append(receiver.ingest(delivered("m-early")))
+            yield f"sent-{n}"
+
+    assert receiver.ingest(delivered("sent-2999"))  # early: applied by the staged add
+    assert tracker.add_many("telecom23", sent_one_by_one(3_000)) == 3_000
+    assert pushed == [True, False]  # the second found it settled already
+    early = tracker.get("telecom23", "sent-2999")
+    assert early is not None
+    assert early.outcome is not None
+    with pytest.raises(ValueError, match="control characters"):
+        tracker.add_many("telecom23", itertools.chain(sent_one_by_one(4_500), ["bad\x00id"]))
+    assert tracker.counts().in_flight == 2_999  # nothing of the failed add was stored
+    receiver.close()
 
 
 def test_a_store_written_by_a_newer_version_is_refused_with_a_clear_error(

@@ -123,8 +123,9 @@ class Engine:
         # Webhooks are arriving for this provider: a push will most likely settle these ids,
         # so their first poll is the safety net's, not the cadence's.
         first = schedule.max_interval if self._pushes_live(key, now) else schedule.first_wait
-        # Checked as they are stored, in the store's one transaction: a bad id raises from
-        # inside it, so nothing is stored, and a million ids never sit in a list here.
+        # Checked as the store reads them (a chunk at a time, staged: SQLite in a temporary
+        # table, Redis in a list): a bad id raises before anything is stored, and a million
+        # ids never sit in a list here.
         rows = (
             rules.new_row(
                 key,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import sqlite3
 import threading
@@ -26,6 +27,7 @@ from sms_status.tracking._fork import ForkedConnection, renew_in_forked_children
 from sms_status.tracking._model import Counts, Row
 from sms_status.tracking._rests import OwnRests
 from sms_status.tracking._rules import EARLY_PUSH_TTL, valid_deadline
+from sms_status.tracking._sqlite_early import apply_early_pushes, keep_early_push
 from sms_status.tracking._sqlite_layout import (
     COLUMNS,
     FORGET,
@@ -33,7 +35,6 @@ from sms_status.tracking._sqlite_layout import (
     MIGRATIONS,
     SCHEMA_VERSION,
     SELECT,
-    UPSERT,
 )
 from sms_status.tracking._sqlite_run_lock import StoreBusyError, lock_file, run_lock_path
 from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
@@ -46,9 +47,10 @@ _KNOWN_AT_MOST: Final = 2_000
 batch more: `due()` reads 500)."""
 
 _FEW: Final = 2_000
-"""Up to this many ids, an add looks their early pushes up one by one; past it, one join
-(which reads every early push kept: with 150,000 of other ids', 90 ms an add, where 2,000
-lookups take 17)."""
+"""Ids an add reads at a time. Up to this many, it looks their early pushes up one by one;
+past it, they are staged and one join finds them (it reads every early push kept: with
+150,000 of other ids', 90 ms an add, where 2,000 lookups take 17)."""
+_STAGINGS = itertools.count()
 
 
 class StoreVersionError(RuntimeError):
@@ -213,47 +215,49 @@ class SqliteStore(OwnRests):
     # -- Store -------------------------------------------------------------------------------
 
     def insert(self, rows: Iterable[Row], *, now: float, apply_early: ApplyEarly) -> int:
-        few: list[tuple[str, str]] = []  # the ids of a small add, to look their pushes up
+        """`rows` is read a chunk at a time outside any lock (a generator yielding ids as they
+        are sent holds no writer up: the store's file is locked only for the insert). Past
+        one chunk, they are staged in a temporary table of this connection (its writes lock
+        nothing of the store's), then inserted in one transaction; nothing is stored if
+        `rows` raises."""
+        read = iter(rows)
+        chunk = [_values(row) for row in itertools.islice(read, _FEW)]
+        if len(chunk) < _FEW:
+            return self._insert(chunk, None, now, apply_early)
+        staged = f"temp.staged_{next(_STAGINGS)}"
+        with self._lock:
+            self._db.execute(f"CREATE TEMP TABLE {staged} ({', '.join(COLUMNS)})")
+        try:
+            while chunk:
+                with self._lock:
+                    self._db.execute("BEGIN")
+                    try:
+                        self._db.executemany(INSERT_NEW.replace("messages", staged, 1), chunk)
+                    finally:
+                        self._db.execute("COMMIT")
+                chunk = [_values(row) for row in itertools.islice(read, _FEW)]
+            return self._insert([], staged, now, apply_early)
+        finally:
+            with self._lock:
+                self._db.execute(f"DROP TABLE IF EXISTS {staged}")
 
-        def values() -> Iterable[tuple[Any, ...]]:
-            for row in rows:
-                if len(few) <= _FEW:
-                    few.append((row.provider, row.message_id))
-                yield _values(row)
-
+    def _insert(
+        self, values: list[tuple[Any, ...]], staged: str | None, now: float, apply_early: ApplyEarly
+    ) -> int:
+        """`values`, or the rows `staged`, inserted where new, with any early push of theirs."""
         with self._transaction() as db:
             before = db.total_changes
-            db.executemany(INSERT_NEW, values())
-            new = db.total_changes - before
-            if len(few) <= _FEW:
-                early = [
-                    found
-                    for key in few
-                    for found in db.execute(
-                        "SELECT provider, message_id, report, received_at FROM early_pushes "
-                        "WHERE provider = ? AND message_id = ?",
-                        key,
-                    )
-                ]
+            if staged is None:
+                db.executemany(INSERT_NEW, values)
             else:
-                early = db.execute(
-                    "SELECT e.provider, e.message_id, e.report, e.received_at "
-                    "FROM early_pushes e JOIN messages m "
-                    "ON m.provider = e.provider AND m.message_id = e.message_id"
-                ).fetchall()
-            for provider, message_id, report, received_at in early:
+                columns = ", ".join(COLUMNS)
                 db.execute(
-                    "DELETE FROM early_pushes WHERE provider = ? AND message_id = ?",
-                    (provider, message_id),
+                    f"INSERT OR IGNORE INTO messages ({columns}) "  # noqa: S608
+                    f"SELECT {columns} FROM {staged} ORDER BY rowid"
                 )
-                if received_at + EARLY_PUSH_TTL < now:
-                    continue
-                found = db.execute(
-                    f"{SELECT} WHERE provider = ? AND message_id = ?", (provider, message_id)
-                ).fetchone()
-                changed = apply_early(_row(found), report)
-                if changed is not None:
-                    db.execute(UPSERT, _values(changed))
+            new = db.total_changes - before
+            keys = [v[:2] for v in values] if staged is None else None  # provider, id
+            apply_early_pushes(db, keys, now, apply_early)
         return new
 
     def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
@@ -294,7 +298,7 @@ class SqliteStore(OwnRests):
                 latest[provider] = max(now, latest.get(provider, now))
                 found = current.get((provider, message_id))
                 if found is None:
-                    written.append(_keep_early(db, provider, message_id, keep_early, now))
+                    written.append(keep_early_push(db, provider, message_id, keep_early, now))
                     continue
                 changed = change(_row(found))
                 if changed is not None:
@@ -399,27 +403,6 @@ class SqliteStore(OwnRests):
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _keep_early(
-    db: sqlite3.Connection, provider: str, message_id: str, keep_early: KeepEarly, now: float
-) -> bool:
-    """A push for an id not stored (yet): kept, for an hour from its arrival, if
-    `keep_early` says so (a push that replaces the kept one starts the hour again)."""
-    early = db.execute(
-        "SELECT report, received_at FROM early_pushes WHERE provider = ? AND message_id = ?",
-        (provider, message_id),
-    ).fetchone()
-    if early is not None and early[1] + EARLY_PUSH_TTL < now:  # its hour is over: none
-        early = None
-    kept = keep_early(None if early is None else early[0])
-    if kept is None:
-        return False
-    db.execute(
-        "INSERT OR REPLACE INTO early_pushes VALUES (?, ?, ?, ?)",
-        (provider, message_id, kept, now),
-    )
-    return True
 
 
 _KEYS_A_READ: Final = 400
