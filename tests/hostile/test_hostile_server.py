@@ -802,3 +802,37 @@ def test_a_body_framed_by_the_close_is_read_whole_behind_a_coding_other_than_chu
     report = _lookup(mode, server)
     assert isinstance(report, StatusReport)
     assert report.provider_status == "DELIVRD"
+
+
+def _framed(kind: str) -> Script:
+    """A delivered report, framed in a way no reader can trust (RFC 9112, 6.3; 5.5)."""
+    payload = json.dumps(TELECOM23_DELIVERED).encode()
+    n = len(payload)
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (n, payload)
+    answers = {
+        "conflicting-lengths": b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n%s"
+        % (n, n + 2, payload),
+        "length-and-chunked": b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n%s"
+        % (len(chunked), chunked),
+        "nul-in-a-header": b"Content-Length: %d\r\nX-Note: a\x00b\r\n\r\n%s" % (n, payload),
+    }
+
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        server.send(connection, b"HTTP/1.1 200 OK\r\n" + answers[kind])
+
+    return script
+
+
+AMBIGUOUS_FRAMINGS = ("conflicting-lengths", "length-and-chunked", "nul-in-a-header")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", AMBIGUOUS_FRAMINGS)
+def test_an_answer_no_reader_can_trust_is_a_transport_error_on_every_backend(
+    hostile: Start, mode: str, kind: str
+) -> None:
+    # The sync client's http.client read conflicting lengths and a NUL in a header (h11 and
+    # httptools refuse both), and it and httpx read a length beside chunked (the async
+    # senders refuse it): the same answer was a report on one backend, an error on another.
+    error = _lookup(mode, hostile(_framed(kind)))
+    assert isinstance(error, TransportError), error

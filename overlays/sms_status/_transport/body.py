@@ -147,10 +147,29 @@ class BoundedBody:
 
 
 def bounded_body(status: int, headers: Mapping[str, str], cap: int) -> BoundedBody:
+    """The reader of a body whose head is `headers`: ConnectionError for a framing no reader
+    can trust (RFC 9112, 6.3: Content-Length values that differ, or one beside a
+    Transfer-Encoding), on every backend alike (some parsers let them through)."""
+    lengths = _all(headers, "content-length")
+    if lengths is not None:
+        if len({v.strip() for value in lengths for v in value.split(",")}) > 1:
+            raise ConnectionError("the response has conflicting Content-Length values")
+        if headers.get("transfer-encoding") is not None:
+            raise ConnectionError("the response has both Transfer-Encoding and Content-Length")
     try:
         return BoundedBody(_content_encoding(headers), cap)
     except ValueError as exc:
         raise BodyRejected(str(exc), status_code=status, headers=headers) from None
+
+
+def _all(headers: Mapping[str, str], name: str) -> list[str] | None:
+    """Every line of header `name` (httpx's headers join repeated ones with ", ", aiohttp's
+    keep them apart), or None."""
+    getall = getattr(headers, "getall", None)
+    if getall is None:
+        value = headers.get(name)
+        return None if value is None else [value]
+    return list(getall(name, ())) or None
 
 
 def _content_encoding(headers: Mapping[str, str]) -> str | None:

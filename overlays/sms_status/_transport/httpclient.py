@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -38,6 +39,8 @@ from sms_status._transport.tls import default_ssl_context
 log = logging.getLogger("sms_status")
 
 _CHUNK = 64 * 1024
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # tab allowed (RFC 9110, 5.5)
+_FOLD = re.compile("\r\n[ \t]+")
 _UNSENT = (ConnectionResetError, BrokenPipeError)
 """What sending on a kept-alive connection the server has closed meanwhile raises: the
 request never left, so it is sent on a fresh one. Once it is sent, a failure (even a reset
@@ -290,7 +293,13 @@ class HttpClientSender:
                 response.reason,
             )
         # http.client reads header bytes as Latin-1: so must httpx, or any other byte fails
-        reply_headers = httpx.Headers(response.getheaders(), encoding="latin-1")
+        pairs = response.getheaders()
+        if _CONTROL.search("".join(value for _, value in pairs)):  # h11 and httptools refuse
+            # A folded line (obs-fold, CRLF then a space) is read as one, as h11 reads it.
+            pairs = [(name, _FOLD.sub(" ", value)) for name, value in pairs]
+            if _CONTROL.search("".join(value for _, value in pairs)):
+                raise http.client.HTTPException("a control character in a response header")
+        reply_headers = httpx.Headers(pairs, encoding="latin-1")
         body = bounded_body(response.status, reply_headers, cap)
         while True:
             chunk = response.read1(_CHUNK)
