@@ -113,7 +113,9 @@ class BaseClient(Generic[ApiT_co]):
         if signing_secret is not None and provider.sign is None:
             raise ValueError(f"{provider.key} does not sign requests: drop signing_secret")
         self._signer = (
-            RequestSigner(provider.sign, signing_secret)
+            RequestSigner(
+                provider.sign, signing_secret, base_path=httpx.URL(self.base_url).raw_path.decode()
+            )
             if signing_secret is not None and provider.sign is not None
             else None
         )
@@ -131,7 +133,10 @@ class BaseClient(Generic[ApiT_co]):
             token=credentials.token,
             prefix=credentials.prefix,
             auth_header_name=credentials.header,
-            headers={"User-Agent": f"sms-status/{__version__} ({provider.key})"},
+            headers={
+                "User-Agent": f"sms-status/{__version__} ({provider.key})",
+                **_workspace(provider, options.get("workspace_id")),
+            },
             verify_ssl=verify,
             timeout=self._phases,
             raise_on_unexpected_status=False,
@@ -220,3 +225,16 @@ class BaseClient(Generic[ApiT_co]):
         _, at, host = authority.rpartition("@")
         shown = f"{scheme}://{'[secure]@' if at else ''}{host}{slash}{path}"
         return f"{type(self).__name__}(provider={self.provider!r}, base_url={shown!r})"
+
+
+def _workspace(provider: Provider, workspace_id: object) -> dict[str, str]:
+    """The header naming `workspace_id`, for a provider with workspaces."""
+    if workspace_id is None:
+        return {}
+    if provider.workspace_header is None:
+        raise ValueError(f"{provider.key} has no workspaces: drop workspace_id")
+    if not isinstance(workspace_id, str):
+        raise TypeError(f"workspace_id must be a str, not {type(workspace_id).__name__}")
+    if not workspace_id or not all(" " < c <= "~" for c in workspace_id):  # never CR/LF
+        raise ValueError("workspace_id must be printable ASCII without spaces")
+    return {provider.workspace_header: workspace_id}

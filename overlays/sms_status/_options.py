@@ -33,6 +33,9 @@ class SharedOptions(TypedDict, total=False):
     """Longest wait honoured from a Retry-After, in seconds (default 60): finite, >= 0."""
     signing_secret: str
     """telecom23 only: sign every request (X-Timestamp, X-Signature) with this secret."""
+    workspace_id: str
+    """telecom23 only: the workspace every request is made in (the X-Workspace-ID header),
+    for an account with several."""
     clock: Callable[[], float]
     max_response_bytes: int
     """Cap on a response body after decompression (default 4 MiB): past it the call ends

@@ -116,6 +116,10 @@ def _no_retry_after(_body: object) -> float | None:
     return None
 
 
+def _no_opinion(_body: object) -> bool | None:
+    return None
+
+
 def _never(_body: object) -> bool:
     return False
 
@@ -135,6 +139,9 @@ class Provider:
     cadence: Cadence
     error_classes: Mapping[str, type[ApiError]] = attrs.field(factory=dict[str, type[ApiError]])
     retry_after_from_body: Callable[[object], float | None] = _no_retry_after
+    retryable_from_body: Callable[[object], bool | None] = _no_opinion
+    """Whether an error body says its call may be made again (lisoloo's `retryable`); None:
+    the status decides (408, 429, 502, 503, 504)."""
     is_error_envelope: Callable[[object], bool] = _never
     """True for a body whose envelope says the call failed (`"success": false`), even
     without an error code: such a body is an error, never a status."""
@@ -143,6 +150,9 @@ class Provider:
     batch: BatchLookup | None = None
     history: HistoryLookup | None = None
     sign: Callable[[str, str, str, str], dict[str, str]] | None = None
+    workspace_header: str | None = None
+    """The header that names a workspace (telecom23's `X-Workspace-ID`), set on every
+    request of a client given `workspace_id=`; None: the provider has no workspaces."""
     """Optional request signing: (secret, method, path, timestamp) -> headers to add."""
     successor: Successor | None = None
     """Where status lookups go once the (deprecated) status endpoint is switched off."""

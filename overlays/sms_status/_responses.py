@@ -183,7 +183,7 @@ def decode_or_raise(
         provider=provider.key,
         status_code=status_code,
         error_code=error_code,
-        retryable=status_code in RETRYABLE_STATUSES,
+        retryable=_retryable(provider, status_code, data if found else None),
         body_excerpt=excerpt(content, secret),
         request_id=_scrubbed_id(headers, data, secret),
         headers=_masked(provider, headers, secret),
@@ -194,6 +194,16 @@ def decode_or_raise(
         if error.retry_after is None and found:
             error.retry_after = _from_error_body(provider.retry_after_from_body, data)
     raise error
+
+
+def _retryable(provider: Provider, status_code: int, data: object) -> bool:
+    """What the error body says (lisoloo's `retryable`), else what the status says. A body
+    may make a 5xx retryable, never a 4xx but 408 and 429: a bad request sent again is
+    refused again."""
+    said = None if data is None else _from_error_body(provider.retryable_from_body, data)
+    if said is None or (400 <= status_code < 500 and status_code not in RETRYABLE_STATUSES):
+        return status_code in RETRYABLE_STATUSES
+    return said
 
 
 def _from_error_body(hook: Callable[[object], T], data: object) -> T | None:

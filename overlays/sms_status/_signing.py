@@ -27,9 +27,9 @@ class RequestSigner:
     same second would repeat it: such a retry is stamped one second later.
     """
 
-    __slots__ = ("_last_stamp", "_lock", "_secret", "_sign")
+    __slots__ = ("_last_stamp", "_lock", "_prefix", "_secret", "_sign")
 
-    def __init__(self, sign: Sign, secret: str) -> None:
+    def __init__(self, sign: Sign, secret: str, *, base_path: str = "") -> None:
         if not isinstance(secret, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"signing_secret must be a str, not {type(secret).__name__}")
         if not secret:
@@ -40,13 +40,19 @@ class RequestSigner:
             raise ValueError("signing_secret is not valid text (a lone surrogate)") from None
         self._sign = sign
         self._secret = secret
+        # A base URL's path is a proxy's prefix, which it strips: the provider checks the
+        # signature against its own path ("/api/v1/..."), the one signed.
+        self._prefix = base_path.rstrip("/").encode("ascii")
         self._lock = threading.Lock()
         self._last_stamp: dict[str, int] = {}
         """The newest stamp given to each path (the query string is not signed)."""
 
     def sign(self, request: httpx.Request) -> httpx.Request:
         """`request` with the signature headers added (the same object, changed in place)."""
-        path = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
+        raw = request.url.raw_path.split(b"?", 1)[0]
+        if self._prefix and raw.startswith(self._prefix + b"/"):
+            raw = raw[len(self._prefix) :]
+        path = raw.decode("ascii")
         now = int(time.time())
         with self._lock:
             if len(self._last_stamp) > _STAMPS_KEPT:

@@ -202,6 +202,30 @@ def test_lisoloo_429_takes_retry_after_from_the_body() -> None:
     assert error.retryable
 
 
+@pytest.mark.parametrize(
+    ("status", "retryable", "expected"),
+    [(500, True, True), (503, False, False), (400, True, False), (500, None, False)],
+    ids=["5xx-says-yes", "503-says-no", "4xx-says-yes", "5xx-silent"],
+)
+def test_lisoloo_errors_are_retried_as_their_envelope_says(
+    status: int, retryable: bool | None, expected: bool
+) -> None:
+    # The envelope's `retryable` (and `retry_after`) were ignored but on 408/429/5xx-gateway:
+    # a 500 of its server range saying retryable=true was tried once. A body never makes a
+    # 4xx retryable (sent again, it is refused again).
+    envelope = {
+        "success": False,
+        "status_code": status,
+        "error_code": "1401",
+        "message": "Internal error",
+        "retryable": retryable,
+        "retry_after": 5,
+    }
+    error = _error_from("lisoloo", status, _body(envelope))
+    assert error.retryable is expected
+    assert error.retry_after == (5.0 if expected else None)
+
+
 def test_retry_after_header_wins_over_the_body() -> None:
     body = _body(example("lisoloo", "429", "rateLimited"))
     error = _error_from("lisoloo", 429, body, {"Retry-After": "12"})

@@ -388,3 +388,14 @@ def test_only_namirial_clients_have_history() -> None:
     with connect("telecom23", lambda _request: httpx.Response(200)) as client:
         assert not hasattr(client, "history_by_phone")
         assert not hasattr(client, "iter_history_by_phone")
+
+
+def test_history_lookups_send_the_header_the_docs_list() -> None:
+    # Namirial's docs list "Content-Type: application/json" for both lookups (GETs without
+    # a body); none was sent, and a server that insists on it would refuse them.
+    recorder = Recorder(lambda _request: json_response({"messages": []}))
+    with connect("namirial", recorder) as client:
+        client.history_by_phone(PHONE)
+        client.history_by_reference("ref-1")
+    assert [r.headers.get("content-type") for r in recorder.requests] == ["application/json"] * 2
+    assert all(r.content == b"" for r in recorder.requests)

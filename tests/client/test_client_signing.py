@@ -78,3 +78,28 @@ def test_a_signing_secret_that_cannot_sign_is_refused_at_connect(
     # TransportError (UnicodeEncodeError) at send time.
     with pytest.raises(error, match="signing_secret"):
         sms_status.connect("telecom23", api_key="sk_test_x", signing_secret=secret)  # type: ignore[arg-type]
+
+
+def test_behind_a_proxy_prefix_the_providers_own_path_is_signed() -> None:
+    # The base URL's path is a prefix the proxy strips: 23 Telecom checks the signature
+    # against "/api/v1/...", and the prefix was signed with it (every request refused).
+    seen: list[httpx.Request] = []
+
+    def proxy(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(404, json={"status": False, "error_code": "NOT_FOUND"})
+
+    with sms_status.connect(
+        "telecom23",
+        api_key="sk_test_x",
+        base_url="https://gw.example.com/telecom23/",
+        signing_secret=SECRET,
+        transport=httpx.MockTransport(proxy),
+        max_retries=0,
+    ) as client:
+        client.get_statuses(["m1"])
+    (request,) = seen
+    assert request.url.path == "/telecom23/api/v1/sms/status/m1"
+    timestamp = request.headers["x-timestamp"]
+    signed = telecom23.sign(SECRET, "GET", "/api/v1/sms/status/m1", timestamp)
+    assert request.headers["x-signature"] == signed["X-Signature"]

@@ -118,6 +118,13 @@ def retry_after(body: object) -> float | None:
     return None
 
 
+def retryable(body: object) -> bool | None:
+    """The envelope's `retryable` (docs …/concepts/errors): a 5xx of its server range
+    (1401-1405) may say so."""
+    value = f.json_object(body).get("retryable")
+    return value if isinstance(value, bool) else None
+
+
 def read_status(message_id: str, body: object) -> StatusReport:
     body = soft.times_before_parsing(body, ("data",), ("created_at", "updated_at"))
     fields = f.as_dict(body, "body")
@@ -213,6 +220,7 @@ PROVIDER = Provider(
     is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
     retry_after_from_body=retry_after,
+    retryable_from_body=retryable,
     # "Poll 3 times then give up", 2 s apart (the status page): polls at 0, 2 and 4 s.
     cadence=Cadence(
         intervals=(2.0,), default_timeout=5.0, source="docs.lisoloo.com: Check message status"

@@ -15,7 +15,7 @@ from typing import Any
 
 from sms_status import _fields as f
 from sms_status._generated import deferred
-from sms_status._provider import Cadence, Provider, endpoint_request, header_key
+from sms_status._provider import Cadence, Provider, RequestKwargs, endpoint_request, header_key
 from sms_status._pushed import (
     Pushed,
     PushedRequest,
@@ -70,6 +70,7 @@ STATUSES = {
 
 SPEC_PARAMETERS = {
     "getMessageStatus.message_id": "exposed: get_status(message_id)",
+    "getMessageStatus.X-Workspace-ID": "exposed: connect(workspace_id)",
 }
 """Every parameter of specs/telecom23.yaml: how the overlay exposes it, or why it does not."""
 
@@ -145,6 +146,19 @@ def error_message(body: object) -> str | None:
     return description if isinstance(description, str) else None
 
 
+WORKSPACE_HEADER = "X-Workspace-ID"
+_get_status = endpoint_request(get_message_status)
+
+
+def status_request(message_id: str) -> RequestKwargs:
+    """The lookup, its header dict dropped: the workspace is a header of the client's
+    (`connect(workspace_id=)`), so this one is always empty, and a request with none stays a
+    plain GET for the fast senders."""
+    kwargs = _get_status(message_id)
+    kwargs.pop("headers", None)
+    return kwargs
+
+
 def read_status(message_id: str, body: object) -> StatusReport:
     fields = f.as_dict(body, "body")
     raw = deferred(KEY, StatusResponse, fields)
@@ -216,7 +230,8 @@ PROVIDER = Provider(
     origin="https://restlink23telecom.com",
     credentials=header_key("X-API-Key"),
     client_class=AuthenticatedClient,
-    status_request=endpoint_request(get_message_status),
+    status_request=status_request,
+    workspace_header=WORKSPACE_HEADER,
     read_status=read_status,
     statuses=STATUSES,
     error_codes=Telecom23ErrorCode,

@@ -111,3 +111,47 @@ def test_its_signed_webhook_is_the_final_report_polling_gives(
     assert (event.kind, event.report.provider_status) == ("delivery", "DELIVRD")
     assert event.report.state is polled.state is DeliveryState.DELIVERED
     assert (event.report.cost, event.report.segments) == (polled.cost, polled.segments)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_workspace_goes_with_every_lookup_as_its_documented_header(telecom23_sandbox, kind):
+    # The optional X-Workspace-ID header (docs …/authentication) could not be sent at all:
+    # an account's other workspaces' messages were refused (403 CROSS_TENANT_WORKSPACE).
+    import asyncio
+
+    import sms_status
+
+    options = {
+        "api_key": telecom23_sandbox.api_key,
+        "base_url": telecom23_sandbox.base_url,
+        "workspace_id": "ws_marketing",
+    }
+    message_id = telecom23_sandbox.example_ids[0]
+    if kind == "sync":
+        with sms_status.connect("telecom23", **options) as client:
+            client.get_statuses([message_id, message_id + "x"])
+    else:
+
+        async def lookups() -> None:
+            async with sms_status.connect_async("telecom23", **options) as client:
+                await client.get_statuses([message_id, message_id + "x"])
+
+        asyncio.run(lookups())
+    seen = [r.headers.get("x-workspace-id") for r in telecom23_sandbox.requests]
+    assert seen == ["ws_marketing", "ws_marketing"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "workspace", "error"),
+    [
+        ("seven", "w", ValueError),
+        ("telecom23", "w\r\nX-Evil: 1", ValueError),
+        ("telecom23", "", ValueError),
+        ("telecom23", 7, TypeError),
+    ],
+)
+def test_a_workspace_that_cannot_be_sent_is_refused_at_connect(provider, workspace, error):
+    import sms_status
+
+    with pytest.raises(error, match="workspace"):
+        sms_status.connect(provider, api_key="sk_test_x", workspace_id=workspace)

@@ -8,12 +8,17 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.status_response import StatusResponse
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     message_id: str,
+    *,
+    x_workspace_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(x_workspace_id, Unset):
+        headers["X-Workspace-ID"] = x_workspace_id
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -22,6 +27,7 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -82,6 +88,7 @@ def sync_detailed(
     message_id: str,
     *,
     client: AuthenticatedClient | Client,
+    x_workspace_id: str | Unset = UNSET,
 ) -> Response[Error | StatusResponse]:
     """Get message status
 
@@ -90,6 +97,7 @@ def sync_detailed(
 
     Args:
         message_id (str):
+        x_workspace_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,6 +109,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         message_id=message_id,
+        x_workspace_id=x_workspace_id,
     )
 
     response = client.get_httpx_client().request(
@@ -114,6 +123,7 @@ def sync(
     message_id: str,
     *,
     client: AuthenticatedClient | Client,
+    x_workspace_id: str | Unset = UNSET,
 ) -> Error | StatusResponse | None:
     """Get message status
 
@@ -122,6 +132,7 @@ def sync(
 
     Args:
         message_id (str):
+        x_workspace_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,6 +145,7 @@ def sync(
     return sync_detailed(
         message_id=message_id,
         client=client,
+        x_workspace_id=x_workspace_id,
     ).parsed
 
 
@@ -141,6 +153,7 @@ async def asyncio_detailed(
     message_id: str,
     *,
     client: AuthenticatedClient | Client,
+    x_workspace_id: str | Unset = UNSET,
 ) -> Response[Error | StatusResponse]:
     """Get message status
 
@@ -149,6 +162,7 @@ async def asyncio_detailed(
 
     Args:
         message_id (str):
+        x_workspace_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,6 +174,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         message_id=message_id,
+        x_workspace_id=x_workspace_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -171,6 +186,7 @@ async def asyncio(
     message_id: str,
     *,
     client: AuthenticatedClient | Client,
+    x_workspace_id: str | Unset = UNSET,
 ) -> Error | StatusResponse | None:
     """Get message status
 
@@ -179,6 +195,7 @@ async def asyncio(
 
     Args:
         message_id (str):
+        x_workspace_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -192,5 +209,6 @@ async def asyncio(
         await asyncio_detailed(
             message_id=message_id,
             client=client,
+            x_workspace_id=x_workspace_id,
         )
     ).parsed
