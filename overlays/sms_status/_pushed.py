@@ -50,6 +50,11 @@ class Headers:
                     f"header names must be str, not {type(name).__name__} (decode raw "
                     "ASGI pairs as latin-1, or serve webhooks.app)"
                 )
+            if value is not None and not isinstance(value, str):  # bytes, a list of values
+                raise TypeError(
+                    f"header values must be str, not {type(value).__name__} (one value a "
+                    "name: decode bytes as latin-1, join repeated values with ', ')"
+                )
             lower[name.lower()] = value
         self._lower = lower
 

@@ -164,6 +164,8 @@ def api_key(value: object) -> str:
 def base_url(value: str) -> str:
     """`value` if it is an http(s) URL with a host: anything else can never be sent, and
     would otherwise surface only at the first request, as a retried TransportError."""
+    if value != value.strip():  # an env file's trailing newline, say
+        raise ValueError("base_url must not have whitespace around it (check for a newline)")
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         # Not echoed: a URL can carry credentials.
@@ -184,6 +186,12 @@ def base_url(value: str) -> str:
     if port == 0:
         # Port 0 was sent to port 80, 99999 to 99999 % 65536: the key, somewhere else.
         raise ValueError("base_url's port must be a number from 1 to 65535")
+    import httpx
+
+    try:  # what the senders will parse: a host httpx cannot (999.1.1.1, a bad IDNA label)
+        httpx.URL(value)
+    except httpx.InvalidURL:
+        raise ValueError("base_url's host cannot be read (a mistyped address?)") from None
     return value
 
 

@@ -222,6 +222,24 @@ def test_other_providers_ids_in_the_store_settle_with_their_keys_from_the_enviro
     assert by_key["seven:77233200001"]["tag"] == "order-7"
 
 
+def test_another_providers_bad_base_url_is_a_warning_not_a_refusal(
+    telecom23_sandbox, sandbox_clock, tmp_path, store
+):
+    # A base URL refused at connect (a port out of range) for another provider in the
+    # environment ended the run with a usage error naming neither it nor its variable.
+    telecom23_sandbox.add_message("t1", statuses=("DELIVRD",))
+    env = {
+        "SMS_STATUS_SEVEN_API_KEY": "sk_x",
+        "SMS_STATUS_SEVEN_BASE_URL": "http://127.0.0.1:99999",
+    }
+    args = [*common(telecom23_sandbox), "--store", str(store), "--json"]
+    result = invoke("track", *args, ids_file(tmp_path, "t1"), obj=sandbox_clock, env=env)
+    assert result.exit_code == _exit.OK, result.output
+    assert "warning: not polling seven here:" in result.stderr
+    assert "SMS_STATUS_SEVEN_*" in result.stderr
+    assert [o["key"] for o in outcomes(result)] == ["telecom23:t1"]
+
+
 # -- webhooks in the same process -------------------------------------------------------------
 
 

@@ -278,6 +278,26 @@ def test_a_base_url_whose_port_is_out_of_range_is_refused_at_connect(
         connect_fn("telecom23", api_key="sk_test_x", base_url=f"http://127.0.0.1:{port}")
 
 
+@pytest.mark.parametrize("connect_fn", [sms_status.connect, sms_status.connect_async])
+@pytest.mark.parametrize(
+    ("base_url", "says"),
+    [
+        ("http://127.0.0.1:8000\n", "whitespace"),
+        ("http://127.0.0.1:8000 ", "whitespace"),
+        ("http://999.1.1.1:8000", "host cannot be read"),
+        ("http://[::1]x:80", "host cannot be read"),
+    ],
+)
+def test_a_base_url_httpx_cannot_read_is_a_value_error_at_connect(
+    connect_fn: object, base_url: str, says: str
+) -> None:
+    # httpx.InvalidURL escaped from connect() (the CLI called it "unexpected"), and a
+    # trailing space was refused as a bad port.
+    assert callable(connect_fn)
+    with pytest.raises(ValueError, match=says):
+        connect_fn("telecom23", api_key="sk_test_x", base_url=base_url)
+
+
 def test_an_http_or_https_base_url_is_kept_as_given() -> None:
     for base_url in ("http://127.0.0.1:18100", "HTTPS://gateway.example.com/prefix"):
         with sms_status.connect("telecom23", api_key="sk_test_x", base_url=base_url) as client:

@@ -455,3 +455,30 @@ def test_lookups_retried_after_aclose_leave_no_connection_open(
     for thread in server._threads:  # one a connection, until the client closes it
         thread.join(timeout=10)
     assert not any(thread.is_alive() for thread in server._threads)
+
+
+def test_a_client_used_again_after_aclose_through_a_proxy_answers_every_lookup(
+    hostile: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a proxy (aiohttp), each attempt after aclose() closed the one session the
+    others were still on: of 8 lookups at once in a second `asyncio.run`, 6 or 7 failed."""
+    server = hostile(_answer_each)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base_url)
+    client = _async_client(server, timeout=5.0, concurrency=4)
+    ids = ["msgA", "msgB"] * 4
+
+    async def first() -> None:
+        async with client:
+            await client.get_status("msgA")
+
+    async def again() -> list[str]:
+        reports = await asyncio.gather(*(client.get_status(i) for i in ids))
+        return [report.provider_status for report in reports]
+
+    asyncio.run(first())
+    assert asyncio.run(again()) == [STATUSES[i] for i in ids]
+    for thread in server._threads:  # each attempt's own connection, closed after it
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in server._threads)

@@ -307,8 +307,10 @@ def test_bad_arguments_are_value_or_type_errors() -> None:
         (None, "headers must have items()"),
         ([("X-Webhook-Signature", "sha256=00")], "headers must have items()"),
         ({b"x-webhook-signature": b"sha256=00"}, "header names must be str"),
+        ({"x-webhook-signature": b"sha256=00"}, "header values must be str"),
+        ({"x-webhook-signature": ["sha256=00"]}, "header values must be str"),
     ],
-    ids=["None", "a list of pairs", "bytes names"],
+    ids=["None", "a list of pairs", "bytes names", "bytes values", "lists of values"],
 )
 def test_headers_of_the_wrong_kind_are_a_type_error(headers: object, says: str) -> None:
     # None or a list of pairs raised AttributeError; bytes names (a dict of an ASGI scope's

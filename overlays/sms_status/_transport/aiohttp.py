@@ -245,35 +245,37 @@ class AiohttpSender:
             self._forget_session()
         if self._session is None or self._session.closed:
             self._loop = loop
-            # The environment's proxy, as httpx honours it, looked up here once (requests
-            # go to the base URL's origin only). Not aiohttp's `trust_env`: that also adds
-            # credentials from ~/.netrc to every request, which httpx never does.
-            self._proxy, self._proxy_headers = _env_proxy(self._base)
-            # aiohttp sends proxy_headers only with a CONNECT (an https:// origin): through
-            # a proxy to an http:// one, the credentials go with each request instead.
-            self._auth_each = self._proxy_headers if self._base.startswith("http:") else None
-            # No redirects either: for an http:// origin without a proxy no TLS connection
-            # is ever made, and no CAs need loading.
-            tls = self._base.startswith("https:") or self._proxy is not None
-            connector = _Connector(
-                limit=self._connections, ssl=default_ssl_context() if tls else True
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=False,  # the bounded reader inflates, in bounded steps
-                cookie_jar=aiohttp.DummyCookieJar(),  # cookies are never kept
-                trust_env=False,
-                headers=self._headers,  # a request's own headers replace these by name
-                # Ours are sent; naming none to skip keeps aiohttp on its fast path (a skip
-                # list costs ~5 µs a request), and it adds only what ours lack.
-                skip_auto_headers=self._unsent_defaults or None,
-            )
-            # aiohttp resends an idempotent request once by itself when the connection
-            # drops (private, on by default): an attempt outside the retry policy (no
-            # backoff, no on_retry, no rate-limiter slot, a signature sent twice).
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False  # pyright: ignore[reportPrivateUsage]
+            self._session = self._new_session()
         return self._session
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        # The environment's proxy, as httpx honours it, looked up here once (requests
+        # go to the base URL's origin only). Not aiohttp's `trust_env`: that also adds
+        # credentials from ~/.netrc to every request, which httpx never does.
+        self._proxy, self._proxy_headers = _env_proxy(self._base)
+        # aiohttp sends proxy_headers only with a CONNECT (an https:// origin): through
+        # a proxy to an http:// one, the credentials go with each request instead.
+        self._auth_each = self._proxy_headers if self._base.startswith("http:") else None
+        # No redirects either: for an http:// origin without a proxy no TLS connection
+        # is ever made, and no CAs need loading.
+        tls = self._base.startswith("https:") or self._proxy is not None
+        connector = _Connector(limit=self._connections, ssl=default_ssl_context() if tls else True)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,  # the bounded reader inflates, in bounded steps
+            cookie_jar=aiohttp.DummyCookieJar(),  # cookies are never kept
+            trust_env=False,
+            headers=self._headers,  # a request's own headers replace these by name
+            # Ours are sent; naming none to skip keeps aiohttp on its fast path (a skip
+            # list costs ~5 µs a request), and it adds only what ours lack.
+            skip_auto_headers=self._unsent_defaults or None,
+        )
+        # aiohttp resends an idempotent request once by itself when the connection
+        # drops (private, on by default): an attempt outside the retry policy (no
+        # backoff, no on_retry, no rate-limiter slot, a signature sent twice).
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False  # pyright: ignore[reportPrivateUsage]
+        return session
 
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
         """The URL of a plain GET (path joined to the base, query encoded as httpx does), or
@@ -321,13 +323,16 @@ class AiohttpSender:
                 ceil_threshold=_NEVER_ROUND,
             )
             self._phases = phases
-        session = self._session
+        closed = self._closed  # an attempt after aclose(): a session of its own, closed after
+        session = self._new_session() if closed else self._session
         # A closed loop means another one runs now (a second asyncio.run): cheaper to ask
         # than the running loop, which costs a getpid() each time on 3.11.
-        if session is None or session.closed or (self._loop is not None and self._loop.is_closed()):
+        if not closed and (
+            session is None or session.closed or (self._loop is not None and self._loop.is_closed())
+        ):
             session = self.session()
+        assert session is not None
         auth = self._auth_each
-        closed = self._closed  # a retry after aclose(): a session of its own, closed after
         try:
             try:
                 async with session.request(

@@ -26,7 +26,7 @@ from sms_status.cli._invocation import (
     read_api_key,
 )
 from sms_status.cli._listen import listen
-from sms_status.cli._terminal import DebugLog, printable
+from sms_status.cli._terminal import DebugLog, printable, tolerant_stdout
 from sms_status.cli._track import track
 
 if TYPE_CHECKING:
@@ -122,6 +122,7 @@ class _Commands(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         State.secret, State.debug = "", None
+        tolerant_stdout()
         try:
             return super().main(*args, **kwargs)
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Callable
 
 import click
@@ -46,6 +47,18 @@ def shown(text: str, encoding: str | None) -> str:
     except LookupError:  # an encoding Python does not know: ASCII is safe
         return text.encode("ascii", "backslashreplace").decode("ascii")
     return text
+
+
+def tolerant_stdout() -> None:
+    """Standard output that escapes what its encoding cannot take (`\xe9`), as standard
+    error does, instead of raising mid-line: on a terminal whose locale is not UTF-8, rich's
+    own "…" (a cut table cell) or an id with an "é" ended `watch` and `track` before any
+    result. A UTF-8 output, or one that cannot be reconfigured (a test's), is left alone."""
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+    reconfigure = getattr(stream, "reconfigure", None)
+    if encoding not in ("utf8", "utf8sig") and reconfigure is not None:
+        reconfigure(errors="backslashreplace")
 
 
 def dot(encoding: str | None) -> str:

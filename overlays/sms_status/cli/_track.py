@@ -199,11 +199,12 @@ def _clients(
                 max_retries=OWN_CLIENT_RETRIES,  # as the tracker's own: its rules retry
                 http_client=http,
             )
-        except (MissingProviderError, TransportError) as error:
+        except (MissingProviderError, TransportError, ValueError) as error:
             if key == provider:
                 raise
-            if isinstance(error, TransportError):  # its ids wait for a run that can poll them
-                click.echo(f"warning: not polling {key} here: {safe(str(error))}", err=True)
+            if not isinstance(error, MissingProviderError):  # its ids wait for another run
+                why = f"{safe(str(error))} (SMS_STATUS_{key.upper()}_*)"  # a bad base URL, say
+                click.echo(f"warning: not polling {key} here: {why}", err=True)
             continue
         clients[key] = stack.enter_context(made)
     return clients

@@ -141,15 +141,21 @@ _DOCUMENTED_HEADERS = {"headers": {"Content-Type": "application/json"}}
 
 
 def _by_phone(phone: str, count: int, before: datetime | None) -> RequestKwargs:
-    return endpoint_request(get_message_status_by_phone_number)(
-        phone, count=count, send_date=UNSET if before is None else before
-    ) | _DOCUMENTED_HEADERS
+    return (
+        endpoint_request(get_message_status_by_phone_number)(
+            phone, count=count, send_date=UNSET if before is None else before
+        )
+        | _DOCUMENTED_HEADERS
+    )
 
 
 def _by_reference(key: str, count: int, before: datetime | None) -> RequestKwargs:
-    return endpoint_request(get_message_status_by_reference)(
-        key, count=count, send_date=UNSET if before is None else before
-    ) | _DOCUMENTED_HEADERS
+    return (
+        endpoint_request(get_message_status_by_reference)(
+            key, count=count, send_date=UNSET if before is None else before
+        )
+        | _DOCUMENTED_HEADERS
+    )
 
 
 def read_webhook(body: dict[str, Any]) -> Pushed:
