@@ -148,7 +148,14 @@ class SyncDriver(_Driver[Sender]):
             self._sleep(effect.seconds)
             return None
         within = self._within(self._limiter, effect)
-        booked = self._limiter.reserve() if within is None else within(self._until_deadline(effect))
+        try:
+            booked = (
+                self._limiter.reserve() if within is None else within(self._until_deadline(effect))
+            )
+        except _flows.DeadlineReached:  # no room before the deadline: not the limiter's
+            raise
+        except Exception as exc:  # a shared budget's Redis, say: named, not the provider's
+            raise _unbooked(exc) from exc
         wait = self._slot_wait(effect, booked, checked=within is not None)
         if wait > 0:
             self._sleep(wait)
@@ -203,9 +210,16 @@ class AsyncDriver(_Driver[AsyncSender]):
         if not isinstance(limiter, Unlimited):  # unpaced (bulk lookups, say): no booking
             within = self._within(limiter, effect)
             # A float, or an awaitable one (AsyncRateLimiter); None: nothing booked.
-            booked = limiter.reserve() if within is None else within(self._until_deadline(effect))
-            # A tuple, not `float | int`: that builds a union object on every request.
-            got = booked if booked is None or isinstance(booked, (float, int)) else await booked
+            try:
+                booked = (
+                    limiter.reserve() if within is None else within(self._until_deadline(effect))
+                )
+                # A tuple, not `float | int`: that builds a union object on every request.
+                got = booked if booked is None or isinstance(booked, (float, int)) else await booked
+            except _flows.DeadlineReached:
+                raise
+            except Exception as exc:  # see SyncDriver._perform
+                raise _unbooked(exc) from exc
             wait = self._slot_wait(effect, got, checked=within is not None)
             if wait > 0:
                 await self._sleep(wait)
@@ -277,3 +291,9 @@ class AsyncDriver(_Driver[AsyncSender]):
                 error = exc
         result: T = effect.value
         return result
+
+
+def _unbooked(error: Exception) -> ConnectionError:
+    """A rate limiter that could not book a request (its Redis down, say): a failure to send,
+    whose message says it was the limiter, not the provider."""
+    return ConnectionError(f"the rate limiter could not book this request ({error!r})")

@@ -1,12 +1,14 @@
 """Request signing: a fresh, never-repeated (timestamp, signature) pair on every attempt.
 
 The signature itself is the provider's (telecom23's HMAC: `providers/telecom23.py`, `sign`);
-this module owns when each request is stamped, so a client and its `with_options()` copies,
-on any thread, never send the same pair twice.
+this module owns when each request is stamped, so no two clients of a process with the same
+secret (a client and its `with_options()` copies, a sync and an async one), on any thread,
+ever send the same pair.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +21,12 @@ Sign = Callable[[str, str, str, str], dict[str, str]]
 _STAMPS_KEPT = 10_000
 """Past this many paths, forget the stamps that can no longer collide (older than now)."""
 
+_stamps_lock = threading.Lock()
+_last_stamps: dict[tuple[bytes, str], int] = {}
+"""The newest stamp given to each (secret's digest, path) in this process: every client with
+the same secret (a sync and an async one side by side, say) shares them, or two would send
+the same pair in lockstep, and the provider refuses the second."""
+
 
 class RequestSigner:
     """Signs each request it is handed with the provider's signature, stamped afresh.
@@ -27,7 +35,7 @@ class RequestSigner:
     same second would repeat it: such a retry is stamped one second later.
     """
 
-    __slots__ = ("_last_stamp", "_lock", "_prefix", "_secret", "_sign")
+    __slots__ = ("_digest", "_prefix", "_secret", "_sign")
 
     def __init__(self, sign: Sign, secret: str, *, base_path: str = "") -> None:
         if not isinstance(secret, str):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -43,9 +51,7 @@ class RequestSigner:
         # A base URL's path is a proxy's prefix, which it strips: the provider checks the
         # signature against its own path ("/api/v1/..."), the one signed.
         self._prefix = base_path.rstrip("/").encode("ascii")
-        self._lock = threading.Lock()
-        self._last_stamp: dict[str, int] = {}
-        """The newest stamp given to each path (the query string is not signed)."""
+        self._digest = hashlib.sha256(secret.encode()).digest()  # the stamps' key, not it
 
     def sign(self, request: httpx.Request) -> httpx.Request:
         """`request` with the signature headers added (the same object, changed in place)."""
@@ -54,11 +60,13 @@ class RequestSigner:
             raw = raw[len(self._prefix) :]
         path = raw.decode("ascii")
         now = int(time.time())
-        with self._lock:
-            if len(self._last_stamp) > _STAMPS_KEPT:
-                self._last_stamp = {p: t for p, t in self._last_stamp.items() if t >= now}
-            stamp = max(now, self._last_stamp.get(path, now - 1) + 1)
-            self._last_stamp[path] = stamp
+        key = (self._digest, path)  # the query string is not signed
+        with _stamps_lock:
+            if len(_last_stamps) > _STAMPS_KEPT:
+                for old in [k for k, t in _last_stamps.items() if t < now]:
+                    del _last_stamps[old]
+            stamp = max(now, _last_stamps.get(key, now - 1) + 1)
+            _last_stamps[key] = stamp
         request.headers.update(self._sign(self._secret, request.method, path, str(stamp)))
         return request
 

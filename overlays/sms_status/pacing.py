@@ -118,8 +118,10 @@ class TokenBucket:
     def __init__(
         self, *, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be > 0 and burst >= 1")
+        if isinstance(burst, bool) or not isinstance(burst, int):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"burst must be an int, not {type(burst).__name__}")
+        if not 0 < rate < math.inf or burst < 1:  # nan or inf: no budget at all
+            raise ValueError("rate must be finite and > 0, and burst >= 1")
         self.rate = rate
         self.burst = burst
         self._interval = 1.0 / rate
@@ -265,7 +267,9 @@ class RedisRateLimiter(_RedisGcra):
         limiter = RedisRateLimiter(redis.Redis.from_url(url), "lisoloo:acme", RateLimit(120, 60))
         client = sms_status.connect("lisoloo", api_key=key, rate_limiter=limiter)
 
-    Redis errors (an unreachable server, say) propagate from `reserve()` unchanged.
+    Redis errors (an unreachable server, say) propagate from `reserve()` unchanged; in a
+    client's lookup they fail the attempt as a `TransportError` that names the limiter (and
+    is retried as any failure to send).
     """
 
     def __init__(self, redis_client: BlockingRedis, name: str, limit: RateLimit) -> None:

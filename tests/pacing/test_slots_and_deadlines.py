@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import math
 
+import httpx
 import pytest
 import redis
 import redis.asyncio
+import sms_status
 from sms_status import StatusReport
 from sms_status.errors import TransportError
 from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter, TokenBucket
@@ -188,3 +190,31 @@ def test_a_slot_exactly_at_the_deadline_is_not_booked_nor_slept_for() -> None:
             with pytest.raises(TransportError, match=r"no slot of the rate budget|no time left"):
                 client.wait_for_final("m1", timeout=5)
     assert (len(sandbox.requests), bucket.booked) == (1, 1)
+
+
+@pytest.mark.parametrize("rate", [float("nan"), float("inf"), 0.0])
+def test_a_token_bucket_without_a_finite_rate_is_refused(rate: float) -> None:
+    # nan passed `rate <= 0` and never made anyone wait: no budget at all.
+    with pytest.raises(ValueError, match="finite"):
+        TokenBucket(rate=rate)
+
+
+def test_a_limiter_that_cannot_book_fails_the_attempt_naming_the_limiter() -> None:
+    # Its error (a shared budget's Redis down, say) read as the provider's own failure.
+    class Down:
+        def reserve(self) -> float:
+            raise ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+    def never(_request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no request may go out without a slot")
+
+    client = sms_status.connect(
+        "lisoloo",
+        api_key="sk_test_x",
+        transport=httpx.MockTransport(never),
+        rate_limiter=Down(),  # type: ignore[arg-type]
+        max_retries=0,
+    )
+    with client, pytest.raises(TransportError, match="rate limiter could not book") as caught:
+        client.get_status("m-1")
+    assert "redis:6379" in str(caught.value)

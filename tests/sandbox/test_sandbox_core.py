@@ -280,3 +280,34 @@ def test_concurrent_clients(seven_sandbox: Sandbox) -> None:
 
     assert asyncio.run(main()) == [200] * 50
     assert len(seven_sandbox.requests) == 50
+
+
+def test_arguments_no_server_could_act_on_are_refused_when_given() -> None:
+    # Each was taken, then every matching request was a bare 500 (or never limited).
+    nan, inf = float("nan"), float("inf")
+    for rate_limit in ((2, nan), (2, inf), (nan, 60)):
+        with pytest.raises(ValueError, match="rate_limit"):
+            Sandbox("telecom23", rate_limit=rate_limit)  # type: ignore[arg-type]
+    sandbox = Sandbox("telecom23")
+    with pytest.raises(ValueError, match="rate_limit"):
+        sandbox.rate_limit = (2, nan)  # type: ignore[assignment]
+    with pytest.raises(ValueError, match="finite"):
+        sandbox.add_message("m-nan", advance=nan)
+    for status in (99, 42, 1000):
+        with pytest.raises(ValueError, match="from 100 to 599"):
+            sandbox.inject_fault("status_code", status=status)
+    with pytest.raises(ValueError, match="printable"):
+        sandbox.inject_fault("rate_limit", retry_after="1\r\nX-Evil: 1")
+
+
+def test_the_plugins_shared_server_stopped_by_a_test_serves_the_next_one() -> None:
+    # A test that stopped its shared sandbox broke every later test of that provider
+    # ("the sandbox is not serving").
+    from sms_status.testing.pytest_plugin import _Servers
+
+    servers = _Servers()
+    try:
+        servers.get("lisoloo").stop()
+        assert servers.get("lisoloo").serving
+    finally:
+        servers.close()

@@ -190,3 +190,59 @@ def test_reset_removes_the_subscriptions(telecom23_sandbox: Sandbox) -> None:
     assert telecom23_sandbox.webhook_deliveries == []
     with pytest.raises(RuntimeError, match="add_webhook"):
         telecom23_sandbox.wait_for_webhooks(1, timeout=0.01)
+
+
+def test_stop_ends_the_webhook_sender_at_once_even_on_a_receiver_that_never_answers() -> None:
+    # Each send waited up to 5 s and stop() joined for 10, then left the thread running:
+    # it went on POSTing to the receiver after the sandbox had stopped.
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    first = threading.Event()
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(connection)  # and never answered
+            first.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    sandbox = Sandbox("telecom23", clock=FakeClock()).start()
+    sandbox.add_webhook(f"http://127.0.0.1:{listener.getsockname()[1]}/hook", secret=SECRET)
+    for n in range(3):
+        sandbox.add_message(f"m-{n}", statuses=("DELIVRD",), advance=0)
+    assert first.wait(30)
+    senders = [t for t in threading.enumerate() if t.name == "sms-sandbox-webhooks-telecom23"]
+    sandbox.stop()
+    listener.close()
+    for connection in accepted:  # the receiver goes away: the send under way ends
+        connection.close()
+    for sender in senders:
+        sender.join(30)
+    assert not any(t.is_alive() for t in senders)
+    assert len(accepted) == 1  # the one under way; the other two never went
+
+
+def test_a_webhook_url_that_cannot_be_sent_to_is_refused_when_added(
+    telecom23_sandbox: Sandbox,
+) -> None:
+    # It was taken, and its first send killed the sender thread for every subscription.
+    with pytest.raises(ValueError, match="cannot be sent to"):
+        telecom23_sandbox.add_webhook("http://[::1/x")
+
+
+def test_a_message_replaced_by_add_message_pushes_its_new_lifecycle(
+    telecom23_sandbox: Sandbox, recorder: tuple[Recorder, str]
+) -> None:
+    _, origin = recorder
+    telecom23_sandbox.add_webhook(origin + "/hook", secret=SECRET)
+    telecom23_sandbox.add_message("m-again", statuses=("UNDELIV",), advance=0)
+    telecom23_sandbox.wait_for_webhooks(1)
+    telecom23_sandbox.add_message("m-again", statuses=("DELIVRD",), advance=0)
+    deliveries = telecom23_sandbox.wait_for_webhooks(2)
+    assert [d.status for d in deliveries] == ["UNDELIV", "DELIVRD"]

@@ -120,6 +120,13 @@ def make_fault(
         raise ValueError("status_code needs status=<int>")
     elif kind == "error" and not isinstance(params.get("status"), int):
         raise ValueError("error needs status=<int> (and optionally code=...)")
+    status = params.get("status")
+    if isinstance(status, int) and not 100 <= status <= 599:  # else the app itself crashed
+        raise ValueError(f"status must be an HTTP status from 100 to 599, got {status}")
+    for name in ("retry_after", "content_type"):
+        value = params.get(name)
+        if isinstance(value, str) and not value.isprintable():  # CR/LF: no header
+            raise ValueError(f"{name} must be printable (it is sent as a header)")
     return Fault(kind, message_id, route, times, params)
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self, cast
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -45,6 +46,17 @@ if TYPE_CHECKING:
         StatusClient,
     )
     from sms_status.testing._webhooks import WebhookDelivery, WebhookDispatcher
+
+
+def _check_rate_limit(value: object) -> None:
+    """`(requests >= 1, window_seconds > 0)`, both finite, or None: a nan or an inf made every
+    request of a limited route a bare 500 (or never limited)."""
+    if value is None:
+        return
+    requests, window = cast("tuple[float, float]", value)
+    if not (1 <= requests < math.inf and 0 < window < math.inf):
+        raise ValueError("rate_limit is (requests >= 1, window_seconds > 0), finite, or None")
+
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -125,8 +137,7 @@ class Sandbox:
         self._api_key = api_key if api_key is not None else DEMO_KEYS[key]
         if isinstance(rate_limit, _Default):
             rate_limit = self.provider.default_rate_limit
-        if rate_limit is not None and (rate_limit[0] < 1 or rate_limit[1] <= 0):
-            raise ValueError("rate_limit is (requests >= 1, window_seconds > 0) or None")
+        _check_rate_limit(rate_limit)
         options = {
             "history_before": history_before,
             "invalid_query": invalid_query,
@@ -172,6 +183,7 @@ class Sandbox:
 
     @rate_limit.setter
     def rate_limit(self, value: tuple[int, float] | None) -> None:
+        _check_rate_limit(value)
         self._settings.rate_limit = value
 
     @property
@@ -232,8 +244,8 @@ class Sandbox:
         if advance == "poll":
             step_seconds: float | None = None
         elif isinstance(advance, int | float) and not isinstance(advance, bool):
-            if advance < 0:
-                raise ValueError("advance seconds must be >= 0")
+            if not 0 <= advance < math.inf:  # nan: every request for it a bare 500
+                raise ValueError("advance seconds must be finite and >= 0")
             step_seconds = float(advance)
         else:
             raise ValueError("advance is 'poll' or a number of seconds")
@@ -319,7 +331,7 @@ class Sandbox:
     def reset(self) -> None:
         """Forget messages, faults, requests, rate windows and webhooks (examples are re-seeded).
 
-        Requests still in flight (e.g. stalled) are dropped without an answer.
+        Requests still in flight (e.g. stalled) are answered 503 at once, and not logged.
         """
         self._close_webhooks()  # outside the lock: its thread takes the lock to read the store
         with self._lock:

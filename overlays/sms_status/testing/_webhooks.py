@@ -66,7 +66,8 @@ class _Pending:
 class _Subscription:
     url: str
     secret: str | None
-    progress: dict[tuple[str, str], int] = field(default_factory=dict[tuple[str, str], int])
+    progress: dict[int, int] = field(default_factory=dict[int, int])
+    """The last step sent, by the stored message's `seq` (one `add_message`)."""
 
 
 # -- the dispatcher ------------------------------------------------------------------------------
@@ -91,6 +92,12 @@ class WebhookDispatcher:
         key = self._key
         if not url.startswith(("http://", "https://")):
             raise ValueError("the webhook url must be an http(s) URL")
+        import httpx
+
+        try:  # what the sender will parse: refused here, not by a dead sender thread
+            httpx.URL(url).host.encode("idna")
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            raise ValueError(f"the webhook url cannot be sent to: {exc}") from None
         if secret is not None:
             if REGISTRY[key].webhooks != "signed":
                 raise ValueError(f"{key} documents no webhook signature: secret must be None")
@@ -128,9 +135,12 @@ class WebhookDispatcher:
                 self._changed.wait(left)
 
     def close(self) -> None:
+        """Stops sending: nothing more is sent, and a delivery under way (up to its 5 s
+        timeout, on a receiver that never answers) is waited for a second at most: it ends
+        on its own, and its thread with it."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(10)
+            self._thread.join(1.0)
             self._thread = None
 
     def _run(self) -> None:
@@ -140,6 +150,8 @@ class WebhookDispatcher:
             while not self._stop.wait(TICK):
                 self._collect()
                 for pending in self._due():
+                    if self._stop.is_set():  # the rest is not sent (nor logged)
+                        break
                     self._send(client, pending)
 
     def _collect(self) -> None:
@@ -150,7 +162,7 @@ class WebhookDispatcher:
             new: list[_Pending] = []
             for subscription in self._subscriptions:
                 for message, index in reached:
-                    key = (message.tenant, message.id)
+                    key = message.seq  # a message replaced by add_message starts again
                     start = subscription.progress.get(key, -1) + 1
                     for step in range(start, index + 1):
                         view = message.view_at_step(step, now)
@@ -179,7 +191,6 @@ class WebhookDispatcher:
         return due
 
     def _send(self, client: Any, pending: _Pending) -> None:
-        import httpx
 
         now = self._store.now()
         headers = {"Content-Type": "application/json"}
@@ -188,7 +199,9 @@ class WebhookDispatcher:
         error: str | None = None
         try:
             status = client.post(pending.url, content=pending.body, headers=headers).status_code
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # anything one delivery meets ends it, never the sender
+            if self._stop.is_set():
+                return  # cut off by close(): not an attempt to log
             error = type(exc).__name__
         shown = {k: ("***" if k.lower() == "authorization" else v) for k, v in headers.items()}
         record = WebhookDelivery(

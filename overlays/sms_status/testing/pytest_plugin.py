@@ -64,8 +64,10 @@ class _Servers:
         self.running: dict[str, Sandbox] = {}
 
     def get(self, key: str) -> Sandbox:
+        """The provider's shared server; started again if a test stopped it (else every
+        later test of that provider failed: "the sandbox is not serving")."""
         sandbox = self.running.get(key)
-        if sandbox is None:
+        if sandbox is None or not sandbox.serving:
             from sms_status.testing._sandbox import Sandbox
 
             sandbox = Sandbox(key).start()

@@ -83,6 +83,25 @@ def test_signed_requests_are_accepted_and_retries_are_signed_afresh(signing_sand
     assert len(set(stamps)) == 3  # every attempt carries its own single-use pair
 
 
+def test_two_clients_with_one_secret_never_send_the_same_pair(signing_sandbox):
+    # Stamps were unique per client: a second client looking the same message up in the
+    # same second sent the same (timestamp, signature), refused as already used.
+    import sms_status
+
+    options = {
+        "api_key": signing_sandbox.api_key,
+        "base_url": signing_sandbox.base_url,
+        "signing_secret": "whsec_demo_signing",
+    }
+    with (
+        sms_status.connect("telecom23", **options) as one,
+        sms_status.connect("telecom23", **options) as other,
+    ):
+        for _ in range(3):
+            assert one.get_status(EXAMPLE).state is DeliveryState.DELIVERED
+            assert other.get_status(EXAMPLE).state is DeliveryState.DELIVERED
+
+
 def test_an_unsigned_request_is_refused_when_signing_is_required(signing_sandbox):
     import sms_status
 
