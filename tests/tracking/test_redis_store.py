@@ -1270,3 +1270,61 @@ def test_workers_sigkilled_at_random_points_settle_every_id_and_repeat_no_delive
     assert counts.in_flight == 0
     assert counts.awaiting_handover == 0
     assert counts.by_state == {"delivered": len(ids)}
+
+
+def test_a_staged_chunk_sent_again_after_a_lost_answer_is_staged_once(
+    redis_url: str, redis_client: redis.Redis, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The chunk was pushed twice: every insert then found the staging list the wrong length
+    # and add_many raised "evicted", storing nothing.
+    from sms_status.tracking import _redis
+
+    monkeypatch.setattr(_redis, "INSERT_CHUNK", 3)
+    store = _store(redis_url, name)
+    sent = _answer_lost(store, "_stage_rows")
+    assert _add(store, [f"m{i}" for i in range(10)], FakeClock().now()) == 10
+    assert len(sent) >= 2
+    assert store.counts() == _recount(redis_client, name)
+    store.close()
+
+
+def test_a_claim_never_answered_is_given_back_by_the_heartbeat(redis_url: str, name: str) -> None:
+    # Its note lasts a lease: when the next claim came later (another run() of the store in
+    # a long on_final), the ids stayed held by a live worker until every run() ended.
+    store, other = _store(redis_url, name), _store(redis_url, name)
+    now = FakeClock().now()
+    _add(store, ["m1", "m2"], now)
+    _answer_lost(store, "_claim", times=3)
+    with pytest.raises(tracking.StoreUnavailableError):
+        store.due(now + 3600.0, 5)
+    store._renew()  # what the heartbeat calls, every third of a lease
+    assert sorted(r.message_id for r in other.due(now + 3600.0, 5)) == ["m1", "m2"]
+    store.close()
+    other.close()
+
+
+def test_a_run_starting_as_the_last_one_ends_keeps_what_it_claims(
+    redis_url: str, name: str
+) -> None:
+    # The ended runs' ids were given back under the store object's one token, after the
+    # count of runs fell to 0: a run starting in between claimed under that token too, and
+    # its fresh claims were given back with them (another worker then took the same id).
+    store, other = _store(redis_url, name), _store(redis_url, name)
+    now = FakeClock().now() + 3600.0
+    _add(store, ["m-old", "m-new"], now - 3600.0)
+    real = store._give_back
+    seen_by_other: list[list[Any]] = []
+
+    def a_run_starts_meanwhile(token: str) -> None:
+        store._give_back = real  # type: ignore[method-assign]  # (this run's own, at its end)
+        with store.running():
+            assert [r.message_id for r in store.due(now, 1)] == ["m-old"]  # m-new is held
+            real(token)  # the ended run's give-back lands while this run holds m-old
+            seen_by_other.append(other.due(now, 5))
+
+    store._give_back = a_run_starts_meanwhile  # type: ignore[method-assign]
+    with store.running():
+        assert [r.message_id for r in store.due(now, 1)] == ["m-new"]
+    store.close()
+    other.close()
+    assert [[r.message_id for r in rows] for rows in seen_by_other] == [["m-new"]]

@@ -3,6 +3,7 @@ input at `add()` (nothing stored), and the store's versioned layout and run lock
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import logging
@@ -365,6 +366,56 @@ def test_clients_of_another_provider_or_kind_are_refused_before_a_store_is_opene
     with pytest.raises(TypeError, match="a client of connect"):
         tracking.Tracker(store_path, on_final=print, clients={"seven": async_seven})
     assert not store_path.exists()
+
+
+def test_the_run_lock_is_resolved_when_the_store_opens_not_at_each_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Opened by a relative path, then a chdir (a daemon's): the lock became
+    # "<new cwd>/deliveries.db.run-lock", and a second tracker ran beside the first.
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    relative = tracking.SqliteStore("deliveries.db")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    absolute = tracking.SqliteStore(tmp_path / "deliveries.db")
+    with relative.running(), pytest.raises(tracking.StoreBusyError):  # noqa: SIM117
+        with absolute.running():
+            pass
+    assert not list((tmp_path / "elsewhere").iterdir())
+    relative.close()
+    absolute.close()
+
+
+def test_a_run_started_as_the_tracker_closes_is_refused_not_broken(store_path: Path) -> None:
+    # create_task(tracker.run()) and then the end of `async with`: the store closed first,
+    # and the task failed with sqlite3.ProgrammingError.
+    async def main() -> BaseException | None:
+        async with tracking.AsyncTracker(store_path, on_final=print) as tracker:
+            await tracker.add("telecom23", "m1")
+            task = asyncio.create_task(tracker.run())
+        try:
+            await task
+        except BaseException as exc:
+            return exc
+        return None
+
+    refused = asyncio.run(main())
+    assert isinstance(refused, RuntimeError)
+    assert "closed" in str(refused)
+
+
+def test_counts_from_the_ids_an_add_many_reads_are_one_snapshot(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker()
+    seen: list[int] = []
+
+    def ids() -> Iterator[str]:
+        for n in range(3_000):
+            if n in (5, 2_500):
+                seen.append(tracker.counts().total)  # raised "within a transaction"
+            yield f"m-{n}"
+
+    assert tracker.add_many("telecom23", ids()) == 3_000
+    assert seen == [0, 0]
 
 
 def test_repr_shows_counts_and_never_a_key(

@@ -40,6 +40,7 @@ from sms_status.tracking._redis_rows import (
     rest_of,
     rests_of,
     retried,
+    staging_lost,
     text,
     time_arg,
     valid_seconds,
@@ -138,8 +139,9 @@ class RedisStore:
         self._rest = register(scripts.REST)
         self._rest_over = register(scripts.REST_OVER)
         self._rests = register(scripts.RESTS)
-        renew = register(scripts.RENEW)
-        self._heartbeat = Heartbeat(lambda: self._call(renew), self.lease / 3)
+        self._renew_lease = register(scripts.RENEW)
+        self._stage_rows = register(scripts.STAGE)
+        self._heartbeat = Heartbeat(self._renew, self.lease / 3)
         renew_in_forked_children(self._after_fork)
         try:
             schema, by = self._call(register(scripts.SCHEMA), SCHEMA_VERSION, __version__)
@@ -160,22 +162,17 @@ class RedisStore:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _call(self, script: Callable[..., Any], *args: object) -> Any:
-        """Run one script, sent again (up to `ATTEMPTS` times) if the connection fails."""
+    def _call(self, script: Callable[..., Any], *args: object, token: str | None = None) -> Any:
+        """Run one script, sent again (up to `ATTEMPTS` times) if the connection fails.
+        `token`: the worker token it runs as (default: the store object's, now)."""
 
         def send() -> Any:
             with self._lock:
-                token = self._token
                 self.round_trips += 1
-            return script(keys=[self._rows], args=[self.prefix, token, self._lease_ms, *args])
+                as_token = self._token if token is None else token
+            return script(keys=[self._rows], args=[self.prefix, as_token, self._lease_ms, *args])
 
         return retried(send, self._where, attempts=ATTEMPTS, note="nothing was half done: ")
-
-    def _rotate(self, old: str) -> None:
-        with self._lock:
-            if self._token == old:
-                self._token = new_token()
-                self._cache.clear()
 
     def _write_id(self) -> str:
         with self._lock:
@@ -199,7 +196,7 @@ class RedisStore:
                 chunk += [row.key, encode(row, 1, write_id), time_arg(row.next_poll_at)]
                 if len(chunk) == 3 * INSERT_CHUNK:
                     staged = staged or f"{self.prefix}staging:{write_id}"
-                    self._stage(staged, chunk)
+                    self._stage(staged, chunk, length)
                     length, chunk = length + len(chunk), []
         except BaseException:
             if staged is not None:
@@ -208,7 +205,7 @@ class RedisStore:
         if staged is None:
             return self._insert_chunk(["", "0", "0", "0", *chunk], now, apply_early) if chunk else 0
         if chunk:
-            self._stage(staged, chunk)
+            self._stage(staged, chunk, length)
             length += len(chunk)
         new = 0
         for start in range(0, length, 3 * INSERT_CHUNK):
@@ -217,24 +214,15 @@ class RedisStore:
         self._plain(lambda: self._client.delete(staged))
         return new
 
-    def _stage(self, staged: str, values: list[str]) -> None:
-        def send() -> None:
-            with self._client.pipeline(transaction=True) as pipe:
-                pipe.rpush(staged, *values)
-                pipe.expire(staged, int(STAGING_TTL))
-                pipe.execute()
-
-        self._plain(send)
+    def _stage(self, staged: str, values: list[str], length: int) -> None:
+        """`values` appended to the list `staged` of `length` items (once, if sent again)."""
+        if int(self._call(self._stage_rows, staged, length, int(STAGING_TTL), *values)) < 0:
+            raise staging_lost(self._where)
 
     def _insert_chunk(self, args: list[str], now: float, apply_early: ApplyEarly) -> int:
         new, early = self._call(self._insert, *args)
         if int(new) < 0:  # a Redis evicting keys with a TTL (maxmemory-policy volatile-*)
-            raise StoreUnavailableError(
-                f"the tracker's Redis at {self._where} dropped the ids staged for add_many "
-                "(evicted or expired): some were stored, the rest not; add them all again "
-                "(ids stored already are not added twice), and run that Redis with "
-                "maxmemory-policy noeviction"
-            )
+            raise staging_lost(self._where)
         pending = [(text(early[i]), text(early[i + 1])) for i in range(0, len(early), 2)]
         for key, value in pending:
             received_at, _, report = value.partition(" ")
@@ -401,14 +389,9 @@ class RedisStore:
         claim = self._write_id()
         with self._lock:
             self._last_now = max(self._last_now, now)
-            unanswered, self._unanswered = self._unanswered, []
-        try:
+        with self._unanswered_claims(claim) as unanswered:
             when = repr(float(now))
             keys, values = self._call(self._claim, queue, when, limit, claim, *unanswered)
-        except BaseException:
-            with self._lock:
-                self._unanswered += [*unanswered, claim]
-            raise
         rows: list[Row] = []
         with self._lock:
             if len(self._cache) + len(keys) > CACHE_LIMIT:
@@ -418,6 +401,25 @@ class RedisStore:
                 self._cache[text(key)] = (version, row)
                 rows.append(row)
         return rows
+
+    @contextlib.contextmanager
+    def _unanswered_claims(self, claim: str | None = None) -> Generator[list[str], None, None]:
+        """The ids of claims whose answer never came, for a script to give their rows back;
+        kept (with `claim`, the script's own) if this one fails too."""
+        with self._lock:
+            ids, self._unanswered = self._unanswered, []
+        try:
+            yield ids
+        except BaseException:
+            with self._lock:
+                self._unanswered += [*ids, *([claim] if claim else [])]
+            raise
+
+    def _renew(self) -> None:
+        """The heartbeat: the lease renewed, and unanswered claims given back (the next
+        claim may come later than their notes last: a lease)."""
+        with self._unanswered_claims() as unanswered:
+            self._call(self._renew_lease, *unanswered)
 
     def due(self, now: float, limit: int) -> list[Row]:
         """Claim up to `limit` rows due at `now` (earliest first) for this worker: no other
@@ -467,21 +469,20 @@ class RedisStore:
         finally:
             with self._lock:
                 self._runs -= 1
-                last = self._runs == 0
-                if last:
+                ended = self._token if self._runs == 0 else None
+                if ended is not None:  # a run starting now claims as a worker of its own
                     self._heartbeat.stop()
-            if last:
-                self._give_back()
+                    self._token, self._unanswered = new_token(), []
+                    self._cache.clear()
+            if ended is not None:
+                self._give_back(ended)
 
-    def _give_back(self) -> None:
-        with self._lock:
-            token = self._token
-            self._cache.clear()
+    def _give_back(self, token: str) -> None:
+        """Every claim `token` (the runs that ended) holds, and its lease, given back."""
         try:
-            self._call(self._release_all)
+            self._call(self._release_all, token=token)
         except StoreUnavailableError as exc:  # the lease runs out instead
             log.warning("could not give back claimed ids (they return at lease end): %s", exc)
-        self._rotate(token)
 
     def close(self) -> None:
         self._heartbeat.stop()

@@ -203,6 +203,14 @@ class StoreUnavailableError(RuntimeError):
     back (a `run()` that raised this can simply be started again)."""
 
 
+def staging_lost(where: str) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"the tracker's Redis at {where} dropped the ids staged for add_many (evicted or "
+        "expired): some were stored, the rest not; add them all again (ids stored already "
+        "are not added twice), and run that Redis with maxmemory-policy noeviction"
+    )
+
+
 def unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the server (a cluster's node) could not be reached or did not
     answer: the store's `StoreUnavailableError`. A cluster client's "cannot be

@@ -86,16 +86,9 @@ local function expire_dead()
         redis.call('ZREM', P .. 'leases', owner)
     end
 end
-"""
 
-# ARGV[4] queue ('p' | 'h'), ARGV[5] now (tracker clock), ARGV[6] limit, ARGV[7] this claim's
-# id; ARGV[8..] ids of this worker's claims whose answer never came: their rows go back. What
-# a claim took is noted (`claim:<id>`, for a lease) so that, sent again after a lost answer,
-# it answers the same rows (those still this worker's) instead of taking more.
-CLAIM: Final = (
-    PRELUDE
-    + """
-expire_dead()
+-- The rows a claim of this worker took (`claim:<id>`, noted for a lease) that it still holds:
+-- queue name, keys, values; nil when nothing is noted.
 local function noted(id)
     local memo = redis.call('GET', P .. 'claim:' .. id)
     local keys, values = {}, {}
@@ -113,13 +106,28 @@ local function noted(id)
     end
     return qn, keys, values
 end
-for i = 8, #ARGV do
-    local qn, keys = noted(ARGV[i])
-    for _, k in ipairs(keys) do
-        place(qn, k, nil, true)
+
+-- Claims of this worker whose answer never came (ids ARGV[from..]): their rows go back, once.
+local function give_back_claims(from)
+    for i = from, #ARGV do
+        local qn, keys = noted(ARGV[i])
+        for _, k in ipairs(keys) do
+            place(qn, k, nil, true)
+        end
+        redis.call('DEL', P .. 'claim:' .. ARGV[i])
     end
-    redis.call('DEL', P .. 'claim:' .. ARGV[i])
 end
+"""
+
+# ARGV[4] queue ('p' | 'h'), ARGV[5] now (tracker clock), ARGV[6] limit, ARGV[7] this claim's
+# id; ARGV[8..] ids of this worker's claims whose answer never came: their rows go back. What
+# a claim took is noted (`claim:<id>`, for a lease) so that, sent again after a lost answer,
+# it answers the same rows (those still this worker's) instead of taking more.
+CLAIM: Final = (
+    PRELUDE
+    + """
+expire_dead()
+give_back_claims(8)
 local qn = ARGV[4]
 local q = Q[qn]
 local memo = P .. 'claim:' .. ARGV[7]
@@ -205,6 +213,22 @@ end
 return {conflicts, gone}
 """
 )
+
+# ARGV[4] a staging list, ARGV[5] its length before these items, ARGV[6] its TTL (s); the items
+# from ARGV[7]. Sent again after a lost answer it adds nothing twice. Returns the new length,
+# or -1 when the list is not as staged (evicted or expired).
+STAGE: Final = """
+local n = redis.call('LLEN', ARGV[4])
+local before, count = tonumber(ARGV[5]), #ARGV - 6
+if n == before then
+    redis.call('RPUSH', ARGV[4], unpack(ARGV, 7))
+    redis.call('EXPIRE', ARGV[4], tonumber(ARGV[6]))
+    return n + count
+elseif n == before + count then
+    return n
+end
+return -1
+"""
 
 # ARGV[4] a staging list ('' for none), ARGV[5] its length as staged, ARGV[6] where to start
 # in it and ARGV[7] how many items to take (multiples of 3); then triples from ARGV[8]: key,
@@ -333,10 +357,12 @@ return {due[2] or '', hand[2] or '', held}
 """
 )
 
-# Renew this worker's lease, if it has one (a heartbeat while it runs: `_redis_lease`).
+# Renew this worker's lease, if it has one (a heartbeat while it runs: `_redis_lease`);
+# ARGV[4..] ids of its claims whose answer never came: their rows go back (as with CLAIM).
 RENEW: Final = (
     PRELUDE
     + """
+give_back_claims(4)
 return redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
 """
 )

@@ -92,6 +92,8 @@ class SqliteStore(OwnRests):
             raise ValueError("synchronous must be 'NORMAL' or 'FULL'")
         self.retention = None if retention is None else valid_deadline(retention, "retention")
         self.path = os.fspath(path)
+        # Resolved now: a relative path read after a chdir (a daemon's) named another lock.
+        self._run_lock_path = run_lock_path(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
@@ -345,7 +347,11 @@ class SqliteStore(OwnRests):
 
     def counts(self) -> Counts:
         with self._lock:
-            self._db.execute("BEGIN")  # one snapshot: another process may settle ids between
+            # One snapshot: another process may settle ids between the reads. Within this
+            # connection's own transaction (`counts()` from a callback of a write), it is one.
+            begun = not self._db.in_transaction
+            if begun:
+                self._db.execute("BEGIN")
             try:
                 in_flight = self._scalar(
                     "SELECT count(*) FROM messages WHERE next_poll_at IS NOT NULL"
@@ -358,7 +364,8 @@ class SqliteStore(OwnRests):
                     "GROUP BY reason, state"
                 ).fetchall()
             finally:
-                self._db.execute("COMMIT")
+                if begun:
+                    self._db.execute("COMMIT")
         return Counts.of(in_flight=in_flight, awaiting_handover=awaiting, settled=groups)
 
     def _scalar(self, query: str) -> int:
@@ -390,7 +397,7 @@ class SqliteStore(OwnRests):
                 raise self._db.error()
             if self._run_lock is not None:
                 raise StoreBusyError(f"run() is already running on {self.path} in this process")
-            fd = lock_file(run_lock_path(self.path))
+            fd = lock_file(self._run_lock_path)
             self._run_lock = fd
         try:
             yield

@@ -85,6 +85,7 @@ class Tracking(Generic[ClientT, SleepT]):
         self._runs = 0
         self._runs_lock = threading.Condition()
         self._run_owners: list[object] = []  # the thread or task of each run() going
+        self._closed = False
 
     def _client(self, provider: str) -> ClientT:
         """Its failure to connect (no API key set, say) is an `Unpolled`: the run goes on
@@ -110,22 +111,24 @@ class Tracking(Generic[ClientT, SleepT]):
         """One `run()`: the store's run lock, and the stop it spends. The flag is cleared by
         the last run going to return (not when one begins: a stop asked for before was lost;
         nor by the first to return: another run, waiting, missed it)."""
-        with self._store.running():
-            owner = _owner()
-            with self._runs_lock:
-                self._runs += 1
-                self._run_owners.append(owner)
-            returned = False
-            try:
+        owner = _owner()
+        with self._runs_lock:  # counted before the store is touched: close() waits for it
+            if self._closed:
+                raise RuntimeError("this tracker is closed")
+            self._runs += 1
+            self._run_owners.append(owner)
+        returned = False
+        try:
+            with self._store.running():
                 yield
-                returned = True
-            finally:
-                with self._runs_lock:
-                    self._runs -= 1
-                    self._run_owners.remove(owner)
-                    if returned and not self._runs:
-                        self._engine.stopping.clear()
-                    self._runs_lock.notify_all()
+            returned = True
+        finally:
+            with self._runs_lock:
+                self._runs -= 1
+                self._run_owners.remove(owner)
+                if returned and not self._runs:
+                    self._engine.stopping.clear()
+                self._runs_lock.notify_all()
 
     def _stop_runs(self) -> bool:
         """For closing: `stop()` the runs going, if any (then True: wait for them with
@@ -134,6 +137,7 @@ class Tracking(Generic[ClientT, SleepT]):
         with self._runs_lock:
             if _owner() in self._run_owners:
                 raise RuntimeError("close() from inside run(): stop() it, close once it returned")
+            self._closed = True  # a run() starting from now on is refused
             if not self._runs:
                 return False
         self.stop()
@@ -301,7 +305,8 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
     def close(self) -> None:
         """Close the clients this tracker connected, and the store it opened from a path. A
         `run()` going in another thread is stopped first, and waited for (an `on_final`
-        under way returns, and is recorded, before the store closes)."""
+        under way returns, and is recorded, before the store closes); a `run()` called
+        after (or starting as) it closes raises RuntimeError."""
         if self._stop_runs():
             self._runs_ended()
         for client in self._owned:
