@@ -107,7 +107,7 @@ class BaseClient(Generic[ApiT_co]):
                 allow_zero=True,
             ),
             clock=clock,
-            on_retry=options.get("on_retry"),
+            on_retry=_validation.plain_callback(options.get("on_retry"), "on_retry"),
             lookup=_successor.lookup_state(provider, options.get("lookup")),
         )
         if signing_secret is not None and provider.sign is None:

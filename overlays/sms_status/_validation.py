@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -21,6 +23,8 @@ MAX_ENCODED_ID_LENGTH = 1024
 stays well under the 2 KB that proxies and servers reliably accept."""
 
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+T = TypeVar("T")
 
 
 def encoded_length(value: str) -> int:
@@ -186,12 +190,24 @@ def base_url(value: str) -> str:
     if port == 0:
         # Port 0 was sent to port 80, 99999 to 99999 % 65536: the key, somewhere else.
         raise ValueError("base_url's port must be a number from 1 to 65535")
-    import httpx
-
     try:  # what the senders will parse: a host httpx cannot (999.1.1.1, a bad IDNA label)
         httpx.URL(value)
     except httpx.InvalidURL:
         raise ValueError("base_url's host cannot be read (a mistyped address?)") from None
+    return value
+
+
+def plain_callback(value: T, name: str) -> T:
+    """`value` (None, or a plain function): a coroutine function is called and never
+    awaited, so it would silently do nothing; refused, on the async client too."""
+    if value is None:
+        return value
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, not {type(value).__name__}")
+    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
+        getattr(value, "__call__", None)  # noqa: B004 - an object with an async __call__
+    ):
+        raise TypeError(f"{name} is called, never awaited: pass a plain function")
     return value
 
 

@@ -151,7 +151,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
             self._ctx,
             self._message_id(message_id),
             timeout=_validation.wait_timeout(timeout),
-            on_update=on_update,
+            on_update=_validation.plain_callback(on_update, "on_update"),
         )
         return self._run(flow)
 
@@ -248,7 +248,9 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
             options=options,
             transport=transport,
             rate_limiter=options.get("rate_limiter", UNSET),
-            client_args=connection,
+            # Its pool and the lenders' (`_transport.httpx.lenders`) hold `concurrency`
+            # connections in all, as the other senders do (it had httpx's 100 of its own).
+            client_args={**connection, "limits": _transport.own_pool_limits(concurrency)},
         )
         self.concurrency = concurrency
         # asyncio is imported here, not at the top: it costs ~50 ms to import, and users of
@@ -308,7 +310,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
             self._ctx,
             self._message_id(message_id),
             timeout=_validation.wait_timeout(timeout),
-            on_update=on_update,
+            on_update=_validation.plain_callback(on_update, "on_update"),
         )
         return await self._run(flow)
 

@@ -483,3 +483,20 @@ def test_bounded_body_stops_a_bomb_after_at_most_one_step_past_the_cap() -> None
         BoundedBody("gzip, br", cap=10)
     with pytest.raises(zlib.error):
         BoundedBody("gzip", cap=10).feed(b"not gzip at all")
+
+
+def test_a_callback_that_would_never_be_awaited_is_refused() -> None:
+    # The async client called an async on_update and dropped its coroutine: three updates,
+    # no call, a "never awaited" warning at best.
+    async def on_update(_report: StatusReport) -> None:
+        pass
+
+    recorder = Recorder(_never_called)
+    async_client = connect_async("telecom23", recorder)
+    with pytest.raises(TypeError, match="on_update is called, never awaited"):
+        asyncio.run(async_client.wait_for_final(MESSAGE_ID, on_update=on_update))  # type: ignore[arg-type]
+    with connect("telecom23", recorder) as client, pytest.raises(TypeError, match="never awaited"):
+        client.wait_for_final(MESSAGE_ID, on_update=on_update)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="on_retry is called, never awaited"):
+        connect("telecom23", recorder, on_retry=on_update)
+    assert recorder.requests == []

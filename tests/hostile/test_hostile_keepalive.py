@@ -482,3 +482,23 @@ def test_a_client_used_again_after_aclose_through_a_proxy_answers_every_lookup(
     for thread in server._threads:  # each attempt's own connection, closed after it
         thread.join(timeout=10)
     assert not any(thread.is_alive() for thread in server._threads)
+
+
+def test_the_httpx_backend_holds_no_more_connections_than_concurrency(hostile: Any) -> None:
+    """`client.api`'s own pool (httpx's default of 100) sent beside the lenders' pools: 40
+    lookups at once from a client of concurrency=4 opened up to 40 connections."""
+
+    def slow_answer(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        server.stopped.wait(0.02)
+        server.send(connection, _answer(head))
+
+    server = hostile(slow_answer)
+
+    async def main() -> None:
+        async with _async_client(
+            server, concurrency=4, timeout=10.0, http_backend="httpx"
+        ) as client:
+            await asyncio.gather(*(client.get_status(f"m{n}") for n in range(40)))
+
+    asyncio.run(main())
+    assert server.connections_accepted <= 4

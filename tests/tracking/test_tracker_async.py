@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import threading
 import time
@@ -368,3 +369,84 @@ async def _cancel_into_its_close(task: asyncio.Task[None]) -> None:
         if "_steps" not in _awaiting(task):
             break
         await asyncio.sleep(0)
+
+
+def test_a_run_cancelled_mid_round_keeps_the_answers_it_had(
+    telecom23_sandbox: Sandbox, sandbox_clock: FakeClock, store_path: Path
+) -> None:
+    # The round's answers were kept in memory until its last lookup: a run cancelled on a
+    # slow id threw away every final status it had read (polled again by the next run).
+    ids = [f"m{n}" for n in range(40)]  # two lookups of 32 ids at once: the second stalls
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault("stall", message_id="m39", seconds=30, times=None)
+
+    async def main() -> tracking.Counts:
+        async with telecom23_sandbox.connect_async(max_retries=0) as client:
+            tracker = tracking.AsyncTracker(
+                store_path,
+                on_final=print,
+                clients={"telecom23": client},
+                clock=sandbox_clock.now,
+                sleep=sandbox_clock.async_sleep,  # their first poll at once
+            )
+            async with tracker:
+                await tracker.add_many("telecom23", ids)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2.0):  # the first 32 answered long before
+                        await tracker.run()
+                return await tracker.counts()
+
+    counts = asyncio.run(main())
+    assert counts.settled >= 32
+
+
+def test_the_store_run_lock_is_taken_and_given_back_off_the_event_loop(store_path: Path) -> None:
+    # A RedisStore gives its claims back as run() ends, retrying while Redis is away: on
+    # the loop's thread, the whole loop (a mounted webhook receiver too) froze meanwhile.
+    answered = threading.Event()
+
+    class SlowToGiveBack:
+        loop: asyncio.AbstractEventLoop
+
+        def __init__(self) -> None:
+            self._inner = tracking.SqliteStore(store_path)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        @contextlib.contextmanager
+        def running(self) -> Any:
+            with self._inner.running():
+                yield
+            # Only a loop left free runs this callback while the give-back waits for it.
+            self.loop.call_soon_threadsafe(answered.set)
+            assert answered.wait(30), "the event loop was blocked while the store gave back"
+
+    async def main() -> None:
+        store = SlowToGiveBack()
+        store.loop = asyncio.get_running_loop()
+        async with tracking.AsyncTracker(store, on_final=print) as tracker:  # type: ignore[arg-type]
+            await tracker.run()
+        store._inner.close()
+
+    asyncio.run(main())
+    assert answered.is_set()
+
+
+def test_a_closed_tracker_says_so_instead_of_its_stores_errors(store_path: Path) -> None:
+    async def main() -> tracking.AsyncTracker:
+        tracker = tracking.AsyncTracker(store_path, on_final=print)
+        await tracker.aclose()
+        for call in (
+            tracker.add("telecom23", "m1"),
+            tracker.get("telecom23", "m1"),
+            tracker.counts(),
+            tracker.ingest(delivered("m1")),
+        ):
+            with pytest.raises(RuntimeError, match="closed"):
+                await call
+        return tracker
+
+    tracker = asyncio.run(main())
+    assert repr(tracker).endswith(", closed)")  # a log line of it raised

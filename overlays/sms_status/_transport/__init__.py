@@ -43,6 +43,7 @@ from sms_status._transport.httpx import (
     DeadlineTransport,
     HttpxSender,
     lenders,
+    own_pool_limits,
 )
 from sms_status._transport.idle_replies import check_idle_replies
 from sms_status._transport.tls import env_proxies, httpx_transport_proxy, never_cookies
@@ -163,6 +164,7 @@ __all__ = [
     "chosen_backend",
     "env_proxies",
     "httpx_transport_proxy",
+    "own_pool_limits",
     "sync_senders",
     "sync_transport",
 ]

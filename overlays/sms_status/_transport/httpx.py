@@ -248,6 +248,13 @@ class AsyncHttpxSender:
         return None  # the clients it was handed are closed by their owner
 
 
+def own_pool_limits(concurrency: int) -> httpx.Limits:
+    """The limits of `client.api`'s async client: with its lenders' pools of
+    `CONNECTIONS_PER_POOL`, `concurrency` connections in all."""
+    count = -(-concurrency // CONNECTIONS_PER_POOL)
+    return httpx.Limits(max_connections=concurrency - CONNECTIONS_PER_POOL * (count - 1))
+
+
 def lenders(
     concurrency: int,
     *,

@@ -100,8 +100,25 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
         return await asyncio.to_thread(self._engine.ingest_many, list(events))
 
     async def run(self, *, until_idle: bool = True) -> None:
-        with self._running():
-            await self._drive(self._engine.run(until_idle=until_idle))
+        with self._counted():
+            # The store's run lock is taken and given back off the loop too: a RedisStore
+            # gives its claims back then, retrying while Redis is away (the loop froze).
+            loop = asyncio.get_running_loop()
+            store_run = self._store.running()
+            entered = loop.run_in_executor(None, store_run.__enter__)
+            try:
+                await _to_the_end(entered)  # a cancel meanwhile: raised once it is taken
+                await self._drive(self._engine.run(until_idle=until_idle))
+            except BaseException as exc:
+                if entered.done() and entered.exception() is None:  # taken: given back
+                    given_back = functools.partial(
+                        store_run.__exit__, type(exc), exc, exc.__traceback__
+                    )
+                    if await _to_the_end(loop.run_in_executor(None, given_back)):
+                        return
+                raise
+            else:
+                await _to_the_end(loop.run_in_executor(None, store_run.__exit__, None, None, None))
 
     async def _drive(self, flow: Flow) -> None:
         # The flow's store work runs off the loop, on one thread, step after step, and a

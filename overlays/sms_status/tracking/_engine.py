@@ -82,6 +82,7 @@ class Engine:
         """Ids per `Poll` effect for providers that look ids up one a request."""
         self.stopping = threading.Event()
         self.woken = threading.Event()
+        self.closed = False  # its tracker closed: the store with it (`_open`)
         self._schedules: dict[str, rules.Schedule] = {}
         self._separators: dict[str, str | None] = {}
         self._rests = Rests(store, clock, self.max_interval)
@@ -112,6 +113,7 @@ class Engine:
         tag: object,
         deadline: object,
     ) -> int:
+        self._open()
         key = _provider(provider)
         label = rules.valid_tag(tag)
         seconds = self.deadline if deadline is None else rules.valid_deadline(deadline)
@@ -165,6 +167,7 @@ class Engine:
     def ingest_many(self, items: Iterable[object]) -> list[bool]:
         """Every pushed report in one store transaction (shared with concurrent callers'):
         whether each changed the store. All are checked before any is written."""
+        self._open()
         pushes: list[Push] = []
         settled: list[list[Row]] = []  # per push, the row it settled (if it did)
         is_report: list[bool] = []  # per item: False for a failed lookup (nothing to write)
@@ -220,6 +223,7 @@ class Engine:
         return (provider, report.message_id, change, keep_early, now)
 
     def get(self, provider: object, message_id: object) -> Tracked | None:
+        self._open()
         key = _provider(provider)
         if not isinstance(message_id, str):
             raise TypeError(f"message id must be a str, not {type(message_id).__name__}")
@@ -227,7 +231,12 @@ class Engine:
         return None if row is None else tracked_of(row)
 
     def counts(self) -> Counts:
+        self._open()
         return self.store.counts()
+
+    def _open(self) -> None:  # a closed tracker's store raised its own (sqlite3) errors
+        if self.closed:
+            raise RuntimeError("this tracker is closed")
 
     def stop(self) -> None:
         self.stopping.set()
@@ -387,9 +396,23 @@ class Engine:
             refusal = self._refused(provider, exc)
         except Unpolled as exc:  # no lookup was made (a missing extra: `_due`)
             refusal, tried = self._refused(provider, exc.error), []
+        except GeneratorExit:  # the run closed (cancelled) mid-round: what came is kept
+            if reports:
+                try:
+                    self._record(provider, message_ids, reports, [])
+                except Exception as exc:  # its store away, say: polled again, as before
+                    log.warning("a cancelled poll round's answers were not recorded: %s", exc)
+            raise
         if refusal is not None and not reports:  # nothing to record (nor, maybe, a provider)
             self._give_back(provider, message_ids, tried)
             return refusal
+        self._record(provider, message_ids, reports, tried)
+        return refusal
+
+    def _record(
+        self, provider: str, message_ids: list[str], reports: list[StatusReport], tried: list[str]
+    ) -> None:
+        """A round's answers, in one transaction; its other ids given back."""
         now = self.clock()
         by_id = {r.message_id: r for r in reports}
         schedule = self.schedule(provider)
@@ -416,7 +439,6 @@ class Engine:
                 # Its hand-over comes next: the report need not be read back from the store.
                 # (A failed lookup is not the row's report: a deadline keeps the last seen.)
                 self._settled_reports[row.key] = report
-        return refusal
 
     def _hand_over(self, rows: list[Row]) -> Flow:
         """Hand each outcome to `on_final`: its `delivery` + 1 is committed before the call,

@@ -107,10 +107,11 @@ class Tracking(Generic[ClientT, SleepT]):
         self._engine.stop()
 
     @contextlib.contextmanager
-    def _running(self) -> Generator[None, None, None]:
-        """One `run()`: the store's run lock, and the stop it spends. The flag is cleared by
-        the last run going to return (not when one begins: a stop asked for before was lost;
-        nor by the first to return: another run, waiting, missed it)."""
+    def _counted(self) -> Generator[None, None, None]:
+        """One `run()`, counted (around the store's run lock, `store.running()`), and the stop
+        it spends. The flag is cleared by the last run going to return (not when one begins:
+        a stop asked for before was lost; nor by the first to return: another run, waiting,
+        missed it)."""
         owner = _owner()
         with self._runs_lock:  # counted before the store is touched: close() waits for it
             if self._closed:
@@ -119,8 +120,7 @@ class Tracking(Generic[ClientT, SleepT]):
             self._run_owners.append(owner)
         returned = False
         try:
-            with self._store.running():
-                yield
+            yield
             returned = True
         finally:
             with self._runs_lock:
@@ -137,7 +137,7 @@ class Tracking(Generic[ClientT, SleepT]):
         with self._runs_lock:
             if _owner() in self._run_owners:
                 raise RuntimeError("close() from inside run(): stop() it, close once it returned")
-            self._closed = True  # a run() starting from now on is refused
+            self._closed = self._engine.closed = True  # a run(), add(), ... from now on
             if not self._runs:
                 return False
         self.stop()
@@ -148,6 +148,8 @@ class Tracking(Generic[ClientT, SleepT]):
             self._runs_lock.wait_for(lambda: not self._runs)
 
     def __repr__(self) -> str:
+        if self._closed:
+            return f"{type(self).__name__}(store={self._store!r}, closed)"
         counts = self._engine.counts()
         return (
             f"{type(self).__name__}(store={self._store!r}, in_flight={counts.in_flight}, "
@@ -257,7 +259,7 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
         nothing is in flight and every outcome was handed over; otherwise run until `stop()`.
         A provider that cannot be polled (a refused key, no API key set, its extra missing)
         raises its error here once the look is done; every id stays tracked."""
-        with self._running():
+        with self._counted(), self._store.running():
             self._drive(self._engine.run(until_idle=until_idle))
 
     def _drive(self, flow: Flow) -> None:
