@@ -189,7 +189,7 @@ def decode_or_raise(
         headers=_masked(provider, headers, secret),
     )
     # RFC 9110 defines Retry-After on a 503 (maintenance) as on a 429: read it on any retry.
-    if error.retryable or isinstance(error, RateLimitError):
+    if error.retryable or status_code in RETRYABLE_STATUSES or isinstance(error, RateLimitError):
         error.retry_after = retry_after_seconds(headers.get("retry-after"))
         if error.retry_after is None and found:
             error.retry_after = _from_error_body(provider.retry_after_from_body, data)
@@ -197,13 +197,14 @@ def decode_or_raise(
 
 
 def _retryable(provider: Provider, status_code: int, data: object) -> bool:
-    """What the error body says (lisoloo's `retryable`), else what the status says. A body
-    may make a 5xx retryable, never a 4xx but 408 and 429: a bad request sent again is
-    refused again."""
-    said = None if data is None else _from_error_body(provider.retryable_from_body, data)
-    if said is None or (400 <= status_code < 500 and status_code not in RETRYABLE_STATUSES):
-        return status_code in RETRYABLE_STATUSES
-    return said
+    """What the status says; for a 5xx, what its error body says if it does (lisoloo's
+    `retryable`). A body never decides a 4xx: a bad request sent again is refused again,
+    and a 408 or 429 is about waiting, whatever it adds."""
+    by_status = status_code in RETRYABLE_STATUSES
+    if data is None or status_code < 500:
+        return by_status
+    said = _from_error_body(provider.retryable_from_body, data)
+    return by_status if said is None else said
 
 
 def _from_error_body(hook: Callable[[object], T], data: object) -> T | None:

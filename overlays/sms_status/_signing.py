@@ -21,6 +21,11 @@ Sign = Callable[[str, str, str, str], dict[str, str]]
 _STAMPS_KEPT = 10_000
 """Past this many paths, forget the stamps that can no longer collide (older than now)."""
 
+_STAMPS_AHEAD = 60
+"""Seconds a stamp may run ahead of the clock (telecom23 accepts 5 minutes either way): a
+burst past one request a second on one path uses them up, then fails as a TransportError
+(retried with backoff) instead of a pair the provider would refuse for minutes."""
+
 _stamps_lock = threading.Lock()
 _last_stamps: dict[tuple[bytes, str], int] = {}
 """The newest stamp given to each (secret's digest, path) in this process: every client with
@@ -66,6 +71,11 @@ class RequestSigner:
                 for old in [k for k, t in _last_stamps.items() if t < now]:
                     del _last_stamps[old]
             stamp = max(now, _last_stamps.get(key, now - 1) + 1)
+            if stamp > now + _STAMPS_AHEAD:  # past it the provider refuses the pair: not sent
+                raise ConnectionError(
+                    f"over {_STAMPS_AHEAD} signed requests a second for one path: no fresh "
+                    "timestamp the provider accepts is left now"
+                )
             _last_stamps[key] = stamp
         request.headers.update(self._sign(self._secret, request.method, path, str(stamp)))
         return request

@@ -168,6 +168,8 @@ def api_key(value: object) -> str:
 def base_url(value: str) -> str:
     """`value` if it is an http(s) URL with a host: anything else can never be sent, and
     would otherwise surface only at the first request, as a retried TransportError."""
+    if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"base_url must be a str, not {type(value).__name__}")
     if value != value.strip():  # an env file's trailing newline, say
         raise ValueError("base_url must not have whitespace around it (check for a newline)")
     parts = urlsplit(value)

@@ -204,8 +204,14 @@ def test_lisoloo_429_takes_retry_after_from_the_body() -> None:
 
 @pytest.mark.parametrize(
     ("status", "retryable", "expected"),
-    [(500, True, True), (503, False, False), (400, True, False), (500, None, False)],
-    ids=["5xx-says-yes", "503-says-no", "4xx-says-yes", "5xx-silent"],
+    [
+        (500, True, True),
+        (503, False, False),
+        (400, True, False),
+        (429, False, True),
+        (500, None, False),
+    ],
+    ids=["5xx-says-yes", "503-says-no", "4xx-says-yes", "429-says-no", "5xx-silent"],
 )
 def test_lisoloo_errors_are_retried_as_their_envelope_says(
     status: int, retryable: bool | None, expected: bool
@@ -221,9 +227,10 @@ def test_lisoloo_errors_are_retried_as_their_envelope_says(
         "retryable": retryable,
         "retry_after": 5,
     }
-    error = _error_from("lisoloo", status, _body(envelope))
+    error = _error_from("lisoloo", status, _body(envelope), {"Retry-After": "120"})
     assert error.retryable is expected
-    assert error.retry_after == (5.0 if expected else None)
+    # Kept whatever the body says of retrying: a tracker rests the provider that long.
+    assert error.retry_after == (120.0 if status in (429, 503) or expected else None)
 
 
 def test_retry_after_header_wins_over_the_body() -> None:

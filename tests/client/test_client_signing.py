@@ -50,7 +50,9 @@ def test_threads_signing_one_path_never_share_a_stamp() -> None:
 
     def sign_many() -> None:
         start.wait()
-        mine = [stamp(signer, "https://x.test/api/v1/messages/m1") for _ in range(25)]
+        # 48 in all: a burst stays within a minute ahead (a path of its own: the stamps
+        # are the process's, other tests sign m1)
+        mine = [stamp(signer, "https://x.test/api/v1/messages/threads-1") for _ in range(6)]
         stamps.extend(mine)
 
     threads = [threading.Thread(target=sign_many) for _ in range(8)]
@@ -58,8 +60,8 @@ def test_threads_signing_one_path_never_share_a_stamp() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(stamps) == 200
-    assert len(set(stamps)) == 200
+    assert len(stamps) == 48
+    assert len(set(stamps)) == 48
 
 
 def test_the_secret_is_not_in_the_signers_repr() -> None:
@@ -103,3 +105,20 @@ def test_behind_a_proxy_prefix_the_providers_own_path_is_signed() -> None:
     timestamp = request.headers["x-timestamp"]
     signed = telecom23.sign(SECRET, "GET", "/api/v1/sms/status/m1", timestamp)
     assert request.headers["x-signature"] == signed["X-Signature"]
+
+
+def test_a_burst_on_one_path_stops_before_its_stamps_leave_the_providers_window() -> None:
+    # Each request in one second took the next second: a burst ran its stamps minutes
+    # ahead, and every pair (later requests' too, until the clock caught up) was refused.
+    signer = RequestSigner(telecom23.sign, SECRET)
+    url = "https://x.test/api/v1/sms/status/burst-1"  # a path no other test signs
+    stamps: list[int] = []
+
+    def burst() -> None:
+        for _ in range(200):
+            stamps.append(stamp(signer, url))
+
+    with pytest.raises(ConnectionError, match="signed requests a second for one path"):
+        burst()
+    assert 55 <= len(stamps) <= 62
+    assert max(stamps) - time.time() <= 61

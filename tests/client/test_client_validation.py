@@ -298,6 +298,11 @@ def test_a_base_url_httpx_cannot_read_is_a_value_error_at_connect(
         connect_fn("telecom23", api_key="sk_test_x", base_url=base_url)
 
 
+def test_a_base_url_that_is_no_str_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="base_url must be a str"):
+        sms_status.connect("telecom23", api_key="sk_test_x", base_url=8080)  # type: ignore[arg-type]
+
+
 def test_an_http_or_https_base_url_is_kept_as_given() -> None:
     for base_url in ("http://127.0.0.1:18100", "HTTPS://gateway.example.com/prefix"):
         with sms_status.connect("telecom23", api_key="sk_test_x", base_url=base_url) as client:

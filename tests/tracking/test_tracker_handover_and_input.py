@@ -679,3 +679,39 @@ def test_a_bad_retention_is_named_in_the_error(
 ) -> None:
     with pytest.raises(error, match="retention"):
         tracking.SqliteStore(store_path, retention=retention)  # type: ignore[arg-type]
+
+
+def test_a_run_the_store_refuses_does_not_keep_a_stop_from_being_spent(
+    make_tracker: MakeTracker,
+) -> None:
+    # A second run(), counted before the store refused it (StoreBusyError), kept the count
+    # above 0 as the stopped run returned: the stop stayed set, and the next
+    # run(until_idle=False) returned at once (a service worker ended as it started).
+    tracker = make_tracker()
+    real_running = tracker._store.running
+    first_in, first_returned = threading.Event(), threading.Event()
+
+    @contextlib.contextmanager
+    def running() -> Iterator[None]:
+        if not first_in.is_set():  # the first run: the store's own lock
+            with real_running():
+                first_in.set()
+                yield
+            return
+        assert first_returned.wait(30)  # the second: refused once the first returned
+        raise tracking.StoreBusyError("another tracker is running on this store")
+
+    def first() -> None:
+        tracker.run(until_idle=False)
+        first_returned.set()
+
+    tracker._store.running = running  # type: ignore[method-assign]
+    runner = threading.Thread(target=first)
+    runner.start()
+    assert first_in.wait(30)
+    tracker.stop()
+    with pytest.raises(tracking.StoreBusyError):
+        tracker.run()
+    runner.join(30)
+    tracker._store.running = real_running  # type: ignore[method-assign]
+    assert not tracker._engine.stopping.is_set()

@@ -121,8 +121,8 @@ def make_fault(
     elif kind == "error" and not isinstance(params.get("status"), int):
         raise ValueError("error needs status=<int> (and optionally code=...)")
     status = params.get("status")
-    if isinstance(status, int) and not 100 <= status <= 599:  # else the app itself crashed
-        raise ValueError(f"status must be an HTTP status from 100 to 599, got {status}")
+    if isinstance(status, int) and not 200 <= status <= 599:  # else the app crashed, or a
+        raise ValueError(f"status must be an HTTP status from 200 to 599, got {status}")  # 1xx hung
     for name in ("retry_after", "content_type"):
         value = params.get(name)
         if isinstance(value, str) and not value.isprintable():  # CR/LF: no header

@@ -100,7 +100,7 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
         return await asyncio.to_thread(self._engine.ingest_many, list(events))
 
     async def run(self, *, until_idle: bool = True) -> None:
-        with self._counted():
+        with self._admitted():
             # The store's run lock is taken and given back off the loop too: a RedisStore
             # gives its claims back then, retrying while Redis is away (the loop froze).
             loop = asyncio.get_running_loop()
@@ -108,7 +108,8 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
             entered = loop.run_in_executor(None, store_run.__enter__)
             try:
                 await _to_the_end(entered)  # a cancel meanwhile: raised once it is taken
-                await self._drive(self._engine.run(until_idle=until_idle))
+                with self._spending():
+                    await self._drive(self._engine.run(until_idle=until_idle))
             except BaseException as exc:
                 if entered.done() and entered.exception() is None:  # taken: given back
                     given_back = functools.partial(

@@ -107,17 +107,29 @@ class Tracking(Generic[ClientT, SleepT]):
         self._engine.stop()
 
     @contextlib.contextmanager
-    def _counted(self) -> Generator[None, None, None]:
-        """One `run()`, counted (around the store's run lock, `store.running()`), and the stop
-        it spends. The flag is cleared by the last run going to return (not when one begins:
-        a stop asked for before was lost; nor by the first to return: another run, waiting,
-        missed it)."""
+    def _admitted(self) -> Generator[None, None, None]:
+        """One `run()`, known before it touches the store (`close()` waits for it; after
+        `close()`, refused)."""
         owner = _owner()
-        with self._runs_lock:  # counted before the store is touched: close() waits for it
+        with self._runs_lock:
             if self._closed:
                 raise RuntimeError("this tracker is closed")
-            self._runs += 1
             self._run_owners.append(owner)
+        try:
+            yield
+        finally:
+            with self._runs_lock:
+                self._run_owners.remove(owner)
+                self._runs_lock.notify_all()
+
+    @contextlib.contextmanager
+    def _spending(self) -> Generator[None, None, None]:
+        """One `run()` holding the store's run lock, and the stop it spends: cleared by the
+        last such run to return (not when one begins: a stop asked for before was lost; nor
+        by the first to return: another run, waiting, missed it; nor by a run the store
+        refused: it ended nothing)."""
+        with self._runs_lock:
+            self._runs += 1
         returned = False
         try:
             yield
@@ -125,10 +137,8 @@ class Tracking(Generic[ClientT, SleepT]):
         finally:
             with self._runs_lock:
                 self._runs -= 1
-                self._run_owners.remove(owner)
                 if returned and not self._runs:
                     self._engine.stopping.clear()
-                self._runs_lock.notify_all()
 
     def _stop_runs(self) -> bool:
         """For closing: `stop()` the runs going, if any (then True: wait for them with
@@ -138,14 +148,14 @@ class Tracking(Generic[ClientT, SleepT]):
             if _owner() in self._run_owners:
                 raise RuntimeError("close() from inside run(): stop() it, close once it returned")
             self._closed = self._engine.closed = True  # a run(), add(), ... from now on
-            if not self._runs:
+            if not self._run_owners:
                 return False
         self.stop()
         return True
 
     def _runs_ended(self) -> None:
         with self._runs_lock:
-            self._runs_lock.wait_for(lambda: not self._runs)
+            self._runs_lock.wait_for(lambda: not self._run_owners)
 
     def __repr__(self) -> str:
         if self._closed:
@@ -259,7 +269,7 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
         nothing is in flight and every outcome was handed over; otherwise run until `stop()`.
         A provider that cannot be polled (a refused key, no API key set, its extra missing)
         raises its error here once the look is done; every id stays tracked."""
-        with self._counted(), self._store.running():
+        with self._admitted(), self._store.running(), self._spending():
             self._drive(self._engine.run(until_idle=until_idle))
 
     def _drive(self, flow: Flow) -> None:
