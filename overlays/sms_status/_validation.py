@@ -206,11 +206,17 @@ def plain_callback(value: T, name: str) -> T:
         return value
     if not callable(value):
         raise TypeError(f"{name} must be callable, not {type(value).__name__}")
-    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
-        getattr(value, "__call__", None)  # noqa: B004 - an object with an async __call__
-    ):
+    if is_coroutine_function(value):
         raise TypeError(f"{name} is called, never awaited: pass a plain function")
     return value
+
+
+def is_coroutine_function(value: object) -> bool:
+    """A coroutine function, or an object whose `__call__` is one (what a caller must
+    await, or refuse)."""
+    return inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
+        getattr(value, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )
 
 
 def max_retries(value: object) -> int:

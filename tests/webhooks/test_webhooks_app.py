@@ -207,7 +207,17 @@ async def test_seven_with_raw_bytes_in_its_query_is_verified_escaped_not_a_crash
     # line itself; ASGI allows the bytes, and other servers pass them. Read as escaped.
     body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
     signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/hooks/seven?x=%FF")
+    raw = [(b"host", b"hooks.example.com")]
+    raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
     app, seen = receiver("seven")
+    sent = await _called(app, body, raw_path=b"/hooks/seven", query_string=b"x=\xff", headers=raw)
+    await shut_down(app)
+    assert (sent[0]["status"], len(seen)) == (200, 1)
+
+
+async def _called(app: Any, body: bytes, **scope: Any) -> list[Any]:
+    """The messages `app` sent for one POST of `body` to https://…/hooks/seven, called as a
+    server would, with `scope`'s own entries (headers, query_string, raw_path, ...)."""
     sent: list[Any] = []
 
     async def receive() -> dict[str, Any]:
@@ -216,20 +226,16 @@ async def test_seven_with_raw_bytes_in_its_query_is_verified_escaped_not_a_crash
     async def send(message: Any) -> None:
         sent.append(message)
 
-    scope = {
+    base = {
         "type": "http",
         "method": "POST",
         "scheme": "https",
         "path": "/hooks/seven",
-        "raw_path": b"/hooks/seven",
-        "query_string": b"x=\xff",
+        "query_string": b"",
         "server": ("10.0.0.5", 8000),
-        "headers": [(b"host", b"hooks.example.com")]
-        + [(k.lower().encode(), v.encode()) for k, v in signed.items()],
     }
-    await app(scope, receive, send)
-    await shut_down(app)
-    assert (sent[0]["status"], len(seen)) == (200, 1)
+    await app({**base, **scope}, receive, send)
+    return sent
 
 
 @pytest.mark.anyio
@@ -241,24 +247,7 @@ async def test_seven_is_verified_when_the_scope_headers_are_an_iterable_read_onc
     raw = [(b"host", b"hooks.example.com")]
     raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
     app, seen = receiver("seven")
-    sent: list[Any] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "scheme": "https",
-        "path": "/hooks/seven",
-        "query_string": b"",
-        "server": ("10.0.0.5", 8000),
-        "headers": (pair for pair in raw),
-    }
-    await app(scope, receive, send)
+    sent = await _called(app, body, headers=(pair for pair in raw))
     await shut_down(app)
     assert (sent[0]["status"], len(seen)) == (200, 1)
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+from sms_status import _validation
 from sms_status.tracking import _engine
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._engine import IDLE_LOOK, Engine, Flow, HandOver, Poll, Wait
@@ -210,9 +211,7 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
     ) -> None:
         if not callable(on_final):
             raise TypeError("on_final must be callable")
-        if inspect.iscoroutinefunction(on_final) or inspect.iscoroutinefunction(
-            getattr(on_final, "__call__", None)  # noqa: B004 - an object with an async __call__
-        ):
+        if _validation.is_coroutine_function(on_final):
             raise TypeError("on_final is a coroutine function: use tracking.AsyncTracker")
         super().__init__(
             store,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -20,6 +19,7 @@ import anyio
 import anyio.to_thread
 
 from sms_status._pushed import AsgiHeaders, PushedRequest
+from sms_status._validation import is_coroutine_function
 from sms_status.errors import MalformedWebhookError, WebhookSignatureError
 from sms_status.webhooks._asgi_body import BodyReader, ClientGone
 from sms_status.webhooks._batching import Batcher
@@ -149,9 +149,7 @@ class Receiver:
         self._secret = secret
         # An event, or a list of them (`batched`); awaited when `_is_async`.
         self._on_report: Callable[[Any], Any] = on_report
-        self._is_async = inspect.iscoroutinefunction(on_report) or inspect.iscoroutinefunction(
-            getattr(on_report, "__call__", None)  # noqa: B004 - an object with an async __call__
-        )
+        self._is_async = is_coroutine_function(on_report)
         # on_reports: `_report` takes a list, and each delivery waits for its batch's call.
         self._batcher = Batcher(self._report) if batched else None
         self._max_body_bytes = max_body_bytes
