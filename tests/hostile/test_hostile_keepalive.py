@@ -502,3 +502,30 @@ def test_the_httpx_backend_holds_no_more_connections_than_concurrency(hostile: A
 
     asyncio.run(main())
     assert server.connections_accepted <= 4
+
+
+def test_the_httpx_backends_pools_share_the_lookups_by_their_size(hostile: Any) -> None:
+    """concurrency=5 made pools of 1 and 4 connections that took turns evenly: half the
+    lookups queued on the one connection while the other four sat idle (a lookup could
+    time out in that queue)."""
+    served: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def counted(connection: socket.socket, head: bytes, server: HostileServer) -> None:
+        with lock:
+            served[connection.fileno()] = served.get(connection.fileno(), 0) + 1
+        server.stopped.wait(0.02)
+        server.send(connection, _answer(head))
+
+    server = hostile(counted)
+
+    async def main() -> None:
+        async with _async_client(
+            server, concurrency=5, timeout=10.0, http_backend="httpx"
+        ) as client:
+            await asyncio.gather(*(client.get_status(f"m{n}") for n in range(40)))
+
+    asyncio.run(main())
+    assert sum(served.values()) == 40
+    assert len(served) == 5
+    assert max(served.values()) <= 12  # an even share is 8; the lone connection took 20

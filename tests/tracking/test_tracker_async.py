@@ -450,3 +450,75 @@ def test_a_closed_tracker_says_so_instead_of_its_stores_errors(store_path: Path)
 
     tracker = asyncio.run(main())
     assert repr(tracker).endswith(", closed)")  # a log line of it raised
+
+
+def test_closing_a_tracker_when_the_default_executor_is_busy_ends(store_path: Path) -> None:
+    # aclose() waits for its run in a default-executor thread, and the run gave its store's
+    # run lock back in one too: with every such thread taken by waiting closes (as many
+    # trackers closed at once as it has threads), no run could end: a hang.
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(ThreadPoolExecutor(1))  # one thread: one waiting close fills it
+    entered = asyncio.Event()
+
+    class Entered:
+        def __init__(self) -> None:
+            self._inner = tracking.SqliteStore(store_path)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        @contextlib.contextmanager
+        def running(self) -> Any:
+            with self._inner.running():
+                loop.call_soon_threadsafe(entered.set)
+                yield
+
+    store = Entered()
+    tracker = tracking.AsyncTracker(store, on_final=print)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        run = asyncio.create_task(tracker.run(until_idle=False))
+        await entered.wait()  # its store's run lock taken
+        await tracker.aclose()
+        await run
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(main(), 30))
+    finally:
+        with tracker._runs_lock:  # on failure, free the waiting close so the test can end
+            tracker._run_owners.clear()
+            tracker._runs_lock.notify_all()
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        store._inner.close()
+
+
+def test_an_on_final_under_way_as_the_tracker_closes_can_still_use_it(store_path: Path) -> None:
+    # close() marked the tracker closed at once: an on_final that called get() or add()
+    # (tracking a resend, say) raised "closed", and its outcome was handed over again.
+    inside, release = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def on_final(outcome: tracking.Outcome) -> None:
+        inside.set()
+        assert release.wait(30)
+        seen.append(tracker.get(outcome.provider, outcome.message_id))
+        seen.append(tracker.add("telecom23", "resend-1"))
+
+    tracker = tracking.Tracker(store_path, on_final=on_final)
+    tracker.add("telecom23", "m1")
+    tracker.ingest(delivered("m1"))
+    runner = threading.Thread(target=lambda: tracker.run(until_idle=False))
+    runner.start()
+    assert inside.wait(30)
+    closing = threading.Thread(target=tracker.close)
+    closing.start()
+    release.set()
+    closing.join(30)
+    runner.join(30)
+    assert seen[1] is True
+    with tracking.Tracker(store_path, on_final=print) as again:
+        counts = again.counts()
+    assert (counts.awaiting_handover, counts.in_flight) == (0, 1)  # m1 handed over; resend-1

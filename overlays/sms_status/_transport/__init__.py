@@ -44,6 +44,7 @@ from sms_status._transport.httpx import (
     HttpxSender,
     lenders,
     own_pool_limits,
+    shares,
 )
 from sms_status._transport.idle_replies import check_idle_replies
 from sms_status._transport.tls import env_proxies, httpx_transport_proxy, never_cookies
@@ -150,7 +151,9 @@ def async_senders(
         http,
         *lenders(concurrency if sharded else 1, transport=transport, connection=connection),
     ]
-    return aiohttp, AsyncHttpxSender([http_client] if http_client is not None else owned), owned
+    if http_client is not None:
+        return aiohttp, AsyncHttpxSender([http_client]), owned
+    return aiohttp, AsyncHttpxSender(owned, shares(concurrency) if sharded else None), owned
 
 
 __all__ = [

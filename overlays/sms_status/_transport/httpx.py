@@ -223,8 +223,11 @@ class AsyncHttpxSender:
     key, timeouts); the others only lend their connections, so there is one configuration,
     not copies."""
 
-    def __init__(self, pools: list[httpx.AsyncClient]) -> None:
-        self._pools = pools
+    def __init__(self, pools: list[httpx.AsyncClient], sizes: list[int] | None = None) -> None:
+        # Each pool's turns as many as its connections (`sizes`), interleaved: a smaller one
+        # no longer queues an even share of the attempts while the others' sit idle.
+        sized = list(zip(pools, sizes or [1] * len(pools), strict=True))
+        self._pools = [p for turn in range(max(n for _, n in sized)) for p, n in sized if turn < n]
         self._turn = itertools.count()
 
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
@@ -248,11 +251,17 @@ class AsyncHttpxSender:
         return None  # the clients it was handed are closed by their owner
 
 
-def own_pool_limits(concurrency: int) -> httpx.Limits:
-    """The limits of `client.api`'s async client: with its lenders' pools of
-    `CONNECTIONS_PER_POOL`, `concurrency` connections in all."""
+def shares(concurrency: int) -> list[int]:
+    """`concurrency` connections as pools of at most `CONNECTIONS_PER_POOL`, as even as they
+    go (attempts take turns over the pools: a small one would queue its share)."""
     count = -(-concurrency // CONNECTIONS_PER_POOL)
-    return httpx.Limits(max_connections=concurrency - CONNECTIONS_PER_POOL * (count - 1))
+    return [concurrency // count + (i < concurrency % count) for i in range(count)]
+
+
+def own_pool_limits(concurrency: int) -> httpx.Limits:
+    """The limits of `client.api`'s async client: the first share (`shares`); its lenders
+    hold the others."""
+    return httpx.Limits(max_connections=shares(concurrency)[0])
 
 
 def lenders(
@@ -261,22 +270,22 @@ def lenders(
     transport: httpx.AsyncBaseTransport | None,
     connection: Mapping[str, Any],
 ) -> list[httpx.AsyncClient]:
-    """The clients that lend `client.api`'s client their connections: with it, enough pools
-    of `CONNECTIONS_PER_POOL` for `concurrency` requests in flight. `transport` and
+    """The clients that lend `client.api`'s client their connections: with it, pools of the
+    `shares` of `concurrency`, that many requests in flight in all. `transport` and
     `connection` (proxy=, verify=) are the ones `client.api`'s client was made with."""
-    count = -(-concurrency // CONNECTIONS_PER_POOL)
+    sizes = shares(concurrency)
     # The default CAs as `api_client` has them: loaded once per process, not once per pool.
     options = {**connection, "verify": connection.get("verify", True)}
-    if options["verify"] is True and count > 1:
+    if options["verify"] is True and len(sizes) > 1:
         options["verify"] = default_ssl_context()
     made = [
         httpx.AsyncClient(
             transport=transport,
-            limits=httpx.Limits(max_connections=CONNECTIONS_PER_POOL),
+            limits=httpx.Limits(max_connections=share),
             cookies=no_cookies(),
             **options,
         )
-        for _ in range(count - 1)
+        for share in sizes[1:]
     ]
     for lender in made:
         never_cookies(lender)

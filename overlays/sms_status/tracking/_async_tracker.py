@@ -105,7 +105,10 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
             # gives its claims back then, retrying while Redis is away (the loop froze).
             loop = asyncio.get_running_loop()
             store_run = self._store.running()
-            entered = loop.run_in_executor(None, store_run.__enter__)
+            # A thread of its own: the default executor's may all be busy, closing trackers
+            # that wait for runs like this one to end (it would never get one).
+            own = ThreadPoolExecutor(1, thread_name_prefix="sms-status-run-lock")
+            entered = loop.run_in_executor(own, store_run.__enter__)
             try:
                 await _to_the_end(entered)  # a cancel meanwhile: raised once it is taken
                 with self._spending():
@@ -115,11 +118,13 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
                     given_back = functools.partial(
                         store_run.__exit__, type(exc), exc, exc.__traceback__
                     )
-                    if await _to_the_end(loop.run_in_executor(None, given_back)):
+                    if await _to_the_end(loop.run_in_executor(own, given_back)):
                         return
                 raise
             else:
-                await _to_the_end(loop.run_in_executor(None, store_run.__exit__, None, None, None))
+                await _to_the_end(loop.run_in_executor(own, store_run.__exit__, None, None, None))
+            finally:
+                own.shutdown(wait=False)
 
     async def _drive(self, flow: Flow) -> None:
         # The flow's store work runs off the loop, on one thread, step after step, and a
@@ -190,6 +195,7 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
         """As `Tracker.close`: a `run()` going (another task's) is stopped and waited for."""
         if self._stop_runs():
             await asyncio.to_thread(self._runs_ended)
+        self._engine.closed = True
         for client in self._owned:
             await client.aclose()
         self._owned.clear()

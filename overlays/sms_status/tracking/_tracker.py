@@ -148,7 +148,7 @@ class Tracking(Generic[ClientT, SleepT]):
         with self._runs_lock:
             if _owner() in self._run_owners:
                 raise RuntimeError("close() from inside run(): stop() it, close once it returned")
-            self._closed = self._engine.closed = True  # a run(), add(), ... from now on
+            self._closed = True  # a run() from now on; add() and the rest once runs ended
             if not self._run_owners:
                 return False
         self.stop()
@@ -319,7 +319,8 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
         under way returns, and is recorded, before the store closes); a `run()` called
         after (or starting as) it closes raises RuntimeError."""
         if self._stop_runs():
-            self._runs_ended()
+            self._runs_ended()  # an on_final under way may still add() or get()
+        self._engine.closed = True
         for client in self._owned:
             client.close()
         self._owned.clear()
