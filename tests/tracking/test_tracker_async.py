@@ -401,30 +401,45 @@ def test_a_run_cancelled_mid_round_keeps_the_answers_it_had(
     assert counts.settled >= 32
 
 
+class _RunLockSeen:
+    """A SQLite store whose run lock, once taken (`taken`) and once given back
+    (`given_back`), lets a test see it: which thread, whether the loop was free."""
+
+    def __init__(self, path: Path) -> None:
+        self._inner = tracking.SqliteStore(path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @contextlib.contextmanager
+    def running(self) -> Any:
+        with self._inner.running():
+            self.taken()
+            yield
+        self.given_back()
+
+    def taken(self) -> None:
+        pass
+
+    def given_back(self) -> None:
+        pass
+
+
 def test_the_store_run_lock_is_taken_and_given_back_off_the_event_loop(store_path: Path) -> None:
     # A RedisStore gives its claims back as run() ends, retrying while Redis is away: on
     # the loop's thread, the whole loop (a mounted webhook receiver too) froze meanwhile.
     answered = threading.Event()
 
-    class SlowToGiveBack:
+    class SlowToGiveBack(_RunLockSeen):
         loop: asyncio.AbstractEventLoop
 
-        def __init__(self) -> None:
-            self._inner = tracking.SqliteStore(store_path)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._inner, name)
-
-        @contextlib.contextmanager
-        def running(self) -> Any:
-            with self._inner.running():
-                yield
+        def given_back(self) -> None:
             # Only a loop left free runs this callback while the give-back waits for it.
             self.loop.call_soon_threadsafe(answered.set)
             assert answered.wait(30), "the event loop was blocked while the store gave back"
 
     async def main() -> None:
-        store = SlowToGiveBack()
+        store = SlowToGiveBack(store_path)
         store.loop = asyncio.get_running_loop()
         async with tracking.AsyncTracker(store, on_final=print) as tracker:  # type: ignore[arg-type]
             await tracker.run()
@@ -462,20 +477,11 @@ def test_closing_a_tracker_when_the_default_executor_is_busy_ends(store_path: Pa
     loop.set_default_executor(ThreadPoolExecutor(1))  # one thread: one waiting close fills it
     entered = asyncio.Event()
 
-    class Entered:
-        def __init__(self) -> None:
-            self._inner = tracking.SqliteStore(store_path)
+    class Entered(_RunLockSeen):
+        def taken(self) -> None:
+            loop.call_soon_threadsafe(entered.set)
 
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._inner, name)
-
-        @contextlib.contextmanager
-        def running(self) -> Any:
-            with self._inner.running():
-                loop.call_soon_threadsafe(entered.set)
-                yield
-
-    store = Entered()
+    store = Entered(store_path)
     tracker = tracking.AsyncTracker(store, on_final=print)  # type: ignore[arg-type]
 
     async def main() -> None:
