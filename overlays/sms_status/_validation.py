@@ -192,6 +192,8 @@ def base_url(value: str) -> str:
     if port == 0:
         # Port 0 was sent to port 80, 99999 to 99999 % 65536: the key, somewhere else.
         raise ValueError("base_url's port must be a number from 1 to 65535")
+    if any(c.isspace() for c in parts.netloc):  # "exa mple.com": only a failed send later
+        raise ValueError("base_url's host cannot have whitespace in it")
     try:  # what the senders will parse: a host httpx cannot (999.1.1.1, a bad IDNA label)
         httpx.URL(value)
     except httpx.InvalidURL:

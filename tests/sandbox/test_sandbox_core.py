@@ -311,3 +311,19 @@ def test_the_plugins_shared_server_stopped_by_a_test_serves_the_next_one() -> No
         assert servers.get("lisoloo").serving
     finally:
         servers.close()
+
+
+def test_telecom23s_rate_window_counts_an_account_not_each_key() -> None:
+    # Its docs: "about 1,000 requests/s per account, shared by all its keys"; the sandbox
+    # counted each key apart, so two keys of one account made twice the limit unrefused.
+    with Sandbox("telecom23", clock=FakeClock(), rate_limit=(2, 60.0)).serve() as sandbox:
+        sandbox.add_message("m-1", statuses=("DELIVRD",))
+        second = "sk_test_second_key_of_the_account"
+        sandbox.add_tenant_key(second, tenant="default")
+        statuses = []
+        for key in (sandbox.api_key, second, sandbox.api_key, second):
+            reply = httpx.get(
+                f"{sandbox.base_url}/api/v1/sms/status/m-1", headers={"X-API-Key": key}
+            )
+            statuses.append(reply.status_code)
+    assert statuses == [200, 200, 429, 429]

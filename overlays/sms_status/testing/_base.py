@@ -243,6 +243,9 @@ class ProviderDef:
     default_rate_limit: tuple[int, float] | None = None
     limiter_sends_retry_after: bool = True
     """Whether the built-in rate limiter's 429 carries ``Retry-After``."""
+    rate_limit_per_account: bool = False
+    """Whether the built-in rate limiter counts an account's requests together (all its
+    keys: telecom23's docs say so), not each key's."""
     fault_retry_after: str | None = None
     """Retry-After of an injected ``rate_limit`` fault unless given."""
     fault_rate_limit_body: str = "json"

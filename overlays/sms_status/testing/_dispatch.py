@@ -300,7 +300,8 @@ def _refusal(
             return refused
     ctx.tenant = tenant
     if route.rate_limited and rate_limit is not None:
-        retry = windows.check(presented or "", rate_limit, ctx.now())
+        counted = tenant if provider.rate_limit_per_account else presented or ""
+        retry = windows.check(counted, rate_limit, ctx.now())
         if retry is not None:
             reply = provider.rate_limited(ctx, str(retry))
             if provider.limiter_sends_retry_after:

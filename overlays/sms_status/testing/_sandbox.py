@@ -99,7 +99,8 @@ class Sandbox:
     - ``api_key``: the key the default tenant authenticates with (``DEMO_KEYS[key]``).
     - ``clock``: anything with ``now()``/``monotonic()``/``sleep()``; ``FakeClock()`` in tests,
       wall-clock time when None. Settable later (``sb.clock = FakeClock()``).
-    - ``rate_limit``: ``(requests, window_seconds)`` per key on the rate-limited routes, or None
+    - ``rate_limit``: ``(requests, window_seconds)`` per key (per account for telecom23, as
+      its docs count) on the rate-limited routes, or None
       for no limit. Default: the provider's documented limit (lisoloo ``(120, 60.0)``, others
       off).
     - ``history_before``: namirial ``sendDate`` filter, ``"strict"`` (sent < sendDate, as
@@ -178,7 +179,8 @@ class Sandbox:
 
     @property
     def rate_limit(self) -> tuple[int, float] | None:
-        """``(requests, window_seconds)`` per key on the rate-limited routes, or None."""
+        """``(requests, window_seconds)`` per key (telecom23: per account) on the
+        rate-limited routes, or None."""
         return self._settings.rate_limit
 
     @rate_limit.setter

@@ -234,6 +234,7 @@ PROVIDER: Final = ProviderDef(
     examples=EXAMPLES,
     default_rate_limit=None,
     limiter_sends_retry_after=False,  # only the login limiter sends Retry-After
+    rate_limit_per_account=True,  # "about 1,000 requests/s per account, shared by all its keys"
     fault_retry_after=None,
     secret_headers=frozenset({"x-api-key", "x-signature"}),
     webhook=WEBHOOK,
