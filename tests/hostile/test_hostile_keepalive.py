@@ -484,6 +484,18 @@ def test_a_client_used_again_after_aclose_through_a_proxy_answers_every_lookup(
     assert not any(thread.is_alive() for thread in server._threads)
 
 
+def _forty_at_once_on_httpx(server: HostileServer, *, concurrency: int) -> None:
+    """40 lookups at once from an async client on httpx's own transport."""
+
+    async def main() -> None:
+        async with _async_client(
+            server, concurrency=concurrency, timeout=10.0, http_backend="httpx"
+        ) as client:
+            await asyncio.gather(*(client.get_status(f"m{n}") for n in range(40)))
+
+    asyncio.run(main())
+
+
 def test_the_httpx_backend_holds_no_more_connections_than_concurrency(hostile: Any) -> None:
     """`client.api`'s own pool (httpx's default of 100) sent beside the lenders' pools: 40
     lookups at once from a client of concurrency=4 opened up to 40 connections."""
@@ -493,14 +505,7 @@ def test_the_httpx_backend_holds_no_more_connections_than_concurrency(hostile: A
         server.send(connection, _answer(head))
 
     server = hostile(slow_answer)
-
-    async def main() -> None:
-        async with _async_client(
-            server, concurrency=4, timeout=10.0, http_backend="httpx"
-        ) as client:
-            await asyncio.gather(*(client.get_status(f"m{n}") for n in range(40)))
-
-    asyncio.run(main())
+    _forty_at_once_on_httpx(server, concurrency=4)
     assert server.connections_accepted <= 4
 
 
@@ -518,14 +523,7 @@ def test_the_httpx_backends_pools_share_the_lookups_by_their_size(hostile: Any) 
         server.send(connection, _answer(head))
 
     server = hostile(counted)
-
-    async def main() -> None:
-        async with _async_client(
-            server, concurrency=5, timeout=10.0, http_backend="httpx"
-        ) as client:
-            await asyncio.gather(*(client.get_status(f"m{n}") for n in range(40)))
-
-    asyncio.run(main())
+    _forty_at_once_on_httpx(server, concurrency=5)
     assert sum(served.values()) == 40
     assert len(served) == 5
     assert max(served.values()) <= 12  # an even share is 8; the lone connection took 20
