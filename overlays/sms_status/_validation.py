@@ -172,6 +172,13 @@ def base_url(value: str) -> str:
         raise TypeError(f"base_url must be a str, not {type(value).__name__}")
     if value != value.strip():  # an env file's trailing newline, say
         raise ValueError("base_url must not have whitespace around it (check for a newline)")
+    if not value.isascii():  # a lone surrogate raised UnicodeEncodeError from httpx
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "base_url must be valid Unicode text (it has a lone surrogate)"
+            ) from None
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         # Not echoed: a URL can carry credentials.

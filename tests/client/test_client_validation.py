@@ -287,6 +287,7 @@ def test_a_base_url_whose_port_is_out_of_range_is_refused_at_connect(
         ("http://999.1.1.1:8000", "host cannot be read"),
         ("http://[::1]x:80", "host cannot be read"),
         ("http://exa mple.com", "whitespace in it"),
+        ("http://example.com/p\udc80ath", "lone surrogate"),
     ],
 )
 def test_a_base_url_httpx_cannot_read_is_a_value_error_at_connect(
