@@ -246,3 +246,43 @@ def test_a_message_replaced_by_add_message_pushes_its_new_lifecycle(
     telecom23_sandbox.add_message("m-again", statuses=("DELIVRD",), advance=0)
     deliveries = telecom23_sandbox.wait_for_webhooks(2)
     assert [d.status for d in deliveries] == ["UNDELIV", "DELIVRD"]
+
+
+def test_the_sender_pushes_each_step_once_as_messages_move_whenever_subscribed(
+    seven_sandbox: Sandbox, sandbox_clock: FakeClock, recorder: tuple[Recorder, str]
+) -> None:
+    # The sender looks only at messages that may have moved (added, polled, a timed step
+    # due): every step still goes out once per subscription, in order, however it moved.
+    _, origin = recorder
+    first, second = origin + "/first", origin + "/second"
+    seven_sandbox.add_webhook(first, secret=SECRET)
+    seven_sandbox.add_message("77000001", advance=5)  # ACCEPTED, TRANSMITTED, DELIVERED
+    seven_sandbox.add_message("77000002", advance=7)
+    seven_sandbox.add_message("77000003")  # one step per poll
+    seven_sandbox.add_message("77000004", advance=5)  # removed after its first step
+    seven_sandbox.wait_for_webhooks(4)  # every message's first step, to `first`
+    seven_sandbox.remove_message("77000004")
+    sandbox_clock.advance(5)
+    _poll(seven_sandbox, "77000003")  # step 0 (pushed already), counts a poll
+    _poll(seven_sandbox, "77000003")  # step 1
+    seven_sandbox.wait_for_webhooks(6)  # 01 and 03 at their second step
+    seven_sandbox.add_webhook(second, secret=SECRET)  # after some steps went out
+    sandbox_clock.advance(9)  # 01 DELIVERED at 10, 02 TRANSMITTED at 7 and DELIVERED at 14
+    _poll(seven_sandbox, "77000003")  # step 2, the last
+    seven_sandbox.add_message("77000005", statuses=("DELIVERED",), advance=0)  # a later look
+
+    def sent(url: str, message_id: str) -> list[str]:
+        return [
+            d.status
+            for d in seven_sandbox.webhook_deliveries
+            if d.url == url and d.message_id == message_id
+        ]
+
+    every_step = ["ACCEPTED", "TRANSMITTED", "DELIVERED"]
+    seven_sandbox.wait_for_webhooks(2, where=lambda d: d.message_id == "77000005")
+    for url in (first, second):
+        for message_id in ("77000001", "77000002", "77000003"):
+            assert sent(url, message_id) == every_step, (url, message_id)
+    assert sent(first, "77000004") == ["ACCEPTED"]
+    assert sent(second, "77000004") == []  # gone before `second` was added
+    assert all(d.ok and d.attempt == 1 for d in seven_sandbox.webhook_deliveries)

@@ -184,11 +184,12 @@ class RequestContext:
         return value if target is None or target == message_id else None
 
     def lookup(self, message_id: str, *, advance: bool = True) -> MessageView | None:
-        message = self._messages.get(self.tenant or DEFAULT_TENANT, message_id)
-        if message is None:
-            return None
-        return message.view(
-            self.now(), advance=advance, status_override=self._override_for(message_id)
+        return self._messages.look_up(
+            self.tenant or DEFAULT_TENANT,
+            message_id,
+            self.now(),
+            advance=advance,
+            status_override=self._override_for(message_id),
         )
 
     def messages(self) -> list[MessageView]:

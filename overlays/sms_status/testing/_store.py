@@ -9,6 +9,8 @@ never the ``Sandbox``.
 
 from __future__ import annotations
 
+import heapq
+import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,6 +141,13 @@ class MessageStore:
         self._now = now
         self._messages: dict[tuple[str, str], StoredMessage] = {}
         self._seq = 0
+        # Kept once a webhook sender watches (`watch`), so that it looks only at messages
+        # that may have moved: at 20,000 messages a look at every one each 10 ms took
+        # two thirds of a core, the store's lock held all the while.
+        self._watched = False
+        self._touched: dict[int, StoredMessage] = {}  # added or polled since the last look
+        self._next_step: list[tuple[float, int, StoredMessage]] = []  # timed: when, seq
+        self._scheduled: dict[int, float] = {}  # seq: its one live entry in `_next_step`
 
     def now(self) -> float:
         """The sandbox clock (read through the callable: the clock is settable)."""
@@ -166,16 +175,49 @@ class MessageStore:
                 seq=self._seq,
                 verbatim=verbatim,
             )
+            replaced = self._messages.get((message.tenant, message_id))
             self._messages[(message.tenant, message_id)] = message
+            if self._watched:
+                if replaced is not None:
+                    self._touched.pop(replaced.seq, None)
+                    self._scheduled.pop(replaced.seq, None)
+                self._touched[message.seq] = message
         return MessageHandle(message, self.lock, self._now)
 
     def remove(self, message_id: str, tenant: str | None = None) -> None:
         with self.lock:
-            self._messages.pop((tenant if tenant is not None else DEFAULT_TENANT, message_id), None)
+            key = (tenant if tenant is not None else DEFAULT_TENANT, message_id)
+            removed = self._messages.pop(key, None)
+            if removed is not None:
+                self._touched.pop(removed.seq, None)
+                self._scheduled.pop(removed.seq, None)
 
     def clear(self) -> None:
         with self.lock:
             self._messages.clear()
+            self._watched = False  # reset() closed the webhook sender first
+            self._touched.clear()
+            self._next_step.clear()
+            self._scheduled.clear()
+
+    def look_up(
+        self,
+        tenant: str,
+        message_id: str,
+        now: float,
+        *,
+        advance: bool,
+        status_override: str | None,
+    ) -> MessageView | None:
+        """The message as a status GET sees it (`advance`: counted as a poll, which moves a
+        message that advances per poll)."""
+        with self.lock:
+            message = self._messages.get((tenant, message_id))
+            if message is None:
+                return None
+            if advance and self._watched and message.advance is None:
+                self._touched[message.seq] = message
+            return message.view(now, advance=advance, status_override=status_override)
 
     def get(self, tenant: str, message_id: str) -> StoredMessage | None:
         with self.lock:
@@ -187,10 +229,45 @@ class MessageStore:
 
     def steps_reached(self) -> tuple[float, list[tuple[StoredMessage, int]]]:
         """The clock time and, for every scripted (not seeded-verbatim) message, the index
-        of the step it has reached: what the webhook sender compares with what it sent."""
+        of the step it has reached: what a new webhook subscription starts from. From the
+        first call on, the store keeps what `steps_moved` needs."""
         with self.lock:
             now = self._now()
+            self._watched = True
+            self._touched.update((m.seq, m) for m in self._messages.values())
             return now, [(m, m.step_at(now)) for m in self._messages.values() if m.verbatim is None]
+
+    def steps_moved(self) -> tuple[float, list[tuple[StoredMessage, int]]]:
+        """`steps_reached` of only the messages that may have moved since the last call:
+        those added or polled since, and those whose next timed step is due. Every message
+        it may leave out has the step it had at the last call (or a lower one, when the
+        clock was set back)."""
+        with self.lock:
+            now = self._now()
+            moved = self._touched
+            self._touched = {}
+            due = self._next_step
+            scheduled = self._scheduled
+            while due and due[0][0] <= now:
+                at, seq, message = heapq.heappop(due)
+                if scheduled.get(seq) == at:
+                    del scheduled[seq]
+                    moved.setdefault(seq, message)
+            reached: list[tuple[StoredMessage, int]] = []
+            for message in moved.values():
+                if self._messages.get((message.tenant, message.id)) is not message:
+                    continue  # removed or replaced since
+                index = message.step_at(now)
+                if message.verbatim is None:
+                    reached.append((message, index))
+                advance = message.advance
+                if advance is not None and advance > 0 and index < len(message.steps) - 1:
+                    # `step_at` rounds; never a time already past, or this would spin.
+                    at = max(message.created + (index + 1) * advance, math.nextafter(now, math.inf))
+                    if scheduled.get(message.seq) != at:
+                        scheduled[message.seq] = at
+                        heapq.heappush(due, (at, message.seq, message))
+            return now, reached
 
 
 class MessageHandle:

@@ -20,7 +20,7 @@ from sms_status._registry import REGISTRY
 from sms_status.testing._base import FakeWebhook, RetryPolicy
 
 if TYPE_CHECKING:
-    from sms_status.testing._store import MessageStore
+    from sms_status.testing._store import MessageStore, StoredMessage
 
 TICK: Final = 0.01
 """Real seconds between two looks at the store (the sandbox clock decides what is due)."""
@@ -82,6 +82,7 @@ class WebhookDispatcher:
         self._webhook = webhook
         self._store = store
         self._subscriptions: list[_Subscription] = []
+        self._joining: list[_Subscription] = []  # added, and not yet sent what came before
         self._queue: list[_Pending] = []
         self._log: list[WebhookDelivery] = []
         self._changed = threading.Condition()
@@ -105,7 +106,7 @@ class WebhookDispatcher:
             if problem is not None:
                 raise ValueError(problem)
         with self._changed:
-            self._subscriptions.append(_Subscription(url, secret))
+            self._joining.append(_Subscription(url, secret))
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._run, name=f"sms-sandbox-webhooks-{key}", daemon=True
@@ -155,33 +156,50 @@ class WebhookDispatcher:
                     self._send(client, pending)
 
     def _collect(self) -> None:
-        """Queue a delivery for every step a message reached since the last look."""
-        render = self._webhook.render
+        """Queue a delivery for every step a message reached since the last look: of the
+        messages that moved since (`steps_moved`), or, for a subscription just added, of
+        them all."""
+        new: list[_Pending] = []
         with self._store.lock:  # the messages stay as they are while their steps render
-            now, reached = self._store.steps_reached()
-            new: list[_Pending] = []
-            for subscription in self._subscriptions:
-                for message, index in reached:
-                    key = message.seq  # a message replaced by add_message starts again
-                    start = subscription.progress.get(key, -1) + 1
-                    for step in range(start, index + 1):
-                        view = message.view_at_step(step, now)
-                        for kind, body in render(view):
-                            new.append(
-                                _Pending(
-                                    subscription.url,
-                                    subscription.secret,
-                                    message.id,
-                                    view.status,
-                                    kind,
-                                    body,
-                                    due=now,
-                                )
-                            )
-                    subscription.progress[key] = max(index, start - 1)
+            now, moved = self._store.steps_moved()
+            self._queue_steps(self._subscriptions, moved, now, new)
+            with self._changed:
+                joining, self._joining = self._joining, []
+            if joining:
+                now, reached = self._store.steps_reached()
+                self._queue_steps(joining, reached, now, new)
+                self._subscriptions.extend(joining)
         if new:
             with self._changed:
                 self._queue.extend(new)
+
+    def _queue_steps(
+        self,
+        subscriptions: list[_Subscription],
+        reached: list[tuple[StoredMessage, int]],
+        now: float,
+        new: list[_Pending],
+    ) -> None:
+        render = self._webhook.render
+        for subscription in subscriptions:
+            for message, index in reached:
+                key = message.seq  # a message replaced by add_message starts again
+                start = subscription.progress.get(key, -1) + 1
+                for step in range(start, index + 1):
+                    view = message.view_at_step(step, now)
+                    for kind, body in render(view):
+                        new.append(
+                            _Pending(
+                                subscription.url,
+                                subscription.secret,
+                                message.id,
+                                view.status,
+                                kind,
+                                body,
+                                due=now,
+                            )
+                        )
+                subscription.progress[key] = max(index, start - 1)
 
     def _due(self) -> list[_Pending]:
         now = self._store.now()
