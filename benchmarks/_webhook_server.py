@@ -8,7 +8,8 @@ nothing read: the floor); `on_receipt` and `after_report` (`webhooks.app` for te
 counting sync `on_report`); `on_receipt_async` (the same, `on_report` async); `tracker`
 (`webhooks.app(..., on_report=tracker.ingest, acknowledge="after_report")`, the tracker on
 SQLite at <db>, the ids telecom23-bench-0 .. <ids>-1 added first); `tracker_many` (the same
-with `on_reports=tracker.ingest_many`: one transaction per batch); `verifying` (a second
+with `on_reports=tracker.ingest_many`: one transaction per batch); `tracker_many_full` (the
+same on `SqliteStore(synchronous="FULL")`: each commit waits for the disk); `verifying` (a second
 floor: an app doing only the HMAC, the comparison and `json.loads`). Each line on its stdin
 is answered with a line `cpu <seconds>` (its own process CPU time); once its stdin closes it
 stops serving and prints one JSON line: how many reports it got and, for `tracker`, what the
@@ -102,12 +103,13 @@ def build(contender: str, secret: str, tally: Tally) -> tuple[Any, Any]:
             tally.count(event)
 
         return webhooks.app("telecom23", secret=secret, on_report=count_async), None
-    if contender in ("tracker", "tracker_many"):
+    if contender in ("tracker", "tracker_many", "tracker_many_full"):
         from sms_status import tracking
 
-        tracker = tracking.Tracker(
-            sys.argv[4], on_final=lambda o: tally.finals.append(o.message_id)
-        )
+        store: str | tracking.SqliteStore = sys.argv[4]
+        if contender == "tracker_many_full":  # each commit waits for the disk
+            store = tracking.SqliteStore(sys.argv[4], synchronous="FULL")
+        tracker = tracking.Tracker(store, on_final=lambda o: tally.finals.append(o.message_id))
         ids = int(sys.argv[5])
         added = tracker.add_many("telecom23", (f"telecom23-bench-{i}" for i in range(ids)))
         assert added == ids, added
@@ -120,7 +122,7 @@ def build(contender: str, secret: str, tally: Tally) -> tuple[Any, Any]:
             for event, changed in zip(events, tracker.ingest_many(events), strict=True):
                 tally.count(event, changed)
 
-        if contender == "tracker_many":
+        if contender != "tracker":
             app = webhooks.app(
                 "telecom23", secret=secret, on_reports=ingest_many, acknowledge="after_report"
             )

@@ -144,6 +144,7 @@ def receiver_section(n: int, runs: int, connections: int) -> Section:
         "after_report",
         "tracker",
         "tracker_many",
+        "tracker_many_full",
     )
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "tracker.db")
@@ -182,6 +183,7 @@ def receiver_section(n: int, runs: int, connections: int) -> Section:
         "after_report": 'ours: webhooks.app (acknowledge="after_report")',
         "tracker": 'ours: webhooks.app → Tracker.ingest (SQLite, "after_report")',
         "tracker_many": "ours: webhooks.app(on_reports=) → Tracker.ingest_many (the same, batched)",
+        "tracker_many_full": 'ours: the same, SqliteStore(synchronous="FULL")',
     }
     rows = {}
     for c in contenders:
@@ -219,7 +221,11 @@ def receiver_section(n: int, runs: int, connections: int) -> Section:
             ratio >= BARE_RATIO_GOAL,
         )
     )
-    for c, call in (("tracker", "Tracker.ingest"), ("tracker_many", "Tracker.ingest_many")):
+    for c, call in (
+        ("tracker", "Tracker.ingest"),
+        ("tracker_many", "Tracker.ingest_many"),
+        ("tracker_many_full", 'Tracker.ingest_many, synchronous="FULL"'),
+    ):
         t = results[c]
         once = (
             not bad[c]
@@ -235,7 +241,8 @@ def receiver_section(n: int, runs: int, connections: int) -> Section:
                 f">= {TRACKER_GOAL:,.0f}/s",
                 f"{fmt(per_core[c])}/s; settled {t.get('settled')}/{total}, ingest changed "
                 f"{t.get('ingested_new')}, on_final {t.get('finals')} "
-                f"({t.get('distinct_finals')} distinct), non-200 {bad[c] or 0}{batches}",
+                f"({t.get('distinct_finals')} distinct), non-200 {bad[c] or 0}{batches}; "
+                f"{fmt(statistics.median(walls[c]))}/s wall",
                 once and per_core[c] >= TRACKER_GOAL,
             )
         )

@@ -688,3 +688,23 @@ def test_the_demo_step_kills_the_tracker_and_every_outcome_comes_once(
     assert result.outcomes >= 120
     assert result.missing == 0
     assert result.again == result.interrupted
+
+
+@pytest.mark.parametrize(("flags", "level"), [((), 1), (("--durable",), 2)])
+def test_durable_makes_each_commit_wait_for_the_disk(
+    telecom23_sandbox, sandbox_clock, tmp_path, store, monkeypatch, flags, level
+):
+    # The docs name synchronous="FULL" as the remedy for a power cut; track had no way to it.
+    opened: list[int] = []
+
+    class Recording(tracking.SqliteStore):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self._db.execute("PRAGMA synchronous").fetchone()[0])
+
+    monkeypatch.setattr(tracking, "SqliteStore", Recording)
+    telecom23_sandbox.add_message("m-1", statuses=("DELIVRD",))
+    args = [*common(telecom23_sandbox), "--store", str(store), *flags]
+    result = invoke("track", *args, ids_file(tmp_path, "m-1"), obj=sandbox_clock)
+    assert result.exit_code == _exit.OK, result.output
+    assert opened == [level]  # SQLite's PRAGMA synchronous: 1 NORMAL, 2 FULL

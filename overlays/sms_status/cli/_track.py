@@ -30,7 +30,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -124,13 +124,15 @@ def read_ids(lines: Iterable[str], provider: str) -> list[str]:
 # -- the run -----------------------------------------------------------------------------------
 
 
-def _open_store(path: str, *, create: bool) -> SqliteStore:
+def _open_store(
+    path: str, *, create: bool, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+) -> SqliteStore:
     from sms_status import tracking
 
     if not create and not Path(path).exists():
         raise StoreError(f"no tracker store at {path}")
     try:
-        return tracking.SqliteStore(path)
+        return tracking.SqliteStore(path, synchronous=synchronous)
     except tracking.StoreVersionError as error:
         raise StoreError(str(error)) from None
     except sqlite3.OperationalError as error:  # no such directory, no permission
@@ -319,6 +321,7 @@ def run(
     clock: TrackClock,
     webhook: WebhookOptions | None = None,
     interactive: bool | None = None,
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
 ) -> int:
     """Add `ids` and run until the store is settled; the exit code (`_exit.for_track`)."""
     from sms_status import tracking
@@ -327,7 +330,7 @@ def run(
     tty = (sys.stdout.isatty() if interactive is None else interactive) and not as_json
     with contextlib.ExitStack() as stack:
         listener = None if webhook is None else stack.enter_context(bind(webhook))
-        store = _open_store(store_path, create=True)
+        store = _open_store(store_path, create=True, synchronous=synchronous)
         stack.callback(store.close)
         state = _Run(store, store_path, clock, as_json=as_json, tty=tty, secret=api_key)
         clients = _clients(stack, provider, api_key, base_url, clock, state.count_request)
@@ -438,6 +441,14 @@ def run(
     ),
 )
 @click.option("--webhook-url", help="seven: the public URL seven calls (it is signed).")
+@click.option(
+    "--durable",
+    is_flag=True,
+    help=(
+        "Each commit waits for the disk (SQLite synchronous=FULL): a power cut or an OS "
+        "crash then loses no webhook answered 2xx. Without it a killed process loses none."
+    ),
+)
 @api_key_option
 @base_url_option
 @click.option(
@@ -460,6 +471,7 @@ def track(
     webhook_host: str,
     secret: str | None,
     webhook_url: str | None,
+    durable: bool,
     api_key: str | None,
     base_url: str | None,
     clock_speed: float,
@@ -496,5 +508,6 @@ def track(
         as_json=as_json,
         clock=clock,
         webhook=webhook,
+        synchronous="FULL" if durable else "NORMAL",
     )
     sys.exit(code)
