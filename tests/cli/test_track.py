@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from sms_status import tracking
-from sms_status.cli import _demo_tracking, _exit, _track, cli
+from sms_status.cli import _demo_tracking, _exit, _track_input, cli
 from sms_status.testing import FakeClock, Sandbox
 
 SMS_STATUS = str(Path(sys.executable).parent / "sms-status")
@@ -436,13 +436,13 @@ def test_no_api_key_is_a_usage_error_naming_the_variable(tmp_path, store):
     [("90s", 90), ("30m", 1800), ("72h", 259200), ("3d", 259200), ("1h30m", 5400), ("45", 45)],
 )
 def test_durations(text, seconds):
-    assert _track.parse_duration(text) == seconds
+    assert _track_input.parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["0", "inf", "nan", "37000d", "1e12", "5y"])
 def test_a_duration_that_is_no_deadline_is_refused(text):
     with pytest.raises(ValueError, match=r"duration|100 years"):
-        _track.parse_duration(text)
+        _track_input.parse_duration(text)
 
 
 def test_a_file_that_is_not_a_tracker_store_is_refused(telecom23_sandbox, tmp_path):

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -39,6 +38,7 @@ from sms_status.cli import _exit
 from sms_status.cli._invocation import api_key_option, base_url_option, read_api_key
 from sms_status.cli._terminal import mask, safe
 from sms_status.cli._track_clock import SpedClock, TrackClock
+from sms_status.cli._track_input import Duration, read_ids
 from sms_status.cli._track_view import Progress, counted, summary_json, summary_lines
 from sms_status.cli._track_webhooks import WebhookOptions, bind, serve, webhook_options
 
@@ -56,69 +56,6 @@ IDLE_LOOK = 1.0
 class StoreError(ValueError):
     """The store cannot be used (not a tracker store, newer layout, another tracker runs on
     it, none at that path): a usage problem, shown as one line, exit 3."""
-
-
-# -- input ----------------------------------------------------------------------------------------
-
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in "90s", "30m", "72h", "3d", "1h30m" or a bare number of seconds; ValueError
-    unless it is a finite number > 0 and at most 100 years (the tracker's limit)."""
-    from sms_status.tracking._rules import MAX_SPAN
-
-    value = text.strip().lower()
-    try:
-        seconds = float(value)
-    except ValueError:
-        parts = _PART.findall(value)
-        if not parts or "".join(n + u for n, u in parts) != value:
-            raise ValueError(
-                f"{text!r} is not a duration: use a number and a unit, e.g. 90s, 30m, 72h, 3d"
-            ) from None
-        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{text!r} is not a duration > 0")
-    if seconds > MAX_SPAN:
-        raise ValueError(f"{text!r} is longer than 100 years")
-    return seconds
-
-
-class Duration(click.ParamType[float]):
-    name = "duration"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, float):
-            return value
-        try:
-            return parse_duration(str(value))
-        except ValueError as error:
-            self.fail(str(error), param, ctx)
-
-
-def read_ids(lines: Iterable[str], provider: str) -> list[str]:
-    """The ids of an IDS_FILE, one a line (surrounding blanks dropped, blank lines skipped,
-    repeats once), each checked as the client would before anything is stored: ValueError
-    names the line."""
-    from sms_status import _validation
-    from sms_status._registry import load_provider
-
-    batch = load_provider(provider).batch
-    separator = batch.separator if batch is not None else None
-    ids: dict[str, None] = {}  # in file order, each once
-    for number, line in enumerate(lines, start=1):
-        value = line.strip()
-        if not value:
-            continue
-        try:
-            ids[_validation.message_id(value, separator=separator)] = None
-        except ValueError as error:
-            raise ValueError(f"line {number}: {error}") from None
-    return list(ids)
 
 
 # -- the run -----------------------------------------------------------------------------------
