@@ -133,7 +133,9 @@ def send(http: httpx.Client, request: httpx.Request, *, left: float, cap: int) -
     deadline = time.monotonic() + left
     token = ATTEMPT_DEADLINE.set(deadline)
     try:
-        response = http.send(request, stream=True)
+        # Never on: a user's client may follow redirects, and a provider's key header
+        # (unlike Authorization) would go with the request to another host.
+        response = http.send(request, stream=True, follow_redirects=False)
         try:
             body = _new_body(response, cap)
             chunks = [response.content] if _in_memory(response) else response.iter_raw()
@@ -175,7 +177,7 @@ async def send_async(
 
     try:
         async with asyncio.timeout(left):
-            response = await http.send(request, stream=True)
+            response = await http.send(request, stream=True, follow_redirects=False)
             try:
                 content = await _read_async(response, cap)
             finally:
