@@ -10,6 +10,7 @@ the only copy of it. One request with retries, the effects and the `Context` are
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -138,7 +139,7 @@ def _lookup_batch(
     try:
         joined = lookup.separator.join(batch)
         data = yield from status_call(ctx, ctx.provider.status_request(joined), deadline)
-        found = read_or_malformed(ctx, data, lambda: lookup.read(batch, data))
+        items = read_or_malformed(ctx, data, lambda: lookup.items(data))
     except AuthenticationError:
         raise
     except NotFoundError as exc:
@@ -153,12 +154,31 @@ def _lookup_batch(
         for message_id in batch:
             results[message_id] = failed_report(ctx, message_id, exc)
         return
+    # Item by item: one that does not fit costs its own id its report, not the batch's.
+    found: dict[str, StatusReport | MalformedResponseError] = {}
+    unplaced: MalformedResponseError | None = None  # an item that names no id of ours
+    for item in items:
+        try:
+            report = read_or_malformed(ctx, item, functools.partial(lookup.read_item, item))
+        except MalformedResponseError as exc:
+            named = lookup.item_id(item)
+            if named is None:
+                unplaced = exc
+            else:
+                found.setdefault(named, exc)
+            continue
+        found[report.message_id] = report
     for message_id in batch:
-        report = found.get(message_id)
-        results[message_id] = report or failed_report(
+        got = found.get(message_id)
+        if isinstance(got, StatusReport):
+            results[message_id] = got
+            continue
+        results[message_id] = failed_report(
             ctx,
             message_id,
-            NotFoundError(
+            got
+            or unplaced  # maybe this id's item
+            or NotFoundError(
                 "the provider did not report this id",
                 provider=ctx.provider.key,
                 status_code=200,

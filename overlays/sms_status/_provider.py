@@ -72,7 +72,12 @@ class BatchLookup:
     max_ids: int
     max_joined_length: int
     separator: str = ","
-    read: Callable[[Sequence[str], object], Mapping[str, StatusReport]]
+    items: Callable[[object], Sequence[object]]
+    """The reply's items (ValueError/TypeError: a reply of another shape fails the batch)."""
+    read_item: Callable[[object], StatusReport]
+    """One item's report (ValueError/TypeError/KeyError: that item does not fit)."""
+    item_id: Callable[[object], str | None]
+    """The id an item names, if it names one: whose report a malformed item costs."""
 
 
 @attrs.frozen(kw_only=True, eq=False, repr=False)

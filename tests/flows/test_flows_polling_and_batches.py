@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from flows_support import Clock, Script, context, empty_reply, json_reply
 from sms_status import _flows
-from sms_status.errors import AuthenticationError, NotFoundError, ServerError
+from sms_status.errors import (
+    AuthenticationError,
+    MalformedResponseError,
+    NotFoundError,
+    ServerError,
+)
 from sms_status.providers import seven, telecom23
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import telecom23 as telecom23_fake
@@ -134,6 +139,30 @@ def test_an_id_missing_from_the_answer_is_not_found_without_another_request() ->
     assert [r.message_id for r in reports] == ["1", "2", "1"]
     assert reports[0].error is None
     assert isinstance(reports[1].error, NotFoundError)
+
+
+def test_a_malformed_item_costs_only_its_own_id_its_report() -> None:
+    # One item that does not fit (a null status) turned all 100 ids of its batch into
+    # MalformedResponseError; the others were read fine.
+    clock = Clock()
+    items = seven_items("1", "2", "3")
+    items[1]["status"] = None
+    script = Script(clock, [json_reply(items)])
+    reports = script.run(seven_batch(clock, ["1", "2", "3"]))
+    assert [r.state for r in (reports[0], reports[2])] == [DeliveryState.DELIVERED] * 2
+    assert reports[0].error is None and reports[2].error is None
+    assert isinstance(reports[1].error, MalformedResponseError)
+    assert reports[1].message_id == "2"
+
+
+def test_an_item_naming_no_id_is_the_error_of_the_ids_left_unreported() -> None:
+    clock = Clock()
+    items = seven_items("1", "2")
+    del items[1]["id"]  # whose item it was cannot be told: "2" was not simply unknown
+    script = Script(clock, [json_reply(items)])
+    reports = script.run(seven_batch(clock, ["1", "2"]))
+    assert reports[0].error is None
+    assert isinstance(reports[1].error, MalformedResponseError)
 
 
 def test_a_bad_key_stops_the_whole_batch() -> None:

@@ -160,14 +160,26 @@ def _with_text_id(item: object, field: str) -> dict[str, Any]:
     return data
 
 
+def batch_items(body: object) -> list[object]:
+    """A reply's items: a list, or a bare object for one id."""
+    return cast(list[object], body) if isinstance(body, list) else [body]
+
+
+def read_item(item: object) -> StatusReport:
+    data = _with_text_id(item, "item")
+    return _report(data, deferred(KEY, SevenStatusReport, data))
+
+
+def item_id(item: object) -> str | None:
+    """The id an item names (text or a number), even when the rest of it does not fit."""
+    value = cast(dict[str, object], item).get("id") if isinstance(item, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) else None
+
+
 def read_batch(message_ids: Sequence[str], body: object) -> dict[str, StatusReport]:
-    items: list[object] = cast(list[object], body) if isinstance(body, list) else [body]
-    reports: dict[str, StatusReport] = {}
-    for item in items:
-        data = _with_text_id(item, "item")
-        report = _report(data, deferred(KEY, SevenStatusReport, data))
-        reports[report.message_id] = report
-    return reports
+    return {report.message_id: report for report in map(read_item, batch_items(body))}
 
 
 def read_status(message_id: str, body: object) -> StatusReport:
@@ -303,7 +315,11 @@ PROVIDER = Provider(
     # Undocumented: DLRs arrive within seconds to minutes; back off to a minute, cap at 5.
     cadence=Cadence(intervals=(5.0, 10.0, 30.0, 60.0), default_timeout=300.0),
     batch=BatchLookup(
-        max_ids=MAX_IDS_PER_REQUEST, max_joined_length=MAX_MSG_ID_LENGTH, read=read_batch
+        max_ids=MAX_IDS_PER_REQUEST,
+        max_joined_length=MAX_MSG_ID_LENGTH,
+        items=batch_items,
+        read_item=read_item,
+        item_id=item_id,
     ),
     successor=LOGBOOK,
     webhook=Webhook(verify=verify_webhook, read=read_webhook, signs_url=True),
