@@ -282,6 +282,12 @@ def _whole_second(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
+ASKS_AT_ONE_CURSOR = 4
+"""Pages a history walk asks at one `sendDate` at most: the page, the whole second at the
+largest count, and that again while new messages come. A server still serving new ones
+there does not honour `count` or `sendDate`: the walk steps back rather than loop."""
+
+
 def iter_history(
     ctx: Context,
     by: str,
@@ -296,19 +302,23 @@ def iter_history(
     A page edge can fall among messages that share a timestamp, and the server's "before"
     may be strict or not. So each next page asks for everything before the *next* whole
     second after the oldest message seen, and drops ids already emitted: no gaps, no
-    duplicates. If a page brings nothing new (more than a page of messages in one second),
-    the cursor steps strictly back so the walk always ends, and some of them may be skipped
-    (logged); with send times to a fraction of a second and a server whose "before" is
-    inclusive, that second is the one up to the cursor, its own second included. The
-    cursor never moves forward: not past the caller's `before`, nor back over messages
-    already forgotten.
+    duplicates. A page that brings nothing new there (a second holding more than a page)
+    is asked again for the whole second, at the API's largest count (100); only a second
+    holding more than that makes the cursor step strictly back, so the walk always ends,
+    and skips some of them (logged); with send times to a fraction of a second and a server
+    whose "before" is inclusive, that second is the one up to the cursor, its own second
+    included. The cursor never moves forward: not past the caller's `before`, nor back over
+    messages already forgotten.
     """
     seen: dict[str, datetime] = {}
     emitted = 0
     cursor = before
     own_cursor = False  # True once the cursor is one we computed (aware, UTC)
+    count = page_size
+    asks = 0  # pages asked at this cursor
     while limit is None or emitted < limit:
-        page = yield from history_page(ctx, by, key, page_size, cursor)
+        page = yield from history_page(ctx, by, key, count, cursor)
+        asks += 1
         if own_cursor and cursor is not None:
             ignored = [r for r in page if r.created_at is not None and r.created_at > cursor]
             if ignored:
@@ -336,26 +346,39 @@ def iter_history(
             emitted += 1
             if limit is not None and emitted >= limit:
                 return
-        if len(page) < page_size:
+        if len(page) < count:
             return
         oldest = min(r.created_at for r in page if r.created_at is not None)
-        next_cursor = _whole_second(oldest) + timedelta(seconds=1)
-        if not fresh:
-            assert cursor is not None
-            log.warning(
-                "%s: more than %d messages share %s; some may be skipped",
-                ctx.provider.key,
-                page_size,
-                _whole_second(oldest),
-            )
-            # Strictly back: to its second's start when it has a fraction (a caller's
-            # `before`), a whole second back from a whole second.
-            whole = _whole_second(cursor)
-            back = whole if whole < cursor else whole - timedelta(seconds=1)
-            next_cursor = min(next_cursor, back)
-        if cursor is not None:  # never forward: past `before`, or back over what was forgotten
-            next_cursor = min(next_cursor, cursor)
-        cursor, own_cursor = next_cursor, True
+        try:
+            next_cursor = _whole_second(oldest) + timedelta(seconds=1)
+            if cursor is not None:  # never forward: past `before`, or back over the forgotten
+                next_cursor = min(next_cursor, cursor)
+            if (
+                next_cursor == cursor
+                and asks < ASKS_AT_ONE_CURSOR
+                and (fresh or count < _validation.MAX_PAGE_SIZE)
+            ):
+                count = _validation.MAX_PAGE_SIZE  # stuck in one second: ask for the whole of it
+                continue
+            if next_cursor == cursor:
+                assert cursor is not None
+                log.warning(
+                    "%s: more than %d messages share %s; some may be skipped",
+                    ctx.provider.key,
+                    count,
+                    _whole_second(oldest),
+                )
+                # Strictly back: to its second's start when it has a fraction (a caller's
+                # `before`), a whole second back from a whole second.
+                whole = _whole_second(cursor)
+                next_cursor = whole if whole < cursor else whole - timedelta(seconds=1)
+        except OverflowError:  # a send time at the very end (or start) of the calendar
+            raise MalformedResponseError(
+                f"a history entry's send time is out of range: {oldest.isoformat()}",
+                provider=ctx.provider.key,
+                status_code=200,
+            ) from None
+        cursor, own_cursor, count, asks = next_cursor, True, page_size, 0
         # Only messages sent at or before the cursor can be served again: forget the rest.
         seen = {i: t for i, t in seen.items() if t <= cursor}
 

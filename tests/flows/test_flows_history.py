@@ -69,22 +69,78 @@ def test_an_id_listed_twice_on_one_page_is_emitted_once() -> None:
     assert [r.message_id for r in script.emitted] == ["a", "b", "c"]
 
 
-def test_a_page_with_nothing_new_steps_the_cursor_strictly_back(
+def counts(script: Script) -> list[object]:
+    return [send.request["params"].get("count") for send in script.sent]
+
+
+def test_a_second_holding_more_than_a_page_is_asked_for_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # It stepped back past the second, skipping "e" (with a warning), though the API
+    # would have listed all three on one page of 100.
+    clock = Clock()
+    a, b, e = (message(i, T0 + timedelta(seconds=5)) for i in "abe")
+    older = message("c", T0)
+    script = Script(clock, [page(a, b), page(a, b), page(a, b, e, older)])
+    with caplog.at_level(logging.WARNING, logger="sms_status"):
+        script.run(history(clock, page_size=2))
+    assert [r.message_id for r in script.emitted] == ["a", "b", "e", "c"]
+    assert counts(script) == [2, 2, 100]
+    assert cursors(script)[1:] == [(T0 + timedelta(seconds=6)).isoformat()] * 2
+    assert "share" not in caplog.text
+
+
+def test_one_message_a_page_walks_without_false_warnings(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = Clock()
-    a, b = message("a", T0 + timedelta(seconds=5)), message("b", T0 + timedelta(seconds=5))
-    older = message("c", T0)
-    # More than a page of messages in one second: the second page repeats the first.
-    script = Script(clock, [page(a, b), page(a, b), page(older)])
+    sent = [message(f"m{n}", T0 - timedelta(seconds=n)) for n in range(5)]
+    script = Script(clock, [page(sent[0]), page(sent[0]), page(*sent)])
     with caplog.at_level(logging.WARNING, logger="sms_status"):
-        script.run(history(clock, page_size=2))
-    assert [r.message_id for r in script.emitted] == ["a", "b", "c"]
+        script.run(history(clock, page_size=1))
+    assert [r.message_id for r in script.emitted] == [f"m{n}" for n in range(5)]
+    assert "share" not in caplog.text
+
+
+def test_a_second_holding_more_than_100_steps_the_cursor_strictly_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    crowded = [message(f"s{n}", T0 + timedelta(seconds=5)) for n in range(100)]
+    older = message("c", T0)
+    script = Script(clock, [page(*crowded), page(*crowded), page(older)])
+    with caplog.at_level(logging.WARNING, logger="sms_status"):
+        script.run(history(clock, page_size=100))
+    assert [r.message_id for r in script.emitted] == [f"s{n}" for n in range(100)] + ["c"]
     assert cursors(script)[1:] == [
         (T0 + timedelta(seconds=6)).isoformat(),
         (T0 + timedelta(seconds=5)).isoformat(),
     ]
-    assert "share" in caplog.text
+    assert "more than 100 messages share" in caplog.text
+
+
+def test_a_server_serving_new_messages_at_one_second_for_ever_is_left_behind() -> None:
+    # Each page a full one of new ids at the same second: the walk asked for that second
+    # for ever, keeping every id it saw.
+    clock = Clock()
+    second = T0 + timedelta(seconds=5)
+    pages = [page(*(message(f"p{k}-{n}", second) for n in range(100))) for k in range(5)]
+    script = Script(clock, [*pages, page(message("c", T0))])
+    script.run(history(clock, page_size=100))
+    after = (second + timedelta(seconds=1)).isoformat()
+    assert cursors(script) == [None, after, after, after, after, second.isoformat()]
+    assert len(script.emitted) == 501
+
+
+@pytest.mark.parametrize("sent", ["9999-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00"])
+def test_a_send_time_at_the_calendars_edge_is_malformed(sent: str) -> None:
+    # An OverflowError escaped from the cursor's arithmetic (a second added; UTC taken).
+    clock = Clock()
+    item = message("a", T0)
+    item["providerAcceptanceAt"] = sent
+    script = Script(clock, [page(item), page(item)])
+    with pytest.raises(MalformedResponseError, match="out of range"):
+        script.run(history(clock, page_size=1))
 
 
 def test_limit_stops_mid_page_without_another_request() -> None:
