@@ -89,6 +89,9 @@ class LookupState:
     on_successor: bool = False
     chosen: bool = False
     """The user named the endpoint (`lookup=`): no DeprecationWarning then."""
+    unknown_left_out: bool = False
+    """A batch reply left out ids it was asked for: the provider answers "unknown id" for a
+    batch only when it knows none of it, so such a batch is not split (seven)."""
 
 
 @attrs.frozen(kw_only=True, eq=False, repr=False)

@@ -131,6 +131,30 @@ def test_an_unknown_id_is_isolated_by_halving_and_costs_the_others_nothing() -> 
     assert script.sleeps == []
 
 
+def test_a_batch_of_ids_none_known_costs_112_requests_not_199() -> None:
+    # Halved down to single ids, 100 unknown ids (older than seven's 30 days, say) took
+    # 2n - 1 requests; once both halves of a split are unknown, the rest go one by one.
+    clock = Clock()
+    ids = [str(n) for n in range(100)]
+    script = Script(clock, [json_reply(UNKNOWN_ID)] * 112)
+    reports = script.run(seven_batch(clock, ids))
+    assert all(isinstance(r.error, NotFoundError) for r in reports)
+    assert len(script.sent) == 112
+    assert script.unused == 0
+
+
+def test_once_a_reply_left_unknown_ids_out_an_unknown_batch_is_not_split() -> None:
+    clock = Clock()
+    ctx = context(seven.PROVIDER, clock)
+    ctx.lookup.chosen = True
+    first = Script(clock, [json_reply(seven_items("1"))])  # "2" left out: unknown
+    first.run(_flows.batch_statuses(ctx, ["1", "2"]))
+    second = Script(clock, [json_reply(UNKNOWN_ID)])
+    reports = second.run(_flows.batch_statuses(ctx, ["3", "4", "5"]))
+    assert asked(second) == ["3,4,5"]
+    assert all(isinstance(r.error, NotFoundError) for r in reports)
+
+
 def test_an_id_missing_from_the_answer_is_not_found_without_another_request() -> None:
     clock = Clock()
     script = Script(clock, [json_reply(seven_items("1"))])
