@@ -169,7 +169,7 @@ def _lookup_batch(
         for message_id in batch:
             results[message_id] = failed_report(ctx, message_id, exc)
         return False
-    found, unplaced = _read_items(ctx, items)
+    found, unplaced = _read_items(ctx, items, batch)
     if unplaced is None and any(message_id not in found for message_id in batch):
         ctx.lookup.unknown_left_out = True
     for message_id in batch:
@@ -193,10 +193,11 @@ def _lookup_batch(
 
 
 def _read_items(
-    ctx: Context, items: Sequence[object]
+    ctx: Context, items: Sequence[object], asked: Sequence[str]
 ) -> tuple[dict[str, StatusReport | MalformedResponseError], MalformedResponseError | None]:
     """A batch reply read item by item: one that does not fit costs its own id its report,
-    not the batch's. Also the failure of an item that names no id (whose it was is unknown)."""
+    not the batch's. Also the failure of an item that names no id `asked` for (whose it
+    was is unknown)."""
     lookup = ctx.provider.batch
     assert lookup is not None
     found: dict[str, StatusReport | MalformedResponseError] = {}
@@ -206,7 +207,7 @@ def _read_items(
             report = read_or_malformed(ctx, item, functools.partial(lookup.read_item, item))
         except MalformedResponseError as exc:
             named = lookup.item_id(item)
-            if named is None:
+            if named is None or named not in asked:
                 unplaced = exc
             else:
                 found.setdefault(named, exc)
@@ -279,8 +280,9 @@ def wait_for_final(
         # An answered look's cadence runs from look to look: its own time is part of it.
         wait = max(looked_at + interval - now, rest, asked)
         left = deadline - now
-        if wait > left:
-            # The next look would come after the deadline: look once more just before it,
+        if wait > left - LAST_LOOK_RESERVE:
+            # The next look would come after the deadline, or too close to it to be
+            # answered (at it: cut to nothing, after sleeping): look once more before it,
             # unless the server asked for a longer pause than the cadence's, or one past
             # that last look (Retry-After), or there is no room left for one (this was it)
             # at least the provider's shortest documented interval after this one.

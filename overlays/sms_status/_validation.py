@@ -67,8 +67,8 @@ def message_id(value: object, *, what: str = "message id", separator: str | None
 
 def message_ids(values: Iterable[str], *, separator: str | None = None) -> list[str]:
     """Validate every id before the first request; a bare string is refused, not split."""
-    if isinstance(values, str):
-        raise TypeError("message_ids must be a list of ids, not a single str")
+    if isinstance(values, str | bytes | bytearray | memoryview):  # bytes: a list of ints
+        raise TypeError(f"message_ids must be a list of ids, not a single {type(values).__name__}")
     return [message_id(v, separator=separator) for v in values]
 
 

@@ -107,10 +107,12 @@ def test_seven_sends_odd_ids_as_the_literal_msg_id_value(message_id: str) -> Non
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_bare_string_is_not_split_into_ids(provider: str) -> None:
+@pytest.mark.parametrize("ids", ["77232007287", b"77232007287", bytearray(b"7723")])
+def test_a_bare_string_is_not_split_into_ids(provider: str, ids: object) -> None:
+    # bytes were iterated as ints: "message id must be a str, not int" named no mistake.
     server = _echo(provider)
-    with connect(provider, server) as client, pytest.raises(TypeError):
-        client.get_statuses("77232007287")
+    with connect(provider, server) as client, pytest.raises(TypeError, match="list of ids"):
+        client.get_statuses(ids)  # type: ignore[arg-type]
     assert server.requests == []
 
 

@@ -60,6 +60,17 @@ def test_at_the_deadline_the_last_report_is_returned_and_nothing_sleeps_past_it(
     assert all(send.deadline == 10.0 for send in script.sent)
 
 
+def test_a_look_due_exactly_at_the_deadline_comes_a_second_before_it() -> None:
+    # At 3 s the next look (4 s on) fell on the 7 s deadline: it slept 4 s and returned
+    # the 3 s report, the look at the deadline cut to nothing.
+    clock = Clock()
+    script = Script(clock, [json_reply(telecom23_with_status("ENROUTE"))] * 3)
+    report = script.run(wait(clock, 7.0, []))
+    assert script.sleeps == [3.0, 3.0]
+    assert len(script.sent) == 3
+    assert report.provider_status == "ENROUTE"
+
+
 def test_transient_failures_keep_polling_and_a_long_retry_after_stretches_the_wait() -> None:
     clock = Clock()
     ctx = context(telecom23.PROVIDER, clock, max_retries=0)
@@ -174,7 +185,8 @@ def test_a_malformed_item_costs_only_its_own_id_its_report() -> None:
     script = Script(clock, [json_reply(items)])
     reports = script.run(seven_batch(clock, ["1", "2", "3"]))
     assert [r.state for r in (reports[0], reports[2])] == [DeliveryState.DELIVERED] * 2
-    assert reports[0].error is None and reports[2].error is None
+    assert reports[0].error is None
+    assert reports[2].error is None
     assert isinstance(reports[1].error, MalformedResponseError)
     assert reports[1].message_id == "2"
 
