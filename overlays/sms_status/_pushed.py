@@ -158,6 +158,8 @@ def unsigned(request: PushedRequest) -> str:
 def fresh(request: PushedRequest, timestamp: str | None) -> float:
     """The signed timestamp, which must lie within `tolerance` of `now`, either way."""
     provider = request.provider
+    if not math.isfinite(request.now):  # nan: every comparison false, so any age passed
+        raise ValueError(f"now must be a finite time in unix seconds, not {request.now!r}")
     if timestamp is None:
         raise WebhookSignatureError("the timestamp header is missing", provider=provider)
     try:

@@ -15,7 +15,7 @@ import redis.asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sms_status import DeliveryState, StatusReport, webhooks
-from sms_status.errors import WebhookReplayError
+from sms_status.errors import TransportError, WebhookReplayError
 from webhook_support import basic, spec_example
 
 T0 = datetime(2026, 2, 13, 10, 30, tzinfo=UTC)
@@ -222,6 +222,18 @@ def test_parse_with_a_redis_guard_refuses_the_replay(redis_client: redis.Redis) 
     webhooks.parse("lisoloo", body=body, headers=basic("u:p"), secret="u:p", replay_guard=guard)
     with pytest.raises(WebhookReplayError):
         webhooks.parse("lisoloo", body=body, headers=basic("u:p"), secret="u:p", replay_guard=guard)
+
+
+def test_parse_with_a_redis_guard_whose_redis_is_gone_raises_one_of_ours() -> None:
+    # redis.exceptions.ConnectionError escaped parse, which documents our errors only.
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]  # closed below: nothing listens there
+    gone = redis.Redis(port=port, socket_connect_timeout=2, socket_timeout=2)
+    guard = webhooks.RedisReplayGuard(gone)
+    body = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
+    with pytest.raises(TransportError, match="replay guard could not remember") as raised:
+        webhooks.parse("lisoloo", body=body, headers=basic("u:p"), secret="u:p", replay_guard=guard)
+    assert "u:p" not in str(raised.value)
 
 
 class _LoseOneReply:

@@ -299,6 +299,9 @@ def test_bad_arguments_are_value_or_type_errors() -> None:
             webhooks.parse(
                 "telecom23", body=body, headers=headers, secret=SECRET, tolerance=tolerance
             )
+    for now in (float("nan"), float("inf")):  # nan: a delivery of any age passed
+        with pytest.raises(ValueError, match="now must be a finite time"):
+            webhooks.parse("telecom23", body=body, headers=headers, secret=SECRET, now=now)
 
 
 @pytest.mark.parametrize(

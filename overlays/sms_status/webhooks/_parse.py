@@ -14,7 +14,12 @@ from sms_status import _fields as f
 from sms_status import _validation
 from sms_status._pushed import HeaderItems, Headers, PushedRequest, Webhook
 from sms_status._registry import PROVIDERS, REGISTRY, load_provider, with_webhooks
-from sms_status.errors import InvalidWebhookError, MalformedWebhookError, WebhookReplayError
+from sms_status.errors import (
+    InvalidWebhookError,
+    MalformedWebhookError,
+    TransportError,
+    WebhookReplayError,
+)
 from sms_status.report import StatusReport
 from sms_status.webhooks._guards import ReplayGuard
 
@@ -208,8 +213,9 @@ def parse(
     `tolerance`), `WebhookReplayError` (with `replay_guard`, a delivery seen before: when
     storing an event fails, `replay_guard.discard(event.replay_key)` before answering 5xx,
     or its retry, the same bytes for an unsigned provider, is taken for a replay),
-    `MalformedWebhookError` (authentic but not the documented payload); `ValueError` /
-    `TypeError` for bad arguments, before anything is read.
+    `MalformedWebhookError` (authentic but not the documented payload), `TransportError`
+    (the replay guard failed to remember it, its Redis down say: answer 5xx, and the
+    provider retries); `ValueError` / `TypeError` for bad arguments, before anything is read.
     """
     webhook = check_arguments(provider, secret, tolerance, url)
     event, replay_key = verify_and_read(
@@ -223,6 +229,13 @@ def parse(
         now=now,
         webhook=webhook,
     )
-    if replay_guard is not None and not replay_guard.add(replay_key, ttl=2 * tolerance):
+    if replay_guard is None:
+        return event
+    try:
+        added = replay_guard.add(replay_key, ttl=2 * tolerance)
+    except Exception as exc:  # its Redis down, say: one of ours, as a rate limiter's is
+        why = f"the replay guard could not remember this delivery ({type(exc).__name__}: {exc})"
+        raise TransportError(why[:300], provider=provider) from exc
+    if not added:
         raise WebhookReplayError("this delivery was seen before", provider=provider)
     return event
