@@ -98,11 +98,22 @@ def connection_options(
     return proxy, options.get("verify", True)
 
 
-class _Documented(TypedDict, total=False):
-    api_key: str | None
-    base_url: str | None
+class _Attempts(TypedDict, total=False):
     timeout: float | httpx.Timeout | None
     max_retries: int
+
+
+class _Documented(_Attempts, total=False):
+    api_key: str | None
+    base_url: str | None
+
+
+class SandboxClientOptions(_Attempts, ClientOptions, total=False):
+    """`connect()`'s keyword arguments but the two a sandbox sets (`api_key`, `base_url`)."""
+
+
+class AsyncSandboxClientOptions(_Attempts, AsyncClientOptions, total=False):
+    """`connect_async()`'s keyword arguments but `api_key` and `base_url`."""
 
 
 class ConnectArguments(_Documented, ClientOptions, total=False):

@@ -368,3 +368,20 @@ def test_api_key_can_be_changed(telecom23_sandbox: Sandbox) -> None:
         assert c.get("/api/v1/sms/status/x").status_code == 404
     with client(sb, key=old) as c:
         assert c.get("/api/v1/sms/status/x").status_code == 401
+
+
+def test_telecom23_a_path_it_does_not_have_is_no_unknown_message(
+    telecom23_sandbox: Sandbox,
+) -> None:
+    # The docs' base URL ends in /api/v1: pasted as base_url, every lookup went to
+    # /api/v1/api/v1/... and was answered as an unknown message id.
+    import sms_status
+    from sms_status.errors import NotFoundError
+
+    telecom23_sandbox.add_message("m-1", statuses=("DELIVRD",))
+    doubled = telecom23_sandbox.base_url + "/api/v1"
+    client = sms_status.connect("telecom23", api_key=telecom23_sandbox.api_key, base_url=doubled)
+    with client, pytest.raises(NotFoundError) as raised:
+        client.get_status("m-1")
+    assert "Message not found" not in str(raised.value)
+    assert raised.value.body_excerpt == "Not Found"

@@ -107,3 +107,16 @@ def flask_headers_parse(body: bytes) -> sms_status.webhooks.WebhookEvent:
     return sms_status.webhooks.parse(
         "telecom23", body=body, headers=FlaskLikeHeaders(), secret="whsec_x"
     )
+
+
+def a_sandbox_client_takes_connects_keywords_but_its_own() -> None:
+    # The README's `sandbox.connect(max_retries=0)` failed mypy --strict: the sandbox's
+    # options lacked timeout and max_retries.
+    from sms_status.testing import Sandbox
+
+    with Sandbox("telecom23") as sandbox:
+        client = sandbox.connect(max_retries=0, timeout=2.0)
+        assert_type(client, sms_status.StatusClient)
+        aclient = sandbox.connect_async(max_retries=1, timeout=httpx.Timeout(3.0))
+        assert_type(aclient, sms_status.AsyncStatusClient)
+        sandbox.connect(api_key="k")  # type: ignore[call-arg]

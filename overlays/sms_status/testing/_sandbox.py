@@ -39,12 +39,8 @@ from sms_status.testing._store import (
 if TYPE_CHECKING:
     from typing import Unpack
 
-    from sms_status.client import (
-        AsyncClientOptions,
-        AsyncStatusClient,
-        ClientOptions,
-        StatusClient,
-    )
+    from sms_status._options import AsyncSandboxClientOptions, SandboxClientOptions
+    from sms_status.client import AsyncStatusClient, StatusClient
     from sms_status.testing._webhooks import WebhookDelivery, WebhookDispatcher
 
 
@@ -435,7 +431,7 @@ class Sandbox:
 
     # -- clients -----------------------------------------------------------------------------
 
-    def connect(self, **options: Unpack[ClientOptions]) -> StatusClient:
+    def connect(self, **options: Unpack[SandboxClientOptions]) -> StatusClient:
         """A blocking client for this sandbox: its origin and key, and its clock, so the
         client's polling and retry waits advance a ``FakeClock`` instead of sleeping.
         ``options`` are `sms_status.connect`'s; a signing sandbox's ``signing_secret`` is the
@@ -452,7 +448,7 @@ class Sandbox:
             **options,
         )
 
-    def connect_async(self, **options: Unpack[AsyncClientOptions]) -> AsyncStatusClient:
+    def connect_async(self, **options: Unpack[AsyncSandboxClientOptions]) -> AsyncStatusClient:
         """The asyncio twin of :meth:`connect` (a ``FakeClock``'s sleeps yield to the loop)."""
         import sms_status
 

@@ -22,7 +22,7 @@ numbers/datetimes are formatted). Fields named after only one endpoint's keys st
 
 Switching the status endpoint off (seven says it "may soon be switched off"):
 ``sb.options["status_endpoint"] = "off"`` answers it 404 ``Not Found`` like any unknown path,
-``"gone"`` 410; ``"on"`` (or unset) serves it. ``reset_defaults()`` turns it back on.
+``"gone"`` 410; ``"on"`` (or unset) serves it. ``restore_defaults()`` turns it back on.
 """
 
 from __future__ import annotations

@@ -229,7 +229,9 @@ PROVIDER: Final = ProviderDef(
     auth_error=auth_error,
     error=error,
     rate_limited=rate_limited,
-    unknown_path=lambda ctx: error(ctx, 404, "NOT_FOUND"),
+    # A path the API does not have: not the "Message not found" of an unknown id (a base
+    # URL with /api/v1 in it twice read as a wrong message id).
+    unknown_path=lambda ctx: Reply(404, b"Not Found", "text/plain"),
     verify_request=verify_signature,
     examples=EXAMPLES,
     default_rate_limit=None,
