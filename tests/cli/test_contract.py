@@ -348,6 +348,26 @@ def test_output_piped_into_head_ends_quietly_with_141(seven_sandbox):
     assert err == ""
 
 
+def test_a_json_document_piped_into_head_ends_with_141(seven_sandbox):
+    # Written in one go, a document of megabytes into a pipe whose reader had left lost
+    # its rest silently: exit 1, nothing said.
+    ids = [str(77232300000 + i) for i in range(1000)]  # unknown ids: ~600 KB of JSON
+    process = subprocess.Popen(
+        [SMS_STATUS, "status", *common(seven_sandbox), "--json", *ids],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stdout.read(10).startswith(b"{")
+    process.stdout.close()  # as `| head -c 10` does
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == _exit.OUTPUT_CLOSED
+    assert err == b""
+
+
 def test_a_command_added_from_another_module_gets_debug_and_one_line_errors():
     import click
 

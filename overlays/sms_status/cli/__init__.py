@@ -26,7 +26,7 @@ from sms_status.cli._invocation import (
     read_api_key,
 )
 from sms_status.cli._listen import listen
-from sms_status.cli._terminal import DebugLog, printable, tolerant_stdout
+from sms_status.cli._terminal import DebugLog, echo_document, printable, tolerant_stdout
 from sms_status.cli._track import track
 
 if TYPE_CHECKING:
@@ -211,10 +211,10 @@ def status(
             # A refused key fails every id: JSON readers still get one entry per id.
             if as_json:
                 failed = [_render.failed(provider, i, error) for i in message_ids]
-                click.echo(printable(_render.as_json(failed), State.secret))
+                echo_document(printable(_render.as_json(failed), State.secret))
             raise
     if as_json:
-        click.echo(printable(_render.as_json(reports), State.secret))
+        echo_document(printable(_render.as_json(reports), State.secret))
     else:
         for report in reports:
             click.echo(printable(_render.line(report), State.secret))
@@ -275,7 +275,7 @@ def watch(
         quiet=as_json,
     )
     if as_json:
-        click.echo(printable(_render.as_json(reports), State.secret))
+        echo_document(printable(_render.as_json(reports), State.secret))
     sys.exit(_exit.for_watch(reports))
 
 
@@ -318,7 +318,7 @@ def history(
         )
         reports = list(walk)
     if as_json:
-        click.echo(printable(_render.as_json(reports), State.secret))
+        echo_document(printable(_render.as_json(reports), State.secret))
     else:
         for report in reports:
             click.echo(printable(_render.line(report), State.secret))

@@ -61,6 +61,22 @@ def tolerant_stdout() -> None:
         reconfigure(errors="backslashreplace")
 
 
+DOCUMENT_CHUNK = 65536
+"""Characters of a document written (and flushed) at a time: about a pipe's buffer."""
+
+
+def echo_document(text: str) -> None:
+    """`click.echo` of a document that may run to megabytes (`status --json` of 5,000 ids),
+    a chunk at a time, each flushed. Written in one go into a pipe whose reader had left,
+    CPython's buffered stdout wrote a part and raised nothing: the rest was dropped and
+    the exit code said nothing of it (not 141)."""
+    import click
+
+    for start in range(0, len(text), DOCUMENT_CHUNK):
+        click.echo(text[start : start + DOCUMENT_CHUNK], nl=False)
+    click.echo("")
+
+
 def dot(encoding: str | None) -> str:
     """The separator of a status line: a middle dot where the output can show one."""
     return " \u00b7 " if shown("\u00b7", encoding) == "\u00b7" else " - "
