@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any, cast
 
@@ -142,12 +142,21 @@ def _berlin() -> tzinfo:
     return zone
 
 
+def _delivered_at(status: str, at: datetime | None) -> datetime | None:
+    """When a DELIVERED status was set is when the message was delivered (as telecom23's
+    webhook reads its timestamp): seven has no field of its own for it."""
+    return at if status == "DELIVERED" else None
+
+
 def _report(item: dict[str, Any], raw: object) -> StatusReport:
+    status = f.required_str(item["status"], "status")
+    at = soft.timestamp(item["status_time"], "status_time", naive_tz=_berlin())
     return PROVIDER.report(
         f.required_str(item["id"], "id"),
-        f.required_str(item["status"], "status"),
+        status,
         raw,
-        updated_at=soft.timestamp(item["status_time"], "status_time", naive_tz=_berlin()),
+        delivered_at=_delivered_at(status, at),
+        updated_at=at,
     )
 
 
@@ -219,6 +228,7 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
         get = entry.get
         dlr = f.optional_str(get("dlr"), "dlr") or ""
         state, is_final = PROVIDER.state_of(dlr) if dlr else (S.PENDING, False)
+        updated = soft.timestamp(get("dlr_timestamp"), "dlr_timestamp", naive_tz=_berlin())
         return StatusReport(
             provider=KEY,
             message_id=message_id,
@@ -228,7 +238,8 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
             recipient=soft.text(get("to"), "to"),
             cost=soft.decimal_text(get("price"), "price"),
             created_at=soft.timestamp(get("timestamp"), "timestamp", naive_tz=_berlin()),
-            updated_at=soft.timestamp(get("dlr_timestamp"), "dlr_timestamp", naive_tz=_berlin()),
+            delivered_at=_delivered_at(dlr, updated),
+            updated_at=updated,
             channel=soft.text(get("channel"), "channel"),
             raw=raw,
         )
@@ -294,8 +305,9 @@ def read_webhook(body: dict[str, Any]) -> Pushed:
     if isinstance(msg_id, bool) or not isinstance(msg_id, int | str) or msg_id == "":
         raise ValueError("data.msg_id should be a non-empty string or an integer")
     at = soft.timestamp(data.get("timestamp"), "data.timestamp", naive_tz=_berlin())
+    status = f.required_str(data["status"], "data.status")
     report = PROVIDER.report(
-        str(msg_id), f.required_str(data["status"], "data.status"), raw, updated_at=at
+        str(msg_id), status, raw, delivered_at=_delivered_at(status, at), updated_at=at
     )
     return Pushed(report=report, event_id=event_id_of(report, at), kind=kind)
 

@@ -42,3 +42,28 @@ def test_seven_numeric_ids_in_the_reply_match_the_string_ids_asked_for() -> None
     body = seed("seven")
     body["id"] = int(MESSAGE_ID)
     assert read_served("seven", body).message_id == MESSAGE_ID
+
+
+def test_seven_a_delivered_status_time_is_when_it_was_delivered_by_every_reader() -> None:
+    # delivered_at was None for seven whatever the status (telecom23's webhook sets it).
+    from sms_status.providers import seven
+
+    delivered = read_served("seven", seed("seven"))
+    assert delivered.delivered_at == delivered.updated_at is not None
+    body = seed("seven") | {"status": "TRANSMITTED"}
+    assert read_served("seven", body).delivered_at is None
+    entry = {"id": MESSAGE_ID, "dlr": "DELIVERED", "dlr_timestamp": "2024-02-16 15:43:16.905"}
+    logbook = seven.read_journal(MESSAGE_ID, [entry])
+    assert logbook is not None
+    assert logbook.delivered_at == logbook.updated_at == delivered.updated_at
+    push = {
+        "data": {
+            "msg_id": MESSAGE_ID,
+            "status": "DELIVERED",
+            "timestamp": "2024-02-16 15:43:16.905",
+        },
+        "webhook_event": "dlr",
+        "webhook_timestamp": "2024-02-16T15:43:16+01:00",
+    }
+    pushed = seven.read_webhook(push).report
+    assert pushed.delivered_at == pushed.updated_at == delivered.updated_at
