@@ -199,12 +199,22 @@ def request_with_retries(
             or attempt >= ctx.max_retries
             or (deadline is not None and ctx.clock() + delay > deadline)
         ):
-            raise error
+            raise _given_up(error, attempt + 1)
         attempt += 1
         log.info("%s: retry %d in %.2fs after %s", provider.key, attempt, delay, error)
         if ctx.on_retry is not None:
             ctx.on_retry(RetryEvent(provider.key, attempt, delay, error))
         yield Sleep(delay)
+
+
+def _given_up(error: SmsStatusError, attempts: int) -> SmsStatusError:
+    """The error a call ends with: a failed send says it was the last of its attempts (three
+    timeouts of 10 s read "no complete response within 10 s" after 30)."""
+    if attempts > 1 and isinstance(error, TransportError):
+        return TransportError(
+            f"{error.message} (the last of {attempts} attempts)", provider=error.provider
+        )
+    return error
 
 
 def read_or_malformed(ctx: Context, data: object, reader: Callable[[], T]) -> T:

@@ -189,6 +189,8 @@ def test_a_stall_longer_than_the_timeout_is_a_transport_error(per_id_sandbox, co
     with client, pytest.raises(TransportError) as caught:
         client.get_status("slow")
     assert "Timeout" in str(caught.value)
+    # Each attempt had the whole timeout: the message says the call took two of them.
+    assert str(caught.value).endswith("(the last of 2 attempts)")
 
 
 def test_a_connection_reset_mid_body_is_retried(per_id_sandbox, connect):
