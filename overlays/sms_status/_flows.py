@@ -280,9 +280,9 @@ def wait_for_final(
         # An answered look's cadence runs from look to look: its own time is part of it.
         wait = max(looked_at + interval - now, rest, asked)
         left = deadline - now
-        if wait > left - LAST_LOOK_RESERVE:
-            # The next look would come after the deadline, or too close to it to be
-            # answered (at it: cut to nothing, after sleeping): look once more before it,
+        if wait >= left:
+            # The next look would come after the deadline, or at it (cut to nothing, after
+            # sleeping there): look once more just before it,
             # unless the server asked for a longer pause than the cadence's, or one past
             # that last look (Retry-After), or there is no room left for one (this was it)
             # at least the provider's shortest documented interval after this one.

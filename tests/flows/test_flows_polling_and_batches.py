@@ -71,6 +71,17 @@ def test_a_look_due_exactly_at_the_deadline_comes_a_second_before_it() -> None:
     assert report.provider_status == "ENROUTE"
 
 
+def test_a_look_inside_the_deadlines_last_second_still_comes_on_the_cadence() -> None:
+    # Moving a look due at 3 s of a 3.5 s wait a second earlier, less than the shortest
+    # interval after the first look, ended the wait at once with the pending report.
+    clock = Clock()
+    statuses = ["ENROUTE", "DELIVRD"]
+    script = Script(clock, [json_reply(telecom23_with_status(s)) for s in statuses])
+    report = script.run(wait(clock, 3.5, []))
+    assert script.sleeps == [3.0]
+    assert report.provider_status == "DELIVRD"
+
+
 def test_transient_failures_keep_polling_and_a_long_retry_after_stretches_the_wait() -> None:
     clock = Clock()
     ctx = context(telecom23.PROVIDER, clock, max_retries=0)

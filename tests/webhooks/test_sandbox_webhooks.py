@@ -286,3 +286,45 @@ def test_the_sender_pushes_each_step_once_as_messages_move_whenever_subscribed(
     assert sent(first, "77000004") == ["ACCEPTED"]
     assert sent(second, "77000004") == []  # gone before `second` was added
     assert all(d.ok and d.attempt == 1 for d in seven_sandbox.webhook_deliveries)
+
+
+def test_a_where_predicate_that_reads_the_sandbox_never_deadlocks_the_sender(
+    roycetalk_sandbox: Sandbox, recorder: tuple[Recorder, str]
+) -> None:
+    # The sender took its condition while holding the store's lock; wait_for_webhooks ran
+    # `where` holding that condition: a `where` reading a MessageHandle (the store's lock)
+    # during the sender's look blocked both for good. The interleaving is forced by events.
+    import threading
+
+    _, origin = recorder
+    handle = roycetalk_sandbox.add_message("m1", statuses=("queued", "sent"), advance=100)
+    roycetalk_sandbox.add_webhook(origin + "/hook")
+    roycetalk_sandbox.wait_for_webhooks(1)  # step 0 is out: the sender is looking
+    store = roycetalk_sandbox._store  # the sender's look is what must be caught
+    look = store.steps_moved
+    armed, in_look, go_on = threading.Event(), threading.Event(), threading.Event()
+
+    def held_look() -> object:  # the sender's thread, holding the store's lock
+        if armed.is_set() and not in_look.is_set():
+            in_look.set()
+            go_on.wait(10)
+        return look()
+
+    def where(delivery: object) -> bool:
+        if not armed.is_set():
+            armed.set()
+            in_look.wait(10)
+            go_on.set()
+        return handle.status == "queued"  # takes the store's lock
+
+    store.steps_moved = held_look  # type: ignore[method-assign]
+    got: list[object] = []
+    waiter = threading.Thread(
+        target=lambda: got.extend(roycetalk_sandbox.wait_for_webhooks(1, where=where)),
+        daemon=True,
+    )
+    waiter.start()
+    waiter.join(20)
+    assert not waiter.is_alive(), "wait_for_webhooks and the sender deadlocked"
+    assert in_look.is_set()
+    assert len(got) == 1

@@ -123,17 +123,25 @@ class WebhookDispatcher:
     ) -> list[WebhookDelivery]:
         """Block until ``count`` logged attempts match ``predicate`` (all, if None)."""
         deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                matched = [d for d in self._log if predicate is None or predicate(d)]
-                if len(matched) >= count:
-                    return matched
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        f"{len(matched)} of {count} webhook deliveries after {timeout} s"
-                    )
-                self._changed.wait(left)
+        matched: list[WebhookDelivery] = []
+        looked = 0  # attempts logged so far that were offered to `predicate`
+        while True:
+            with self._changed:
+                fresh = self._log[looked:]
+                if not fresh:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError(
+                            f"{len(matched)} of {count} webhook deliveries after {timeout} s"
+                        )
+                    self._changed.wait(left)
+                    continue
+            looked += len(fresh)
+            # Outside the lock: a predicate may read the sandbox (a handle's status), whose
+            # lock the sender holds while it takes this one.
+            matched += [d for d in fresh if predicate is None or predicate(d)]
+            if len(matched) >= count:
+                return matched
 
     def close(self) -> None:
         """Stops sending: nothing more is sent, and a delivery under way (up to its 5 s
@@ -160,11 +168,11 @@ class WebhookDispatcher:
         messages that moved since (`steps_moved`), or, for a subscription just added, of
         them all."""
         new: list[_Pending] = []
+        with self._changed:  # never taken under the store's lock: `wait` holds it while
+            joining, self._joining = self._joining, []  # a predicate may read the store
         with self._store.lock:  # the messages stay as they are while their steps render
             now, moved = self._store.steps_moved()
             self._queue_steps(self._subscriptions, moved, now, new)
-            with self._changed:
-                joining, self._joining = self._joining, []
             if joining:
                 now, reached = self._store.steps_reached()
                 self._queue_steps(joining, reached, now, new)
