@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import keyword
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -58,6 +60,23 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _names_taken(root: Path, key: str) -> str | None:
+    """What else `key` names already (an extra, a module beside the providers', a Python
+    keyword), so that scaffolding it would break pyproject.toml or an import."""
+    if keyword.iskeyword(key) or keyword.issoftkeyword(key):
+        return "a Python keyword"
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    if key in extras:
+        return "an extra of pyproject.toml"
+    overlay = root / "overlays" / "sms_status"
+    for folder in (overlay, overlay / "providers", overlay / "testing"):
+        if (folder / f"{key}.py").exists() or (folder / key).is_dir():
+            return f"a module under {folder.relative_to(root)}"
+    return None
+
+
 def _insert_before(path: Path, marker: str, text: str) -> None:
     content = path.read_text()
     if marker not in content:
@@ -68,7 +87,7 @@ def _insert_before(path: Path, marker: str, text: str) -> None:
 def _pyproject(root: Path, key: str) -> None:
     path = root / "pyproject.toml"
     text = path.read_text()
-    extra = f'{key} = ["sms-status-{key}==0.1.0", "sms-status[testing]"]\n'
+    extra = f'{key} = ["sms-status-{key}==0.1.0"]\n'  # a production install: the pin only
     text, found = re.subn(r"(\nall = \[\n)", "\n" + extra.rstrip("\n") + r"\1", text, count=1)
     text, found_all = re.subn(
         r'("sms-status\[)([a-z0-9,]+)(\]",\n\])', rf"\1\2,{key}\3", text, count=1
@@ -176,6 +195,9 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         parser.error(f"{args.key!r}: a key is 2-31 lower-case letters and digits")
     if args.key in provider_keys(root):
         parser.error(f"{args.key!r} is already registered")
+    taken = _names_taken(root, args.key)
+    if taken:
+        parser.error(f"{args.key!r} is already {taken}: choose another key")
     written = scaffold(root, args.key, args.name or args.key)
     for path in written:
         print(f"wrote {path.relative_to(root)}")

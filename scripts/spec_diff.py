@@ -173,15 +173,15 @@ def _parameters(spec: dict[str, Any], operation: dict[str, Any], shared: list[An
 
 
 def _diff_parameters(where: str, old: Parameters, new: Parameters, out: Changes) -> None:
-    for place, name in new.keys() - old.keys():
+    for place, name in sorted(new.keys() - old.keys()):
         param = new[(place, name)]
         if param.get("required"):
             out.add(BREAKING, f"{where} new required {place} parameter {name}")
         else:
             out.add(COMPATIBLE, f"{where} new optional {place} parameter {name}")
-    for place, name in old.keys() - new.keys():
+    for place, name in sorted(old.keys() - new.keys()):
         out.add(BREAKING, f"{where} {place} parameter {name} removed")
-    for ident in old.keys() & new.keys():
+    for ident in sorted(old.keys() & new.keys()):
         a, b = old[ident], new[ident]
         label = f"{where} {ident[0]} parameter {ident[1]}"
         if b.get("required") and not a.get("required"):
@@ -191,6 +191,29 @@ def _diff_parameters(where: str, old: Parameters, new: Parameters, out: Changes)
         if b.get("deprecated") and not a.get("deprecated"):
             out.add(COMPATIBLE, f"{label} deprecated")
         diff_schema(label, a.get("schema"), b.get("schema"), out)
+
+
+def _media_types(body: Any) -> set[str]:
+    return set((body or {}).get("content") or {})
+
+
+def _diff_media_types(where: str, old: Any, new: Any, out: Changes) -> None:
+    """A body's media types: the generated code parses JSON only, so a JSON body that goes
+    (another type, or none) changes what `parsed` is; a new type beside JSON does not."""
+    before, after = _media_types(old), _media_types(new)
+    json_before = any("json" in media for media in before)
+    json_after = any("json" in media for media in after)
+    if json_before and not json_after:
+        now = ", ".join(sorted(after)) or "no body"
+        out.add(BREAKING, f"{where} is no longer JSON ({now}): the parsed model goes")
+    elif json_after and not json_before and before:
+        out.add(BREAKING, f"{where} is JSON now, not {', '.join(sorted(before))}")
+    for media in sorted(after - before):
+        if "json" not in media or json_before:
+            out.add(COMPATIBLE, f"{where} also comes as {media}")
+    for media in sorted(before - after):
+        if "json" not in media and json_after:
+            out.add(COMPATIBLE, f"{where} no longer comes as {media}")
 
 
 def _json_schema(response: Any) -> Any:
@@ -260,6 +283,13 @@ def _diff_operation(
         )
     if _requirements(a.get("security")) != _requirements(b.get("security")):
         out.add(BREAKING, f"operation {op} security requirement changed")
+    old_tags, new_tags = a.get("tags") or [], b.get("tags") or []
+    if old_tags[:1] != new_tags[:1]:  # the generator files an operation under its first tag
+        out.add(
+            BREAKING,
+            f"operation {op} tag {old_tags[:1] or 'none'} -> {new_tags[:1] or 'none'} "
+            "(its generated module moves: api/<tag>/)",
+        )
     old_params, new_params = _parameters(old_spec, a, a_shared), _parameters(new_spec, b, b_shared)
     _diff_parameters(op, old_params, new_params, out)
     # A webhook's request body is what the SDK parses: compared like a response.
@@ -275,6 +305,12 @@ def _diff_operation(
     for code in sorted(new_responses.keys() - old_responses.keys(), key=str):
         out.add(COMPATIBLE, f"operation {op} documents response {code}")
     for code in sorted(old_responses.keys() & new_responses.keys(), key=str):
+        _diff_media_types(
+            f"{op} response {code}",
+            _resolve(old_spec, old_responses[code]),
+            _resolve(new_spec, new_responses[code]),
+            out,
+        )
         diff_schema(
             f"{op} response {code}",
             _json_schema(_resolve(old_spec, old_responses[code])),
@@ -329,8 +365,17 @@ def current_version(key: str, root: Path = ROOT) -> str:
     return str(config.get("package_version_override", "0.0.0"))
 
 
+def version_at(ref: str, key: str, root: Path = ROOT) -> str | None:
+    """The client's version at `ref` (None: no generator config there, a new provider)."""
+    shown = _show(ref, f"generator/{key}.yaml", root)
+    if shown is None:
+        return None
+    config = yaml.safe_load(shown) or {}
+    return str(config.get("package_version_override", "0.0.0"))
+
+
 def changelog_draft(key: str, version: str, changes: Changes) -> str:
-    heading = "### Changed" if changes.breaking else "### Added"
+    heading = "### Changed"  # where `nox -s bump` leaves the placeholder it replaces
     lines = [heading, f"- sms-status-{key} {version}: specs/{key}.yaml changed:"]
     lines += [
         f"  - {'BREAKING: ' if kind == BREAKING else ''}{text}" for kind, text in changes.lines
@@ -338,17 +383,18 @@ def changelog_draft(key: str, version: str, changes: Changes) -> str:
     return "\n".join(lines)
 
 
-def _spec_at(ref: str, key: str, root: Path) -> dict[str, Any] | None:
+def _show(ref: str, path: str, root: Path) -> str | None:
     shown = subprocess.run(
-        ["git", "show", f"{ref}:specs/{key}.yaml"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
+        ["git", "show", f"{ref}:{path}"], cwd=root, capture_output=True, text=True, check=False
     )
-    if shown.returncode != 0:
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _spec_at(ref: str, key: str, root: Path) -> dict[str, Any] | None:
+    shown = _show(ref, f"specs/{key}.yaml", root)
+    if shown is None:
         return None
-    loaded: dict[str, Any] = yaml.safe_load(shown.stdout) or {}
+    loaded: dict[str, Any] = yaml.safe_load(shown) or {}
     return loaded
 
 
@@ -368,19 +414,32 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     )
     if verify.returncode != 0:
         parser.error(f"not a git ref here: {args.ref!r}")
-    old = _spec_at(args.ref, args.key, root) or {}
-    new = yaml.safe_load((root / "specs" / f"{args.key}.yaml").read_text()) or {}
+    old = _spec_at(args.ref, args.key, root)
+    if old is None:
+        print(f"specs/{args.key}.yaml is new since {args.ref}: nothing to compare, no bump")
+        return 0
+    try:
+        new = yaml.safe_load((root / "specs" / f"{args.key}.yaml").read_text()) or {}
+    except yaml.YAMLError as error:
+        print(f"error: specs/{args.key}.yaml is not valid YAML: {error}", file=sys.stderr)
+        return 2
 
     changes = diff_specs(old, new)
     for kind, text in changes.lines:
         print(f"{kind}: {text}")
     print(f"classification: {BREAKING if changes.breaking else COMPATIBLE}")
-    version = current_version(args.key, root)
+    # Proposed from the version at the ref: once `bump` applied it, the same is shown.
+    version = version_at(args.ref, args.key, root) or current_version(args.key, root)
     bumped = propose(version, changes)
+    current = current_version(args.key, root)
     print(f"proposed bump: sms-status-{args.key} {version} -> {bumped}")
-    if changes.lines:
+    if changes.lines and current != version:
+        print(f"already bumped: generator/{args.key}.yaml says {current}")
+        bumped = current
+    elif changes.lines:
         command = f"nox -s bump -- {args.key} {_part(version, bumped)}"
         print(f"\nto apply: python3 scripts/uv.py run --frozen {command}")
+    if changes.lines:
         if any(" enum + " in text for _, text in changes.lines):
             print(
                 "new enum values: map each status value in STATUSES of "

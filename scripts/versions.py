@@ -179,7 +179,9 @@ def check(repo: Repo) -> list[str]:
                 f"{name} {version} is not above its last release "
                 f"{max(released, key=_key_tuple)}; fix: `{RUN} bump -- {dist} <part>`"
             )
-        entry = next((line for line in changelog.splitlines() if f"{name} {version}" in line), None)
+        # A bullet of its own (`_entry`): a line that only cites the version (the umbrella's
+        # "pins sms-status-x 0.1.1", prose) is no entry for it.
+        entry = _entry(changelog, name, version)
         if entry is None or PLACEHOLDER in entry:
             problems.append(
                 f"{name} {version} (unreleased) has no entry in CHANGELOG.md; fix: add "

@@ -305,7 +305,7 @@ def test_registered_provider_has_every_piece(key: str) -> None:
     check(
         pin in extras.get(entry.extra, []),
         f"the extra {entry.extra!r} in pyproject.toml does not pin {pin}",
-        f'add `{entry.extra} = ["{pin}", "sms-status[testing]"]` to '
+        f'add `{entry.extra} = ["{pin}"]` to '
         "[project.optional-dependencies] (after a version change: `nox -s bump`)",
     )
     check(

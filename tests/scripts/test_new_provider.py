@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,9 @@ def test_a_scaffolded_provider_passes_the_completeness_test(copy: Path) -> None:
 
     passed = _completeness(copy)
     assert passed.returncode == 0, passed.stdout + passed.stderr
+    # A production install, as the other providers' extras: no sandbox web stack with it.
+    extras = tomllib.loads((copy / "pyproject.toml").read_text())["project"]
+    assert extras["optional-dependencies"][KEY] == [f"sms-status-{KEY}==0.1.0"]
     assert f"test_registered_provider_has_every_piece[{KEY}] PASSED" in passed.stdout
 
     # Filled in, it works: its integration tests pass against its sandbox, the signed
@@ -133,7 +137,14 @@ def test_a_scaffolded_provider_passes_the_completeness_test(copy: Path) -> None:
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["seven"], "already registered"), (["Bad-Key"], "lower-case letters and digits")],
+    [
+        (["seven"], "already registered"),
+        (["Bad-Key"], "lower-case letters and digits"),
+        # Each broke pyproject.toml (a second `redis` extra) or an import: exit 0 before.
+        (["redis"], "already an extra of pyproject.toml"),
+        (["class"], "already a Python keyword"),
+        (["pacing"], "already a module under overlays/sms_status"),
+    ],
 )
 def test_bad_keys_are_refused_and_nothing_is_written(
     copy: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]

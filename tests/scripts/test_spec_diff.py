@@ -117,6 +117,10 @@ def _run(repo: Path, *argv: str) -> list[str]:
     return out.getvalue().splitlines()
 
 
+def _ok(spec: dict[str, Any]) -> dict[str, Any]:
+    return spec["paths"]["/api/status"]["get"]["responses"]["200"]
+
+
 def _schemas(spec: dict[str, Any]) -> dict[str, Any]:
     return spec["components"]["schemas"]
 
@@ -226,6 +230,26 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
             lambda s: _status_params(s)[0].update(schema={"type": "integer"}),
             "breaking: GET /api/status query parameter msg_id type string -> integer",
         ),
+        # Each read "no change, same version" (a review's find):
+        (
+            lambda s: s["paths"]["/api/status"]["get"].update(tags=["messages"]),
+            "breaking: operation GET /api/status tag none -> ['messages'] "
+            "(its generated module moves: api/<tag>/)",
+        ),
+        (
+            lambda s: _ok(s).update(content={"text/plain": {"schema": {"type": "string"}}}),
+            "breaking: GET /api/status response 200 is no longer JSON (text/plain): "
+            "the parsed model goes",
+        ),
+        (
+            lambda s: _ok(s).pop("content"),
+            "breaking: GET /api/status response 200 is no longer JSON (no body): "
+            "the parsed model goes",
+        ),
+        (
+            lambda s: _ok(s)["content"].update({"text/csv": {}}),
+            "compatible: GET /api/status response 200 also comes as text/csv",
+        ),
     ],
 )
 def test_other_changes_are_classified(
@@ -270,6 +294,36 @@ def test_compares_with_the_given_ref(repo: Path) -> None:
     _git(repo, "commit", "-qam", "SCHEDULED")
     assert _run(repo, "seven")[0] == "classification: compatible"  # HEAD has it already
     assert _run(repo, "seven", "HEAD~1")[0] == "compatible: DeliveryStatus enum + SCHEDULED"
+
+
+def test_once_bumped_the_same_proposal_is_shown_not_a_second_bump(repo: Path) -> None:
+    # After `bump` applied 0.1.1, it proposed 0.1.2 and drafted an entry for it.
+    (repo / "generator" / "seven.yaml").write_text('package_version_override: "0.1.1"\n')
+    out = _diff(repo, lambda s: _schemas(s)["DeliveryStatus"]["enum"].append("SCHEDULED"))
+    assert "proposed bump: sms-status-seven 0.1.0 -> 0.1.1" in out
+    assert "already bumped: generator/seven.yaml says 0.1.1" in out
+    assert not any(line.startswith("to apply:") for line in out)
+    assert "- sms-status-seven 0.1.1: specs/seven.yaml changed:" in out
+
+
+def test_parameter_changes_are_listed_in_one_order(repo: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        for name in ("zeta", "alpha", "mid"):
+            _status_params(spec).append({"name": name, "in": "query", "schema": STRING})
+
+    added = [line for line in _diff(repo, edit) if line.startswith("compatible: GET")]
+    assert added == [
+        f"compatible: GET /api/status new optional query parameter {n}"
+        for n in ("alpha", "mid", "zeta")
+    ]
+
+
+def test_a_spec_that_is_no_yaml_is_one_line_and_exit_2(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "specs" / "seven.yaml").write_text("paths: [unclosed\n")
+    assert spec_diff.main(["seven"], root=repo) == 2
+    assert capsys.readouterr().err.startswith("error: specs/seven.yaml is not valid YAML")
 
 
 @pytest.mark.parametrize("argv", [["acme"], ["seven", "no-such-ref"], []])

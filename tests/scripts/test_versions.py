@@ -112,6 +112,20 @@ def test_an_unreleased_version_needs_a_changelog_entry(repo: Repo) -> None:
     ]
 
 
+def test_a_line_that_only_cites_the_version_is_no_entry_for_it(repo: Repo) -> None:
+    # The umbrella's "pins sms-status-seven 0.2.0" line, which bump writes, passed for
+    # seven's own entry once its placeholder was deleted with nothing written instead.
+    _release_everything(repo)
+    bump(repo, "seven", "minor", regenerate=False, lock=False)
+    changelog = repo.root / "CHANGELOG.md"
+    text = changelog.read_text()
+    kept = [line for line in text.splitlines() if versions.PLACEHOLDER not in line]
+    changelog.write_text("\n".join(kept) + "\n")
+    assert "- sms-status 0.1.1: pins sms-status-seven 0.2.0" in changelog.read_text()
+    problems = "\n".join(check(repo))
+    assert "sms-status-seven 0.2.0 (unreleased) has no entry in CHANGELOG.md" in problems
+
+
 def test_a_hand_edited_pin_is_caught(repo: Repo) -> None:
     pyproject = repo.root / "pyproject.toml"
     pyproject.write_text(
