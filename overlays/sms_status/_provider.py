@@ -101,6 +101,8 @@ class Successor:
     name: str
     request: Callable[[str], RequestKwargs | None]
     """The lookup of one id; None when the successor cannot hold such an id (not found)."""
+    ids: str = "its ids are of another kind"
+    """What ids the successor holds, for the error of one it cannot (`request` gave None)."""
     read: Callable[[str, object], StatusReport | None]
     """The report for the id from a decoded body; None when the id is not in it."""
     is_gone: Callable[[ApiError], bool]

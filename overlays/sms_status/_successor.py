@@ -99,11 +99,17 @@ def successor_status(
     successor = ctx.provider.successor
     assert successor is not None
     request = successor.request(message_id)
-    if request is not None:
-        data = yield from request_with_retries(ctx, request, deadline=deadline)
-        report = read_or_malformed(ctx, data, lambda: successor.read(message_id, data))
-        if report is not None:
-            return report
+    if request is None:  # nothing was sent: no HTTP status to report but a 404's
+        raise NotFoundError(
+            f"the {successor.name} cannot hold this id (not asked: {successor.ids})",
+            provider=ctx.provider.key,
+            status_code=404,
+            error_code="NOT_FOUND",
+        )
+    data = yield from request_with_retries(ctx, request, deadline=deadline)
+    report = read_or_malformed(ctx, data, lambda: successor.read(message_id, data))
+    if report is not None:
+        return report
     raise NotFoundError(
         f"the {successor.name} has no message with this id",
         provider=ctx.provider.key,

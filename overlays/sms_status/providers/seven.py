@@ -254,6 +254,7 @@ def _status_endpoint_gone(error: ApiError) -> bool:
 LOGBOOK = Successor(
     name="logbook",
     request=_journal_request,
+    ids="it takes numeric ids only",
     read=read_journal,
     is_gone=_status_endpoint_gone,
     deprecation=(

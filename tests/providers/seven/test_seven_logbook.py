@@ -133,9 +133,11 @@ def test_an_unknown_or_non_numeric_id_is_not_found_in_the_logbook(seven_sandbox,
     with connect(seven_sandbox, lookup="logbook") as client:
         with pytest.raises(NotFoundError):
             client.get_status("90000000999")
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFoundError) as raised:
             client.get_status("abc")
     assert _paths(seven_sandbox) == [JOURNAL]  # "abc" cannot be in it: no request
+    # It said "HTTP 200 ... the logbook has no message with this id", though none was asked.
+    assert "not asked: it takes numeric ids only" in str(raised.value)
 
 
 def test_a_seven_error_code_with_404_is_an_error_not_a_switch_off(seven_sandbox, connect):
