@@ -27,11 +27,12 @@ Switching the status endpoint off (seven says it "may soon be switched off"):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from dateutil import tz
@@ -117,11 +118,20 @@ def render(view: MessageView) -> Any:
     )
 
 
+def _sent_before(status_time: str, seconds: float) -> tuple[str, str]:
+    """The logbook's `timestamp` (whole seconds) `seconds` before a `status_time`, and the
+    `latency` between them, as the logbook's own example pairs them."""
+    reported = datetime.strptime(status_time, "%Y-%m-%d %H:%M:%S.%f")
+    sent = (reported - timedelta(seconds=seconds)).replace(microsecond=0)
+    return sent.strftime("%Y-%m-%d %H:%M:%S"), f"{(reported - sent).total_seconds():.3f}"
+
+
 def render_journal(view: MessageView) -> dict[str, Any]:
     """A logbook entry; seven's own document types every field as a string. A seeded example
     message is served as the spec's logbook example, verbatim."""
     if view.verbatim is not None and view.id in JOURNAL_EXAMPLES:
         return dict(JOURNAL_EXAMPLES[view.id])
+    verbatim = view.verbatim if isinstance(view.verbatim, dict) else {}
     entry: dict[str, Any] = {
         "id": view.id,
         "from": "seven",
@@ -139,6 +149,14 @@ def render_journal(view: MessageView) -> dict[str, Any]:
         "foreign_id": None,
         "channel": "SMS",
     }
+    status_time_given = verbatim.get("status_time")
+    if isinstance(status_time_given, str):
+        # A seeded example of the status endpoint: its own times, whichever endpoint asks
+        # (the logbook served today's clock for it); sent two seconds before, as the
+        # logbook's own example has it. A verbatim body of another form keeps the clock's.
+        with contextlib.suppress(ValueError):
+            entry["timestamp"], entry["latency"] = _sent_before(status_time_given, 2.0)
+            entry["dlr_timestamp"] = status_time_given
     return apply_fields(
         entry,
         view.fields,

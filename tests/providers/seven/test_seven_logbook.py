@@ -185,3 +185,16 @@ def test_lookup_is_refused_for_providers_with_one_endpoint(provider):
 def test_an_unknown_lookup_is_refused_before_any_request():
     with pytest.raises(ValueError, match="'status', 'logbook'"):
         sms_status.connect("seven", api_key="k", lookup="journal")  # type: ignore[typeddict-item]
+
+
+def test_a_seeded_example_has_the_same_times_on_both_endpoints(seven_sandbox, connect):
+    # The logbook served the docs' second list example (77232007195) with today's clock.
+    with connect(seven_sandbox, lookup="status") as client:
+        polled = client.get_status("77232007195")
+    with connect(seven_sandbox, lookup="logbook") as client:
+        logged = client.get_status("77232007195")
+    assert logged.updated_at == polled.updated_at
+    assert logged.delivered_at == polled.delivered_at
+    assert logged.created_at is not None
+    assert polled.updated_at is not None
+    assert logged.created_at < polled.updated_at
