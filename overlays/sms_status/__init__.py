@@ -56,10 +56,18 @@ _LAZY = {
     "pacing": "sms_status.pacing",
 }
 
+_IMPORTED_ON_THEIR_OWN = ("tracking", "testing", "cli")
+"""Subpackages built on the package's face, so not loaded by it (docs/architecture.md)."""
+
 if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an error there
 
     def __getattr__(name: str) -> Any:
         module_name = _LAZY.get(name)
+        if module_name is None and name in _IMPORTED_ON_THEIR_OWN:
+            raise AttributeError(
+                f"module 'sms_status' has no attribute {name!r} until it is imported: "
+                f"`from sms_status import {name}` loads it"
+            )
         if module_name is None:
             raise AttributeError(f"module 'sms_status' has no attribute {name!r}")
         module = importlib.import_module(module_name)
