@@ -61,7 +61,9 @@ class ApiError(SmsStatusError):
 
     `error_code` is the provider's own code where the body has one (`"NOT_FOUND"`, lisoloo
     `"1301"`, seven `"900"`), otherwise one derived from the HTTP status (`BAD_REQUEST`,
-    `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `RATE_LIMITED`, `SERVER_ERROR`, ...).
+    `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `RATE_LIMITED`, `SERVER_ERROR` for a 5xx or
+    any status outside 4xx, `HTTP_<status>` for another 4xx: `HTTP_418`, `HTTP_410`; and
+    `API_ERROR` for an error body that came with a 2xx).
     `retry_after` is the server's advice in seconds (a `Retry-After` header, or lisoloo's
     body) on an answer worth retrying (408, 429, 502, 503, 504), if it gave one.
     """
