@@ -33,7 +33,7 @@ import hmac
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from dateutil import tz
 
@@ -131,7 +131,8 @@ def render_journal(view: MessageView) -> dict[str, Any]:
     message is served as the spec's logbook example, verbatim."""
     if view.verbatim is not None and view.id in JOURNAL_EXAMPLES:
         return dict(JOURNAL_EXAMPLES[view.id])
-    verbatim = view.verbatim if isinstance(view.verbatim, dict) else {}
+    seeded: object = view.verbatim
+    verbatim = cast(dict[str, object], seeded) if isinstance(seeded, dict) else {}
     entry: dict[str, Any] = {
         "id": view.id,
         "from": "seven",
