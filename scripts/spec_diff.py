@@ -30,7 +30,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -193,34 +193,54 @@ def _diff_parameters(where: str, old: Parameters, new: Parameters, out: Changes)
         diff_schema(label, a.get("schema"), b.get("schema"), out)
 
 
-def _media_types(body: Any) -> set[str]:
-    return set((body or {}).get("content") or {})
+def _read_as(media: str) -> str | None:
+    """How the generated code reads a body of this media type, as the pinned generator
+    decides (`parser/responses.py` `_source_by_content_type`): "json", "text", "bytes", or
+    None for a type it does not read."""
+    kind = media.split(";", maxsplit=1)[0].strip().lower()
+    if kind.startswith("text/"):
+        return "text"
+    if kind == "application/json" or kind.endswith("+json"):
+        return "json"
+    return "bytes" if kind == "application/octet-stream" else None
+
+
+def _parsed(body: Any) -> str:
+    """What the generated code makes of a body: the first media type it reads wins."""
+    content = (body or {}).get("content") or {}
+    if not content:
+        return "no body"
+    for media in content:
+        kind = _read_as(str(media))
+        if kind is not None:
+            return f"{kind} ({media})"
+    return f"unreadable ({', '.join(map(str, content))})"
 
 
 def _diff_media_types(where: str, old: Any, new: Any, out: Changes) -> None:
-    """A body's media types: the generated code parses JSON only, so a JSON body that goes
-    (another type, or none) changes what `parsed` is; a new type beside JSON does not."""
-    before, after = _media_types(old), _media_types(new)
-    json_before = any("json" in media for media in before)
-    json_after = any("json" in media for media in after)
-    if json_before and not json_after:
-        now = ", ".join(sorted(after)) or "no body"
-        out.add(BREAKING, f"{where} is no longer JSON ({now}): the parsed model goes")
-    elif json_after and not json_before and before:
-        out.add(BREAKING, f"{where} is JSON now, not {', '.join(sorted(before))}")
-    for media in sorted(after - before):
-        if "json" not in media or json_before:
+    """A body's media types: the generated code reads the first one it can (JSON into the
+    model), so a change of that one changes what it returns (or what `read_webhook` is
+    given); another type listed after it changes nothing generated."""
+    before, after = _parsed(old), _parsed(new)
+    if before != after:
+        kind = COMPATIBLE if before == "no body" else BREAKING
+        out.add(kind, f"{where} is read as {after}, not {before}")
+    old_types = set((old or {}).get("content") or {})
+    new_types = set((new or {}).get("content") or {})
+    if before == after:
+        for media in sorted(new_types - old_types):
             out.add(COMPATIBLE, f"{where} also comes as {media}")
-    for media in sorted(before - after):
-        if "json" not in media and json_after:
+        for media in sorted(old_types - new_types):
             out.add(COMPATIBLE, f"{where} no longer comes as {media}")
 
 
 def _json_schema(response: Any) -> Any:
+    """The schema the generated code reads: the first media type's it can read, if JSON."""
     content = (response or {}).get("content") or {}
     for media, body in content.items():
-        if "json" in media:
-            return (body or {}).get("schema")
+        kind = _read_as(str(media))
+        if kind is not None:
+            return (body or {}).get("schema") if kind == "json" else None
     return None
 
 
@@ -293,6 +313,12 @@ def _diff_operation(
     old_params, new_params = _parameters(old_spec, a, a_shared), _parameters(new_spec, b, b_shared)
     _diff_parameters(op, old_params, new_params, out)
     # A webhook's request body is what the SDK parses: compared like a response.
+    _diff_media_types(
+        f"{op} request body",
+        _resolve(old_spec, a.get("requestBody")),
+        _resolve(new_spec, b.get("requestBody")),
+        out,
+    )
     diff_schema(
         f"{op} request body",
         _json_schema(_resolve(old_spec, a.get("requestBody"))),
@@ -351,6 +377,10 @@ def propose(version: str, changes: Changes) -> str:
     return f"{major}.{minor + 1}.0" if major else f"0.{minor}.{patch + 1}"
 
 
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:3])
+
+
 def _part(version: str, bumped: str) -> str:
     """Which part of `version` the proposed bump moves."""
     parts = zip(("major", "minor", "patch"), version.split("."), bumped.split("."), strict=False)
@@ -390,12 +420,25 @@ def _show(ref: str, path: str, root: Path) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
+class BadSpec(Exception):
+    """A spec that cannot be compared: missing, not YAML, or not a mapping."""
+
+
+def _spec(text: str, where: str) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise BadSpec(f"{where} is not valid YAML: {error}") from None
+    if not isinstance(loaded, dict):
+        raise BadSpec(f"{where} is not an OpenAPI document (a mapping at the top)")
+    return cast(dict[str, Any], loaded)
+
+
 def _spec_at(ref: str, key: str, root: Path) -> dict[str, Any] | None:
     shown = _show(ref, f"specs/{key}.yaml", root)
     if shown is None:
         return None
-    loaded: dict[str, Any] = yaml.safe_load(shown) or {}
-    return loaded
+    return _spec(shown, f"specs/{key}.yaml at {ref}")
 
 
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
@@ -414,14 +457,17 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     )
     if verify.returncode != 0:
         parser.error(f"not a git ref here: {args.ref!r}")
-    old = _spec_at(args.ref, args.key, root)
-    if old is None:
-        print(f"specs/{args.key}.yaml is new since {args.ref}: nothing to compare, no bump")
-        return 0
+    path = root / "specs" / f"{args.key}.yaml"
     try:
-        new = yaml.safe_load((root / "specs" / f"{args.key}.yaml").read_text()) or {}
-    except yaml.YAMLError as error:
-        print(f"error: specs/{args.key}.yaml is not valid YAML: {error}", file=sys.stderr)
+        old = _spec_at(args.ref, args.key, root)
+        if old is None:
+            print(f"specs/{args.key}.yaml is new since {args.ref}: nothing to compare, no bump")
+            return 0
+        if not path.is_file():
+            raise BadSpec(f"specs/{args.key}.yaml is missing from the working tree")
+        new = _spec(path.read_text(), f"specs/{args.key}.yaml")
+    except BadSpec as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
 
     changes = diff_specs(old, new)
@@ -433,9 +479,14 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     bumped = propose(version, changes)
     current = current_version(args.key, root)
     print(f"proposed bump: sms-status-{args.key} {version} -> {bumped}")
-    if changes.lines and current != version:
+    if changes.lines and current != version and _key(current) >= _key(bumped):
         print(f"already bumped: generator/{args.key}.yaml says {current}")
         bumped = current
+    elif changes.lines and current != version:  # a patch for a breaking change, say
+        print(
+            f"bumped too little: generator/{args.key}.yaml says {current}, the change needs "
+            f"{bumped} at least: `nox -s bump` from {version} again (set the version back)"
+        )
     elif changes.lines:
         command = f"nox -s bump -- {args.key} {_part(version, bumped)}"
         print(f"\nto apply: python3 scripts/uv.py run --frozen {command}")

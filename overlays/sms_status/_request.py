@@ -142,17 +142,21 @@ def request_with_retries(
     provider = ctx.provider
     rate_limited = 0
     attempt = 0
+    answered: SmsStatusError | None = None  # what the last attempt sent met
     while True:
         # Errors are raised after the handlers, never inside them: the raw exception (whose
         # text or headers may quote the key) must not stay reachable as __context__.
         error: SmsStatusError
         delay = 0.0
         retryable = True
+        sent = attempt + 1
         try:
             reply: Reply = yield Send(request, deadline)
         except DeadlineReached as exc:
-            retryable = False
-            error = TransportError(
+            # Not sent: a retry that found no time (or no slot) ends with what the attempt
+            # before it met (a 503, say), not with this.
+            retryable, sent = False, attempt
+            error = answered or TransportError(
                 str(exc) or "no time left for a request before the deadline",
                 provider=provider.key,
             )
@@ -199,7 +203,8 @@ def request_with_retries(
             or attempt >= ctx.max_retries
             or (deadline is not None and ctx.clock() + delay > deadline)
         ):
-            raise _given_up(error, attempt + 1)
+            raise _given_up(error, sent)
+        answered = error
         attempt += 1
         log.info("%s: retry %d in %.2fs after %s", provider.key, attempt, delay, error)
         if ctx.on_retry is not None:

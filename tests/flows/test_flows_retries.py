@@ -234,3 +234,24 @@ def test_on_retry_hears_each_retry_before_its_wait() -> None:
     assert [(e.attempt, e.delay) for e in events] == [(1, 0.5), (2, 1.0)]
     assert all(isinstance(e.error, ServerError) for e in events)
     assert isinstance(script.effects[0], Send)
+
+
+def test_a_retry_that_finds_no_time_ends_with_what_the_sent_attempt_met() -> None:
+    # The driver could not send the retry (no time, no rate slot): the call ended with a
+    # TransportError "no time left" (and later "(the last of 2 attempts)"), the 503 that
+    # the one request sent met lost to an `except ServerError`.
+    clock = Clock()
+    script = Script(clock, [empty_reply(503), DeadlineReached("no time left")])
+    with pytest.raises(ServerError) as raised:
+        script.run(status_flow(clock))
+    assert raised.value.status_code == 503
+    assert len(script.sent) == 2
+
+
+def test_timeouts_on_every_attempt_say_how_many_there_were() -> None:
+    clock = Clock()
+    timeout = AttemptTimeout("no complete response within 10 s")
+    script = Script(clock, [timeout, timeout, timeout])
+    with pytest.raises(TransportError) as raised:
+        script.run(status_flow(clock, max_retries=2))
+    assert str(raised.value).endswith("(the last of 3 attempts)")

@@ -96,7 +96,7 @@ def repo(tmp_path: Path) -> Path:
     (root / "generator").mkdir()
     (root / "generator" / "seven.yaml").write_text('package_version_override: "0.1.0"\n')
     (root / "specs").mkdir()
-    (root / "specs" / "seven.yaml").write_text(yaml.safe_dump(BASE))
+    (root / "specs" / "seven.yaml").write_text(yaml.safe_dump(BASE, sort_keys=False))
     _git(root, "init", "-q")
     _git(root, "add", ".")
     _git(root, "commit", "-qm", "base")
@@ -106,7 +106,7 @@ def repo(tmp_path: Path) -> Path:
 def _diff(repo: Path, edit: Callable[[dict[str, Any]], None], *args: str) -> list[str]:
     spec = copy.deepcopy(BASE)
     edit(spec)
-    (repo / "specs" / "seven.yaml").write_text(yaml.safe_dump(spec))
+    (repo / "specs" / "seven.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return _run(repo, "seven", *args)
 
 
@@ -238,17 +238,27 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
         ),
         (
             lambda s: _ok(s).update(content={"text/plain": {"schema": {"type": "string"}}}),
-            "breaking: GET /api/status response 200 is no longer JSON (text/plain): "
-            "the parsed model goes",
+            "breaking: GET /api/status response 200 is read as text (text/plain), "
+            "not json (application/json)",
         ),
         (
             lambda s: _ok(s).pop("content"),
-            "breaking: GET /api/status response 200 is no longer JSON (no body): "
-            "the parsed model goes",
+            "breaking: GET /api/status response 200 is read as no body, "
+            "not json (application/json)",
         ),
         (
             lambda s: _ok(s)["content"].update({"text/csv": {}}),
             "compatible: GET /api/status response 200 also comes as text/csv",
+        ),
+        (  # the generator reads the first type it can: JSON's model is gone
+            lambda s: _ok(s).update(content={"text/plain": {}, **_ok(s)["content"]}),
+            "breaking: GET /api/status response 200 is read as text (text/plain), "
+            "not json (application/json)",
+        ),
+        (  # "json" in its name, but no type the generator reads
+            lambda s: _ok(s).update(content={"application/x-ndjson": {}}),
+            "breaking: GET /api/status response 200 is read as unreadable "
+            "(application/x-ndjson), not json (application/json)",
         ),
     ],
 )
@@ -274,6 +284,34 @@ def test_webhook_payload_changes_are_classified(repo: Path) -> None:
     assert "breaking: webhook POST dlr request body field id removed" in out
     assert "compatible: webhook POST dlr request body new optional field status (string)" in out
 
+    # A body of another type: what the SDK parses is gone (it read "no change").
+    body["content"] = {"application/x-www-form-urlencoded": {"schema": payload}}
+    spec.write_text(yaml.safe_dump(base))
+    assert (
+        "breaking: webhook POST dlr request body is read as unreadable "
+        "(application/x-www-form-urlencoded), not json (application/json)"
+    ) in _run(repo, "seven")
+
+
+def test_a_response_gaining_a_body_is_a_compatible_change(repo: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        responses = spec["paths"]["/api/status"]["get"]["responses"]
+        responses["403"] = {"description": "forbidden"}
+        spec_file = repo / "specs" / "seven.yaml"
+        spec_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+    edit(base := copy.deepcopy(BASE))
+    _git(repo, "commit", "-qam", "a 403 without a body")
+    base["paths"]["/api/status"]["get"]["responses"]["403"]["content"] = {
+        "application/json": {"schema": STRING}
+    }
+    (repo / "specs" / "seven.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    out = _run(repo, "seven")
+    assert (
+        "compatible: GET /api/status response 403 is read as json (application/json), not no body"
+        in out
+    )
+
 
 def test_a_note_beside_the_finality_is_not_a_change(repo: Path) -> None:
     def edit(spec: dict[str, Any]) -> None:
@@ -294,6 +332,33 @@ def test_compares_with_the_given_ref(repo: Path) -> None:
     _git(repo, "commit", "-qam", "SCHEDULED")
     assert _run(repo, "seven")[0] == "classification: compatible"  # HEAD has it already
     assert _run(repo, "seven", "HEAD~1")[0] == "compatible: DeliveryStatus enum + SCHEDULED"
+
+
+def test_a_bump_too_small_for_the_change_is_not_taken_for_done(repo: Path) -> None:
+    # A breaking change with only a patch bump read "already bumped".
+    (repo / "generator" / "seven.yaml").write_text('package_version_override: "0.1.1"\n')
+    out = _diff(repo, lambda s: _schemas(s)["DeliveryStatus"]["enum"].remove("FAILED"))
+    assert "proposed bump: sms-status-seven 0.1.0 -> 0.2.0" in out
+    assert not any(line.startswith("already bumped") for line in out)
+    assert any(
+        line.startswith("bumped too little: generator/seven.yaml says 0.1.1") for line in out
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [(None, "missing from the working tree"), ("- a\n- list\n", "not an OpenAPI document")],
+)
+def test_a_spec_that_cannot_be_compared_is_one_line_and_exit_2(
+    repo: Path, capsys: pytest.CaptureFixture[str], spec: str | None, says: str
+) -> None:
+    path = repo / "specs" / "seven.yaml"
+    if spec is None:
+        path.unlink()
+    else:
+        path.write_text(spec)
+    assert spec_diff.main(["seven"], root=repo) == 2
+    assert says in capsys.readouterr().err
 
 
 def test_once_bumped_the_same_proposal_is_shown_not_a_second_bump(repo: Path) -> None:

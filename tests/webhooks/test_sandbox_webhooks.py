@@ -328,3 +328,12 @@ def test_a_where_predicate_that_reads_the_sandbox_never_deadlocks_the_sender(
     assert not waiter.is_alive(), "wait_for_webhooks and the sender deadlocked"
     assert in_look.is_set()
     assert len(got) == 1
+
+
+def test_waiting_for_no_delivery_returns_at_once(
+    telecom23_sandbox: Sandbox, recorder: tuple[Recorder, str]
+) -> None:
+    # It waited out its timeout, then raised "0 of 0 webhook deliveries".
+    _, origin = recorder
+    telecom23_sandbox.add_webhook(origin + "/hook", secret=SECRET)
+    assert telecom23_sandbox.wait_for_webhooks(0, timeout=0.5) == []

@@ -125,7 +125,7 @@ class WebhookDispatcher:
         deadline = time.monotonic() + timeout
         matched: list[WebhookDelivery] = []
         looked = 0  # attempts logged so far that were offered to `predicate`
-        while True:
+        while len(matched) < count:
             with self._changed:
                 fresh = self._log[looked:]
                 if not fresh:
@@ -140,8 +140,7 @@ class WebhookDispatcher:
             # Outside the lock: a predicate may read the sandbox (a handle's status), whose
             # lock the sender holds while it takes this one.
             matched += [d for d in fresh if predicate is None or predicate(d)]
-            if len(matched) >= count:
-                return matched
+        return matched
 
     def close(self) -> None:
         """Stops sending: nothing more is sent, and a delivery under way (up to its 5 s
