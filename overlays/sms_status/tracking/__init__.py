@@ -32,14 +32,16 @@ from sms_status.tracking._store import Store
 from sms_status.tracking._tracker import Tracker
 
 if TYPE_CHECKING:
-    from sms_status.tracking._redis import RedisStore, StoreUnavailableError
+    from sms_status.tracking._redis import RedisStore, StoreLostError, StoreUnavailableError
 
+
+_REDIS_NAMES = ("RedisStore", "StoreLostError", "StoreUnavailableError")
 
 if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an error there
 
     def __getattr__(name: str) -> object:
         # RedisStore on first use: `import sms_status.tracking` never imports redis (an extra).
-        if name in ("RedisStore", "StoreUnavailableError"):
+        if name in _REDIS_NAMES:
             from sms_status.tracking import _redis
 
             return getattr(_redis, name)
@@ -47,7 +49,7 @@ if not TYPE_CHECKING:  # checkers see the imports above: a misspelt name is an e
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), "RedisStore", "StoreUnavailableError"})
+    return sorted({*globals(), *_REDIS_NAMES})
 
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "Store",
     "StoreBusyError",
     "StoreForkedError",
+    "StoreLostError",
     "StoreUnavailableError",
     "StoreVersionError",
     "Tracked",

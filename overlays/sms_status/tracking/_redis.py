@@ -26,6 +26,7 @@ from sms_status.tracking._fork import renew_in_forked_children
 from sms_status.tracking._model import Counts, Rest, Row
 from sms_status.tracking._redis_lease import Heartbeat
 from sms_status.tracking._redis_rows import (
+    StoreLostError,
     StoreUnavailableError,
     check_schema,
     counts_of,
@@ -44,6 +45,7 @@ from sms_status.tracking._redis_rows import (
     text,
     time_arg,
     valid_seconds,
+    warn_if_it_may_evict,
     where,
 )
 from sms_status.tracking._rests import RATE_LIMIT_PAUSE
@@ -149,6 +151,9 @@ class RedisStore:
         except BaseException:
             self.close()
             raise
+        with self._lock:
+            self.round_trips += 1
+        warn_if_it_may_evict(self._client, self._where)
 
     def _after_fork(self) -> None:
         """In a forked child: a worker of its own, holding nothing and not running."""
@@ -481,7 +486,7 @@ class RedisStore:
         """Every claim `token` (the runs that ended) holds, and its lease, given back."""
         try:
             self._call(self._release_all, token=token)
-        except StoreUnavailableError as exc:  # the lease runs out instead
+        except (StoreUnavailableError, StoreLostError) as exc:  # the lease runs out instead
             log.warning("could not give back claimed ids (they return at lease end): %s", exc)
 
     def close(self) -> None:
@@ -490,4 +495,4 @@ class RedisStore:
             self._client.close()
 
 
-__all__ = ["RedisStore", "StoreUnavailableError"]
+__all__ = ["RedisStore", "StoreLostError", "StoreUnavailableError"]

@@ -4,6 +4,7 @@ client it talks through."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -14,6 +15,8 @@ from typing import Any, Final, cast
 
 from sms_status.tracking._model import Counts, Rest, Row
 from sms_status.tracking._store import ApplyEarly, Change
+
+log = logging.getLogger("sms_status.tracking")
 
 # The fields of a row, in the order they are stored (a JSON list).
 FIELDS: Final = (
@@ -198,9 +201,68 @@ def _cluster_problem(redis_client: Any) -> str | None:
 
 
 class StoreUnavailableError(RuntimeError):
-    """The tracker's Redis did not answer (down, unreachable, or too slow). Nothing is lost:
-    each change is atomic, so it happened entirely or not at all; call again once Redis is
-    back (a `run()` that raised this can simply be started again)."""
+    """The tracker's Redis did not answer (down, unreachable, or too slow), or refused the
+    call (full, a replica, wrong credentials: the message says what to do). Nothing is
+    lost: each change is atomic, so it happened entirely or not at all; call again once
+    Redis is back (a `run()` that raised this can simply be started again)."""
+
+
+class StoreLostError(RuntimeError):
+    """The tracker's Redis no longer holds the store: restarted without persistence, flushed,
+    or its keys evicted (any `maxmemory-policy` but `noeviction`). Nothing tracked there can
+    be trusted: calling again would go on with an empty (or partial) store, so this is not a
+    `StoreUnavailableError`. Add the ids again (`add_many` adds none twice) once Redis keeps
+    its data (docs/tracking-many-workers.md)."""
+
+
+_REFUSALS = {
+    "OOM": "it is full: free memory or raise maxmemory (it must keep noeviction)",
+    "READONLY": "it is a replica (after a failover, say): point the client at the primary",
+    "MASTERDOWN": "its primary is down: call again once it is back",
+    "LOADING": "it is loading its data after a restart: call again in a moment",
+    "NOREPLICAS": "too few replicas answer (min-replicas-to-write): call again once they do",
+    "NOPERM": "its ACL does not let this user run the store's commands: fix the ACL",
+}
+
+
+def refusal(exc: BaseException) -> str | None:
+    """What to do about a Redis that answered but refused the command (a script's error
+    carries the server's code after its own words), or None."""
+    import redis
+    from redis.exceptions import AuthorizationError
+
+    if isinstance(exc, (redis.AuthenticationError, AuthorizationError)):
+        return "it refused the credentials: fix the password (or the ACL user)"
+    if not isinstance(exc, redis.ResponseError):
+        return None
+    text = str(exc)
+    for code, advice in _REFUSALS.items():
+        if text.startswith(code) or f"-{code}" in text or f" {code} " in text:
+            return advice
+    return None
+
+
+def warn_if_it_may_evict(client: Any, where: str) -> None:
+    """A Redis that may evict the store's keys loses tracked ids without a word (the store
+    notices a flush or a restart without persistence, `StoreLostError`, not rows evicted one
+    by one): warned once, at open. Some hosts refuse INFO: then nothing is said."""
+    try:
+        memory: object = client.info("memory")
+    except Exception:  # INFO disabled, a node that did not answer: the calls will tell
+        return
+    policy = (
+        cast(dict[str, object], memory).get("maxmemory_policy")
+        if isinstance(memory, dict)
+        else None
+    )
+    if isinstance(policy, str) and policy != "noeviction":
+        log.warning(
+            "the tracker's Redis at %s runs with maxmemory-policy %s: it may evict the "
+            "store's keys, and tracked ids with them; run it with noeviction "
+            "(docs/tracking-many-workers.md)",
+            where,
+            policy,
+        )
 
 
 def staging_lost(where: str) -> StoreUnavailableError:
@@ -241,6 +303,19 @@ def retried(call: Callable[[], Any], where: str, *, attempts: int, note: str = "
         try:
             return call()
         except Exception as exc:  # redis-py's, when the server did not answer
+            if "STORE_LOST" in str(exc) and not unavailable(exc):
+                raise StoreLostError(
+                    f"the tracker's store is gone from its Redis at {where}: restarted "
+                    "without persistence, flushed, or its keys evicted; what it tracked is "
+                    "lost: add the ids again once that Redis keeps its data (appendonly yes, "
+                    "maxmemory-policy noeviction)"
+                ) from None
+            advice = refusal(exc)
+            if advice is not None:  # it answered: sending again would change nothing
+                raise StoreUnavailableError(
+                    f"the tracker's Redis at {where} refused the call ({type(exc).__name__}: "
+                    f"{exc}); {note}{advice}"
+                ) from exc
             if not unavailable(exc):
                 raise
             if attempt + 1 == attempts or timed_out(exc):

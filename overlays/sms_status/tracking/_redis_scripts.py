@@ -27,7 +27,7 @@ from typing import Final
 # ARGV[1] the key prefix, ARGV[2] the worker token, ARGV[3] the lease in ms; then each
 # script's own. KEYS[1] is the rows hash (cluster routing; every key shares its slot).
 
-PRELUDE: Final = """
+_OPENED: Final = """
 local P = ARGV[1]
 local token = ARGV[2]
 local lease = tonumber(ARGV[3])
@@ -118,6 +118,19 @@ local function give_back_claims(from)
     end
 end
 """
+
+STORE_LOST: Final = "STORE_LOST"
+"""The error a script answers when the store's `meta` key is gone: Redis restarted without
+persistence, was flushed, or evicted keys (`_redis_rows.retried` raises `StoreLostError`)."""
+
+PRELUDE: Final = (
+    _OPENED
+    + """
+if redis.call('EXISTS', P .. 'meta') == 0 then
+    return redis.error_reply('STORE_LOST the keys of the store are gone')
+end
+"""
+)
 
 # ARGV[4] queue ('p' | 'h'), ARGV[5] now (tracker clock), ARGV[6] limit, ARGV[7] this claim's
 # id; ARGV[8..] ids of this worker's claims whose answer never came: their rows go back. What
@@ -438,7 +451,7 @@ return {string.format('%d', srv), redis.call('HGETALL', P .. 'rests')}
 # ARGV[4] this version's schema, ARGV[5] its version string: the store's schema (raised to
 # ARGV[4] if lower).
 SCHEMA: Final = (
-    PRELUDE
+    _OPENED  # the one script that may find no store: it makes one
     + """
 redis.call('HSETNX', P .. 'meta', 'schema', ARGV[4])
 local schema = redis.call('HGET', P .. 'meta', 'schema')

@@ -1,0 +1,85 @@
+"""A RedisStore whose Redis answers but will not do what is asked, or has lost the store: each
+a documented error saying what to do, never a raw redis-py exception nor a silent loss. On a
+real redis-server of the test's own, whose settings it changes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sms_status import tracking
+from sms_status.testing.redis_server import redis_server
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[redis.Redis]:
+    with redis_server(tmp_path) as url:
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        yield client
+        client.close()
+
+
+def _tracker(client: redis.Redis, **store: object) -> tracking.Tracker:
+    return tracking.Tracker(
+        tracking.RedisStore(client, name="refusals", **store), on_final=lambda _o: None
+    )
+
+
+def test_a_store_flushed_under_a_running_tracker_is_lost_not_empty(
+    own_redis: redis.Redis,
+) -> None:
+    # Its scripts read missing rows as nothing due: run() returned as if every outcome had
+    # been handed over, and add() took the lost ids for new ones.
+    with _tracker(own_redis) as tracker:
+        tracker.add_many("telecom23", [f"m-{n}" for n in range(5)])
+        own_redis.flushall()
+        with pytest.raises(tracking.StoreLostError, match="store is gone"):
+            tracker.add("telecom23", "m-0")
+        with pytest.raises(tracking.StoreLostError):
+            tracker.run(until_idle=True)
+    assert not issubclass(tracking.StoreLostError, tracking.StoreUnavailableError)
+
+
+def test_a_redis_that_may_evict_keys_is_warned_of_at_open(
+    own_redis: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    own_redis.config_set("maxmemory-policy", "allkeys-lru")
+    with caplog.at_level(logging.WARNING, logger="sms_status.tracking"):
+        tracking.RedisStore(own_redis, name="evicting").close()
+    assert "maxmemory-policy allkeys-lru" in caplog.text
+    caplog.clear()
+    own_redis.config_set("maxmemory-policy", "noeviction")
+    with caplog.at_level(logging.WARNING, logger="sms_status.tracking"):
+        tracking.RedisStore(own_redis, name="keeping").close()
+    assert "maxmemory-policy" not in caplog.text
+
+
+def test_a_full_redis_is_unavailable_with_what_to_do(own_redis: redis.Redis) -> None:
+    # OOM under noeviction (what the docs ask for) escaped as redis.ResponseError.
+    with _tracker(own_redis) as tracker:
+        own_redis.config_set("maxmemory", "1")
+        try:
+            with pytest.raises(tracking.StoreUnavailableError, match="it is full"):
+                tracker.add_many("telecom23", [f"m-{n}" for n in range(50)])
+        finally:
+            own_redis.config_set("maxmemory", "0")
+        assert tracker.add_many("telecom23", [f"m-{n}" for n in range(50)]) == 50
+
+
+def test_refused_credentials_are_said_to_be_so_not_a_redis_that_did_not_answer(
+    own_redis: redis.Redis,
+) -> None:
+    # An AuthenticationError is a ConnectionError to redis-py: it was retried, then
+    # reported as "did not answer ... call again once it is back".
+    own_redis.acl_setuser(
+        "tracker", enabled=True, passwords=["+right"], keys=["*"], commands=["+@all"]
+    )
+    port = own_redis.connection_pool.connection_kwargs["port"]
+    wrong = redis.Redis(port=port, username="tracker", password="wrong", socket_timeout=5)
+    with pytest.raises(tracking.StoreUnavailableError, match="refused the credentials") as raised:
+        tracking.RedisStore(wrong, name="auth")
+    assert "did not answer" not in str(raised.value)
+    assert "wrong" not in str(raised.value)
