@@ -11,7 +11,7 @@ redis.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 if TYPE_CHECKING:  # redis-py is an extra: the names are for type checkers only
     import redis
@@ -54,3 +54,36 @@ def require_asyncio(redis_client: Any, owner: str) -> None:
             f"{owner} takes an asyncio client (redis.asyncio.Redis), not "
             f"{_named(redis_client)}: pass redis.asyncio.Redis.from_url(url)"
         )
+
+
+REPLY_TIMEOUT = 5.0
+"""Seconds a rate limiter's or replay guard's Redis may take to answer, when the client
+given has no socket timeout of its own (`redis.Redis.from_url(url)` has none): a Redis that
+stopped answering held each lookup, or each webhook delivery, for as long as it was away."""
+
+
+def with_reply_timeout(redis_client: Any, seconds: float | None = None) -> Any:
+    """`redis_client` if it has a socket timeout; else a blocking client on a pool of its
+    own, the same settings and `seconds` of socket timeout (the caller's client is never
+    changed). A client whose pool cannot be copied (a cluster client) is used as it is."""
+    pool = getattr(redis_client, "connection_pool", None)
+    kwargs: object = getattr(pool, "connection_kwargs", None)
+    connection_class = getattr(pool, "connection_class", None)
+    if not isinstance(kwargs, dict) or connection_class is None:
+        return redis_client
+    given = cast(dict[str, Any], kwargs)
+    if given.get("socket_timeout") is not None:
+        return redis_client
+    import redis
+
+    settings = {  # the pool's own bookkeeping is left for the new pool
+        k: v
+        for k, v in given.items()
+        if not k.startswith("orig_") and k != "maint_notifications_pool_handler"
+    }
+    seconds = REPLY_TIMEOUT if seconds is None else seconds
+    settings["socket_timeout"] = seconds
+    if "socket_connect_timeout" in settings and settings["socket_connect_timeout"] is None:
+        settings["socket_connect_timeout"] = seconds  # TCP only: a unix socket has none
+    own = redis.ConnectionPool(connection_class=connection_class, **settings)
+    return redis.Redis(connection_pool=own)

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
-from sms_status._redis_kind import require_asyncio, require_blocking
+from sms_status import _redis_kind
+from sms_status._redis_kind import require_asyncio, require_blocking, with_reply_timeout
 
 if TYPE_CHECKING:
     from sms_status._redis_kind import AsyncioRedis, BlockingRedis
@@ -238,6 +239,8 @@ class _RedisGcra:
         self.key = KEY_PREFIX + name
         self._interval = math.ceil(_MICROSECONDS / rate)  # rounded up: never faster than rate
         self._tolerance = (burst - 1) * self._interval
+        if not self._asyncio:  # the async one is bounded where it is awaited
+            redis_client = with_reply_timeout(redis_client)
         # register_script runs EVALSHA, and EVAL once if the server has not seen the script.
         self._script: Callable[..., Any] = redis_client.register_script(_GCRA_SCRIPT)
 
@@ -269,7 +272,9 @@ class RedisRateLimiter(_RedisGcra):
 
     Redis errors (an unreachable server, say) propagate from `reserve()` unchanged; in a
     client's lookup they fail the attempt as a `TransportError` that names the limiter (and
-    is retried as any failure to send).
+    is retried as any failure to send). A client without a socket timeout of its own is used
+    on a pool of the limiter's own with one (`REPLY_TIMEOUT`, 5 s), so a Redis that stops
+    answering fails a lookup instead of holding it.
     """
 
     def __init__(self, redis_client: BlockingRedis, name: str, limit: RateLimit) -> None:
@@ -296,13 +301,20 @@ class AsyncRedisRateLimiter(_RedisGcra):
         super().__init__(redis_client, name, limit)
 
     async def reserve(self) -> float:
-        pending: Awaitable[int] = self._script(**self._arguments(_ANY_WAIT))
-        return await pending / _MICROSECONDS
+        return await self._booked(_ANY_WAIT) / _MICROSECONDS
 
     async def reserve_within(self, seconds: float) -> float | None:
         """`RedisRateLimiter.reserve_within`, awaited."""
-        pending: Awaitable[int] = self._script(**self._arguments(_within(seconds)))
-        return self._wait(await pending)
+        return self._wait(await self._booked(_within(seconds)))
+
+    async def _booked(self, within: float) -> int:
+        """The script's answer, within `REPLY_TIMEOUT` (a TimeoutError past it): a Redis
+        that stopped answering held every lookup for as long as it was away."""
+        import asyncio
+
+        pending: Awaitable[int] = self._script(**self._arguments(within))
+        async with asyncio.timeout(_redis_kind.REPLY_TIMEOUT):
+            return await pending
 
 
 __all__ = [

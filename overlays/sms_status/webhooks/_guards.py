@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from sms_status._redis_kind import require_blocking
+from sms_status._redis_kind import require_blocking, with_reply_timeout
 
 if TYPE_CHECKING:
     from sms_status._redis_kind import BlockingRedis
@@ -138,6 +138,9 @@ class RedisReplayGuard:
         require_blocking(redis_client, "RedisReplayGuard")  # it is called in a worker thread
         if not lease > 0:
             raise ValueError("lease must be a number of seconds > 0")
+        # A socket timeout (5 s) if it has none: a Redis that stopped answering held each
+        # delivery (and one of the receiver's worker threads) for as long as it was away.
+        redis_client = with_reply_timeout(redis_client)
         self._redis = redis_client
         self._prefix = prefix
         self._lease_ms = max(1, int(lease * 1000))

@@ -1,0 +1,118 @@
+"""A shared budget's or replay guard's Redis that stops answering (SIGSTOP: the socket stays
+open, nothing comes back) fails the call instead of holding it, when the client given has no
+socket timeout of its own (`redis.Redis.from_url(url)`, as the docs write it). On a real
+redis-server of the test's own, stopped and continued."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio
+import sms_status
+from sms_status import _redis_kind, webhooks
+from sms_status.errors import TransportError
+from sms_status.pacing import AsyncRedisRateLimiter, RateLimit, RedisRateLimiter
+from sms_status.testing import Sandbox
+from sms_status.testing.redis_server import redis_server
+from webhook_support import basic, spec_example
+
+BUDGET = RateLimit(requests=100, per=1.0)
+
+
+@pytest.fixture
+def stopped_redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The URL of a redis-server that stops answering once the test calls `stop()`."""
+    monkeypatch.setattr(_redis_kind, "REPLY_TIMEOUT", 0.5, raising=False)  # 5 s, shortened
+    with redis_server(tmp_path) as url:
+        pid = int(redis.Redis.from_url(url).info("server")["process_id"])
+        try:
+            yield url
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+
+def _stop(url: str) -> None:
+    os.kill(int(redis.Redis.from_url(url).info("server")["process_id"]), signal.SIGSTOP)
+
+
+def _ends(call: Callable[[], object]) -> BaseException | None:
+    """What `call` raised (None if it returned), failing the test if it never ends."""
+    raised: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test
+            raised.append(exc)
+        else:
+            raised.append(None)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the call was still waiting for Redis"
+    return raised[0]
+
+
+def test_a_lookup_paced_by_a_redis_that_stopped_answering_fails(stopped_redis: str) -> None:
+    limiter = RedisRateLimiter(redis.Redis.from_url(stopped_redis), "stopped", BUDGET)
+    with Sandbox("telecom23").serve() as sandbox:
+        sandbox.add_message("m-1", statuses=("DELIVRD",))
+        client = sms_status.connect(
+            "telecom23",
+            api_key=sandbox.api_key,
+            base_url=sandbox.base_url,
+            rate_limiter=limiter,
+            max_retries=0,
+        )
+        with client:
+            assert client.get_status("m-1").is_final  # the budget works while Redis does
+            _stop(stopped_redis)
+            raised = _ends(lambda: client.get_status("m-1"))
+    assert isinstance(raised, TransportError)
+    assert "rate limiter" in str(raised)
+
+
+def test_an_async_lookup_paced_by_a_redis_that_stopped_answering_fails(
+    stopped_redis: str,
+) -> None:
+    async def lookup(sandbox: Sandbox) -> None:
+        limiter = AsyncRedisRateLimiter(
+            redis.asyncio.Redis.from_url(stopped_redis), "stopped", BUDGET
+        )
+        async with sms_status.connect_async(
+            "telecom23",
+            api_key=sandbox.api_key,
+            base_url=sandbox.base_url,
+            rate_limiter=limiter,
+            max_retries=0,
+        ) as client:
+            await client.get_status("m-1")
+            _stop(stopped_redis)
+            await client.get_status("m-1")
+
+    with Sandbox("telecom23").serve() as sandbox:
+        sandbox.add_message("m-1", statuses=("DELIVRD",))
+        raised = _ends(lambda: asyncio.run(lookup(sandbox)))
+    assert isinstance(raised, TransportError)
+    assert "rate limiter" in str(raised)
+
+
+def test_a_replay_guard_on_a_redis_that_stopped_answering_fails(stopped_redis: str) -> None:
+    guard = webhooks.RedisReplayGuard(redis.Redis.from_url(stopped_redis))
+    body = json.dumps(spec_example("lisoloo", "smsEvent", "delivered")).encode()
+
+    def parse() -> None:
+        webhooks.parse("lisoloo", body=body, headers=basic("u:p"), secret="u:p", replay_guard=guard)
+
+    assert _ends(parse) is None
+    _stop(stopped_redis)
+    assert isinstance(_ends(parse), TransportError)
