@@ -57,33 +57,48 @@ def require_asyncio(redis_client: Any, owner: str) -> None:
 
 
 REPLY_TIMEOUT = 5.0
-"""Seconds a rate limiter's or replay guard's Redis may take to answer, when the client
-given has no socket timeout of its own (`redis.Redis.from_url(url)` has none): a Redis that
-stopped answering held each lookup, or each webhook delivery, for as long as it was away."""
+"""Seconds a rate limiter's or replay guard's Redis may take to answer a call: a Redis that
+stopped answering held each lookup, or each webhook delivery, for as long as it was away
+(no socket timeout: `redis.Redis.from_url(url)`), or for a minute (redis-py 8's own
+retries of a timed-out command)."""
 
 
-def with_reply_timeout(redis_client: Any, seconds: float | None = None) -> Any:
-    """`redis_client` if it has a socket timeout; else a blocking client on a pool of its
-    own, the same settings and `seconds` of socket timeout (the caller's client is never
-    changed). A client whose pool cannot be copied (a cluster client) is used as it is."""
+def with_reply_timeout(
+    redis_client: Any, seconds: float | None = None, *, resends: bool = False
+) -> Any:
+    """A blocking client on the same server on a pool of its own: the same settings, the
+    same kind of pool and cap, a socket timeout of at most `seconds`, and no retries of
+    redis-py's (a booking sent twice books twice: one who asked gets an error instead)
+    unless `resends` (the replay guard's calls must be resent: a lost reply's key is set,
+    and the provider's retry would then be taken for a replay). The caller's client is
+    never changed. A client whose pool cannot be copied (a cluster client) is used as it is."""
     pool = getattr(redis_client, "connection_pool", None)
     kwargs: object = getattr(pool, "connection_kwargs", None)
     connection_class = getattr(pool, "connection_class", None)
     if not isinstance(kwargs, dict) or connection_class is None:
         return redis_client
     given = cast(dict[str, Any], kwargs)
-    if given.get("socket_timeout") is not None:
-        return redis_client
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
+    seconds = REPLY_TIMEOUT if seconds is None else seconds
     settings = {  # the pool's own bookkeeping is left for the new pool
         k: v
         for k, v in given.items()
         if not k.startswith("orig_") and k != "maint_notifications_pool_handler"
     }
-    seconds = REPLY_TIMEOUT if seconds is None else seconds
-    settings["socket_timeout"] = seconds
-    if "socket_connect_timeout" in settings and settings["socket_connect_timeout"] is None:
-        settings["socket_connect_timeout"] = seconds  # TCP only: a unix socket has none
-    own = redis.ConnectionPool(connection_class=connection_class, **settings)
+    for name in ("socket_timeout", "socket_connect_timeout"):
+        if name == "socket_timeout" or name in settings:  # a unix socket has no connect one
+            settings[name] = min(settings.get(name) or seconds, seconds)
+    if not resends:
+        settings["retry"] = Retry(NoBackoff(), 0)
+        settings["retry_on_error"] = []
+        settings.pop("retry_on_timeout", None)
+    bounds: dict[str, Any] = {"max_connections": getattr(pool, "max_connections", None)}
+    if isinstance(pool, redis.BlockingConnectionPool):
+        bounds["timeout"] = pool.timeout
+    bounds = {k: v for k, v in bounds.items() if v is not None}
+    kind: Any = type(cast(object, pool))  # a ConnectionPool, or a BlockingConnectionPool
+    own = kind(connection_class=connection_class, **bounds, **settings)
     return redis.Redis(connection_pool=own)

@@ -81,6 +81,18 @@ def test_a_lookup_paced_by_a_redis_that_stopped_answering_fails(stopped_redis: s
     assert "rate limiter" in str(raised)
 
 
+def test_a_limiter_on_a_client_with_redis_pys_own_retries_is_held_no_longer(
+    stopped_redis: str,
+) -> None:
+    # redis.Redis(host=..., port=...) times out after 5 s and resends ten times or so on
+    # redis-py 8: a lookup was held about a minute.
+    port = redis.Redis.from_url(stopped_redis).connection_pool.connection_kwargs["port"]
+    limiter = RedisRateLimiter(redis.Redis(port=port), "retried", BUDGET)
+    assert limiter.reserve() >= 0  # the budget works while Redis does
+    _stop(stopped_redis)
+    assert isinstance(_ends(limiter.reserve), redis.TimeoutError)
+
+
 def test_an_async_lookup_paced_by_a_redis_that_stopped_answering_fails(
     stopped_redis: str,
 ) -> None:

@@ -43,6 +43,19 @@ def test_a_store_flushed_under_a_running_tracker_is_lost_not_empty(
     assert not issubclass(tracking.StoreLostError, tracking.StoreUnavailableError)
 
 
+def test_a_store_made_anew_under_its_name_is_still_lost_to_a_running_tracker(
+    own_redis: redis.Redis,
+) -> None:
+    # After the flush another worker's open made the store again: this tracker went on
+    # with the new, empty one, its ids lost without a word.
+    with _tracker(own_redis) as tracker:
+        tracker.add_many("telecom23", [f"m-{n}" for n in range(5)])
+        own_redis.flushall()
+        tracking.RedisStore(own_redis, name="refusals").close()  # a worker restarted
+        with pytest.raises(tracking.StoreLostError):
+            tracker.add("telecom23", "m-0")
+
+
 def test_a_redis_that_may_evict_keys_is_warned_of_at_open(
     own_redis: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -19,7 +19,6 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from sms_status import __version__
 from sms_status._redis_kind import require_blocking
 from sms_status.tracking import _redis_scripts as scripts
 from sms_status.tracking._fork import renew_in_forked_children
@@ -28,7 +27,6 @@ from sms_status.tracking._redis_lease import Heartbeat
 from sms_status.tracking._redis_rows import (
     StoreLostError,
     StoreUnavailableError,
-    check_schema,
     counts_of,
     decode,
     delta,
@@ -37,6 +35,7 @@ from sms_status.tracking._redis_rows import (
     encode,
     new_token,
     noting,
+    opened,
     own_client,
     rest_of,
     rests_of,
@@ -45,7 +44,6 @@ from sms_status.tracking._redis_rows import (
     text,
     time_arg,
     valid_seconds,
-    warn_if_it_may_evict,
     where,
 )
 from sms_status.tracking._rests import RATE_LIMIT_PAUSE
@@ -119,6 +117,7 @@ class RedisStore:
         )
         self._where = where(self._client)
         self._lock = threading.Lock()
+        self._store_id = ""  # the store's own, once `opened` read it
         self._token = new_token()
         self._writes = 0
         self._runs = 0
@@ -145,19 +144,18 @@ class RedisStore:
         self._stage_rows = register(scripts.STAGE)
         self._heartbeat = Heartbeat(self._renew, self.lease / 3)
         renew_in_forked_children(self._after_fork)
-        try:
-            schema, by = self._call(register(scripts.SCHEMA), SCHEMA_VERSION, __version__)
-            check_schema(schema, by, name=name, reads=SCHEMA_VERSION)
+        try:  # every worker token carries the store's id: one made anew is not this one
+            self._store_id = opened(
+                self._call, register(scripts.SCHEMA), SCHEMA_VERSION, self._client, name
+            )
         except BaseException:
             self.close()
             raise
-        with self._lock:
-            self.round_trips += 1
-        warn_if_it_may_evict(self._client, self._where)
+        self._token = new_token(self._store_id)
 
     def _after_fork(self) -> None:
         """In a forked child: a worker of its own, holding nothing and not running."""
-        self._lock, self._token, self._runs = threading.Lock(), new_token(), 0
+        self._lock, self._token, self._runs = threading.Lock(), new_token(self._store_id), 0
         self._cache.clear()
         self._unanswered = []  # the parent's claims are not this worker's to give back
         self._heartbeat = self._heartbeat.anew()
@@ -477,7 +475,7 @@ class RedisStore:
                 ended = self._token if self._runs == 0 else None
                 if ended is not None:  # a run starting now claims as a worker of its own
                     self._heartbeat.stop()
-                    self._token, self._unanswered = new_token(), []
+                    self._token, self._unanswered = new_token(self._store_id), []
                     self._cache.clear()
             if ended is not None:
                 self._give_back(ended)

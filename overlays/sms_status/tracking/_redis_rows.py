@@ -166,8 +166,9 @@ def noting(key: str, change: Change, unchanged: set[str]) -> Change:
     return apply
 
 
-def new_token() -> str:
-    return f"{os.getpid()}-{secrets.token_hex(6)}"
+def new_token(store_id: str = "") -> str:
+    """A worker token: the id of the store it works on (its scripts check it), then its own."""
+    return f"{store_id}/{os.getpid()}-{secrets.token_hex(6)}"
 
 
 def where(client: Any) -> str:
@@ -365,6 +366,17 @@ def rests_of(now_ms: object, fields: list[Any]) -> dict[str, Rest]:
             left = (int(ends) - now) / 1000
             found[text(provider)] = Rest(int(ends) / 1000, int(in_a_row), float(length), left)
     return found
+
+
+def opened(call: Callable[..., Any], schema_script: Any, reads: int, client: Any, name: str) -> str:
+    """The store `schema_script` opens (made, if new): its schema checked against the one
+    this version `reads`, a Redis that may evict its keys warned of; its id."""
+    from sms_status import __version__
+
+    schema, by, store_id = call(schema_script, reads, __version__, secrets.token_hex(8))
+    check_schema(schema, by, name=name, reads=reads)
+    warn_if_it_may_evict(client, where(client))
+    return text(store_id)
 
 
 def check_schema(schema: object, written_by: object, name: str, reads: int) -> None:

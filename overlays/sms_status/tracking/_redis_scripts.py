@@ -120,13 +120,16 @@ end
 """
 
 STORE_LOST: Final = "STORE_LOST"
-"""The error a script answers when the store's `meta` key is gone: Redis restarted without
-persistence, was flushed, or evicted keys (`_redis_rows.retried` raises `StoreLostError`)."""
+"""The error a script answers when the store's `meta` key is gone, or holds another store's
+id than the one in the worker's token (made anew by another worker's open since): Redis
+restarted without persistence, was flushed, or evicted keys (`_redis_rows.retried` raises
+`StoreLostError`)."""
 
 PRELUDE: Final = (
     _OPENED
     + """
-if redis.call('EXISTS', P .. 'meta') == 0 then
+-- The store this worker opened, not one made since under its name (after a flush, say).
+if redis.call('HGET', P .. 'meta', 'id') ~= string.match(token, '^([^/]*)/') then
     return redis.error_reply('STORE_LOST the keys of the store are gone')
 end
 """
@@ -448,8 +451,8 @@ return {string.format('%d', srv), redis.call('HGETALL', P .. 'rests')}
 """
 )
 
-# ARGV[4] this version's schema, ARGV[5] its version string: the store's schema (raised to
-# ARGV[4] if lower).
+# ARGV[4] this version's schema, ARGV[5] its version string, ARGV[6] an id for the store if
+# it has none yet: the store's schema (raised to ARGV[4] if lower), its writer, and its id.
 SCHEMA: Final = (
     _OPENED  # the one script that may find no store: it makes one
     + """
@@ -461,6 +464,8 @@ if tonumber(schema) <= tonumber(ARGV[4]) then
     redis.call('HSET', P .. 'meta', 'schema', ARGV[4], 'written_by', ARGV[5])
     schema = ARGV[4]
 end
-return {schema, redis.call('HGET', P .. 'meta', 'written_by') or ''}
+redis.call('HSETNX', P .. 'meta', 'id', ARGV[6])
+local writer = redis.call('HGET', P .. 'meta', 'written_by') or ''
+return {schema, writer, redis.call('HGET', P .. 'meta', 'id')}
 """
 )

@@ -138,9 +138,10 @@ class RedisReplayGuard:
         require_blocking(redis_client, "RedisReplayGuard")  # it is called in a worker thread
         if not lease > 0:
             raise ValueError("lease must be a number of seconds > 0")
-        # A socket timeout (5 s) if it has none: a Redis that stopped answering held each
-        # delivery (and one of the receiver's worker threads) for as long as it was away.
-        redis_client = with_reply_timeout(redis_client)
+        # A socket timeout (5 s at most): a Redis that stopped answering held each delivery
+        # (and one of the receiver's worker threads) for as long as it was away. redis-py's
+        # resends are kept: each add or claim carries a token of its own for them.
+        redis_client = with_reply_timeout(redis_client, resends=True)
         self._redis = redis_client
         self._prefix = prefix
         self._lease_ms = max(1, int(lease * 1000))
