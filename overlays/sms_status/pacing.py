@@ -272,9 +272,9 @@ class RedisRateLimiter(_RedisGcra):
 
     Redis errors (an unreachable server, say) propagate from `reserve()` unchanged; in a
     client's lookup they fail the attempt as a `TransportError` that names the limiter (and
-    is retried as any failure to send). A client without a socket timeout of its own is used
-    on a pool of the limiter's own with one (`REPLY_TIMEOUT`, 5 s), so a Redis that stops
-    answering fails a lookup instead of holding it.
+    is retried as any failure to send). The limiter talks to the client's server on a pool
+    of its own, with a socket timeout of at most 5 s and no resends of redis-py's, so a Redis
+    that stops answering fails a lookup within 5 s instead of holding it.
     """
 
     def __init__(self, redis_client: BlockingRedis, name: str, limit: RateLimit) -> None:
