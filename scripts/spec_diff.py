@@ -36,6 +36,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _providers import provider_keys
+from _spec_bodies import json_schema, parsed_as
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -193,35 +194,11 @@ def _diff_parameters(where: str, old: Parameters, new: Parameters, out: Changes)
         diff_schema(label, a.get("schema"), b.get("schema"), out)
 
 
-def _read_as(media: str) -> str | None:
-    """How the generated code reads a body of this media type, as the pinned generator
-    decides (`parser/responses.py` `_source_by_content_type`): "json", "text", "bytes", or
-    None for a type it does not read."""
-    kind = media.split(";", maxsplit=1)[0].strip().lower()
-    if kind.startswith("text/"):
-        return "text"
-    if kind == "application/json" or kind.endswith("+json"):
-        return "json"
-    return "bytes" if kind == "application/octet-stream" else None
-
-
-def _parsed(body: Any) -> str:
-    """What the generated code makes of a body: the first media type it reads wins."""
-    content = (body or {}).get("content") or {}
-    if not content:
-        return "no body"
-    for media in content:
-        kind = _read_as(str(media))
-        if kind is not None:
-            return f"{kind} ({media})"
-    return f"unreadable ({', '.join(map(str, content))})"
-
-
 def _diff_media_types(where: str, old: Any, new: Any, out: Changes) -> None:
     """A body's media types: the generated code reads the first one it can (JSON into the
     model), so a change of that one changes what it returns (or what `read_webhook` is
     given); another type listed after it changes nothing generated."""
-    before, after = _parsed(old), _parsed(new)
+    before, after = parsed_as(old), parsed_as(new)
     if before != after:
         kind = COMPATIBLE if before == "no body" else BREAKING
         out.add(kind, f"{where} is read as {after}, not {before}")
@@ -232,16 +209,6 @@ def _diff_media_types(where: str, old: Any, new: Any, out: Changes) -> None:
             out.add(COMPATIBLE, f"{where} also comes as {media}")
         for media in sorted(old_types - new_types):
             out.add(COMPATIBLE, f"{where} no longer comes as {media}")
-
-
-def _json_schema(response: Any) -> Any:
-    """The schema the generated code reads: the first media type's it can read, if JSON."""
-    content = (response or {}).get("content") or {}
-    for media, body in content.items():
-        kind = _read_as(str(media))
-        if kind is not None:
-            return (body or {}).get("schema") if kind == "json" else None
-    return None
 
 
 def _security_scheme(scheme: dict[str, Any]) -> str:
@@ -321,8 +288,8 @@ def _diff_operation(
     )
     diff_schema(
         f"{op} request body",
-        _json_schema(_resolve(old_spec, a.get("requestBody"))),
-        _json_schema(_resolve(new_spec, b.get("requestBody"))),
+        json_schema(_resolve(old_spec, a.get("requestBody"))),
+        json_schema(_resolve(new_spec, b.get("requestBody"))),
         out,
     )
     old_responses, new_responses = a.get("responses") or {}, b.get("responses") or {}
@@ -339,8 +306,8 @@ def _diff_operation(
         )
         diff_schema(
             f"{op} response {code}",
-            _json_schema(_resolve(old_spec, old_responses[code])),
-            _json_schema(_resolve(new_spec, new_responses[code])),
+            json_schema(_resolve(old_spec, old_responses[code])),
+            json_schema(_resolve(new_spec, new_responses[code])),
             out,
         )
 
