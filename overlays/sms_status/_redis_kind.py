@@ -11,6 +11,8 @@ redis.
 from __future__ import annotations
 
 import inspect
+import threading
+import weakref
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 if TYPE_CHECKING:  # redis-py is an extra: the names are for type checkers only
@@ -66,21 +68,36 @@ retries of a timed-out command)."""
 def with_reply_timeout(
     redis_client: Any, seconds: float | None = None, *, resends: bool = False
 ) -> Any:
-    """A blocking client on the same server on a pool of its own: the same settings, the
-    same kind of pool and cap, a socket timeout of at most `seconds`, and no retries of
-    redis-py's (a booking sent twice books twice: one who asked gets an error instead)
-    unless `resends` (the replay guard's calls must be resent: a lost reply's key is set,
-    and the provider's retry would then be taken for a replay). The caller's client is
-    never changed. A client whose pool cannot be copied (a cluster client) is used as it is."""
+    """A blocking client on the same server on a pool of its own (one per pool of the
+    caller's, shared by every limiter and guard on it): the same settings, kind of pool and
+    cap, a socket timeout of at most `seconds`, and no retries of redis-py's (a booking sent
+    twice books twice: one who asked gets an error instead) unless `resends` (the replay
+    guard's calls must be resent: a lost reply's key is set, and the provider's retry would
+    then be taken for a replay). The caller's client is never changed. A client on another
+    kind of pool (a cluster's, a Sentinel's) is used as it is, with its own timeouts."""
+    import redis
+
     pool = getattr(redis_client, "connection_pool", None)
-    kwargs: object = getattr(pool, "connection_kwargs", None)
-    connection_class = getattr(pool, "connection_class", None)
-    if not isinstance(kwargs, dict) or connection_class is None:
-        return redis_client
-    given = cast(dict[str, Any], kwargs)
+    if type(cast(object, pool)) not in (redis.ConnectionPool, redis.BlockingConnectionPool):
+        return redis_client  # a cluster's, a Sentinel's: built from more than its kwargs
+    with _derived_lock:  # one per pool of the user's and kind: its cap doubled at most
+        derived = _derived.setdefault(pool, {})
+        if resends not in derived:
+            derived[resends] = _derived_client(pool, seconds, resends=resends)
+        return derived[resends]
+
+
+_derived: weakref.WeakKeyDictionary[Any, dict[bool, Any]] = weakref.WeakKeyDictionary()
+_derived_lock = threading.Lock()
+
+
+def _derived_client(pool: Any, seconds: float | None, *, resends: bool) -> Any:
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
+
+    given = cast(dict[str, Any], pool.connection_kwargs)
+    connection_class = pool.connection_class
 
     seconds = REPLY_TIMEOUT if seconds is None else seconds
     settings = {  # the pool's own bookkeeping is left for the new pool

@@ -128,3 +128,19 @@ def test_a_replay_guard_on_a_redis_that_stopped_answering_fails(stopped_redis: s
     assert _ends(parse) is None
     _stop(stopped_redis)
     assert isinstance(_ends(parse), TransportError)
+
+
+def test_limiters_on_one_client_share_one_pool_of_their_own(stopped_redis: str) -> None:
+    # Each limiter opened a pool of its own: a plan's connection cap was passed (and a
+    # Sentinel client, whose pool is built otherwise, was refused outright).
+    client = redis.Redis.from_url(stopped_redis)
+    limiters = [RedisRateLimiter(client, f"shared-{n}", BUDGET) for n in range(5)]
+    for limiter in limiters:
+        limiter.reserve()
+    names = [c["name"] for c in client.client_list()]
+    assert len(names) <= 3  # this client's own, and the limiters' one (each pool reuses)
+    from redis.sentinel import Sentinel
+
+    sentinel = Sentinel([("127.0.0.1", 1)], socket_timeout=0.1).master_for("mymaster")
+    assert RedisRateLimiter(sentinel, "sentinel", BUDGET).name == "sentinel"
+    assert webhooks.RedisReplayGuard(sentinel) is not None

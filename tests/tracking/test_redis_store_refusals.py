@@ -56,6 +56,19 @@ def test_a_store_made_anew_under_its_name_is_still_lost_to_a_running_tracker(
             tracker.add("telecom23", "m-0")
 
 
+def test_reads_of_a_lost_store_are_no_empty_answers(own_redis: redis.Redis) -> None:
+    # get() and counts() read the empty store after a flush: "nothing in flight".
+    with _tracker(own_redis) as tracker:
+        tracker.add_many("telecom23", [f"m-{n}" for n in range(5)])
+        own_redis.flushall()
+        with pytest.raises(tracking.StoreLostError, match="open the store again"):
+            tracker.counts()
+        with pytest.raises(tracking.StoreLostError):
+            tracker.get("telecom23", "m-0")
+    with _tracker(own_redis) as anew:  # opened again, as the error says: an empty store
+        assert anew.add("telecom23", "m-0") is True
+
+
 def test_a_redis_that_may_evict_keys_is_warned_of_at_open(
     own_redis: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:

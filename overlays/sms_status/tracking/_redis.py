@@ -25,6 +25,10 @@ from sms_status.tracking._fork import renew_in_forked_children
 from sms_status.tracking._model import Counts, Rest, Row
 from sms_status.tracking._redis_lease import Heartbeat
 from sms_status.tracking._redis_rows import (
+    ATTEMPTS,
+    CACHE_LIMIT,
+    PURGE_CHUNK,
+    STAGING_TTL,
     StoreLostError,
     StoreUnavailableError,
     counts_of,
@@ -37,10 +41,12 @@ from sms_status.tracking._redis_rows import (
     noting,
     opened,
     own_client,
+    read_with_id,
     rest_of,
     rests_of,
     retried,
     staging_lost,
+    store_lost,
     text,
     time_arg,
     valid_seconds,
@@ -63,15 +69,8 @@ DEFAULT_RETENTION: Final = 7 * 24 * 3600.0
 DEFAULT_TIMEOUT: Final = 10.0
 """Socket timeout for a client given without one: a Redis that stops answering is an error
 after this long, never a hang."""
-ATTEMPTS: Final = 3
-"""Tries of one call when the connection fails (a restart, a failover), with a short pause;
-a timeout (a server that stopped answering) is raised at once."""
 INSERT_CHUNK: Final = 2_000
 """Rows per insert script: `add_many` of a million ids never blocks Redis for long."""
-STAGING_TTL: Final = 3600.0
-"""Seconds a large `add_many`'s staged rows live in Redis if the process adding dies."""
-PURGE_CHUNK: Final = 1_000
-CACHE_LIMIT: Final = 5_000
 
 
 class RedisStore:
@@ -220,6 +219,7 @@ class RedisStore:
     def _stage(self, staged: str, values: list[str], length: int) -> None:
         """`values` appended to the list `staged` of `length` items (once, if sent again)."""
         if int(self._call(self._stage_rows, staged, length, int(STAGING_TTL), *values)) < 0:
+            self._checked(lambda pipe: pipe.exists(staged))  # the whole store, or the list?
             raise staging_lost(self._where)
 
     def _insert_chunk(self, args: list[str], now: float, apply_early: ApplyEarly) -> int:
@@ -307,8 +307,15 @@ class RedisStore:
         return written
 
     def _read(self, keys: list[str]) -> dict[str, tuple[int, Row]]:
-        values = self._plain(lambda: self._client.hmget(self._rows, keys))
+        values = self._checked(lambda pipe: pipe.hmget(self._rows, keys))
         return {k: decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
+
+    def _checked(self, read: Callable[[Any], object]) -> Any:
+        """A read, the store's id read with it: a lost store is not read as an empty one."""
+        store_id, value = self._plain(lambda: read_with_id(self._client, self.prefix, read))
+        if store_id is None or text(store_id) != self._store_id:
+            raise store_lost(self._where)
+        return value
 
     def _plain(self, call: Callable[[], Any]) -> Any:
         """A command safe to send twice, sent again if the connection fails."""
@@ -372,7 +379,7 @@ class RedisStore:
         ]
 
     def last_push(self, provider: str) -> float | None:
-        found = self._plain(lambda: self._client.hget(self.prefix + "pushes", provider))
+        found = self._checked(lambda pipe: pipe.hget(self.prefix + "pushes", provider))
         return None if found is None else float(text(found))
 
     def rest(self, provider: str, retry_after: float, max_interval: float, now: float) -> Rest:
@@ -407,8 +414,7 @@ class RedisStore:
 
     @contextlib.contextmanager
     def _unanswered_claims(self, claim: str | None = None) -> Generator[list[str], None, None]:
-        """The ids of claims whose answer never came, for a script to give their rows back;
-        kept (with `claim`, the script's own) if this one fails too."""
+        """Ids of claims never answered, to give back (kept, with `claim`, if this fails)."""
         with self._lock:
             ids, self._unanswered = self._unanswered, []
         try:
@@ -419,8 +425,7 @@ class RedisStore:
             raise
 
     def _renew(self) -> None:
-        """The heartbeat: the lease renewed, and unanswered claims given back (the next
-        claim may come later than their notes last: a lease)."""
+        """The heartbeat: the lease renewed, unanswered claims given back (notes last a lease)."""
         with self._unanswered_claims() as unanswered:
             self._call(self._renew_lease, *unanswered)
 
@@ -430,9 +435,8 @@ class RedisStore:
         return self._claimed("p", now, limit)
 
     def handovers_due(self, now: float, limit: int) -> list[Row]:
-        """Claim up to `limit` outcomes due to be handed over, as `due` claims polls; a
-        `change()` that starts a hand-over (leaves `handover_at` as it was) keeps the claim,
-        one that ends or reschedules it gives it back."""
+        """Claim up to `limit` outcomes due to be handed over, as `due` claims polls: a
+        `change()` starting a hand-over keeps the claim, one ending or moving it gives it back."""
         return self._claimed("h", now, limit)
 
     def next_wake(self) -> float | None:
@@ -448,7 +452,7 @@ class RedisStore:
         return next(iter(found.values()))[1] if found else None
 
     def counts(self) -> Counts:
-        return counts_of(self._plain(lambda: self._client.hgetall(self.prefix + "counts")))
+        return counts_of(self._checked(lambda pipe: pipe.hgetall(self.prefix + "counts")))
 
     def purge(self, now: float) -> int:
         """Forget handed-over outcomes settled more than `retention` ago (early pushes expire on

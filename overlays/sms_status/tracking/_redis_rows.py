@@ -18,6 +18,24 @@ from sms_status.tracking._store import ApplyEarly, Change
 
 log = logging.getLogger("sms_status.tracking")
 
+ATTEMPTS: Final = 3
+"""Tries of one call when the connection fails (a restart, a failover), with a short pause;
+a timeout (a server that stopped answering) is raised at once."""
+STAGING_TTL: Final = 3600.0
+"""Seconds a large `add_many`'s staged rows live in Redis if the process adding dies."""
+PURGE_CHUNK: Final = 1_000
+CACHE_LIMIT: Final = 5_000
+
+
+def read_with_id(client: Any, prefix: str, read: Callable[[Any], object]) -> list[Any]:
+    """The store's id and what `read` asks of a pipeline, in one round trip (one slot: one
+    node, in order)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hget(prefix + "meta", "id")
+    read(pipe)
+    return list(pipe.execute())
+
+
 # The fields of a row, in the order they are stored (a JSON list).
 FIELDS: Final = (
     "provider",
@@ -212,8 +230,18 @@ class StoreLostError(RuntimeError):
     """The tracker's Redis no longer holds the store: restarted without persistence, flushed,
     or its keys evicted (any `maxmemory-policy` but `noeviction`). Nothing tracked there can
     be trusted: calling again would go on with an empty (or partial) store, so this is not a
-    `StoreUnavailableError`. Add the ids again (`add_many` adds none twice) once Redis keeps
-    its data (docs/tracking-many-workers.md)."""
+    `StoreUnavailableError`, and this store object stays lost. Once Redis keeps its data,
+    open the store again (a new `RedisStore` and `Tracker`) and add the ids again
+    (docs/tracking-many-workers.md)."""
+
+
+def store_lost(where: str) -> StoreLostError:
+    return StoreLostError(
+        f"the tracker's store is gone from its Redis at {where}: restarted without "
+        "persistence, flushed, or its keys evicted; what it tracked is lost: once that Redis "
+        "keeps its data (appendonly yes, maxmemory-policy noeviction), open the store again "
+        "(a new RedisStore and Tracker) and add the ids again"
+    )
 
 
 _REFUSALS = {
@@ -305,12 +333,7 @@ def retried(call: Callable[[], Any], where: str, *, attempts: int, note: str = "
             return call()
         except Exception as exc:  # redis-py's, when the server did not answer
             if "STORE_LOST" in str(exc) and not unavailable(exc):
-                raise StoreLostError(
-                    f"the tracker's store is gone from its Redis at {where}: restarted "
-                    "without persistence, flushed, or its keys evicted; what it tracked is "
-                    "lost: add the ids again once that Redis keeps its data (appendonly yes, "
-                    "maxmemory-policy noeviction)"
-                ) from None
+                raise store_lost(where) from None
             advice = refusal(exc)
             if advice is not None:  # it answered: sending again would change nothing
                 raise StoreUnavailableError(
