@@ -11,9 +11,10 @@ redis.
 from __future__ import annotations
 
 import inspect
+import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, cast
 
 if TYPE_CHECKING:  # redis-py is an extra: the names are for type checkers only
     import redis
@@ -65,33 +66,43 @@ stopped answering held each lookup, or each webhook delivery, for as long as it 
 retries of a timed-out command)."""
 
 
-def with_reply_timeout(
-    redis_client: Any, seconds: float | None = None, *, resends: bool = False
-) -> Any:
+def with_reply_timeout(redis_client: Any, *, resends: bool = False) -> Any:
     """A blocking client on the same server on a pool of its own (one per pool of the
     caller's, shared by every limiter and guard on it): the same settings, kind of pool and
-    cap, a socket timeout of at most `seconds`, and no retries of redis-py's (a booking sent
+    cap, a socket timeout of at most `REPLY_TIMEOUT`, and no retries of redis-py's (a booking sent
     twice books twice: one who asked gets an error instead) unless `resends` (the replay
     guard's calls must be resent: a lost reply's key is set, and the provider's retry would
     then be taken for a replay). The caller's client is never changed. A client on another
     kind of pool (a cluster's, a Sentinel's) is used as it is, with its own timeouts."""
     import redis
+    from redis.sentinel import SentinelConnectionPool
 
     pool = getattr(redis_client, "connection_pool", None)
-    if type(cast(object, pool)) not in (redis.ConnectionPool, redis.BlockingConnectionPool):
+    if not isinstance(pool, redis.ConnectionPool) or isinstance(pool, SentinelConnectionPool):
         return redis_client  # a cluster's, a Sentinel's: built from more than its kwargs
-    with _derived_lock:  # one per pool of the user's and kind: its cap doubled at most
-        derived = _derived.setdefault(pool, {})
+    with _Derived.lock:  # one per pool of the user's and kind: its cap doubled at most
+        derived = _Derived.clients.setdefault(pool, {})
         if resends not in derived:
-            derived[resends] = _derived_client(pool, seconds, resends=resends)
+            derived[resends] = _derived_client(pool, resends=resends)
         return derived[resends]
 
 
-_derived: weakref.WeakKeyDictionary[Any, dict[bool, Any]] = weakref.WeakKeyDictionary()
-_derived_lock = threading.Lock()
+class _Derived:
+    """The clients made so far, by the user's pool; anew in a forked child (a lock held by
+    another thread at the fork would never be released there)."""
+
+    lock: ClassVar[threading.Lock] = threading.Lock()
+    clients: ClassVar[weakref.WeakKeyDictionary[Any, dict[bool, Any]]] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def forked(cls) -> None:
+        cls.lock, cls.clients = threading.Lock(), weakref.WeakKeyDictionary()
 
 
-def _derived_client(pool: Any, seconds: float | None, *, resends: bool) -> Any:
+os.register_at_fork(after_in_child=_Derived.forked)
+
+
+def _derived_client(pool: Any, *, resends: bool) -> Any:
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
@@ -99,7 +110,7 @@ def _derived_client(pool: Any, seconds: float | None, *, resends: bool) -> Any:
     given = cast(dict[str, Any], pool.connection_kwargs)
     connection_class = pool.connection_class
 
-    seconds = REPLY_TIMEOUT if seconds is None else seconds
+    seconds = REPLY_TIMEOUT
     settings = {  # the pool's own bookkeeping is left for the new pool
         k: v
         for k, v in given.items()
@@ -116,6 +127,7 @@ def _derived_client(pool: Any, seconds: float | None, *, resends: bool) -> Any:
     if isinstance(pool, redis.BlockingConnectionPool):
         bounds["timeout"] = pool.timeout
     bounds = {k: v for k, v in bounds.items() if v is not None}
-    kind: Any = type(cast(object, pool))  # a ConnectionPool, or a BlockingConnectionPool
+    # The base class: a subclass's own constructor may take other arguments.
+    kind = redis.BlockingConnectionPool if "timeout" in bounds else redis.ConnectionPool
     own = kind(connection_class=connection_class, **bounds, **settings)
     return redis.Redis(connection_pool=own)

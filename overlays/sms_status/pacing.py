@@ -274,7 +274,8 @@ class RedisRateLimiter(_RedisGcra):
     client's lookup they fail the attempt as a `TransportError` that names the limiter (and
     is retried as any failure to send). The limiter talks to the client's server on a pool
     of its own, with a socket timeout of at most 5 s and no resends of redis-py's, so a Redis
-    that stops answering fails a lookup within 5 s instead of holding it.
+    that stops answering fails a lookup within 5 s instead of holding it (a cluster or
+    Sentinel client is used as given, with its own timeouts and retries).
     """
 
     def __init__(self, redis_client: BlockingRedis, name: str, limit: RateLimit) -> None:

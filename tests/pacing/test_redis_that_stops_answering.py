@@ -144,3 +144,41 @@ def test_limiters_on_one_client_share_one_pool_of_their_own(stopped_redis: str) 
     sentinel = Sentinel([("127.0.0.1", 1)], socket_timeout=0.1).master_for("mymaster")
     assert RedisRateLimiter(sentinel, "sentinel", BUDGET).name == "sentinel"
     assert webhooks.RedisReplayGuard(sentinel) is not None
+
+
+def test_a_limiter_on_a_pool_subclass_is_bounded_too(stopped_redis: str) -> None:
+    # Only exact ConnectionPools were copied: a subclass (one counting connections, say)
+    # with no socket timeout held the lookup for as long as Redis was away.
+    class CountingPool(redis.ConnectionPool):
+        pass
+
+    port = redis.Redis.from_url(stopped_redis).connection_pool.connection_kwargs["port"]
+    pool = CountingPool(host="127.0.0.1", port=port, socket_timeout=None)
+    limiter = RedisRateLimiter(redis.Redis(connection_pool=pool), "subclass", BUDGET)
+    assert limiter.reserve() >= 0
+    _stop(stopped_redis)
+    assert isinstance(_ends(limiter.reserve), redis.TimeoutError)
+
+
+def test_a_child_forked_while_a_limiter_is_being_built_can_build_one() -> None:
+    # The lock of the shared pools, held by another thread at the fork, was never released
+    # in the child: its first limiter hung.
+    import select
+
+    read_end, write_end = os.pipe()
+    with _redis_kind._Derived.lock:  # as a thread building a limiter at that moment
+        pid = os.fork()
+        if pid == 0:
+            RedisRateLimiter(redis.Redis(port=1), "forked", BUDGET)  # connects on first use
+            os.write(write_end, b"1")
+            os._exit(0)
+    ready: list[int] = []
+    try:
+        ready, _, _ = select.select([read_end], [], [], 20)
+        assert ready, "the forked child hung building a limiter"
+    finally:
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+        os.close(write_end)
