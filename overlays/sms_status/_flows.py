@@ -49,6 +49,10 @@ from sms_status.errors import (
 )
 from sms_status.report import StatusReport
 
+LOOK_ROOM = 0.01
+"""Seconds a look needs before the deadline at least: one due later is moved a second before
+it (or not made), rather than sent with no time to answer (nothing sent: a "no time left"
+then replaced the server's last answer as the error a wait ended with)."""
 LAST_LOOK_RESERVE = 1.0
 """Seconds before `wait_for_final`'s deadline that its last look starts, for the answer."""
 
@@ -280,9 +284,9 @@ def wait_for_final(
         # An answered look's cadence runs from look to look: its own time is part of it.
         wait = max(looked_at + interval - now, rest, asked)
         left = deadline - now
-        if wait >= left:
+        if wait > left - LOOK_ROOM:
             # The next look would come after the deadline, or at it (cut to nothing, after
-            # sleeping there): look once more just before it,
+            # sleeping there; or so close that no request fits): look once more before it,
             # unless the server asked for a longer pause than the cadence's, or one past
             # that last look (Retry-After), or there is no room left for one (this was it)
             # at least the provider's shortest documented interval after this one.
