@@ -28,14 +28,19 @@ def _tracker(client: redis.Redis, **store: object) -> tracking.Tracker:
     )
 
 
+def _flushed_under(tracker: tracking.Tracker, client: redis.Redis) -> None:
+    """Five ids tracked, then every key of the Redis gone (a restart without persistence)."""
+    tracker.add_many("telecom23", [f"m-{n}" for n in range(5)])
+    client.flushall()
+
+
 def test_a_store_flushed_under_a_running_tracker_is_lost_not_empty(
     own_redis: redis.Redis,
 ) -> None:
     # Its scripts read missing rows as nothing due: run() returned as if every outcome had
     # been handed over, and add() took the lost ids for new ones.
     with _tracker(own_redis) as tracker:
-        tracker.add_many("telecom23", [f"m-{n}" for n in range(5)])
-        own_redis.flushall()
+        _flushed_under(tracker, own_redis)
         with pytest.raises(tracking.StoreLostError, match="store is gone"):
             tracker.add("telecom23", "m-0")
         with pytest.raises(tracking.StoreLostError):
@@ -49,8 +54,7 @@ def test_a_store_made_anew_under_its_name_is_still_lost_to_a_running_tracker(
     # After the flush another worker's open made the store again: this tracker went on
     # with the new, empty one, its ids lost without a word.
     with _tracker(own_redis) as tracker:
-        tracker.add_many("telecom23", [f"m-{n}" for n in range(5)])
-        own_redis.flushall()
+        _flushed_under(tracker, own_redis)
         tracking.RedisStore(own_redis, name="refusals").close()  # a worker restarted
         with pytest.raises(tracking.StoreLostError):
             tracker.add("telecom23", "m-0")
@@ -59,8 +63,7 @@ def test_a_store_made_anew_under_its_name_is_still_lost_to_a_running_tracker(
 def test_reads_of_a_lost_store_are_no_empty_answers(own_redis: redis.Redis) -> None:
     # get() and counts() read the empty store after a flush: "nothing in flight".
     with _tracker(own_redis) as tracker:
-        tracker.add_many("telecom23", [f"m-{n}" for n in range(5)])
-        own_redis.flushall()
+        _flushed_under(tracker, own_redis)
         with pytest.raises(tracking.StoreLostError, match="open the store again"):
             tracker.counts()
         with pytest.raises(tracking.StoreLostError):
