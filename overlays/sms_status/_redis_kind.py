@@ -103,14 +103,21 @@ os.register_at_fork(after_in_child=_Derived.forked)
 
 
 def _derived_client(pool: Any, *, resends: bool) -> Any:
+    return copied_client(pool, timeout=REPLY_TIMEOUT, at_most=True, resends=resends)
+
+
+def copied_client(
+    pool: Any, *, timeout: float, at_most: bool, resends: bool, **overrides: object
+) -> Any:
+    """A `redis.Redis` on a new pool with `pool`'s settings, kind and cap: socket timeouts of
+    `timeout` where it has none (and at most `timeout` if `at_most`), without redis-py's own
+    retries unless `resends`; `overrides` (decode_responses=True, say) set last. The
+    limiters', the guard's (`with_reply_timeout`) and the tracker store's own pools."""
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     given = cast(dict[str, Any], pool.connection_kwargs)
-    connection_class = pool.connection_class
-
-    seconds = REPLY_TIMEOUT
     settings = {  # the pool's own bookkeeping is left for the new pool
         k: v
         for k, v in given.items()
@@ -118,16 +125,18 @@ def _derived_client(pool: Any, *, resends: bool) -> Any:
     }
     for name in ("socket_timeout", "socket_connect_timeout"):
         if name == "socket_timeout" or name in settings:  # a unix socket has no connect one
-            settings[name] = min(settings.get(name) or seconds, seconds)
+            kept = settings.get(name)
+            settings[name] = timeout if kept is None else min(kept, timeout) if at_most else kept
     if not resends:
         settings["retry"] = Retry(NoBackoff(), 0)
         settings["retry_on_error"] = []
         settings.pop("retry_on_timeout", None)
+    settings.update(overrides)
     bounds: dict[str, Any] = {"max_connections": getattr(pool, "max_connections", None)}
     if isinstance(pool, redis.BlockingConnectionPool):
         bounds["timeout"] = pool.timeout
     bounds = {k: v for k, v in bounds.items() if v is not None}
     # The base class: a subclass's own constructor may take other arguments.
     kind = redis.BlockingConnectionPool if "timeout" in bounds else redis.ConnectionPool
-    own = kind(connection_class=connection_class, **bounds, **settings)
+    own = kind(connection_class=pool.connection_class, **bounds, **settings)
     return redis.Redis(connection_pool=own)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final, cast
 
+from sms_status._redis_kind import copied_client
 from sms_status.tracking._model import Counts, Rest, Row
 from sms_status.tracking._store import ApplyEarly, Change
 
@@ -138,29 +139,10 @@ def own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
         )
     pool = getattr(redis_client, "connection_pool", None)
     kwargs: object = getattr(pool, "connection_kwargs", None)
-    connection_class = getattr(pool, "connection_class", None)
-    if not isinstance(kwargs, dict) or connection_class is None:
+    if not isinstance(kwargs, dict) or getattr(pool, "connection_class", None) is None:
         return redis_client, False
-    given = cast(dict[str, Any], kwargs)
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    settings: dict[str, Any] = {  # the pool's own bookkeeping is left for the new pool
-        k: v
-        for k, v in given.items()
-        if not k.startswith("orig_") and k != "maint_notifications_pool_handler"
-    }
-    if settings.get("socket_timeout") is None:
-        settings["socket_timeout"] = timeout
-    if "socket_connect_timeout" in settings and settings["socket_connect_timeout"] is None:
-        settings["socket_connect_timeout"] = timeout  # TCP only: a unix socket has none
-    settings["retry"] = Retry(NoBackoff(), 0, (redis.ConnectionError, redis.TimeoutError))
-    settings["retry_on_error"] = []
-    settings.pop("retry_on_timeout", None)
-    settings["decode_responses"] = True
-    own = redis.ConnectionPool(connection_class=connection_class, **settings)
-    return redis.Redis(connection_pool=own), True
+    own = copied_client(pool, timeout=timeout, at_most=False, resends=False, decode_responses=True)
+    return own, True
 
 
 def early_change(apply_early: ApplyEarly, report: str, expired: bool) -> Change:
