@@ -48,10 +48,8 @@ def message_id(value: object, *, what: str = "message id", separator: str | None
     if not (value.isascii() and value.isprintable()):
         if _CONTROL.search(value):
             raise ValueError(f"invalid {what} {value!r}: control characters are not allowed")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(f"invalid {what} {value!r}: not valid Unicode text") from None
+        if not encodable(value):
+            raise ValueError(f"invalid {what} {value!r}: not valid Unicode text")
     # A character takes at most 12 bytes percent-encoded (4 UTF-8 bytes as %XX): a short id
     # cannot be too long, and is not encoded here just to count.
     if len(value) * 12 > MAX_ENCODED_ID_LENGTH and encoded_length(value) > MAX_ENCODED_ID_LENGTH:
@@ -165,6 +163,18 @@ def api_key(value: object) -> str:
     return value
 
 
+def encodable(text: str) -> bool:
+    """Whether `text` can be sent as UTF-8: no lone surrogates (text decoded with
+    `surrogateescape`, say)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def base_url(value: str) -> str:
     """`value` if it is an http(s) URL with a host: anything else can never be sent, and
     would otherwise surface only at the first request, as a retried TransportError."""
@@ -172,13 +182,8 @@ def base_url(value: str) -> str:
         raise TypeError(f"base_url must be a str, not {type(value).__name__}")
     if value != value.strip():  # an env file's trailing newline, say
         raise ValueError("base_url must not have whitespace around it (check for a newline)")
-    if not value.isascii():  # a lone surrogate raised UnicodeEncodeError from httpx
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(
-                "base_url must be valid Unicode text (it has a lone surrogate)"
-            ) from None
+    if not encodable(value):  # a lone surrogate raised UnicodeEncodeError from httpx
+        raise ValueError("base_url must be valid Unicode text (it has a lone surrogate)")
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         # Not echoed: a URL can carry credentials.

@@ -79,7 +79,7 @@ def check_arguments(
     webhook = load_provider(provider).webhook
     if webhook is None:  # pragma: no cover - the completeness test holds the registry to it
         raise ValueError(f"{provider} documents no webhooks")
-    if isinstance(secret, str) and not _encodable(secret):
+    if isinstance(secret, str) and not _validation.encodable(secret):
         raise ValueError("secret must be valid Unicode text (it has a lone surrogate)")
     problem = webhook.check_secret(secret) if isinstance(secret, str) else None
     if problem is not None:
@@ -102,16 +102,8 @@ def _check_url(url: object) -> None:
         raise ValueError("url must be an absolute http(s) URL, as 'https://example.com/hooks'")
     if url != url.strip():
         raise ValueError("url must have no whitespace around it (it is signed as given)")
-    if not _encodable(url):
+    if not _validation.encodable(url):
         raise ValueError("url must be valid Unicode text (it has a lone surrogate)")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 # -- the public functions ------------------------------------------------------------------
