@@ -3,7 +3,8 @@
     python scripts/spec_diff.py <key> [<git ref>]     # nox -s spec_diff -- <key> [<git ref>]
 
 Compares the spec at the git ref (default HEAD) with the working tree: enums, required and
-optional fields, types, parameters, security, servers, paths, deprecations. One line per
+optional fields, types, defaults, other fields (`additionalProperties`), parameters,
+security, servers, paths, deprecations. One line per
 change, `breaking:` or `compatible:` for users of `sms-status-<key>` (the generated client;
 an `sms-status` user is affected only through the overlay, which the hint names), then
 `classification: ...` and `proposed bump: sms-status-<key> <old> -> <new>`, then a draft
@@ -14,11 +15,11 @@ Why in-repo: no installable differ handles OpenAPI 3.1 enums, parameters and sec
 
 Rules (the generated client is the contract; statuses are open enums):
 - a removed path, operation, parameter, field, enum value, server or security scheme,
-  a changed type or auth header, a new required parameter, a field that became optional
-  (its type gains `Unset`): breaking;
-- anything added that callers need not send, a field that became required, a deprecation:
-  compatible. A new status value is compatible (the SDK reports it as UNRECOGNIZED) but
-  wants a row in the overlay's STATUSES.
+  a changed type, default or auth header, a new required parameter, a field that became
+  optional (its type gains `Unset`), other fields no longer kept as they came: breaking;
+- anything added that callers need not send, a field that became required, a deprecation,
+  a default added or removed: compatible. A new status value is compatible (the SDK
+  reports it as UNRECOGNIZED) but wants a row in the overlay's STATUSES.
 Bumps: breaking -> major (minor while 0.x), compatible -> minor (patch while 0.x), nothing
 -> the same version.
 """
@@ -75,7 +76,9 @@ def diff_schema(where: str, old: Any, new: Any, out: Changes) -> None:
     _diff_finality(where, old.get("x-finality"), new.get("x-finality"), out)
     if new.get("deprecated") and not old.get("deprecated"):
         out.add(COMPATIBLE, f"{where} deprecated")
+    _diff_default(where, old, new, out)
     _diff_fields(where, old, new, out)
+    _diff_other_fields(where, old.get("additionalProperties"), new.get("additionalProperties"), out)
     diff_schema(f"{where}[]", old.get("items"), new.get("items"), out)
     for combinator in ("oneOf", "anyOf", "allOf"):
         old_parts, new_parts = old.get(combinator) or [], new.get(combinator) or []
@@ -87,6 +90,31 @@ def diff_schema(where: str, old: Any, new: Any, out: Changes) -> None:
             )
         for index, (a, b) in enumerate(zip(old_parts, new_parts, strict=False)):
             diff_schema(f"{where} {combinator}[{index}]", a, b, out)
+
+
+def _diff_default(where: str, old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
+    """The generated code sends a declared default (and reads an absent field as it)."""
+    if "default" in old and "default" in new and old["default"] != new["default"]:
+        out.add(BREAKING, f"{where} default {old['default']!r} -> {new['default']!r}")
+    elif ("default" in old) != ("default" in new):
+        gone = "default" in old
+        value = (old if gone else new)["default"]
+        out.add(COMPATIBLE, f"{where} default {value!r} {'removed' if gone else 'added'}")
+
+
+def _other_fields(schema: Any) -> str:
+    return "any" if schema in (None, True) else "none" if schema is False else _type(schema)
+
+
+def _diff_other_fields(where: str, old: Any, new: Any, out: Changes) -> None:
+    """`additionalProperties`: absent or true keeps unknown keys in the model's
+    `additional_properties`, false drops that attribute, a schema types its values."""
+    before, after = _other_fields(old), _other_fields(new)
+    if isinstance(old, dict) and isinstance(new, dict):
+        diff_schema(f"{where}{{*}}", old, new, out)
+    elif before != after:
+        kind = BREAKING if before == "any" or after == "none" else COMPATIBLE
+        out.add(kind, f"{where} other fields (additional_properties): {before} -> {after}")
 
 
 def _diff_enum(where: str, old_enum: Any, new_enum: Any, out: Changes) -> None:

@@ -192,15 +192,15 @@ def check(repo: Repo) -> list[str]:
 
 
 def _set_client_version(repo: Repo, key: str, old: str, new: str) -> None:
+    pyproject = repo.root / "pyproject.toml"
+    text = pyproject.read_text()
+    pin = f'"sms-status-{key}=={old}"'
+    if pin not in text:  # checked before anything is written: a rerun starts from the same
+        raise SystemExit(f"pyproject.toml has no pin {pin}: fix it by hand, then rerun")
     config = repo.root / "generator" / f"{key}.yaml"
     config.write_text(
         VERSION_LINE.sub(f'package_version_override: "{new}"', config.read_text(), count=1)
     )
-    pyproject = repo.root / "pyproject.toml"
-    text = pyproject.read_text()
-    pin = f'"sms-status-{key}=={old}"'
-    if pin not in text:
-        raise SystemExit(f"pyproject.toml has no pin {pin}: fix it by hand, then rerun")
     pyproject.write_text(text.replace(pin, f'"sms-status-{key}=={new}"'))
 
 

@@ -255,6 +255,27 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
             "breaking: GET /api/status response 200 is read as text (text/plain), "
             "not json (application/json)",
         ),
+        # Defaults are sent when a caller gives none; other fields are kept, or not:
+        (
+            lambda s: _status_params(s)[0]["schema"].update(default="abc"),
+            "compatible: GET /api/status query parameter msg_id default 'abc' added",
+        ),
+        (
+            lambda s: _schemas(s)["StatusReport"]["properties"]["status_time"].update(default="0"),
+            "compatible: StatusReport.status_time default '0' added",
+        ),
+        (
+            lambda s: _schemas(s)["StatusReport"].update(additionalProperties=False),
+            "breaking: StatusReport other fields (additional_properties): any -> none",
+        ),
+        (
+            lambda s: _schemas(s)["StatusReport"].update(additionalProperties=STRING),
+            "breaking: StatusReport other fields (additional_properties): any -> string",
+        ),
+        (
+            lambda s: _schemas(s)["StatusReport"].update(additionalProperties=True),
+            None,  # absent means true: nothing changed
+        ),
         (  # "json" in its name, but no type the generator reads
             lambda s: _ok(s).update(content={"application/x-ndjson": {}}),
             "breaking: GET /api/status response 200 is read as unreadable "
@@ -263,9 +284,65 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
     ],
 )
 def test_other_changes_are_classified(
-    repo: Path, edit: Callable[[dict[str, Any]], None], line: str
+    repo: Path, edit: Callable[[dict[str, Any]], None], line: str | None
 ) -> None:
-    assert line in _diff(repo, edit)
+    out = _diff(repo, edit)
+    if line is None:
+        assert out[0] == "classification: compatible", out  # no line: no change
+        assert out[1].endswith("0.1.0 -> 0.1.0"), out
+    else:
+        assert line in out
+
+
+def _with(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(spec: dict[str, Any]) -> None:
+        _status_params(spec)[0]["schema"].update(fields)
+        _schemas(spec)["StatusReport"].update(fields)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "lines"),
+    [
+        (
+            {"default": 50},
+            {"default": 100},
+            [
+                "breaking: StatusReport default 50 -> 100",
+                "breaking: GET /api/status query parameter msg_id default 50 -> 100",
+            ],
+        ),
+        (
+            {"default": 50},
+            {},
+            ["compatible: StatusReport default 50 removed"],
+        ),
+        (
+            {"additionalProperties": False},
+            {},
+            ["compatible: StatusReport other fields (additional_properties): none -> any"],
+        ),
+        (
+            {"additionalProperties": {"type": "integer"}},
+            {"additionalProperties": STRING},
+            ["breaking: StatusReport{*} type integer -> string"],
+        ),
+        (
+            {"additionalProperties": {"type": "integer"}},
+            {"additionalProperties": True},
+            ["compatible: StatusReport other fields (additional_properties): integer -> any"],
+        ),
+    ],
+)
+def test_defaults_and_other_fields_changed_from_the_ref(
+    repo: Path, before: dict[str, Any], after: dict[str, Any], lines: list[str]
+) -> None:
+    _diff(repo, _with(**before))
+    _git(repo, "commit", "-qam", "before")
+    out = _diff(repo, _with(**{**before, **after}) if after else lambda s: None)
+    for line in lines:
+        assert line in out, out
 
 
 def test_webhook_payload_changes_are_classified(repo: Path) -> None:

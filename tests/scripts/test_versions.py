@@ -136,6 +136,19 @@ def test_a_hand_edited_pin_is_caught(repo: Repo) -> None:
     assert "nox -s bump" in problem
 
 
+def test_a_bump_refused_for_a_hand_edited_pin_writes_nothing(repo: Repo) -> None:
+    pyproject = repo.root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("sms-status-roycetalk==0.1.0", "sms-status-roycetalk==0.2.0")
+    )
+    config = repo.root / "generator" / "roycetalk.yaml"
+    before = config.read_text(), pyproject.read_text()
+    with pytest.raises(SystemExit, match="no pin"):
+        bump(repo, "roycetalk", "minor", regenerate=False, lock=False)
+    # Left as it was: the rerun the message asks for bumps from 0.1.0, not from 0.2.0.
+    assert (config.read_text(), pyproject.read_text()) == before
+
+
 def test_record_refuses_to_rewrite_a_release(repo: Repo) -> None:
     record(repo, "namirial")
     model = repo.root / "generated" / "namirial" / "sms_status_namirial" / "client.py"
