@@ -49,6 +49,28 @@ def test_fake_clock() -> None:
     assert clock.now() == FakeClock.DEFAULT_START + 13.5
 
 
+def test_a_fake_clock_lets_sleeps_taken_at_once_overlap() -> None:
+    # Each sleep moved the clock by its own length: ten tasks sleeping 5 s took 50 s.
+    clock = FakeClock(0)
+    woke: list[tuple[float, float]] = []
+
+    async def nap(seconds: float) -> None:
+        await clock.async_sleep(seconds)
+        woke.append((seconds, clock.now()))
+
+    async def main() -> None:
+        await asyncio.gather(*(nap(5) for _ in range(10)))
+        await asyncio.gather(nap(3), nap(1), nap(2))  # each at its own time, earliest first
+        sleeping = asyncio.ensure_future(nap(60))
+        await asyncio.sleep(0)
+        sleeping.cancel()  # a cancelled sleep moves nothing, holds no one back
+        await asyncio.gather(sleeping, return_exceptions=True)
+        await nap(0)
+
+    asyncio.run(main())
+    assert woke == [(5, 5.0)] * 10 + [(1, 6.0), (2, 7.0), (3, 8.0), (0, 8.0)]
+
+
 @pytest.mark.parametrize("seconds", [float("nan"), float("inf")])
 def test_a_fake_clock_moves_by_finite_seconds_only(seconds: float) -> None:
     # nan or inf was taken, and stayed the clock's time for good.

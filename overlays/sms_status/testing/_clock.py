@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 import threading
 import time
@@ -52,6 +54,9 @@ class FakeClock:
             start = (start if start.tzinfo else start.replace(tzinfo=UTC)).timestamp()
         self._now = float(start)
         self._lock = threading.Lock()
+        # async_sleep's sleepers per event loop: (wake time, ticket), the earliest first.
+        self._sleepers: dict[asyncio.AbstractEventLoop, list[tuple[float, int]]] = {}
+        self._tickets = itertools.count()
 
     def now(self) -> float:
         with self._lock:
@@ -77,8 +82,38 @@ class FakeClock:
         self.advance(max(0.0, seconds))
 
     async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-        await asyncio.sleep(0)
+        """Instant, as `sleep`; but sleeps taken at once overlap, as on a real clock: ten
+        tasks sleeping 5 s move the clock 5 s, not 50. Each waits for the tasks of its loop
+        ready now to take theirs, then for those due earlier to wake, and moves the clock to
+        its own time (unless it is already past it). A task waiting for an answer on a real
+        socket is not seen: a sleep may move the clock while an answer is on its way."""
+        seconds = max(0.0, seconds)
+        if not math.isfinite(seconds):  # as `advance` has it
+            raise ValueError(f"a FakeClock moves by a finite number of seconds, not {seconds}")
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            wake = (self._now + seconds, next(self._tickets))
+            sleepers = self._sleepers.setdefault(loop, [])
+            heapq.heappush(sleepers, wake)
+        try:
+            await asyncio.sleep(0)
+            while True:
+                with self._lock:
+                    if sleepers[0] == wake:
+                        heapq.heappop(sleepers)
+                        self._now = max(self._now, wake[0])
+                        if not sleepers:
+                            del self._sleepers[loop]
+                        return
+                await asyncio.sleep(0)  # an earlier one of this loop wakes first
+        except BaseException:
+            with self._lock:
+                if wake in sleepers:  # cancelled before waking: the others go on without it
+                    sleepers.remove(wake)
+                    heapq.heapify(sleepers)
+                    if not sleepers:
+                        self._sleepers.pop(loop, None)
+            raise
 
     def __repr__(self) -> str:
         return f"FakeClock({self.datetime().isoformat()})"
