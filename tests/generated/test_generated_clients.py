@@ -422,15 +422,15 @@ def test_an_unknown_status_on_the_wire_does_not_raise(loopback: Loopback) -> Non
     from sms_status_telecom23.models import MessageStatus, StatusResponse
 
     body = example("telecom23", "/api/v1/sms/status/{message_id}", "delivered")
-    body["message"]["status"] = "ACCEPTD"  # an SMPP state the spec does not list
+    body["message"]["status"] = "SCHEDULED"  # a state the spec does not list
     loopback.serve("/api/v1/sms/status/x", json.dumps(body).encode())
     with client_for("telecom23", loopback.base_url) as client:
         response = get_message_status.sync_detailed("x", client=client)
     assert isinstance(response.parsed, StatusResponse)
     status = response.parsed.message.status
     assert isinstance(status, MessageStatus)
-    assert (status.name, status.value) == ("UNRECOGNIZED", "ACCEPTD")
-    assert response.parsed.to_dict()["message"]["status"] == "ACCEPTD"
+    assert (status.name, status.value) == ("UNRECOGNIZED", "SCHEDULED")
+    assert response.parsed.to_dict()["message"]["status"] == "SCHEDULED"
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -7,9 +7,10 @@
         sb.add_message("m1", statuses=("pending", "sent", "DELIVRD"))
         ...  # point a client at sb.base_url with sb.api_key
 
-Each sandbox speaks exactly what ``specs/<key>.yaml`` says: the documented paths, auth and
-error bodies, scripted lifecycles on a controllable clock, injected faults, and a log of every
-request. Needs the ``testing`` extra (Starlette, uvicorn); importing this package does not load
+Each sandbox speaks what ``specs/<key>.yaml`` says: the documented paths, auth and error
+bodies, scripted lifecycles on a controllable clock, and a log of every request. Injected
+faults, and the ``rate_limit`` option's 429 (which namirial's and roycetalk's specs do not
+list), answer beyond the spec on purpose: as a real server, or a proxy before it, may. Needs the ``testing`` extra (Starlette, uvicorn); importing this package does not load
 them until ``Sandbox``/``FakeClock``/... are first used.
 
 Layout: ``_sandbox`` holds the ``Sandbox`` and its public controls; beside it ``_clock``,

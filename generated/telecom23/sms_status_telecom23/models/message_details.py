@@ -22,8 +22,9 @@ class MessageDetails:
             `UNDELIV` (final), `REJECTD` (final), `EXPIRED` (final), `UNKNOWN` (final), `failed`
             (final). `ENROUTE` exists internally (not final); messages stuck in `sent`/`ENROUTE`
             for 3+ days become `UNDELIV`. Upper-case values are SMPP 3.4 receipt states, so
-            `ACCEPTD`, `DELETED`, `BUFFRED`, `SYSERR` and `FAILED` may appear as well (not listed
-            here: `FAILED` would clash with `failed` as a Python name). The set is open.
+            `ACCEPTD` (final), `DELETED` (final), `BUFFRED` (not final), `SYSERR` (final) and
+            `FAILED` (final) may appear as well (`FAILED` is not listed in `enum`: it would clash
+            with `failed` as a Python name). The set is open.
         telecom_message_id (None | str | Unset): Carrier-side id (deprecated on webhooks).
         recipient (None | str | Unset): E.164 phone number.
         segments (int | None | Unset):

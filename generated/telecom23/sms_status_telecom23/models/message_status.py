@@ -3,6 +3,9 @@ from typing import Self
 
 
 class MessageStatus(StrEnum):
+    ACCEPTD = "ACCEPTD"
+    BUFFRED = "BUFFRED"
+    DELETED = "DELETED"
     DELIVRD = "DELIVRD"
     ENROUTE = "ENROUTE"
     EXPIRED = "EXPIRED"
@@ -10,6 +13,7 @@ class MessageStatus(StrEnum):
     PENDING = "pending"
     REJECTD = "REJECTD"
     SENT = "sent"
+    SYSERR = "SYSERR"
     UNDELIV = "UNDELIV"
     UNKNOWN = "UNKNOWN"
 
