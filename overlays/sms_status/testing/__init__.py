@@ -10,8 +10,9 @@
 Each sandbox speaks what ``specs/<key>.yaml`` says: the documented paths, auth and error
 bodies, scripted lifecycles on a controllable clock, and a log of every request. Injected
 faults, and the ``rate_limit`` option's 429 (which namirial's and roycetalk's specs do not
-list), answer beyond the spec on purpose: as a real server, or a proxy before it, may. Needs the ``testing`` extra (Starlette, uvicorn); importing this package does not load
-them until ``Sandbox``/``FakeClock``/... are first used.
+list), answer beyond the spec on purpose: as a real server, or a proxy before it, may. Needs the
+``testing`` extra (Starlette, uvicorn); importing this package does not load them until
+``Sandbox``/``FakeClock``/... are first used.
 
 Layout: ``_sandbox`` holds the ``Sandbox`` and its public controls; beside it ``_clock``,
 ``_store`` (messages, lifecycles), ``_faults``, ``_dispatch`` (routing, auth, rate windows,
