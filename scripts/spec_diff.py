@@ -37,6 +37,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _providers import provider_keys
+from _spec_access import diff_requirements, diff_security, diff_servers
 from _spec_bodies import json_schema, parsed_as
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,49 +240,6 @@ def _diff_media_types(where: str, old: Any, new: Any, out: Changes) -> None:
             out.add(COMPATIBLE, f"{where} no longer comes as {media}")
 
 
-def _security_scheme(scheme: dict[str, Any]) -> str:
-    kind = scheme.get("type")
-    if kind == "apiKey":
-        return f"{scheme.get('in')} {scheme.get('name')}"
-    if kind == "http":
-        return f"http {scheme.get('scheme')}"
-    return str(kind)
-
-
-def _requirements(security: Any) -> set[frozenset[str]]:
-    return {frozenset(req) for req in security or []}
-
-
-def _diff_servers(old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
-    old_urls = [s.get("url") for s in old.get("servers") or []]
-    new_urls = [s.get("url") for s in new.get("servers") or []]
-    for url in old_urls:
-        if url not in new_urls:
-            out.add(BREAKING, f"server {url} removed")
-    for url in new_urls:
-        if url not in old_urls:
-            out.add(COMPATIBLE, f"server {url} added")
-
-
-def _diff_security(old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
-    old_schemes = (old.get("components") or {}).get("securitySchemes") or {}
-    new_schemes = (new.get("components") or {}).get("securitySchemes") or {}
-    for name in sorted(old_schemes.keys() - new_schemes.keys()):
-        out.add(BREAKING, f"security scheme {name} removed")
-    for name in sorted(new_schemes.keys() - old_schemes.keys()):
-        out.add(COMPATIBLE, f"security scheme {name} added ({_security_scheme(new_schemes[name])})")
-    for name in sorted(old_schemes.keys() & new_schemes.keys()):
-        a, b = _security_scheme(old_schemes[name]), _security_scheme(new_schemes[name])
-        if a != b:
-            old_place, _, old_header = a.partition(" ")
-            new_place, _, new_header = b.partition(" ")
-            same_place = old_place == new_place
-            text = f"{old_place} {old_header} -> {new_header}" if same_place else f"{a} -> {b}"
-            out.add(BREAKING, f"security scheme {name} {text}")
-    if _requirements(old.get("security")) != _requirements(new.get("security")):
-        out.add(BREAKING, "global security requirement changed")
-
-
 def _diff_operation(
     op: str, old_spec: dict[str, Any], new_spec: dict[str, Any], out: Changes
 ) -> None:
@@ -296,8 +254,7 @@ def _diff_operation(
             f"operation {op} operationId {a.get('operationId')} -> {b.get('operationId')} "
             "(the generated function is renamed)",
         )
-    if _requirements(a.get("security")) != _requirements(b.get("security")):
-        out.add(BREAKING, f"operation {op} security requirement changed")
+    diff_requirements(f"operation {op} security requirement", a, b, out.add)
     old_tags, new_tags = a.get("tags") or [], b.get("tags") or []
     if old_tags[:1] != new_tags[:1]:  # the generator files an operation under its first tag
         out.add(
@@ -343,8 +300,8 @@ def _diff_operation(
 def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> Changes:
     """Every change from `old` to `new`, each classified for users of the generated client."""
     out = Changes()
-    _diff_servers(old, new, out)
-    _diff_security(old, new, out)
+    diff_servers(old, new, out.add)
+    diff_security(old, new, out.add)
     old_ops, new_ops = _operations(old), _operations(new)
     for op in sorted(old_ops.keys() - new_ops.keys()):
         out.add(BREAKING, f"operation {op} removed")

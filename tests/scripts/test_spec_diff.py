@@ -255,6 +255,19 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
             "breaking: GET /api/status response 200 is read as text (text/plain), "
             "not json (application/json)",
         ),
+        # Another way in (OR) leaves every caller's working: read "breaking" before.
+        (
+            lambda s: s["security"].append({"BearerAuth": []}),
+            "compatible: global security requirement: an alternative added",
+        ),
+        (
+            lambda s: s.update(security=[{"BearerAuth": []}]),
+            "breaking: global security requirement changed",
+        ),
+        (
+            lambda s: s["paths"]["/api/status"]["get"].update(security=[{"BearerAuth": []}]),
+            "breaking: operation GET /api/status security requirement changed",
+        ),
         # Defaults are sent when a caller gives none; other fields are kept, or not:
         (
             lambda s: _status_params(s)[0]["schema"].update(default="abc"),
