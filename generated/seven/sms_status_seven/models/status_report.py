@@ -29,7 +29,8 @@ class StatusReport:
             the page, listed in seven's OpenAPI document seven-io/api-schemes (treated as final). The set is open.
         status_time (str): Time of the status, formatted `YYYY-MM-DD HH:MM:SS.fff` (e.g.
             `2024-02-16 15:43:16.905`). Not ISO 8601: a space instead of `T` and no UTC offset
-            (the time zone is not documented), hence a plain string rather than `date-time`.
+            (the time zone is not documented: read as Berlin local time, as the DLR webhook's
+            example implies), hence a plain string rather than `date-time`.
     """
 
     id: str
