@@ -164,6 +164,30 @@ def test_add_many_holds_no_other_writer_up_while_it_reads_its_ids(
     receiver.close()
 
 
+def test_add_many_adds_each_id_when_it_is_read(
+    make_tracker: MakeTracker, sandbox_clock: FakeClock
+) -> None:
+    # The clock was read once, before the ids: an id a generator yielded 40 minutes into the
+    # call was 40 minutes old when stored, and past a 30-minute deadline at once.
+    tracker = make_tracker()
+    started = sandbox_clock.now()
+
+    def sent_every_twenty_minutes() -> Iterator[str]:
+        for n in range(3):
+            yield f"slow-{n}"
+            sandbox_clock.advance(1200)
+
+    assert tracker.add_many("telecom23", sent_every_twenty_minutes(), deadline=1800) == 3
+    for n in range(3):
+        tracked = tracker.get("telecom23", f"slow-{n}")
+        assert tracked is not None
+        sent = started + 1200 * n
+        assert tracked.added_at.timestamp() == sent
+        assert tracked.deadline_at.timestamp() == sent + 1800
+        assert tracked.next_poll_at is not None
+        assert tracked.next_poll_at.timestamp() > sent
+
+
 def test_a_store_written_by_a_newer_version_is_refused_with_a_clear_error(
     store_path: Path,
 ) -> None:

@@ -127,13 +127,15 @@ class Engine:
         first = schedule.max_interval if self._pushes_live(key, now) else schedule.first_wait
         # Checked as the store reads them (a chunk at a time, staged: SQLite in a temporary
         # table, Redis in a list): a bad id raises before anything is stored, and a million
-        # ids never sit in a list here.
+        # ids never sit in a list here. Each is added when read: a generator yielding ids as
+        # messages are sent starts each one's deadline and first poll from its own sending.
+        clock = self.clock
         rows = (
             rules.new_row(
                 key,
                 _validation.message_id(i, separator=separator),
                 tag=label,
-                now=now,
+                now=clock(),
                 deadline=seconds,
                 first=first,
             )
