@@ -30,6 +30,10 @@ class HeaderItems(Protocol):
     def items(self) -> Iterable[tuple[str, str]]: ...
 
 
+_OWS = " \t"  # what RFC 9110 lets surround a field's value
+_OWS_BYTES = b" \t"
+
+
 class Headers:
     """Case-insensitive view of any `HeaderItems` (a dict, Starlette's, httpx's or Flask's
     headers); an empty value counts as absent."""
@@ -59,8 +63,10 @@ class Headers:
         self._lower = lower
 
     def get(self, name: str) -> str | None:
+        """The value without the spaces and tabs around it (RFC 9110, 5.5: h11 strips them,
+        httptools passes them on, and signatures are over the stripped value)."""
         value = self._lower.get(name.lower())
-        return value if isinstance(value, str) and value != "" else None
+        return (value.strip(_OWS) or None) if isinstance(value, str) else None
 
 
 class AsgiHeaders(Headers):
@@ -91,7 +97,7 @@ class AsgiHeaders(Headers):
                 if key.lower() == wanted:
                     value = stray
                     break
-        return None if value is None else (value.decode("latin-1") or None)
+        return None if value is None else (value.strip(_OWS_BYTES).decode("latin-1") or None)
 
 
 _wire_names: dict[str, bytes] = {}
@@ -195,3 +201,16 @@ def event_id_of(report: StatusReport, at: datetime | None) -> str:
     """A stable id for a delivery that carries none: message, status and the time reported
     (a provider's retry of the same event gets the same one)."""
     return f"{report.message_id}:{report.provider_status}:{at.isoformat() if at else ''}"
+
+
+def kept(current: StatusReport, incoming: StatusReport) -> StatusReport:
+    """`webhooks.merge`'s rule, without its checks that both are of one message (and one
+    recipient): if exactly one is final it is kept; otherwise the later `updated_at` wins
+    (none counts as older); ties keep `current`."""
+    if current.is_final != incoming.is_final:
+        return current if current.is_final else incoming
+    if incoming.updated_at is not None and (
+        current.updated_at is None or incoming.updated_at > current.updated_at
+    ):
+        return incoming
+    return current

@@ -233,20 +233,22 @@ def is_coroutine_function(value: object) -> bool:
     )
 
 
-def max_retries(value: object) -> int:
+def whole_number(value: object, name: str, *, minimum: int) -> int:
+    """`value` as an int of at least `minimum`: a bool, a float or a non-number is a
+    TypeError naming `name`, a smaller one a ValueError."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"max_retries must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"max_retries must be >= 0, got {value}")
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def max_retries(value: object) -> int:
+    return whole_number(value, "max_retries", minimum=0)
 
 
 def max_response_bytes(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"max_response_bytes must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"max_response_bytes must be >= 1, got {value}")
-    return value
+    return whole_number(value, "max_response_bytes", minimum=1)
 
 
 def known_options(options: Iterable[str], allowed: Iterable[str], function: str) -> None:

@@ -682,6 +682,63 @@ async def test_on_receipt_past_its_backlog_answers_only_once_reported(
     assert (await answer).status_code == (500 if fails else 200)
 
 
+async def _until(done: Any) -> None:
+    """Let the loop run until `done()` (no clock involved: every step here is in-process)."""
+    for _ in range(10_000):
+        if done():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the receiver never got there")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
+async def test_requests_held_for_a_hung_on_report_are_capped(
+    monkeypatch: pytest.MonkeyPatch, acknowledge: Literal["on_receipt", "after_report"]
+) -> None:
+    # With an async on_report: "on_receipt" answered every delivery 200 and kept it for a
+    # report that never came (no backlog cap, as a sync on_report has), and "after_report"
+    # held every request, its sender long gone: memory grew with each one.
+    from sms_status.webhooks import _app
+
+    monkeypatch.setattr(_app, "POSTED_BACKLOG", 2)
+    monkeypatch.setattr(_app, "HELD_MAX", 4)
+    release, entered = asyncio.Event(), []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        entered.append(event)
+        await release.wait()
+
+    app = webhooks.app(
+        "telecom23", secret=SECRET, on_report=on_report, clock=lambda: NOW, acknowledge=acknowledge
+    )
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+    answers: list[list[int]] = []
+    tasks = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": BODY, "more_body": False}
+
+    for n in range(6):
+        answer: list[int] = []
+
+        async def send(message: Any, answer: list[int] = answer) -> None:
+            if message["type"] == "http.response.start":
+                answer.append(message["status"])
+
+        scope = {"type": "http", "method": "POST", "path": "/hook", "headers": raw_headers}
+        tasks.append(asyncio.ensure_future(app(scope, receive, send)))
+        answers.append(answer)
+        await _until(lambda n=n: tasks[n].done() or len(entered) == n + 1)
+    # Two answered and reported, two held for their report (past the backlog), two refused.
+    held = [[200], [200], [], []] if acknowledge == "on_receipt" else [[], [], [], []]
+    assert answers == [*held, [503], [503]]
+    release.set()
+    await asyncio.gather(*tasks)
+    assert answers == [[200]] * 4 + [[503]] * 2
+    assert len(entered) == 4
+
+
 def test_an_unknown_acknowledge_fails_when_the_app_is_built() -> None:
     with pytest.raises(ValueError, match="acknowledge"):
         webhooks.app(

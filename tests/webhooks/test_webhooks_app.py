@@ -588,6 +588,17 @@ async def test_a_header_repeated_in_other_letter_cases_reads_as_its_last_value()
 
 
 @pytest.mark.anyio
+async def test_spaces_around_a_header_value_are_not_part_of_it() -> None:
+    # h11 strips them (RFC 9110, 5.5), httptools passes them on: the same genuine delivery
+    # was 200 under one server and 401 under the other (the timestamp signed unstripped).
+    app, seen = receiver()
+    padded = [(name, b" \t" + value + b" \t") for name, value in _signed()]
+    assert await _deliver_raw(app, padded) == 200
+    await shut_down(app)
+    assert len(seen) == 1
+
+
+@pytest.mark.anyio
 async def test_odd_but_readable_scopes_are_verified() -> None:
     # ASGI says bytes; a server or middleware handing bytearray names (unhashable) made
     # every delivery a 500, and a memoryview body was refused as not the raw bytes.

@@ -9,6 +9,7 @@ import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 import redis
 import redis.asyncio
@@ -67,6 +68,16 @@ def test_a_report_without_a_time_counts_as_older() -> None:
 def test_reports_of_different_messages_do_not_merge() -> None:
     with pytest.raises(ValueError, match="same provider and message"):
         webhooks.merge(SENT, report(DeliveryState.SENT, False, T0, message_id="m2"))
+
+
+def test_reports_of_different_recipients_of_one_message_do_not_merge() -> None:
+    # One recipient's delivery was kept as the whole message's while another's was pending.
+    first = attrs.evolve(SENT, recipient="+15550000001")
+    second = report(DeliveryState.DELIVERED, True, T0 + timedelta(seconds=5))
+    with pytest.raises(ValueError, match="per recipient"):
+        webhooks.merge(first, attrs.evolve(second, recipient="+15550000002"))
+    assert webhooks.merge(first, attrs.evolve(second, recipient="+15550000001")).is_final
+    assert webhooks.merge(SENT, attrs.evolve(second, recipient="+15550000002")).is_final
 
 
 states = st.sampled_from(list(DeliveryState))
@@ -211,9 +222,32 @@ def test_redis_guard_takes_a_claim_afresh_once_its_lease_lapsed_or_it_was_discar
     assert guard.claim("killed-mid-report") == "new"
 
 
-def test_redis_guard_refuses_a_lease_that_is_no_time(redis_client: redis.Redis) -> None:
-    with pytest.raises(ValueError, match="lease"):
-        webhooks.RedisReplayGuard(redis_client, lease=0)
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"lease": 0}, ValueError),
+        ({"lease": float("inf")}, ValueError),  # an OverflowError escaped
+        ({"lease": float("nan")}, ValueError),
+        ({"lease": True}, TypeError),
+        ({"prefix": None}, TypeError),  # taken, then every delivery a 500
+        ({"prefix": b"p:"}, TypeError),
+    ],
+)
+def test_redis_guard_refuses_bad_arguments_when_made(
+    redis_client: redis.Redis, options: dict[str, object], error: type[Exception]
+) -> None:
+    with pytest.raises(error, match=r"lease|prefix"):
+        webhooks.RedisReplayGuard(redis_client, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("max_entries", "error"), [(0, ValueError), (True, TypeError), (2.5, TypeError)]
+)
+def test_memory_guard_refuses_a_bound_that_is_no_count(
+    max_entries: object, error: type[Exception]
+) -> None:
+    with pytest.raises(error, match="max_entries"):
+        webhooks.MemoryReplayGuard(max_entries=max_entries)  # type: ignore[arg-type]
 
 
 def test_parse_with_a_redis_guard_refuses_the_replay(redis_client: redis.Redis) -> None:

@@ -251,6 +251,8 @@ def listen(
     """Receive webhooks and print each verified delivery report live."""
     import uvicorn
 
+    from sms_status.webhooks._app import DRAIN_SECONDS
+
     variable = f"SMS_STATUS_{provider.upper()}_WEBHOOK_SECRET"
     secret = secret or os.environ.get(variable) or None
     signed = REGISTRY[provider].webhooks == "signed"
@@ -280,8 +282,12 @@ def listen(
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     bound = listener.getsockname()[1]  # --port 0: the one the system chose
     click.echo(f"listening for {provider} webhooks on http://{host}:{bound}/", err=True)
-    # Lifespan on: at shutdown the app waits for reports still being printed.
-    servers.append(uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")))
+    # Lifespan on: at shutdown the app waits for reports still being printed; requests still
+    # waiting for theirs are cut after as long (uvicorn waits for ever by default).
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=int(DRAIN_SECONDS)
+    )
+    servers.append(uvicorn.Server(config))
     with reporting_refusals():
         servers[0].run(sockets=[listener])
     if output_closed.is_set():

@@ -66,8 +66,14 @@ def _receiving(app: Any, listener: socket.socket, host: str) -> Generator[str]:
     accepts connections."""
     import uvicorn
 
+    from sms_status.webhooks._app import DRAIN_SECONDS
+
     port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    # A request still waiting for its batch's store write at shutdown is cut after as long as
+    # a receiver's drain waits (uvicorn waits for ever by default): unanswered, it is retried.
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", timeout_graceful_shutdown=int(DRAIN_SECONDS)
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [listener]}, name="sms-status-track-webhooks"

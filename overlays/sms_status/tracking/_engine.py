@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 
 from sms_status import _validation
+from sms_status._pushed import kept as merge_rule
 from sms_status._registry import PROVIDERS, load_provider
 from sms_status.errors import AuthenticationError, MissingProviderError
 from sms_status.report import StatusReport
@@ -127,15 +128,16 @@ class Engine:
         first = schedule.max_interval if self._pushes_live(key, now) else schedule.first_wait
         # Checked as the store reads them (a chunk at a time, staged: SQLite in a temporary
         # table, Redis in a list): a bad id raises before anything is stored, and a million
-        # ids never sit in a list here. Each is added when read: a generator yielding ids as
-        # messages are sent starts each one's deadline and first poll from its own sending.
-        clock = self.clock
+        # ids never sit in a list here. Each is added when read (a generator may yield them
+        # as messages are sent), those read within a second of each other at one time, so
+        # that their polls stay in one batch.
+        added_at = rules.AddedAt(self.clock, now)
         rows = (
             rules.new_row(
                 key,
                 _validation.message_id(i, separator=separator),
                 tag=label,
-                now=clock(),
+                now=added_at(),
                 deadline=seconds,
                 first=first,
             )
@@ -218,7 +220,7 @@ class Engine:
             if current is not None:
                 kept = decode_report(current)
                 assert kept is not None
-                if kept.is_final or _merge(kept, report) is kept:
+                if kept.is_final or merge_rule(kept, report) is kept:
                     return None
             return encode_report(report)
 
@@ -482,12 +484,6 @@ class Engine:
 
 def _unchanged(_row: Row) -> Row | None:
     return None
-
-
-def _merge(current: StatusReport, incoming: StatusReport) -> StatusReport:
-    from sms_status.webhooks import merge
-
-    return merge(current, incoming)
 
 
 def _log_settled(row: Row | None, by: str) -> None:

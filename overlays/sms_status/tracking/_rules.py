@@ -9,7 +9,7 @@ is settled already, or a report is older than the one kept): the caller writes n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -60,6 +60,21 @@ class Schedule:
         else:
             wait = max(row.interval, intervals[-1]) * 2
         return min(wait, self.max_interval)
+
+
+class AddedAt:
+    """When each id of one `add_many` is added: read from `clock` as it comes, but the same
+    time for ids within `together` seconds of the first of their group (a file of ids read
+    in a burst polls as one batch; a generator yielding them as sent gets their own times)."""
+
+    def __init__(self, clock: Callable[[], float], start: float, together: float = 1.0) -> None:
+        self._clock, self._group, self._together = clock, start, together
+
+    def __call__(self) -> float:
+        now = self._clock()
+        if not 0 <= now - self._group < self._together:  # later, or a clock stepped back
+            self._group = now
+        return self._group
 
 
 def new_row(

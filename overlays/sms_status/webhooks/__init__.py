@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
 
+from sms_status._pushed import kept
 from sms_status.report import StatusReport
 from sms_status.webhooks._guards import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from sms_status.webhooks._parse import (
@@ -68,16 +69,14 @@ def merge(current: StatusReport, incoming: StatusReport) -> StatusReport:
     """The report to keep when two reports of one message meet (pushed vs polled, or two
     pushed ones out of order): if exactly one is final it is kept, whichever argument it is;
     otherwise the later `updated_at` wins (a report without one counts as older); ties keep
-    `current`. Reports of different messages are a ValueError."""
+    `current`. Reports of different messages are a ValueError, and so are two of one
+    message's different recipients (lisoloo pushes one per recipient: merge per recipient)."""
     if (current.provider, current.message_id) != (incoming.provider, incoming.message_id):
         raise ValueError("merge() takes two reports of the same provider and message")
-    if current.is_final != incoming.is_final:
-        return current if current.is_final else incoming
-    if incoming.updated_at is not None and (
-        current.updated_at is None or incoming.updated_at > current.updated_at
-    ):
-        return incoming
-    return current
+    if current.recipient and incoming.recipient and current.recipient != incoming.recipient:
+        # One recipient's final would have read as the whole message's.
+        raise ValueError("merge() takes two reports of one recipient: merge per recipient")
+    return kept(current, incoming)
 
 
 @overload
@@ -139,11 +138,15 @@ def app(
       handed to a worker thread and not waited for: the app's call returns first (an
       in-process test client sees the answer before the report); an ASGI lifespan shutdown
       sent to the app, or `receiver.drain()`, waits for those still running (up to 30 s).
-      At most 1,024 such deliveries wait for a worker thread: past that, while
-      `on_report` is behind, a delivery is answered only once reported (500 if it raised),
-      so memory stays bounded and the provider slows down.
-      With `on_reports`, each request waits for its batch's call after answering, so the
-      server's own shutdown waits for them too.
+      At most 1,024 such deliveries wait for their report (a worker thread, or an async
+      `on_report` / `on_reports` call): past that, while `on_report` is behind, a delivery
+      is answered only once reported (500 if it raised), so the provider slows down.
+      With an async `on_report` or `on_reports`, each request waits for its report after
+      answering, so the server's own shutdown waits for them too (uvicorn's
+      `timeout_graceful_shutdown` bounds that; `sms-status listen` sets 30 s).
+      In either mode at most 2,048 requests are held open for their report: past that
+      (a hung `on_report`), a delivery is answered 503 unread and the provider retries
+      later, so memory stays bounded whatever the senders do.
     - `"after_report"`: once `on_report` returned, so "2xx" means "it is in my store"; 500
       (empty) when it raised (every delivery of the batch, with `on_reports`), so the
       provider retries (a `replay_guard` that has `discard(key)`, as both of ours do,

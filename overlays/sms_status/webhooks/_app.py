@@ -67,8 +67,13 @@ deadline once answered. A sender still writing may meet a reset instead of the 4
 9112, 9.6): for a body it must not send again as it is, the lesser harm."""
 
 POSTED_BACKLOG = 1024
-"""Deliveries answered 2xx and still waiting for a sync `on_report` ("on_receipt") at most:
-past it, a delivery is answered only once reported (200, or 500 if `on_report` raised)."""
+"""Deliveries answered 2xx and still waiting for `on_report` ("on_receipt") at most: past
+it, a delivery is answered only once reported (200, or 500 if `on_report` raised)."""
+
+HELD_MAX = 2 * POSTED_BACKLOG
+"""Requests held open for their report at most (acknowledge="after_report", or past the
+backlog): past it, a delivery is answered 503 unread, and the provider retries later. A
+hung `on_report` so holds some 25 MB, not one request more for each its senders gave up on."""
 
 DRAIN_SECONDS = 30.0
 """How long a lifespan shutdown waits for reports still being made (in worker threads, or
@@ -168,6 +173,8 @@ class Receiver:
         )
         # With a replay guard: the deliveries being taken now, which their copies wait for.
         self._attempts = Attempts()
+        self._held = 0  # requests waiting for their report (`_settle`, `_report_answered`)
+        self._answered_unreported = 0  # of them, those answered already ("on_receipt")
         self._last_failure: BaseException | None = None  # the last logged (`_report_failed`)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -192,6 +199,10 @@ class Receiver:
         if body is None:
             _refused(self._provider, 413, f"its body is over {self._max_body_bytes} bytes")
             await _answer(send, 413, _CLOSE)
+            return
+        if self._held >= HELD_MAX:  # on_report is stuck, or far behind: retried later
+            _refused(self._provider, 503, f"{self._held} deliveries wait for on_report")
+            await _answer(send, 503)
             return
         event, replay_key, status = self._verify(scope, headers, body)
         if event is None:
@@ -244,6 +255,10 @@ class Receiver:
             status = await self._settle(event, attempt)
             if status == 200 and attempt is not None and keys is not None and keys.claims:
                 await keys.confirm_reported(attempt)
+        elif self._answered_unreported >= POSTED_BACKLOG:
+            # on_report is this far behind: this delivery waits for its report before its
+            # answer (as with "after_report"), so memory stays bounded and the provider slows.
+            status = await self._settle(event, attempt)
         elif self._is_async or self._batcher is not None:
             try:
                 await _answer(send, 200)
@@ -252,9 +267,7 @@ class Receiver:
                     keys.forget_now(attempt)
                 raise
             return 200, True
-        elif self._report_in_thread.waiting() >= POSTED_BACKLOG:
-            # on_report is this far behind: this delivery waits for its report before its
-            # answer (as with "after_report"), so memory stays bounded and the provider slows.
+        elif self._report_in_thread.waiting() >= POSTED_BACKLOG:  # as above, in threads
             status = await self._settle(event, attempt)
         else:
             try:
@@ -272,6 +285,8 @@ class Receiver:
     async def _report_answered(self, event: WebhookEvent) -> None:
         """ "on_receipt", awaited (an async `on_report`, or `on_reports`): the provider has
         its 2xx, so a failure is only logged."""
+        self._held += 1
+        self._answered_unreported += 1
         try:
             if self._batcher is None and self._is_async:
                 await self._on_report(event)  # as `_deliver` would, a coroutine or two fewer
@@ -286,6 +301,9 @@ class Receiver:
             raise
         except BaseException as exc:  # SystemExit too: this delivery's failure, as in a thread
             self._report_failed(event, exc)
+        finally:
+            self._held -= 1
+            self._answered_unreported -= 1
 
     def _report_failed(self, event: WebhookEvent, exc: BaseException) -> None:
         """Logged (with "on_receipt" the provider already has its 2xx: all that is left is
@@ -382,6 +400,7 @@ class Receiver:
 
     async def _settle(self, event: WebhookEvent, attempt: Attempt | None) -> int:
         """acknowledge="after_report": 200 once `on_report` returned, 500 if it raised."""
+        self._held += 1
         try:
             await self._deliver(event)
         except anyio.get_cancelled_exc_class():  # no answer goes out: its retry is no replay
@@ -393,6 +412,8 @@ class Receiver:
             if attempt is not None and self._keys is not None:
                 await self._keys.forget(attempt)  # else its retry would be a replay
             return 500  # not stored: the provider retries
+        finally:
+            self._held -= 1
         return 200
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from sms_status import _validation
 from sms_status._redis_kind import require_blocking, with_reply_timeout
 
 if TYPE_CHECKING:
@@ -36,9 +37,7 @@ class MemoryReplayGuard:
     def __init__(
         self, *, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be >= 1")
-        self._max_entries = max_entries
+        self._max_entries = _validation.whole_number(max_entries, "max_entries", minimum=1)
         self._clock = clock
         self._expiry: dict[str, float] = {}
         # (expiry, order added, key), soonest first; an entry whose key was since added
@@ -136,8 +135,9 @@ class RedisReplayGuard:
         lease: float = 60.0,
     ) -> None:
         require_blocking(redis_client, "RedisReplayGuard")  # it is called in a worker thread
-        if not lease > 0:
-            raise ValueError("lease must be a number of seconds > 0")
+        lease = _validation.seconds(lease, "lease")
+        if not isinstance(prefix, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
         # A socket timeout (5 s at most): a Redis that stopped answering held each delivery
         # (and one of the receiver's worker threads) for as long as it was away. redis-py's
         # resends are kept: each add or claim carries a token of its own for them.
