@@ -551,12 +551,12 @@ def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(
         now,
     )
     [_row] = a.handovers_due(now, 10)
-    [started] = a.change(PROVIDER, ["m1"], rules.begin_handover)
+    [started] = a.change(PROVIDER, ["m1"], lambda r: rules.begin_handover(r, claimed=0))
     assert started.delivery == 1
     assert b.handovers_due(now + 1, 10) == []  # a started it and still holds it
     _end_lease(redis_client, a)  # a died inside on_final
     [_again] = b.handovers_due(now + 1, 10)
-    [restarted] = b.change(PROVIDER, ["m1"], rules.begin_handover)
+    [restarted] = b.change(PROVIDER, ["m1"], lambda r: rules.begin_handover(r, _again.delivery))
     assert restarted.delivery == 2
     # a's late end of delivery 1 changes nothing; b's end of delivery 2 completes it.
     assert a.change(PROVIDER, ["m1"], lambda r: rules.end_handover(r, 1)) == []

@@ -5,12 +5,14 @@ transaction."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 from sms_status.tracking import _rules
 from sms_status.tracking._model import Row
 from sms_status.tracking._sqlite import SqliteStore
+from sms_status.tracking._store import Change
 
 NOW = 1_770_000_000.0
 
@@ -29,10 +31,16 @@ def stored(tmp_path: Path, *ids: str) -> SqliteStore:
     return store
 
 
-def begin(store: SqliteStore, message_id: str) -> int | None:
-    """The delivery a hand-over of `message_id` begins (None: none was pending)."""
-    started = store.apply([("telecom23", message_id, _rules.begin_handover)])[0]
+def begin(store: SqliteStore, message_id: str, claimed: int = 0) -> int | None:
+    """The delivery a hand-over of `message_id` begins (None: none was pending, or one began
+    since the `claimed` delivery was read: the store began from a row it kept, not the
+    stored one)."""
+    started = store.apply([("telecom23", message_id, _begin(claimed))])[0]
     return None if started is None else started.delivery
+
+
+def _begin(claimed: int) -> Change:
+    return functools.partial(_rules.begin_handover, claimed=claimed)
 
 
 def test_a_row_another_connection_changed_is_read_again(tmp_path: Path) -> None:
@@ -40,7 +48,7 @@ def test_a_row_another_connection_changed_is_read_again(tmp_path: Path) -> None:
     assert [r.delivery for r in ours.handovers_due(NOW, 10)] == [0]  # read, and kept
     other = SqliteStore(tmp_path / "store.db")  # another process's connection, say
     assert begin(other, "a") == 1  # committed there
-    assert begin(ours, "a") == 2  # not 1 again, from the row it read
+    assert begin(ours, "a", claimed=1) == 2  # not 1 again, from the row it read
     other.close()
     ours.close()
 
@@ -52,7 +60,7 @@ def test_a_row_its_own_connection_changed_outside_apply_is_read_again(tmp_path: 
     # commits leave `data_version` as it was, so only forgetting what it held shows this.
     with store._transaction() as db:
         db.execute("UPDATE messages SET delivery = 5 WHERE message_id = 'a'")
-    assert begin(store, "a") == 6
+    assert begin(store, "a", claimed=5) == 6
     store.close()
 
 
@@ -64,7 +72,7 @@ def test_a_rolled_back_change_is_not_taken_for_the_stored_row(tmp_path: Path) ->
         raise RuntimeError("a rule that fails mid-transaction")
 
     with pytest.raises(RuntimeError):
-        store.apply([("telecom23", "a", _rules.begin_handover), ("telecom23", "b", fails)])
+        store.apply([("telecom23", "a", _begin(0)), ("telecom23", "b", fails)])
     assert begin(store, "a") == 1  # the first begin was rolled back
     store.close()
 

@@ -12,10 +12,11 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 from sms_status import _validation
 from sms_status._pushed import kept as merge_rule
-from sms_status._registry import PROVIDERS, load_provider
+from sms_status._registry import load_provider
 from sms_status.errors import AuthenticationError, MissingProviderError
 from sms_status.report import StatusReport
 from sms_status.tracking import _rules as rules
@@ -50,14 +51,6 @@ REFUSED_REST = 60.0
 wait that long (their deadlines still settle them) while the other providers are polled."""
 
 
-def _provider(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"provider must be a str, not {type(value).__name__}")
-    if value not in PROVIDERS:
-        raise ValueError(f"unknown provider {value!r}; expected one of: {', '.join(PROVIDERS)}")
-    return value
-
-
 class Engine:
     """A tracker's state outside its store: settings, schedules, rate-limit pauses."""
 
@@ -73,7 +66,7 @@ class Engine:
     ) -> None:
         if isinstance(webhooks, str):
             raise TypeError("webhooks is a collection of provider keys, not one string")
-        self.webhooks = frozenset(_provider(key) for key in webhooks)
+        self.webhooks = frozenset(rules.valid_provider(key) for key in webhooks)
         """Providers whose webhooks the user receives: polled as a safety net from the start."""
         self.store = store
         self.clock = clock
@@ -90,6 +83,8 @@ class Engine:
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
+        self._polls_at_claim: dict[str, int] = {}
+        """`polls` of each row `due()` gave this worker, until its answer is recorded."""
 
     def schedule(self, provider: str) -> rules.Schedule:
         found = self._schedules.get(provider)
@@ -115,7 +110,7 @@ class Engine:
         deadline: object,
     ) -> int:
         self._open()
-        key = _provider(provider)
+        key = rules.valid_provider(provider)
         label = rules.valid_tag(tag)
         seconds = self.deadline if deadline is None else rules.valid_deadline(deadline)
         separator = self._separator(key)
@@ -187,7 +182,7 @@ class Engine:
             if report.error is not None:
                 continue
             # As add() checks it (the provider's batch separator too): never storable.
-            separator = self._separator(_provider(report.provider))
+            separator = self._separator(rules.valid_provider(report.provider))
             _validation.message_id(report.message_id, separator=separator)
             seen: list[Row] = []
             settled.append(seen)
@@ -204,7 +199,7 @@ class Engine:
 
     def _push(self, report: StatusReport, now: float, settled: list[Row]) -> Push:
         """The store write of one pushed report; `settled` gets the row it settled."""
-        provider = _provider(report.provider)
+        provider = rules.valid_provider(report.provider)
         schedule = self.schedule(provider)
 
         def change(row: Row) -> Row | None:
@@ -228,7 +223,7 @@ class Engine:
 
     def get(self, provider: object, message_id: object) -> Tracked | None:
         self._open()
-        key = _provider(provider)
+        key = rules.valid_provider(provider)
         if not isinstance(message_id, str):
             raise TypeError(f"message id must be a str, not {type(message_id).__name__}")
         row = self.store.get(key, message_id)
@@ -287,6 +282,9 @@ class Engine:
         due = self.store.due(now, BATCH)
         if due:
             self._rests.read()  # another worker's rest, maybe
+            if len(self._polls_at_claim) > BATCH:  # left by rounds given back or cut short
+                self._polls_at_claim.clear()
+            self._polls_at_claim.update((r.key, r.polls) for r in due)
         groups: list[tuple[str, list[str]]] = []
         rested = False
         refusal: Exception | None = None
@@ -427,8 +425,8 @@ class Engine:
 
         def change(row: Row) -> Row | None:
             report = by_id.get(row.message_id)
-            if report is None:
-                return None
+            if report is None or row.polls != self._polls_at_claim.get(row.key, row.polls):
+                return None  # polled since its claim (this worker paused past its lease)
             if rests and limits(report.error):
                 # The provider's answer, not the id's: no failure of its own; it queues
                 # again for the rest's end.
@@ -436,7 +434,10 @@ class Engine:
             return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
         self._give_back(provider, [i for i in message_ids if i not in by_id], tried)  # a 429
-        for row in self.store.change(provider, list(by_id), change):
+        written = self.store.change(provider, list(by_id), change)
+        for message_id in message_ids:
+            self._polls_at_claim.pop(f"{provider}:{message_id}", None)
+        for row in written:
             _log_settled(row, "a poll")
             report = by_id[row.message_id]
             if row.settled and row.source == "poll" and report.error is None:
@@ -451,7 +452,8 @@ class Engine:
         finish: tuple[str, str, Change] | None = None
         try:
             for row in rows:
-                start = (row.provider, row.message_id, rules.begin_handover)
+                begin = partial(rules.begin_handover, claimed=row.delivery)
+                start = (row.provider, row.message_id, begin)
                 started = self.store.apply([finish, start] if finish else [start])[-1]
                 finish = None
                 if started is None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from sms_status._provider import Cadence
+from sms_status._registry import PROVIDERS
 from sms_status.errors import ApiError, NotFoundError
 from sms_status.report import StatusReport
 from sms_status.tracking._model import Reason, Row, Source, encode_report
@@ -263,8 +264,11 @@ def defer_for_push(row: Row, now: float, schedule: Schedule) -> Row | None:
     )
 
 
-def begin_handover(row: Row) -> Row | None:
-    if row.handover_at is None:
+def begin_handover(row: Row, claimed: int) -> Row | None:
+    """The next hand-over of `row`, whose claim read it at delivery `claimed`: none if a
+    hand-over began since (another worker's, once this one's lease lapsed: a worker paused
+    past it would otherwise hand the outcome over beside it)."""
+    if row.handover_at is None or row.delivery != claimed:
         return None
     return row._replace(delivery=row.delivery + 1)
 
@@ -305,6 +309,14 @@ def valid_deadline(value: object, name: str = "deadline") -> float:
 
 
 MAX_TAG_LENGTH = 256
+
+
+def valid_provider(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"provider must be a str, not {type(value).__name__}")
+    if value not in PROVIDERS:
+        raise ValueError(f"unknown provider {value!r}; expected one of: {', '.join(PROVIDERS)}")
+    return value
 
 
 def valid_tag(value: object) -> str | None:
