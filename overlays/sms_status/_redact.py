@@ -7,6 +7,7 @@ back (in a body, an error code, a header) or a transport quotes from the request
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import threading
@@ -50,10 +51,13 @@ _ESCAPED_BY_REPR = frozenset("\\'\"")
 
 @functools.lru_cache(maxsize=64)
 def _forms(secret: str) -> tuple[str, ...]:
-    """How a text may quote `secret`: raw, percent-encoded and, for a key with a backslash or
-    a quote, as repr() escapes it, once or twice (a transport's error quotes the bytes it
-    read, as aiohttp's does in a repr of a repr); longest first."""
+    """How a text may quote `secret`: raw, percent-encoded, in a JSON string (as encoders
+    escape it: `\\/` for `/` as PHP's does, `\\uXXXX` for what is not ASCII) and, for a key
+    with a backslash or a quote, as repr() escapes it, once or twice (a transport's error
+    quotes the bytes it read, as aiohttp's does in a repr of a repr); longest first."""
     forms = {secret, quote(secret, safe="", errors="surrogatepass")}
+    in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= in_json | {form.replace("/", "\\/") for form in in_json}
     if _ESCAPED_BY_REPR.intersection(secret):
         for _ in range(2):
             escaped = {form.replace("\\", "\\\\") for form in forms}
@@ -70,8 +74,9 @@ def clip(text: str, secret: str, limit: int) -> str:
 
 def drop_cut_secret(text: str, secret: str) -> str:
     """`text`, the end of a longer one, without a trailing start of `secret` (raw or
-    percent-encoded) that the cut left behind, so `redact` can no longer see it."""
-    for form in {secret, quote(secret, safe="", errors="surrogatepass")}:
+    percent-encoded, in JSON, ...: `_forms`) that the cut left behind, so `redact` can no
+    longer see it."""
+    for form in _forms(secret):
         for length in range(min(len(form) - 1, len(text)), 0, -1):
             # Any letter case, as `redact`; each side lowered after the cut, since lowering
             # may change a length ('İ' is two characters lower-cased).

@@ -400,6 +400,29 @@ def test_api_key_never_appears_in_errors_even_when_the_server_echoes_it(provider
             assert API_KEY[:20] not in text, (status, text)
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_key_echoed_json_escaped_never_appears_in_errors(provider: str) -> None:
+    # A base64-style key with "/" in it, echoed by a PHP-style encoder as "\/": the error's
+    # message (read from the decoded JSON) was scrubbed, its body excerpt was not.
+    key = "sk_live_AbC/dEf+GhI/jKl0123456789"
+    echoed = json.dumps({"error": f"bad key {key}", "message": f"bad key {key}"})
+    content = echoed.replace("/", "\\/").encode()
+
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, content=content)
+
+    with (
+        sms_status.connect(
+            provider, api_key=key, transport=httpx.MockTransport(handler), max_retries=0
+        ) as client,
+        pytest.raises(SmsStatusError) as info,
+    ):
+        client.get_status(MESSAGE_ID)
+    error = info.value
+    for text in (str(error), repr(error), error.body_excerpt or "", *map(str, error.args)):
+        assert "dEf+GhI" not in text, text
+
+
 def test_transport_error_text_never_holds_the_key() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"proxy refused headers {dict(request.headers)}")

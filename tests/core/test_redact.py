@@ -4,6 +4,7 @@ per open client."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -32,6 +33,26 @@ KEY = "sk_live/ab+c=d"
 )
 def test_the_key_is_masked_raw_or_percent_encoded(text: str) -> None:
     assert redact(text, KEY) == f"bad key {MASK}"
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        json.dumps,
+        lambda key: json.dumps(key).replace("/", "\\/"),  # PHP's json_encode
+        lambda key: json.dumps(key + "é"),  # its neighbours escaped \uXXXX, not the key
+    ],
+)
+def test_the_key_is_masked_as_json_encoders_escape_it(encode: Callable[[str], str]) -> None:
+    # A server echoing the key in a JSON string as `sk_live\/ab+c=d` left it whole in an
+    # error's body excerpt (its message, read from the decoded JSON, was scrubbed).
+    scrubbed = redact(f'{{"error": {encode(KEY)}}}', KEY)
+    assert MASK in scrubbed
+    assert "ab+c=d" not in scrubbed
+    key = "clé/sk_ünicode"
+    for text in (json.dumps(key), json.dumps(key).replace("/", "\\/")):
+        assert MASK in redact(text, key)
+    assert drop_cut_secret("tail sk_live\\/a", KEY) == "tail "
 
 
 @pytest.mark.parametrize("case", [str.upper, str.lower, str.swapcase])
