@@ -102,6 +102,11 @@ class BoundedBody:
         # within the cap is barely larger than it; the slack is generous.
         self._inner_input = 0
         self._inner_budget = (len(self._inflaters) - 1) * (cap + cap // 8 + 64 * 1024)
+        # And what comes on the wire, when coded: bytes that inflate to nothing (a header
+        # whose comment never ends) or lie past the stream's end (ignored) fill no cap, and
+        # a server sending them for ever held the call to its timeout, then its retries.
+        self._wire_input = 0
+        self._wire_budget = cap + cap // 8 + 64 * 1024 if self._inflaters else None
 
     def _through(self, chunks: Iterable[bytes], stage: int) -> Iterator[bytes]:
         if stage == len(self._inflaters):
@@ -128,7 +133,12 @@ class BoundedBody:
         return max(1, min(64 * 1024, self._cap + 1 - len(self._body)))
 
     def feed(self, chunk: bytes) -> None:
-        """Add raw bytes; OverflowError once more than the cap has been decoded."""
+        """Add raw bytes; OverflowError once more than the cap has been decoded (or, coded,
+        more than the cap and some slack has come)."""
+        if self._wire_budget is not None:
+            self._wire_input += len(chunk)
+            if self._wire_input > self._wire_budget:
+                raise OverflowError(f"its coded body is over {self._wire_budget} bytes")
         if not self._ended():
             self._add(self._through((chunk,), 0))
 
