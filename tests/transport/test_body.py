@@ -9,6 +9,7 @@ import random
 import tracemalloc
 import zlib
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from sms_status._exchange import BodyRejected
@@ -122,7 +123,10 @@ def test_feed_says_why_a_body_was_cut() -> None:
     assert feed(whole, None, 200, {}) == b"abc"
 
 
-def _peak_bytes_while(read: Callable[[], bytes]) -> tuple[bytes, int]:
+T = TypeVar("T")
+
+
+def _peak_bytes_while(read: Callable[[], T]) -> tuple[T, int]:
     tracemalloc.start()
     try:
         return read(), tracemalloc.get_traced_memory()[1]
