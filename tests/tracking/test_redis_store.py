@@ -843,6 +843,23 @@ def test_a_store_written_by_a_newer_schema_is_refused(
         _store(redis_url, name)
 
 
+def test_a_worker_running_when_a_newer_tracker_raises_the_schema_stops_with_a_clear_error(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    # A rolling upgrade: a newer tracker opens the store and raises its schema while this
+    # one runs. Only an open checked it: this worker went on reading and writing rows in a
+    # layout it does not know, and died of a ValueError deep in decoding one.
+    store = _store(redis_url, name)
+    now = 1_000.0
+    _add(store, ["m1"], now)
+    redis_client.hset(f"sms-status:tracking:{{{name}}}:meta", mapping={"schema": 9})
+    with pytest.raises(tracking.StoreVersionError, match="schema 9"):
+        store.due(now + 3600, 10)  # a script
+    with pytest.raises(tracking.StoreVersionError, match="schema 9"):
+        store.get(PROVIDER, "m1")  # a read
+    store.close()
+
+
 def test_a_schema_1_store_is_read_and_raised_so_older_trackers_refuse_it(
     redis_url: str, redis_client: redis.Redis, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

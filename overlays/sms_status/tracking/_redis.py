@@ -41,17 +41,18 @@ from sms_status.tracking._redis_rows import (
     noting,
     opened,
     own_client,
+    read_of,
     read_with_id,
     rest_of,
     rests_of,
     retried,
     staging_lost,
-    store_lost,
     text,
     time_arg,
     valid_seconds,
     where,
 )
+from sms_status.tracking._redis_scripts import SCHEMA_VERSION
 from sms_status.tracking._rests import RATE_LIMIT_PAUSE
 from sms_status.tracking._rules import EARLY_PUSH_TTL
 from sms_status.tracking._store import ApplyEarly, Change, KeepEarly, Push
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sms_status.tracking")
 
-SCHEMA_VERSION: Final = 2  # 2: rows carry `failures`, `due_since` (schema 1 rows: none)
 KEY_PREFIX: Final = "sms-status:tracking:"
 """Keys of a store are this prefix, then `{<name>}:` (a hash tag: one cluster slot)."""
 DEFAULT_LEASE: Final = 60.0
@@ -312,10 +312,8 @@ class RedisStore:
 
     def _checked(self, read: Callable[[Any], object]) -> Any:
         """A read, the store's id read with it: a lost store is not read as an empty one."""
-        store_id, value = self._plain(lambda: read_with_id(self._client, self.prefix, read))
-        if store_id is None or text(store_id) != self._store_id:
-            raise store_lost(self._where)
-        return value
+        answers = self._plain(lambda: read_with_id(self._client, self.prefix, read))
+        return read_of(answers, self._store_id, self._where)
 
     def _plain(self, call: Callable[[], Any]) -> Any:
         """A command safe to send twice, sent again if the connection fails."""

@@ -15,6 +15,7 @@ from typing import Any, Final, cast
 
 from sms_status._redis_kind import copied_client
 from sms_status.tracking._model import Counts, Rest, Row
+from sms_status.tracking._redis_scripts import SCHEMA_VERSION, STORE_VERSION
 from sms_status.tracking._store import ApplyEarly, Change
 
 log = logging.getLogger("sms_status.tracking")
@@ -29,12 +30,23 @@ CACHE_LIMIT: Final = 5_000
 
 
 def read_with_id(client: Any, prefix: str, read: Callable[[Any], object]) -> list[Any]:
-    """The store's id and what `read` asks of a pipeline, in one round trip (one slot: one
-    node, in order)."""
+    """The store's id, schema and writer, and what `read` asks of a pipeline, in one round
+    trip (one slot: one node, in order): for `read_of`."""
     pipe = client.pipeline(transaction=False)
-    pipe.hget(prefix + "meta", "id")
+    pipe.hmget(prefix + "meta", "id", "schema", "written_by")
     read(pipe)
     return list(pipe.execute())
+
+
+def read_of(answers: list[Any], store_id: str, where: str) -> Any:
+    """What `read_with_id` read, if from the store this worker opened (StoreLostError) and
+    one no newer tracker has raised the schema of since (StoreVersionError)."""
+    (found, schema, written_by), value = answers
+    if found is None or text(found) != store_id:
+        raise store_lost(where)
+    if schema is not None:
+        check_schema(schema, written_by, name=where, reads=SCHEMA_VERSION)
+    return value
 
 
 # The fields of a row, in the order they are stored (a JSON list).
@@ -316,6 +328,9 @@ def retried(call: Callable[[], Any], where: str, *, attempts: int, note: str = "
         except Exception as exc:  # redis-py's, when the server did not answer
             if "STORE_LOST" in str(exc) and not unavailable(exc):
                 raise store_lost(where) from None
+            if STORE_VERSION in str(exc) and not unavailable(exc):  # a rolling upgrade
+                schema, _, written_by = str(exc).partition(STORE_VERSION)[2].strip().partition(" ")
+                check_schema(schema, written_by, name=where, reads=SCHEMA_VERSION)
             advice = refusal(exc)
             if advice is not None:  # it answered: sending again would change nothing
                 raise StoreUnavailableError(

@@ -125,12 +125,25 @@ id than the one in the worker's token (made anew by another worker's open since)
 restarted without persistence, was flushed, or evicted keys (`_redis_rows.retried` raises
 `StoreLostError`)."""
 
+SCHEMA_VERSION: Final = 2  # 2: rows carry `failures`, `due_since` (schema 1 rows: none)
+
+STORE_VERSION: Final = "STORE_VERSION"
+"""The error a script answers when a newer tracker raised the store's schema since this
+worker opened it (a rolling upgrade): `STORE_VERSION <schema> <written by>`."""
+
 PRELUDE: Final = (
     _OPENED
     + """
 -- The store this worker opened, not one made since under its name (after a flush, say).
-if redis.call('HGET', P .. 'meta', 'id') ~= string.match(token, '^([^/]*)/') then
+local meta = redis.call('HMGET', P .. 'meta', 'id', 'schema', 'written_by')
+if meta[1] ~= string.match(token, '^([^/]*)/') then
     return redis.error_reply('STORE_LOST the keys of the store are gone')
+end
+-- Nor one a newer tracker has since written rows to that this one would misread.
+if meta[2] and tonumber(meta[2]) > """
+    + str(SCHEMA_VERSION)
+    + """ then
+    return redis.error_reply('STORE_VERSION ' .. meta[2] .. ' ' .. (meta[3] or ''))
 end
 """
 )
