@@ -44,6 +44,7 @@ from sms_status._transport.httpx import (
     HttpxSender,
     lenders,
     own_pool_limits,
+    pools,
     shares,
 )
 from sms_status._transport.idle_replies import check_idle_replies
@@ -153,7 +154,14 @@ def async_senders(
     ]
     if http_client is not None:
         return aiohttp, AsyncHttpxSender([http_client]), owned
-    return aiohttp, AsyncHttpxSender(owned, shares(concurrency) if sharded else None), owned
+    if not sharded:
+        return aiohttp, AsyncHttpxSender(owned), owned
+
+    def renew(sizes: list[int]) -> list[httpx.AsyncClient]:  # on another event loop
+        return pools(sizes, transport=transport, connection=connection)
+
+    sender = AsyncHttpxSender(owned, shares(concurrency), renew=renew, owned=owned)
+    return aiohttp, sender, owned
 
 
 __all__ = [

@@ -15,11 +15,12 @@ only the check between body chunks bounds it.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -225,12 +226,29 @@ class AsyncHttpxSender:
     key, timeouts); the others only lend their connections, so there is one configuration,
     not copies."""
 
-    def __init__(self, pools: list[httpx.AsyncClient], sizes: list[int] | None = None) -> None:
-        # Each pool's turns as many as its connections (`sizes`), interleaved: a smaller one
-        # no longer queues an even share of the attempts while the others' sit idle.
-        sized = list(zip(pools, sizes or [1] * len(pools), strict=True))
-        self._pools = [p for turn in range(max(n for _, n in sized)) for p, n in sized if turn < n]
+    def __init__(
+        self,
+        pools: list[httpx.AsyncClient],
+        sizes: list[int] | None = None,
+        *,
+        renew: Callable[[list[int]], list[httpx.AsyncClient]] | None = None,
+        owned: list[httpx.AsyncClient] | None = None,
+    ) -> None:
+        self._sizes = sizes or [1] * len(pools)
+        self._use(pools)
+        self._made = pools[1:]  # the first is `client.api`'s client, closed as it is
         self._turn = itertools.count()
+        # A pool's connections belong to the event loop they were made on: on another (a
+        # second `asyncio.run`), `renew` makes pools of the same sizes, and `owned`, the
+        # clients the client closes, holds those instead of the last loop's.
+        self._renew, self._owned = renew, owned
+        self._loop: object = None
+
+    def _use(self, pools: list[httpx.AsyncClient]) -> None:
+        # Each pool's turns as many as its connections, interleaved: a smaller one no longer
+        # queues an even share of the attempts while the others' sit idle.
+        sized = list(zip(pools, self._sizes, strict=True))
+        self._pools = [p for turn in range(max(n for _, n in sized)) for p, n in sized if turn < n]
 
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
         return None
@@ -246,6 +264,15 @@ class AsyncHttpxSender:
     async def send(
         self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
     ) -> Reply:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None and self._renew is not None:
+                last, fresh = self._made, self._renew(self._sizes)
+                if self._owned is not None:  # the last loop's went with it: not closed
+                    self._owned[:] = [c for c in self._owned if c not in last] + fresh
+                self._use(fresh)
+                self._made = fresh
+            self._loop = loop
         http = self._pools[next(self._turn) % len(self._pools)]
         return await send_async(http, request, left=left, cap=cap)
 
@@ -275,10 +302,20 @@ def lenders(
     """The clients that lend `client.api`'s client their connections: with it, pools of the
     `shares` of `concurrency`, that many requests in flight in all. `transport` and
     `connection` (proxy=, verify=) are the ones `client.api`'s client was made with."""
-    sizes = shares(concurrency)
+    return pools(shares(concurrency)[1:], transport=transport, connection=connection)
+
+
+def pools(
+    sizes: list[int],
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+    connection: Mapping[str, Any],
+) -> list[httpx.AsyncClient]:
+    """One client of each size, that only sends what `client.api`'s client built (the first
+    one's place is that client's own, but on another event loop than its connections')."""
     # The default CAs as `api_client` has them: loaded once per process, not once per pool.
     options = {**connection, "verify": connection.get("verify", True)}
-    if options["verify"] is True and len(sizes) > 1:
+    if options["verify"] is True and sizes:
         options["verify"] = default_ssl_context()
     made = [
         httpx.AsyncClient(
@@ -287,7 +324,7 @@ def lenders(
             cookies=no_cookies(),
             **options,
         )
-        for share in sizes[1:]
+        for share in sizes
     ]
     for lender in made:
         never_cookies(lender)
