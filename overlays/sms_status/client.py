@@ -119,7 +119,10 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         self._http: httpx.Client = self._api.get_httpx_client()
         no_option = not ({"transport", "http_client", "proxy", "verify"} & options.keys())
         self._fast, self._httpx = _transport.sync_senders(
-            self._http, http_client=http_client, direct=no_option
+            self._http,
+            http_client=http_client,
+            direct=no_option,
+            own=transport if isinstance(transport, _transport.DeadlineTransport) else None,
         )
 
     def get_status(self, message_id: str) -> StatusReport:
@@ -156,8 +159,10 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         return self._run(flow)
 
     def close(self) -> None:
-        """Close the connection pool (also on leaving a `with` block)."""
+        """Close the connection pool (also on leaving a `with` block). Used again, the client
+        opens new connections: close it again when done."""
         self._http.close()
+        self._httpx.close()
         if self._fast is not None:
             self._fast.close()
         self._release_logs()
@@ -315,7 +320,8 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         return await self._run(flow)
 
     async def aclose(self) -> None:
-        """Close the connection pools (also on leaving an `async with` block)."""
+        """Close the connection pools (also on leaving an `async with` block). Used again, the
+        client opens new connections: close it again when done."""
         for http in self._owned:
             try:
                 await http.aclose()

@@ -212,6 +212,52 @@ def test_one_async_client_serves_one_event_loop_after_another(backend: str) -> N
     assert len(sandbox.requests) == 6
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"http_backend": "httpx"}, {"http_backend": "aiohttp"}],
+    ids=["default", "httpx", "aiohttp"],
+)
+def test_an_async_client_closed_and_used_again_opens_new_connections(
+    options: dict[str, Any],
+) -> None:
+    # `async with client:` again: on httpx the client's pools were closed for good, and each
+    # call after failed as a network error, retried twice (the other senders opened new
+    # connections). In one event loop, and in one asyncio.run after another.
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message("again-1", statuses=("DELIVRD",))
+    with sandbox.serve():
+        client = sms_status.connect_async(
+            "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, **options
+        )
+
+        async def look_up_then_close() -> str:
+            async with client:
+                return (await client.get_status("again-1")).provider_status
+
+        async def three_times() -> list[str]:
+            return [await look_up_then_close() for _ in range(3)]
+
+        assert asyncio.run(three_times()) == ["DELIVRD"] * 3
+        assert [asyncio.run(look_up_then_close()) for _ in range(3)] == ["DELIVRD"] * 3
+    assert len(sandbox.requests) == 6
+
+
+@pytest.mark.parametrize("options", [{}, {"verify": True}], ids=["default", "httpx"])
+def test_a_sync_client_closed_and_used_again_opens_new_connections(
+    options: dict[str, Any],
+) -> None:
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message("again-1", statuses=("DELIVRD",))
+    with sandbox.serve():
+        client = sms_status.connect(
+            "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, **options
+        )
+        for _ in range(3):
+            with client:
+                assert client.get_status("again-1").provider_status == "DELIVRD"
+    assert len(sandbox.requests) == 3
+
+
 async def _no_sleep(_seconds: float) -> None:
     return None
 

@@ -87,18 +87,25 @@ def sync_transport(
 
 
 def sync_senders(
-    http: httpx.Client, *, http_client: httpx.Client | None, direct: bool
+    http: httpx.Client,
+    *,
+    http_client: httpx.Client | None,
+    direct: bool,
+    own: DeadlineTransport | None = None,
 ) -> tuple[Sender | None, Sender]:
     """The fast sender (`http.client`, for `http`'s own origin; None when `direct` is False or
-    the environment names a proxy) and the httpx one (the user's `http_client`, else `http`).
-    `http` builds every request; from now on it keeps no cookies."""
+    the environment names a proxy) and the httpx one (the user's `http_client`, else `http`,
+    whose transport is `own` when it is ours: a client used again after `close()` sends on
+    a new one alike). `http` builds every request; from now on it keeps no cookies."""
     never_cookies(http)
     fast = (
         HttpClientSender(base_url=http.base_url, headers=http.headers)
         if direct and not env_proxies()
         else None
     )
-    return fast, HttpxSender(http_client if http_client is not None else http)
+    if http_client is not None:
+        return fast, HttpxSender(http_client)
+    return fast, HttpxSender(http, own.sending_client if own is not None else None)
 
 
 def async_transport(option: str | None) -> httpx.AsyncBaseTransport | None:
@@ -168,6 +175,7 @@ __all__ = [
     "BACKENDS",
     "ENVIRONMENT_VARIABLE",
     "AsyncSender",
+    "DeadlineTransport",
     "HttpBackend",
     "Sender",
     "async_senders",

@@ -74,6 +74,17 @@ class DeadlineTransport(httpx.HTTPTransport):
         self._made: httpcore.ConnectionPool | httpcore.HTTPProxy | None = None
         self._making = threading.Lock()
 
+    def sending_client(self) -> httpx.Client:
+        """A client on a transport of the same settings, to send what `client.api`'s client
+        builds once that one was closed (the client used again)."""
+        sender = httpx.Client(
+            transport=DeadlineTransport(verify=self._verify, proxy=self._proxy),
+            cookies=no_cookies(),
+        )
+        never_cookies(sender)
+        check_idle_replies(sender)
+        return sender
+
     @property
     def _pool(self) -> httpcore.ConnectionPool | httpcore.HTTPProxy:
         """What httpx.HTTPTransport's methods send through, made on first use."""
@@ -192,8 +203,12 @@ class HttpxSender:
     """Sends the sync client's attempts on an `httpx.Client` (its transport, or the user's
     `http_client`): any request, built by httpx."""
 
-    def __init__(self, http: httpx.Client) -> None:
+    def __init__(self, http: httpx.Client, renew: Callable[[], httpx.Client] | None = None) -> None:
         self._http = http
+        # Used again once closed (`close()`, a `with` block's end), the client sends on a new
+        # one (`renew`: the same transport settings), as the other senders open new
+        # connections; httpx's own refusal was taken for a network failure, and retried.
+        self._renew, self._renewed = renew, False
 
     def plain_target(self, request: Mapping[str, Any]) -> str | None:
         return None
@@ -207,10 +222,13 @@ class HttpxSender:
     def send(
         self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
     ) -> Reply:
+        if self._http.is_closed and self._renew is not None:
+            self._http, self._renewed = self._renew(), True
         return send(self._http, request, left=left, cap=cap)
 
     def close(self) -> None:
-        return None  # the client it was handed is closed by its owner
+        if self._renewed:  # the client it was handed is closed by its owner; this one, here
+            self._http.close()
 
 
 CONNECTIONS_PER_POOL = 4
@@ -239,8 +257,8 @@ class AsyncHttpxSender:
         self._made = pools[1:]  # the first is `client.api`'s client, closed as it is
         self._turn = itertools.count()
         # A pool's connections belong to the event loop they were made on: on another (a
-        # second `asyncio.run`), `renew` makes pools of the same sizes, and `owned`, the
-        # clients the client closes, holds those instead of the last loop's.
+        # second `asyncio.run`), or once closed and used again, `renew` makes pools of the
+        # same sizes, and `owned`, the clients the client closes, holds those instead.
         self._renew, self._owned = renew, owned
         self._loop: object = None
 
@@ -265,8 +283,8 @@ class AsyncHttpxSender:
         self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
     ) -> Reply:
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            if self._loop is not None and self._renew is not None:
+        if loop is not self._loop or self._pools[0].is_closed:  # closed: used again
+            if self._renew is not None and (self._loop is not None or self._pools[0].is_closed):
                 last, fresh = self._made, self._renew(self._sizes)
                 if self._owned is not None:  # the last loop's went with it: not closed
                     self._owned[:] = [c for c in self._owned if c not in last] + fresh
