@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -487,14 +488,16 @@ def test_a_due_id_is_claimed_by_one_worker_and_taken_over_when_its_lease_ends(
     _end_lease(redis_client, a)
     taken = b.due(now + 10, 10)
     assert sorted(r.message_id for r in taken) == ["m1", "m2", "m3"]
-    # a, not dead after all, finds its writes still checked against the row's version.
+    # a, not dead after all (paused), records nothing on rows whose claims are b's now: its
+    # answer may be older than the one b is getting.
     poll = delivered("m1")
     schedule = rules.Schedule(_cadence())
-    written = a.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 10, schedule))
+    assert a.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 10, schedule)) == []
+    # b's poll of m1 is recorded, once.
+    written = b.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 11, schedule))
     assert len(written) == 1
     assert written[0].settled
-    # b's poll of m1 (same due time) lands on the settled row: nothing recorded twice.
-    assert b.change(PROVIDER, ["m1"], lambda r: rules.apply_poll(r, poll, now + 11, schedule)) == []
+    assert written[0].polls == 1
     counts = b.counts()
     assert (counts.settled, counts.in_flight, counts.awaiting_handover) == (1, 2, 1)
     assert counts == _recount(redis_client, name)
@@ -534,6 +537,45 @@ def test_a_push_and_a_poll_racing_for_one_id_settle_it_once(
     assert worker.counts() == _recount(redis_client, name)
     worker.close()
     receiver.close()
+
+
+def test_a_worker_whose_lease_lapsed_writes_no_hand_over_nor_poll_it_no_longer_holds(
+    redis_url: str, redis_client: redis.Redis, name: str
+) -> None:
+    # Paused past its lease, a worker's claims went back to their queues (another worker's
+    # claim ran first), nobody had taken them yet: resumed, it began a hand-over and
+    # recorded a poll there all the same, beside the worker that would take them next.
+    a, b = _store(redis_url, name), _store(redis_url, name)
+    now = FakeClock().now()
+    schedule = rules.Schedule(_cadence())
+    _add(a, ["polled", "handed"], now)
+    b.push(
+        PROVIDER,
+        "handed",
+        lambda r: rules.apply_push(r, delivered("handed"), now, schedule),
+        lambda kept: None,
+        now,
+    )
+    [_claimed_poll] = a.due(now + 3600, 10)
+    [claimed_hand_over] = a.handovers_due(now, 10)
+    _end_lease(redis_client, a)
+    assert b.due(now, 10) == []  # b's claim gives a's claims back (nothing due for b now)
+    begin = partial(rules.begin_handover, claimed=claimed_hand_over.delivery)
+    assert a.apply([(PROVIDER, "handed", begin)]) == [None]
+    polled = a.change(
+        PROVIDER, ["polled"], lambda r: rules.apply_poll(r, delivered("polled"), now, schedule)
+    )
+    assert polled == []
+    handed, still = b.get(PROVIDER, "handed"), b.get(PROVIDER, "polled")
+    assert handed is not None
+    assert still is not None
+    assert (handed.delivery, still.polls, still.settled) == (0, 0, False)
+    # The next claim, a's or b's, takes them as usual.
+    [again] = b.handovers_due(now, 10)
+    begin = partial(rules.begin_handover, claimed=again.delivery)
+    [started] = b.apply([(PROVIDER, "handed", begin)])
+    assert started is not None
+    assert started.delivery == 1
 
 
 def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(

@@ -188,6 +188,25 @@ def test_add_many_adds_each_id_when_it_is_read(
         assert tracked.next_poll_at.timestamp() > sent
 
 
+def test_an_early_push_add_many_applies_settles_no_sooner_than_its_id_was_added(
+    make_tracker: MakeTracker, sandbox_clock: FakeClock
+) -> None:
+    # Applied at the time the call began: an id yielded 40 minutes in was settled 40
+    # minutes before it was added.
+    tracker = make_tracker()
+    assert tracker.ingest(delivered("late-1"))  # its receipt beat add()
+
+    def sent_later() -> Iterator[str]:
+        sandbox_clock.advance(2400)
+        yield "late-1"
+
+    assert tracker.add_many("telecom23", sent_later()) == 1
+    tracked = tracker.get("telecom23", "late-1")
+    assert tracked is not None
+    assert tracked.outcome is not None
+    assert tracked.outcome.settled_at >= tracked.added_at
+
+
 def test_a_store_written_by_a_newer_version_is_refused_with_a_clear_error(
     store_path: Path,
 ) -> None:

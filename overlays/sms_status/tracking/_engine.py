@@ -83,8 +83,6 @@ class Engine:
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
-        self._polls_at_claim: dict[str, int] = {}
-        """`polls` of each row `due()` gave this worker, until its answer is recorded."""
 
     def schedule(self, provider: str) -> rules.Schedule:
         found = self._schedules.get(provider)
@@ -154,7 +152,8 @@ class Engine:
         def apply(row: Row, report: str) -> Row | None:
             found = decode_report(report)
             assert found is not None
-            changed = rules.apply_push(row, found, now, self.schedule(row.provider))
+            at = max(now, row.added_at)  # an id `add_many` read later than `now` (`AddedAt`)
+            changed = rules.apply_push(row, found, at, self.schedule(row.provider))
             _log_settled(changed, "an early push")
             return changed
 
@@ -282,9 +281,6 @@ class Engine:
         due = self.store.due(now, BATCH)
         if due:
             self._rests.read()  # another worker's rest, maybe
-            if len(self._polls_at_claim) > BATCH:  # left by rounds given back or cut short
-                self._polls_at_claim.clear()
-            self._polls_at_claim.update((r.key, r.polls) for r in due)
         groups: list[tuple[str, list[str]]] = []
         rested = False
         refusal: Exception | None = None
@@ -425,8 +421,8 @@ class Engine:
 
         def change(row: Row) -> Row | None:
             report = by_id.get(row.message_id)
-            if report is None or row.polls != self._polls_at_claim.get(row.key, row.polls):
-                return None  # polled since its claim (this worker paused past its lease)
+            if report is None:
+                return None
             if rests and limits(report.error):
                 # The provider's answer, not the id's: no failure of its own; it queues
                 # again for the rest's end.
@@ -434,10 +430,7 @@ class Engine:
             return rules.apply_poll(row, report, now, schedule, pushes_live=live)
 
         self._give_back(provider, [i for i in message_ids if i not in by_id], tried)  # a 429
-        written = self.store.change(provider, list(by_id), change)
-        for message_id in message_ids:
-            self._polls_at_claim.pop(f"{provider}:{message_id}", None)
-        for row in written:
+        for row in self.store.change(provider, list(by_id), change):
             _log_settled(row, "a poll")
             report = by_id[row.message_id]
             if row.settled and row.source == "poll" and report.error is None:

@@ -280,6 +280,9 @@ class RedisStore:
                 if found is None or new is None:
                     args += [key, "", "", "", "", "", "", flags]
                     continue
+                # A hand-over begun, a poll recorded: only while this worker holds its claim.
+                flags += "H" * (new.delivery != found[1].delivery)
+                flags += "P" * (new.polls != found[1].polls)
                 version = found[0]
                 args += [
                     key,
@@ -302,8 +305,7 @@ class RedisStore:
                         if len(self._cache) >= CACHE_LIMIT:
                             self._cache.clear()
                         self._cache[key] = entry
-            keys = retry
-            current = self._read(retry) if retry else {}
+            keys, current = retry, (self._read(retry) if retry else {})
         return written
 
     def _read(self, keys: list[str]) -> dict[str, tuple[int, Row]]:

@@ -192,14 +192,19 @@ return {keys, values}
 
 # Groups of 8 from ARGV[4]: key, expected version ('' = write nothing, only release), the
 # value to write, its poll time, its hand-over time, its `done` time ('' = none), the counter
-# changes ("+tag,-tag"), flags ('p'/'h': release this worker's claim in that queue; 'e': drop
-# the key's early push). Returns the keys whose version moved on (to be read and tried again)
-# and the keys no longer stored.
+# changes ("+tag,-tag"), flags ('p'/'h': release this worker's claim in that queue; 'P'/'H':
+# write only while this worker holds its claim there; 'e': drop the key's early push).
+# Returns the keys whose version moved on (to be read and tried again) and the keys not
+# written: no longer stored, or claimed by another worker ('P'/'H').
 CHANGE: Final = (
     PRELUDE
     + """
 redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
 local conflicts, gone = {}, {}
+local function holds(qn, k)
+    local held = redis.call('HGET', Q[qn][2], k)
+    return held and string.match(held, '^(%S+) ') == token
+end
 for i = 4, #ARGV, 8 do
     local k, expect, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     local flags = ARGV[i + 7]
@@ -216,6 +221,11 @@ for i = 4, #ARGV, 8 do
         else
             state = 'write'
         end
+    end
+    if state == 'write' and ((string.find(flags, 'H', 1, true) and not holds('h', k))
+            or (string.find(flags, 'P', 1, true) and not holds('p', k))) then
+        gone[#gone + 1] = k  -- this worker's lease lapsed: the claim is another's, or free
+        state = 'lost'
     end
     if state == 'write' then
         redis.call('HSET', P .. 'rows', k, value)
@@ -235,7 +245,7 @@ for i = 4, #ARGV, 8 do
         place('p', k, nil, string.find(flags, 'p', 1, true) ~= nil)
         place('h', k, nil, string.find(flags, 'h', 1, true) ~= nil)
     end
-    if state ~= 'conflict' and string.find(flags, 'e', 1, true) then
+    if state ~= 'conflict' and state ~= 'lost' and string.find(flags, 'e', 1, true) then
         redis.call('DEL', P .. 'e:' .. k)
     end
 end
