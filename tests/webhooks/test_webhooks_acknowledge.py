@@ -739,6 +739,55 @@ async def test_requests_held_for_a_hung_on_report_are_capped(
     assert len(entered) == 4
 
 
+@pytest.mark.anyio
+async def test_copies_of_a_delivery_held_for_a_hung_on_report_count_toward_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With a replay guard, a copy waits for the attempt still being taken: the cap counted
+    # only that attempt, so the provider's retries (or anyone resending an unsigned body)
+    # were each one more request held for as long as on_report hung.
+    from sms_status.webhooks import _app
+
+    monkeypatch.setattr(_app, "HELD_MAX", 4)
+    release, entered = asyncio.Event(), []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        entered.append(event)
+        await release.wait()
+
+    app = webhooks.app(
+        "telecom23",
+        secret=SECRET,
+        on_report=on_report,
+        clock=lambda: NOW,
+        acknowledge="after_report",
+        replay_guard=webhooks.MemoryReplayGuard(),
+    )
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+    answers: list[list[int]] = []
+    tasks = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": BODY, "more_body": False}
+
+    for n in range(6):  # the same delivery six times
+        answer: list[int] = []
+
+        async def send(message: Any, answer: list[int] = answer) -> None:
+            if message["type"] == "http.response.start":
+                answer.append(message["status"])
+
+        scope = {"type": "http", "method": "POST", "path": "/hook", "headers": raw_headers}
+        tasks.append(asyncio.ensure_future(app(scope, receive, send)))
+        answers.append(answer)
+        await _until(lambda n=n: tasks[n].done() or app._held == n + 1)
+    assert answers == [[], [], [], [], [503], [503]]  # one reported, three copies waiting
+    release.set()
+    await asyncio.gather(*tasks)
+    assert answers == [[200]] * 4 + [[503]] * 2
+    assert len(entered) == 1
+
+
 def test_an_unknown_acknowledge_fails_when_the_app_is_built() -> None:
     with pytest.raises(ValueError, match="acknowledge"):
         webhooks.app(

@@ -38,6 +38,20 @@ class RealClock:
         return "RealClock()"
 
 
+class _Sleeper:
+    """One `async_sleep`: when it wakes (`ticket`: in the order taken, at one time), and
+    the future it waits on while an earlier one of its loop goes first."""
+
+    __slots__ = ("ticket", "wake", "woken")
+
+    def __init__(self, wake: float, ticket: int) -> None:
+        self.wake, self.ticket = wake, ticket
+        self.woken: asyncio.Future[None] | None = None
+
+    def __lt__(self, other: _Sleeper) -> bool:
+        return (self.wake, self.ticket) < (other.wake, other.ticket)
+
+
 class FakeClock:
     """A controllable clock, thread-safe. ``sleep`` advances instantly.
 
@@ -54,8 +68,8 @@ class FakeClock:
             start = (start if start.tzinfo else start.replace(tzinfo=UTC)).timestamp()
         self._now = float(start)
         self._lock = threading.Lock()
-        # async_sleep's sleepers per event loop: (wake time, ticket), the earliest first.
-        self._sleepers: dict[asyncio.AbstractEventLoop, list[tuple[float, int]]] = {}
+        # async_sleep's sleepers per event loop, a heap: the earliest first.
+        self._sleepers: dict[asyncio.AbstractEventLoop, list[_Sleeper]] = {}
         self._tickets = itertools.count()
 
     def now(self) -> float:
@@ -92,28 +106,34 @@ class FakeClock:
             raise ValueError(f"a FakeClock moves by a finite number of seconds, not {seconds}")
         loop = asyncio.get_running_loop()
         with self._lock:
-            wake = (self._now + seconds, next(self._tickets))
+            sleeper = _Sleeper(self._now + seconds, next(self._tickets))
             sleepers = self._sleepers.setdefault(loop, [])
-            heapq.heappush(sleepers, wake)
+            heapq.heappush(sleepers, sleeper)
         try:
             await asyncio.sleep(0)
             while True:
                 with self._lock:
-                    if sleepers[0] == wake:
+                    if sleepers[0] is sleeper:
                         heapq.heappop(sleepers)
-                        self._now = max(self._now, wake[0])
-                        if not sleepers:
-                            del self._sleepers[loop]
+                        self._now = max(self._now, sleeper.wake)
+                        self._wake_first(loop, sleepers)
                         return
-                await asyncio.sleep(0)  # an earlier one of this loop wakes first
+                    # An earlier one of this loop wakes first; it wakes the next, and so on.
+                    sleeper.woken = loop.create_future()
+                await sleeper.woken
         except BaseException:
             with self._lock:
-                if wake in sleepers:  # cancelled before waking: the others go on without it
-                    sleepers.remove(wake)
+                if sleeper in sleepers:  # cancelled before waking: the others go on without it
+                    sleepers.remove(sleeper)
                     heapq.heapify(sleepers)
-                    if not sleepers:
-                        self._sleepers.pop(loop, None)
+                    self._wake_first(loop, sleepers)
             raise
+
+    def _wake_first(self, loop: asyncio.AbstractEventLoop, sleepers: list[_Sleeper]) -> None:
+        if not sleepers:
+            del self._sleepers[loop]
+        elif (first := sleepers[0].woken) is not None and not first.done():
+            first.set_result(None)
 
     def __repr__(self) -> str:
         return f"FakeClock({self.datetime().isoformat()})"

@@ -70,7 +70,9 @@ def merge(current: StatusReport, incoming: StatusReport) -> StatusReport:
     pushed ones out of order): if exactly one is final it is kept, whichever argument it is;
     otherwise the later `updated_at` wins (a report without one counts as older); ties keep
     `current`. Reports of different messages are a ValueError, and so are two of one
-    message's different recipients (lisoloo pushes one per recipient: merge per recipient)."""
+    message's different recipients. lisoloo pushes one event per recipient: merge those per
+    recipient, and never with the message's polled report (its `recipients` counts), whose
+    state is the whole message's."""
     if (current.provider, current.message_id) != (incoming.provider, incoming.message_id):
         raise ValueError("merge() takes two reports of the same provider and message")
     if current.recipient and incoming.recipient and current.recipient != incoming.recipient:

@@ -223,7 +223,11 @@ class Receiver:
             attempt, mine = self._attempts.begin(replay_key)
             if mine:
                 break
-            status = await settled(attempt.outcome)
+            self._held += 1  # a copy waiting is a request held too (`HELD_MAX`)
+            try:
+                status = await settled(attempt.outcome)
+            finally:
+                self._held -= 1
             if status != UNANSWERED:
                 await _answer(send, status)
                 return
