@@ -147,6 +147,7 @@ class BaseClient(Generic[ApiT_co]):
         _redact.scrub_logs(secret)
         self._log_scrub: str | None = secret
         """The key this client masks in logs until it closes (None: a copy, or closed)."""
+        self._logs_released = False  # closed: masking ended, until it is used again
 
     def _set_timeout(self, timeout: float | httpx.Timeout | None) -> None:
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -168,6 +169,7 @@ class BaseClient(Generic[ApiT_co]):
         """
         derived = copy.copy(self)
         derived._log_scrub = None  # the original's close() ends the masking it started
+        derived._logs_released = False
         if timeout is not UNSET:
             derived._set_timeout(timeout)
         if max_retries is not UNSET:
@@ -178,6 +180,15 @@ class BaseClient(Generic[ApiT_co]):
         if self._log_scrub is not None:
             _redact.release_logs(self._log_scrub)
             self._log_scrub = None
+            self._logs_released = True
+
+    def _mask_logs_again(self) -> None:
+        """A closed client used again (it opens new connections) masks its key again, until
+        it is closed again."""
+        if self._logs_released:
+            self._logs_released = False
+            _redact.scrub_logs(self._ctx.secret)
+            self._log_scrub = self._ctx.secret
 
     @property
     def api(self) -> ApiT_co:

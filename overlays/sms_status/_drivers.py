@@ -84,6 +84,10 @@ class _Driver(Generic[S]):
     _httpx: S
     """Sends any request httpx built: `client.api`'s client, its pools, or the user's."""
 
+    def _mask_logs_again(self) -> None:
+        """Masks the key in logs again, for a closed client used again (`BaseClient`, first
+        in the client's bases, has it)."""
+
     def _route(
         self, http: httpx.Client | httpx.AsyncClient, request: RequestKwargs, left: float
     ) -> tuple[S, str | httpx.Request]:
@@ -168,6 +172,7 @@ class SyncDriver(_Driver[Sender]):
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""
+        self._mask_logs_again()
         value: Any = None
         error: Exception | None = None
         while not isinstance(effect := advance(flow, value, error), StopIteration):
@@ -238,6 +243,7 @@ class AsyncDriver(_Driver[AsyncSender]):
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         """Run `flow`, yielding the reports it emits (what it returns is dropped)."""
+        self._mask_logs_again()
         value: Any = None
         error: Exception | None = None
         while not isinstance(effect := advance(flow, value, error), StopIteration):
@@ -279,6 +285,7 @@ class AsyncDriver(_Driver[AsyncSender]):
 
     async def _run(self, flow: Flow[T]) -> T:
         """Run `flow` (one that emits no report) and return what it returns."""
+        self._mask_logs_again()
         value: Any = None
         error: Exception | None = None
         while not isinstance(effect := advance(flow, value, error), StopIteration):

@@ -57,13 +57,21 @@ def _forms(secret: str) -> tuple[str, ...]:
     quotes the bytes it read, as aiohttp's does in a repr of a repr); longest first."""
     forms = {secret, quote(secret, safe="", errors="surrogatepass")}
     in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    forms |= in_json | {form.replace("/", "\\/") for form in in_json}
+    in_json |= {form.replace("/", "\\/") for form in in_json}
+    forms |= in_json | {_html_safe(form) for form in in_json}
     if _ESCAPED_BY_REPR.intersection(secret):
         for _ in range(2):
             escaped = {form.replace("\\", "\\\\") for form in forms}
             forms |= escaped
             forms |= {form.replace(mark, "\\" + mark) for form in escaped for mark in "'\""}
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _html_safe(json_text: str) -> str:
+    """As Go's encoding/json (and Rails, PHP's JSON_HEX_*) write <, >, & and ' in a string."""
+    for mark in "<>&'":
+        json_text = json_text.replace(mark, f"\\u{ord(mark):04x}")
+    return json_text
 
 
 def clip(text: str, secret: str, limit: int) -> str:
@@ -76,13 +84,15 @@ def drop_cut_secret(text: str, secret: str) -> str:
     """`text`, the end of a longer one, without a trailing start of `secret` (raw or
     percent-encoded, in JSON, ...: `_forms`) that the cut left behind, so `redact` can no
     longer see it."""
+    cut = 0  # the longest start of any form: a shorter one may stop inside the key
     for form in _forms(secret):
-        for length in range(min(len(form) - 1, len(text)), 0, -1):
+        for length in range(min(len(form) - 1, len(text)), cut, -1):
             # Any letter case, as `redact`; each side lowered after the cut, since lowering
             # may change a length ('İ' is two characters lower-cased).
             if text[-length:].lower() == form[:length].lower():
-                return text[:-length]
-    return text
+                cut = length
+                break
+    return text[:-cut] if cut else text
 
 
 def header_text(value: str) -> str:

@@ -55,6 +55,23 @@ def test_the_key_is_masked_as_json_encoders_escape_it(encode: Callable[[str], st
     assert drop_cut_secret("tail sk_live\\/a", KEY) == "tail "
 
 
+def test_the_key_is_masked_as_html_safe_json_encoders_escape_it() -> None:
+    # Go's encoding/json (and Rails, PHP's JSON_HEX_*) write <, >, & and ' as \u00XX.
+    key = "pk_Live&Xq9<Tz>4Rm'W8"
+    go = json.dumps(key).replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    scrubbed = redact(go.replace("'", "\\u0027"), key)
+    assert MASK in scrubbed
+    assert "Xq9" not in scrubbed
+
+
+def test_a_cut_key_is_dropped_whole_when_its_first_character_recurs_in_it() -> None:
+    # The first form that matched (longest first) won, however short its match: one
+    # character dropped, ten of the key kept, past what `redact` can see.
+    key = "Qk3/xT9+Lm2Qz"
+    for cut in range(1, len(key)):
+        assert drop_cut_secret("tail " + key[:cut], key) == "tail ", cut
+
+
 @pytest.mark.parametrize("case", [str.upper, str.lower, str.swapcase])
 def test_the_key_is_masked_in_any_letter_case(case: Callable[[str], str]) -> None:
     # A server that upper-cases what it quotes gives a hex key away whole.

@@ -258,6 +258,25 @@ def test_a_sync_client_closed_and_used_again_opens_new_connections(
     assert len(sandbox.requests) == 3
 
 
+def test_a_client_used_again_after_close_masks_its_key_in_logs_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # close() ended the masking; the client, used again, logged its key in the clear.
+    import logging
+
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message("again-1", statuses=("DELIVRD",))
+    logger = logging.getLogger("sms_status")
+    with sandbox.serve():
+        client = sms_status.connect("telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url)
+        client.close()
+        assert client.get_status("again-1").provider_status == "DELIVRD"
+        with caplog.at_level(logging.WARNING, logger="sms_status"):
+            logger.warning("echoed %s", sandbox.api_key)
+        client.close()
+    assert sandbox.api_key not in caplog.records[-1].getMessage()
+
+
 async def _no_sleep(_seconds: float) -> None:
     return None
 
