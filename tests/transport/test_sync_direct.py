@@ -215,6 +215,7 @@ def test_a_sync_client_loads_httpcore_only_when_httpx_first_sends(
         "assert 'httpcore' not in sys.modules and 'h11' not in sys.modules, 'at connect'\n"
         "c.get_status('m-1')\n"
         "assert 'httpcore' not in sys.modules, 'after a plain lookup'\n"
+        "assert 'asyncio' not in sys.modules, 'asyncio (~30 ms) for a sync client'\n"
         "c.api.get_httpx_client().get('/api/v1/sms/status/m-1')\n"
         "assert 'httpcore' in sys.modules, 'httpx sent without its pool?'\n"
         "print('ok')\n"

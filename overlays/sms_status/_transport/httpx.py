@@ -15,7 +15,6 @@ only the check between body chunks bounds it.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import ssl
 import threading
@@ -282,6 +281,8 @@ class AsyncHttpxSender:
     async def send(
         self, request: httpx.Request, *, left: float, cap: int, phases: httpx.Timeout
     ) -> Reply:
+        import asyncio  # here: a sync client imports this module, and asyncio costs ~30 ms
+
         loop = asyncio.get_running_loop()
         if loop is not self._loop or self._pools[0].is_closed:  # closed: used again
             if self._renew is not None and (self._loop is not None or self._pools[0].is_closed):
