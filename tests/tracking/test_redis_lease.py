@@ -16,6 +16,30 @@ LEASE = 1.0
 IDS = [f"api_{n}" for n in range(20)]
 
 
+def _run_a_then_b(
+    a_store: tracking.RedisStore,
+    on_final_a: Any,
+    a_busy: threading.Event,
+    b_store: tracking.RedisStore,
+    on_final_b: Any,
+) -> None:
+    """Worker A runs until `a_busy` (inside its on_final), then worker B too; both until
+    idle."""
+    with (
+        tracking.Tracker(a_store, on_final=on_final_a) as a,
+        tracking.Tracker(b_store, on_final=on_final_b) as b,
+    ):
+        worker_a = threading.Thread(target=a.run)
+        worker_a.start()
+        assert a_busy.wait(30)
+        worker_b = threading.Thread(target=b.run)
+        worker_b.start()
+        worker_a.join(60)
+        worker_b.join(60)
+        assert not worker_a.is_alive()
+        assert not worker_b.is_alive()
+
+
 def test_an_on_final_slower_than_the_lease_keeps_its_claims(
     redis_client: redis.Redis, redis_url: str
 ) -> None:
@@ -57,19 +81,7 @@ def test_an_on_final_slower_than_the_lease_keeps_its_claims(
         return rows
 
     b_store.handovers_due = b_handovers_due  # type: ignore[method-assign]
-    with (
-        tracking.Tracker(a_store, on_final=on_final_a) as a,
-        tracking.Tracker(b_store, on_final=on_final_b) as b,
-    ):
-        worker_a = threading.Thread(target=a.run)
-        worker_a.start()
-        assert a_in_on_final.wait(30)
-        worker_b = threading.Thread(target=b.run)
-        worker_b.start()
-        worker_a.join(60)
-        worker_b.join(60)
-        assert not worker_a.is_alive()
-        assert not worker_b.is_alive()
+    _run_a_then_b(a_store, on_final_a, a_in_on_final, b_store, on_final_b)
     assert past_lease.is_set()
     assert [who for who, _, _ in calls] == ["A"] * len(IDS)
     assert Counter(key for _, key, _ in calls) == Counter(f"telecom23:{i}" for i in IDS)
@@ -125,19 +137,7 @@ def test_a_worker_resumed_past_its_lease_hands_over_nothing_another_took(
             resume_a.set()  # A resumes while B is inside on_final(x2)
             assert a_wrote.wait(30)
 
-    with (
-        tracking.Tracker(a_store, on_final=on_final_a) as a,
-        tracking.Tracker(b_store, on_final=on_final_b) as b,
-    ):
-        worker_a = threading.Thread(target=a.run)
-        worker_a.start()
-        assert a_in_x1.wait(30)
-        worker_b = threading.Thread(target=b.run)
-        worker_b.start()
-        worker_a.join(60)
-        worker_b.join(60)
-        assert not worker_a.is_alive()
-        assert not worker_b.is_alive()
+    _run_a_then_b(a_store, on_final_a, a_in_x1, b_store, on_final_b)
     assert b_in_x2.is_set()
     # x1: A's cut-off hand-over, then B's (delivery 2, as after a crash); x2: B's alone.
     assert sorted(calls) == [("A", "x1", 1), ("B", "x1", 2), ("B", "x2", 1)]

@@ -354,6 +354,18 @@ def _store(redis_url: str, name: str, **options: Any) -> tracking.RedisStore:
     return tracking.RedisStore(redis.Redis.from_url(redis_url), name=name, **options)
 
 
+def _push_final(store: tracking.RedisStore, message_id: str, now: float) -> bool:
+    """A receiver's final push for a tracked id (as `ingest` writes it)."""
+    schedule = rules.Schedule(_cadence())
+    return store.push(
+        PROVIDER,
+        message_id,
+        lambda r: rules.apply_push(r, delivered(message_id), now, schedule),
+        lambda kept: None,
+        now,
+    )
+
+
 def _add(store: tracking.RedisStore, ids: list[str], now: float) -> int:
     schedule = rules.Schedule(_cadence())
     rows = (
@@ -549,13 +561,7 @@ def test_a_worker_whose_lease_lapsed_writes_no_hand_over_nor_poll_it_no_longer_h
     now = FakeClock().now()
     schedule = rules.Schedule(_cadence())
     _add(a, ["polled", "handed"], now)
-    b.push(
-        PROVIDER,
-        "handed",
-        lambda r: rules.apply_push(r, delivered("handed"), now, schedule),
-        lambda kept: None,
-        now,
-    )
+    _push_final(b, "handed", now)
     [_claimed_poll] = a.due(now + 3600, 10)
     [claimed_hand_over] = a.handovers_due(now, 10)
     _end_lease(redis_client, a)
@@ -583,15 +589,8 @@ def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(
 ) -> None:
     a, b = _store(redis_url, name), _store(redis_url, name)
     now = FakeClock().now()
-    schedule = rules.Schedule(_cadence())
     _add(a, ["m1"], now)
-    b.push(
-        PROVIDER,
-        "m1",
-        lambda r: rules.apply_push(r, delivered("m1"), now, schedule),
-        lambda kept: None,
-        now,
-    )
+    _push_final(b, "m1", now)
     [_row] = a.handovers_due(now, 10)
     [started] = a.change(PROVIDER, ["m1"], lambda r: rules.begin_handover(r, claimed=0))
     assert started.delivery == 1

@@ -212,6 +212,13 @@ def test_one_async_client_serves_one_event_loop_after_another(backend: str) -> N
     assert len(sandbox.requests) == 6
 
 
+def _delivered(message_id: str) -> Sandbox:
+    """A telecom23 sandbox (not rate-limited) whose one message is delivered."""
+    sandbox = Sandbox("telecom23", rate_limit=None)
+    sandbox.add_message(message_id, statuses=("DELIVRD",))
+    return sandbox
+
+
 @pytest.mark.parametrize(
     "options",
     [{}, {"http_backend": "httpx"}, {"http_backend": "aiohttp"}],
@@ -223,8 +230,7 @@ def test_an_async_client_closed_and_used_again_opens_new_connections(
     # `async with client:` again: on httpx the client's pools were closed for good, and each
     # call after failed as a network error, retried twice (the other senders opened new
     # connections). In one event loop, and in one asyncio.run after another.
-    sandbox = Sandbox("telecom23", rate_limit=None)
-    sandbox.add_message("again-1", statuses=("DELIVRD",))
+    sandbox = _delivered("again-1")
     with sandbox.serve():
         client = sms_status.connect_async(
             "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, **options
@@ -246,8 +252,7 @@ def test_an_async_client_closed_and_used_again_opens_new_connections(
 def test_a_sync_client_closed_and_used_again_opens_new_connections(
     options: dict[str, Any],
 ) -> None:
-    sandbox = Sandbox("telecom23", rate_limit=None)
-    sandbox.add_message("again-1", statuses=("DELIVRD",))
+    sandbox = _delivered("again-1")
     with sandbox.serve():
         client = sms_status.connect(
             "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, **options
@@ -264,8 +269,7 @@ def test_a_client_used_again_after_close_masks_its_key_in_logs_again(
     # close() ended the masking; the client, used again, logged its key in the clear.
     import logging
 
-    sandbox = Sandbox("telecom23", rate_limit=None)
-    sandbox.add_message("again-1", statuses=("DELIVRD",))
+    sandbox = _delivered("again-1")
     logger = logging.getLogger("sms_status")
     with sandbox.serve():
         client = sms_status.connect("telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url)

@@ -691,6 +691,43 @@ async def _until(done: Any) -> None:
     raise AssertionError("the receiver never got there")
 
 
+def _hung_receiver(**options: Any) -> tuple[Any, asyncio.Event, list[webhooks.WebhookEvent]]:
+    """A telecom23 receiver whose async on_report notes each event, then waits for
+    `release`: (the app, release, the events it was given)."""
+    release, entered = asyncio.Event(), []
+
+    async def on_report(event: webhooks.WebhookEvent) -> None:
+        entered.append(event)
+        await release.wait()
+
+    options.update(secret=SECRET, on_report=on_report, clock=lambda: NOW)
+    return webhooks.app("telecom23", **options), release, entered
+
+
+async def _in_turn(
+    app: Any, count: int, placed: Any
+) -> tuple[list[asyncio.Future[None]], list[list[int]]]:
+    """`count` copies of the signed delivery, each sent once the one before was answered or
+    `placed(n)` (waiting where expected): their tasks, and the statuses each was answered."""
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+    scope = {"type": "http", "method": "POST", "path": "/hook", "headers": raw_headers}
+    answers: list[list[int]] = [[] for _ in range(count)]
+    tasks: list[asyncio.Future[None]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": BODY, "more_body": False}
+
+    for n in range(count):
+
+        async def send(message: Any, answer: list[int] = answers[n]) -> None:
+            if message["type"] == "http.response.start":
+                answer.append(message["status"])
+
+        tasks.append(asyncio.ensure_future(app(dict(scope), receive, send)))
+        await _until(lambda n=n: tasks[n].done() or placed(n))
+    return tasks, answers
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("acknowledge", ["on_receipt", "after_report"])
 async def test_requests_held_for_a_hung_on_report_are_capped(
@@ -703,33 +740,8 @@ async def test_requests_held_for_a_hung_on_report_are_capped(
 
     monkeypatch.setattr(_app, "POSTED_BACKLOG", 2)
     monkeypatch.setattr(_app, "HELD_MAX", 4)
-    release, entered = asyncio.Event(), []
-
-    async def on_report(event: webhooks.WebhookEvent) -> None:
-        entered.append(event)
-        await release.wait()
-
-    app = webhooks.app(
-        "telecom23", secret=SECRET, on_report=on_report, clock=lambda: NOW, acknowledge=acknowledge
-    )
-    raw_headers = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
-    answers: list[list[int]] = []
-    tasks = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": BODY, "more_body": False}
-
-    for n in range(6):
-        answer: list[int] = []
-
-        async def send(message: Any, answer: list[int] = answer) -> None:
-            if message["type"] == "http.response.start":
-                answer.append(message["status"])
-
-        scope = {"type": "http", "method": "POST", "path": "/hook", "headers": raw_headers}
-        tasks.append(asyncio.ensure_future(app(scope, receive, send)))
-        answers.append(answer)
-        await _until(lambda n=n: tasks[n].done() or len(entered) == n + 1)
+    app, release, entered = _hung_receiver(acknowledge=acknowledge)
+    tasks, answers = await _in_turn(app, 6, lambda n: len(entered) == n + 1)
     # Two answered and reported, two held for their report (past the backlog), two refused.
     held = [[200], [200], [], []] if acknowledge == "on_receipt" else [[], [], [], []]
     assert answers == [*held, [503], [503]]
@@ -749,38 +761,10 @@ async def test_copies_of_a_delivery_held_for_a_hung_on_report_count_toward_the_c
     from sms_status.webhooks import _app
 
     monkeypatch.setattr(_app, "HELD_MAX", 4)
-    release, entered = asyncio.Event(), []
-
-    async def on_report(event: webhooks.WebhookEvent) -> None:
-        entered.append(event)
-        await release.wait()
-
-    app = webhooks.app(
-        "telecom23",
-        secret=SECRET,
-        on_report=on_report,
-        clock=lambda: NOW,
-        acknowledge="after_report",
-        replay_guard=webhooks.MemoryReplayGuard(),
+    app, release, entered = _hung_receiver(
+        acknowledge="after_report", replay_guard=webhooks.MemoryReplayGuard()
     )
-    raw_headers = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
-    answers: list[list[int]] = []
-    tasks = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": BODY, "more_body": False}
-
-    for n in range(6):  # the same delivery six times
-        answer: list[int] = []
-
-        async def send(message: Any, answer: list[int] = answer) -> None:
-            if message["type"] == "http.response.start":
-                answer.append(message["status"])
-
-        scope = {"type": "http", "method": "POST", "path": "/hook", "headers": raw_headers}
-        tasks.append(asyncio.ensure_future(app(scope, receive, send)))
-        answers.append(answer)
-        await _until(lambda n=n: tasks[n].done() or app._held == n + 1)
+    tasks, answers = await _in_turn(app, 6, lambda n: app._held == n + 1)  # one delivery
     assert answers == [[], [], [], [], [503], [503]]  # one reported, three copies waiting
     release.set()
     await asyncio.gather(*tasks)
