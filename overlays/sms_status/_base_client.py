@@ -148,6 +148,7 @@ class BaseClient(Generic[ApiT_co]):
         self._log_scrub: str | None = secret
         """The key this client masks in logs until it closes (None: a copy, or closed)."""
         self._logs_released = False  # closed: masking ended, until it is used again
+        self._original = self  # a `with_options` copy's: the client it was made from
 
     def _set_timeout(self, timeout: float | httpx.Timeout | None) -> None:
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -170,6 +171,7 @@ class BaseClient(Generic[ApiT_co]):
         derived = copy.copy(self)
         derived._log_scrub = None  # the original's close() ends the masking it started
         derived._logs_released = False
+        derived._original = self._original  # which masks again if used after its close
         if timeout is not UNSET:
             derived._set_timeout(timeout)
         if max_retries is not UNSET:
@@ -183,12 +185,13 @@ class BaseClient(Generic[ApiT_co]):
             self._logs_released = True
 
     def _mask_logs_again(self) -> None:
-        """A closed client used again (it opens new connections) masks its key again, until
-        it is closed again."""
-        if self._logs_released:
-            self._logs_released = False
-            _redact.scrub_logs(self._ctx.secret)
-            self._log_scrub = self._ctx.secret
+        """A closed client used again (it opens new connections), or a copy of it, masks its
+        key again, until the client is closed again."""
+        original = self._original
+        if original._logs_released:
+            original._logs_released = False
+            _redact.scrub_logs(original._ctx.secret)
+            original._log_scrub = original._ctx.secret
 
     @property
     def api(self) -> ApiT_co:

@@ -58,7 +58,7 @@ def _forms(secret: str) -> tuple[str, ...]:
     forms = {secret, quote(secret, safe="", errors="surrogatepass")}
     in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     in_json |= {form.replace("/", "\\/") for form in in_json}
-    forms |= in_json | {_html_safe(form) for form in in_json}
+    forms |= in_json | {_hex_escaped(form, marks) for form in in_json for marks in _marks(secret)}
     if _ESCAPED_BY_REPR.intersection(secret):
         for _ in range(2):
             escaped = {form.replace("\\", "\\\\") for form in forms}
@@ -67,10 +67,23 @@ def _forms(secret: str) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
-def _html_safe(json_text: str) -> str:
-    """As Go's encoding/json (and Rails, PHP's JSON_HEX_*) write <, >, & and ' in a string."""
-    for mark in "<>&'":
-        json_text = json_text.replace(mark, f"\\u{ord(mark):04x}")
+_HEX_ESCAPED = ("<>", "&", "'", '"')
+"""What JSON encoders may write as `\\u00XX`, in groups: Go's encoding/json and Rails the
+first two, PHP each by a flag of its own (JSON_HEX_TAG, _AMP, _APOS, _QUOT)."""
+
+
+def _marks(secret: str) -> list[str]:
+    """Every combination of the `_HEX_ESCAPED` groups that `secret` holds characters of."""
+    groups = [group for group in _HEX_ESCAPED if set(group) & set(secret)]
+    return [
+        "".join(g for i, g in enumerate(groups) if n >> i & 1) for n in range(1, 1 << len(groups))
+    ]
+
+
+def _hex_escaped(json_text: str, marks: str) -> str:
+    for mark in marks:
+        escaped = json_text.replace("\\" + mark, mark) if mark == '"' else json_text
+        json_text = escaped.replace(mark, f"\\u{ord(mark):04x}")
     return json_text
 
 

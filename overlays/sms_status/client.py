@@ -122,7 +122,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
             self._http,
             http_client=http_client,
             direct=no_option,
-            own=transport if isinstance(transport, _transport.DeadlineTransport) else None,
+            transport=transport,
         )
 
     def get_status(self, message_id: str) -> StatusReport:

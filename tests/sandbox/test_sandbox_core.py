@@ -71,6 +71,26 @@ def test_a_fake_clock_lets_sleeps_taken_at_once_overlap() -> None:
     assert woke == [(5, 5.0)] * 10 + [(1, 6.0), (2, 7.0), (3, 8.0), (0, 8.0)]
 
 
+def test_a_fake_clock_wakes_the_sleepers_left_in_order_when_many_are_cancelled() -> None:
+    clock = FakeClock(0)
+    woke: list[tuple[int, float]] = []
+
+    async def nap(seconds: int) -> None:
+        await clock.async_sleep(seconds)
+        woke.append((seconds, clock.now()))
+
+    async def main() -> None:
+        naps = [asyncio.ensure_future(nap(n)) for n in range(1, 201)]
+        await asyncio.sleep(0)  # all are asleep
+        for n, task in enumerate(naps, 1):
+            if n % 2:
+                task.cancel()
+        await asyncio.gather(*naps, return_exceptions=True)
+
+    asyncio.run(main())
+    assert woke == [(n, float(n)) for n in range(2, 201, 2)]
+
+
 @pytest.mark.parametrize("seconds", [float("nan"), float("inf")])
 def test_a_fake_clock_moves_by_finite_seconds_only(seconds: float) -> None:
     # nan or inf was taken, and stayed the clock's time for good.

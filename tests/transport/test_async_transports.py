@@ -248,11 +248,17 @@ def test_an_async_client_closed_and_used_again_opens_new_connections(
     assert len(sandbox.requests) == 6
 
 
-@pytest.mark.parametrize("options", [{}, {"verify": True}], ids=["default", "httpx"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"verify": True}, {"transport": "httpx.HTTPTransport"}],
+    ids=["default", "httpx", "transport="],
+)
 def test_a_sync_client_closed_and_used_again_opens_new_connections(
     options: dict[str, Any],
 ) -> None:
     sandbox = _delivered("again-1")
+    if options.get("transport"):  # a user's own (given by name: a transport is used once)
+        options = {"transport": httpx.HTTPTransport()}
     with sandbox.serve():
         client = sms_status.connect(
             "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, **options
@@ -278,7 +284,12 @@ def test_a_client_used_again_after_close_masks_its_key_in_logs_again(
         with caplog.at_level(logging.WARNING, logger="sms_status"):
             logger.warning("echoed %s", sandbox.api_key)
         client.close()
-    assert sandbox.api_key not in caplog.records[-1].getMessage()
+        copy = client.with_options(timeout=5)  # a copy of a closed client, used: the same
+        assert copy.get_status("again-1").provider_status == "DELIVRD"
+        with caplog.at_level(logging.WARNING, logger="sms_status"):
+            logger.warning("echoed %s", sandbox.api_key)
+        client.close()
+    assert all(sandbox.api_key not in record.getMessage() for record in caplog.records)
 
 
 async def _no_sleep(_seconds: float) -> None:

@@ -772,6 +772,23 @@ async def test_copies_of_a_delivery_held_for_a_hung_on_report_count_toward_the_c
     assert len(entered) == 1
 
 
+@pytest.mark.anyio
+async def test_copies_cancelled_while_they_wait_leave_nothing_on_the_attempt() -> None:
+    # Each copy's wake-up stayed on the attempt's outcome until the attempt ended: with a
+    # hung on_report, for ever, one more per copy a server cancelled.
+    import concurrent.futures
+
+    from sms_status.webhooks._once import settled
+
+    outcome = concurrent.futures.Future[int]()
+    waits = [asyncio.ensure_future(settled(outcome)) for _ in range(100)]
+    await asyncio.sleep(0)
+    for wait in waits:
+        wait.cancel()
+    await asyncio.gather(*waits, return_exceptions=True)
+    assert outcome._done_callbacks == []  # type: ignore[attr-defined]
+
+
 def test_an_unknown_acknowledge_fails_when_the_app_is_built() -> None:
     with pytest.raises(ValueError, match="acknowledge"):
         webhooks.app(

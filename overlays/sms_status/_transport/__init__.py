@@ -28,6 +28,7 @@ variable `SMS_STATUS_HTTP_BACKEND=httpx` keep httpx's own transport.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import ssl
@@ -45,6 +46,7 @@ from sms_status._transport.httpx import (
     lenders,
     own_pool_limits,
     pools,
+    sending_client,
     shares,
 )
 from sms_status._transport.idle_replies import check_idle_replies
@@ -91,12 +93,13 @@ def sync_senders(
     *,
     http_client: httpx.Client | None,
     direct: bool,
-    own: DeadlineTransport | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> tuple[Sender | None, Sender]:
     """The fast sender (`http.client`, for `http`'s own origin; None when `direct` is False or
     the environment names a proxy) and the httpx one (the user's `http_client`, else `http`,
-    whose transport is `own` when it is ours: a client used again after `close()` sends on
-    a new one alike). `http` builds every request; from now on it keeps no cookies."""
+    made on `transport`: a client used again after `close()` sends on a new client, on a new
+    transport alike if it is ours, else on the user's). `http` builds every request; from
+    now on it keeps no cookies."""
     never_cookies(http)
     fast = (
         HttpClientSender(base_url=http.base_url, headers=http.headers)
@@ -105,7 +108,11 @@ def sync_senders(
     )
     if http_client is not None:
         return fast, HttpxSender(http_client)
-    return fast, HttpxSender(http, own.sending_client if own is not None else None)
+    if transport is None:
+        return fast, HttpxSender(http)
+    if isinstance(transport, DeadlineTransport):
+        return fast, HttpxSender(http, transport.sending_client)
+    return fast, HttpxSender(http, functools.partial(sending_client, transport))
 
 
 def async_transport(option: str | None) -> httpx.AsyncBaseTransport | None:

@@ -76,13 +76,7 @@ class DeadlineTransport(httpx.HTTPTransport):
     def sending_client(self) -> httpx.Client:
         """A client on a transport of the same settings, to send what `client.api`'s client
         builds once that one was closed (the client used again)."""
-        sender = httpx.Client(
-            transport=DeadlineTransport(verify=self._verify, proxy=self._proxy),
-            cookies=no_cookies(),
-        )
-        never_cookies(sender)
-        check_idle_replies(sender)
-        return sender
+        return sending_client(DeadlineTransport(verify=self._verify, proxy=self._proxy))
 
     @property
     def _pool(self) -> httpcore.ConnectionPool | httpcore.HTTPProxy:
@@ -118,6 +112,16 @@ class DeadlineTransport(httpx.HTTPTransport):
     def close(self) -> None:
         if self._made is not None:
             super().close()
+
+
+def sending_client(transport: httpx.BaseTransport) -> httpx.Client:
+    """A client on `transport` that sends what `client.api`'s client built, once that one was
+    closed (the client used again): ours made anew, or the user's `transport=` again."""
+    sender = httpx.Client(transport=transport, cookies=no_cookies())
+    never_cookies(sender)
+    if isinstance(transport, DeadlineTransport):  # httpx's own pool (a user's is left as it is)
+        check_idle_replies(sender)
+    return sender
 
 
 def _timeouts(phases: httpx.Timeout, left: float) -> httpx.Timeout:

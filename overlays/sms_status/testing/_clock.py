@@ -42,11 +42,12 @@ class _Sleeper:
     """One `async_sleep`: when it wakes (`ticket`: in the order taken, at one time), and
     the future it waits on while an earlier one of its loop goes first."""
 
-    __slots__ = ("ticket", "wake", "woken")
+    __slots__ = ("gone", "ticket", "wake", "woken")
 
     def __init__(self, wake: float, ticket: int) -> None:
         self.wake, self.ticket = wake, ticket
         self.woken: asyncio.Future[None] | None = None
+        self.gone = False  # woken, or cancelled: out of the heap, or to be dropped from it
 
     def __lt__(self, other: _Sleeper) -> bool:
         return (self.wake, self.ticket) < (other.wake, other.ticket)
@@ -115,6 +116,7 @@ class FakeClock:
                 with self._lock:
                     if sleepers[0] is sleeper:
                         heapq.heappop(sleepers)
+                        sleeper.gone = True
                         self._now = max(self._now, sleeper.wake)
                         self._wake_first(loop, sleepers)
                         return
@@ -123,15 +125,16 @@ class FakeClock:
                 await sleeper.woken
         except BaseException:
             with self._lock:
-                if sleeper in sleepers:  # cancelled before waking: the others go on without it
-                    sleepers.remove(sleeper)
-                    heapq.heapify(sleepers)
+                if not sleeper.gone:  # cancelled before waking: the others go on without it
+                    sleeper.gone = True  # left in the heap (a removal costs a heapify)
                     self._wake_first(loop, sleepers)
             raise
 
     def _wake_first(self, loop: asyncio.AbstractEventLoop, sleepers: list[_Sleeper]) -> None:
+        while sleepers and sleepers[0].gone:  # cancelled ones reaching the top
+            heapq.heappop(sleepers)
         if not sleepers:
-            del self._sleepers[loop]
+            self._sleepers.pop(loop, None)
         elif (first := sleepers[0].woken) is not None and not first.done():
             first.set_result(None)
 

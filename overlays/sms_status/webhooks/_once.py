@@ -12,7 +12,7 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -135,8 +135,22 @@ async def settled(future: concurrent.futures.Future[T]) -> T:
             loop.call_soon_threadsafe(_set_done, woken)
 
     future.add_done_callback(wake)
-    await woken
+    try:
+        await woken
+    except BaseException:
+        _forget(future, wake)
+        raise
     return future.result()
+
+
+def _forget(future: concurrent.futures.Future[T], callback: Callable[..., object]) -> None:
+    """A cancelled wait's callback off `future` (concurrent.futures has no public way): each
+    copy cancelled while the attempt it waits for hangs would stay on it until it ends."""
+    lock = getattr(future, "_condition", None)
+    callbacks: object = getattr(future, "_done_callbacks", None)
+    if lock is not None and isinstance(callbacks, list):
+        with lock, contextlib.suppress(ValueError):
+            cast("list[object]", callbacks).remove(callback)
 
 
 def _set_done(woken: asyncio.Future[None]) -> None:
