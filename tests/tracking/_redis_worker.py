@@ -64,8 +64,8 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     class ClaimLog(tracking.RedisStore):
-        def due(self, now: float, limit: int) -> list[Row]:
-            rows = super().due(now, limit)
+        def due(self, now: float, limit: int, apply_early: Any = None) -> list[Row]:
+            rows = super().due(now, limit, apply_early)
             if rows:
                 text = "".join(json.dumps([r.key, r.polls]) + "\n" for r in rows)
                 os.write(claims, text.encode())

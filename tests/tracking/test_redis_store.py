@@ -584,6 +584,50 @@ def test_a_worker_whose_lease_lapsed_writes_no_hand_over_nor_poll_it_no_longer_h
     assert started.delivery == 1
 
 
+_KILLED_AFTER_ITS_INSERT = """
+import os, sys, redis
+from sms_status import tracking
+from sms_status.tracking._redis import RedisStore
+
+def killed(self, *args, **kwargs):  # SIGKILL right after add()'s insert script answered
+    os.kill(os.getpid(), 9)
+
+RedisStore._apply = killed
+store = RedisStore(redis.Redis.from_url(sys.argv[1]), name=sys.argv[2])
+with tracking.Tracker(store, on_final=print) as tracker:
+    tracker.add("telecom23", "m1")
+"""
+
+
+def test_an_early_push_an_add_killed_after_its_insert_left_is_applied_when_m1_is_due(
+    redis_url: str, name: str
+) -> None:
+    # The final push that beat add() stayed unread for an hour, and m1 was polled as if no
+    # push had come (settled by a poll, or at its deadline): only add() looked at kept pushes.
+    outcomes: list[tracking.Outcome] = []
+    with tracking.Tracker(_store(redis_url, name), on_final=outcomes.append) as receiver:
+        assert receiver.ingest(delivered("m1"))  # the webhook beat add()
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_AFTER_ITS_INSERT, redis_url, name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    worker = tracking.Tracker(
+        _store(redis_url, name),
+        on_final=outcomes.append,
+        clients={},  # a poll would need one: none is made
+        clock=lambda: time.time() + 1000,  # due: past the safety net's 15 min, in the push's hour
+    )
+    with worker:
+        worker.run()
+    [outcome] = outcomes
+    assert (outcome.message_id, outcome.source, outcome.polls) == ("m1", "push", 0)
+    assert outcome.state is DeliveryState.DELIVERED
+
+
 def test_a_hand_over_that_did_not_complete_is_taken_over_with_delivery_plus_one(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:

@@ -278,7 +278,7 @@ class Engine:
     def _due(self, now: float) -> tuple[list[tuple[str, list[str]]], bool, Exception | None]:
         """The due ids to poll, by provider in rounds; whether a resting provider's were
         given back (more may be due behind them); a missing extra's error (`_refused`)."""
-        due = self.store.due(now, BATCH)
+        due = self.store.due(now, BATCH, self._early(now))
         if due:
             self._rests.read()  # another worker's rest, maybe
         groups: list[tuple[str, list[str]]] = []

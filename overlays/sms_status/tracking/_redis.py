@@ -35,7 +35,7 @@ from sms_status.tracking._redis_rows import (
     decode,
     delta,
     done_at,
-    early_change,
+    early_changes,
     encode,
     new_token,
     noting,
@@ -226,11 +226,8 @@ class RedisStore:
         new, early = self._call(self._insert, *args)
         if int(new) < 0:  # a Redis evicting keys with a TTL (maxmemory-policy volatile-*)
             raise staging_lost(self._where)
-        pending = [(text(early[i]), text(early[i + 1])) for i in range(0, len(early), 2)]
-        for key, value in pending:
-            received_at, _, report = value.partition(" ")
-            expired = float(received_at) + EARLY_PUSH_TTL < now
-            self._apply([(key, early_change(apply_early, report, expired))], drop_early=True)
+        for key, change in early_changes(early, now, apply_early):
+            self._apply([(key, change)], drop_early=True)
         return int(new)
 
     def apply(self, changes: Sequence[tuple[str, str, Change]]) -> list[Row | None]:
@@ -393,24 +390,27 @@ class RedisStore:
     def rests(self, now: float) -> dict[str, Rest]:
         return rests_of(*self._call(self._rests))
 
-    def _claimed(self, queue: str, now: float, limit: int) -> list[Row]:
+    def _claimed(
+        self, queue: str, now: float, limit: int, apply_early: ApplyEarly | None = None
+    ) -> list[Row]:
         """One claim script, named: sent again after a lost answer, it answers the rows it
-        took. A claim never answered at all hands its rows back with the next one."""
+        took. A claim never answered at all hands its rows back with the next one. Early
+        pushes an add() left (`due`) are applied, their rows given back at their new times."""
         claim = self._write_id()
         with self._lock:
             self._last_now = max(self._last_now, now)
         with self._unanswered_claims(claim) as unanswered:
             when = repr(float(now))
-            keys, values = self._call(self._claim, queue, when, limit, claim, *unanswered)
-        rows: list[Row] = []
+            keys, values, early = self._call(self._claim, queue, when, limit, claim, *unanswered)
+        read = {text(key): decode(value) for key, value in zip(keys, values, strict=True)}
         with self._lock:
-            if len(self._cache) + len(keys) > CACHE_LIMIT:
+            if len(self._cache) + len(read) > CACHE_LIMIT:
                 self._cache.clear()
-            for key, value in zip(keys, values, strict=True):
-                version, row = decode(value)
-                self._cache[text(key)] = (version, row)
-                rows.append(row)
-        return rows
+            self._cache.update(read)
+        changes = dict(early_changes(early, now, apply_early)) if apply_early else {}
+        if changes:
+            self._apply(list(changes.items()), release=True, drop_early=True)
+        return [row for key, (_, row) in read.items() if key not in changes]
 
     @contextlib.contextmanager
     def _unanswered_claims(self, claim: str | None = None) -> Generator[list[str], None, None]:
@@ -429,10 +429,10 @@ class RedisStore:
         with self._unanswered_claims() as unanswered:
             self._call(self._renew_lease, *unanswered)
 
-    def due(self, now: float, limit: int) -> list[Row]:
+    def due(self, now: float, limit: int, apply_early: ApplyEarly | None = None) -> list[Row]:
         """Claim up to `limit` rows due at `now` (earliest first) for this worker: no other
         worker gets them until `change()` gives them back or this worker's lease runs out."""
-        return self._claimed("p", now, limit)
+        return self._claimed("p", now, limit, apply_early)
 
     def handovers_due(self, now: float, limit: int) -> list[Row]:
         """Claim up to `limit` outcomes due to be handed over, as `due` claims polls: a

@@ -10,12 +10,13 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final, cast
 
 from sms_status._redis_kind import copied_client
 from sms_status.tracking._model import Counts, Rest, Row
 from sms_status.tracking._redis_scripts import SCHEMA_VERSION, STORE_VERSION
+from sms_status.tracking._rules import EARLY_PUSH_TTL
 from sms_status.tracking._store import ApplyEarly, Change
 
 log = logging.getLogger("sms_status.tracking")
@@ -157,7 +158,19 @@ def own_client(redis_client: Any, timeout: float) -> tuple[Any, bool]:
     return own, True
 
 
-def early_change(apply_early: ApplyEarly, report: str, expired: bool) -> Change:
+def early_changes(
+    early: list[Any], now: float, apply_early: ApplyEarly
+) -> Iterator[tuple[str, Change]]:
+    """The changes the early pushes a script returned (key, "<received at> <report>", ...)
+    make to their rows: `apply_early`, or nothing for one kept past `EARLY_PUSH_TTL` (its
+    key is dropped all the same)."""
+    for i in range(0, len(early), 2):
+        received_at, _, report = text(early[i + 1]).partition(" ")
+        expired = float(received_at) + EARLY_PUSH_TTL < now
+        yield text(early[i]), _early_change(apply_early, report, expired)
+
+
+def _early_change(apply_early: ApplyEarly, report: str, expired: bool) -> Change:
     def change(row: Row) -> Row | None:
         return None if expired else apply_early(row, report)
 

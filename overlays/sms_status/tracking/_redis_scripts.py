@@ -151,7 +151,8 @@ end
 # ARGV[4] queue ('p' | 'h'), ARGV[5] now (tracker clock), ARGV[6] limit, ARGV[7] this claim's
 # id; ARGV[8..] ids of this worker's claims whose answer never came: their rows go back. What
 # a claim took is noted (`claim:<id>`, for a lease) so that, sent again after a lost answer,
-# it answers the same rows (those still this worker's) instead of taking more.
+# it answers the same rows (those still this worker's) instead of taking more. Returns the
+# keys, their rows and the early pushes still kept for claimed polls (key, value, ...).
 CLAIM: Final = (
     PRELUDE
     + """
@@ -161,9 +162,10 @@ local qn = ARGV[4]
 local q = Q[qn]
 local memo = P .. 'claim:' .. ARGV[7]
 local again, keys, values = noted(ARGV[7])
+local early = {}
 if again then
     redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
-    return {keys, values}
+    return {keys, values, early}
 end
 local found = redis.call('ZRANGEBYSCORE', q[1], '-inf', ARGV[5], 'WITHSCORES', 'LIMIT', 0,
     tonumber(ARGV[6]))
@@ -178,6 +180,10 @@ if #found > 0 then
             redis.call('SADD', mine, qn .. '|' .. k)
             keys[#keys + 1] = k
             values[#values + 1] = value
+            local e = qn == 'p' and redis.call('GET', P .. 'e:' .. k)
+            if e then  -- kept for the add() that stored this row, killed before it applied it
+                early[#early + 1], early[#early + 2] = k, e
+            end
         end
     end
     if #keys > 0 then
@@ -186,7 +192,7 @@ if #found > 0 then
 else
     redis.call('ZADD', P .. 'leases', 'XX', srv + lease, token)
 end
-return {keys, values}
+return {keys, values, early}
 """
 )
 

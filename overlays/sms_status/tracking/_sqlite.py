@@ -317,7 +317,8 @@ class SqliteStore(OwnRests):
         found = self._read("SELECT value FROM meta WHERE key = ?", (f"last_push:{provider}",))
         return float(found[0][0]) if found else None
 
-    def due(self, now: float, limit: int) -> list[Row]:
+    def due(self, now: float, limit: int, apply_early: ApplyEarly | None = None) -> list[Row]:
+        # An insert applies early pushes in its own transaction: none is ever left behind.
         return self._read_rows(
             f"{SELECT} WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? "
             "ORDER BY next_poll_at LIMIT ?",

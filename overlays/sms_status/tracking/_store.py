@@ -59,10 +59,13 @@ class Store(Protocol):
         """When the last push of `provider` was received (recorded by `push`), if ever."""
         ...
 
-    def due(self, now: float, limit: int) -> list[Row]:
+    def due(self, now: float, limit: int, apply_early: ApplyEarly | None = None) -> list[Row]:
         """Up to `limit` unsettled rows whose next poll is due at `now`, earliest first. A
         store shared by many workers claims them for this one until `change()` (or its lease
-        ends); the engine passes every row it gets to `change()`, unchanged if it skips it."""
+        ends); the engine passes every row it gets to `change()`, unchanged if it skips it.
+        A store whose `insert` may store a row without the early push kept for it (`RedisStore`:
+        its process killed between the two) applies that push here (`apply_early`), and
+        leaves the row out: it is due again at its new time, if any."""
         ...
 
     def rest(self, provider: str, retry_after: float, max_interval: float, now: float) -> Rest:
