@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -49,14 +50,21 @@ def test_fake_clock() -> None:
     assert clock.now() == FakeClock.DEFAULT_START + 13.5
 
 
-def test_a_fake_clock_lets_sleeps_taken_at_once_overlap() -> None:
-    # Each sleep moved the clock by its own length: ten tasks sleeping 5 s took 50 s.
+def _napping() -> tuple[Callable[[float], Coroutine[Any, Any, None]], list[tuple[float, float]]]:
+    """`nap(seconds)` on a FakeClock at 0, and the (seconds, clock time) each nap woke at."""
     clock = FakeClock(0)
     woke: list[tuple[float, float]] = []
 
     async def nap(seconds: float) -> None:
         await clock.async_sleep(seconds)
         woke.append((seconds, clock.now()))
+
+    return nap, woke
+
+
+def test_a_fake_clock_lets_sleeps_taken_at_once_overlap() -> None:
+    # Each sleep moved the clock by its own length: ten tasks sleeping 5 s took 50 s.
+    nap, woke = _napping()
 
     async def main() -> None:
         await asyncio.gather(*(nap(5) for _ in range(10)))
@@ -72,12 +80,7 @@ def test_a_fake_clock_lets_sleeps_taken_at_once_overlap() -> None:
 
 
 def test_a_fake_clock_wakes_the_sleepers_left_in_order_when_many_are_cancelled() -> None:
-    clock = FakeClock(0)
-    woke: list[tuple[int, float]] = []
-
-    async def nap(seconds: int) -> None:
-        await clock.async_sleep(seconds)
-        woke.append((seconds, clock.now()))
+    nap, woke = _napping()
 
     async def main() -> None:
         naps = [asyncio.ensure_future(nap(n)) for n in range(1, 201)]
