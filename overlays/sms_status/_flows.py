@@ -220,7 +220,7 @@ def _read_items(
     return found, unplaced
 
 
-_TRANSIENT = (RateLimitError, ServerError, TransportError)
+TRANSIENT = (RateLimitError, ServerError, TransportError)
 
 
 def wait_for_final(
@@ -267,7 +267,7 @@ def wait_for_final(
         rest = 0.0  # after a failed look (the server struggling): its interval from the answer
         try:
             report = yield from lookup(look, message_id, deadline=deadline if limit else None)
-        except _TRANSIENT as exc:
+        except TRANSIENT as exc:
             last_error = exc
             rest = interval
             if not isinstance(exc, TransportError) and exc.retry_after is not None:
@@ -279,27 +279,52 @@ def wait_for_final(
             if report.is_final:
                 return report
         now = ctx.clock()
-        if retried or now - looked_at > interval:  # answered after retries, or slowly
+        if retried:  # the server struggles: the next interval runs from this answer
             rest = interval
-        # An answered look's cadence runs from look to look: its own time is part of it.
-        wait = max(looked_at + interval - now, rest, asked)
-        left = deadline - now
-        if wait > left - LOOK_ROOM:
-            # The next look would come after the deadline, or at it (cut to nothing, after
-            # sleeping there; or so close that no request fits): look once more before it,
-            # unless the server asked for a longer pause than the cadence's, or one past
-            # that last look (Retry-After), or there is no room left for one (this was it)
-            # at least the provider's shortest documented interval after this one.
-            if asked > interval or asked > left - LAST_LOOK_RESERVE:
-                break
-            wait = left - LAST_LOOK_RESERVE
-            if wait <= 0 or deadline - LAST_LOOK_RESERVE - looked_at < shortest:
-                break
+        wait = next_wait(
+            interval, looked_at, now, deadline, rest=rest, asked=asked, shortest=shortest
+        )
+        if wait is None:
+            break
         yield Sleep(wait)
     if last is None:
         assert last_error is not None
         raise last_error
     return last
+
+
+def next_wait(
+    interval: float,
+    looked_at: float,
+    now: float,
+    deadline: float,
+    *,
+    rest: float,
+    asked: float,
+    shortest: float,
+) -> float | None:
+    """Seconds to sleep before the next look of a wait on a cadence (`wait_for_final`, and
+    `sms-status watch` of a batch), or None: no look is left before `deadline`.
+
+    `interval`: the cadence's next; `rest`: a pause from this answer (after a failed or
+    retried look, the server struggling); `asked`: a Retry-After, capped."""
+    if now - looked_at > interval:  # answered slowly: the server struggles
+        rest = max(rest, interval)
+    # An answered look's cadence runs from look to look: its own time is part of it.
+    wait = max(looked_at + interval - now, rest, asked)
+    left = deadline - now
+    if wait > left - LOOK_ROOM:
+        # The next look would come after the deadline, or at it (cut to nothing, after
+        # sleeping there; or so close that no request fits): look once more before it,
+        # unless the server asked for a longer pause than the cadence's, or one past
+        # that last look (Retry-After), or there is no room left for one (this was it)
+        # at least the provider's shortest documented interval after this one.
+        if asked > interval or asked > left - LAST_LOOK_RESERVE:
+            return None
+        wait = left - LAST_LOOK_RESERVE
+        if wait <= 0 or deadline - LAST_LOOK_RESERVE - looked_at < shortest:
+            return None
+    return wait
 
 
 def history_page(
@@ -420,6 +445,7 @@ def iter_history(
 __all__ = [
     "DEFAULT_RETRY_AFTER_CAP",
     "LAST_LOOK_RESERVE",
+    "TRANSIENT",
     "Context",
     "DeadlineReached",
     "Effect",
@@ -434,5 +460,6 @@ __all__ = [
     "iter_history",
     "lookup",
     "lookup_or_report_failure",
+    "next_wait",
     "wait_for_final",
 ]

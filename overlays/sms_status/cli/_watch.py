@@ -2,7 +2,9 @@
 
 A live table with a progress bar on a terminal; one plain line per change otherwise. Each id
 is watched on its own: an unknown id or a failing lookup is reported on its line while the
-others go on, as `status` does.
+others go on, as `status` does. A provider that looks up many ids in one request (seven) is
+asked for all the ids still in flight at once, on the same cadence: a watch of 500 ids sends
+5 requests a look, not 500.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sms_status.cli._terminal import printable
 
 if TYPE_CHECKING:
     from sms_status.client import AsyncStatusClient
+    from sms_status.errors import SmsStatusError
     from sms_status.report import StatusReport
 
 LAST_ANSWER_GRACE = 1.0
@@ -123,15 +126,20 @@ class _Watch:
     async def run(self) -> list[StatusReport]:
         if self._live is not None:
             self._live.start()
+        from sms_status._registry import BATCH_LOOKUP
+
         try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._watch_one(i)) for i in self._ids]
+            if self._client.provider in BATCH_LOOKUP and len(self._ids) > 1:
+                reports = await self._watch_together()
+            else:
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(self._watch_one(i)) for i in self._ids]
+                reports = [task.result() for task in tasks]
         except BaseExceptionGroup as failures:  # an invalid id (ValueError) or a bug
             raise failures.exceptions[0] from None
         finally:
             if self._live is not None:
                 self._live.stop()
-        reports = [task.result() for task in tasks]
         if not self._quiet:
             done = sum(r.is_final for r in reports)
             elapsed = self._clock.monotonic() - self._started
@@ -151,7 +159,6 @@ class _Watch:
     async def _watch_one(self, message_id: str) -> StatusReport:
         from sms_status import errors
 
-        provider = self._client.provider
         try:
             async with asyncio.timeout(self._budget):
                 return await self._client.wait_for_final(
@@ -160,12 +167,100 @@ class _Watch:
         except TimeoutError:
             if message_id in self._latest:
                 return self._latest[message_id]
-            error: errors.SmsStatusError = errors.TransportError(
-                f"no answer within --timeout {self._timeout:g} s", provider=provider
-            )
+            return self._failed(message_id, self._no_answer())
         except errors.SmsStatusError as exc:
-            error = exc
-        report = _render.failed(provider, message_id, error)
+            return self._failed(message_id, exc)
+
+    async def _watch_together(self) -> list[StatusReport]:
+        """Every id still in flight in one `get_statuses` a look, on the cadence and deadline
+        `wait_for_final` keeps for one id: a report shown when it changes, an id done when
+        final or refused for good (unknown, say); a transient failure (429, 5xx, network)
+        looked at again, as its Retry-After allows. At the end, an id never answered shows
+        its last failure. A request in flight at the deadline is cut by the watch's guard
+        (`LAST_ANSWER_GRACE`), not at the deadline itself as `wait_for_final` cuts its own."""
+        from sms_status import errors
+        from sms_status._flows import next_wait
+        from sms_status._registry import load_provider
+
+        cadence = load_provider(self._client.provider).cadence
+        limit = cadence.default_timeout if self._timeout is None else self._timeout
+        deadline = self._started + limit
+        done: dict[str, StatusReport] = {}
+        failures: dict[str, errors.SmsStatusError] = {}  # each id's last transient one
+        pending = list(self._ids)
+        try:
+            async with asyncio.timeout(self._budget):
+                for interval in cadence.waits():
+                    looked_at = self._clock.monotonic()
+                    try:
+                        reports = await self._client.get_statuses(pending)
+                    except errors.SmsStatusError as exc:  # the key refused: every id's answer
+                        done.update((i, self._failed(i, exc)) for i in pending)
+                        break
+                    struggled, asked = self._read_look(reports, done, failures)
+                    pending = [i for i in pending if i not in done]
+                    now = self._clock.monotonic()
+                    wait = next_wait(
+                        interval,
+                        looked_at,
+                        now,
+                        deadline,
+                        rest=interval if struggled else 0.0,
+                        asked=asked,
+                        shortest=min(cadence.intervals),
+                    )
+                    if not pending or not limit or wait is None:
+                        break
+                    await self._clock.async_sleep(wait)
+        except TimeoutError:
+            pass  # the guard past --timeout: what was seen stands
+        for message_id in pending:
+            if message_id in self._latest:
+                done[message_id] = self._latest[message_id]
+            else:
+                done[message_id] = self._failed(
+                    message_id, failures.get(message_id) or self._no_answer()
+                )
+        return [done[i] for i in self._ids]
+
+    def _read_look(
+        self,
+        reports: list[StatusReport],
+        done: dict[str, StatusReport],
+        failures: dict[str, SmsStatusError],
+    ) -> tuple[bool, float]:
+        """One look's reports taken in (`_watch_together`): whether the server struggled (a
+        transient failure: the next interval runs from this answer), and the longest
+        Retry-After it gave, capped."""
+        from sms_status._flows import DEFAULT_RETRY_AFTER_CAP, TRANSIENT
+
+        struggled, asked = False, 0.0
+        for report in reports:
+            message_id, error = report.message_id, report.error
+            if error is None:
+                if self._latest.get(message_id) != report:
+                    self._show(report)
+                if report.is_final:
+                    done[message_id] = report
+            elif isinstance(error, TRANSIENT):
+                failures[message_id] = error
+                struggled = True
+                advice = getattr(error, "retry_after", None)
+                if advice is not None:
+                    asked = max(asked, min(advice, DEFAULT_RETRY_AFTER_CAP))
+            else:
+                done[message_id] = self._failed(message_id, error)
+        return struggled, asked
+
+    def _no_answer(self) -> SmsStatusError:
+        from sms_status import errors
+
+        return errors.TransportError(
+            f"no answer within --timeout {self._timeout:g} s", provider=self._client.provider
+        )
+
+    def _failed(self, message_id: str, error: SmsStatusError) -> StatusReport:
+        report = _render.failed(self._client.provider, message_id, error)
         self._show(report)
         return report
 
