@@ -1019,13 +1019,13 @@ class SlowBusyClaimGuard(webhooks.RedisReplayGuard):
         self.claiming, self.go = threading.Event(), threading.Event()
         self.key: str | None = None
 
-    def claim(self, key: str) -> str:
+    def claim(self, key: str, *, token: str | None = None) -> str:
         if self.key is None:
             self.key = key
             assert self.other.claim(key) == "new"
             self.claiming.set()
             assert self.go.wait(10), "the test never let the claim go"
-        return super().claim(key)
+        return super().claim(key, token=token)
 
 
 @pytest.mark.anyio
@@ -1132,3 +1132,54 @@ async def test_different_failures_each_log_their_traceback() -> None:
     assert len(failures) == 4
     # Four unrelated exceptions: each one's traceback is logged.
     assert all(with_traceback for _, with_traceback in failures), failures
+
+
+class RepliesTimeOutGuard(webhooks.RedisReplayGuard):
+    """A Redis guard whose add or claim reaches Redis, and whose reply times out (Redis
+    slow): what a receiver meets when another one took the delivery meanwhile, or not."""
+
+    def claim(self, key: str, **options: Any) -> str:
+        super().claim(key, **options)
+        raise redis.TimeoutError("Timeout reading from socket")
+
+    def add(self, key: str, **options: Any) -> bool:
+        super().add(key, **options)
+        raise redis.TimeoutError("Timeout reading from socket")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["after_report", "on_receipt"])
+async def test_a_copy_whose_guard_timed_out_erases_only_what_it_wrote(
+    redis_client: redis.Redis, redis_url: str, acknowledge: str
+) -> None:
+    # Receiver A reported a delivery; a copy at receiver B, whose claim's reply timed out,
+    # used to delete the key whatever it held: A's record of the report. The provider's next
+    # copy was then reported again.
+    a_guard = webhooks.RedisReplayGuard(redis.Redis.from_url(redis_url), prefix="slow:")
+    reported_at_a, a = recording_receiver(a_guard, acknowledge)
+    reported_at_b, b = recording_receiver(
+        RepliesTimeOutGuard(redis_client, prefix="slow:"), acknowledge
+    )
+    assert await call_asgi(a, LISOLOO_BODY, basic("u:p")) == 200
+    assert await asyncio.to_thread(a.drain, 10)
+    assert await call_asgi(b, LISOLOO_BODY, basic("u:p")) == 500
+    assert redis_client.keys("slow:*")  # A's record stands
+    assert await call_asgi(a, LISOLOO_BODY, basic("u:p")) == 200  # a replay
+    assert await asyncio.to_thread(a.drain, 10)
+    assert await asyncio.to_thread(b.drain, 10)
+    assert (len(reported_at_a), reported_at_b) == (1, [])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["after_report", "on_receipt"])
+async def test_a_key_taken_by_an_add_whose_reply_timed_out_is_forgotten(
+    redis_client: redis.Redis, acknowledge: str
+) -> None:
+    # Nobody else took it: what the timed-out add or claim wrote goes, so the retry is new.
+    reported, app = recording_receiver(
+        RepliesTimeOutGuard(redis_client, prefix="lost:"), acknowledge
+    )
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 500
+    assert await asyncio.to_thread(app.drain, 10)
+    assert redis_client.keys("lost:*") == []
+    assert reported == []

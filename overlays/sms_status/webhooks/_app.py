@@ -167,9 +167,7 @@ class Receiver:
         self._keys = (
             None
             if replay_guard is None
-            else ReplayKeys(
-                provider, replay_guard, tolerance=tolerance, after_report=self._after_report
-            )
+            else ReplayKeys(provider, replay_guard, tolerance=tolerance)
         )
         # With a replay guard: the deliveries being taken now, which their copies wait for.
         self._attempts = Attempts()
@@ -255,14 +253,10 @@ class Receiver:
             status = 503  # another receiver is reporting it now: the provider retries
         elif not new:
             status = 200  # seen before, not reported again
-        elif self._after_report:
+        elif self._reports_first():
             status = await self._settle(event, attempt)
             if status == 200 and attempt is not None and keys is not None and keys.claims:
                 await keys.confirm_reported(attempt)
-        elif self._answered_unreported >= POSTED_BACKLOG:
-            # on_report is this far behind: this delivery waits for its report before its
-            # answer (as with "after_report"), so memory stays bounded and the provider slows.
-            status = await self._settle(event, attempt)
         elif self._is_async or self._batcher is not None:
             try:
                 await _answer(send, 200)
@@ -270,9 +264,9 @@ class Receiver:
                 if keys is not None:
                     keys.forget_now(attempt)
                 raise
+            if keys is not None:  # a claim: seen once answered (a receiver killed before
+                keys.confirm_now(attempt)  # its answer leaves it pending for the lease only)
             return 200, True
-        elif self._report_in_thread.waiting() >= POSTED_BACKLOG:  # as above, in threads
-            status = await self._settle(event, attempt)
         else:
             try:
                 await _answer(send, 200)
@@ -282,9 +276,20 @@ class Receiver:
                 # Also when the answer failed or was cancelled: its key is remembered, so
                 # the provider's retry would be taken for a replay and not reported.
                 self._report_in_thread.post(event, running_loop())
+                if keys is not None:
+                    keys.confirm_now(attempt)
             return 200, False
         await _answer(send, status)
         return status, False
+
+    def _reports_first(self) -> bool:
+        """Whether this delivery is answered only once reported: "after_report", or
+        `on_report` this far behind (memory stays bounded, and the provider slows)."""
+        if self._after_report or self._answered_unreported >= POSTED_BACKLOG:
+            return True
+        if self._is_async or self._batcher is not None:
+            return False
+        return self._report_in_thread.waiting() >= POSTED_BACKLOG  # as above, in threads
 
     async def _report_answered(self, event: WebhookEvent) -> None:
         """ "on_receipt", awaited (an async `on_report`, or `on_reports`): the provider has

@@ -112,6 +112,14 @@ return 1
 """
 """Pending (or lapsed) becomes seen for the ttl: this delivery's report was made."""
 
+_DISCARD_OWN = """
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] or held == 'p:' .. ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+"""The key deleted only while it holds this add's or claim's token: a receiver whose add timed
+out (Redis slow) must not erase what another receiver remembered of a copy it reported."""
+
 
 class RedisReplayGuard:
     """A replay guard in Redis, for receivers behind a load balancer (`sms-status[redis]`).
@@ -121,10 +129,16 @@ class RedisReplayGuard:
     the client's resend of an add whose reply was lost finds its own key, not a replay.
     Takes a synchronous `redis.Redis` client.
 
-    With acknowledge="after_report" the receiver `claim`s a delivery before its report and
-    `confirm`s it after: a receiver killed meanwhile leaves it pending for `lease` seconds
-    only (its copies are answered 503 meanwhile, so the provider retries), not remembered
-    as reported.
+    The receiver app `claim`s a delivery before its answer (acknowledge="after_report": its
+    report) and `confirm`s it after: a receiver killed meanwhile leaves it pending for
+    `lease` seconds only (its copies are answered 503 meanwhile, so the provider retries),
+    not remembered as taken. Each add or claim may be given a `token` of the caller's, and
+    `discard(key, token=)` then deletes the key only while it holds that token.
+
+    `prefix`: one per receiving app. Two apps taking the same provider's deliveries on one
+    Redis with one prefix share their keys, and the second answers each delivery 200 as a
+    replay, unreported. Remembered keys are lost with the Redis data: a Redis without
+    persistence that restarts takes a delivery reported before as new.
     """
 
     def __init__(
@@ -148,18 +162,19 @@ class RedisReplayGuard:
         self._add_once = redis_client.register_script(_ADD_ONCE)
         self._claim = redis_client.register_script(_CLAIM)
         self._confirm = redis_client.register_script(_CONFIRM)
+        self._discard_own = redis_client.register_script(_DISCARD_OWN)
 
-    def add(self, key: str, *, ttl: float) -> bool:
+    def add(self, key: str, *, ttl: float, token: str | None = None) -> bool:
         # This add's own, drawn each time: a guard made before a fork (gunicorn --preload)
         # is copied into every worker, and a counter with it.
-        token = secrets.token_hex(16)
+        token = secrets.token_hex(16) if token is None else token
         created = self._add_once(keys=[self._name(key)], args=[token, max(1, int(ttl * 1000))])
         return bool(created)
 
-    def claim(self, key: str) -> str:
+    def claim(self, key: str, *, token: str | None = None) -> str:
         """Take `key` while its report is made: "new" (pending for the lease, until
         `confirm` or `discard`), "busy" (another receiver is reporting it) or "seen"."""
-        token = secrets.token_hex(16)  # as `add`'s: this claim's own
+        token = secrets.token_hex(16) if token is None else token  # as `add`'s
         held = self._claim(keys=[self._name(key)], args=[token, self._lease_ms])
         return held.decode() if isinstance(held, bytes) else str(held)
 
@@ -168,9 +183,13 @@ class RedisReplayGuard:
         token = secrets.token_hex(16)
         self._confirm(keys=[self._name(key)], args=[token, max(1, int(ttl * 1000))])
 
-    def discard(self, key: str) -> None:
-        """Forget `key` (a delivery that was not stored after all, so its retry is new)."""
-        self._redis.delete(self._name(key))
+    def discard(self, key: str, *, token: str | None = None) -> None:
+        """Forget `key` (a delivery that was not stored after all, so its retry is new);
+        with `token`, only while it holds what the add or claim given that token wrote."""
+        if token is None:
+            self._redis.delete(self._name(key))
+        else:
+            self._discard_own(keys=[self._name(key)], args=[token])
 
     def _name(self, key: str) -> str:
         # Hashed: keys hold signatures and nonces; a bounded, opaque name is all Redis needs.

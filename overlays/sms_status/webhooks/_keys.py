@@ -1,7 +1,8 @@
 """The replay guard's part in taking a delivery once: its key remembered before the report
-(or, with a guard that can and acknowledge="after_report", claimed), forgotten when no
-answer went out or the report failed (its retry must not be a replay), confirmed once a
-claim's report was made.
+(or, with a guard that can, claimed), forgotten when no answer went out or the report failed
+(its retry must not be a replay), a claim confirmed once answered (acknowledge="after_report":
+once its report was made). A guard that takes tokens (Redis) is given the attempt's own, so
+a forget deletes only what this attempt wrote, never what another receiver remembered.
 
 A guard in another store (Redis) is called in worker threads, and a forget or confirm
 started there is finished there even if the request is cancelled meanwhile: the attempt is
@@ -12,12 +13,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
 
 import anyio
 import anyio.lowlevel
 
-from sms_status.webhooks._guards import MemoryReplayGuard, ReplayGuard
+from sms_status.webhooks._guards import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from sms_status.webhooks._handover import ThreadHandOver, in_thread, running_loop
 from sms_status.webhooks._once import Attempt, Remembering, settled
 
@@ -32,18 +34,18 @@ _Done = concurrent.futures.Future[None] | None  # set once a key's work in a thr
 class ReplayKeys:
     """One receiver's calls of its replay guard (see the module docstring)."""
 
-    def __init__(
-        self, provider: str, guard: ReplayGuard, *, tolerance: float, after_report: bool
-    ) -> None:
+    def __init__(self, provider: str, guard: ReplayGuard, *, tolerance: float) -> None:
         self._provider = provider
         self._guard = guard
         self._ttl = 2 * tolerance
         # A guard that can forget (both of ours): see `forget`.
-        self._discard: Callable[[str], object] | None = getattr(guard, "discard", None)
-        # "after_report", a guard that can claim (Redis): pending while reported, then seen.
+        self._discard: Callable[..., object] | None = getattr(guard, "discard", None)
+        # A guard that can claim (Redis): pending until answered (or reported), then seen.
         self._confirm: Callable[..., object] | None = getattr(guard, "confirm", None)
-        claim = getattr(guard, "claim", None) if after_report else None
-        self._claim: Callable[[str], str] | None = claim if self._confirm else None
+        claim = getattr(guard, "claim", None)
+        self._claim: Callable[..., str] | None = claim if self._confirm else None
+        # Each attempt's own token (`RedisReplayGuard`; a guard of the user's takes none).
+        self._tokens = isinstance(guard, RedisReplayGuard)
         self._remember_in_thread = ThreadHandOver(self._add_to_guard)
         self._key_in_thread = ThreadHandOver(
             self._settle_key, on_failure=lambda _attempt, _exc: forget_failed(provider)
@@ -56,8 +58,15 @@ class ReplayKeys:
 
     @property
     def claims(self) -> bool:
-        """Whether a reported delivery's claim must be confirmed (`confirm_reported`)."""
+        """Whether an answered delivery's claim must be confirmed (`confirm_reported`)."""
         return self._claim is not None
+
+    def _forget_key(self, attempt: Attempt) -> None:
+        assert self._discard is not None
+        if self._tokens:
+            self._discard(attempt.key, token=attempt.token)
+        else:
+            self._discard(attempt.key)
 
     async def remember_or_fail(self, attempt: Attempt) -> bool | str | None:
         """True for a delivery new here (its key taken), False for a replay, BUSY, or None
@@ -95,21 +104,16 @@ class ReplayKeys:
         attempt = remembering.attempt
         if not remembering.begin():  # cancelled before its turn: nothing added
             return False
-        claimed = None
         try:
-            if self._claim is not None:
-                claimed = self._claim(attempt.key)
-                added = claimed == "new"  # "busy" takes nothing either
-            else:
-                added = self._guard.add(attempt.key, ttl=self._ttl)
+            added, claimed = self._take_key(attempt)
         except BaseException:
             # Its store may have taken the key before failing (Redis applied the SET, and
             # its reply timed out): this delivery is answered 500 and was not reported, so
-            # its retry must not be a replay. At worst an older copy is reported again.
+            # its retry must not be a replay. Only what this attempt wrote is deleted.
             try:
                 if self._discard is not None:
                     with contextlib.suppress(Exception):
-                        self._discard(attempt.key)
+                        self._forget_key(attempt)
             finally:
                 if remembering.added(False):
                     attempt.release()
@@ -117,20 +121,42 @@ class ReplayKeys:
         if remembering.added(added):  # cancelled meanwhile: its copies wait for this
             try:
                 if added and self._discard is not None:
-                    self._discard(attempt.key)
+                    self._forget_key(attempt)
             except Exception:
                 forget_failed(self._provider)
             finally:
                 attempt.release()
         return BUSY if claimed == BUSY else added
 
+    def _take_key(self, attempt: Attempt) -> tuple[bool, str | None]:
+        """The guard's add or claim of `attempt`'s key, with a token of its own where the
+        guard takes one: whether it was taken, and the claim's answer."""
+        if self._tokens:
+            attempt.token = secrets.token_hex(16)
+        guard = self._guard
+        if self._claim is not None:
+            if isinstance(guard, RedisReplayGuard):
+                claimed = guard.claim(attempt.key, token=attempt.token)
+            else:
+                claimed = self._claim(attempt.key)
+            return claimed == "new", claimed  # "busy" takes nothing either
+        if isinstance(guard, RedisReplayGuard):
+            return guard.add(attempt.key, ttl=self._ttl, token=attempt.token), None
+        return bool(guard.add(attempt.key, ttl=self._ttl)), None
+
     async def confirm_reported(self, attempt: Attempt) -> None:
         """Its claim becomes "seen", in a worker thread that finishes it even if the request
         is cancelled meanwhile (its copies wait for it); a failure is logged."""
         confirmed = concurrent.futures.Future[None]()
-        attempt.hold()
-        self._key_in_thread.post((attempt, confirmed, True), None)
+        self.confirm_now(attempt, confirmed)
         await settled(confirmed)
+
+    def confirm_now(self, attempt: Attempt | None, confirmed: _Done = None) -> None:
+        """`confirm_reported` without awaiting (acknowledge="on_receipt": once answered),
+        with a guard that claims; its copies wait for it all the same."""
+        if attempt is not None and self._claim is not None:
+            attempt.hold()
+            self._key_in_thread.post((attempt, confirmed, True), None)
 
     async def forget(self, attempt: Attempt) -> None:
         """Before a 500 (lisoloo's retry is the same body, so the same key): a guard that can
@@ -140,7 +166,7 @@ class ReplayKeys:
             return
         if isinstance(self._guard, MemoryReplayGuard):
             try:
-                self._discard(attempt.key)
+                self._forget_key(attempt)
             except Exception:
                 forget_failed(self._provider)
             return
@@ -163,7 +189,7 @@ class ReplayKeys:
             if reported and self._confirm is not None:
                 self._confirm(attempt.key, ttl=self._ttl)
             elif not reported and self._discard is not None:
-                self._discard(attempt.key)
+                self._forget_key(attempt)
         except Exception:  # logged before `done` is set: the answer follows the line
             if reported:  # at worst its retry, after the lease, is reported again
                 logger.exception("the replay guard could not confirm a %s delivery", self._provider)

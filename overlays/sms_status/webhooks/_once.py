@@ -28,10 +28,13 @@ class Attempt:
     """One attempt at a delivery, as its copies see it: `outcome` is the status it answered
     (or UNANSWERED), set once the attempt and every forget of its key it started are done."""
 
-    __slots__ = ("_end", "_holds", "_lock", "_status", "key", "outcome")
+    __slots__ = ("_end", "_holds", "_lock", "_status", "key", "outcome", "token")
 
     def __init__(self, key: str, end: Callable[[Attempt], None]) -> None:
         self.key = key
+        self.token = ""
+        """What this attempt's add or claim wrote in a guard that takes tokens (`_keys`), so
+        its forget deletes only that."""
         self.outcome = concurrent.futures.Future[int]()
         self._end = end
         self._holds = 1  # the attempt's own, released when it ends
