@@ -68,12 +68,13 @@ retries of a timed-out command)."""
 
 def with_reply_timeout(redis_client: Any, *, resends: bool = False) -> Any:
     """A blocking client on the same server on a pool of its own (one per pool of the
-    caller's, shared by every limiter and guard on it): the same settings, kind of pool and
-    cap, a socket timeout of at most `REPLY_TIMEOUT`, and no retries of redis-py's (a booking sent
-    twice books twice: one who asked gets an error instead) unless `resends` (the replay
-    guard's calls must be resent: a lost reply's key is set, and the provider's retry would
-    then be taken for a replay). The caller's client is never changed. A client on another
-    kind of pool (a cluster's, a Sentinel's) is used as it is, with its own timeouts."""
+    caller's, shared by every limiter and guard on it): the same settings and cap (waited
+    for, `copied_client`), a socket timeout of at most `REPLY_TIMEOUT`, and no retries of
+    redis-py's (a booking sent twice books twice: one who asked gets an error instead)
+    unless `resends` (the replay guard's calls must be resent: a lost reply's key is set,
+    and the provider's retry would then be taken for a replay). The caller's client is
+    never changed. A client on another kind of pool (a cluster's, a Sentinel's) is used as
+    it is, with its own timeouts."""
     import redis
     from redis.sentinel import SentinelConnectionPool
 
@@ -109,7 +110,8 @@ def _derived_client(pool: Any, *, resends: bool) -> Any:
 def copied_client(
     pool: Any, *, timeout: float, at_most: bool, resends: bool, **overrides: object
 ) -> Any:
-    """A `redis.Redis` on a new pool with `pool`'s settings, kind and cap: socket timeouts of
+    """A `redis.Redis` on a new pool with `pool`'s settings and cap (a capped pool's copy
+    waits for a connection, `timeout` at most, where a plain one would fail): socket timeouts of
     `timeout` where it has none (and at most `timeout` if `at_most`), without redis-py's own
     retries unless `resends`; `overrides` (decode_responses=True, say) set last. The
     limiters', the guard's (`with_reply_timeout`) and the tracker store's own pools."""
@@ -135,8 +137,19 @@ def copied_client(
     bounds: dict[str, Any] = {"max_connections": getattr(pool, "max_connections", None)}
     if isinstance(pool, redis.BlockingConnectionPool):
         bounds["timeout"] = pool.timeout
+    elif isinstance(bounds["max_connections"], int) and bounds["max_connections"] <= WAITED_CAP:
+        # A plain pool fails a call at once when all its connections are out: a receiver's
+        # 40 worker threads then answered 500s through a one-second Redis slowdown. A cap
+        # waits here, `timeout` at most (a blocking pool fills a slot per connection: only
+        # for caps that are caps).
+        bounds["timeout"] = timeout
     bounds = {k: v for k, v in bounds.items() if v is not None}
     # The base class: a subclass's own constructor may take other arguments.
     kind = redis.BlockingConnectionPool if "timeout" in bounds else redis.ConnectionPool
     own = kind(connection_class=pool.connection_class, **bounds, **settings)
     return redis.Redis(connection_pool=own)
+
+
+WAITED_CAP = 10_000
+"""Connection caps of a plain pool over this are taken for none (redis-py 5's default was
+2**31): its copy is left a plain pool."""

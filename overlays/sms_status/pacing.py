@@ -178,14 +178,21 @@ class Unlimited:
 # GCRA in one atomic script, timed by the Redis server's clock (TIME), so processes on hosts
 # whose clocks disagree still book from one timeline. Times are integer microseconds (exact
 # in Lua's doubles until the year 2255). The key expires once its slots are all in the past.
+# A key holding anything else (another type, "nan", "inf", a time a century off: written
+# by something else) is taken for none and replaced: it used to fail every booking of every
+# process for as long as it lived, for ever without a TTL.
 _GCRA_SCRIPT = """
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local within = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local arrival = tonumber(redis.call('GET', KEYS[1]))
-if arrival == nil or arrival < now then
+local held = redis.pcall('GET', KEYS[1])
+local arrival = nil
+if type(held) == 'string' then
+    arrival = tonumber(held)
+end
+if arrival == nil or arrival ~= arrival or arrival < now or arrival > now + 3155760000000000 then
     arrival = now
 end
 local wait = arrival - tolerance - now

@@ -220,3 +220,30 @@ def test_a_wrapped_client_is_judged_by_the_client_it_wraps(redis_url: str) -> No
     assert asyncio.run(book()) == 0.0
     with pytest.raises(TypeError, match="blocking client"):
         RedisRateLimiter(_Traced(redis.asyncio.Redis.from_url(redis_url)), "traced", HOURLY)
+
+
+@pytest.mark.parametrize("left_there", ["nan", "inf", "1e30", "-inf", "soon", "a hash"])
+def test_a_budget_key_holding_something_else_is_replaced_not_failed_on(
+    redis_url: str, left_there: str
+) -> None:
+    # A value no booking writes (another app's, a stray SET, no TTL) failed every booking of
+    # every process for as long as it lived: the script's own SET refused what it made of it.
+    client = redis.Redis.from_url(redis_url)
+    limiter = RedisRateLimiter(client, f"poisoned-{left_there}", HOURLY)
+    client.delete(limiter.key)
+    if left_there == "a hash":
+        client.hset(limiter.key, "field", "value")
+    else:
+        client.set(limiter.key, left_there)
+    assert limiter.reserve() == 0.0  # the budget's first booking: no wait
+    assert int(client.get(limiter.key) or b"") > 0  # a booking of its own now
+    assert 0 < client.pttl(limiter.key) <= 3600 * 1000 + 1000
+
+
+@pytest.mark.anyio
+async def test_an_async_budget_key_holding_nan_is_replaced(redis_url: str) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    limiter = AsyncRedisRateLimiter(client, "poisoned-async", HOURLY)
+    await client.set(limiter.key, "nan")
+    assert await limiter.reserve() == 0.0
+    await client.aclose()

@@ -182,3 +182,32 @@ def test_a_child_forked_while_a_limiter_is_being_built_can_build_one() -> None:
         os.waitpid(pid, 0)
         os.close(read_end)
         os.close(write_end)
+
+
+def test_a_capped_pool_waits_for_a_connection_through_a_slow_redis(redis_url: str) -> None:
+    # The guard's own pool copied a plain pool's cap and failed a call at once ("Too many
+    # connections") when all were out: a receiver's worker threads answered 500s through a
+    # one-second Redis slowdown. Now a call waits for a connection (5 s at most).
+    client = redis.Redis(
+        connection_pool=redis.ConnectionPool.from_url(redis_url, max_connections=2)
+    )
+    guard = webhooks.RedisReplayGuard(client, prefix="capped:")
+    admin = redis.Redis.from_url(redis_url)
+    start = threading.Barrier(17)
+    answers: list[object] = []
+
+    def add(n: int) -> None:
+        start.wait(10)
+        try:
+            answers.append(guard.add(f"delivery-{n}", ttl=60))
+        except redis.RedisError as exc:
+            answers.append(exc)
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    admin.client_pause(1000, all=True)  # every command waits a second: connections stay out
+    start.wait(10)
+    for thread in threads:
+        thread.join(30)
+    assert answers == [True] * 16
