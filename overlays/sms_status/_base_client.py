@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
@@ -202,6 +203,21 @@ class BaseClient(Generic[ApiT_co]):
 
     def _message_id(self, value: str) -> str:
         return _validation.message_id(value, separator=self._separator)
+
+    def _wait_flow(
+        self,
+        message_id: str,
+        timeout: float | None,
+        on_update: Callable[[StatusReport], None] | None,
+    ) -> Flow[StatusReport]:
+        """`wait_for_final`'s flow, its arguments checked (sync and async alike)."""
+        return _flows.wait_for_final(
+            self._ctx,
+            self._message_id(message_id),
+            timeout=_validation.wait_timeout(timeout),
+            on_update=_validation.plain_callback(on_update, "on_update"),
+            look_limit=self._attempt_limit,
+        )
 
     def _history_flow(
         self, by: str, key: str, count: int, before: datetime | None

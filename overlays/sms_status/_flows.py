@@ -229,6 +229,7 @@ def wait_for_final(
     *,
     timeout: float | None,
     on_update: Callable[[StatusReport], None] | None,
+    look_limit: float = 10.0,
 ) -> Flow[StatusReport]:
     """Poll on the provider's cadence until a final status or the deadline.
 
@@ -237,11 +238,13 @@ def wait_for_final(
     it, so the whole budget is used (roycetalk's 5, 10 s cadence with `timeout=12` looks at
     0, 5 and 11 s), unless that is sooner after the previous one than the cadence's
     shortest interval (with `timeout=6`: at 0 and 5 s only). `timeout=0` looks once: one
-    attempt, no retries. Transient failures (429 after its retries, 5xx, transport) keep polling
-    until the deadline; a Retry-After (429, 503) longer than the next interval is honoured,
-    and one reaching past the last look (`LAST_LOOK_RESERVE` before the deadline) ends the
-    wait. Nothing sleeps past the deadline, and the
-    request in flight when it comes is cut to the time left.
+    attempt, no retries, within `look_limit` (the client's attempt limit: its slot of the
+    rate budget too, which a busy budget put minutes away). Transient failures (429 after
+    its retries, 5xx, transport) keep polling until the deadline, but for a server
+    certificate refused (`TransportError.retryable` False), which ends the wait; a
+    Retry-After (429, 503) longer than the next interval is honoured, and one reaching past
+    the last look (`LAST_LOOK_RESERVE` before the deadline) ends the wait. Nothing sleeps
+    past the deadline, and the request in flight when it comes is cut to the time left.
     """
     cadence = ctx.provider.cadence
     limit = cadence.default_timeout if timeout is None else timeout
@@ -266,8 +269,12 @@ def wait_for_final(
         asked = 0.0  # a Retry-After (a 429, a 503 in maintenance): the wait stretches to it
         rest = 0.0  # after a failed look (the server struggling): its interval from the answer
         try:
-            report = yield from lookup(look, message_id, deadline=deadline if limit else None)
+            report = yield from lookup(
+                look, message_id, deadline=deadline if limit else ctx.clock() + look_limit
+            )
         except TRANSIENT as exc:
+            if isinstance(exc, TransportError) and not exc.retryable:
+                raise  # the server's certificate refused: looking again cannot help
             last_error = exc
             rest = interval
             if not isinstance(exc, TransportError) and exc.retry_after is not None:

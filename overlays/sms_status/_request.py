@@ -130,6 +130,22 @@ def _describe(exc: BaseException, secret: str) -> str:
     return f"{kind}: {detail}"
 
 
+def _certificate_refused(exc: BaseException | None) -> bool:
+    """Whether `exc` is, or came of, the server's certificate failing verification (as
+    raised, or wrapped by httpx or aiohttp): sent again, it fails again."""
+    import ssl
+
+    for _ in range(8):  # a chain of causes, never a loop
+        if exc is None:
+            return False
+        if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
+            getattr(exc, "certificate_error", None), ssl.SSLCertVerificationError
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def request_with_retries(
     ctx: Context, request: RequestKwargs, *, deadline: float | None = None
 ) -> Flow[object]:
@@ -173,7 +189,10 @@ def request_with_retries(
                 ),
             )
         except Exception as exc:  # anything the network stack raised: connect, TLS, timeout
-            error = TransportError(_describe(exc, ctx.secret), provider=provider.key)
+            retryable = not _certificate_refused(exc)
+            error = TransportError(
+                _describe(exc, ctx.secret), provider=provider.key, retryable=retryable
+            )
             delay = _backoff(attempt, ctx)
         else:
             if log.isEnabledFor(logging.DEBUG):  # one call per reply, not two

@@ -74,13 +74,16 @@ def decode_json(content: bytes) -> object:
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Parse a Retry-After header: delta-seconds or an HTTP-date. Garbage gives None."""
+    """Parse a Retry-After header: delta-seconds (digits; a decimal fraction is taken too)
+    or an HTTP-date. Garbage gives None, and so do signs, exponents and `_` that `float()`
+    reads: "-30" was a retry at once."""
     if value is None:
         return None
     value = value.strip()
-    try:
+    whole, _, fraction = value.partition(".")
+    if value.isascii() and whole.isdigit() and (not fraction or fraction.isdigit()):
         seconds = float(value)
-    except ValueError:
+    else:
         try:
             when = parsedate_to_datetime(value)
             if when.tzinfo is None:
@@ -183,7 +186,10 @@ def decode_or_raise(
         provider=provider.key,
         status_code=status_code,
         error_code=error_code,
-        retryable=_retryable(provider, status_code, data if found else None),
+        # A refused key or an unknown id is refused again, whatever status carried it
+        # (lisoloo's 1302 "key suspended" comes on a 429: retried, the loop its docs warn of).
+        retryable=not issubclass(cls, _FOR_GOOD)
+        and _retryable(provider, status_code, data if found else None),
         body_excerpt=excerpt(content, secret),
         request_id=_scrubbed_id(headers, data, secret),
         headers=_masked(provider, headers, secret),
@@ -194,6 +200,9 @@ def decode_or_raise(
         if error.retry_after is None and found:
             error.retry_after = _from_error_body(provider.retry_after_from_body, data)
     raise error
+
+
+_FOR_GOOD = (AuthenticationError, NotFoundError)
 
 
 def _retryable(provider: Provider, status_code: int, data: object) -> bool:

@@ -150,12 +150,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen, or raise the
         last error if no look got an answer (`timeout=0`: one look, no retries)."""
-        flow = _flows.wait_for_final(
-            self._ctx,
-            self._message_id(message_id),
-            timeout=_validation.wait_timeout(timeout),
-            on_update=_validation.plain_callback(on_update, "on_update"),
-        )
+        flow = self._wait_flow(message_id, timeout, on_update)
         return self._run(flow)
 
     def close(self) -> None:
@@ -311,12 +306,7 @@ class AsyncStatusClient(BaseClient[ApiT_co], AsyncDriver):
         """Poll on the provider's cadence until the status is final or `timeout` seconds
         pass (default: the provider's cap); then return the last report seen, or raise the
         last error if no look got an answer (`timeout=0`: one look, no retries)."""
-        flow = _flows.wait_for_final(
-            self._ctx,
-            self._message_id(message_id),
-            timeout=_validation.wait_timeout(timeout),
-            on_update=_validation.plain_callback(on_update, "on_update"),
-        )
+        flow = self._wait_flow(message_id, timeout, on_update)
         return await self._run(flow)
 
     async def aclose(self) -> None:

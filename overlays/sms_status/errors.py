@@ -173,11 +173,16 @@ class TransportError(SmsStatusError):
 
     status_code: int | None = None
     """Always None: there was no complete response."""
+    retryable: bool = True
+    """False when sending it again cannot help: the server's certificate failed verification
+    (another host's, an unknown CA's, expired). Such a failure is not retried, and
+    `wait_for_final` ends on it."""
 
-    def __init__(self, message: str, *, provider: str) -> None:
+    def __init__(self, message: str, *, provider: str, retryable: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
+        self.retryable = retryable
 
     def __str__(self) -> str:
         return f"{self.provider}: {self.message}"

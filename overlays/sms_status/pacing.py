@@ -281,8 +281,10 @@ class RedisRateLimiter(_RedisGcra):
     client's lookup they fail the attempt as a `TransportError` that names the limiter (and
     is retried as any failure to send). The limiter talks to the client's server on a pool
     of its own, with a socket timeout of at most 5 s and no resends of redis-py's, so a Redis
-    that stops answering fails a lookup within 5 s instead of holding it (a cluster or
-    Sentinel client is used as given, with its own timeouts and retries).
+    that stops answering fails an attempt within 5 s instead of holding it (a cluster or
+    Sentinel client is used as given, with its own timeouts and retries). A blocking call
+    cannot be cut sooner: one made near a `wait_for_final` deadline may pass it by that
+    much (`AsyncRedisRateLimiter` waits no longer than the deadline).
     """
 
     def __init__(self, redis_client: BlockingRedis, name: str, limit: RateLimit) -> None:
@@ -312,16 +314,20 @@ class AsyncRedisRateLimiter(_RedisGcra):
         return await self._booked(_ANY_WAIT) / _MICROSECONDS
 
     async def reserve_within(self, seconds: float) -> float | None:
-        """`RedisRateLimiter.reserve_within`, awaited."""
-        return self._wait(await self._booked(_within(seconds)))
+        """`RedisRateLimiter.reserve_within`, awaited; Redis's answer too is waited for no
+        longer than `seconds` (and a tenth more), so a stalled Redis cannot take a call
+        with a deadline past it by up to `REPLY_TIMEOUT`."""
+        within = _within(seconds)
+        return self._wait(await self._booked(within, answer_within=within + 0.1))
 
-    async def _booked(self, within: float) -> int:
-        """The script's answer, within `REPLY_TIMEOUT` (a TimeoutError past it): a Redis
-        that stopped answering held every lookup for as long as it was away."""
+    async def _booked(self, within: float, answer_within: float = _redis_kind.REPLY_TIMEOUT) -> int:
+        """The script's answer, within `REPLY_TIMEOUT` or `answer_within` (a TimeoutError
+        past it): a Redis that stopped answering held every lookup for as long as it was
+        away."""
         import asyncio
 
         pending: Awaitable[int] = self._script(**self._arguments(within))
-        async with asyncio.timeout(_redis_kind.REPLY_TIMEOUT):
+        async with asyncio.timeout(min(_redis_kind.REPLY_TIMEOUT, answer_within)):
             return await pending
 
 

@@ -496,3 +496,60 @@ def test_every_error_names_its_provider_and_message_even_a_bare_one() -> None:
     missing = sms_status.errors.MissingProviderError("seven")
     assert missing.provider == "seven"
     assert missing.message.startswith("the seven client is not installed")
+
+
+@pytest.mark.parametrize(
+    ("provider", "status", "body", "refused_as"),
+    [
+        (
+            "lisoloo",
+            429,
+            {
+                "success": False,
+                "status_code": 429,
+                "error_code": "1302",
+                "message": "Suspicious activity",
+                "retryable": True,
+            },
+            AuthenticationError,
+        ),
+        ("seven", 503, 900, AuthenticationError),
+    ],
+    ids=["lisoloo 1302 on a 429", "seven 900 on a 503"],
+)
+def test_a_refused_key_is_not_retried_whatever_status_carries_it(
+    provider: str, status: int, body: object, refused_as: type[ApiError]
+) -> None:
+    # lisoloo's 1302 (the key suspended) comes on a 429: it was retried twice, the very loop
+    # lisoloo's docs warn suspends keys, and read as retryable.
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(status, content=_body(body), headers={"Retry-After": "0"})
+
+    with connect(provider, handler, max_retries=2) as client, pytest.raises(refused_as) as info:
+        client.get_status("77232007287" if provider == "seven" else MESSAGE_ID)
+    assert (info.value.retryable, len(requests)) == (False, 1)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("30", 30.0),
+        (" 7 ", 7.0),
+        ("1.5", 1.5),
+        ("-30", None),  # a retry at once, before
+        ("+7", None),
+        ("1e3", None),
+        ("1_0", None),
+        ("٣", None),  # an Arabic-Indic digit: float() reads it
+        ("nan", None),
+    ],
+)
+def test_retry_after_is_delta_seconds_or_a_date_nothing_float_reads(
+    header: str, seconds: float | None
+) -> None:
+    from sms_status._responses import retry_after_seconds
+
+    assert retry_after_seconds(header) == seconds

@@ -107,3 +107,48 @@ def test_a_certificate_from_an_unknown_ca_is_a_transport_error(
         _statuses(mode, server, ca)
     assert "certificate" in str(info.value).lower()
     assert server.handshakes == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_refused_certificate_is_not_retried_and_ends_a_wait(
+    tls_server: Any, ca: trustme.CA, mode: str
+) -> None:
+    # Sent again, a certificate that failed verification fails again: each lookup made
+    # three handshakes, and wait_for_final polled on it until its deadline (96 handshakes
+    # over telecom23's 180 s).
+    server = tls_server(trustme.CA(), "127.0.0.1")
+    options: dict[str, Any] = {
+        "api_key": API_KEY,
+        "base_url": server.base_url,
+        "timeout": 5.0,
+        "max_retries": 2,
+        "rate_limiter": None,
+    }
+    if mode == "sync-httpx":
+        options["verify"] = ca_context(ca)
+
+    def check(error: TransportError) -> None:
+        assert error.retryable is False
+        assert server.connections_accepted == 1
+
+    if mode.startswith("sync"):
+        with sms_status.connect("telecom23", **options) as client:
+            with pytest.raises(TransportError) as info:
+                client.get_status("msgA")
+            check(info.value)
+            with pytest.raises(TransportError):
+                client.wait_for_final("msgA", timeout=600)  # ends at once, not in 10 minutes
+        assert server.connections_accepted == 2
+        return
+
+    async def main() -> None:
+        backend = {"http_backend": "httpx"} if mode == "async-httpx" else {}
+        async with sms_status.connect_async("telecom23", **options, **backend) as client:
+            with pytest.raises(TransportError) as info:
+                await client.get_status("msgA")
+            check(info.value)
+            with pytest.raises(TransportError):
+                await client.wait_for_final("msgA", timeout=600)
+        assert server.connections_accepted == 2
+
+    asyncio.run(main())

@@ -43,8 +43,9 @@ def _stop(url: str) -> None:
     os.kill(int(redis.Redis.from_url(url).info("server")["process_id"]), signal.SIGSTOP)
 
 
-def _ends(call: Callable[[], object]) -> BaseException | None:
-    """What `call` raised (None if it returned), failing the test if it never ends."""
+def _ends(call: Callable[[], object], within: float = 30.0) -> BaseException | None:
+    """What `call` raised (None if it returned), failing the test if it does not end
+    `within` seconds."""
     raised: list[BaseException | None] = []
 
     def run() -> None:
@@ -57,7 +58,7 @@ def _ends(call: Callable[[], object]) -> BaseException | None:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(30)
+    thread.join(within)
     assert not thread.is_alive(), "the call was still waiting for Redis"
     return raised[0]
 
@@ -211,3 +212,29 @@ def test_a_capped_pool_waits_for_a_connection_through_a_slow_redis(redis_url: st
     for thread in threads:
         thread.join(30)
     assert answers == [True] * 16
+
+
+def test_an_async_wait_paced_by_a_redis_that_stopped_answering_ends_at_its_deadline(
+    stopped_redis: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Redis's answer to a booking was waited for up to 5 s whatever the call's deadline:
+    # wait_for_final(timeout=1) took 5 s. It ends about a second in (4 s: room for a loaded
+    # machine, short of the 5 s it took).
+    monkeypatch.setattr(_redis_kind, "REPLY_TIMEOUT", 60.0)
+
+    async def wait(sandbox: Sandbox) -> None:
+        limiter = AsyncRedisRateLimiter(
+            redis.asyncio.Redis.from_url(stopped_redis), "deadline", BUDGET
+        )
+        async with sms_status.connect_async(
+            "telecom23", api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limiter=limiter
+        ) as client:
+            await client.get_status("m-1")
+            _stop(stopped_redis)
+            await client.wait_for_final("m-1", timeout=1)
+
+    with Sandbox("telecom23").serve() as sandbox:
+        sandbox.add_message("m-1", statuses=("sent",))
+        raised = _ends(lambda: asyncio.run(wait(sandbox)), within=4.0)
+    assert isinstance(raised, TransportError)
+    assert "rate limiter" in str(raised)

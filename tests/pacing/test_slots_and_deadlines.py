@@ -221,3 +221,32 @@ def test_a_limiter_that_cannot_book_fails_the_attempt_naming_the_limiter() -> No
     with client, pytest.raises(TransportError, match="rate limiter could not book") as caught:
         client.get_status("m-1")
     assert "redis:6379" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_one_look_waits_for_its_slot_no_longer_than_the_clients_timeout(kind: str) -> None:
+    # wait_for_final(timeout=0) is one look within the client's timeout; its slot was booked
+    # however far away: with the budget taken for 100 s, it slept 100 s.
+    clock = FakeClock()
+    with Sandbox("roycetalk", clock=clock).serve() as sandbox:
+        sandbox.add_message("m1", statuses=("pending",))
+        bucket = TokenBucket(rate=0.01, burst=1, clock=clock.monotonic)  # a request every 100 s
+        bucket.reserve()  # the budget's slot at t=0, taken elsewhere
+
+        def look_once() -> None:
+            if kind == "sync":
+                with sandbox.connect(rate_limiter=bucket, timeout=10) as client:
+                    client.wait_for_final("m1", timeout=0)
+                return
+
+            async def main() -> None:
+                async with sandbox.connect_async(rate_limiter=bucket, timeout=10) as client:
+                    await client.wait_for_final("m1", timeout=0)
+
+            asyncio.run(main())
+
+        start = clock.now()
+        with pytest.raises(TransportError, match=r"no slot of the rate budget|no time left"):
+            look_once()
+        assert clock.now() - start <= 10
+        assert sandbox.requests == []

@@ -233,6 +233,7 @@ class _Watch:
         transient failure: the next interval runs from this answer), and the longest
         Retry-After it gave, capped."""
         from sms_status._flows import DEFAULT_RETRY_AFTER_CAP, TRANSIENT
+        from sms_status.errors import TransportError
 
         struggled, asked = False, 0.0
         for report in reports:
@@ -242,7 +243,9 @@ class _Watch:
                     self._show(report)
                 if report.is_final:
                     done[message_id] = report
-            elif isinstance(error, TRANSIENT):
+            elif isinstance(error, TRANSIENT) and not (
+                isinstance(error, TransportError) and not error.retryable  # a refused certificate
+            ):
                 failures[message_id] = error
                 struggled = True
                 advice = getattr(error, "retry_after", None)
