@@ -379,13 +379,12 @@ def iter_history(
     seen: dict[str, datetime] = {}
     emitted = 0
     cursor = before
-    own_cursor = False  # True once the cursor is one we computed (aware, UTC)
     count = page_size
     asks = 0  # pages asked at this cursor
     while limit is None or emitted < limit:
         page = yield from history_page(ctx, by, key, count, cursor)
         asks += 1
-        if own_cursor and cursor is not None:
+        if cursor is not None:  # the caller's `before` too (aware: `_validation.before`)
             ignored = [r for r in page if r.created_at is not None and r.created_at > cursor]
             if ignored:
                 # The server does not honour sendDate: paging on would loop forever and
@@ -444,7 +443,7 @@ def iter_history(
                 provider=ctx.provider.key,
                 status_code=200,
             ) from None
-        cursor, own_cursor, count, asks = next_cursor, True, page_size, 0
+        cursor, count, asks = next_cursor, page_size, 0
         # Only messages sent at or before the cursor can be served again: forget the rest.
         seen = {i: t for i, t in seen.items() if t <= cursor}
 

@@ -172,3 +172,17 @@ def test_a_server_that_ignores_the_cursor_is_malformed_not_an_endless_walk() -> 
     with pytest.raises(MalformedResponseError, match="sendDate was not honoured"):
         script.run(history(clock, page_size=2))
     assert [r.message_id for r in script.emitted] == ["a", "b"]
+
+
+def test_a_server_that_ignores_the_callers_before_is_malformed_too() -> None:
+    # Checked only for the walk's own cursors: a first page of messages sent after the
+    # caller's `before` was yielded as if sent before it.
+    clock = Clock()
+    before = T0 + timedelta(seconds=5)
+    script = Script(clock, [page(message("late", T0 + timedelta(seconds=9)))])
+    flow = _flows.iter_history(
+        context(namirial.PROVIDER, clock), "phone", PHONE, page_size=3, before=before, limit=None
+    )
+    with pytest.raises(MalformedResponseError, match="sendDate was not honoured"):
+        script.run(flow)
+    assert script.emitted == []
