@@ -272,9 +272,11 @@ def wait_for_final(
             report = yield from lookup(
                 look, message_id, deadline=deadline if limit else ctx.clock() + look_limit
             )
-        except TRANSIENT as exc:
+        except (*TRANSIENT, NotFoundError) as exc:
             if isinstance(exc, TransportError) and not exc.retryable:
                 raise  # the server's certificate refused: looking again cannot help
+            if isinstance(exc, NotFoundError) and last is None:
+                raise  # never known; once reported, a 404 is the server's hiccup (as a 5xx)
             last_error = exc
             rest = interval
             if not isinstance(exc, TransportError) and exc.retry_after is not None:

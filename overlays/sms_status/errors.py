@@ -48,6 +48,8 @@ class SmsStatusError(Exception):
 
     provider: str = ""
     message: str = ""
+    status_code: int | None = None
+    """The HTTP status of the response it came of; None where there was none."""
     request_id: str | None = None
     headers: Mapping[str, str] = MappingProxyType({})
 
@@ -85,7 +87,8 @@ class ApiError(SmsStatusError):
         super().__init__(message)
         self.message = message
         self.provider = provider
-        self.status_code = status_code
+        # Narrowed from the base class's `int | None`: an answer always has its status.
+        self.status_code: int = status_code  # pyright: ignore[reportIncompatibleVariableOverride]
         self.error_code = error_code
         self.retryable = retryable
         self.body_excerpt = body_excerpt[:BODY_EXCERPT_LIMIT]

@@ -553,3 +553,15 @@ def test_retry_after_is_delta_seconds_or_a_date_nothing_float_reads(
     from sms_status._responses import retry_after_seconds
 
     assert retry_after_seconds(header) == seconds
+
+
+def test_every_error_has_a_status_code_none_where_there_was_no_response() -> None:
+    # API.md: every exception carries it where there was a response; a catch-all logging
+    # `error.status_code` raised AttributeError for the webhook errors (and failed mypy).
+    from sms_status import errors
+
+    caught: errors.SmsStatusError = errors.WebhookSignatureError("bad", provider="telecom23")
+    assert caught.status_code is None
+    assert errors.TransportError("reset", provider="seven").status_code is None
+    refused = _error_from("telecom23", 401)
+    assert refused.status_code == 401

@@ -125,6 +125,28 @@ def test_a_deadline_with_only_failures_raises_the_last_failure() -> None:
     assert script.sleeps == [3.0]  # a last look at 4 s would be 1 s after the one at 3 s
 
 
+def test_a_404_once_the_message_was_reported_is_looked_through_not_the_end() -> None:
+    # The provider knew the id a look before: one 404 (a replica behind) ended the wait with
+    # NotFoundError and lost the report seen, where a 5xx is looked through.
+    clock = Clock()
+    ctx = context(telecom23.PROVIDER, clock, max_retries=0)
+    replies = [json_reply(telecom23_with_status("sent")), empty_reply(404)]
+    script = Script(clock, [*replies, json_reply(telecom23_with_status("DELIVRD"))])
+    report = script.run(_flows.wait_for_final(ctx, MESSAGE_ID, timeout=60.0, on_update=None))
+    assert report.state is DeliveryState.DELIVERED
+    script = Script(Clock(), [*replies, empty_reply(404), empty_reply(404)])
+    report = script.run(wait(script.clock, 10.0, []))  # 404s to the deadline: the last seen
+    assert report.provider_status == "sent"
+
+
+def test_a_404_before_any_report_ends_the_wait() -> None:
+    clock = Clock()
+    ctx = context(telecom23.PROVIDER, clock, max_retries=0)
+    script = Script(clock, [empty_reply(404)])
+    with pytest.raises(NotFoundError):
+        script.run(_flows.wait_for_final(ctx, MESSAGE_ID, timeout=60.0, on_update=None))
+
+
 # -- seven: many ids per request ---------------------------------------------------------------
 
 UNKNOWN_ID = 901  # seven's bare numeric error body: "invalid message id"

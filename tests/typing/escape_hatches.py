@@ -85,6 +85,7 @@ def subpackages_on_the_top_module() -> object:
 
 
 def any_error_names_its_provider(error: sms_status.errors.SmsStatusError) -> str:
+    assert_type(error.status_code, int | None)  # a catch-all may log it, whatever the error
     return f"{error.provider}: {error.message}"
 
 
