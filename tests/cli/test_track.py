@@ -330,6 +330,34 @@ def test_webhooks_received_in_the_same_process_settle_ids_without_a_poll(
     assert "3 webhooks received" in result.stderr
 
 
+def test_webhooks_refused_for_a_wrong_secret_are_said(telecom23_sandbox, tmp_path, store):
+    # Every delivery was a 401 and track said nothing ("0 webhooks"), its first poll a
+    # quarter of an hour away: `listen` prints each refusal, and so does track now.
+    clock = _HeldClock()
+    telecom23_sandbox.clock = clock
+    port = _free_port()
+    args = [*common(telecom23_sandbox), "--store", str(store), "--json"]
+    webhook = ["--webhook-port", str(port), "--secret", SECRET]
+    results: list[Result] = []
+    command = threading.Thread(
+        target=lambda: results.append(
+            invoke("track", *args, *webhook, ids_file(tmp_path, "w-1"), obj=clock)
+        )
+    )
+    command.start()
+    try:
+        assert clock.asleep.wait(60), "track never started waiting"
+        telecom23_sandbox.add_webhook(f"http://127.0.0.1:{port}/hooks", secret="not-" + SECRET)
+        telecom23_sandbox.add_message("w-1", statuses=("DELIVRD",))
+        telecom23_sandbox.wait_for_webhooks(1, timeout=60, where=lambda d: d.http_status == 401)
+    finally:
+        clock.go.set()
+        command.join(60)
+    (result,) = results
+    assert "telecom23 delivery refused: 401" in result.stderr
+    assert "1 delivery refused (1 x 401)" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -121,6 +121,11 @@ def serve(
         clock=clock,
         acknowledge="after_report",  # the provider retries what the store did not take
     )
-    with _receiving(app, listener, options.host) as origin:
+    # Each refused delivery on stderr, as `listen` prints them: a wrong --secret (every
+    # delivery a 401) said nothing, and the first poll is a quarter of an hour away. After
+    # uvicorn's Config, whose logging set-up closes the handlers there are.
+    from sms_status.cli._listen import reporting_refusals
+
+    with _receiving(app, listener, options.host) as origin, reporting_refusals():
         progress.receiving = True
         yield origin
