@@ -317,3 +317,36 @@ def test_help_lists_every_command():
     result = invoke("--help")
     for command in ("status", "watch", "history", "sandbox", "demo"):
         assert command in result.output
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["lines", "json"])
+def test_history_shows_the_pages_it_read_when_a_later_page_fails(
+    namirial_sandbox, monkeypatch, as_json
+):
+    # The first 100 messages had come back; the second page's 500 printed none of them.
+    from sms_status.client import HistoryClient
+
+    for i in range(150):
+        namirial_sandbox.add_message(
+            f"h{i:03}",
+            statuses=("DELIVERED",),
+            phone="+14155550123",
+            sent_at=f"2026-02-04T06:{i // 60:02}:{i % 60:02}Z",
+        )
+    walk = HistoryClient.iter_history_by_phone
+
+    def second_page_fails(self, phone, **options):  # type: ignore[no-untyped-def]
+        for n, report in enumerate(walk(self, phone, **options)):
+            if n == 99:  # the first page's last: the next request is the second page's
+                namirial_sandbox.inject_fault("server_error", times=None)
+            yield report
+
+    monkeypatch.setattr(HistoryClient, "iter_history_by_phone", second_page_fails)
+    args = ["history", *common(namirial_sandbox), "--phone", "+14155550123", "--limit", "150"]
+    result = invoke(*args, *(["--json"] if as_json else []))
+    assert result.exit_code == 5, result.output
+    if as_json:
+        assert len(json.loads(result.stdout)["reports"]) == 100
+    else:
+        assert len(result.stdout.splitlines()) == 100
+    assert "namirial: HTTP 500" in result.stderr

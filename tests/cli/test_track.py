@@ -395,9 +395,21 @@ def test_a_bad_id_names_its_line_and_stores_nothing(telecom23_sandbox, tmp_path,
     path.write_text("good-1\n\n  good-2  \n..\n", encoding="utf-8")
     result = invoke("track", *common(telecom23_sandbox), "--store", str(store), str(path))
     assert result.exit_code == _exit.USAGE
-    assert result.stderr.startswith("error: line 4: invalid message id '..'")
+    assert result.stderr.startswith(f"error: {path}, line 4: invalid message id '..'")
     assert not store.exists()
     assert telecom23_sandbox.requests == []
+
+
+def test_a_line_not_utf8_is_named_by_its_line_and_column(telecom23_sandbox, tmp_path, store):
+    # The decoder's message named neither file nor line, and an offset inside a read chunk.
+    path = tmp_path / "ids.txt"
+    path.write_bytes(b"".join(b"good-%d\n" % n for n in range(2000)) + b"caf\xe9\n")
+    result = invoke("track", *common(telecom23_sandbox), "--store", str(store), str(path))
+    assert result.exit_code == _exit.USAGE
+    assert result.stderr.startswith(
+        f"error: {path}, line 2001: not UTF-8 text (byte 0xe9 at column 4)"
+    ), result.stderr
+    assert not store.exists()
 
 
 def test_a_comma_in_a_seven_id_is_refused_before_anything_is_stored(seven_sandbox, tmp_path, store):

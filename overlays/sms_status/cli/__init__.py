@@ -31,6 +31,7 @@ from sms_status.cli._track import track
 
 if TYPE_CHECKING:
     from sms_status.client import StatusClient
+    from sms_status.report import StatusReport
 
 _provider_option = click.option(
     "--provider",
@@ -305,18 +306,26 @@ def history(
     """List a phone number's or reference key's messages, newest first."""
     from sms_status.cli import _render
     from sms_status.client import HistoryClient
+    from sms_status.errors import SmsStatusError
 
     if (phone is None) == (reference is None):
         fail("give exactly one of --phone and --reference")
     client = _connect(provider, api_key, base_url)
     assert isinstance(client, HistoryClient)  # the registry's `history` capability
+    reports: list[StatusReport] = []
+    failure: SmsStatusError | None = None
     with client:
         walk = (
             client.iter_history_by_phone(phone, limit=limit)
             if phone is not None
             else client.iter_history_by_reference(reference or "", limit=limit)
         )
-        reports = list(walk)
+        try:
+            reports.extend(walk)
+        except SmsStatusError as exc:  # a later page failed: the pages read are still shown
+            if not reports:
+                raise
+            failure = exc
     if as_json:
         echo_document(printable(_render.as_json(reports), State.secret))
     else:
@@ -324,6 +333,8 @@ def history(
             click.echo(printable(_render.line(report), State.secret))
         if not reports:
             click.echo(printable(f"no messages for {phone or reference}", ""), err=True)
+    if failure is not None:
+        raise failure  # its line on stderr, and its exit code
     sys.exit(_exit.for_lookups(reports))
 
 

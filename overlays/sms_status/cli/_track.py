@@ -339,7 +339,7 @@ def run(
     type=click.Choice(PROVIDERS),
     help="Provider of the ids in IDS_FILE (not needed with --summary).",
 )
-@click.argument("ids_file", type=click.File("r", encoding="utf-8-sig"), required=False)
+@click.argument("ids_file", type=click.File("rb"), required=False)
 @click.option(
     "--store",
     type=click.Path(dir_okay=False),
@@ -399,7 +399,7 @@ def run(
 def track(
     ctx: click.Context,
     provider: str | None,
-    ids_file: IO[str] | None,
+    ids_file: IO[bytes] | None,
     store: str,
     deadline: float,
     as_json: bool,
@@ -432,7 +432,10 @@ def track(
         raise click.UsageError("Missing argument 'IDS_FILE' (one id a line; - for stdin).")
     webhook = webhook_options(provider, webhook_port, webhook_host, secret, webhook_url)
     key = read_api_key(provider, api_key)
-    ids = read_ids(ids_file, provider)
+    try:
+        ids = read_ids(ids_file, provider)
+    except ValueError as error:  # which file: a line number alone names none
+        raise ValueError(f"{safe(getattr(ids_file, 'name', '-'))}, {error}") from None
     # Tests hand in the sandbox's clock as the context object (CliRunner.invoke(obj=...)).
     clock = ctx.obj if isinstance(ctx.obj, TrackClock) else SpedClock(clock_speed)
     code = run(

@@ -50,17 +50,25 @@ class Duration(click.ParamType[float]):
             self.fail(str(error), param, ctx)
 
 
-def read_ids(lines: Iterable[str], provider: str) -> list[str]:
-    """The ids of an IDS_FILE, one a line (surrounding blanks dropped, blank lines skipped,
-    repeats once), each checked as the client would before anything is stored: ValueError
-    names the line."""
+def read_ids(lines: Iterable[bytes], provider: str) -> list[str]:
+    """The ids of an IDS_FILE, one a line of UTF-8 (a BOM first is dropped; surrounding
+    blanks dropped, blank lines skipped, repeats once), each checked as the client would
+    before anything is stored: ValueError names the line. Decoded a line at a time, so a
+    byte that is not UTF-8 is named by its line and column, not by an offset in a chunk."""
     from sms_status import _validation
     from sms_status._registry import load_provider
 
     batch = load_provider(provider).batch
     separator = batch.separator if batch is not None else None
     ids: dict[str, None] = {}  # in file order, each once
-    for number, line in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            bad = raw[error.start : error.start + 1].hex()
+            raise ValueError(
+                f"line {number}: not UTF-8 text (byte 0x{bad} at column {error.start + 1})"
+            ) from None
         value = line.strip()
         if not value:
             continue
