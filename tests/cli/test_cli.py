@@ -350,3 +350,12 @@ def test_history_shows_the_pages_it_read_when_a_later_page_fails(
     else:
         assert len(result.stdout.splitlines()) == 100
     assert "namirial: HTTP 500" in result.stderr
+
+
+def test_json_output_stays_json_whatever_the_key_is(telecom23_sandbox):
+    # The key was masked in the encoded text: a key "e" made `"is_final": fals***`.
+    args = ["--provider", "telecom23", "--api-key", "e", "--base-url", telecom23_sandbox.base_url]
+    result = invoke("status", *args, "--json", TELECOM23_EXAMPLE)
+    assert result.exit_code == 4, result.output  # the key refused
+    [report] = json.loads(result.stdout)["reports"]  # masked in each string, not the text
+    assert report["is_final"] is False

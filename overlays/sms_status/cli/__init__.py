@@ -212,10 +212,10 @@ def status(
             # A refused key fails every id: JSON readers still get one entry per id.
             if as_json:
                 failed = [_render.failed(provider, i, error) for i in message_ids]
-                echo_document(printable(_render.as_json(failed), State.secret))
+                echo_document(_render.as_json(failed, State.secret))
             raise
     if as_json:
-        echo_document(printable(_render.as_json(reports), State.secret))
+        echo_document(_render.as_json(reports, State.secret))
     else:
         for report in reports:
             click.echo(printable(_render.line(report), State.secret))
@@ -276,7 +276,7 @@ def watch(
         quiet=as_json,
     )
     if as_json:
-        echo_document(printable(_render.as_json(reports), State.secret))
+        echo_document(_render.as_json(reports, State.secret))
     sys.exit(_exit.for_watch(reports))
 
 
@@ -327,7 +327,7 @@ def history(
                 raise
             failure = exc
     if as_json:
-        echo_document(printable(_render.as_json(reports), State.secret))
+        echo_document(_render.as_json(reports, State.secret))
     else:
         for report in reports:
             click.echo(printable(_render.line(report), State.secret))

@@ -36,7 +36,8 @@ import click
 from sms_status._registry import PROVIDERS
 from sms_status.cli import _exit
 from sms_status.cli._invocation import api_key_option, base_url_option, read_api_key
-from sms_status.cli._terminal import mask, safe
+from sms_status.cli._render import masked
+from sms_status.cli._terminal import safe
 from sms_status.cli._track_clock import SpedClock, TrackClock
 from sms_status.cli._track_input import Duration, read_ids
 from sms_status.cli._track_view import Progress, counted, summary_json, summary_lines
@@ -180,7 +181,7 @@ class _Run:
     def on_final(self, outcome: Outcome) -> None:
         if self.as_json:
             try:
-                click.echo(mask(json.dumps(outcome.to_dict()), self.secret))
+                click.echo(json.dumps(masked(outcome.to_dict(), self.secret)))
             except BrokenPipeError:
                 # The reader left (`| head`): this outcome was not handed over (the store
                 # keeps it for the next run); end the run instead of retrying into the void.
