@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import socket
 import sys
 import threading
@@ -201,6 +202,10 @@ class Refusals(logging.Handler):
         return f"{total} {noun} refused ({counted}{unsaid})"
 
 
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def reporting_refusals() -> Generator[Refusals]:
     webhooks_log = logging.getLogger("sms_status.webhooks")
@@ -288,8 +293,17 @@ def listen(
         app, log_level="warning", lifespan="on", timeout_graceful_shutdown=int(DRAIN_SECONDS)
     )
     servers.append(uvicorn.Server(config))
-    with reporting_refusals():
-        servers[0].run(sockets=[listener])
+    # uvicorn raises the signal that stopped it again once it has shut down: SIGTERM (kill,
+    # docker stop, systemd) then ended the process before the count of refusals was printed.
+    # As an exception it unwinds through that instead, and exits 143 all the same.
+    main = threading.current_thread() is threading.main_thread()  # where handlers are set
+    before = signal.signal(signal.SIGTERM, _terminated) if main else None
+    try:
+        with reporting_refusals():
+            servers[0].run(sockets=[listener])
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, before)
     if output_closed.is_set():
         raise BrokenPipeError  # the command group ends it quietly, exit 141
 
