@@ -236,7 +236,9 @@ def _given_up(error: SmsStatusError, attempts: int) -> SmsStatusError:
     timeouts of 10 s read "no complete response within 10 s" after 30)."""
     if attempts > 1 and isinstance(error, TransportError):
         return TransportError(
-            f"{error.message} (the last of {attempts} attempts)", provider=error.provider
+            f"{error.message} (the last of {attempts} attempts)",
+            provider=error.provider,
+            retryable=error.retryable,  # a certificate refused after a 503 stays refused
         )
     return error
 

@@ -402,6 +402,16 @@ def test_a_bad_id_names_its_line_and_stores_nothing(telecom23_sandbox, tmp_path,
     assert telecom23_sandbox.requests == []
 
 
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
+def test_ids_file_lines_end_as_text_files_end_them(newline, telecom23_sandbox, tmp_path, store):
+    # Read as bytes (for the line of a bad byte), a CR-only file was one line, refused.
+    path = tmp_path / "ids.txt"
+    path.write_bytes(newline.join([b"\xef\xbb\xbfm-1", b"m-2", b"", b".."]) + newline)
+    result = invoke("track", *common(telecom23_sandbox), "--store", str(store), str(path))
+    assert result.exit_code == _exit.USAGE  # line 4, as an editor counts: lines 1-3 read
+    assert result.stderr.startswith(f"error: {path}, line 4: invalid message id '..'")
+
+
 def test_a_line_not_utf8_is_named_by_its_line_and_column(telecom23_sandbox, tmp_path, store):
     # The decoder's message named neither file nor line, and an offset inside a read chunk.
     path = tmp_path / "ids.txt"

@@ -10,7 +10,7 @@ import re
 from click.testing import CliRunner
 from sms_status._flows import LAST_LOOK_RESERVE
 from sms_status.cli import _exit, cli
-from sms_status.testing import Sandbox
+from sms_status.testing import FakeClock, Sandbox
 
 
 def common(sandbox: Sandbox) -> list[str]:
@@ -87,3 +87,49 @@ def test_one_id_is_watched_as_before(seven_sandbox, sandbox_clock):
     result = watch(seven_sandbox, sandbox_clock, "--timeout", "60", "1")
     assert result.exit_code == _exit.OK, result.output
     assert asked_ids(seven_sandbox) == [["1"], ["1"]]
+
+
+def test_a_look_is_one_attempt_cut_at_the_deadline(seven_sandbox, sandbox_clock):
+    # A look retried inside get_statuses, through Retry-After waits, past --timeout: with
+    # `Retry-After: 30` and --timeout 12 it sent 3 requests and ended at 60 s, and the 429
+    # was replaced by "no answer within --timeout".
+    seven_sandbox.add_message("1", statuses=("TRANSMITTED",))
+    seven_sandbox.add_message("2", statuses=("TRANSMITTED",))
+    seven_sandbox.inject_fault("rate_limit", retry_after="30", times=None)
+    result = watch(seven_sandbox, sandbox_clock, "--timeout", "12", "1", "2")
+    assert result.exit_code == _exit.UNAVAILABLE, result.output
+    assert len(seven_sandbox.requests) == 1  # the next look (30 s on) would pass the deadline
+    lines = result.stdout.splitlines()
+    assert all("429" in line for line in lines[:-1]), lines
+    assert lines[-1] == "0/2 final after 0.0s"
+
+
+class ReplicaBehind(FakeClock):
+    """Before its first sleep the sandbox forgets message "1" (a replica behind), before
+    its second it knows it again, delivered."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__()
+        self.sandbox, self.sleeps = sandbox, 0
+
+    async def async_sleep(self, seconds: float) -> None:
+        if self.sleeps == 0:
+            self.sandbox.remove_message("1")
+        elif self.sleeps == 1:
+            self.sandbox.add_message("1", statuses=("DELIVERED",))
+            self.sandbox.add_message("2", statuses=("DELIVERED",))
+        self.sleeps += 1
+        await super().async_sleep(seconds)
+
+
+def test_an_id_unknown_once_after_it_was_reported_is_looked_at_again():
+    # The batch path ended it as an ERROR (exit 1) where wait_for_final looks through it.
+    clock = FakeClock()
+    with Sandbox("seven", clock=clock).serve() as sandbox:
+        behind = ReplicaBehind(sandbox)
+        sandbox.clock = behind
+        sandbox.add_message("1", statuses=("TRANSMITTED",))
+        sandbox.add_message("2", statuses=("TRANSMITTED",))
+        result = watch(sandbox, behind, "--timeout", "60", "1", "2")
+    assert result.exit_code == _exit.OK, result.output
+    assert result.stdout.splitlines()[-1] == "2/2 final after 15.0s"

@@ -75,6 +75,21 @@ def test_the_last_error_is_raised_once_the_retries_are_spent() -> None:
     assert script.sleeps == [0.5, 1.0]
 
 
+def test_a_certificate_refused_on_a_retry_stays_not_retryable() -> None:
+    # The error that names its attempts was rebuilt without `retryable`: a certificate
+    # refused after a 503 read as retryable, and wait_for_final looked again.
+    import ssl
+
+    clock = Clock()
+    refused = ssl.SSLCertVerificationError("certificate verify failed: unable to get issuer")
+    script = Script(clock, [empty_reply(503), refused])
+    with pytest.raises(TransportError) as caught:
+        script.run(status_flow(clock, max_retries=2))
+    assert "the last of 2 attempts" in str(caught.value)
+    assert caught.value.retryable is False
+    assert len(script.sent) == 2
+
+
 def test_a_not_found_is_not_retried() -> None:
     clock = Clock()
     script = Script(clock, [json_reply(telecom23_error("NOT_FOUND"), 404)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import click
@@ -61,7 +61,7 @@ def read_ids(lines: Iterable[bytes], provider: str) -> list[str]:
     batch = load_provider(provider).batch
     separator = batch.separator if batch is not None else None
     ids: dict[str, None] = {}  # in file order, each once
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(_universal(lines), start=1):
         try:
             line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as error:
@@ -77,3 +77,11 @@ def read_ids(lines: Iterable[bytes], provider: str) -> list[str]:
         except ValueError as error:
             raise ValueError(f"line {number}: {error}") from None
     return list(ids)
+
+
+def _universal(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """Binary lines split as text mode splits them: at "\n", "\r\n" and a lone "\r" (old Mac
+    exports, some spreadsheets), so line numbers count as an editor shows them."""
+    for raw in lines:
+        body = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
+        yield from body.split(b"\r") if b"\r" in body else (body,)

@@ -175,9 +175,10 @@ class _Watch:
         """Every id still in flight in one `get_statuses` a look, on the cadence and deadline
         `wait_for_final` keeps for one id: a report shown when it changes, an id done when
         final or refused for good (unknown, say); a transient failure (429, 5xx, network)
-        looked at again, as its Retry-After allows. At the end, an id never answered shows
-        its last failure. A request in flight at the deadline is cut by the watch's guard
-        (`LAST_ANSWER_GRACE`), not at the deadline itself as `wait_for_final` cuts its own."""
+        looked at again, as its Retry-After allows, and so is one the provider no longer
+        knows after it was reported. At the end, an id never answered shows its last
+        failure. Each look is one attempt cut at the deadline (`--timeout 0`: one look, within
+        the client's timeout): its failure waits for the next look, not for retries."""
         from sms_status import errors
         from sms_status._flows import next_wait
         from sms_status._registry import load_provider
@@ -192,8 +193,11 @@ class _Watch:
             async with asyncio.timeout(self._budget):
                 for interval in cadence.waits():
                     looked_at = self._clock.monotonic()
+                    look = self._client.with_options(
+                        max_retries=0, timeout=self._look_timeout(deadline - looked_at, limit)
+                    )
                     try:
-                        reports = await self._client.get_statuses(pending)
+                        reports = await look.get_statuses(pending)
                     except errors.SmsStatusError as exc:  # the key refused: every id's answer
                         done.update((i, self._failed(i, exc)) for i in pending)
                         break
@@ -223,6 +227,17 @@ class _Watch:
                 )
         return [done[i] for i in self._ids]
 
+    def _look_timeout(self, left: float, limit: float) -> float:
+        """Real seconds one look may take: the client's attempt, cut to the time left."""
+        from sms_status._options import DEFAULT_TIMEOUT
+
+        attempt = DEFAULT_TIMEOUT
+        if not limit:
+            return attempt
+        if isinstance(self._clock, FastClock):
+            left = self._clock.real_seconds(left)
+        return max(0.001, min(attempt, left))
+
     def _read_look(
         self,
         reports: list[StatusReport],
@@ -233,7 +248,7 @@ class _Watch:
         transient failure: the next interval runs from this answer), and the longest
         Retry-After it gave, capped."""
         from sms_status._flows import DEFAULT_RETRY_AFTER_CAP, TRANSIENT
-        from sms_status.errors import TransportError
+        from sms_status.errors import NotFoundError, TransportError
 
         struggled, asked = False, 0.0
         for report in reports:
@@ -243,9 +258,10 @@ class _Watch:
                     self._show(report)
                 if report.is_final:
                     done[message_id] = report
-            elif isinstance(error, TRANSIENT) and not (
-                isinstance(error, TransportError) and not error.retryable  # a refused certificate
-            ):
+            elif (
+                isinstance(error, TRANSIENT)
+                and not (isinstance(error, TransportError) and not error.retryable)  # a certificate
+            ) or (isinstance(error, NotFoundError) and message_id in self._latest):
                 failures[message_id] = error
                 struggled = True
                 advice = getattr(error, "retry_after", None)
