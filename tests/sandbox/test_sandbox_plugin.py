@@ -135,3 +135,38 @@ def test_example_ids_are_served_by_a_seeded_sandbox(
     assert roycetalk_sandbox.example_ids == ("f2672215-c20b-452a-9b6b-1ba51884c55e",)
     reports = roycetalk_client.get_statuses(roycetalk_sandbox.example_ids)
     assert [(r.error, r.is_delivered) for r in reports] == [(None, True)]
+
+
+def test_the_seven_client_fixture_warns_of_nothing(seven_client, recwarn) -> None:
+    # The default lookup's DeprecationWarning, once a process, failed the first seven test
+    # of each worker of a suite that turns warnings into errors.
+    assert seven_client.get_status("77232007287").is_final
+    assert [w for w in recwarn if issubclass(w.category, DeprecationWarning)] == []
+
+
+def test_the_logs_are_read_after_the_sandbox_stopped() -> None:
+    # `requests` outlived `stop()`; `webhook_deliveries` was emptied by it.
+    from sms_status import webhooks
+    from webhook_support import serve
+
+    receiving = webhooks.app("roycetalk", secret=None, on_report=lambda _event: None)
+    with serve(receiving) as origin:
+        with Sandbox("roycetalk").serve() as sandbox:
+            sandbox.add_webhook(f"{origin}/hook")
+            sandbox.add_message("m1", statuses=("delivered",))
+            sandbox.wait_for_webhooks(1)
+        assert [d.http_status for d in sandbox.webhook_deliveries] == [200]
+        sandbox.reset()
+        assert sandbox.webhook_deliveries == []
+
+
+def test_a_truncation_past_the_body_still_cuts_it() -> None:
+    # `length` at or past the body's size sent it whole, logged as truncated.
+    with Sandbox("telecom23").serve() as sandbox:
+        sandbox.add_message("m1", statuses=("DELIVRD",))
+        sandbox.inject_fault("truncated_json", length=10_000)
+        with (
+            sandbox.connect(max_retries=0) as client,
+            pytest.raises(sms_status.errors.MalformedResponseError),
+        ):
+            client.get_status("m1")

@@ -130,6 +130,7 @@ class Answering:
                 messages=self._store,
                 state=self.state,
             )
+            arrived = settings.clock.now()  # `RecordedRequest.at`: before a stall, say
             fault: Fault | None = None
             reply: Reply | None = None
             route: RouteDef | None = None
@@ -173,6 +174,7 @@ class Answering:
                     reply.status,
                     route.name if route else None,
                     fault,
+                    arrived,
                 )
         finally:
             self._lock.release()
@@ -192,6 +194,7 @@ class Answering:
         status: int,
         route: str | None,
         fault: Fault | None,
+        arrived: float,
     ) -> None:
         self._requests.append(
             recorded(
@@ -203,6 +206,6 @@ class Answering:
                 status,
                 route,
                 fault,
-                self._settings.clock.now(),
+                arrived,
             )
         )

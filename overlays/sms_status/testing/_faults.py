@@ -260,7 +260,8 @@ def shape_reply(reply: Reply, fault: Fault) -> Reply:
     kind = fault.kind
     if kind == "truncated_json":
         body = reply.body or dump_json({"status": "sandbox"})
-        cut = int(fault.params.get("length", max(1, len(body) // 2)))
+        # Never the whole body: a length past its end still cuts its last byte.
+        cut = min(int(fault.params.get("length", max(1, len(body) // 2))), len(body) - 1)
         return Reply(reply.status, body[:cut], "application/json", reply.headers)
     if kind == "wrong_types":
         only = fault.params.get("fields")

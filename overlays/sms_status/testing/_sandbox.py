@@ -157,6 +157,7 @@ class Sandbox:
             routes=[Route("/{path:path}", endpoint=AsgiEndpoint(self._answering))]
         )
         self._webhooks: WebhookDispatcher | None = None
+        self._stopped_deliveries: list[WebhookDelivery] = []  # the last dispatcher's, once stopped
         if seed:
             self.seed_examples()
 
@@ -356,6 +357,9 @@ class Sandbox:
         signing secret; lisoloo: ``"user:password"`` for Basic auth; namirial, roycetalk:
         unsigned, ``secret=None``) and retried on non-2xx as the provider documents. Every
         attempt lands in ``webhook_deliveries``; ``wait_for_webhooks`` blocks until they do.
+        Signed timestamps are the sandbox clock's: a receiver checks them on that clock
+        (``webhooks.app(..., clock=sandbox.clock.now)``, ``webhooks.parse(..., now=...)``),
+        or a `FakeClock`'s date is refused as outside the tolerance.
         """
         from sms_status.testing._webhooks import WebhookDispatcher
 
@@ -368,7 +372,7 @@ class Sandbox:
     @property
     def webhook_deliveries(self) -> list[WebhookDelivery]:
         """Every webhook POST attempt so far, oldest first (``Authorization`` masked)."""
-        return [] if self._webhooks is None else self._webhooks.deliveries
+        return self._stopped_deliveries if self._webhooks is None else self._webhooks.deliveries
 
     def wait_for_webhooks(
         self,
@@ -382,10 +386,14 @@ class Sandbox:
             raise RuntimeError("no webhook was added: use sandbox.add_webhook(url)")
         return self._webhooks.wait(count, timeout, where)
 
-    def _close_webhooks(self) -> None:
+    def _close_webhooks(self, *, keep_log: bool = False) -> None:
         dispatcher, self._webhooks = self._webhooks, None
         if dispatcher is not None:
             dispatcher.close()
+        if not keep_log:
+            self._stopped_deliveries = []
+        elif dispatcher is not None:  # read after a `with sb.serve():` block, as `requests` is
+            self._stopped_deliveries = dispatcher.deliveries
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -407,8 +415,9 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Stop serving and sending webhooks (idempotent); stalled requests are cut short."""
-        self._close_webhooks()
+        """Stop serving and sending webhooks (idempotent); stalled requests are cut short.
+        The logs stay readable (`requests`, `webhook_deliveries`) until `reset()`."""
+        self._close_webhooks(keep_log=True)
         if not self._server.running:
             return
         self._answering.stopping.set()

@@ -19,7 +19,9 @@ Needs the ``testing`` extra (Starlette, uvicorn); without it the fixtures fail w
 Each sandbox also pushes webhooks: ``telecom23_sandbox.add_webhook(url, secret="whsec_...")``
 makes it POST every status change of its messages, signed and retried as the provider
 documents (``webhook_deliveries`` logs each attempt, ``wait_for_webhooks(n)`` waits for them);
-``reset()`` between tests removes the subscriptions.
+``reset()`` between tests removes the subscriptions. The signatures carry the sandbox clock's
+time (``sandbox_clock``, in February 2026): verify them on it, as
+``webhooks.app(..., clock=sandbox_clock.now)`` or ``webhooks.parse(..., now=sandbox_clock.now())``.
 
 One server per provider is started per session and handed out ``reset()`` to each test (fresh
 messages, faults, request log, rate windows and clock), so the fixtures cost microseconds.
@@ -203,5 +205,9 @@ def lisoloo_client(lisoloo_sandbox: Sandbox) -> Iterator[StatusClient]:
 
 @pytest.fixture
 def seven_client(seven_sandbox: Sandbox) -> Iterator[StatusClient]:
-    """A blocking client of ``seven_sandbox``, on the sandbox clock."""
-    yield from _client(seven_sandbox)
+    """A blocking client of ``seven_sandbox``, on the sandbox clock and on seven's status
+    endpoint (``lookup="status"``: without the default's DeprecationWarning, once a process,
+    which failed the first seven test of each worker of a suite that turns warnings into
+    errors). ``seven_sandbox.connect()`` makes one that moves to the logbook when it is gone."""
+    with seven_sandbox.connect(lookup="status") as client:
+        yield client
