@@ -136,7 +136,10 @@ def copied_client(
     settings.update(overrides)
     bounds: dict[str, Any] = {"max_connections": getattr(pool, "max_connections", None)}
     if isinstance(pool, redis.BlockingConnectionPool):
-        bounds["timeout"] = pool.timeout
+        # Its wait for a connection, `timeout` at most if `at_most` (None, "for ever", too:
+        # dropped, it made a plain pool that failed at once when all connections were out).
+        waits: float | None = getattr(pool, "timeout", None)  # typed int; None is taken too
+        bounds["timeout"] = timeout if waits is None else min(waits, timeout) if at_most else waits
     elif isinstance(bounds["max_connections"], int) and bounds["max_connections"] <= WAITED_CAP:
         # A plain pool fails a call at once when all its connections are out: a receiver's
         # 40 worker threads then answered 500s through a one-second Redis slowdown. A cap

@@ -185,14 +185,21 @@ def test_a_child_forked_while_a_limiter_is_being_built_can_build_one() -> None:
         os.close(write_end)
 
 
-def test_a_capped_pool_waits_for_a_connection_through_a_slow_redis(redis_url: str) -> None:
+@pytest.mark.parametrize("kind", ["plain", "blocking, no timeout"])
+def test_a_capped_pool_waits_for_a_connection_through_a_slow_redis(
+    redis_url: str, kind: str
+) -> None:
     # The guard's own pool copied a plain pool's cap and failed a call at once ("Too many
     # connections") when all were out: a receiver's worker threads answered 500s through a
-    # one-second Redis slowdown. Now a call waits for a connection (5 s at most).
-    client = redis.Redis(
-        connection_pool=redis.ConnectionPool.from_url(redis_url, max_connections=2)
+    # one-second Redis slowdown. Now a call waits for a connection (5 s at most). A blocking
+    # pool waiting for ever (timeout=None) was copied as a plain one, failing at once too.
+    pool = (
+        redis.ConnectionPool.from_url(redis_url, max_connections=2)
+        if kind == "plain"
+        else redis.BlockingConnectionPool.from_url(redis_url, max_connections=2, timeout=None)
     )
-    guard = webhooks.RedisReplayGuard(client, prefix="capped:")
+    client = redis.Redis(connection_pool=pool)
+    guard = webhooks.RedisReplayGuard(client, prefix=f"capped-{kind}:")
     admin = redis.Redis.from_url(redis_url)
     start = threading.Barrier(17)
     answers: list[object] = []

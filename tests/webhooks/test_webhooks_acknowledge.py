@@ -1183,3 +1183,37 @@ async def test_a_key_taken_by_an_add_whose_reply_timed_out_is_forgotten(
     assert await asyncio.to_thread(app.drain, 10)
     assert redis_client.keys("lost:*") == []
     assert reported == []
+
+
+class OlderSignaturesGuard(webhooks.RedisReplayGuard):
+    """A user's subclass written before `token=`: its overrides take none."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        super().__init__(client, prefix="older:")
+        self.calls: list[str] = []
+
+    def claim(self, key: str) -> str:  # type: ignore[override]
+        self.calls.append("claim")
+        return super().claim(key)
+
+    def add(self, key: str, *, ttl: float) -> bool:  # type: ignore[override]
+        self.calls.append("add")
+        return super().add(key, ttl=ttl)
+
+    def discard(self, key: str) -> None:  # type: ignore[override]
+        self.calls.append("discard")
+        super().discard(key)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("acknowledge", ["after_report", "on_receipt"])
+async def test_a_guard_subclass_without_tokens_is_called_as_before(
+    redis_client: redis.Redis, acknowledge: str
+) -> None:
+    # Passed token= to overrides that take none: every delivery answered 500, unreported.
+    guard = OlderSignaturesGuard(redis_client)
+    reported, app = recording_receiver(guard, acknowledge)
+    assert await call_asgi(app, LISOLOO_BODY, basic("u:p")) == 200
+    assert await asyncio.to_thread(app.drain, 10)
+    assert len(reported) == 1
+    assert guard.calls == ["claim" if acknowledge == "after_report" else "add"]

@@ -159,17 +159,18 @@ def app(
       (SIGKILL, out of memory) while reporting it is taken afresh once the guard's `lease`
       (60 s) lapsed — never answered 200 unreported. A guard of your own that has only
       `add` remembers a delivery before its report, and so does every user of the same
-      Redis keys through `parse(replay_guard=)`. Keep `on_report` well within the
-      provider's timeout (and the lease); feeding the tracker, whose `ingest` is
-      idempotent, a replay guard is not needed at all.
+      Redis keys through `add` ("on_receipt" receivers, `parse(replay_guard=)`). Keep
+      `on_report` well within the provider's timeout (and the lease); feeding the tracker,
+      whose `ingest` is idempotent, a replay guard is not needed at all.
 
-    With a `RedisReplayGuard` in "on_receipt" mode too, a delivery is claimed until its 2xx
-    is out: one whose receiver was killed before answering is answered 503 until the lease
-    lapses, then taken afresh (it used to be remembered before the answer, so the provider's
-    retry of a delivery nobody had acknowledged was answered 200 as a replay, unreported).
-    A guard whose Redis timed out forgets only what that request wrote, never what another
-    receiver remembered. Give each receiving app its own guard `prefix=`: two apps sharing
-    one prefix on one Redis take each other's deliveries for replays.
+    With "on_receipt", a replay guard remembers a delivery before its answer: a receiver
+    killed between the two (a window of one Redis round trip) leaves it remembered, and the
+    provider's retry is answered 200 as a replay, unreported, as one killed after answering
+    loses the report it was making. Where that matters, use "after_report" (claimed while
+    reported, as above). A guard whose Redis timed out forgets only what that request
+    wrote, never what another receiver remembered. Give each receiving app its own guard
+    `prefix=`: two apps sharing one prefix on one Redis take each other's deliveries for
+    replays.
 
     With a `replay_guard`, in either mode, a copy of a delivery this app is still taking
     (the provider retried a slow attempt) waits for that attempt and gets its answer; if

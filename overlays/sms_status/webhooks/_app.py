@@ -167,7 +167,9 @@ class Receiver:
         self._keys = (
             None
             if replay_guard is None
-            else ReplayKeys(provider, replay_guard, tolerance=tolerance)
+            else ReplayKeys(
+                provider, replay_guard, tolerance=tolerance, after_report=self._after_report
+            )
         )
         # With a replay guard: the deliveries being taken now, which their copies wait for.
         self._attempts = Attempts()
@@ -264,8 +266,6 @@ class Receiver:
                 if keys is not None:
                     keys.forget_now(attempt)
                 raise
-            if keys is not None:  # a claim: seen once answered (a receiver killed before
-                keys.confirm_now(attempt)  # its answer leaves it pending for the lease only)
             return 200, True
         else:
             try:
@@ -276,8 +276,6 @@ class Receiver:
                 # Also when the answer failed or was cancelled: its key is remembered, so
                 # the provider's retry would be taken for a replay and not reported.
                 self._report_in_thread.post(event, running_loop())
-                if keys is not None:
-                    keys.confirm_now(attempt)
             return 200, False
         await _answer(send, status)
         return status, False

@@ -129,11 +129,12 @@ class RedisReplayGuard:
     the client's resend of an add whose reply was lost finds its own key, not a replay.
     Takes a synchronous `redis.Redis` client.
 
-    The receiver app `claim`s a delivery before its answer (acknowledge="after_report": its
-    report) and `confirm`s it after: a receiver killed meanwhile leaves it pending for
-    `lease` seconds only (its copies are answered 503 meanwhile, so the provider retries),
-    not remembered as taken. Each add or claim may be given a `token` of the caller's, and
-    `discard(key, token=)` then deletes the key only while it holds that token.
+    With acknowledge="after_report" the receiver `claim`s a delivery before its report and
+    `confirm`s it after: a receiver killed meanwhile leaves it pending for `lease` seconds
+    only (its copies are answered 503 meanwhile, so the provider retries), not remembered
+    as reported. Each add or claim may be given a `token` of the caller's, and
+    `discard(key, token=)` then deletes the key only while it holds that token (a subclass
+    overriding them without `token` is called without one, as before).
 
     `prefix`: one per receiving app. Two apps taking the same provider's deliveries on one
     Redis with one prefix share their keys, and the second answers each delivery 200 as a

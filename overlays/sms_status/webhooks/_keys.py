@@ -1,8 +1,8 @@
 """The replay guard's part in taking a delivery once: its key remembered before the report
-(or, with a guard that can, claimed), forgotten when no answer went out or the report failed
-(its retry must not be a replay), a claim confirmed once answered (acknowledge="after_report":
-once its report was made). A guard that takes tokens (Redis) is given the attempt's own, so
-a forget deletes only what this attempt wrote, never what another receiver remembered.
+(or, with a guard that can and acknowledge="after_report", claimed), forgotten when no
+answer went out or the report failed (its retry must not be a replay), confirmed once a
+claim's report was made. A guard that takes tokens (Redis) is given the attempt's own, so a
+forget deletes only what this attempt wrote, never what another receiver remembered.
 
 A guard in another store (Redis) is called in worker threads, and a forget or confirm
 started there is finished there even if the request is cancelled meanwhile: the attempt is
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import inspect
 import logging
 import secrets
 from collections.abc import Callable
@@ -34,18 +35,23 @@ _Done = concurrent.futures.Future[None] | None  # set once a key's work in a thr
 class ReplayKeys:
     """One receiver's calls of its replay guard (see the module docstring)."""
 
-    def __init__(self, provider: str, guard: ReplayGuard, *, tolerance: float) -> None:
+    def __init__(
+        self, provider: str, guard: ReplayGuard, *, tolerance: float, after_report: bool
+    ) -> None:
         self._provider = provider
         self._guard = guard
         self._ttl = 2 * tolerance
         # A guard that can forget (both of ours): see `forget`.
         self._discard: Callable[..., object] | None = getattr(guard, "discard", None)
-        # A guard that can claim (Redis): pending until answered (or reported), then seen.
+        # "after_report", a guard that can claim (Redis): pending while reported, then seen.
         self._confirm: Callable[..., object] | None = getattr(guard, "confirm", None)
-        claim = getattr(guard, "claim", None)
+        claim = getattr(guard, "claim", None) if after_report else None
         self._claim: Callable[..., str] | None = claim if self._confirm else None
-        # Each attempt's own token (`RedisReplayGuard`; a guard of the user's takes none).
-        self._tokens = isinstance(guard, RedisReplayGuard)
+        # Each attempt's own token, for the methods that take one (`RedisReplayGuard`'s; a
+        # subclass of it written to the older signatures, or a guard of the user's, none).
+        self._tokens = isinstance(guard, RedisReplayGuard) and all(
+            _takes_token(getattr(guard, name, None)) for name in ("add", "claim", "discard")
+        )
         self._remember_in_thread = ThreadHandOver(self._add_to_guard)
         self._key_in_thread = ThreadHandOver(
             self._settle_key, on_failure=lambda _attempt, _exc: forget_failed(provider)
@@ -135,12 +141,12 @@ class ReplayKeys:
             attempt.token = secrets.token_hex(16)
         guard = self._guard
         if self._claim is not None:
-            if isinstance(guard, RedisReplayGuard):
+            if self._tokens and isinstance(guard, RedisReplayGuard):
                 claimed = guard.claim(attempt.key, token=attempt.token)
             else:
                 claimed = self._claim(attempt.key)
             return claimed == "new", claimed  # "busy" takes nothing either
-        if isinstance(guard, RedisReplayGuard):
+        if self._tokens and isinstance(guard, RedisReplayGuard):
             return guard.add(attempt.key, ttl=self._ttl, token=attempt.token), None
         return bool(guard.add(attempt.key, ttl=self._ttl)), None
 
@@ -148,15 +154,9 @@ class ReplayKeys:
         """Its claim becomes "seen", in a worker thread that finishes it even if the request
         is cancelled meanwhile (its copies wait for it); a failure is logged."""
         confirmed = concurrent.futures.Future[None]()
-        self.confirm_now(attempt, confirmed)
+        attempt.hold()
+        self._key_in_thread.post((attempt, confirmed, True), None)
         await settled(confirmed)
-
-    def confirm_now(self, attempt: Attempt | None, confirmed: _Done = None) -> None:
-        """`confirm_reported` without awaiting (acknowledge="on_receipt": once answered),
-        with a guard that claims; its copies wait for it all the same."""
-        if attempt is not None and self._claim is not None:
-            attempt.hold()
-            self._key_in_thread.post((attempt, confirmed, True), None)
 
     async def forget(self, attempt: Attempt) -> None:
         """Before a 500 (lisoloo's retry is the same body, so the same key): a guard that can
@@ -199,6 +199,14 @@ class ReplayKeys:
             attempt.release()
             if done is not None:
                 done.set_result(None)
+
+
+def _takes_token(method: object) -> bool:
+    try:
+        parameters = inspect.signature(method).parameters.values()  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # not a callable with a signature
+        return False
+    return any(p.name == "token" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def forget_failed(provider: str) -> None:
