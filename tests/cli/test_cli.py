@@ -177,17 +177,22 @@ def test_watch_exit_code_tells_delivered_failed_or_timed_out(
     assert plain[-1].startswith(f"{2 if expected_exit != 2 else 1}/2 final after")
 
 
-def test_history_lists_a_phone_numbers_messages_newest_first(namirial_sandbox):
-    for i in range(5):
-        namirial_sandbox.add_message(
-            f"h{i}",
+def add_history(sandbox: Sandbox, count: int) -> None:
+    """`count` delivered messages to +14155550123, h000 first, sent a second apart."""
+    for i in range(count):
+        sandbox.add_message(
+            f"h{i:03}",
             statuses=("DELIVERED",),
             phone="+14155550123",
-            sent_at=f"2026-02-04T06:00:0{i}Z",
+            sent_at=f"2026-02-04T06:{i // 60:02}:{i % 60:02}Z",
         )
+
+
+def test_history_lists_a_phone_numbers_messages_newest_first(namirial_sandbox):
+    add_history(namirial_sandbox, 5)
     result = invoke("history", *common(namirial_sandbox), "--phone", "+14155550123", "--limit", "3")
     assert result.exit_code == 0, result.output
-    assert [line.split()[0] for line in result.output.splitlines()] == ["h4", "h3", "h2"]
+    assert [line.split()[0] for line in result.output.splitlines()] == ["h004", "h003", "h002"]
 
 
 def test_history_needs_exactly_one_of_phone_and_reference(namirial_sandbox):
@@ -326,13 +331,7 @@ def test_history_shows_the_pages_it_read_when_a_later_page_fails(
     # The first 100 messages had come back; the second page's 500 printed none of them.
     from sms_status.client import HistoryClient
 
-    for i in range(150):
-        namirial_sandbox.add_message(
-            f"h{i:03}",
-            statuses=("DELIVERED",),
-            phone="+14155550123",
-            sent_at=f"2026-02-04T06:{i // 60:02}:{i % 60:02}Z",
-        )
+    add_history(namirial_sandbox, 150)
     walk = HistoryClient.iter_history_by_phone
 
     def second_page_fails(self, phone, **options):  # type: ignore[no-untyped-def]

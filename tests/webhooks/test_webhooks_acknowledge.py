@@ -1152,11 +1152,12 @@ class RepliesTimeOutGuard(webhooks.RedisReplayGuard):
 async def test_a_copy_whose_guard_timed_out_erases_only_what_it_wrote(
     redis_client: redis.Redis, redis_url: str, acknowledge: str
 ) -> None:
-    # Receiver A reported a delivery; a copy at receiver B, whose claim's reply timed out,
-    # used to delete the key whatever it held: A's record of the report. The provider's next
-    # copy was then reported again.
-    a_guard = webhooks.RedisReplayGuard(redis.Redis.from_url(redis_url), prefix="slow:")
-    reported_at_a, a = recording_receiver(a_guard, acknowledge)
+    """Receiver A reported a delivery; a copy at receiver B, whose claim's reply timed out,
+    used to delete the key whatever it held: A's record of the report. The provider's next
+    copy was then reported again."""
+    reported_at_a, a = recording_receiver(
+        webhooks.RedisReplayGuard(redis.Redis.from_url(redis_url), prefix="slow:"), acknowledge
+    )
     reported_at_b, b = recording_receiver(
         RepliesTimeOutGuard(redis_client, prefix="slow:"), acknowledge
     )
