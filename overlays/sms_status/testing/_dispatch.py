@@ -1,8 +1,8 @@
 """Answering one request: route matching, the handlers' context, auth, rate windows, the log.
 
 ``answer`` is the order every request goes through: pre-auth fault, auth (key, then the
-provider's request check), rate window, handler, post-handler fault. ``Sandbox._handle``
-(in ``_sandbox``) wraps it with locking, the ``stall`` fault and recording.
+provider's request check), rate window, handler, post-handler fault. ``Answering.__call__``
+(in ``_answer``) wraps it with locking, the ``stall`` fault and recording.
 """
 
 from __future__ import annotations
