@@ -94,7 +94,7 @@ class BaseClient(Generic[ApiT_co]):
                 if provider.rate_limit is not None
                 else Unlimited()
             )
-        self.rate_limiter: RateLimiter | AsyncRateLimiter = rate_limiter or Unlimited()
+        self.rate_limiter = rate_limiter or Unlimited()  # typed per client class
         self._provider = provider
         self._separator = provider.batch.separator if provider.batch is not None else None
         self._clock = clock

@@ -14,7 +14,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Self, Unpack, cast, get_args, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, Unpack, get_args, overload
 
 import httpx
 
@@ -79,6 +79,8 @@ def provider_key(value: str) -> ProviderKey:
 class StatusClient(BaseClient[ApiT_co], SyncDriver):
     """A blocking client for one provider. Safe to share between threads."""
 
+    rate_limiter: RateLimiter  # `connect` refuses one whose reserve() is awaited
+
     def __init__(
         self,
         provider: Provider,
@@ -111,7 +113,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
             # `client.api`'s) is on httpx's own transport.
             client_args=None if transport is not None else own_transport(provider, base_url),
         )
-        self._limiter = cast(RateLimiter, self.rate_limiter)
+        self._limiter = self.rate_limiter
         self._sleep = options.get("sleep", time.sleep)
         # Requests are built by `_http` (URL, credentials, headers, timeouts); a user's
         # http_client only sends them. With no connection option, plain attempts skip

@@ -167,3 +167,11 @@ def client_options(api_key: str, mine: httpx.Client, mine_async: httpx.AsyncClie
     sms_status.connect_async("seven", api_key=api_key, http_client=mine_async, timeout=None)
     sms_status.connect("seven", api_key=api_key, http_client=mine_async)  # type: ignore[call-overload]
     sms_status.connect("seven", api_key=api_key, proxy=3128)  # type: ignore[call-overload]
+
+
+def share_a_sync_clients_budget(api_key: str) -> float:
+    # The README shares one client's limiter with another: typed as the sync/async union,
+    # this failed type checking on correct code.
+    first = sms_status.connect("lisoloo", api_key=api_key)
+    with first, sms_status.connect("lisoloo", api_key=api_key, rate_limiter=first.rate_limiter):
+        return first.rate_limiter.reserve()
