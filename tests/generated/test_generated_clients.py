@@ -445,6 +445,18 @@ def test_repr_never_shows_the_token(provider: str) -> None:
     assert TOKEN not in repr(client.with_timeout(httpx.Timeout(5.0)))
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_unset_stays_the_one_unset_across_pickling_and_copies(provider: str) -> None:
+    # A report's `raw` crossing a process pool came back with a copy of UNSET: `is UNSET`,
+    # as the generated models' users test for an absent field, was False.
+    import copy
+    import pickle
+
+    types = importlib.import_module(f"sms_status_{provider}.types")
+    assert pickle.loads(pickle.dumps(types.UNSET)) is types.UNSET
+    assert copy.deepcopy([types.UNSET])[0] is types.UNSET
+
+
 @cache
 def root_pins() -> dict[str, str]:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -11,6 +11,11 @@ class Unset:
     def __bool__(self) -> Literal[False]:
         return False
 
+    def __reduce__(self) -> str:
+        # Pickled (and copied) as the module's UNSET itself: `value is UNSET` still holds
+        # for a model that crossed a process pool.
+        return "UNSET"
+
 
 UNSET: Unset = Unset()
 
