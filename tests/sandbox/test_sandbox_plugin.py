@@ -152,10 +152,18 @@ def test_the_logs_are_read_after_the_sandbox_stopped() -> None:
     receiving = webhooks.app("roycetalk", secret=None, on_report=lambda _event: None)
     with serve(receiving) as origin:
         with Sandbox("roycetalk").serve() as sandbox:
-            sandbox.add_webhook(f"{origin}/hook")
+            sandbox.add_webhook(f"{origin}/first")
             sandbox.add_message("m1", statuses=("delivered",))
             sandbox.wait_for_webhooks(1)
         assert [d.http_status for d in sandbox.webhook_deliveries] == [200]
+        assert len(sandbox.wait_for_webhooks(1)) == 1  # it was "no webhook was added"
+        with sandbox.serve():  # served again, subscribed again: the first log is kept
+            sandbox.add_webhook(f"{origin}/second")
+            sandbox.wait_for_webhooks(1)
+        assert [d.url.rsplit("/", 1)[1] for d in sandbox.webhook_deliveries] == [
+            "first",
+            "second",
+        ]
         sandbox.reset()
         assert sandbox.webhook_deliveries == []
 

@@ -157,7 +157,9 @@ class Sandbox:
             routes=[Route("/{path:path}", endpoint=AsgiEndpoint(self._answering))]
         )
         self._webhooks: WebhookDispatcher | None = None
-        self._stopped_deliveries: list[WebhookDelivery] = []  # the last dispatcher's, once stopped
+        # The dispatchers stopped since `reset()`: their logs stay readable, and grow by a
+        # delivery that was under way at the stop.
+        self._stopped_webhooks: list[WebhookDispatcher] = []
         if seed:
             self.seed_examples()
 
@@ -371,8 +373,10 @@ class Sandbox:
 
     @property
     def webhook_deliveries(self) -> list[WebhookDelivery]:
-        """Every webhook POST attempt so far, oldest first (``Authorization`` masked)."""
-        return self._stopped_deliveries if self._webhooks is None else self._webhooks.deliveries
+        """Every webhook POST attempt since `reset()`, oldest first (``Authorization``
+        masked), those made before a `stop()` included."""
+        dispatchers = [*self._stopped_webhooks, *([self._webhooks] if self._webhooks else [])]
+        return [delivery for dispatcher in dispatchers for delivery in dispatcher.deliveries]
 
     def wait_for_webhooks(
         self,
@@ -381,19 +385,24 @@ class Sandbox:
         timeout: float = 10.0,
         where: Callable[[WebhookDelivery], bool] | None = None,
     ) -> list[WebhookDelivery]:
-        """Block until ``count`` attempts (matching ``where``) are logged; TimeoutError if not."""
-        if self._webhooks is None:
+        """Block until ``count`` attempts (matching ``where``) are logged; TimeoutError if not.
+        Counted from the current subscriptions' first attempt (after a `stop()`, the last
+        stopped ones': one under way at the stop is logged when it ends)."""
+        dispatcher = self._webhooks
+        if dispatcher is None and self._stopped_webhooks:
+            dispatcher = self._stopped_webhooks[-1]
+        if dispatcher is None:
             raise RuntimeError("no webhook was added: use sandbox.add_webhook(url)")
-        return self._webhooks.wait(count, timeout, where)
+        return dispatcher.wait(count, timeout, where)
 
     def _close_webhooks(self, *, keep_log: bool = False) -> None:
         dispatcher, self._webhooks = self._webhooks, None
         if dispatcher is not None:
             dispatcher.close()
+            if keep_log:  # read after a `with sb.serve():` block, as `requests` is
+                self._stopped_webhooks.append(dispatcher)
         if not keep_log:
-            self._stopped_deliveries = []
-        elif dispatcher is not None:  # read after a `with sb.serve():` block, as `requests` is
-            self._stopped_deliveries = dispatcher.deliveries
+            self._stopped_webhooks = []
 
     # -- serving -----------------------------------------------------------------------------
 

@@ -47,10 +47,13 @@ class ReplayKeys:
         self._confirm: Callable[..., object] | None = getattr(guard, "confirm", None)
         claim = getattr(guard, "claim", None) if after_report else None
         self._claim: Callable[..., str] | None = claim if self._confirm else None
-        # Each attempt's own token, for the methods that take one (`RedisReplayGuard`'s; a
-        # subclass of it written to the older signatures, or a guard of the user's, none).
+        # Each attempt's own token, where both the method that writes its key and `discard`
+        # take one (`RedisReplayGuard`'s; a subclass of it written to the older signatures,
+        # or a guard of the user's, none: a discard by a token the write did not store
+        # would delete nothing, and the provider's retry would be a replay).
+        writes = "claim" if self._claim is not None else "add"
         self._tokens = isinstance(guard, RedisReplayGuard) and all(
-            _takes_token(getattr(guard, name, None)) for name in ("add", "claim", "discard")
+            _takes_token(getattr(guard, name, None)) for name in (writes, "discard")
         )
         self._remember_in_thread = ThreadHandOver(self._add_to_guard)
         self._key_in_thread = ThreadHandOver(
@@ -202,11 +205,12 @@ class ReplayKeys:
 
 
 def _takes_token(method: object) -> bool:
+    """Whether `method` names a `token` parameter (through `functools.wraps`; a bare
+    `**kwargs` wrapper may pass it on to an override that takes none)."""
     try:
-        parameters = inspect.signature(method).parameters.values()  # type: ignore[arg-type]
+        return "token" in inspect.signature(method).parameters  # type: ignore[arg-type]
     except (TypeError, ValueError):  # not a callable with a signature
         return False
-    return any(p.name == "token" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def forget_failed(provider: str) -> None:
