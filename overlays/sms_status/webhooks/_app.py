@@ -255,10 +255,14 @@ class Receiver:
             status = 503  # another receiver is reporting it now: the provider retries
         elif not new:
             status = 200  # seen before, not reported again
-        elif self._reports_first():
+        elif self._after_report:
             status = await self._settle(event, attempt)
             if status == 200 and attempt is not None and keys is not None and keys.claims:
                 await keys.confirm_reported(attempt)
+        elif self._answered_unreported >= POSTED_BACKLOG:
+            # on_report is this far behind: this delivery waits for its report before its
+            # answer (as with "after_report"), so memory stays bounded and the provider slows.
+            status = await self._settle(event, attempt)
         elif self._is_async or self._batcher is not None:
             try:
                 await _answer(send, 200)
@@ -267,6 +271,8 @@ class Receiver:
                     keys.forget_now(attempt)
                 raise
             return 200, True
+        elif self._report_in_thread.waiting() >= POSTED_BACKLOG:  # as above, in threads
+            status = await self._settle(event, attempt)
         else:
             try:
                 await _answer(send, 200)
@@ -279,15 +285,6 @@ class Receiver:
             return 200, False
         await _answer(send, status)
         return status, False
-
-    def _reports_first(self) -> bool:
-        """Whether this delivery is answered only once reported: "after_report", or
-        `on_report` this far behind (memory stays bounded, and the provider slows)."""
-        if self._after_report or self._answered_unreported >= POSTED_BACKLOG:
-            return True
-        if self._is_async or self._batcher is not None:
-            return False
-        return self._report_in_thread.waiting() >= POSTED_BACKLOG  # as above, in threads
 
     async def _report_answered(self, event: WebhookEvent) -> None:
         """ "on_receipt", awaited (an async `on_report`, or `on_reports`): the provider has

@@ -67,7 +67,7 @@ class ReplayKeys:
 
     @property
     def claims(self) -> bool:
-        """Whether an answered delivery's claim must be confirmed (`confirm_reported`)."""
+        """Whether a reported delivery's claim must be confirmed (`confirm_reported`)."""
         return self._claim is not None
 
     def _forget_key(self, attempt: Attempt) -> None:
