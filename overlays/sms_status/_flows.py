@@ -229,7 +229,7 @@ def wait_for_final(
     *,
     timeout: float | None,
     on_update: Callable[[StatusReport], None] | None,
-    look_limit: float = 10.0,
+    look_limit: float = 10.0,  # the clients pass their own attempt limit
 ) -> Flow[StatusReport]:
     """Poll on the provider's cadence until a final status or the deadline.
 
@@ -240,8 +240,9 @@ def wait_for_final(
     shortest interval (with `timeout=6`: at 0 and 5 s only). `timeout=0` looks once: one
     attempt, no retries, within `look_limit` (the client's attempt limit: its slot of the
     rate budget too, which a busy budget put minutes away). Transient failures (429 after
-    its retries, 5xx, transport) keep polling until the deadline, but for a server
-    certificate refused (`TransportError.retryable` False), which ends the wait; a
+    its retries, 5xx, transport, and a 404 once the message was reported) keep polling
+    until the deadline, but for a server certificate refused (`TransportError.retryable`
+    False), which ends the wait; a
     Retry-After (429, 503) longer than the next interval is honoured, and one reaching past
     the last look (`LAST_LOOK_RESERVE` before the deadline) ends the wait. Nothing sleeps
     past the deadline, and the request in flight when it comes is cut to the time left.
