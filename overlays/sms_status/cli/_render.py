@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
-from sms_status.cli._terminal import mask, safe
+from sms_status.cli._terminal import mask, masked, safe
 from sms_status.report import DeliveryState, StatusReport
 
 if TYPE_CHECKING:
@@ -35,18 +35,6 @@ def as_json(reports: list[StatusReport], secret: str = "") -> str:
     """One document of `reports`, `secret` masked in each string before encoding: masked in
     the encoded text, a short key broke the JSON itself (`"is_final": fals***`)."""
     return json.dumps({"reports": [masked(r.to_dict(), secret) for r in reports]}, indent=2)
-
-
-def masked(value: object, secret: str) -> Any:
-    """A JSON value with `secret` masked in every string (a report's dict, an outcome's)."""
-    if isinstance(value, str):
-        return mask(value, secret) if secret else value
-    if isinstance(value, dict):
-        items = cast("dict[str, object]", value).items()
-        return {key: masked(item, secret) for key, item in items}
-    if isinstance(value, list):
-        return [masked(item, secret) for item in cast("list[object]", value)]
-    return value
 
 
 def _when(value: datetime | None) -> str:

@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable
+from typing import Any, cast
 
 import click
 
@@ -90,6 +91,18 @@ def safe_lines(text: str) -> str:
 def mask(text: str, secret: str) -> str:
     """`text` without `secret` (raw or percent-encoded), as the SDK scrubs its own strings."""
     return redact(text, secret)
+
+
+def masked(value: object, secret: str) -> Any:
+    """A JSON value with `secret` masked in every string (a report's dict, an outcome's)."""
+    if isinstance(value, str):
+        return mask(value, secret) if secret else value
+    if isinstance(value, dict):
+        items = cast("dict[str, object]", value).items()
+        return {key: masked(item, secret) for key, item in items}
+    if isinstance(value, list):
+        return [masked(item, secret) for item in cast("list[object]", value)]
+    return value
 
 
 def printable(text: str, secret: str) -> str:

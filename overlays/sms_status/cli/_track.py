@@ -36,8 +36,7 @@ import click
 from sms_status._registry import PROVIDERS
 from sms_status.cli import _exit
 from sms_status.cli._invocation import api_key_option, base_url_option, read_api_key
-from sms_status.cli._render import masked
-from sms_status.cli._terminal import safe
+from sms_status.cli._terminal import masked, safe
 from sms_status.cli._track_clock import SpedClock, TrackClock
 from sms_status.cli._track_input import Duration, read_ids
 from sms_status.cli._track_view import Progress, counted, summary_json, summary_lines
