@@ -228,6 +228,26 @@ def test_the_track_live_view_draws_on_an_ascii_terminal(
     assert "d\\xe9liveries.db" in drawn
 
 
+def test_the_track_progress_line_is_plain_ascii_on_an_ascii_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Off a terminal, track prints a progress line a second: under LANG=C its "·" separators
+    # came out as "\xb7" between every figure.
+    from sms_status import tracking
+    from sms_status.cli._track_view import Progress
+    from sms_status.testing import FakeClock
+
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii", errors="backslashreplace")
+    monkeypatch.setattr("sys.stderr", stream)
+    store = tracking.SqliteStore(tmp_path / "deliveries.db")
+    progress = Progress(store, "deliveries.db", "telecom23", FakeClock(), lambda: 0, err=True)
+    progress.receiving = True
+    line = progress.line()
+    store.close()
+    assert line.isascii()
+    assert " - 0 in flight - 0 requests - 0 webhooks - " in line
+
+
 def test_listen_prints_an_id_an_ascii_terminal_cannot_show_escaped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

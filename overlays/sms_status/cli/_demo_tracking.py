@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import click
 
-from sms_status.cli import _exit
+from sms_status.cli import _exit, _terminal
 from sms_status.cli._track_clock import SpedClock
 from sms_status.cli._track_view import listing
 
@@ -313,7 +313,8 @@ def _verdict(
     for outcome in last.values():
         name = f"{outcome['provider']} by {outcome['source']}"
         sources[name] = sources.get(name, 0) + 1
-    say(f"{listing(sources)} · {listing(runs.counts.by_state)} · {requests} requests")
+    dot = _terminal.dot(getattr(sys.stdout, "encoding", None))  # LANG=C: no "·"
+    say(f"{listing(sources)}{dot}{listing(runs.counts.by_state)}{dot}{requests} requests")
     summary = f"{len(keys) - len(missing)}/{len(keys)} once, {len(again)} again after kill"
     return DemoResult(
         ok, len(keys), len(seen), len(missing), again, runs.interrupted, requests, summary, lines

@@ -104,11 +104,13 @@ class Progress:
         """One progress line (plain output)."""
         counts = self._store.counts()
         settled_rate, _ = self._rates(counts)
-        pushed = f" · {self.received} webhooks" if self.receiving else ""
+        stream = sys.stderr if self._err else sys.stdout
+        dot = _terminal.dot(getattr(stream, "encoding", None))  # LANG=C: no "·"
+        pushed = f"{dot}{self.received} webhooks" if self.receiving else ""
         return (
             f"[{self.elapsed():7.1f}s] {counts.settled}/{counts.total} settled "
-            f"({listing(counts.by_state)}) · {counts.in_flight} in flight · "
-            f"{self._requests()} requests{pushed} · {settled_rate:.1f} settled/s · "
+            f"({listing(counts.by_state)}){dot}{counts.in_flight} in flight{dot}"
+            f"{self._requests()} requests{pushed}{dot}{settled_rate:.1f} settled/s{dot}"
             f"next due {self.next_due()}"
         )
 
