@@ -62,6 +62,12 @@ class RateLimit:
     requests: int = attrs.field(validator=_whole_requests)
     per: float = attrs.field(validator=_finite_window)
 
+    def __attrs_post_init__(self) -> None:
+        # A window so short that no float holds the rate (10**12 in 1e-300 s): TokenBucket
+        # would refuse it, a Redis limiter would pace nothing.
+        if not math.isfinite(self.requests / self.per):
+            raise ValueError(f"{self.requests:,} requests per {self.per!r} s is no finite rate")
+
 
 @runtime_checkable
 class RateLimiter(Protocol):

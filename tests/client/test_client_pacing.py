@@ -179,6 +179,9 @@ def test_token_bucket_refuses_nonsense(rate: float, burst: int) -> None:
         (10, 0, ValueError, "per"),
         (10, "60", TypeError, "per"),
         (10, False, TypeError, "per"),
+        # No float holds the rate: TokenBucket refused it, a Redis limiter paced nothing.
+        pytest.param(10**12, 1e-300, ValueError, "finite rate", id="per=1e-300"),
+        pytest.param(1, 5e-324, ValueError, "finite rate", id="per=5e-324"),
     ],
 )
 def test_a_rate_limit_no_limiter_can_honour_is_refused(
