@@ -6,6 +6,7 @@ A flow is a generator of effects; a driver performs each one and hands back its 
     reply = yield Send(request)    # the driver sends it and returns a Reply, or throws in
                                    # what sending raised (AttemptTimeout, DeadlineReached, ...)
     yield Sleep(2.0)               # the driver sleeps (time.sleep, or asyncio.sleep)
+    yield Hold(30.0)               # after a 429: the rate limiter's `hold`, if it has one
     yield Emit(report)             # an iterating driver hands `report` to its caller
     return report                  # the flow's result: what `run` returns
 
@@ -18,13 +19,14 @@ the client's own settings with no layer in between.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
 from sms_status import _flows
-from sms_status._flows import Emit, Flow, Send, Sleep
+from sms_status._flows import Emit, Flow, Hold, Send, Sleep
 from sms_status._provider import RequestKwargs
 from sms_status._signing import RequestSigner
 from sms_status._transport.base import AsyncSender, Sender
@@ -42,7 +44,7 @@ S = TypeVar("S", Sender, AsyncSender)
 
 def advance(
     flow: Flow[Any], value: object, error: BaseException | None
-) -> Send | Sleep | Emit | StopIteration:
+) -> Send | Sleep | Hold | Emit | StopIteration:
     """Hand `flow` the outcome of its last effect — `value`, or `error` thrown in — and return
     its next effect, or the StopIteration whose `value` is what the flow returned."""
     try:
@@ -147,9 +149,17 @@ class SyncDriver(_Driver[Sender]):
     _http: httpx.Client
     """Builds every request (URL, credentials, headers, timeouts): `client.api`'s client."""
 
-    def _perform(self, effect: Send | Sleep) -> Any:
+    def _perform(self, effect: Send | Sleep | Hold) -> Any:
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
+            return None
+        if isinstance(effect, Hold):
+            hold = getattr(self._limiter, "hold", None)
+            if hold is not None:
+                try:
+                    hold(effect.seconds)
+                except Exception as exc:  # the next booking meets it too, and says so
+                    _not_held(self._limiter, exc)
             return None
         within = self._within(self._limiter, effect)
         try:
@@ -207,9 +217,19 @@ class AsyncDriver(_Driver[AsyncSender]):
     _http: httpx.AsyncClient
     """Builds every request (see `SyncDriver._http`)."""
 
-    async def _perform(self, effect: Send | Sleep) -> Any:
+    async def _perform(self, effect: Send | Sleep | Hold) -> Any:
         if isinstance(effect, Sleep):
             await self._sleep(effect.seconds)
+            return None
+        if isinstance(effect, Hold):
+            hold = getattr(self.rate_limiter, "hold", None)
+            if hold is not None:
+                try:
+                    held = hold(effect.seconds)  # None, or awaitable (AsyncRateLimiter)
+                    if held is not None:
+                        await held
+                except Exception as exc:  # see SyncDriver._perform
+                    _not_held(self.rate_limiter, exc)
             return None
         limiter = self.rate_limiter
         if not isinstance(limiter, Unlimited):  # unpaced (bulk lookups, say): no booking
@@ -298,6 +318,14 @@ class AsyncDriver(_Driver[AsyncSender]):
                 error = exc
         result: T = effect.value
         return result
+
+
+def _not_held(limiter: object, error: Exception) -> None:
+    """A limiter that could not hold its budget after a 429: logged, not raised (the call
+    goes on as it would have; the next booking fails the attempt if the limiter is down)."""
+    logging.getLogger("sms_status").warning(
+        "%r could not hold the rate budget after a 429: %r", limiter, error
+    )
 
 
 def _unbooked(error: Exception) -> ConnectionError:

@@ -1,7 +1,8 @@
 """What a client does, written once for sync and async alike.
 
 Each flow (a status lookup, a batch, polling, history paging) is a generator that yields
-effects — `Send` a request, `Sleep`, `Emit` a report — and receives their results.
+effects — `Send` a request, `Sleep`, `Hold` the rate budget, `Emit` a report — and receives
+their results.
 `sms_status._drivers` runs the same flows by blocking or by awaiting, so the policy below is
 the only copy of it. One request with retries, the effects and the `Context` are
 `_request`'s; the switch from a deprecated status endpoint to its successor is
@@ -24,6 +25,7 @@ from sms_status._request import (
     Effect,
     Emit,
     Flow,
+    Hold,
     RetryEvent,
     Send,
     Sleep,
@@ -460,6 +462,7 @@ __all__ = [
     "Effect",
     "Emit",
     "Flow",
+    "Hold",
     "RetryEvent",
     "Send",
     "Sleep",

@@ -63,11 +63,20 @@ class Sleep:
 
 
 @attrs.frozen(eq=False, repr=False)
+class Hold:
+    """The provider refused a request for its rate (429): the client's rate budget books no
+    slot for `seconds` (the limiter's `hold`, where it has one), so every request sharing it
+    waits too instead of meeting a 429 of its own. The driver's answer is None, always."""
+
+    seconds: float
+
+
+@attrs.frozen(eq=False, repr=False)
 class Emit:
     report: StatusReport
 
 
-Effect = Send | Sleep | Emit
+Effect = Send | Sleep | Hold | Emit
 Flow = Generator[Effect, Any, T]
 
 
@@ -163,7 +172,7 @@ def request_with_retries(
         # Errors are raised after the handlers, never inside them: the raw exception (whose
         # text or headers may quote the key) must not stay reachable as __context__.
         error: SmsStatusError
-        delay = 0.0
+        delay = hold = 0.0
         retryable = True
         sent = attempt + 1
         try:
@@ -209,14 +218,15 @@ def request_with_retries(
                 error = exc
                 rate_limited += 1
                 limit = provider.max_rate_limit_retries
-                if limit is not None and rate_limited > limit:
-                    raise
-                delay = _retry_delay(exc, attempt, ctx)
+                retryable = limit is None or rate_limited <= limit
+                delay = hold = _retry_delay(exc, attempt, ctx)
             except ApiError as exc:
                 if not exc.retryable:
                     raise
                 error = exc
                 delay = _retry_delay(exc, attempt, ctx)
+        if hold > 0:  # whether or not this call retries: lisoloo suspends keys that loop on 429
+            yield Hold(hold)
         if (
             not retryable
             or attempt >= ctx.max_retries

@@ -79,7 +79,12 @@ class RateLimiter(Protocol):
         A limiter may also offer `reserve_within(seconds) -> float | None`, booking only a
         slot that comes within `seconds` (None: nothing booked); a client uses it for a
         request with a deadline, so one that could not go out in time spends no slot.
-        `TokenBucket` and the Redis limiters do; without it, `reserve()` is used."""
+        `TokenBucket` and the Redis limiters do; without it, `reserve()` is used.
+
+        It may also offer `hold(seconds)`: book no slot sooner than `seconds` from now. A
+        client calls it when the provider answers 429 (for its Retry-After, else the
+        backoff), so every request sharing the budget waits instead of meeting a 429 of its
+        own. `TokenBucket` and the Redis limiters do."""
         ...
 
 
@@ -91,7 +96,9 @@ class AsyncRateLimiter(Protocol):
     (see `RateLimiter`)."""
 
     async def reserve(self) -> float:
-        """Book one request; return the seconds to wait before sending it (0 for now)."""
+        """Book one request; return the seconds to wait before sending it (0 for now).
+
+        An awaited `hold(seconds)` is optional too (see `RateLimiter`)."""
         ...
 
 
@@ -157,6 +164,16 @@ class TokenBucket:
         0; NaN is a ValueError, a non-number a TypeError."""
         return self._book(_within(seconds))
 
+    def hold(self, seconds: float) -> None:
+        """Book no slot sooner than `seconds` from now (a 429's Retry-After: see
+        `RateLimiter`); slots booked already are kept. Past the hold, requests come one an
+        interval, without a burst. A day at most; NaN is a ValueError."""
+        held = _held(seconds)
+        with self._lock:
+            self._theoretical_arrival = max(
+                self._theoretical_arrival, self._clock() + held + self._tolerance
+            )
+
     def _book(self, seconds: float) -> float | None:
         with self._lock:
             now = self._clock()
@@ -201,6 +218,15 @@ end
 if arrival == nil or arrival ~= arrival or arrival < now or arrival > now + 3155760000000000 then
     arrival = now
 end
+local hold = tonumber(ARGV[4])
+if hold > 0 then
+    local held = now + hold + tolerance
+    if held > arrival then
+        redis.call('SET', KEYS[1], string.format('%d', held), 'PX',
+            math.floor((held - now) / 1000) + 1000)
+    end
+    return 0
+end
 local wait = arrival - tolerance - now
 if wait < 0 then
     wait = 0
@@ -227,6 +253,15 @@ def _within(seconds: float) -> float:
     if seconds <= 0:  # -10**400 too
         return 0.0
     return math.inf if seconds >= _CENTURY else float(seconds)  # 10**400 too
+
+
+_LONGEST_HOLD = 86_400.0
+"""A hold (a 429's Retry-After, capped by the client's `retry_after_cap`) is a day at most."""
+
+
+def _held(seconds: float) -> float:
+    """`hold`'s argument checked: a number, not NaN; below 0 is 0, above a day a day."""
+    return min(_within(seconds), _LONGEST_HOLD)
 
 
 _MICROSECONDS = 1_000_000
@@ -261,7 +296,12 @@ class _RedisGcra:
         """The script's: `within` seconds (or `_ANY_WAIT`) as whole microseconds; a wait of
         a century or more (inf) books whatever the wait, as `reserve()`."""
         limit = _ANY_WAIT if within < 0 or within >= _CENTURY else int(within * _MICROSECONDS)
-        return {"keys": [self.key], "args": [self._interval, self._tolerance, limit]}
+        return {"keys": [self.key], "args": [self._interval, self._tolerance, limit, 0]}
+
+    def _hold_arguments(self, seconds: float) -> dict[str, Any]:
+        """The script's for a hold of `seconds` (as `TokenBucket.hold`): it books nothing."""
+        held = max(1, math.ceil(_held(seconds) * _MICROSECONDS))
+        return {"keys": [self.key], "args": [self._interval, self._tolerance, _ANY_WAIT, held]}
 
     @staticmethod
     def _wait(waited: int) -> float | None:
@@ -305,6 +345,11 @@ class RedisRateLimiter(_RedisGcra):
         booked)."""
         return self._wait(self._script(**self._arguments(_within(seconds))))
 
+    def hold(self, seconds: float) -> None:
+        """`TokenBucket.hold`, for every process and host sharing the budget: one round
+        trip."""
+        self._script(**self._hold_arguments(seconds))
+
 
 class AsyncRedisRateLimiter(_RedisGcra):
     """`RedisRateLimiter` for the async client: `redis_client` is a `redis.asyncio.Redis`,
@@ -325,6 +370,14 @@ class AsyncRedisRateLimiter(_RedisGcra):
         with a deadline past it by up to `REPLY_TIMEOUT`."""
         within = _within(seconds)
         return self._wait(await self._booked(within, answer_within=within + 0.1))
+
+    async def hold(self, seconds: float) -> None:
+        """`RedisRateLimiter.hold`, awaited (Redis's answer within `REPLY_TIMEOUT`)."""
+        import asyncio
+
+        pending: Awaitable[int] = self._script(**self._hold_arguments(seconds))
+        async with asyncio.timeout(_redis_kind.REPLY_TIMEOUT):
+            await pending
 
     async def _booked(self, within: float, answer_within: float = _redis_kind.REPLY_TIMEOUT) -> int:
         """The script's answer, within `REPLY_TIMEOUT` or `answer_within` (a TimeoutError

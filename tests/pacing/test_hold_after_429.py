@@ -1,0 +1,150 @@
+"""A provider's 429 holds the whole rate budget: every request sharing it — other calls of the
+client, other processes on the same Redis budget — waits out the Retry-After instead of
+meeting a 429 of its own (lisoloo suspends a key that keeps meeting them: 1302).
+
+The clients here record their waits instead of sleeping them, so a hold shows as the wait
+the next booking is given; the Redis budget runs on the server's real clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+import redis
+import redis.asyncio
+import sms_status
+from client_support import FakeClock
+from sms_status import RateLimit, TokenBucket
+from sms_status.errors import RateLimitError
+from sms_status.pacing import AsyncRedisRateLimiter, RedisRateLimiter
+from sms_status.testing import Sandbox
+
+LISOLOO = RateLimit(120, per=60.0)  # GET /status, per key
+MESSAGE_ID = "507f1f77bcf86cd799439011"
+OTHER_ID = "507f1f77bcf86cd799439012"
+
+
+def test_a_token_bucket_held_books_nothing_sooner_then_goes_one_an_interval() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=2.0, burst=5, clock=clock)
+    bucket.hold(30.0)
+    assert bucket.reserve_within(29.0) is None  # nothing booked
+    assert bucket.reserve() == pytest.approx(30.0)
+    assert bucket.reserve() == pytest.approx(30.5)  # no burst of five after the hold
+    bucket.hold(1.0)  # a shorter hold keeps the slots booked already
+    assert bucket.reserve() == pytest.approx(31.0)
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), "30"])
+def test_a_hold_of_no_number_is_refused(seconds: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        TokenBucket(rate=1.0).hold(seconds)  # type: ignore[arg-type]
+
+
+def test_a_hold_is_a_day_at_most() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=1.0, clock=clock)
+    bucket.hold(float("inf"))
+    assert bucket.reserve() == pytest.approx(86_400.0)
+
+
+def test_a_redis_hold_is_kept_for_every_limiter_of_the_name(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    holder = RedisRateLimiter(redis_client, "lisoloo:acme", LISOLOO)
+    with redis.Redis.from_url(redis_url) as other_redis:
+        other = RedisRateLimiter(other_redis, "lisoloo:acme", LISOLOO)
+        holder.hold(30.0)
+        assert other.reserve_within(20.0) is None
+        assert 25.0 < other.reserve() <= 30.0
+    assert RedisRateLimiter(redis_client, "lisoloo:else", LISOLOO).reserve() == 0.0
+
+
+def test_an_async_redis_hold_is_kept_for_the_sync_limiters_too(redis_url: str) -> None:
+    async def hold() -> None:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            await AsyncRedisRateLimiter(client, "lisoloo:async", LISOLOO).hold(30.0)
+        finally:
+            await client.aclose()
+
+    asyncio.run(hold())
+    with redis.Redis.from_url(redis_url) as client:
+        assert 25.0 < RedisRateLimiter(client, "lisoloo:async", LISOLOO).reserve() <= 30.0
+
+
+def _recording(waits: list[float]) -> dict[str, object]:
+    """Client options: waits recorded, not slept (the Redis budget keeps real time)."""
+    return {"sleep": waits.append}
+
+
+def test_after_one_client_meets_a_429_another_sharing_the_budget_waits(
+    lisoloo_sandbox: Sandbox, redis_client: redis.Redis, redis_url: str
+) -> None:
+    # Two workers (a client and a Redis connection each) on one key's budget, as two
+    # processes would be. Before, the second sent at once, into the same 429.
+    lisoloo_sandbox.add_message(MESSAGE_ID, statuses=("delivered",))
+    lisoloo_sandbox.add_message(OTHER_ID, statuses=("delivered",))
+    lisoloo_sandbox.inject_fault("rate_limit", retry_after="30", times=2)
+    first_waits: list[float] = []
+    second_waits: list[float] = []
+    with (
+        redis.Redis.from_url(redis_url) as second_redis,
+        lisoloo_sandbox.connect(
+            rate_limiter=RedisRateLimiter(redis_client, "lisoloo:hold", LISOLOO),
+            **_recording(first_waits),  # type: ignore[arg-type]
+        ) as first,
+        lisoloo_sandbox.connect(
+            rate_limiter=RedisRateLimiter(second_redis, "lisoloo:hold", LISOLOO),
+            **_recording(second_waits),  # type: ignore[arg-type]
+        ) as second,
+    ):
+        with pytest.raises(RateLimitError):
+            first.get_status(MESSAGE_ID)  # a 429, its one retry, a 429 again
+        assert second.get_status(OTHER_ID).error is None
+    assert first_waits[0] == 30.0  # the Retry-After, before the one retry
+    # Held by the 429s: past the slot of the first one's retry (an interval, 0.53 s, later).
+    assert second_waits
+    assert 20.0 < second_waits[0] <= 31.0
+
+
+def test_an_async_client_holds_its_budget_for_its_other_calls(lisoloo_sandbox: Sandbox) -> None:
+    lisoloo_sandbox.add_message(MESSAGE_ID, statuses=("delivered",))
+    lisoloo_sandbox.add_message(OTHER_ID, statuses=("delivered",))
+    lisoloo_sandbox.inject_fault("rate_limit", retry_after="30", times=1)
+    clock = FakeClock()
+
+    async def main() -> None:
+        async with sms_status.connect_async(
+            "lisoloo",
+            api_key=lisoloo_sandbox.api_key,
+            base_url=lisoloo_sandbox.base_url,
+            clock=clock,
+            sleep=clock.async_sleep,
+            max_retries=0,
+        ) as client:
+            with pytest.raises(RateLimitError):
+                await client.get_status(MESSAGE_ID)
+            assert (await client.get_status(OTHER_ID)).error is None
+
+    asyncio.run(main())
+    assert clock.sleeps == [30.0]  # the second call's slot: no retry slept, the hold did
+
+
+def test_a_limiter_that_cannot_hold_is_logged_and_the_call_goes_on(
+    lisoloo_sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Unheld:
+        def reserve(self) -> float:
+            return 0.0
+
+        def hold(self, seconds: float) -> None:
+            raise ConnectionError("budget down")
+
+    lisoloo_sandbox.add_message(MESSAGE_ID, statuses=("delivered",))
+    lisoloo_sandbox.inject_fault("rate_limit", retry_after="3", times=1)
+    caplog.set_level(logging.WARNING, logger="sms_status")
+    with lisoloo_sandbox.connect(rate_limiter=Unheld()) as client:
+        assert client.get_status(MESSAGE_ID).error is None  # retried after the 429
+    assert any("could not hold" in r.getMessage() for r in caplog.records)
