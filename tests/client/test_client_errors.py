@@ -147,6 +147,11 @@ DOCUMENTED_ERRORS: list[tuple[str, int, object, type[ApiError], str]] = [
     ("seven", 200, 902, AuthenticationError, "902"),
     ("seven", 403, 903, AuthenticationError, "903"),
     ("seven", 200, 500, ApiError, "500"),
+    # The specs require only `error_code`: a body without the envelope's flag is read too
+    # (these read UNAUTHORIZED, PAYMENT_REQUIRED, and a retried RATE_LIMITED).
+    ("telecom23", 401, {"error_code": "INVALID_API_KEY"}, AuthenticationError, "INVALID_API_KEY"),
+    ("telecom23", 402, {"error_code": "INSUFFICIENT_BALANCE"}, ApiError, "INSUFFICIENT_BALANCE"),
+    ("lisoloo", 429, {"status_code": 429, "error_code": "1302"}, AuthenticationError, "1302"),
 ]
 
 

@@ -89,8 +89,11 @@ ERROR_CLASSES = {
 
 
 def error_code(body: object) -> str | None:
+    """The envelope's `error_code`, with or without `"success": false` (the spec requires
+    only the code: a bare `{"error_code": "1302"}` on a 429 was retried, the loop that
+    suspends keys)."""
     fields = f.json_object(body)
-    return f.error_code_in(fields.get("error_code")) if fields.get("success") is False else None
+    return f.error_code_in(fields.get("error_code")) if fields.get("success") is not True else None
 
 
 def is_error_envelope(body: object) -> bool:

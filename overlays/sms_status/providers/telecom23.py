@@ -128,10 +128,12 @@ ERROR_CLASSES: dict[str, type[ApiError]] = {
 
 
 def error_code(body: object) -> str | None:
-    """`{"status": false, "error_code": ...}` — only on error statuses."""
+    """`{"status": false, "error_code": ...}`: the spec requires only `error_code`, so a body
+    without `"status": false` is read too (a 401 read as UNAUTHORIZED); a success
+    (`"status": true`) never is."""
     fields = f.json_object(body)
     code = fields.get("error_code")
-    if fields.get("status") is False and isinstance(code, str) and code:
+    if fields.get("status") is not True and isinstance(code, str) and code:
         return code
     return None
 
