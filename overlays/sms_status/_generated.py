@@ -201,8 +201,12 @@ def unknown_fields(provider: str, model: object, path: str = "") -> None:
     if not isinstance(extra, dict) or getattr(type(model), "__attrs_attrs__", None) is None:
         return
     # Casts name their types as text: `cast(Mapping[str, object], x)` builds the generic
-    # alias on every call, and this runs per model of every report read.
-    for name in cast("Mapping[str, object]", extra):
+    # alias on every call, and this runs per model of every report read. An object the
+    # spec declares open (roycetalk's `metadata`: the sender's own data) warns of nothing.
+    named: Mapping[str, object] = cast("Mapping[str, object]", extra)
+    if getattr(model, "OPEN_BY_SPEC", False):
+        named = {}
+    for name in named:
         field = f"{path}{name}"
         warn_once(
             (provider, "unknown field", field),

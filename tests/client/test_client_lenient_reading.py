@@ -159,6 +159,21 @@ def test_unknown_response_field_warns_once(
     assert expected in warning
 
 
+def test_keys_of_an_object_the_spec_declares_open_warn_of_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # roycetalk's `metadata` is the sender's own data and `meta` is open too
+    # (`additionalProperties: true`): each key of theirs read as "a vendor change?".
+    body = seed_for("roycetalk", MESSAGE_ID)
+    body["data"]["metadata"] = {"client_ref": "order-12345", "campaign": "spring"}
+    body["meta"] = {"api_version": "v1", "request_id": "r-1"}
+    body["data"]["delivery_time"] = "2026-02-13T10:30:04Z"  # a closed object's: warned
+    report = _lookup("roycetalk", body)
+    (warning,) = _warnings(caplog)
+    assert "data.delivery_time" in warning
+    assert report.raw.data.metadata.additional_properties["campaign"] == "spring"
+
+
 def test_warnings_never_show_the_api_key(caplog: pytest.LogCaptureFixture) -> None:
     body = seed("seven")
     body["status_time"] = API_KEY

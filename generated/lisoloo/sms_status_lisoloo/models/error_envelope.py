@@ -44,6 +44,8 @@ class ErrorEnvelope:
     retryable: bool | Unset = UNSET
     retry_after: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    OPEN_BY_SPEC = True
+    """The spec says `additionalProperties: true`: keys it does not name are expected here."""
 
     def to_dict(self) -> dict[str, Any]:
         error_code = self.error_code

@@ -42,6 +42,8 @@ class WebhookEventData:
     currency: None | str | Unset = UNSET
     scheduled_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    OPEN_BY_SPEC = True
+    """The spec says `additionalProperties: true`: keys it does not name are expected here."""
 
     def to_dict(self) -> dict[str, Any]:
         recipient_phone: None | str | Unset

@@ -29,6 +29,8 @@ class BatchStatusResponse:
     meta: ResponseMeta | Unset = UNSET
     errors: list[Any] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    OPEN_BY_SPEC = True
+    """The spec says `additionalProperties: true`: keys it does not name are expected here."""
 
     def to_dict(self) -> dict[str, Any]:
         success = self.success

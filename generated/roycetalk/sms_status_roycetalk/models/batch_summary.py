@@ -14,6 +14,8 @@ class BatchSummary:
     """INFERRED: the batch status summary; its fields are not published."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    OPEN_BY_SPEC = True
+    """The spec says `additionalProperties: true`: keys it does not name are expected here."""
 
     def to_dict(self) -> dict[str, Any]:
 

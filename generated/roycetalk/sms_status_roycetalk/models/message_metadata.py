@@ -23,6 +23,8 @@ class MessageMetadata:
     callback_url: None | str | Unset = UNSET
     client_ref: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    OPEN_BY_SPEC = True
+    """The spec says `additionalProperties: true`: keys it does not name are expected here."""
 
     def to_dict(self) -> dict[str, Any]:
         callback_url: None | str | Unset

@@ -23,6 +23,8 @@ class ResponseMeta:
     timestamp: datetime.datetime | Unset = UNSET
     api_version: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    OPEN_BY_SPEC = True
+    """The spec says `additionalProperties: true`: keys it does not name are expected here."""
 
     def to_dict(self) -> dict[str, Any]:
         timestamp: str | Unset = UNSET
