@@ -116,6 +116,10 @@ def _diff_other_fields(where: str, old: Any, new: Any, out: Changes) -> None:
     elif before != after:
         kind = BREAKING if before == "any" or after == "none" else COMPATIBLE
         out.add(kind, f"{where} other fields (additional_properties): {before} -> {after}")
+    elif (old is True) != (new is True):  # absent and true keep the same keys, but only
+        # an explicit true is an open object: its model's OPEN_BY_SPEC, no vendor warnings
+        state = "declared open" if new is True else "no longer declared open"
+        out.add(COMPATIBLE, f"{where} {state} (OPEN_BY_SPEC: unknown keys warn of nothing)")
 
 
 def _diff_enum(where: str, old_enum: Any, new_enum: Any, out: Changes) -> None:
@@ -135,12 +139,21 @@ def _diff_enum(where: str, old_enum: Any, new_enum: Any, out: Changes) -> None:
 def _diff_finality(where: str, old: Any, new: Any, out: Changes) -> None:
     """`x-finality` (specs/README.md): when a status is final is what `wait_for_final` and
     `is_final` promise `sms-status` users, so a value changing sides is breaking."""
-    if not isinstance(old, dict) or not isinstance(new, dict):
-        return
+    old = old if isinstance(old, dict) else {}
+    new = new if isinstance(new, dict) else {}
     for value in sorted(old.keys() & new.keys(), key=str):
         before, after = _final(old[value]), _final(new[value])
         if before != after:
             out.add(BREAKING, f"{where} finality of {value}: {before} -> {after}")
+    # A status leaving the table leaves the provider's STATUSES: reported UNRECOGNIZED and
+    # not final, so `wait_for_final` polls it to its timeout.
+    for value in sorted(old.keys() - new.keys(), key=str):
+        out.add(BREAKING, f"{where} finality of {value} removed (was {_final(old[value])})")
+    for value in sorted(new.keys() - old.keys(), key=str):
+        out.add(
+            COMPATIBLE,
+            f"{where} finality of {value} added ({_final(new[value])}; add it to STATUSES)",
+        )
 
 
 def _final(word: object) -> str:
@@ -317,6 +330,10 @@ def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> Changes:
         out.add(COMPATIBLE, f"schema {name} added")
     for name in sorted(old_models.keys() & new_models.keys()):
         diff_schema(name, old_models[name], new_models[name], out)
+    if not out.lines and old != new:
+        # Descriptions, summaries, examples: the generated docstrings (and PROVENANCE) move,
+        # so a released client needs a bump (release_check asks for one).
+        out.add(COMPATIBLE, "documentation changed (descriptions, summaries or examples)")
     return out
 
 

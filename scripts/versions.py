@@ -167,11 +167,17 @@ def check(repo: Repo) -> list[str]:
         released = releases.get(name, {})
         if version in released:
             if repo.tree_hash(dist) != released[version]:
-                what = "its pins" if dist == UMBRELLA else f"generated/{dist}/"
+                if dist == UMBRELLA:  # spec_diff knows providers only
+                    what, fix = "its pins", f"`{RUN} bump -- {dist} patch`"
+                else:
+                    what = f"generated/{dist}/"
+                    fix = (
+                        f"`{RUN} bump -- {dist} <major|minor|patch>` "
+                        f"(`{RUN} spec_diff -- {dist} <ref>` proposes the part)"
+                    )
                 problems.append(
-                    f"{name} {version} is released, but {what} changed since: fix: "
-                    f"`{RUN} bump -- {dist} <major|minor|patch>` (`{RUN} spec_diff -- {dist} "
-                    "<ref>` proposes the part) and describe the change in CHANGELOG.md"
+                    f"{name} {version} is released, but {what} changed since: fix: {fix} "
+                    "and describe the change in CHANGELOG.md"
                 )
             continue
         if released and _key_tuple(version) <= max(map(_key_tuple, released)):

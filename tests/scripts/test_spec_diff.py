@@ -226,6 +226,16 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
             lambda s: _schemas(s)["DeliveryStatus"]["x-finality"].update(BUFFERED="final"),
             "breaking: DeliveryStatus finality of BUFFERED: not final -> final",
         ),
+        # A status whose finality was stated only there (telecom23's FAILED) leaves STATUSES:
+        # UNRECOGNIZED and polled to the timeout. Both read "no change" (a review's find).
+        (
+            lambda s: _schemas(s)["DeliveryStatus"]["x-finality"].pop("FAILED"),
+            "breaking: DeliveryStatus finality of FAILED removed (was final)",
+        ),
+        (
+            lambda s: _schemas(s)["DeliveryStatus"]["x-finality"].update(EXPIRED="final"),
+            "compatible: DeliveryStatus finality of EXPIRED added (final; add it to STATUSES)",
+        ),
         (
             lambda s: _status_params(s)[0].update(schema={"type": "integer"}),
             "breaking: GET /api/status query parameter msg_id type string -> integer",
@@ -285,9 +295,9 @@ def test_new_optional_field_is_compatible(repo: Path) -> None:
             lambda s: _schemas(s)["StatusReport"].update(additionalProperties=STRING),
             "breaking: StatusReport other fields (additional_properties): any -> string",
         ),
-        (
+        (  # absent means true for the keys kept; only true makes the model OPEN_BY_SPEC
             lambda s: _schemas(s)["StatusReport"].update(additionalProperties=True),
-            None,  # absent means true: nothing changed
+            "compatible: StatusReport declared open (OPEN_BY_SPEC: unknown keys warn of nothing)",
         ),
         (  # "json" in its name, but no type the generator reads
             lambda s: _ok(s).update(content={"application/x-ndjson": {}}),
@@ -403,11 +413,27 @@ def test_a_response_gaining_a_body_is_a_compatible_change(repo: Path) -> None:
     )
 
 
-def test_a_note_beside_the_finality_is_not_a_change(repo: Path) -> None:
+def test_a_note_beside_the_finality_is_no_change_of_finality(repo: Path) -> None:
     def edit(spec: dict[str, Any]) -> None:
         _schemas(spec)["DeliveryStatus"]["x-finality"]["DELIVERED"] = "final (assumed)"
 
-    assert _diff(repo, edit)[0] == "classification: compatible"
+    assert _diff(repo, edit)[:2] == [
+        "compatible: documentation changed (descriptions, summaries or examples)",
+        "classification: compatible",
+    ]
+
+
+def test_a_description_change_proposes_a_patch(repo: Path) -> None:
+    # The generated docstrings move, so release_check asks a released client for a bump;
+    # spec_diff proposed the same version, with no command (a review's find).
+    def edit(spec: dict[str, Any]) -> None:
+        _schemas(spec)["StatusReport"]["description"] = "One message's status."
+
+    assert _diff(repo, edit)[:3] == [
+        "compatible: documentation changed (descriptions, summaries or examples)",
+        "classification: compatible",
+        "proposed bump: sms-status-seven 0.1.0 -> 0.1.1",
+    ]
 
 
 def test_no_change_proposes_the_same_version(repo: Path) -> None:

@@ -55,6 +55,21 @@ def test_a_released_tree_that_changes_needs_a_bump(repo: Repo) -> None:
     assert "nox -s spec_diff -- seven <ref>" in problem
 
 
+def test_a_released_umbrella_whose_pins_move_is_told_a_command_that_runs(repo: Repo) -> None:
+    # Its fix named `spec_diff -- sms-status <ref>`, which refuses "unknown provider".
+    _release_everything(repo)
+    pyproject = repo.root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("sms-status-seven==0.1.0", "sms-status-seven==0.1.1")
+    )
+
+    [problem] = [p for p in check(repo) if p.startswith("sms-status 0.1.0 is released")]
+
+    assert "its pins changed since: fix: `python3 scripts/uv.py run --frozen nox" in problem
+    assert "-s bump -- sms-status patch` and describe" in problem
+    assert "spec_diff" not in problem
+
+
 def test_bump_moves_config_pin_and_changelog_and_the_umbrella_follows(repo: Repo) -> None:
     _release_everything(repo)
     model = repo.root / "generated" / "seven" / "sms_status_seven" / "client.py"
