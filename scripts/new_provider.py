@@ -52,6 +52,7 @@ from _skeleton import (
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,30}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .&'()-]{0,63}\Z")
 REGISTRY_MARKER = "        # new providers: above this line (nox -s new_provider adds them here)\n"
 
 
@@ -195,6 +196,13 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         parser.error(f"{args.key!r}: a key is 2-31 lower-case letters and digits")
     if args.key in provider_keys(root):
         parser.error(f"{args.key!r} is already registered")
+    if args.name is not None and not NAME_PATTERN.match(args.name):
+        # Pasted into YAML, docstrings, Markdown: "Acme: Global SMS" broke the spec after
+        # 12 files were written, and a rerun was refused as "already registered".
+        parser.error(
+            f"{args.name!r}: a name is letters, digits, spaces and . & ' ( ) - "
+            "(it is pasted into YAML, Python docstrings and Markdown)"
+        )
     taken = _names_taken(root, args.key)
     if taken:
         parser.error(f"{args.key!r} is already {taken}: choose another key")

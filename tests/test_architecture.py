@@ -200,11 +200,26 @@ def _hand_written() -> Iterator[Path]:
     yield ROOT / "noxfile.py"
 
 
+def _hand_written_lines(path: Path) -> int:
+    """Lines of `path` outside blocks that scripts write (`# -- generated from the registry`
+    ... `# -- end of the generated`): those grow with each provider added, and a new
+    provider's overloads put client.py over the cap (a review's find)."""
+    count, generated = 0, False
+    for line in path.read_text().splitlines():
+        if line.startswith("# -- generated from the registry"):
+            generated = True
+        elif line.startswith("# -- end of the generated"):
+            generated = False
+        elif not generated:
+            count += 1
+    return count
+
+
 def test_no_hand_written_module_is_over_500_lines() -> None:
     long = {
         str(path.relative_to(ROOT)): count
         for path in _hand_written()
-        if (count := len(path.read_text().splitlines())) > MAX_LINES
+        if (count := _hand_written_lines(path)) > MAX_LINES
     }
     assert not long, f"split these by what they are for (docs/architecture.md): {long}"
 
