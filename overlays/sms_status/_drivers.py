@@ -48,7 +48,11 @@ def advance(
     """Hand `flow` the outcome of its last effect — `value`, or `error` thrown in — and return
     its next effect, or the StopIteration whose `value` is what the flow returned."""
     try:
-        return flow.throw(error) if error is not None else flow.send(value)
+        if error is None:
+            return flow.send(value)
+        # The flow reads what failed, not where: the sender's frames (a body read so far)
+        # would stay in a cycle with the driver's frame until the GC ran.
+        return flow.throw(error.with_traceback(None))
     except StopIteration as done:
         # Its traceback would keep this frame alive past the return, which Python pays for
         # by copying the frame out: 1.4 µs instead of 0.85 µs to run a one-request flow.

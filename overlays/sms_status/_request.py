@@ -291,6 +291,9 @@ def _dumped(data: object) -> bytes:
 
 def failed_report(ctx: Context, message_id: str, error: SmsStatusError) -> StatusReport:
     """The report `get_statuses` returns for an id it could not look up."""
+    # Its traceback holds the flow's frames, and so the reply: a whole error page kept per
+    # failed id for as long as the caller keeps the reports (the error has its excerpt).
+    error.__traceback__ = None
     return StatusReport(
         provider=ctx.provider.key,
         message_id=message_id,

@@ -157,7 +157,7 @@ class Connection(asyncio.Protocol):
         try:
             self._body = bounded_body(status, headers, self._cap)
         except BodyRejected as exc:
-            self._failure = exc
+            self._failure = exc.with_traceback(None)  # its frames hold this connection
             raise _Stop from None
 
     def on_body(self, chunk: bytes) -> None:
@@ -167,7 +167,7 @@ class Connection(asyncio.Protocol):
             try:
                 feed(body, chunk, self._status, self._headers or {})
             except BodyRejected as exc:
-                self._failure = exc
+                self._failure = exc.with_traceback(None)  # its frames hold this connection
                 raise _Stop from None
 
     def on_message_complete(self) -> None:
@@ -248,12 +248,13 @@ class Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        assert self._body is not None
+        body, self._body = self._body, None  # an idle connection in the pool keeps no reply
+        assert body is not None
         assert self._headers is not None
         try:
-            data = feed(self._body, None, self._status, self._headers)
+            data = feed(body, None, self._status, self._headers)
         except BodyRejected as exc:
-            waiter.set_exception(exc)
+            waiter.set_exception(exc.with_traceback(None))  # its frames hold this connection
             return
         assert data is not None
         waiter.set_result(Reply(self._status, self._headers, data))

@@ -149,6 +149,10 @@ class BoundedBody:
             self._add(self._through(inflater.rest(self._step), stage + 1))
         return bytes(self._body)
 
+    def discard(self) -> None:
+        """Drop what was read (a rejected body)."""
+        self._body = bytearray()
+
     def _add(self, pieces: Iterable[bytes]) -> None:
         for piece in pieces:
             self._body += piece
@@ -205,4 +209,7 @@ def feed(
         reason = "the body is not valid for its Content-Encoding"
     else:
         return None
+    # What was read goes now: the rejection's traceback holds frames that hold this reader,
+    # and a cycle through them freed up to the cap per call only when the GC ran.
+    body.discard()
     raise BodyRejected(reason, status_code=status, headers=headers)
