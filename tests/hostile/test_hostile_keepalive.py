@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 import sms_status
 from hostile_support import API_KEY, HostileServer, json_response, sequence, silent
@@ -64,6 +65,8 @@ def _statuses(
 
     async def main() -> None:
         backend = {"http_backend": "httpx"} if mode == "async-httpx" else {}
+        if mode == "async-http_client":  # the user's, made and closed on this loop
+            backend = {"http_client": httpx.AsyncClient()}
         async with sms_status.connect_async("telecom23", **options, **backend) as client:
             for message_id in ids:
                 try:
@@ -71,6 +74,8 @@ def _statuses(
                 except SmsStatusError as exc:
                     got.append(type(exc).__name__)
                 between_calls()
+        if "http_client" in backend:
+            await backend["http_client"].aclose()
 
     asyncio.run(main())
     return got
@@ -142,7 +147,7 @@ def test_a_reply_written_to_an_idle_connection_while_the_loop_was_busy_is_never_
     assert got == ["DELIVRD", "UNDELIV"]
 
 
-@pytest.mark.parametrize("mode", [*MODES, "sync-httpx"])
+@pytest.mark.parametrize("mode", [*MODES, "sync-httpx", "sync-http_client", "async-http_client"])
 def test_a_whole_reply_glued_to_an_answer_is_never_read_as_the_next_answer(
     hostile: Any, mode: str
 ) -> None:
@@ -160,8 +165,15 @@ def test_a_whole_reply_glued_to_an_answer_is_never_read_as_the_next_answer(
     options: dict[str, Any] = {}
     if mode == "sync-httpx":  # verify= sends through httpx
         mode, options = "sync", {"verify": False}
+    # A client of the user's on httpx's own transport: its pool read msgC's reply for msgB.
+    if mode == "sync-http_client":
+        mode, options = "sync", {"http_client": httpx.Client()}
     # httpx's requests take turns over 4 pools: the fifth is the first pool's again.
-    got = _statuses(mode, server, ["msgA", *["msgB"] * 5], **options)
+    try:
+        got = _statuses(mode, server, ["msgA", *["msgB"] * 5], **options)
+    finally:
+        if "http_client" in options:
+            options["http_client"].close()
     assert got == ["DELIVRD", *["UNDELIV"] * 5]
 
 

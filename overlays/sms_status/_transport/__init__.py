@@ -107,6 +107,9 @@ def sync_senders(
         else None
     )
     if http_client is not None:
+        # httpx's own pools in it too: a reply glued after an answer was read as the next
+        # call's answer (another message's status, or a 404 for one that exists).
+        check_idle_replies(http_client)
         return fast, HttpxSender(http_client)
     if transport is None:
         return fast, HttpxSender(http)
@@ -167,6 +170,7 @@ def async_senders(
         *lenders(concurrency if sharded else 1, transport=transport, connection=connection),
     ]
     if http_client is not None:
+        check_idle_replies(http_client)  # as the sync client's (`senders`)
         return aiohttp, AsyncHttpxSender([http_client]), owned
     if not sharded:
         return aiohttp, AsyncHttpxSender(owned), owned
