@@ -815,6 +815,10 @@ def _framed(kind: str) -> Script:
         "length-and-chunked": b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n%s"
         % (len(chunked), chunked),
         "nul-in-a-header": b"Content-Length: %d\r\nX-Note: a\x00b\r\n\r\n%s" % (n, payload),
+        # Python's int() reads both; h11, httptools and aiohttp refuse them (digits only).
+        "underscore-in-length": b"Content-Length: %s_%s\r\n\r\n%s"
+        % (str(n)[:1].encode(), str(n)[1:].encode(), payload),
+        "signed-length": b"Content-Length: +%d\r\n\r\n%s" % (n, payload),
     }
 
     def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
@@ -823,7 +827,13 @@ def _framed(kind: str) -> Script:
     return script
 
 
-AMBIGUOUS_FRAMINGS = ("conflicting-lengths", "length-and-chunked", "nul-in-a-header")
+AMBIGUOUS_FRAMINGS = (
+    "conflicting-lengths",
+    "length-and-chunked",
+    "nul-in-a-header",
+    "underscore-in-length",
+    "signed-length",
+)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -166,8 +166,13 @@ def bounded_body(status: int, headers: Mapping[str, str], cap: int) -> BoundedBo
     Transfer-Encoding), on every backend alike (some parsers let them through)."""
     lengths = _all(headers, "content-length")
     if lengths is not None:
-        if len({v.strip() for value in lengths for v in value.split(",")}) > 1:
+        declared = {v.strip() for value in lengths for v in value.split(",")}
+        if len(declared) > 1:
             raise ConnectionError("the response has conflicting Content-Length values")
+        # Digits only (6.3): http.client read "abc" as "until the close" (the attempt's whole
+        # timeout on a kept-alive connection) and "1_0" as 10, where the others refuse both.
+        if not all(v.isascii() and v.isdigit() for v in declared):
+            raise ConnectionError("the response has an invalid Content-Length")
         if headers.get("transfer-encoding") is not None:
             raise ConnectionError("the response has both Transfer-Encoding and Content-Length")
     try:
