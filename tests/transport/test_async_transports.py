@@ -115,6 +115,38 @@ def test_a_broken_server_is_a_transport_error_on_both_backends(
     assert API_KEY not in str(caught.value)
 
 
+def _chain(error: BaseException | None) -> list[BaseException]:
+    """`error` and every exception reachable from it as a cause or context."""
+    seen: list[BaseException] = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+def test_client_api_on_aiohttp_never_hands_back_the_key_a_server_echoes() -> None:
+    # aiohttp's parser quotes the line it refuses: a header that is the key came back whole
+    # in the httpx.TransportError of a `client.api` call (and in its cause).
+    async def echo_key(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n{API_KEY}\r\n\r\n{{}}".encode())
+        await writer.drain()
+        await reader.read()
+
+    async def call() -> None:
+        async for base_url in _serve(echo_key):
+            client = sms_status.connect_async(
+                "telecom23", api_key=API_KEY, base_url=base_url, http_backend="aiohttp"
+            )
+            async with client:
+                await client.api.get_async_httpx_client().get("/v1/messages/m-1/status")
+
+    with pytest.raises(httpx.TransportError) as caught:
+        asyncio.run(call())
+    for error in _chain(caught.value):
+        assert API_KEY[:12] not in f"{error!s} {error!r}", type(error)
+
+
 def _requests_seen(
     backend: str, key: str, look_up: Callable[[Any], Awaitable[object]]
 ) -> list[Any]:

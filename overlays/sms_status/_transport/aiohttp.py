@@ -126,8 +126,27 @@ class UnparsableResponse(Exception):
         super().__init__(f"not a valid HTTP/1.1 response (aiohttp's parser: {status})")
 
 
-def _read_error(exc: BaseException) -> httpx.ReadError:
-    return httpx.ReadError(f"{type(exc).__name__}: {exc}")
+_QUOTING = (aiohttp.ClientResponseError, aiohttp.ClientPayloadError)
+"""aiohttp's errors whose text may quote the response (a header echoing the key, say)."""
+
+
+def _unquoted(exc: BaseException) -> str:
+    """What aiohttp raised, without the response bytes its parser's errors quote:
+    `client.api`'s callers get this text, and no SDK code scrubs it."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{type(exc).__name__}: the response could not be read (status {exc.status})"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"{type(exc).__name__}: the response body could not be read"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _mapped(exc: BaseException, kind: type[httpx.TransportError]) -> httpx.TransportError:
+    """`exc` as httpx's `kind`, chained to it unless its text quotes the response (raised
+    outside the handler then, so it is not even the context)."""
+    error = kind(_unquoted(exc))
+    if not isinstance(exc, _QUOTING):
+        error.__cause__ = exc  # a refused certificate is told by its cause (`_request`)
+    return error
 
 
 class _GuardedStream(httpx.AsyncByteStream):
@@ -135,21 +154,27 @@ class _GuardedStream(httpx.AsyncByteStream):
         self._inner = inner
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        failure = None
         try:
             async for chunk in self._inner:
                 yield chunk
         except httpx.HTTPError:
             raise
         except _UNMAPPED as exc:
-            raise _read_error(exc) from exc
+            failure = _mapped(exc, httpx.ReadError)
+        if failure is not None:
+            raise failure
 
     async def aclose(self) -> None:
+        failure = None
         try:
             await self._inner.aclose()
         except httpx.HTTPError:
             raise
         except _UNMAPPED as exc:
-            raise _read_error(exc) from exc
+            failure = _mapped(exc, httpx.ReadError)
+        if failure is not None:
+            raise failure
 
 
 class GuardedAiohttpTransport(AiohttpTransport):
@@ -187,12 +212,15 @@ class GuardedAiohttpTransport(AiohttpTransport):
             self._proxy_read = True
         if self._proxy_headers and request.url.scheme == "http":  # (proxy_headers: CONNECT's)
             request.headers.update(self._proxy_headers)
+        response: httpx.Response | httpx.TransportError
         try:
             response = await super().handle_async_request(request)
         except httpx.HTTPError:
             raise
         except _UNMAPPED as exc:
-            raise httpx.TransportError(f"{type(exc).__name__}: {exc}") from exc
+            response = _mapped(exc, httpx.TransportError)
+        if isinstance(response, httpx.TransportError):
+            raise response  # out of the handler (`_mapped`)
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _GuardedStream(response.stream)
         return response
