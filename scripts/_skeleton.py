@@ -173,6 +173,11 @@ STATUSES = {{
     "failed": (S.FAILED, True),
 }}
 
+SPEC_PARAMETERS = {{
+    "getMessageStatus.message_id": "exposed: get_status(message_id)",
+}}
+"""Every parameter of specs/{key}.yaml: how the overlay exposes it, or why it does not."""
+
 
 class {cls}ErrorCode(StrEnum):
     """The error codes of the spec's `Error.code`."""

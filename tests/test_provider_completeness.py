@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -334,10 +335,26 @@ def test_registered_provider_has_every_piece(key: str) -> None:
         "write them against the sandbox fixture "
         "(see tests/providers/roycetalk/test_roycetalk_integration.py)",
     )
+    row = next(
+        (
+            line
+            for line in (ROOT / "README.md").read_text().splitlines()
+            if line.startswith(f"| `{key}` |")
+        ),
+        None,
+    )
     check(
-        f"| `{key}` |" in (ROOT / "README.md").read_text(),
+        row is not None,
         "no row in the README's table of providers",
         f"add `| `{key}` | {entry.name} | <endpoint> |` to the table at the top of README.md",
+    )
+    # A path the row names is one of the spec's: the scaffold's skeleton endpoint stayed.
+    paths = (yaml.safe_load(spec.read_text()) or {}).get("paths", {}) if spec.is_file() else {}
+    named = re.findall(r"`GET (/[^`?]*)", row or "")
+    check(
+        all(path in paths for path in named),
+        f"the README's row names an endpoint the spec lacks: {named}",
+        "write the provider's status endpoint into its README row",
     )
     changelog = ROOT / "CHANGELOG.md"
     check(

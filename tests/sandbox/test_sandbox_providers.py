@@ -101,7 +101,8 @@ def test_seed_examples_served_byte_for_byte(sb: Sandbox) -> None:
             continue
         if "messages" in value:  # namirial histories: see the example replay test
             continue
-        message = value["data"] if "data" in value else value["message"]
+        # The id sits in `data`, in `message`, or (a new provider's flat body) at the top.
+        message = value.get("data") or value.get("message") or value
         raw_id = message.get("message_id") or message.get("id")
         response = get(sb, raw_id)
         assert response.status_code == 200

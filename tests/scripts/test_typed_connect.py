@@ -47,7 +47,7 @@ def test_a_registry_change_makes_the_check_fail_until_rewritten(
     assert typed_connect.main([], root=copy) == 0
     assert typed_connect.main(["--check"], root=copy) == 0
     text = (copy / typed_connect.CLIENT).read_text()
-    assert '"seven", "zeta"]' in text
+    assert '"zeta"]' in text  # the last key (whatever provider was added before it)
     assert "    import sms_status_zeta\n" in text
     assert 'provider: Literal["zeta"], **arguments: Unpack[ConnectArguments]' in text
     assert "AsyncHistoryClient[sms_status_zeta.AuthenticatedClient]" in text
