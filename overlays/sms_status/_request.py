@@ -135,8 +135,25 @@ def _describe(exc: BaseException, secret: str) -> str:
     """A scrubbed one-line description of a transport failure (its text may quote the
     request's headers, so the raw exception is never chained onto ours)."""
     kind = "Timeout" if isinstance(exc, AttemptTimeout) else type(exc).__name__
-    detail = redact(str(exc) or "no detail", secret)[:300]
+    detail = redact(_detail(exc), secret)[:300]
     return f"{kind}: {detail}"
+
+
+def _detail(exc: BaseException) -> str:
+    """The first text along `exc`'s causes, naming the one that had it: httpx's ReadError of
+    a reset says nothing itself ("no detail"), its cause does (ConnectionResetError)."""
+    inner: BaseException | None = exc
+    named = ""
+    for _ in range(8):  # a chain of causes, never a loop
+        if inner is None:
+            break
+        text = str(inner)
+        if text and text != "[None]":  # aiohttp's text of an OSError without one
+            return text if inner is exc else f"{type(inner).__name__}: {text}"
+        if inner is not exc:
+            named = type(inner).__name__
+        inner = inner.__cause__ or inner.__context__
+    return named or "no detail"
 
 
 def _certificate_refused(exc: BaseException | None) -> bool:

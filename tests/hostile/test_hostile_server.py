@@ -272,6 +272,15 @@ def test_broken_answers_raise_only_sms_status_errors(
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_reset_is_told_as_one_on_every_backend(hostile: Start, mode: str) -> None:
+    # httpx's ReadError of a reset has no text of its own: it read "ReadError: no detail".
+    error = _lookup(mode, hostile(reset))
+    assert isinstance(error, TransportError)
+    assert "ConnectionResetError" in error.message or "reset" in error.message.lower(), error
+    assert "no detail" not in error.message
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_header_bytes_that_are_not_utf8_reach_an_error_as_printable_text(
     hostile: Start, mode: str
 ) -> None:
