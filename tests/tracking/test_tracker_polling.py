@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sms_status
 from sms_status import errors, tracking
@@ -895,3 +896,67 @@ def test_a_deadline_reached_on_a_failed_poll_hands_over_the_last_report_seen(
     assert tracked is not None
     assert tracked.outcome is not None
     assert outcome.report == tracked.outcome.report
+
+
+def _hooked(on_request: Callable[[], object]) -> httpx.Client:
+    """A client of the user's that calls `on_request` as each request goes out (a stalled
+    request is in no sandbox log until it ends)."""
+    return httpx.Client(event_hooks={"request": [lambda _request: on_request()]})
+
+
+def test_stop_is_heard_between_the_lookups_of_a_round_to_a_hung_provider(
+    telecom23_sandbox: Sandbox, make_tracker: MakeTracker
+) -> None:
+    # stop() was heard only once the whole round was polled: a round of 100 ids to a
+    # provider that never answers took 1,000 s with the default timeout.
+    ids = [f"hung-{n}" for n in range(6)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    telecom23_sandbox.inject_fault("stall", times=None, seconds=30.0)
+    made: list[tracking.Tracker] = []
+    sent: list[None] = []
+
+    def stop() -> None:
+        sent.append(None)
+        made[0].stop()
+
+    with (
+        _hooked(stop) as http,
+        telecom23_sandbox.connect(max_retries=0, timeout=0.2, http_client=http) as client,
+    ):
+        made.append(make_tracker({"telecom23": client}, deadline=3600))
+        made[0].add_many("telecom23", ids)
+        made[0].run(until_idle=False)  # returns once stopped
+    assert len(sent) == 1
+
+
+def test_a_provider_that_does_not_answer_costs_one_lookup_a_look_not_a_round(
+    lisoloo_sandbox: Sandbox,
+    seven_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+) -> None:
+    # Each of a round's ids waited out its own timeout before the next provider's round
+    # (providers go in name order): with the default timeout, 1,000 s for 100 ids, and
+    # deadlines and hand-overs held up as long. Now the round ends at the first step no
+    # answer came to.
+    ids = [f"507f1f77bcf86cd7994390{n:02d}" for n in range(6)]
+    for message_id in ids:
+        lisoloo_sandbox.add_message(message_id, statuses=("delivered",))
+    lisoloo_sandbox.inject_fault("stall", times=None, seconds=30.0)
+    seven_sandbox.add_message("77232007100", statuses=("DELIVERED",))
+    made: list[tracking.Tracker] = []
+    hung_lookups: list[None] = []
+    with (
+        _hooked(lambda: hung_lookups.append(None)) as hung_http,
+        lisoloo_sandbox.connect(max_retries=0, timeout=0.2, http_client=hung_http) as hung,
+        _hooked(lambda: made[0].stop()) as http,  # noqa: PLW0108 (made[0]: later)
+        seven_sandbox.connect(max_retries=0, lookup="status", http_client=http) as healthy,
+    ):
+        made.append(make_tracker({"lisoloo": hung, "seven": healthy}, deadline=3600))
+        made[0].add_many("lisoloo", ids)
+        made[0].add("seven", "77232007100")
+        sandbox_clock.advance(600.0)  # every id overdue: one look polls both providers
+        made[0].run(until_idle=False)  # seven's first poll stops it
+    assert [r.route for r in seven_sandbox.requests] == ["status"]
+    assert len(hung_lookups) == 1

@@ -31,7 +31,7 @@ from sms_status.tracking._model import (
     outcome_of,
     tracked_of,
 )
-from sms_status.tracking._rests import Rests, limits
+from sms_status.tracking._rests import Rests, limits, unreachable
 from sms_status.tracking._store import Change, Push, Store
 
 log = logging.getLogger("sms_status.tracking")
@@ -372,7 +372,8 @@ class Engine:
 
     def _poll(self, provider: str, message_ids: list[str]) -> Polled:
         """Poll one round of due ids (one request per batch, or per id), then record every
-        answer in one transaction. A 429 ends the round: the rest waits for the pause.
+        answer in one transaction. A 429 ends the round: the rest waits for the pause; so
+        does a step that could not reach the provider (`unreachable`), or `stop()`.
         Returns the error that refused the provider (`_refused`), if one did."""
         if self._rests.resting(provider, self.clock()):
             self._give_back(provider, message_ids)  # a 429 earlier in this round
@@ -388,6 +389,8 @@ class Engine:
                 answered: Sequence[StatusReport] = yield Poll(provider, tried)
                 reports.extend(answered)
                 if self._rests.after(provider, answered):
+                    break
+                if self.stopping.is_set() or unreachable(answered):  # heard between lookups
                     break
             tried = []
         except AuthenticationError as exc:
