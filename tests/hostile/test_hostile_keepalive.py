@@ -12,6 +12,7 @@ import logging
 import select
 import socket
 import struct
+import sys
 import threading
 import zlib
 from collections.abc import Callable
@@ -175,6 +176,24 @@ def test_a_whole_reply_glued_to_an_answer_is_never_read_as_the_next_answer(
         if "http_client" in options:
             options["http_client"].close()
     assert got == ["DELIVRD", *["UNDELIV"] * 5]
+
+
+def test_a_users_client_shared_by_many_connects_keeps_working(hostile: Any) -> None:
+    # Each connect() wrapped its pool's connection factory once more: a client per job over
+    # one long-lived httpx.Client ended in RecursionError for the SDK and the user alike
+    # (after ~1,000 connects; 500 under this test's lower recursion limit).
+    server = hostile(lambda connection, head, srv: srv.send(connection, _answer(head)))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    try:
+        with httpx.Client() as shared:
+            for _ in range(500):
+                sms_status.connect("telecom23", api_key=API_KEY, http_client=shared).close()
+            got = _statuses("sync", server, ["msgA"], http_client=shared)
+            assert shared.get(f"{server.base_url}/v1/messages/msgB/status").status_code == 200
+    finally:
+        sys.setrecursionlimit(limit)
+    assert got == ["DELIVRD"]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -28,10 +28,15 @@ def checking_idle_replies(pool: Pool) -> Pool:
     (as `base.readable` does); this checks what was read already. (On the pool itself: its
     connections are made by `create_connection`, one per origin, proxies included.)"""
     make = pool.create_connection
+    if getattr(make, "checks_idle_replies", False):
+        # Once per pool: a user's client shared by a client per job was wrapped again at
+        # each connect(), until a request went through a thousand wrappers (RecursionError).
+        return pool
 
     def create_connection(origin: httpcore.Origin) -> Any:
         return _IdleChecked(make(origin))
 
+    create_connection.checks_idle_replies = True  # type: ignore[attr-defined]
     pool.create_connection = create_connection  # type: ignore[method-assign]
     return pool
 
