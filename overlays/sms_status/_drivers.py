@@ -114,6 +114,8 @@ class _Driver(Generic[S]):
         slot would have come after the deadline), or if a slot booked without that check
         (`reserve()`) comes at or past it; one booked in time is kept (the limiter's own
         round trip may have taken some of the room: the attempt's limit tells)."""
+        if wait is None and send.deadline is None:
+            raise _flows.BudgetHeld  # booked within `SLOT_WINDOW` only: none came
         if wait is None or (
             not checked and send.deadline is not None and self._clock() + wait >= send.deadline
         ):
@@ -121,14 +123,21 @@ class _Driver(Generic[S]):
         return wait
 
     def _within(self, limiter: object, send: Send) -> Callable[[float], Any] | None:
-        """The limiter's `reserve_within`, for a request with a deadline (see `RateLimiter`)."""
-        return None if send.deadline is None else getattr(limiter, "reserve_within", None)
+        """The limiter's `reserve_within`, for a request with a deadline or a slot window
+        (see `RateLimiter`, `SLOT_WINDOW`)."""
+        if send.deadline is None and _flows.SLOT_WINDOW.get() is None:
+            return None
+        return getattr(limiter, "reserve_within", None)
 
     def _until_deadline(self, send: Send) -> float:
         """How long a slot may wait: until the flow's deadline, less the least room a request
         needs (not the attempt's limit, which bounds the request once its slot came);
-        DeadlineReached when there is no such room, before any slot is booked."""
-        assert send.deadline is not None
+        DeadlineReached when there is no such room, before any slot is booked. Without a
+        deadline: the `SLOT_WINDOW`."""
+        if send.deadline is None:
+            window = _flows.SLOT_WINDOW.get()
+            assert window is not None  # `_within` asked for it
+            return window
         left = send.deadline - self._clock() - REQUEST_ROOM
         if left < 0:
             raise _flows.DeadlineReached

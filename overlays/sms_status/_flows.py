@@ -20,6 +20,8 @@ import attrs
 from sms_status import _validation
 from sms_status._request import (
     DEFAULT_RETRY_AFTER_CAP,
+    SLOT_WINDOW,
+    BudgetHeld,
     Context,
     DeadlineReached,
     Effect,
@@ -456,7 +458,9 @@ def iter_history(
 __all__ = [
     "DEFAULT_RETRY_AFTER_CAP",
     "LAST_LOOK_RESERVE",
+    "SLOT_WINDOW",
     "TRANSIENT",
+    "BudgetHeld",
     "Context",
     "DeadlineReached",
     "Effect",

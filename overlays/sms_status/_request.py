@@ -12,6 +12,7 @@ import json
 import logging
 import random
 from collections.abc import Callable, Generator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import attrs
@@ -55,6 +56,19 @@ class Send:
 
 class DeadlineReached(Exception):
     """Thrown into a flow when its request could not be sent before its deadline."""
+
+
+SLOT_WINDOW: ContextVar[float | None] = ContextVar("sms_status_slot_window", default=None)
+"""Set (seconds) by a caller that rests a provider itself after a 429 (the tracker, whose
+rests every worker shares through its store): a request without a deadline books its
+rate-budget slot only within that long, else fails at once as `BUDGET_HELD` (a
+`RateLimitError`), booking nothing; and a 429 it meets holds no budget (`Hold`). A 429
+another call met holds the budget for its Retry-After: a tracker's round sat that long in
+the limiter, deaf to `stop()`, hand-overs and other providers waiting."""
+
+
+class BudgetHeld(Exception):
+    """Thrown into a flow when no slot came within `SLOT_WINDOW`."""
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -194,14 +208,11 @@ def request_with_retries(
         sent = attempt + 1
         try:
             reply: Reply = yield Send(request, deadline)
-        except DeadlineReached as exc:
+        except (DeadlineReached, BudgetHeld) as exc:
             # Not sent: a retry that found no time (or no slot) ends with what the attempt
             # before it met (a 503, say), not with this.
             retryable, sent = False, attempt
-            error = answered or TransportError(
-                str(exc) or "no time left for a request before the deadline",
-                provider=provider.key,
-            )
+            error = answered or _unsent(exc, provider.key)
         except BodyRejected as exc:
             retryable = False
             error = MalformedResponseError(
@@ -242,7 +253,9 @@ def request_with_retries(
                     raise
                 error = exc
                 delay = _retry_delay(exc, attempt, ctx)
-        if hold > 0:  # whether or not this call retries: lisoloo suspends keys that loop on 429
+        # Whether or not this call retries (lisoloo suspends keys that loop on 429), unless
+        # its caller rests the provider itself (`SLOT_WINDOW`).
+        if hold > 0 and SLOT_WINDOW.get() is None:
             yield Hold(hold)
         if (
             not retryable
@@ -256,6 +269,24 @@ def request_with_retries(
         if ctx.on_retry is not None:
             ctx.on_retry(RetryEvent(provider.key, attempt, delay, error))
         yield Sleep(delay)
+
+
+def _unsent(exc: Exception, provider: str) -> SmsStatusError:
+    """Why a request was not sent: no time before the deadline, or no slot of the rate
+    budget within `SLOT_WINDOW` (a RateLimitError `BUDGET_HELD`: the caller rests)."""
+    if isinstance(exc, BudgetHeld):
+        window = SLOT_WINDOW.get()
+        return RateLimitError(
+            f"no slot of the rate budget within {window} s (held after a 429 another call "
+            "met, or booked ahead): not sent",
+            provider=provider,
+            status_code=429,
+            error_code="BUDGET_HELD",
+            retry_after=window,
+        )
+    return TransportError(
+        str(exc) or "no time left for a request before the deadline", provider=provider
+    )
 
 
 def _given_up(error: SmsStatusError, attempts: int) -> SmsStatusError:

@@ -528,3 +528,40 @@ def test_an_on_final_under_way_as_the_tracker_closes_can_still_use_it(store_path
     with tracking.Tracker(store_path, on_final=print) as again:
         counts = again.counts()
     assert (counts.awaiting_handover, counts.in_flight) == (0, 1)  # m1 handed over; resend-1
+
+
+def test_a_429_in_a_round_holds_no_budget_the_rest_of_the_round_waits_on(
+    lisoloo_sandbox: Sandbox, sandbox_clock: FakeClock, tmp_path: Path
+) -> None:
+    # The round's 429 held the client's budget for its Retry-After: the round's ids not yet
+    # booked sat it out inside get_statuses (31 s), the whole async run held. The tracker
+    # rests the provider itself: its own 429s hold nothing.
+    ids = [f"507f1f77bcf86cd7994390{n:02d}" for n in range(20)]
+    for message_id in ids:
+        lisoloo_sandbox.add_message(message_id, statuses=("delivered",))
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await sandbox_clock.async_sleep(seconds)
+
+    async def main() -> list[tracking.Outcome]:
+        settled: list[tracking.Outcome] = []
+        client = lisoloo_sandbox.connect_async(max_retries=0, sleep=sleep)
+        async with tracking.AsyncTracker(
+            tmp_path / "t.db",
+            on_final=settled.append,
+            clients={"lisoloo": client},
+            clock=sandbox_clock.now,
+            sleep=sandbox_clock.async_sleep,
+        ) as tracker:
+            for message_id in ids:
+                await tracker.add("lisoloo", message_id)
+            lisoloo_sandbox.inject_fault("rate_limit", retry_after="30", times=1)
+            await tracker.run(until_idle=True)
+        await client.aclose()
+        return settled
+
+    settled = asyncio.run(main())
+    assert sorted(o.message_id for o in settled) == ids
+    assert max(waits, default=0.0) < 25.0  # pacing only (20 ids at 120 a minute)

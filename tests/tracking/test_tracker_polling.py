@@ -15,7 +15,7 @@ import sms_status
 from sms_status import errors, tracking
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
-from sms_status.tracking import _engine
+from sms_status.tracking import _engine, _tracker
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._rests import Rests
 from sms_status.tracking._rules import DEFAULT_MAX_INTERVAL, NOT_FOUND_AFTER
@@ -960,3 +960,34 @@ def test_a_provider_that_does_not_answer_costs_one_lookup_a_look_not_a_round(
         made[0].run(until_idle=False)  # seven's first poll stops it
     assert [r.route for r in seven_sandbox.requests] == ["status"]
     assert len(hung_lookups) == 1
+
+
+def test_a_budget_held_by_another_calls_429_rests_the_provider_not_the_run(
+    lisoloo_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # The app's own call on the shared client met a 429 (Retry-After 30), which holds the
+    # client's rate budget: the tracker's poll sat out the hold inside the limiter, run()
+    # deaf to stop(), hand-overs and other providers waiting. Now it rests the provider.
+    message_id = "507f1f77bcf86cd799439011"
+    lisoloo_sandbox.add_message(message_id, statuses=("delivered",))
+    lisoloo_sandbox.inject_fault("rate_limit", retry_after="30", times=1)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        sandbox_clock.sleep(seconds)
+
+    with lisoloo_sandbox.connect(max_retries=0, sleep=sleep) as shared:
+        with pytest.raises(errors.RateLimitError):
+            shared.get_status(message_id)  # the app's call: the budget is held 30 s
+        held_at = sandbox_clock.now()
+        tracker = make_tracker({"lisoloo": shared}, deadline=3600)
+        tracker.add("lisoloo", message_id)
+        tracker.run()
+    assert max(waits, default=0.0) <= _tracker.SLOT_WAIT  # never in the limiter for long
+    assert [(o.message_id, o.state) for o in outcomes] == [(message_id, DeliveryState.DELIVERED)]
+    looked_up = [r.at for r in lisoloo_sandbox.requests if r.status == 200]
+    assert looked_up[0] >= held_at + 30.0 - 0.01  # after the hold, not into it

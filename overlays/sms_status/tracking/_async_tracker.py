@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Self
 
+from sms_status._request import SLOT_WINDOW
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._engine import IDLE_LOOK, Effect, Flow, HandOver, Poll, Wait
 from sms_status.tracking._model import Counts, Outcome, Tracked
 from sms_status.tracking._store import Store
-from sms_status.tracking._tracker import OWN_CLIENT_RETRIES, Tracking
+from sms_status.tracking._tracker import OWN_CLIENT_RETRIES, SLOT_WAIT, Tracking
 
 if TYPE_CHECKING:
     from sms_status.client import AsyncStatusClient
@@ -167,7 +168,11 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
             try:
                 if isinstance(effect, Poll):
                     client = self._client(effect.provider)
-                    result = await client.get_statuses(effect.message_ids)
+                    window = SLOT_WINDOW.set(SLOT_WAIT)  # see Tracker._steps
+                    try:
+                        result = await client.get_statuses(effect.message_ids)
+                    finally:
+                        SLOT_WINDOW.reset(window)
                 elif isinstance(effect, HandOver):
                     result = await _call_async(self._on_final, effect.outcome)
                 else:

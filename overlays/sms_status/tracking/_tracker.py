@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from sms_status import _validation
+from sms_status._request import SLOT_WINDOW
 from sms_status.tracking import _engine
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._engine import IDLE_LOOK, Engine, Flow, HandOver, Poll, Wait
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 SYNC_POLL_STEP = 1
 """Ids per `get_statuses` call for providers looked up one a request, in the blocking
 tracker: the first 429 stops the round, so a 429 storm costs one id's retries."""
+SLOT_WAIT = 5.0
+"""The longest a poll waits for its slot of the client's rate budget (`SLOT_WINDOW`):
+further off (a 429 another call met holds the budget up to `retry_after_cap`), its lookup
+is not sent and the provider rests instead, so the run goes on meanwhile."""
 
 
 def _open(store: str | os.PathLike[str] | Store) -> tuple[Store, bool]:
@@ -286,7 +291,12 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
             result, error = None, None
             try:
                 if isinstance(effect, Poll):
-                    result = self._client(effect.provider).get_statuses(effect.message_ids)
+                    client = self._client(effect.provider)
+                    window = SLOT_WINDOW.set(SLOT_WAIT)
+                    try:
+                        result = client.get_statuses(effect.message_ids)
+                    finally:
+                        SLOT_WINDOW.reset(window)
                 elif isinstance(effect, HandOver):
                     result = _call(self._on_final, effect.outcome)
                 else:
