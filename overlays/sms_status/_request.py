@@ -83,6 +83,8 @@ class Hold:
     waits too instead of meeting a 429 of its own. The driver's answer is None, always."""
 
     seconds: float
+    deadline: float | None = None
+    """The call's: a limiter's hold is waited for no longer (skipped once it passed)."""
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -256,7 +258,7 @@ def request_with_retries(
         # Whether or not this call retries (lisoloo suspends keys that loop on 429), unless
         # its caller rests the provider itself (`SLOT_WINDOW`).
         if hold > 0 and SLOT_WINDOW.get() is None:
-            yield Hold(hold)
+            yield Hold(hold, deadline)
         if (
             not retryable
             or attempt >= ctx.max_retries

@@ -173,6 +173,16 @@ def test_documented_error_body_raises_documented_class_and_code(
     assert code in str(error)
 
 
+def test_a_lisoloo_status_body_with_an_error_code_of_zero_is_still_a_status() -> None:
+    # Read as an error once a bare error code was (the success body has no `success`).
+    body = seed_for("lisoloo", MESSAGE_ID)
+    body["error_code"] = 0
+    with connect("lisoloo", lambda _request: json_response(body)) as client:
+        report = client.get_status(MESSAGE_ID)
+    assert report.error is None
+    assert report.provider_status == body["data"]["status"]
+
+
 def test_roycetalk_reads_the_message_from_both_error_shapes() -> None:
     forbidden = _error_from("roycetalk", 403, _body({"error": {"message": "Invalid API key"}}))
     not_found = _error_from("roycetalk", 404, _body({"message": "Message not found"}))

@@ -148,3 +148,55 @@ def test_a_limiter_that_cannot_hold_is_logged_and_the_call_goes_on(
     with lisoloo_sandbox.connect(rate_limiter=Unheld()) as client:
         assert client.get_status(MESSAGE_ID).error is None  # retried after the 429
     assert any("could not hold" in r.getMessage() for r in caplog.records)
+
+
+def test_a_limiter_slow_to_hold_keeps_no_async_call_past_its_deadline(
+    lisoloo_sandbox: Sandbox,
+) -> None:
+    # The hold was awaited for as long as the limiter took (a stalled Redis: its 5 s reply
+    # bound), past the deadline of a wait_for_final(timeout=1).
+    class SlowToHold:
+        def __init__(self) -> None:
+            self.never = asyncio.Event()
+
+        async def reserve(self) -> float:
+            return 0.0
+
+        async def hold(self, seconds: float) -> None:
+            await self.never.wait()
+
+    lisoloo_sandbox.add_message(MESSAGE_ID, statuses=("delivered",))
+    lisoloo_sandbox.inject_fault("rate_limit", retry_after="3", times=None)
+
+    async def main() -> None:
+        async with sms_status.connect_async(
+            "lisoloo",
+            api_key=lisoloo_sandbox.api_key,
+            base_url=lisoloo_sandbox.base_url,
+            rate_limiter=SlowToHold(),
+        ) as client:
+            with pytest.raises(RateLimitError):
+                await client.wait_for_final(MESSAGE_ID, timeout=0.5)
+
+    async def bounded() -> None:
+        await asyncio.wait_for(main(), 30)  # TimeoutError here: held past the deadline
+
+    asyncio.run(bounded())
+
+
+def test_a_users_sleep_that_raises_keeps_its_own_frame_in_the_traceback(
+    lisoloo_sandbox: Sandbox,
+) -> None:
+    # Every error thrown into a flow lost its traceback (a memory fix meant for failed
+    # sends): a KeyError in the user's sleep= showed no frame of theirs.
+    def broken_sleep(seconds: float) -> None:
+        raise KeyError("from the user's sleep")
+
+    lisoloo_sandbox.inject_fault("server_error", status=503, times=1)
+    lisoloo_sandbox.add_message(MESSAGE_ID, statuses=("delivered",))
+    with (
+        lisoloo_sandbox.connect(sleep=broken_sleep) as client,
+        pytest.raises(KeyError) as raised,
+    ):
+        client.get_status(MESSAGE_ID)
+    assert "broken_sleep" in [entry.name for entry in raised.traceback]

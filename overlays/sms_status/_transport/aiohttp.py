@@ -126,18 +126,31 @@ class UnparsableResponse(Exception):
         super().__init__(f"not a valid HTTP/1.1 response (aiohttp's parser: {status})")
 
 
-_QUOTING = (aiohttp.ClientResponseError, aiohttp.ClientPayloadError)
+_QUOTING = (
+    aiohttp.ClientResponseError,
+    aiohttp.ClientPayloadError,
+    aiohttp.ServerDisconnectedError,  # its text: the partial head, every header in it
+)
 """aiohttp's errors whose text may quote the response (a header echoing the key, say)."""
 
 
 def _unquoted(exc: BaseException) -> str:
     """What aiohttp raised, without the response bytes its parser's errors quote:
     `client.api`'s callers get this text, and no SDK code scrubs it."""
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"{type(exc).__name__}: the response could not be read (status {exc.status})"
+    if isinstance(exc, aiohttp.ClientResponseError):  # its `status` is the parser's code
+        return f"{type(exc).__name__}: the response could not be parsed"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return f"{type(exc).__name__}: the response body could not be read"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{type(exc).__name__}: the server closed the connection"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _scrubbed(exc: httpx.TransportError) -> httpx.TransportError:
+    """httpx-aiohttp's own mapping of an aiohttp error keeps its text (a disconnect's quotes
+    the partial head): one whose cause quotes is made anew from `_unquoted`, unchained."""
+    cause = exc.__cause__
+    return type(exc)(_unquoted(cause)) if isinstance(cause, _QUOTING) else exc
 
 
 def _mapped(exc: BaseException, kind: type[httpx.TransportError]) -> httpx.TransportError:
@@ -158,19 +171,19 @@ class _GuardedStream(httpx.AsyncByteStream):
         try:
             async for chunk in self._inner:
                 yield chunk
-        except httpx.HTTPError:
-            raise
+        except httpx.TransportError as exc:
+            failure = _scrubbed(exc)
         except _UNMAPPED as exc:
             failure = _mapped(exc, httpx.ReadError)
         if failure is not None:
-            raise failure
+            raise failure  # out of the handler (`_mapped`)
 
     async def aclose(self) -> None:
         failure = None
         try:
             await self._inner.aclose()
-        except httpx.HTTPError:
-            raise
+        except httpx.TransportError as exc:
+            failure = _scrubbed(exc)
         except _UNMAPPED as exc:
             failure = _mapped(exc, httpx.ReadError)
         if failure is not None:
@@ -215,8 +228,8 @@ class GuardedAiohttpTransport(AiohttpTransport):
         response: httpx.Response | httpx.TransportError
         try:
             response = await super().handle_async_request(request)
-        except httpx.HTTPError:
-            raise
+        except httpx.TransportError as exc:
+            response = _scrubbed(exc)
         except _UNMAPPED as exc:
             response = _mapped(exc, httpx.TransportError)
         if isinstance(response, httpx.TransportError):
