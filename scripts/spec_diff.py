@@ -331,10 +331,17 @@ def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> Changes:
     for name in sorted(old_models.keys() & new_models.keys()):
         diff_schema(name, old_models[name], new_models[name], out)
     if not out.lines and old != new:
-        # Descriptions, summaries, examples: the generated docstrings (and PROVENANCE) move,
-        # so a released client needs a bump (release_check asks for one).
-        out.add(COMPATIBLE, "documentation changed (descriptions, summaries or examples)")
+        # Descriptions, summaries, examples, constraints the generated code does not check
+        # (a pattern, a maximum): the generated docstrings (and PROVENANCE) move, so a
+        # released client needs a bump (release_check asks for one): a patch.
+        out.add(COMPATIBLE, DOCUMENTATION)
     return out
+
+
+DOCUMENTATION = (
+    "documentation changed (descriptions, summaries, examples, or constraints the "
+    "generated code does not check)"
+)
 
 
 def propose(version: str, changes: Changes) -> str:
@@ -343,6 +350,8 @@ def propose(version: str, changes: Changes) -> str:
         return version
     if changes.breaking:
         return f"{major + 1}.0.0" if major else f"0.{minor + 1}.0"
+    if changes.lines == [(COMPATIBLE, DOCUMENTATION)]:
+        return f"{major}.{minor}.{patch + 1}"
     return f"{major}.{minor + 1}.0" if major else f"0.{minor}.{patch + 1}"
 
 

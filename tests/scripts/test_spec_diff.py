@@ -418,7 +418,8 @@ def test_a_note_beside_the_finality_is_no_change_of_finality(repo: Path) -> None
         _schemas(spec)["DeliveryStatus"]["x-finality"]["DELIVERED"] = "final (assumed)"
 
     assert _diff(repo, edit)[:2] == [
-        "compatible: documentation changed (descriptions, summaries or examples)",
+        "compatible: documentation changed (descriptions, summaries, examples, or constraints "
+        "the generated code does not check)",
         "classification: compatible",
     ]
 
@@ -430,7 +431,8 @@ def test_a_description_change_proposes_a_patch(repo: Path) -> None:
         _schemas(spec)["StatusReport"]["description"] = "One message's status."
 
     assert _diff(repo, edit)[:3] == [
-        "compatible: documentation changed (descriptions, summaries or examples)",
+        "compatible: documentation changed (descriptions, summaries, examples, or constraints "
+        "the generated code does not check)",
         "classification: compatible",
         "proposed bump: sms-status-seven 0.1.0 -> 0.1.1",
     ]
@@ -518,3 +520,11 @@ def test_the_committed_specs_have_no_uncommitted_semantic_change_against_themsel
     for key in spec_diff.provider_keys(ROOT):
         spec = yaml.safe_load((ROOT / "specs" / f"{key}.yaml").read_text())
         assert spec_diff.diff_specs(spec, copy.deepcopy(spec)).lines == []
+
+
+def test_a_documentation_change_is_a_patch_after_1_0_too() -> None:
+    # Any compatible change proposed a minor bump from 1.0 on: a description is a patch.
+    docs = spec_diff.Changes([(spec_diff.COMPATIBLE, spec_diff.DOCUMENTATION)])
+    assert spec_diff.propose("1.4.2", docs) == "1.4.3"
+    field = spec_diff.Changes([(spec_diff.COMPATIBLE, "StatusReport new optional field x")])
+    assert spec_diff.propose("1.4.2", field) == "1.5.0"
