@@ -59,12 +59,11 @@ class DeadlineReached(Exception):
 
 
 SLOT_WINDOW: ContextVar[float | None] = ContextVar("sms_status_slot_window", default=None)
-"""Set (seconds) by a caller that rests a provider itself after a 429 (the tracker, whose
-rests every worker shares through its store): a request without a deadline books its
-rate-budget slot only within that long, else fails at once as `BUDGET_HELD` (a
-`RateLimitError`), booking nothing; and a 429 it meets holds no budget (`Hold`). A 429
-another call met holds the budget for its Retry-After: a tracker's round sat that long in
-the limiter, deaf to `stop()`, hand-overs and other providers waiting."""
+"""Set (seconds) by a caller that rests a provider itself rather than wait (the blocking
+tracker): a request without a deadline books its rate-budget slot only within that long,
+else fails at once as `BUDGET_HELD` (a `RateLimitError`), booking nothing. A 429 holds the
+budget for its Retry-After: a sync `run()` sat that long in the limiter, deaf to `stop()`,
+hand-overs and other providers waiting."""
 
 
 class BudgetHeld(Exception):
@@ -255,9 +254,7 @@ def request_with_retries(
                     raise
                 error = exc
                 delay = _retry_delay(exc, attempt, ctx)
-        # Whether or not this call retries (lisoloo suspends keys that loop on 429), unless
-        # its caller rests the provider itself (`SLOT_WINDOW`).
-        if hold > 0 and SLOT_WINDOW.get() is None:
+        if hold > 0:  # whether or not this call retries: lisoloo suspends keys that loop on 429
             yield Hold(hold, deadline)
         if (
             not retryable

@@ -152,6 +152,7 @@ DOCUMENTED_ERRORS: list[tuple[str, int, object, type[ApiError], str]] = [
     ("telecom23", 401, {"error_code": "INVALID_API_KEY"}, AuthenticationError, "INVALID_API_KEY"),
     ("telecom23", 402, {"error_code": "INSUFFICIENT_BALANCE"}, ApiError, "INSUFFICIENT_BALANCE"),
     ("lisoloo", 429, {"status_code": 429, "error_code": "1302"}, AuthenticationError, "1302"),
+    ("lisoloo", 429, {"error_code": "1302", "data": None}, AuthenticationError, "1302"),
 ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import sms_status
-from sms_status import errors, tracking
+from sms_status import RateLimit, TokenBucket, errors, tracking
 from sms_status.report import DeliveryState, StatusReport
 from sms_status.testing import FakeClock, Sandbox
 from sms_status.tracking import _engine, _tracker
@@ -940,7 +940,9 @@ def test_a_provider_that_does_not_answer_costs_one_lookup_a_look_not_a_round(
     # (providers go in name order): with the default timeout, 1,000 s for 100 ids, and
     # deadlines and hand-overs held up as long. Now the round ends at the first step no
     # answer came to.
-    ids = [f"507f1f77bcf86cd7994390{n:02d}" for n in range(6)]
+    # Three rounds of 100 (`POLL_ROUND`): each round after the first went to the hung
+    # provider again before the next provider's.
+    ids = [f"507f1f77bcf86cd7994{n:05d}" for n in range(250)]
     for message_id in ids:
         lisoloo_sandbox.add_message(message_id, statuses=("delivered",))
     lisoloo_sandbox.inject_fault("stall", times=None, seconds=30.0)
@@ -991,3 +993,36 @@ def test_a_budget_held_by_another_calls_429_rests_the_provider_not_the_run(
     assert [(o.message_id, o.state) for o in outcomes] == [(message_id, DeliveryState.DELIVERED)]
     looked_up = [r.at for r in lisoloo_sandbox.requests if r.status == 200]
     assert looked_up[0] >= held_at + 30.0 - 0.01  # after the hold, not into it
+
+
+def test_a_429_a_tracker_meets_holds_the_budget_it_shares_with_the_app(
+    lisoloo_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+) -> None:
+    # The app and the tracker book from one budget (one bucket here; one Redis name across
+    # processes): the tracker's 429 held it, so the app's next call waits it out rather
+    # than meet a 429 of its own (lisoloo suspends keys that keep meeting them).
+    lisoloo_sandbox.add_message("507f1f77bcf86cd799439011", statuses=("delivered",))
+    lisoloo_sandbox.add_message("507f1f77bcf86cd799439012", statuses=("delivered",))
+    budget = TokenBucket.for_limit(RateLimit(120, 60.0), clock=sandbox_clock.monotonic)
+    app_waits: list[float] = []
+
+    def app_sleep(seconds: float) -> None:
+        app_waits.append(seconds)
+        sandbox_clock.sleep(seconds)
+
+    made: list[tracking.Tracker] = []
+    with (
+        _hooked(lambda: made[0].stop()) as http,  # noqa: PLW0108 (made[0]: later)
+        lisoloo_sandbox.connect(max_retries=0, rate_limiter=budget, http_client=http) as polls,
+        lisoloo_sandbox.connect(max_retries=0, rate_limiter=budget, sleep=app_sleep) as app,
+    ):
+        lisoloo_sandbox.inject_fault("rate_limit", retry_after="30", times=1)
+        made.append(make_tracker({"lisoloo": polls}, deadline=3600))
+        made[0].add("lisoloo", "507f1f77bcf86cd799439011")
+        sandbox_clock.advance(600.0)  # due
+        made[0].run(until_idle=False)  # its one poll meets the 429 and stops it
+        assert app.get_status("507f1f77bcf86cd799439012").error is None
+    assert app_waits
+    assert app_waits[0] > 25.0

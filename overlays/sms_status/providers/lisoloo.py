@@ -91,13 +91,13 @@ ERROR_CLASSES = {
 def error_code(body: object) -> str | None:
     """The envelope's `error_code`, with or without `"success": false` (the spec requires
     only the code: a bare `{"error_code": "1302"}` on a 429 was retried, the loop that
-    suspends keys). A body with `data` is a status (the success envelope has no `success`):
-    its `"error_code": 0`, say, is no error."""
+    suspends keys). A body with `data` and a code that is no string is a status (the success
+    envelope has no `success`): its `"error_code": 0`, say, is no error."""
     fields = f.json_object(body)
-    flag = fields.get("success")
-    if flag is True or (flag is not False and "data" in fields):
+    flag, code = fields.get("success"), fields.get("error_code")
+    if flag is True or (flag is not False and "data" in fields and not isinstance(code, str)):
         return None
-    return f.error_code_in(fields.get("error_code"))
+    return f.error_code_in(code)
 
 
 def is_error_envelope(body: object) -> bool:

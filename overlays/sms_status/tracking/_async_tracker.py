@@ -11,12 +11,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Self
 
-from sms_status._request import SLOT_WINDOW
 from sms_status.tracking import _rules as rules
 from sms_status.tracking._engine import IDLE_LOOK, Effect, Flow, HandOver, Poll, Wait
 from sms_status.tracking._model import Counts, Outcome, Tracked
 from sms_status.tracking._store import Store
-from sms_status.tracking._tracker import OWN_CLIENT_RETRIES, SLOT_WAIT, Tracking
+from sms_status.tracking._tracker import OWN_CLIENT_RETRIES, Tracking
 
 if TYPE_CHECKING:
     from sms_status.client import AsyncStatusClient
@@ -28,12 +27,19 @@ ASYNC_POLL_STEP = 32
 `_tracker`): the asyncio client looks up `concurrency` ids at once."""
 
 
-def _connect_async(provider: str) -> AsyncStatusClient[Any]:
+def _connect_async(
+    provider: str,
+    clock: Callable[[], float] | None,
+    sleep: Callable[[float], Awaitable[None]] | None,
+) -> AsyncStatusClient[Any]:
+    """`Tracker`'s own client (`_tracker._connect`), async."""
     import sms_status
 
-    return sms_status.connect_async(
-        sms_status.provider_key(provider), max_retries=OWN_CLIENT_RETRIES
-    )
+    timing: dict[str, Any] = {} if clock is None else {"clock": clock}
+    if sleep is not None:
+        timing["sleep"] = sleep
+    key = sms_status.provider_key(provider)
+    return sms_status.connect_async(key, max_retries=OWN_CLIENT_RETRIES, **timing)
 
 
 class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitable[None]]]):
@@ -58,7 +64,7 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
         super().__init__(
             store,
             clients=clients,
-            connect=_connect_async,
+            connect=functools.partial(_connect_async, clock=clock, sleep=sleep),
             deadline=deadline,
             max_interval=max_interval,
             clock=clock,
@@ -167,12 +173,11 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
             result, error = None, None
             try:
                 if isinstance(effect, Poll):
+                    # No `SLOT_WINDOW`: a round's concurrent lookups book slots well ahead
+                    # (32 on lisoloo's 2 a second: 16 s), so the round waits in the limiter,
+                    # a 429's hold too, as it waits for its pacing.
                     client = self._client(effect.provider)
-                    window = SLOT_WINDOW.set(SLOT_WAIT)  # see Tracker._steps
-                    try:
-                        result = await client.get_statuses(effect.message_ids)
-                    finally:
-                        SLOT_WINDOW.reset(window)
+                    result = await client.get_statuses(effect.message_ids)
                 elif isinstance(effect, HandOver):
                     result = await _call_async(self._on_final, effect.outcome)
                 else:

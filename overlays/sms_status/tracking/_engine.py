@@ -80,6 +80,7 @@ class Engine:
         self._schedules: dict[str, rules.Schedule] = {}
         self._separators: dict[str, str | None] = {}
         self._rests = Rests(store, clock, self.max_interval)
+        self._unreachable: set[str] = set()  # providers no lookup reached, this look
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
@@ -347,6 +348,7 @@ class Engine:
         """Poll each round. A provider refused in one (`_refused`), or before (`refusal`), is
         raised once the other providers' rounds were polled and the outcomes due handed
         over; the refusal is this run's own (several runs may share the engine)."""
+        self._unreachable.clear()
         for provider, ids in groups:
             refusal = (yield from self._poll(provider, ids)) or refusal
             if self.stopping.is_set():
@@ -375,8 +377,8 @@ class Engine:
         answer in one transaction. A 429 ends the round: the rest waits for the pause; so
         does a step that could not reach the provider (`unreachable`), or `stop()`.
         Returns the error that refused the provider (`_refused`), if one did."""
-        if self._rests.resting(provider, self.clock()):
-            self._give_back(provider, message_ids)  # a 429 earlier in this round
+        if self._rests.resting(provider, self.clock()) or provider in self._unreachable:
+            self._give_back(provider, message_ids)  # a 429 (or no answer) earlier in this look
             return None
         reports: list[StatusReport] = []
         refusal: Exception | None = None
@@ -390,7 +392,9 @@ class Engine:
                 reports.extend(answered)
                 if self._rests.after(provider, answered):
                     break
-                if self.stopping.is_set() or unreachable(answered):  # heard between lookups
+                if unreachable(answered):  # its other rounds wait for the next look
+                    self._unreachable.add(provider)
+                if self.stopping.is_set() or provider in self._unreachable:
                     break
             tried = []
         except AuthenticationError as exc:

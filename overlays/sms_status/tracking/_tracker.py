@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import os
 import threading
@@ -180,10 +181,18 @@ class Tracking(Generic[ClientT, SleepT]):
 OWN_CLIENT_RETRIES = 0
 
 
-def _connect(provider: str) -> StatusClient[Any]:
+def _connect(
+    provider: str, clock: Callable[[], float] | None, sleep: Callable[[float], None] | None
+) -> StatusClient[Any]:
+    """A client of the tracker's own: on its clock and sleep when given (a FakeClock's), so
+    the client's rate budget and its holds keep the tracker's time."""
     import sms_status
 
-    return sms_status.connect(sms_status.provider_key(provider), max_retries=OWN_CLIENT_RETRIES)
+    timing: dict[str, Any] = {} if clock is None else {"clock": clock}
+    if sleep is not None:
+        timing["sleep"] = sleep
+    key = sms_status.provider_key(provider)
+    return sms_status.connect(key, max_retries=OWN_CLIENT_RETRIES, **timing)
 
 
 class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
@@ -221,7 +230,7 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
         super().__init__(
             store,
             clients=clients,
-            connect=_connect,
+            connect=functools.partial(_connect, clock=clock, sleep=sleep),
             deadline=deadline,
             max_interval=max_interval,
             clock=clock,
