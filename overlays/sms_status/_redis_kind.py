@@ -113,7 +113,7 @@ def copied_client(
     """A `redis.Redis` on a new pool with `pool`'s settings and cap (a capped pool's copy
     waits for a connection, `timeout` at most, where a plain one would fail): socket timeouts of
     `timeout` where it has none (and at most `timeout` if `at_most`), without redis-py's own
-    retries unless `resends`; `overrides` (decode_responses=True, say) set last. The
+    retries unless `resends` (then one); `overrides` (decode_responses=True, say) set last. The
     limiters', the guard's (`with_reply_timeout`) and the tracker store's own pools."""
     import redis
     from redis.backoff import NoBackoff
@@ -129,8 +129,10 @@ def copied_client(
         if name == "socket_timeout" or name in settings:  # a unix socket has no connect one
             kept = settings.get(name)
             settings[name] = timeout if kept is None else min(kept, timeout) if at_most else kept
+    # One resend at most: redis-py 8's own retries held a replay guard's call a minute on a
+    # Redis that stopped answering (each webhook delivery, then its key's cleanup as long).
+    settings["retry"] = Retry(NoBackoff(), 1 if resends else 0)
     if not resends:
-        settings["retry"] = Retry(NoBackoff(), 0)
         settings["retry_on_error"] = []
         settings.pop("retry_on_timeout", None)
     settings.update(overrides)

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -245,3 +246,33 @@ def test_an_async_wait_paced_by_a_redis_that_stopped_answering_ends_at_its_deadl
         raised = _ends(lambda: asyncio.run(wait(sandbox)), within=4.0)
     assert isinstance(raised, TransportError)
     assert "rate limiter" in str(raised)
+
+
+def test_a_replay_guard_sends_a_call_to_a_redis_that_never_answers_twice_at_most(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # redis-py 8's own retries (kept for the guard's resends) sent each call about eleven
+    # times, 5 s each: a delivery was held a minute, then its key's cleanup as long.
+    monkeypatch.setattr(_redis_kind, "REPLY_TIMEOUT", 0.2, raising=False)  # 5 s, shortened
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:  # a Redis that takes connections and never answers
+        while not done.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    port = listener.getsockname()[1]
+    guard = webhooks.RedisReplayGuard(redis.Redis(port=port))
+    try:
+        assert isinstance(_ends(lambda: guard.add("k", ttl=60)), redis.TimeoutError)
+    finally:
+        done.set()
+        listener.close()
+        for connection in accepted:
+            connection.close()
+    assert 1 <= len(accepted) <= 2  # the call, and one resend

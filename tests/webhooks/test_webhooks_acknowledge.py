@@ -1231,3 +1231,38 @@ async def test_a_guard_subclass_without_tokens_is_called_as_before(
     assert await asyncio.to_thread(app.drain, 10)
     assert len(reported) == 1
     assert guard.calls == ["claim" if acknowledge == "after_report" else "add"]
+
+
+@pytest.mark.anyio
+async def test_deliveries_waiting_for_a_stalled_replay_guard_count_toward_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A Redis that stopped answering held each delivery in the guard's call: those were not
+    # counted, so every delivery a provider gave up on stayed parked, past HELD_MAX, with
+    # no 503 ever.
+    import threading
+
+    from sms_status.webhooks import _app
+
+    monkeypatch.setattr(_app, "HELD_MAX", 4)
+    stalled = threading.Event()
+
+    class StalledGuard:  # as a RedisReplayGuard, called in a worker thread
+        def __init__(self) -> None:
+            self.memory = webhooks.MemoryReplayGuard()
+
+        def add(self, key: str, *, ttl: float) -> bool:
+            stalled.wait(30)
+            return self.memory.add(key, ttl=ttl)
+
+        def discard(self, key: str) -> None:
+            self.memory.discard(key)
+
+    app, release, entered = _hung_receiver(acknowledge="after_report", replay_guard=StalledGuard())
+    release.set()
+    tasks, answers = await _in_turn(app, 6, lambda n: app._held == n + 1)
+    assert answers == [[], [], [], [], [503], [503]]  # one in the guard, three copies waiting
+    stalled.set()
+    await asyncio.gather(*tasks)
+    assert answers == [[200]] * 4 + [[503]] * 2
+    assert len(entered) == 1

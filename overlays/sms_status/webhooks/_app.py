@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import quote, quote_from_bytes
 
 import anyio
@@ -208,7 +208,7 @@ class Receiver:
         if event is None:
             await _answer(send, status)
         elif self._keys is None:
-            _, to_report = await self._take(event, None, send)
+            _, to_report = await self._take(event, None, send, True)
             if to_report:
                 await self._report_answered(event)
         else:
@@ -233,7 +233,12 @@ class Receiver:
                 return
         status, to_report = UNANSWERED, False
         try:
-            status, to_report = await self._take(event, attempt, send)
+            self._held += 1  # waiting for its guard (a slow Redis) is held too (`HELD_MAX`)
+            try:
+                new = await cast(ReplayKeys, self._keys).remember_or_fail(attempt)
+            finally:
+                self._held -= 1
+            status, to_report = await self._take(event, attempt, send, new)
         finally:
             attempt.release(status)
         if to_report:
@@ -242,13 +247,12 @@ class Receiver:
             await self._report_answered(event)
 
     async def _take(
-        self, event: WebhookEvent, attempt: Attempt | None, send: Send
+        self, event: WebhookEvent, attempt: Attempt | None, send: Send, new: bool | str | None
     ) -> tuple[int, bool]:
         """Remember `event` (with a guard), answer, report: the status answered, and whether
         `event` is still to be reported, awaited (`_report_answered`: "on_receipt" with an
         async `on_report` or `on_reports`)."""
         keys = self._keys
-        new = True if attempt is None or keys is None else await keys.remember_or_fail(attempt)
         if new is None:
             status = 500
         elif new == BUSY:

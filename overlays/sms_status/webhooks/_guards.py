@@ -153,9 +153,9 @@ class RedisReplayGuard:
         lease = _validation.seconds(lease, "lease")
         if not isinstance(prefix, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
-        # A socket timeout (5 s at most): a Redis that stopped answering held each delivery
-        # (and one of the receiver's worker threads) for as long as it was away. redis-py's
-        # resends are kept: each add or claim carries a token of its own for them.
+        # A socket timeout (5 s at most) and one resend of redis-py's (each add or claim
+        # carries a token of its own for it): a Redis that stopped answering held each
+        # delivery (and a worker thread) for as long as it was away, or a minute a call.
         redis_client = with_reply_timeout(redis_client, resends=True)
         self._redis = redis_client
         self._prefix = prefix
