@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -206,6 +206,22 @@ def _terminated(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _leave(code: object) -> NoReturn:
+    """Exit now, what is printed flushed (2 s at most): a report still being printed to a
+    stdout nobody reads (a paused `| less`) held the interpreter's exit for ever, in the
+    join of the receiver's worker threads, long after the drain gave up."""
+    flushing = threading.Thread(target=_flush_outputs, daemon=True)
+    flushing.start()
+    flushing.join(2.0)
+    os._exit(code if isinstance(code, int) else 1)
+
+
+def _flush_outputs() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
 @contextlib.contextmanager
 def reporting_refusals() -> Generator[Refusals]:
     webhooks_log = logging.getLogger("sms_status.webhooks")
@@ -301,6 +317,8 @@ def listen(
     try:
         with reporting_refusals():
             servers[0].run(sockets=[listener])
+    except SystemExit as stopped:  # SIGTERM: the count is out (`reporting_refusals`)
+        _leave(stopped.code)
     finally:
         if main:
             signal.signal(signal.SIGTERM, before)
