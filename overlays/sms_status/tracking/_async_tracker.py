@@ -15,7 +15,7 @@ from sms_status.tracking import _rules as rules
 from sms_status.tracking._engine import IDLE_LOOK, Effect, Flow, HandOver, Poll, Wait
 from sms_status.tracking._model import Counts, Outcome, Tracked
 from sms_status.tracking._store import Store
-from sms_status.tracking._tracker import OWN_CLIENT_RETRIES, Tracking
+from sms_status.tracking._tracker import OWN_CLIENT_RETRIES, Tracking, timing
 
 if TYPE_CHECKING:
     from sms_status.client import AsyncStatusClient
@@ -35,11 +35,8 @@ def _connect_async(
     """`Tracker`'s own client (`_tracker._connect`), async."""
     import sms_status
 
-    timing: dict[str, Any] = {} if clock is None else {"clock": clock}
-    if sleep is not None:
-        timing["sleep"] = sleep
     key = sms_status.provider_key(provider)
-    return sms_status.connect_async(key, max_retries=OWN_CLIENT_RETRIES, **timing)
+    return sms_status.connect_async(key, max_retries=OWN_CLIENT_RETRIES, **timing(clock, sleep))
 
 
 class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitable[None]]]):

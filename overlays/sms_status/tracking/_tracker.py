@@ -185,15 +185,18 @@ OWN_CLIENT_RETRIES = 0
 def _connect(
     provider: str, clock: Callable[[], float] | None, sleep: Callable[[float], None] | None
 ) -> StatusClient[Any]:
-    """A client of the tracker's own: on its clock and sleep when given (a FakeClock's), so
-    the client's rate budget and its holds keep the tracker's time."""
+    """A client of the tracker's own (`timing`)."""
     import sms_status
 
-    timing: dict[str, Any] = {} if clock is None else {"clock": clock}
-    if sleep is not None:
-        timing["sleep"] = sleep
     key = sms_status.provider_key(provider)
-    return sms_status.connect(key, max_retries=OWN_CLIENT_RETRIES, **timing)
+    return sms_status.connect(key, max_retries=OWN_CLIENT_RETRIES, **timing(clock, sleep))
+
+
+def timing(clock: object, sleep: object) -> dict[str, Any]:
+    """The options of a client the tracker connects itself: its clock and sleep when given
+    (a FakeClock's), so the client's rate budget and its holds keep the tracker's time."""
+    given = {"clock": clock, "sleep": sleep}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
