@@ -373,20 +373,22 @@ class AsyncRedisRateLimiter(_RedisGcra):
 
     async def hold(self, seconds: float) -> None:
         """`RedisRateLimiter.hold`, awaited (Redis's answer within `REPLY_TIMEOUT`)."""
-        import asyncio
-
-        pending: Awaitable[int] = self._script(**self._hold_arguments(seconds))
-        async with asyncio.timeout(_redis_kind.REPLY_TIMEOUT):
-            await pending
+        await self._answered(self._hold_arguments(seconds))
 
     async def _booked(self, within: float, answer_within: float = _redis_kind.REPLY_TIMEOUT) -> int:
         """The script's answer, within `REPLY_TIMEOUT` or `answer_within` (a TimeoutError
         past it): a Redis that stopped answering held every lookup for as long as it was
         away."""
+        return await self._answered(self._arguments(within), answer_within)
+
+    async def _answered(
+        self, arguments: dict[str, Any], within: float = _redis_kind.REPLY_TIMEOUT
+    ) -> int:
+        """The script's answer to `arguments`, within `REPLY_TIMEOUT` or `within`."""
         import asyncio
 
-        pending: Awaitable[int] = self._script(**self._arguments(within))
-        async with asyncio.timeout(min(_redis_kind.REPLY_TIMEOUT, answer_within)):
+        pending: Awaitable[int] = self._script(**arguments)
+        async with asyncio.timeout(min(_redis_kind.REPLY_TIMEOUT, within)):
             return await pending
 
 

@@ -249,9 +249,9 @@ class Receiver:
     async def _take(
         self, event: WebhookEvent, attempt: Attempt | None, send: Send, new: bool | str | None
     ) -> tuple[int, bool]:
-        """Remember `event` (with a guard), answer, report: the status answered, and whether
-        `event` is still to be reported, awaited (`_report_answered`: "on_receipt" with an
-        async `on_report` or `on_reports`)."""
+        """Answer and report `event`, `new` as its guard said (`remember_or_fail`; True
+        without one): the status answered, and whether `event` is still to be reported,
+        awaited (`_report_answered`: "on_receipt" with an async `on_report` or `on_reports`)."""
         keys = self._keys
         if new is None:
             status = 500
