@@ -227,14 +227,13 @@ class Secondary:
     def timestamp(self, value: object, field: str, *, naive_tz: tzinfo = UTC) -> datetime | None:
         if value is None or (type(value) is datetime and value.tzinfo is not None):
             return value
-        if type(value) is str:  # as JSON sends one: read here unless naive or odd
+        if type(value) is str:  # as JSON sends one: read here unless odd
             try:
                 parsed = datetime.fromisoformat(value)
             except ValueError:
                 pass
-            else:
-                if parsed.tzinfo is not None:
-                    return parsed
+            else:  # naive: in the provider's zone, as `timestamp` reads it (seven's Berlin)
+                return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=naive_tz)
         return self._read(lambda: timestamp(value, field, naive_tz=naive_tz), value, field)
 
     def times_before_parsing(

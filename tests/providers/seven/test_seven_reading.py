@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from client_support import MESSAGE_ID, connect, json_response, read_served, seed
 from sms_status import DeliveryState as S
 
@@ -67,3 +68,38 @@ def test_seven_a_delivered_status_time_is_when_it_was_delivered_by_every_reader(
     }
     pushed = seven.read_webhook(push).report
     assert pushed.delivered_at == pushed.updated_at == delivered.updated_at
+
+
+@pytest.mark.parametrize("zone_data", ["system", "dateutil's own"])
+@pytest.mark.parametrize(
+    ("status_time", "offset"),
+    [
+        ("2021-03-28 01:59:59.000", 1),  # the last second of winter time
+        ("2021-03-28 02:30:00.000", 1),  # a local time that never was: read before the jump
+        ("2021-03-28 03:00:00.000", 2),
+        ("2021-10-31 02:30:00.000", 2),  # a local time that was twice: the first (summer)
+        ("2021-10-31 03:00:00.000", 1),
+    ],
+)
+def test_seven_times_around_the_clock_changes_read_the_same_with_either_zone_data(
+    monkeypatch: pytest.MonkeyPatch, zone_data: str, status_time: str, offset: int
+) -> None:
+    import zoneinfo
+
+    from sms_status.providers import seven
+
+    if zone_data != "system":  # a machine without zone data (Windows with no tzdata)
+
+        def no_zone(key: str) -> zoneinfo.ZoneInfo:
+            raise zoneinfo.ZoneInfoNotFoundError(key)
+
+        monkeypatch.setattr(zoneinfo, "ZoneInfo", no_zone)
+    seven._berlin.cache_clear()
+    try:
+        body = seed("seven")
+        body["status_time"] = status_time
+        report = read_served("seven", body)
+    finally:
+        seven._berlin.cache_clear()
+    assert report.updated_at is not None
+    assert report.updated_at.utcoffset() == timedelta(hours=offset)
