@@ -30,11 +30,12 @@ from sms_status.report import StatusReport
 if TYPE_CHECKING:
     from typing_extensions import TypeVar as TypeVarWithDefault
 
-    ApiT_co = TypeVarWithDefault(
-        "ApiT_co", bound=GeneratedClient, covariant=True, default=GeneratedClient
-    )
+    # No `bound=GeneratedClient`: mypy joins two providers' clients (a list of both) by
+    # their type arguments, and the join of two generated clients is `object`, outside such
+    # a bound: the list became `list[object]`, on which `close()` did not type-check.
+    ApiT_co = TypeVarWithDefault("ApiT_co", covariant=True, default=GeneratedClient)
 else:  # the default (PEP 696) is for type checkers; typing_extensions costs ~15 ms to import
-    ApiT_co = TypeVar("ApiT_co", bound=GeneratedClient, covariant=True)
+    ApiT_co = TypeVar("ApiT_co", covariant=True)
 """The provider's generated `AuthenticatedClient`, the type of `client.api`."""
 
 UNSET: Any = object()

@@ -162,7 +162,7 @@ class MalformedResponseError(SmsStatusError):
         super().__init__(message)
         self.message = message
         self.provider = provider
-        self.status_code = status_code
+        self.status_code: int = status_code  # pyright: ignore[reportIncompatibleVariableOverride]
         self.body_excerpt = body_excerpt[:BODY_EXCERPT_LIMIT]
         self.request_id = request_id
         self.headers = dict(headers or {})

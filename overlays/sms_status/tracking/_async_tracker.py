@@ -7,7 +7,7 @@ import contextvars
 import functools
 import inspect
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Self
 
@@ -20,6 +20,7 @@ from sms_status.tracking._tracker import OWN_CLIENT_RETRIES, Tracking, timing
 if TYPE_CHECKING:
     from sms_status.client import AsyncStatusClient
     from sms_status.report import StatusReport
+    from sms_status.tracking._tracker import Clients
     from sms_status.webhooks import WebhookEvent
 
 ASYNC_POLL_STEP = 32
@@ -49,7 +50,7 @@ class AsyncTracker(Tracking["AsyncStatusClient[Any]", Callable[[float], Awaitabl
         store: str | os.PathLike[str] | Store,
         *,
         on_final: Callable[[Outcome], Awaitable[object] | object],
-        clients: Mapping[str, AsyncStatusClient[Any]] | None = None,
+        clients: Clients[AsyncStatusClient[Any]] | None = None,
         deadline: float = rules.DEFAULT_DEADLINE,
         max_interval: float = rules.DEFAULT_MAX_INTERVAL,
         clock: Callable[[], float] | None = None,

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeAlias, TypeVar
 
 from sms_status import _validation
 from sms_status._request import SLOT_WINDOW
@@ -23,7 +23,7 @@ from sms_status.tracking._sqlite import SqliteStore
 from sms_status.tracking._store import Store
 
 if TYPE_CHECKING:
-    from sms_status.client import StatusClient
+    from sms_status.client import ProviderKey, StatusClient
     from sms_status.report import StatusReport
     from sms_status.webhooks import WebhookEvent
 
@@ -51,6 +51,10 @@ def _open(store: str | os.PathLike[str] | Store) -> tuple[Store, bool]:
 
 ClientT = TypeVar("ClientT")
 SleepT = TypeVar("SleepT")
+if TYPE_CHECKING:
+    # Either key type: a dict typed by `ProviderKey` is no `Mapping[str, ...]` (its keys are
+    # invariant), and one built from plain strings is no `Mapping[ProviderKey, ...]`.
+    Clients: TypeAlias = Mapping[ProviderKey, ClientT] | Mapping[str, ClientT]
 
 
 class Tracking(Generic[ClientT, SleepT]):
@@ -60,7 +64,7 @@ class Tracking(Generic[ClientT, SleepT]):
         self,
         store: str | os.PathLike[str] | Store,
         *,
-        clients: Mapping[str, ClientT] | None,
+        clients: Clients[ClientT] | None,
         connect: Callable[[str], ClientT],
         deadline: float,
         max_interval: float,
@@ -220,7 +224,9 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
         store: str | os.PathLike[str] | Store,
         *,
         on_final: Callable[[Outcome], object],
-        clients: Mapping[str, StatusClient[Any]] | None = None,
+        clients: Mapping[ProviderKey, StatusClient[Any]]
+        | Mapping[str, StatusClient[Any]]
+        | None = None,
         deadline: float = rules.DEFAULT_DEADLINE,
         max_interval: float = rules.DEFAULT_MAX_INTERVAL,
         clock: Callable[[], float] | None = None,
@@ -357,17 +363,18 @@ class Tracker(Tracking["StatusClient[Any]", Callable[[float], None]]):
         self.close()
 
 
-def _checked_clients(clients: Mapping[str, ClientT] | None, *, awaited: bool) -> dict[str, ClientT]:
+def _checked_clients(clients: Clients[ClientT] | None, *, awaited: bool) -> dict[str, ClientT]:
     """`clients`, each the provider's own and of the tracker's kind: one of another provider
     polled none of its ids (each ended at its deadline), an async one in a `Tracker` raised
     "'coroutine' object is not iterable" from `run()`."""
-    checked = dict(clients or {})
-    for key, client in checked.items():
+    checked: dict[str, ClientT] = {}
+    for key, client in (clients or {}).items():
         if getattr(client, "provider", None) != key:
             raise ValueError(f"clients[{key!r}] is not a {key!r} client: {client!r}")
         if inspect.iscoroutinefunction(getattr(client, "get_statuses", None)) != awaited:
             kind = "an AsyncStatusClient (connect_async)" if awaited else "a client of connect()"
             raise TypeError(f"clients[{key!r}] must be {kind} for this tracker")
+        checked[key] = client
     return checked
 
 
