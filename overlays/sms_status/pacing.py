@@ -16,6 +16,7 @@ same slots when given the same `name`.
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 import time
@@ -28,6 +29,8 @@ from sms_status import _redis_kind
 from sms_status._redis_kind import require_asyncio, require_blocking, with_reply_timeout
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing's own from Python 3.13
+
     from sms_status._redis_kind import AsyncioRedis, BlockingRedis
 
 _MOST_REQUESTS = 10**12
@@ -88,18 +91,24 @@ class RateLimiter(Protocol):
         ...
 
 
-@runtime_checkable
 class AsyncRateLimiter(Protocol):
     """A limiter whose booking is itself awaited (one backed by an async Redis client, say).
 
     Only the async client accepts it. It may offer an awaited `reserve_within(seconds)` too
-    (see `RateLimiter`)."""
+    (see `RateLimiter`). Not checkable with `isinstance`, which would find a `reserve` on any
+    limiter (a `TokenBucket`'s too): `is_async(limiter)` tells the two kinds apart."""
 
     async def reserve(self) -> float:
         """Book one request; return the seconds to wait before sending it (0 for now).
 
         An awaited `hold(seconds)` is optional too (see `RateLimiter`)."""
         ...
+
+
+def is_async(limiter: RateLimiter | AsyncRateLimiter) -> TypeIs[AsyncRateLimiter]:
+    """Whether `limiter`'s `reserve()` is awaited (an `AsyncRateLimiter`), as the clients tell
+    (an async client's `rate_limiter` may be either kind)."""
+    return inspect.iscoroutinefunction(getattr(limiter, "reserve", None))
 
 
 _ARRIVAL_JITTER = 0.25
@@ -401,4 +410,5 @@ __all__ = [
     "RedisRateLimiter",
     "TokenBucket",
     "Unlimited",
+    "is_async",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import sms_status
 from client_support import FakeClock, connect, connect_async, json_response, seed_for
 from sms_status import RateLimit, RateLimiter, TokenBucket
 
@@ -240,6 +241,29 @@ class CountingLimiter:
         with self.lock:
             self.calls += 1
         return self.wait
+
+
+def test_is_async_tells_an_awaited_limiter_from_a_blocking_one() -> None:
+    from sms_status import pacing
+
+    class AwaitedLimiter:
+        async def reserve(self) -> float:
+            return 0.0
+
+    async def main() -> None:
+        async with (
+            sms_status.connect_async("lisoloo", api_key="k", rate_limiter=AwaitedLimiter()) as a,
+            sms_status.connect_async("lisoloo", api_key="k") as b,  # its documented limit's
+        ):
+            assert pacing.is_async(a.rate_limiter)
+            assert not pacing.is_async(b.rate_limiter)
+
+    asyncio.run(main())
+    assert not pacing.is_async(TokenBucket(rate=1.0, burst=1))
+    assert not pacing.is_async(CountingLimiter(0.0))
+    # isinstance would find a `reserve` on a TokenBucket too: refused, not a wrong answer.
+    with pytest.raises(TypeError):
+        isinstance(TokenBucket(rate=1.0, burst=1), pacing.AsyncRateLimiter)  # type: ignore[misc]
 
 
 def test_a_custom_rate_limiter_is_used_for_every_request(clock: FakeClock) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import assert_type
 
 import sms_status
-from sms_status import AsyncStatusClient, ProviderKey, StatusClient, tracking
+from sms_status import AsyncStatusClient, ProviderKey, StatusClient, pacing, tracking
 from sms_status.errors import MalformedResponseError
 
 
@@ -53,3 +53,10 @@ def a_malformed_reply_always_has_its_status(client: StatusClient) -> bool:
         assert_type(exc.status_code, int)
         return exc.status_code >= 500
     return False
+
+
+async def book_a_slot_on_either_kind_of_limiter(client: AsyncStatusClient) -> float:
+    limiter = client.rate_limiter
+    if pacing.is_async(limiter):
+        return await limiter.reserve()
+    return limiter.reserve()
