@@ -95,6 +95,7 @@ __all__ = [
     "StatusClient",
     "StatusReport",
     "TokenBucket",
+    "__version__",
     "connect",
     "connect_async",
     "errors",

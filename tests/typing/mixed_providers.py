@@ -60,3 +60,9 @@ async def book_a_slot_on_either_kind_of_limiter(client: AsyncStatusClient) -> fl
     if pacing.is_async(limiter):
         return await limiter.reserve()
     return limiter.reserve()
+
+
+def the_version() -> str:
+    from sms_status import __version__
+
+    return __version__

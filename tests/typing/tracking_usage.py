@@ -14,6 +14,9 @@ def save(outcome: tracking.Outcome) -> None:
     report: StatusReport | None = outcome.report
     key: str = outcome.key
     delivery: int = outcome.delivery
+    reason: tracking.Reason = outcome.reason  # its Literal, by a public name
+    source: tracking.Source | None = outcome.source
+    print(reason, source)
     print(state, settled, report, key, delivery, outcome.reason, outcome.source, outcome.to_dict())
 
 

@@ -16,7 +16,7 @@ import contextlib
 import importlib
 import math
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Self, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, cast
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -120,8 +120,8 @@ class Sandbox:
         clock: Clock | None = None,
         *,
         rate_limit: tuple[int, float] | _Default | None = _DEFAULT,
-        history_before: str = "strict",
-        invalid_query: str = "lenient",
+        history_before: Literal["strict", "inclusive"] = "strict",
+        invalid_query: Literal["lenient", "reject"] = "lenient",
         signing_secret: str | None = None,
         seed: bool = True,
     ) -> None:

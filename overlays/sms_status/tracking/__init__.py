@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sms_status.tracking._async_tracker import AsyncTracker
 from sms_status.tracking._fork import StoreForkedError
-from sms_status.tracking._model import Counts, Outcome, Tracked
+from sms_status.tracking._model import Counts, Outcome, Reason, Source, Tracked
 from sms_status.tracking._rules import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_INTERVAL,
@@ -60,7 +60,9 @@ __all__ = [
     "AsyncTracker",
     "Counts",
     "Outcome",
+    "Reason",
     "RedisStore",
+    "Source",
     "SqliteStore",
     "Store",
     "StoreBusyError",
