@@ -20,6 +20,7 @@ from sms_status.errors import (
     BODY_EXCERPT_LIMIT,
     ApiError,
     AuthenticationError,
+    HttpErrorCode,
     MalformedResponseError,
     NotFoundError,
     RateLimitError,
@@ -32,16 +33,16 @@ if TYPE_CHECKING:
 RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 """Statuses worth retrying for these idempotent GETs; anything else is answered at once."""
 
-_CODES_BY_STATUS = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    402: "PAYMENT_REQUIRED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    408: "REQUEST_TIMEOUT",
-    409: "CONFLICT",
-    422: "UNPROCESSABLE_ENTITY",
-    429: "RATE_LIMITED",
+_CODES_BY_STATUS: Mapping[int, str] = {
+    400: HttpErrorCode.BAD_REQUEST.value,
+    401: HttpErrorCode.UNAUTHORIZED.value,
+    402: HttpErrorCode.PAYMENT_REQUIRED.value,
+    403: HttpErrorCode.FORBIDDEN.value,
+    404: HttpErrorCode.NOT_FOUND.value,
+    408: HttpErrorCode.REQUEST_TIMEOUT.value,
+    409: HttpErrorCode.CONFLICT.value,
+    422: HttpErrorCode.UNPROCESSABLE_ENTITY.value,
+    429: HttpErrorCode.RATE_LIMITED.value,
 }
 
 _CLASSES_BY_STATUS: Mapping[int, type[ApiError]] = {
@@ -163,8 +164,12 @@ def decode_or_raise(
     error_code = redact(
         body_code
         or _CODES_BY_STATUS.get(status_code)
-        or ("API_ERROR" if failed and status_code < 300 else None)
-        or ("SERVER_ERROR" if status_code >= 500 or status_code < 400 else f"HTTP_{status_code}"),
+        or (HttpErrorCode.API_ERROR.value if failed and status_code < 300 else None)
+        or (
+            HttpErrorCode.SERVER_ERROR.value
+            if status_code >= 500 or status_code < 400
+            else f"HTTP_{status_code}"
+        ),
         secret,
     )[:100]
     cls = (

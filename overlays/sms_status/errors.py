@@ -22,11 +22,32 @@ No message, repr or attribute of these ever holds the API key: every string is s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 BODY_EXCERPT_LIMIT = 500
 """Longest `body_excerpt` kept on an error, in characters."""
+
+
+class HttpErrorCode(StrEnum):
+    """An `error_code` from the HTTP status, for an error whose body has no code of the
+    provider's (any provider's: its own codes are its module's `StrEnum`). Another 4xx
+    reads `HTTP_<status>`."""
+
+    BAD_REQUEST = "BAD_REQUEST"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    PAYMENT_REQUIRED = "PAYMENT_REQUIRED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    CONFLICT = "CONFLICT"
+    UNPROCESSABLE_ENTITY = "UNPROCESSABLE_ENTITY"
+    RATE_LIMITED = "RATE_LIMITED"
+    SERVER_ERROR = "SERVER_ERROR"
+    """A 5xx, or a status outside 400-599 where an answer was expected."""
+    API_ERROR = "API_ERROR"
+    """A 2xx whose body says the call failed, with no code."""
 
 
 def _restore(cls: type[SmsStatusError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -248,6 +269,7 @@ __all__ = [
     "BODY_EXCERPT_LIMIT",
     "ApiError",
     "AuthenticationError",
+    "HttpErrorCode",
     "InvalidWebhookError",
     "MalformedResponseError",
     "MalformedWebhookError",

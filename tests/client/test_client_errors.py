@@ -23,6 +23,7 @@ from client_support import (
 from sms_status.errors import (
     ApiError,
     AuthenticationError,
+    HttpErrorCode,
     MalformedResponseError,
     NotFoundError,
     RateLimitError,
@@ -290,6 +291,8 @@ def test_bodiless_status_gets_a_code_derived_from_the_status(
     assert type(error) is cls
     assert isinstance(error, ApiError)
     assert error.error_code == code
+    assert error.error_code == HttpErrorCode(code)  # every derived code has its member
+    assert type(error.error_code) is str  # a plain str, as a provider's own code is
     assert error.status_code == status
 
 
