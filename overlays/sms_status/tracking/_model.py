@@ -19,7 +19,9 @@ import attrs
 from sms_status.report import DeliveryState, RecipientCounts, StatusReport, unbuilt_raw
 
 Reason = Literal["final", "deadline", "not_found"]
+"""Why an `Outcome` was settled: a final report, its deadline, or an id only ever "not found"."""
 Source = Literal["push", "poll"]
+"""Where an `Outcome`'s report came from: a pushed one (`ingest`) or a lookup."""
 
 
 class Row(NamedTuple):
