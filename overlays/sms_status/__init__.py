@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from sms_status import errors, pacing, webhooks
     from sms_status._flows import RetryEvent
     from sms_status.client import (
+        AsyncClientOptions,
         AsyncHistoryClient,
         AsyncStatusClient,
+        ClientOptions,
         HistoryClient,
         ProviderKey,
         StatusClient,
@@ -37,8 +39,10 @@ if TYPE_CHECKING:
 _LAZY = {
     "errors": "sms_status.errors",
     "RetryEvent": "sms_status._flows",
+    "AsyncClientOptions": "sms_status.client",
     "AsyncHistoryClient": "sms_status.client",
     "AsyncStatusClient": "sms_status.client",
+    "ClientOptions": "sms_status.client",
     "HistoryClient": "sms_status.client",
     "ProviderKey": "sms_status.client",
     "provider_key": "sms_status.client",
@@ -82,9 +86,11 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "PROVIDERS",
+    "AsyncClientOptions",
     "AsyncHistoryClient",
     "AsyncRateLimiter",
     "AsyncStatusClient",
+    "ClientOptions",
     "DeliveryState",
     "HistoryClient",
     "ProviderKey",

@@ -66,3 +66,13 @@ def the_version() -> str:
     from sms_status import __version__
 
     return __version__
+
+
+def connect_with(options: sms_status.ClientOptions) -> StatusClient:
+    # The reference page's "import sms_status gives every name on this page": these two too.
+    return sms_status.connect("telecom23", **options)
+
+
+async def connect_async_with(options: sms_status.AsyncClientOptions) -> None:
+    async with sms_status.connect_async("seven", **options) as client:
+        await client.get_status("77232007287")
