@@ -964,6 +964,32 @@ def test_a_provider_that_does_not_answer_costs_one_lookup_a_look_not_a_round(
     assert len(hung_lookups) == 1
 
 
+def test_a_provider_out_of_reach_is_logged_once_and_again_when_it_answers(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A provider no lookup reached (a refused certificate, a name that does not resolve)
+    # was polled in silence until the ids' deadlines: nothing said why nothing settled.
+    telecom23_sandbox.add_message("m1", statuses=("DELIVRD",))
+    reset = telecom23_sandbox.inject_fault("reset", times=3)
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client}, deadline=3600)
+        tracker.add("telecom23", "m1")
+        with caplog.at_level("WARNING", logger="sms_status.tracking"):
+            while not outcomes:
+                tracker.run(until_idle=True)
+                sandbox_clock.advance(60.0)
+    assert reset.hits == 3  # three looks met the reset, the fourth an answer
+    said = [r.getMessage() for r in caplog.records if r.name == "sms_status.tracking"]
+    assert len(said) == 2, said
+    assert said[0].startswith("telecom23: no lookup reached the provider (TransportError: ")
+    assert said[1] == "telecom23: reached again, after 3 rounds that did not reach it"
+    assert outcomes[0].state is DeliveryState.DELIVERED
+
+
 def test_a_budget_held_by_another_calls_429_rests_the_provider_not_the_run(
     lisoloo_sandbox: Sandbox,
     sandbox_clock: FakeClock,

@@ -31,7 +31,7 @@ from sms_status.tracking._model import (
     outcome_of,
     tracked_of,
 )
-from sms_status.tracking._rests import Rests, limits, unreachable
+from sms_status.tracking._rests import Outages, Rests, limits
 from sms_status.tracking._store import Change, Push, Store
 
 log = logging.getLogger("sms_status.tracking")
@@ -72,8 +72,7 @@ class Engine:
         self.clock = clock
         self.deadline = rules.valid_deadline(deadline)
         self.max_interval = rules.valid_deadline(max_interval, "max_interval")
-        self.poll_step = poll_step
-        """Ids per `Poll` effect for providers that look ids up one a request."""
+        self.poll_step = poll_step  # ids per `Poll` for providers looked up one a request
         self.stopping = threading.Event()
         self.woken = threading.Event()
         self.closed = False  # its tracker closed: the store with it (`_open`)
@@ -81,6 +80,7 @@ class Engine:
         self._separators: dict[str, str | None] = {}
         self._rests = Rests(store, clock, self.max_interval)
         self._unreachable: set[str] = set()  # providers no lookup reached, this look
+        self._outages = Outages()
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
@@ -375,7 +375,7 @@ class Engine:
     def _poll(self, provider: str, message_ids: list[str]) -> Polled:
         """Poll one round of due ids (one request per batch, or per id), then record every
         answer in one transaction. A 429 ends the round: the rest waits for the pause; so
-        does a step that could not reach the provider (`unreachable`), or `stop()`.
+        does a step that could not reach the provider (`Outages`), or `stop()`.
         Returns the error that refused the provider (`_refused`), if one did."""
         if self._rests.resting(provider, self.clock()) or provider in self._unreachable:
             self._give_back(provider, message_ids)  # a 429 (or no answer) earlier in this look
@@ -392,7 +392,7 @@ class Engine:
                 reports.extend(answered)
                 if self._rests.after(provider, answered):
                     break
-                if unreachable(answered):  # its other rounds wait for the next look
+                if self._outages.after(provider, answered):  # its other rounds: next look
                     self._unreachable.add(provider)
                 if self.stopping.is_set() or provider in self._unreachable:
                     break

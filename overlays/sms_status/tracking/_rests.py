@@ -167,6 +167,37 @@ class Rests:
         self._known[provider] = _Known(now + left, rest.in_a_row)
 
 
+class Outages:
+    """Providers that no lookup of a round reached, logged when that starts and when it
+    ends: a tracker went on polling a provider it could not reach (a refused certificate, a
+    name that does not resolve, a firewall) in silence until its ids' deadlines."""
+
+    def __init__(self) -> None:
+        self._failed_rounds: dict[str, int] = {}
+
+    def after(self, provider: str, reports: Sequence[StatusReport]) -> bool:
+        """Whether no lookup of a round's step reached `provider` (`unreachable`)."""
+        if unreachable(reports):
+            failed = self._failed_rounds.get(provider, 0)
+            if not failed:
+                error = reports[0].error
+                log.warning(
+                    "%s: no lookup reached the provider (%s: %s); its ids are polled again "
+                    "later, and settle by their deadlines if it stays out of reach",
+                    provider,
+                    type(error).__name__,
+                    getattr(error, "message", error),
+                )
+            self._failed_rounds[provider] = failed + 1
+            return True
+        failed = self._failed_rounds.pop(provider, 0) if reports else 0
+        if failed:
+            log.warning(
+                "%s: reached again, after %d rounds that did not reach it", provider, failed
+            )
+        return False
+
+
 def unreachable(reports: Sequence[StatusReport]) -> bool:
     """No lookup of a poll step reached the provider (timeouts, resets, a refused
     certificate): the round ends there, its other ids wait for the next look. Each would
