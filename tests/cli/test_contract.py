@@ -348,6 +348,20 @@ def test_output_piped_into_head_ends_quietly_with_141(seven_sandbox):
     assert err == ""
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["lines", "json"])
+def test_output_to_a_full_disk_is_one_line_and_74_not_a_bug(telecom23_sandbox, as_json):
+    # It was "unexpected OSError ... (run with --debug and report it)", exit 70.
+    telecom23_sandbox.add_message("on-a-full-disk", statuses=("DELIVRD",))
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [SMS_STATUS, "status", *common(telecom23_sandbox), *as_json, "on-a-full-disk"],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == _exit.OUTPUT_FAILED
+    assert done.stderr == "error: cannot write the output: No space left on device\n"
+
+
 def test_a_json_document_piped_into_head_ends_with_141(seven_sandbox):
     # Written in one go, a document of megabytes into a pipe whose reader had left lost
     # its rest silently: exit 1, nothing said.

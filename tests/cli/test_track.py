@@ -204,6 +204,16 @@ def test_summary_of_a_missing_store_is_a_usage_error_and_creates_nothing(store):
     assert not store.exists()
 
 
+def test_summary_of_an_empty_file_is_refused_and_writes_nothing_into_it(store):
+    # An empty file (a typo'd or touched path) was made into a 40 KB store by --summary,
+    # which reads only, and reported "0 tracked".
+    store.touch()
+    result = invoke("track", "--store", str(store), "--summary")
+    assert result.exit_code == _exit.USAGE
+    assert result.stderr == f"error: {store} is empty: not a tracker store\n"
+    assert store.stat().st_size == 0
+
+
 def test_other_providers_ids_in_the_store_settle_with_their_keys_from_the_environment(
     telecom23_sandbox, seven_sandbox, sandbox_clock, tmp_path, store
 ):
@@ -687,6 +697,34 @@ def test_json_piped_into_head_ends_with_141_and_keeps_the_rest_for_a_rerun(
     assert counts(store).awaiting_handover == 0
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_json_into_a_full_disk_ends_with_74_and_keeps_every_outcome_for_a_rerun(
+    telecom23_sandbox, tmp_path, store
+):
+    # An output that cannot be written (a full disk) had on_final raise at each hand-over,
+    # retried for ever: the run never ended.
+    ids = ["full-1", "full-2"]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("DELIVRD",))
+    command = [SMS_STATUS, "track", "-p", "telecom23", "--store", str(store), "--json",
+               "--clock-speed", "100", ids_file(tmp_path, *ids)]  # fmt: skip
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            command, env=_env(telecom23_sandbox), stdout=full, stderr=subprocess.PIPE,
+            text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == _exit.OUTPUT_FAILED, done.stderr
+    assert "error: cannot write the output: No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert counts(store).awaiting_handover == 2  # none handed over: a rerun gives both
+    again = subprocess.run(
+        command, env=_env(telecom23_sandbox), capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert again.returncode == _exit.OK, again.stderr
+    assert sorted(json.loads(line)["message_id"] for line in again.stdout.splitlines()) == ids
+
+
 def _read_until(fd: int, pattern: bytes, timeout: float) -> bytes:
     seen = b""
     deadline = time.monotonic() + timeout
@@ -740,6 +778,19 @@ def test_the_demo_step_kills_the_tracker_and_every_outcome_comes_once(
     assert result.outcomes >= 120
     assert result.missing == 0
     assert result.again == result.interrupted
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_the_demo_step_reads_its_tracker_under_a_latin1_locale(
+    telecom23_sandbox, seven_sandbox, monkeypatch
+):
+    # The child tracker wrote its "·" in latin-1 (the inherited encoding) and the demo's
+    # UTF-8 readers died on it: two thread tracebacks, and a child left writing to a pipe
+    # nobody read.
+    monkeypatch.setenv("PYTHONIOENCODING", "latin-1")
+    result = _demo_tracking.demo(telecom23_sandbox, seven_sandbox, messages=20)
+    assert result.ok, result.lines
+    assert result.missing == 0
 
 
 @pytest.mark.parametrize(("flags", "level"), [((), 1), (("--durable",), 2)])

@@ -6,6 +6,7 @@ import http.client
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -153,31 +155,84 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def listening() -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = _free_port()
+def _listen_process(*options: str, stdout: object = subprocess.PIPE) -> subprocess.Popen[str]:
     env = {**os.environ, "SMS_STATUS_SEVEN_WEBHOOK_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from sms_status.cli import main; main()",
-            "listen",
-            "--provider",
-            "seven",
-            "--port",
-            str(port),
-        ],
+    command = [sys.executable, "-c", "from sms_status.cli import main; main()", "listen"]
+    return subprocess.Popen(
+        [*command, "--provider", "seven", *options],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.fixture
+def listening() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = _free_port()
+    process = _listen_process("--port", str(port))
     try:
         yield process, port
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_listen_into_a_full_disk_stops_and_says_so_with_74() -> None:
+    # Each report was answered 200 and dropped without a word: the provider counted it
+    # delivered, listen ran on, and its exit said nothing of the loss.
+    with open("/dev/full", "w") as full:
+        process = _listen_process("--port", "0", stdout=full)
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        port = int(banner.rsplit(":", 1)[1].strip().rstrip("/"))
+        with Sandbox("seven").serve() as sandbox:  # real clock: listen checks timestamps
+            sandbox.add_webhook(f"http://127.0.0.1:{port}/", secret=SECRET)
+            sandbox.add_message("77120000002", statuses=("DELIVERED",))
+            sandbox.wait_for_webhooks(1, timeout=30)
+        assert process.wait(30) == _exit.OUTPUT_FAILED
+        assert "error: cannot write the output: No space left on device" in process.stderr.read()
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+def test_listen_on_an_ipv6_address_says_its_url_in_brackets() -> None:
+    # `--host ::1` was refused ("Address family for hostname not supported").
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    process = _listen_process("--host", "::1", "--port", "0")
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        found = re.search(r"on http://\[::1\]:(\d+)/$", banner.strip())
+        assert found, banner
+        connection = http.client.HTTPConnection("::1", int(found[1]), timeout=30)
+        connection.request("POST", "/", body=b"{}", headers={"X-Nonce": "n"})
+        assert connection.getresponse().status == 401  # it answers over IPv6: unsigned
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_report_that_could_not_be_printed_is_said_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The refusals' handler on the webhooks logger kept Python's last-resort handler from
+    # printing on_report's ERROR records, and printed only refusals: nothing was said.
+    with _listen.reporting_refusals():
+        try:
+            raise UnicodeEncodeError("ascii", "é", 0, 1, "no é here")
+        except UnicodeEncodeError as exc:
+            logging.getLogger("sms_status.webhooks").error("on_report failed", exc_info=exc)
+    assert "on_report failed: UnicodeEncodeError: 'ascii' codec" in capsys.readouterr().err
 
 
 def test_listen_command_end_to_end_with_a_real_clock_sandbox(

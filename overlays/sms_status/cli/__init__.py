@@ -8,6 +8,7 @@ handling from the group.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -158,6 +159,14 @@ class _Commands(click.Group):
         except BrokenPipeError:
             _silence_stdout()
             sys.exit(_exit.OUTPUT_CLOSED)
+        except OSError as error:
+            if error.errno not in _exit.OUTPUT_ERRNOS:
+                _one_line(error)
+            # Not "a bug in sms-status": standard output cannot be written (a full disk).
+            with contextlib.suppress(OSError):
+                click.echo(f"error: cannot write the output: {error.strerror}", err=True)
+            _silence_stdout()  # the flush at exit would fail again
+            sys.exit(_exit.OUTPUT_FAILED)
         except Exception as error:
             _one_line(error)
 

@@ -66,6 +66,7 @@ class _Child:
             stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
+            errors="backslashreplace",  # a stray byte is shown, never the reader's end
         )
         self.outcomes: list[dict[str, Any]] = []
         self.errors: list[str] = []
@@ -184,7 +185,9 @@ def _kill_and_restart(
     from sms_status import tracking
 
     secret = "whsec_demo_" + secrets.token_hex(8)
-    env = {**os.environ, "SMS_STATUS_TELECOM23_WEBHOOK_SECRET": secret}
+    # The child writes UTF-8 whatever this terminal's encoding (as this process reads it):
+    # under a latin-1 locale its "·" came as a byte no UTF-8 reader takes.
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "SMS_STATUS_TELECOM23_WEBHOOK_SECRET": secret}
     for box in (telecom23, seven):
         env[f"SMS_STATUS_{box.key.upper()}_API_KEY"] = box.api_key
         env[f"SMS_STATUS_{box.key.upper()}_BASE_URL"] = box.base_url

@@ -7,6 +7,7 @@ timeout.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,12 @@ AUTHENTICATION = 4
 UNAVAILABLE = 5
 INTERNAL = 70  # sysexits EX_SOFTWARE
 INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+OUTPUT_FAILED = 74  # sysexits EX_IOERR
 OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as shells report a writer whose reader left
+
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENXIO})
+"""What a write to standard output fails with when it cannot be written (`OUTPUT_FAILED`):
+a full disk or quota, a file too large, a terminal gone."""
 
 TABLE: tuple[tuple[int, str], ...] = (
     (OK, "done: every lookup answered (watch, track: every message delivered)"),
@@ -35,6 +41,7 @@ TABLE: tuple[tuple[int, str], ...] = (
         "could not tell: network, timeout, rate limit, server or malformed answer; "
         "track: the store failed",
     ),
+    (OUTPUT_FAILED, "the output could not be written (a full disk, a terminal gone)"),
     (INTERNAL, "a bug in sms-status (run with --debug and report it)"),
     (INTERRUPTED, "interrupted (Ctrl-C); track keeps its state: run it again to resume"),
     (OUTPUT_CLOSED, "the output was closed early (piped into head)"),
@@ -44,6 +51,7 @@ _PRECEDENCE = (
     INTERNAL,
     INTERRUPTED,
     OUTPUT_CLOSED,
+    OUTPUT_FAILED,
     USAGE,
     AUTHENTICATION,
     FAILED,

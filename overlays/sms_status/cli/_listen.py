@@ -167,10 +167,16 @@ class Refusals(logging.Handler):
         status = getattr(record, "status", None)
         if isinstance(status, int):
             self.by_status[status] += 1
-            try:
-                self._lines.put_nowait(safe(record.getMessage()))
-            except queue.Full:
-                self.dropped += 1
+            self._say(record.getMessage())
+        elif record.levelno >= logging.ERROR:  # a report not printed: this handler being
+            error = record.exc_info[1] if record.exc_info else None  # there, none else says it
+            self._say(record.getMessage() + (f": {type(error).__name__}: {error}" if error else ""))
+
+    def _say(self, line: str) -> None:
+        try:
+            self._lines.put_nowait(safe(line))
+        except queue.Full:
+            self.dropped += 1
 
     def _print(self) -> None:
         while (line := self._lines.get()) is not None:
@@ -285,24 +291,26 @@ def listen(
     output_closed = threading.Event()
     show = printer(as_json, sys.stdout.isatty())
 
+    output_failures: list[OSError] = []
+
     def show_until_closed(event: WebhookEvent, kept: StatusReport) -> None:
-        # Printed in the app's worker threads, where the command group never sees a
-        # BrokenPipeError: the reader left (`| head`), so serving stops, and it exits 141.
+        # Printed in the app's worker threads, where the command group never sees a failed
+        # write: the reader left (`| head`: exit 141), or the output cannot be written (a
+        # full disk: exit 74). Either way serving stops, rather than answering 200 for
+        # reports that go nowhere.
         if output_closed.is_set():
             return
         try:
             show(event, kept)
-        except BrokenPipeError:
+        except OSError as error:
+            output_failures.append(error)
             output_closed.set()
             servers[0].should_exit = True
 
     app = build(provider, secret, Receiver(show_until_closed), url=url)
-    try:  # bound before the banner, so the banner means "connections are accepted"
-        listener = socket.create_server((host, port))
-    except OSError as exc:
-        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    bound = listener.getsockname()[1]  # --port 0: the one the system chose
-    click.echo(f"listening for {provider} webhooks on http://{host}:{bound}/", err=True)
+    listener = listening_socket(host, port)  # before the banner: connections are accepted
+    origin = http_origin(host, listener.getsockname()[1])  # --port 0: the system's choice
+    click.echo(f"listening for {provider} webhooks on {origin}/", err=True)
     # Lifespan on: at shutdown the app waits for reports still being printed; requests still
     # waiting for theirs are cut after as long (uvicorn waits for ever by default).
     config = uvicorn.Config(
@@ -322,8 +330,24 @@ def listen(
     finally:
         if main:
             signal.signal(signal.SIGTERM, before)
-    if output_closed.is_set():
-        raise BrokenPipeError  # the command group ends it quietly, exit 141
+    if output_failures:
+        raise output_failures[0]  # the command group: 141 for a closed pipe, else 74
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on `host` (an IPv6 address too) and `port`; a usage error if it
+    cannot be had (a busy port, an address not of this machine)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host.strip("[]"), port), family=family)
+    except OSError as exc:
+        where = http_origin(host, port).removeprefix("http://")
+        raise click.UsageError(f"cannot listen on {where}: {exc.strerror}") from None
+
+
+def http_origin(host: str, port: int) -> str:
+    """`http://host:port`, an IPv6 address in brackets (`http://[::1]:8080`)."""
+    return f"http://[{host.strip('[]')}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @contextlib.contextmanager

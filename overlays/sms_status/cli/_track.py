@@ -68,6 +68,9 @@ def _open_store(
 
     if not create and not Path(path).exists():
         raise StoreError(f"no tracker store at {path}")
+    if not create and Path(path).is_file() and Path(path).stat().st_size == 0:
+        # SQLite would take it for a new store and write one into it (`--summary` reads only)
+        raise StoreError(f"{path} is empty: not a tracker store")
     try:
         return tracking.SqliteStore(path, synchronous=synchronous)
     except tracking.StoreVersionError as error:
@@ -171,7 +174,8 @@ class _Run:
         self.progress: Progress | None = None
         self.stop: Callable[[], None] = lambda: None
         """Ends the tracker's run (set once it exists)."""
-        self.output_closed = False
+        self.output_failure: OSError | None = None
+        """A write of an outcome that failed (`| head` left, a full disk): the run ends."""
 
     def count_request(self, _request: httpx.Request) -> None:
         with self._lock:
@@ -181,10 +185,11 @@ class _Run:
         if self.as_json:
             try:
                 click.echo(json.dumps(masked(outcome.to_dict(), self.secret)))
-            except BrokenPipeError:
-                # The reader left (`| head`): this outcome was not handed over (the store
-                # keeps it for the next run); end the run instead of retrying into the void.
-                self.output_closed = True
+            except OSError as error:
+                # The reader left (`| head`), or the output cannot be written (a full disk):
+                # this outcome was not handed over (the store keeps it for the next run);
+                # end the run instead of retrying into the void for ever.
+                self.output_failure = error
                 self.stop()
                 raise
         assert self.progress is not None
@@ -323,8 +328,8 @@ def run(
         except sqlite3.OperationalError as error:
             click.echo(f"error: the store {safe(store_path)} failed: {error}", err=True)
             return _exit.UNAVAILABLE
-        if state.output_closed:
-            raise BrokenPipeError  # the command group ends it quietly, exit 141
+        if state.output_failure is not None:
+            raise state.output_failure  # the command group: 141 for a closed pipe, else 74
         return state.finished()
     raise AssertionError("unreachable")  # pragma: no cover - the with block returns
 

@@ -52,12 +52,9 @@ def webhook_options(
 def bind(options: WebhookOptions) -> socket.socket:
     """The webhook receiver's socket, bound before anything is stored: a busy port is a usage
     error that leaves the store as it was."""
-    try:
-        return socket.create_server((options.host, options.port))
-    except OSError as exc:
-        raise click.UsageError(
-            f"cannot listen on {options.host}:{options.port}: {exc.strerror}"
-        ) from None
+    from sms_status.cli._listen import listening_socket
+
+    return listening_socket(options.host, options.port)
 
 
 @contextlib.contextmanager
@@ -66,6 +63,7 @@ def _receiving(app: Any, listener: socket.socket, host: str) -> Generator[str]:
     accepts connections."""
     import uvicorn
 
+    from sms_status.cli._listen import http_origin
     from sms_status.webhooks._app import DRAIN_SECONDS
 
     port = listener.getsockname()[1]
@@ -85,7 +83,7 @@ def _receiving(app: Any, listener: socket.socket, host: str) -> Generator[str]:
             if not thread.is_alive():
                 raise RuntimeError("the webhook receiver failed to start")
             time.sleep(0.002)
-        yield f"http://{host}:{port}"
+        yield http_origin(host, port)
     finally:
         server.should_exit = True
         thread.join(10)
