@@ -56,7 +56,8 @@ def test_every_exit_code_has_one_meaning_in_help_and_readme():
     assert len(codes) == len(set(codes))
     readme = README.read_text(encoding="utf-8")
     section = readme.split("## The command line", 1)[1].split("\n## ", 1)[0]
-    for command in ([], ["status"], ["watch"], ["history"], ["track"]):
+    commands = ["status", "watch", "history", "track", "listen", "sandbox", "demo"]
+    for command in ([], *([c] for c in commands)):
         text = invoke(*command, "--help").output
         for code, meaning in _exit.TABLE:
             assert re.search(rf"^\s*{code}\s+{re.escape(meaning)}$", text, re.MULTILINE), code

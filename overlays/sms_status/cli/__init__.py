@@ -347,7 +347,7 @@ def history(
     sys.exit(_exit.for_lookups(reports))
 
 
-@cli.command()
+@cli.command(epilog=_exit.help_text())
 @click.option(
     "--provider", "-p", type=click.Choice([*PROVIDERS, "all"]), default="all", show_default=True
 )
@@ -365,7 +365,7 @@ def sandbox(provider: str, port: int) -> None:
     _sandbox.serve_forever(keys, port)
 
 
-@cli.command()
+@cli.command(epilog=_exit.help_text())
 @click.option(
     "--speed",
     type=click.FloatRange(min=1),

@@ -25,6 +25,7 @@ INTERNAL = 70  # sysexits EX_SOFTWARE
 INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 OUTPUT_FAILED = 74  # sysexits EX_IOERR
 OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as shells report a writer whose reader left
+TERMINATED = 143  # 128 + SIGTERM
 
 OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENXIO})
 """What a write to standard output fails with when it cannot be written (`OUTPUT_FAILED`):
@@ -41,14 +42,16 @@ TABLE: tuple[tuple[int, str], ...] = (
         "could not tell: network, timeout, rate limit, server or malformed answer; "
         "track: the store failed",
     ),
-    (OUTPUT_FAILED, "the output could not be written (a full disk, a terminal gone)"),
     (INTERNAL, "a bug in sms-status (run with --debug and report it)"),
+    (OUTPUT_FAILED, "the output could not be written (a full disk, a terminal gone)"),
     (INTERRUPTED, "interrupted (Ctrl-C); track keeps its state: run it again to resume"),
     (OUTPUT_CLOSED, "the output was closed early (piped into head)"),
+    (TERMINATED, "listen: stopped by SIGTERM (kill, docker stop), its count printed"),
 )
 
 _PRECEDENCE = (
     INTERNAL,
+    TERMINATED,
     INTERRUPTED,
     OUTPUT_CLOSED,
     OUTPUT_FAILED,

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from sms_status._registry import PROVIDERS, REGISTRY
+from sms_status.cli import _exit
 from sms_status.cli._terminal import safe, shown
 
 if TYPE_CHECKING:
@@ -257,7 +258,7 @@ def build(
     return webhooks.app(provider, secret=secret, on_report=receiver, url=url, clock=clock)
 
 
-@click.command()
+@click.command(epilog=_exit.help_text())
 @click.option(
     "--provider",
     "-p",
