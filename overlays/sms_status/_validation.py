@@ -73,7 +73,9 @@ def message_ids(values: Iterable[str], *, separator: str | None = None) -> list[
 def e164(value: object) -> str:
     """Return `value` if it is an E.164 phone number (`+` and 7 to 15 digits)."""
     if not isinstance(value, str) or not _E164.fullmatch(value):
-        raise ValueError(f"phone number {value!r} is not E.164 (for example +14155551234)")
+        shown = repr(value)  # a few characters of it: an error line, not a copy of the input
+        shown = shown if len(shown) <= 40 else f"{shown[:37]}... ({len(str(value))} characters)"
+        raise ValueError(f"phone number {shown} is not E.164 (for example +14155551234)")
     return value
 
 

@@ -318,6 +318,15 @@ def test_non_e164_phone_is_refused_before_any_request(phone: str) -> None:
     assert server.requests == []
 
 
+def test_a_long_phone_number_is_cut_in_its_error() -> None:
+    # The whole input was echoed: 5,000 digits on one error line.
+    with connect("namirial", Recorder(lambda _request: json_response({}))) as client:
+        with pytest.raises(ValueError, match=r"E\.164") as refused:
+            client.history_by_phone("+" + "1" * 5000)
+    assert len(str(refused.value)) < 120
+    assert "(5001 characters)" in str(refused.value)
+
+
 def test_e164_phone_reaches_the_server_as_one_path_segment() -> None:
     server = FakeNamirial(_messages(3), strict=True)
     with connect("namirial", server) as client:
