@@ -320,9 +320,11 @@ def test_non_e164_phone_is_refused_before_any_request(phone: str) -> None:
 
 def test_a_long_phone_number_is_cut_in_its_error() -> None:
     # The whole input was echoed: 5,000 digits on one error line.
-    with connect("namirial", Recorder(lambda _request: json_response({}))) as client:
-        with pytest.raises(ValueError, match=r"E\.164") as refused:
-            client.history_by_phone("+" + "1" * 5000)
+    with (
+        connect("namirial", Recorder(lambda _request: json_response({}))) as client,
+        pytest.raises(ValueError, match=r"E\.164") as refused,
+    ):
+        client.history_by_phone("+" + "1" * 5000)
     assert len(str(refused.value)) < 120
     assert "(5001 characters)" in str(refused.value)
 
