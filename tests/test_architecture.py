@@ -206,9 +206,9 @@ def _hand_written_lines(path: Path) -> int:
     provider's overloads put client.py over the cap (a review's find)."""
     count, generated = 0, False
     for line in path.read_text().splitlines():
-        if line.lstrip().startswith("# -- generated from the registry"):
+        if line.startswith("# -- generated from the registry"):
             generated = True
-        elif line.lstrip().startswith("# -- end of the generated"):
+        elif line.startswith("# -- end of the generated"):
             generated = False
         elif not generated:
             count += 1

@@ -1,5 +1,5 @@
-"""The typed `connect()` in client.py, and the sandbox's, are what scripts/typed_connect.py
-writes from the registry: a registry change without rerunning it fails here, naming the fix."""
+"""The typed `connect()` in client.py is what scripts/typed_connect.py writes from the
+registry: a registry change without rerunning it fails here, naming the fix."""
 
 from __future__ import annotations
 
@@ -16,21 +16,16 @@ import typed_connect  # noqa: E402
 CLIENT = ROOT / typed_connect.CLIENT
 
 
-@pytest.mark.parametrize("path", [typed_connect.CLIENT, typed_connect.SANDBOX_CLIENTS])
-def test_the_typed_connect_blocks_are_what_the_registry_says(path: Path) -> None:
-    current = (ROOT / path).read_text()
-    assert typed_connect.rendered(current, path=path) == current, (
-        f"the typed connect() in {path} is stale: run `{typed_connect.FIX}`"
+def test_the_typed_connect_blocks_are_what_the_registry_says() -> None:
+    current = CLIENT.read_text()
+    assert typed_connect.rendered(current) == current, (
+        f"the typed connect() in {typed_connect.CLIENT} is stale: run `{typed_connect.FIX}`"
     )
 
 
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
-    for name in (
-        "overlays/sms_status/_registry.py",
-        "overlays/sms_status/client.py",
-        "overlays/sms_status/testing/_sandbox_clients.py",
-    ):
+    for name in ("overlays/sms_status/_registry.py", "overlays/sms_status/client.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
@@ -56,9 +51,6 @@ def test_a_registry_change_makes_the_check_fail_until_rewritten(
     assert "    import sms_status_zeta\n" in text
     assert 'provider: Literal["zeta"], **arguments: Unpack[ConnectArguments]' in text
     assert "AsyncHistoryClient[sms_status_zeta.AuthenticatedClient]" in text
-    sandbox = (copy / typed_connect.SANDBOX_CLIENTS).read_text()
-    assert "    import sms_status_zeta\n" in sandbox
-    assert 'self: SandboxClients[Literal["zeta"]], **options' in sandbox
 
 
 def test_lost_markers_are_an_error_not_a_silent_no_op(copy: Path) -> None:

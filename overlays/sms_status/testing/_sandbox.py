@@ -7,8 +7,7 @@ the lock), ``_answer`` (answering requests: the router, faults, the request log)
 ``_faults`` (injected faults), ``_dispatch`` (routing, auth, rate windows), ``_webhooks``
 (the webhook sender) and ``_server`` (the uvicorn thread and the ASGI edge). Each is handed
 what it needs (the store, the settings, the provider's fake), never the ``Sandbox``. The
-names they export are re-exported here too. ``Sandbox.connect()`` is ``_sandbox_clients``'
-(a base class, typed per provider from the registry).
+names they export are re-exported here too.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import contextlib
 import importlib
 import math
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypedDict, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, cast
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -28,7 +27,6 @@ from sms_status.testing._clock import Clock, FakeClock, RealClock
 from sms_status.testing._dispatch import SECRET_HEADERS, RecordedRequest
 from sms_status.testing._faults import FAULT_KINDS, Fault, make_fault
 from sms_status.testing._keys import DEMO_KEYS, PROVIDER_KEYS
-from sms_status.testing._sandbox_clients import KeyT_co, SandboxClients
 from sms_status.testing._server import AsgiEndpoint, ServerThread
 from sms_status.testing._store import (
     DEFAULT_TENANT,
@@ -41,21 +39,9 @@ from sms_status.testing._store import (
 if TYPE_CHECKING:
     from typing import Unpack
 
-    from sms_status.client import ProviderKey
+    from sms_status._options import AsyncSandboxClientOptions, SandboxClientOptions
+    from sms_status.client import AsyncStatusClient, StatusClient
     from sms_status.testing._webhooks import WebhookDelivery, WebhookDispatcher
-
-    KnownKeyT = TypeVar("KnownKeyT", bound=ProviderKey)
-    """A key written out (`Sandbox("namirial")`): the sandbox is typed by its `Literal`."""
-
-
-class SandboxSettings(TypedDict, total=False):
-    """`Sandbox`'s keyword-only settings, for its typed overloads."""
-
-    rate_limit: tuple[int, float] | None
-    history_before: Literal["strict", "inclusive"]
-    invalid_query: Literal["lenient", "reject"]
-    signing_secret: str | None
-    seed: bool
 
 
 def _check_rate_limit(value: object) -> None:
@@ -100,7 +86,7 @@ def load_provider(key: str) -> ProviderDef:
     return provider
 
 
-class Sandbox(SandboxClients[KeyT_co]):
+class Sandbox:
     """A local, spec-faithful server for one provider's status API.
 
     ``Sandbox(key, api_key=None, clock=None, *, rate_limit=<provider default>,
@@ -127,22 +113,6 @@ class Sandbox(SandboxClients[KeyT_co]):
     message for a tenant; a tenant never sees another's messages (404, as for unknown ids).
     """
 
-    @overload
-    def __init__(
-        self: Sandbox[KnownKeyT],
-        key: KnownKeyT,
-        api_key: str | None = None,
-        clock: Clock | None = None,
-        **settings: Unpack[SandboxSettings],
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: Sandbox[str],
-        key: str,
-        api_key: str | None = None,
-        clock: Clock | None = None,
-        **settings: Unpack[SandboxSettings],
-    ) -> None: ...
     def __init__(
         self,
         key: str,
@@ -477,15 +447,46 @@ class Sandbox(SandboxClients[KeyT_co]):
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- clients (`connect`, `connect_async`: `SandboxClients`) --------------------------------
+    # -- clients -----------------------------------------------------------------------------
 
-    def _client_settings(self) -> tuple[ProviderKey, str, str, Clock, str | None]:
+    def connect(self, **options: Unpack[SandboxClientOptions]) -> StatusClient:
+        """A blocking client for this sandbox: its origin and key, and its clock, so the
+        client's polling and retry waits advance a ``FakeClock`` instead of sleeping.
+        ``options`` are `sms_status.connect`'s; a signing sandbox's ``signing_secret`` is the
+        client's too. Close it (``with sb.connect() as client:``)."""
         import sms_status
+
+        options.setdefault("clock", self.clock.monotonic)
+        options.setdefault("sleep", self.clock.sleep)
+        self._sign_as_the_sandbox(options)
+        return sms_status.connect(
+            sms_status.provider_key(self.key),
+            api_key=self.api_key,
+            base_url=self.base_url,
+            **options,
+        )
+
+    def connect_async(self, **options: Unpack[AsyncSandboxClientOptions]) -> AsyncStatusClient:
+        """The asyncio twin of :meth:`connect` (a ``FakeClock``'s sleeps yield to the loop)."""
+        import sms_status
+
+        options.setdefault("clock", self.clock.monotonic)
+        async_sleep = getattr(self.clock, "async_sleep", None)
+        if async_sleep is not None:
+            options.setdefault("sleep", async_sleep)
+        self._sign_as_the_sandbox(options)
+        return sms_status.connect_async(
+            sms_status.provider_key(self.key),
+            api_key=self.api_key,
+            base_url=self.base_url,
+            **options,
+        )
+
+    def _sign_as_the_sandbox(self, options: Any) -> None:
+        """A sandbox that refuses unsigned requests hands its clients its signing secret
+        (telecom23's: another provider's client takes none, and its sandbox checks none)."""
         from sms_status._registry import load_provider
 
-        # A sandbox that refuses unsigned requests hands its clients its signing secret
-        # (telecom23's: another provider's client takes none, and its sandbox checks none).
         secret = self.options.get("signing_secret")
-        signs = secret is not None and load_provider(self.key).sign is not None
-        key = sms_status.provider_key(self.key)
-        return key, self.api_key, self.base_url, self.clock, secret if signs else None
+        if secret is not None and load_provider(self.key).sign is not None:
+            options.setdefault("signing_secret", secret)
