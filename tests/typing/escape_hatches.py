@@ -110,6 +110,29 @@ def flask_headers_parse(body: bytes) -> sms_status.webhooks.WebhookEvent:
     )
 
 
+def a_namirial_sandbox_client_narrowed_for_its_history_calls() -> int:
+    # As the README says: Sandbox.connect() is a StatusClient for every provider.
+    from sms_status.testing import Sandbox
+
+    with Sandbox("namirial") as sandbox, sandbox.connect() as client:
+        assert isinstance(client, sms_status.HistoryClient)
+        return len(client.history_by_phone("+14155551234"))
+
+
+def sandboxes_of_several_providers_in_one_list() -> None:
+    from sms_status.testing import Sandbox
+
+    def start_all(sandboxes: list[Sandbox]) -> None:
+        for sandbox in sandboxes:
+            sandbox.start()
+
+    sevens = [Sandbox("seven")]
+    start_all(sevens)
+    sandbox = Sandbox("seven")
+    sandbox = Sandbox("telecom23")  # re-bound to another provider's
+    start_all([sandbox, Sandbox("namirial")])
+
+
 def a_sandbox_client_takes_connects_keywords_but_its_own() -> None:
     # The README's `sandbox.connect(max_retries=0)` failed mypy --strict: the sandbox's
     # options lacked timeout and max_retries.

@@ -453,7 +453,9 @@ class Sandbox:
         """A blocking client for this sandbox: its origin and key, and its clock, so the
         client's polling and retry waits advance a ``FakeClock`` instead of sleeping.
         ``options`` are `sms_status.connect`'s; a signing sandbox's ``signing_secret`` is the
-        client's too. Close it (``with sb.connect() as client:``)."""
+        client's too. Close it (``with sb.connect() as client:``). Typed ``StatusClient`` for
+        every provider (a sandbox is not generic in its key: a ``list[Sandbox]`` holds any);
+        ``isinstance(client, sms_status.HistoryClient)`` narrows a namirial one."""
         import sms_status
 
         options.setdefault("clock", self.clock.monotonic)
