@@ -106,9 +106,11 @@ class AsyncRateLimiter(Protocol):
 
 
 def is_async(limiter: RateLimiter | AsyncRateLimiter) -> TypeIs[AsyncRateLimiter]:
-    """Whether `limiter`'s `reserve()` is awaited (an `AsyncRateLimiter`), as the clients tell
-    (an async client's `rate_limiter` may be either kind)."""
-    return inspect.iscoroutinefunction(getattr(limiter, "reserve", None))
+    """Whether `limiter`'s `reserve()` is awaited (an `AsyncRateLimiter`: an async client's
+    `rate_limiter` may be either kind): a coroutine function, also under decorators that
+    say what they wrap (`functools.wraps`)."""
+    reserve = getattr(limiter, "reserve", None)
+    return reserve is not None and inspect.iscoroutinefunction(inspect.unwrap(reserve))
 
 
 _ARRIVAL_JITTER = 0.25

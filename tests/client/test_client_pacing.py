@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import itertools
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -259,6 +261,18 @@ def test_is_async_tells_an_awaited_limiter_from_a_blocking_one() -> None:
             assert not pacing.is_async(b.rate_limiter)
 
     asyncio.run(main())
+
+    def traced(reserve: Callable[[Any], Awaitable[float]]) -> Callable[[Any], Awaitable[float]]:
+        @functools.wraps(reserve)
+        def tracing(self: Any) -> Awaitable[float]:
+            return reserve(self)  # a plain function handing on the coroutine
+
+        return tracing
+
+    class TracedLimiter:
+        reserve = traced(AwaitedLimiter.reserve)
+
+    assert pacing.is_async(TracedLimiter())  # type: ignore[arg-type]
     assert not pacing.is_async(TokenBucket(rate=1.0, burst=1))
     assert not pacing.is_async(CountingLimiter(0.0))
     # isinstance would find a `reserve` on a TokenBucket too: refused, not a wrong answer.

@@ -411,6 +411,19 @@ def test_clients_of_another_provider_or_kind_are_refused_before_a_store_is_opene
     assert not store_path.exists()
 
 
+def test_clients_as_pairs_are_taken_and_a_bad_one_is_a_type_error(
+    seven_sandbox: Sandbox, store_path: Path
+) -> None:
+    # Taken as dict() takes them: pairs too; anything else dict()'s own TypeError or
+    # ValueError, not an AttributeError ('list' object has no attribute 'items').
+    with seven_sandbox.connect() as seven:
+        with tracking.Tracker(store_path, on_final=print, clients=[("seven", seven)]) as tracker:  # type: ignore[arg-type]
+            tracker.add("seven", "77232007287")
+        for bad in ("seven", 5, [("seven",)]):
+            with pytest.raises((TypeError, ValueError)):
+                tracking.Tracker(store_path, on_final=print, clients=bad)  # type: ignore[arg-type]
+
+
 def test_the_run_lock_is_resolved_when_the_store_opens_not_at_each_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

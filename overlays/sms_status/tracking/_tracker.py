@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeAlias, TypeVar, cast
 
 from sms_status import _validation
 from sms_status._request import SLOT_WINDOW
@@ -368,7 +368,8 @@ def _checked_clients(clients: Clients[ClientT] | None, *, awaited: bool) -> dict
     polled none of its ids (each ended at its deadline), an async one in a `Tracker` raised
     "'coroutine' object is not iterable" from `run()`."""
     checked: dict[str, ClientT] = {}
-    for key, client in (clients or {}).items():
+    # dict(): pairs are taken too, and anything else is dict()'s TypeError or ValueError.
+    for key, client in dict(cast("Mapping[str, ClientT]", clients or {})).items():
         if getattr(client, "provider", None) != key:
             raise ValueError(f"clients[{key!r}] is not a {key!r} client: {client!r}")
         if inspect.iscoroutinefunction(getattr(client, "get_statuses", None)) != awaited:
