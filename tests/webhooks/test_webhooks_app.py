@@ -215,6 +215,58 @@ async def test_seven_with_raw_bytes_in_its_query_is_verified_escaped_not_a_crash
     assert (sent[0]["status"], len(seen)) == (200, 1)
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("scope", "server"),
+    [
+        ({"root_path": "/api", "path": "/hooks/seven", "raw_path": b"/hooks/seven"}, "hypercorn"),
+        (
+            {"root_path": "/api", "path": "/api/hooks/seven", "raw_path": b"/api/hooks/seven"},
+            "uvicorn",
+        ),
+        (  # mounted at /hooks in an app a proxy serves under /api (FastAPI(root_path=))
+            {"app_root_path": "/api", "root_path": "/api/hooks", "path": "/hooks/seven",
+             "raw_path": b"/hooks/seven"},
+            "mounted",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)  # fmt: skip
+async def test_seven_is_verified_with_the_servers_root_path_in_the_url(
+    scope: dict[str, Any], server: str
+) -> None:
+    # A proxy strips /api; hypercorn and FastAPI(root_path=) leave the root path out of
+    # `path` (uvicorn puts it in): every delivery was refused, "the signature does not match".
+    body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
+    signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/api/hooks/seven")
+    raw = [(b"host", b"hooks.example.com")]
+    raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+    app, seen = receiver("seven")
+    sent = await _called(app, body, headers=raw, **scope)
+    await shut_down(app)
+    assert (sent[0]["status"], len(seen)) == (200, 1), server
+
+
+@pytest.mark.anyio
+async def test_seven_refused_without_url_says_which_url_it_checked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Behind a TLS-terminating proxy, with no url=, each delivery read "the signature does
+    # not match", as a wrong secret does: nothing pointed at url=.
+    body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
+    signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/hooks/seven/t0ken")
+    raw = [(b"host", b"internal:8000")]
+    raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+    app, seen = receiver("seven")
+    with caplog.at_level("INFO", logger="sms_status.webhooks"):
+        sent = await _called(app, body, headers=raw, scheme="http", path="/hooks/seven/t0ken")
+    await shut_down(app)
+    assert (sent[0]["status"], seen) == (401, [])
+    (said,) = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "without url=, checked against http://internal:8000/..." in said
+    assert "t0ken" not in said  # the path may be a secret of its own
+
+
 async def _called(app: Any, body: bytes, **scope: Any) -> list[Any]:
     """The messages `app` sent for one POST of `body` to https://…/hooks/seven, called as a
     server would, with `scope`'s own entries (headers, query_string, raw_path, ...)."""

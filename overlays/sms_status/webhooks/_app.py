@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal, cast
-from urllib.parse import quote, quote_from_bytes
+from urllib.parse import quote, quote_from_bytes, urlsplit
 
 import anyio
 import anyio.to_thread
@@ -110,10 +110,17 @@ def _url(scope: Scope, host: str | None) -> str:
     query = scope.get("query_string", b"")
     if not query.isascii():  # raw bytes no client sends (some servers pass them): escaped,
         query = quote_from_bytes(query, _QUERY_SAFE).encode()  # never a UnicodeDecodeError
+    path = raw_path.decode("latin-1") if raw_path else quote(scope["path"], _PATH_SAFE)
+    # The server's root path (a proxy's prefix; Starlette's Mount keeps it as app_root_path):
+    # ASGI puts it in `path` too, as uvicorn does; hypercorn and FastAPI(root_path=) do not,
+    # and every delivery failed its signature there.
+    root = scope.get("app_root_path", scope.get("root_path")) or ""
+    if root and scope["path"] != root and not scope["path"].startswith(root.rstrip("/") + "/"):
+        path = quote(root.rstrip("/"), _PATH_SAFE) + path
     request = {
         "scheme": scope.get("scheme", "http"),
         "server": scope.get("server"),
-        "path": raw_path.decode("latin-1") if raw_path else quote(scope["path"], _PATH_SAFE),
+        "path": path,
         "query_string": query,
         "headers": () if host is None else ((b"host", host.encode("latin-1")),),
     }
@@ -380,7 +387,16 @@ class Receiver:
         try:
             event, replay_key = self._read_verified(self._webhook, request)
         except WebhookSignatureError as exc:
-            _refused(self._provider, 401, exc.message)
+            reason = exc.message
+            if url is not None and self._url is None and "does not match" in reason:
+                # A proxy in front (TLS, another host or prefix) changes the URL seven signed:
+                # said, or it reads as a wrong secret. Its origin only: a path may be secret.
+                origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+                reason += (
+                    f" (without url=, checked against {origin}/..., the URL this request "
+                    "reached: behind a proxy, pass url=, the URL seven calls)"
+                )
+            _refused(self._provider, 401, reason)
             return None, "", 401  # empty, as 23 Telecom advises
         except MalformedWebhookError as exc:
             _refused(self._provider, 400, exc.message)
