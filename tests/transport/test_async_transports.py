@@ -4,6 +4,7 @@ an explicit transport over both; and on either, a broken server is a TransportEr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -570,3 +571,33 @@ def test_a_connect_timing_out_in_the_system_says_so(monkeypatch: pytest.MonkeyPa
 
     with pytest.raises(TransportError, match="Connection timed out"):
         asyncio.run(run())
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+def test_calls_cancelled_at_every_step_leave_the_client_usable(
+    telecom23_sandbox: Sandbox, backend: str
+) -> None:
+    # On httpx, a call cancelled twice at an unlucky step (a tracker stopped twice, say)
+    # left its connection booked in httpcore's pool (whose cleanup a second plain
+    # task.cancel() cuts short, encode/httpcore#1093): within a few such calls, every
+    # lookup of the client timed out, for good.
+    telecom23_sandbox.add_message("answered", statuses=("DELIVRD",))
+
+    async def main() -> None:
+        async with telecom23_sandbox.connect_async(
+            http_backend=backend, concurrency=1, timeout=5.0, max_retries=0
+        ) as client:
+            for steps in [*range(80), *range(80)]:  # a cancel at a later await point each time
+                call = asyncio.ensure_future(client.get_status("answered"))
+                for _ in range(steps):
+                    await asyncio.sleep(0)
+                call.cancel()
+                await asyncio.sleep(0)
+                call.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await call
+                async with asyncio.timeout(4.0):  # a booked connection: 5 s, then an error
+                    report = await client.get_status("answered")
+                assert report.is_delivered, steps
+
+    asyncio.run(main())

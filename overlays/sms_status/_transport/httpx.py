@@ -184,11 +184,36 @@ async def _read_async(response: httpx.Response, cap: int) -> bytes:
     return content
 
 
+_attempts: set[Any] = set()
+"""Attempts running in tasks of their own (`send_async`), held: the loop holds tasks weakly."""
+
+
 async def send_async(
     http: httpx.AsyncClient, request: httpx.Request, *, left: float, cap: int
 ) -> Reply:
-    """The async `send`: the whole attempt runs under one `asyncio.timeout`."""
+    """The async `send`: the whole attempt runs under one `asyncio.timeout`, in a task of
+    its own, which a cancel of the caller's does not reach: the caller's call ends at once,
+    and the attempt within its time left, its connection given back. httpcore, cancelled at
+    some steps of a request (encode/httpcore#1093, #830), left its connection booked in the
+    pool: after a few cancelled calls (a tracker stopped, say) every lookup timed out."""
     import asyncio  # kept off the sync client's import path (~50 ms)
+
+    attempt = asyncio.ensure_future(_attempt(http, request, left=left, cap=cap))
+    _attempts.add(attempt)
+    attempt.add_done_callback(_finished)
+    return await asyncio.shield(attempt)
+
+
+def _finished(attempt: Any) -> None:
+    _attempts.discard(attempt)
+    if not attempt.cancelled():
+        attempt.exception()  # retrieved: one whose caller was cancelled is not logged
+
+
+async def _attempt(
+    http: httpx.AsyncClient, request: httpx.Request, *, left: float, cap: int
+) -> Reply:
+    import asyncio
 
     try:
         async with asyncio.timeout(left):
