@@ -10,7 +10,6 @@ the registry by scripts/typed_connect.py, between the marker comments.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime
@@ -32,7 +31,7 @@ from sms_status._options import (
 )
 from sms_status._provider import Provider
 from sms_status._registry import PROVIDERS, load_provider
-from sms_status.pacing import RateLimiter
+from sms_status.pacing import RateLimiter, is_async
 from sms_status.report import StatusReport
 
 __all__ = [
@@ -95,7 +94,7 @@ class StatusClient(BaseClient[ApiT_co], SyncDriver):
         proxy, verify = connection_options(options, ("transport", "http_client"))
         http_client = options.get("http_client")
         limiter = options.get("rate_limiter")
-        if inspect.iscoroutinefunction(getattr(limiter, "reserve", None)):
+        if limiter is not None and is_async(limiter):
             raise TypeError("this rate_limiter's reserve() is awaited: use it with connect_async")
         transport = _transport.sync_transport(
             options.get("transport"), http_client, proxy=proxy, verify=verify
