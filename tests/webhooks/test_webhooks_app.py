@@ -206,9 +206,9 @@ async def test_seven_with_raw_bytes_in_its_query_is_verified_escaped_not_a_crash
     # with a traceback, from anyone: no secret needed). uvicorn refuses such a request
     # line itself; ASGI allows the bytes, and other servers pass them. Read as escaped.
     body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
-    signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/hooks/seven?x=%FF")
-    raw = [(b"host", b"hooks.example.com")]
-    raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+    raw = _signed_seven_pairs(
+        body, "https://hooks.example.com/hooks/seven?x=%FF", host=b"hooks.example.com"
+    )
     app, seen = receiver("seven")
     sent = await _called(app, body, raw_path=b"/hooks/seven", query_string=b"x=\xff", headers=raw)
     await shut_down(app)
@@ -238,9 +238,9 @@ async def test_seven_is_verified_with_the_servers_root_path_in_the_url(
     # A proxy strips /api; hypercorn and FastAPI(root_path=) leave the root path out of
     # `path` (uvicorn puts it in): every delivery was refused, "the signature does not match".
     body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
-    signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/api/hooks/seven")
-    raw = [(b"host", b"hooks.example.com")]
-    raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+    raw = _signed_seven_pairs(
+        body, "https://hooks.example.com/api/hooks/seven", host=b"hooks.example.com"
+    )
     app, seen = receiver("seven")
     sent = await _called(app, body, headers=raw, **scope)
     await shut_down(app)
@@ -254,9 +254,9 @@ async def test_seven_refused_without_url_says_which_url_it_checked(
     # Behind a TLS-terminating proxy, with no url=, each delivery read "the signature does
     # not match", as a wrong secret does: nothing pointed at url=.
     body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
-    signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/hooks/seven/t0ken")
-    raw = [(b"host", b"internal:8000")]
-    raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+    raw = _signed_seven_pairs(
+        body, "https://hooks.example.com/hooks/seven/t0ken", host=b"internal:8000"
+    )
     app, seen = receiver("seven")
     with caplog.at_level("INFO", logger="sms_status.webhooks"):
         sent = await _called(app, body, headers=raw, scheme="http", path="/hooks/seven/t0ken")
@@ -265,6 +265,13 @@ async def test_seven_refused_without_url_says_which_url_it_checked(
     (said,) = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert "without url=, checked against http://internal:8000/..." in said
     assert "t0ken" not in said  # the path may be a secret of its own
+
+
+def _signed_seven_pairs(body: bytes, called: str, *, host: bytes) -> list[tuple[bytes, bytes]]:
+    """A scope's raw header pairs for `body` signed as seven signs a call to `called`, the
+    request's Host being `host`."""
+    signed = seven_headers(SECRET, body, NOW, called)
+    return [(b"host", host), *((k.lower().encode(), v.encode()) for k, v in signed.items())]
 
 
 async def _called(app: Any, body: bytes, **scope: Any) -> list[Any]:
@@ -295,9 +302,9 @@ async def test_seven_is_verified_when_the_scope_headers_are_an_iterable_read_onc
     # ASGI allows any iterable (a middleware's generator, say): read once for the signature
     # headers, it had no Host left for the URL, so every genuine delivery got 401.
     body = json.dumps(spec_example("seven", "dlr", "dlr")).encode()
-    signed = seven_headers(SECRET, body, NOW, "https://hooks.example.com/hooks/seven")
-    raw = [(b"host", b"hooks.example.com")]
-    raw += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+    raw = _signed_seven_pairs(
+        body, "https://hooks.example.com/hooks/seven", host=b"hooks.example.com"
+    )
     app, seen = receiver("seven")
     sent = await _called(app, body, headers=(pair for pair in raw))
     await shut_down(app)
