@@ -1052,3 +1052,27 @@ def test_a_429_a_tracker_meets_holds_the_budget_it_shares_with_the_app(
         assert app.get_status("507f1f77bcf86cd799439012").error is None
     assert app_waits
     assert app_waits[0] > 25.0
+
+
+def test_ids_past_their_deadline_settle_in_one_look_while_their_provider_is_out_of_reach(
+    telecom23_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+) -> None:
+    # Each look tried the next overdue id, met the outage, and gave the others back still
+    # due: ids past their deadline settled one lookup's timeout apart (500 of them with the
+    # default 10 s timeout: 83 minutes late). Now the look that meets the outage settles
+    # every id past its deadline that it did not try.
+    ids = [f"m{n}" for n in range(12)]
+    for message_id in ids:
+        telecom23_sandbox.add_message(message_id, statuses=("ENROUTE",))
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client}, deadline=60)
+        tracker.add_many("telecom23", ids)
+        telecom23_sandbox.inject_fault("reset", times=None)
+        sandbox_clock.advance(120.0)  # the worker was down past the deadlines, say
+        tracker.run(until_idle=True)
+    assert len(telecom23_sandbox.requests) == 1  # it met the outage: the rest were not tried
+    assert sorted(o.message_id for o in outcomes) == sorted(ids)
+    assert {(o.reason, o.state) for o in outcomes} == {("deadline", DeliveryState.UNKNOWN)}

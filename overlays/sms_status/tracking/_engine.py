@@ -312,23 +312,23 @@ class Engine:
         """Ids `due()` returned that are not polled now, passed to `change()` (a store that
         claims what `due()` returns, `RedisStore`, releases them there): while `provider`
         rests, due at the rest's end (`rules.rest`), so other providers' ids, behind them in
-        `due()`'s order, are polled meanwhile; else unchanged. `tried`: those whose lookup
-        was refused, queued behind the others (an id refused on its own, a 403 for another
-        account's message, would otherwise go first at every rest's end, and starve them)."""
+        `due()`'s order, are polled meanwhile; out of reach this look, settled if past their
+        deadline (`rules.expire`); else unchanged. `tried`: those whose lookup was refused,
+        queued behind the others (an id refused on its own, a 403 for another account's
+        message, would otherwise go first at every rest's end, and starve them)."""
         if not message_ids:
             return
-        now = self.clock()
+        now, refused = self.clock(), set(tried)
         until = self._rests.until(provider, now)
-        if not self._rests.resting(provider, now):
-            self.store.change(provider, message_ids, _unchanged)
-            return
-        refused = set(tried)
 
         def rest(row: Row) -> Row | None:
             return rules.rest(row, until, now, polled=row.message_id in refused)
 
-        for row in self.store.change(provider, message_ids, rest):
-            _log_settled(row, "its deadline, while its provider rested")
+        change: Change = rest if self._rests.resting(provider, now) else _unchanged
+        if change is _unchanged and provider in self._unreachable:
+            change = partial(rules.expire, now=now)
+        for row in self.store.change(provider, message_ids, change):
+            _log_settled(row, "its deadline, while its provider rested or was out of reach")
 
     def _defer_young(self, provider: str, rows: list[Row], now: float) -> list[Row]:
         """Webhooks arrive for `provider`: ids added less than `max_interval` ago (before the
