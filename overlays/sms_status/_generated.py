@@ -15,7 +15,7 @@ from typing import Any, Final, cast
 
 import attrs
 
-from sms_status._warnings import warn_once
+from sms_status._warnings import shown, warn_once
 from sms_status.report import Deferred, GeneratedModel
 
 
@@ -213,7 +213,7 @@ def unknown_fields(provider: str, model: object, path: str = "") -> None:
             "%s: the response has a field the spec does not describe: %s "
             "(a vendor change? see specs/%s.yaml)",
             provider,
-            field,
+            shown(field),
             provider,
         )
     for name in _model_fields(type(model)):

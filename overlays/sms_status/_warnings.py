@@ -43,6 +43,12 @@ class redacting:
         READING_SECRET.reset(self._token)
 
 
+_KEY_PART_MAX = 120
+"""A longer part of a warning's key is kept as its start and a digest: a sender choosing
+a new 60 KB status or field name at every delivery held ~600 MB in `_warned`."""
+_TEXT_MAX = 1000
+
+
 def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
     """Log a warning on the `sms_status` logger once per `key` in this process."""
     text = message % args
@@ -50,12 +56,30 @@ def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
     if secret:
         text = redact(text, secret)
         key = tuple(redact(part, secret) for part in key)
+    if len(text) > _TEXT_MAX:
+        text = text[: _TEXT_MAX - 3] + "..."
+    key = tuple(_bounded(part) for part in key)
     with _warned_lock:
         if key in _warned:
             return
         if len(_warned) < _WARNED_LIMIT:
             _warned.add(key)
     log.warning("%s", text)
+
+
+def _bounded(part: str) -> str:
+    if len(part) <= _KEY_PART_MAX:
+        return part
+    import hashlib  # only here: kept off the import path
+
+    digest = hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{part[:80]}...{digest}"
+
+
+def shown(name: str) -> str:
+    """A name a sender chose (a field's), as a warning shows it: as it is if short and
+    printable, else as `short` shows it (escaped and cut: no forged log lines)."""
+    return name if len(name) <= 80 and name.isprintable() else short(name)
 
 
 def short(value: object) -> str:

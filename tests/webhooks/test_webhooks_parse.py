@@ -487,3 +487,52 @@ def test_a_secret_with_a_lone_surrogate_is_refused_without_showing_it() -> None:
     with pytest.raises(ValueError, match="Unicode") as caught:
         webhooks.app("telecom23", secret="whsec_\udcff_sekrit", on_report=print)
     assert "sekrit" not in str(caught.value)
+
+
+def test_a_seven_header_a_server_decoded_with_surrogateescape_fails_the_signature() -> None:
+    # aiohttp hands header bytes that are not UTF-8 over as lone surrogates ("\xff" as
+    # "\udcff"): seven's nonce went into the signed text, whose encoding raised a
+    # UnicodeEncodeError (a 500 from a receiver catching InvalidWebhookError).
+    body = dump(spec_example("seven", "dlr", "dlr"))
+    headers = seven_headers(SECRET, body, NOW, SEVEN_URL)
+    headers["X-Nonce"] += "\udcff"
+    with pytest.raises(WebhookSignatureError, match="does not match"):
+        _parse("seven", body, headers, url=SEVEN_URL)
+
+
+def test_names_a_sender_chose_are_logged_escaped_and_cut(caplog: pytest.LogCaptureFixture) -> None:
+    # namirial's webhooks are unsigned: anyone can send one. An unknown field's name went
+    # into the log as it came, so a newline forged a second log line.
+    payload = spec_example("namirial", "statusUpdate", "statusUpdate")
+    forged = "x\nCRITICAL sms_status.webhooks: forged \x1b[31m" + "y" * 500
+    payload["message"][forged] = 1
+    with caplog.at_level("WARNING", logger="sms_status"):
+        webhooks.parse("namirial", body=dump(payload), headers={}, secret=None)
+    [warning] = [r.getMessage() for r in caplog.records if "does not describe" in r.getMessage()]
+    assert "\n" not in warning
+    assert "\x1b" not in warning
+    assert "forged" in warning
+    assert len(warning) < 300
+
+
+def test_new_long_status_values_at_every_delivery_hold_little_memory() -> None:
+    # Each warning is logged once per value for the life of the process: a sender choosing
+    # a new 60 KB status at every delivery made the receiver keep each one (~600 MB).
+    import tracemalloc
+
+    payload = spec_example("namirial", "statusUpdate", "statusUpdate")
+    bodies = []
+    for n in range(200):
+        payload["message"]["status"] = f"{n}-" + "S" * 50_000
+        bodies.append(dump(payload))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for body in bodies:
+            event = webhooks.parse("namirial", body=body, headers={}, secret=None)
+            assert event.report.state is DeliveryState.UNRECOGNIZED
+        del event
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 1_000_000, held  # 200 x 50 KB: 10 MB before

@@ -300,7 +300,10 @@ def verify_webhook(request: PushedRequest) -> str:
     md5 = hashlib.md5(request.body).hexdigest()  # noqa: S324 - seven's scheme
     to_sign = "\n".join((str(int(seconds)), nonce, request.method.upper(), request.url, md5))
     assert request.secret is not None
-    if not matches(hmac_sha256_hex(request.secret, to_sign.encode()), signature.strip().lower()):
+    # surrogatepass: a header a server decoded with surrogateescape (aiohttp) fails the
+    # check, not the encoding (a UnicodeEncodeError was a 500).
+    signed = to_sign.encode("utf-8", "surrogatepass")
+    if not matches(hmac_sha256_hex(request.secret, signed), signature.strip().lower()):
         raise WebhookSignatureError("the signature does not match", provider=KEY)
     return f"{int(seconds)}:{nonce}"
 
