@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import sqlite3
 import subprocess
 import sys
@@ -281,6 +282,16 @@ def test_the_run_lock_is_the_database_files_whatever_it_is_called(
     assert not list(tmp_path.glob("*memory*"))
     mine.close()
     yours.close()
+
+
+def test_a_store_file_with_hard_links_is_refused(store_path: Path, tmp_path: Path) -> None:
+    # Each name had a run lock of its own (and SQLite a journal and WAL of its own): a
+    # second run() through a hard link was accepted, and every id polled twice.
+    tracking.SqliteStore(store_path).close()
+    os.link(store_path, tmp_path / "link.db")
+    for name in (store_path, tmp_path / "link.db"):
+        with pytest.raises(ValueError, match="has 2 names"):
+            tracking.SqliteStore(name)
 
 
 def test_counts_are_one_snapshot_while_another_process_settles_ids(

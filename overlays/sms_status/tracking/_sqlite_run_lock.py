@@ -13,10 +13,23 @@ class StoreBusyError(RuntimeError):
 
 def run_lock_path(path: str) -> Path | None:
     """`<file>.run-lock` beside the database file the path leads to (a symlink's target: one
-    lock however the file is named); None for a private in-memory or temporary database."""
+    lock however the file is named); None for a private in-memory or temporary database.
+    A file with hard links is refused: each name would have a lock, a journal and a WAL of
+    its own, and two trackers, one on each, could corrupt it."""
     if path in ("", ":memory:"):
         return None
-    return Path(f"{os.path.realpath(path)}.run-lock")
+    real = os.path.realpath(path)
+    try:
+        links = os.stat(real).st_nlink
+    except OSError:  # not made yet (or unreadable: sqlite3 says so next)
+        links = 1
+    if links > 1:
+        raise ValueError(
+            f"the SQLite store {path!r} has {links} names (hard links): SQLite keeps locks and "
+            "a journal per name, so trackers on two names could corrupt it "
+            "(sqlite.org/howtocorrupt.html, 2.5); keep one name, or link it with a symlink"
+        )
+    return Path(f"{real}.run-lock")
 
 
 def lock_file(path: Path | None) -> int:
