@@ -145,6 +145,9 @@ class Provider:
     error_message_from_body: Callable[[object], str | None]
     cadence: Cadence
     error_classes: Mapping[str, type[ApiError]] = attrs.field(factory=dict[str, type[ApiError]])
+    error_statuses: frozenset[int] = frozenset()
+    """The 4xx statuses its spec documents as answers: another is a `ServerError` unless its
+    body carries the provider's own error (`_responses`)."""
     retry_after_from_body: Callable[[object], float | None] = _no_retry_after
     retryable_from_body: Callable[[object], bool | None] = _no_opinion
     """Whether an error body says its call may be made again (lisoloo's `retryable`); None:
@@ -157,10 +160,10 @@ class Provider:
     batch: BatchLookup | None = None
     history: HistoryLookup | None = None
     sign: Callable[[str, str, str, str], dict[str, str]] | None = None
+    """Optional request signing: (secret, method, path, timestamp) -> headers to add."""
     workspace_header: str | None = None
     """The header that names a workspace (telecom23's `X-Workspace-ID`), set on every
     request of a client given `workspace_id=`; None: the provider has no workspaces."""
-    """Optional request signing: (secret, method, path, timestamp) -> headers to add."""
     successor: Successor | None = None
     """Where status lookups go once the (deprecated) status endpoint is switched off."""
     webhook: Webhook | None = None

@@ -175,11 +175,12 @@ def decode_or_raise(
     cls = (
         provider.error_classes.get(error_code)
         or _CLASSES_BY_STATUS.get(status_code)
-        # A documented 4xx, or an error in a 2xx body (seven), is the provider's answer;
-        # 5xx and any other unexpected status (499, 3xx, 1xx) is a server-side fault.
+        # A 4xx its spec documents, or an error body of the provider's (seven's come in
+        # 2xx), is the provider's answer; a 5xx and any other unexpected status (a proxy's
+        # 400 or 409, a 499, 3xx, 1xx) is a fault on the way or at the server.
         or (
             ApiError
-            if status_code in _CODES_BY_STATUS or (failed and status_code < 400)
+            if status_code in provider.error_statuses or (failed and status_code < 500)
             else ServerError
         )
     )
