@@ -62,18 +62,34 @@ def optional_int(value: object, field: str) -> int | None:
     raise ValueError(f"{field} should be an integer, got {type(value).__name__}")
 
 
+class JsonFloat(float):
+    """A JSON number with a fraction or an exponent as `json_value` reads it: a float that
+    keeps its text, read as the exact decimal the provider wrote (a float's shortest repr
+    rounds past 17 significant digits and drops trailing zeros: "0.0850" read 0.085)."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> JsonFloat:
+        number = float.__new__(cls, text)
+        number.text = text
+        return number
+
+
 def optional_decimal(value: object, field: str) -> Decimal | None:
-    """The JSON number as a Decimal: ints exactly, floats by their shortest repr (which is
-    the JSON text for any price a provider sends)."""
+    """The JSON number as a Decimal: ints exactly, floats as their JSON text (`JsonFloat`),
+    others by their shortest repr."""
     if value is None or is_unset(value):
         return None
     if isinstance(value, bool):
         raise ValueError(f"{field} should be a number, got bool")
     if isinstance(value, (int, float, Decimal)):  # a tuple: no union object built per call
-        try:
+        if isinstance(value, float) and not math.isfinite(value):  # JSON's "1e999" too
+            raise ValueError(f"{field} is not a finite number")
+        if type(value) is JsonFloat:
+            result = Decimal(value.text)
+        else:
             result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        except InvalidOperation as exc:
-            raise ValueError(f"{field} is not a finite number") from exc
         if not result.is_finite():
             raise ValueError(f"{field} is not a finite number")
         return result
@@ -133,11 +149,11 @@ def json_value(content: bytes) -> object:
         if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
             raise ValueError(f"extra data after the JSON value, at {end}")
         return value
-    return json.loads(content)
+    return json.loads(content, parse_float=JsonFloat)
 
 
 _UTF8_OPENERS = (b"{", b"[")
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(parse_float=JsonFloat)
 _JSON_WHITESPACE = " \t\n\r"
 
 
@@ -217,8 +233,8 @@ class Secondary:
     def number(self, value: object, field: str) -> Decimal | None:
         if value is None:
             return None
-        if type(value) is float and math.isfinite(value):  # a price, as JSON sends one
-            return Decimal(repr(value))
+        if type(value) is JsonFloat and math.isfinite(value):  # a price, as JSON sends one
+            return Decimal(value.text)
         return self._read(lambda: optional_decimal(value, field), value, field)
 
     def decimal_text(self, value: object, field: str) -> Decimal | None:

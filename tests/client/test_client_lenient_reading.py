@@ -4,11 +4,14 @@ reader that trips over our own generated model is reported as our bug, not the v
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
+import httpx
 import pytest
 import sms_status._generated
 import sms_status._warnings
@@ -264,3 +267,40 @@ def test_unknown_fields_walks_every_field_when_annotations_cannot_be_resolved(
     assert len(warnings) == 2
     assert "child.renamed" in warnings[0]
     assert "children.added" in warnings[1]
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        ("0.008500000000000000123", "0.008500000000000000123"),  # past a float's 17 digits
+        ("0.0850", "0.0850"),  # its trailing zero: a float's repr read "0.085"
+        ("85E-4", "0.0085"),
+        ("3", "3"),
+    ],
+)
+def test_cost_is_the_exact_decimal_of_the_json_number(sent: str, read: str) -> None:
+    # API.md: "exact decimal of the JSON number". The body was read into floats, and cost
+    # taken from the float's shortest repr.
+    text = json.dumps(seed_for("telecom23", MESSAGE_ID)).replace(
+        '"cost": 0.0085', f'"cost": {sent}'
+    )
+    assert sent in text
+    with connect(
+        "telecom23", lambda _request: httpx.Response(200, content=text.encode())
+    ) as client:
+        report = client.get_status(MESSAGE_ID)
+    assert str(report.cost) == str(Decimal(read))
+    raw_cost = report.raw.message.cost  # type: ignore[attr-defined]
+    assert isinstance(raw_cost, float | int)  # the typed model keeps its declared type
+    assert raw_cost == float(sent)
+
+
+def test_a_json_number_past_floats_range_is_no_cost(caplog: pytest.LogCaptureFixture) -> None:
+    text = json.dumps(seed_for("telecom23", MESSAGE_ID)).replace('"cost": 0.0085', '"cost": 1e999')
+    with connect(
+        "telecom23", lambda _request: httpx.Response(200, content=text.encode())
+    ) as client:
+        report = client.get_status(MESSAGE_ID)
+    assert report.cost is None
+    assert report.state is S.DELIVERED
+    assert any("cost" in warning for warning in _warnings(caplog))

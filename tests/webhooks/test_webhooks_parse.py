@@ -536,3 +536,11 @@ def test_new_long_status_values_at_every_delivery_hold_little_memory() -> None:
     finally:
         tracemalloc.stop()
     assert held < 1_000_000, held  # 200 x 50 KB: 10 MB before
+
+
+def test_a_pushed_cost_is_the_exact_decimal_of_the_json_number() -> None:
+    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
+    body = body.replace(b'"cost": 0.0085', b'"cost": 0.008500000000000000123')
+    assert b"000123" in body
+    event = _parse("telecom23", body, telecom23_headers(SECRET, body, NOW))
+    assert str(event.report.cost) == "0.008500000000000000123"
