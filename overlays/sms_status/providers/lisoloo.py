@@ -228,8 +228,8 @@ PROVIDER = Provider(
     error_message_from_body=error_message,
     retry_after_from_body=retry_after,
     retryable_from_body=retryable,
-    # "Poll 3 times then give up", 2 s apart (the status page): polls at 0, 2 and 4 s.
     error_statuses=frozenset({401, 404, 429}),
+    # "Poll 3 times then give up", 2 s apart (the status page): polls at 0, 2 and 4 s.
     cadence=Cadence(
         intervals=(2.0,), default_timeout=5.0, source="docs.lisoloo.com: Check message status"
     ),

@@ -180,8 +180,8 @@ PROVIDER = Provider(
     error_codes=NamirialErrorCode,
     error_code_from_body=_no_code,
     error_message_from_body=_message,
-    # Undocumented: a gentle backoff, capped at five minutes.
     error_statuses=frozenset({403, 404}),
+    # Undocumented: a gentle backoff, capped at five minutes.
     cadence=Cadence(intervals=(2.0, 4.0, 8.0, 15.0, 30.0), default_timeout=300.0),
     history=HistoryLookup(by_phone=_by_phone, by_reference=_by_reference, read_page=read_page),
     webhook=Webhook(verify=unsigned, read=read_webhook),

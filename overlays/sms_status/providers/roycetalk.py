@@ -128,8 +128,8 @@ PROVIDER = Provider(
     error_code_from_body=error_code,
     is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
-    # "Use exponential backoff: check after 5s, 10s, 30s, 60s" (the status page).
     error_statuses=frozenset({403, 404}),
+    # "Use exponential backoff: check after 5s, 10s, 30s, 60s" (the status page).
     cadence=Cadence(
         intervals=(5.0, 10.0, 30.0, 60.0),
         default_timeout=300.0,

@@ -338,8 +338,8 @@ PROVIDER = Provider(
     error_classes=ERROR_CLASSES,
     error_code_from_body=error_code,
     error_message_from_body=error_message,
-    # Undocumented: DLRs arrive within seconds to minutes; back off to a minute, cap at 5.
     error_statuses=frozenset({401}),
+    # Undocumented: DLRs arrive within seconds to minutes; back off to a minute, cap at 5.
     cadence=Cadence(intervals=(5.0, 10.0, 30.0, 60.0), default_timeout=300.0),
     batch=BatchLookup(
         max_ids=MAX_IDS_PER_REQUEST,

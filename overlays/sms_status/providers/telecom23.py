@@ -241,8 +241,8 @@ PROVIDER = Provider(
     error_code_from_body=error_code,
     is_error_envelope=is_error_envelope,
     error_message_from_body=error_message,
-    # "Poll every 3–5 seconds ... give up after a few minutes."
     error_statuses=frozenset({401, 402, 403, 404, 429}),
+    # "Poll every 3–5 seconds ... give up after a few minutes."
     cadence=Cadence(
         intervals=(3.0, 4.0, 5.0), default_timeout=180.0, source="docs.23telecom.co.uk/sms/status/"
     ),
