@@ -235,6 +235,27 @@ def test_a_report_that_could_not_be_printed_is_said_on_stderr(
     assert "on_report failed: UnicodeEncodeError: 'ascii' codec" in capsys.readouterr().err
 
 
+def test_under_debug_each_refusal_and_failure_is_said_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # --debug's log printed each refusal, and the refusals' handler printed it again.
+    from sms_status.cli._terminal import DebugLog
+
+    debug = DebugLog(lambda: "")
+    try:
+        with _listen.reporting_refusals() as refusals:
+            webhooks_log = logging.getLogger("sms_status.webhooks")
+            webhooks_log.info("seven delivery refused: 401, why", extra={"status": 401})
+            webhooks_log.error("on_report failed for seven event 'e1'")
+    finally:
+        debug.close()
+    said = capsys.readouterr().err
+    assert said.count("seven delivery refused: 401, why") == 1, said
+    assert said.count("on_report failed for seven event 'e1'") == 1, said
+    assert refusals.by_status == {401: 1}
+    assert "1 delivery refused (1 x 401)" in said
+
+
 def test_listen_command_end_to_end_with_a_real_clock_sandbox(
     listening: tuple[subprocess.Popen[str], int],
 ) -> None:

@@ -154,8 +154,9 @@ class Refusals(logging.Handler):
     CLOSE_SECONDS = 2.0
     """At exit, how long the lines still waiting and the summary may take to print."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, echo: bool = True) -> None:
         super().__init__(logging.INFO)
+        self._echo = echo  # False under --debug: its log prints each record already
         self.by_status: Counter[int] = Counter()
         self.dropped = 0
         self._lines: queue.Queue[str | None] = queue.Queue(self.BACKLOG)
@@ -168,9 +169,11 @@ class Refusals(logging.Handler):
         status = getattr(record, "status", None)
         if isinstance(status, int):
             self.by_status[status] += 1
-            self._say(record.getMessage())
-        elif record.levelno >= logging.ERROR:  # a report not printed: this handler being
-            error = record.exc_info[1] if record.exc_info else None  # there, none else says it
+            if self._echo:
+                self._say(record.getMessage())
+        elif record.levelno >= logging.ERROR and self._echo:
+            # A report not printed: with this handler there, nothing else says it.
+            error = record.exc_info[1] if record.exc_info else None
             self._say(record.getMessage() + (f": {type(error).__name__}: {error}" if error else ""))
 
     def _say(self, line: str) -> None:
@@ -232,7 +235,9 @@ def _flush_outputs() -> None:
 @contextlib.contextmanager
 def reporting_refusals() -> Generator[Refusals]:
     webhooks_log = logging.getLogger("sms_status.webhooks")
-    refusals, level = Refusals(), webhooks_log.level
+    # --debug sets the SDK's logger to DEBUG and prints each record: said once, not twice.
+    debugging = logging.getLogger("sms_status").isEnabledFor(logging.DEBUG)
+    refusals, level = Refusals(echo=not debugging), webhooks_log.level
     webhooks_log.addHandler(refusals)
     if not webhooks_log.isEnabledFor(logging.INFO):
         webhooks_log.setLevel(logging.INFO)
