@@ -163,6 +163,21 @@ def drip(interval: float, *, head_first: bool = True) -> Script:
     return script
 
 
+def drip_after(prefix: bytes, interval: float) -> Script:
+    """`prefix`, then one byte ("a") every `interval` seconds, forever: where no body chunk
+    is ever complete (a chunk line's extension, a trailer)."""
+
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        server.send(connection, prefix)
+        while not server.stopped.wait(interval):
+            server.send(connection, b"a")
+
+    return script
+
+
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
 def silent(_connection: socket.socket, _head: bytes, server: HostileServer) -> None:
     server.stopped.wait()
 

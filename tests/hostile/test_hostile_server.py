@@ -19,12 +19,14 @@ import pytest
 import sms_status
 from hostile_support import (
     API_KEY,
+    CHUNKED,
     MESSAGE_ID,
     TELECOM23_DELIVERED,
     HostileServer,
     Script,
     bomb,
     drip,
+    drip_after,
     endless_chunked,
     endless_chunked_declared_small,
     header_value,
@@ -668,15 +670,42 @@ def test_a_key_echoed_where_the_sdk_truncates_never_leaks_in_part(
     assert API_KEY[:12].lower() not in "\n".join(said).lower()
 
 
-def test_a_users_own_sync_http_client_is_bounded_by_the_timeout_too(hostile: Start) -> None:
-    """Its sockets are not ours to cut, so the deadline is checked between body chunks."""
+@pytest.mark.parametrize("option", ["http_client", "transport"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        drip(0.2),
+        drip(0.2, head_first=False),
+        drip_after(CHUNKED + b"1;ext=", 0.2),
+        drip_after(CHUNKED + b"2\r\n{}\r\n0\r\nX-Trailer: ", 0.2),
+    ],
+    ids=["body", "head", "chunk line", "trailer"],
+)
+def test_a_users_own_sync_http_client_or_transport_is_bounded_by_the_timeout_too(
+    hostile: Start, option: str, script: Script
+) -> None:
+    # httpx's timeouts are per read, and the deadline was checked only between body chunks:
+    # a head, a chunk line or a trailer sent a byte at a time held the call for as long as
+    # it went on. The sockets of httpx's own transport in it are cut to the deadline now.
     import httpx
 
-    server = hostile(drip(0.2))
-    with httpx.Client() as own:
-        error, elapsed = _timed(lambda: _lookup("sync", server, http_client=own))
-    assert isinstance(error, TransportError)
-    assert elapsed < TIMEOUT + MARGIN
+    server = hostile(script)
+    own: Any = httpx.Client() if option == "http_client" else httpx.HTTPTransport()
+    with own:
+        error, elapsed = _timed(lambda: _lookup("sync", server, **{option: own}))
+        assert isinstance(error, TransportError)
+        assert elapsed < TIMEOUT + MARGIN
+        if option == "http_client":  # its own requests are not cut to any deadline of ours
+            slow = hostile(_answer_after(TIMEOUT * 1.5))
+            assert own.get(slow.base_url, timeout=TIMEOUT * 1.5 + MARGIN).status_code == 200
+
+
+def _answer_after(seconds: float) -> Script:
+    def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        if not server.stopped.wait(seconds):
+            server.send(connection, json_response(200, {}))
+
+    return script
 
 
 def test_a_bearer_token_echoed_without_its_prefix_never_leaks(

@@ -106,6 +106,11 @@ def sync_senders(
         if direct and not env_proxies()
         else None
     )
+    users = http_client if http_client is not None else transport
+    if users is not None and not isinstance(users, DeadlineTransport):
+        from sms_status._transport.deadline_sockets import cut_to_attempt_deadlines
+
+        cut_to_attempt_deadlines(users)
     if http_client is not None:
         # httpx's own pools in it too: a reply glued after an answer was read as the next
         # call's answer (another message's status, or a 404 for one that exists).

@@ -56,10 +56,11 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 
 class DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's sync sockets, with every connect, read and write cut to the time left."""
+    """httpcore's sync sockets (or `backend`'s), with every connect, read and write cut to
+    the time left."""
 
-    def __init__(self) -> None:
-        self._backend = httpcore.SyncBackend()
+    def __init__(self, backend: httpcore.NetworkBackend | None = None) -> None:
+        self._backend = httpcore.SyncBackend() if backend is None else backend
 
     def connect_tcp(
         self,
@@ -81,6 +82,25 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
+
+
+def cut_to_attempt_deadlines(http: httpx.Client | httpx.BaseTransport) -> None:
+    """The sockets of httpx's own sync transports in a user's `http_client=` (or its own
+    `transport=`) cut to each attempt's deadline as ours are, by its pool's network backend:
+    else a server sending its head, a chunk line or a trailer a byte at a time held the call
+    as long as it went on (httpx's timeouts are per read). Requests of the user's own through
+    it have no attempt deadline, so nothing changes for them; a transport of another class
+    is left as it is (checked between body chunks only)."""
+    transports: list[object] = [http]
+    if isinstance(http, httpx.Client):
+        transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None) if type(transport) is httpx.HTTPTransport else None
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(
+            backend, DeadlineBackend
+        ):
+            pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
 
 
 def make_pool(
