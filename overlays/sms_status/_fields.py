@@ -35,7 +35,7 @@ def optional_str(value: object, field: str) -> str | None:
         return None
     if isinstance(value, str):
         return str.__str__(value)  # an enum member (known or UNRECOGNIZED) -> its raw value
-    raise ValueError(f"{field} should be a string, got {type(value).__name__}")
+    raise ValueError(f"{field} should be a string, got {kind(value)}")
 
 
 def required_str(value: object, field: str) -> str:
@@ -59,7 +59,7 @@ def optional_int(value: object, field: str) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise ValueError(f"{field} should be an integer, got {type(value).__name__}")
+    raise ValueError(f"{field} should be an integer, got {kind(value)}")
 
 
 class JsonFloat(float):
@@ -75,6 +75,22 @@ class JsonFloat(float):
         number.text = text
         return number
 
+    def __reduce__(self) -> tuple[type[JsonFloat], tuple[str]]:
+        return JsonFloat, (self.text,)  # every pickle protocol (0 and 1 refuse __slots__)
+
+    def exact(self) -> Decimal:
+        """Its text as a Decimal; the float's shortest repr where Decimal cannot hold that
+        exponent ("0e9999999999999999999": an InvalidOperation escaped parse())."""
+        try:
+            return Decimal(self.text)
+        except InvalidOperation:
+            return Decimal(repr(float(self)))
+
+
+def kind(value: object) -> str:
+    """The JSON type of `value` as errors name it (a `JsonFloat` is a "float")."""
+    return "float" if type(value) is JsonFloat else type(value).__name__
+
 
 def optional_decimal(value: object, field: str) -> Decimal | None:
     """The JSON number as a Decimal: ints exactly, floats as their JSON text (`JsonFloat`),
@@ -87,13 +103,13 @@ def optional_decimal(value: object, field: str) -> Decimal | None:
         if isinstance(value, float) and not math.isfinite(value):  # JSON's "1e999" too
             raise ValueError(f"{field} is not a finite number")
         if type(value) is JsonFloat:
-            result = Decimal(value.text)
+            result = value.exact()
         else:
             result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if not result.is_finite():
             raise ValueError(f"{field} is not a finite number")
         return result
-    raise ValueError(f"{field} should be a number, got {type(value).__name__}")
+    raise ValueError(f"{field} should be a number, got {kind(value)}")
 
 
 def decimal_text(value: object, field: str) -> Decimal | None:
@@ -122,7 +138,7 @@ def timestamp(value: object, field: str, *, naive_tz: tzinfo = UTC) -> datetime 
         except ValueError:
             parsed = _lenient(value, field)
     else:
-        raise ValueError(f"{field} should be a timestamp, got {type(value).__name__}")
+        raise ValueError(f"{field} should be a timestamp, got {kind(value)}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=naive_tz)
     return parsed
@@ -159,7 +175,7 @@ _JSON_WHITESPACE = " \t\n\r"
 
 def as_dict(value: object, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ValueError(f"{field} should be an object, got {type(value).__name__}")
+        raise ValueError(f"{field} should be an object, got {kind(value)}")
     # Typed by the check (JSON keys are str): no cast() call on every read.
     return value  # pyright: ignore[reportUnknownVariableType]
 
@@ -234,7 +250,7 @@ class Secondary:
         if value is None:
             return None
         if type(value) is JsonFloat and math.isfinite(value):  # a price, as JSON sends one
-            return Decimal(value.text)
+            return value.exact()
         return self._read(lambda: optional_decimal(value, field), value, field)
 
     def decimal_text(self, value: object, field: str) -> Decimal | None:

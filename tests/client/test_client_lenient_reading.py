@@ -17,7 +17,7 @@ import sms_status._generated
 import sms_status._warnings
 from client_support import API_KEY, connect, json_response, seed, seed_for
 from sms_status import DeliveryState as S
-from sms_status import StatusReport
+from sms_status import StatusReport, _fields
 from sms_status._generated import is_overlay_bug
 from sms_status.errors import MalformedResponseError
 from sms_status.providers import telecom23
@@ -33,6 +33,15 @@ def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _lookup(provider: str, body: object) -> StatusReport:
     with connect(provider, lambda _request: json_response(body)) as client:
+        report: StatusReport = client.get_status(MESSAGE_ID)
+        return report
+
+
+def _lookup_text(text: str) -> StatusReport:
+    """telecom23's lookup of a body given as JSON text (its numbers as written)."""
+    with connect(
+        "telecom23", lambda _request: httpx.Response(200, content=text.encode())
+    ) as client:
         report: StatusReport = client.get_status(MESSAGE_ID)
         return report
 
@@ -276,6 +285,10 @@ def test_unknown_fields_walks_every_field_when_annotations_cannot_be_resolved(
         ("0.0850", "0.0850"),  # its trailing zero: a float's repr read "0.085"
         ("85E-4", "0.0085"),
         ("3", "3"),
+        # Valid JSON whose exponent no Decimal holds: the float's repr, as before (an
+        # InvalidOperation escaped webhooks.parse, and a lookup lost its whole report).
+        ("0e9999999999999999999", "0.0"),
+        ("1e-9999999999999999999", "0.0"),
     ],
 )
 def test_cost_is_the_exact_decimal_of_the_json_number(sent: str, read: str) -> None:
@@ -285,10 +298,7 @@ def test_cost_is_the_exact_decimal_of_the_json_number(sent: str, read: str) -> N
         '"cost": 0.0085', f'"cost": {sent}'
     )
     assert sent in text
-    with connect(
-        "telecom23", lambda _request: httpx.Response(200, content=text.encode())
-    ) as client:
-        report = client.get_status(MESSAGE_ID)
+    report = _lookup_text(text)
     assert str(report.cost) == str(Decimal(read))
     raw_cost = report.raw.message.cost  # type: ignore[attr-defined]
     assert isinstance(raw_cost, float | int)  # the typed model keeps its declared type
@@ -297,10 +307,20 @@ def test_cost_is_the_exact_decimal_of_the_json_number(sent: str, read: str) -> N
 
 def test_a_json_number_past_floats_range_is_no_cost(caplog: pytest.LogCaptureFixture) -> None:
     text = json.dumps(seed_for("telecom23", MESSAGE_ID)).replace('"cost": 0.0085', '"cost": 1e999')
-    with connect(
-        "telecom23", lambda _request: httpx.Response(200, content=text.encode())
-    ) as client:
-        report = client.get_status(MESSAGE_ID)
+    report = _lookup_text(text)
     assert report.cost is None
     assert report.state is S.DELIVERED
     assert any("cost" in warning for warning in _warnings(caplog))
+
+
+def test_a_report_with_json_fractions_pickles_on_every_protocol_and_names_float() -> None:
+    import pickle
+
+    text = json.dumps(seed_for("telecom23", MESSAGE_ID)).replace('"cost": 0.0085', '"cost": 0.0850')
+    report = _lookup_text(text)
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        copied = pickle.loads(pickle.dumps(report, protocol))
+        assert str(copied.cost) == "0.0850"
+        assert copied.raw.message.cost == 0.085  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match=r"should be an integer, got float$"):
+        _fields.optional_int(_fields.json_value(b"[1.5]")[0], "segments")  # type: ignore[index]

@@ -544,3 +544,11 @@ def test_a_pushed_cost_is_the_exact_decimal_of_the_json_number() -> None:
     assert b"000123" in body
     event = _parse("telecom23", body, telecom23_headers(SECRET, body, NOW))
     assert str(event.report.cost) == "0.008500000000000000123"
+
+
+def test_a_pushed_cost_no_decimal_holds_is_read_as_its_float() -> None:
+    # Valid JSON: an InvalidOperation escaped parse(), and the receiver answered 500.
+    body = dump(spec_example("telecom23", "deliveryReport", "delivered"))
+    body = body.replace(b'"cost": 0.0085', b'"cost": 0e9999999999999999999')
+    event = _parse("telecom23", body, telecom23_headers(SECRET, body, NOW))
+    assert str(event.report.cost) == "0.0"

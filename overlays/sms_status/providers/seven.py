@@ -227,7 +227,7 @@ def read_journal(message_id: str, body: object) -> StatusReport | None:
     """The logbook entry of `message_id` (None if absent). Before its first delivery report
     an entry has no `dlr`: the message is then PENDING, not final, with provider_status ""."""
     if not isinstance(body, list):
-        raise ValueError(f"the logbook answer should be a list, got {type(body).__name__}")
+        raise ValueError(f"the logbook answer should be a list, got {f.kind(body)}")
     entries: list[tuple[dict[str, Any], object]] = []
     for item in cast(list[object], body):  # every entry is read: a bad one is a bad body
         data = _with_text_id(item, "entry")
