@@ -1076,3 +1076,33 @@ def test_ids_past_their_deadline_settle_in_one_look_while_their_provider_is_out_
     assert len(telecom23_sandbox.requests) == 1  # it met the outage: the rest were not tried
     assert sorted(o.message_id for o in outcomes) == sorted(ids)
     assert {(o.reason, o.state) for o in outcomes} == {("deadline", DeliveryState.UNKNOWN)}
+
+
+def test_overdue_ids_behind_a_full_batch_settle_without_a_lookup_each(
+    telecom23_sandbox: Sandbox, sandbox_clock: FakeClock, make_tracker: MakeTracker
+) -> None:
+    # The ids a look did not try stayed due: the next look read the same first `BATCH`
+    # rows, tried one more, and overdue ids behind them waited a timeout per id ahead
+    # (34 lookups here; 520 with the async tracker's steps of one). They now wait as a
+    # failed lookup's retry, so each look reaches further.
+    ahead = [f"ahead{n}" for n in range(_engine.BATCH + 20)]
+    overdue = ["late0", "late1", "late2"]
+    lookups_by_then: list[int] = []
+
+    def on_final(outcome: tracking.Outcome) -> None:
+        if outcome.message_id in overdue:
+            lookups_by_then.append(len(telecom23_sandbox.requests))
+            if len(lookups_by_then) == len(overdue):
+                tracker.stop()
+
+    with telecom23_sandbox.connect(max_retries=0) as client:
+        tracker = make_tracker({"telecom23": client}, on_final=on_final)
+        tracker.add_many("telecom23", ahead, deadline=86400)
+        sandbox_clock.advance(10.0)
+        tracker.add_many("telecom23", overdue, deadline=60)
+        telecom23_sandbox.inject_fault("reset", times=None)
+        sandbox_clock.advance(200.0)
+        tracker.run()  # until the last overdue id is handed over
+    assert len(lookups_by_then) == len(overdue)
+    assert max(lookups_by_then) <= 3  # a look, then one past the first BATCH
+    assert tracker.counts().in_flight == len(ahead)  # they wait for the provider

@@ -309,25 +309,25 @@ class Engine:
         return groups, rested, refusal
 
     def _give_back(self, provider: str, message_ids: list[str], tried: Sequence[str] = ()) -> None:
-        """Ids `due()` returned that are not polled now, passed to `change()` (a store that
-        claims what `due()` returns, `RedisStore`, releases them there): while `provider`
-        rests, due at the rest's end (`rules.rest`), so other providers' ids, behind them in
-        `due()`'s order, are polled meanwhile; out of reach this look, settled if past their
-        deadline (`rules.expire`); else unchanged. `tried`: those whose lookup was refused,
+        """Ids `due()` returned that are not polled now, passed to `change()` (`RedisStore`
+        releases its claims there): while `provider` rests, due at the rest's end, or past
+        their deadline settled (`rules.rest`), so other providers' ids, behind them in
+        `due()`'s order, are polled meanwhile; out of reach this look, alike until its retry
+        (`Outages.retry`: each look tried one more overdue id, a timeout each, and ids behind
+        a full `BATCH` waited); else unchanged. `tried`: those whose lookup was refused,
         queued behind the others (an id refused on its own, a 403 for another account's
         message, would otherwise go first at every rest's end, and starve them)."""
         if not message_ids:
             return
         now, refused = self.clock(), set(tried)
-        until = self._rests.until(provider, now)
+        until, resting = self._rests.until(provider, now), self._rests.resting(provider, now)
+        if not resting and provider in self._unreachable:
+            until, resting = now + min(self._outages.retry(provider), self.max_interval), True
 
         def rest(row: Row) -> Row | None:
             return rules.rest(row, until, now, polled=row.message_id in refused)
 
-        change: Change = rest if self._rests.resting(provider, now) else _unchanged
-        if change is _unchanged and provider in self._unreachable:
-            change = partial(rules.expire, now=now)
-        for row in self.store.change(provider, message_ids, change):
+        for row in self.store.change(provider, message_ids, rest if resting else _unchanged):
             _log_settled(row, "its deadline, while its provider rested or was out of reach")
 
     def _defer_young(self, provider: str, rows: list[Row], now: float) -> list[Row]:

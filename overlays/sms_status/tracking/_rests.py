@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sms_status.errors import ApiError, NotFoundError, RateLimitError, TransportError
 from sms_status.report import StatusReport
 from sms_status.tracking._model import Rest
+from sms_status.tracking._rules import FAILED_LOOKUP_RETRY
 
 if TYPE_CHECKING:
     from sms_status.tracking._store import Store
@@ -196,6 +197,12 @@ class Outages:
                 "%s: reached again, after %d rounds that did not reach it", provider, failed
             )
         return False
+
+    def retry(self, provider: str) -> float:
+        """Seconds until `provider`'s ids not tried in a round that did not reach it are due
+        again: as a failed lookup's retry, doubling over such rounds in a row."""
+        failed = self._failed_rounds.get(provider, 1)
+        return FAILED_LOOKUP_RETRY * 2.0 ** min(failed - 1, 30)
 
 
 def unreachable(reports: Sequence[StatusReport]) -> bool:
