@@ -270,6 +270,10 @@ def request_with_retries(
         yield Sleep(delay)
 
 
+BUDGET_HELD = "BUDGET_HELD"
+"""The `error_code` of a lookup not sent for want of a slot of the rate budget soon."""
+
+
 def _unsent(exc: Exception, provider: str) -> SmsStatusError:
     """Why a request was not sent: no time before the deadline, or no slot of the rate
     budget within `SLOT_WINDOW` (a RateLimitError `BUDGET_HELD`: the caller rests)."""
@@ -280,7 +284,7 @@ def _unsent(exc: Exception, provider: str) -> SmsStatusError:
             "met, or booked ahead): not sent",
             provider=provider,
             status_code=429,
-            error_code="BUDGET_HELD",
+            error_code=BUDGET_HELD,
             retry_after=window,
         )
     return TransportError(

@@ -276,6 +276,9 @@ def _held(seconds: float) -> float:
 
 
 _MICROSECONDS = 1_000_000
+_LONGEST_SLOT = 365.25 * 86400.0
+"""A Redis budget's slots are a year apart at most: its script takes a booking more than a
+century ahead for garbage (a window of 4e9 s paced nothing, and 1e300 failed every call)."""
 KEY_PREFIX = "sms-status:pacing:"
 """Redis keys of shared budgets are this prefix followed by the limiter's `name`."""
 
@@ -293,6 +296,11 @@ class _RedisGcra:
         if not isinstance(name, str) or not name:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError("name must be a non-empty string")
         rate, burst = _shape(limit)
+        if 1.0 / rate > _LONGEST_SLOT:  # the script takes times a century ahead for garbage
+            raise ValueError(
+                f"{limit.requests} requests per {limit.per:g} s is a slot every "
+                f"{1.0 / rate:.3g} s: a Redis budget paces a slot a year apart at most"
+            )
         self.name = name
         self.limit = limit
         self.key = KEY_PREFIX + name

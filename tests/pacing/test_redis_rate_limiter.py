@@ -109,6 +109,12 @@ def test_one_request_a_window_is_spaced_wider_than_the_window(redis_client: redi
     assert limiter.reserve() > 1.1
 
 
+def test_a_slot_a_year_apart_is_paced(redis_client: redis.Redis) -> None:
+    limiter = RedisRateLimiter(redis_client, "k", RateLimit(requests=3, per=365 * 86400.0))
+    assert limiter.reserve() == 0.0
+    assert limiter.reserve() > 300 * 86400  # the next slot, paced
+
+
 def test_the_key_expires_once_its_slots_are_past(redis_client: redis.Redis) -> None:
     limiter = RedisRateLimiter(redis_client, "k", HOURLY)
     limiter.reserve()
@@ -133,6 +139,10 @@ def test_repr_names_the_budget_and_no_connection_details(redis_client: redis.Red
     [
         ("", HOURLY, ValueError),
         ("k", (48, 3600.0), TypeError),
+        # A slot more than a century ahead is garbage to the script: 4e9 s paced nothing,
+        # and 1e300 failed every booking with a Lua error.
+        ("k", RateLimit(requests=1, per=4e9), ValueError),
+        ("k", RateLimit(requests=1, per=1e300), ValueError),
     ],
 )
 def test_bad_arguments_are_refused_before_any_booking(

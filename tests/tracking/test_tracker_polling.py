@@ -1106,3 +1106,38 @@ def test_overdue_ids_behind_a_full_batch_settle_without_a_lookup_each(
     assert len(lookups_by_then) == len(overdue)
     assert max(lookups_by_then) <= 3  # a look, then one past the first BATCH
     assert tracker.counts().in_flight == len(ahead)  # they wait for the provider
+
+
+def test_a_budget_booked_ahead_by_others_rests_only_this_worker_without_doubling(
+    lisoloo_sandbox: Sandbox,
+    sandbox_clock: FakeClock,
+    make_tracker: MakeTracker,
+    outcomes: list[tracking.Outcome],
+    store_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # No slot within the window (other clients had booked the shared budget 30 s ahead) was
+    # taken for the provider's 429: a rest in the store for every worker, doubled at each
+    # such round in a row (to 15 minutes), though the provider never said a word.
+    message_id = "507f1f77bcf86cd799439011"
+    lisoloo_sandbox.add_message(message_id, statuses=("delivered",))
+    budget = TokenBucket.for_limit(RateLimit(120, 60.0), clock=sandbox_clock.monotonic)
+    for _ in range(60):
+        budget.reserve()  # the others' bookings: the next slot is some 30 s away
+    with lisoloo_sandbox.connect(max_retries=0, rate_limiter=budget) as client:
+        tracker = make_tracker({"lisoloo": client}, deadline=3600)
+        tracker.add("lisoloo", message_id)
+        started = sandbox_clock.now()
+        with caplog.at_level("INFO", logger="sms_status.tracking"):
+            tracker.run()
+    assert [o.message_id for o in outcomes] == [message_id]
+    store = tracking.SqliteStore(store_path)
+    try:
+        assert store.rests(sandbox_clock.now()) == {}  # no rest for every worker
+    finally:
+        store.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "sms_status.tracking"]
+    assert not [line for line in said if "polling rests" in line], said
+    assert any("no slot of the rate budget" in line for line in said), said
+    [polled] = [r.at for r in lisoloo_sandbox.requests if r.route == "status"]
+    assert polled - started < 30.0 + _tracker.SLOT_WAIT + 5.0  # not a doubled rest later

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from sms_status._request import BUDGET_HELD
 from sms_status.errors import ApiError, NotFoundError, RateLimitError, TransportError
 from sms_status.report import StatusReport
 from sms_status.tracking._model import Rest
@@ -150,6 +151,16 @@ class Rests:
         errors = [r.error for r in reports if isinstance(r.error, ApiError) and limits(r.error)]
         if not errors:
             return False
+        if all(e.error_code == BUDGET_HELD for e in errors):
+            # No slot of the shared rate budget soon: no answer of the provider's, so no rest
+            # for every worker in the store (nor a longer one for each such round in a row):
+            # this worker waits the slot window out.
+            wait = min(max((e.retry_after or 0.0 for e in errors), default=0.0), self._max_interval)
+            self.refuse(provider, now + wait)
+            log.info(
+                "%s: no slot of the rate budget within %g s; polls wait that long", provider, wait
+            )
+            return True
         # The longest Retry-After of the round (an async poll meets several); a NaN (from a
         # provider's own hook) is none.
         given = [e.retry_after for e in errors if e.retry_after is not None]
