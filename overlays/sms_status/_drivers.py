@@ -171,6 +171,24 @@ class SyncDriver(_Driver[Sender]):
                 except Exception as exc:  # the next booking meets it too, and says so
                     _not_held(self._limiter, exc)
             return None
+        wait = self._book(effect)
+        if wait > 0:
+            self._sleep(wait)
+            # Its slot, booked before another call's 429 held the budget, fell in the hold:
+            # booked again, once (the new slot is past the hold's end), not sent into 429s.
+            if _held(getattr(self._limiter, "hold_left", None)):
+                wait = self._book(effect)
+                if wait > 0:
+                    self._sleep(wait)
+        left = self._time_left(effect)
+        cap, phases = self._max_response_bytes, self._phases
+        sender, what = self._route(self._http, effect.request, left)
+        if isinstance(what, str):
+            return sender.send_plain(what, left=left, cap=cap, phases=phases)
+        return sender.send(what, left=left, cap=cap, phases=phases)
+
+    def _book(self, effect: Send) -> float:
+        """Book `effect`'s slot: how long to wait for it (`_slot_wait`)."""
         within = self._within(self._limiter, effect)
         try:
             booked = (
@@ -180,15 +198,7 @@ class SyncDriver(_Driver[Sender]):
             raise
         except Exception as exc:  # a shared budget's Redis, say: named, not the provider's
             raise _unbooked(exc) from exc
-        wait = self._slot_wait(effect, booked, checked=within is not None)
-        if wait > 0:
-            self._sleep(wait)
-        left = self._time_left(effect)
-        cap, phases = self._max_response_bytes, self._phases
-        sender, what = self._route(self._http, effect.request, left)
-        if isinstance(what, str):
-            return sender.send_plain(what, left=left, cap=cap, phases=phases)
-        return sender.send(what, left=left, cap=cap, phases=phases)
+        return self._slot_wait(effect, booked, checked=within is not None)
 
     def _steps(self, flow: Flow[T]) -> Generator[StatusReport, None, T]:
         """Run `flow`, yielding the reports it emits and returning what it returns."""
@@ -244,21 +254,14 @@ class AsyncDriver(_Driver[AsyncSender]):
             return None
         limiter = self.rate_limiter
         if not isinstance(limiter, Unlimited):  # unpaced (bulk lookups, say): no booking
-            within = self._within(limiter, effect)
-            # A float, or an awaitable one (AsyncRateLimiter); None: nothing booked.
-            try:
-                booked = (
-                    limiter.reserve() if within is None else within(self._until_deadline(effect))
-                )
-                # A tuple, not `float | int`: that builds a union object on every request.
-                got = booked if booked is None or isinstance(booked, (float, int)) else await booked
-            except _flows.DeadlineReached:
-                raise
-            except Exception as exc:  # see SyncDriver._perform
-                raise _unbooked(exc) from exc
-            wait = self._slot_wait(effect, got, checked=within is not None)
+            wait = await self._book(limiter, effect)
             if wait > 0:
                 await self._sleep(wait)
+                # See SyncDriver._perform: a slot that fell in a hold is booked again, once.
+                if await _held_async(getattr(limiter, "hold_left", None)):
+                    wait = await self._book(limiter, effect)
+                    if wait > 0:
+                        await self._sleep(wait)
         # Without a deadline (every bulk lookup's attempt) the client's limit, as it is.
         left = self._attempt_limit if effect.deadline is None else self._time_left(effect)
         cap, phases = self._max_response_bytes, self._phases
@@ -271,6 +274,20 @@ class AsyncDriver(_Driver[AsyncSender]):
         if isinstance(what, str):
             return await sender.send_plain(what, left=left, cap=cap, phases=phases)
         return await sender.send(what, left=left, cap=cap, phases=phases)
+
+    async def _book(self, limiter: RateLimiter | AsyncRateLimiter, effect: Send) -> float:
+        """`SyncDriver._book`, awaited where the limiter's booking is."""
+        within = self._within(limiter, effect)
+        # A float, or an awaitable one (AsyncRateLimiter); None: nothing booked.
+        try:
+            booked = limiter.reserve() if within is None else within(self._until_deadline(effect))
+            # A tuple, not `float | int`: that builds a union object on every request.
+            got = booked if booked is None or isinstance(booked, (float, int)) else await booked
+        except _flows.DeadlineReached:
+            raise
+        except Exception as exc:  # see SyncDriver._book
+            raise _unbooked(exc) from exc
+        return self._slot_wait(effect, got, checked=within is not None)
 
     async def _steps(self, flow: Flow[Any]) -> AsyncIterator[StatusReport]:
         """Run `flow`, yielding the reports it emits (what it returns is dropped)."""
@@ -348,6 +365,26 @@ async def _within_time(awaited: Awaitable[object], left: float | None) -> None:
         return
     async with asyncio.timeout(left):
         await awaited
+
+
+def _held(hold_left: Callable[[], float] | None) -> bool:
+    """Whether the limiter holds its budget now (`hold_left`, if it has one); a limiter that
+    cannot say (its Redis down) holds nothing: the request goes out as booked."""
+    try:
+        return hold_left is not None and hold_left() > 0
+    except Exception:  # the next booking meets it, and says so
+        return False
+
+
+async def _held_async(hold_left: Callable[[], object] | None) -> bool:
+    """`_held`, for a limiter whose `hold_left` may be awaited."""
+    try:
+        left = None if hold_left is None else hold_left()
+        if left is not None and not isinstance(left, (float, int)):
+            left = await cast("Awaitable[float]", left)
+        return isinstance(left, (float, int)) and left > 0
+    except Exception:  # see _held
+        return False
 
 
 def _not_held(limiter: object, error: Exception) -> None:

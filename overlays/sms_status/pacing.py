@@ -87,7 +87,9 @@ class RateLimiter(Protocol):
         It may also offer `hold(seconds)`: book no slot sooner than `seconds` from now. A
         client calls it when the provider answers 429 (for its Retry-After, else the
         backoff), so every request sharing the budget waits instead of meeting a 429 of its
-        own. `TokenBucket` and the Redis limiters do."""
+        own. `TokenBucket` and the Redis limiters do; with it, `hold_left() -> float`, the
+        seconds left of a hold (0 for none): a request whose slot, booked before the hold,
+        comes inside it books another rather than go out into the 429s."""
         ...
 
 
@@ -101,7 +103,7 @@ class AsyncRateLimiter(Protocol):
     async def reserve(self) -> float:
         """Book one request; return the seconds to wait before sending it (0 for now).
 
-        An awaited `hold(seconds)` is optional too (see `RateLimiter`)."""
+        An awaited `hold(seconds)` and `hold_left()` are optional too (see `RateLimiter`)."""
         ...
 
 
@@ -154,6 +156,7 @@ class TokenBucket:
         self._clock = clock
         self._lock = threading.Lock()
         self._theoretical_arrival = clock()
+        self._held_until = -math.inf
 
     @classmethod
     def for_limit(
@@ -181,9 +184,13 @@ class TokenBucket:
         interval, without a burst. A day at most; NaN is a ValueError."""
         held = _held(seconds)
         with self._lock:
-            self._theoretical_arrival = max(
-                self._theoretical_arrival, self._clock() + held + self._tolerance
-            )
+            now = self._clock()
+            self._theoretical_arrival = max(self._theoretical_arrival, now + held + self._tolerance)
+            self._held_until = max(self._held_until, now + held)
+
+    def hold_left(self) -> float:
+        """Seconds left of the latest `hold` (0 when none runs)."""
+        return max(0.0, self._held_until - self._clock())
 
     def _book(self, seconds: float) -> float | None:
         with self._lock:
@@ -250,6 +257,17 @@ redis.call('SET', KEYS[1], string.format('%d', booked), 'PX',
     math.floor((booked - now) / 1000) + 1000)
 return wait
 """
+# A hold's end, as the time to live of a key of its own (one key a script, for Redis
+# Cluster): set only if longer than the one running; with 0, only read (-2: none).
+_HOLD_END_SCRIPT = """
+local ms = tonumber(ARGV[1])
+local left = redis.call('PTTL', KEYS[1])
+if ms > left then
+    redis.call('SET', KEYS[1], '1', 'PX', ms)
+    return ms
+end
+return left
+"""
 _ANY_WAIT = -1
 """The script's `within` for a booking whatever the wait (`reserve()`)."""
 _CENTURY = 100 * 365.25 * 86400.0
@@ -281,6 +299,8 @@ _LONGEST_SLOT = 365.25 * 86400.0
 century ahead for garbage (a window of 4e9 s paced nothing, and 1e300 failed every call)."""
 KEY_PREFIX = "sms-status:pacing:"
 """Redis keys of shared budgets are this prefix followed by the limiter's `name`."""
+HOLD_SUFFIX = ":hold"
+"""The key of a budget's running hold (if any) is its key followed by this."""
 
 
 class _RedisGcra:
@@ -310,6 +330,7 @@ class _RedisGcra:
             redis_client = with_reply_timeout(redis_client)
         # register_script runs EVALSHA, and EVAL once if the server has not seen the script.
         self._script: Callable[..., Any] = redis_client.register_script(_GCRA_SCRIPT)
+        self._hold_end: Callable[..., Any] = redis_client.register_script(_HOLD_END_SCRIPT)
 
     def _arguments(self, within: float) -> dict[str, Any]:
         """The script's: `within` seconds (or `_ANY_WAIT`) as whole microseconds; a wait of
@@ -321,6 +342,11 @@ class _RedisGcra:
         """The script's for a hold of `seconds` (as `TokenBucket.hold`): it books nothing."""
         held = max(1, math.ceil(_held(seconds) * _MICROSECONDS))
         return {"keys": [self.key], "args": [self._interval, self._tolerance, _ANY_WAIT, held]}
+
+    def _hold_end_arguments(self, seconds: float) -> dict[str, Any]:
+        """`_HOLD_END_SCRIPT`'s: a hold of `seconds` as whole milliseconds (0: read it)."""
+        milliseconds = max(1, math.ceil(_held(seconds) * 1000)) if seconds > 0 else 0
+        return {"keys": [self.key + HOLD_SUFFIX], "args": [milliseconds]}
 
     @staticmethod
     def _wait(waited: int) -> float | None:
@@ -365,9 +391,14 @@ class RedisRateLimiter(_RedisGcra):
         return self._wait(self._script(**self._arguments(_within(seconds))))
 
     def hold(self, seconds: float) -> None:
-        """`TokenBucket.hold`, for every process and host sharing the budget: one round
-        trip."""
+        """`TokenBucket.hold`, for every process and host sharing the budget: two round
+        trips."""
         self._script(**self._hold_arguments(seconds))
+        self._hold_end(**self._hold_end_arguments(seconds))
+
+    def hold_left(self) -> float:
+        """`TokenBucket.hold_left`, for the hold any process placed: one round trip."""
+        return max(0, int(self._hold_end(**self._hold_end_arguments(0)))) / 1000
 
 
 class AsyncRedisRateLimiter(_RedisGcra):
@@ -393,6 +424,12 @@ class AsyncRedisRateLimiter(_RedisGcra):
     async def hold(self, seconds: float) -> None:
         """`RedisRateLimiter.hold`, awaited (Redis's answer within `REPLY_TIMEOUT`)."""
         await self._answered(self._hold_arguments(seconds))
+        await self._answered(self._hold_end_arguments(seconds), script=self._hold_end)
+
+    async def hold_left(self) -> float:
+        """`RedisRateLimiter.hold_left`, awaited (Redis's answer within `REPLY_TIMEOUT`)."""
+        left = await self._answered(self._hold_end_arguments(0), script=self._hold_end)
+        return max(0, int(left)) / 1000
 
     async def _booked(self, within: float, answer_within: float = _redis_kind.REPLY_TIMEOUT) -> int:
         """The script's answer, within `REPLY_TIMEOUT` or `answer_within` (a TimeoutError
@@ -401,17 +438,21 @@ class AsyncRedisRateLimiter(_RedisGcra):
         return await self._answered(self._arguments(within), answer_within)
 
     async def _answered(
-        self, arguments: dict[str, Any], within: float = _redis_kind.REPLY_TIMEOUT
+        self,
+        arguments: dict[str, Any],
+        within: float = _redis_kind.REPLY_TIMEOUT,
+        script: Callable[..., Any] | None = None,
     ) -> int:
         """The script's answer to `arguments`, within `REPLY_TIMEOUT` or `within`."""
         import asyncio
 
-        pending: Awaitable[int] = self._script(**arguments)
+        pending: Awaitable[int] = (script or self._script)(**arguments)
         async with asyncio.timeout(min(_redis_kind.REPLY_TIMEOUT, within)):
             return await pending
 
 
 __all__ = [
+    "HOLD_SUFFIX",
     "KEY_PREFIX",
     "AsyncRateLimiter",
     "AsyncRedisRateLimiter",
