@@ -113,12 +113,16 @@ def diff_trees(expected: Path, actual: Path, label: str) -> list[str]:
     fresh, committed = _files(expected), _files(actual)
     lines: list[str] = []
     for rel in sorted(fresh.keys() | committed.keys()):
+        if rel in fresh and rel in committed:
+            if committed[rel].read_bytes() == fresh[rel].read_bytes():
+                continue
+        else:  # said, for an empty one reads as no lines, as a missing one does (and ships)
+            lines.append(f"{label}/{rel}: {'not generated' if rel in committed else 'missing'}\n")
         a = committed[rel].read_text().splitlines(keepends=True) if rel in committed else []
         b = fresh[rel].read_text().splitlines(keepends=True) if rel in fresh else []
-        if a != b:
-            lines += difflib.unified_diff(
-                a, b, f"{label}/{rel} (committed)", f"{label}/{rel} (fresh)"
-            )
+        lines += difflib.unified_diff(a, b, f"{label}/{rel} (committed)", f"{label}/{rel} (fresh)")
+        if a == b and rel in fresh and rel in committed:  # bytes differ, lines do not
+            lines.append(f"{label}/{rel}: differs in its bytes (line ends?)\n")
     return lines
 
 

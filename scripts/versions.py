@@ -229,11 +229,17 @@ def _note_in_changelog(repo: Repo, name: str, version: str, text: str = "") -> N
     if marker not in changelog:
         raise SystemExit("CHANGELOG.md has no '## [Unreleased]' section")
     line = f"- {name} {version}: {text or PLACEHOLDER + '; `nox -s spec_diff` drafts it)'}\n"
-    changed = f"{marker}\n### Changed\n"
-    if changelog.count(changed):
-        changelog = changelog.replace(changed, changed + line, 1)
+    start = changelog.index(marker) + len(marker)
+    end = changelog.find("\n## [", start)
+    unreleased = changelog[start : len(changelog) if end < 0 else end + 1]
+    # Its own "### Changed" wherever it stands in the section (after "### Added", say):
+    # a second one broke Keep a Changelog's layout.
+    found = re.search(r"^### Changed\n", unreleased, re.MULTILINE)
+    if found:
+        at = start + found.end()
+        changelog = changelog[:at] + line + changelog[at:]
     else:
-        changelog = changelog.replace(marker, changed + line, 1)
+        changelog = changelog.replace(marker, f"{marker}\n### Changed\n" + line, 1)
     path.write_text(changelog)
 
 

@@ -83,10 +83,14 @@ def test_drift_turns_red_on_a_stray_or_edited_file(tmp_path: Path) -> None:
     (package / "stale.py").write_text("LEFT_OVER = True\n")
     client = package / "client.py"
     client.write_text(client.read_text() + "# a hand edit\n")
+    # Empty, it read as no lines, as a missing file does: "matches", and it would ship.
+    (package / "api" / "legacy").mkdir()
+    (package / "api" / "legacy" / "__init__.py").write_text("")
 
     result = run_check(root, "seven")
 
     assert result.returncode == 1, result.stdout + result.stderr
+    assert "generated/seven/sms_status_seven/api/legacy/__init__.py: not generated" in result.stdout
     assert "generated/seven/sms_status_seven/stale.py (committed)" in result.stdout
     assert "-LEFT_OVER = True" in result.stdout
     assert "generated/seven/sms_status_seven/client.py (committed)" in result.stdout
@@ -95,10 +99,10 @@ def test_drift_turns_red_on_a_stray_or_edited_file(tmp_path: Path) -> None:
 
 def test_drift_refuses_a_spec_that_no_registry_entry_names(tmp_path: Path) -> None:
     root = copy_tree(tmp_path)
-    shutil.copy(root / "specs" / "roycetalk.yaml", root / "specs" / "acme.yaml")
+    shutil.copy(root / "specs" / "roycetalk.yaml", root / "specs" / "notaprovider.yaml")
 
     result = run_check(root, "seven")
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "specs without a registry entry: acme" in result.stderr
+    assert "specs without a registry entry: notaprovider" in result.stderr
     assert "nox -s new_provider -- <key>" in result.stderr

@@ -151,8 +151,8 @@ def test_a_scaffolded_provider_passes_the_completeness_test(copy: Path) -> None:
         (["class"], "already a Python keyword"),
         (["pacing"], "already a module under overlays/sms_status"),
         # Pasted raw into YAML: generation failed after 12 files were written.
-        (["acme", "Acme: Global SMS"], "a name is letters, digits, spaces"),
-        (["acme", 'Acme "SMS"'], "a name is letters, digits, spaces"),
+        (["notaprovider", "Acme: Global SMS"], "a name is letters, digits, spaces"),
+        (["notaprovider", 'Acme "SMS"'], "a name is letters, digits, spaces"),
     ],
 )
 def test_bad_keys_are_refused_and_nothing_is_written(

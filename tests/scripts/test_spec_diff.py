@@ -509,7 +509,7 @@ def test_a_spec_that_is_no_yaml_is_one_line_and_exit_2(
     assert capsys.readouterr().err.startswith("error: specs/seven.yaml is not valid YAML")
 
 
-@pytest.mark.parametrize("argv", [["acme"], ["seven", "no-such-ref"], []])
+@pytest.mark.parametrize("argv", [["notaprovider"], ["seven", "no-such-ref"], []])
 def test_bad_arguments_exit_2(repo: Path, argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         spec_diff.main(argv, root=repo)

@@ -117,6 +117,31 @@ def test_bump_moves_config_pin_and_changelog_and_the_umbrella_follows(repo: Repo
     assert check(repo) == []
 
 
+def _unreleased(changelog: str) -> str:
+    start = changelog.index("## [Unreleased]")
+    end = changelog.find("\n## [", start + 1)
+    return changelog[start : None if end < 0 else end]
+
+
+def test_bump_notes_the_changelog_under_its_one_changed_heading(repo: Repo) -> None:
+    # Under "## [Unreleased]" the section opened with "### Added": bump wrote a second
+    # "### Changed" above it, breaking Keep a Changelog's layout.
+    changelog = repo.root / "CHANGELOG.md"
+    text = changelog.read_text()
+    unreleased = _unreleased(text)
+    assert unreleased.count("\n### Changed\n") == 1
+    assert not unreleased.startswith("## [Unreleased]\n\n### Changed")  # "### Added" first
+    _release_everything(repo)
+
+    bump(repo, "seven", "patch", regenerate=False, lock=False)
+
+    text = changelog.read_text()
+    unreleased = _unreleased(text)
+    assert unreleased.count("\n### Changed\n") == 1
+    changed = unreleased[unreleased.index("### Changed\n") :]
+    assert changed.startswith("### Changed\n- sms-status-seven 0.1.1: ")
+
+
 def test_an_unreleased_version_needs_a_changelog_entry(repo: Repo) -> None:
     changelog = repo.root / "CHANGELOG.md"
     changelog.write_text(changelog.read_text().replace("sms-status-lisoloo 0.1.0", "lisoloo"))
@@ -173,7 +198,11 @@ def test_record_refuses_to_rewrite_a_release(repo: Repo) -> None:
 
 
 def test_bad_arguments_exit_2(repo: Repo) -> None:
-    for argv in (["bump", "acme", "minor"], ["bump", "seven", "huge"], ["record", "acme"]):
+    for argv in (
+        ["bump", "notaprovider", "minor"],
+        ["bump", "seven", "huge"],
+        ["record", "notaprovider"],
+    ):
         with pytest.raises(SystemExit) as exited:
             versions.main(argv, root=repo.root)
         assert exited.value.code == 2
