@@ -106,3 +106,40 @@ def test_drift_refuses_a_spec_that_no_registry_entry_names(tmp_path: Path) -> No
     assert result.returncode == 1, result.stdout + result.stderr
     assert "specs without a registry entry: notaprovider" in result.stderr
     assert "nox -s new_provider -- <key>" in result.stderr
+
+
+@pytest.mark.slow  # 5 s: regenerates one client
+def test_an_integer_enum_a_spec_adds_is_open_too(tmp_path: Path) -> None:
+    # Only string enums had the generator's `_missing_`: an integer enum a vendor added
+    # (a priority, say) raised ValueError at its first unknown value, and every status
+    # lookup of the provider failed with it, the status itself known.
+    root = copy_tree(tmp_path)
+    spec = root / "specs" / "lisoloo.yaml"
+    text = spec.read_text()
+    assert text.count("\n  schemas:\n") == 1
+    priority = "    Priority:\n      type: integer\n      enum: [1, 2, 3]\n"
+    spec.write_text(text.replace("\n  schemas:\n", "\n  schemas:\n" + priority))
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
+    subprocess.run(
+        [sys.executable, str(root / "scripts" / "generate.py"), "lisoloo"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        timeout=600,
+        check=True,
+    )
+    probe = (
+        "from sms_status_lisoloo.models import Priority\n"
+        "new = Priority(4)\n"
+        "print(new.name, new.value, int(new), Priority(2).name, Priority(2) is Priority.VALUE_2)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "PYTHONPATH": str(root / "generated" / "lisoloo")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.split() == ["UNRECOGNIZED", "4", "4", "VALUE_2", "True"], result.stderr
