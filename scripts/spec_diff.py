@@ -3,8 +3,9 @@
     python scripts/spec_diff.py <key> [<git ref>]     # nox -s spec_diff -- <key> [<git ref>]
 
 Compares the spec at the git ref (default HEAD) with the working tree: enums, required and
-optional fields, types, defaults, other fields (`additionalProperties`), parameters,
-security, servers, paths, deprecations. One line per
+optional fields, types, defaults, other fields (`additionalProperties`), generated class
+names (`title`), parameters, security, servers, paths, deprecations, `x-finality` and
+`x-error-codes`. One line per
 change, `breaking:` or `compatible:` for users of `sms-status-<key>` (the generated client;
 an `sms-status` user is affected only through the overlay, which the hint names), then
 `classification: ...` and `proposed bump: sms-status-<key> <old> -> <new>`, then a draft
@@ -16,10 +17,14 @@ Why in-repo: no installable differ handles OpenAPI 3.1 enums, parameters and sec
 Rules (the generated client is the contract; statuses are open enums):
 - a removed path, operation, parameter, field, enum value, server or security scheme,
   a changed type, default or auth header, a new required parameter, a field that became
-  optional (its type gains `Unset`), other fields no longer kept as they came: breaking;
+  optional (its type gains `Unset`), other fields no longer kept as they came, a `title`
+  that renames a generated class, a status or error code leaving `x-finality` /
+  `x-error-codes`: breaking;
 - anything added that callers need not send, a field that became required, a deprecation,
   a default added or removed: compatible. A new status value is compatible (the SDK
-  reports it as UNRECOGNIZED) but wants a row in the overlay's STATUSES.
+  reports it as UNRECOGNIZED) but wants a row in the overlay's STATUSES; a new error code
+  is compatible (the overlay raises a plain ApiError for it) but wants a member in the
+  overlay's ErrorCode enum, and a class in ERROR_CLASSES if ApiError is not its class.
 Bumps: breaking -> major (minor while 0.x), compatible -> minor (patch while 0.x), nothing
 -> the same version.
 """
@@ -27,6 +32,7 @@ Bumps: breaking -> major (minor while 0.x), compatible -> minor (patch while 0.x
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -66,21 +72,68 @@ def _type(schema: dict[str, Any]) -> str:
     return f"{text}/{schema['format']}" if "format" in schema else text
 
 
-def diff_schema(where: str, old: Any, new: Any, out: Changes) -> None:
-    """Types, enums, fields (added, removed, required) and deprecations, recursively."""
+def _class_name(text: str) -> str:
+    """openapi-python-client's PascalCase of a name or `title` (its `strings.pascal_case`)."""
+    text = "".join(c for c in text if c.isidentifier() or c.isdecimal() or c in ". _-")
+    if any(c.isupper() for c in text):
+        text = " ".join(re.split("([A-Z]?[a-z]+)", text))
+    words = re.findall(r"[^. _-]+", text)
+    return "".join(word if word.isupper() else word.capitalize() for word in words)
+
+
+def _makes_class(schema: dict[str, Any]) -> bool:
+    """Whether the generator emits a class (a model or an enum) for this schema itself."""
+    if "$ref" in schema:
+        return False
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return bool(
+        schema.get("enum")
+        or "object" in kinds
+        or schema.get("allOf")
+        or (kind is None and schema.get("properties"))
+    )
+
+
+def _diff_title(
+    where: str, name: str | None, old: dict[str, Any], new: dict[str, Any], out: Changes
+) -> None:
+    """The generator names a schema's class (and its module) by its `title`, else by `name`:
+    a component's key, a property's name, `<name>_item`, ... (an inline schema's class is
+    prefixed with its parent's, which is compared where the parent is)."""
+    if name is None or not (_makes_class(old) and _makes_class(new)):
+        return
+    before, after = old.get("title"), new.get("title")
+    if before == after:
+        return
+    if _class_name(str(before or name)) != _class_name(str(after or name)):
+        out.add(
+            BREAKING,
+            f"{where} title {before or 'none'} -> {after or 'none'} "
+            "(its generated class and module are renamed)",
+        )
+
+
+def diff_schema(where: str, old: Any, new: Any, out: Changes, name: str | None = "") -> None:
+    """Types, enums, fields (added, removed, required) and deprecations, recursively.
+
+    `name` is what the generator names the schema's class by when it has no `title` (None:
+    a part of an `allOf`, which gets no class of its own)."""
     if not isinstance(old, dict) or not isinstance(new, dict):
         return
     if _type(old) != _type(new):
         out.add(BREAKING, f"{where} type {_type(old)} -> {_type(new)}")
         return
+    _diff_title(where, name, old, new, out)
     _diff_enum(where, old.get("enum"), new.get("enum"), out)
     _diff_finality(where, old.get("x-finality"), new.get("x-finality"), out)
+    _diff_error_codes(where, old.get("x-error-codes"), new.get("x-error-codes"), out)
     if new.get("deprecated") and not old.get("deprecated"):
         out.add(COMPATIBLE, f"{where} deprecated")
     _diff_default(where, old, new, out)
     _diff_fields(where, old, new, out)
     _diff_other_fields(where, old.get("additionalProperties"), new.get("additionalProperties"), out)
-    diff_schema(f"{where}[]", old.get("items"), new.get("items"), out)
+    diff_schema(f"{where}[]", old.get("items"), new.get("items"), out, f"{name or ''}_item")
     for combinator in ("oneOf", "anyOf", "allOf"):
         old_parts, new_parts = old.get(combinator) or [], new.get(combinator) or []
         if len(old_parts) != len(new_parts):
@@ -90,7 +143,8 @@ def diff_schema(where: str, old: Any, new: Any, out: Changes) -> None:
                 f"{where} {combinator} {len(old_parts)} -> {len(new_parts)} alternatives",
             )
         for index, (a, b) in enumerate(zip(old_parts, new_parts, strict=False)):
-            diff_schema(f"{where} {combinator}[{index}]", a, b, out)
+            part = None if combinator == "allOf" else f"{name or ''}_type_{index}"
+            diff_schema(f"{where} {combinator}[{index}]", a, b, out, part)
 
 
 def _diff_default(where: str, old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
@@ -112,7 +166,7 @@ def _diff_other_fields(where: str, old: Any, new: Any, out: Changes) -> None:
     `additional_properties`, false drops that attribute, a schema types its values."""
     before, after = _other_fields(old), _other_fields(new)
     if isinstance(old, dict) and isinstance(new, dict):
-        diff_schema(f"{where}{{*}}", old, new, out)
+        diff_schema(f"{where}{{*}}", old, new, out, "AdditionalProperty")
     elif before != after:
         kind = BREAKING if before == "any" or after == "none" else COMPATIBLE
         out.add(kind, f"{where} other fields (additional_properties): {before} -> {after}")
@@ -156,6 +210,30 @@ def _diff_finality(where: str, old: Any, new: Any, out: Changes) -> None:
         )
 
 
+def _diff_error_codes(where: str, old: Any, new: Any, out: Changes) -> None:
+    """`x-error-codes` (specs/README.md): the codes the overlay's ErrorCode enum names and
+    ERROR_CLASSES classes, so each one added or removed is named, as `x-finality` does."""
+    old = {str(k): v for k, v in old.items()} if isinstance(old, dict) else {}
+    new = {str(k): v for k, v in new.items()} if isinstance(new, dict) else {}
+    # A code leaving the table leaves the provider's ErrorCode enum (a test holds the enum
+    # to the spec): `error_code == <Key>ErrorCode.X` raises AttributeError for users.
+    for code in sorted(old.keys() - new.keys()):
+        out.add(BREAKING, f"{where} error code {code} removed (was {old[code]})")
+    for code in sorted(new.keys() - old.keys()):
+        out.add(
+            COMPATIBLE,
+            f"{where} error code {code} added ({new[code]}; add it to the ErrorCode enum, "
+            "and to ERROR_CLASSES unless a plain ApiError)",
+        )
+
+
+def _error_enum(key: str, root: Path) -> str:
+    """The name of the overlay's ErrorCode enum: what its PROVIDER passes as `error_codes=`."""
+    overlay = root / "overlays" / "sms_status" / "providers" / f"{key}.py"
+    found = re.search(r"error_codes=(\w+)", overlay.read_text()) if overlay.is_file() else None
+    return found.group(1) if found else "the ErrorCode enum (`error_codes=`)"
+
+
 def _final(word: object) -> str:
     """`final` / `not final`, ignoring a note after it (older specs wrote "final (assumed)")."""
     text = str(word).strip()
@@ -175,7 +253,7 @@ def _diff_fields(where: str, old: dict[str, Any], new: dict[str, Any], out: Chan
             out.add(BREAKING, f"{where}.{name} no longer required (its type gains Unset)")
         elif name in new_req and name not in old_req:
             out.add(COMPATIBLE, f"{where}.{name} now required")
-        diff_schema(f"{where}.{name}", old_props[name], new_props[name], out)
+        diff_schema(f"{where}.{name}", old_props[name], new_props[name], out, name)
 
 
 def _resolve(spec: dict[str, Any], node: Any) -> Any:
@@ -233,7 +311,7 @@ def _diff_parameters(where: str, old: Parameters, new: Parameters, out: Changes)
             out.add(COMPATIBLE, f"{label} now optional")
         if b.get("deprecated") and not a.get("deprecated"):
             out.add(COMPATIBLE, f"{label} deprecated")
-        diff_schema(label, a.get("schema"), b.get("schema"), out)
+        diff_schema(label, a.get("schema"), b.get("schema"), out, ident[1])
 
 
 def _diff_media_types(where: str, old: Any, new: Any, out: Changes) -> None:
@@ -289,6 +367,7 @@ def _diff_operation(
         json_schema(_resolve(old_spec, a.get("requestBody"))),
         json_schema(_resolve(new_spec, b.get("requestBody"))),
         out,
+        "body",
     )
     old_responses, new_responses = a.get("responses") or {}, b.get("responses") or {}
     for code in sorted(old_responses.keys() - new_responses.keys(), key=str):
@@ -307,6 +386,7 @@ def _diff_operation(
             json_schema(_resolve(old_spec, old_responses[code])),
             json_schema(_resolve(new_spec, new_responses[code])),
             out,
+            f"response_{code}",
         )
 
 
@@ -329,7 +409,7 @@ def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> Changes:
     for name in sorted(new_models.keys() - old_models.keys()):
         out.add(COMPATIBLE, f"schema {name} added")
     for name in sorted(old_models.keys() & new_models.keys()):
-        diff_schema(name, old_models[name], new_models[name], out)
+        diff_schema(name, old_models[name], new_models[name], out, name)
     if not out.lines and old != new:
         # Descriptions, summaries, examples, constraints the generated code does not check
         # (a pattern, a maximum): the generated docstrings (and PROVENANCE) move, so a
@@ -473,6 +553,12 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
             print(
                 "new enum values: map each status value in STATUSES of "
                 f"overlays/sms_status/providers/{args.key}.py"
+            )
+        if any(" error code " in text for _, text in changes.lines):
+            enum = _error_enum(args.key, root)
+            print(
+                f"error codes added or removed: add or remove each in {enum} / ERROR_CLASSES "
+                f"of overlays/sms_status/providers/{args.key}.py"
             )
         print("draft CHANGELOG.md entry (under ## [Unreleased]):\n")
         print(changelog_draft(args.key, bumped, changes))

@@ -214,6 +214,41 @@ def test_error_codes_compare_equal_to_the_provider_enums() -> None:
     assert seven.error_code == SevenErrorCode.INVALID_MESSAGE_ID
 
 
+def _spec_error_codes(provider: str) -> dict[str, str] | None:
+    """The spec's machine-readable `x-error-codes` (code -> meaning), None where it has none."""
+    schemas = spec(provider)["components"]["schemas"]
+    found = [schema["x-error-codes"] for schema in schemas.values() if "x-error-codes" in schema]
+    assert len(found) <= 1, f"specs/{provider}.yaml: more than one schema with x-error-codes"
+    return {str(code): meaning for code, meaning in found[0].items()} if found else None
+
+
+WITH_ERROR_CODES = [p for p in PROVIDERS if _spec_error_codes(p) is not None]
+
+
+def test_seven_lists_its_error_codes_in_its_spec() -> None:
+    assert "seven" in WITH_ERROR_CODES  # else the next test would check nothing
+
+
+@pytest.mark.parametrize("provider", WITH_ERROR_CODES)
+def test_overlay_error_codes_are_the_specs_x_error_codes(provider: str) -> None:
+    # A code added to the spec left SevenErrorCode and ERROR_CLASSES without it, silently
+    # (a review's find): the spec is the source, as `x-finality` is for STATUSES.
+    documented = _spec_error_codes(provider) or {}
+    entry = load_provider(provider)
+    enum = entry.error_codes
+    where = (
+        f"specs/{provider}.yaml x-error-codes vs {enum.__name__} in "
+        f"overlays/sms_status/providers/{provider}.py"
+    )
+    members = {member.value for member in enum}
+    missing = sorted(documented.keys() - members)
+    assert not missing, f"{where}: spec codes missing from the enum: {missing}"
+    extra = sorted(members - documented.keys())
+    assert not extra, f"{where}: enum codes the spec does not document: {extra}"
+    unknown = sorted(set(entry.error_classes) - members)
+    assert not unknown, f"{where}: ERROR_CLASSES codes not in the enum: {unknown}"
+
+
 def test_lisoloo_429_takes_retry_after_from_the_body() -> None:
     error = _error_from("lisoloo", 429, _body(example("lisoloo", "429", "rateLimited")))
     assert isinstance(error, RateLimitError)

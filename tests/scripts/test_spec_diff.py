@@ -413,6 +413,95 @@ def test_a_response_gaining_a_body_is_a_compatible_change(repo: Path) -> None:
     )
 
 
+RENAMED = "(its generated class and module are renamed)"
+
+
+@pytest.mark.parametrize(
+    ("edit", "line"),
+    [
+        # The generator names a class by its `title`, else by the component's key: a title
+        # added read "documentation changed", a patch (a review's find).
+        (
+            lambda s: _schemas(s)["StatusReport"].update(title="Report"),
+            f"breaking: StatusReport title none -> Report {RENAMED}",
+        ),
+        (  # an enum is a class too
+            lambda s: _schemas(s)["DeliveryStatus"].update(title="Status"),
+            f"breaking: DeliveryStatus title none -> Status {RENAMED}",
+        ),
+        (  # an inline model: <parent><title or property name>
+            lambda s: _schemas(s)["StatusReport"]["properties"]["meta"].update(title="Extra"),
+            f"breaking: StatusReport.meta title none -> Extra {RENAMED}",
+        ),
+        (
+            lambda s: _schemas(s)["StatusReport"]["properties"]["parts"]["items"].update(
+                title="Part"
+            ),
+            f"breaking: StatusReport.parts[] title none -> Part {RENAMED}",
+        ),
+        (  # the same class name (PascalCase of either): no rename
+            lambda s: _schemas(s)["StatusReport"].update(title="status report"),
+            None,
+        ),
+        (  # a string is no class: its title is documentation
+            lambda s: _schemas(s)["StatusReport"]["properties"]["id"].update(title="Message id"),
+            None,
+        ),
+    ],
+)
+def test_a_title_that_renames_a_generated_class_is_breaking(
+    repo: Path, edit: Callable[[dict[str, Any]], None], line: str | None
+) -> None:
+    def inline_models(spec: dict[str, Any]) -> None:
+        properties = _schemas(spec)["StatusReport"]["properties"]
+        properties["meta"] = {"type": "object", "properties": {"k": STRING}}
+        properties["parts"] = {"type": "array", "items": {"type": "object"}}
+
+    _diff(repo, inline_models)
+    _git(repo, "commit", "-qam", "inline models")
+    out = _diff(repo, lambda s: (inline_models(s), edit(s)))
+    if line is None:
+        assert out[0] == f"compatible: {spec_diff.DOCUMENTATION}", out
+    else:
+        assert out[:2] == [line, "classification: breaking"], out
+
+
+def test_error_codes_added_or_removed_name_the_overlays_enum(repo: Path) -> None:
+    # seven's `x-error-codes`: a code added read "documentation changed", and nothing said
+    # SevenErrorCode / ERROR_CLASSES lacked it (a review's find).
+    overlay = repo / "overlays" / "sms_status" / "providers" / "seven.py"
+    overlay.parent.mkdir()
+    shutil.copy(ROOT / "overlays" / "sms_status" / "providers" / "seven.py", overlay)
+    codes = {"900": "invalid API key", "901": "invalid message id"}
+
+    def error_codes(spec: dict[str, Any]) -> None:
+        _schemas(spec)["ErrorCode"] = {"type": "integer", "x-error-codes": dict(codes)}
+
+    _diff(repo, error_codes)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "error codes")
+    codes["904"] = "account locked"
+    out = _diff(repo, error_codes)
+    assert out[:3] == [
+        "compatible: ErrorCode error code 904 added (account locked; add it to the ErrorCode "
+        "enum, and to ERROR_CLASSES unless a plain ApiError)",
+        "classification: compatible",
+        "proposed bump: sms-status-seven 0.1.0 -> 0.1.1",
+    ]
+    hint = (
+        "error codes added or removed: add or remove each in SevenErrorCode / ERROR_CLASSES "
+        "of overlays/sms_status/providers/seven.py"
+    )
+    assert hint in out
+    del codes["904"], codes["901"]
+    out = _diff(repo, error_codes)
+    assert out[:2] == [
+        "breaking: ErrorCode error code 901 removed (was invalid message id)",
+        "classification: breaking",
+    ]
+    assert hint in out
+
+
 def test_a_note_beside_the_finality_is_no_change_of_finality(repo: Path) -> None:
     def edit(spec: dict[str, Any]) -> None:
         _schemas(spec)["DeliveryStatus"]["x-finality"]["DELIVERED"] = "final (assumed)"
