@@ -32,7 +32,6 @@ Bumps: breaking -> major (minor while 0.x), compatible -> minor (patch while 0.x
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _providers import provider_keys
 from _spec_access import diff_requirements, diff_security, diff_servers
 from _spec_bodies import json_schema, parsed_as
+from _spec_vendor import diff_error_codes, diff_finality, diff_title, error_enum
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -72,48 +72,6 @@ def _type(schema: dict[str, Any]) -> str:
     return f"{text}/{schema['format']}" if "format" in schema else text
 
 
-def _class_name(text: str) -> str:
-    """openapi-python-client's PascalCase of a name or `title` (its `strings.pascal_case`)."""
-    text = "".join(c for c in text if c.isidentifier() or c.isdecimal() or c in ". _-")
-    if any(c.isupper() for c in text):
-        text = " ".join(re.split("([A-Z]?[a-z]+)", text))
-    words = re.findall(r"[^. _-]+", text)
-    return "".join(word if word.isupper() else word.capitalize() for word in words)
-
-
-def _makes_class(schema: dict[str, Any]) -> bool:
-    """Whether the generator emits a class (a model or an enum) for this schema itself."""
-    if "$ref" in schema:
-        return False
-    kind = schema.get("type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return bool(
-        schema.get("enum")
-        or "object" in kinds
-        or schema.get("allOf")
-        or (kind is None and schema.get("properties"))
-    )
-
-
-def _diff_title(
-    where: str, name: str | None, old: dict[str, Any], new: dict[str, Any], out: Changes
-) -> None:
-    """The generator names a schema's class (and its module) by its `title`, else by `name`:
-    a component's key, a property's name, `<name>_item`, ... (an inline schema's class is
-    prefixed with its parent's, which is compared where the parent is)."""
-    if name is None or not (_makes_class(old) and _makes_class(new)):
-        return
-    before, after = old.get("title"), new.get("title")
-    if before == after:
-        return
-    if _class_name(str(before or name)) != _class_name(str(after or name)):
-        out.add(
-            BREAKING,
-            f"{where} title {before or 'none'} -> {after or 'none'} "
-            "(its generated class and module are renamed)",
-        )
-
-
 def diff_schema(where: str, old: Any, new: Any, out: Changes, name: str | None = "") -> None:
     """Types, enums, fields (added, removed, required) and deprecations, recursively.
 
@@ -124,10 +82,10 @@ def diff_schema(where: str, old: Any, new: Any, out: Changes, name: str | None =
     if _type(old) != _type(new):
         out.add(BREAKING, f"{where} type {_type(old)} -> {_type(new)}")
         return
-    _diff_title(where, name, old, new, out)
+    diff_title(where, name, old, new, out.add)
     _diff_enum(where, old.get("enum"), new.get("enum"), out)
-    _diff_finality(where, old.get("x-finality"), new.get("x-finality"), out)
-    _diff_error_codes(where, old.get("x-error-codes"), new.get("x-error-codes"), out)
+    diff_finality(where, old.get("x-finality"), new.get("x-finality"), out.add)
+    diff_error_codes(where, old.get("x-error-codes"), new.get("x-error-codes"), out.add)
     if new.get("deprecated") and not old.get("deprecated"):
         out.add(COMPATIBLE, f"{where} deprecated")
     _diff_default(where, old, new, out)
@@ -188,56 +146,6 @@ def _diff_enum(where: str, old_enum: Any, new_enum: Any, out: Changes) -> None:
         out.add(BREAKING, f"{where} now restricted to the enum {', '.join(map(str, new_enum))}")
     elif isinstance(old_enum, list) and new_enum is None:
         out.add(COMPATIBLE, f"{where} no longer restricted to an enum")
-
-
-def _diff_finality(where: str, old: Any, new: Any, out: Changes) -> None:
-    """`x-finality` (specs/README.md): when a status is final is what `wait_for_final` and
-    `is_final` promise `sms-status` users, so a value changing sides is breaking."""
-    old = old if isinstance(old, dict) else {}
-    new = new if isinstance(new, dict) else {}
-    for value in sorted(old.keys() & new.keys(), key=str):
-        before, after = _final(old[value]), _final(new[value])
-        if before != after:
-            out.add(BREAKING, f"{where} finality of {value}: {before} -> {after}")
-    # A status leaving the table leaves the provider's STATUSES: reported UNRECOGNIZED and
-    # not final, so `wait_for_final` polls it to its timeout.
-    for value in sorted(old.keys() - new.keys(), key=str):
-        out.add(BREAKING, f"{where} finality of {value} removed (was {_final(old[value])})")
-    for value in sorted(new.keys() - old.keys(), key=str):
-        out.add(
-            COMPATIBLE,
-            f"{where} finality of {value} added ({_final(new[value])}; add it to STATUSES)",
-        )
-
-
-def _diff_error_codes(where: str, old: Any, new: Any, out: Changes) -> None:
-    """`x-error-codes` (specs/README.md): the codes the overlay's ErrorCode enum names and
-    ERROR_CLASSES classes, so each one added or removed is named, as `x-finality` does."""
-    old = {str(k): v for k, v in old.items()} if isinstance(old, dict) else {}
-    new = {str(k): v for k, v in new.items()} if isinstance(new, dict) else {}
-    # A code leaving the table leaves the provider's ErrorCode enum (a test holds the enum
-    # to the spec): `error_code == <Key>ErrorCode.X` raises AttributeError for users.
-    for code in sorted(old.keys() - new.keys()):
-        out.add(BREAKING, f"{where} error code {code} removed (was {old[code]})")
-    for code in sorted(new.keys() - old.keys()):
-        out.add(
-            COMPATIBLE,
-            f"{where} error code {code} added ({new[code]}; add it to the ErrorCode enum, "
-            "and to ERROR_CLASSES unless a plain ApiError)",
-        )
-
-
-def _error_enum(key: str, root: Path) -> str:
-    """The name of the overlay's ErrorCode enum: what its PROVIDER passes as `error_codes=`."""
-    overlay = root / "overlays" / "sms_status" / "providers" / f"{key}.py"
-    found = re.search(r"error_codes=(\w+)", overlay.read_text()) if overlay.is_file() else None
-    return found.group(1) if found else "the ErrorCode enum (`error_codes=`)"
-
-
-def _final(word: object) -> str:
-    """`final` / `not final`, ignoring a note after it (older specs wrote "final (assumed)")."""
-    text = str(word).strip()
-    return next((w for w in ("not final", "final") if text.startswith(w)), text)
 
 
 def _diff_fields(where: str, old: dict[str, Any], new: dict[str, Any], out: Changes) -> None:
@@ -555,7 +463,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
                 f"overlays/sms_status/providers/{args.key}.py"
             )
         if any(" error code " in text for _, text in changes.lines):
-            enum = _error_enum(args.key, root)
+            enum = error_enum(args.key, root)
             print(
                 f"error codes added or removed: add or remove each in {enum} / ERROR_CLASSES "
                 f"of overlays/sms_status/providers/{args.key}.py"
