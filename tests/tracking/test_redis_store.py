@@ -125,6 +125,66 @@ def test_a_tracker_over_redis_settles_every_id_and_hands_each_over_once(
     assert found.polls == 3
 
 
+def test_a_provider_one_worker_cannot_reach_is_polled_at_once_by_another(
+    redis_url: str, name: str
+) -> None:
+    # Worker A's lookups failed to connect (its host's firewall, say); it pushed every due
+    # id it had not tried back by its retry, in the shared rows: worker B, which reaches the
+    # provider, then found none due (0 of 300 settled, against 292 before). A's outage is
+    # its own on a shared store: past their deadline they settle, the others stay due.
+    import httpx
+    import sms_status
+
+    clock = FakeClock()
+    ids = [f"m{n:03d}" for n in range(300)]
+    with Sandbox(PROVIDER, clock=clock).serve() as sb:
+        for message_id in ids:
+            sb.add_message(message_id, statuses=("DELIVRD",))
+        tries: list[float] = []
+        made: list[tracking.Tracker] = []
+
+        def unreachable(request: httpx.Request) -> httpx.Response:
+            tries.append(clock.now())
+            if len(tries) >= 8:
+                made[0].stop()
+            raise httpx.ConnectError("unreachable from this host", request=request)
+
+        refused = httpx.MockTransport(unreachable)
+        a_store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+        b_store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+        with (
+            contextlib.closing(a_store),
+            contextlib.closing(b_store),
+            sms_status.connect(PROVIDER, api_key=sb.api_key, transport=refused) as a_client,
+            sb.connect(max_retries=0) as b_client,
+        ):
+            made.append(
+                tracking.Tracker(
+                    a_store,
+                    clients={PROVIDER: a_client},
+                    clock=clock.now,
+                    sleep=clock.advance,
+                    on_final=lambda _outcome: None,
+                )
+            )
+            made[0].add_many(PROVIDER, ids, deadline=86400)
+            clock.advance(3600.0)  # every id due
+            made[0].run(until_idle=False)  # eight looks, each meets the outage
+            got: list[tracking.Outcome] = []
+            made.append(
+                tracking.Tracker(
+                    b_store,
+                    clients={PROVIDER: b_client},
+                    clock=clock.now,
+                    sleep=lambda _seconds: made[1].stop(),  # its first look only
+                    on_final=got.append,
+                )
+            )
+            made[1].run(until_idle=False)
+    assert len(tries) >= 8
+    assert len(got) >= 290  # all but the few A's failed lookups put off
+
+
 def test_ids_claimed_while_their_provider_rests_after_a_429_are_given_back_at_once(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:

@@ -31,7 +31,7 @@ from sms_status.tracking._model import (
     outcome_of,
     tracked_of,
 )
-from sms_status.tracking._rests import Outages, Rests, limits
+from sms_status.tracking._rests import Outages, OwnRests, Rests, limits
 from sms_status.tracking._store import Change, Push, Store
 
 log = logging.getLogger("sms_status.tracking")
@@ -80,7 +80,7 @@ class Engine:
         self._separators: dict[str, str | None] = {}
         self._rests = Rests(store, clock, self.max_interval)
         self._unreachable: set[str] = set()  # providers no lookup reached, this look
-        self._outages = Outages()
+        self._outages = Outages(alone=isinstance(store, OwnRests))
         self._pushes: GroupCommit[Push, bool] = GroupCommit(store.push_many)
         self._settled_reports: dict[str, StatusReport] = {}
         """Reports polls just settled with, by key, until their hand-over (at most a round's)."""
@@ -312,22 +312,22 @@ class Engine:
         """Ids `due()` returned that are not polled now, passed to `change()` (`RedisStore`
         releases its claims there): while `provider` rests, due at the rest's end, or past
         their deadline settled (`rules.rest`), so other providers' ids, behind them in
-        `due()`'s order, are polled meanwhile; out of reach this look, alike until its retry
-        (`Outages.retry`: each look tried one more overdue id, a timeout each, and ids behind
-        a full `BATCH` waited); else unchanged. `tried`: those whose lookup was refused,
-        queued behind the others (an id refused on its own, a 403 for another account's
-        message, would otherwise go first at every rest's end, and starve them)."""
+        `due()`'s order, are polled meanwhile; out of reach this look, `Outages.untried`;
+        else unchanged. `tried`: those whose lookup was refused, queued behind the others
+        (an id refused on its own, a 403 for another account's message, would otherwise go
+        first at every rest's end, and starve them)."""
         if not message_ids:
             return
         now, refused = self.clock(), set(tried)
         until, resting = self._rests.until(provider, now), self._rests.resting(provider, now)
-        if not resting and provider in self._unreachable:
-            until, resting = now + min(self._outages.retry(provider), self.max_interval), True
 
         def rest(row: Row) -> Row | None:
             return rules.rest(row, until, now, polled=row.message_id in refused)
 
-        for row in self.store.change(provider, message_ids, rest if resting else _unchanged):
+        change: Change = rest if resting else _unchanged
+        if not resting and provider in self._unreachable:
+            change = self._outages.untried(provider, now, self.max_interval)
+        for row in self.store.change(provider, message_ids, change):
             _log_settled(row, "its deadline, while its provider rested or was out of reach")
 
     def _defer_young(self, provider: str, rows: list[Row], now: float) -> list[Row]:

@@ -11,6 +11,7 @@ clocks disagree agree), and every worker reads the store's rests at each look.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -19,11 +20,11 @@ from typing import TYPE_CHECKING, NamedTuple
 from sms_status._request import BUDGET_HELD
 from sms_status.errors import ApiError, NotFoundError, RateLimitError, TransportError
 from sms_status.report import StatusReport
+from sms_status.tracking import _rules
 from sms_status.tracking._model import Rest
-from sms_status.tracking._rules import FAILED_LOOKUP_RETRY
 
 if TYPE_CHECKING:
-    from sms_status.tracking._store import Store
+    from sms_status.tracking._store import Change, Store
 
 log = logging.getLogger("sms_status.tracking")
 
@@ -184,8 +185,9 @@ class Outages:
     ends: a tracker went on polling a provider it could not reach (a refused certificate, a
     name that does not resolve, a firewall) in silence until its ids' deadlines."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, alone: bool) -> None:
         self._failed_rounds: dict[str, int] = {}
+        self._alone = alone  # the only worker on its store (`OwnRests`): its outage is all's
 
     def after(self, provider: str, reports: Sequence[StatusReport]) -> bool:
         """Whether no lookup of a round's step reached `provider` (`unreachable`)."""
@@ -209,11 +211,17 @@ class Outages:
             )
         return False
 
-    def retry(self, provider: str) -> float:
-        """Seconds until `provider`'s ids not tried in a round that did not reach it are due
-        again: as a failed lookup's retry, doubling over such rounds in a row."""
+    def untried(self, provider: str, now: float, max_interval: float) -> Change:
+        """What becomes of `provider`'s ids a round that did not reach it did not try: those
+        past their deadline settle (left due, an outage settled them a lookup's timeout
+        apart). The rest, on a store of this worker's alone, wait as a failed lookup's retry
+        (doubling over such rounds in a row), so the next look reaches the ids behind a full
+        `BATCH`; on a shared one they stay due: another worker may reach the provider."""
+        if not self._alone:
+            return functools.partial(_rules.expire, now=now)
         failed = self._failed_rounds.get(provider, 1)
-        return FAILED_LOOKUP_RETRY * 2.0 ** min(failed - 1, 30)
+        until = now + min(_rules.FAILED_LOOKUP_RETRY * 2.0 ** min(failed - 1, 30), max_interval)
+        return functools.partial(_rules.rest, until=until, now=now)
 
 
 def unreachable(reports: Sequence[StatusReport]) -> bool:
