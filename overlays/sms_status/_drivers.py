@@ -258,7 +258,8 @@ class AsyncDriver(_Driver[AsyncSender]):
             if wait > 0:
                 await self._sleep(wait)
                 # See SyncDriver._perform: a slot that fell in a hold is booked again, once.
-                if await _held_async(getattr(limiter, "hold_left", None)):
+                left = None if effect.deadline is None else effect.deadline - self._clock()
+                if await _held_async(getattr(limiter, "hold_left", None), left):
                     wait = await self._book(limiter, effect)
                     if wait > 0:
                         await self._sleep(wait)
@@ -376,14 +377,18 @@ def _held(hold_left: Callable[[], float] | None) -> bool:
         return False
 
 
-async def _held_async(hold_left: Callable[[], object] | None) -> bool:
-    """`_held`, for a limiter whose `hold_left` may be awaited."""
+async def _held_async(hold_left: Callable[[], object] | None, within: float | None) -> bool:
+    """`_held`, for a limiter whose `hold_left` may be awaited: for no longer than `within`
+    seconds (the call's deadline; None: the limiter's own bound). Past it, not held."""
+    import asyncio
+
     try:
-        left = None if hold_left is None else hold_left()
-        if left is not None and not isinstance(left, (float, int)):
-            left = await cast("Awaitable[float]", left)
-        return isinstance(left, (float, int)) and left > 0
-    except Exception:  # see _held
+        held = None if hold_left is None else hold_left()
+        if held is not None and not isinstance(held, (float, int)):
+            async with asyncio.timeout(None if within is None else max(within, 0.0)):
+                held = await cast("Awaitable[float]", held)
+        return isinstance(held, (float, int)) and held > 0
+    except Exception:  # see _held (a TimeoutError past `within` too)
         return False
 
 

@@ -262,7 +262,7 @@ return wait
 _HOLD_END_SCRIPT = """
 local ms = tonumber(ARGV[1])
 local left = redis.call('PTTL', KEYS[1])
-if ms > left then
+if ms > 0 and ms > left then
     redis.call('SET', KEYS[1], '1', 'PX', ms)
     return ms
 end

@@ -8,7 +8,9 @@ the next booking is given; the Redis budget runs on the server's real clock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -18,7 +20,7 @@ import sms_status
 from client_support import FakeClock
 from sms_status import RateLimit, TokenBucket
 from sms_status.errors import RateLimitError
-from sms_status.pacing import AsyncRedisRateLimiter, RedisRateLimiter
+from sms_status.pacing import HOLD_SUFFIX, AsyncRedisRateLimiter, RedisRateLimiter
 from sms_status.testing import FakeClock as SandboxClock
 from sms_status.testing import Sandbox
 
@@ -185,6 +187,70 @@ def _real_and(clock: SandboxClock) -> Callable[[float], Awaitable[None]]:
         await clock.async_sleep(seconds)
 
     return sleep
+
+
+def test_hold_left_is_zero_with_no_hold_and_the_hold_while_one_runs(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    # Read with no hold running, the script set a key "for 0 ms": a Redis error at every
+    # request that had waited for its slot (the driver took it for "not held").
+    limiter = RedisRateLimiter(redis_client, "lisoloo:left", LISOLOO)
+    assert limiter.hold_left() == 0.0
+    assert not redis_client.exists(limiter.key + HOLD_SUFFIX)
+    limiter.hold(30.0)
+    assert 29.0 < limiter.hold_left() <= 30.0
+
+    async def read() -> tuple[float, float]:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            other = AsyncRedisRateLimiter(client, "lisoloo:left-async", LISOLOO)
+            before = await other.hold_left()
+            await other.hold(5.0)
+            return before, await other.hold_left()
+        finally:
+            await client.aclose()
+
+    before, during = asyncio.run(read())
+    assert before == 0.0
+    assert 4.0 < during <= 5.0
+    bucket = TokenBucket(rate=1.0)
+    assert bucket.hold_left() == 0.0
+
+
+def test_a_hold_left_slow_to_answer_keeps_no_async_call_past_its_deadline(
+    lisoloo_sandbox: Sandbox,
+) -> None:
+    # After waiting for its slot, a request asks whether a hold began meanwhile: a Redis
+    # that stalled there held wait_for_final(timeout=3) 7 s (its 5 s reply bound).
+    class Stalled:
+        async def reserve(self) -> float:
+            return 0.0
+
+        async def reserve_within(self, seconds: float) -> float:
+            return min(0.5, seconds)
+
+        async def hold_left(self) -> float:
+            await asyncio.Event().wait()  # never answers
+            return 0.0
+
+    lisoloo_sandbox.add_message(MESSAGE_ID, statuses=("delivered",))
+
+    async def main() -> float:
+        async with sms_status.connect_async(
+            "lisoloo",
+            api_key=lisoloo_sandbox.api_key,
+            base_url=lisoloo_sandbox.base_url,
+            rate_limiter=Stalled(),
+        ) as client:
+            started = time.monotonic()
+            with contextlib.suppress(sms_status.errors.SmsStatusError):
+                await client.wait_for_final(MESSAGE_ID, timeout=1.0)
+            return time.monotonic() - started
+
+    async def bounded() -> float:
+        return await asyncio.wait_for(main(), 10.0)  # for ever before
+
+    assert asyncio.run(bounded()) < 1.0 + 3.0  # slack for a loaded machine
 
 
 def test_a_limiter_that_cannot_hold_is_logged_and_the_call_goes_on(
