@@ -700,6 +700,35 @@ def test_a_users_own_sync_http_client_or_transport_is_bounded_by_the_timeout_too
             assert own.get(slow.base_url, timeout=TIMEOUT * 1.5 + MARGIN).status_code == 200
 
 
+def test_a_users_own_client_warmed_before_it_is_handed_over_is_bounded_too(
+    hostile: Start,
+) -> None:
+    # Its connection from before was made on the sockets as they were: the trickled head of
+    # the next answer on it held the call 15 s (until the server gave up).
+    import httpx
+
+    trickle = drip(0.2, head_first=False)
+
+    def answer_then_trickle(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
+        server.send(connection, json_response(200, {}))  # keep-alive: the same connection
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            received += chunk
+        trickle(connection, received, server)
+
+    server = hostile(answer_then_trickle)
+    with httpx.Client() as own:
+        assert own.get(server.base_url).status_code == 200  # warmed: one idle connection
+        error, elapsed = _timed(lambda: _lookup("sync", server, http_client=own))
+    # Ours goes on a new connection (its first answer, "{}", fits no report) or, on the
+    # old one, ends by its deadline: either way, within the timeout.
+    assert isinstance(error, SmsStatusError)
+    assert elapsed < TIMEOUT + MARGIN
+
+
 def _answer_after(seconds: float) -> Script:
     def script(connection: socket.socket, _head: bytes, server: HostileServer) -> None:
         if not server.stopped.wait(seconds):

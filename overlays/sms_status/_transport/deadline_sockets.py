@@ -8,6 +8,7 @@ that routes attempts through httpx), so a client that never does never imports t
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from typing import Any
@@ -101,6 +102,12 @@ def cut_to_attempt_deadlines(http: httpx.Client | httpx.BaseTransport) -> None:
             backend, DeadlineBackend
         ):
             pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
+            # Its idle connections were made on the sockets as they were: closed, the pool
+            # drops them at its next request (one of them held a trickled call 15 s).
+            with getattr(pool, "_optional_thread_lock", contextlib.nullcontext()):
+                for connection in list(getattr(pool, "_connections", ())):
+                    if connection.is_idle():
+                        connection.close()
 
 
 def make_pool(
