@@ -107,6 +107,7 @@ class BaseClient(Generic[ApiT_co]):
                 options.get("retry_after_cap", _flows.DEFAULT_RETRY_AFTER_CAP),
                 "retry_after_cap",
                 allow_zero=True,
+                at_most=_validation.A_DAY,
             ),
             clock=clock,
             on_retry=_validation.plain_callback(options.get("on_retry"), "on_retry"),

@@ -101,10 +101,17 @@ def before(value: object) -> datetime | None:
     return value
 
 
-def seconds(value: object, name: str, *, allow_zero: bool = False) -> float:
-    """`value` as a finite number of seconds > 0 (>= 0 with `allow_zero`): a bool or a
-    non-number is a TypeError; nan, inf, too small, or an int too large for a float a
-    ValueError naming `name`."""
+A_DAY = 86_400.0
+"""The longest attempt timeout and Retry-After cap a client takes: past ~9.2e9 s a socket's
+timeout overflowed (every sync call failed on a good answer) and so did a sleep."""
+
+
+def seconds(
+    value: object, name: str, *, allow_zero: bool = False, at_most: float = math.inf
+) -> float:
+    """`value` as a finite number of seconds > 0 (>= 0 with `allow_zero`), `at_most` at most:
+    a bool or a non-number is a TypeError; nan, inf, out of range, or an int too large for a
+    float a ValueError naming `name`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
     try:
@@ -116,6 +123,8 @@ def seconds(value: object, name: str, *, allow_zero: bool = False) -> float:
     if not math.isfinite(converted) or converted < 0 or (converted == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number of seconds {bound}, got {shown}")
+    if converted > at_most:
+        raise ValueError(f"{name} must be at most {at_most:g} s, got {shown}")
     return converted
 
 
@@ -124,13 +133,13 @@ def timeout(value: object) -> httpx.Timeout:
     whose phases are each unset or finite and > 0 (at least one set: a call always ends)."""
     if isinstance(value, httpx.Timeout):
         phases = {
-            name: None if phase is None else seconds(phase, f"timeout.{name}")
+            name: None if phase is None else seconds(phase, f"timeout.{name}", at_most=A_DAY)
             for name, phase in value.as_dict().items()
         }
         if all(phase is None for phase in phases.values()):
             raise ValueError("timeout must set at least one phase: a call must always end")
         return httpx.Timeout(**phases)
-    return httpx.Timeout(seconds(value, "timeout"))
+    return httpx.Timeout(seconds(value, "timeout", at_most=A_DAY))
 
 
 def attempt_limit(value: httpx.Timeout) -> float:

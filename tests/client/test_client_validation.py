@@ -155,6 +155,11 @@ def test_non_positive_timeout_is_refused(timeout: float) -> None:
         float("nan"),
         float("inf"),
         pytest.param(httpx.Timeout(10.0, read=10**400), id="read=10**400"),
+        # Finite, but past what a socket's timeout holds (~9.2e9 s): every sync call failed
+        # with an OverflowError on a good answer. An attempt is a day at most.
+        pytest.param(1e10, id="1e10"),
+        pytest.param(86_400.5, id="a day and more"),
+        pytest.param(httpx.Timeout(10.0, connect=1e12), id="connect=1e12"),
     ],
 )
 def test_a_timeout_no_float_can_hold_is_refused_like_any_bad_one(
@@ -311,3 +316,9 @@ def test_an_http_or_https_base_url_is_kept_as_given() -> None:
     for base_url in ("http://127.0.0.1:18100", "HTTPS://gateway.example.com/prefix"):
         with sms_status.connect("telecom23", api_key="sk_test_x", base_url=base_url) as client:
             assert client.base_url == base_url
+
+
+def test_a_timeout_and_a_retry_after_cap_of_a_day_are_taken() -> None:
+    sms_status.connect(
+        "roycetalk", api_key="sk_test_x", timeout=86_400, retry_after_cap=86_400
+    ).close()
