@@ -185,6 +185,59 @@ def test_a_provider_one_worker_cannot_reach_is_polled_at_once_by_another(
     assert len(got) >= 290  # all but the few A's failed lookups put off
 
 
+def test_a_provider_out_of_reach_holds_up_no_other_behind_a_full_batch(
+    redis_url: str, name: str
+) -> None:
+    # On a shared store the ids a look did not try stayed due where they were, ahead of
+    # everything else in due()'s order: another provider's id behind 700 of them waited
+    # some 200 lookups, each a timeout (33 minutes with the default 10 s).
+    import httpx
+    import sms_status
+
+    clock = FakeClock()
+    out_of_reach: list[float] = []
+    polled_after: list[int] = []
+    made: list[tracking.Tracker] = []
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        out_of_reach.append(clock.now())
+        if len(out_of_reach) >= 300:
+            made[0].stop()
+        raise httpx.ConnectError("unreachable", request=request)
+
+    def answered(request: httpx.Request) -> httpx.Response:
+        polled_after.append(len(out_of_reach))
+        made[0].stop()
+        return httpx.Response(404, json={})
+
+    store = tracking.RedisStore(redis.Redis.from_url(redis_url), name=name)
+    with (
+        contextlib.closing(store),
+        sms_status.connect(
+            PROVIDER, api_key="k" * 32, transport=httpx.MockTransport(unreachable), max_retries=0
+        ) as down,
+        sms_status.connect(
+            "namirial", api_key="k" * 32, transport=httpx.MockTransport(answered)
+        ) as up,
+    ):
+        made.append(
+            tracking.Tracker(
+                store,
+                clients={PROVIDER: down, "namirial": up},
+                clock=clock.now,
+                sleep=clock.advance,
+                on_final=lambda _outcome: None,
+            )
+        )
+        made[0].add_many(PROVIDER, [f"a{n:04d}" for n in range(700)], deadline=86400)
+        clock.advance(300.0)
+        made[0].add("namirial", "b-0001", deadline=86400)
+        clock.advance(3600.0)  # every id due; namirial's behind telecom23's 700
+        made[0].run(until_idle=False)
+    assert polled_after
+    assert polled_after[0] <= 2  # lookups of telecom23's before namirial's first
+
+
 def test_ids_claimed_while_their_provider_rests_after_a_429_are_given_back_at_once(
     redis_url: str, redis_client: redis.Redis, name: str
 ) -> None:

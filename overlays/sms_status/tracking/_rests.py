@@ -212,15 +212,17 @@ class Outages:
         return False
 
     def untried(self, provider: str, now: float, max_interval: float) -> Change:
-        """What becomes of `provider`'s ids a round that did not reach it did not try: those
-        past their deadline settle (left due, an outage settled them a lookup's timeout
-        apart). The rest, on a store of this worker's alone, wait as a failed lookup's retry
-        (doubling over such rounds in a row), so the next look reaches the ids behind a full
-        `BATCH`; on a shared one they stay due: another worker may reach the provider."""
-        if not self._alone:
-            return functools.partial(_rules.expire, now=now)
-        failed = self._failed_rounds.get(provider, 1)
-        until = now + min(_rules.FAILED_LOOKUP_RETRY * 2.0 ** min(failed - 1, 30), max_interval)
+        """What becomes of `provider`'s ids a round that did not reach it did not try
+        (`rules.rest`): those past their deadline settle (left due, an outage settled them a
+        lookup's timeout apart); the rest queue behind the ids already waiting, so the next
+        look reaches those behind a full `BATCH` (another provider's too). On a store of this
+        worker's alone they wait as a failed lookup's retry (doubling over such rounds in a
+        row); on a shared one they stay due: another worker may reach the provider."""
+        until = now
+        if self._alone:
+            failed = self._failed_rounds.get(provider, 1)
+            retry = _rules.FAILED_LOOKUP_RETRY * 2.0 ** min(failed - 1, 30)
+            until = now + min(retry, max_interval)
         return functools.partial(_rules.rest, until=until, now=now)
 
 

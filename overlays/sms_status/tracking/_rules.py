@@ -238,14 +238,6 @@ def rest(row: Row, until: float, now: float, *, polled: bool = False) -> Row | N
     return row._replace(next_poll_at=min(max(due, at), row.deadline_at))
 
 
-def expire(row: Row, now: float) -> Row | None:
-    """The row's lookup was not made (its provider out of reach this look): settled if its
-    deadline has come, as a failed lookup would have settled it; else unchanged."""
-    if row.settled or row.next_poll_at is None or now < row.deadline_at:
-        return None
-    return settle(row, "deadline", now)
-
-
 def _safety_net_at(row: Row, schedule: Schedule) -> float:
     """When a message that waits for its push is polled: `max_interval` after its add, by
     when its push should have come — or its deadline, or its "not found" time, if sooner."""
