@@ -102,12 +102,23 @@ def cut_to_attempt_deadlines(http: httpx.Client | httpx.BaseTransport) -> None:
             backend, DeadlineBackend
         ):
             pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
-            # Its idle connections were made on the sockets as they were: closed, the pool
-            # drops them at its next request (one of them held a trickled call 15 s).
+            # Its connections made before (idle, or in use by another thread of the user's)
+            # read on the sockets as they were: one of them held a trickled call 15 s.
             with getattr(pool, "_optional_thread_lock", contextlib.nullcontext()):
                 for connection in list(getattr(pool, "_connections", ())):
-                    if connection.is_idle():
-                        connection.close()
+                    _cut_stream_of(connection)
+
+
+def _cut_stream_of(connection: object) -> None:
+    """The network stream of `connection` (down its layers: a proxy's connection holds the
+    origin's) read and written through `_DeadlineStream`; one not made yet is left."""
+    while connection is not None:
+        stream = getattr(connection, "_network_stream", None)
+        if isinstance(stream, httpcore.NetworkStream):
+            if not isinstance(stream, _DeadlineStream):
+                connection._network_stream = _DeadlineStream(stream)  # type: ignore[attr-defined]
+            return
+        connection = getattr(connection, "_connection", None)
 
 
 def make_pool(
